@@ -1,0 +1,59 @@
+from reader.models import ParsedArticle
+from reader.store import SCHEMA_VERSION, ArticleFilter, Store
+
+
+def _article(key, title="t", **kw):
+    return ParsedArticle(key=key, title=title, link=f"http://x/{key}", content_hash=title, **kw)
+
+
+def test_schema_versioned_and_reopens(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    assert store.schema_version() == SCHEMA_VERSION
+    store.close()
+    assert Store(tmp_path / "db.sqlite").schema_version() == SCHEMA_VERSION
+
+
+def test_wal_mode(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    assert store._conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_upsert_new_then_updated_then_unchanged(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    feed, _ = store.add_feed("http://x/feed")
+    first = store.upsert_articles(feed.id, [_article("a"), _article("b")], fulltext=False, canonical={})
+    assert len(first.new_ids) == 2 and first.updated_ids == []
+    again = store.upsert_articles(feed.id, [_article("a", title="t2"), _article("b")], fulltext=False, canonical={})
+    assert again.new_ids == [] and again.updated_ids == [first.new_ids[0]]
+    # "b" vanished from the feed: it stays in the store
+    store.upsert_articles(feed.id, [_article("a", title="t2")], fulltext=False, canonical={})
+    assert store.count_articles() == 2
+    assert store.article(first.new_ids[0]).title == "t2"
+
+
+def test_index_bookkeeping_survives_concurrent_update(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    feed, _ = store.add_feed("http://x/feed")
+    ids = store.upsert_articles(feed.id, [_article("a")], fulltext=False, canonical={}).new_ids
+    rows = store.articles_to_index()
+    assert [r.id for r in rows] == ids
+    # the article changes after the indexer read it: marking the old version leaves it pending
+    store.upsert_articles(feed.id, [_article("a", title="new")], fulltext=False, canonical={})
+    store.mark_indexed([(r.id, r.version) for r in rows])
+    assert store.count_to_index() == 1
+    rows = store.articles_to_index()
+    store.mark_indexed([(r.id, r.version) for r in rows])
+    assert store.count_to_index() == 0
+    store.remove_feed(feed.id)
+    assert store.pending_index_deletions() == ids
+
+
+def test_iter_articles_pages_through_everything(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    feed, _ = store.add_feed("http://x/feed")
+    store.upsert_articles(feed.id, [_article(str(i)) for i in range(700)], fulltext=False, canonical={})
+    got = list(store.iter_articles(chunk_size=64))
+    assert len(got) == 700 and len({a.id for a in got}) == 700
+    assert len(list(store.iter_articles(limit=130, chunk_size=64))) == 130
+    store.set_read([got[0].id])
+    assert store.count_articles(ArticleFilter(unread=True)) == 699
