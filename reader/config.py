@@ -18,9 +18,15 @@ APP_NAME = "reader"
 VERSION = "0.1.0"
 USER_AGENT = f"reader/{VERSION} (terminal RSS reader; +https://github.com/reader-rss/reader)"
 
-BUNDLED_DIR = Path(__file__).resolve().parent.parent  # the source checkout
-BUNDLED_FEEDS = BUNDLED_DIR / "feeds.opml"
-BUNDLED_RULES = BUNDLED_DIR / "rules"
+
+def _bundled(name: str) -> Path:
+    """A file shipped with the reader: in the source checkout, or inside an installed wheel."""
+    checkout = Path(__file__).resolve().parent.parent / name
+    return checkout if checkout.exists() else Path(__file__).resolve().parent / "bundled" / name
+
+
+BUNDLED_FEEDS = _bundled("feeds.opml")
+BUNDLED_RULES = _bundled("rules")
 
 
 class ConfigError(Exception):
@@ -32,8 +38,8 @@ class FetchSettings:
     concurrency: int = 64  # requests in flight overall
     per_host: int = 4  # requests in flight to one host
     connect_timeout: float = 10.0
-    read_timeout: float = 30.0  # between bytes, and for the whole body
-    total_timeout: float = 60.0
+    read_timeout: float = 30.0  # longest silence between bytes
+    total_timeout: float = 60.0  # one whole request, redirects included
     max_feed_bytes: int = 16 * 1024 * 1024
     max_page_bytes: int = 5 * 1024 * 1024
     max_redirects: int = 5

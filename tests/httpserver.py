@@ -109,7 +109,7 @@ class HTTPServer:
         self._server = _Server((host, 0), _Handler)
         self._server.owner = self
         self.host, self.port = self._server.server_address[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def url(self, path: str = "/") -> str:

@@ -1,0 +1,408 @@
+"""The one HTTP layer: every feed and article-page fetch goes through `Fetcher.get`.
+
+    async with Fetcher(settings.fetch) as fetcher:
+        result = await fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+
+`get` never raises for network, HTTP or size problems: it returns a
+`FetchResult` whose `error` is a short readable reason. It follows redirects
+itself (to limit them, catch loops and tell permanent moves from temporary
+ones), caps bodies while they stream (after decompression), bounds requests in
+flight overall and per host, and can refuse to talk to private addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import math
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from yarl import URL
+
+from .config import FetchSettings
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+SCHEMES = frozenset({"http", "https"})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+MAX_ERROR_CHARS = 200
+CHUNK_BYTES = 64 * 1024
+_MAX_AGE = re.compile(r"max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+# True while the current task's request must not reach a private address. A
+# context variable because the check runs inside aiohttp's connector, which
+# only sees the request, and each task has its own copy.
+_refuse_private: ContextVar[bool] = ContextVar("refuse_private", default=False)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int | None  # final HTTP status, None if no response
+    body: bytes | None  # decompressed body (None on error / 304)
+    content_type: str = ""
+    etag: str | None = None  # on a 304 without one, the validator that was sent
+    last_modified: str | None = None  # likewise
+    permanent_url: str | None = None  # set only when every redirect hop was permanent (301/308)
+    not_modified: bool = False  # 304
+    gone: bool = False  # 410
+    retry_after: float | None = None  # seconds, from Retry-After on 429/503, capped
+    max_age: float | None = None  # Cache-Control max-age, if any
+    error: str | None = None  # a short human reason
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx with a body."""
+        return self.status is not None and 200 <= self.status < 300 and self.body is not None
+
+
+def is_private_host(url: str) -> bool:
+    """Whether `url` names localhost or a literal non-public IP address. Pure: no DNS."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return _is_private_ip(ipaddress.ip_address(host))
+    except ValueError:
+        return False
+
+
+def _is_private_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Loopback, private, link-local, reserved, multicast, unspecified or shared (CGNAT) space."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+class _PrivateAddress(Exception):
+    """The request would reach a non-public address while those are refused."""
+
+    def __init__(self, address: str):
+        super().__init__(address)
+        self.address = address
+
+
+class _BodyTooLarge(Exception):
+    """The body grew past the cap while streaming."""
+
+
+class _GuardedConnector(aiohttp.TCPConnector):
+    """A connector that checks the address each connection actually reached, before any request is sent on it.
+
+    Checking the connected socket, rather than a hostname or a DNS answer, covers
+    DNS rebinding and connections reused from the pool alike.
+    """
+
+    async def connect(self, req: Any, *args: Any, **kwargs: Any) -> aiohttp.connector.Connection:
+        conn = await super().connect(req, *args, **kwargs)
+        if _refuse_private.get():
+            address = _peer_address(conn)
+            if address is None or _is_private_ip(address):
+                conn.close()
+                raise _PrivateAddress(str(address) if address else str(req.url.host))
+        return conn
+
+
+def _peer_address(conn: aiohttp.connector.Connection) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    peer = conn.transport.get_extra_info("peername") if conn.transport else None
+    try:
+        return ipaddress.ip_address(peer[0]) if peer else None
+    except ValueError:
+        return None
+
+
+class _HostSlots:
+    """At most `per_host` requests in flight to one host; a host's entry goes when it is idle."""
+
+    def __init__(self, per_host: int):
+        self._per_host = per_host
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, host: str) -> AsyncIterator[None]:
+        semaphore, users = self._slots.get(host) or (asyncio.Semaphore(self._per_host), 0)
+        self._slots[host] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self._slots[host]
+            if users == 1:
+                del self._slots[host]
+            else:
+                self._slots[host] = (semaphore, users - 1)
+
+
+class _Budget:
+    """The time one `get` may spend on the network, across its redirect hops; waiting for a slot is free."""
+
+    def __init__(self, seconds: float):
+        self.left = seconds
+
+    @asynccontextmanager
+    async def spend(self) -> AsyncIterator[None]:
+        start = time.monotonic()
+        try:
+            async with asyncio.timeout(max(self.left, 0.0)):
+                yield
+        finally:
+            self.left -= time.monotonic() - start
+
+
+@dataclass(frozen=True)
+class _Redirect:
+    status: int
+    location: URL
+
+
+class Fetcher:
+    """async with Fetcher(settings.fetch) as fetcher: result = await fetcher.get(url, ...)"""
+
+    def __init__(self, settings: FetchSettings):
+        self._settings = settings
+        self._session: aiohttp.ClientSession | None = None
+        self._host_slots = _HostSlots(settings.per_host)
+        self._all_slots = asyncio.Semaphore(settings.concurrency)
+
+    async def __aenter__(self) -> Fetcher:
+        s = self._settings
+        self._session = aiohttp.ClientSession(
+            connector=_GuardedConnector(limit=s.concurrency, limit_per_host=s.per_host),
+            # sock_read is the gap allowed between bytes; the total is enforced per
+            # `get` by _Budget so that time spent queueing for a slot is not counted.
+            timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=s.connect_timeout,
+                                          sock_read=s.read_timeout),  # fmt: skip
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+            cookie_jar=aiohttp.DummyCookieJar(),  # no state shared between feeds; makes loop detection exact
+        )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        max_bytes: int | None = None,
+        allow_private: bool = True,
+        accept: str = FEED_ACCEPT,
+    ) -> FetchResult:
+        """Fetch `url` (following redirects); never raises for network, HTTP or size problems."""
+        if self._session is None:
+            raise RuntimeError("use the Fetcher inside `async with`")
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        limit = max_bytes if max_bytes is not None else self._settings.max_feed_bytes
+        token = _refuse_private.set(not allow_private)
+        try:
+            result = await self._follow(url, headers, limit, allow_private)
+        finally:
+            _refuse_private.reset(token)
+        if result.not_modified:
+            result = replace(result, etag=result.etag or etag, last_modified=result.last_modified or last_modified)
+        return result
+
+    async def _follow(self, url: str, headers: dict[str, str], limit: int, allow_private: bool) -> FetchResult:
+        """Request `url` one hop at a time, following up to `max_redirects` redirects."""
+        budget = _Budget(self._settings.total_timeout)
+        current, seen, redirects, permanent = url, set[str](), 0, True
+        while True:
+            try:
+                target = URL(current)
+                seen.add(str(target))
+                refusal = _refusal(target, allow_private)
+                if refusal:
+                    return _failure(url, current, refusal)
+                outcome = await self._hop(target, headers, limit, budget)
+            except Exception as exc:  # noqa: BLE001 (a stranger's server must never crash the run)
+                return _failure(url, current, self._describe(exc))
+            if isinstance(outcome, FetchResult):
+                moved = outcome.final_url if redirects and permanent else None
+                return replace(outcome, url=url, permanent_url=moved)
+            redirects += 1
+            permanent = permanent and outcome.status in PERMANENT_REDIRECTS
+            current = str(outcome.location)
+            if current in seen:
+                return _failure(url, current, "redirect loop")
+            if redirects > self._settings.max_redirects:
+                return _failure(url, current, f"too many redirects (more than {self._settings.max_redirects})")
+
+    async def _hop(self, url: URL, headers: dict[str, str], limit: int, budget: _Budget) -> FetchResult | _Redirect:
+        """One request, holding its host's slot and an overall slot until the body is read."""
+        assert self._session is not None and url.host is not None
+        async with self._host_slots.hold(url.host.lower()), self._all_slots, budget.spend():
+            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+                location = resp.headers.get("Location")
+                if resp.status in REDIRECTS and location:
+                    return _Redirect(resp.status, resp.url.join(URL(location)))
+                return await self._final(resp, limit)
+
+    async def _final(self, resp: aiohttp.ClientResponse, limit: int) -> FetchResult:
+        """The result for a response that is not a redirect; reads the body of a 2xx."""
+        result = FetchResult(
+            url=str(resp.url),
+            final_url=str(resp.url),
+            status=resp.status,
+            body=None,
+            content_type=resp.headers.get("Content-Type", "")[:MAX_ERROR_CHARS],
+            etag=resp.headers.get("ETag"),
+            last_modified=resp.headers.get("Last-Modified"),
+            max_age=_max_age(resp.headers.get("Cache-Control", "")),
+        )
+        if resp.status == 304:
+            return replace(result, not_modified=True)
+        if 200 <= resp.status < 300:
+            try:
+                return replace(result, body=await _read_capped(resp, limit))
+            except _BodyTooLarge:
+                return replace(result, error=f"body larger than {_size(limit)}")
+        retry_after = None
+        if resp.status in RETRY_AFTER_STATUSES:
+            retry_after = _retry_after(resp.headers.get("Retry-After", ""), self._settings.max_retry_after)
+        return replace(result, gone=resp.status == 410, retry_after=retry_after,
+                       error=_status_error(resp.status, retry_after))  # fmt: skip
+
+    def _describe(self, exc: Exception) -> str:
+        """A short readable reason for a failed request (order matters: specific classes first)."""
+        s = self._settings
+        if isinstance(exc, _PrivateAddress):
+            return f"refused: {exc.address} is a private address"
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return f"timed out connecting ({s.connect_timeout:g} s)"
+        if isinstance(exc, aiohttp.SocketTimeoutError):
+            return f"no answer within {s.read_timeout:g} s"
+        if isinstance(exc, TimeoutError):
+            return f"took longer than {s.total_timeout:g} s"
+        if isinstance(exc, aiohttp.ClientConnectorDNSError):
+            return "host not found"
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+            return "TLS certificate not trusted"
+        if isinstance(exc, aiohttp.ClientSSLError):
+            return "TLS handshake failed"
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return _connect_error(exc.os_error)
+        if isinstance(exc, aiohttp.ServerDisconnectedError):
+            return "server closed the connection"
+        if isinstance(exc, aiohttp.ClientPayloadError):
+            return "body cut short or badly encoded"
+        if isinstance(exc, aiohttp.ClientResponseError):
+            return "malformed HTTP response"
+        if isinstance(exc, (aiohttp.InvalidURL, ValueError)):
+            return "invalid URL"
+        if isinstance(exc, (aiohttp.ClientError, OSError)):
+            return f"network error ({type(exc).__name__})"
+        log.warning("unexpected error fetching", exc_info=exc)
+        return f"unexpected error ({type(exc).__name__})"
+
+
+def _refusal(url: URL, allow_private: bool) -> str | None:
+    """Why `url` must not be requested at all, if it must not."""
+    if url.scheme not in SCHEMES:
+        return f"unsupported scheme {url.scheme[:20]!r}"
+    if not url.host:
+        return "invalid URL"
+    if not allow_private and is_private_host(str(url)):
+        return f"refused: {url.host.rstrip('.')} is a private address"
+    return None
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The decompressed body, given up as soon as it grows past `limit` bytes.
+
+    aiohttp decompresses in bounded steps as we read, so a gzip bomb never
+    inflates more than about a chunk beyond the limit.
+    """
+    if resp.content_length is not None and resp.content_length > limit and not resp.headers.get("Content-Encoding"):
+        raise _BodyTooLarge
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(CHUNK_BYTES):
+        body += chunk
+        if len(body) > limit:
+            raise _BodyTooLarge
+    return bytes(body)
+
+
+def _failure(url: str, final_url: str, error: str) -> FetchResult:
+    return FetchResult(url=url, final_url=final_url, status=None, body=None, error=error[:MAX_ERROR_CHARS])
+
+
+def _status_error(status: int, retry_after: float | None) -> str:
+    """E.g. "HTTP 404 Not Found", "HTTP 429 Too Many Requests (retry after 120 s)"."""
+    try:
+        text = f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:  # a status Python has no name for; the server's own reason is not trusted
+        text = f"HTTP {status}"
+    if retry_after is not None:
+        text += f" (retry after {math.ceil(retry_after)} s)"
+    return text
+
+
+def _connect_error(error: OSError) -> str:
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, ConnectionResetError):
+        return "connection reset"
+    reason = error.strerror or type(error).__name__
+    return f"could not connect ({reason[:80]})"
+
+
+def _retry_after(value: str, cap: float) -> float | None:
+    """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date), capped at `cap`."""
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), cap)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" means UTC with no claim about local time
+        when = when.replace(tzinfo=timezone.utc)
+    return min(max((when - datetime.now(timezone.utc)).total_seconds(), 0.0), cap)
+
+
+def _max_age(cache_control: str) -> float | None:
+    match = _MAX_AGE.search(cache_control)
+    return float(match.group(1)) if match else None
+
+
+def _size(n: int) -> str:
+    """16777216 -> "16 MiB"."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} bytes"

@@ -1,0 +1,210 @@
+"""Article page -> the article's own text, without the site around it.
+
+Pure and picklable: the pipeline fetches pages and runs `extract_article` in
+worker processes. trafilatura finds the main content, tuned for precision (no
+comments, no guessing at borderline blocks); a small post-filter then drops the
+in-body cross-links it keeps ("See also: <a>…</a>"), so that searches and alert
+rules see everything the article says and nothing its neighbours' headlines say.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from dataclasses import dataclass
+
+import trafilatura
+import trafilatura.meta
+import trafilatura.utils
+from lxml import etree
+from trafilatura.xml import delete_element, xmltotxt
+
+from reader.text import clean_line, clean_text
+
+log = logging.getLogger(__name__)
+# trafilatura warns about every odd page ("discarding data"); that is routine here, not news for the user.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
+
+MAX_HTML_BYTES = 5 * 1024 * 1024  # bigger pages are not articles worth parsing
+MAX_TEXT_CHARS = 300_000  # per output (text, markdown): a long feature is ~50,000
+MAX_TITLE_CHARS = 500
+RESET_CACHES_EVERY = 500  # extractions between clearing trafilatura's LRU caches
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """An article's main content: plain text for the index, Markdown for reading."""
+
+    text: str  # paragraphs separated by blank lines; safe for a terminal
+    markdown: str  # headings, lists, links and emphasis kept; safe for a terminal
+    title: str = ""  # the page's own idea of its title, if it has one
+
+
+def extract_article(html: bytes | str, url: str) -> Extracted | None:
+    """The main text of an article page, or None when it has no usable article.
+
+    Bytes are decoded by the page's declared charset. Never raises, never fetches:
+    `url` only resolves relative links and helps trafilatura read the metadata.
+    """
+    if len(html) > MAX_HTML_BYTES:
+        return None
+    _count_extraction()
+    try:
+        return _extract(html if isinstance(html, str) else decode_html(html), url)
+    except Exception as exc:  # noqa: BLE001
+        # A third-party parser fed hostile input: whatever it raises means "no
+        # article here", and must not take the worker process down.
+        log.debug("extraction failed for %s: %r", url, exc)
+        return None
+
+
+def _extract(page: str, url: str) -> Extracted | None:
+    if _may_hold_escape_sequences(page):
+        # Remove them whole now: the parser drops a lone ESC and would leave "[31m" behind.
+        page = clean_text(page)
+    document = trafilatura.bare_extraction(
+        page,
+        url=url or None,
+        output_format="markdown",  # keeps the body tree's formatting; nothing rendered yet
+        favor_precision=True,
+        include_comments=False,  # also prunes comment sections before the main extraction
+        include_tables=True,
+        include_images=False,
+        include_formatting=True,
+        include_links=True,
+        with_metadata=True,  # for the title
+        deduplicate=False,  # its cache is process-wide: would drop a re-fetched page
+    )
+    if document is None or document.body is None:
+        return None
+    body = document.body
+    drop_cross_links(body)
+    markdown = xmltotxt(body, include_formatting=True)
+    etree.strip_tags(body, "ref")  # plain text keeps link text, not "[text](url)"
+    text = _paragraphs_apart(xmltotxt(body, include_formatting=False))
+    if not text.strip():
+        return None
+    return Extracted(
+        text=clean_text(_cap(text)).strip(),
+        markdown=clean_text(_cap(markdown)).strip(),
+        title=clean_line(document.title or "", MAX_TITLE_CHARS),
+    )
+
+
+# --- cross-links inside the body ----------------------------------------------------------
+
+# Labels that introduce a link to another article rather than a sentence of this one.
+_CROSS_LINK_LABEL = re.compile(
+    r"""^\W*(?:
+        see\ also | read\ more | read\ also | also\ read | more\ reading | further\ reading
+        | related(?:\ (?:stories|story|coverage|articles?|reading|content|posts?))?
+        | recommended(?:\ reading)? | you\ (?:may|might)\ also\ like | don[’']t\ miss
+        | more\ (?:from|on)\ [^:|–—]{1,60}
+    )\s*[:|–—»>-]""",
+    re.IGNORECASE | re.VERBOSE,
+)
+MAX_CROSS_LINK_CHARS = 300  # a cross-link is a headline, not a paragraph
+MIN_LINKED_SHARE = 0.5  # of the text after the label that is link text
+
+
+def drop_cross_links(body: etree._Element) -> None:
+    """Remove paragraphs like "See also: <link>headline</link>" from an extracted body.
+
+    A paragraph goes only if it is short, starts with such a label and is mostly
+    a link: a sentence that merely starts with "Related:" stays.
+    """
+    for paragraph in list(body.iter("p")):
+        if _is_cross_link(paragraph):
+            delete_element(paragraph)
+
+
+def _is_cross_link(paragraph: etree._Element) -> bool:
+    text = "".join(paragraph.itertext()).strip()
+    if len(text) > MAX_CROSS_LINK_CHARS:
+        return False
+    label = _CROSS_LINK_LABEL.match(text)
+    if label is None:
+        return False
+    rest = text[label.end() :].strip()
+    linked = sum(len("".join(ref.itertext()).strip()) for ref in paragraph.iter("ref"))
+    return bool(rest) and linked >= MIN_LINKED_SHARE * len(rest)
+
+
+# --- decoding ------------------------------------------------------------------------------
+
+_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
+_CHARSET_PRESCAN_BYTES = 4096
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# What browsers do with these labels (WHATWG Encoding): Latin-1 pages are really windows-1252.
+_CHARSET_OVERRIDES = {"iso8859-1": "cp1252", "ascii": "cp1252"}
+_ASCII_PROBE = b"<meta charset=x>"
+
+
+def decode_html(data: bytes) -> str:
+    """Bytes of a page as text: BOM, else declared <meta> charset, else UTF-8, else a guess."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    declared = declared_charset(data)
+    if declared:
+        return data.decode(declared, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return trafilatura.utils.decode_file(data)  # charset detection
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The Python codec for the charset a page's <meta> declares, if it can be the page's.
+
+    The declaration was read as ASCII, so a charset that does not decode ASCII as
+    ASCII (UTF-16, EBCDIC, rot13…) cannot be right; browsers ignore it too.
+    """
+    match = _META_CHARSET.search(data[:_CHARSET_PRESCAN_BYTES])
+    if match is None:
+        return None
+    try:
+        name = codecs.lookup(match.group(1).decode("ascii")).name
+        name = _CHARSET_OVERRIDES.get(name, name)
+        ascii_compatible = _ASCII_PROBE.decode(name, errors="replace") == _ASCII_PROBE.decode("ascii")
+    except (LookupError, UnicodeError):
+        return None
+    return name if ascii_compatible else None
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+_extraction_count = 0  # per process: each pool worker keeps its own caches
+
+
+def _count_extraction() -> None:
+    """Clear trafilatura's caches now and then: they grow with every page seen."""
+    global _extraction_count
+    _extraction_count += 1
+    if _extraction_count % RESET_CACHES_EVERY == 0:
+        trafilatura.meta.reset_caches()
+
+
+_ESCAPE_INTRODUCERS = ("\x1b", "\x9b", "\x9d", "\x90", "\x98", "\x9e", "\x9f")  # ESC, then C1 forms
+
+
+def _may_hold_escape_sequences(page: str) -> bool:
+    """A few fast scans, so that clean_text's full pass runs only on the rare page needing it."""
+    return any(introducer in page for introducer in _ESCAPE_INTRODUCERS)
+
+
+_LINE_BREAKS = re.compile(r"\n+")
+
+
+def _paragraphs_apart(text: str) -> str:
+    """One blank line between blocks: trafilatura's plain text puts them on adjacent lines."""
+    return _LINE_BREAKS.sub("\n\n", text.strip())
+
+
+def _cap(text: str) -> str:
+    """At most MAX_TEXT_CHARS, cut at a paragraph break when there is one."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    cut = text.rfind("\n\n", 0, MAX_TEXT_CHARS)
+    return text[: cut if cut > 0 else MAX_TEXT_CHARS]
