@@ -1,0 +1,218 @@
+"""Making untrusted text (feed titles, summaries, article HTML) safe for a terminal.
+
+Everything here is pure: str in, str out, never raises on odd input. The output
+holds no escape sequences, no control characters but newline and tab, and no
+invisible characters that can reorder or hide part of a line. Markup-looking
+text such as ``[bold]`` is kept verbatim: it is data, and escaping it is the UI
+layer's job.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+import lxml.etree
+
+# Terminal escape sequences, 7-bit (ESC ...) and 8-bit (C1) forms. Strings (OSC,
+# DCS, SOS, PM, APC) go first: their payload must vanish with them.
+_ESCAPE_SEQUENCE = re.compile(
+    # strings, ended by BEL or ST; the payload stops at any ESC or C1 so that many
+    # unterminated introducers cost linear time, not quadratic
+    "(?:\x1b[\\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x80-\x9f]*(?:\x07|\x1b\\\\|\x9c)"
+    "|(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI: parameters, intermediates, final byte
+    "|\x1b[ -/]*[0-~]"  # any other ESC sequence: intermediates, final byte
+)
+
+_ESCAPE_START = re.compile("[\x1b\x90-\x9f]")
+
+_LINE_BREAK = re.compile("\r\n?|[\x85\u2028\u2029]")
+_LINE_BREAK_START = re.compile("[\r\x85\u2028\u2029]")
+
+# C0/C1 controls except \t and \n; lone surrogates (unprintable); invisible
+# format characters that hide text or reorder a line: soft hyphen, Arabic letter
+# mark, Mongolian vowel separator, zero-width space, LRM/RLM, bidi embeddings and
+# overrides (202A-202E), word joiner and invisible operators, bidi isolates and
+# deprecated format controls (2066-206F), BOM, interlinear annotations.
+# ZWNJ/ZWJ (200C/200D) stay: emoji sequences and Persian/Indic text need them.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff"
+    "\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+
+# Tag characters are invisible ("ASCII smuggling") except inside an emoji tag
+# sequence, which is how subdivision flags such as England's are written.
+_TAG_OR_FLAG = re.compile("(\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f)|[\U000e0000-\U000e007f]")
+_TAG = re.compile("[\U000e0000-\U000e007f]")
+
+_SPACES_BEFORE_NEWLINE = re.compile(r"[ \t]+\n")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def clean_text(s: str, max_chars: int | None = None) -> str:
+    """Remove escape sequences, control and invisible format characters; NFC; cap length.
+
+    Newlines (any of CR LF, CR, NEL, U+2028/2029 become LF) and tabs are kept.
+    """
+    # Each alternation is slow to scan with, so a one-class search decides whether
+    # to run it: this halves the time spent on typical article text.
+    if _ESCAPE_START.search(s):
+        s = _ESCAPE_SEQUENCE.sub("", s)
+    if _LINE_BREAK_START.search(s):
+        s = _LINE_BREAK.sub("\n", s)
+    s = _INVISIBLE.sub("", s)
+    if not s.isascii():
+        if _TAG.search(s):
+            s = _TAG_OR_FLAG.sub(lambda m: m.group(1) or "", s)
+        s = unicodedata.normalize("NFC", s)
+    return s if max_chars is None else s[:max_chars]
+
+
+def clean_line(s: str, max_chars: int = 500) -> str:
+    """`clean_text`, then all whitespace runs (newlines too) become one space; stripped."""
+    return " ".join(clean_text(s).split())[:max_chars]
+
+
+# Elements whose text a reader never sees.
+_SKIPPED = frozenset({"script", "style", "template", "noscript", "head", "title", "svg", "math", "select"})
+# Blocks separated by a blank line, and blocks that only start a new line.
+_PARAGRAPHS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol", "dl", "table", "figure", "hr"}
+)
+_LINES = frozenset(
+    {"div", "li", "tr", "dt", "dd", "section", "article", "header", "footer", "aside", "nav", "main",
+     "address", "details", "summary", "figcaption", "caption", "form", "fieldset", "center"}
+)
+_CELLS = frozenset({"td", "th"})
+_LISTS = frozenset({"ul", "ol"})
+
+_TAG_START = re.compile(r"<[A-Za-z!/?]")
+_HTML_WHITESPACE = re.compile(r"[ \t\n\r\f\xa0]+")
+
+# lxml.etree's parser, not lxml.html's: its element class lookup costs ~10% here.
+_HTML_PARSER = lxml.etree.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, default_doctype=False
+)
+
+
+class _TextWriter:
+    """Collects text runs and pending line breaks, the way a browser lays out blocks.
+
+    Breaks and list bullets are only written before the next text, so empty
+    elements leave no blank lines and there are none at the start or the end.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: list[str] = []
+        self._pending_breaks = 0
+        self._pending_bullet = ""
+        self._after_space = True  # at the start, or the last text ended with a space
+
+    def text(self, s: str, preformatted: bool = False) -> None:
+        if not preformatted:
+            s = _HTML_WHITESPACE.sub(" ", s)
+            if self._after_space or self._pending_breaks or self._pending_bullet:
+                s = s.lstrip(" ")
+        if not s:
+            return
+        if self._pending_breaks and self._chunks:
+            self._chunks.append("\n" * self._pending_breaks)
+        self._chunks.append(self._pending_bullet + s)
+        self._pending_breaks = 0
+        self._pending_bullet = ""
+        self._after_space = s.endswith((" ", "\n"))
+
+    def bullet(self, s: str) -> None:
+        """Start a list item; `s` (leading spaces kept) goes before its first text."""
+        self.line_break(1)
+        self._pending_bullet = s
+
+    def line_break(self, n: int = 1) -> None:
+        # Blocks opening inside a list item before its text (<li><p>) stay on the bullet's line.
+        if not self._pending_bullet:
+            self._pending_breaks = max(self._pending_breaks, n)
+
+    def br(self) -> None:
+        """<br> adds a break to those pending, so <br><br> makes a blank line."""
+        if self._chunks:
+            self._pending_breaks = min(self._pending_breaks + 1, 2)
+
+    def result(self) -> str:
+        return "".join(self._chunks)
+
+
+def _write_tree(root: lxml.etree._Element, out: _TextWriter) -> None:
+    """Walk the tree without recursion (deeply nested HTML must not blow the stack)."""
+    list_depth = 0
+    pre_depth = 0
+    walker = lxml.etree.iterwalk(root, events=("start", "end"))
+    for event, element in walker:
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if event == "start":
+            if tag in _SKIPPED:
+                walker.skip_subtree()
+                continue
+            if tag == "br":
+                out.br()
+            elif tag in _LISTS and list_depth:  # a nested list continues its item
+                out.line_break(1)
+            elif tag in _PARAGRAPHS:
+                out.line_break(2)
+            elif tag in _LINES:
+                out.line_break(1)
+            elif tag in _CELLS:
+                out.text(" ")
+            list_depth += tag in _LISTS
+            pre_depth += tag == "pre"
+            if tag == "li":
+                out.bullet("  " * max(list_depth - 1, 0) + "- ")
+            if element.text:
+                out.text(element.text, preformatted=pre_depth > 0)
+        else:
+            if tag not in _SKIPPED:
+                list_depth -= tag in _LISTS
+                pre_depth -= tag == "pre"
+                if tag in _LISTS and list_depth:
+                    out.line_break(1)
+                elif tag in _PARAGRAPHS:
+                    out.line_break(2)
+                elif tag in _LINES:
+                    out.line_break(1)
+            if element.tail:
+                out.text(element.tail, preformatted=pre_depth > 0)
+
+
+def _tidy(text: str) -> str:
+    """No trailing spaces on lines, at most one blank line in a row, no outer blank lines.
+
+    Leading spaces stay: they can only come from <pre>, where they are indentation.
+    """
+    text = _SPACES_BEFORE_NEWLINE.sub("\n", text)
+    return _BLANK_LINES.sub("\n\n", text).strip("\n").rstrip()
+
+
+def _plain_to_text(s: str) -> str:
+    """Text with no tags at all: decode entities, keep its own line breaks, tidy spaces."""
+    lines = (" ".join(line.split()) for line in html.unescape(s).splitlines())
+    return _tidy("\n".join(lines))
+
+
+def html_to_text(html_fragment: str, max_chars: int | None = None) -> str:
+    """An HTML fragment as readable plain text: blocks on their own lines, paragraphs
+    separated by a blank line, list items as "- ", entities decoded, made safe by
+    `clean_text`. Never raises: unparsable input yields its text as-is, cleaned.
+    """
+    if not _TAG_START.search(html_fragment):
+        return clean_text(_plain_to_text(html_fragment), max_chars)
+    try:
+        # Bytes, not str: lxml refuses str with an XML encoding declaration.
+        root = lxml.etree.fromstring(html_fragment.encode("utf-8", "replace"), _HTML_PARSER)
+    except (lxml.etree.LxmlError, ValueError):
+        return clean_text(_plain_to_text(html_fragment), max_chars)
+    if root is None:  # nothing but whitespace or comments
+        return ""
+    out = _TextWriter()
+    _write_tree(root, out)
+    # clean_text runs last: an escape sequence may have been split by tags.
+    return clean_text(_tidy(out.result()), max_chars)

@@ -1,0 +1,514 @@
+"""reader.parse: feed bytes to ParsedFeed, and clean refusals of what is not a feed."""
+
+from __future__ import annotations
+
+import pickle
+import unicodedata
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from reader.models import Enclosure, ParsedArticle, ParsedFeed
+from reader.parse import ParseError, parse_feed
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
+FEED_URL = "https://feeds.example.com/news/feed.xml"
+
+
+XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
+CONTENT_NS = 'xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+
+
+def rss(items: str, channel: str = "<title>Feed</title>", declaration: str = XML_DECLARATION) -> bytes:
+    return f'{declaration}<rss version="2.0"><channel>{channel}{items}</channel></rss>'.encode()
+
+
+def only_article(feed: ParsedFeed) -> ParsedArticle:
+    assert len(feed.articles) == 1
+    return feed.articles[0]
+
+
+def text_fields(feed: ParsedFeed) -> list[str]:
+    """Every string a reader might see, feed and articles."""
+    fields = [feed.title, feed.site_url, feed.warning]
+    for article in feed.articles:
+        fields += [article.key, article.title, article.link, article.author, article.summary, article.content]
+        fields += article.categories
+        fields += [e.url for e in article.enclosures] + [e.type for e in article.enclosures]
+    return fields
+
+
+def assert_terminal_safe(text: str) -> None:
+    for char in text:
+        assert char in "\n\t" or unicodedata.category(char) != "Cc", repr(char)
+
+
+# --- the four formats ---------------------------------------------------------
+
+
+def test_rss20_fields():
+    feed = parse_feed((FEEDS / "rss20.xml").read_bytes(), FEED_URL, "application/rss+xml; charset=utf-8")
+
+    assert feed.title == "Tech & Policy Daily"
+    assert feed.site_url == "https://news.example.com/"
+    assert feed.ttl_seconds == 90 * 60
+    assert feed.warning == ""
+    first, second = feed.articles
+    assert first.key == "news-1001"
+    assert first.title == "DeepSeek and export controls"
+    assert first.link == "https://news.example.com/2024/deepseek"
+    assert first.author == "Ann Author"
+    assert first.published == datetime(2024, 3, 5, 8, 15, tzinfo=timezone.utc)
+    assert first.published.utcoffset().total_seconds() == 0
+    assert first.updated is None
+    assert first.summary == "Short summary."
+    assert first.content == "First paragraph.\n\n- one\n- two\n\nLast paragraph."
+    assert first.content_html.startswith("<p>First paragraph.</p><ul>")
+    assert first.categories == ("AI", "Policy")  # "ai" is a duplicate of "AI"
+    assert first.enclosures == (
+        Enclosure("https://feeds.example.com/media/episode1.mp3", "audio/mpeg", 12345),
+    )
+    assert first.content_hash.startswith("sha256:")
+    assert second.key == "/2024/second"  # no guid: the link as written
+    assert second.link == "https://feeds.example.com/2024/second"
+    assert second.summary == "Plain text description."
+
+
+def test_atom10_fields():
+    feed = parse_feed((FEEDS / "atom10.xml").read_bytes(), FEED_URL, "application/atom+xml")
+
+    assert feed.title == "Atom Weekly"  # type="html": tags stripped
+    assert feed.site_url == "https://atom.example.net/"
+    article = only_article(feed)
+    assert article.key == "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a"
+    assert article.link == "https://atom.example.net/posts/1"
+    assert article.author == "Bob Writer"
+    assert article.published == datetime(2024, 3, 6, 6, 0, tzinfo=timezone.utc)
+    assert article.updated == datetime(2024, 3, 6, 18, 30, 2, tzinfo=timezone.utc)
+    assert article.summary == "A short summary & more."
+    assert article.content == "XHTML content here."
+    assert article.content_html == "<p>XHTML <strong>content</strong> here.</p>"
+
+
+def test_rss10_rdf():
+    feed = parse_feed((FEEDS / "rss10.rdf").read_bytes(), FEED_URL, "application/rdf+xml")
+
+    assert feed.title == "RDF Site"
+    article = only_article(feed)
+    assert article.key == article.link == "https://rdf.example.org/a"
+    assert article.title == "Export controls tightened"
+    assert article.summary == "New rules on chips."
+    assert article.author == "Jane Doe"
+    assert article.updated == datetime(2024, 3, 5, 12, 30, tzinfo=timezone.utc)
+    assert article.categories == ("Policy",)
+
+
+def test_rss091_with_netscape_doctype_and_latin1():
+    feed = parse_feed((FEEDS / "rss091.xml").read_bytes(), FEED_URL, "text/xml")
+
+    assert feed.title == "Old School News"
+    assert [a.title for a in feed.articles] == ["Café opens downtown", "Second story"]
+    assert feed.articles[0].summary == "A new café opened."
+    assert feed.articles[1].link == "https://feeds.example.com/second.html"  # resolved against the feed URL
+    assert feed.articles[1].key == "/second.html"
+
+
+# --- not a feed ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [b"", b"   \r\n\t "])
+def test_empty_body_is_a_parse_error(body):
+    with pytest.raises(ParseError, match="^empty response$"):
+        parse_feed(body, FEED_URL)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Hi</p></body></html>", "text/html"),
+        (b"<!doctype html>\n<html lang=en><body><a href=/feed>feed</a></body></html>", ""),
+        (b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body><p>x</p></body></html>', ""),
+    ],
+)
+def test_html_page_is_a_parse_error(body, content_type):
+    with pytest.raises(ParseError, match="^not a feed: the server sent an HTML page$"):
+        parse_feed(body, FEED_URL, content_type)
+
+
+def test_garbage_is_a_parse_error_with_a_readable_reason():
+    with pytest.raises(ParseError, match="^not a feed: XML syntax error at line 1: "):
+        parse_feed(b"this is not xml at all \x00\x01\x02", FEED_URL)
+
+
+@pytest.mark.parametrize("declaration", ['<?xml version="1.0"?>\n', ""])
+def test_syntax_error_reports_the_line_of_the_body(declaration):
+    body = f'{declaration}<rss version="2.0">\n<channel><title>x</title>\n</item></channel></rss>'.encode()
+    line = 4 if declaration else 3  # the line holding </item>
+
+    with pytest.raises(ParseError) as raised:
+        parse_feed(body, FEED_URL)
+
+    assert str(raised.value) == f"not a feed: XML syntax error at line {line}: mismatched tag"
+
+
+def test_xml_that_is_not_a_feed_is_a_parse_error():
+    with pytest.raises(ParseError, match="^not a feed: no RSS or Atom content found$"):
+        parse_feed(b'<?xml version="1.0"?><config><setting>1</setting></config>', FEED_URL)
+
+
+def test_json_is_a_parse_error():
+    with pytest.raises(ParseError, match="JSON"):
+        parse_feed(b'{"version": "https://jsonfeed.org/version/1", "items": []}', FEED_URL, "application/json")
+
+
+def test_valid_feed_without_items_is_an_empty_feed():
+    feed = parse_feed(rss(""), FEED_URL)
+
+    assert feed == ParsedFeed(title="Feed", site_url="", articles=[], ttl_seconds=None, warning="")
+
+
+def test_body_is_never_taken_for_a_file_name(tmp_path):
+    # feedparser.parse(bytes) first tries open(bytes): a body naming a file would be read.
+    feed_file = tmp_path / "feed.xml"
+    feed_file.write_bytes(rss("<item><title>from disk</title><guid>g</guid></item>"))
+
+    with pytest.raises(ParseError):
+        parse_feed(str(feed_file).encode(), FEED_URL)
+
+
+# --- broken but usable --------------------------------------------------------
+
+
+def test_malformed_xml_with_entries_parses_with_a_warning():
+    body = rss("<item><title>one</title><guid>1</guid></item><item><title>two & three</title><guid>2</guid></item>")
+
+    feed = parse_feed(body, FEED_URL)
+
+    assert [a.title for a in feed.articles] == ["one", "two & three"]
+    assert feed.warning.startswith("XML syntax error at line 1: not well-formed")
+
+
+def test_truncated_feed_keeps_the_complete_entries():
+    body = rss("<item><title>complete</title><guid>1</guid></item>").removesuffix(b"</channel></rss>") + b"<item><ti"
+
+    feed = parse_feed(body, FEED_URL)
+
+    assert feed.articles[0].title == "complete"
+    assert feed.warning
+
+
+# --- encodings ----------------------------------------------------------------
+
+CAFE_ITEM = "<item><title>Café – naïve</title><guid>1</guid></item>"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        # declared ISO-8859-1, but the bytes are UTF-8: in the header, and in the XML declaration
+        (rss(CAFE_ITEM), "application/rss+xml; charset=ISO-8859-1"),
+        (rss(CAFE_ITEM, declaration='<?xml version="1.0" encoding="ISO-8859-1"?>'), ""),
+        # no charset anywhere
+        (rss(CAFE_ITEM, declaration=""), ""),
+        (rss(CAFE_ITEM, declaration=""), "text/xml"),
+        # served as HTML
+        (rss(CAFE_ITEM), "text/html"),
+    ],
+)
+def test_utf8_bytes_read_right_whatever_is_declared(body, content_type):
+    assert only_article(parse_feed(body, FEED_URL, content_type)).title == "Café – naïve"
+
+
+@pytest.mark.parametrize("content_type", ["application/rss+xml; charset=utf-8", ""])
+def test_latin1_bytes_declared_as_utf8_are_readable(content_type):
+    body = rss("<item><title>Café crème</title><guid>1</guid></item>").decode().encode("iso-8859-1")
+
+    assert only_article(parse_feed(body, FEED_URL, content_type)).title == "Café crème"
+
+
+def test_windows_1252_feed_declared_as_such():
+    body = rss(
+        "<item><title>“Quoted” – dash</title><guid>1</guid></item>",
+        declaration='<?xml version="1.0" encoding="windows-1252"?>',
+    ).decode().encode("cp1252")
+
+    assert only_article(parse_feed(body, FEED_URL)).title == "“Quoted” – dash"
+
+
+# --- hostile input ------------------------------------------------------------
+
+
+def billion_laughs(unit: str, separator: str) -> bytes:
+    declarations = [f'<!ENTITY l0 "{unit}">'] + [f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)]
+    return (
+        f'<?xml version="1.0"?>{separator}<!DOCTYPE rss [{separator}{separator.join(declarations)}]>{separator}'
+        '<rss version="2.0"><channel><title>&l9;</title><item><title>&l9;</title><guid>1</guid></item></channel></rss>'
+    ).encode()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("unit", "separator"),
+    [
+        ("lol", "\n"),  # the classic layout
+        ("lol", ""),  # all on one line: feedparser's own entity filter misses it
+        ("<b/>", ""),  # markup in the first value: feedparser's filter stops reading there
+        ("<item><title>x</title><guid>y</guid></item>", " "),
+    ],
+)
+def test_billion_laughs_is_never_expanded(unit, separator):
+    feed = parse_feed(billion_laughs(unit, separator), FEED_URL)
+
+    # The nested declarations are dropped before expat sees them, so the entity
+    # is merely undefined; expat's own amplification limit is never reached.
+    assert feed.warning.startswith("XML syntax error at line ")
+    assert feed.warning.endswith(": undefined entity")
+    assert sum(len(text) for text in text_fields(feed)) < 1000
+
+
+def test_plain_text_entities_still_work():
+    body = rss(
+        "<item><title>Caf&eacute; &brand;</title><guid>1</guid></item>",
+        declaration='<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY eacute "&#233;"><!ENTITY brand "ACME">]>',
+    )
+
+    feed = parse_feed(body, FEED_URL)
+
+    assert only_article(feed).title == "Café ACME"
+    assert feed.warning == ""
+
+
+def test_external_entities_are_never_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    body = rss(
+        "<item><title>a&xxe;b</title><description>&xxe;</description><guid>1</guid></item>",
+        declaration=f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">]>',
+    )
+
+    feed = parse_feed(body, FEED_URL)
+
+    assert not any("TOP-SECRET" in text for text in text_fields(feed))
+
+
+def test_escape_sequences_and_controls_never_survive_while_markup_text_does():
+    hostile = "\x1b[31mRed\x1b[0m \x1b]0;pwned\x07 bell\x07 &#155;2J [bold red]x[/]"
+    body = rss(
+        f"<item><title>{hostile}</title><author>{hostile}</author><category>{hostile}</category>"
+        f"<description>{hostile}</description><guid>1</guid>"
+        f"<enclosure url=\"https://e.com/a.mp3\" type=\"audio/mpeg\x1b[2J\" length=\"1\"/></item>",
+        channel=f"<title>{hostile}</title>",
+    )
+
+    feed = parse_feed(body, FEED_URL)
+
+    article = only_article(feed)
+    assert article.title == "Red bell ›2J [bold red]x[/]"  # feedparser maps C1 &#155; to cp1252's "›"
+    assert feed.title == article.title
+    assert article.categories == (article.title,)
+    for text in text_fields(feed):
+        assert_terminal_safe(text)
+
+
+def test_cdata_escape_sequences_in_content_are_removed():
+    body = rss(
+        "<item><title>t</title><guid>1</guid>"
+        f"<content:encoded {CONTENT_NS}>"
+        "<![CDATA[<p>\x1b[2J\x1b]8;;https://evil/\x1b\\click\x1b]8;;\x1b\\ \u202egnp.exe</p>]]>"
+        "</content:encoded></item>"
+    )
+
+    article = only_article(parse_feed(body, FEED_URL))
+
+    assert article.content == "click gnp.exe"
+
+
+def test_plain_text_title_with_angle_brackets_is_kept():
+    body = rss("<item><title>Why &lt;script&gt; tags block rendering</title><guid>1</guid></item>")
+
+    assert only_article(parse_feed(body, FEED_URL)).title == "Why <script> tags block rendering"
+
+
+# --- identity and change detection ----------------------------------------------
+
+
+def test_duplicate_ids_keep_the_first_entry():
+    body = rss(
+        "<item><title>first</title><guid>same</guid></item>"
+        "<item><title>second</title><guid>same</guid></item>"
+        "<item><title>other</title><guid>other</guid></item>"
+    )
+
+    feed = parse_feed(body, FEED_URL)
+
+    assert [(a.key, a.title) for a in feed.articles] == [("same", "first"), ("other", "other")]
+
+
+def test_entry_without_id_or_link_gets_a_stable_hash_key():
+    body = rss("<item><title>No id</title><description>Body text</description></item>")
+    changed = rss("<item><title>No id</title><description>Other text</description></item>")
+
+    key = only_article(parse_feed(body, FEED_URL)).key
+
+    assert key.startswith("sha256:")
+    assert key == only_article(parse_feed(body, "https://elsewhere.example/feed")).key
+    assert key != only_article(parse_feed(changed, FEED_URL)).key
+
+
+def test_overlong_or_unprintable_ids_are_hashed():
+    body = rss(
+        f"<item><title>a</title><guid>{'x' * 5000}</guid></item>"
+        "<item><title>b</title><guid>tab\there</guid></item>"
+    )
+
+    keys = [a.key for a in parse_feed(body, FEED_URL).articles]
+
+    assert all(key.startswith("sha256:") for key in keys)
+    assert len(set(keys)) == 2
+
+
+def test_content_hash_ignores_dates_but_not_text():
+    def article(title: str, updated: str) -> ParsedArticle:
+        atom = (
+            '<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>'
+            f"<entry><id>urn:1</id><title>{title}</title><updated>{updated}</updated>"
+            '<link href="https://e.com/1"/><content type="html">&lt;p&gt;body&lt;/p&gt;</content></entry></feed>'
+        )
+        return only_article(parse_feed(atom.encode(), FEED_URL))
+
+    original = article("Title", "2024-01-01T00:00:00Z")
+    redated = article("Title", "2024-02-01T00:00:00Z")
+    retitled = article("Title, corrected", "2024-01-01T00:00:00Z")
+
+    assert original.updated != redated.updated
+    assert original.content_hash == redated.content_hash
+    assert original.content_hash != retitled.content_hash
+
+
+# --- field details ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pub_date", "expected"),
+    [
+        ("Tue, 05 Mar 2024 09:15:00 -0500", datetime(2024, 3, 5, 14, 15, tzinfo=timezone.utc)),
+        ("Thu, 01 Jan 1970 00:00:00 GMT", None),  # before 1990
+        ("Fri, 01 Jan 2100 00:00:00 GMT", None),  # far in the future
+        ("yesterday-ish", None),
+    ],
+)
+def test_published_dates_are_utc_and_sane(pub_date, expected):
+    body = rss(f"<item><title>t</title><guid>1</guid><pubDate>{pub_date}</pubDate></item>")
+
+    assert only_article(parse_feed(body, FEED_URL)).published == expected
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("https://e.com/a?x=1&amp;y=2", "https://e.com/a?x=1&y=2"),
+        ("/relative/path", "https://feeds.example.com/relative/path"),
+        ("other.html", "https://feeds.example.com/news/other.html"),
+        ("javascript:alert(1)", ""),
+        ("data:text/html,hi", ""),
+        ("mailto:someone@example.com", ""),
+        ("http://[broken", ""),
+        ("  https://e.com/with space  ", "https://e.com/with%20space"),
+    ],
+)
+def test_links_are_absolute_http_urls_or_empty(link, expected):
+    body = rss(f"<item><title>t</title><guid>1</guid><link>{link}</link></item>")
+
+    assert only_article(parse_feed(body, FEED_URL)).link == expected
+
+
+@pytest.mark.parametrize(
+    ("guid", "expected_link"),
+    [
+        ("", ""),
+        ("<guid>1234</guid>", ""),  # a permalink by default, but not a URL: feeds forget isPermaLink
+        ('<guid isPermaLink="false">https://e.com/x</guid>', ""),
+        ("<guid>https://e.com/post</guid>", "https://e.com/post"),
+    ],
+)
+def test_entry_without_link_element_links_only_to_a_full_url_guid(guid, expected_link):
+    body = rss(f"<item><title>t</title>{guid}</item>")
+
+    assert only_article(parse_feed(body, FEED_URL)).link == expected_link
+
+
+def test_keys_do_not_depend_on_the_feed_url():
+    body = rss("<item><title>t</title><guid>1234</guid></item><item><title>u</title><link>/a</link></item>")
+
+    here = [a.key for a in parse_feed(body, FEED_URL).articles]
+    moved = [a.key for a in parse_feed(body, "https://new-host.example/feed").articles]
+
+    assert here == moved == ["1234", "/a"]
+
+
+def test_enclosures_keep_http_urls_and_sane_lengths():
+    body = rss(
+        "<item><title>t</title><guid>1</guid>"
+        '<enclosure url="/a.mp3" type="audio/mpeg" length="100"/>'
+        '<enclosure url="ftp://e.com/b.mp3" type="audio/mpeg" length="5"/>'
+        '<enclosure url="https://e.com/c.mp4" type="video/mp4" length="lots"/>'
+        "</item>"
+    )
+
+    assert only_article(parse_feed(body, FEED_URL)).enclosures == (
+        Enclosure("https://feeds.example.com/a.mp3", "audio/mpeg", 100),
+        Enclosure("https://e.com/c.mp4", "video/mp4", None),
+    )
+
+
+@pytest.mark.parametrize(
+    ("ttl", "expected"), [("30", 1800), ("0", None), ("-5", None), ("soon", None), ("9" * 40, None)]
+)
+def test_ttl_in_minutes(ttl, expected):
+    assert parse_feed(rss("", channel=f"<title>f</title><ttl>{ttl}</ttl>"), FEED_URL).ttl_seconds == expected
+
+
+def test_long_fields_are_capped():
+    long_html = "<p>" + "word " * 200_000 + "</p>"
+    body = rss(
+        f"<item><title>{'T' * 5000}</title><guid>1</guid><description><![CDATA[{long_html}]]></description>"
+        f"<content:encoded {CONTENT_NS}><![CDATA[{long_html * 2}]]></content:encoded></item>"
+    )
+
+    article = only_article(parse_feed(body, FEED_URL))
+
+    assert len(article.title) == 500
+    assert len(article.summary) == 20_000
+    assert len(article.content) == 500_000
+    assert len(article.content_html) == 1_000_000
+
+
+# --- scale and process boundaries ---------------------------------------------
+
+
+def test_results_and_errors_cross_process_boundaries():
+    body = (FEEDS / "rss20.xml").read_bytes()
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        feed = pool.submit(parse_feed, body, FEED_URL).result()
+        failure = pool.submit(parse_feed, b"<html><body>no</body></html>", FEED_URL).exception()
+
+    assert feed == parse_feed(body, FEED_URL)
+    assert isinstance(failure, ParseError)
+    assert str(failure) == "not a feed: the server sent an HTML page"
+    assert pickle.loads(pickle.dumps(feed)) == feed
+
+
+def test_hundred_thousand_items():
+    items = "".join(
+        f"<item><title>Item {i}</title><link>https://e.com/{i}</link><guid>id-{i}</guid>"
+        f"<description>Summary {i}</description></item>"
+        for i in range(100_000)
+    )
+
+    feed = parse_feed(rss(items), FEED_URL)
+
+    assert len(feed.articles) == 100_000
+    assert feed.articles[-1].key == "id-99999"
+    assert feed.articles[-1].summary == "Summary 99999"
