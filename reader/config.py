@@ -43,6 +43,7 @@ class FetchSettings:
     max_feed_bytes: int = 16 * 1024 * 1024
     max_page_bytes: int = 5 * 1024 * 1024
     max_redirects: int = 5
+    max_items_per_feed: int = 2000  # newest entries kept from one fetch; a hostile feed can't flood the store
     user_agent: str = USER_AGENT
     fulltext: bool = True  # fetch article pages (per feed too)
     max_retry_after: int = 24 * 3600  # cap on a server's Retry-After

@@ -91,6 +91,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX articles_fulltext_pending ON articles (id) WHERE fulltext_state = 'pending';
     CREATE INDEX articles_by_canonical ON articles (canonical_url);
     CREATE TABLE index_deletions (article_id INTEGER PRIMARY KEY);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TRIGGER articles_deleted AFTER DELETE ON articles BEGIN
         INSERT OR IGNORE INTO index_deletions (article_id) VALUES (old.id);
     END;
@@ -278,6 +279,15 @@ class Store:
     def schema_version(self) -> int:
         return self._conn().execute("PRAGMA user_version").fetchone()[0]
 
+    def get_meta(self, key: str) -> str | None:
+        row = self._conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as tx:
+            tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
+                       (key, value, value))
+
     # -- feeds ------------------------------------------------------------------
 
     def add_feed(self, url: str, title: str = "", group: str = "", site_url: str = "") -> tuple[Feed, bool]:
@@ -461,9 +471,12 @@ class Store:
         return [FulltextJob(*r) for r in rows]
 
     def set_fulltext(self, article_id: int, *, state: str, text: str | None = None,
-                     markdown: str | None = None, error: str | None = None) -> None:  # fmt: skip
+                     markdown: str | None = None, error: str | None = None,
+                     canonical_url: str | None = None) -> None:  # fmt: skip
         """Record a page fetch: its extracted text (if it beat the feed's) or why it failed."""
         with self._tx() as tx:
+            if canonical_url:
+                tx.execute("UPDATE articles SET canonical_url = ? WHERE id = ?", (canonical_url, article_id))
             if text is not None:
                 tx.execute(
                     "UPDATE articles SET text = ?, markdown = ?, text_source = 'page', fulltext_state = ?, "

@@ -1,0 +1,66 @@
+"""The command line: `reader [global options] COMMAND …`.
+
+Each command lives in its own module under `reader/cli/` and registers its
+parser; commands only parse arguments, call the pipeline/store/index, and
+format results. Exit codes: 0 done, 1 failed (message on stderr),
+2 bad usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..config import VERSION, ConfigError
+from ..lock import WriterBusy
+from ..logs import setup_logging
+from ..store import StoreError
+from .. import console
+from .context import Context, UsageError
+from . import articles, feeds, fetch, searching
+
+COMMAND_MODULES = [feeds, fetch, searching, articles]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reader",
+        description="A terminal RSS reader whose reason to exist is topic alerts.",
+        epilog="Run without a command to refresh and open the reader. 'reader COMMAND --help' for details.",
+    )
+    parser.add_argument("--data-dir", metavar="DIR", help="where the database and index live (env READER_DATA_DIR)")
+    parser.add_argument("--config-dir", metavar="DIR", help="where config.toml lives (env READER_CONFIG_DIR)")
+    parser.add_argument("--rules", metavar="DIR", dest="rules_dir", help="the rules directory (env READER_RULES_DIR)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors (env READER_DEBUG=1)")
+    parser.add_argument("--version", action="version", version=f"reader {VERSION}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(debug=args.debug or None)
+    ctx = Context(args)
+    try:
+        if args.command is None:
+            return fetch.run_default(ctx)
+        return args.func(args, ctx)
+    except UsageError as exc:
+        console.error(str(exc))
+        return 2
+    except (ConfigError, StoreError, WriterBusy) as exc:
+        console.error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        console.err.print("interrupted")
+        return 130
+    finally:
+        ctx.close()
+
+
+def entry_point() -> None:
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""`reader articles`, `reader show`, `reader export`: what the reader stored, out to people and tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from .. import console
+from ..dates import DateError, parse_when
+from ..models import Article
+from ..store import ArticleFilter
+from ..text import clean_text
+from .context import Context, UsageError
+from .searching import search_ids
+
+
+def add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--feed", action="append", default=[], metavar="FEED", help="id, URL or part of a title (repeatable)")
+    p.add_argument("--group", help="only this group")
+    p.add_argument("--unread", action="store_true", help="only unread articles")
+    p.add_argument("--starred", action="store_true", help="only starred articles")
+    p.add_argument("--since", metavar="WHEN", help="a date (2025-01-31) or a duration back from now (7d, 24h, 2w)")
+    p.add_argument("--until", metavar="WHEN", help="a date or a duration back from now")
+    p.add_argument("--query", "-q", metavar="QUERY", help="only articles matching this search (see 'reader search')")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N articles")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("articles", help="list stored articles, newest first")
+    add_filters(p)
+    p.add_argument("--json", action="store_true", help="one JSON array of articles")
+    p.set_defaults(func=list_articles, limit_default=50)
+
+    p = sub.add_parser("show", help="print one article with its extracted full text")
+    p.add_argument("article", metavar="ARTICLE", help="an article id or its link")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--markdown", action="store_true", help="the Markdown form of the text")
+    fmt.add_argument("--json", action="store_true", help="every field, text included")
+    p.set_defaults(func=show_article)
+
+    p = sub.add_parser("export", help="write the selected articles as JSON Lines, JSON or Markdown files")
+    add_filters(p)
+    p.add_argument("--format", choices=["jsonl", "json", "markdown"], default="jsonl")
+    p.add_argument("--out", "-o", default="-", metavar="PATH",
+                   help="a file (jsonl/json) or a directory (markdown); '-' is standard output")  # fmt: skip
+    p.set_defaults(func=export_articles)
+
+
+def article_json(a: Article) -> dict:
+    return {
+        "id": a.id, "feed": a.feed_title, "feed_id": a.feed_id, "group": a.group, "title": a.title,
+        "link": a.link, "author": a.author, "published": console.iso(a.published), "updated": console.iso(a.updated),
+        "first_seen": console.iso(a.first_seen), "categories": list(a.categories), "read": a.read,
+        "starred": a.starred, "text_source": a.text_source,
+    }  # fmt: skip
+
+
+def article_full_json(a: Article) -> dict:
+    return {**article_json(a), "summary": a.summary, "text": a.text, "markdown": a.markdown,
+            "text_length": len(a.text), "enclosures": [e.__dict__ for e in a.enclosures]}  # fmt: skip
+
+
+def build_filter(args, ctx: Context) -> ArticleFilter:
+    try:
+        since = parse_when(args.since) if args.since else None
+        until = parse_when(args.until, end_of_day=True) if args.until else None
+    except DateError as exc:
+        raise UsageError(str(exc)) from None
+    feed_ids = [f.id for f in ctx.resolve_feeds(args.feed)] if args.feed else None
+    ids = search_ids(ctx, args.query) if args.query else None
+    return ArticleFilter(feed_ids=feed_ids, group=args.group, unread=args.unread, starred=args.starred,
+                         since=since, until=until, ids=ids)  # fmt: skip
+
+
+def list_articles(args, ctx: Context) -> int:
+    limit = args.limit if args.limit is not None else 50
+    articles = ctx.store.iter_articles(build_filter(args, ctx), limit=limit)
+    if args.json:
+        console.print_json([article_json(a) for a in articles])
+        return 0
+    rows = [
+        (str(a.id), " " if a.read else "N", "*" if a.starred else " ", console.local_time(a.date), a.feed_title, a.title)
+        for a in articles
+    ]
+    if not rows:
+        console.out.print("No articles match.")
+        return 0
+    console.out.print(console.table(["id", "", "", "date", "feed", "title"], rows))
+    return 0
+
+
+def find_article(ctx: Context, ref: str) -> Article:
+    article = ctx.store.article(int(ref)) if ref.isdigit() else ctx.store.article_by_link(ref)
+    if article is None:
+        raise UsageError(f"no article {ref!r} (give an id from 'reader articles' or the article's link)")
+    return article
+
+
+def show_article(args, ctx: Context) -> int:
+    a = find_article(ctx, args.article)
+    if args.json:
+        console.print_json(article_full_json(a))
+        return 0
+    header = [("title", a.title), ("feed", a.feed_title), ("author", a.author),
+              ("date", console.local_time(a.date)), ("link", a.link), ("text from", a.text_source)]  # fmt: skip
+    for label, value in header:
+        if value:
+            console.out.print(console.safe(f"{label:>10}: ", "bold") + console.safe(value))
+    console.out.print()
+    body = a.markdown if args.markdown else a.text
+    sys.stdout.write(clean_text(body) + "\n")
+    return 0
+
+
+# -- export ----------------------------------------------------------------------------
+
+
+def slugify(title: str, limit: int = 60) -> str:
+    slug = re.sub(r"[^\w]+", "-", title.casefold(), flags=re.UNICODE).strip("-")
+    return slug[:limit].rstrip("-") or "untitled"
+
+
+def front_matter(a: Article) -> str:
+    """YAML front matter as Obsidian and other notes tools read it (JSON strings are valid YAML)."""
+    fields = {"title": a.title, "feed": a.feed_title, "link": a.link, "author": a.author,
+              "published": console.iso(a.date)}  # fmt: skip
+    lines = [f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in fields.items()]
+    lines.append("tags: " + json.dumps(list(a.categories), ensure_ascii=False))
+    return "---\n" + "\n".join(lines) + "\n---\n\n"
+
+
+def markdown_name(a: Article, taken: set[str]) -> str:
+    name = f"{a.date:%Y-%m-%d}-{slugify(a.title)}"
+    if name in taken:
+        name = f"{name}-{a.id}"
+    taken.add(name)
+    return name + ".md"
+
+
+def with_progress(articles: Iterator[Article], total: int) -> Iterator[Article]:
+    """Pass articles through, advancing a progress bar on a terminal (stderr)."""
+    if not sys.stderr.isatty():
+        yield from articles
+        return
+    with console.progress_bar() as bar:
+        task = bar.add_task("export", total=total)
+        for a in articles:
+            yield a
+            bar.advance(task)
+
+
+def write_stream(articles: Iterator[Article], fmt: str, out: TextIO) -> int:
+    count = 0
+    if fmt == "json":
+        out.write("[")
+    for a in articles:
+        data = json.dumps(article_full_json(a), ensure_ascii=False)
+        if fmt == "json":
+            out.write(("," if count else "") + "\n" + data)
+        else:
+            out.write(data + "\n")
+        count += 1
+    if fmt == "json":
+        out.write("\n]\n")
+    return count
+
+
+def write_markdown(articles: Iterator[Article], directory: Path) -> int:
+    directory.mkdir(parents=True, exist_ok=True)
+    taken = {p.stem for p in directory.glob("*.md")}
+    count = 0
+    for a in articles:
+        body = clean_text(a.markdown or a.text)
+        (directory / markdown_name(a, taken)).write_text(front_matter(a) + f"# {a.title}\n\n{body}\n", encoding="utf-8")
+        count += 1
+    return count
+
+
+def export_articles(args, ctx: Context) -> int:
+    flt = build_filter(args, ctx)
+    total = ctx.store.count_articles(flt)
+    if args.limit is not None:
+        total = min(total, args.limit)
+    articles = with_progress(ctx.store.iter_articles(flt, with_text=True, limit=args.limit), total)
+    if args.format == "markdown":
+        if args.out == "-":
+            raise UsageError("--format markdown writes one file per article: give a directory with --out DIR")
+        count = write_markdown(articles, Path(args.out))
+    elif args.out == "-":
+        count = write_stream(articles, args.format, sys.stdout)
+    else:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            count = write_stream(articles, args.format, fh)
+    console.err.print(f"exported {count} article{'s' * (count != 1)}" + ("" if args.out == "-" else f" to {args.out}"))
+    return 0

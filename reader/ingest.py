@@ -1,0 +1,384 @@
+"""The pipeline: fetch → parse → store → full text → index (→ alerts). One copy, three front ends.
+
+Fetching is async over one shared HTTP client; parsing and page extraction are
+CPU-bound and run in a process pool using both cores. Each feed flows through
+on its own: as soon as a feed's new articles are stored, their pages are
+fetched, so extraction overlaps with the remaining feed fetches. The index is
+brought up to date from the store at the end (the store is the record).
+
+`ingest` reports progress through a callback with the events below and
+returns an `IngestReport`; it never prints. The caller holds the writer lock
+(`run_ingest` does it for you).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from .config import Settings
+from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
+from .fulltext import extract_article
+from .index import SearchIndex
+from .lock import WriterLock
+from .models import Feed, FetchStatus, ParsedFeed
+from .parse import ParseError, parse_feed
+from .store import FULLTEXT_DONE, FULLTEXT_FAILED, FulltextJob, Store, utcnow
+from .urls import canonical_url
+
+log = logging.getLogger(__name__)
+
+# -- progress events ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    feed_id: int
+    title: str
+    url: str
+    status: str  # a FetchStatus value
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+    moved_to: str | None = None  # the feed's new URL after a permanent redirect
+
+
+@dataclass(frozen=True)
+class FeedsStarted:
+    total: int
+
+
+@dataclass(frozen=True)
+class FeedDone:
+    outcome: FeedOutcome
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class PagesProgress:
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    done: int
+    total: int
+
+
+Event = FeedsStarted | FeedDone | PagesProgress | IndexProgress
+ProgressCallback = Callable[[Event], None]
+
+
+@dataclass
+class PageStats:
+    fetched: int = 0  # pages downloaded
+    used: int = 0  # pages whose extraction replaced the feed's text
+    fallback: int = 0  # pages that gave less than the feed: feed text kept
+    failed: int = 0  # fetch or extraction failed: feed text kept
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[FeedOutcome] = field(default_factory=list)
+    new_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
+    pages: PageStats = field(default_factory=PageStats)
+    indexed: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds by stage
+
+    @property
+    def errors(self) -> list[FeedOutcome]:
+        return [o for o in self.outcomes if o.status in (FetchStatus.ERROR, FetchStatus.GONE)]
+
+
+# -- the process pool ---------------------------------------------------------------
+
+
+def _timed(fn, *args):
+    """Run `fn` in a worker and return its result with the CPU time it took there."""
+    start = time.process_time()
+    result = fn(*args)
+    return result, time.process_time() - start
+
+
+@contextmanager
+def worker_pool(workers: int = 2):
+    """A process pool for parsing and extraction.
+
+    Workers come from a forkserver that has imported the parsing and extraction
+    modules once: cheap to start, and never forked from a process running threads
+    (the TUI and the HTTP client have some), which could deadlock.
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["reader.parse", "reader.fulltext"])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# -- the pipeline -------------------------------------------------------------------
+
+
+class _Run:
+    """State of one ingest run, shared by the per-feed tasks."""
+
+    def __init__(self, settings: Settings, store: Store, pool: Executor, fulltext: bool,
+                 progress: ProgressCallback | None):  # fmt: skip
+        self.settings = settings
+        self.store = store
+        self.pool = pool
+        self.fulltext = fulltext and settings.fetch.fulltext
+        self.progress = progress or (lambda event: None)
+        self.report = IngestReport()
+        self.page_tasks: list[asyncio.Task] = []
+        self.pages_total = 0
+        self.pages_done = 0
+        self.cpu = {"parse": 0.0, "extract": 0.0}
+        self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
+
+    async def run_in_pool(self, stage: str, fn, *args):
+        """Run a CPU-bound step in the process pool, adding its CPU time to the stage's total."""
+        result, cpu = await asyncio.get_running_loop().run_in_executor(self.pool, _timed, fn, *args)
+        self.cpu[stage] += cpu
+        return result
+
+    # -- one feed --
+
+    async def refresh_feed(self, fetcher: Fetcher, feed: Feed) -> FeedOutcome:
+        """Refresh one feed; whatever goes wrong ends as this feed's error, never the run's."""
+        try:
+            return await self._refresh_feed(fetcher, feed)
+        except Exception as exc:  # noqa: BLE001 - a bug or a surprise must not stop the other feeds
+            log.exception("refreshing %s failed", feed.url)
+            error = f"internal error: {type(exc).__name__}: {exc}"[:200]
+            await asyncio.to_thread(self.store.record_fetch, feed.id, status=FetchStatus.ERROR, error=error,
+                                    keep_validators=True)  # fmt: skip
+            return FeedOutcome(feed.id, feed.display_title, feed.url, FetchStatus.ERROR, error=error)
+
+    async def _refresh_feed(self, fetcher: Fetcher, feed: Feed) -> FeedOutcome:
+        now = utcnow()
+        if feed.next_fetch_after and feed.next_fetch_after > now:
+            wait_until = feed.next_fetch_after.strftime("%H:%M UTC")
+            return FeedOutcome(feed.id, feed.display_title, feed.url, FetchStatus.DEFERRED,
+                               error=f"the server asked us to wait until {wait_until}")  # fmt: skip
+        result = await fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        moved_to = None
+        if result.permanent_url and result.permanent_url != feed.url:
+            if await asyncio.to_thread(self.store.set_feed_url, feed.id, result.permanent_url):
+                moved_to = result.permanent_url
+        outcome = await self._store_result(feed, result)
+        return FeedOutcome(**{**outcome.__dict__, "moved_to": moved_to})
+
+    async def _store_result(self, feed: Feed, result: FetchResult) -> FeedOutcome:
+        def done(status: str, error: str | None = None, **fields) -> FeedOutcome:
+            return FeedOutcome(feed.id, fields.pop("title", None) or feed.display_title, feed.url, status,
+                               error=error, **fields)  # fmt: skip
+
+        record = self.store.record_fetch
+        if result.gone:
+            await asyncio.to_thread(record, feed.id, status=FetchStatus.GONE, error=result.error, keep_validators=True)
+            return done(FetchStatus.GONE, result.error)
+        if result.not_modified:
+            await asyncio.to_thread(record, feed.id, status=FetchStatus.NOT_MODIFIED, keep_validators=True)
+            return done(FetchStatus.NOT_MODIFIED)
+        if not result.ok:
+            wait = timedelta(seconds=result.retry_after) if result.retry_after else None
+            await asyncio.to_thread(
+                record, feed.id, status=FetchStatus.ERROR, error=result.error or f"HTTP {result.status}",
+                keep_validators=True, next_fetch_after=utcnow() + wait if wait else None,
+            )  # fmt: skip
+            return done(FetchStatus.ERROR, result.error or f"HTTP {result.status}")
+        body_hash = hashlib.sha256(result.body).hexdigest()
+        if body_hash == feed.body_hash:  # same bytes as last time: nothing to parse
+            await asyncio.to_thread(
+                record, feed.id, status=FetchStatus.NOT_MODIFIED, etag=result.etag,
+                last_modified=result.last_modified,
+            )  # fmt: skip
+            return done(FetchStatus.NOT_MODIFIED)
+        try:
+            parsed = await self.run_in_pool("parse", parse_feed, result.body, result.final_url, result.content_type)
+        except ParseError as exc:
+            await asyncio.to_thread(record, feed.id, status=FetchStatus.ERROR, error=str(exc), keep_validators=True)
+            return done(FetchStatus.ERROR, str(exc))
+        parsed, warning = self._cap_items(parsed)
+        want_pages = self.fulltext and feed.fulltext
+        links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
+        upserted = await asyncio.to_thread(
+            self.store.upsert_articles, feed.id, parsed.articles, fulltext=want_pages, canonical=links
+        )
+        await asyncio.to_thread(
+            record, feed.id, status=FetchStatus.OK, error=warning, etag=result.etag,
+            last_modified=result.last_modified, body_hash=body_hash, title=parsed.title or None,
+            site_url=parsed.site_url or None, ttl_seconds=parsed.ttl_seconds, new_articles=len(upserted.new_ids),
+        )  # fmt: skip
+        self.report.new_ids += upserted.new_ids
+        self.report.updated_ids += upserted.updated_ids
+        if want_pages and upserted.new_ids:
+            jobs = await asyncio.to_thread(self.store.fulltext_jobs, upserted.new_ids)
+            self.queue_pages(jobs)
+        return done(FetchStatus.OK, warning, title=parsed.title,
+                    new=len(upserted.new_ids), updated=len(upserted.updated_ids))  # fmt: skip
+
+    def _cap_items(self, parsed: ParsedFeed) -> tuple[ParsedFeed, str | None]:
+        """Keep the newest `max_items_per_feed` entries; say so when some were dropped."""
+        cap = self.settings.fetch.max_items_per_feed
+        if len(parsed.articles) <= cap:
+            return parsed, parsed.warning or None
+        oldest = datetime.min.replace(tzinfo=UTC)
+        newest = sorted(parsed.articles, key=lambda a: a.published or a.updated or oldest, reverse=True)[:cap]
+        note = f"the feed lists {len(parsed.articles):,} entries; kept the newest {cap:,}"
+        return replace(parsed, articles=newest), "; ".join(filter(None, [parsed.warning, note]))
+
+    # -- article pages --
+
+    def queue_pages(self, jobs: Sequence[FulltextJob]) -> None:
+        self.pages_total += len(jobs)
+        self.progress(PagesProgress(self.pages_done, self.pages_total))
+        self.page_tasks += [asyncio.create_task(self.fetch_page(job)) for job in jobs]
+
+    async def fetch_page(self, job: FulltextJob) -> None:
+        try:
+            await self._fetch_page(job)
+        except Exception:  # noqa: BLE001 - one page must not stop the run; the feed's text stays
+            log.exception("fetching the page of article %s failed", job.article_id)
+            self.report.pages.failed += 1
+        finally:
+            self.pages_done += 1
+            self.progress(PagesProgress(self.pages_done, self.pages_total))
+
+    async def _fetch_page(self, job: FulltextJob) -> None:
+        stats, store = self.report.pages, self.store
+        result = await self.fetcher.get(
+            job.link, max_bytes=self.settings.fetch.max_page_bytes, accept=PAGE_ACCEPT,
+            allow_private=is_private_host(job.feed_url),
+        )  # fmt: skip
+        if not result.ok:
+            stats.failed += 1
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_FAILED, error=result.error)
+            return
+        stats.fetched += 1
+        canonical = canonical_url(result.final_url)
+        try:
+            extracted = await self.run_in_pool("extract", extract_article, result.body, result.final_url)
+        except Exception as exc:  # noqa: BLE001 - a page that breaks the extractor must not break the run
+            extracted, error = None, f"extraction failed: {type(exc).__name__}"
+        else:
+            error = "no article text found on the page"
+        if extracted is None:
+            stats.failed += 1
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_FAILED, error=error,
+                                    canonical_url=canonical)  # fmt: skip
+        elif len(extracted.text) < job.feed_text_len:
+            stats.fallback += 1
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_DONE,
+                                    error="the page held less text than the feed", canonical_url=canonical)  # fmt: skip
+        else:
+            stats.used += 1
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_DONE, text=extracted.text,
+                                    markdown=extracted.markdown, canonical_url=canonical)  # fmt: skip
+
+    # -- the whole run --
+
+    async def run(self, feeds: Sequence[Feed]) -> IngestReport:
+        total = len(feeds)
+        self.progress(FeedsStarted(total))
+        started = time.perf_counter()
+        async with Fetcher(self.settings.fetch) as fetcher:
+            self.fetcher = fetcher
+            if self.fulltext:  # pages left pending by an interrupted run
+                self.queue_pages(await asyncio.to_thread(self.store.fulltext_jobs))
+            for done, task in enumerate(asyncio.as_completed([self.refresh_feed(fetcher, f) for f in feeds]), 1):
+                outcome = await task
+                self.report.outcomes.append(outcome)
+                self.progress(FeedDone(outcome, done, total))
+            feeds_done = time.perf_counter()
+            await asyncio.gather(*self.page_tasks)
+        pages_done = time.perf_counter()
+        timings = self.report.timings
+        timings["feeds"] = feeds_done - started
+        timings["pages"] = pages_done - feeds_done
+        timings["parse_cpu"] = self.cpu["parse"]
+        timings["extract_cpu"] = self.cpu["extract"]
+        return self.report
+
+
+async def ingest(
+    settings: Settings,
+    store: Store,
+    index: SearchIndex,
+    pool: Executor,
+    *,
+    feed_ids: Sequence[int] | None = None,
+    fulltext: bool = True,
+    progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Refresh the given feeds (default: every enabled feed), store what is new, and index it."""
+    chosen = [f for f in store.feeds() if f.enabled or (feed_ids is not None and f.id in feed_ids)]
+    if feed_ids is not None:
+        chosen = [f for f in chosen if f.id in set(feed_ids)]
+    run = _Run(settings, store, pool, fulltext, progress)
+    report = await run.run(chosen)
+    start = time.perf_counter()
+    report.indexed = await asyncio.to_thread(update_index, store, index, progress)
+    report.timings["index"] = time.perf_counter() - start
+    return report
+
+
+def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None,
+                 batch: int = 1000) -> int:  # fmt: skip
+    """Bring the index up to date with the store: drop deleted articles, (re)index changed ones."""
+    deleted = store.pending_index_deletions()
+    if deleted:
+        index.delete(deleted)
+        store.clear_index_deletions(deleted)
+    total, done, after = store.count_to_index(), 0, 0
+    while rows := store.articles_to_index(limit=batch, after_id=after):
+        store.mark_indexed(index.add(rows))
+        done += len(rows)
+        after = rows[-1].id
+        if progress:
+            progress(IndexProgress(done, total))
+    return done
+
+
+def rebuild_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None) -> int:
+    """Rebuild the index from scratch out of the store."""
+    index.clear()
+    store.mark_all_unindexed()
+    return update_index(store, index, progress)
+
+
+@contextmanager
+def writer(settings: Settings, wait: float = 0.0):
+    """Hold the single-writer lock and open the store and the index for writing."""
+    lock = WriterLock(settings.lock_path)
+    lock.acquire(wait=wait)
+    try:
+        store = Store(settings.db_path)
+        try:
+            yield store, SearchIndex(settings.index_dir)
+        finally:
+            store.close()
+    finally:
+        lock.release()
+
+
+def run_ingest(settings: Settings, *, feed_ids: Sequence[int] | None = None, fulltext: bool = True,
+               progress: ProgressCallback | None = None, wait: float = 0.0) -> IngestReport:  # fmt: skip
+    """The whole pipeline, synchronously: lock, pool, event loop, ingest."""
+    with worker_pool() as pool, writer(settings, wait=wait) as (store, index):
+        return asyncio.run(
+            ingest(settings, store, index, pool, feed_ids=feed_ids, fulltext=fulltext, progress=progress)
+        )
