@@ -23,16 +23,18 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
+from . import workers
 from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
-from .fulltext import extract_article
-from .index import SearchIndex
 from .lock import WriterLock
 from .models import Feed, FetchStatus, ParsedFeed
-from .parse import ParseError, parse_feed
 from .store import FULLTEXT_DONE, FULLTEXT_FAILED, FulltextJob, Store, utcnow
 from .urls import canonical_url
+
+if TYPE_CHECKING:  # Whoosh loads only when the index is opened
+    from .index import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +106,6 @@ class IngestReport:
 # -- the process pool ---------------------------------------------------------------
 
 
-def _timed(fn, *args):
-    """Run `fn` in a worker and return its result with the CPU time it took there."""
-    start = time.process_time()
-    result = fn(*args)
-    return result, time.process_time() - start
-
-
 @contextmanager
 def worker_pool(workers: int = 2):
     """A process pool for parsing and extraction.
@@ -120,7 +115,7 @@ def worker_pool(workers: int = 2):
     (the TUI and the HTTP client have some), which could deadlock.
     """
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["reader.parse", "reader.fulltext"])
+    ctx.set_forkserver_preload(["reader.workers", "reader.parse", "reader.fulltext"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
     try:
         yield pool
@@ -149,10 +144,10 @@ class _Run:
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
 
     async def run_in_pool(self, stage: str, fn, *args):
-        """Run a CPU-bound step in the process pool, adding its CPU time to the stage's total."""
-        result, cpu = await asyncio.get_running_loop().run_in_executor(self.pool, _timed, fn, *args)
+        """Run a CPU-bound step in the process pool: (result, error), adding its CPU time to the stage."""
+        result, error, cpu = await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
         self.cpu[stage] += cpu
-        return result
+        return result, error
 
     # -- one feed --
 
@@ -207,11 +202,11 @@ class _Run:
                 last_modified=result.last_modified,
             )  # fmt: skip
             return done(FetchStatus.NOT_MODIFIED)
-        try:
-            parsed = await self.run_in_pool("parse", parse_feed, result.body, result.final_url, result.content_type)
-        except ParseError as exc:
-            await asyncio.to_thread(record, feed.id, status=FetchStatus.ERROR, error=str(exc), keep_validators=True)
-            return done(FetchStatus.ERROR, str(exc))
+        parsed, error = await self.run_in_pool("parse", workers.parse, result.body, result.final_url,
+                                               result.content_type)  # fmt: skip
+        if parsed is None:
+            await asyncio.to_thread(record, feed.id, status=FetchStatus.ERROR, error=error, keep_validators=True)
+            return done(FetchStatus.ERROR, error)
         parsed, warning = self._cap_items(parsed)
         want_pages = self.fulltext and feed.fulltext
         links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
@@ -270,24 +265,19 @@ class _Run:
             return
         stats.fetched += 1
         canonical = canonical_url(result.final_url)
-        try:
-            extracted = await self.run_in_pool("extract", extract_article, result.body, result.final_url)
-        except Exception as exc:  # noqa: BLE001 - a page that breaks the extractor must not break the run
-            extracted, error = None, f"extraction failed: {type(exc).__name__}"
-        else:
-            error = "no article text found on the page"
+        extracted, error = await self.run_in_pool("extract", workers.extract, result.body, result.final_url)
         if extracted is None:
             stats.failed += 1
             await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_FAILED, error=error,
                                     canonical_url=canonical)  # fmt: skip
-        elif len(extracted.text) < job.feed_text_len:
+        elif len(extracted[0]) < job.feed_text_len:
             stats.fallback += 1
             await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_DONE,
                                     error="the page held less text than the feed", canonical_url=canonical)  # fmt: skip
         else:
             stats.used += 1
-            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_DONE, text=extracted.text,
-                                    markdown=extracted.markdown, canonical_url=canonical)  # fmt: skip
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_DONE, text=extracted[0],
+                                    markdown=extracted[1], canonical_url=canonical)  # fmt: skip
 
     # -- the whole run --
 
@@ -363,6 +353,8 @@ def rebuild_index(store: Store, index: SearchIndex, progress: ProgressCallback |
 @contextmanager
 def writer(settings: Settings, wait: float = 0.0):
     """Hold the single-writer lock and open the store and the index for writing."""
+    from .index import SearchIndex
+
     lock = WriterLock(settings.lock_path)
     lock.acquire(wait=wait)
     try:

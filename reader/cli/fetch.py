@@ -6,9 +6,12 @@ import argparse
 
 from .. import console
 from ..firstrun import ensure_setup
-from ..ingest import FeedDone, FeedOutcome, FeedsStarted, IndexProgress, IngestReport, PagesProgress, run_ingest
+from typing import TYPE_CHECKING
 from ..models import FetchStatus
 from .context import Context
+
+if TYPE_CHECKING:  # the pipeline (aiohttp and friends) loads only when fetching
+    from ..ingest import FeedOutcome, IngestReport
 
 STATUS_STYLE = {
     FetchStatus.OK: "green", FetchStatus.NOT_MODIFIED: "dim", FetchStatus.ERROR: "red",
@@ -63,6 +66,8 @@ class TerminalProgress:
         self.bar.update(self.tasks[name], completed=done, total=total)
 
     def __call__(self, event) -> None:
+        from ..ingest import FeedDone, FeedsStarted, IndexProgress, PagesProgress
+
         if isinstance(event, FeedsStarted):
             self._set("feeds", 0, event.total)
         elif isinstance(event, FeedDone):
@@ -77,6 +82,8 @@ class TerminalProgress:
 
 def plain_progress(event) -> None:
     """Not a terminal: one plain line per feed as it finishes."""
+    from ..ingest import FeedDone
+
     if isinstance(event, FeedDone):
         console.out.print(outcome_line(event.outcome), no_wrap=True, crop=False)
 
@@ -101,17 +108,19 @@ def report_json(report: IngestReport) -> dict:
 
 
 def run_fetch(ctx: Context, selectors: list[str], *, fulltext: bool, as_json: bool, wait: float) -> IngestReport:
+    from .. import ingest as pipeline
+
     feed_ids = [f.id for f in ctx.resolve_feeds(selectors)] if selectors else None
     ctx.close()  # the pipeline opens its own connections under the writer lock
     if as_json:
-        report = run_ingest(ctx.settings, feed_ids=feed_ids, fulltext=fulltext, wait=wait)
+        report = pipeline.run_ingest(ctx.settings, feed_ids=feed_ids, fulltext=fulltext, wait=wait)
         console.print_json(report_json(report))
         return report
     if console.is_tty():
         with TerminalProgress() as progress:
-            report = run_ingest(ctx.settings, feed_ids=feed_ids, fulltext=fulltext, progress=progress, wait=wait)
+            report = pipeline.run_ingest(ctx.settings, feed_ids=feed_ids, fulltext=fulltext, progress=progress, wait=wait)
     else:
-        report = run_ingest(ctx.settings, feed_ids=feed_ids, fulltext=fulltext, progress=plain_progress, wait=wait)
+        report = pipeline.run_ingest(ctx.settings, feed_ids=feed_ids, fulltext=fulltext, progress=plain_progress, wait=wait)
     console.out.print(summary(report))
     return report
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from typing import TYPE_CHECKING
+
 from .. import console
-from ..index import IndexBusy, QueryError, SearchIndex, Snippet, highlight, parse_query
-from ..ingest import IndexProgress, rebuild_index, update_index, writer
 from ..lock import WriterBusy, WriterLock
 from .context import Context, UsageError
+
+if TYPE_CHECKING:  # Whoosh and the pipeline load only when a command needs them (start-up time)
+    from ..index import ParsedQuery, SearchIndex, Snippet
 
 SORTS = ("relevance", "newest")
 
@@ -30,8 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=status)
 
 
-def parse_or_explain(text: str):
+def parse_or_explain(text: str) -> ParsedQuery:
     """Parse a query; a bad one becomes a usage error that points at the position."""
+    from ..index import QueryError, parse_query
+
     try:
         query = parse_query(text)
     except QueryError as exc:
@@ -46,6 +51,9 @@ def catch_up_index(ctx: Context) -> SearchIndex:
 
     Skipped when another process holds the writer lock: it will do the same.
     """
+    from ..index import SearchIndex
+    from ..ingest import update_index
+
     settings = ctx.settings
     if ctx.store.count_to_index() or ctx.store.pending_index_deletions():
         lock = WriterLock(settings.lock_path)
@@ -84,6 +92,8 @@ def marked_plain(snippet: Snippet) -> str:
 
 
 def search(args, ctx: Context) -> int:
+    from ..index import highlight
+
     query = parse_or_explain(" ".join(args.query))
     hits = catch_up_index(ctx).search(query, limit=args.limit, sort=args.sort)
     articles = ctx.store.articles_by_ids([h.article_id for h in hits], with_text=True)
@@ -111,6 +121,9 @@ def search(args, ctx: Context) -> int:
 
 
 def rebuild(args, ctx: Context) -> int:
+    from ..index import IndexBusy
+    from ..ingest import IndexProgress, rebuild_index, writer
+
     ctx.close()
     try:
         with writer(ctx.settings, wait=args.wait) as (store, index):
@@ -128,6 +141,8 @@ def rebuild(args, ctx: Context) -> int:
 
 
 def status(args, ctx: Context) -> int:
+    from ..index import SearchIndex
+
     index = SearchIndex(ctx.settings.index_dir)
     console.out.print(f"{index.doc_count()} documents in the index; {ctx.store.article_count()} articles stored; "
                       f"{ctx.store.count_to_index()} waiting to be indexed")  # fmt: skip

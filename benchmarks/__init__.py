@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks NAME` (see docs/benchmarks.md). Never imported by `reader`."""
