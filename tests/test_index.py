@@ -1,0 +1,292 @@
+"""The search index, on real temp directories: analysis, query semantics, writing, sorting, highlighting."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from whoosh.index import FileIndex
+from whoosh.filedb.filestore import FileStorage
+
+from reader.index import (
+    ANALYZER, INDEXNAME, IndexBusy, SearchIndex, analyze, highlight, parse_query, required_terms,
+)  # fmt: skip
+from reader.store import IndexRow
+
+NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+
+
+def row(article_id: int, title: str = "", text: str = "", *, date: datetime = NOW, version: int = 1,
+        summary: str = "", feed: str = "Wired", group: str = "Tech", author: str = "",
+        tags: tuple[str, ...] = (), link: str = "") -> IndexRow:  # fmt: skip
+    return IndexRow(
+        id=article_id, version=version, title=title, text=text, summary=summary, feed_title=feed, group=group,
+        author=author, categories=tags, link=link, date=date,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def index(tmp_path):
+    index = SearchIndex(tmp_path / "index", lock_timeout=0.5)
+    yield index
+    index.close()
+
+
+def ids(index: SearchIndex, query: str, **kw) -> set[int]:
+    return {hit.article_id for hit in index.search(parse_query(query, now=NOW), limit=None, **kw)}
+
+
+def test_analysis_keeps_short_words_and_folds_case():
+    assert analyze("The US, AI, IT and EU: a H800 for DeepSeek-R1's exports") == [
+        "the", "us", "ai", "it", "and", "eu", "a", "h800", "for", "deepseek", "r1", "s", "export",
+    ]  # fmt: skip
+
+
+def test_whoosh_chain_in_the_schema_analyses_like_the_indexer():
+    text = "Über-fast GPUs: NVIDIA's H20 & B200 chips — exported (2025) to the U.S. naïvely"
+    assert [token.text for token in ANALYZER(text)] == analyze(text)
+
+
+def test_new_index_reports_it_was_created(tmp_path):
+    first = SearchIndex(tmp_path / "index")
+    assert first.created and first.doc_count() == 0
+    first.add([row(1, "x")])
+    first.close()
+    again = SearchIndex(tmp_path / "index")
+    assert not again.created and again.doc_count() == 1
+    again.close()
+
+
+def test_stemming_and_phrases(index):
+    index.add([
+        row(1, text="New export control rules were announced."),
+        row(2, text="Exports are controlled by a new regime."),
+        row(3, text="Nothing relevant here."),
+    ])  # fmt: skip
+    assert ids(index, '"export controls"') == {1}
+    assert ids(index, "export controls") == {1, 2}
+    assert ids(index, "EXPORT") == {1, 2}
+
+
+def test_short_words_are_searchable_even_in_phrases(index):
+    index.add([
+        row(1, text="The US export controls on AI chips tighten."),
+        row(2, text="Export controls in the EU, and what IT teams can do."),
+        row(3, text="us export? no: controls elsewhere"),
+    ])  # fmt: skip
+    assert ids(index, '"US export controls"') == {1}
+    assert ids(index, '"the EU"') == {2}
+    assert ids(index, "IT") == {2}
+    assert ids(index, "ai") == {1}
+    assert ids(index, '"on AI chips"') == {1}
+
+
+def test_hyphenated_names_match_both_spellings_but_not_scattered_words(index):
+    index.add([
+        row(1, text="DeepSeek-R1 was released."),
+        row(2, text="DeepSeek R1 beats others."),
+        row(3, text="DeepSeek released V3; R1 came later."),
+    ])  # fmt: skip
+    assert ids(index, "DeepSeek-R1") == {1, 2}
+    assert ids(index, "deepseek-r1") == {1, 2}
+
+
+def test_model_numbers_are_single_tokens(index):
+    index.add([row(1, text="Nvidia H800 and H20 shipments"), row(2, text="H 800 units")])
+    assert ids(index, "H800") == {1}
+    assert ids(index, "h20") == {1}
+    assert ids(index, "800") == {2}
+
+
+def test_a_mention_in_the_title_alone_counts(index):
+    index.add([row(1, title="DeepSeek under export controls", text="A story about chips.")])
+    assert ids(index, "DeepSeek export controls") == {1}
+    assert ids(index, '"export controls" chips') == {1}  # terms may sit in different fields
+
+
+def test_boolean_semantics(index):
+    index.add([
+        row(1, text="DeepSeek chips"),
+        row(2, text="DeepSeek GPUs"),
+        row(3, text="Nvidia chips"),
+        row(4, text="Nvidia GPUs sanctions"),
+    ])  # fmt: skip
+    assert ids(index, "DeepSeek chips") == {1}
+    assert ids(index, "DeepSeek AND chips") == {1}
+    assert ids(index, "DeepSeek OR sanctions") == {1, 2, 4}
+    assert ids(index, "DeepSeek NOT chips") == {2}
+    assert ids(index, "DeepSeek -chips") == {2}
+    assert ids(index, "NOT DeepSeek") == {3, 4}
+    assert ids(index, "(DeepSeek OR Nvidia) AND GPUs NOT sanctions") == {2}
+    assert ids(index, "DeepSeek chips OR sanctions") == {1, 4}  # (DeepSeek AND chips) OR sanctions
+    assert ids(index, "chips or GPUs") == set()  # 'or' is a word no article contains
+
+
+def test_field_prefixes(index):
+    index.add([
+        row(1, title="DeepSeek", text="chips", feed="MIT Technology Review", group="Policy", author="Jane Doe",
+            tags=("export controls", "China")),
+        row(2, title="chips", text="DeepSeek", feed="Wired", group="Tech", author="John Roe", tags=("AI",)),
+        row(3, title="Other", text="about technology reviews", summary="DeepSeek summary"),
+    ])  # fmt: skip
+    assert ids(index, "title:DeepSeek") == {1}
+    assert ids(index, "text:DeepSeek") == {2}
+    assert ids(index, "summary:DeepSeek") == {3}
+    assert ids(index, 'feed:"MIT Technology Review"') == {1}
+    assert ids(index, "technology") == {3}  # a feed's name is not an article's text
+    assert ids(index, "group:Policy") == {1}
+    assert ids(index, 'author:"Jane Doe"') == {1}
+    assert ids(index, 'tag:"export controls"') == {1}
+    assert ids(index, '"controls China"') == set()  # two tags are not one phrase
+    assert ids(index, "title:(DeepSeek OR chips) -group:Tech") == {1}
+
+
+def test_date_ranges_and_relative_dates(index):
+    index.add([
+        row(1, "chips", date=datetime(2025, 1, 1, 0, 0, tzinfo=UTC)),
+        row(2, "chips", date=datetime(2025, 2, 1, 23, 59, tzinfo=UTC)),
+        row(3, "chips", date=datetime(2025, 3, 31, 18, 0, tzinfo=UTC)),
+        row(4, "chips", date=NOW - timedelta(hours=20)),
+        row(5, "chips", date=NOW - timedelta(days=6)),
+        row(6, "chips", date=NOW - timedelta(days=9)),
+    ])  # fmt: skip
+    assert ids(index, "date:>=2025-01-01 date:<2025-02-01") == {1}
+    assert ids(index, "date:2025-01-01..2025-02-01") == {1, 2}
+    assert ids(index, "date:2025-03") == {3}
+    assert ids(index, "date:2025-03 OR date:2025-01") == {1, 3}
+    assert ids(index, "date:<=2025-02-01") == {1, 2}
+    assert ids(index, "date:>2025-02-01 date:<2025-06-07") == {3, 6}
+    assert ids(index, "date:24h") == {4}
+    assert ids(index, "date:7d chips") == {4, 5}
+    assert ids(index, "date:2w") == {4, 5, 6}
+    assert ids(index, "chips NOT date:2025") == set()
+
+
+def test_random_date_ranges_match_exactly(index):
+    rnd = random.Random(5)
+    dates = {i: datetime(1971, 1, 1, tzinfo=UTC) + timedelta(minutes=rnd.randrange(80 * 365 * 24 * 60))
+             for i in range(1, 201)}  # fmt: skip
+    index.add(row(i, "x", date=d) for i, d in dates.items())
+    for _ in range(25):
+        a, b = sorted(rnd.sample(sorted(dates.values()), 2))
+        query = f"date:{a:%Y-%m-%d}..{b:%Y-%m-%d}"
+        first, after = a.replace(hour=0, minute=0), b.replace(hour=0, minute=0) + timedelta(days=1)
+        assert ids(index, query) == {i for i, d in dates.items() if first <= d < after}, query
+    assert ids(index, "date:<1990") == {i for i, d in dates.items() if d.year < 1990}
+
+
+def test_adding_a_row_twice_leaves_one_document(index):
+    assert index.add([row(1, "first version DeepSeek")]) == [(1, 1)]
+    assert ids(index, "DeepSeek") == {1}  # a searcher is now open and cached
+    assert index.add([row(1, "second version Nvidia", version=2)]) == [(1, 2)]
+    assert index.doc_count() == 1
+    assert ids(index, "DeepSeek") == set()
+    assert ids(index, "Nvidia") == {1}
+    index.add([row(2, "one"), row(2, "two", version=2)])  # within one batch the last copy wins
+    assert ids(index, "two") == {2} and ids(index, "one") == set()
+
+
+def test_delete(index):
+    index.add([row(1, "chips"), row(2, "chips"), row(3, "chips")])
+    assert ids(index, "chips") == {1, 2, 3}
+    index.delete([2, 99])
+    assert ids(index, "chips") == {1, 3}
+    assert index.count("chips") == 2 and index.doc_count() == 2
+    index.clear()
+    assert index.doc_count() == 0
+
+
+def test_many_small_batches_merge_and_stay_correct(index):
+    for i in range(1, 31):
+        index.add([row(i, f"story {i}", text="US export controls on chips", date=NOW - timedelta(hours=i))])
+        assert index.count('"US export controls"') == i
+    index.add([row(5, "story 5 revised", text="nothing here", version=2)])
+    index.delete([7])
+    assert index.count('"US export controls"') == 28
+    assert [hit.article_id for hit in index.search("chips", sort="newest", limit=3)] == [1, 2, 3]
+
+
+def test_relevance_and_newest_sorting(index):
+    index.add([
+        row(1, "DeepSeek", text="DeepSeek DeepSeek DeepSeek news", date=NOW - timedelta(days=3)),
+        row(2, "Other", text="a passing mention of DeepSeek among many other words here", date=NOW - timedelta(days=1)),
+        row(3, "Other", text="DeepSeek news", date=NOW - timedelta(days=2)),
+    ])  # fmt: skip
+    by_relevance = index.search("DeepSeek")
+    assert by_relevance[0].article_id == 1
+    assert by_relevance[0].score > by_relevance[-1].score > 0
+    assert [hit.article_id for hit in index.search("DeepSeek", sort="newest")] == [2, 3, 1]
+    assert [hit.article_id for hit in index.search("DeepSeek", sort="newest", limit=2)] == [2, 3]
+    with pytest.raises(ValueError, match="sort"):
+        index.search("DeepSeek", sort="oldest")
+
+
+def test_restrict_limits_results_to_given_articles(index):
+    index.add([row(i, "chips") for i in range(1, 6)])
+    index.add([row(i, "chips") for i in range(6, 11)])
+    assert ids(index, "chips", restrict=[2, 7, 8, 42]) == {2, 7, 8}
+    assert index.count("chips", restrict=[9, 10]) == 2
+    assert ids(index, "chips", restrict=[]) == set()
+    assert ids(index, "NOT chips", restrict=[1, 2]) == set()
+
+
+def test_segment_terms_cover_a_new_batch(index):
+    index.add([row(1, "old story about Nvidia")])
+    index.add([row(2, "DeepSeek export controls"), row(3, "chips")])
+    terms = index.segment_terms([2, 3])
+    assert {("title", "deepseek"), ("title", "control"), ("title", "chip")} <= terms
+    assert ("title", "nvidia") not in terms
+    rule = parse_query("DeepSeek AND (chips OR sanctions)")
+    assert all(clause & terms for clause in required_terms(rule))
+
+
+def test_large_batches_are_built_in_worker_processes(tmp_path):
+    index = SearchIndex(tmp_path / "index", workers=2, segment_docs=2)
+    rows = [row(i, f"title {i}", text=f"DeepSeek export controls number {i}") for i in range(1, 8)]
+    rows.append(row(3, "title 3 revised", text="Nvidia", version=2))  # repeats an id of an earlier chunk
+    written = index.add(iter(rows))
+    assert sorted(written) == [(1, 1), (2, 1), (3, 1), (3, 2), (4, 1), (5, 1), (6, 1), (7, 1)]
+    assert index.doc_count() == 7
+    assert ids(index, '"export controls"') == {1, 2, 4, 5, 6, 7}
+    assert ids(index, "Nvidia") == {3}
+    index.close()
+
+
+def test_a_second_writer_waits_then_gives_up(tmp_path):
+    index = SearchIndex(tmp_path / "index", lock_timeout=0.3)
+    other = FileIndex(FileStorage(str(tmp_path / "index")), indexname=INDEXNAME).writer()
+    try:
+        with pytest.raises(IndexBusy, match="another reader process is writing"):
+            index.add([row(1, "chips")])
+        with pytest.raises(IndexBusy):
+            index.delete([1])
+    finally:
+        other.cancel()
+    index.add([row(1, "chips")])
+    assert ids(index, "chips") == {1}
+    index.close()
+
+
+def marked(snippet) -> list[str]:
+    return [snippet.text[start:end] for start, end in snippet.spans]
+
+
+def test_highlight_marks_stemmed_forms_and_whole_phrases():
+    text = "Exports were controlled last year. Now the US export controls widen; DeepSeek responds."
+    snippet = highlight(parse_query('"export controls" DeepSeek'), text)
+    assert marked(snippet) == ["export controls", "DeepSeek"]
+    snippet = highlight(parse_query("export controls"), text)
+    assert marked(snippet) == ["Exports", "controlled", "export", "controls"]
+
+
+def test_highlight_skips_excluded_terms_and_cuts_around_the_best_passage():
+    text = ("filler words " * 60) + "DeepSeek and Nvidia meet export controls. " + ("more filler " * 60)
+    snippet = highlight(parse_query("DeepSeek export NOT Nvidia"), text, max_chars=120)
+    assert snippet.text.startswith("… ") and snippet.text.endswith(" …")
+    assert len(snippet.text) <= 124
+    assert marked(snippet) == ["DeepSeek", "export"]
+
+
+def test_highlight_without_a_match_shows_the_start():
+    snippet = highlight(parse_query("absent"), "Short text here.\n\nSecond   paragraph.")
+    assert snippet.text == "Short text here. Second paragraph."
+    assert snippet.spans == ()
