@@ -19,7 +19,7 @@ from rich.text import Text
 
 __all__ = ["Text"]  # re-exported for commands that build styled lines
 
-from .text import clean_line
+from .text import clean_line, clean_text
 
 # Piped output is for grep and scripts: never squeeze rows to 80 columns.
 out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 100_000)
@@ -63,11 +63,11 @@ def print_jsonl(obj: object) -> None:
 
 
 def error(message: str) -> None:
-    err.print(Text("reader: ", style="bold red") + Text(clean_line(message, max_chars=2000)))
+    err.print(Text("reader: ", style="bold red") + Text(clean_text(message, max_chars=4000)))
 
 
 def warn(message: str) -> None:
-    err.print(Text("warning: ", style="yellow") + Text(clean_line(message, max_chars=2000)))
+    err.print(Text("warning: ", style="yellow") + Text(clean_text(message, max_chars=4000)))
 
 
 def is_tty() -> bool:
