@@ -53,6 +53,10 @@ class FetchSettings:
 class AlertSettings:
     first_fetch_hours: int = 48  # a new feed alerts only on articles this recent
     apprise_config: str = ""  # path of an Apprise config file with tagged URLs
+    send_timeout: float = 30.0  # seconds one notification may take (Apprise has no timeout of its own)
+    retry_base_seconds: float = 30.0  # wait after the first failed delivery; doubled after each further one
+    retry_max_seconds: float = 3600.0  # the longest wait between two attempts
+    max_attempts: int = 10  # then the delivery is given up (state "failed"; `reader alerts retry` resends)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,10 @@ class DaemonSettings:
     interval_minutes: int = 30
     min_interval_minutes: int = 5
     max_interval_minutes: int = 24 * 60
+    # Per-feed refresh interval in minutes, by feed URL ([daemon.feed_intervals] "https://…" = 120).
+    feed_intervals: dict | None = None
+    log_level: str = "INFO"
+    log_file: str = ""  # default: stderr (the journal, under systemd)
 
 
 @dataclass(frozen=True)

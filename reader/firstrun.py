@@ -1,20 +1,22 @@
-"""First-run setup: subscribe to the bundled feeds once, on a brand-new database."""
+"""First-run setup: the bundled feeds into a brand-new database, the bundled rules into an empty rules dir."""
 
 from __future__ import annotations
 
 from .config import BUNDLED_FEEDS, Settings
 from .opml import read_subscriptions
+from .rules import seed_rules
 from .store import Store
 
 SEEDED_KEY = "seeded_bundled_feeds"
 
 
 def ensure_setup(settings: Settings, store: Store) -> None:
-    """Import the bundled feeds.opml the first time a database is opened.
+    """Seed the rules dir, and import the bundled feeds.opml the first time a database is opened.
 
-    Recorded in the store, so a user who later removes every feed is not
-    re-subscribed behind their back.
+    Both are recorded (a marker file, a meta row), so a user who later removes
+    every feed or rule is not re-subscribed behind their back.
     """
+    seed_rules(settings.rules_dir)
     if store.get_meta(SEEDED_KEY):
         return
     if not store.feeds() and BUNDLED_FEEDS.is_file():

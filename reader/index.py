@@ -68,18 +68,22 @@ _STEMS: dict[str, bytes] = {}  # raw word -> stemmed term, as the index stores i
 _STEM_CACHE_LIMIT = 500_000
 
 
-def _term(word: str) -> bytes:
-    term = _STEMS.get(word)
-    if term is None:
-        if len(_STEMS) >= _STEM_CACHE_LIMIT:  # a long-lived daemon sees unbounded vocabulary
+def _terms(words: list[str]) -> list[bytes]:
+    """The stemmed term of each word, through a cache of every word seen."""
+    try:
+        return list(map(_STEMS.__getitem__, words))  # the common case, without a Python call per word
+    except KeyError:
+        new = set(words).difference(_STEMS)
+        if len(_STEMS) + len(new) > _STEM_CACHE_LIMIT:  # a long-lived daemon sees unbounded vocabulary
             _STEMS.clear()
-        term = _STEMS[word] = stem(word.lower()).encode()
-    return term
+            new = set(words)
+        _STEMS.update((word, stem(word.lower()).encode()) for word in new)
+        return list(map(_STEMS.__getitem__, words))
 
 
 def analyze(text: str) -> list[str]:
     """The terms of `text` in order: lowercased, stemmed, nothing dropped."""
-    return [_term(word).decode() for word in WORD_RE.findall(text)]
+    return [term.decode() for term in _terms(WORD_RE.findall(text))]
 
 
 # -- schema ------------------------------------------------------------------------
@@ -159,11 +163,7 @@ def _positions(value: str | Sequence[str]) -> dict[bytes, list[int]]:
     found: dict[bytes, list[int]] = {}
     start = 0
     for part in [value] if isinstance(value, str) else value:
-        words = WORD_RE.findall(part[:MAX_FIELD_CHARS])
-        try:
-            terms = list(map(_STEMS.__getitem__, words))  # the common case, without a Python call per word
-        except KeyError:
-            terms = [_term(word) for word in words]
+        terms = _terms(WORD_RE.findall(part[:MAX_FIELD_CHARS]))
         for offset, term in enumerate(terms, start):
             where = found.get(term)
             if where is None:
@@ -280,7 +280,7 @@ class _TermsWriter:
         if weights.count(weights[0]) < len(weights):
             packed_weights = tuple(weights)
         else:
-            packed_weights = None if weights[0] == 1 else weights[0]
+            packed_weights = None if weights[0] == 1 else float(weights[0])  # the reader wants a float here
         if self.fixed_size == 0:
             packed_values = None
         elif self.fixed_size:
@@ -522,6 +522,7 @@ class SearchIndex:
         self._storage = FileStorage(str(self.path))
         self._lock = threading.RLock()  # one searcher, shared by threads, used by one at a time
         self._searcher: Searcher | None = None
+        self._ids = _SegmentIds()
         self.created = False
         try:
             self._ix = FileIndex(self._storage, indexname=INDEXNAME)
@@ -625,7 +626,7 @@ class SearchIndex:
 
     def _delete_ids(self, writer: SegmentWriter, ids: Collection[int]) -> None:
         searcher = writer.searcher()
-        for docnum in _docnums(searcher, ids):
+        for docnum in self._ids.docnums(searcher, ids):
             writer.delete_document(docnum)
 
     def delete(self, ids: Iterable[int]) -> None:
@@ -677,7 +678,7 @@ class SearchIndex:
         newest = sort == "newest"
         found: list[tuple[float, int, int]] = []  # (score, date, id)
         with self._searching() as searcher:
-            for sub, allowed in _segments_to_search(searcher, restrict):
+            for sub, allowed in self._ids.segments_to_search(searcher, restrict):
                 found += _search_segment(sub, pq.engine_query, limit, newest, allowed)
         found.sort(key=(lambda f: (f[1], f[2])) if newest else (lambda f: (f[0], f[1], f[2])), reverse=True)
         return [Hit(article_id, 0.0 if newest else score) for score, _date, article_id in found[:limit]]
@@ -688,7 +689,7 @@ class SearchIndex:
         with self._searching() as searcher:
             return sum(
                 len(sub.search(pq.engine_query, limit=None, scored=False, filter=allowed))
-                for sub, allowed in _segments_to_search(searcher, restrict)
+                for sub, allowed in self._ids.segments_to_search(searcher, restrict)
             )
 
     def segment_terms(self, ids: Collection[int]) -> frozenset[tuple[str, str]]:
@@ -700,7 +701,7 @@ class SearchIndex:
         """
         terms: set[tuple[str, str]] = set()
         with self._searching() as searcher:
-            for sub, _allowed in _segments_to_search(searcher, ids):
+            for sub, _allowed in self._ids.segments_to_search(searcher, ids):
                 terms.update((field, text.decode()) for field, text in sub.reader().all_terms()
                              if field in ANALYSED_FIELDS)  # fmt: skip
         return frozenset(terms)
@@ -724,39 +725,56 @@ def _unique_chunks(rows: Iterable[IndexRow], size: int, later: list[IndexRow]) -
         yield list(chunk.values())
 
 
-def _docnums(searcher: Searcher, ids: Collection[int]) -> list[int]:
-    """Index-wide document numbers of the live documents with these article ids."""
-    return [offset + d for _sub, offset, docs in _locate(searcher, ids) for d in docs]
+class _SegmentIds:
+    """Where each article is: article id -> document number, per segment.
 
-
-def _segments_to_search(searcher: Searcher, restrict: Collection[int] | None) -> list[tuple[Searcher, set | None]]:
-    """(segment searcher, the allowed segment-local docnums or None for all) per segment worth searching."""
-    if restrict is None:
-        return [(sub, None) for sub, _offset in searcher.leaf_searchers()]
-    return [(sub, docs) for sub, _offset, docs in _locate(searcher, restrict)]
-
-
-def _locate(searcher: Searcher, ids: Collection[int]) -> list[tuple[Searcher, int, set[int]]]:
-    """(segment searcher, its docnum offset, local docnums) of the segments holding these article ids.
-
-    A live article is in exactly one segment, and a new batch in the newest
-    ones, so segments are scanned newest first until every id is placed.
+    A segment's documents never change (only their deletion marks do), so
+    each segment's id column is read once and kept; lookups are then set
+    operations, however many segments and ids there are.
     """
-    remaining = {str(i) for i in ids}
-    found = []
-    for sub, offset in reversed(searcher.leaf_searchers()):
-        if not remaining:
-            break
-        reader = sub.reader()
-        docs: set[int] = set()
-        for key in [k for k in remaining if ("id", k) in reader]:
-            live = list(reader.postings("id", key).all_ids())
+
+    def __init__(self) -> None:
+        self._maps: dict[str, dict[int, int]] = {}
+
+    def _map(self, reader) -> dict[int, int]:
+        if reader.segment() is None:  # the empty index's reader
+            return {}
+        key = reader.segment().segment_id()
+        found = self._maps.get(key)
+        if found is None:
+            column = reader.column_reader("id", translate=False)
+            found = self._maps[key] = {int(value): docnum for docnum, value in enumerate(column) if value}
+        return found
+
+    def locate(self, searcher: Searcher, ids: Collection[int]) -> list[tuple[Searcher, int, set[int]]]:
+        """(segment searcher, its docnum offset, live local docnums) of each segment holding some of `ids`."""
+        wanted = set(ids)
+        found = []
+        leaves = searcher.leaf_searchers()
+        for sub, offset in reversed(leaves):  # a new batch sits in the newest segments
+            if not wanted:
+                break
+            reader = sub.reader()
+            here = self._map(reader)
+            live = {i: here[i] for i in wanted.intersection(here) if not reader.is_deleted(here[i])}
             if live:
-                docs.update(live)
-                remaining.discard(key)
-        if docs:
-            found.append((sub, offset, docs))
-    return found
+                wanted.difference_update(live)
+                found.append((sub, offset, set(live.values())))
+        current = {sub.reader().segment().segment_id() for sub, _offset in leaves if sub.reader().segment()}
+        if len(self._maps) > len(current):  # forget merged-away segments
+            self._maps = {key: m for key, m in self._maps.items() if key in current}
+        return found
+
+    def docnums(self, searcher: Searcher, ids: Collection[int]) -> list[int]:
+        """Index-wide document numbers of the live documents with these article ids."""
+        return [offset + d for _sub, offset, docs in self.locate(searcher, ids) for d in docs]
+
+    def segments_to_search(self, searcher: Searcher,
+                           restrict: Collection[int] | None) -> list[tuple[Searcher, set[int] | None]]:  # fmt: skip
+        """(segment searcher, the allowed local docnums or None for all) per segment worth searching."""
+        if restrict is None:
+            return [(sub, None) for sub, _offset in searcher.leaf_searchers()]
+        return [(sub, docs) for sub, _offset, docs in self.locate(searcher, restrict)]
 
 
 def _search_segment(sub: Searcher, q: wq.Query, limit: int | None, newest: bool,
@@ -766,6 +784,8 @@ def _search_segment(sub: Searcher, q: wq.Query, limit: int | None, newest: bool,
         results = sub.search(q, limit=limit, sortedby="date", reverse=True, filter=allowed)
     else:
         results = sub.search(q, limit=limit, filter=allowed)
+    if results.is_empty():  # also an empty index, whose reader has no columns to read
+        return []
     reader = sub.reader()
     ids = reader.column_reader("id", translate=False)
     dates = reader.column_reader("date", translate=False)
@@ -789,7 +809,9 @@ def highlight(q: ParsedQuery, text: str, *, max_chars: int = 300) -> Snippet:
     under NOT, and terms limited to fields such as feed: or group:, are not marked.
     """
     text = re.sub(r"\s+", " ", text[:MAX_FIELD_CHARS]).strip()
-    words = [(m.start(), m.end(), _term(m.group()).decode()) for m in WORD_RE.finditer(text)]
+    found = list(WORD_RE.finditer(text))
+    terms = _terms([m.group() for m in found])
+    words = [(m.start(), m.end(), term.decode()) for m, term in zip(found, terms)]
     matches = _matches(words, _positive_terms(q.tree))
     if not matches:
         return _window(text, 0, max_chars, [])

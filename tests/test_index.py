@@ -197,7 +197,7 @@ def test_delete(index):
 
 def test_many_small_batches_merge_and_stay_correct(index):
     for i in range(1, 31):
-        index.add([row(i, f"story {i}", text="US export controls on chips", date=NOW - timedelta(hours=i))])
+        index.add([row(i, f"story {i}", text="US export controls on chips, more chips", date=NOW - timedelta(hours=i))])
         assert index.count('"US export controls"') == i
     index.add([row(5, "story 5 revised", text="nothing here", version=2)])
     index.delete([7])

@@ -161,3 +161,9 @@ def test_export_round_trips_thousands_of_articles(tmp_path, http_server):
     assert len(notes) == 50
     first = notes[0].read_text()
     assert first.startswith("---\ntitle: ") and "\ntags: [\"AI\"," in first and "\n---\n\n# " in first
+
+
+def test_search_on_a_brand_new_empty_library(tmp_path):
+    run = reader("search", "DeepSeek", "--json", data=tmp_path / "data")
+    assert run.code == 0 and run.json() == [], run.err
+    assert reader("search", "DeepSeek", "--sort", "newest", data=tmp_path / "data").out.startswith("No articles match")

@@ -18,9 +18,9 @@ from ..logs import setup_logging
 from ..store import StoreError
 from .. import console
 from .context import Context, UsageError
-from . import articles, feeds, fetch, searching
+from . import articles, feeds, fetch, rules, searching
 
-COMMAND_MODULES = [feeds, fetch, searching, articles]
+COMMAND_MODULES = [feeds, fetch, searching, articles, rules]
 
 
 def build_parser() -> argparse.ArgumentParser:

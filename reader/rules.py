@@ -1,0 +1,814 @@
+"""Rule files: loading, validating and writing the TOML files of the rules directory.
+
+A rule is a named query (the file's stem is its name). With notification
+targets (`notify`) it alerts; without them it is a saved search. This module
+reads the files and says what is wrong with them, each problem with its file
+and line, so one bad file never hides the others. Matching lives in
+`reader.alerts`, sending too: nothing here notifies anyone.
+
+Notification URLs carry secrets (tokens, passwords), so they are only ever
+shown through `redact`, and files that may hold them are written owner-only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import logging
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import apprise
+import tomli_w
+
+from .config import BUNDLED_RULES
+from .index import WORD_RE, ParsedQuery, QueryError, analyze, parse_query
+from .models import Feed
+from .query import And, Node, Not, Or, Word
+
+MODES = ("instant", "digest")
+KEYS = ("query", "title", "notify", "feeds", "groups", "enabled", "mode", "digest_at", "quiet_hours", "timezone")
+DEFAULT_DIGEST_AT = (datetime.time(8, 0),)
+MAX_RULE_BYTES = 256 * 1024  # a rule is a few lines; anything bigger is a mistake
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+TAG_RE = re.compile(r"[\w.-]+")
+APPRISE_WIKI = "https://github.com/caronc/apprise/wiki"
+SEEDED_MARKER = ".seeded"  # left in the rules dir, so deleting every rule does not bring the examples back
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily span when nothing is sent; it may wrap midnight (22:00–07:00)."""
+
+    start: datetime.time
+    end: datetime.time
+
+    def contains(self, t: datetime.time) -> bool:
+        if self.start <= self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str  # the file's stem
+    path: Path
+    query_text: str
+    query: ParsedQuery
+    title: str = ""  # display title (default: the name)
+    notify: tuple[str, ...] = ()  # Apprise URLs and/or tags, raw: secrets inside, show only via redact()
+    feeds: tuple[str, ...] = ()  # only articles of these feeds (title substring or URL)
+    groups: tuple[str, ...] = ()  # only articles of feeds in these groups
+    enabled: bool = True
+    mode: str = "instant"  # "instant" | "digest"
+    digest_at: tuple[datetime.time, ...] = ()  # digest mode: times of day to send the collected matches
+    quiet_hours: QuietHours | None = None
+    timezone: str = ""  # IANA zone for digest_at and quiet_hours; "" = the local zone
+
+    @property
+    def is_saved_search(self) -> bool:
+        return not self.notify
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
+
+    @property
+    def redacted_notify(self) -> tuple[str, ...]:
+        return tuple(redact(target) for target in self.notify)
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    line: int | None
+    message: str  # never holds a notification URL unredacted
+    severity: str  # "error" | "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]  # every valid rule, enabled or not; a rule with an error is left out
+    problems: tuple[Problem, ...]
+
+    def rule(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def rule_files(rules_dir: Path) -> list[Path]:
+    """The rule files of a directory, by name; dotfiles (editor leftovers) are skipped."""
+    if not rules_dir.is_dir():
+        return []
+    return sorted(p for p in rules_dir.glob("*.toml") if not p.name.startswith(".") and p.is_file())
+
+
+def load_rules(rules_dir: Path, *, apprise_config: str = "") -> RuleSet:
+    """Every `*.toml` rule in `rules_dir`; one bad file never hides the others.
+
+    `apprise_config` is the user's Apprise config file, where notify tags are
+    looked up (settings.alerts.apprise_config).
+    """
+    rules_dir = Path(rules_dir)
+    if not rules_dir.is_dir():
+        return RuleSet((), (Problem(rules_dir, None, "the rules directory does not exist", "warning"),))
+    targets = _Targets(apprise_config)
+    rules: list[Rule] = []
+    problems: list[Problem] = []
+    for path in rule_files(rules_dir):
+        rule, found = _RuleFile(path, targets).load()
+        if rule is not None:
+            rules.append(rule)
+        problems += found
+    return RuleSet(tuple(rules), tuple(problems))
+
+
+def load_rule(path: Path, *, apprise_config: str = "") -> tuple[Rule | None, list[Problem]]:
+    """One rule file: the rule (None if it has an error) and its problems."""
+    return _RuleFile(Path(path), _Targets(apprise_config)).load()
+
+
+class _Invalid(Exception):
+    """A value that makes the rule unusable; the message is already written for the user."""
+
+    def __init__(self, message: str, line: int | None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class _RuleFile:
+    """One rule file being read: its text (for line numbers) and what is wrong with it."""
+
+    def __init__(self, path: Path, targets: _Targets):
+        self.path = path
+        self.targets = targets
+        self.text = ""
+        self.mode = 0o600  # permission bits, as read
+        self.problems: list[Problem] = []
+
+    def load(self) -> tuple[Rule | None, list[Problem]]:
+        try:
+            rule = self._rule(self._table())
+        except _Invalid as exc:
+            self.error(exc.message, exc.line)
+            rule = None
+        problems = sorted(self.problems, key=lambda p: p.line or 0)
+        if any(p.severity == "error" for p in problems):
+            return None, problems
+        return rule, problems
+
+    # -- reporting -----------------------------------------------------------------------
+
+    def warn(self, message: str, line: int | None) -> None:
+        self.problems.append(Problem(self.path, line, message, "warning"))
+
+    def error(self, message: str, line: int | None) -> None:
+        self.problems.append(Problem(self.path, line, message, "error"))
+
+    def key_line(self, key: str) -> int | None:
+        """The line where `key = …` (or a `[key]` table) is written."""
+        k = re.escape(key)
+        m = re.search(rf"""^[ \t]*(?:{k}|"{k}"|'{k}')[ \t]*=|^[ \t]*\[[ \t]*{k}[ \t]*\]""", self.text, re.MULTILINE)
+        return self.text.count("\n", 0, m.start()) + 1 if m else None
+
+    def value_line(self, key: str, value: str) -> int | None:
+        """The line of one item of a (maybe multi-line) list, found by its text after the key."""
+        key_line = self.key_line(key)
+        if key_line is None:
+            return None
+        start = _offset_of_line(self.text, key_line)
+        found = self.text.find(value, start) if value else -1
+        return self.text.count("\n", 0, found) + 1 if found >= 0 else key_line
+
+    def query_line(self, query_text: str, position: int | None) -> int | None:
+        """The line of a position within the query, when the query is written verbatim in the file."""
+        key_line = self.key_line("query")
+        if key_line is None or position is None:
+            return key_line
+        start = self.text.find(query_text, _offset_of_line(self.text, key_line))
+        return self.text.count("\n", 0, start + position) + 1 if start >= 0 else key_line
+
+    # -- the file as a whole -------------------------------------------------------------
+
+    def _table(self) -> dict[str, Any]:
+        try:
+            status = self.path.stat()
+            self.mode = stat.S_IMODE(status.st_mode)
+            if status.st_size > MAX_RULE_BYTES:
+                raise _Invalid(f"the file is larger than {MAX_RULE_BYTES // 1024} KiB; is it really a rule?", None)
+            self.text = self.path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise _Invalid("the file is not UTF-8 text", None) from None
+        except OSError as exc:
+            raise _Invalid(f"cannot read the file: {exc.strerror or exc}", None) from None
+        try:
+            return tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as exc:
+            raise self._syntax_error(str(exc)) from None
+
+    def _syntax_error(self, message: str) -> _Invalid:
+        """tomllib says 'Invalid value (at line 3, column 9)': keep the words, move the line."""
+        m = re.search(r"\s*\(at line (\d+), column (\d+)\)", message)
+        if m:
+            line = int(m.group(1))
+            message = f"{message[: m.start()]} (column {m.group(2)})"
+        else:
+            line = self.text.count("\n") + 1 if "end of document" in message else None
+        hint = ""
+        written = _line_text(self.text, line) if line else ""
+        if re.match(r'\s*query\s*=\s*"', written) and written.count('"') > 2:
+            hint = "; the query holds double quotes, so put it in single quotes: query = 'DeepSeek AND \"export controls\"'"
+        return _Invalid(f"TOML syntax: {message}{hint}", line)
+
+    def _rule(self, table: dict[str, Any]) -> Rule:
+        self._check_keys(table)
+        query_text, query = self._query(table)
+        notify = self._strings(table, "notify")
+        feeds, groups = self._strings(table, "feeds"), self._strings(table, "groups")
+        title = self._value(table, "title", str, "a string", "")
+        enabled = self._value(table, "enabled", bool, "true or false", True)
+        mode = self._mode(table)
+        digest_at = self._digest_at(table, mode)
+        quiet_hours = self._quiet_hours(table)
+        timezone = self._timezone(table)
+        self._check_notify(notify)
+        self._check_scheduling(table, bool(notify))
+        if not enabled:
+            self.warn("this rule is disabled (enabled = false): it is checked, but it never matches",
+                      self.key_line("enabled"))  # fmt: skip
+        self._check_permissions(notify)
+        return Rule(
+            name=self.path.stem, path=self.path, query_text=query_text, query=query, title=title, notify=notify,
+            feeds=feeds, groups=groups, enabled=enabled, mode=mode, digest_at=digest_at, quiet_hours=quiet_hours,
+            timezone=timezone,
+        )  # fmt: skip
+
+    def _check_keys(self, table: dict[str, Any]) -> None:
+        for key in table:
+            if key not in KEYS:
+                close = difflib.get_close_matches(key, KEYS, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"the keys are {', '.join(KEYS)}"
+                self.error(f"unknown key '{key}'; {hint}", self.key_line(key))
+
+    # -- one key at a time ---------------------------------------------------------------
+
+    def _value(self, table: dict[str, Any], key: str, kind: type, described: str, default: Any) -> Any:
+        value = table.get(key, default)
+        if not isinstance(value, kind):
+            raise _Invalid(f"{key} should be {described}, not {_shown(value)}", self.key_line(key))
+        return value
+
+    def _strings(self, table: dict[str, Any], key: str) -> tuple[str, ...]:
+        """A list of non-empty strings; a single string is taken as a list of one."""
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _Invalid(f'{key} should be a list of strings, like {key} = ["a", "b"]', self.key_line(key))
+        if any(not v.strip() for v in value):
+            raise _Invalid(f"{key} has an empty string", self.key_line(key))
+        return tuple(v.strip() for v in value)
+
+    def _query(self, table: dict[str, Any]) -> tuple[str, ParsedQuery]:
+        if "query" not in table:
+            raise _Invalid("the rule has no query; add a line like: query = 'DeepSeek AND \"export controls\"'", 1)
+        text = self._value(table, "query", str, "a string", "")
+        try:
+            query = parse_query(text)
+        except QueryError as exc:
+            raise _Invalid(f"the query does not parse: {exc}", self.query_line(text, exc.position)) from None
+        line = self.key_line("query")
+        for warning in query.warnings:
+            self.warn(warning, line)
+        for position, message in _traps(query.tree, text):
+            self.warn(message, self.query_line(text, position))
+        return text, query
+
+    def _mode(self, table: dict[str, Any]) -> str:
+        mode = self._value(table, "mode", str, "a string", "instant")
+        if mode not in MODES:
+            raise _Invalid(f"mode should be \"instant\" or \"digest\", not {_shown(mode)}", self.key_line("mode"))
+        return mode
+
+    def _digest_at(self, table: dict[str, Any], mode: str) -> tuple[datetime.time, ...]:
+        value = table.get("digest_at", [])
+        items = value if isinstance(value, list) else [value]
+        try:
+            times = tuple(sorted({_time(v) for v in items}))
+        except ValueError as exc:
+            raise _Invalid(f'digest_at: {exc}; write times of day like digest_at = ["08:00", "18:00"]',
+                           self.key_line("digest_at")) from None  # fmt: skip
+        if mode == "digest" and not times:
+            return DEFAULT_DIGEST_AT
+        return times
+
+    def _quiet_hours(self, table: dict[str, Any]) -> QuietHours | None:
+        value = table.get("quiet_hours")
+        if value is None:
+            return None
+        line = self.key_line("quiet_hours")
+        m = re.fullmatch(r"\s*(\S+?)\s*[-–]\s*(\S+)\s*", value) if isinstance(value, str) else None
+        if not m:
+            raise _Invalid(f'quiet_hours should be a span of the day like "22:00-07:00", not {_shown(value)}', line)
+        try:
+            hours = QuietHours(_time(m.group(1)), _time(m.group(2)))
+        except ValueError as exc:
+            raise _Invalid(f"quiet_hours: {exc}", line) from None
+        if hours.start == hours.end:
+            raise _Invalid("quiet_hours starts and ends at the same time; remove it to never be quiet", line)
+        return hours
+
+    def _timezone(self, table: dict[str, Any]) -> str:
+        name = self._value(table, "timezone", str, "a string", "")
+        if name:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise _Invalid(f"unknown time zone {_shown(name)}; use an IANA name like \"Europe/Berlin\"",
+                               self.key_line("timezone")) from None  # fmt: skip
+        return name
+
+    # -- cross-key checks ----------------------------------------------------------------
+
+    def _check_notify(self, notify: tuple[str, ...]) -> None:
+        for target in notify:
+            line = self.value_line("notify", target)
+            if "://" in target:
+                reason = self.targets.url_problem(target)
+                if reason:
+                    self.error(f"notify: {redact(target)}: {reason}", line)
+            elif not TAG_RE.fullmatch(target):
+                shown = _shown(redact(target))
+                self.error(f"notify: {shown} is neither an Apprise URL (scheme://…) nor a tag (a word)", line)
+            elif reason := self.targets.tag_problem(target):
+                self.warn(f"notify: {reason}", line)
+
+    def _check_scheduling(self, table: dict[str, Any], alerts: bool) -> None:
+        if not alerts:
+            for key in ("mode", "digest_at", "quiet_hours"):
+                if key in table:
+                    self.warn(f"{key} has no effect: without notify this rule is a saved search", self.key_line(key))
+        elif "digest_at" in table and table.get("mode", "instant") != "digest":
+            self.warn('digest_at has no effect unless mode = "digest"', self.key_line("digest_at"))
+
+    def _check_permissions(self, notify: tuple[str, ...]) -> None:
+        if not any(redact(t) != t for t in notify):
+            return
+        if self.mode & 0o077:
+            self.warn(f"this file holds notification credentials but others can read it (mode {self.mode:04o}); "
+                      f"run: chmod 600 {self.path}", None)  # fmt: skip
+
+
+def _read_quietly(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _offset_of_line(text: str, line: int) -> int:
+    offset = 0
+    for _ in range(line - 1):
+        offset = text.index("\n", offset) + 1
+    return offset
+
+
+def _line_text(text: str, line: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _shown(value: object) -> str:
+    """A TOML value as the user wrote it, shortened."""
+    shown = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return shown if len(shown) <= 60 else shown[:57] + "…"
+
+
+def _time(value: object) -> datetime.time:
+    """A time of day: "08:00" (or a TOML time, 08:00:00)."""
+    if isinstance(value, datetime.time):
+        return value.replace(tzinfo=None)
+    if isinstance(value, str) and (m := re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())):
+        hour, minute = int(m.group(1)), int(m.group(2))
+        if hour < 24 and minute < 60:
+            return datetime.time(hour, minute)
+    raise ValueError(f"{_shown(value)} is not a time of day (HH:MM, 24-hour)")
+
+
+# -- traps: queries that parse but probably do not mean what their author thinks -------------
+
+_KEPT_PUNCTUATION = set("-'’./*?")  # word joiners, and wildcards (the parser warns about those)
+_STEM_WARN_CHARS = 4  # a stem this much shorter than its word may well match unrelated words
+
+
+def _traps(tree: Node, text: str) -> list[tuple[int | None, str]]:
+    """(position, warning) for capitalised runs that look like names, and words analysis mangles.
+
+    A word of a run gets only the run's warning: quoted as a phrase, its stem no longer matters much.
+    """
+    found: list[tuple[int | None, str]] = []
+    in_runs: set[int] = set()
+    for node in _walk(tree):
+        if isinstance(node, And):
+            for run in _capitalised_runs(node.children, text):
+                found.append((run[0].position, _run_warning(run)))
+                in_runs.update(id(word) for word in run)
+    for node in _walk(tree):
+        if isinstance(node, Word) and id(node) not in in_runs:
+            found += _analysis_traps(node)
+    return sorted(found, key=lambda f: f[0] or 0)
+
+
+def _walk(node: Node) -> Iterator[Node]:
+    yield node
+    if isinstance(node, And | Or):
+        for child in node.children:
+            yield from _walk(child)
+    elif isinstance(node, Not):
+        yield from _walk(node.child)
+
+
+def _is_capitalised(word: str) -> bool:
+    return word[:1].isupper() and not word.isupper() and word.isalpha()
+
+
+def _capitalised_runs(children: Sequence[Node], text: str) -> list[list[Word]]:
+    """Runs like `Entity List` typed without quotes: two required words, probably meant as one name.
+
+    `title:Commerce Department` is such a run too: the prefix applies to the first word only.
+    """
+    runs: list[list[Word]] = []
+    for previous, word in zip((None, *children), children):
+        if not (isinstance(word, Word) and _is_capitalised(word.text)):
+            continue
+        adjacent = (
+            isinstance(previous, Word) and runs and runs[-1][-1] is previous and word.field in (None, previous.field)
+            and not text[previous.position + len(previous.text) : word.position].strip()
+        )  # fmt: skip
+        if adjacent:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    return [run for run in runs if len(run) > 1]
+
+
+def _run_warning(run: list[Word]) -> str:
+    name = " ".join(w.text for w in run)
+    prefix = f"{_field_prefix(run[0].field)}:" if run[0].field else ""
+    return (f"'{name}' is {len(run)} separate words, each required anywhere in the article; "
+            f'did you mean the phrase {prefix}"{name}"?')  # fmt: skip
+
+
+def _field_prefix(field: str) -> str:
+    return "tag" if field == "tags" else field
+
+
+def _analysis_traps(word: Word) -> list[tuple[int, str]]:
+    """Punctuation the analyzer drops (C++ is searched as c), and stems far from their word."""
+    terms = analyze(word.text)
+    if not terms:
+        return []  # parse_query already says it is ignored
+    found = []
+    dropped = sorted({c for c in word.text if not (c.isalnum() or c == "_" or c in _KEPT_PUNCTUATION)})
+    if dropped:
+        shown = " ".join(f"'{c}'" for c in dropped)
+        searched = " ".join(terms)
+        found.append((word.position, f"'{word.text}' is searched as \"{searched}\": the analyzer ignores {shown}"))
+    for raw in WORD_RE.findall(word.text):
+        stem = analyze(raw)[0]
+        if len(raw) - len(stem) >= _STEM_WARN_CHARS:
+            found.append((word.position, f"'{raw}' is searched as its stem \"{stem}\", which other words may share; "
+                                         "check what it finds with 'reader rules test'"))  # fmt: skip
+    return found
+
+
+# -- notification targets ---------------------------------------------------------------------
+
+
+class _Targets:
+    """Checks notify entries against Apprise: URLs it accepts, and tags of the user's Apprise config."""
+
+    def __init__(self, config_path: str):
+        self.config_path = config_path
+        self._tags: frozenset[str] | None = None
+
+    def url_problem(self, url: str) -> str | None:
+        """None if Apprise accepts the URL here, else why not (with no secret in it)."""
+        scheme = url.split("://", 1)[0].lower()
+        plugin = _plugin(scheme)
+        if plugin is None:
+            close = difflib.get_close_matches(scheme, apprise.NotificationManager().schemas(), n=1)
+            hint = f"did you mean '{close[0]}://'?" if close else f"the services and their URLs: {APPRISE_WIKI}"
+            return f"Apprise has no service '{scheme}://'; {hint}"
+        if not plugin.enabled:
+            return f"Apprise's {plugin.service_name} service cannot run on this system (a library it needs is missing)"
+        instance, messages = _instantiate(url)
+        if instance is None:
+            reasons = "; ".join(_scrub(m, url) for m in messages[:2]) or "the URL's parts are wrong"
+            return f"Apprise does not accept this {plugin.service_name} URL: {reasons}"
+        return None
+
+    def tag_problem(self, tag: str) -> str | None:
+        if not self.config_path:
+            return (f"'{tag}' is an Apprise tag, but no Apprise config file is set ([alerts] apprise_config "
+                    "in config.toml), so its alerts are sent nowhere; map the tag to a URL there, "
+                    "or put a URL here")  # fmt: skip
+        path = Path(self.config_path).expanduser()
+        if not path.is_file():
+            return f"'{tag}' is an Apprise tag, but the Apprise config file {path} does not exist"
+        tags = self.tags(path)
+        if tag.lower() not in tags:
+            known = ", ".join(sorted(tags)) or "none"
+            return f"'{tag}' is not a tag of any URL in {path} (its tags: {known})"
+        return None
+
+    def tags(self, path: Path) -> frozenset[str]:
+        if self._tags is None:
+            config = apprise.AppriseConfig()
+            with _apprise_quiet():
+                config.add(str(path))
+                self._tags = frozenset(str(t).lower() for service in config.services() for t in service.tags)
+        return self._tags
+
+
+def _plugin(scheme: str):
+    """Apprise's notification class for a scheme, or None."""
+    manager = apprise.NotificationManager()
+    return manager[scheme] if scheme in manager else None
+
+
+def _instantiate(url: str) -> tuple[Any, list[str]]:
+    """Apprise's object for a URL (None if it refuses it) and what Apprise logged meanwhile."""
+    with _apprise_quiet() as messages:
+        instance = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    return (instance or None), messages
+
+
+@contextmanager
+def _apprise_quiet() -> Iterator[list[str]]:
+    """Collect Apprise's log messages instead of letting them reach the user's screen or log:
+    they may quote a notification URL with its secrets."""
+    logger = logging.getLogger(apprise.LOGGER_NAME)
+    messages: list[str] = []
+    handler = _ListHandler(messages)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, messages: list[str]):
+        super().__init__(logging.WARNING)
+        self.messages = messages
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+# -- redaction ----------------------------------------------------------------------------------
+
+_SECRET_QUERY_KEYS = {"token", "key", "apikey", "api_key", "secret", "password", "pass", "pw", "pwd", "auth",
+                      "access_token", "accesstoken", "sig", "signature", "webhook", "bot"}  # fmt: skip
+_MASK = "****"
+
+
+def redact(url: str) -> str:
+    """A notification URL with its credentials masked: "json://user:****@host/path", "slack://****/****/****".
+
+    Tags (no "://") are returned unchanged. A part is masked when Apprise
+    itself would hide it, and also when it merely looks like a token (letters
+    mixed with digits, or long), so URLs Apprise does not know are covered too.
+    """
+    if "://" not in url:
+        return url
+    return "".join(_MASK if secret else text for text, secret in _url_pieces(url))
+
+
+def _secret_parts(url: str) -> list[str]:
+    return [text for text, secret in _url_pieces(url) if secret and text]
+
+
+def _scrub(message: str, url: str) -> str:
+    """An Apprise log message with every secret part of `url` masked."""
+    message = message.replace(url, redact(url))
+    for part in sorted(_secret_parts(url), key=len, reverse=True):
+        if len(part) >= 3:
+            message = message.replace(part, _MASK)
+    return re.sub(r"\b\w\.\.\.\w\b", _MASK, message)  # Apprise's own "T...2" shows two characters
+
+
+@lru_cache(maxsize=256)
+def _url_pieces(url: str) -> tuple[tuple[str, bool], ...]:
+    """The URL cut into (text, is_secret) pieces that join back into it."""
+    scheme, _, rest = url.partition("://")
+    shown = _apprise_shown_parts(url)
+    rest, hash_, fragment = rest.partition("#")
+    rest, question, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostport = netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    pieces: list[tuple[str, bool]] = [(scheme + "://", False)]
+    if at:
+        pieces += [(user, _looks_secret(user, shown))]
+        pieces += [(colon, False), (password, bool(password))] if colon else []
+        pieces += [(at, False)]
+    pieces += _host_pieces(hostport, shown)
+    if slash:
+        for segment in path.split("/"):
+            pieces += [("/", False), (segment, _looks_secret(segment, shown))]
+    if question:
+        pieces += [("?", False)]
+        for i, pair in enumerate(query.split("&")):
+            key, eq, value = pair.partition("=")
+            secret = bool(value) and (key.lower() in _SECRET_QUERY_KEYS or _looks_secret(value, shown))
+            pieces += [("&" if i else "", False), (key + eq, False), (value, secret)]
+    if hash_:
+        pieces += [("#", False), (fragment, bool(fragment))]
+    return tuple(pieces)
+
+
+def _host_pieces(hostport: str, shown: frozenset[str] | None) -> list[tuple[str, bool]]:
+    """A host name or address is shown; a token in the host's place (slack://T1/…, tgram://bot:token) is not."""
+    if "." in hostport or hostport.startswith("["):
+        return [(hostport, False)]
+    host, colon, port = hostport.partition(":")
+    if colon and not port.isdigit():  # "id:token", not "host:port": one credential
+        secret = _looks_secret(host, shown) or _looks_secret(port, shown)
+        return [(host, secret), (colon, False), (port, secret)]
+    return [(host, _looks_secret(host, shown)), (colon, False), (port, False)]
+
+
+def _looks_secret(part: str, shown: frozenset[str] | None) -> bool:
+    """Apprise hides it, or it looks like a token: letters mixed with digits, or 16+ characters."""
+    if not part:
+        return False
+    if shown is not None and unquote(part) not in shown:
+        return True
+    mixed = len(part) >= 6 and any(c.isdigit() for c in part) and any(c.isalpha() for c in part)
+    return mixed or (len(part) >= 16 and not part.isdigit())
+
+
+@lru_cache(maxsize=256)
+def _apprise_shown_parts(url: str) -> frozenset[str] | None:
+    """The parts of a URL that Apprise's own privacy form leaves visible; None if Apprise refuses the URL."""
+    scheme = url.split("://", 1)[0].lower()
+    plugin = _plugin(scheme)
+    if plugin is None or not plugin.enabled:
+        return None
+    instance, _messages = _instantiate(url)
+    if instance is None:
+        return None
+    private = instance.url(privacy=True).split("://", 1)[-1]
+    return frozenset(unquote(p) for p in re.split(r"[/:@?&=]", private))
+
+
+# -- restricting a rule to some feeds ---------------------------------------------------------
+
+
+def allowed_feed_ids(rule: Rule, feeds: Sequence[Feed]) -> frozenset[int] | None:
+    """The feeds a rule may match articles of; None when it is not restricted.
+
+    `feeds` entries name feeds by URL or by a part of their title, `groups`
+    by group name (both case-insensitive); a feed named by either counts.
+    """
+    if not rule.feeds and not rule.groups:
+        return None
+    return frozenset(f.id for f in feeds if _feed_selected(f, rule.feeds) or _group_selected(f, rule.groups))
+
+
+def _feed_selected(feed: Feed, selectors: Sequence[str]) -> bool:
+    title = feed.display_title.casefold()
+    return any(s == feed.url or s.casefold() in title for s in selectors)
+
+
+def _group_selected(feed: Feed, groups: Sequence[str]) -> bool:
+    return any(g.casefold() == feed.group.casefold() for g in groups)
+
+
+def source_problems(rule: Rule, feeds: Sequence[Feed]) -> list[Problem]:
+    """Warnings for `feeds`/`groups` entries that name no subscribed feed (the rule would be deaf to them)."""
+    loader = _RuleFile(rule.path, _Targets(""))
+    loader.text = _read_quietly(rule.path)  # for line numbers only
+    for selector in rule.feeds:
+        if not any(_feed_selected(f, [selector]) for f in feeds):
+            loader.warn(f"feeds: no subscribed feed has the URL or a title containing '{selector}'",
+                        loader.value_line("feeds", selector))  # fmt: skip
+    for group in rule.groups:
+        if not any(_group_selected(f, [group]) for f in feeds):
+            known = ", ".join(sorted({f.group for f in feeds if f.group})) or "none"
+            loader.warn(f"groups: no feed is in the group '{group}' (groups: {known})",
+                        loader.value_line("groups", group))  # fmt: skip
+    return loader.problems
+
+
+# -- writing and seeding ----------------------------------------------------------------------
+
+RULE_HEADER = """\
+# A reader rule: written by the reader; edit it freely.
+# Check it with `reader rules check`; the format is in the README (Rules).
+"""
+
+
+def write_rule(
+    rules_dir: Path, name: str, *, query: str, notify: Sequence[str] = (), title: str = "",
+    feeds: Sequence[str] = (), groups: Sequence[str] = (), enabled: bool = True, mode: str = "instant",
+    digest_at: Sequence[datetime.time] = (), quiet_hours: QuietHours | None = None, timezone: str = "",
+    overwrite: bool = False,
+) -> Path:  # fmt: skip
+    """Save a rule (or, without notify, a saved search) as `rules_dir/NAME.toml`; returns its path.
+
+    Raises ValueError for a bad name or mode, QueryError for a query that does
+    not parse, FileExistsError if the rule exists and `overwrite` is false.
+    The file is owner-only (0600): notify URLs carry secrets.
+    """
+    if not NAME_RE.fullmatch(name):
+        raise ValueError(f"a rule name is letters, digits, '-', '_' and '.', starting with a letter or digit: {name!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode should be 'instant' or 'digest', not {mode!r}")
+    parse_query(query)
+    table: dict[str, Any] = {"query": query}
+    optional = {
+        "title": title, "notify": list(notify), "feeds": list(feeds), "groups": list(groups),
+        "mode": mode if mode != "instant" else "", "digest_at": [f"{t:%H:%M}" for t in digest_at],
+        "quiet_hours": str(quiet_hours) if quiet_hours else "", "timezone": timezone,
+    }  # fmt: skip
+    table.update((key, value) for key, value in optional.items() if value)
+    if not enabled:
+        table["enabled"] = False
+    rules_dir = Path(rules_dir)
+    _make_private_dir(rules_dir)
+    path = rules_dir / f"{name}.toml"
+    _write_private(path, RULE_HEADER + tomli_w.dumps(table), overwrite=overwrite)
+    return path
+
+
+def _make_private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _write_private(path: Path, text: str, *, overwrite: bool) -> None:
+    """Write a 0600 file atomically: a temp file, then a link (fails if it exists) or a replace."""
+    if not overwrite and path.exists():
+        raise FileExistsError(f"{path} already exists")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        if overwrite:
+            os.replace(temp, path)
+        else:
+            os.link(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def seed_rules(rules_dir: Path, bundled: Path = BUNDLED_RULES) -> list[Path]:
+    """On first run, copy the bundled example rules into a missing or empty rules dir; returns the files made.
+
+    A marker file stays behind, so a user who deletes every rule does not get
+    the examples back; existing files are never overwritten.
+    """
+    rules_dir = Path(rules_dir)
+    if rules_dir.is_dir() and any(rules_dir.iterdir()):
+        return []
+    _make_private_dir(rules_dir)
+    made = []
+    for source in rule_files(bundled):
+        target = rules_dir / source.name
+        try:
+            _write_private(target, source.read_text(encoding="utf-8"), overwrite=False)
+        except FileExistsError:
+            continue
+        made.append(target)
+    (rules_dir / SEEDED_MARKER).write_text("The reader copied its example rules here when this directory was new.\n")
+    return made
