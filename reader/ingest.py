@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import logging
 import multiprocessing
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -26,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from . import workers
+from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .lock import WriterLock
@@ -97,6 +99,8 @@ class IngestReport:
     pages: PageStats = field(default_factory=PageStats)
     indexed: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # seconds by stage
+    alerts: MatchReport = field(default_factory=MatchReport)  # the new batch matched against the rules
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)  # notifications sent after it
 
     @property
     def errors(self) -> list[FeedOutcome]:
@@ -104,6 +108,11 @@ class IngestReport:
 
 
 # -- the process pool ---------------------------------------------------------------
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the main process, which stops the run cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextmanager
@@ -116,7 +125,7 @@ def worker_pool(workers: int = 2):
     """
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["reader.workers", "reader.parse", "reader.fulltext"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_sigint)
     try:
         yield pool
     finally:
@@ -185,6 +194,8 @@ class _Run:
         if result.gone:
             await asyncio.to_thread(record, feed.id, status=FetchStatus.GONE, error=result.error, keep_validators=True)
             return done(FetchStatus.GONE, result.error)
+        if result.max_age is not None:  # Cache-Control: the daemon won't ask again sooner
+            await asyncio.to_thread(self.store.set_feed_max_age, feed.id, result.max_age)
         if result.not_modified:
             await asyncio.to_thread(record, feed.id, status=FetchStatus.NOT_MODIFIED, keep_validators=True)
             return done(FetchStatus.NOT_MODIFIED)
@@ -314,7 +325,8 @@ async def ingest(
     fulltext: bool = True,
     progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Refresh the given feeds (default: every enabled feed), store what is new, and index it."""
+    """Refresh the given feeds (default: every enabled feed), store what is new, index it,
+    match it against the rules and send the alerts that are due."""
     chosen = [f for f in store.feeds() if f.enabled or (feed_ids is not None and f.id in feed_ids)]
     if feed_ids is not None:
         chosen = [f for f in chosen if f.id in set(feed_ids)]
@@ -323,6 +335,14 @@ async def ingest(
     start = time.perf_counter()
     report.indexed = await asyncio.to_thread(update_index, store, index, progress)
     report.timings["index"] = time.perf_counter() - start
+    start = time.perf_counter()
+    report.alerts = await asyncio.to_thread(
+        match_new_articles, settings, store, index, wait_for_pages=run.fulltext, pool=pool
+    )
+    report.timings["match"] = time.perf_counter() - start
+    start = time.perf_counter()
+    report.delivery = await deliver_due(settings, store)
+    report.timings["deliver"] = time.perf_counter() - start
     return report
 
 

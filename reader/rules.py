@@ -528,7 +528,7 @@ class _Targets:
             return f"Apprise's {plugin.service_name} service cannot run on this system (a library it needs is missing)"
         instance, messages = _instantiate(url)
         if instance is None:
-            reasons = "; ".join(_scrub(m, url) for m in messages[:2]) or "the URL's parts are wrong"
+            reasons = "; ".join(scrub(m, url) for m in messages[:2]) or "the URL's parts are wrong"
             return f"Apprise does not accept this {plugin.service_name} URL: {reasons}"
         return None
 
@@ -617,7 +617,7 @@ def _secret_parts(url: str) -> list[str]:
     return [text for text, secret in _url_pieces(url) if secret and text]
 
 
-def _scrub(message: str, url: str) -> str:
+def scrub(message: str, url: str) -> str:
     """An Apprise log message with every secret part of `url` masked."""
     message = message.replace(url, redact(url))
     for part in sorted(_secret_parts(url), key=len, reverse=True):

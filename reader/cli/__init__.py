@@ -18,9 +18,9 @@ from ..logs import setup_logging
 from ..store import StoreError
 from .. import console
 from .context import Context, UsageError
-from . import articles, feeds, fetch, rules, searching
+from . import alerts, articles, daemon, feeds, fetch, rules, searching
 
-COMMAND_MODULES = [feeds, fetch, searching, articles, rules]
+COMMAND_MODULES = [feeds, fetch, searching, articles, rules, alerts, daemon]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context(args)
     try:
         if args.command is None:
-            return fetch.run_default(ctx)
+            return open_tui(ctx)
         return args.func(args, ctx)
     except UsageError as exc:
         console.error(str(exc))
@@ -60,6 +60,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         ctx.close()
+
+
+def open_tui(ctx: Context) -> int:
+    """`reader` with no command: first-run setup, then the TUI (Textual is imported only here)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the reader's screen needs a terminal; without one, use a command such as 'reader fetch'")
+    from ..firstrun import ensure_setup
+    from ..rules import seed_rules
+    from ..tui.app import run_tui
+
+    ensure_setup(ctx.settings, ctx.store)
+    seed_rules(ctx.settings.rules_dir)
+    return run_tui(ctx.settings, ctx.store)
 
 
 def entry_point() -> None:

@@ -95,6 +95,8 @@ def summary(report: IngestReport) -> str:
     text += f", {errors} feed error{'s' * (errors != 1)}" if errors else ""
     if p.fetched or p.failed:
         text += f"; pages: {p.used} full text, {p.fallback} kept the feed's text, {p.failed} failed"
+    if report.alerts.new_alerts:
+        text += f"; {len(report.alerts.new_alerts)} new alert{'s' * (len(report.alerts.new_alerts) != 1)}"
     return text
 
 
@@ -103,6 +105,7 @@ def report_json(report: IngestReport) -> dict:
         "feeds": [outcome_json(o) for o in report.outcomes],
         "new": len(report.new_ids), "updated": len(report.updated_ids),
         "errors": len(report.errors), "pages": report.pages.__dict__, "indexed": report.indexed,
+        "alerts": len(report.alerts.new_alerts),
         "timings": {k: round(v, 3) for k, v in report.timings.items()},
     }  # fmt: skip
 

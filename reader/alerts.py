@@ -1,0 +1,401 @@
+"""Alerts: matching each new batch of articles against the rules, the outbox, and delivery.
+
+Matching is the search: a rule matches an article exactly when `reader search`
+with the rule's query finds it (same parser, same index). Every new article is
+queued for matching in the transaction that stores it; once it is indexed, the
+queue is matched as one batch — rules none of whose required terms occur in
+the batch's segment are skipped, the rest are searched within the batch only.
+
+Each (rule, article) match becomes one alert, recorded with a delivery per
+target in the same transaction that takes the articles off the queue (the
+outbox). The same story from two feeds (one canonical URL) is one alert with
+two sources. Delivery comes after, from the outbox: held until a digest time
+or the end of quiet hours when the rule says so, retried with exponential
+backoff (or the target's Retry-After) and given up visibly after
+`max_attempts`. A delivery is marked sent the moment its target accepts it, so
+a restart resends nothing already sent; only a crash in the instant between a
+target's acceptance and that write can repeat one message (never lose one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .config import Settings
+from .index import ParsedQuery, SearchIndex, Snippet, highlight, required_terms
+from .notify import Message, Target, TargetBook, send, target_secret
+from .rules import Rule, RuleSet, allowed_feed_ids, load_rules
+from .store import (
+    HELD, PENDING, Alert, Delivery, DeliveryPlan, MatchCandidate, NewAlert, Store, utcnow,
+)  # fmt: skip
+
+log = logging.getLogger(__name__)
+
+SEND_CONCURRENCY = 4  # targets notified at once
+PARALLEL_MIN_PAIRS = 100_000  # rules × articles below which searching here beats sharing with worker processes
+MAX_SHARES = 4  # processes searching one batch at most
+RULE_RELOAD_WAIT = timedelta(minutes=5)  # a rule with an error keeps its alerts waiting this long between looks
+
+
+# -- matching -----------------------------------------------------------------------------
+
+
+@dataclass
+class MatchReport:
+    articles: int = 0  # new articles matched (taken off the queue)
+    rules: int = 0  # alerting rules (enabled, with targets)
+    searched: int = 0  # rules run against the batch; the others lacked a required term
+    new_alerts: list[int] = field(default_factory=list)  # ids of the alerts created
+    joined: int = 0  # articles recorded as one more source of an existing alert
+    problems: list[str] = field(default_factory=list)  # rule files with errors: those rules were skipped
+
+
+_logged_problems: set[str] = set()  # a long-running daemon logs each rule problem once, not every cycle
+
+
+def load_alert_rules(settings: Settings) -> RuleSet:
+    """The rules, as they are on disk now (edits apply without a restart); new problems are logged."""
+    ruleset = load_rules(settings.rules_dir, apprise_config=settings.alerts.apprise_config)
+    for problem in ruleset.problems:
+        text = str(problem)
+        if text not in _logged_problems:
+            _logged_problems.add(text)
+            (log.warning if problem.severity == "error" else log.info)("%s", text)
+    return ruleset
+
+
+def match_batch(index: SearchIndex, queries: Sequence[ParsedQuery], ids: Collection[int],
+                pool: Executor | None = None) -> tuple[list[list[int]], int]:  # fmt: skip
+    """Which of `ids` each query matches (in order), and how many queries had to be searched.
+
+    A query is searched only when every clause of its required terms has a
+    term in the batch's segments; the search is then restricted to the batch.
+    Many searches are shared between this process and `pool`'s.
+    """
+    found: list[list[int]] = [[] for _ in queries]
+    if not ids:
+        return found, 0
+    present = index.segment_terms(ids)
+    wanted = [i for i, q in enumerate(queries) if all(clause & present for clause in required_terms(q))]
+    hits = _search_many(index, [queries[i] for i in wanted], ids, pool)
+    for i, article_ids in zip(wanted, hits):
+        found[i] = article_ids
+    return found, len(wanted)
+
+
+def search_batch(index: SearchIndex, queries: Sequence[ParsedQuery], ids: Collection[int]) -> list[list[int]]:
+    return [[hit.article_id for hit in index.search(q, limit=None, restrict=ids)] for q in queries]
+
+
+def _search_many(index: SearchIndex, queries: Sequence[ParsedQuery], ids: Collection[int],
+                 pool: Executor | None) -> list[list[int]]:  # fmt: skip
+    """The searches, split across the cores when there are many: a share per worker, the last one here."""
+    ids = set(ids)
+    shares = _shares(len(queries), len(ids)) if pool else 1
+    size = max(1, -(-len(queries) // shares))
+    chunks = [queries[start : start + size] for start in range(0, len(queries), size)] or [[]]
+    futures = [pool.submit(search_in_worker, str(index.path), chunk, ids) for chunk in chunks[:-1]]
+    here = search_batch(index, chunks[-1], ids)
+    return [hits for future in futures for hits in future.result()] + here
+
+
+def _shares(queries: int, articles: int) -> int:
+    if queries * articles < PARALLEL_MIN_PAIRS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_SHARES, queries))
+
+
+_worker_indexes: dict[str, SearchIndex] = {}  # a worker process opens the index once
+
+
+def search_in_worker(index_dir: str, queries: Sequence[ParsedQuery], ids: Collection[int]) -> list[list[int]]:
+    """`search_batch` in a worker process."""
+    index = _worker_indexes.get(index_dir)
+    if index is None:
+        index = _worker_indexes[index_dir] = SearchIndex(Path(index_dir))
+    return search_batch(index, queries, ids)
+
+
+def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, now: datetime | None = None,
+                       wait_for_pages: bool = True, rules: RuleSet | None = None,
+                       pool: Executor | None = None) -> MatchReport:  # fmt: skip
+    """Match the queued new articles against the rules and record the alerts (the outbox).
+
+    A rule alerts only on articles that arrived after it was armed: when its
+    file was written (or now, if that is earlier), recorded the first time a
+    match meets the rule. Articles from a feed's first fetch alert only when
+    published within `first_fetch_hours`. With `wait_for_pages`, articles
+    whose page is still to be fetched wait for the next run. With many
+    rules, `pool`'s processes share the searching.
+    """
+    now = now or utcnow()
+    report = MatchReport()
+    batch = store.articles_to_match(wait_for_pages=wait_for_pages)
+    if not batch:
+        return report
+    ruleset = rules if rules is not None else load_alert_rules(settings)
+    report.problems = [str(p) for p in ruleset.errors]
+    alerting = [r for r in ruleset.rules if r.enabled and not r.is_saved_search]
+    report.rules, report.articles = len(alerting), len(batch)
+    armed = store.arm_rules({r.name: _written(r) for r in alerting})
+    eligible = {c.article_id: c for c in batch if _may_alert(c, now, settings.alerts.first_fetch_hours)}
+    hits, report.searched = match_batch(index, [r.query for r in alerting], set(eligible), pool)
+    feeds = store.feeds()
+    matches = [
+        (rule, article_id)
+        for rule, ids in zip(alerting, hits)
+        for article_id in _admitted(rule, ids, eligible, armed[rule.name], allowed_feed_ids(rule, feeds))
+    ]  # fmt: skip
+    new_alerts = _new_alerts(settings, store, matches, now)
+    report.new_alerts, report.joined = store.record_matches(new_alerts, [c.article_id for c in batch])
+    if report.new_alerts:
+        log.info("%d new alert(s) from %d new article(s)", len(report.new_alerts), len(batch))
+    return report
+
+
+def _written(rule: Rule) -> datetime:
+    """When the rule's file was last written (never later than now): the rule is armed from then."""
+    now = datetime.now(UTC)
+    try:
+        return min(datetime.fromtimestamp(rule.path.stat().st_mtime, UTC), now)
+    except OSError:  # removed since it was loaded
+        return now
+
+
+def _may_alert(candidate: MatchCandidate, now: datetime, first_fetch_hours: int) -> bool:
+    """An article of a feed's first fetch alerts only if it is recent (no flood from a new feed)."""
+    if not candidate.first_fetch:
+        return True
+    return candidate.date is not None and candidate.date >= now - timedelta(hours=first_fetch_hours)
+
+
+def _admitted(rule: Rule, ids: Iterable[int], batch: dict[int, MatchCandidate], armed_at: datetime,
+              feed_ids: frozenset[int] | None) -> list[int]:  # fmt: skip
+    """The matched articles the rule may alert on: arrived after it was armed, from its feeds."""
+    return [
+        i for i in ids
+        if batch[i].arrived > armed_at and (feed_ids is None or batch[i].feed_id in feed_ids)
+    ]  # fmt: skip
+
+
+def _new_alerts(settings: Settings, store: Store, matches: list[tuple[Rule, int]], now: datetime) -> list[NewAlert]:
+    if not matches:
+        return []
+    articles = store.articles_by_ids(sorted({i for _rule, i in matches}), with_text=True)
+    canonical = store.canonical_urls(list(articles))
+    book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
+    targets = {rule.name: book.targets(rule) for rule, _i in matches}
+    for name in (name for name, found in targets.items() if not found):
+        log.warning("rule %s matched, but none of its notify entries names a target (see `reader rules check`)", name)
+    alerts = []
+    for rule, article_id in matches:
+        article = articles.get(article_id)
+        if article is None:  # deleted meanwhile
+            continue
+        snippet = _snippet(rule.query, (article.text, article.summary, article.title))
+        alerts.append(NewAlert(
+            rule=rule.name, article_id=article_id, canonical_url=canonical.get(article_id) or None,
+            title=article.title, link=article.link, published=article.published or article.updated,
+            feed_title=article.feed_title, snippet=snippet.text, spans=snippet.spans,
+            deliveries=tuple(_plan(rule, t, now) for t in targets[rule.name]),
+        ))  # fmt: skip
+    return alerts
+
+
+def _snippet(query: ParsedQuery, texts: Sequence[str]) -> Snippet:
+    """The passage around the matched terms in the first of `texts` that shows any (full text, summary, title)."""
+    first = None
+    for text in filter(None, texts):
+        snippet = highlight(query, text)
+        if snippet.spans:
+            return snippet
+        first = first or snippet
+    return first or Snippet("", ())
+
+
+def _plan(rule: Rule, target: Target, now: datetime) -> DeliveryPlan:
+    if rule.mode == "digest":
+        due = next_digest(rule, now)
+        return DeliveryPlan(target.key, target.label, HELD, due, batch=f"digest {due.isoformat()}")
+    return DeliveryPlan(target.key, target.label, PENDING, now)
+
+
+# -- schedules: digests and quiet hours ----------------------------------------------------------
+
+
+def _zone(rule: Rule) -> tzinfo | None:
+    """The rule's time zone; None means the system's local zone."""
+    return ZoneInfo(rule.timezone) if rule.timezone else None
+
+
+def _at(day: date, time_of_day: time, zone: tzinfo | None) -> datetime:
+    naive = datetime.combine(day, time_of_day)
+    return naive.replace(tzinfo=zone) if zone else naive.astimezone()
+
+
+def next_digest(rule: Rule, now: datetime) -> datetime:
+    """The first of the rule's digest times after `now`."""
+    zone = _zone(rule)
+    local = now.astimezone(zone)
+    times = [_at(local.date() + timedelta(days=d), t, zone) for d in (0, 1, 2) for t in rule.digest_at]
+    return min(t for t in times if t > now)
+
+
+def quiet_until(rule: Rule, now: datetime) -> datetime | None:
+    """The end of the rule's quiet hours, if `now` is inside them."""
+    hours = rule.quiet_hours
+    if hours is None:
+        return None
+    zone = _zone(rule)
+    local = now.astimezone(zone)
+    if not hours.contains(local.time()):
+        return None
+    end = _at(local.date(), hours.end, zone)
+    return end if end > now else _at(local.date() + timedelta(days=1), hours.end, zone)
+
+
+# -- delivery -----------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0  # messages a target accepted
+    failed: int = 0  # messages that failed (retried later, or given up)
+    held: int = 0  # deliveries held back by quiet hours
+    given_up: int = 0  # deliveries that reached max_attempts
+    errors: list[str] = field(default_factory=list)  # one line per failed message, secrets masked
+
+
+@dataclass
+class _Outgoing:
+    """One message to one target, and the deliveries it settles."""
+
+    target: Target
+    message: Message
+    deliveries: list[Delivery]
+
+
+async def deliver_due(settings: Settings, store: Store, *, now: datetime | None = None,
+                      rules: RuleSet | None = None) -> DeliveryReport:  # fmt: skip
+    """Send every delivery whose time has come, each result recorded as soon as it is known."""
+    now = now or utcnow()
+    report = DeliveryReport()
+    due = await asyncio.to_thread(store.due_deliveries, now)
+    if not due:
+        return report
+    ruleset = rules if rules is not None else await asyncio.to_thread(load_alert_rules, settings)
+    alerts = await asyncio.to_thread(store.alerts_by_ids, sorted({d.alert_id for d in due}))
+    outgoing = await asyncio.to_thread(_plan_messages, settings, store, ruleset, due, alerts, now, report)
+    by_target: dict[str, list[_Outgoing]] = defaultdict(list)
+    for out in outgoing:
+        by_target[out.target.key].append(out)
+    limit = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def to_target(messages: list[_Outgoing]) -> None:
+        async with limit:
+            await _send_in_turn(settings, store, messages, now, report)
+
+    await asyncio.gather(*(to_target(messages) for messages in by_target.values()))
+    return report
+
+
+def _plan_messages(settings: Settings, store: Store, ruleset: RuleSet, due: list[Delivery],
+                   alerts: dict[int, Alert], now: datetime, report: DeliveryReport) -> list[_Outgoing]:  # fmt: skip
+    """Group due deliveries into messages; hold what quiet hours hold; settle what cannot be sent."""
+    book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
+    rules = {rule.name: rule for rule in ruleset.rules}
+    targets = {rule.name: {t.key: t for t in book.targets(rule)} for rule in ruleset.rules}
+    groups: dict[tuple[str, str, str], list[Delivery]] = defaultdict(list)
+    for d in due:
+        alert = alerts[d.alert_id]
+        rule = rules.get(alert.rule)
+        if rule is None:
+            _rule_missing(settings, store, d, alert, now)
+        elif d.target not in targets[rule.name]:
+            store.delivery_failed([d.id], error=f"the rule no longer sends to {d.label}", retry_at=None)
+        elif until := quiet_until(rule, now):  # nothing goes out in quiet hours; what is held goes together
+            store.hold_deliveries([d.id], until=until, batch=f"quiet {until.isoformat()}")
+            report.held += 1
+        else:
+            groups[(d.target, rule.name, d.batch or f"alert {d.alert_id}")].append(d)
+    return [
+        _Outgoing(targets[name][key], _message(rules[name], [alerts[d.alert_id] for d in ds]), ds)
+        for (key, name, _batch), ds in groups.items()
+    ]  # fmt: skip
+
+
+def _rule_missing(settings: Settings, store: Store, d: Delivery, alert: Alert, now: datetime) -> None:
+    """A deleted rule's alerts are given up; an invalid rule's wait for it to be fixed."""
+    if (settings.rules_dir / f"{alert.rule}.toml").is_file():
+        store.postpone_deliveries([d.id], until=now + RULE_RELOAD_WAIT,
+                                  note=f"the rule {alert.rule} has an error (see `reader rules check`)")  # fmt: skip
+    else:
+        store.delivery_failed([d.id], error=f"the rule {alert.rule} no longer exists", retry_at=None)
+
+
+def _message(rule: Rule, alerts: list[Alert]) -> Message:
+    ordered = sorted(alerts, key=lambda a: (a.published or a.created_at, a.id))
+    return Message(rule.display_title, tuple(ordered), rule.timezone)
+
+
+async def _send_in_turn(settings: Settings, store: Store, messages: list[_Outgoing], now: datetime,
+                        report: DeliveryReport) -> None:  # fmt: skip
+    """Send one target's messages in turn; once it fails, the rest wait for its next attempt."""
+    for i, out in enumerate(messages):
+        result = await send(out.target, out.message, timeout=settings.alerts.send_timeout)
+        ids = [d.id for d in out.deliveries]
+        if result.ok:
+            await asyncio.to_thread(store.delivery_sent, ids, utcnow())
+            report.sent += 1
+            log.info("sent %r to %s (%d alert(s))", out.message.title, out.target.label, len(ids))
+            continue
+        report.failed += 1
+        report.errors.append(f"{out.target.label}: {result.error}")
+        retry_at = await asyncio.to_thread(_record_failure, settings, store, out, result.error, result.retry_at, now)
+        if retry_at is None:
+            report.given_up += len(ids)
+        later = [d.id for rest in messages[i + 1 :] for d in rest.deliveries]
+        if later:
+            await asyncio.to_thread(store.postpone_deliveries, later, until=retry_at or now + _backoff(settings, 1),
+                                    note=f"waiting: {out.target.label} failed: {result.error}")  # fmt: skip
+        return
+
+
+def _record_failure(settings: Settings, store: Store, out: _Outgoing, error: str, target_retry_at: datetime | None,
+                    now: datetime) -> datetime | None:  # fmt: skip
+    """Count the attempt; schedule the next one, or give up after max_attempts. Returns when to retry."""
+    attempts = max(d.attempts for d in out.deliveries) + 1
+    ids = [d.id for d in out.deliveries]
+    if attempts >= settings.alerts.max_attempts:
+        store.delivery_failed(ids, error=error, retry_at=None)
+        log.error("gave up sending %r to %s after %d attempts: %s", out.message.title, out.target.label,
+                  attempts, error)  # fmt: skip
+        return None
+    retry_at = now + _backoff(settings, attempts)
+    if target_retry_at and target_retry_at > retry_at:
+        retry_at = min(target_retry_at, now + timedelta(seconds=settings.alerts.retry_max_seconds))
+    store.delivery_failed(ids, error=error, retry_at=retry_at)
+    log.warning("sending %r to %s failed (attempt %d; next at %s): %s", out.message.title, out.target.label,
+                attempts, retry_at.strftime("%H:%M:%S UTC"), error)  # fmt: skip
+    return retry_at
+
+
+def _backoff(settings: Settings, attempts: int) -> timedelta:
+    """Exponential: base, 2×base, 4×base… capped at retry_max_seconds."""
+    a = settings.alerts
+    return timedelta(seconds=min(a.retry_max_seconds, a.retry_base_seconds * 2 ** (attempts - 1)))
+
+
+async def retry_undelivered(settings: Settings, store: Store) -> tuple[int, DeliveryReport]:
+    """Make every failed or retrying delivery due now (fresh attempts), and send what is due."""
+    count = await asyncio.to_thread(store.retry_deliveries, utcnow())
+    return count, await deliver_due(settings, store)

@@ -1,0 +1,91 @@
+"""`reader alerts`: recent alerts with their delivery state; `reader alerts retry`: send the undelivered now."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from .. import console
+from ..alerts import retry_undelivered
+from ..lock import WriterLock
+from ..store import FAILED, HELD, PENDING, SENT, Alert, Delivery, utcnow
+from .context import Context
+
+STATE_STYLE = {SENT: "green", PENDING: "yellow", HELD: "cyan", FAILED: "red"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("alerts", help="recent alerts and their delivery state; 'alerts retry' resends")
+    p.add_argument("--limit", type=int, default=30, metavar="N", help="how many alerts, newest first (default 30)")
+    p.add_argument("--rule", metavar="NAME", help="only this rule's alerts")
+    p.add_argument("--json", action="store_true", help="one JSON array (notification URLs redacted)")
+    p.set_defaults(func=list_alerts)
+    actions = p.add_subparsers(dest="alerts_command", metavar="ACTION")
+    r = actions.add_parser("retry", help="send every failed or retrying alert now, with fresh attempts")
+    r.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+                   help="how long to wait for a running fetch to finish (default 30)")  # fmt: skip
+    r.set_defaults(func=retry)
+
+
+def delivery_json(d: Delivery) -> dict:
+    return {"target": d.label, "state": d.state, "attempts": d.attempts,
+            "next_attempt_at": console.iso(d.next_attempt_at), "last_error": d.last_error,
+            "sent_at": console.iso(d.sent_at)}  # fmt: skip
+
+
+def alert_json(a: Alert) -> dict:
+    return {
+        "id": a.id, "rule": a.rule, "article_id": a.article_id, "title": a.title, "link": a.link,
+        "feeds": [s.feed_title for s in a.sources],
+        "sources": [{"feed": s.feed_title, "link": s.link} for s in a.sources],
+        "published": console.iso(a.published), "created_at": console.iso(a.created_at), "state": a.state,
+        "snippet": a.snippet, "deliveries": [delivery_json(d) for d in a.deliveries],
+    }  # fmt: skip
+
+
+def _last_error(a: Alert) -> str:
+    return next((f"{d.label}: {d.last_error}" for d in a.deliveries if d.last_error and d.state != SENT), "")
+
+
+def _state(a: Alert) -> console.Text:
+    tries = max((d.attempts for d in a.deliveries), default=0)
+    held = [d.next_attempt_at for d in a.deliveries if d.state == HELD]
+    text = a.state + (f" until {console.local_time(min(held))}" if held else "")
+    return console.Text(text + (f" ({tries} tries)" if tries > 1 else ""), STATE_STYLE.get(a.state, "dim"))
+
+
+def list_alerts(args, ctx: Context) -> int:
+    alerts = ctx.store.recent_alerts(limit=args.limit, rule=args.rule)
+    if args.json:
+        console.print_json([alert_json(a) for a in alerts])
+        return 0
+    if not alerts:
+        console.out.print("No alerts yet." + ("" if args.rule else " Rules with notify targets alert on new articles."))
+        return 0
+    rows = [
+        (console.local_time(a.created_at), a.rule, _state(a), ", ".join(s.feed_title for s in a.sources), a.title,
+         ", ".join(dict.fromkeys(d.label for d in a.deliveries)), _last_error(a))
+        for a in alerts
+    ]  # fmt: skip
+    console.out.print(console.table(["time", "rule", "state", "feed", "title", "to", "last error"], rows))
+    return 0
+
+
+def retry(args, ctx: Context) -> int:
+    settings = ctx.settings
+    lock = WriterLock(settings.lock_path)
+    if lock.is_held_elsewhere():  # a daemon: reset the deliveries; it notices within seconds and sends them
+        count = ctx.store.retry_deliveries(utcnow())
+        console.out.print(f"{count} deliver{'y' if count == 1 else 'ies'} made due now; "
+                          "the running reader process (daemon or fetch) sends them")  # fmt: skip
+        return 0
+    lock.acquire(wait=args.wait)  # WriterBusy: the command ends with its message, exit 1
+    try:
+        count, report = asyncio.run(retry_undelivered(settings, ctx.store))
+    finally:
+        lock.release()
+    for line in report.errors:
+        console.warn(line)
+    console.out.print(f"{count} deliver{'y' if count == 1 else 'ies'} retried: {report.sent} message(s) sent, "
+                      f"{report.failed} failed")  # fmt: skip
+    return 1 if report.failed else 0

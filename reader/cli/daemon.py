@@ -1,0 +1,34 @@
+"""`reader daemon`: refresh, match and notify on a schedule, in the foreground, with no screen."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from ..daemon import run_daemon
+from .context import Context, UsageError
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("daemon", help="refresh feeds on a schedule and send alerts (foreground; for systemd or cron)")
+    p.add_argument("--once", action="store_true", help="run exactly one cycle, then exit (for cron and tests)")
+    p.add_argument("--interval", type=float, metavar="MINUTES",
+                   help="minutes between refreshes of a feed (default: [daemon] interval_minutes, 30)")  # fmt: skip
+    p.add_argument("--log-file", metavar="FILE", help="log here instead of stderr ([daemon] log_file)")
+    p.add_argument("--log-level", type=str.upper, choices=LEVELS, help="least important messages logged (default INFO)")
+    p.set_defaults(func=daemon)
+
+
+def daemon(args, ctx: Context) -> int:
+    settings = ctx.settings
+    if args.interval is not None:
+        if args.interval <= 0:
+            raise UsageError("--interval takes a number of minutes above 0")
+        settings = replace(settings, daemon=replace(settings.daemon, interval_minutes=args.interval))
+    log_file = args.log_file or settings.daemon.log_file
+    ctx.close()  # the daemon opens its own connections under the writer lock
+    return run_daemon(settings, once=args.once, level=args.log_level or settings.daemon.log_level,
+                      log_file=Path(log_file).expanduser() if log_file else None)  # fmt: skip
