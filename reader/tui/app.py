@@ -1,0 +1,104 @@
+"""The Textual app: themes, help, the command palette, and `run_tui`, what `reader` with no command runs.
+
+Refreshing happens when the user asks (R, r) — the first paint shows what is
+stored and never waits for the network — except on a database with no
+articles yet, where a first refresh starts right after the first paint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from multiprocessing import resource_tracker
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.screen import Screen
+
+from ..config import Settings
+from ..index import SearchIndex
+from ..store import Store
+from .library import THEME_KEY, Library
+from .screens.help import HelpScreen, live_bindings
+from .screens.main import POLL_SECONDS, MainScreen
+
+DARK, LIGHT = "textual-dark", "textual-light"
+
+
+class ReaderApp(App):
+    """The reader's TUI over one library (store, index, rules)."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
+    TITLE = "reader"
+
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
+        Binding("T", "toggle_theme", "Theme", show=False, id="app.toggle_theme", tooltip="Switch light / dark"),
+        Binding("Q", "quit", "Quit", show=False, id="app.quit", tooltip="Quit at once"),
+    ]
+
+    def __init__(self, library: Library, *, theme: str | None = None, refresh_on_start: bool = False,
+                 poll_seconds: float = POLL_SECONDS) -> None:  # fmt: skip
+        super().__init__()
+        # Refreshing starts worker processes, whose multiprocessing helper passes on stderr's file
+        # descriptor; while the app runs, stderr is Textual's print capture (fileno -1), so start
+        # the helper now, while stderr is real.
+        resource_tracker.ensure_running()
+        self.library = library
+        self.initial_theme = theme
+        self.refresh_on_start = refresh_on_start
+        self.poll_seconds = poll_seconds  # how often to look for rule edits, a daemon's refresh, new alerts
+
+    def on_mount(self) -> None:
+        self.theme = self.initial_theme or self.library.store.get_meta(THEME_KEY) or DARK
+        main = MainScreen(self.library, poll_seconds=self.poll_seconds)
+        self.push_screen(main)
+        if self.refresh_on_start:
+            self.call_after_refresh(main.start_refresh, None)
+
+    def watch_theme(self, theme: str) -> None:
+        """Remember the theme (chosen with T or the command palette) for next time."""
+        if self.library.store.get_meta(THEME_KEY) != theme:
+            self.library.store.set_meta(THEME_KEY, theme)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.current_theme.dark else DARK
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, MainScreen):
+            self.push_screen(HelpScreen(self._binding_sections(self.screen)))
+
+    def _binding_sections(self, main: MainScreen) -> list[tuple[str, DOMNode]]:
+        return [
+            ("Everywhere", self),
+            ("Reader", main),
+            ("Sidebar", main.sidebar),
+            ("Article list", main.articles),
+            ("Article", main.reader),
+            ("Search box", main.search_bar),
+        ]
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, then every action with a key (so the palette lists them all)."""
+        yield from super().get_system_commands(screen)
+        if not isinstance(screen, MainScreen):
+            return
+        seen: set[str] = set()
+        for _title, node in self._binding_sections(screen):
+            for key, binding in live_bindings(node):
+                if binding.action in seen or not (binding.show or binding.tooltip) or binding.system:
+                    continue
+                seen.add(binding.action)
+                keys = self.get_key_display(binding.with_key(key))
+                yield SystemCommand(binding.description, f"{binding.tooltip or binding.description} ({keys})",
+                                    partial(self.run_action, binding.action, node))  # fmt: skip
+
+
+def run_tui(settings: Settings, store: Store) -> int:
+    """Open the TUI on the user's data; returns an exit code."""
+    library = Library(settings, store, SearchIndex(settings.index_dir))
+    app = ReaderApp(library, refresh_on_start=store.article_count() == 0 and bool(store.feeds()))
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,29 @@
+"""Where a query's terms occur in a piece of text, for marking them in the list and the reader."""
+
+from __future__ import annotations
+
+import re
+
+from ..index import ParsedQuery, highlight
+
+_NON_SPACE = re.compile(r"\S+")
+
+
+def match_spans(query: ParsedQuery, text: str) -> list[tuple[int, int]]:
+    """Character ranges of `text` holding the query's terms (after analysis: stems, case).
+
+    `highlight` works on text with its whitespace collapsed; this maps its spans
+    back onto `text` as given, so they can style it in place.
+    """
+    words = list(_NON_SPACE.finditer(text))
+    if not words:
+        return []
+    collapsed = " ".join(m.group() for m in words)
+    origin: list[int] = []  # origin[i] = position in `text` of collapsed[i]
+    for k, m in enumerate(words):
+        origin.extend(range(m.start(), m.end()))
+        if k < len(words) - 1:
+            origin.append(m.end())
+    # A window at least 4x the text always starts at 0 and holds all of it.
+    snippet = highlight(query, collapsed, max_chars=4 * len(collapsed) + 4)
+    return [(origin[s], origin[e - 1] + 1) for s, e in snippet.spans if 0 <= s < e <= len(origin)]

@@ -1,0 +1,258 @@
+"""What the TUI shows, worked out from the store, the index and the rules. No Textual here.
+
+The screens ask this module which articles a view holds (ids, in order), for
+rows a window at a time, and for unread counts; it never keeps state of its
+own, so any of it may run in a worker thread. All SQL stays in the store and
+every query goes through `reader.index`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from ..config import Settings
+from ..index import ParsedQuery, SearchIndex, parse_query
+from ..lock import WriterLock
+from ..models import Article, Feed, FetchStatus
+from ..opml import MAX_INPUT_BYTES, read_subscriptions
+from ..store import Alert, ArticleFilter, ArticleLine, Store
+
+ALL = "all"
+STARRED = "starred"
+GROUP = "group"
+FEED = "feed"
+RULE = "rule"
+SEARCH = "search"
+ALERTS = "alerts"
+
+SEEN_ALERT_KEY = "tui.seen_alert_id"
+THEME_KEY = "tui.theme"
+
+SORTS = ("newest", "oldest", "title", "feed")
+QUERY_SORTS = ("newest", "relevance", "oldest", "title", "feed")  # a query can also rank by relevance
+
+
+@dataclass(frozen=True)
+class Source:
+    """Something the article list can show: everything, a group, a feed, a rule, a search, the alerts."""
+
+    kind: str
+    key: str = ""  # the group name, the feed id, the rule name; "" otherwise
+
+    @property
+    def id(self) -> str:
+        """An id for a widget option: `kind:key`."""
+        return f"{self.kind}:{self.key}"
+
+    @classmethod
+    def from_id(cls, option_id: str) -> Source:
+        kind, _, key = option_id.partition(":")
+        return cls(kind, key)
+
+
+@dataclass(frozen=True)
+class View:
+    """A source, in an order, with the query whose matches it shows (rules and searches)."""
+
+    source: Source
+    sort: str = "newest"
+    query: ParsedQuery | None = None
+
+
+@dataclass
+class Counts:
+    """Unread counts of every sidebar entry; kept current by hand between full recounts."""
+
+    unread_by_feed: dict[int, int] = field(default_factory=dict)
+    starred: int = 0
+    rule_hits: dict[str, frozenset[int]] = field(default_factory=dict)
+    rule_unread: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unread(self) -> int:
+        return sum(self.unread_by_feed.values())
+
+    def unread_in(self, feed_ids: Sequence[int]) -> int:
+        return sum(self.unread_by_feed.get(i, 0) for i in feed_ids)
+
+    def read_changed(self, line: ArticleLine, read: bool) -> None:
+        """One article became read (or unread again)."""
+        step = -1 if read else 1
+        self.unread_by_feed[line.feed_id] = max(0, self.unread_by_feed.get(line.feed_id, 0) + step)
+        for name, hits in self.rule_hits.items():
+            if line.id in hits:
+                self.rule_unread[name] = max(0, self.rule_unread.get(name, 0) + step)
+
+    def starred_changed(self, starred: bool) -> None:
+        self.starred = max(0, self.starred + (1 if starred else -1))
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the status bar says about refreshing."""
+
+    last_refresh: datetime | None
+    feeds_in_error: int
+    daemon_running: bool
+
+
+def fresh_query(query: ParsedQuery) -> ParsedQuery:
+    """The query again, if it holds relative dates (`date:7d`), so they count from now."""
+    return parse_query(query.text) if query.relative_dates else query
+
+
+class Library:
+    """The TUI's reads and writes, over one store and one index."""
+
+    def __init__(self, settings: Settings, store: Store, index: SearchIndex):
+        self.settings = settings
+        self.store = store
+        self.index = index
+
+    # -- feeds and status ---------------------------------------------------------------
+
+    def feeds(self) -> list[Feed]:
+        return self.store.feeds()
+
+    def status(self, feeds: Sequence[Feed]) -> Status:
+        fetched = [f.last_fetched_at for f in feeds if f.last_fetched_at]
+        errors = sum(f.last_status in (FetchStatus.ERROR, FetchStatus.GONE) for f in feeds)
+        daemon = WriterLock(self.settings.lock_path).is_held_elsewhere()
+        return Status(max(fetched, default=None), errors, daemon)
+
+    # -- which articles a view holds -------------------------------------------------------
+
+    def order(self, view: View, feeds: Sequence[Feed], rules: Sequence = ()) -> list[int]:
+        """The ids of a view's articles, in its order."""
+        source = view.source
+        if view.query is None:
+            return self.store.article_order(self._filter(source), view.sort)
+        rule = next((r for r in rules if r.name == source.key), None) if source.kind == RULE else None
+        hits = self.matches(view.query, rule, feeds, sort="relevance" if view.sort == "relevance" else "newest")
+        if view.sort in ("relevance", "newest"):
+            return hits
+        return self.store.article_order(ArticleFilter(ids=hits), view.sort)
+
+    def matches(self, query: ParsedQuery, rule, feeds: Sequence[Feed], *, sort: str = "newest") -> list[int]:
+        """Ids of the articles a query (or a rule, with its feed restrictions) matches."""
+        hits = [h.article_id for h in self.index.search(fresh_query(query), limit=None, sort=sort)]
+        allowed = self._allowed_articles(rule, feeds) if rule is not None else None
+        return hits if allowed is None else [i for i in hits if i in allowed]
+
+    def _allowed_articles(self, rule, feeds: Sequence[Feed]) -> set[int] | None:
+        from ..rules import allowed_feed_ids
+
+        feed_ids = allowed_feed_ids(rule, feeds)
+        if feed_ids is None:
+            return None
+        return self.store.article_ids_in(ArticleFilter(feed_ids=sorted(feed_ids)))
+
+    @staticmethod
+    def _filter(source: Source) -> ArticleFilter:
+        if source.kind == FEED:
+            return ArticleFilter(feed_ids=[int(source.key)])
+        if source.kind == GROUP:
+            return ArticleFilter(group=source.key)
+        if source.kind == STARRED:
+            return ArticleFilter(starred=True)
+        return ArticleFilter()
+
+    # -- counts -------------------------------------------------------------------------------
+
+    def counts(self, rules: Sequence, feeds: Sequence[Feed]) -> Counts:
+        """Unread counts by feed, starred articles, and each rule's matches and unread matches (slow: a worker's job)."""
+        counted = Counts(
+            unread_by_feed={f.id: f.unread_count for f in self.store.feeds(with_counts=True)},
+            starred=self.store.count_articles(ArticleFilter(starred=True)),
+        )
+        for rule in rules:
+            hits = self.matches(rule.query, rule, feeds)
+            counted.rule_hits[rule.name] = frozenset(hits)
+            counted.rule_unread[rule.name] = self.store.count_articles(ArticleFilter(ids=hits, unread=True)) if hits else 0
+        return counted
+
+    # -- rows and articles ----------------------------------------------------------------
+
+    def lines(self, ids: Sequence[int]) -> dict[int, ArticleLine]:
+        return self.store.article_lines(ids)
+
+    def article(self, article_id: int) -> Article | None:
+        return self.store.article(article_id)
+
+    def unread_among(self, ids: Sequence[int]) -> set[int]:
+        return self.store.article_ids_in(ArticleFilter(ids=ids, unread=True))
+
+    def feed_article_count(self, feed_id: int) -> int:
+        return self.store.count_articles(ArticleFilter(feed_ids=[feed_id]))
+
+    def set_read(self, ids: Sequence[int], read: bool) -> None:
+        self.store.set_read(ids, read)
+
+    def set_starred(self, article_id: int, starred: bool) -> None:
+        self.store.set_starred(article_id, starred)
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    def alert_ids(self, after_id: int = 0) -> list[int]:
+        return self.store.alert_ids(after_id)
+
+    def alerts(self, ids: Sequence[int]) -> dict[int, Alert]:
+        return self.store.alerts_by_ids(ids)
+
+    def seen_alert_id(self) -> int:
+        """The newest alert the user has looked at (the Alerts entry counts those after it)."""
+        return int(self.store.get_meta(SEEN_ALERT_KEY) or 0)
+
+    def set_seen_alert_id(self, alert_id: int) -> None:
+        self.store.set_meta(SEEN_ALERT_KEY, str(alert_id))
+
+    # -- subscriptions ---------------------------------------------------------------------------
+
+    def add_feed(self, url: str, group: str = "") -> tuple[Feed, bool]:
+        return self.store.add_feed(url, "", group)
+
+    def remove_feed(self, feed_id: int) -> None:
+        self.store.remove_feed(feed_id)
+
+    def import_subscriptions(self, path: Path) -> tuple[int, int, list[str]]:
+        """Subscribe to an OPML (or newsboat urls) file's feeds: (added, already there, lines skipped).
+
+        Raises OPMLError or OSError with a message fit for the user.
+        """
+        with path.open("rb") as fh:
+            data = fh.read(MAX_INPUT_BYTES + 1)  # read_subscriptions names an oversize file
+        result = read_subscriptions(data, path.name)
+        added = sum(self.store.add_feed(s.url, s.title, s.group, s.site_url)[1] for s in result.subscriptions)
+        return added, len(result.subscriptions) - added, list(result.skipped)
+
+    # -- rules --------------------------------------------------------------------------------
+
+    def backtest(self, query: ParsedQuery) -> dict[str, int]:
+        """What `reader rules test` says of a query: matches in the last 7 and 30 days, and in all."""
+        from ..cli.rules import BACKTEST_DAYS, _within_days
+
+        counts = {f"{days}d": self.index.count(_within_days(query, days)) for days in BACKTEST_DAYS}
+        counts["all"] = self.index.count(query)
+        return counts
+
+    def load_rules(self):
+        from ..rules import load_rules
+
+        return load_rules(self.settings.rules_dir, apprise_config=self.settings.alerts.apprise_config)
+
+    def rules_signature(self) -> tuple[tuple[str, int, int], ...]:
+        """Names, mtimes and sizes of the rule files: when it changes, the rules are read again."""
+        from ..rules import rule_files
+
+        signature = []
+        for path in rule_files(Path(self.settings.rules_dir)):
+            try:
+                st = os.stat(path)
+            except OSError:  # removed between listing and stat
+                continue
+            signature.append((path.name, st.st_mtime_ns, st.st_size))
+        return tuple(signature)

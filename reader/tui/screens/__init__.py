@@ -1,0 +1,1 @@
+"""The TUI's screens: the main three-pane screen, help, and the dialogs."""

@@ -1,0 +1,739 @@
+"""The main screen: sources on the left, the article list in the middle, the article on the right (or below).
+
+Slow work runs in thread workers and comes back as messages (a worker never
+touches a widget): loading a view's ids, counting unread articles, reading
+the rules, finding the next unread article, refreshing feeds. Everything on
+the event loop is a store read of a few rows at most.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Markdown, OptionList
+from textual.worker import Worker, WorkerState
+
+from ...index import ParsedQuery, QueryError, parse_query
+from ...models import Feed
+from ...store import ArticleLine
+from ...text import clean_line
+from ..library import (
+    ALERTS,
+    ALL,
+    FEED,
+    GROUP,
+    QUERY_SORTS,
+    RULE,
+    SEARCH,
+    SORTS,
+    Counts,
+    Library,
+    Source,
+    View,
+)
+from ..widgets.alert_list import AlertList
+from ..widgets.article_list import ArticleList
+from ..widgets.article_view import ArticleView, is_web_url
+from ..widgets.search_bar import SearchBar
+from ..widgets.sidebar import Sidebar
+from ..widgets.status_bar import StatusBar
+from .dialogs import AddFeedScreen, ConfirmScreen, FeedInfoScreen, LinksScreen, PathScreen
+from .save_rule import SaveRuleScreen
+
+SEARCH_DEBOUNCE = 0.25  # seconds of no typing before a search runs
+PREVIEW_DELAY = 0.08  # seconds the cursor rests on an article before the reader shows it
+POLL_SECONDS = 3.0  # rules directory, daemon, new alerts
+UNREAD_CHUNK = 500  # ids looked at per query when looking for the next unread article
+
+
+# -- messages from workers ---------------------------------------------------------------------
+
+
+class ViewLoaded(Message):
+    def __init__(self, view: View, ids: list[int], keep: int | None) -> None:
+        super().__init__()
+        self.view, self.ids, self.keep = view, ids, keep
+
+
+class CountsLoaded(Message):
+    def __init__(self, counts: Counts) -> None:
+        super().__init__()
+        self.counts = counts
+
+
+class RulesLoaded(Message):
+    def __init__(self, rules, signature: tuple) -> None:
+        super().__init__()
+        self.rules, self.signature = rules, signature
+
+
+class UnreadFound(Message):
+    def __init__(self, ids: list[int], article_id: int | None) -> None:
+        super().__init__()
+        self.ids, self.article_id = ids, article_id
+
+
+class RefreshProgress(Message):
+    def __init__(self, event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class RefreshFinished(Message):
+    def __init__(self, report=None, error: str | None = None) -> None:
+        super().__init__()
+        self.report, self.error = report, error
+
+
+class MainScreen(Screen):
+    BINDING_GROUP_TITLE = "Reader"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    BINDINGS = [
+        Binding("q", "back", "Back/Quit", id="main.back", tooltip="Back one pane; quit from the sidebar"),
+        Binding("escape", "back(False)", "Back", show=False, id="main.escape"),
+        Binding("tab", "next_pane", "Pane", id="main.next_pane", tooltip="Switch pane"),
+        Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="main.previous_pane"),
+        Binding("slash", "search", "Search", id="main.search", tooltip="Search every article"),
+        Binding("n", "next_unread", "Next unread", id="main.next_unread", tooltip="Open the next unread article"),
+        Binding("N", "previous_unread", "Prev unread", show=False, id="main.previous_unread",
+                tooltip="Open the previous unread article"),  # fmt: skip
+        Binding("m", "toggle_read", "Read", id="main.toggle_read", tooltip="Toggle read / unread"),
+        Binding("A", "mark_all_read", "All read", show=False, id="main.mark_all_read",
+                tooltip="Mark every article in this view read"),  # fmt: skip
+        Binding("s", "toggle_star", "Star", id="main.toggle_star", tooltip="Star / unstar"),
+        Binding("o", "open_in_browser", "Browser", id="main.open_in_browser",
+                tooltip="Open the article's link in the browser (http/https only)"),  # fmt: skip
+        Binding("r", "refresh_selected", "Refresh", id="main.refresh", tooltip="Refresh the selected feed(s)"),
+        Binding("R", "refresh_all", "Refresh all", id="main.refresh_all", tooltip="Refresh every feed"),
+        Binding("S", "cycle_sort", "Sort", show=False, id="main.sort", tooltip="Change the order of the list"),
+        Binding("w", "save_search", "Save search", show=False, id="main.save_search",
+                tooltip="Save the current search as a saved search or an alert rule"),  # fmt: skip
+        Binding("L", "links", "Links", show=False, id="main.links", tooltip="The article's links"),
+        Binding("a", "add_feed", "Add feed", show=False, id="main.add_feed", tooltip="Subscribe to a feed URL"),
+        Binding("d", "remove_feed", "Remove feed", show=False, id="main.remove_feed",
+                tooltip="Unsubscribe from the selected feed"),  # fmt: skip
+        Binding("e", "feed_info", "Feed info", show=False, id="main.feed_info",
+                tooltip="The selected feed's details and last error"),  # fmt: skip
+        Binding("i", "import_opml", "Import OPML", show=False, id="main.import_opml",
+                tooltip="Subscribe to the feeds of an OPML file"),  # fmt: skip
+        # One help line for the nine: the others have no description, so help and the palette skip them.
+        *[
+            Binding(str(n), f"open_link({n})", "Open link 1-9" if n == 1 else "", show=False,
+                    id=f"main.open_link_{n}", tooltip="Open the article's link of that number" if n == 1 else "")
+            for n in range(1, 10)
+        ],  # fmt: skip
+    ]
+
+    def __init__(self, library: Library, *, poll_seconds: float = POLL_SECONDS) -> None:
+        super().__init__()
+        self.library = library
+        self.poll_seconds = poll_seconds
+        self.feeds: list[Feed] = []
+        self.rules: tuple = ()
+        self.rules_signature: tuple | None = None
+        self.counts = Counts()
+        self.source = Source(ALL)
+        self.sort = "newest"
+        self.search: ParsedQuery | None = None
+        self.known_alert_id = 0  # the newest alert this screen has heard of (newer ones make a toast)
+        self.last_refresh: datetime | None = None
+        self.refreshing = False
+        self._search_timer: Timer | None = None
+        self._preview_timer: Timer | None = None
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="panes"):
+            yield Sidebar(id="sidebar")
+            with Container(id="content"):
+                with Vertical(id="list-pane"):
+                    yield SearchBar(id="search")
+                    yield ArticleList(self.library.lines, id="articles")
+                    yield AlertList(self.library.alerts, id="alerts")
+                yield ArticleView(id="reader")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def sidebar(self) -> Sidebar:
+        return self.query_one(Sidebar)
+
+    @property
+    def articles(self) -> ArticleList:
+        return self.query_one(ArticleList)
+
+    @property
+    def alerts(self) -> AlertList:
+        return self.query_one(AlertList)
+
+    @property
+    def reader(self) -> ArticleView:
+        return self.query_one(ArticleView)
+
+    @property
+    def search_bar(self) -> SearchBar:
+        return self.query_one(SearchBar)
+
+    def on_mount(self) -> None:
+        """Show what is stored at once; counts, rules and the rest follow from workers."""
+        self.feeds = self.library.feeds()
+        self.last_refresh = max((f.last_fetched_at for f in self.feeds if f.last_fetched_at), default=None)
+        self.known_alert_id = max(self.library.alert_ids(), default=0)
+        self.sidebar.rebuild(self.feeds, self.rules, self.counts, self._unseen_alerts())
+        self.articles.focus()
+        self.load_view()
+        self.load_rules()
+        self.update_status()
+        self.set_interval(self.poll_seconds, self.poll)
+
+    # -- views ---------------------------------------------------------------------------------
+
+    def current_view(self) -> View:
+        if self.search is not None:
+            return View(Source(SEARCH), self.sort, self.search)
+        if self.source.kind == RULE:
+            rule = self._rule(self.source.key)
+            return View(self.source, self.sort, rule.query if rule else None)
+        return View(self.source, self.sort if self.sort in SORTS else "newest")
+
+    def _rule(self, name: str):
+        return next((r for r in self.rules if r.name == name), None)
+
+    def load_view(self, keep_current: bool = True) -> None:
+        """Show the current view: alerts now, articles when their ids arrive from a worker.
+
+        The cursor stays on the current article if the view still holds it.
+        """
+        showing_alerts = self.source.kind == ALERTS and self.search is None
+        self.articles.display = not showing_alerts
+        self.alerts.display = showing_alerts
+        if showing_alerts:
+            ids = self.library.alert_ids()
+            self.alerts.show(ids)
+            if ids:
+                self.library.set_seen_alert_id(max(ids))
+            self.sidebar.update_counts(alert_count=0)
+            self._set_list_title()
+            return
+        self._set_list_title()
+        self._load_ids(self.current_view(), self.articles.current_id if keep_current else None)
+
+    @work(thread=True, exclusive=True, group="view", exit_on_error=False)
+    def _load_ids(self, view: View, keep: int | None) -> None:
+        self.post_message(ViewLoaded(view, self.library.order(view, self.feeds, self.rules), keep))
+
+    @on(ViewLoaded)
+    def view_loaded(self, message: ViewLoaded) -> None:
+        if message.view != self.current_view():
+            return  # the user has moved on
+        empty = "No matches." if message.view.query is not None else "No articles here. Press R to refresh."
+        self.articles.show(message.ids, query=message.view.query, keep=message.keep, placeholder=empty)
+        self._set_list_title()
+        self.update_status()
+
+    def _set_list_title(self) -> None:
+        view = self.current_view()
+        if self.alerts.display:
+            title = Content(f"Alerts · {len(self.alerts.ids)}")
+        else:
+            name = f"Search: {self.search.text}" if self.search is not None else self.sidebar.title(self.source)
+            title = Content(f"{clean_line(name, 200)} · {len(self.articles.ids)} · {view.sort}")
+        self.query_one("#list-pane").border_title = title
+
+    @on(OptionList.OptionHighlighted, "#sidebar")
+    def source_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        source = Source.from_id(event.option.id or "")
+        if not event.option.id or source == self.source:
+            return
+        self.source = source
+        self._close_search()
+        self.load_view()
+
+    @on(OptionList.OptionSelected, "#sidebar")
+    def source_selected(self) -> None:
+        (self.alerts if self.alerts.display else self.articles).focus()
+
+    # -- counts, rules, status -----------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
+    def count_unread(self, rules: tuple, feeds: list[Feed]) -> None:
+        self.post_message(CountsLoaded(self.library.counts(rules, feeds)))
+
+    @on(CountsLoaded)
+    def counts_loaded(self, message: CountsLoaded) -> None:
+        self.counts = message.counts
+        self.sidebar.update_counts(self.counts)
+
+    @work(thread=True, exclusive=True, group="rules", exit_on_error=False)
+    def load_rules(self) -> None:
+        signature = self.library.rules_signature()
+        self.post_message(RulesLoaded(self.library.load_rules().rules, signature))
+
+    @on(RulesLoaded)
+    def rules_loaded(self, message: RulesLoaded) -> None:
+        self.rules = message.rules
+        self.rules_signature = message.signature
+        self.reload_feeds()
+        if self.source.kind == RULE and self.search is None:
+            self.load_view()
+
+    def reload_feeds(self) -> None:
+        """Feeds or rules changed: lay the sidebar out again and recount."""
+        self.feeds = self.library.feeds()
+        self.sidebar.rebuild(self.feeds, self.rules, self.counts, self._unseen_alerts())
+        self.count_unread(self.rules, self.feeds)
+        self.update_status()
+
+    def _unseen_alerts(self) -> int:
+        return len(self.library.alert_ids(self.library.seen_alert_id()))
+
+    def update_status(self) -> None:
+        status = self.library.status(self.feeds)
+        if self.refreshing:
+            status = replace(status, daemon_running=False)  # the lock held is our own
+        count = len(self.alerts.ids) if self.alerts.display else len(self.articles.ids)
+        self.query_one(StatusBar).show_status(status, f"{count} article{'s' * (count != 1)}")
+
+    def poll(self) -> None:
+        """Every few seconds: rule files edited outside, a daemon's refresh, new alerts."""
+        if self.rules_signature is not None and self.library.rules_signature() != self.rules_signature:
+            self.load_rules()
+        if not self.refreshing:
+            feeds = self.library.feeds()
+            latest = max((f.last_fetched_at for f in feeds if f.last_fetched_at), default=None)
+            if self.last_refresh is not None and latest != self.last_refresh:
+                self.reload_feeds()  # the daemon refreshed
+                self.load_view()
+            self.last_refresh = latest
+        self.check_alerts()
+        self.update_status()
+
+    def check_alerts(self) -> None:
+        """A toast for alerts newer than the last one seen; the Alerts entry counts them."""
+        new = self.library.alert_ids(self.known_alert_id)
+        if not new:
+            return
+        self.known_alert_id = max(new)
+        alerts = self.library.alerts(new[:3])
+        titles = "; ".join(clean_line(alerts[i].title, 80) for i in new[:3] if i in alerts)
+        more = f" and {len(new) - 3} more" if len(new) > 3 else ""
+        self.notify(f"{titles}{more}", title=f"{len(new)} new alert{'s' * (len(new) != 1)}",
+                    severity="warning", markup=False, timeout=8)  # fmt: skip
+        if self.alerts.display:
+            self.load_view()
+        else:
+            self.sidebar.update_counts(alert_count=self._unseen_alerts())
+
+    # -- the article pane ----------------------------------------------------------------------------
+
+    @on(ArticleList.CursorMoved, "#articles")
+    def article_highlighted(self) -> None:
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, self.preview)
+
+    async def preview(self) -> None:
+        """Show the highlighted article without marking it read."""
+        article_id = self.articles.current_id
+        query = self.current_view().query
+        if article_id is None:
+            await self.reader.show_article(None)
+        elif not self.reader.is_showing(article_id, query):
+            await self.reader.show_article(self.library.article(article_id), query)
+
+    @on(ArticleList.Chosen, "#articles")
+    async def article_chosen(self) -> None:
+        await self.open_current(focus=True)
+
+    async def open_current(self, focus: bool = False) -> None:
+        """Show the list's current article in the reader and mark it read."""
+        line = self.articles.current_line()
+        if line is None:
+            return
+        query = self.current_view().query
+        if not self.reader.is_showing(line.id, query):
+            await self.reader.show_article(self.library.article(line.id), query)
+        if not line.read:
+            self.set_read(line, True)
+        if focus:
+            self.reader.focus()
+
+    @on(AlertList.Chosen, "#alerts")
+    async def alert_chosen(self) -> None:
+        """Open the alert's article, its rule's terms marked."""
+        alert = self.alerts.current_alert
+        article = self.library.article(alert.article_id) if alert and alert.article_id else None
+        if article is None:
+            self.notify("That alert's article is no longer stored.", severity="warning")
+            return
+        rule = self._rule(alert.rule)
+        await self.reader.show_article(article, rule.query if rule else None)
+        if not article.read:
+            self.library.set_read([article.id], True)
+        self.reader.focus()
+
+    def set_read(self, line: ArticleLine, read: bool) -> None:
+        self.library.set_read([line.id], read)
+        self.articles.replace_line(replace(line, read=read))
+        self.counts.read_changed(line, read)
+        self.sidebar.update_counts(self.counts)
+
+    # -- actions: moving around -------------------------------------------------------------------
+
+    def _panes(self) -> list:
+        middle = self.alerts if self.alerts.display else self.articles
+        panes = [self.sidebar, middle, self.reader]
+        return ([self.search_bar.input] if self.search_bar.is_open else []) + panes
+
+    def _cycle_focus(self, step: int) -> None:
+        panes = self._panes()
+        focused = self.focused
+        index = next((i for i, p in enumerate(panes) if p is focused), 0)
+        panes[(index + step) % len(panes)].focus()
+
+    def action_next_pane(self) -> None:
+        self._cycle_focus(1)
+
+    def action_previous_pane(self) -> None:
+        self._cycle_focus(-1)
+
+    def action_back(self, may_quit: bool = True) -> None:
+        """q: close the search, else go one pane left; from the sidebar, quit."""
+        focused = self.focused
+        if self.search_bar.is_open and (focused is self.search_bar.input or focused is not self.reader):
+            self._close_search(reload=True)
+            self.articles.focus()
+        elif focused is self.reader:
+            (self.alerts if self.alerts.display else self.articles).focus()
+        elif focused is not self.sidebar:
+            self.sidebar.focus()
+        elif may_quit:
+            self.app.exit()
+
+    # -- actions: reading -----------------------------------------------------------------------------
+
+    def action_toggle_read(self) -> None:
+        line = self._reader_line() or self.articles.current_line()
+        if line is not None:
+            self.set_read(line, not line.read)
+
+    def _reader_line(self) -> ArticleLine | None:
+        """The article in the reader, as the list has it (when the reader has focus)."""
+        if self.focused is not self.reader or self.reader.article is None:
+            return None
+        current = self.articles.current_line()
+        return current if current and current.id == self.reader.article.id else None
+
+    def action_toggle_star(self) -> None:
+        line = self.articles.current_line()
+        if line is None:
+            return
+        self.library.set_starred(line.id, not line.starred)
+        self.articles.replace_line(replace(line, starred=not line.starred))
+        self.counts.starred_changed(not line.starred)
+        self.sidebar.update_counts(self.counts)
+        if self.reader.article is not None and self.reader.article.id == line.id:
+            self.call_later(self.reader.show_article, self.library.article(line.id), self.current_view().query)
+
+    def action_mark_all_read(self) -> None:
+        ids = list(self.articles.ids)
+        if ids:
+            self._mark_read(ids)
+
+    @work(thread=True, exclusive=True, group="mark", exit_on_error=False)
+    def _mark_read(self, ids: list[int]) -> None:
+        self.library.set_read(ids, True)
+        self.app.call_from_thread(self._marked_read, len(ids))
+
+    def _marked_read(self, count: int) -> None:
+        self.articles.forget_lines()
+        self.count_unread(self.rules, self.feeds)
+        self.notify(f"Marked {count} article{'s' * (count != 1)} read.")
+
+    def action_next_unread(self) -> None:
+        self._find_unread(self.articles.ids, self.articles.cursor, 1)
+
+    def action_previous_unread(self) -> None:
+        self._find_unread(self.articles.ids, self.articles.cursor, -1)
+
+    @work(thread=True, exclusive=True, group="find", exit_on_error=False)
+    def _find_unread(self, ids: list[int], start: int, step: int) -> None:
+        """Look through the view's ids from the cursor on, a chunk at a time, for an unread article."""
+        ahead = ids[start + 1 :] if step > 0 else ids[:start][::-1]
+        for begin in range(0, len(ahead), UNREAD_CHUNK):
+            chunk = ahead[begin : begin + UNREAD_CHUNK]
+            unread = self.library.unread_among(chunk)
+            found = next((i for i in chunk if i in unread), None)
+            if found is not None:
+                self.post_message(UnreadFound(ids, found))
+                return
+        self.post_message(UnreadFound(ids, None))
+
+    @on(UnreadFound)
+    async def unread_found(self, message: UnreadFound) -> None:
+        if message.ids is not self.articles.ids:
+            return
+        if message.article_id is None:
+            self.notify("No more unread articles here.")
+            return
+        self.articles.move_to(self.articles.ids.index(message.article_id))
+        await self.open_current()
+
+    def action_open_in_browser(self) -> None:
+        article = self.reader.article if self.focused is self.reader else None
+        line = self.articles.current_line()
+        if article is None and line is not None:
+            article = self.library.article(line.id)
+        if article is None:
+            return
+        self._open_url(article.link)
+        if line is not None and line.id == article.id and not line.read:
+            self.set_read(line, True)
+
+    def _open_url(self, url: str) -> None:
+        if not is_web_url(url):
+            self.notify(f"Not opening {clean_line(url, 200) or 'an empty link'}: only http and https links open.",
+                        severity="warning", markup=False)  # fmt: skip
+            return
+        self.app.open_url(url)
+
+    @on(Markdown.LinkClicked)
+    def link_clicked(self, event: Markdown.LinkClicked) -> None:
+        self._open_url(event.href)
+
+    def action_open_link(self, number: int) -> None:
+        link = self.reader.link(number)
+        if link is None:
+            self.notify(f"This article has no link {number}.", severity="warning")
+        else:
+            self._open_url(link.url)
+
+    def action_links(self) -> None:
+        if self.reader.links:
+            self.app.push_screen(LinksScreen(self.reader.links), lambda url: url and self._open_url(url))
+        else:
+            self.notify("This article has no links.")
+
+    def action_cycle_sort(self) -> None:
+        sorts = QUERY_SORTS if self.current_view().query is not None else SORTS
+        self.sort = sorts[(sorts.index(self.sort) + 1) % len(sorts)] if self.sort in sorts else sorts[0]
+        self.load_view()
+        self.notify(f"Sorted by {self.sort}.", timeout=2)
+
+    # -- search ----------------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        self.search_bar.open(self.search.text if self.search is not None else None)
+
+    @on(Input.Changed, "#search-input")
+    def query_typed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DEBOUNCE, lambda: self.run_search(event.value))
+
+    @on(Input.Submitted, "#search-input")
+    def query_submitted(self, event: Input.Submitted) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self.run_search(event.value)
+        self.articles.focus()
+
+    def run_search(self, text: str) -> None:
+        """Parse the query; show its error or warnings under the box, its matches in the list."""
+        if not text.strip():
+            self.search_bar.show_message("")
+            if self.search is not None:
+                self.search = None
+                self.load_view()
+            return
+        try:
+            query = parse_query(text)
+        except QueryError as exc:
+            self.search_bar.show_message(str(exc), "error")
+            return
+        self.search_bar.show_message("\n".join(query.warnings), "warning" if query.warnings else "")
+        if self.search is None and self.sort not in QUERY_SORTS:
+            self.sort = "newest"
+        self.search = query
+        self.load_view(keep_current=False)
+
+    def _close_search(self, reload: bool = False) -> None:
+        if not self.search_bar.is_open and self.search is None:
+            return
+        self.search_bar.close()
+        self.search = None
+        if reload:
+            self.load_view()
+
+    def action_save_search(self) -> None:
+        query = self.search if self.search is not None else self.current_view().query
+        if query is None:
+            self.notify("Search first (/), then save the search.", severity="warning")
+            return
+        self.app.push_screen(SaveRuleScreen(self.library, query), self._rule_saved)
+
+    def _rule_saved(self, path) -> None:
+        if path is not None:
+            self.notify(f"Saved {path.name}. It appears in the sidebar.", markup=False)
+            self.load_rules()
+
+    # -- feeds -------------------------------------------------------------------------------------------
+
+    def selected_feed(self) -> Feed | None:
+        """The feed under the sidebar's cursor, else the feed of the highlighted article."""
+        source = self.sidebar.source
+        feed_id = int(source.key) if source and source.kind == FEED else None
+        if feed_id is None and self.focused is not self.sidebar:
+            line = self.articles.current_line()
+            feed_id = line.feed_id if line else None
+        return next((f for f in self.feeds if f.id == feed_id), None)
+
+    def action_feed_info(self) -> None:
+        feed = self.selected_feed()
+        if feed is None:
+            self.notify("Select a feed first.", severity="warning")
+            return
+        self.app.push_screen(FeedInfoScreen(feed, self.library.feed_article_count(feed.id)))
+
+    def action_add_feed(self) -> None:
+        self.app.push_screen(AddFeedScreen(), self._feed_added)
+
+    def _feed_added(self, answer: tuple[str, str] | None) -> None:
+        if answer is None:
+            return
+        feed, created = self.library.add_feed(*answer)
+        if not created:
+            self.notify(f"Already subscribed: {clean_line(feed.display_title)}", markup=False)
+            return
+        self.reload_feeds()
+        self.notify(f"Added {clean_line(feed.url, 200)}; fetching it…", markup=False)
+        self.start_refresh([feed.id])
+
+    def action_remove_feed(self) -> None:
+        feed = self.selected_feed()
+        if feed is None:
+            self.notify("Select a feed first.", severity="warning")
+            return
+        question = Content.assemble("Unsubscribe from ", (clean_line(feed.display_title), "bold"),
+                                    " and delete its articles?")  # fmt: skip
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self._remove_feed(feed))
+
+    def _remove_feed(self, feed: Feed) -> None:
+        self.library.remove_feed(feed.id)
+        if self.source == Source(FEED, str(feed.id)):
+            self.source = Source(ALL)
+        self.reload_feeds()
+        self.load_view()
+        self.notify(f"Removed {clean_line(feed.display_title)}.", markup=False)
+
+    def action_import_opml(self) -> None:
+        screen = PathScreen("Import feeds", "An OPML file, or a newsboat urls file · Enter imports · Esc cancels")
+        self.app.push_screen(screen, self._import)
+
+    def _import(self, path) -> None:
+        if path is None:
+            return
+        from ...opml import OPMLError
+
+        try:
+            added, known, skipped = self.library.import_subscriptions(path)
+        except (OPMLError, OSError) as exc:
+            self.notify(clean_line(str(exc), 500), title="Import failed", severity="error", markup=False)
+            return
+        self.reload_feeds()
+        extra = f"; {len(skipped)} line(s) skipped" if skipped else ""
+        self.notify(f"Imported {added} new feed(s), {known} already subscribed{extra}. Press R to fetch them.",
+                    markup=False)  # fmt: skip
+
+    # -- refresh -------------------------------------------------------------------------------------
+
+    def action_refresh_all(self) -> None:
+        self.start_refresh(None)
+
+    def action_refresh_selected(self) -> None:
+        source = self.sidebar.source if self.focused is self.sidebar else None
+        if source is not None and source.kind in (FEED, GROUP):
+            self.start_refresh(self.sidebar.feed_ids(source))
+            return
+        feed = self.selected_feed()
+        if feed is None:
+            self.notify("Select a feed first (R refreshes all).", severity="warning")
+        else:
+            self.start_refresh([feed.id])
+
+    def start_refresh(self, feed_ids: list[int] | None) -> None:
+        if self.refreshing:
+            self.notify("A refresh is already running.")
+            return
+        self.refreshing = True
+        self.query_one(StatusBar).show_progress("refreshing", 0, None)
+        self._refresh(feed_ids)
+
+    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
+    def _refresh(self, feed_ids: list[int] | None) -> None:
+        """The whole pipeline (fetch, pages, index, alerts) under the writer lock, off the event loop."""
+        from ...ingest import run_ingest
+        from ...lock import WriterBusy
+
+        try:
+            report = run_ingest(self.library.settings, feed_ids=feed_ids,
+                                progress=lambda event: self.post_message(RefreshProgress(event)))  # fmt: skip
+        except WriterBusy as exc:
+            self.post_message(RefreshFinished(error=str(exc)))
+            return
+        self.post_message(RefreshFinished(report))
+
+    @on(RefreshProgress)
+    def refresh_progress(self, message: RefreshProgress) -> None:
+        from ...ingest import FeedDone, FeedsStarted, IndexProgress, PagesProgress
+
+        event = message.event
+        bar = self.query_one(StatusBar)
+        if isinstance(event, FeedsStarted):
+            bar.show_progress("feeds", 0, event.total)
+        elif isinstance(event, FeedDone):
+            bar.show_progress("feeds", event.done, event.total)
+        elif isinstance(event, PagesProgress) and event.total:
+            bar.show_progress("pages", event.done, event.total)
+        elif isinstance(event, IndexProgress) and event.total:
+            bar.show_progress("index", event.done, event.total)
+
+    @on(RefreshFinished)
+    def refresh_finished(self, message: RefreshFinished) -> None:
+        self.refreshing = False
+        self.query_one(StatusBar).hide_progress()
+        if message.error:
+            self.notify(clean_line(message.error, 500), title="Not refreshed", severity="warning", markup=False)
+            return
+        report = message.report
+        errors = len(report.errors)
+        text = f"{len(report.outcomes)} feeds: {len(report.new_ids)} new articles"
+        text += f", {errors} feed error{'s' * (errors != 1)} (e shows a feed's error)" if errors else ""
+        self.notify(text, title="Refreshed", severity="warning" if errors else "information", markup=False)
+        self.reload_feeds()
+        self.last_refresh = max((f.last_fetched_at for f in self.feeds if f.last_fetched_at), default=None)
+        self.load_view()
+        self.check_alerts()
+
+    @on(Worker.StateChanged)
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """A worker that raised: say so; a failed refresh frees the refresh button."""
+        if event.state != WorkerState.ERROR:
+            return
+        if event.worker.group == "refresh":
+            self.refreshing = False
+            self.query_one(StatusBar).hide_progress()
+        error = event.worker.error
+        self.notify(clean_line(f"{type(error).__name__}: {error}", 500), title="Something went wrong",
+                    severity="error", markup=False)  # fmt: skip

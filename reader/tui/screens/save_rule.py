@@ -1,0 +1,126 @@
+"""Save a search as a saved search or an alert rule, after seeing what it would have matched.
+
+The figures are those of `reader rules test`; saving writes a rule file with
+`reader.rules.write_rule` and reads it back with the daemon's loader, so a
+rule the daemon would reject (an unknown Apprise scheme or tag) is never left behind.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Button, Input, Label, Static
+
+from ...index import ParsedQuery
+from ...text import clean_line
+from ..library import Library
+from .dialogs import Dialog
+
+
+def suggested_name(query_text: str) -> str:
+    """A file name made of the query's words: `DeepSeek AND "export controls"` → deepseek-export-controls."""
+    words = [w for w in re.findall(r"[A-Za-z0-9]+", query_text) if w not in ("AND", "OR", "NOT")]
+    return "-".join(words).lower()[:60].strip("-") or "search"
+
+
+def split_targets(text: str) -> list[str]:
+    """Apprise URLs and tags, separated by commas or spaces."""
+    return [t for t in re.split(r"[,\s]+", text.strip()) if t]
+
+
+def backtest_text(counts: dict[str, int]) -> Content:
+    return Content.assemble(
+        "Would have matched ",
+        (f"{counts['7d']}", "bold"), " in the last 7 days, ",
+        (f"{counts['30d']}", "bold"), " in the last 30 days (",
+        (f"{counts['all']}", "bold"), " among all stored articles).",
+    )  # fmt: skip
+
+
+class SaveRuleScreen(Dialog):
+    """Name the search, optionally add notify targets, save. Returns the rule file's path."""
+
+    BINDING_GROUP_TITLE = "Save search"
+
+    def __init__(self, library: Library, query: ParsedQuery) -> None:
+        super().__init__()
+        self.library = library
+        self.parsed = query
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Save this search", classes="dialog-title")
+            yield Static(Content.styled(clean_line(self.parsed.text, 2000), "bold"), id="rule-query")
+            yield Static(Content("Counting what it would have matched…"), id="backtest")
+            yield Input(suggested_name(self.parsed.text), placeholder="name (letters, digits, - _ .)", id="rule-name")
+            yield Input(placeholder="title shown in the sidebar (optional)", id="rule-title")
+            yield Input(placeholder="notify: Apprise URLs or tags, comma-separated (empty: a saved search)",
+                        id="rule-notify")  # fmt: skip
+            yield Static(id="save-error", classes="dialog-error")
+            with Horizontal():
+                yield Button("Save search", id="save-search", variant="primary")
+                yield Button("Save alert rule", id="save-rule", variant="warning")
+                yield Button("Cancel", id="cancel")
+            yield Label("Saved as a TOML file in the rules directory: edit it there any time.", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#rule-name", Input).focus()
+        self.count_matches()
+
+    @work(thread=True, exclusive=True)
+    def count_matches(self) -> None:
+        counts = self.library.backtest(self.parsed)
+        self.app.call_from_thread(self.query_one("#backtest", Static).update, backtest_text(counts))
+
+    @on(Button.Pressed, "#cancel")
+    def cancelled(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#save-search")
+    def save_search(self) -> None:
+        self.save(alerting=False)
+
+    @on(Button.Pressed, "#save-rule")
+    def save_alert_rule(self) -> None:
+        self.save(alerting=True)
+
+    @on(Input.Submitted)
+    def submitted(self) -> None:
+        self.save(alerting=bool(split_targets(self.query_one("#rule-notify", Input).value)))
+
+    def save(self, *, alerting: bool) -> None:
+        targets = split_targets(self.query_one("#rule-notify", Input).value)
+        if alerting and not targets:
+            self.show_error("An alert rule needs somewhere to send alerts: an Apprise URL or a tag.")
+            self.query_one("#rule-notify", Input).focus()
+            return
+        try:
+            path = self.write(targets if alerting else [])
+        except (ValueError, FileExistsError, OSError) as exc:  # QueryError is a ValueError
+            self.show_error(str(exc))
+            return
+        if path is not None:
+            self.dismiss(path)
+
+    def write(self, targets: list[str]) -> Path | None:
+        """Write the file, then load it as the daemon will; a rejected file is removed again."""
+        from ...rules import load_rule, write_rule
+
+        name = self.query_one("#rule-name", Input).value.strip()
+        title = self.query_one("#rule-title", Input).value.strip()
+        rules_dir = self.library.settings.rules_dir
+        path = write_rule(rules_dir, name, query=self.parsed.text, notify=targets, title=title)
+        rule, problems = load_rule(path, apprise_config=self.library.settings.alerts.apprise_config)
+        if rule is None:
+            path.unlink(missing_ok=True)
+            self.show_error("\n".join(p.message for p in problems if p.severity == "error"))
+            return None
+        return path
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#save-error", Static).update(Content(clean_line(message, 2000)))

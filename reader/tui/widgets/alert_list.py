@@ -1,0 +1,108 @@
+"""The Alerts list: delivery state, rule, article title and time of every alert, newest first.
+
+Like the article list it holds only ids and reads alerts a window at a time.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from rich.style import Style
+from rich.text import Text
+from textual.strip import Strip
+
+from ...store import Alert
+from ...text import clean_line
+from .virtual_list import VirtualList
+
+WINDOW = 50
+CACHE_ROWS = 1000
+STATE_LABELS = {"sent": "sent", "pending": "pending", "held": "held", "failed": "FAILED", "none": "no targets"}
+
+
+class AlertList(VirtualList):
+    """One line per alert."""
+
+    COMPONENT_CLASSES = {
+        "alert-list--cursor",
+        "alert-list--cursor-blurred",
+        "alert-list--rule",
+        "alert-list--time",
+        "alert-list--failed",
+        "alert-list--sent",
+        "alert-list--waiting",
+    }
+
+    DEFAULT_CSS = """
+    AlertList {
+        & > .alert-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+        & > .alert-list--cursor-blurred { background: $block-cursor-blurred-background; }
+        & > .alert-list--rule { color: $text-accent; text-style: bold; }
+        & > .alert-list--time { color: $text-muted; }
+        & > .alert-list--failed { color: $text-error; text-style: bold; }
+        & > .alert-list--sent { color: $text-success; }
+        & > .alert-list--waiting { color: $text-warning; }
+    }
+    """
+
+    def __init__(self, fetch: Callable[[Sequence[int]], dict[int, Alert]], **kwargs) -> None:
+        super().__init__(placeholder="No alerts yet. Rules with notify targets alert when a refresh brings a match.",
+                         **kwargs)  # fmt: skip
+        self._fetch = fetch
+        self._ids: list[int] = []
+        self._alerts: OrderedDict[int, Alert] = OrderedDict()
+
+    def show(self, ids: list[int]) -> None:
+        keep = self.current_alert.id if self.current_alert else None
+        self._ids = ids
+        self._alerts.clear()
+        self.set_rows(len(ids), ids.index(keep) if keep in ids else 0)
+
+    @property
+    def ids(self) -> list[int]:
+        return self._ids
+
+    @property
+    def current_alert(self) -> Alert | None:
+        return self.alert(self.cursor) if self._ids else None
+
+    def alert(self, index: int) -> Alert | None:
+        if not 0 <= index < len(self._ids):
+            return None
+        alert_id = self._ids[index]
+        if alert_id not in self._alerts:
+            window = self._ids[max(0, index - WINDOW) : index + WINDOW]
+            self._alerts.update(self._fetch([i for i in window if i not in self._alerts]))
+            while len(self._alerts) > CACHE_ROWS:
+                self._alerts.popitem(last=False)
+        return self._alerts.get(alert_id)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"alert-list--{name}", partial=True)
+
+    def render_row(self, index: int, width: int, selected: bool) -> Strip:
+        base = self.rich_style
+        if selected:
+            base = base + self._style("cursor" if self.has_focus else "cursor-blurred")
+        alert = self.alert(index)
+        if alert is None:
+            return Strip.blank(width, base)
+        state = alert.state
+        state_style = {"failed": "failed", "sent": "sent"}.get(state, "waiting")
+        rule_w = min(20, max(8, width // 6))
+        time_w = 16 if width >= 70 else 5
+        title_w = max(1, width - 11 - rule_w - time_w - 3)
+        row = Text(style=base, no_wrap=True, end="")
+        row.append(STATE_LABELS.get(state, state)[:10].ljust(11), self._style(state_style))
+        rule = Text(clean_line(alert.rule), self._style("rule"))
+        rule.truncate(rule_w, overflow="ellipsis", pad=True)
+        row.append_text(rule)
+        row.append(" ")
+        title = Text(clean_line(alert.title) or "(no title)")
+        title.truncate(title_w, overflow="ellipsis", pad=True)
+        row.append_text(title)
+        row.append(" ")
+        when = alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M" if time_w == 16 else "%H:%M")
+        row.append(when.rjust(time_w), self._style("time"))
+        return Strip(row.render(self.app.console)).crop_extend(0, width, base)

@@ -1,0 +1,198 @@
+"""The article list: unread marker, star, title, feed and date of every article in the view.
+
+Holds only the ids of the view, in order; rows are read from the store a
+window at a time (`WINDOW` rows around the one asked for) into a bounded
+cache, so scrolling through 100,000 articles reads ~200 rows at a time.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from rich.style import Style
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.strip import Strip
+
+from ...index import ParsedQuery
+from ...store import ArticleLine
+from ...text import clean_line
+from ..highlighting import match_spans
+from .virtual_list import VirtualList
+
+WINDOW = 100  # rows read on each side of a missing one
+CACHE_ROWS = 4000
+STRIP_CACHE = 1000
+UNREAD_MARK = "●"
+STAR_MARK = "★"
+NO_TITLE = "(no title)"
+
+
+def local_date(line: ArticleLine, width: int) -> str:
+    fmt = "%Y-%m-%d %H:%M" if width >= 100 else "%Y-%m-%d" if width >= 50 else "%m-%d"
+    return line.date.astimezone().strftime(fmt)
+
+
+def column_widths(width: int) -> tuple[int, int, int]:
+    """Title, feed and date widths for a row `width` cells wide (4 cells of marks, 2 of gaps)."""
+    date = 16 if width >= 100 else 10 if width >= 50 else 5
+    feed = min(28, width // 5) if width >= 60 else 0
+    title = max(1, width - 4 - date - feed - (2 if feed else 1))
+    return title, feed, date
+
+
+class ArticleList(VirtualList):
+    """The middle pane: one line per article, newest first unless sorted otherwise."""
+
+    COMPONENT_CLASSES = {
+        "article-list--cursor",
+        "article-list--cursor-blurred",
+        "article-list--unread",
+        "article-list--read",
+        "article-list--mark",
+        "article-list--star",
+        "article-list--feed",
+        "article-list--date",
+        "article-list--match",
+    }
+
+    DEFAULT_CSS = """
+    ArticleList {
+        & > .article-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+        & > .article-list--cursor-blurred { background: $block-cursor-blurred-background; }
+        & > .article-list--unread { text-style: bold; }
+        & > .article-list--read { color: $text-muted; }
+        & > .article-list--mark { color: $accent; }
+        & > .article-list--star { color: $text-warning; }
+        & > .article-list--feed { color: $text-secondary; }
+        & > .article-list--date { color: $text-muted; }
+        & > .article-list--match { background: $warning-muted; color: $text; text-style: bold underline; }
+    }
+    """
+
+    def __init__(self, fetch: Callable[[Sequence[int]], dict[int, ArticleLine]], **kwargs) -> None:
+        super().__init__(placeholder="Loading…", **kwargs)
+        self._fetch = fetch
+        self._ids: list[int] = []
+        self._lines: OrderedDict[int, ArticleLine] = OrderedDict()
+        self._strips: LRUCache[tuple, Strip] = LRUCache(STRIP_CACHE)  # drawn rows, by what they show
+        self._styles: dict[str, Style] = {}
+        self.match_query: ParsedQuery | None = None
+
+    # -- the view's data -------------------------------------------------------------------
+
+    def show(self, ids: list[int], *, query: ParsedQuery | None = None, keep: int | None = None,
+             placeholder: str = "No articles here.") -> None:  # fmt: skip
+        """Show these articles (ids in order); the cursor stays on `keep` if it is among them."""
+        self._ids = ids
+        self._lines.clear()
+        self._strips.clear()
+        self.match_query = query
+        self.placeholder = placeholder
+        cursor = ids.index(keep) if keep is not None and keep in ids else 0
+        self.set_rows(len(ids), cursor)
+
+    @property
+    def ids(self) -> list[int]:
+        return self._ids
+
+    @property
+    def current_id(self) -> int | None:
+        return self._ids[self.cursor] if self._ids else None
+
+    def line(self, index: int) -> ArticleLine | None:
+        """Row `index`, read from the store with its neighbours if not cached."""
+        if not 0 <= index < len(self._ids):
+            return None
+        article_id = self._ids[index]
+        line = self._lines.get(article_id)
+        if line is None:
+            self._load_window(index)
+            line = self._lines.get(article_id)
+        else:
+            self._lines.move_to_end(article_id)
+        return line
+
+    def current_line(self) -> ArticleLine | None:
+        return self.line(self.cursor)
+
+    def _load_window(self, index: int) -> None:
+        window = self._ids[max(0, index - WINDOW) : index + WINDOW]
+        missing = [i for i in window if i not in self._lines]
+        self._lines.update(self._fetch(missing))
+        while len(self._lines) > CACHE_ROWS:
+            self._lines.popitem(last=False)
+
+    def replace_line(self, line: ArticleLine) -> None:
+        """An article's row changed (read, starred): redraw it."""
+        if line.id in self._lines:
+            self._lines[line.id] = line
+        top = round(self.scroll_offset.y)
+        for index in range(top, min(top + self.size.height, len(self._ids))):
+            if self._ids[index] == line.id:
+                self.refresh_line(index)
+
+    def cached_lines(self, ids: Sequence[int]) -> list[ArticleLine]:
+        """The cached rows among `ids` (e.g. to update after marking them all read)."""
+        return [self._lines[i] for i in ids if i in self._lines]
+
+    def forget_lines(self) -> None:
+        """Drop every cached row (they changed in the store); they are read again as drawn."""
+        self._lines.clear()
+        self.refresh()
+
+    # -- drawing --------------------------------------------------------------------------------
+
+    def _style(self, name: str) -> Style:
+        """A component style, looked up once per theme or style change."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style if name == "base" else self.get_component_rich_style(f"article-list--{name}", partial=True)
+            self._styles[name] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        self._strips.clear()
+        super().notify_style_update()
+
+    def render_row(self, index: int, width: int, selected: bool) -> Strip:
+        line = self.line(index)
+        key = (line, width, selected and self.has_focus, selected)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self._draw(line, width, selected)
+        return strip
+
+    def _draw(self, line: ArticleLine | None, width: int, selected: bool) -> Strip:
+        base = self._style("base")
+        if selected:
+            base = base + self._style("cursor" if self.has_focus else "cursor-blurred")
+        if line is None:  # deleted since the view was made
+            return Strip.blank(width, base)
+        title_w, feed_w, date_w = column_widths(width)
+        row = Text(style=base + self._style("read" if line.read else "unread"), no_wrap=True, end="")
+        row.append(UNREAD_MARK if not line.read else " ", self._style("mark"))
+        row.append(" ")
+        row.append(STAR_MARK if line.starred else " ", self._style("star"))
+        row.append(" ")
+        row.append_text(self._title(line, title_w))
+        row.append(" ")
+        if feed_w:
+            feed = Text(clean_line(line.feed_title), self._style("feed"))
+            feed.truncate(feed_w, overflow="ellipsis", pad=True)
+            row.append_text(feed)
+            row.append(" ")
+        row.append(local_date(line, width).rjust(date_w)[:date_w], self._style("date"))
+        return Strip(row.render(self.app.console)).crop_extend(0, width, base)
+
+    def _title(self, line: ArticleLine, width: int) -> Text:
+        cleaned = clean_line(line.title)
+        title = Text(cleaned or NO_TITLE, style="italic" if not cleaned else "")
+        if self.match_query is not None and cleaned:
+            match = self._style("match")
+            for start, end in match_spans(self.match_query, cleaned):
+                title.stylize(match, start, end)
+        title.truncate(width, overflow="ellipsis", pad=True)
+        return title

@@ -1,0 +1,178 @@
+"""The reader pane: an article's title, feed, author, date and link, its text as Markdown, its links numbered.
+
+Everything shown comes from strangers, so it goes in as `Content` (never as
+markup) after `clean_text`/`clean_line`. Links are numbered in the text and
+listed at the end; the app opens only http and https ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Markdown, Static
+
+from ...index import ParsedQuery
+from ...models import Article
+from ...text import clean_line, clean_text
+from ..highlighting import match_spans
+
+MAX_MARKDOWN_CHARS = 200_000  # longer articles are cut: parsing and laying out more would stall the UI
+MATCH = ".article-view--match"
+
+# Inline links `[text](url "title")` (not images) and autolinks `<https://…>`.
+_LINK = re.compile(r"(?<!!)\[([^\[\]\n]{0,500})\]\(\s*<?([^\s()<>]{1,2000})>?(?:\s+\"[^\"\n]*\")?\s*\)")
+_AUTOLINK = re.compile(r"<(https?://[^\s<>]{1,2000})>")
+
+
+@dataclass(frozen=True)
+class Link:
+    number: int
+    text: str
+    url: str
+
+
+def number_links(markdown: str) -> tuple[str, list[Link]]:
+    """The Markdown with ` [n]` after each link, and the links in order."""
+    links: list[Link] = []
+
+    def numbered(match: re.Match, text: str, url: str) -> str:
+        links.append(Link(len(links) + 1, clean_line(text, 200), clean_line(url, 2000)))
+        return f"{match.group(0)} \\[{len(links)}\\]"
+
+    def either(match: re.Match) -> str:
+        if match.group(1) is not None:  # an autolink
+            return numbered(match, match.group(1), match.group(1))
+        return numbered(match, match.group(2), match.group(3))
+
+    combined = re.compile(f"{_AUTOLINK.pattern}|{_LINK.pattern}")
+    return combined.sub(either, markdown), links
+
+
+def is_web_url(url: str) -> bool:
+    """Only these are handed to a browser: no javascript:, file:, data: or custom schemes."""
+    return url.lower().startswith(("http://", "https://")) and len(url) <= 2000
+
+
+class _Marked:
+    """A Markdown block whose text gets the current query's terms marked."""
+
+    def set_content(self, content: Content) -> None:
+        markdown = self._markdown
+        if isinstance(markdown, ArticleMarkdown) and markdown.match_query is not None:
+            content = mark(content, markdown.match_query)
+        super().set_content(content)  # type: ignore[misc]
+
+
+# The blocks whose text is inline content (list items and quotes hold paragraphs).
+MARKED_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "paragraph_open", "th_open", "td_open")
+
+
+def mark(content: Content, query: ParsedQuery) -> Content:
+    for start, end in match_spans(query, content.plain):
+        content = content.stylize(MATCH, start, end)
+    return content
+
+
+class ArticleMarkdown(Markdown):
+    """Markdown that marks the query's terms, and leaves link clicks to the app (no auto-open)."""
+
+    BLOCKS = {
+        **Markdown.BLOCKS,
+        **{name: type(f"Marked{Markdown.BLOCKS[name].__name__}", (_Marked, Markdown.BLOCKS[name]), {})
+           for name in MARKED_BLOCKS},
+    }  # fmt: skip
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(open_links=False, **kwargs)
+        self.match_query: ParsedQuery | None = None
+
+
+class ArticleView(VerticalScroll, can_focus=True):
+    """The right (or lower) pane."""
+
+    BINDINGS = [
+        Binding("down,j", "scroll_down", "Down", show=False, id="reader.down"),
+        Binding("up,k", "scroll_up", "Up", show=False, id="reader.up"),
+        Binding("space,pagedown,ctrl+f", "page_down", "Page down", show=False, id="reader.page_down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="reader.page_up"),
+        Binding("home,g", "scroll_home", "Top", show=False, id="reader.top"),
+        Binding("end,G", "scroll_end", "Bottom", show=False, id="reader.bottom"),
+    ]
+
+    COMPONENT_CLASSES = {"article-view--match"}
+
+    DEFAULT_CSS = """
+    ArticleView {
+        & > .article-view--match { background: $warning-muted; color: $text; text-style: bold underline; }
+    }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.article: Article | None = None
+        self.marked: ParsedQuery | None = None  # the query whose terms are marked
+        self.links: list[Link] = []
+
+    def compose(self):
+        yield Static(Content("Select an article to read it."), id="article-head")
+        yield ArticleMarkdown(id="article-body")
+        yield Static(Content(""), id="article-links")
+
+    async def show_article(self, article: Article | None, query: ParsedQuery | None = None) -> None:
+        """Show an article (None: nothing), with `query`'s terms marked."""
+        self.article = article
+        self.marked = query
+        head = self.query_one("#article-head", Static)
+        body = self.query_one(ArticleMarkdown)
+        links = self.query_one("#article-links", Static)
+        if article is None:
+            self.links = []
+            head.update(Content("Select an article to read it."))
+            body.match_query = None
+            await body.update("")
+            links.update(Content(""))
+            return
+        markdown, self.links = number_links(clean_text(article.markdown or article.text, MAX_MARKDOWN_CHARS))
+        head.update(header(article, query))
+        body.match_query = query
+        self.scroll_home(animate=False)
+        await body.update(markdown)
+        links.update(links_list(article, self.links))
+
+    def is_showing(self, article_id: int | None, query: ParsedQuery | None) -> bool:
+        return self.article is not None and self.article.id == article_id and self.marked is query
+
+    def link(self, number: int) -> Link | None:
+        return next((link for link in self.links if link.number == number), None)
+
+
+def header(article: Article, query: ParsedQuery | None) -> Content:
+    """Title (terms marked), then feed · author · date, then the link."""
+    title = clean_line(article.title) or "(no title)"
+    head = Content.styled(title, "bold")
+    if query is not None:
+        head = mark(head, query)
+    byline = " · ".join(
+        part for part in (clean_line(article.feed_title), clean_line(article.author),
+                          article.date.astimezone().strftime("%Y-%m-%d %H:%M")) if part
+    )  # fmt: skip
+    parts = [head, Content("\n"), Content.styled(byline, "$text-muted")]
+    if article.link:
+        parts += [Content("\n"), Content.styled(clean_line(article.link, 2000), "underline $text-secondary")]
+    if article.starred:
+        parts += [Content("  "), Content.styled("★ starred", "$text-warning")]
+    return Content.assemble(*parts)
+
+
+def links_list(article: Article, links: list[Link]) -> Content:
+    if not links:
+        return Content("")
+    lines = [Content.styled("Links (press the number to open)", "bold")]
+    for link in links:
+        text = f"  [{link.number}] " + (f"{link.text} — " if link.text and link.text != link.url else "") + link.url
+        lines.append(Content.styled(text, "" if is_web_url(link.url) else "$text-muted"))
+    return Content("\n").join(lines)

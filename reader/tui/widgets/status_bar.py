@@ -1,0 +1,50 @@
+"""The status bar: last refresh, feeds in error, whether a daemon runs; a progress bar while refreshing."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import ProgressBar, Static
+
+from ..library import Status
+
+
+def status_text(status: Status, view: str) -> Content:
+    when = status.last_refresh.astimezone().strftime("%Y-%m-%d %H:%M") if status.last_refresh else "never"
+    parts = [Content(f" {view} · last refresh {when}")]
+    if status.feeds_in_error:
+        errors = status.feeds_in_error
+        parts.append(Content.styled(f" · {errors} feed{'s' * (errors != 1)} in error", "$text-error"))
+    daemon = "daemon running" if status.daemon_running else "no daemon"
+    parts.append(Content.styled(f" · {daemon}", "$text-success" if status.daemon_running else "$text-muted"))
+    return Content.assemble(*parts)
+
+
+class StatusBar(Horizontal):
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        background: $panel;
+        #status-text { width: 1fr; height: 1; }
+        #refresh-label { width: auto; height: 1; padding: 0 1; display: none; }
+        ProgressBar { width: 40; height: 1; display: none; }
+        &.-refreshing #refresh-label, &.-refreshing ProgressBar { display: block; }
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status-text")
+        yield Static(id="refresh-label")
+        yield ProgressBar(id="refresh-progress", show_eta=False)
+
+    def show_status(self, status: Status, view: str) -> None:
+        self.query_one("#status-text", Static).update(status_text(status, view))
+
+    def show_progress(self, label: str, done: int, total: int | None) -> None:
+        self.add_class("-refreshing")
+        self.query_one("#refresh-label", Static).update(Content(label))
+        self.query_one(ProgressBar).update(total=total, progress=done)
+
+    def hide_progress(self) -> None:
+        self.remove_class("-refreshing")

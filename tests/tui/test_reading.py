@@ -1,0 +1,107 @@
+"""Read state, stars, next unread, mark all read, sorting, links and the browser."""
+
+from __future__ import annotations
+
+from reader.store import ArticleFilter, Store
+from tests.tui.helpers import settle, started, wait_until
+
+
+def unread_ids(settings) -> set[int]:
+    return Store(settings.db_path).article_ids_in(ArticleFilter(unread=True))
+
+
+async def test_read_state_and_stars_persist_across_restarts(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        first = screen.articles.current_id
+        unread_before = screen.counts.unread
+        await pilot.press("m", "s")
+        line = screen.articles.current_line()
+        assert line.read and line.starred
+        assert screen.counts.unread == unread_before - 1 and screen.counts.starred == 1
+        await pilot.press("j", "s", "s")  # starred and unstarred again
+    assert first not in unread_ids(world)
+
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        line = screen.articles.current_line()
+        assert line.id == first and line.read and line.starred
+        assert not screen.articles.line(1).starred
+        assert screen.counts.starred == 1
+        await pilot.press("m")  # unread again
+        assert not screen.articles.current_line().read
+    assert first in unread_ids(world)
+
+
+async def test_n_opens_the_next_unread_article_and_N_the_previous(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        ids = screen.articles.ids
+        await pilot.press("m", "j", "m", "k")  # rows 0 and 1 read, cursor back on 0
+        await pilot.press("n")
+        await wait_until(pilot, lambda: screen.articles.cursor == 2)
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == ids[2])
+        assert ids[2] not in unread_ids(world)
+        await pilot.press("G", "N")
+        await wait_until(pilot, lambda: screen.articles.cursor == len(ids) - 2)
+
+
+async def test_A_marks_every_article_of_the_view_read(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("tab", "tab")  # to the sidebar
+        policy = screen.sidebar.get_option_index("feed:3")
+        await pilot.press(*["j"] * policy)
+        await wait_until(pilot, lambda: screen.articles.row_count and screen.articles.current_line().feed_id == 3)
+        shown = list(screen.articles.ids)
+        await pilot.press("enter", "A")
+        await settle(pilot)
+        assert not set(shown) & unread_ids(world)
+        assert screen.counts.unread_by_feed[3] == 0
+        assert unread_ids(world), "other feeds keep their unread articles"
+        assert all(screen.articles.line(i).read for i in range(len(shown)))
+
+
+async def test_S_cycles_the_sort_order(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        newest = list(screen.articles.ids)
+        await pilot.press("S")
+        await wait_until(pilot, lambda: screen.articles.ids == newest[::-1])
+        await pilot.press("S")
+        await wait_until(pilot, lambda: screen.current_view().sort == "title" and screen.articles.ids != newest[::-1])
+        titles = [screen.articles.line(i).title.casefold() for i in range(screen.articles.row_count)]
+        assert titles == sorted(titles)
+
+
+async def test_o_and_number_keys_open_only_web_links(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("enter")  # the DeepSeek story, whose text has links
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.links)
+        await pilot.press("o", "1", "2", "3")
+        assert app.opened == [
+            "https://example.com/s0", "https://www.commerce.gov/news/export-controls", "https://example.org/report"
+        ]  # fmt: skip
+        assert [link.number for link in screen.reader.links] == [1, 2]
+        assert not screen.reader.link(3)
+
+
+async def test_a_javascript_link_is_never_opened(world, make_app):
+    from reader.tui.widgets.article_view import number_links
+
+    markdown, links = number_links("[a](javascript:alert(1)) [b](file:///etc/passwd) [c](https://ok.example/)")
+    assert [link.url for link in links] == ["file:///etc/passwd", "https://ok.example/"]
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        screen._open_url("javascript:alert(1)")
+        screen._open_url("file:///etc/passwd")
+        screen._open_url("https://ok.example/")
+        assert app.opened == ["https://ok.example/"]

@@ -1,0 +1,108 @@
+"""Refreshing from the TUI against a local feed server; a daemon holding the lock; alerts arriving."""
+
+from __future__ import annotations
+
+from reader.lock import WriterLock
+from reader.store import Store
+from reader.tui.library import ALERTS, Source
+from tests.feedgen import Item, recent, rss
+from tests.tui.helpers import settle, started, wait_until
+from tests.tui.world import add_alert
+
+RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
+
+
+def local_feed(http_server, *, delay: float = 0.0) -> str:
+    items = [Item(f"Local story {k}", f"{http_server.url}/story/{k}", f"About local story {k}.", published=recent(k))
+             for k in range(3)]  # fmt: skip
+    return http_server.route("/local.xml", rss(items, title="Local news"), headers=RSS, delay=delay)
+
+
+async def test_R_refreshes_in_a_worker_while_the_list_stays_usable(world, make_app, http_server):
+    url = local_feed(http_server, delay=0.5)
+    Store(world.db_path).add_feed(url, "", "Local")
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        status = screen.query_one("#status")
+        await pilot.press("R")
+        await wait_until(pilot, lambda: status.has_class("-refreshing"))
+        await pilot.press("j")  # the UI answers while the refresh runs
+        assert screen.articles.cursor == 1 and screen.refreshing
+        await wait_until(pilot, lambda: not screen.refreshing, timeout=30)
+        await settle(pilot)
+        assert not status.has_class("-refreshing")
+        titles = {screen.articles.line(i).title for i in range(screen.articles.row_count)}
+        assert {"Local story 0", "Local story 1", "Local story 2"} <= titles
+        assert any(title == "Refreshed" and "3 new articles" in message for title, message, _ in app.notices)
+        local = next(f for f in screen.feeds if f.url == url)
+        assert screen.counts.unread_by_feed[local.id] == 3
+        assert "last refresh 20" in str(status.query_one("#status-text").render())
+
+
+async def test_adding_a_feed_fetches_it_and_a_failing_feed_shows_its_error(world, make_app, http_server):
+    good = local_feed(http_server)
+    broken = http_server.route("/broken.xml", status=500)
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        for url in (good, broken):
+            await pilot.press("a")
+            await wait_until(pilot, lambda: pilot.app.screen is not screen)
+            await pilot.press(*url, "tab", *"Local", "enter")
+            await wait_until(pilot, lambda: any(f.url == url for f in screen.feeds))
+            await wait_until(pilot, lambda: not screen.refreshing, timeout=30)
+        await settle(pilot)
+        feeds = {f.url: f for f in screen.feeds}
+        assert feeds[good].group == "Local" and screen.counts.unread_by_feed[feeds[good].id] == 3
+        assert feeds[broken].last_status == "error"
+        screen.sidebar.focus()
+        screen.sidebar.highlighted = screen.sidebar.get_option_index(f"feed:{feeds[broken].id}")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: pilot.app.screen is not screen)
+        details = str(pilot.app.screen.query_one("#feed-details").render())
+        assert "500" in details and broken in details
+        await pilot.press("escape", "d", "y")
+        await wait_until(pilot, lambda: all(f.url != broken for f in screen.feeds))
+        assert Store(world.db_path).feed_by_url(broken) is None
+
+
+async def test_a_refresh_while_a_daemon_holds_the_lock_is_a_notice_not_a_crash(world, make_app):
+    lock = WriterLock(world.lock_path)
+    lock.acquire()
+    try:
+        app = make_app(world)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await started(pilot)
+            await wait_until(pilot, lambda: "daemon running" in str(screen.query_one("#status-text").render()))
+            await pilot.press("R")
+            await wait_until(pilot, lambda: any(title == "Not refreshed" for title, _, _ in app.notices), timeout=30)
+            assert app.is_running and not screen.refreshing
+    finally:
+        lock.release()
+
+
+async def test_alerts_from_a_daemon_make_a_toast_and_open_with_the_match_marked(world, make_app):
+    from reader.rules import write_rule
+
+    write_rule(world.rules_dir, "deepseek", query="DeepSeek", notify=["json://127.0.0.1:9/hook"])
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        store = Store(world.db_path)
+        article = next(a for a in store.iter_articles() if a.title.startswith("DeepSeek"))
+        add_alert(store, "deepseek", article.id)  # as the daemon's matcher records it
+        await wait_until(pilot, lambda: any(title == "1 new alert" for title, _, _ in app.notices))
+        assert screen.sidebar.alert_count == 1
+        screen.sidebar.highlighted = screen.sidebar.get_option_index(Source(ALERTS).id)
+        await wait_until(pilot, lambda: screen.alerts.display and screen.alerts.row_count == 1)
+        alert = screen.alerts.current_alert
+        assert (alert.rule, alert.article_id, alert.state) == ("deepseek", article.id, "pending")
+        assert screen.sidebar.alert_count == 0  # seen
+        screen.alerts.focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == article.id)
+        assert screen.reader.marked is not None and screen.reader.marked.text == "DeepSeek"
+        assert screen.focused is screen.reader
+        await pilot.press("q")
+        assert screen.focused is screen.alerts

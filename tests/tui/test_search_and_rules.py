@@ -1,0 +1,127 @@
+"""Search as you type, errors inline, matches marked; saving searches and rules; rule files edited outside."""
+
+from __future__ import annotations
+
+from textual.widgets import Button, Input, Static
+
+from reader.rules import load_rules, write_rule
+from reader.tui.screens.save_rule import SaveRuleScreen
+from reader.tui.widgets.article_view import MATCH, ArticleMarkdown
+from tests.tui.helpers import settle, started, wait_until
+
+
+def titles(screen) -> list[str]:
+    return [screen.articles.line(i).title for i in range(screen.articles.row_count)]
+
+
+def message(screen) -> str:
+    shown = screen.query_one("#search-message", Static)
+    return str(shown.render()) if shown.has_class("-shown") else ""
+
+
+async def search(pilot, screen, text: str) -> None:
+    await pilot.press("slash")
+    screen.search_bar.input.value = ""
+    await pilot.press(*text)
+
+
+async def test_results_update_as_you_type_and_mark_the_terms(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await started(pilot)
+        await search(pilot, screen, "export control")
+        await wait_until(pilot, lambda: screen.search is not None and screen.search.text == "export control")
+        await wait_until(pilot, lambda: screen.articles.row_count == 2)
+        assert titles(screen) == ["DeepSeek unveils a cheaper reasoning model", "Export controls widen to more Nvidia GPUs"]
+
+        match = screen.articles.get_component_rich_style("article-list--match", partial=True)
+        row = screen.articles.render_row(1, 150, selected=False)
+        marked = [segment.text for segment in row if segment.style and segment.style.bgcolor == match.bgcolor]
+        assert marked == ["Export", "controls"]
+
+        await pilot.press("enter")  # to the results
+        assert screen.focused is screen.articles
+        await pilot.press("enter")  # open the first
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == screen.articles.ids[0])
+        await settle(pilot)
+        body = screen.reader.query_one(ArticleMarkdown)
+        marked_text = [
+            block.render().plain[span.start : span.end]
+            for block in body.query("MarkdownBlock") if hasattr(block.render(), "spans")
+            for span in block.render().spans if span.style == MATCH
+        ]  # fmt: skip
+        assert {"export", "controls", "Export"} <= set(marked_text)
+
+
+async def test_query_errors_and_warnings_show_inline(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await search(pilot, screen, "DeepSeek AND (chips")
+        await wait_until(pilot, lambda: "^" in message(screen))
+        assert screen.search is None and app.is_running
+        await search(pilot, screen, "deepseek and chips")
+        await wait_until(pilot, lambda: "searched as a word" in message(screen))
+        await wait_until(pilot, lambda: screen.search is not None and screen.search.text == "deepseek and chips")
+        await pilot.press("escape")
+        assert not screen.search_bar.is_open and screen.search is None
+        await wait_until(pilot, lambda: screen.articles.row_count == 17)
+
+
+async def save_dialog(pilot, screen, query: str) -> SaveRuleScreen:
+    await search(pilot, screen, query)
+    await wait_until(pilot, lambda: screen.search is not None and screen.search.text == query)
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, SaveRuleScreen))
+    dialog = pilot.app.screen
+    await wait_until(pilot, lambda: "Would have matched" in str(dialog.query_one("#backtest", Static).render()))
+    return dialog
+
+
+async def test_a_search_saved_shows_its_backtest_and_becomes_a_saved_search(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        dialog = await save_dialog(pilot, screen, 'DeepSeek OR "AI Act"')
+        assert str(dialog.query_one("#backtest", Static).render()).endswith("(2 among all stored articles).")
+        assert dialog.query_one("#rule-name", Input).value == "deepseek-ai-act"
+        await pilot.click("#save-search")
+        await wait_until(pilot, lambda: pilot.app.screen is screen)
+        rule = load_rules(world.rules_dir).rule("deepseek-ai-act")
+        assert rule is not None and rule.is_saved_search and rule.query_text == 'DeepSeek OR "AI Act"'
+        await wait_until(pilot, lambda: "rule:deepseek-ai-act" in [o.id for o in screen.sidebar._options])
+        await wait_until(pilot, lambda: screen.counts.rule_unread.get("deepseek-ai-act") == 2)
+
+
+async def test_a_search_saved_as_an_alert_rule_names_its_targets(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        dialog = await save_dialog(pilot, screen, "export controls")
+        await pilot.click("#save-rule")
+        assert "needs somewhere to send" in str(dialog.query_one("#save-error", Static).render())
+        dialog.query_one("#rule-notify", Input).value = "nosuchscheme://x"
+        await pilot.click("#save-rule")
+        await wait_until(pilot, lambda: str(dialog.query_one("#save-error", Static).render()) != "")
+        assert not (world.rules_dir / "export-controls.toml").exists(), "a rule the daemon rejects is not left behind"
+        dialog.query_one("#rule-notify", Input).value = "json://127.0.0.1:9/hook, ops"
+        await pilot.click("#save-rule")
+        await wait_until(pilot, lambda: pilot.app.screen is screen)
+        rule = load_rules(world.rules_dir).rule("export-controls")
+        assert rule.notify == ("json://127.0.0.1:9/hook", "ops")
+        await wait_until(pilot, lambda: "rule:export-controls" in [o.id for o in screen.sidebar._options])
+
+
+async def test_rule_files_edited_outside_show_up_without_a_restart(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        write_rule(world.rules_dir, "tsmc", query="TSMC", title="TSMC news")
+        await wait_until(pilot, lambda: "rule:tsmc" in [o.id for o in screen.sidebar._options])
+        await wait_until(pilot, lambda: screen.counts.rule_unread.get("tsmc") == 1)
+        screen.sidebar.highlighted = screen.sidebar.get_option_index("rule:tsmc")
+        await wait_until(pilot, lambda: titles(screen) == ["TSMC reports record quarterly revenue"])
+        write_rule(world.rules_dir, "tsmc", query="TSMC OR Rust", title="TSMC news", overwrite=True)
+        await wait_until(pilot, lambda: screen.articles.row_count == 2)
+        (world.rules_dir / "tsmc.toml").unlink()
+        await wait_until(pilot, lambda: "rule:tsmc" not in [o.id for o in screen.sidebar._options])
