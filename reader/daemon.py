@@ -35,7 +35,7 @@ from pathlib import Path
 
 from .config import DaemonSettings, Settings
 from .index import SearchIndex
-from .ingest import IngestReport, ingest, worker_pool
+from .ingest import IngestReport, ingest, open_index, worker_pool
 from .lock import WriterLock
 from .logs import setup_logging
 from .models import Feed
@@ -119,7 +119,7 @@ class Daemon:
             with worker_pool() as pool:
                 store = Store(self.settings.db_path)
                 try:
-                    asyncio.run(self._loop(store, SearchIndex(self.settings.index_dir), pool))
+                    asyncio.run(self._loop(store, open_index(self.settings, store), pool))
                 finally:
                     store.close()
         finally:

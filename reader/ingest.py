@@ -16,11 +16,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import multiprocessing
-import signal
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -32,7 +30,8 @@ from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .lock import WriterLock
 from .models import Feed, FetchStatus, ParsedFeed
-from .store import FULLTEXT_DONE, FULLTEXT_FAILED, FulltextJob, Store, utcnow
+from .pool import process_pool
+from .store import FULLTEXT_DONE, FULLTEXT_FAILED, FulltextJob, IndexRow, Store, utcnow
 from .urls import canonical_url
 
 if TYPE_CHECKING:  # Whoosh loads only when the index is opened
@@ -110,22 +109,10 @@ class IngestReport:
 # -- the process pool ---------------------------------------------------------------
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the main process, which stops the run cleanly."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 @contextmanager
 def worker_pool(workers: int = 2):
-    """A process pool for parsing and extraction.
-
-    Workers come from a forkserver that has imported the parsing and extraction
-    modules once: cheap to start, and never forked from a process running threads
-    (the TUI and the HTTP client have some), which could deadlock.
-    """
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["reader.workers", "reader.parse", "reader.fulltext"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_sigint)
+    """A process pool for parsing and extraction (see reader.pool); workers import them on first use."""
+    pool = process_pool(workers)
     try:
         yield pool
     finally:
@@ -346,20 +333,32 @@ async def ingest(
     return report
 
 
-def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None,
-                 batch: int = 1000) -> int:  # fmt: skip
-    """Bring the index up to date with the store: drop deleted articles, (re)index changed ones."""
+def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None) -> int:
+    """Bring the index up to date with the store: drop deleted articles, (re)index changed ones.
+
+    The pending rows stream through one `add`, so a large catch-up (a rebuild,
+    a new index) is built by the index's worker processes in parallel.
+    """
     deleted = store.pending_index_deletions()
     if deleted:
         index.delete(deleted)
         store.clear_index_deletions(deleted)
-    total, done, after = store.count_to_index(), 0, 0
-    while rows := store.articles_to_index(limit=batch, after_id=after):
-        store.mark_indexed(index.add(rows))
-        done += len(rows)
-        after = rows[-1].id
-        if progress:
-            progress(IndexProgress(done, total))
+    total = store.count_to_index()
+    if not total:
+        return 0
+    done = 0
+
+    def pending() -> Iterator[IndexRow]:
+        nonlocal done
+        after = 0
+        while rows := store.articles_to_index(limit=1000, after_id=after):
+            yield from rows
+            done += len(rows)
+            after = rows[-1].id
+            if progress:
+                progress(IndexProgress(min(done, total), total))
+
+    store.mark_indexed(index.add(pending()))
     return done
 
 
@@ -370,17 +369,25 @@ def rebuild_index(store: Store, index: SearchIndex, progress: ProgressCallback |
     return update_index(store, index, progress)
 
 
+def open_index(settings: Settings, store: Store) -> SearchIndex:
+    """The search index; a new (or format-replaced) one is marked for refilling from the store."""
+    from .index import SearchIndex
+
+    index = SearchIndex(settings.index_dir)
+    if index.created:
+        store.mark_all_unindexed()
+    return index
+
+
 @contextmanager
 def writer(settings: Settings, wait: float = 0.0):
     """Hold the single-writer lock and open the store and the index for writing."""
-    from .index import SearchIndex
-
     lock = WriterLock(settings.lock_path)
     lock.acquire(wait=wait)
     try:
         store = Store(settings.db_path)
         try:
-            yield store, SearchIndex(settings.index_dir)
+            yield store, open_index(settings, store)
         finally:
             store.close()
     finally:

@@ -4,8 +4,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from whoosh.index import FileIndex
 from whoosh.filedb.filestore import FileStorage
+from whoosh.index import FileIndex
 
 from reader.index import (
     ANALYZER, INDEXNAME, IndexBusy, SearchIndex, analyze, highlight, parse_query, required_terms,
@@ -174,6 +174,25 @@ def test_random_date_ranges_match_exactly(index):
     assert ids(index, "date:<1990") == {i for i, d in dates.items() if d.year < 1990}
 
 
+def test_dates_before_1970_count_as_1970(index):
+    index.add([row(1, "old", date=datetime(1960, 5, 1, tzinfo=UTC))])
+    assert ids(index, "date:<1971") == {1}
+    assert ids(index, "old", sort="newest") == {1}
+
+
+def test_rare_words_with_common_ones_across_many_blocks(index):
+    common = "the state of the art in the field"
+    index.add(row(i, text=common + (" DeepSeek export controls" if i % 97 == 0 else "")) for i in range(1, 701))
+    index.add([row(701, text="the DeepSeek the export controls")])
+    expected = {i for i in range(1, 701) if i % 97 == 0}
+    assert ids(index, "DeepSeek the") == expected | {701}
+    assert ids(index, '"field DeepSeek export controls"') == expected
+    assert ids(index, '"the DeepSeek"') == {701}
+    assert ids(index, "DeepSeek NOT art") == {701}
+    assert index.count('"of the"') == 700
+    assert index.count("the", restrict=[5, 194, 701, 9999]) == 3
+
+
 def test_adding_a_row_twice_leaves_one_document(index):
     assert index.add([row(1, "first version DeepSeek")]) == [(1, 1)]
     assert ids(index, "DeepSeek") == {1}  # a searcher is now open and cached
@@ -202,6 +221,11 @@ def test_many_small_batches_merge_and_stay_correct(index):
     index.add([row(5, "story 5 revised", text="nothing here", version=2)])
     index.delete([7])
     assert index.count('"US export controls"') == 28
+    for i in range(31, 51):  # more merges, now of segments with deleted documents
+        index.add([row(i, f"story {i}", text="chips", date=NOW - timedelta(hours=i))])
+    assert index.count('"US export controls"') == 28
+    assert index.doc_count() == 49
+    assert ids(index, "revised") == {5}
     assert [hit.article_id for hit in index.search("chips", sort="newest", limit=3)] == [1, 2, 3]
 
 
@@ -290,3 +314,15 @@ def test_highlight_without_a_match_shows_the_start():
     snippet = highlight(parse_query("absent"), "Short text here.\n\nSecond   paragraph.")
     assert snippet.text == "Short text here. Second paragraph."
     assert snippet.spans == ()
+
+
+def test_an_index_of_an_older_version_is_replaced(tmp_path):
+    directory = tmp_path / "index"
+    directory.mkdir()
+    (directory / "_articles_v0_3.toc").write_bytes(b"old table of contents")
+    (directory / "articles_v0_abc123.pst").write_bytes(b"old postings")
+    (directory / "notes.txt").write_text("not ours")
+    index = SearchIndex(directory)
+    assert index.created
+    assert sorted(p.name for p in directory.iterdir() if "v0" in p.name or p.suffix == ".txt") == ["notes.txt"]
+    index.close()

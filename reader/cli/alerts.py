@@ -6,7 +6,6 @@ import argparse
 import asyncio
 
 from .. import console
-from ..alerts import retry_undelivered
 from ..lock import WriterLock
 from ..store import FAILED, HELD, PENDING, SENT, Alert, Delivery, utcnow
 from .context import Context
@@ -81,6 +80,8 @@ def retry(args, ctx: Context) -> int:
         return 0
     lock.acquire(wait=args.wait)  # WriterBusy: the command ends with its message, exit 1
     try:
+        from ..alerts import retry_undelivered  # Apprise loads only when sending
+
         count, report = asyncio.run(retry_undelivered(settings, ctx.store))
     finally:
         lock.release()

@@ -6,7 +6,6 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from ..daemon import run_daemon
 from .context import Context, UsageError
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -30,5 +29,7 @@ def daemon(args, ctx: Context) -> int:
         settings = replace(settings, daemon=replace(settings.daemon, interval_minutes=args.interval))
     log_file = args.log_file or settings.daemon.log_file
     ctx.close()  # the daemon opens its own connections under the writer lock
+    from ..daemon import run_daemon  # the pipeline loads only when the daemon runs
+
     return run_daemon(settings, once=args.once, level=args.log_level or settings.daemon.log_level,
                       log_file=Path(log_file).expanduser() if log_file else None)  # fmt: skip

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from .. import console
-from ..firstrun import ensure_setup
 from typing import TYPE_CHECKING
 from ..models import FetchStatus
 from .context import Context
@@ -135,6 +134,8 @@ def fetch(args, ctx: Context) -> int:
 
 def run_default(ctx: Context) -> int:
     """`reader` with no command: first-run setup, refresh everything, show what arrived."""
+    from ..firstrun import ensure_setup
+
     ensure_setup(ctx.settings, ctx.store)
     report = run_fetch(ctx, [], fulltext=True, as_json=False, wait=30.0)
     new = ctx.store.articles_by_ids(report.new_ids)

@@ -12,12 +12,15 @@ import argparse
 from datetime import datetime
 
 from .. import console
-from ..index import ParsedQuery, QueryError, SearchIndex, explain, highlight, parse_query
-from ..rules import Problem, Rule, RuleSet, allowed_feed_ids, load_rules, seed_rules, source_problems
+from typing import TYPE_CHECKING
 from ..store import ArticleFilter
 from ..text import clean_text
 from .context import Context, UsageError
 from .searching import catch_up_index, marked, marked_plain
+
+if TYPE_CHECKING:  # Whoosh and Apprise load only when a rules command runs (start-up time)
+    from ..index import ParsedQuery, SearchIndex
+    from ..rules import Problem, Rule, RuleSet
 
 BACKTEST_DAYS = (7, 30)
 
@@ -54,6 +57,8 @@ def _add_rule_or_query(p: argparse.ArgumentParser) -> None:
 
 def load(ctx: Context) -> RuleSet:
     """The rules directory, seeded with the bundled examples when it is new."""
+    from ..rules import load_rules, seed_rules
+
     settings = ctx.settings
     made = seed_rules(settings.rules_dir)
     if made:
@@ -63,6 +68,8 @@ def load(ctx: Context) -> RuleSet:
 
 def _chosen(args, ctx: Context) -> tuple[Rule | None, ParsedQuery]:
     """The rule named on the command line, or the --query given instead (rule None)."""
+    from ..index import QueryError, parse_query
+
     if (args.name is None) == (args.query is None):
         raise UsageError("give a rule NAME or --query QUERY (one of the two)")
     if args.query is not None:
@@ -87,6 +94,8 @@ def _chosen(args, ctx: Context) -> tuple[Rule | None, ParsedQuery]:
 
 def _restriction(ctx: Context, rule: Rule | None) -> set[int] | None:
     """The article ids a rule may match, by its feeds/groups; None when it may match any."""
+    from ..rules import allowed_feed_ids
+
     if rule is None:
         return None
     feed_ids = allowed_feed_ids(rule, ctx.store.feeds())
@@ -99,6 +108,8 @@ def _restriction(ctx: Context, rule: Rule | None) -> set[int] | None:
 
 
 def check(args, ctx: Context) -> int:
+    from ..rules import source_problems
+
     ruleset = load(ctx)
     problems = list(ruleset.problems)
     if ctx.settings.db_path.exists():  # restrictions are checked against the feeds, if there are any yet
@@ -166,6 +177,8 @@ def _last_alert(ctx: Context, rule: Rule) -> datetime | None:
 
 
 def explain_rule(args, ctx: Context) -> int:
+    from ..index import explain
+
     rule, query = _chosen(args, ctx)
     if rule is not None:
         for line in _rule_facts(ctx, rule):
@@ -176,6 +189,8 @@ def explain_rule(args, ctx: Context) -> int:
 
 def _rule_facts(ctx: Context, rule: Rule) -> list[str]:
     """What the rule file says besides its query, in words."""
+    from ..rules import allowed_feed_ids
+
     facts = [f"rule: {rule.name} ({rule.display_title}), {rule.path}"]
     if not rule.enabled:
         facts.append("disabled: it never matches until enabled = true")
@@ -201,6 +216,8 @@ def _rule_facts(ctx: Context, rule: Rule) -> list[str]:
 
 
 def test_rule(args, ctx: Context) -> int:
+    from ..index import highlight
+
     rule, query = _chosen(args, ctx)
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -225,6 +242,8 @@ def test_rule(args, ctx: Context) -> int:
 
 def _within_days(query: ParsedQuery, days: int) -> ParsedQuery:
     """The query limited to articles of the last `days` days, in the query language itself."""
+    from ..index import parse_query
+
     return parse_query(f"({query.text}) AND date:{days}d")
 
 

@@ -51,10 +51,10 @@ def catch_up_index(ctx: Context) -> SearchIndex:
 
     Skipped when another process holds the writer lock: it will do the same.
     """
-    from ..index import SearchIndex
-    from ..ingest import update_index
+    from ..ingest import open_index, update_index
 
     settings = ctx.settings
+    index = open_index(settings, ctx.store)
     if ctx.store.count_to_index() or ctx.store.pending_index_deletions():
         lock = WriterLock(settings.lock_path)
         try:
@@ -63,10 +63,10 @@ def catch_up_index(ctx: Context) -> SearchIndex:
             pass
         else:
             try:
-                update_index(ctx.store, SearchIndex(settings.index_dir))
+                update_index(ctx.store, index)
             finally:
                 lock.release()
-    return SearchIndex(settings.index_dir)
+    return index
 
 
 def search_ids(ctx: Context, text: str) -> list[int]:

@@ -72,7 +72,7 @@ def collect(settings: Settings, server: DemoServer, report: IngestReport) -> Sum
     store = Store(settings.db_path)
     try:
         stored = list(store.iter_articles())
-        alerts = sorted(store.alerts_by_ids(report.alerts.alerts).values(), key=lambda a: a.id)
+        alerts = sorted(store.alerts_by_ids(report.alerts.new_alerts).values(), key=lambda a: a.id)
     finally:
         store.close()
     return Summary(

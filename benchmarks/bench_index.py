@@ -1,0 +1,309 @@
+"""Index and search benchmark: synthetic articles of ~600 words, indexed and queried.
+
+    python -m benchmarks.bench_index            # 10k incremental, then a 100k rebuild
+    python -m benchmarks.bench_index --quick    # 2k and 10k
+    python -m benchmarks index --docs 50000 --small 5000
+
+The vocabulary is seeded and Zipf-distributed: real English function words
+at the top (they are indexed: there is no stop list), invented words below,
+and a few topic terms (DeepSeek, export controls, H800…) sprinkled in at
+news-like rates so the benchmark queries have something to find.
+
+Reported: articles/s for ingest-sized batches (1,000 per `add`, in process)
+and for a rebuild (`clear` + one streaming `add`, worker processes), peak RSS
+of this process and of the workers, search latency p50/p95 (limit 20, by
+relevance and newest first) at both sizes, and the time to match 1,000
+alert rules against a new batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import pickle
+import random
+import resource
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from reader.index import SearchIndex, parse_query, required_terms
+from reader.store import IndexRow
+
+FUNCTION_WORDS = (
+    "the of and to a in is that for it as was with be by on not he this are or his from at which but have an "
+    "they you were her she there been one all we their has would when if more no out so said what up its about "
+    "into than them can only other new some could time these two may then do first any my now such like our "
+    "over man me even most made after also did many before must through back years where much your way well "
+    "down should because each just those people how too little state good very make world still own see men "
+    "work long get here between both life being under never day same another know while last might us great "
+    "old year off come since against go came right used take three"
+).split()
+TOPIC_PHRASES = (
+    "DeepSeek", "export controls", "US export controls", "H800", "H20", "B200", "Nvidia", "OpenAI",
+    "DeepSeek-R1", "AI Act", "EU", "semiconductor", "chip", "sanctions", "data centre", "open weights",
+)  # fmt: skip
+FEEDS = [(f"Feed {n}", group) for n, group in zip(range(40), itertools.cycle(["Tech", "Policy", "Science", "Business"]))]
+TAGS = ["AI", "chips", "policy", "China", "regulation", "cloud", "security", "research", "markets", "energy"]
+QUERIES = {
+    "term": ["DeepSeek", "Nvidia", "semiconductor", "sanctions", "OpenAI"],
+    "phrase": ['"export controls"', '"US export controls"', '"data centre"', '"open weights"', '"AI Act"'],
+    "boolean+field": [
+        'title:DeepSeek AND "export controls" NOT group:Tech',
+        'title:Nvidia AND (H800 OR H20) NOT group:Science',
+        'title:OpenAI AND "open weights" NOT group:Business',
+        'DeepSeek AND sanctions NOT group:Policy',
+        'title:chip AND "data centre" NOT group:Tech',
+    ],
+    "date range": [
+        "date:2025-01-01..2025-01-31",
+        "date:2025-03 DeepSeek",
+        "date:>=2025-06-01 Nvidia",
+        "date:2024-05-01..2024-09-30",
+        "date:<2024-02-01",
+    ],
+    # The worst case, not a target: every article holds these words.
+    "common words": ['"of the"', "the", '"in the"'],
+}
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def make_vocabulary(size: int, rnd: random.Random) -> list[str]:
+    """Function words first, then invented words built from syllables."""
+    syllables = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou", "ee")]
+    suffixes = ["", "", "", "s", "ed", "ing", "ion", "ly", "er", "ment"]
+    words = list(FUNCTION_WORDS)
+    seen = set(words)
+    while len(words) < size:
+        word = "".join(rnd.choice(syllables) for _ in range(rnd.choice((1, 2, 2, 3, 3, 4)))) + rnd.choice(suffixes)
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    return words
+
+
+class Corpus:
+    """Seeded synthetic articles: title, summary and ~600 words of text."""
+
+    def __init__(self, seed: int = 7, vocabulary: int = 40_000):
+        self.rnd = random.Random(seed)
+        self.words = make_vocabulary(vocabulary, self.rnd)
+        self.cum_weights = list(itertools.accumulate(1 / (rank + 1) ** 1.07 for rank in range(len(self.words))))
+
+    def _words(self, k: int, topic_rate: float) -> list[str]:
+        words = self.rnd.choices(self.words, cum_weights=self.cum_weights, k=k)
+        for i in range(k):
+            if self.rnd.random() < topic_rate:
+                words[i] = self.rnd.choice(TOPIC_PHRASES)
+        return words
+
+    def _sentences(self, k: int) -> str:
+        words = self._words(k, 0.0003)  # each topic term in ~1% of articles, as in a tech-news feed set
+        sentences = []
+        for start in range(0, k, 18):
+            sentence = " ".join(words[start : start + 18])
+            sentences.append(sentence[:1].upper() + sentence[1:] + ".")
+        return " ".join(sentences)
+
+    def row(self, article_id: int) -> IndexRow:
+        feed, group = FEEDS[article_id % len(FEEDS)]
+        title = " ".join(self._words(8, 0.01)).capitalize()
+        return IndexRow(
+            id=article_id, version=1, title=title, text=self._sentences(600), summary=self._sentences(40),
+            feed_title=feed, group=group, author=f"Author {article_id % 500}",
+            categories=tuple(self.rnd.sample(TAGS, self.rnd.randint(0, 3))), link=f"https://example.com/{article_id}",
+            date=START + timedelta(minutes=self.rnd.randrange(2 * 365 * 24 * 60)),
+        )  # fmt: skip
+
+    def rows(self, first_id: int, count: int) -> list[IndexRow]:
+        return [self.row(i) for i in range(first_id, first_id + count)]
+
+
+def write_rows(path: Path, rows: Iterable[IndexRow]) -> None:
+    with path.open("ab") as f:
+        for row in rows:
+            pickle.dump(row, f, pickle.HIGHEST_PROTOCOL)
+
+
+def read_rows(path: Path) -> Iterator[IndexRow]:
+    """Rows streamed back from disk, as a rebuild streams them out of SQLite."""
+    with path.open("rb") as f:
+        while True:
+            try:
+                yield pickle.load(f)
+            except EOFError:
+                return
+
+
+class PeakMemory:
+    """Peak RSS (VmHWM) of this process and, sampled while running, of its descendants (the
+    index's workers are forkserver children, which getrusage never sees). Linux only."""
+
+    def __init__(self) -> None:
+        self.workers_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            for pid in descendants(os.getpid()):
+                self.workers_kb = max(self.workers_kb, status_kb(pid, "VmHWM"))
+
+    @staticmethod
+    def own_mb() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            parent = status_kb(int(entry.name), "PPid")
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def status_kb(pid: int, key: str) -> int:
+    """A number from /proc/PID/status (kB for memory lines), 0 if the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def time_incremental(index: SearchIndex, rows: Sequence[IndexRow], batch: int) -> float:
+    """Articles/s when added like an ingest does: `batch` rows per `add`."""
+    start = time.perf_counter()
+    for first in range(0, len(rows), batch):
+        index.add(rows[first : first + batch])
+    return len(rows) / (time.perf_counter() - start)
+
+
+def time_rebuild(index: SearchIndex, rows: Iterator[IndexRow], count: int) -> tuple[float, float]:
+    """(seconds, articles/s) of clear + one streaming add of every row."""
+    start = time.perf_counter()
+    index.clear()
+    index.add(rows)
+    elapsed = time.perf_counter() - start
+    return elapsed, count / elapsed
+
+
+def search_latencies(index: SearchIndex, repeat: int) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """(kind, sort) -> (p50 ms, p95 ms, mean matches) over the query set, each query run `repeat` times."""
+    now = datetime(2025, 12, 31, tzinfo=UTC)
+    out = {}
+    for kind, texts in QUERIES.items():
+        parsed = [parse_query(t, now=now) for t in texts]
+        matches = statistics.mean(index.count(q) for q in parsed)
+        for sort in ("relevance", "newest"):
+            times = []
+            for _ in range(repeat):
+                for q in parsed:
+                    start = time.perf_counter()
+                    index.search(q, limit=20, sort=sort)
+                    times.append((time.perf_counter() - start) * 1000)
+            out[(kind, sort)] = (statistics.median(times), statistics.quantiles(times, n=20)[-1], matches)
+    return out
+
+
+def print_latencies(label: str, index: SearchIndex, latencies: dict) -> None:
+    print(f"\nsearch at {index.doc_count():,} articles ({label}), limit 20:")
+    print(f"  {'query':<15} {'sort':<10} {'p50 ms':>8} {'p95 ms':>8} {'matches':>9}")
+    for (kind, sort), (p50, p95, matches) in latencies.items():
+        shown = f"{matches:9.0f}" if sort == "relevance" else ""
+        print(f"  {kind:<15} {sort:<10} {p50:8.1f} {p95:8.1f} {shown}")
+
+
+def time_alert_matching(index: SearchIndex, batch_ids: list[int], rules: int) -> tuple[float, int, int]:
+    """(seconds, rules run, matches) to match `rules` two-word rules (topic words and rarer
+    vocabulary) against a new batch, as the alerts will: skip rules whose required terms are
+    absent from the batch's segment, search the rest."""
+    rnd = random.Random(3)
+    words = make_vocabulary(40_000, random.Random(7))[1000:] + [t for t in TOPIC_PHRASES if " " not in t]
+    queries = [parse_query(f"{rnd.choice(words)} {rnd.choice(words)}") for _ in range(rules)]
+    start = time.perf_counter()
+    present = index.segment_terms(batch_ids)
+    run = matches = 0
+    for q in queries:
+        if all(clause & present for clause in required_terms(q)):
+            run += 1
+            matches += len(index.search(q, limit=None, restrict=batch_ids))
+    return time.perf_counter() - start, run, matches
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_index", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2k incremental and a 10k rebuild")
+    parser.add_argument("--docs", type=int, default=100_000, help="articles in the rebuild (default 100000)")
+    parser.add_argument("--small", type=int, default=10_000, help="articles added incrementally (default 10000)")
+    parser.add_argument("--batch", type=int, default=1000, help="rows per add() when incremental")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes for the rebuild")
+    parser.add_argument("--repeat", type=int, default=10, help="runs of each query")
+    parser.add_argument("--dir", type=Path, help="where to put the index (default: a temp dir)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.docs, args.small, args.repeat = 10_000, 2_000, 5
+    print(f"load average before: {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        run(args, Path(tmp))
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
+    corpus = Corpus()
+    index = SearchIndex(tmp / "index", workers=args.workers)
+    start = time.perf_counter()
+    small_rows = corpus.rows(1, args.small)
+    stream = tmp / "rows.pickle"
+    write_rows(stream, small_rows)
+    write_rows(stream, (corpus.row(i) for i in range(args.small + 1, args.docs + 1)))
+    words = sum(len(r.text.split()) for r in small_rows) / len(small_rows)
+    print(f"generated {args.docs:,} articles in {time.perf_counter() - start:.1f} s ({words:.0f} words of text each)")
+
+    cpu = time.process_time()
+    incremental = time_incremental(index, small_rows, args.batch)
+    cpu_rate = args.small / (time.process_time() - cpu)
+    print(f"incremental: {incremental:,.0f} articles/s ({args.batch} per add, in process, merges included; "
+          f"{cpu_rate:,.0f} per CPU-second)")  # fmt: skip
+    print_latencies("incremental", index, search_latencies(index, args.repeat))
+    last_batch = [row.id for row in small_rows[-args.batch :]]
+    seconds, ran, matched = time_alert_matching(index, last_batch, 1000)
+    print(f"\nalerts: 1,000 rules against the last batch of {len(last_batch):,}: {seconds:.2f} s "
+          f"({ran} rules searched after the term check, {matched} matches)")
+    del small_rows
+
+    with PeakMemory() as memory:
+        elapsed, rate = time_rebuild(index, read_rows(stream), args.docs)
+    print(f"\nrebuild of {args.docs:,}: {elapsed:.1f} s, {rate:,.0f} articles/s "
+          f"(clear + one streaming add, {args.workers} workers)")
+    print_latencies("rebuilt", index, search_latencies(index, args.repeat))
+    print(f"\npeak RSS: {PeakMemory.own_mb():,.0f} MB this process, {memory.workers_kb / 1024:,.0f} MB largest worker")
+    size = sum(f.stat().st_size for f in (tmp / "index").iterdir() if f.is_file()) / 1e6
+    print(f"index size: {size:,.0f} MB")
+    index.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
