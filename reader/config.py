@@ -136,6 +136,8 @@ def load_settings(
     if unknown:
         raise ConfigError(f"{settings_file}: unknown section(s) {', '.join(sorted(unknown))}")
     built = {name: _section(cls, raw.get(name, {}), name) for name, cls in sections.items()}
+    if built["alerts"].apprise_config:  # "~/.config/apprise/apprise.yml" as people write it
+        built["alerts"] = replace(built["alerts"], apprise_config=os.path.expanduser(built["alerts"].apprise_config))
     return Settings(
         data_dir=data.expanduser(), config_dir=config.expanduser(), rules_dir=rules.expanduser(), **built
     )
