@@ -864,16 +864,17 @@ class SearchIndex:
             writer.cancel()
             raise
 
-    def add(self, rows: Iterable[IndexRow]) -> list[tuple[int, int]]:
+    def add(self, rows: Iterable[IndexRow], *, chunk_size: int | None = None) -> list[tuple[int, int]]:
         """Index (or re-index) articles; returns the (id, version) pairs written, for store.mark_indexed.
 
         The whole iterable is committed at once, as new segments of its own;
-        large inputs (a rebuild) are analysed in worker processes.
+        inputs of more than one chunk (`chunk_size`, default `segment_docs`
+        articles) are analysed in worker processes, a chunk each.
         """
         written: list[tuple[int, int]] = []
         later: list[IndexRow] = []  # an id seen in an earlier chunk: applied after this commit
         with self._writer() as writer:
-            chunks = _unique_chunks(rows, self.segment_docs, later)
+            chunks = _unique_chunks(rows, chunk_size or self.segment_docs, later)
             segments = self._build(writer, chunks, written)
             if not segments:
                 writer.cancel()
@@ -881,7 +882,7 @@ class SearchIndex:
             final = self._merge_small(writer.segments) + segments  # the batch stays its own segments
             writer.commit(mergetype=lambda _writer, _existing: final)
         if later:
-            written += self.add(later)
+            written += self.add(later, chunk_size=chunk_size)
         return written
 
     def _merge_small(self, segments: list) -> list:

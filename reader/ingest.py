@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # Whoosh loads only when the index is opened
     from .index import SearchIndex
 
 log = logging.getLogger(__name__)
+PARALLEL_INDEX_ROWS = 2000  # fewer pending rows are indexed here; spawning workers would cost more
 
 # -- progress events ----------------------------------------------------------------
 
@@ -358,7 +359,9 @@ def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | 
             if progress:
                 progress(IndexProgress(min(done, total), total))
 
-    store.mark_indexed(index.add(pending()))
+    # A catch-up big enough to pay for starting workers is split between them.
+    chunk = -(-total // index.workers) if total >= PARALLEL_INDEX_ROWS else None
+    store.mark_indexed(index.add(pending(), chunk_size=chunk))
     return done
 
 
