@@ -45,13 +45,8 @@ class Source:
 
     @property
     def id(self) -> str:
-        """An id for a widget option: `kind:key`."""
+        """`kind:key`, e.g. feed:12."""
         return f"{self.kind}:{self.key}"
-
-    @classmethod
-    def from_id(cls, option_id: str) -> Source:
-        kind, _, key = option_id.partition(":")
-        return cls(kind, key)
 
 
 @dataclass(frozen=True)
@@ -194,6 +189,19 @@ class Library:
 
     def set_starred(self, article_id: int, starred: bool) -> None:
         self.store.set_starred(article_id, starred)
+
+    def catch_up_index(self) -> int | None:
+        """Index what an interrupted run left unindexed; None if another process writes (it will do it)."""
+        if not self.store.count_to_index() and not self.store.pending_index_deletions():
+            return 0
+        from ..ingest import update_index, writer  # the pipeline's imports are slow: only when needed
+        from ..lock import WriterBusy
+
+        try:
+            with writer(self.settings) as (store, index):
+                return update_index(store, index)
+        except WriterBusy:
+            return None
 
     # -- alerts ------------------------------------------------------------------------------
 

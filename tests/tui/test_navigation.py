@@ -35,7 +35,7 @@ async def test_keys_move_the_cursor_and_enter_opens_and_marks_read(world, make_a
 
 async def test_tab_cycles_the_panes_and_q_goes_back_then_quits(world, make_app):
     app = make_app(world)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         screen = await started(pilot)
         await pilot.press("tab")
         assert screen.focused is screen.reader

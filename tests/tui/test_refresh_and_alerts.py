@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from textual.widgets import Input
+
 from reader.lock import WriterLock
-from reader.store import Store
+from reader.store import ArticleFilter, Store
 from reader.tui.library import ALERTS, Source
 from tests.feedgen import Item, recent, rss
 from tests.tui.helpers import settle, started, wait_until
@@ -18,7 +20,7 @@ def local_feed(http_server, *, delay: float = 0.0) -> str:
     return http_server.route("/local.xml", rss(items, title="Local news"), headers=RSS, delay=delay)
 
 
-async def test_R_refreshes_in_a_worker_while_the_list_stays_usable(world, make_app, http_server):
+async def test_R_refreshes_in_the_background_while_the_list_stays_usable(world, make_app, http_server):
     url = local_feed(http_server, delay=0.5)
     Store(world.db_path).add_feed(url, "", "Local")
     app = make_app(world)
@@ -40,31 +42,45 @@ async def test_R_refreshes_in_a_worker_while_the_list_stays_usable(world, make_a
         assert "last refresh 20" in str(status.query_one("#status-text").render())
 
 
-async def test_adding_a_feed_fetches_it_and_a_failing_feed_shows_its_error(world, make_app, http_server):
-    good = local_feed(http_server)
-    broken = http_server.route("/broken.xml", status=500)
+async def test_adding_a_feed_fetches_it(world, make_app, http_server):
+    url = local_feed(http_server)
     app = make_app(world)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         screen = await started(pilot)
-        for url in (good, broken):
-            await pilot.press("a")
-            await wait_until(pilot, lambda: pilot.app.screen is not screen)
-            await pilot.press(*url, "tab", *"Local", "enter")
-            await wait_until(pilot, lambda: any(f.url == url for f in screen.feeds))
-            await wait_until(pilot, lambda: not screen.refreshing, timeout=30)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: pilot.app.screen is not screen)
+        pilot.app.screen.query_one("#feed-url", Input).value = "ftp://nope"
+        await pilot.press("enter")
+        assert pilot.app.screen is not screen  # the dialog explains and stays
+        pilot.app.screen.query_one("#feed-url", Input).value = url
+        pilot.app.screen.query_one("#feed-group", Input).value = "Local"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any(f.url == url for f in screen.feeds))
+        await wait_until(pilot, lambda: not screen.refreshing, timeout=30)
         await settle(pilot)
-        feeds = {f.url: f for f in screen.feeds}
-        assert feeds[good].group == "Local" and screen.counts.unread_by_feed[feeds[good].id] == 3
-        assert feeds[broken].last_status == "error"
+        feed = next(f for f in screen.feeds if f.url == url)
+        assert feed.group == "Local" and feed.last_status == "ok"
+        assert screen.counts.unread_by_feed[feed.id] == 3
+
+
+async def test_a_failing_feed_shows_its_last_error_and_can_be_removed(world, make_app):
+    store = Store(world.db_path)
+    broken, _ = store.add_feed("http://127.0.0.1:9/broken.xml", "Broken", "")
+    store.record_fetch(broken.id, status="error", error="HTTP 500 Internal Server Error")  # as a refresh records it
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await started(pilot)
+        assert "1 feed in error" in str(screen.query_one("#status-text").render())
         screen.sidebar.focus()
-        screen.sidebar.highlighted = screen.sidebar.get_option_index(f"feed:{feeds[broken].id}")
+        screen.sidebar.select(f"feed:{broken.id}")
         await pilot.press("e")
         await wait_until(pilot, lambda: pilot.app.screen is not screen)
         details = str(pilot.app.screen.query_one("#feed-details").render())
-        assert "500" in details and broken in details
+        assert "HTTP 500 Internal Server Error" in details and broken.url in details
         await pilot.press("escape", "d", "y")
-        await wait_until(pilot, lambda: all(f.url != broken for f in screen.feeds))
-        assert Store(world.db_path).feed_by_url(broken) is None
+        await wait_until(pilot, lambda: all(f.id != broken.id for f in screen.feeds))
+        assert Store(world.db_path).feed_by_url(broken.url) is None
+        assert "in error" not in str(screen.query_one("#status-text").render())
 
 
 async def test_a_refresh_while_a_daemon_holds_the_lock_is_a_notice_not_a_crash(world, make_app):
@@ -94,15 +110,18 @@ async def test_alerts_from_a_daemon_make_a_toast_and_open_with_the_match_marked(
         add_alert(store, "deepseek", article.id)  # as the daemon's matcher records it
         await wait_until(pilot, lambda: any(title == "1 new alert" for title, _, _ in app.notices))
         assert screen.sidebar.alert_count == 1
-        screen.sidebar.highlighted = screen.sidebar.get_option_index(Source(ALERTS).id)
+        screen.sidebar.select(Source(ALERTS).id)
         await wait_until(pilot, lambda: screen.alerts.display and screen.alerts.row_count == 1)
         alert = screen.alerts.current_alert
         assert (alert.rule, alert.article_id, alert.state) == ("deepseek", article.id, "pending")
         assert screen.sidebar.alert_count == 0  # seen
+        assert not screen.check_action("next_unread", ())  # article-list keys are off here
         screen.alerts.focus()
+        unread = screen.counts.unread
         await pilot.press("enter")
         await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == article.id)
         assert screen.reader.marked is not None and screen.reader.marked.text == "DeepSeek"
         assert screen.focused is screen.reader
+        assert screen.counts.unread == unread - 1 and article.id not in store.article_ids_in(ArticleFilter(unread=True))
         await pilot.press("q")
         assert screen.focused is screen.alerts

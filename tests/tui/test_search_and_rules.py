@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import Button, Input, Static
 
 from reader.rules import load_rules, write_rule
+from reader.store import Store
 from reader.tui.screens.save_rule import SaveRuleScreen
 from reader.tui.widgets.article_view import MATCH, ArticleMarkdown
 from tests.tui.helpers import settle, started, wait_until
@@ -19,17 +20,21 @@ def message(screen) -> str:
     return str(shown.render()) if shown.has_class("-shown") else ""
 
 
-async def search(pilot, screen, text: str) -> None:
+async def search(pilot, screen, text: str, *, typed: bool = False) -> None:
+    """Open the search box and enter `text`: key by key if `typed`, else as one change."""
     await pilot.press("slash")
-    screen.search_bar.input.value = ""
-    await pilot.press(*text)
+    if typed:
+        screen.search_bar.input.value = ""
+        await pilot.press(*text)
+    else:
+        screen.search_bar.input.value = text
 
 
 async def test_results_update_as_you_type_and_mark_the_terms(world, make_app):
     app = make_app(world)
     async with app.run_test(size=(160, 40)) as pilot:
         screen = await started(pilot)
-        await search(pilot, screen, "export control")
+        await search(pilot, screen, "export control", typed=True)
         await wait_until(pilot, lambda: screen.search is not None and screen.search.text == "export control")
         await wait_until(pilot, lambda: screen.articles.row_count == 2)
         assert titles(screen) == ["DeepSeek unveils a cheaper reasoning model", "Export controls widen to more Nvidia GPUs"]
@@ -65,7 +70,7 @@ async def test_query_errors_and_warnings_show_inline(world, make_app):
         await wait_until(pilot, lambda: screen.search is not None and screen.search.text == "deepseek and chips")
         await pilot.press("escape")
         assert not screen.search_bar.is_open and screen.search is None
-        await wait_until(pilot, lambda: screen.articles.row_count == 17)
+        await wait_until(pilot, lambda: screen.articles.row_count == Store(world.db_path).article_count())
 
 
 async def save_dialog(pilot, screen, query: str) -> SaveRuleScreen:
@@ -85,11 +90,11 @@ async def test_a_search_saved_shows_its_backtest_and_becomes_a_saved_search(worl
         dialog = await save_dialog(pilot, screen, 'DeepSeek OR "AI Act"')
         assert str(dialog.query_one("#backtest", Static).render()).endswith("(2 among all stored articles).")
         assert dialog.query_one("#rule-name", Input).value == "deepseek-ai-act"
-        await pilot.click("#save-search")
+        dialog.query_one("#save-search", Button).press()
         await wait_until(pilot, lambda: pilot.app.screen is screen)
         rule = load_rules(world.rules_dir).rule("deepseek-ai-act")
         assert rule is not None and rule.is_saved_search and rule.query_text == 'DeepSeek OR "AI Act"'
-        await wait_until(pilot, lambda: "rule:deepseek-ai-act" in [o.id for o in screen.sidebar._options])
+        await wait_until(pilot, lambda: "rule:deepseek-ai-act" in screen.sidebar.source_ids)
         await wait_until(pilot, lambda: screen.counts.rule_unread.get("deepseek-ai-act") == 2)
 
 
@@ -98,18 +103,18 @@ async def test_a_search_saved_as_an_alert_rule_names_its_targets(world, make_app
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await started(pilot)
         dialog = await save_dialog(pilot, screen, "export controls")
-        await pilot.click("#save-rule")
-        assert "needs somewhere to send" in str(dialog.query_one("#save-error", Static).render())
+        dialog.query_one("#save-rule", Button).press()
+        await wait_until(pilot, lambda: "needs somewhere to send" in str(dialog.query_one("#save-error", Static).render()))
         dialog.query_one("#rule-notify", Input).value = "nosuchscheme://x"
-        await pilot.click("#save-rule")
-        await wait_until(pilot, lambda: str(dialog.query_one("#save-error", Static).render()) != "")
+        dialog.query_one("#save-rule", Button).press()
+        await wait_until(pilot, lambda: "no service 'nosuchscheme" in str(dialog.query_one("#save-error", Static).render()))
         assert not (world.rules_dir / "export-controls.toml").exists(), "a rule the daemon rejects is not left behind"
         dialog.query_one("#rule-notify", Input).value = "json://127.0.0.1:9/hook, ops"
-        await pilot.click("#save-rule")
+        dialog.query_one("#save-rule", Button).press()
         await wait_until(pilot, lambda: pilot.app.screen is screen)
         rule = load_rules(world.rules_dir).rule("export-controls")
         assert rule.notify == ("json://127.0.0.1:9/hook", "ops")
-        await wait_until(pilot, lambda: "rule:export-controls" in [o.id for o in screen.sidebar._options])
+        await wait_until(pilot, lambda: "rule:export-controls" in screen.sidebar.source_ids)
 
 
 async def test_rule_files_edited_outside_show_up_without_a_restart(world, make_app):
@@ -117,11 +122,11 @@ async def test_rule_files_edited_outside_show_up_without_a_restart(world, make_a
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await started(pilot)
         write_rule(world.rules_dir, "tsmc", query="TSMC", title="TSMC news")
-        await wait_until(pilot, lambda: "rule:tsmc" in [o.id for o in screen.sidebar._options])
+        await wait_until(pilot, lambda: "rule:tsmc" in screen.sidebar.source_ids)
         await wait_until(pilot, lambda: screen.counts.rule_unread.get("tsmc") == 1)
-        screen.sidebar.highlighted = screen.sidebar.get_option_index("rule:tsmc")
+        screen.sidebar.select("rule:tsmc")
         await wait_until(pilot, lambda: titles(screen) == ["TSMC reports record quarterly revenue"])
         write_rule(world.rules_dir, "tsmc", query="TSMC OR Rust", title="TSMC news", overwrite=True)
         await wait_until(pilot, lambda: screen.articles.row_count == 2)
         (world.rules_dir / "tsmc.toml").unlink()
-        await wait_until(pilot, lambda: "rule:tsmc" not in [o.id for o in screen.sidebar._options])
+        await wait_until(pilot, lambda: "rule:tsmc" not in screen.sidebar.source_ids)

@@ -50,6 +50,7 @@ class Story:
     hours_ago: float
     markdown: str = ""
     author: str = ""
+    link: str = ""  # default: https://example.com/<key>
 
 
 FEEDS = (
@@ -73,7 +74,7 @@ STORIES = (
 def article(story: Story, key: str, published: datetime) -> ParsedArticle:
     text = story.markdown or story.title
     return ParsedArticle(
-        key=key, title=story.title, link=f"https://example.com/{key}", author=story.author,
+        key=key, title=story.title, link=story.link or f"https://example.com/{key}", author=story.author,
         published=published, summary=text[:200], content=text,
         content_hash=hashlib.sha1((story.title + text).encode()).hexdigest(),
     )  # fmt: skip
@@ -86,6 +87,7 @@ def build_world(settings: Settings, *, hostile: bool = False, extra: int = 0) ->
     stories = list(STORIES)
     if hostile:
         stories += [Story(2, title, 60 + k, f"Body of hostile story {k}: {title}") for k, title in enumerate(HOSTILE_TITLES)]
+        stories.append(Story(2, "A link that runs code", 80, "Its link is javascript.", link="javascript:alert(1)"))
     stories += [Story(k % 3, f"Filler story number {k}", 100 + k, "Filler.") for k in range(extra)]
     for k, story in enumerate(stories):
         published = NOW - timedelta(hours=story.hours_ago)

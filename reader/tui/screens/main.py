@@ -1,13 +1,16 @@
 """The main screen: sources on the left, the article list in the middle, the article on the right (or below).
 
-Slow work runs in thread workers and comes back as messages (a worker never
-touches a widget): loading a view's ids, counting unread articles, reading
-the rules, finding the next unread article, refreshing feeds. Everything on
-the event loop is a store read of a few rows at most.
+Slow work runs in threads and comes back as messages (a thread never touches
+a widget): Textual workers load a view's ids, count unread articles, read the
+rules and find the next unread article; refreshing and indexing, which write,
+run in daemon threads so that quitting never waits for them. Everything on the
+event loop is a store read of a few rows at most.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,7 +22,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Markdown, OptionList
+from textual.widgets import Footer, Input, Markdown
 from textual.worker import Worker, WorkerState
 
 from ...index import ParsedQuery, QueryError, parse_query
@@ -50,9 +53,10 @@ from .dialogs import AddFeedScreen, ConfirmScreen, FeedInfoScreen, LinksScreen, 
 from .save_rule import SaveRuleScreen
 
 SEARCH_DEBOUNCE = 0.25  # seconds of no typing before a search runs
-PREVIEW_DELAY = 0.08  # seconds the cursor rests on an article before the reader shows it
+PREVIEW_DELAY = 0.12  # seconds the cursor rests on an article before the reader shows it
 POLL_SECONDS = 3.0  # rules directory, daemon, new alerts
 UNREAD_CHUNK = 500  # ids looked at per query when looking for the next unread article
+LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort"})  # off on Alerts
 
 
 # -- messages from workers ---------------------------------------------------------------------
@@ -82,6 +86,12 @@ class UnreadFound(Message):
         self.ids, self.article_id = ids, article_id
 
 
+class IndexCaughtUp(Message):
+    def __init__(self, indexed: int | None) -> None:
+        super().__init__()
+        self.indexed = indexed
+
+
 class RefreshProgress(Message):
     def __init__(self, event) -> None:
         super().__init__()
@@ -96,7 +106,7 @@ class RefreshFinished(Message):
 
 class MainScreen(Screen):
     BINDING_GROUP_TITLE = "Reader"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # narrow: the article goes below the list
 
     BINDINGS = [
         Binding("q", "back", "Back/Quit", id="main.back", tooltip="Back one pane; quit from the sidebar"),
@@ -128,7 +138,7 @@ class MainScreen(Screen):
                 tooltip="Subscribe to the feeds of an OPML file"),  # fmt: skip
         # One help line for the nine: the others have no description, so help and the palette skip them.
         *[
-            Binding(str(n), f"open_link({n})", "Open link 1-9" if n == 1 else "", show=False,
+            Binding(str(n), f"open_link({n})", "Open link" if n == 1 else "", show=False, key_display="1…9",
                     id=f"main.open_link_{n}", tooltip="Open the article's link of that number" if n == 1 else "")
             for n in range(1, 10)
         ],  # fmt: skip
@@ -192,8 +202,7 @@ class MainScreen(Screen):
         self.known_alert_id = max(self.library.alert_ids(), default=0)
         self.sidebar.rebuild(self.feeds, self.rules, self.counts, self._unseen_alerts())
         self.articles.focus()
-        self.load_view()
-        self.load_rules()
+        self.load_view()  # the rules and counts are read once the first view has been drawn
         self.update_status()
         self.set_interval(self.poll_seconds, self.poll)
 
@@ -218,6 +227,7 @@ class MainScreen(Screen):
         showing_alerts = self.source.kind == ALERTS and self.search is None
         self.articles.display = not showing_alerts
         self.alerts.display = showing_alerts
+        self.refresh_bindings()
         if showing_alerts:
             ids = self.library.alert_ids()
             self.alerts.show(ids)
@@ -241,6 +251,8 @@ class MainScreen(Screen):
         self.articles.show(message.ids, query=message.view.query, keep=message.keep, placeholder=empty)
         self._set_list_title()
         self.update_status()
+        if self.rules_signature is None:  # the first view is up: now the slower reads
+            self.call_after_refresh(self.load_rules)
 
     def _set_list_title(self) -> None:
         view = self.current_view()
@@ -251,16 +263,16 @@ class MainScreen(Screen):
             title = Content(f"{clean_line(name, 200)} · {len(self.articles.ids)} · {view.sort}")
         self.query_one("#list-pane").border_title = title
 
-    @on(OptionList.OptionHighlighted, "#sidebar")
-    def source_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        source = Source.from_id(event.option.id or "")
-        if not event.option.id or source == self.source:
+    @on(Sidebar.CursorMoved, "#sidebar")
+    def source_highlighted(self) -> None:
+        source = self.sidebar.source
+        if source is None or source == self.source:
             return
         self.source = source
         self._close_search()
         self.load_view()
 
-    @on(OptionList.OptionSelected, "#sidebar")
+    @on(Sidebar.Chosen, "#sidebar")
     def source_selected(self) -> None:
         (self.alerts if self.alerts.display else self.articles).focus()
 
@@ -282,11 +294,42 @@ class MainScreen(Screen):
 
     @on(RulesLoaded)
     def rules_loaded(self, message: RulesLoaded) -> None:
+        first = self.rules_signature is None
         self.rules = message.rules
         self.rules_signature = message.signature
         self.reload_feeds()
         if self.source.kind == RULE and self.search is None:
             self.load_view()
+        if first and not self.refreshing:
+            # Searches miss articles an interrupted fetch stored but did not index: index them now.
+            self.refreshing = True  # a writer: the lock it takes is ours, and R waits for it
+            self._write_in_background(lambda: IndexCaughtUp(self.library.catch_up_index()))
+
+    def _write_in_background(self, job: Callable[[], Message]) -> None:
+        """Run a write job (a refresh, an index catch-up) in a daemon thread and post the message it returns.
+
+        Not a Textual worker: quitting would wait for a worker thread to finish,
+        and a refresh can take minutes. The store and the index are crash-safe
+        (what a run leaves unfinished, the next one completes), so an
+        abandoned write job loses nothing.
+        """
+
+        def run() -> None:
+            try:
+                message = job()
+            except Exception as exc:  # noqa: BLE001 - any failure becomes a notice, never a dead thread
+                message = RefreshFinished(error=f"{type(exc).__name__}: {exc}")
+            self.post_message(message)
+
+        threading.Thread(target=run, name="reader-writer", daemon=True).start()
+
+    @on(IndexCaughtUp)
+    def index_caught_up(self, message: IndexCaughtUp) -> None:
+        self.refreshing = False
+        if message.indexed:
+            self.count_unread(self.rules, self.feeds)
+            if self.current_view().query is not None:
+                self.load_view()
 
     def reload_feeds(self) -> None:
         """Feeds or rules changed: lay the sidebar out again and recount."""
@@ -302,8 +345,11 @@ class MainScreen(Screen):
         status = self.library.status(self.feeds)
         if self.refreshing:
             status = replace(status, daemon_running=False)  # the lock held is our own
-        count = len(self.alerts.ids) if self.alerts.display else len(self.articles.ids)
-        self.query_one(StatusBar).show_status(status, f"{count} article{'s' * (count != 1)}")
+        if self.alerts.display:
+            count, noun = len(self.alerts.ids), "alert"
+        else:
+            count, noun = len(self.articles.ids), "article"
+        self.query_one(StatusBar).show_status(status, f"{count} {noun}{'s' * (count != 1)}")
 
     def poll(self) -> None:
         """Every few seconds: rule files edited outside, a daemon's refresh, new alerts."""
@@ -312,7 +358,7 @@ class MainScreen(Screen):
         if not self.refreshing:
             feeds = self.library.feeds()
             latest = max((f.last_fetched_at for f in feeds if f.last_fetched_at), default=None)
-            if self.last_refresh is not None and latest != self.last_refresh:
+            if latest != self.last_refresh:
                 self.reload_feeds()  # the daemon refreshed
                 self.load_view()
             self.last_refresh = latest
@@ -379,8 +425,9 @@ class MainScreen(Screen):
             return
         rule = self._rule(alert.rule)
         await self.reader.show_article(article, rule.query if rule else None)
-        if not article.read:
-            self.library.set_read([article.id], True)
+        line = self.library.lines([article.id]).get(article.id)
+        if line is not None and not line.read:
+            self.set_read(line, True)
         self.reader.focus()
 
     def set_read(self, line: ArticleLine, read: bool) -> None:
@@ -390,6 +437,12 @@ class MainScreen(Screen):
         self.sidebar.update_counts(self.counts)
 
     # -- actions: moving around -------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Actions on the article list are off while the Alerts list is shown (and so hidden from the footer)."""
+        if action in LIST_ACTIONS and self.is_mounted and self.alerts.display:
+            return False
+        return True
 
     def _panes(self) -> list:
         middle = self.alerts if self.alerts.display else self.articles
@@ -423,20 +476,24 @@ class MainScreen(Screen):
 
     # -- actions: reading -----------------------------------------------------------------------------
 
+    def target_line(self) -> ArticleLine | None:
+        """The article an action is for: the one in the reader when it has focus, else the highlighted one."""
+        if self.focused is self.reader and self.reader.article is not None:
+            article_id = self.reader.article.id
+        elif self.alerts.display:
+            alert = self.alerts.current_alert
+            article_id = alert.article_id if alert else None
+        else:
+            return self.articles.current_line()
+        return self.library.lines([article_id]).get(article_id) if article_id is not None else None
+
     def action_toggle_read(self) -> None:
-        line = self._reader_line() or self.articles.current_line()
+        line = self.target_line()
         if line is not None:
             self.set_read(line, not line.read)
 
-    def _reader_line(self) -> ArticleLine | None:
-        """The article in the reader, as the list has it (when the reader has focus)."""
-        if self.focused is not self.reader or self.reader.article is None:
-            return None
-        current = self.articles.current_line()
-        return current if current and current.id == self.reader.article.id else None
-
     def action_toggle_star(self) -> None:
-        line = self.articles.current_line()
+        line = self.target_line()
         if line is None:
             return
         self.library.set_starred(line.id, not line.starred)
@@ -444,7 +501,7 @@ class MainScreen(Screen):
         self.counts.starred_changed(not line.starred)
         self.sidebar.update_counts(self.counts)
         if self.reader.article is not None and self.reader.article.id == line.id:
-            self.call_later(self.reader.show_article, self.library.article(line.id), self.current_view().query)
+            self.reader.show_starred(not line.starred)
 
     def action_mark_all_read(self) -> None:
         ids = list(self.articles.ids)
@@ -491,14 +548,12 @@ class MainScreen(Screen):
         await self.open_current()
 
     def action_open_in_browser(self) -> None:
-        article = self.reader.article if self.focused is self.reader else None
-        line = self.articles.current_line()
-        if article is None and line is not None:
-            article = self.library.article(line.id)
+        line = self.target_line()
+        article = self.library.article(line.id) if line else None
         if article is None:
             return
         self._open_url(article.link)
-        if line is not None and line.id == article.id and not line.read:
+        if not line.read and is_web_url(article.link):
             self.set_read(line, True)
 
     def _open_url(self, url: str) -> None:
@@ -678,11 +733,10 @@ class MainScreen(Screen):
             return
         self.refreshing = True
         self.query_one(StatusBar).show_progress("refreshing", 0, None)
-        self._refresh(feed_ids)
+        self._write_in_background(lambda: self._refresh(feed_ids))
 
-    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
-    def _refresh(self, feed_ids: list[int] | None) -> None:
-        """The whole pipeline (fetch, pages, index, alerts) under the writer lock, off the event loop."""
+    def _refresh(self, feed_ids: list[int] | None) -> RefreshFinished:
+        """The whole pipeline (fetch, pages, index, alerts) under the writer lock; runs off the event loop."""
         from ...ingest import run_ingest
         from ...lock import WriterBusy
 
@@ -690,9 +744,8 @@ class MainScreen(Screen):
             report = run_ingest(self.library.settings, feed_ids=feed_ids,
                                 progress=lambda event: self.post_message(RefreshProgress(event)))  # fmt: skip
         except WriterBusy as exc:
-            self.post_message(RefreshFinished(error=str(exc)))
-            return
-        self.post_message(RefreshFinished(report))
+            return RefreshFinished(error=str(exc))
+        return RefreshFinished(report)
 
     @on(RefreshProgress)
     def refresh_progress(self, message: RefreshProgress) -> None:
@@ -715,6 +768,7 @@ class MainScreen(Screen):
         self.query_one(StatusBar).hide_progress()
         if message.error:
             self.notify(clean_line(message.error, 500), title="Not refreshed", severity="warning", markup=False)
+            self.update_status()
             return
         report = message.report
         errors = len(report.errors)
@@ -728,12 +782,9 @@ class MainScreen(Screen):
 
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:
-        """A worker that raised: say so; a failed refresh frees the refresh button."""
+        """A worker that raised: say so."""
         if event.state != WorkerState.ERROR:
             return
-        if event.worker.group == "refresh":
-            self.refreshing = False
-            self.query_one(StatusBar).hide_progress()
         error = event.worker.error
         self.notify(clean_line(f"{type(error).__name__}: {error}", 500), title="Something went wrong",
                     severity="error", markup=False)  # fmt: skip

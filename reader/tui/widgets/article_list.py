@@ -133,10 +133,6 @@ class ArticleList(VirtualList):
             if self._ids[index] == line.id:
                 self.refresh_line(index)
 
-    def cached_lines(self, ids: Sequence[int]) -> list[ArticleLine]:
-        """The cached rows among `ids` (e.g. to update after marking them all read)."""
-        return [self._lines[i] for i in ids if i in self._lines]
-
     def forget_lines(self) -> None:
         """Drop every cached row (they changed in the store); they are read again as drawn."""
         self._lines.clear()

@@ -8,7 +8,7 @@ listed at the end; the app opens only http and https ones.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -91,8 +91,8 @@ class ArticleMarkdown(Markdown):
         self.match_query: ParsedQuery | None = None
 
 
-class ArticleView(VerticalScroll, can_focus=True):
-    """The right (or lower) pane."""
+class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
+    """The right (or lower) pane. (No sideways keys: the text wraps.)"""
 
     BINDINGS = [
         Binding("down,j", "scroll_down", "Down", show=False, id="reader.down"),
@@ -142,6 +142,12 @@ class ArticleView(VerticalScroll, can_focus=True):
         self.scroll_home(animate=False)
         await body.update(markdown)
         links.update(links_list(article, self.links))
+
+    def show_starred(self, starred: bool) -> None:
+        """The article was starred or unstarred: redraw the header only."""
+        if self.article is not None:
+            self.article = replace(self.article, starred=starred)
+            self.query_one("#article-head", Static).update(header(self.article, self.marked))
 
     def is_showing(self, article_id: int | None, query: ParsedQuery | None) -> bool:
         return self.article is not None and self.article.id == article_id and self.marked is query

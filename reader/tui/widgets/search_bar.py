@@ -18,6 +18,7 @@ class SearchBar(Vertical):
         display: none;
         &.-open { display: block; }
         Input { border: none; height: 1; padding: 0 1; background: $boost; }
+        Input:focus { border: none; }  /* Textual's own Input:focus border would hide the one text row */
         #search-message { height: auto; max-height: 4; padding: 0 1; display: none; }
         #search-message.-shown { display: block; }
         #search-message.-error { color: $text-error; }

@@ -18,8 +18,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 
-class VirtualList(ScrollView, can_focus=True):
-    """A scrolling list of `row_count` rows with one highlighted row, the cursor."""
+class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
+    """A scrolling list of `row_count` rows with one highlighted row, the cursor.
+
+    (Its own keys only: the scrolling container's keys would fight the cursor.)
+    """
 
     BINDINGS = [
         Binding("down,j", "cursor_down", "Down", show=False, id="list.down"),
