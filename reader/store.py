@@ -703,29 +703,6 @@ class Store:
         rows = self._select_in(f"SELECT {cols} FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE 1", "a.id", ids)
         return {r[0]: _article(r) for r in rows}
 
-    def _where(self, flt: ArticleFilter) -> tuple[str, list]:
-        clauses, params = ["1"], []
-        if flt.feed_ids is not None:
-            clauses.append(f"a.feed_id IN ({','.join('?' * len(flt.feed_ids))})")
-            params += list(flt.feed_ids)
-        if flt.group is not None:
-            clauses.append("f.grp = ? COLLATE NOCASE")
-            params.append(flt.group)
-        if flt.unread:
-            clauses.append("a.read = 0")
-        if flt.starred:
-            clauses.append("a.starred = 1")
-        if flt.since is not None:
-            clauses.append("a.sort_date >= ?")
-            params.append(_iso(flt.since))
-        if flt.until is not None:
-            clauses.append("a.sort_date <= ?")
-            params.append(_iso(flt.until))
-        if flt.ids is not None:
-            clauses.append(f"a.id IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(list(flt.ids)))
-        return " AND ".join(clauses), params
-
     def iter_articles(
         self, flt: ArticleFilter = ArticleFilter(), *, with_text: bool = False, limit: int | None = None,
         chunk_size: int = 256,
@@ -836,15 +813,16 @@ class Store:
         scan of the date index (~0.1 s for 100,000 articles); the rows are read
         a window at a time with `article_lines`.
         """
-        where, params = self._order_where(flt)
+        where, params = self._where(flt)
         join = "JOIN feeds f ON f.id = a.feed_id" if sort == "feed" else ""
         rows = self._conn().execute(
             f"SELECT a.id FROM articles a {join} WHERE {where} ORDER BY {LIST_SORTS[sort]}", params
         )
         return [r[0] for r in rows]
 
-    def _order_where(self, flt: ArticleFilter) -> tuple[str, list]:
-        """`_where`'s conditions on articles alone: a group becomes its feeds' ids (covered by an index)."""
+    def _where(self, flt: ArticleFilter) -> tuple[str, list]:
+        """The filter as SQL conditions on `articles a` alone (a group becomes its feeds' ids), so they
+        need no join and an index on articles covers them."""
         clauses, params = ["1"], []
         if flt.feed_ids is not None:
             clauses.append("a.feed_id IN (SELECT value FROM json_each(?))")
