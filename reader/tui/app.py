@@ -52,7 +52,8 @@ class ReaderApp(App):
         self.poll_seconds = poll_seconds  # how often to look for rule edits, a daemon's refresh, new alerts
 
     def on_mount(self) -> None:
-        self.theme = self.initial_theme or self.library.store.get_meta(THEME_KEY) or DARK
+        remembered = self.library.store.get_meta(THEME_KEY)
+        self.theme = self.initial_theme or (remembered if remembered in self.available_themes else DARK)
         main = MainScreen(self.library, poll_seconds=self.poll_seconds)
         self.push_screen(main)
         if self.refresh_on_start:

@@ -33,7 +33,18 @@ def read_until(fd: int, needle: bytes, timeout: float = 30.0) -> bytes:
 
 def read_available(fd: int) -> bytes:
     """Whatever the program wrote within a moment (a terminal must be read, or the program blocks)."""
-    return os.read(fd, 65536) if select.select([fd], [], [], 0.05)[0] else b""
+    try:
+        return os.read(fd, 65536) if select.select([fd], [], [], 0.05)[0] else b""
+    except OSError:  # the program has closed the terminal
+        return b""
+
+
+def exit_code(proc: subprocess.Popen, fd: int, timeout: float) -> int | None:
+    """Wait for the program to end, reading what it writes meanwhile; None if it is still running."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        read_available(fd)
+    return proc.poll()
 
 
 def test_reader_on_a_terminal_opens_the_screen_and_Q_quits(world):
@@ -47,7 +58,7 @@ def test_reader_on_a_terminal_opens_the_screen_and_Q_quits(world):
         read_until(master, b"All articles")
         read_until(master, b"DeepSeek unveils")
         os.write(master, b"Q")
-        assert proc.wait(timeout=30) == 0
+        assert exit_code(proc, master, timeout=30) == 0
         assert (world.rules_dir / "chip-export-controls.toml").exists(), "first run copies the example rules"
     finally:
         proc.kill()
@@ -75,7 +86,7 @@ def test_quitting_during_a_refresh_does_not_wait_for_it(world, http_server):
             assert time.monotonic() < deadline, "the refresh never asked for the feed"
             read_available(master)
         os.write(master, b"Q")
-        assert proc.wait(timeout=20) == 0, "quitting waited for the refresh"
+        assert exit_code(proc, master, timeout=20) == 0, "quitting waited for the refresh"
     finally:
         proc.kill()
         os.close(master)

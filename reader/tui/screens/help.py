@@ -79,6 +79,7 @@ class HelpScreen(ModalScreen):
             background: $surface;
             padding: 0 2;
         }
+        .dialog-title { text-style: bold; margin-top: 1; }
         #help-intro { color: $text-muted; margin: 1 0; }
     }
     """

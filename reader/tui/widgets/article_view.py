@@ -23,9 +23,11 @@ from ..highlighting import match_spans
 MAX_MARKDOWN_CHARS = 200_000  # longer articles are cut: parsing and laying out more would stall the UI
 MATCH = ".article-view--match"
 
-# Inline links `[text](url "title")` (not images) and autolinks `<https://…>`.
-_LINK = re.compile(r"(?<!!)\[([^\[\]\n]{0,500})\]\(\s*<?([^\s()<>]{1,2000})>?(?:\s+\"[^\"\n]*\")?\s*\)")
-_AUTOLINK = re.compile(r"<(https?://[^\s<>]{1,2000})>")
+# Autolinks `<https://…>` (group 1) and inline links `[text](url "title")`, not images (groups 2, 3).
+_LINKS = re.compile(
+    r"<(https?://[^\s<>]{1,2000})>"
+    r"|(?<!!)\[([^\[\]\n]{0,500})\]\(\s*<?([^\s()<>]{1,2000})>?(?:\s+\"[^\"\n]*\")?\s*\)"
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,7 @@ def number_links(markdown: str) -> tuple[str, list[Link]]:
             return numbered(match, match.group(1), match.group(1))
         return numbered(match, match.group(2), match.group(3))
 
-    combined = re.compile(f"{_AUTOLINK.pattern}|{_LINK.pattern}")
-    return combined.sub(either, markdown), links
+    return _LINKS.sub(either, markdown), links
 
 
 def is_web_url(url: str) -> bool:
@@ -61,7 +62,7 @@ class _Marked:
     """A Markdown block whose text gets the current query's terms marked."""
 
     def set_content(self, content: Content) -> None:
-        markdown = self._markdown
+        markdown = self._markdown  # the block's document (Textual's own reference: blocks are built unmounted)
         if isinstance(markdown, ArticleMarkdown) and markdown.match_query is not None:
             content = mark(content, markdown.match_query)
         super().set_content(content)  # type: ignore[misc]

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.strip import Strip
@@ -180,9 +179,6 @@ class Sidebar(VirtualList):
     def action_last(self) -> None:
         last = max((i for i, row in enumerate(self.rows) if row.selectable), default=0)
         self.move_to(last)
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.refresh()
 
     # -- drawing ---------------------------------------------------------------------------------------
 
