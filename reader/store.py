@@ -156,6 +156,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('held', 'pending');
     ALTER TABLE feeds ADD COLUMN max_age_seconds INTEGER;
     """,
+    # 3: the Starred view and unread counts without a scan of every article's row
+    """
+    CREATE INDEX articles_starred ON articles (sort_date DESC, id DESC) WHERE starred = 1;
+    CREATE INDEX articles_unread_by_feed ON articles (feed_id) WHERE read = 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
