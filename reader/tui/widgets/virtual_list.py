@@ -44,29 +44,23 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
 
     cursor: reactive[int] = reactive(0, init=False)
 
-    class CursorMoved(Message):
+    class RowMessage(Message):
+        """Something happened on one row of a list."""
+
+        def __init__(self, widget: VirtualList, index: int) -> None:
+            super().__init__()
+            self.widget = widget
+            self.index = index
+
+        @property
+        def control(self) -> VirtualList:
+            return self.widget
+
+    class CursorMoved(RowMessage):
         """The cursor is on another row."""
 
-        def __init__(self, widget: VirtualList, index: int) -> None:
-            super().__init__()
-            self.widget = widget
-            self.index = index
-
-        @property
-        def control(self) -> VirtualList:
-            return self.widget
-
-    class Chosen(Message):
+    class Chosen(RowMessage):
         """Enter (or a click on the cursor's row): open this row."""
-
-        def __init__(self, widget: VirtualList, index: int) -> None:
-            super().__init__()
-            self.widget = widget
-            self.index = index
-
-        @property
-        def control(self) -> VirtualList:
-            return self.widget
 
     def __init__(self, *, placeholder: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
