@@ -27,7 +27,7 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0):
     while time.monotonic() < deadline:
         if result := condition():
             return result
-        time.sleep(0.05)
+        time.sleep(0.05)  # ok: the poll interval of a wait on a condition
     raise AssertionError(f"timed out waiting for {what}")
 
 

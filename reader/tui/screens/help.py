@@ -51,12 +51,12 @@ def bindings_table(sections: Iterable[tuple[str, DOMNode]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True, style="bold")
     table.add_column()
-    for title, node in sections:
+    for heading, node in sections:
         rows = binding_rows(node)
         if not rows:
             continue
         table.add_row(Text(""), Text(""))
-        table.add_row(Text(title, style="bold underline"), Text(""))
+        table.add_row(Text(heading, style="bold underline"), Text(""))
         for keys, description in rows:
             table.add_row(Text(keys), Text(description))
     return table
