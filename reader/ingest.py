@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -148,10 +149,10 @@ class _Run:
 
     # -- one feed --
 
-    async def refresh_feed(self, fetcher: Fetcher, feed: Feed) -> FeedOutcome:
+    async def refresh_feed(self, feed: Feed) -> FeedOutcome:
         """Refresh one feed; whatever goes wrong ends as this feed's error, never the run's."""
         try:
-            return await self._refresh_feed(fetcher, feed)
+            return await self._refresh_feed(feed)
         except Exception as exc:  # noqa: BLE001 - a bug or a surprise must not stop the other feeds
             log.exception("refreshing %s failed", feed.url)
             error = f"internal error: {type(exc).__name__}: {exc}"[:200]
@@ -159,13 +160,13 @@ class _Run:
                                     keep_validators=True)  # fmt: skip
             return FeedOutcome(feed.id, feed.display_title, feed.url, FetchStatus.ERROR, error=error)
 
-    async def _refresh_feed(self, fetcher: Fetcher, feed: Feed) -> FeedOutcome:
+    async def _refresh_feed(self, feed: Feed) -> FeedOutcome:
         now = utcnow()
         if feed.next_fetch_after and feed.next_fetch_after > now:
             wait_until = feed.next_fetch_after.strftime("%H:%M UTC")
             return FeedOutcome(feed.id, feed.display_title, feed.url, FetchStatus.DEFERRED,
                                error=f"the server asked us to wait until {wait_until}")  # fmt: skip
-        result = await fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        result = await self.fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         moved_to = None
         if result.permanent_url and result.permanent_url != feed.url:
             if await asyncio.to_thread(self.store.set_feed_url, feed.id, result.permanent_url):
@@ -178,12 +179,11 @@ class _Run:
             return FeedOutcome(feed.id, fields.pop("title", None) or feed.display_title, feed.url, status,
                                error=error, **fields)  # fmt: skip
 
-        record = self.store.record_fetch
+        # Every outcome below stores the feed's Cache-Control max-age too (the daemon's schedule uses it).
+        record = partial(self.store.record_fetch, max_age_seconds=result.max_age)
         if result.gone:
             await asyncio.to_thread(record, feed.id, status=FetchStatus.GONE, error=result.error, keep_validators=True)
             return done(FetchStatus.GONE, result.error)
-        if result.max_age is not None:  # Cache-Control: the daemon won't ask again sooner
-            await asyncio.to_thread(self.store.set_feed_max_age, feed.id, result.max_age)
         if result.not_modified:
             await asyncio.to_thread(record, feed.id, status=FetchStatus.NOT_MODIFIED, keep_validators=True)
             return done(FetchStatus.NOT_MODIFIED)
@@ -288,7 +288,7 @@ class _Run:
             self.fetcher = fetcher
             if self.fulltext:  # pages left pending by an interrupted run
                 self.queue_pages(await asyncio.to_thread(self.store.fulltext_jobs))
-            for done, task in enumerate(asyncio.as_completed([self.refresh_feed(fetcher, f) for f in feeds]), 1):
+            for done, task in enumerate(asyncio.as_completed([self.refresh_feed(f) for f in feeds]), 1):
                 outcome = await task
                 self.report.outcomes.append(outcome)
                 self.progress(FeedDone(outcome, done, total))

@@ -543,6 +543,7 @@ class Store:
         next_fetch_after: datetime | None = None,
         new_articles: int = 0,
         keep_validators: bool = False,
+        max_age_seconds: float | None = None,
     ) -> None:
         """Store the outcome of one refresh of one feed."""
         now = _iso(utcnow())
@@ -559,6 +560,7 @@ class Store:
                     site_url = COALESCE(?, site_url),
                     ttl_seconds = COALESCE(?, ttl_seconds),
                     next_fetch_after = ?,
+                    max_age_seconds = COALESCE(?, max_age_seconds),
                     last_new_at = CASE WHEN ? > 0 THEN ? ELSE last_new_at END,
                     enabled = CASE WHEN ? = 'gone' THEN 0 ELSE enabled END
                 WHERE id = ?
@@ -567,6 +569,7 @@ class Store:
                     status, error, now, status,
                     keep_validators, etag, keep_validators, last_modified,
                     body_hash, title, title, site_url, ttl_seconds, _iso(next_fetch_after),
+                    None if max_age_seconds is None else int(max_age_seconds),
                     new_articles, now, status, feed_id,
                 ),
             )  # fmt: skip
@@ -1047,12 +1050,6 @@ class Store:
                 "WHERE state IN ('failed', 'pending')",
                 (_iso(now),),
             ).rowcount
-
-    def set_feed_max_age(self, feed_id: int, seconds: float | None) -> None:
-        """Remember a feed's Cache-Control max-age, for the daemon's schedule."""
-        with self._tx() as tx:
-            tx.execute("UPDATE feeds SET max_age_seconds = ? WHERE id = ?",
-                       (None if seconds is None else int(seconds), feed_id))  # fmt: skip
 
     def feed_max_ages(self) -> dict[int, int]:
         rows = self._conn().execute("SELECT id, max_age_seconds FROM feeds WHERE max_age_seconds IS NOT NULL")

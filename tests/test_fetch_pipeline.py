@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from reader.store import Store
 from tests.clirun import reader
 from tests.feedgen import Item, atom, items, recent, rss
 from tests.httpserver import Response
@@ -208,3 +209,13 @@ def test_a_100k_item_feed_is_capped_not_a_crash(http_server, tmp_path):
     assert flood["status"] == "ok" and flood["new"] == 2000
     assert "100,000 entries" in flood["error"]
     assert outcomes[good]["new"] == 2
+
+
+def test_cache_control_max_age_is_kept_for_the_schedule(http_server, tmp_path):
+    data = tmp_path / "data"
+    url = http_server.route("/f.xml", rss(items(1)), headers={**RSS, "Cache-Control": "max-age=7200"}, etag='"a"')
+    reader("feeds", "add", url, data=data)
+    for expected in ("ok", "not-modified"):  # stored on a full answer and on a 304 alike
+        run = reader("fetch", "--no-fulltext", "--json", data=data)
+        assert run.json()["feeds"][0]["status"] == expected
+        assert Store(data / "reader.sqlite").feed_max_ages() == {1: 7200}
