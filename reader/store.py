@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .models import Article, Enclosure, Feed, FetchStatus, ParsedArticle, TextSource
+from .models import Article, Enclosure, Feed, ParsedArticle, TextSource
 
 
 class StoreError(Exception):

@@ -10,7 +10,6 @@ import pytest
 from reader.store import Store
 from tests.clirun import reader
 from tests.feedgen import Item, atom, items, recent, rss
-from tests.httpserver import Response
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 

@@ -66,12 +66,10 @@ def open_tui(ctx: Context) -> int:
     """`reader` with no command: first-run setup, then the TUI (Textual is imported only here)."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the reader's screen needs a terminal; without one, use a command such as 'reader fetch'")
-    from ..firstrun import ensure_setup
-    from ..rules import seed_rules
+    from ..firstrun import ensure_setup  # subscribes the bundled feeds and seeds the rules, once
     from ..tui.app import run_tui
 
     ensure_setup(ctx.settings, ctx.store)
-    seed_rules(ctx.settings.rules_dir)
     return run_tui(ctx.settings, ctx.store)
 
 

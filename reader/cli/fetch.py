@@ -1,4 +1,4 @@
-"""`reader fetch`: refresh feeds (and their article pages), with progress; and the default command."""
+"""`reader fetch`: refresh feeds (and their article pages), with progress."""
 
 from __future__ import annotations
 
@@ -129,18 +129,4 @@ def run_fetch(ctx: Context, selectors: list[str], *, fulltext: bool, as_json: bo
 
 def fetch(args, ctx: Context) -> int:
     run_fetch(ctx, args.feeds, fulltext=not args.no_fulltext, as_json=args.json, wait=args.wait)
-    return 0
-
-
-def run_default(ctx: Context) -> int:
-    """`reader` with no command: first-run setup, refresh everything, show what arrived."""
-    from ..firstrun import ensure_setup
-
-    ensure_setup(ctx.settings, ctx.store)
-    report = run_fetch(ctx, [], fulltext=True, as_json=False, wait=30.0)
-    new = ctx.store.articles_by_ids(report.new_ids)
-    latest = sorted(new.values(), key=lambda a: a.date, reverse=True)[:40]
-    if latest:
-        rows = [(console.local_time(a.date), a.feed_title, a.title) for a in latest]
-        console.out.print(console.table(["date", "feed", "title"], rows))
     return 0
