@@ -388,14 +388,15 @@ class _Parser:
         return self.word(token, field)
 
     def parse_group(self, opening: _Token, field: str | None) -> Node:
+        # Errors point at the '(' itself, not at a field prefix before it (`title:(`).
         closing = self.peek()
         if closing is not None and closing.kind == "RPAREN":
-            raise self.error("empty parentheses", opening.position)
+            raise self.error("empty parentheses", opening.value_position)
         if closing is None:
-            raise self.error("this '(' is never closed", opening.position)
+            raise self.error("this '(' is never closed", opening.value_position)
         node = self.parse_or(field)
         if self.peek() is None:
-            raise self.error("this '(' is never closed", opening.position)
+            raise self.error("this '(' is never closed", opening.value_position)
         self.take()
         return node
 

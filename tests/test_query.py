@@ -51,6 +51,8 @@ def test_urls_and_times_are_words_not_fields():
     [
         ("(a OR b", "this '(' is never closed", 0),
         ("a (b c", "this '(' is never closed", 2),
+        ("x title:(a OR b", "this '(' is never closed", 8),  # the '(' itself, not the prefix
+        ("title:()", "empty parentheses", 6),
         ("a OR b)", "this ')' has no matching '('", 6),
         ("a AND", "AND needs a term after it", 2),
         ("AND a", "AND needs a term before it", 0),
