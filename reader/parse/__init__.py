@@ -26,11 +26,8 @@ from __future__ import annotations
 from reader.models import ParsedFeed
 
 from .errors import ParseError
-from .fast_path import FastReader, parse_fast
+from .fast_path import parse_fast
 from .feedparser_path import parse_with_feedparser
-
-# The names the parity tests reach for.
-_FastReader, _parse_fast, _parse_compat = FastReader, parse_fast, parse_with_feedparser
 
 __all__ = ["ParseError", "parse_feed"]
 
