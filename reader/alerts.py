@@ -32,11 +32,12 @@ from zoneinfo import ZoneInfo
 
 from .config import Settings
 from .index import ParsedQuery, SearchIndex, Snippet, highlight, required_terms
-from .notify import Message, Target, TargetBook, send, target_secret
+from .messages import Message
 from .rules import Rule, RuleSet, allowed_feed_ids, load_rules
 from .store import (
     HELD, PENDING, Alert, Delivery, DeliveryPlan, MatchCandidate, NewAlert, Store, utcnow,
 )  # fmt: skip
+from .targets import Target, TargetBook, send, target_secret
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ def _new_alerts(settings: Settings, store: Store, matches: list[tuple[Rule, int]
     articles = store.articles_by_ids(sorted({i for _rule, i in matches}), with_text=True)
     canonical = store.canonical_urls(list(articles))
     book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
-    targets = {rule.name: book.targets(rule) for rule, _i in matches}
+    targets = {rule.name: book.targets(rule.notify) for rule, _i in matches}
     for name in (name for name, found in targets.items() if not found):
         log.warning("rule %s matched, but none of its notify entries names a target (see `reader rules check`)", name)
     alerts = []
@@ -313,7 +314,7 @@ def _plan_messages(settings: Settings, store: Store, ruleset: RuleSet, due: list
     """Group due deliveries into messages; hold what quiet hours hold; settle what cannot be sent."""
     book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
     rules = {rule.name: rule for rule in ruleset.rules}
-    targets = {rule.name: {t.key: t for t in book.targets(rule)} for rule in ruleset.rules}
+    targets = {rule.name: {t.key: t for t in book.targets(rule.notify)} for rule in ruleset.rules}
     groups: dict[tuple[str, str, str], list[Delivery]] = defaultdict(list)
     for d in due:
         alert = alerts[d.alert_id]
