@@ -1,11 +1,13 @@
-"""Plain data types that move between the pipeline's stages.
+"""Plain data types that move between the pipeline's stages, each declared once here. No I/O.
 
 Parsing produces `ParsedFeed`/`ParsedArticle` (pure, picklable: they cross
-process boundaries); the store hands out `Feed` and `Article` rows.
+process boundaries); the store hands out `Feed` and `Article` rows, the
+index's `IndexRow`s, and the alerts' outbox records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -121,3 +123,153 @@ class Article:
     def date(self) -> datetime:
         """The date a reader sorts by: published, else updated, else first seen."""
         return self.published or self.updated or self.first_seen
+
+
+FULLTEXT_PENDING = "pending"
+FULLTEXT_DONE = "done"
+FULLTEXT_SKIPPED = "skipped"
+FULLTEXT_FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    new_ids: list[int]
+    updated_ids: list[int]
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """What `articles`, `export` and the TUI list select. All parts are ANDed."""
+
+    feed_ids: Sequence[int] | None = None
+    group: str | None = None
+    unread: bool = False
+    starred: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    ids: Sequence[int] | None = None  # e.g. the hits of a search
+
+
+@dataclass(frozen=True)
+class ArticleLine:
+    """One row of the TUI's article list: only what it draws."""
+
+    id: int
+    feed_id: int
+    feed_title: str
+    title: str
+    date: datetime
+    read: bool
+    starred: bool
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """What the indexer needs of one article."""
+
+    id: int
+    version: int
+    title: str
+    text: str
+    summary: str
+    feed_title: str
+    group: str
+    author: str
+    categories: tuple[str, ...]
+    link: str
+    date: datetime
+
+
+@dataclass(frozen=True)
+class FulltextJob:
+    article_id: int
+    link: str
+    feed_url: str
+    feed_text_len: int
+
+
+# -- alerts: the types of the outbox --------------------------------------------------
+
+HELD, PENDING, SENT, FAILED = "held", "pending", "sent", "failed"  # a delivery's states
+
+
+@dataclass(frozen=True)
+class MatchCandidate:
+    """A new article waiting to be matched against the rules."""
+
+    article_id: int
+    feed_id: int
+    first_fetch: bool  # it came with its feed's first articles
+    arrived: datetime  # when it was stored, to the millisecond
+    date: datetime | None  # published, else updated
+
+
+@dataclass(frozen=True)
+class DeliveryPlan:
+    """Where and when one alert is to be sent."""
+
+    target: str  # a stable key for the target (a hash: the URL itself holds secrets)
+    label: str  # the target's URL, redacted
+    state: str  # PENDING (send when due) or HELD (for a digest or the end of quiet hours)
+    due_at: datetime
+    batch: str | None = None  # deliveries sharing a batch (and rule, target) go out as one message
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    """A rule matching an article, as recorded: what a message about it shows."""
+
+    rule: str
+    article_id: int
+    canonical_url: str | None  # None when the article has no link
+    title: str
+    link: str
+    published: datetime | None
+    feed_title: str
+    snippet: str
+    spans: tuple[tuple[int, int], ...]
+    deliveries: tuple[DeliveryPlan, ...]
+
+
+@dataclass(frozen=True)
+class AlertSource:
+    """A feed that carried an alert's story (one story from two feeds alerts once, naming both)."""
+
+    article_id: int | None  # None once the article is deleted
+    feed_title: str
+    link: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    alert_id: int
+    target: str
+    label: str
+    batch: str | None
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    rule: str
+    article_id: int | None
+    title: str
+    link: str
+    published: datetime | None
+    snippet: str
+    spans: tuple[tuple[int, int], ...]
+    created_at: datetime
+    sources: tuple[AlertSource, ...]
+    deliveries: tuple[Delivery, ...]
+
+    @property
+    def state(self) -> str:
+        """The least advanced state of its deliveries: failed, pending, held, sent ("none" without targets)."""
+        states = {d.state for d in self.deliveries}
+        return next((s for s in (FAILED, PENDING, HELD, SENT) if s in states), "none")

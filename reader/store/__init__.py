@@ -20,35 +20,29 @@ or Textual.
 
 from __future__ import annotations
 
-from .alerts import (
+from ..models import (  # the record types, declared in models.py; importable from here as before
     FAILED,
-    HELD,
-    PENDING,
-    SENT,
-    ALERT_COLUMNS,
-    DELIVERY_COLUMNS,
-    Alert,
-    AlertSource,
-    AlertStore,
-    Delivery,
-    DeliveryPlan,
-    MatchCandidate,
-    NewAlert,
-)
-from .articles import (
-    ARTICLE_COLUMNS,
     FULLTEXT_DONE,
     FULLTEXT_FAILED,
     FULLTEXT_PENDING,
     FULLTEXT_SKIPPED,
-    LIST_SORTS,
+    HELD,
+    PENDING,
+    SENT,
+    Alert,
+    AlertSource,
     ArticleFilter,
     ArticleLine,
-    ArticleStore,
+    Delivery,
+    DeliveryPlan,
     FulltextJob,
     IndexRow,
+    MatchCandidate,
+    NewAlert,
     UpsertResult,
 )
+from .alerts import ALERT_COLUMNS, DELIVERY_COLUMNS, AlertStore
+from .articles import ARTICLE_COLUMNS, LIST_SORTS, ArticleStore
 from .db import Database, StoreError, utcnow
 from .feeds import FEED_COLUMNS, FeedNotFound, FeedStore
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION

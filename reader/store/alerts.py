@@ -5,94 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..models import FAILED, PENDING, Alert, AlertSource, Delivery, MatchCandidate, NewAlert
 from .db import Database, _dt, _iso, utcnow
-
-HELD, PENDING, SENT, FAILED = "held", "pending", "sent", "failed"  # a delivery's states
-
-
-@dataclass(frozen=True)
-class MatchCandidate:
-    """A new article waiting to be matched against the rules."""
-
-    article_id: int
-    feed_id: int
-    first_fetch: bool  # it came with its feed's first articles
-    arrived: datetime  # when it was stored, to the millisecond
-    date: datetime | None  # published, else updated
-
-
-@dataclass(frozen=True)
-class DeliveryPlan:
-    """Where and when one alert is to be sent."""
-
-    target: str  # a stable key for the target (a hash: the URL itself holds secrets)
-    label: str  # the target's URL, redacted
-    state: str  # PENDING (send when due) or HELD (for a digest or the end of quiet hours)
-    due_at: datetime
-    batch: str | None = None  # deliveries sharing a batch (and rule, target) go out as one message
-
-
-@dataclass(frozen=True)
-class NewAlert:
-    """A rule matching an article, as recorded: what a message about it shows."""
-
-    rule: str
-    article_id: int
-    canonical_url: str | None  # None when the article has no link
-    title: str
-    link: str
-    published: datetime | None
-    feed_title: str
-    snippet: str
-    spans: tuple[tuple[int, int], ...]
-    deliveries: tuple[DeliveryPlan, ...]
-
-
-@dataclass(frozen=True)
-class AlertSource:
-    """A feed that carried an alert's story (one story from two feeds alerts once, naming both)."""
-
-    article_id: int | None  # None once the article is deleted
-    feed_title: str
-    link: str
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: int
-    alert_id: int
-    target: str
-    label: str
-    batch: str | None
-    state: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    sent_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Alert:
-    id: int
-    rule: str
-    article_id: int | None
-    title: str
-    link: str
-    published: datetime | None
-    snippet: str
-    spans: tuple[tuple[int, int], ...]
-    created_at: datetime
-    sources: tuple[AlertSource, ...]
-    deliveries: tuple[Delivery, ...]
-
-    @property
-    def state(self) -> str:
-        """The least advanced state of its deliveries: failed, pending, held, sent ("none" without targets)."""
-        states = {d.state for d in self.deliveries}
-        return next((s for s in (FAILED, PENDING, HELD, SENT) if s in states), "none")
 
 
 DELIVERY_COLUMNS = """

@@ -5,48 +5,22 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from ..models import Article, Enclosure, ParsedArticle, TextSource
+from ..models import (
+    FULLTEXT_PENDING,
+    FULLTEXT_SKIPPED,
+    Article,
+    ArticleFilter,
+    ArticleLine,
+    Enclosure,
+    FulltextJob,
+    IndexRow,
+    ParsedArticle,
+    TextSource,
+    UpsertResult,
+)
 from .db import Database, _dt, _iso, utcnow
-
-FULLTEXT_PENDING = "pending"
-FULLTEXT_DONE = "done"
-FULLTEXT_SKIPPED = "skipped"
-FULLTEXT_FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class UpsertResult:
-    new_ids: list[int]
-    updated_ids: list[int]
-
-
-@dataclass(frozen=True)
-class ArticleFilter:
-    """What `articles`, `export` and the TUI list select. All parts are ANDed."""
-
-    feed_ids: Sequence[int] | None = None
-    group: str | None = None
-    unread: bool = False
-    starred: bool = False
-    since: datetime | None = None
-    until: datetime | None = None
-    ids: Sequence[int] | None = None  # e.g. the hits of a search
-
-
-@dataclass(frozen=True)
-class ArticleLine:
-    """One row of the TUI's article list: only what it draws."""
-
-    id: int
-    feed_id: int
-    feed_title: str
-    title: str
-    date: datetime
-    read: bool
-    starred: bool
 
 
 # The TUI list's orders; each ends on the id so that equal keys keep a stable order.
@@ -56,31 +30,6 @@ LIST_SORTS = {
     "title": "a.title COLLATE NOCASE, a.sort_date DESC, a.id DESC",
     "feed": "f.title COLLATE NOCASE, f.url, a.sort_date DESC, a.id DESC",
 }
-
-
-@dataclass(frozen=True)
-class IndexRow:
-    """What the indexer needs of one article."""
-
-    id: int
-    version: int
-    title: str
-    text: str
-    summary: str
-    feed_title: str
-    group: str
-    author: str
-    categories: tuple[str, ...]
-    link: str
-    date: datetime
-
-
-@dataclass(frozen=True)
-class FulltextJob:
-    article_id: int
-    link: str
-    feed_url: str
-    feed_text_len: int
 
 
 ARTICLE_COLUMNS = """
