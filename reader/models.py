@@ -10,6 +10,49 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+# -- states: stored as their string values, compared as these members -------------------
+
+
+class FetchStatus(StrEnum):
+    """A feed's status: the outcome of its last refresh, as stored in `feeds.last_status`."""
+
+    OK = "ok"  # fetched and parsed (maybe with no new articles)
+    NOT_MODIFIED = "not-modified"  # 304, or a body identical to the last one
+    ERROR = "error"
+    GONE = "gone"  # 410: the feed is disabled
+    DEFERRED = "deferred"  # skipped: Retry-After not yet over
+
+
+class TextSource(StrEnum):
+    """Where an article's full text came from."""
+
+    PAGE = "page"
+    CONTENT = "content"
+    SUMMARY = "summary"
+    TITLE = "title"
+
+
+class FulltextState(StrEnum):
+    """Where an article stands with its page: to fetch, fetched, not to fetch, or failed."""
+
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"  # full text is off for its feed, or it has no link
+    FAILED = "failed"
+
+
+class DeliveryState(StrEnum):
+    """Where one alert's delivery to one target stands."""
+
+    HELD = "held"  # kept back for a digest or the end of quiet hours
+    PENDING = "pending"  # to send when due (again, after a failed attempt)
+    SENT = "sent"
+    FAILED = "failed"  # given up after every attempt; `reader alerts retry` resends
+
+
+NO_TARGETS = "none"  # an alert's state when its rule has no targets
 
 
 @dataclass(frozen=True)
@@ -63,7 +106,7 @@ class Feed:
     ttl_seconds: int | None = None
     next_fetch_after: datetime | None = None
     last_fetched_at: datetime | None = None
-    last_status: str | None = None  # see FetchStatus
+    last_status: FetchStatus | None = None
     last_error: str | None = None
     last_new_at: datetime | None = None
     error_count: int = 0
@@ -73,25 +116,6 @@ class Feed:
     @property
     def display_title(self) -> str:
         return self.title or self.url
-
-
-class FetchStatus:
-    """The outcome of refreshing one feed, as stored in `feeds.last_status`."""
-
-    OK = "ok"  # fetched and parsed (maybe with no new articles)
-    NOT_MODIFIED = "not-modified"  # 304, or a body identical to the last one
-    ERROR = "error"
-    GONE = "gone"  # 410: the feed is disabled
-    DEFERRED = "deferred"  # skipped: Retry-After not yet over
-
-
-class TextSource:
-    """Where an article's full text came from."""
-
-    PAGE = "page"
-    CONTENT = "content"
-    SUMMARY = "summary"
-    TITLE = "title"
 
 
 @dataclass(frozen=True)
@@ -115,7 +139,7 @@ class Article:
     enclosures: tuple[Enclosure, ...]
     text: str
     markdown: str
-    text_source: str
+    text_source: TextSource
     read: bool
     starred: bool
 
@@ -123,12 +147,6 @@ class Article:
     def date(self) -> datetime:
         """The date a reader sorts by: published, else updated, else first seen."""
         return self.published or self.updated or self.first_seen
-
-
-FULLTEXT_PENDING = "pending"
-FULLTEXT_DONE = "done"
-FULLTEXT_SKIPPED = "skipped"
-FULLTEXT_FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -190,8 +208,6 @@ class FulltextJob:
 
 # -- alerts: the types of the outbox --------------------------------------------------
 
-HELD, PENDING, SENT, FAILED = "held", "pending", "sent", "failed"  # a delivery's states
-
 
 @dataclass(frozen=True)
 class MatchCandidate:
@@ -210,7 +226,7 @@ class DeliveryPlan:
 
     target: str  # a stable key for the target (a hash: the URL itself holds secrets)
     label: str  # the target's URL, redacted
-    state: str  # PENDING (send when due) or HELD (for a digest or the end of quiet hours)
+    state: DeliveryState  # PENDING (send when due) or HELD (for a digest or the end of quiet hours)
     due_at: datetime
     batch: str | None = None  # deliveries sharing a batch (and rule, target) go out as one message
 
@@ -247,7 +263,7 @@ class Delivery:
     target: str
     label: str
     batch: str | None
-    state: str
+    state: DeliveryState
     attempts: int
     next_attempt_at: datetime
     last_error: str | None
@@ -270,6 +286,7 @@ class Alert:
 
     @property
     def state(self) -> str:
-        """The least advanced state of its deliveries: failed, pending, held, sent ("none" without targets)."""
+        """The least advanced state of its deliveries: failed, pending, held, sent (NO_TARGETS without any)."""
         states = {d.state for d in self.deliveries}
-        return next((s for s in (FAILED, PENDING, HELD, SENT) if s in states), "none")
+        order = (DeliveryState.FAILED, DeliveryState.PENDING, DeliveryState.HELD, DeliveryState.SENT)
+        return next((s for s in order if s in states), NO_TARGETS)

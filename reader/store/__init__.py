@@ -21,21 +21,15 @@ or Textual.
 from __future__ import annotations
 
 from ..models import (  # the record types, declared in models.py; importable from here as before
-    FAILED,
-    FULLTEXT_DONE,
-    FULLTEXT_FAILED,
-    FULLTEXT_PENDING,
-    FULLTEXT_SKIPPED,
-    HELD,
-    PENDING,
-    SENT,
     Alert,
     AlertSource,
     ArticleFilter,
     ArticleLine,
     Delivery,
     DeliveryPlan,
+    DeliveryState,
     FulltextJob,
+    FulltextState,
     IndexRow,
     MatchCandidate,
     NewAlert,
@@ -47,6 +41,12 @@ from .db import Database, StoreError, utcnow
 from .feeds import FEED_COLUMNS, FeedNotFound, FeedStore
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
+# The states by their older names, for today's importers (the StrEnums in models.py are the declarations).
+FULLTEXT_PENDING, FULLTEXT_DONE, FULLTEXT_SKIPPED, FULLTEXT_FAILED = (
+    FulltextState.PENDING, FulltextState.DONE, FulltextState.SKIPPED, FulltextState.FAILED,
+)  # fmt: skip
+HELD, PENDING, SENT, FAILED = DeliveryState.HELD, DeliveryState.PENDING, DeliveryState.SENT, DeliveryState.FAILED
+
 
 class Store(FeedStore, ArticleStore, AlertStore):
     """All reads and writes of the SQLite database."""
@@ -56,6 +56,7 @@ __all__ = [
     "ALERT_COLUMNS", "APPLICATION_ID", "ARTICLE_COLUMNS", "DELIVERY_COLUMNS", "FAILED", "FEED_COLUMNS",
     "FULLTEXT_DONE", "FULLTEXT_FAILED", "FULLTEXT_PENDING", "FULLTEXT_SKIPPED", "HELD", "LIST_SORTS",
     "MIGRATIONS", "PENDING", "SCHEMA_VERSION", "SENT", "Alert", "AlertSource", "AlertStore", "ArticleFilter",
-    "ArticleLine", "ArticleStore", "Database", "Delivery", "DeliveryPlan", "FeedNotFound", "FeedStore",
-    "FulltextJob", "IndexRow", "MatchCandidate", "NewAlert", "Store", "StoreError", "UpsertResult", "utcnow",
+    "ArticleLine", "ArticleStore", "Database", "Delivery", "DeliveryPlan", "DeliveryState", "FeedNotFound",
+    "FeedStore", "FulltextJob", "FulltextState", "IndexRow", "MatchCandidate", "NewAlert", "Store", "StoreError",
+    "UpsertResult", "utcnow",
 ]  # fmt: skip

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from ..models import FAILED, PENDING, Alert, AlertSource, Delivery, MatchCandidate, NewAlert
+from ..models import Alert, AlertSource, Delivery, DeliveryState, FulltextState, MatchCandidate, NewAlert
 from .db import Database, _dt, _iso, utcnow
 
 
@@ -15,13 +15,15 @@ DELIVERY_COLUMNS = """
     d.id, d.alert_id, d.target, d.target_label, d.batch, d.state, d.attempts, d.next_attempt_at,
     d.last_error, d.sent_at
 """
+# Held or pending, written as literals so that the planner uses the partial index `deliveries_due`.
+WAITING = f"('{DeliveryState.HELD}', '{DeliveryState.PENDING}')"
 ALERT_COLUMNS = "al.id, al.rule, al.article_id, al.title, al.link, al.published, al.snippet, al.spans, al.created_at"
 
 
 def _delivery(r: tuple) -> Delivery:
     return Delivery(
-        id=r[0], alert_id=r[1], target=r[2], label=r[3], batch=r[4], state=r[5], attempts=r[6],
-        next_attempt_at=_dt(r[7]), last_error=r[8], sent_at=_dt(r[9]),
+        id=r[0], alert_id=r[1], target=r[2], label=r[3], batch=r[4], state=DeliveryState(r[5]),
+        attempts=r[6], next_attempt_at=_dt(r[7]), last_error=r[8], sent_at=_dt(r[9]),
     )  # fmt: skip
 
 
@@ -39,7 +41,7 @@ class AlertStore(Database):
 
     def articles_to_match(self, *, wait_for_pages: bool = True) -> list[MatchCandidate]:
         """Queued new articles that are indexed at their current version (and, if asked, have their page)."""
-        pages = "AND a.fulltext_state != 'pending'" if wait_for_pages else ""
+        pages = f"AND a.fulltext_state != '{FulltextState.PENDING}'" if wait_for_pages else ""
         rows = self._conn().execute(
             f"""
             SELECT q.article_id, a.feed_id, q.first_fetch, q.queued_at, COALESCE(a.published, a.updated)
@@ -125,7 +127,7 @@ class AlertStore(Database):
     def due_deliveries(self, now: datetime, limit: int = 5000) -> list[Delivery]:
         """Held and pending deliveries whose time has come, oldest first."""
         rows = self._conn().execute(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.state IN ('held', 'pending') "
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.state IN {WAITING} "
             "AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id LIMIT ?",
             (_iso(now), limit),
         ).fetchall()
@@ -134,7 +136,7 @@ class AlertStore(Database):
     def next_delivery_at(self) -> datetime | None:
         """When the next held or pending delivery falls due."""
         row = self._conn().execute(
-            "SELECT min(next_attempt_at) FROM deliveries WHERE state IN ('held', 'pending')"
+            f"SELECT min(next_attempt_at) FROM deliveries WHERE state IN {WAITING}"
         ).fetchone()
         return _dt(row[0])
 
@@ -177,20 +179,22 @@ class AlertStore(Database):
     def hold_deliveries(self, ids: Sequence[int], *, until: datetime, batch: str) -> None:
         """Keep deliveries back until `until`, to go out together as one message (quiet hours)."""
         with self._tx() as tx:
-            tx.executemany("UPDATE deliveries SET state = 'held', batch = ?, next_attempt_at = ? WHERE id = ?",
-                           [(batch, _iso(until), i) for i in ids])  # fmt: skip
+            tx.executemany(
+                f"UPDATE deliveries SET state = '{DeliveryState.HELD}', batch = ?, next_attempt_at = ? WHERE id = ?",
+                [(batch, _iso(until), i) for i in ids],
+            )
 
     def delivery_sent(self, ids: Sequence[int], at: datetime) -> None:
         with self._tx() as tx:
             tx.executemany(
-                "UPDATE deliveries SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL "
-                "WHERE id = ?",
+                f"UPDATE deliveries SET state = '{DeliveryState.SENT}', sent_at = ?, attempts = attempts + 1, "
+                "last_error = NULL WHERE id = ?",
                 [(_iso(at), i) for i in ids],
             )
 
     def delivery_failed(self, ids: Sequence[int], *, error: str, retry_at: datetime | None) -> None:
         """Count a failed attempt: retried at `retry_at`, or given up (FAILED) when it is None."""
-        state = PENDING if retry_at else FAILED
+        state = DeliveryState.PENDING if retry_at else DeliveryState.FAILED
         with self._tx() as tx:
             tx.executemany(
                 "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_error = ?, "
@@ -208,7 +212,7 @@ class AlertStore(Database):
         """Make every failed or pending delivery due now, with a fresh count of attempts (held ones keep their time)."""
         with self._tx() as tx:
             return tx.execute(
-                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ? "
-                "WHERE state IN ('failed', 'pending')",
+                f"UPDATE deliveries SET state = '{DeliveryState.PENDING}', attempts = 0, next_attempt_at = ? "
+                f"WHERE state IN ('{DeliveryState.FAILED}', '{DeliveryState.PENDING}')",
                 (_iso(now),),
             ).rowcount

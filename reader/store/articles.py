@@ -8,13 +8,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from ..models import (
-    FULLTEXT_PENDING,
-    FULLTEXT_SKIPPED,
     Article,
     ArticleFilter,
     ArticleLine,
     Enclosure,
     FulltextJob,
+    FulltextState,
     IndexRow,
     ParsedArticle,
     TextSource,
@@ -46,11 +45,11 @@ def _article(row: sqlite3.Row) -> Article:
         first_seen=_dt(row[10]), summary=row[11], content=row[12],
         categories=tuple(json.loads(row[13])),
         enclosures=tuple(Enclosure(**e) for e in json.loads(row[14])),
-        text=row[15], markdown=row[16], text_source=row[17], read=bool(row[18]), starred=bool(row[19]),
+        text=row[15], markdown=row[16], text_source=TextSource(row[17]), read=bool(row[18]), starred=bool(row[19]),
     )  # fmt: skip
 
 
-def _initial_text(article: ParsedArticle) -> tuple[str, str]:
+def _initial_text(article: ParsedArticle) -> tuple[str, TextSource]:
     """The best text the feed itself carries, and where it came from."""
     if len(article.content) >= len(article.summary) and article.content:
         return article.content, TextSource.CONTENT
@@ -102,20 +101,20 @@ class ArticleStore(Database):
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                         (*values, feed_id, a.key, now, sort_date, text, text, source,
-                         FULLTEXT_PENDING if fulltext and a.link else FULLTEXT_SKIPPED),
+                         FulltextState.PENDING if fulltext and a.link else FulltextState.SKIPPED),
                     )  # fmt: skip
                     new_ids.append(cur.lastrowid)
                 elif existing[a.key][1] != a.content_hash:
                     aid = existing[a.key][0]
                     # The feed's text changed: refresh it unless a page extraction is richer.
                     tx.execute(
-                        """
+                        f"""
                         UPDATE articles SET title = ?, link = ?, canonical_url = ?, author = ?,
                             published = COALESCE(?, published), updated = ?, summary = ?, content = ?,
                             content_html = ?, categories = ?, enclosures = ?, content_hash = ?,
-                            text = CASE WHEN text_source = 'page' THEN text ELSE ? END,
-                            markdown = CASE WHEN text_source = 'page' THEN markdown ELSE ? END,
-                            text_source = CASE WHEN text_source = 'page' THEN text_source ELSE ? END,
+                            text = CASE WHEN text_source = '{TextSource.PAGE}' THEN text ELSE ? END,
+                            markdown = CASE WHEN text_source = '{TextSource.PAGE}' THEN markdown ELSE ? END,
+                            text_source = CASE WHEN text_source = '{TextSource.PAGE}' THEN text_source ELSE ? END,
                             version = version + 1
                         WHERE id = ?
                         """,
@@ -128,12 +127,12 @@ class ArticleStore(Database):
         """Articles whose page is still to be fetched (of `article_ids`, or all)."""
         sql = (
             "SELECT a.id, a.link, f.url, length(a.text) FROM articles a JOIN feeds f ON f.id = a.feed_id "
-            "WHERE a.fulltext_state = 'pending'"
+            f"WHERE a.fulltext_state = '{FulltextState.PENDING}'"  # a literal: the partial index applies
         )
         rows = self._select_in(sql, "a.id", article_ids)
         return [FulltextJob(*r) for r in rows]
 
-    def set_fulltext(self, article_id: int, *, state: str, text: str | None = None,
+    def set_fulltext(self, article_id: int, *, state: FulltextState, text: str | None = None,
                      markdown: str | None = None, error: str | None = None,
                      canonical_url: str | None = None) -> None:  # fmt: skip
         """Record a page fetch: its extracted text (if it beat the feed's) or why it failed."""
@@ -142,8 +141,8 @@ class ArticleStore(Database):
                 tx.execute("UPDATE articles SET canonical_url = ? WHERE id = ?", (canonical_url, article_id))
             if text is not None:
                 tx.execute(
-                    "UPDATE articles SET text = ?, markdown = ?, text_source = 'page', fulltext_state = ?, "
-                    "page_error = NULL, version = version + 1 WHERE id = ?",
+                    f"UPDATE articles SET text = ?, markdown = ?, text_source = '{TextSource.PAGE}', "
+                    "fulltext_state = ?, page_error = NULL, version = version + 1 WHERE id = ?",
                     (text, markdown or text, state, article_id),
                 )
             else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from ..models import Feed
+from ..models import Feed, FetchStatus
 from .db import Database, _dt, _iso, utcnow
 
 
@@ -25,8 +25,8 @@ def _feed(row: sqlite3.Row, article_count: int = 0, unread_count: int = 0) -> Fe
         id=row[0], url=row[1], title=row[2], group=row[3], site_url=row[4], enabled=bool(row[5]),
         fulltext=bool(row[6]), etag=row[7], last_modified=row[8], body_hash=row[9],
         ttl_seconds=row[10], next_fetch_after=_dt(row[11]), last_fetched_at=_dt(row[12]),
-        last_status=row[13], last_error=row[14], last_new_at=_dt(row[15]), error_count=row[16],
-        article_count=article_count, unread_count=unread_count,
+        last_status=FetchStatus(row[13]) if row[13] else None, last_error=row[14], last_new_at=_dt(row[15]),
+        error_count=row[16], article_count=article_count, unread_count=unread_count,
     )  # fmt: skip
 
 
@@ -101,7 +101,7 @@ class FeedStore(Database):
         self,
         feed_id: int,
         *,
-        status: str,
+        status: FetchStatus,
         error: str | None = None,
         etag: str | None = None,
         last_modified: str | None = None,
@@ -118,10 +118,10 @@ class FeedStore(Database):
         now = _iso(utcnow())
         with self._tx() as tx:
             tx.execute(
-                """
+                f"""
                 UPDATE feeds SET
                     last_status = ?, last_error = ?, last_fetched_at = ?,
-                    error_count = CASE WHEN ? = 'error' THEN error_count + 1 ELSE 0 END,
+                    error_count = CASE WHEN ? = '{FetchStatus.ERROR}' THEN error_count + 1 ELSE 0 END,
                     etag = CASE WHEN ? THEN etag ELSE ? END,
                     last_modified = CASE WHEN ? THEN last_modified ELSE ? END,
                     body_hash = COALESCE(?, body_hash),
@@ -131,7 +131,7 @@ class FeedStore(Database):
                     next_fetch_after = ?,
                     max_age_seconds = COALESCE(?, max_age_seconds),
                     last_new_at = CASE WHEN ? > 0 THEN ? ELSE last_new_at END,
-                    enabled = CASE WHEN ? = 'gone' THEN 0 ELSE enabled END
+                    enabled = CASE WHEN ? = '{FetchStatus.GONE}' THEN 0 ELSE enabled END
                 WHERE id = ?
                 """,
                 (
