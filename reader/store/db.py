@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, _split_sql
+from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, split_sql
 
 
 class StoreError(Exception):
@@ -89,6 +89,7 @@ class Database:
         return rows
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the database to SCHEMA_VERSION, one numbered step per transaction; refuse a newer one."""
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -98,18 +99,18 @@ class Database:
             raise StoreError(f"{self.path} belongs to another program (application_id {app_id:#x})")
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path} has schema version {version}, newer than this reader knows ({SCHEMA_VERSION}); "
-                "upgrade the reader"
+                f"{self.path} has schema version {version}, newer than this reader knows ({SCHEMA_VERSION}): "
+                "it was written by a newer reader; upgrade the reader to open it (the file was left unchanged)"
             )
-        for step in range(version, SCHEMA_VERSION):
+        for step in MIGRATIONS[version:]:
             with self._tx() as tx:
-                for statement in _split_sql(MIGRATIONS[step]):
+                for statement in split_sql(step.sql):
                     tx.execute(statement)
-                tx.execute(f"PRAGMA user_version = {step + 1}")
+                tx.execute(f"PRAGMA user_version = {step.version}")
                 tx.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 problems = tx.execute("PRAGMA foreign_key_check").fetchall()
                 if problems:
-                    raise StoreError(f"migration to version {step + 1} broke foreign keys: {problems[:3]}")
+                    raise StoreError(f"migration to version {step.version} broke foreign keys: {problems[:3]}")
 
     def schema_version(self) -> int:
         return self._conn().execute("PRAGMA user_version").fetchone()[0]

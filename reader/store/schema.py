@@ -1,12 +1,28 @@
-"""The schema: numbered migration steps and the identity of a reader database. DDL only, no queries."""
+"""The schema: numbered migration steps and the identity of a reader database. DDL only, no queries.
+
+To change the schema, append a `Migration` numbered one past the last; never
+edit a step that has shipped (databases out there already ran it). Each step
+runs in one transaction with `user_version` set to its number, so a crash
+leaves the database at the step before. Then run `python -m tests.schema_fixture`
+to commit a small database made at the new version: `tests/test_migrations.py`
+upgrades one made at every earlier version and checks that no row is lost.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
-MIGRATIONS: list[str] = [
-    # 1: feeds and articles
-    """
+
+@dataclass(frozen=True)
+class Migration:
+    version: int  # the schema version this step leaves the database at
+    why: str
+    sql: str  # statements separated by ';' (trigger bodies may hold their own)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "feeds and articles", """
     CREATE TABLE feeds (
         id INTEGER PRIMARY KEY,
         url TEXT NOT NULL UNIQUE,
@@ -66,14 +82,14 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER articles_deleted AFTER DELETE ON articles BEGIN
         INSERT OR IGNORE INTO index_deletions (article_id) VALUES (old.id);
     END;
-    """,
+    """),
     # 2: alerts. A trigger queues every new article for matching in the transaction that stores it,
     # so a crash anywhere between storing and matching loses no alert: the queue is matched next time.
     # `first_fetch`: the article came with its feed's first articles (no flood from a new feed);
     # `queued_at` (to the millisecond): when it arrived, against which a new rule's `armed_at` is compared.
     # Alerts keep a copy of what a message shows, so they outlive their article; deliveries are one
     # row per (alert, target), the target known by a hash and a redacted label (its URL holds secrets).
-    """
+    Migration(2, "alerts: the match queue, rules' arming times, alerts, their sources and deliveries", """
     CREATE TABLE rule_state (
         rule TEXT PRIMARY KEY,
         armed_at TEXT NOT NULL
@@ -126,19 +142,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('held', 'pending');
     ALTER TABLE feeds ADD COLUMN max_age_seconds INTEGER;
-    """,
-    # 3: the Starred view and unread counts without a scan of every article's row
-    """
+    """),
+    Migration(3, "the Starred view and unread counts without a scan of every article's row", """
     CREATE INDEX articles_starred ON articles (sort_date DESC, id DESC) WHERE starred = 1;
     CREATE INDEX articles_unread_by_feed ON articles (feed_id) WHERE read = 0;
-    """,
-]
+    """),
+    # 4: stories (the next table family) goes here.
+)
 
-SCHEMA_VERSION = len(MIGRATIONS)
+SCHEMA_VERSION = MIGRATIONS[-1].version
 APPLICATION_ID = 0x52445231  # "RDR1": refuse to open some other program's database
 
 
-def _split_sql(script: str) -> list[str]:
+def split_sql(script: str) -> list[str]:
     """Split a migration into statements, keeping trigger bodies (BEGIN … END;) whole."""
     statements, current = [], []
     for line in script.strip().splitlines():
