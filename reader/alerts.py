@@ -34,9 +34,8 @@ from .config import Settings
 from .index import ParsedQuery, SearchIndex, Snippet, highlight, required_terms
 from .messages import Message
 from .rules import Rule, RuleSet, allowed_feed_ids, load_rules
-from .store import (
-    HELD, PENDING, Alert, Delivery, DeliveryPlan, MatchCandidate, NewAlert, Store, utcnow,
-)  # fmt: skip
+from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert
+from .store import Store, utcnow
 from .targets import Target, TargetBook, send, target_secret
 
 log = logging.getLogger(__name__)
@@ -226,8 +225,8 @@ def _snippet(query: ParsedQuery, texts: Sequence[str]) -> Snippet:
 def _plan(rule: Rule, target: Target, now: datetime) -> DeliveryPlan:
     if rule.mode == "digest":
         due = next_digest(rule, now)
-        return DeliveryPlan(target.key, target.label, HELD, due, batch=f"digest {due.isoformat()}")
-    return DeliveryPlan(target.key, target.label, PENDING, now)
+        return DeliveryPlan(target.key, target.label, DeliveryState.HELD, due, batch=f"digest {due.isoformat()}")
+    return DeliveryPlan(target.key, target.label, DeliveryState.PENDING, now)
 
 
 # -- schedules: digests and quiet hours ----------------------------------------------------------

@@ -30,9 +30,9 @@ from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .lock import WriterLock
-from .models import Feed, FetchStatus, ParsedFeed
+from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
 from .pool import process_pool
-from .store import FULLTEXT_DONE, FULLTEXT_FAILED, FulltextJob, IndexRow, Store, utcnow
+from .store import Store, utcnow
 from .urls import canonical_url
 
 if TYPE_CHECKING:  # Whoosh loads only when the index is opened
@@ -49,7 +49,7 @@ class FeedOutcome:
     feed_id: int
     title: str
     url: str
-    status: str  # a FetchStatus value
+    status: FetchStatus
     new: int = 0
     updated: int = 0
     error: str | None = None
@@ -260,22 +260,22 @@ class _Run:
         )  # fmt: skip
         if not result.ok:
             stats.failed += 1
-            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_FAILED, error=result.error)
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.FAILED, error=result.error)
             return
         stats.fetched += 1
         canonical = canonical_url(result.final_url)
         extracted, error = await self.run_in_pool("extract", workers.extract, result.body, result.final_url)
         if extracted is None:
             stats.failed += 1
-            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_FAILED, error=error,
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.FAILED, error=error,
                                     canonical_url=canonical)  # fmt: skip
         elif len(extracted[0]) < job.feed_text_len:
             stats.fallback += 1
-            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_DONE,
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.DONE,
                                     error="the page held less text than the feed", canonical_url=canonical)  # fmt: skip
         else:
             stats.used += 1
-            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_DONE, text=extracted[0],
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.DONE, text=extracted[0],
                                     markdown=extracted[1], canonical_url=canonical)  # fmt: skip
 
     # -- the whole run --

@@ -7,10 +7,12 @@ import asyncio
 
 from .. import console
 from ..lock import WriterLock
-from ..store import FAILED, HELD, PENDING, SENT, Alert, Delivery, utcnow
+from ..models import Alert, Delivery, DeliveryState
+from ..store import utcnow
 from .context import Context
 
-STATE_STYLE = {SENT: "green", PENDING: "yellow", HELD: "cyan", FAILED: "red"}
+STATE_STYLE = {DeliveryState.SENT: "green", DeliveryState.PENDING: "yellow", DeliveryState.HELD: "cyan",
+               DeliveryState.FAILED: "red"}  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,12 +45,12 @@ def alert_json(a: Alert) -> dict:
 
 
 def _last_error(a: Alert) -> str:
-    return next((f"{d.label}: {d.last_error}" for d in a.deliveries if d.last_error and d.state != SENT), "")
+    return next((f"{d.label}: {d.last_error}" for d in a.deliveries if d.last_error and d.state != DeliveryState.SENT), "")
 
 
 def _state(a: Alert) -> console.Text:
     tries = max((d.attempts for d in a.deliveries), default=0)
-    held = [d.next_attempt_at for d in a.deliveries if d.state == HELD]
+    held = [d.next_attempt_at for d in a.deliveries if d.state == DeliveryState.HELD]
     text = a.state + (f" until {console.local_time(min(held))}" if held else "")
     return console.Text(text + (f" ({tries} tries)" if tries > 1 else ""), STATE_STYLE.get(a.state, "dim"))
 

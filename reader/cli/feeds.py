@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import console
-from ..models import Feed
+from ..models import Feed, FetchStatus
 from ..opml import MAX_INPUT_BYTES, OPMLError, read_subscriptions, write_opml
 from .context import Context, UsageError
 
@@ -54,7 +54,7 @@ def status_text(f: Feed) -> console.Text:
         return console.safe(f"disabled: {f.last_error or ''}".rstrip(": "), "dim")
     if f.last_status is None:
         return console.safe("never fetched", "dim")
-    if f.last_status == "error":
+    if f.last_status == FetchStatus.ERROR:
         return console.safe(f"error: {f.last_error}", "red")
     if f.last_error:  # fetched, with a warning (e.g. a broken but readable feed)
         return console.safe(f"{f.last_status}: {f.last_error}", "yellow")
