@@ -11,7 +11,8 @@ wrong with it, with a position; `reader.index` gives the tree its meaning
     -group:Tech, NOT group:Tech         exclusion
     title:DeepSeek  feed:"MIT Technology Review"  tag:policy  title:(a OR b)
     date:>=2025-01-01  date:<2025-06-01  date:2025-03  date:2025-01-01..2025-02-01
-    date:24h  date:7d  date:2w          within the last N hours, days, weeks
+    date:30m  date:24h  date:7d  date:3mo  within the last N minutes, hours, days, weeks (w),
+                                        months (mo) or years (y): the spans of `--since`
 
 NOT binds tighter than AND, and AND tighter than OR: `a b OR c` is
 `(a AND b) OR c` (the parser warns when a query mixes them without
@@ -24,7 +25,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+from .dates import FORMS, DateError, parse_span, period
+from .dates import utc as _utc
 
 # The field prefixes a query may use, and the index field each one searches.
 FIELD_PREFIXES: dict[str, str] = {
@@ -248,22 +252,21 @@ class _Lexer:
 
 # -- dates -----------------------------------------------------------------------
 
-_RELATIVE_RE = re.compile(r"(\d{1,5})([hdw])")
-_RELATIVE_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-_PERIOD_RE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
-_DATE_FORMS = "YYYY, YYYY-MM, YYYY-MM-DD, a range A..B, a comparison like >=2025-01-01, or 24h / 7d / 2w"
+_DATE_FORMS = f"{FORMS}, a range A..B, or a comparison like >=2025-01-01"
 
 
 def parse_date_value(value: str, now: datetime) -> tuple[datetime | None, datetime | None, bool]:
-    """`date:` values → (start inclusive, end exclusive, relative to now?); ValueError if bad."""
+    """`date:` values → (start inclusive, end exclusive, relative to now?); ValueError if bad.
+
+    Dates and spans are those of `reader.dates`, the grammar `--since` takes too.
+    """
     if not value:
         raise ValueError(f"'date:' needs a value: {_DATE_FORMS}")
-    if m := _RELATIVE_RE.fullmatch(value):
-        delta = timedelta(**{_RELATIVE_UNITS[m.group(2)]: int(m.group(1))})
-        return _utc(now) - delta, None, True
+    if (span := parse_span(value)) is not None:
+        return _utc(now) - span, None, True
     for op in (">=", "<=", ">", "<", "="):
         if value.startswith(op):
-            lo, hi = _period(value[len(op) :], value)
+            lo, hi = _period(value[len(op) :])
             return {">=": (lo, None), ">": (hi, None), "<": (None, lo), "<=": (None, hi), "=": (lo, hi)}[op] + (
                 False,
             )
@@ -271,36 +274,20 @@ def parse_date_value(value: str, now: datetime) -> tuple[datetime | None, dateti
         left, _, right = value.partition("..")
         if not left and not right:
             raise ValueError(f"'..' needs a date on at least one side: {_DATE_FORMS}")
-        start = _period(left, value)[0] if left else None
-        end = _period(right, value)[1] if right else None
+        start = _period(left)[0] if left else None
+        end = _period(right)[1] if right else None
         if start and end and start >= end:
             raise ValueError(f"the date range '{value}' ends before it starts")
         return start, end, False
-    lo, hi = _period(value, value)
+    lo, hi = _period(value)
     return lo, hi, False
 
 
-def _period(text: str, whole: str) -> tuple[datetime, datetime]:
-    """A year, month or day as [start, end) in UTC."""
-    m = _PERIOD_RE.fullmatch(text)
-    if not m:
-        raise ValueError(f"'{whole}' is not a date: use {_DATE_FORMS}")
-    year, month, day = int(m.group(1)), m.group(2), m.group(3)
+def _period(text: str) -> tuple[datetime, datetime]:
     try:
-        if month is None:
-            return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-        if day is None:
-            start = datetime(year, int(month), 1, tzinfo=UTC)
-            following = datetime(year + int(month) // 12, int(month) % 12 + 1, 1, tzinfo=UTC)
-            return start, following
-        start = datetime(year, int(month), int(day), tzinfo=UTC)
-    except ValueError:
-        raise ValueError(f"'{text}' is not a real date") from None
-    return start, start + timedelta(days=1)
-
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        return period(text)
+    except DateError as exc:
+        raise ValueError(f"{exc}: use {_DATE_FORMS}") from None
 
 
 # -- parsing ---------------------------------------------------------------------
