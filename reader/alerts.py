@@ -1,5 +1,7 @@
 """Alerts: matching each new batch of articles against the rules, the outbox, and delivery.
 
+It never fetches feeds, and one rule that fails never stops the others.
+
 Matching is the search: a rule matches an article exactly when `reader search`
 with the rule's query finds it (same parser, same index). Every new article is
 queued for matching in the transaction that stores it; once it is indexed, the
