@@ -24,6 +24,8 @@ includes that day, `A..B` includes both ends.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -43,6 +45,10 @@ FIELD_PREFIXES: dict[str, str] = {
 }
 DATE_PREFIX = "date"
 OPERATORS = ("AND", "OR", "NOT")
+# Bounds that keep one pathological query (a rule nested 200 deep, 1,000 NOTs, a pasted book) from
+# exhausting the stack or the time of every search and every match after it.
+MAX_DEPTH = 64  # nested parentheses and NOTs
+MAX_TERMS = 4096  # words, phrases and dates
 
 
 class QueryError(ValueError):
@@ -298,6 +304,7 @@ class _Parser:
         self.text = text
         self.tokens = tokens
         self.i = 0
+        self.depth = 0  # parentheses and NOTs open around the current token
         self.warnings: list[str] = []
 
     def error(self, message: str, position: int) -> QueryError:
@@ -355,8 +362,21 @@ class _Parser:
         if token.kind == "NOT":
             self.take()
             self.expect_operand(token)
-            return Not(self.parse_unary(field))
+            with self.nested(token.position):
+                return Not(self.parse_unary(field))
         return self.parse_atom(field)
+
+    @contextmanager
+    def nested(self, position: int) -> Iterator[None]:
+        """One level deeper (a '(' or a NOT at `position`), refused past MAX_DEPTH."""
+        if self.depth >= MAX_DEPTH:
+            raise self.error(f"the query nests deeper than {MAX_DEPTH} levels of parentheses and NOTs; "
+                             "write it flatter", position)  # fmt: skip
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def parse_atom(self, field: str | None) -> Node:
         token = self.take()
@@ -381,7 +401,8 @@ class _Parser:
             raise self.error("empty parentheses", opening.value_position)
         if closing is None:
             raise self.error("this '(' is never closed", opening.value_position)
-        node = self.parse_or(field)
+        with self.nested(opening.value_position):
+            node = self.parse_or(field)
         if self.peek() is None:
             raise self.error("this '(' is never closed", opening.value_position)
         self.take()
@@ -406,6 +427,11 @@ def parse(text: str, *, now: datetime | None = None) -> Syntax:
     tokens = lexer.run()
     if not tokens:
         raise QueryError("the query is empty", text, None)
+    terms = [t for t in tokens if t.kind in ("WORD", "PHRASE", "DATE")]
+    if len(terms) > MAX_TERMS:
+        extra = terms[MAX_TERMS]
+        raise QueryError(f"the query has {len(terms):,} terms, more than the {MAX_TERMS:,} a query may have "
+                         f"(column {extra.position + 1}); split it into several rules", text, extra.position)  # fmt: skip
     parser = _Parser(text, tokens)
     tree = parser.parse()
     return Syntax(tree, tuple(parser.warnings), lexer.relative_dates)
