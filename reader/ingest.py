@@ -25,13 +25,13 @@ from functools import partial
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from . import workers
+from . import pool_tasks
 from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
-from .pool import process_pool
+from .process_pool import process_pool
 from .store import Store, utcnow
 from .urls import canonical_url
 
@@ -113,7 +113,7 @@ class IngestReport:
 
 @contextmanager
 def worker_pool(workers: int = 2):
-    """A process pool for parsing and extraction (see reader.pool); workers import them on first use."""
+    """A process pool for parsing and extraction (see reader.process_pool); workers import them on first use."""
     pool = process_pool(workers)
     try:
         yield pool
@@ -201,7 +201,7 @@ class _Run:
                 last_modified=result.last_modified,
             )  # fmt: skip
             return done(FetchStatus.NOT_MODIFIED)
-        parsed, error = await self.run_in_pool("parse", workers.parse, result.body, result.final_url,
+        parsed, error = await self.run_in_pool("parse", pool_tasks.parse, result.body, result.final_url,
                                                result.content_type)  # fmt: skip
         if parsed is None:
             await asyncio.to_thread(record, feed.id, status=FetchStatus.ERROR, error=error, keep_validators=True)
@@ -264,7 +264,7 @@ class _Run:
             return
         stats.fetched += 1
         canonical = canonical_url(result.final_url)
-        extracted, error = await self.run_in_pool("extract", workers.extract, result.body, result.final_url)
+        extracted, error = await self.run_in_pool("extract", pool_tasks.extract, result.body, result.final_url)
         if extracted is None:
             stats.failed += 1
             await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.FAILED, error=error,

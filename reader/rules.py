@@ -1,13 +1,14 @@
 """Rule files: loading, validating and writing the TOML files of the rules directory.
 
+It never matches articles nor sends notifications (that is `reader.alerts` and `reader.targets`).
+
 A rule is a named query (the file's stem is its name). With notification
 targets (`notify`) it alerts; without them it is a saved search. This module
 reads the files and says what is wrong with them, each problem with its file
-and line, so one bad file never hides the others. Matching lives in
-`reader.alerts`, sending too: nothing here notifies anyone.
+and line, so one bad file never hides the others.
 
 Notification URLs carry secrets (tokens, passwords), so they are only ever
-shown through `redact`, and files that may hold them are written owner-only.
+shown through `reader.targets.redact`, and files that may hold them are written owner-only.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import apprise
 from apprise import AppriseResultStatus, NotifyFormat, OverflowMode
 
+from .logs import register_secret
 from .text import clean_line
 
 KEY_FILE = "targets.key"  # in the data dir, mode 0600
@@ -87,9 +88,10 @@ class TargetBook:
         self.secret = secret
         self._tagged: list[tuple[frozenset[str], Target]] | None = None
 
-    def target(self, url: str, label: str | None = None) -> Target:
+    def target(self, url: str) -> Target:
         key = hmac.new(self.secret, url.encode(), hashlib.sha256).hexdigest()[:32]
-        return Target(key, label or redact(url), url)
+        _hide_from_logs(url)
+        return Target(key, redact(url), url)
 
     def targets(self, entries: Iterable[str]) -> list[Target]:
         """The targets `entries` (URLs and tags) name, each once."""
@@ -114,7 +116,7 @@ class TargetBook:
                 config.add(str(path))
                 for service in config.services():
                     tags = frozenset(str(t).lower() for t in service.tags)
-                    self._tagged.append((tags, self.target(service.url(), service.url(privacy=True))))
+                    self._tagged.append((tags, self.target(service.url())))
         return self._tagged
 
 
@@ -223,6 +225,11 @@ class _ListHandler(logging.Handler):
 _SECRET_QUERY_KEYS = {"token", "key", "apikey", "api_key", "secret", "password", "pass", "pw", "pwd", "auth",
                       "access_token", "accesstoken", "sig", "signature", "webhook", "bot"}  # fmt: skip
 _MASK = "****"
+# Generic webhooks carry their secret in the path or in headers given as query values
+# (json://host/hook/<token>, https://hooks.example.com/services/<id>/<token>): past the first
+# path segment everything is masked, and every query value but these plain settings.
+WEBHOOK_SCHEMES = frozenset({"json", "jsons", "form", "forms", "xml", "xmls", "http", "https"})
+_PLAIN_QUERY_KEYS = frozenset({"format", "overflow", "method", "verify", "cto", "rto", "emojis", "tz"})
 
 
 def redact(url: str) -> str:
@@ -241,6 +248,13 @@ def _secret_parts(url: str) -> list[str]:
     return [text for text, secret in _url_pieces(url) if secret and text]
 
 
+def _hide_from_logs(url: str) -> None:
+    """Have every log line mask this URL's secrets, whoever writes it (urllib3 logs a request's path)."""
+    for part in _secret_parts(url):
+        register_secret(part)
+        register_secret(unquote(part))
+
+
 def scrub(message: str, url: str) -> str:
     """An Apprise log message with every secret part of `url` masked."""
     message = message.replace(url, redact(url))
@@ -255,6 +269,7 @@ def _url_pieces(url: str) -> tuple[tuple[str, bool], ...]:
     """The URL cut into (text, is_secret) pieces that join back into it."""
     scheme, _, rest = url.partition("://")
     shown = _apprise_shown_parts(url)
+    webhook = scheme.lower() in WEBHOOK_SCHEMES
     rest, hash_, fragment = rest.partition("#")
     rest, question, query = rest.partition("?")
     netloc, slash, path = rest.partition("/")
@@ -267,13 +282,16 @@ def _url_pieces(url: str) -> tuple[tuple[str, bool], ...]:
         pieces += [(at, False)]
     pieces += _host_pieces(hostport, shown)
     if slash:
-        for segment in path.split("/"):
-            pieces += [("/", False), (segment, _looks_secret(segment, shown))]
+        for n, segment in enumerate(path.split("/")):
+            pieces += [("/", False), (segment, bool(segment) and (webhook and n > 0 or _looks_secret(segment, shown)))]
     if question:
         pieces += [("?", False)]
         for i, pair in enumerate(query.split("&")):
             key, eq, value = pair.partition("=")
-            secret = bool(value) and (key.lower() in _SECRET_QUERY_KEYS or _looks_secret(value, shown))
+            plain = key.lower().lstrip("+-:") in _PLAIN_QUERY_KEYS
+            secret = bool(value) and (
+                key.lower() in _SECRET_QUERY_KEYS or (webhook and not plain) or _looks_secret(value, shown)
+            )
             pieces += [("&" if i else "", False), (key + eq, False), (value, secret)]
     if hash_:
         pieces += [("#", False), (fragment, bool(fragment))]

@@ -1,4 +1,6 @@
-"""The command line: `reader [global options] COMMAND …`.
+"""The command line: `reader [global options] COMMAND …`, or the TUI when no command is given.
+
+It never imports Textual before it knows the TUI is wanted.
 
 Each command lives in its own module under `reader/cli/` and registers its
 parser; commands only parse arguments, call the pipeline/store/index, and
@@ -27,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reader",
         description="A terminal RSS reader whose reason to exist is topic alerts.",
-        epilog="Run without a command to refresh and open the reader. 'reader COMMAND --help' for details.",
+        epilog=("Without a command it opens the reader's screen (the TUI) on what is stored; it refreshes by "
+                "itself only when nothing is stored yet. 'reader COMMAND --help' for details."),
     )
     parser.add_argument("--data-dir", metavar="DIR", help="where the database and index live (env READER_DATA_DIR)")
     parser.add_argument("--config-dir", metavar="DIR", help="where config.toml lives (env READER_CONFIG_DIR)")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import console
-from ..dates import DateError, parse_when
+from ..dates import FORMS, DateError, parse_when
 from ..models import Article
 from ..store import ArticleFilter
 from ..text import clean_text
@@ -24,8 +24,8 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group", help="only this group")
     p.add_argument("--unread", action="store_true", help="only unread articles")
     p.add_argument("--starred", action="store_true", help="only starred articles")
-    p.add_argument("--since", metavar="WHEN", help="a date (2025-01-31) or a duration back from now (7d, 24h, 2w)")
-    p.add_argument("--until", metavar="WHEN", help="a date or a duration back from now")
+    p.add_argument("--since", metavar="WHEN", help="a date (2025-01-31) or a span back from now (30m, 24h, 7d, 3mo…)")
+    p.add_argument("--until", metavar="WHEN", help="a date (its end) or a span back from now")
     p.add_argument("--query", "-q", metavar="QUERY", help="only articles matching this search (see 'reader search')")
     p.add_argument("--limit", type=int, metavar="N", help="at most N articles")
 
@@ -66,15 +66,19 @@ def article_full_json(a: Article) -> dict:
 
 
 def build_filter(args, ctx: Context) -> ArticleFilter:
-    try:
-        since = parse_when(args.since) if args.since else None
-        until = parse_when(args.until, end_of_day=True) if args.until else None
-    except DateError as exc:
-        raise UsageError(str(exc)) from None
+    since = _when("--since", args.since)
+    until = _when("--until", args.until, end_of_day=True)
     feed_ids = [f.id for f in ctx.resolve_feeds(args.feed)] if args.feed else None
     ids = search_ids(ctx, args.query) if args.query else None
     return ArticleFilter(feed_ids=feed_ids, group=args.group, unread=args.unread, starred=args.starred,
                          since=since, until=until, ids=ids)  # fmt: skip
+
+
+def _when(option: str, text: str | None, *, end_of_day: bool = False):
+    try:
+        return parse_when(text, end_of_day=end_of_day) if text else None
+    except DateError as exc:
+        raise UsageError(f"{option}: {exc}; use {FORMS}") from None
 
 
 def list_articles(args, ctx: Context) -> int:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .. import console
 from ..models import Feed, FetchStatus
 from ..opml import MAX_INPUT_BYTES, OPMLError, read_subscriptions, write_opml
+from ..urls import redact_url, redact_urls_in
 from .context import Context, UsageError
 
 
@@ -41,15 +43,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def feed_json(f: Feed) -> dict:
+    """A feed for scripts; credentials in its URL are masked here too (`feeds export` writes them)."""
     return {
-        "id": f.id, "title": f.display_title, "url": f.url, "group": f.group, "site_url": f.site_url,
-        "enabled": f.enabled, "fulltext": f.fulltext, "last_status": f.last_status, "last_error": f.last_error,
+        "id": f.id, "title": f.display_title, "url": redact_url(f.url), "group": f.group, "site_url": f.site_url,
+        "enabled": f.enabled, "fulltext": f.fulltext, "last_status": f.last_status,
+        "last_error": f.last_error and redact_urls_in(f.last_error),
         "last_fetched": console.iso(f.last_fetched_at), "last_new_article": console.iso(f.last_new_at),
         "articles": f.article_count, "unread": f.unread_count,
     }  # fmt: skip
 
 
 def status_text(f: Feed) -> console.Text:
+    f = replace(f, last_error=f.last_error and redact_urls_in(f.last_error))
     if not f.enabled:
         return console.safe(f"disabled: {f.last_error or ''}".rstrip(": "), "dim")
     if f.last_status is None:
@@ -70,7 +75,7 @@ def list_feeds(args, ctx: Context) -> int:
         console.out.print("No feeds yet. Add one with 'reader feeds add URL' or 'reader feeds import FILE'.")
         return 0
     rows = [
-        (str(f.id), f.group, f.display_title, f.url, status_text(f), str(f.article_count),
+        (str(f.id), f.group, f.display_title, redact_url(f.url), status_text(f), str(f.article_count),
          console.local_time(f.last_new_at))
         for f in feeds
     ]  # fmt: skip
@@ -89,7 +94,7 @@ def add_feed(args, ctx: Context) -> int:
     if args.no_fulltext:
         ctx.store.set_feed_options(feed.id, fulltext=False)
     if created:
-        console.out.print(console.safe(f"added feed {feed.id}: {feed.url}"))
+        console.out.print(console.safe(f"added feed {feed.id}: {redact_url(feed.url)}"))
         console.out.print("Run 'reader fetch' to load its articles.")
     else:
         console.out.print(console.safe(f"already subscribed: feed {feed.id} ({feed.display_title})"))

@@ -7,6 +7,7 @@ import argparse
 from .. import console
 from typing import TYPE_CHECKING
 from ..models import FetchStatus
+from ..urls import redact_url, redact_urls_in
 from .context import Context
 
 if TYPE_CHECKING:  # the pipeline (aiohttp and friends) loads only when fetching
@@ -29,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def outcome_json(o: FeedOutcome) -> dict:
-    return {"id": o.feed_id, "title": o.title, "url": o.url, "status": o.status, "new": o.new,
-            "updated": o.updated, "error": o.error, "moved_to": o.moved_to}  # fmt: skip
+    return {"id": o.feed_id, "title": o.title, "url": redact_url(o.url), "status": o.status, "new": o.new,
+            "updated": o.updated, "error": o.error and redact_urls_in(o.error),
+            "moved_to": o.moved_to and redact_url(o.moved_to)}  # fmt: skip
 
 
 def outcome_line(o: FeedOutcome) -> console.Text:
@@ -39,9 +41,9 @@ def outcome_line(o: FeedOutcome) -> console.Text:
     if o.new or o.updated:
         line += console.Text(f"  {o.new} new" + (f", {o.updated} updated" if o.updated else ""), "bold")
     if o.error:
-        line += console.Text("  ") + console.safe(o.error, "red" if o.status in (FetchStatus.ERROR, FetchStatus.GONE) else "dim")
+        line += console.Text("  ") + console.safe(redact_urls_in(o.error), "red" if o.status in (FetchStatus.ERROR, FetchStatus.GONE) else "dim")
     if o.moved_to:
-        line += console.Text("  ") + console.safe(f"(moved to {o.moved_to})", "yellow")
+        line += console.Text("  ") + console.safe(f"(moved to {redact_url(o.moved_to)})", "yellow")
     return line
 
 

@@ -23,7 +23,7 @@ from whoosh.index import LockError
 from whoosh.reading import SegmentReader
 from whoosh.writing import CLEAR, SegmentWriter
 
-from ..pool import process_pool
+from ..process_pool import process_pool
 from ..store import IndexRow
 from .analysis import SCHEMA
 from .evaluation import _Evaluation, _SegmentTable, _View
