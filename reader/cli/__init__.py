@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ..config import VERSION, ConfigError
+from ..index.errors import WrongWhoosh
 from ..lock import WriterBusy
 from ..logs import setup_logging
 from ..store import StoreError
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         console.error(str(exc))
         return 2
-    except (ConfigError, StoreError, WriterBusy) as exc:
+    except (ConfigError, StoreError, WriterBusy, WrongWhoosh) as exc:
         console.error(str(exc))
         return 1
     except KeyboardInterrupt:

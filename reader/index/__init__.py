@@ -11,22 +11,49 @@ lives in this package. Its modules:
 - `plans`: a query compiled into a plan, explained, its required terms;
 - `evaluation`: a plan run per segment with sets, matches scored (BM25);
 - `searcher`: `SearchIndex`, the directory written a batch at a time and searched;
-- `highlight`: snippets and the spans of matched words;
-- `repair`: opening, and replacing a missing or unreadable index.
+- `snippets`: snippets and the spans of matched words (`highlight`);
+- `repair`: opening, and replacing a missing or unreadable index;
+- `errors`: what callers catch, importable without loading Whoosh.
 
 Whoosh keeps the files (its segments, term tables, columns, lock and table of
 contents), but its writer and its matchers are too slow for the targets here
 (1,000 articles/s on two cores; 50 ms searches at 100,000 articles).
+
+The names below are loaded on first use, so that importing `reader.index.errors`
+(as the CLI does at start-up) does not load Whoosh.
 """
 
-from ..query import QueryError
-from .analysis import ANALYZER, INDEXNAME, SCHEMA, WORD_RE, analyze
-from .highlight import Snippet, highlight
-from .plans import ParsedQuery, explain, parse_query, required_terms
-from .repair import IndexBusy
-from .searcher import Hit, SearchIndex
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from .errors import IndexBusy
+
+if TYPE_CHECKING:
+    from ..query import QueryError
+    from .analysis import ANALYZER, INDEXNAME, SCHEMA, WORD_RE, analyze
+    from .snippets import Snippet, highlight
+    from .plans import ParsedQuery, explain, parse_query, required_terms
+    from .searcher import Hit, SearchIndex
+
+_HOMES = {
+    "QueryError": "reader.query",
+    **dict.fromkeys(("ANALYZER", "INDEXNAME", "SCHEMA", "WORD_RE", "analyze"), f"{__name__}.analysis"),
+    **dict.fromkeys(("Snippet", "highlight"), f"{__name__}.snippets"),
+    **dict.fromkeys(("ParsedQuery", "explain", "parse_query", "required_terms"), f"{__name__}.plans"),
+    **dict.fromkeys(("Hit", "SearchIndex"), f"{__name__}.searcher"),
+}
 
 __all__ = [
     "ANALYZER", "INDEXNAME", "SCHEMA", "WORD_RE", "Hit", "IndexBusy", "ParsedQuery", "QueryError",
     "SearchIndex", "Snippet", "analyze", "explain", "highlight", "parse_query", "required_terms",
 ]  # fmt: skip
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(import_module(home), name)
+    return value

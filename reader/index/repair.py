@@ -13,10 +13,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
 
 from .analysis import _INDEX_FILE, INDEXNAME, SCHEMA
-
-
-class IndexBusy(Exception):
-    """Another process holds the index's writer lock for longer than we wait."""
+from .errors import IndexBusy
 
 
 def busy_message(path: Path, lock_timeout: float) -> str:

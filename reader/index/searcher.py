@@ -28,8 +28,9 @@ from ..store import IndexRow
 from .analysis import SCHEMA
 from .evaluation import _Evaluation, _SegmentTable, _View
 from .plans import ParsedQuery, parse_query
-from .repair import IndexBusy, busy_message, open_or_create
-from .segments import _build_segment, _SegmentBuilder
+from .errors import IndexBusy
+from .repair import busy_message, open_or_create
+from .segments import _build_segment, _SegmentBuilder, check_whoosh_release
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,9 @@ class SearchIndex:
         `created` then tells the caller to index every article again. A writer
         waits up to `lock_timeout` seconds for another one. An `add` of more than
         `segment_docs` articles is split into segments of that size, built by
-        `workers` processes.
+        `workers` processes. Raises WrongWhoosh under any other whoosh-reloaded than the pinned one.
         """
+        check_whoosh_release()
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self.lock_timeout = lock_timeout

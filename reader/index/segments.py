@@ -20,6 +20,8 @@ import zlib
 from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from itertools import accumulate, chain
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
@@ -31,6 +33,25 @@ from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 
 from ..store import IndexRow
 from .analysis import ANALYSED_FIELDS, INDEXNAME, SCHEMA, _minutes, _positions
+from .errors import WrongWhoosh
+
+# The release whose files this module writes and reads; pyproject.toml pins the same.
+WHOOSH_RELEASE = "2.7.5"
+
+
+@cache
+def check_whoosh_release() -> None:
+    """Refuse to open the index under any other whoosh-reloaded: a change in its file
+    format would make what this module writes unreadable, or wrong, without a word."""
+    try:
+        installed = version("whoosh-reloaded")
+    except PackageNotFoundError:
+        installed = "not installed"
+    if installed != WHOOSH_RELEASE:
+        raise WrongWhoosh(
+            f"the search index needs whoosh-reloaded {WHOOSH_RELEASE} exactly (found: {installed}), because the "
+            f"reader writes its files itself; reinstall it with: pip install whoosh-reloaded=={WHOOSH_RELEASE}"
+        )
 
 _BLOCK_POSTINGS = 128  # postings per block, as Whoosh writes them
 _INLINE_POSTINGS = 4  # a term with this few postings keeps them in the term table

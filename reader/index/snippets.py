@@ -1,4 +1,4 @@
-"""Snippets and highlights: the passage of a text that best shows why it matched, and where.
+"""Snippets and highlights: the passage of a text that best shows why it matched, and where its matched words are.
 
 Works on text alone, after the same analysis as the index; never reads the index.
 """
