@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import pickle
+import re
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
@@ -165,9 +166,18 @@ def test_xml_that_is_not_a_feed_is_a_parse_error():
         parse_feed(b'<?xml version="1.0"?><config><setting>1</setting></config>', FEED_URL)
 
 
-def test_json_is_a_parse_error():
-    with pytest.raises(ParseError, match="JSON"):
-        parse_feed(b'{"version": "https://jsonfeed.org/version/1", "items": []}', FEED_URL, "application/json")
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"title": "settings", "items": []}', "the server sent JSON without a jsonfeed.org version"),
+        (b'[{"id": 1}]', "the server sent JSON that is not a JSON Feed (it is an array)"),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "JSON syntax error: Expecting value at line 1"),
+        (b'{"version": "https://jsonfeed.org/version/1", "items": {}}', "JSON Feed 'items' is an object, not a list"),
+    ],
+)
+def test_json_that_is_not_a_json_feed_is_a_parse_error(body, reason):
+    with pytest.raises(ParseError, match=f"^not a feed: {re.escape(reason)}"):
+        parse_feed(body, FEED_URL, "application/json")
 
 
 def test_valid_feed_without_items_is_an_empty_feed():

@@ -16,6 +16,7 @@ so a feed yields the same keys, content hashes and fields whichever path read
 it: a feed that is well-formed today and broken tomorrow does not duplicate its
 articles or mark them updated. fastfeedparser is not used: its entries lose
 what identity depends on (isPermaLink, text types, which element gave a date).
+JSON Feed (`jsonfeed`) hands its items to the same normaliser.
 
 Pure and picklable: `parse_feed` runs in a process pool, takes the body the
 fetcher downloaded and never touches the network or the disk.
@@ -28,6 +29,7 @@ from reader.models import ParsedFeed
 from .errors import ParseError
 from .fast_path import parse_fast
 from .feedparser_path import parse_with_feedparser
+from .jsonfeed import looks_like_json, parse_json_feed
 
 __all__ = ["ParseError", "parse_feed"]
 
@@ -37,7 +39,10 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
 
     Raises ParseError when the body is empty, an HTML page, or too broken to yield
     any entry. A broken document that still yields entries parses, with `warning` set.
+    JSON (whatever the content type says) is read as a JSON Feed.
     """
     if not body or body.isspace():
         raise ParseError("empty response")
+    if looks_like_json(body):
+        return parse_json_feed(body, url, content_type)
     return parse_fast(body, url, content_type) or parse_with_feedparser(body, url, content_type)

@@ -109,8 +109,6 @@ def _raise_unless_empty_feed(result: feedparser.FeedParserDict, body: bytes, con
     is_feed = bool(result.get("version"))
     if not is_feed and _looks_like_html(body, content_type):
         raise ParseError("not a feed: the server sent an HTML page")
-    if not is_feed and body.lstrip()[:1] in (b"{", b"["):
-        raise ParseError("not a feed: the server sent JSON (JSON Feed is not supported)")
     if _fatal_bozo(result):
         raise ParseError(f"not a feed: {_describe(result.bozo_exception, body)}")
     if not is_feed:
