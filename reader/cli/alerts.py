@@ -13,6 +13,9 @@ from .context import Context
 
 STATE_STYLE = {DeliveryState.SENT: "green", DeliveryState.PENDING: "yellow", DeliveryState.HELD: "cyan",
                DeliveryState.FAILED: "red"}  # fmt: skip
+Col = console.Col
+ALERT_COLUMNS = [Col("time"), Col("rule", max=24), Col("state", max=32), Col("feed", max=24, drop=2),
+                 Col("title", flex=3), Col("to", max=24, drop=3), Col("last error", flex=2, drop=1)]  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,7 +71,7 @@ def list_alerts(args, ctx: Context) -> int:
          ", ".join(dict.fromkeys(d.label for d in a.deliveries)), _last_error(a))
         for a in alerts
     ]  # fmt: skip
-    console.out.print(console.table(["time", "rule", "state", "feed", "title", "to", "last error"], rows))
+    console.out.print(console.table(ALERT_COLUMNS, rows))
     return 0
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import console
+from ..console import Col
 from ..dates import FORMS, DateError, parse_when
 from ..models import Article
 from ..store import ArticleFilter
@@ -94,7 +95,7 @@ def list_articles(args, ctx: Context) -> int:
     if not rows:
         console.out.print("No articles match.")
         return 0
-    console.out.print(console.table(["id", "", "", "date", "feed", "title"], rows))
+    console.out.print(console.table([Col("id"), Col(""), Col(""), Col("date"), Col("feed", max=24, drop=1), Col("title", flex=1)], rows))
     return 0
 
 
@@ -112,13 +113,37 @@ def show_article(args, ctx: Context) -> int:
         return 0
     header = [("title", a.title), ("feed", a.feed_title), ("author", a.author),
               ("date", console.local_time(a.date)), ("link", a.link), ("text from", a.text_source)]  # fmt: skip
+    header += [("enclosure", enclosure_line(e)) for e in a.enclosures]
     for label, value in header:
         if value:
-            console.out.print(console.safe(f"{label:>10}: ", "bold") + console.safe(value))
+            console.out.print(console.Text(f"{label:>10}: ", "bold") + console.safe(value), crop=False)
     console.out.print()
-    body = a.markdown if args.markdown else a.text
-    sys.stdout.write(clean_text(body) + "\n")
+    body = clean_text(a.markdown if args.markdown else a.text)
+    sys.stdout.write((wrap_paragraphs(body, console.out.width) if console.is_tty() else body) + "\n")
     return 0
+
+
+def enclosure_line(e) -> str:
+    """A podcast episode or attachment: its URL, then its type and size when the feed gave them."""
+    size = f"{e.length / 1_000_000:.1f} MB" if e.length else ""
+    details = ", ".join(x for x in (e.type, size) if x)
+    return f"{e.url} ({details})" if details else e.url
+
+
+def wrap_paragraphs(text: str, width: int) -> str:
+    """Fold long lines to the terminal's width, keeping blank lines, list markers and indentation."""
+    import textwrap
+
+    width = max(20, min(width, 100))  # past ~100 columns, lines get hard to read
+    out = []
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        indent = line[: len(line) - len(stripped)]
+        marker = re.match(r"([-*+]|\d+[.)]|>)\s+", stripped)
+        hang = indent + " " * (marker.end() if marker else 0)
+        out.append(textwrap.fill(line, width, subsequent_indent=hang, break_long_words=False,
+                                 break_on_hyphens=False) if len(line) > width else line)  # fmt: skip
+    return "\n".join(out)
 
 
 # -- export ----------------------------------------------------------------------------
@@ -180,9 +205,18 @@ def write_markdown(articles: Iterator[Article], directory: Path) -> int:
     count = 0
     for a in articles:
         body = clean_text(a.markdown or a.text)
-        (directory / markdown_name(a, taken)).write_text(front_matter(a) + f"# {a.title}\n\n{body}\n", encoding="utf-8")
+        text = front_matter(a) + f"# {a.title}\n\n" + without_title_line(body, a.title) + "\n"
+        (directory / markdown_name(a, taken)).write_text(text, encoding="utf-8")
         count += 1
     return count
+
+
+def without_title_line(markdown: str, title: str) -> str:
+    """The body without a first line that only repeats the title (pages and feeds often open with
+    their own heading), so the file's `# title` is not followed by the same words again."""
+    first, _, rest = markdown.lstrip().partition("\n")
+    same = " ".join(first.lstrip("#").split()).casefold() == " ".join(title.split()).casefold()
+    return rest.lstrip("\n") if same else markdown
 
 
 def export_articles(args, ctx: Context) -> int:

@@ -92,12 +92,14 @@ def plain_progress(event) -> None:
 def summary(report: IngestReport) -> str:
     errors = len(report.errors)
     p = report.pages
-    text = f"{len(report.outcomes)} feeds: {len(report.new_ids)} new articles, {len(report.updated_ids)} updated"
-    text += f", {errors} feed error{'s' * (errors != 1)}" if errors else ""
+    plural = console.plural
+    text = f"{plural(len(report.outcomes), 'feed')}: {plural(len(report.new_ids), 'new article')}, "
+    text += f"{len(report.updated_ids)} updated"
+    text += f", {plural(errors, 'feed error')}" if errors else ""
     if p.fetched or p.failed:
         text += f"; pages: {p.used} full text, {p.fallback} kept the feed's text, {p.failed} failed"
     if report.alerts.new_alerts:
-        text += f"; {len(report.alerts.new_alerts)} new alert{'s' * (len(report.alerts.new_alerts) != 1)}"
+        text += f"; {plural(len(report.alerts.new_alerts), 'new alert')}"
     return text
 
 

@@ -140,6 +140,11 @@ def _print_problems(problems: list[Problem], *, to_stdout: bool = False) -> None
 # -- list -------------------------------------------------------------------------------------
 
 
+Col = console.Col
+RULE_COLUMNS = [Col("name"), Col("kind"), Col("on"), Col("matches"), Col("last alert", drop=2),
+                Col("notify", flex=1, drop=3), Col("query", flex=3)]  # fmt: skip
+
+
 def list_rules(args, ctx: Context) -> int:
     from ..alerts import rule_errors
 
@@ -153,7 +158,7 @@ def list_rules(args, ctx: Context) -> int:
         rows = [(e["name"], e["kind"], "yes" if e["enabled"] else "no", "error" if e["error"] else e["matches"],
                  console.local_time(e["last_alert"]) if e["last_alert"] else "", ", ".join(e["notify"]), e["query"])
                 for e in entries]  # fmt: skip
-        console.out.print(console.table(["name", "kind", "on", "matches", "last alert", "notify", "query"], rows))
+        console.out.print(console.table(RULE_COLUMNS, rows))
     else:
         console.out.print(console.safe(f"No rules in {ctx.settings.rules_dir}."))
     for e in entries:
