@@ -37,7 +37,7 @@ class FoundFeed:
 class Discovery:
     """What a URL turned out to be: a feed itself, a page offering feeds, or neither (with why)."""
 
-    is_feed: bool = False
+    is_feed: bool = False  # a feed, or not a web page: the parser will say what it is
     feeds: tuple[FoundFeed, ...] = ()
     error: str | None = None  # the URL could not be read at all
 
@@ -48,12 +48,20 @@ def looks_like_feed(body: bytes, content_type: str = "") -> bool:
     if head.startswith(b"{"):
         try:
             version = json.loads(body).get("version", "")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             return False
         return isinstance(version, str) and "jsonfeed.org" in version
     if head[:1] != b"<":
         return False
     return bool(_FEED_ROOT.search(re.sub(rb"<!--.*?-->|<\?.*?\?>|<!DOCTYPE[^>]*>", b"", head, flags=re.S)))
+
+
+def looks_like_html(body: bytes, content_type: str = "") -> bool:
+    """A web page: served as HTML, or opening like one."""
+    if "html" in content_type.lower():
+        return True
+    head = body[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<head" in head
 
 
 def feed_links(html: bytes, base_url: str) -> list[FoundFeed]:
@@ -87,8 +95,8 @@ async def discover(url: str, settings: FetchSettings) -> Discovery:
         page = await fetcher.get(url, max_bytes=MAX_PAGE_BYTES, accept="text/html, application/xhtml+xml, */*;q=0.8")
         if not page.ok:
             return Discovery(error=page.error or f"HTTP {page.status}")
-        if looks_like_feed(page.body, page.content_type):
-            return Discovery(is_feed=True)
+        if looks_like_feed(page.body, page.content_type) or not looks_like_html(page.body, page.content_type):
+            return Discovery(is_feed=True)  # a feed, or something only the parser can judge
         links = feed_links(page.body, page.final_url)
         if links:
             return Discovery(feeds=tuple(links))

@@ -127,3 +127,10 @@ def test_markdown_export_writes_the_title_once(http_server, tmp_path, summary):
     text = next(out.glob("*.md")).read_text()
     body = text.split("---\n", 2)[2]
     assert body.count("Episode one") == 1 and body.startswith("\n# Episode one\n") and "The body." in body
+
+
+def test_a_body_that_is_no_web_page_is_left_for_the_parser_to_judge(http_server, tmp_path):
+    url = http_server.route("/data.json", '{"not": "a feed"}', headers={"Content-Type": "application/json"})
+    run = reader("feeds", "add", url, data=tmp_path / "d")
+    assert run.code == 0 and "web page" not in run.out
+    assert [f["url"] for f in reader("feeds", "list", "--json", data=tmp_path / "d").json()] == [url]
