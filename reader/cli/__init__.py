@@ -5,7 +5,7 @@ It never imports Textual before it knows the TUI is wanted.
 Each command lives in its own module under `reader/cli/` and registers its
 parser; commands only parse arguments, call the pipeline/store/index, and
 format results. Exit codes: 0 done, 1 failed (message on stderr),
-2 bad usage, 130 interrupted.
+2 bad usage or a wrong setting, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -50,13 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(debug=args.debug or None)
     ctx = Context(args)
     try:
+        ctx.settings  # a wrong setting stops every command before it starts
         if args.command is None:
             return open_tui(ctx)
         return args.func(args, ctx)
-    except UsageError as exc:
+    except (UsageError, ConfigError) as exc:
         console.error(str(exc))
         return 2
-    except (ConfigError, StoreError, WriterBusy, WrongWhoosh) as exc:
+    except (StoreError, WriterBusy, WrongWhoosh) as exc:
         console.error(str(exc))
         return 1
     except KeyboardInterrupt:
