@@ -16,7 +16,7 @@ BAD_FEED_URLS = [
     ("http://", "it names no host"),
     ("http://example.org:99999/feed", "its port must be a number from 1 to 65535"),
     ("http://example.org:0/feed", "its port must be a number from 1 to 65535"),
-    ("http://example.org/fe\r\ned", r"it holds a control character or space ('\r' at position 23)"),
+    ("http://example.org/fe\r\ned", r"it holds a control character or space ('\r' at position 22)"),
     ("ftp://example.org/feed", "it must start with http:// or https:// (not ftp:)"),
     ("example.org/feed", "it must start with http:// or https://"),
     ("http://exa_mple..org/feed", "its host 'exa_mple..org' is not a valid host name"),
