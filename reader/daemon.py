@@ -39,7 +39,7 @@ from .ingest import IngestReport, ingest, open_index, worker_pool
 from .lock import WriterLock
 from .logs import setup_logging
 from .models import Feed
-from .store import Store, utcnow
+from .store import Store, StoreWriteError, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +142,11 @@ class Daemon:
         while not self.stopping.is_set():
             try:
                 await self._cycle(store, index, pool)
-            except Exception:  # noqa: BLE001 - a surprise in one cycle must not end the daemon; nothing is lost
-                log.exception("the cycle failed; the next one replays what it left undone")
+            except Exception as exc:  # noqa: BLE001 - a surprise in one cycle must not end the daemon; nothing is lost
+                if isinstance(exc, StoreWriteError):  # a full disk: one line, no traceback
+                    log.error("%s; the next cycle replays what this one left undone", exc)
+                else:
+                    log.exception("the cycle failed; the next one replays what it left undone")
                 self.failed = True
                 pause = FAILED_CYCLE_PAUSE
             else:

@@ -3,12 +3,17 @@ items sharing one guid, a full disk, an emptied database, and the modes of the f
 
 from __future__ import annotations
 
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from reader.parse.fast_path import parse_fast
 from reader.parse.feedparser_path import parse_with_feedparser
 from tests.clirun import reader
-from tests.feedgen import Item, recent, rss
+from tests.feedgen import Item, items, recent, rss
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 
@@ -105,3 +110,33 @@ def test_both_parsers_tell_shared_guids_apart_alike():
     assert [a.key for a in fast.articles] == [a.key for a in slow.articles]
     assert len(fast.articles) == 5 and len({a.key for a in fast.articles}) == 5  # the repeat is kept once
     assert fast.warning == "6 items shared one guid; told apart by link, title and date"
+
+
+def run_with_file_size_limit(limit: int, *args: str, data) -> subprocess.CompletedProcess:
+    """The real command, in a process whose files cannot grow past `limit` bytes: a full disk, without one."""
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(data / "config"), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "reader", *args], capture_output=True, text=True, env=env,
+                          timeout=120, stdin=subprocess.DEVNULL, preexec_fn=small_disk)  # fmt: skip
+
+
+def test_a_full_disk_stops_the_run_with_one_line_and_loses_nothing(http_server, tmp_path):
+    data = tmp_path / "data"
+    url = http_server.route("/big.xml", rss(items(300)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", url, data=data).code == 0
+    db = data / "reader.sqlite"
+    run = run_with_file_size_limit(db.stat().st_size + 64 * 1024, "fetch", data=data)
+    err = folded(run.stderr)
+    assert run.returncode == 1, run.stderr
+    assert err.count("reader:") == 1 and "Traceback" not in err, run.stderr
+    assert f"could not write to the database {db}" in err and "Nothing was lost" in err
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+    # With room again, the same command does everything it could not.
+    again = reader("fetch", "--json", data=data)
+    assert again.code == 0 and again.json()["feeds"][0]["new"] == 300, again.err
+    assert len(reader("search", "--json", "Story", data=data).json()) > 0

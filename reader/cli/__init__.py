@@ -11,6 +11,7 @@ format results. Exit codes: 0 done, 1 failed (message on stderr),
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Sequence
 
@@ -59,6 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (StoreError, WriterBusy, WrongWhoosh) as exc:
         console.error(str(exc))
+        return 1
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise
+        console.error(f"could not write {exc.filename or 'a file'} ({exc.strerror}; is the disk full?). Nothing was "
+                      "lost: the database keeps everything stored; free some space and run the command again")  # fmt: skip
         return 1
     except KeyboardInterrupt:
         console.err.print("interrupted")

@@ -16,6 +16,14 @@ class StoreError(Exception):
     """Something is wrong with the database file itself."""
 
 
+class StoreWriteError(StoreError):
+    """The disk refused a write (full, or a file size limit): the transaction was rolled back, nothing lost."""
+
+
+# What SQLite says when the disk refuses a write: full, or an I/O error (e.g. past RLIMIT_FSIZE).
+_DISK_REFUSED = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+
+
 def _iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
@@ -64,16 +72,30 @@ class Database:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction, taken immediately so writers queue rather than deadlock."""
+        """A write transaction, taken immediately so writers queue rather than deadlock.
+
+        A write the disk refuses becomes one StoreWriteError saying so: the
+        transaction is rolled back (SQLite may already have done it), so the
+        database holds everything it held before.
+        """
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
             conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite rolls back by itself when the connection closes; the file stays whole
+            if isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF in _DISK_REFUSED:
+                raise StoreWriteError(
+                    f"could not write to the database {self.path} ({exc}; is the disk full?). Nothing was lost: "
+                    "that change was rolled back and everything stored before it is intact; free some space "
+                    "and run the command again"
+                ) from None
+            raise
 
     def _select_in(self, sql: str, column: str, ids: Sequence[int] | None, tail: str = "") -> list[tuple]:
         """Run `sql`, restricted to `column IN ids` (in chunks) when ids are given."""
