@@ -140,3 +140,20 @@ def test_a_full_disk_stops_the_run_with_one_line_and_loses_nothing(http_server, 
     again = reader("fetch", "--json", data=data)
     assert again.code == 0 and again.json()["feeds"][0]["new"] == 300, again.err
     assert len(reader("search", "--json", "Story", data=data).json()) > 0
+
+
+def test_an_emptied_database_is_refused_while_the_index_holds_its_articles(http_server, tmp_path):
+    data = tmp_path / "data"
+    url = http_server.route("/feed.xml", rss(items(5)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", url, data=data).code == 0
+    assert reader("fetch", data=data).code == 0
+    db = data / "reader.sqlite"
+    db.write_bytes(b"")  # truncated: a crash of the disk, a bad copy, a sync tool
+    for command in (("feeds", "list"), ("fetch",)):
+        run = reader(*command, data=data)
+        err = folded(run.err)
+        assert run.code == 1 and "Traceback" not in err, run.err
+        assert f"{db} is empty (0 bytes), but the index beside it" in err and "Restore it from a backup" in err
+    assert db.stat().st_size == 0  # left as found, for the user to restore
+    # A new user's first run, with no index yet, is not refused.
+    assert reader("feeds", "list", data=tmp_path / "new").code == 0

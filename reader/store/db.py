@@ -46,8 +46,23 @@ class Database:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        existed = self.path.exists()
+        if existed and self.path.stat().st_size == 0:
+            self._refuse_if_history("is empty (0 bytes)")
         self._local = threading.local()
-        self._migrate(self._conn())
+        self._migrate(self._conn(), existed)
+
+    def _refuse_if_history(self, state: str) -> None:
+        """Refuse to start a new database in place of one that was emptied while what derives from it remains:
+        the index beside it (Settings.index_dir) holding segments means this file held articles."""
+        index = self.path.parent / "index"
+        files = [f for f in index.glob("*") if f.is_file() and not f.name.endswith("LOCK")] if index.is_dir() else []
+        if len(files) > 1:  # a table of contents and at least one segment
+            raise StoreError(
+                f"{self.path} {state}, but the index beside it ({index}) holds {len(files)} files of articles: the "
+                "database was truncated or replaced, and a new empty one would hide that. Restore it from a backup; "
+                "or, to start afresh on purpose, move the index away too (it is rebuilt from the database)"
+            )
 
     # -- connections and schema -------------------------------------------------
 
@@ -110,7 +125,7 @@ class Database:
             rows += conn.execute(f"{sql} AND {column} IN ({marks}){tail}", chunk).fetchall()
         return rows
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
+    def _migrate(self, conn: sqlite3.Connection, existed: bool = False) -> None:
         """Bring the database to SCHEMA_VERSION, one numbered step per transaction; refuse a newer one."""
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -119,6 +134,8 @@ class Database:
             raise StoreError(f"{self.path} is not a reader database: {exc}") from None
         if app_id not in (0, APPLICATION_ID):
             raise StoreError(f"{self.path} belongs to another program (application_id {app_id:#x})")
+        if version == 0 and existed and not conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            self._refuse_if_history("holds no tables")
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} has schema version {version}, newer than this reader knows ({SCHEMA_VERSION}): "
