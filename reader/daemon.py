@@ -36,6 +36,7 @@ from pathlib import Path
 from .config import DaemonSettings, Settings
 from .index import SearchIndex
 from .ingest import IngestReport, ingest, open_index, worker_pool
+from .filemodes import tighten
 from .lock import WriterLock
 from .logs import setup_logging
 from .models import Feed
@@ -114,6 +115,7 @@ class Daemon:
         lock = WriterLock(self.settings.lock_path)
         lock.acquire(wait=0)
         try:
+            tighten(self.settings)
             self._install_signal_handlers()
             log.info("daemon started (pid %d)%s", os.getpid(), ", one cycle" if self.once else "")
             with worker_pool() as pool:

@@ -29,6 +29,7 @@ from . import pool_tasks
 from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
+from .filemodes import tighten
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
 from .process_pool import process_pool
@@ -399,6 +400,7 @@ def writer(settings: Settings, wait: float = 0.0):
     lock = WriterLock(settings.lock_path)
     lock.acquire(wait=wait)
     try:
+        tighten(settings)
         store = Store(settings.db_path)
         try:
             yield store, open_index(settings, store)

@@ -157,3 +157,42 @@ def test_an_emptied_database_is_refused_while_the_index_holds_its_articles(http_
     assert db.stat().st_size == 0  # left as found, for the user to restore
     # A new user's first run, with no index yet, is not refused.
     assert reader("feeds", "list", data=tmp_path / "new").code == 0
+
+
+def run_under_umask(umask: int, *args: str, data, config=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(config or data / "config"),
+           "COLUMNS": "200"}  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "reader", *args], capture_output=True, text=True, env=env,
+                          timeout=120, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.umask(umask))  # fmt: skip
+
+
+def modes(*paths) -> dict[str, str]:
+    return {p.name: oct(p.stat().st_mode & 0o777) for p in paths}
+
+
+def test_what_the_reader_writes_is_owner_only_under_umask_022(http_server, tmp_path):
+    data, config = tmp_path / "data", tmp_path / "config"
+    config.mkdir()
+    log = tmp_path / "reader.log"
+    (config / "config.toml").write_text(f"[daemon]\nlog_file = {str(log)!r}\n")
+    url = http_server.route("/feed.xml", rss(items(3)), headers=RSS)
+    added = run_under_umask(0o022, "feeds", "add", "--as-is", "--no-fulltext", url, data=data, config=config)
+    assert added.returncode == 0, added.stderr
+    daemon = run_under_umask(0o022, "daemon", "--once", data=data, config=config)
+    assert daemon.returncode == 0, daemon.stderr
+    export = tmp_path / "out.jsonl"
+    assert run_under_umask(0o022, "export", "--out", str(export), data=data, config=config).returncode == 0
+    index = data / "index"
+    assert set(modes(data / "reader.sqlite", export, log).values()) == {oct(0o600)}
+    assert set(modes(data, index).values()) == {oct(0o700)}
+    assert not [p for p in data.rglob("*") if p.stat().st_mode & 0o077]  # the index's files too (its lock is 0700)
+    # Left open by an older reader: tightened on the next run, with one line saying so.
+    os.chmod(data, 0o755)
+    os.chmod(data / "reader.sqlite", 0o644)
+    run = run_under_umask(0o022, "fetch", data=data, config=config)
+    assert run.returncode == 0, run.stderr
+    notice = [line for line in run.stderr.splitlines() if "owner-only" in line]
+    assert len(notice) == 1 and "made 2 path(s) owner-only that others could read" in notice[0], run.stderr
+    assert modes(data, data / "reader.sqlite") == {"data": oct(0o700), "reader.sqlite": oct(0o600)}
+    again = run_under_umask(0o022, "fetch", data=data, config=config)
+    assert "owner-only" not in again.stderr

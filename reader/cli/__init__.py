@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from ..config import VERSION, ConfigError
+from ..filemodes import keep_private
 from ..index.errors import WrongWhoosh
 from ..lock import WriterBusy
 from ..logs import setup_logging
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_private()  # files the reader creates are owner-only, whatever the umask
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(debug=args.debug or None)
