@@ -36,10 +36,11 @@ from pathlib import Path
 from .config import DaemonSettings, Settings
 from .index import SearchIndex
 from .ingest import IngestReport, ingest, open_index, worker_pool
+from .filemodes import tighten
 from .lock import WriterLock
 from .logs import setup_logging
 from .models import Feed
-from .store import Store, utcnow
+from .store import Store, StoreWriteError, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class Daemon:
         lock = WriterLock(self.settings.lock_path)
         lock.acquire(wait=0)
         try:
+            tighten(self.settings)
             self._install_signal_handlers()
             log.info("daemon started (pid %d)%s", os.getpid(), ", one cycle" if self.once else "")
             with worker_pool() as pool:
@@ -142,8 +144,11 @@ class Daemon:
         while not self.stopping.is_set():
             try:
                 await self._cycle(store, index, pool)
-            except Exception:  # noqa: BLE001 - a surprise in one cycle must not end the daemon; nothing is lost
-                log.exception("the cycle failed; the next one replays what it left undone")
+            except Exception as exc:  # noqa: BLE001 - a surprise in one cycle must not end the daemon; nothing is lost
+                if isinstance(exc, StoreWriteError):  # a full disk: one line, no traceback
+                    log.error("%s; the next cycle replays what this one left undone", exc)
+                else:
+                    log.exception("the cycle failed; the next one replays what it left undone")
                 self.failed = True
                 pause = FAILED_CYCLE_PAUSE
             else:

@@ -29,10 +29,11 @@ from . import pool_tasks
 from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
+from .filemodes import tighten
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
 from .process_pool import process_pool
-from .store import Store, utcnow
+from .store import Store, StoreWriteError, utcnow
 from .urls import canonical_url
 
 if TYPE_CHECKING:  # Whoosh loads only when the index is opened
@@ -153,6 +154,8 @@ class _Run:
         """Refresh one feed; whatever goes wrong ends as this feed's error, never the run's."""
         try:
             return await self._refresh_feed(feed)
+        except StoreWriteError:  # a full disk fails every feed alike: the run stops, saying so once
+            raise
         except Exception as exc:  # noqa: BLE001 - a bug or a surprise must not stop the other feeds
             log.exception("refreshing %s failed", feed.url)
             error = f"internal error: {type(exc).__name__}: {exc}"[:200]
@@ -245,6 +248,8 @@ class _Run:
     async def fetch_page(self, job: FulltextJob) -> None:
         try:
             await self._fetch_page(job)
+        except StoreWriteError:
+            raise
         except Exception:  # noqa: BLE001 - one page must not stop the run; the feed's text stays
             log.exception("fetching the page of article %s failed", job.article_id)
             self.report.pages.failed += 1
@@ -288,12 +293,19 @@ class _Run:
             self.fetcher = fetcher
             if self.fulltext:  # pages left pending by an interrupted run
                 self.queue_pages(await asyncio.to_thread(self.store.fulltext_jobs))
-            for done, task in enumerate(asyncio.as_completed([self.refresh_feed(f) for f in feeds]), 1):
-                outcome = await task
-                self.report.outcomes.append(outcome)
-                self.progress(FeedDone(outcome, done, total))
-            feeds_done = time.perf_counter()
-            await asyncio.gather(*self.page_tasks)
+            feed_tasks = [asyncio.create_task(self.refresh_feed(f)) for f in feeds]
+            try:
+                for done, task in enumerate(asyncio.as_completed(feed_tasks), 1):
+                    outcome = await task
+                    self.report.outcomes.append(outcome)
+                    self.progress(FeedDone(outcome, done, total))
+                feeds_done = time.perf_counter()
+                await asyncio.gather(*self.page_tasks)
+            except BaseException:  # a full disk: stop what is in flight, quietly, before the client closes
+                for task in (*feed_tasks, *self.page_tasks):
+                    task.cancel()
+                await asyncio.gather(*feed_tasks, *self.page_tasks, return_exceptions=True)
+                raise
         pages_done = time.perf_counter()
         timings = self.report.timings
         timings["feeds"] = feeds_done - started
@@ -388,6 +400,7 @@ def writer(settings: Settings, wait: float = 0.0):
     lock = WriterLock(settings.lock_path)
     lock.acquire(wait=wait)
     try:
+        tighten(settings)
         store = Store(settings.db_path)
         try:
             yield store, open_index(settings, store)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from .text import clean_line
+from .urls import feed_url_problem
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 MAX_URL_CHARS = 2048
@@ -379,21 +380,23 @@ def _read_newsboat_urls(data: bytes, name: str) -> ImportResult:
         where = f"line {number}"
         try:
             tokens = _newsboat_tokens(line)
-        except ValueError as exc:
-            raise OPMLError(f"{name}: {where}: {exc}") from None
+        except ValueError as exc:  # one bad line is reported; the good ones are still imported
+            collector.skip(f"{where}: {exc}: {_quote(line.strip())}")
+            continue
         if not tokens:
             continue
         if reason := _newsboat_special(tokens[0]):
             collector.skip(f"{where}: {reason}")
             continue
         problem = _url_problem(tokens[0])
-        if problem == _NOT_A_URL:
-            raise OPMLError(f"{name}: {where}: not a URL: {_quote(line.strip())}")
         if problem:
-            collector.skip(f"{where}: {problem}: {_quote(tokens[0])}")
+            collector.skip(f"{where}: {problem}: {_quote(line.strip() if problem == _NOT_A_URL else tokens[0])}")
             continue
         collector.add(_newsboat_subscription(tokens[0], tokens[1:]), where)
-    return collector.result()
+    result = collector.result()
+    if result.skipped and not result.subscriptions and all(_NOT_A_URL in why for why in result.skipped):
+        raise OPMLError(f"{name}: not a list of feed URLs ({result.skipped[0]})")
+    return result
 
 
 def _newsboat_tokens(line: str) -> list[str]:
@@ -484,7 +487,7 @@ def _url_problem(url: str) -> str | None:
         return _NOT_A_URL
     if len(url) > MAX_URL_CHARS:
         return _TOO_LONG
-    return None
+    return feed_url_problem(url)  # the checks `feeds add` makes: host and port
 
 
 def _clean_label(text: str) -> str:

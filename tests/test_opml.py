@@ -244,16 +244,25 @@ def test_newsboat_urls_reports_every_line_it_skips():
     ]
 
 
-def test_newsboat_line_that_is_not_a_url_is_an_error_naming_the_line():
-    data = b"https://a.example/f\n\n# comment\n\n\n\nfoo bar\n"
+def test_newsboat_line_that_is_not_a_url_is_skipped_naming_the_line():
+    data = b"https://a.example/f\n\n# comment\n\n\n\nfoo bar\nhttps://b.example:99999/f\n"
+    result = read_subscriptions(data, "urls")
+    assert [s.url for s in result.subscriptions] == ["https://a.example/f"]
+    assert result.skipped == [
+        "line 7: not a URL: 'foo bar'",
+        "line 8: its port must be a number from 1 to 65535: 'https://b.example:99999/f'",
+    ]
 
-    with pytest.raises(OPMLError, match=r"^urls: line 7: not a URL: 'foo bar'$"):
-        read_subscriptions(data, "urls")
+
+def test_newsboat_unterminated_quote_is_skipped_naming_the_line():
+    result = read_subscriptions(b'https://a.example/f\nhttps://b.example/f "Tech\n', "urls")
+    assert [s.url for s in result.subscriptions] == ["https://a.example/f"]
+    assert result.skipped == ["line 2: unterminated double quote: 'https://b.example/f \"Tech'"]
 
 
-def test_newsboat_unterminated_quote_is_an_error_naming_the_line():
-    with pytest.raises(OPMLError, match=r"^urls: line 2: unterminated double quote$"):
-        read_subscriptions(b'https://a.example/f\nhttps://b.example/f "Tech\n', "urls")
+def test_newsboat_file_with_no_url_at_all_is_an_error():
+    with pytest.raises(OPMLError, match=r"^notes.txt: not a list of feed URLs \(line 1: not a URL: 'Dear diary'\)$"):
+        read_subscriptions(b"Dear diary\ntoday I\n", "notes.txt")
 
 
 def test_newsboat_file_of_only_comments_has_no_feeds():

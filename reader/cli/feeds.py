@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import console
 from ..models import Feed, FetchStatus
 from ..opml import MAX_INPUT_BYTES, OPMLError, read_subscriptions, write_opml
-from ..urls import redact_url, redact_urls_in
+from ..urls import feed_url_problem, redact_url, redact_urls_in
 from .context import Context, UsageError
 
 
@@ -92,8 +92,8 @@ def list_feeds(args, ctx: Context) -> int:
 
 
 def _check_url(url: str) -> str:
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"not a feed URL: {url!r} (it must start with http:// or https://)")
+    if problem := feed_url_problem(url):
+        raise UsageError(f"not a feed URL: {redact_url(url)!r}: {problem}")
     return url
 
 
