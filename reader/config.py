@@ -71,6 +71,12 @@ class DaemonSettings:
 
 
 @dataclass(frozen=True)
+class HealthSettings:
+    notify: list | None = None  # Apprise URLs or tags, like a rule's; none: health alerts are only logged
+    failing_cycles: int = 3  # a feed failing this many refreshes in a row is reported
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     config_dir: Path
@@ -78,6 +84,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     @property
     def db_path(self) -> Path:
@@ -131,7 +138,7 @@ def load_settings(
         data_dir or env.get("READER_DATA_DIR") or paths.get("data_dir") or platformdirs.user_data_dir(APP_NAME)
     )
     rules = Path(rules_dir or env.get("READER_RULES_DIR") or paths.get("rules_dir") or config / "rules")
-    sections = {"fetch": FetchSettings, "alerts": AlertSettings, "daemon": DaemonSettings}
+    sections = {"fetch": FetchSettings, "alerts": AlertSettings, "daemon": DaemonSettings, "health": HealthSettings}
     unknown = set(raw) - set(sections)
     if unknown:
         raise ConfigError(f"{settings_file}: unknown section(s) {', '.join(sorted(unknown))}")

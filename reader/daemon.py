@@ -35,6 +35,7 @@ from pathlib import Path
 
 from .config import DaemonSettings, Settings
 from .index import SearchIndex
+from .health import record_cycle
 from .ingest import IngestReport, ingest, open_index, worker_pool
 from .lock import WriterLock
 from .logs import setup_logging
@@ -157,6 +158,7 @@ class Daemon:
         feeds = schedule.due_feeds(await asyncio.to_thread(store.feeds), utcnow())
         started = time.perf_counter()
         report = await ingest(self.settings, store, index, pool, feed_ids=[f.id for f in feeds])
+        await asyncio.to_thread(record_cycle, store)
         _log_cycle(report, time.perf_counter() - started)
 
     def _schedule(self, store: Store) -> Schedule:

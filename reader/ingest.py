@@ -29,6 +29,7 @@ from . import pool_tasks
 from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
+from .health import WatchReport, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
 from .process_pool import process_pool
@@ -102,6 +103,7 @@ class IngestReport:
     timings: dict[str, float] = field(default_factory=dict)  # seconds by stage
     alerts: MatchReport = field(default_factory=MatchReport)  # the new batch matched against the rules
     delivery: DeliveryReport = field(default_factory=DeliveryReport)  # notifications sent after it
+    health: WatchReport = field(default_factory=WatchReport)  # health alerts raised and recovered after it
 
     @property
     def errors(self) -> list[FeedOutcome]:
@@ -331,6 +333,7 @@ async def ingest(
     start = time.perf_counter()
     report.delivery = await deliver_due(settings, store)
     report.timings["deliver"] = time.perf_counter() - start
+    report.health = await watch(settings, store)
     return report
 
 
