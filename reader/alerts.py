@@ -460,7 +460,7 @@ def _record_failure(settings: Settings, store: Store, out: _Outgoing, error: str
         store.delivery_failed(ids, error=error, retry_at=None)
         log.error("gave up sending %r to %s after %d attempts: %s", out.message.title, out.target.label,
                   attempts, error)  # fmt: skip
-        record_event(store, DELIVERY_FAILED, out.target.key, title=f"Alerts not delivered to {out.target.label}",
+        record_event(store, DELIVERY_FAILED, out.target.key, title=f"Alerts not delivered: {out.target.label}",
                      detail=f"{out.message.title!r} could not be delivered to {out.target.label} after {attempts} "
                             f"attempts: {error}. 'reader alerts retry' sends it again.")  # fmt: skip
         return None
