@@ -1,4 +1,4 @@
-"""`reader daemon`: the pipeline on a schedule, with no screen.
+"""`reader daemon`: the pipeline on a schedule, with no screen. It never repeats a pipeline step itself.
 
 One process holds the single-writer lock for as long as it runs, so nothing
 else ingests meanwhile (a second daemon is refused). Each cycle is one call of

@@ -1,4 +1,6 @@
-"""The pipeline: fetch → parse → store → full text → index (→ alerts). One copy, three front ends.
+"""The pipeline: fetch → parse → store → full text → index (→ alerts → health). One copy, three front ends.
+
+It never prints or draws: front ends follow it through progress events and its report.
 
 Fetching is async over one shared HTTP client; parsing and page extraction are
 CPU-bound and run in a process pool using both cores. Each feed flows through

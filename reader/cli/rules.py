@@ -1,4 +1,4 @@
-"""`reader rules`: check, list, explain and backtest the rule files.
+"""`reader rules`: check, list, explain and backtest the rule files. It never sends a notification.
 
 Every command first seeds a new rules directory with the bundled examples,
 then loads it with `reader.rules.load_rules`, the loader the daemon uses, and
