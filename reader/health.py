@@ -44,7 +44,6 @@ STATE_KEY = "health"  # in the store's meta table
 MIN_SILENCE = timedelta(days=7)
 SILENCE_GAPS = 10  # a feed is silent after this many of its usual (median) gaps, and never before MIN_SILENCE
 GAP_SAMPLE = 50  # the newest articles a feed's usual gap is measured on
-FRESH_FETCH = timedelta(days=2)  # silence counts only for feeds actually fetched this recently
 
 
 @dataclass
@@ -154,7 +153,7 @@ def detect(settings: Settings, store: Store, now: datetime | None = None) -> lis
                 f"{_name(f)} ({redact_url(f.url)}) has failed {f.error_count} refreshes in a row; "
                 f"last error: {f.last_error or 'unknown'}", now.isoformat(),
             ))  # fmt: skip
-        elif (quiet := _silence(store, f, now)) is not None:
+        elif (quiet := _silence(store, f)) is not None:
             days, usual = quiet
             found.append(Condition(
                 FEED_SILENT, str(f.id), f"Feed silent: {_name(f)}",
@@ -168,20 +167,22 @@ def _name(feed: Feed) -> str:
     return clean_line(feed.display_title, 100)
 
 
-def _silence(store: Store, feed: Feed, now: datetime) -> tuple[int, str] | None:
-    """(days without a new article, its usual gap in words) when the feed is silent past its cadence."""
-    if feed.last_new_at is None or feed.last_fetched_at is None or now - feed.last_fetched_at > FRESH_FETCH:
+def _silence(store: Store, feed: Feed) -> tuple[int, str] | None:
+    """(days without a new article, its usual gap in words) when the feed is silent past its cadence.
+
+    Silence is measured up to the feed's last fetch, not up to now: a reader that was not running
+    has not seen feeds go quiet. A feed whose cadence is unknown (fewer than two dated articles) is
+    not judged."""
+    if feed.last_new_at is None or feed.last_fetched_at is None or feed.last_status == FetchStatus.ERROR:
         return None
-    quiet = now - feed.last_new_at
+    quiet = feed.last_fetched_at - feed.last_new_at
     if quiet <= MIN_SILENCE:  # cheap test first: most feeds stop here without reading their articles
         return None
     dates = sorted(a.date for a in store.iter_articles(ArticleFilter(feed_ids=[feed.id]), limit=GAP_SAMPLE))
     gaps = [later - earlier for earlier, later in zip(dates, dates[1:]) if later > earlier]
-    usual = statistics.median(gaps) if gaps else None
-    if usual is not None and quiet <= SILENCE_GAPS * usual:
+    if not gaps or quiet <= SILENCE_GAPS * (usual := statistics.median(gaps)):
         return None
-    said = f" (it usually publishes every {_span(usual)})" if usual else ""
-    return quiet.days, said
+    return quiet.days, f" (it usually publishes every {_span(usual)})"
 
 
 def _span(delta: timedelta) -> str:

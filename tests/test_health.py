@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+from datetime import datetime, timedelta
 
 from reader.rules import write_rule
 from reader.store import Store
@@ -112,3 +114,31 @@ def test_doctor_exits_0_when_all_is_well_and_names_each_thing_that_is_not(http_s
     assert "NEEDS rules: " in sick.out and "broken.toml:1: error" in sick.out
     assert "NEEDS files: others can read" in sick.out and "reader.sqlite (0644)" in sick.out
     assert "3 thing(s) need you (daemon, rules, files)" in sick.out
+
+
+def test_a_feed_silent_past_ten_of_its_usual_gaps_is_one_message_and_a_new_article_one_more(http_server, settings):
+    health = Endpoint(http_server, path="/health")
+    configure(settings, f'[health]\nnotify = ["{health.url}"]\n')
+    # one article a day, 30 to 21 days ago: its usual gap is a day
+    daily = [Item(f"Daily {n}", http_server.url(f"/d{n}"), "news", guid=f"d{n}", published=recent(24 * (30 - n)))
+             for n in range(10)]  # fmt: skip
+    feed = http_server.route("/daily.xml", rss(daily, title="Daily Wire"), headers=RSS)
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    assert reader("feeds", "add", feed, "--no-fulltext", **cli).code == 0
+    assert reader("fetch", **cli).code == 0
+    assert health.received() == []  # its last new article arrived just now
+
+    with sqlite3.connect(settings.db_path) as db:  # time passes: nothing new for 20 days (> 10 gaps, > 7 days)
+        (arrived,) = db.execute("SELECT last_new_at FROM feeds").fetchone()
+        aged = (datetime.fromisoformat(arrived) - timedelta(days=20)).isoformat()
+        db.execute("UPDATE feeds SET last_new_at = ?", (aged,))
+    for _cycle in range(2):
+        assert reader("fetch", **cli).code == 0
+    (silent,) = health.received()
+    assert silent["title"] == "Feed silent: Daily Wire"
+    assert "no new article for 20 days" in silent["message"] and "every 24 hours" in silent["message"]
+
+    fresh = Item("Daily 10", http_server.url("/d10"), "news", guid="d10", published=recent(1))
+    http_server.route("/daily.xml", rss([*daily, fresh], title="Daily Wire"), headers=RSS)
+    assert reader("fetch", **cli).code == 0
+    assert titles(health) == ["Feed silent: Daily Wire", "Recovered: Daily Wire"]
