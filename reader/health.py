@@ -59,6 +59,7 @@ class Condition:
     announced: bool = False  # logged, and accepted by every target
     sent_to: list[str] = field(default_factory=list)
     recovery_sent_to: list[str] = field(default_factory=list)
+    recovery_title: str = ""  # default: "Recovered: " and what the title is about
 
     @property
     def key(self) -> str:
@@ -69,8 +70,8 @@ class Condition:
 
     def recovery(self) -> Notice:
         name = self.title.split(": ", 1)[-1]
-        return Notice(f"Recovered: {name}", (f"{name}: {RECOVERED.get(self.kind, 'it recovered')}.",
-                                             f"(It was: {self.detail})"))  # fmt: skip
+        return Notice(self.recovery_title or f"Recovered: {name}",
+                      (f"{name}: {RECOVERED.get(self.kind, 'it recovered')}.", f"(It was: {self.detail})"))
 
 
 # -- state in the store ---------------------------------------------------------------------------
@@ -88,14 +89,21 @@ def _save(store: Store, state: dict[str, Condition]) -> None:
     store.set_meta(STATE_KEY, json.dumps({key: asdict(c) for key, c in sorted(state.items())}))
 
 
+EVENT_TITLES = {INDEX_DAMAGED: ("Search index damaged", "Search index repaired")}  # (raised, recovered)
+
+
 def record_event(store: Store, kind: str, subject: str, detail: str, *, title: str = "") -> None:
     """Raise a condition reported by another part (DELIVERY_FAILED, INDEX_DAMAGED); announced once by the
-    next `watch`, however often it is recorded before it recovers. Safe to call from any thread."""
+    next `watch`, however often it is recorded before it recovers. Safe to call from any thread.
+
+    The index's repair calls `record_event(store, INDEX_DAMAGED, "index", "what was found")` when it finds
+    damage, and `record_recovery(store, INDEX_DAMAGED, "index")` once the rebuild is done."""
     state = _load(store)
     found = state.get(f"{kind}:{subject}")
     if found is None or found.recovered:
-        title = title or f"{kind.replace('_', ' ').capitalize()}: {subject}"
-        found = Condition(kind, subject, clean_line(title, 200), clean_line(detail, 600), utcnow().isoformat())
+        default, recovered = EVENT_TITLES.get(kind, (f"{kind.replace('_', ' ').capitalize()}: {subject}", ""))
+        found = Condition(kind, subject, clean_line(title or default, 200), clean_line(detail, 600),
+                          utcnow().isoformat(), recovery_title=recovered)  # fmt: skip
         state[found.key] = found
         log.warning("%s: %s", found.title, found.detail)
     else:

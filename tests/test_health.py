@@ -3,11 +3,14 @@ given up exactly once each, and once of each recovery; `reader doctor` names wha
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from reader.health import INDEX_DAMAGED, active, record_event, record_recovery, watch
 from reader.rules import write_rule
 from reader.store import Store
 from tests.clirun import reader
@@ -142,3 +145,22 @@ def test_a_feed_silent_past_ten_of_its_usual_gaps_is_one_message_and_a_new_artic
     http_server.route("/daily.xml", rss([*daily, fresh], title="Daily Wire"), headers=RSS)
     assert reader("fetch", **cli).code == 0
     assert titles(health) == ["Feed silent: Daily Wire", "Recovered: Daily Wire"]
+
+
+def test_an_index_repair_reported_twice_is_one_message_and_its_end_one_more(http_server, settings):
+    """What the index's self-repair reports (see reader.index) reaches the health target once each way."""
+    health = Endpoint(http_server, path="/health")
+    settings = replace(settings, health=replace(settings.health, notify=[health.url]))
+    store = Store(settings.db_path)
+    try:
+        for found in ("segment _a.trm is truncated", "segment _a.trm is truncated; rebuilding"):
+            record_event(store, INDEX_DAMAGED, "index", found)
+            asyncio.run(watch(settings, store))
+        assert titles(health) == ["Search index damaged"]
+        assert [c.title for c in active(store)] == ["Search index damaged"]  # what the TUI's status bar shows
+        record_recovery(store, INDEX_DAMAGED, "index")
+        for _cycle in range(2):
+            asyncio.run(watch(settings, store))
+        assert titles(health) == ["Search index damaged", "Search index repaired"] and active(store) == []
+    finally:
+        store.close()
