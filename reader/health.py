@@ -313,8 +313,22 @@ def doctor(settings: Settings, store: Store, now: datetime | None = None) -> lis
         _index_finding(settings, store),
         *_rule_findings(settings, store),
         *_mode_findings(settings),
+        *_target_findings(settings),
         *[Finding("health", False, f"{c.title}: {c.detail}") for c in active(store) if c.kind not in WATCHED],
     ]
+
+
+def _target_findings(settings: Settings) -> list[Finding]:
+    """[health] notify: each entry must reach someone, as a rule's would."""
+    from .targets import TargetChecker
+
+    entries = _notify_entries(settings)
+    if not entries:
+        return [Finding("health", True, "no [health] notify in config.toml: health alerts are only logged")]
+    checker = TargetChecker(settings.alerts.apprise_config)
+    found = [Finding("health", False, f"[health] notify: {problem[1]}")
+             for entry in entries if (problem := checker.problem(entry))]  # fmt: skip
+    return found or [Finding("health", True, f"health alerts go to {len(entries)} target(s)")]
 
 
 def _daemon_finding(settings: Settings, store: Store, now: datetime) -> Finding:

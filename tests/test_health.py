@@ -108,6 +108,7 @@ def test_doctor_exits_0_when_all_is_well_and_names_each_thing_that_is_not(http_s
     settings.rules_dir.mkdir(parents=True, exist_ok=True)
     (settings.rules_dir / "broken.toml").write_text("query = 'DeepSeek AND (export'\n")
     os.chmod(settings.db_path, 0o644)
+    configure(settings, '[health]\nnotify = ["slak://T1/B2/C3"]\n')
     store = Store(settings.db_path)
     store.set_meta("daemon_cycle", json.dumps({"pid": 1, "ended": "2020-01-01T00:00:00+00:00"}))
     store.close()
@@ -116,7 +117,8 @@ def test_doctor_exits_0_when_all_is_well_and_names_each_thing_that_is_not(http_s
     assert "NEEDS daemon: no daemon is running" in sick.out
     assert "NEEDS rules: " in sick.out and "broken.toml:1: error" in sick.out
     assert "NEEDS files: others can read" in sick.out and "reader.sqlite (0644)" in sick.out
-    assert "3 thing(s) need you (daemon, rules, files)" in sick.out
+    assert "NEEDS health: [health] notify: slak://" in sick.out and "did you mean 'slack://'?" in sick.out
+    assert "4 thing(s) need you (daemon, rules, files, health)" in sick.out
 
 
 def test_a_feed_silent_past_ten_of_its_usual_gaps_is_one_message_and_a_new_article_one_more(http_server, settings):
