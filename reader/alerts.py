@@ -295,7 +295,11 @@ def _snippet(query: ParsedQuery, texts: Sequence[str]) -> Snippet:
     """The passage around the matched terms in the first of `texts` that shows any (full text, summary, title)."""
     first = None
     for text in filter(None, texts):
-        snippet = highlight(query, text)
+        try:
+            snippet = highlight(query, text)
+        except Exception:  # noqa: BLE001 - the rule matched: alert without a passage rather than not at all
+            log.exception("no passage for a match of %r", query.text[:80])
+            return Snippet("", ())
         if snippet.spans:
             return snippet
         first = first or snippet
