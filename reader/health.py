@@ -144,6 +144,14 @@ def last_cycle(store: Store) -> tuple[int, datetime] | None:
         return None
 
 
+def status_warnings(store: Store) -> list[str]:
+    """One short line per thing that needs the user, for the TUI's status bar: the health conditions
+    raised and not recovered, and the rules left out of matching. Cheap: two reads of the meta table."""
+    from .alerts import rule_errors
+
+    return [c.title for c in active(store)] + [f"Rule failing: {name}" for name in rule_errors(store)]
+
+
 # -- what the watcher sees ------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from reader.health import INDEX_DAMAGED, active, record_event, record_recovery, watch
+from reader.health import INDEX_DAMAGED, record_event, record_recovery, status_warnings, watch
 from reader.rules import write_rule
 from reader.store import Store
 from tests.clirun import reader
@@ -159,10 +159,10 @@ def test_an_index_repair_reported_twice_is_one_message_and_its_end_one_more(http
             record_event(store, INDEX_DAMAGED, "index", found)
             asyncio.run(watch(settings, store))
         assert titles(health) == ["Search index damaged"]
-        assert [c.title for c in active(store)] == ["Search index damaged"]  # what the TUI's status bar shows
+        assert status_warnings(store) == ["Search index damaged"]  # what the TUI's status bar shows
         record_recovery(store, INDEX_DAMAGED, "index")
         for _cycle in range(2):
             asyncio.run(watch(settings, store))
-        assert titles(health) == ["Search index damaged", "Search index repaired"] and active(store) == []
+        assert titles(health) == ["Search index damaged", "Search index repaired"] and status_warnings(store) == []
     finally:
         store.close()
