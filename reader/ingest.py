@@ -335,7 +335,10 @@ async def ingest(
     start = time.perf_counter()
     report.delivery = await deliver_due(settings, store)
     report.timings["deliver"] = time.perf_counter() - start
-    report.health = await watch(settings, store)
+    try:
+        report.health = await watch(settings, store)
+    except Exception:  # noqa: BLE001 - the alerts are out already; the watcher tries again after the next refresh
+        log.exception("the health watch failed")
     return report
 
 
