@@ -222,18 +222,16 @@ async def watch(settings: Settings, store: Store, now: datetime | None = None) -
     from .targets import TargetBook, send, target_secret
 
     state = await asyncio.to_thread(_update, settings, store, now)
-    entries = _notify_entries(settings)
-    book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
-    targets = await asyncio.to_thread(book.targets, entries) if entries else []
+    entries, targets = _notify_entries(settings), []
+    if entries:
+        book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
+        targets = await asyncio.to_thread(book.targets, entries)
     if entries and not targets and not _warned:
         _warned.append(True)
         log.warning("[health] notify names no target Apprise knows (check its URLs and tags); "
                     "health alerts are only logged")  # fmt: skip
     report = WatchReport()
-    for condition in list(state.values()):
-        pending = condition.recovered or not condition.announced
-        if not pending:
-            continue
+    for condition in [c for c in state.values() if c.recovered or not c.announced]:
         if condition.recovered:
             to, notice, done = condition.recovery_sent_to, condition.recovery(), report.recovered
             wanted = [t for t in targets if t.key in condition.sent_to]  # a recovery goes where the problem went
