@@ -1,4 +1,4 @@
-"""`reader daemon`: the pipeline on a schedule, with no screen.
+"""`reader daemon`: the pipeline on a schedule, with no screen. It never repeats a pipeline step itself.
 
 One process holds the single-writer lock for as long as it runs, so nothing
 else ingests meanwhile (a second daemon is refused). Each cycle is one call of
@@ -35,6 +35,7 @@ from pathlib import Path
 
 from .config import DaemonSettings, Settings
 from .index import SearchIndex
+from .health import record_cycle
 from .ingest import IngestReport, ingest, open_index, worker_pool
 from .filemodes import tighten
 from .lock import WriterLock
@@ -162,6 +163,7 @@ class Daemon:
         feeds = schedule.due_feeds(await asyncio.to_thread(store.feeds), utcnow())
         started = time.perf_counter()
         report = await ingest(self.settings, store, index, pool, feed_ids=[f.id for f in feeds])
+        await asyncio.to_thread(record_cycle, store)
         _log_cycle(report, time.perf_counter() - started)
 
     def _schedule(self, store: Store) -> Schedule:

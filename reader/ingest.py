@@ -1,4 +1,6 @@
-"""The pipeline: fetch → parse → store → full text → index (→ alerts). One copy, three front ends.
+"""The pipeline: fetch → parse → store → full text → index (→ alerts → health). One copy, three front ends.
+
+It never prints or draws: front ends follow it through progress events and its report.
 
 Fetching is async over one shared HTTP client; parsing and page extraction are
 CPU-bound and run in a process pool using both cores. Each feed flows through
@@ -30,6 +32,7 @@ from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .filemodes import tighten
+from .health import WatchReport, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
 from .process_pool import process_pool
@@ -103,6 +106,7 @@ class IngestReport:
     timings: dict[str, float] = field(default_factory=dict)  # seconds by stage
     alerts: MatchReport = field(default_factory=MatchReport)  # the new batch matched against the rules
     delivery: DeliveryReport = field(default_factory=DeliveryReport)  # notifications sent after it
+    health: WatchReport = field(default_factory=WatchReport)  # health alerts raised and recovered after it
 
     @property
     def errors(self) -> list[FeedOutcome]:
@@ -343,6 +347,10 @@ async def ingest(
     start = time.perf_counter()
     report.delivery = await deliver_due(settings, store)
     report.timings["deliver"] = time.perf_counter() - start
+    try:
+        report.health = await watch(settings, store)
+    except Exception:  # noqa: BLE001 - the alerts are out already; the watcher tries again after the next refresh
+        log.exception("the health watch failed")
     return report
 
 

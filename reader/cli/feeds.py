@@ -1,4 +1,6 @@
-"""`reader feeds …`: list, add, remove, import and export subscriptions."""
+"""`reader feeds …`: list, add, remove, import and export subscriptions.
+
+It never shows a feed URL's credentials (only `export` writes URLs whole)."""
 
 from __future__ import annotations
 
