@@ -138,13 +138,13 @@ class SearchIndex:
         return [s for s in segments if s not in full] + [builder.finish()]
 
     def _build(self, writer: SegmentWriter, chunks: Iterator[list[IndexRow]], written: list[tuple[int, int]]) -> list:
-        """A new segment per chunk: here for one chunk, in worker processes for more."""
+        """A new segment per chunk: here for one chunk (or with fewer than two workers), in worker processes for more."""
         chunks = self._replacing(writer, chunks, written)
         first, second = next(chunks, None), next(chunks, None)
         if first is None:
             return []
         if second is None or self.workers < 2:
-            return [_build_segment(str(self.path), first)]
+            return [_build_segment(str(self.path), chunk) for chunk in chain([first], [second] if second else [], chunks)]
         segments, pending = [], deque()
         with process_pool(self.workers) as pool:
             for chunk in chain([first, second], chunks):
