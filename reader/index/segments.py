@@ -142,7 +142,7 @@ class _SegmentBuilder:
         """Copy the live documents of an existing segment (for merging), postings term by term."""
         docmap = self._copy_documents(reader)
         base = docmap[0] if docmap else 0
-        compact = docmap == list(range(base, base + len(docmap)))  # no deletions: docnums just shift
+        compact = base >= 0 and docmap == list(range(base, base + len(docmap)))  # no deletions: docnums just shift
         postfile = reader.segment().open_file(self.storage, W3Codec.POSTS_EXT)
         try:
             for (name, term), info in reader:
