@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..config import VERSION, ConfigError
-from ..index.errors import WrongWhoosh
+from ..index.errors import IndexDamaged, WrongWhoosh
 from ..lock import WriterBusy
 from ..logs import setup_logging
 from ..store import StoreError
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         console.error(str(exc))
         return 2
-    except (ConfigError, StoreError, WriterBusy, WrongWhoosh) as exc:
+    except (ConfigError, StoreError, WriterBusy, WrongWhoosh, IndexDamaged) as exc:
         console.error(str(exc))
         return 1
     except KeyboardInterrupt:
