@@ -39,11 +39,14 @@ from .process_pool import process_pool
 from .store import Store, StoreWriteError, utcnow
 from .urls import canonical_url
 
+from .index.errors import IndexDamaged
+
 if TYPE_CHECKING:  # Whoosh loads only when the index is opened
     from .index import SearchIndex
 
 log = logging.getLogger(__name__)
 PARALLEL_INDEX_ROWS = 2000  # fewer pending rows are indexed here; spawning workers would cost more
+BACKLOG_SLICE = 5000  # articles per commit of a large catch-up (a rebuild), so other writes can go between
 
 # -- progress events ----------------------------------------------------------------
 
@@ -107,6 +110,7 @@ class IngestReport:
     alerts: MatchReport = field(default_factory=MatchReport)  # the new batch matched against the rules
     delivery: DeliveryReport = field(default_factory=DeliveryReport)  # notifications sent after it
     health: WatchReport = field(default_factory=WatchReport)  # health alerts raised and recovered after it
+    backlog: int = 0  # articles left to index (with defer_backlog): the caller runs index_backlog
 
     @property
     def errors(self) -> list[FeedOutcome]:
@@ -328,16 +332,27 @@ async def ingest(
     feed_ids: Sequence[int] | None = None,
     fulltext: bool = True,
     progress: ProgressCallback | None = None,
+    defer_backlog: bool = False,
 ) -> IngestReport:
     """Refresh the given feeds (default: every enabled feed), store what is new, index it,
-    match it against the rules and send the alerts that are due."""
+    match it against the rules and send the alerts that are due.
+
+    With `defer_backlog`, when many more than this run's articles wait to be
+    indexed (a damaged index being rebuilt, a new one), only the run's new
+    articles are indexed before matching, so their alerts do not wait:
+    `report.backlog` says how many are left for the caller's `index_backlog`.
+    """
     chosen = [f for f in store.feeds() if f.enabled or (feed_ids is not None and f.id in feed_ids)]
     if feed_ids is not None:
         chosen = [f for f in chosen if f.id in set(feed_ids)]
     run = _Run(settings, store, pool, fulltext, progress)
     report = await run.run(chosen)
     start = time.perf_counter()
-    report.indexed = await asyncio.to_thread(update_index, store, index, progress)
+    if defer_backlog:
+        report.indexed = await asyncio.to_thread(_index_new_first, store, index, report)
+        report.backlog = await asyncio.to_thread(store.count_to_index)
+    else:
+        report.indexed = await asyncio.to_thread(update_index, store, index, progress)
     report.timings["index"] = time.perf_counter() - start
     start = time.perf_counter()
     report.alerts = await asyncio.to_thread(
@@ -357,22 +372,84 @@ async def ingest(
 def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None) -> int:
     """Bring the index up to date with the store: drop deleted articles, (re)index changed ones.
 
-    The pending rows stream through one `add`, so a large catch-up (a rebuild,
-    a new index) is built by the index's worker processes in parallel.
+    A damaged index is rebuilt from the store first (`repair_index`). The
+    pending rows stream through one `add`, so a catch-up is built by the
+    index's worker processes in parallel; a large one (a rebuild) goes
+    through `index_backlog`, a slice per commit.
     """
+    _check(store, index)
+    if store.count_to_index() > BACKLOG_SLICE:
+        _index_rows(store, index, limit=0)  # the deletions
+        return index_backlog(store, index, progress)
+    return _index_rows(store, index, progress)
+
+
+def index_backlog(store: Store, index: SearchIndex, progress: ProgressCallback | None = None,
+                  *, stop: Callable[[], bool] = lambda: False) -> int:  # fmt: skip
+    """Index every article waiting, BACKLOG_SLICE per commit, until none is left or `stop()`.
+
+    Writes in between (a daemon cycle indexing its new articles) wait for one
+    slice at most. Progress is noted in the index directory, for searches made
+    meanwhile by other processes (`reader.index.repair.rebuild_progress`).
+    """
+    from .index.repair import note_rebuild
+
+    total, done = store.count_to_index(), 0
+    try:
+        while done < total and not stop():
+            indexed = _index_rows(store, index, limit=BACKLOG_SLICE)
+            if not indexed:
+                break
+            done = min(done + indexed, total)
+            note_rebuild(index.path, done, total)
+            if progress:
+                progress(IndexProgress(done, total))
+    finally:
+        note_rebuild(index.path, None)
+    return done
+
+
+def _index_new_first(store: Store, index: SearchIndex, report: IngestReport) -> int:
+    """The run's new articles into the index, ahead of any backlog (see `ingest`)."""
+    _check(store, index)
+    if store.count_to_index() <= len(report.new_ids) + len(report.updated_ids) + PARALLEL_INDEX_ROWS:
+        return _index_rows(store, index)  # a backlog this small (a crash's leftovers) costs a few seconds
+    if not report.new_ids:
+        return _index_rows(store, index, limit=0)
+    return _index_rows(store, index, after_id=min(report.new_ids) - 1)  # new articles have the highest ids
+
+
+def _check(store: Store, index: SearchIndex) -> None:
+    try:
+        index.check()
+    except IndexDamaged as exc:
+        repair_index(store, index, exc)
+
+
+def repair_index(store: Store, index: SearchIndex, problem: IndexDamaged) -> None:
+    """Replace a damaged index with an empty one and mark every article to be indexed again
+    (the store is the record); logged in one line."""
+    log.warning("the search index is damaged (%s); rebuilding it from the database", problem)
+    index.reset()
+    store.mark_all_unindexed()
+
+
+def _index_rows(store: Store, index: SearchIndex, progress: ProgressCallback | None = None, *,
+                after_id: int = 0, limit: int | None = None) -> int:  # fmt: skip
+    """Drop deleted articles, then index (at most `limit`) pending ones with ids above `after_id`."""
     deleted = store.pending_index_deletions()
     if deleted:
         index.delete(deleted)
         store.clear_index_deletions(deleted)
-    total = store.count_to_index()
+    total = min(store.count_to_index(), limit if limit is not None else 2**62)
     if not total:
         return 0
     done = 0
 
     def pending() -> Iterator[IndexRow]:
         nonlocal done
-        after = 0
-        while rows := store.articles_to_index(limit=1000, after_id=after):
+        after = after_id
+        while done < total and (rows := store.articles_to_index(limit=min(1000, total - done), after_id=after)):
             yield from rows
             done += len(rows)
             after = rows[-1].id
@@ -386,8 +463,8 @@ def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | 
 
 
 def rebuild_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None) -> int:
-    """Rebuild the index from scratch out of the store."""
-    index.clear()
+    """Rebuild the index from scratch out of the store (whatever state its files are in)."""
+    index.reset()
     store.mark_all_unindexed()
     return update_index(store, index, progress)
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from ..config import VERSION, ConfigError
 from ..filemodes import keep_private
-from ..index.errors import WrongWhoosh
+from ..index.errors import IndexDamaged, WrongWhoosh
 from ..lock import WriterBusy
 from ..logs import setup_logging
 from ..store import StoreError
@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError) as exc:
         console.error(str(exc))
         return 2
-    except (StoreError, WriterBusy, WrongWhoosh) as exc:
+    except (StoreError, WriterBusy, WrongWhoosh, IndexDamaged) as exc:
         console.error(str(exc))
         return 1
     except OSError as exc:
