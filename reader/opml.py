@@ -33,9 +33,8 @@ _NOT_A_URL = "not a URL"
 _NOT_HTTP = "not an http(s) URL"
 _TOO_LONG = f"URL longer than {MAX_URL_CHARS} characters"
 
-# newsboat feed kinds that are not fetched URLs; we have nothing to import them as.
+# newsboat feed kinds that are not fetched URLs and that we have nothing to import as.
 _NEWSBOAT_SPECIAL = {
-    "query:": "query feeds are not imported",
     "exec:": "exec feeds are not imported (they run a command)",
     "filter:": "filter feeds are not imported (they run a command)",
 }
@@ -71,10 +70,21 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class QueryFeed:
+    """A newsboat query feed (`"query:Title:EXPR"`): a saved search, still in newsboat's filter language."""
+
+    line: int
+    title: str
+    expression: str
+
+
+@dataclass(frozen=True)
 class ImportResult:
     subscriptions: list[Subscription] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "line N: why", one per entry left out
     recovered: str = ""  # how a file that is not well-formed XML was read; "" if it is well-formed
+    queries: list[QueryFeed] = field(default_factory=list)  # newsboat query feeds, in file order
+    tags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # newsboat: feed URL -> all its tags
 
 
 class OPMLError(Exception):
@@ -98,7 +108,7 @@ def read_subscriptions(data: bytes, name: str) -> ImportResult:
     else:
         result = _read_newsboat_urls(data, name)
         empty_hint = "expected one feed URL per line"
-    if not result.subscriptions and not result.skipped:
+    if not result.subscriptions and not result.skipped and not result.queries:
         raise OPMLError(f"{name}: no feed URLs found ({empty_hint})")
     return result
 
@@ -124,6 +134,32 @@ def write_opml(feeds: Iterable[tuple[str, str, str, str]], title: str = "reader 
         _feed_outline(parent, url, feed_title, site_url)
     text = etree.tostring(root, encoding="unicode", pretty_print=True)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + text
+
+
+def write_newsboat_urls(feeds: Iterable[tuple[str, str, str, str]]) -> str:
+    """A newsboat `urls` file for (url, title, group, site_url) tuples: the group as the tag, `~title`.
+
+    Every tag and title is double-quoted (backslash escapes), so spaces, quotes and
+    a leading '#' survive newsboat's tokenizer and ours.
+    """
+    lines = ["# Feeds exported by the reader: one URL per line, then its group as a tag and its ~title"]
+    for url, title, group, _site_url in feeds:
+        tokens = [_newsboat_quoted(url) if _needs_quotes(url) else url]
+        if group := _clean_label(group):
+            # A tag starting with "~" or "!" would be read as a title or a hidden tag: a space keeps it a tag.
+            tokens.append(_newsboat_quoted(" " + group if group.startswith(("~", "!")) else group))
+        if (title := _clean_label(title)) and title != url:  # a title that repeats the URL is no title
+            tokens.append(_newsboat_quoted("~" + title))
+        lines.append(" ".join(tokens))
+    return "\n".join(lines) + "\n"
+
+
+def _needs_quotes(token: str) -> bool:
+    return not token or token.startswith("#") or any(char.isspace() or char == '"' for char in token)
+
+
+def _newsboat_quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _feed_outline(parent: etree._Element, url: str, title: str, site_url: str) -> None:
@@ -383,6 +419,9 @@ def _read_newsboat_urls(data: bytes, name: str) -> ImportResult:
             raise OPMLError(f"{name}: {where}: {exc}") from None
         if not tokens:
             continue
+        if tokens[0].startswith("query:"):
+            collector.query(_query_feed(number, tokens[0]))
+            continue
         if reason := _newsboat_special(tokens[0]):
             collector.skip(f"{where}: {reason}")
             continue
@@ -393,6 +432,7 @@ def _read_newsboat_urls(data: bytes, name: str) -> ImportResult:
             collector.skip(f"{where}: {problem}: {_quote(tokens[0])}")
             continue
         collector.add(_newsboat_subscription(tokens[0], tokens[1:]), where)
+        collector.tag(tokens[0], [tag for tag in tokens[1:] if not tag.startswith("~")])
     return collector.result()
 
 
@@ -432,6 +472,12 @@ def _quoted_token(line: str, start: int) -> tuple[str, int]:
     return "".join(chars), position + 1
 
 
+def _query_feed(line: int, token: str) -> QueryFeed:
+    """`query:Title:EXPR`: the title ends at the first ':' (an expression without one is left empty)."""
+    title, _, expression = token.removeprefix("query:").partition(":")
+    return QueryFeed(line, _clean_label(title), expression.strip())
+
+
 def _newsboat_special(first_token: str) -> str | None:
     return next((reason for prefix, reason in _NEWSBOAT_SPECIAL.items() if first_token.startswith(prefix)), None)
 
@@ -453,6 +499,8 @@ class _Collector:
         self._first_seen: dict[str, str] = {}
         self._subscriptions: list[Subscription] = []
         self._skipped: list[str] = []
+        self._queries: list[QueryFeed] = []
+        self._tags: dict[str, tuple[str, ...]] = {}
 
     def add(self, subscription: Subscription, where: str) -> None:
         if first := self._first_seen.get(subscription.url):
@@ -464,8 +512,14 @@ class _Collector:
     def skip(self, reason: str) -> None:
         self._skipped.append(reason)
 
+    def query(self, query: QueryFeed) -> None:
+        self._queries.append(query)
+
+    def tag(self, url: str, tags: list[str]) -> None:
+        self._tags.setdefault(url, tuple(tags))  # the first line of a URL is the one imported
+
     def result(self) -> ImportResult:
-        return ImportResult(subscriptions=self._subscriptions, skipped=self._skipped)
+        return ImportResult(self._subscriptions, self._skipped, queries=self._queries, tags=self._tags)
 
 
 def _url_problem(url: str) -> str | None:

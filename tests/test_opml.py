@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from reader.opml import MAX_INPUT_BYTES, OPMLError, Subscription, read_subscriptions, write_opml
+from reader.opml import MAX_INPUT_BYTES, OPMLError, QueryFeed, Subscription, read_subscriptions, write_opml
 from reader.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,12 +236,20 @@ def test_newsboat_urls_reports_every_line_it_skips():
     result = read_subscriptions((DATA / "urls").read_bytes(), "urls")
 
     assert result.skipped == [
-        "line 8: query feeds are not imported",
         "line 9: exec feeds are not imported (they run a command)",
         "line 10: filter feeds are not imported (they run a command)",
         "line 11: not an http(s) URL: 'gopher://old.example/feed'",
         "line 12: duplicate of line 2: 'https://plain.example/feed'",
     ]
+
+
+def test_newsboat_query_feeds_and_tags_are_kept_for_translation():
+    result = read_subscriptions((DATA / "urls").read_bytes(), "urls")
+
+    assert result.queries == [QueryFeed(8, "Unread articles", 'unread = "yes"')]
+    assert result.tags["https://quoted.example/atom"] == ("Tech News", "ai")
+    assert result.tags["https://hidden.example/feed"] == ("!hidden", "policy")
+    assert result.tags["https://plain.example/feed"] == ()  # its first line, not the duplicate's
 
 
 def test_newsboat_line_that_is_not_a_url_is_an_error_naming_the_line():
