@@ -22,8 +22,8 @@ def test_malformed_opml_is_imported_with_one_report_line(tmp_path):
     assert run.code == 0, run.err
     assert run.out.strip() == (
         "imported 14 new feed(s) from malformed.opml; 0 already subscribed; the file is not well-formed XML "
-        "(1 HTML entity at line 9; 5 bare '&' at lines 10, 11, 16, 30; 2 bare '<' at line 15; "
-        "1 unknown entity at line 17; XML syntax error at line 22, column 56: attributes construct error): "
+        "(2 bare '<' at line 15; 5 bare '&' at lines 10, 11, 16, 30; 2 undefined entities at lines 9, 17; "
+        "XML syntax error at line 22, column 56: attributes construct error): "
         "recovered what could be read"
     )
     assert run.err.splitlines() == [

@@ -376,8 +376,8 @@ def test_malformed_opml_is_repaired_and_every_readable_outline_imported():
         "line 28: not an http(s) URL: 'ftp://old.example/feed'",
     ]
     assert result.recovered == (
-        "the file is not well-formed XML (1 HTML entity at line 9; 5 bare '&' at lines 10, 11, 16, 30; "
-        "2 bare '<' at line 15; 1 unknown entity at line 17; "
+        "the file is not well-formed XML (2 bare '<' at line 15; 5 bare '&' at lines 10, 11, 16, 30; "
+        "2 undefined entities at lines 9, 17; "
         "XML syntax error at line 22, column 56: attributes construct error): recovered what could be read"
     )
 
@@ -407,3 +407,18 @@ def test_broken_opml_in_utf16_is_recovered_without_byte_repair():
 
     assert [s.url for s in result.subscriptions] == ["https://a.example/f"]
     assert result.recovered.startswith("the file is not well-formed XML (XML syntax error at line 1")
+
+
+@pytest.mark.timeout(30)  # a guard against quadratic repair work, not a measurement
+@pytest.mark.parametrize(
+    "tail",
+    [b"<!--" * 500_000, b"<![CDATA[" * 200_000, b"<!DOCTYPE" * 200_000, b'<a "' * 500_000, b'<a b="<">' * 200_000,
+     b"<b" + b" c" * 1_000_000, b'<outline text="&nbsp;&" xmlUrl="https://a.example/?a&b"/>\n' * 10_000],
+)  # fmt: skip
+def test_hostile_malformed_xml_is_answered_without_hanging(tail):
+    try:
+        result = read_subscriptions(b"<opml><body>" + tail, "hostile.opml")
+    except OPMLError as exc:
+        assert str(exc).startswith("hostile.opml: not OPML: XML syntax error at line 1")
+    else:
+        assert result.recovered.startswith("the file is not well-formed XML (")
