@@ -61,8 +61,17 @@ def translate(expression: str, tag_problem: Callable[[str], str | None]) -> str:
     node, rest = _expression(tokens, 0)
     if rest != len(tokens):
         raise Untranslatable(f"not a newsboat filter expression: unexpected {tokens[rest][1]!r}")
-    text = _query(node, tag_problem)
-    return text[1:-1] if isinstance(node, _Logical) else text
+    return _without_outer_parentheses(_query(node, tag_problem))
+
+
+def _without_outer_parentheses(text: str) -> str:
+    """ "(a AND b)" -> "a AND b"; "(a) OR (b)" stays. Quoted words never hold parentheses."""
+    depth = 0
+    for position, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return text[1:-1] if position == len(text) - 1 and text.startswith("(") else text
+    return text
 
 
 def _tokens(expression: str) -> list[tuple[str, str]]:
