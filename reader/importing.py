@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from .models import Feed
 from .opml import MAX_INPUT_BYTES, ImportResult, QueryFeed, read_subscriptions
+from .urls import redact_urls_in
 
 if TYPE_CHECKING:
     from .store import Store
@@ -58,6 +59,7 @@ def import_subscriptions(data: bytes, name: str, store: Store, rules_dir: Path) 
     if result.queries:
         searches, not_saved = _save_query_feeds(result, store.feeds(), Path(rules_dir))
         skipped = sorted(skipped + not_saved, key=_line_number)
+    skipped = [redact_urls_in(line) for line in skipped]  # a feed URL's credentials are never shown
     return ImportReport(name, added, len(result.subscriptions) - added, searches, skipped, result.recovered)
 
 

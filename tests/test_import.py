@@ -98,3 +98,13 @@ def test_export_then_import_gives_the_same_feeds_groups_and_titles(tmp_path):
         imported = reader("feeds", "import", str(exported), data=target)
         assert imported.code == 0 and imported.err == "", imported.err
         assert feeds(target) == expected, form
+
+
+def test_skipped_lines_never_show_a_feed_url_s_credentials(tmp_path):
+    urls = tmp_path / "urls"
+    urls.write_text("https://ann:s3cret@private.example/feed\nhttps://ann:s3cret@private.example/feed dup\n")
+
+    run = reader("feeds", "import", str(urls), data=tmp_path / "data")
+
+    assert run.code == 0 and "imported 1 new feed(s)" in run.out
+    assert "duplicate of line 1" in run.err and "s3cret" not in run.err
