@@ -30,7 +30,8 @@ class ImportReport:
     name: str  # the file's name, for messages
     added: int = 0  # feeds subscribed now
     known: int = 0  # feeds already subscribed
-    searches: list[str] = field(default_factory=list)  # saved searches written (rule names)
+    searches: list[str] = field(default_factory=list)  # saved searches written now (rule names)
+    known_searches: int = 0  # query feeds already saved by an earlier import
     skipped: list[str] = field(default_factory=list)  # "line N: why", for each entry left out
     recovered: str = ""  # how a malformed OPML file was read ("" if well-formed)
 
@@ -39,6 +40,8 @@ class ImportReport:
         parts = [f"imported {self.added} new feed(s) from {self.name}", f"{self.known} already subscribed"]
         if self.searches:
             parts.append(f"{len(self.searches)} newsboat query feed(s) saved as searches: {', '.join(self.searches)}")
+        if self.known_searches:
+            parts.append(f"{self.known_searches} query feed(s) already saved as searches")
         if self.recovered:
             parts.append(self.recovered)
         return "; ".join(parts)
@@ -55,21 +58,25 @@ def import_subscriptions(data: bytes, name: str, store: Store, rules_dir: Path) 
     result = read_subscriptions(data, name)
     added = sum(store.add_feed(s.url, s.title, s.group, s.site_url)[1] for s in result.subscriptions)
     searches: list[str] = []
+    known_searches = 0
     skipped = list(result.skipped)
     if result.queries:
-        searches, not_saved = _save_query_feeds(result, store.feeds(), Path(rules_dir))
+        searches, known_searches, not_saved = _save_query_feeds(result, store.feeds(), Path(rules_dir))
         skipped = sorted(skipped + not_saved, key=_line_number)
     skipped = [redact_urls_in(line) for line in skipped]  # a feed URL's credentials are never shown
-    return ImportReport(name, added, len(result.subscriptions) - added, searches, skipped, result.recovered)
+    known = len(result.subscriptions) - added
+    return ImportReport(name, added, known, searches, known_searches, skipped, result.recovered)
 
 
-def _save_query_feeds(result: ImportResult, feeds: Sequence[Feed], rules_dir: Path) -> tuple[list[str], list[str]]:
-    """Each query feed as a saved search: (names written or already there, "line N: why" for the rest)."""
+def _save_query_feeds(
+    result: ImportResult, feeds: Sequence[Feed], rules_dir: Path
+) -> tuple[list[str], int, list[str]]:
+    """Each query feed as a saved search: (names written, how many were there already, "line N: why" for the rest)."""
     from .index import QueryError, parse_query  # the search engine and Apprise: only for files that need them
     from .newsboat_filters import Untranslatable, translate
     from .rules import write_rule
 
-    saved, skipped = [], []
+    saved, known, skipped = [], 0, []
     for query in result.queries:
         where = f"line {query.line}: query feed {query.title!r}"
         try:
@@ -80,10 +87,12 @@ def _save_query_feeds(result: ImportResult, feeds: Sequence[Feed], rules_dir: Pa
             skipped.append(f"{where} not imported: {query.expression!r}: {reason}")
             continue
         name, exists = _rule_name(rules_dir, query, text)
-        if not exists:
-            write_rule(rules_dir, name, query=text, title=query.title)
+        if exists:
+            known += 1
+            continue
+        write_rule(rules_dir, name, query=text, title=query.title)
         saved.append(name)
-    return saved, skipped
+    return saved, known, skipped
 
 
 def _tag_problem(tag: str, result: ImportResult, feeds: Sequence[Feed]) -> str | None:

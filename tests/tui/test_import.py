@@ -30,7 +30,7 @@ async def test_a_malformed_opml_import_reports_the_repair_and_what_was_skipped(w
         title, message, severity = await import_file(pilot, DATA / "malformed.opml")
 
         assert severity == "warning" and title == ""
-        assert message.startswith("imported 14 new feed(s) from malformed.opml; 0 already subscribed; "
+        assert message.startswith("Imported 14 new feed(s) from malformed.opml; 0 already subscribed; "
                                   "the file is not well-formed XML (2 bare '<' at line 15; ")  # fmt: skip
         assert "\nskipped: line 22: outline not readable: attributes construct error" in message
         assert "\nskipped: line 28: not an http(s) URL: 'ftp://old.example/feed'" in message

@@ -709,7 +709,8 @@ class MainScreen(Screen):
         self.reload_feeds()
         skipped = "".join(f"\nskipped: {clean_line(line, 200)}" for line in report.skipped[:5])
         more = f"\n… and {len(report.skipped) - 5} more skipped" if len(report.skipped) > 5 else ""
-        self.notify(f"{clean_line(report.summary(), 1000)}.{skipped}{more}\nPress R to fetch them.", markup=False,
+        summary = clean_line(report.summary(), 1000)
+        self.notify(f"{summary[:1].upper()}{summary[1:]}.{skipped}{more}\nPress R to fetch them.", markup=False,
                     severity="warning" if report.skipped or report.recovered else "information")  # fmt: skip
 
     # -- refresh -------------------------------------------------------------------------------------
