@@ -21,6 +21,8 @@ from dataclasses import dataclass
 # newsboat attribute -> the query fields that hold the same text
 TEXT_ATTRIBUTES = {"title": ("title",), "content": ("text", "summary"), "author": ("author",), "feedtitle": ("feed",)}
 MAX_AGE_DAYS = 36_500
+MAX_COMPARISONS = 200  # real query feeds hold a handful; the query language allows 4,096 terms
+MAX_DEPTH = 64  # parentheses, as the query language allows
 _TOKEN = re.compile(
     r"""\s*(?:(?P<open>\()|(?P<close>\))|(?P<op>=~|==|!=|!~|<=|>=|!\#|=|<|>|\#|between\b)"""
     r"""|(?P<string>"(?:[^"\\]|\\.)*")|(?P<range>-?\d+:-?\d+)|(?P<number>-?\d+)|(?P<name>[A-Za-z0-9_.-]+))"""
@@ -45,8 +47,7 @@ class _Comparison:
 @dataclass(frozen=True)
 class _Logical:
     op: str  # "and" | "or"
-    left: _Node
-    right: _Node
+    parts: tuple[_Node, ...]  # a chain of one operator, flattened: and/or are associative
 
 
 _Node = _Comparison | _Logical
@@ -58,7 +59,10 @@ def translate(expression: str, tag_problem: Callable[[str], str | None]) -> str:
     `tag_problem(tag)` says why `tags # "tag"` cannot become `group:"tag"` (None if it can).
     """
     tokens = _tokens(expression)
-    node, rest = _expression(tokens, 0)
+    comparisons = sum(kind == "op" for kind, _ in tokens)
+    if comparisons > MAX_COMPARISONS:
+        raise Untranslatable(f"{comparisons} comparisons; a saved search holds at most {MAX_COMPARISONS}")
+    node, rest = _expression(tokens, 0, 0)
     if rest != len(tokens):
         raise Untranslatable(f"not a newsboat filter expression: unexpected {tokens[rest][1]!r}")
     return _without_outer_parentheses(_query(node, tag_problem))
@@ -86,19 +90,30 @@ def _tokens(expression: str) -> list[tuple[str, str]]:
     return tokens
 
 
-def _expression(tokens: list[tuple[str, str]], i: int) -> tuple[_Node, int]:
-    """newsboat's grammar: a comparison or group, then optionally `and`/`or` and the rest (right-nested)."""
-    left, i = _primary(tokens, i)
-    if i < len(tokens) and tokens[i][0] == "name" and tokens[i][1] in ("and", "or"):
-        op = tokens[i][1]
-        right, i = _expression(tokens, i + 1)
-        return _Logical(op, left, right), i
-    return left, i
+def _expression(tokens: list[tuple[str, str]], i: int, depth: int) -> tuple[_Node, int]:
+    """newsboat's grammar: comparisons or groups joined by `and`/`or`, nested to the right with no
+    precedence (`a and b or c` is `a and (b or c)`)."""
+    if depth > MAX_DEPTH:
+        raise Untranslatable(f"parentheses nested deeper than {MAX_DEPTH}")
+    node, i = _primary(tokens, i, depth)
+    parts, ops = [node], []
+    while i < len(tokens) and tokens[i][0] == "name" and tokens[i][1] in ("and", "or"):
+        ops.append(tokens[i][1])
+        node, i = _primary(tokens, i + 1, depth)
+        parts.append(node)
+    node = parts[-1]
+    for op, left in zip(reversed(ops), reversed(parts[:-1]), strict=True):
+        node = _Logical(op, _chain(op, left) + _chain(op, node))
+    return node, i
 
 
-def _primary(tokens: list[tuple[str, str]], i: int) -> tuple[_Node, int]:
+def _chain(op: str, node: _Node) -> tuple[_Node, ...]:
+    return node.parts if isinstance(node, _Logical) and node.op == op else (node,)
+
+
+def _primary(tokens: list[tuple[str, str]], i: int, depth: int) -> tuple[_Node, int]:
     if i < len(tokens) and tokens[i][0] == "open":
-        node, i = _expression(tokens, i + 1)
+        node, i = _expression(tokens, i + 1, depth + 1)
         if i >= len(tokens) or tokens[i][0] != "close":
             raise Untranslatable("not a newsboat filter expression: a '(' is never closed")
         return node, i + 1
@@ -113,7 +128,7 @@ def _primary(tokens: list[tuple[str, str]], i: int) -> tuple[_Node, int]:
 
 def _query(node: _Node, tag_problem: Callable[[str], str | None]) -> str:
     if isinstance(node, _Logical):
-        return f"({_query(node.left, tag_problem)} {node.op.upper()} {_query(node.right, tag_problem)})"
+        return "(" + f" {node.op.upper()} ".join(_query(part, tag_problem) for part in node.parts) + ")"
     positive = _POSITIVE.get(node.op, node.op)
     translated = _comparison(node, positive, tag_problem)
     return f"NOT {translated}" if positive != node.op else translated

@@ -72,3 +72,15 @@ def test_everything_else_is_refused_with_its_reason(expression, reason):
         translate(expression, groups_are("tech"))
 
     assert reason in str(refused.value)
+
+
+def test_long_chains_are_flat_and_deep_or_huge_expressions_are_refused():
+    chain = " and ".join(f'title =~ "w{k}"' for k in range(150))
+    assert translate(chain, groups_are()) == " AND ".join(f"title:w{k}" for k in range(150))
+    parse_query(translate(chain, groups_are()))
+
+    with pytest.raises(Untranslatable, match="^201 comparisons; a saved search holds at most 200$"):
+        translate(" or ".join(['age < 3'] * 201), groups_are())
+    with pytest.raises(Untranslatable, match="^parentheses nested deeper than 64$"):
+        translate("(" * 65 + "age < 3" + ")" * 65, groups_are())
+    assert translate("(" * 64 + "age < 3" + ")" * 64, groups_are()) == "date:3d"
