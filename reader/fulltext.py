@@ -64,8 +64,12 @@ def _extract(page: str, url: str) -> Extracted | None:
     if _may_hold_escape_sequences(page):
         # Remove them whole now: the parser drops a lone ESC and would leave "[31m" behind.
         page = clean_text(page)
+    tree = trafilatura.utils.load_html(page)
+    if tree is None:
+        return None
+    title = page_title(tree)  # before extraction, which prunes the tree
     document = trafilatura.bare_extraction(
-        page,
+        tree,
         url=url or None,
         output_format="markdown",  # keeps the body tree's formatting; nothing rendered yet
         favor_precision=True,
@@ -74,7 +78,7 @@ def _extract(page: str, url: str) -> Extracted | None:
         include_images=False,
         include_formatting=True,
         include_links=True,
-        with_metadata=True,  # for the title
+        with_metadata=False,  # a quarter of the time (dates, authors, licence) for a title we find ourselves
         deduplicate=False,  # its cache is process-wide: would drop a re-fetched page
     )
     if document is None or document.body is None:
@@ -89,8 +93,23 @@ def _extract(page: str, url: str) -> Extracted | None:
     return Extracted(
         text=clean_text(_cap(text)).strip(),
         markdown=clean_text(_cap(markdown)).strip(),
-        title=clean_line(document.title or "", MAX_TITLE_CHARS),
+        title=clean_line(title, MAX_TITLE_CHARS),
     )
+
+
+# --- title ---------------------------------------------------------------------------------
+
+_TITLE_META = (
+    "//meta[@property='og:title' or @name='og:title' or @name='twitter:title' or @property='twitter:title']/@content"
+)
+
+
+def page_title(tree: etree._Element) -> str:
+    """The page's own title: its OpenGraph/Twitter title, else trafilatura's guess from headings and <title>."""
+    for content in tree.xpath(_TITLE_META):
+        if content.strip():
+            return content.strip()
+    return trafilatura.metadata.extract_title(tree) or ""
 
 
 # --- decoding ------------------------------------------------------------------------------
