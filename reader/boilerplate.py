@@ -1,11 +1,15 @@
 """Boilerplate left inside an extracted article body: find it and drop it.
 
-Works on trafilatura's body tree only; never fetches and never keys on a site.
+Works on trafilatura's body tree only; never fetches and never keys on a site:
+every signal is a generic one (a block's words, its share of link text, where
+it sits). What it drops is what alert rules must not match: the site's
+newsletter, subscription and follow-us pleas, "related" lists, credits, bios.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from lxml import etree
 from trafilatura.xml import delete_element
@@ -47,3 +51,119 @@ def _is_cross_link(paragraph: etree._Element) -> bool:
     rest = text[label.end() :].strip()
     linked = sum(len("".join(ref.itertext()).strip()) for ref in paragraph.iter("ref"))
     return bool(rest) and linked >= MIN_LINKED_SHARE * len(rest)
+
+
+# --- whole blocks that are the site talking ------------------------------------------------
+
+_BLOCK_TAGS = frozenset({"p", "head", "list", "quote", "table"})
+
+# A sentence that speaks to the reader about the site, not about the story.
+_PROMO = re.compile(
+    r"""
+      \bfollow\b[^.!?]{0,40}\b(?:on|at|@)\s*(?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|x\b)
+    | \blike\ us\ on\ facebook\b
+    | \bnewsletters?\b | \bin(?:to)?\ your\ inbox\b | \bsign(?:ing)?\ up\ (?:here|now|today|for\ (?:our|free))\b
+    | \bsubscrib(?:e|ing)\ (?:to\ (?:our|us)|now|today|here)\b | \balready\ a\ (?:subscriber|member)\b
+    | \bsubscribers?\ only\b | \bto\ continue\ reading\b | \bunlimited\ (?:digital\ )?access\b
+    | \bfor\ as\ little\ as\b | \b\d+\ issues\ for\b
+    | \bfree\ trial\b | \bif\ you\ (?:enjoyed|liked|value)\ this\b
+    | \bsupport\ (?:our|independent|quality)\ journalism\b | \bno\ paywalls?\b | \bbecome\ a\ (?:member|subscriber|patron)\b
+    | \bclick\ here\b | \btap\ here\b
+    | \b(?:may|can)\ be\ reached\ at\b | \bhave\ a\ (?:news\ )?tip\b | \bsend\ (?:us\ )?(?:your\ )?(?:news\ )?tips?\b
+    | \b(?:e-?mail|contact)\ (?:him|her|them|us|the\ (?:author|writer|reporter|editor))\b
+    | [\w.+-]+@[\w-]+\.[\w.]+
+    | \b(?:we|this\ (?:web)?site)\ uses?\ cookies\b | \baccept\ (?:all\ )?cookies\b
+    | \bby\ (?:continuing\ to\ (?:use|browse)|using)\ (?:this|our)\ (?:site|website)\b
+    | ©|\bcopyright\b|\ball\ rights\ reserved\b
+    | \b(?:photo|image|picture|illustration|video)s?\ (?:by|credits?|courtesy)\b | \b(?:photo|image)s?:
+    | \b(?:getty\ images|shutterstock|ap\ photo|afp\ via\ getty)\b
+    | \btell\ us\ what\ you\ think\b | \bleave\ a\ (?:reply|comment)\b | ^\W*\d*\ ?comments?\W*$
+    | \[(\w+)\b[^\]]*\][^\[]*\[/\1\]  # a CMS shortcode printed as text
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_SENTENCE_ENDINGS = frozenset(".!?…\"”’)")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+MAX_PROMO_CHARS = 600  # a plea to subscribe is short; a paragraph longer than this is prose
+MIN_PROMO_SHARE = 0.5  # of a block's characters in such sentences
+
+# A block that is only a label over a list of other stories.
+_LIST_LABEL = re.compile(
+    r"""^\W*(?:
+        related(?:\ \w+)? | see\ (?:more|also) | read\ (?:more|also|next) | also\ read | must\ read
+        | more\ (?:stories|news|coverage|headlines|to\ read|from\ [^:|]{1,40}|on\ [^:|]{1,40})
+        | don[’']?t\ miss | recommended(?:\ (?:for\ you|reading|stories))? | you\ (?:may|might)\ also\ like
+        | most\ (?:read|popular|viewed|shared) | trending(?:\ now)? | top\ stories | editor[’']?s\ picks?
+        | further\ reading | latest(?:\ news|\ stories)? | popular(?:\ stories)?
+    )\W*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+MAX_HEADLINE_CHARS = 150
+MIN_HEADLINE_LINKED = 0.6  # share of a headline-list entry that is link text
+
+
+@dataclass(frozen=True)
+class _Block:
+    element: etree._Element
+    text: str
+    linked: int  # characters of link text
+
+    @classmethod
+    def of(cls, element: etree._Element) -> _Block:
+        text = " ".join("".join(element.itertext()).split())
+        linked = sum(len("".join(ref.itertext()).strip()) for ref in element.iter("ref"))
+        return cls(element, text, linked)
+
+    @property
+    def link_share(self) -> float:
+        return self.linked / len(self.text) if self.text else 0.0
+
+    def headline_like(self) -> bool:
+        """Short and either mostly a link or not a sentence: an entry of a list of stories."""
+        return 0 < len(self.text) <= MAX_HEADLINE_CHARS and (
+            self.link_share >= MIN_HEADLINE_LINKED or self.text[-1] not in _SENTENCE_ENDINGS
+        )
+
+
+def drop_site_blocks(body: etree._Element, title: str) -> None:
+    """Remove the blocks of an extracted body that are the site talking, not the article."""
+    blocks = [_Block.of(e) for e in body if e.tag in _BLOCK_TAGS]
+    doomed: list[_Block] = []
+    position = 0
+    while position < len(blocks):
+        block = blocks[position]
+        position += 1
+        if position <= 3 and title and _same_words(block.text, title):
+            doomed.append(block)  # the headline again, above the article
+        elif _is_promo(block.text) or (block.element.tag == "list" and _is_story_list(block.element)):
+            doomed.append(block)
+        elif _LIST_LABEL.match(block.text):
+            doomed.append(block)  # "Related", "Don't miss": it and the headlines under it
+            while position < len(blocks) and (blocks[position].headline_like() or blocks[position].element.tag == "list"):
+                doomed.append(blocks[position])
+                position += 1
+    for block in doomed:
+        delete_element(block.element)
+
+
+def _same_words(text: str, title: str) -> bool:
+    return _words(text) == _words(title)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _is_promo(text: str) -> bool:
+    if not text or len(text) > MAX_PROMO_CHARS:
+        return False
+    promo = sum(len(s) for s in _SENTENCE_END.split(text) if _PROMO.search(s))
+    return promo >= MIN_PROMO_SHARE * len(text)
+
+
+def _is_story_list(element: etree._Element) -> bool:
+    """A list of two or more entries, each a short link: other stories, not a list the article makes."""
+    items = [_Block.of(item) for item in element.iter("item")]
+    return len(items) >= 2 and all(
+        0 < len(i.text) <= MAX_HEADLINE_CHARS and i.link_share >= MIN_HEADLINE_LINKED for i in items
+    )

@@ -20,7 +20,7 @@ import trafilatura.utils
 from lxml import etree
 from trafilatura.xml import xmltotxt
 
-from reader.boilerplate import drop_cross_links
+from reader.boilerplate import drop_cross_links, drop_site_blocks
 from reader.text import clean_line, clean_text
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ def _extract(page: str, url: str) -> Extracted | None:
         return None
     body = document.body
     drop_cross_links(body)
+    drop_site_blocks(body, title)
     markdown = xmltotxt(body, include_formatting=True)
     etree.strip_tags(body, "ref")  # plain text keeps link text, not "[text](url)"
     text = _paragraphs_apart(xmltotxt(body, include_formatting=False))
