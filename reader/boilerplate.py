@@ -22,7 +22,7 @@ _CROSS_LINK_LABEL = re.compile(
         see\ also | read\ more | read\ also | also\ read | more\ reading | further\ reading
         | related(?:\ (?:stories|story|coverage|articles?|reading|content|posts?))?
         | recommended(?:\ reading)? | you\ (?:may|might)\ also\ like | don[’']t\ miss
-        | more\ (?:from|on)\ [^:|–—]{1,60}
+        | more\ (?:from|on)\ [^:|–—]{1,60} | see\ more | watch | listen
     )\s*[:|–—»>-]""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -50,7 +50,10 @@ def _is_cross_link(paragraph: etree._Element) -> bool:
         return False
     rest = text[label.end() :].strip()
     linked = sum(len("".join(ref.itertext()).strip()) for ref in paragraph.iter("ref"))
-    return bool(rest) and linked >= MIN_LINKED_SHARE * len(rest)
+    if not rest:
+        return False
+    headline = len(rest) <= MAX_HEADLINE_CHARS and rest[-1] not in _SENTENCE_ENDINGS
+    return headline or linked >= MIN_LINKED_SHARE * len(rest)
 
 
 # --- whole blocks that are the site talking ------------------------------------------------
@@ -77,6 +80,10 @@ _PROMO = re.compile(
     | ©|\bcopyright\b|\ball\ rights\ reserved\b
     | \b(?:photo|image|picture|illustration|video)s?\ (?:by|credits?|courtesy)\b | \b(?:photo|image)s?:
     | \b(?:getty\ images|shutterstock|ap\ photo|afp\ via\ getty)\b
+    | \bretrieved\b.{0,60}\bfrom\ https?://  # "cite this page"
+    | \bfollow\b[^.!?]{0,60}\bcoverage\b
+    | ^[A-Z][\w'’.-]+(?:\ [A-Z][\w'’.-]+){1,3}\ (?:is|was)\ (?:a|an|the|\w+['’]s)\b[^.!?]{0,60}
+       \b(?:writer|reporter|editor|correspondent|columnist|contributor|journalist|curator|producer|critic)\b
     | \btell\ us\ what\ you\ think\b | \bleave\ a\ (?:reply|comment)\b | ^\W*\d*\ ?comments?\W*$
     | \[(\w+)\b[^\]]*\][^\[]*\[/\1\]  # a CMS shortcode printed as text
     """,
@@ -94,11 +101,17 @@ _LIST_LABEL = re.compile(
         | more\ (?:stories|news|coverage|headlines|to\ read|from\ [^:|]{1,40}|on\ [^:|]{1,40})
         | don[’']?t\ miss | recommended(?:\ (?:for\ you|reading|stories))? | you\ (?:may|might)\ also\ like
         | most\ (?:read|popular|viewed|shared) | trending(?:\ now)? | top\ stories | editor[’']?s\ picks?
-        | further\ reading | latest(?:\ news|\ stories)? | popular(?:\ stories)?
+        | further\ reading | latest(?:\ news|\ stories)? | popular(?:\ stories)? | sponsored(?:\ links)?
+        | you\ (?:may|might)\ also\ (?:be\ interested\ in|enjoy)
     )\W*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 MAX_HEADLINE_CHARS = 150
+MAX_BOX_HEADING_CHARS = 60  # a promo this short heads a box ...
+MAX_BOX_BLURB_CHARS = 200  # ... whose next block, if this short, is its blurb
+MAX_TAIL_NOTES = 3  # italic sign-off notes looked for at the end of the body
+MIN_ITALIC_SHARE = 0.8
+_WORD = re.compile(r"[^\W_]")
 MIN_HEADLINE_LINKED = 0.6  # share of a headline-list entry that is link text
 
 
@@ -118,6 +131,10 @@ class _Block:
     def link_share(self) -> float:
         return self.linked / len(self.text) if self.text else 0.0
 
+    def heading_like(self) -> bool:
+        """A short line that is not a sentence: the heading of a box."""
+        return 0 < len(self.text) <= MAX_BOX_HEADING_CHARS and self.text[-1] not in _SENTENCE_ENDINGS
+
     def headline_like(self) -> bool:
         """Short and either mostly a link or not a sentence: an entry of a list of stories."""
         return 0 < len(self.text) <= MAX_HEADLINE_CHARS and (
@@ -133,17 +150,34 @@ def drop_site_blocks(body: etree._Element, title: str) -> None:
     while position < len(blocks):
         block = blocks[position]
         position += 1
-        if position <= 3 and title and _same_words(block.text, title):
-            doomed.append(block)  # the headline again, above the article
+        if not _WORD.search(block.text) or (position <= 3 and title and _same_words(block.text, title)):
+            doomed.append(block)  # a rule of underscores; the headline again, above the article
         elif _is_promo(block.text) or (block.element.tag == "list" and _is_story_list(block.element)):
             doomed.append(block)
+            if block.heading_like() and position < len(blocks):
+                if len(blocks[position].text) <= MAX_BOX_BLURB_CHARS:  # "Our newsletter" + its blurb
+                    doomed.append(blocks[position])
+                    position += 1
         elif _LIST_LABEL.match(block.text):
             doomed.append(block)  # "Related", "Don't miss": it and the headlines under it
             while position < len(blocks) and (blocks[position].headline_like() or blocks[position].element.tag == "list"):
                 doomed.append(blocks[position])
                 position += 1
+    kept = [b for b in blocks if b not in doomed]
+    for block in reversed(kept[-MAX_TAIL_NOTES:]):
+        if not _is_signoff(block):
+            break
+        doomed.append(block)
     for block in doomed:
         delete_element(block.element)
+
+
+def _is_signoff(block: _Block) -> bool:
+    """An italic note at the end that asks something of the reader ("Follow us…", "Subscribe…")."""
+    if len(block.text) > MAX_PROMO_CHARS * 2 or not any(_PROMO.search(s) for s in _SENTENCE_END.split(block.text)):
+        return False
+    italic = sum(len(t) for t in block.element.xpath(".//hi[@rend='#i']//text()"))
+    return italic >= MIN_ITALIC_SHARE * len(block.text)
 
 
 def _same_words(text: str, title: str) -> bool:
