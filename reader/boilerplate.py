@@ -65,7 +65,7 @@ _PROMO = re.compile(
     r"""
       \bfollow\b[^.!?]{0,40}\b(?:on|at|@)\s*(?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|x\b)
     | \blike\ us\ on\ facebook\b
-    | \bnewsletters?\b | \bin(?:to)?\ your\ inbox\b | \bsign(?:ing)?\ up\ (?:here|now|today|for\ (?:our|free))\b
+    | \bin(?:to)?\ your\ inbox\b | \bsign(?:ing)?\ up\ (?:here|now|today|for\ (?:our|free))\b
     | \bsubscrib(?:e|ing)\ (?:to\ (?:our|us)|now|today|here)\b | \balready\ a\ (?:subscriber|member)\b
     | \bsubscribers?\ only\b | \bto\ continue\ reading\b | \bunlimited\ (?:digital\ )?access\b
     | \bfor\ as\ little\ as\b | \b\d+\ issues\ for\b
@@ -89,6 +89,9 @@ _PROMO = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+# "Newsletter" is a plea only with a call to act, or as the heading of a box: stories mention newsletters too.
+_NEWSLETTER = re.compile(r"\bnewsletters?\b", re.IGNORECASE)
+_CALL_TO_ACT = re.compile(r"\b(?:sign(?:ing)?\ up|subscrib\w*|join|get|receive|delivered|register)\b", re.IGNORECASE)
 _SENTENCE_ENDINGS = frozenset(".!?…\"”’)")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 MAX_PROMO_CHARS = 600  # a plea to subscribe is short; a paragraph longer than this is prose
@@ -174,7 +177,7 @@ def drop_site_blocks(body: etree._Element, title: str) -> None:
 
 def _is_signoff(block: _Block) -> bool:
     """An italic note at the end that asks something of the reader ("Follow us…", "Subscribe…")."""
-    if len(block.text) > MAX_PROMO_CHARS * 2 or not any(_PROMO.search(s) for s in _SENTENCE_END.split(block.text)):
+    if len(block.text) > MAX_PROMO_CHARS * 2 or not any(map(_is_promo_sentence, _SENTENCE_END.split(block.text))):
         return False
     italic = sum(len(t) for t in block.element.xpath(".//hi[@rend='#i']//text()"))
     return italic >= MIN_ITALIC_SHARE * len(block.text)
@@ -191,8 +194,16 @@ def _words(text: str) -> list[str]:
 def _is_promo(text: str) -> bool:
     if not text or len(text) > MAX_PROMO_CHARS:
         return False
-    promo = sum(len(s) for s in _SENTENCE_END.split(text) if _PROMO.search(s))
+    promo = sum(len(s) for s in _SENTENCE_END.split(text) if _is_promo_sentence(s))
     return promo >= MIN_PROMO_SHARE * len(text)
+
+
+def _is_promo_sentence(sentence: str) -> bool:
+    if _PROMO.search(sentence):
+        return True
+    return bool(_NEWSLETTER.search(sentence)) and (
+        len(sentence) <= MAX_BOX_HEADING_CHARS or bool(_CALL_TO_ACT.search(sentence))
+    )
 
 
 def _is_story_list(element: etree._Element) -> bool:
