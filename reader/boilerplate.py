@@ -212,3 +212,41 @@ def _is_story_list(element: etree._Element) -> bool:
     return len(items) >= 2 and all(
         0 < len(i.text) <= MAX_HEADLINE_CHARS and i.link_share >= MIN_HEADLINE_LINKED for i in items
     )
+
+
+# --- before extraction: page furniture named as such ----------------------------------------
+
+# Words that name a box by what it is, in class/id (tokens trafilatura's own list lacks).
+_FURNITURE_WORDS = (
+    "promo", "rollover", "tooltip", "popover", "hovercard", "caption", "credit", "subscribe", "subscription",
+    "signup", "sign-up", "paywall", "regwall", "recirc", "recommend", "trending", "read-more", "readmore",
+    "more-stories", "also-read", "sponsor", "bio",
+)
+_FURNITURE = re.compile(
+    r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in _FURNITURE_WORDS) + r")(?:s|ed|ions?)?(?:$|[\s_-])", re.IGNORECASE
+)
+_DIALOG_ROLES = ("dialog", "alertdialog")
+_NEVER_PRUNED = frozenset({"html", "body", "main", "article"})
+_LONG_PARAGRAPHS = etree.XPath("count(.//p[string-length(normalize-space(.)) > 200])")
+MAX_LONG_PARAGRAPHS = 1  # a box holding more of them than this may be the article itself (paywalled bodies are)
+
+
+def prune_furniture(tree: etree._Element) -> None:
+    """Remove promos, pop-overs, captions, subscription and recommendation boxes before extraction.
+
+    An element goes when its class or id names it as such (as a whole word) or it
+    is a dialog, unless it holds paragraphs of prose: sites wrap paywalled
+    article bodies in a "paywall" box.
+    """
+    doomed = []
+    for element in tree.iter(etree.Element):
+        attributes = element.attrib
+        if not attributes and element.tag != "figcaption":
+            continue
+        if element.tag == "figcaption" or attributes.get("role") in _DIALOG_ROLES or _FURNITURE.search(
+            f"{attributes.get('class', '')} {attributes.get('id', '')}"
+        ):
+            doomed.append(element)
+    for element in doomed:
+        if element.tag not in _NEVER_PRUNED and _LONG_PARAGRAPHS(element) <= MAX_LONG_PARAGRAPHS:
+            element.drop_tree()  # a descendant of one already dropped goes with it, harmlessly
