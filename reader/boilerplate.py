@@ -76,7 +76,7 @@ _PROMO = re.compile(
     | \b(?:e-?mail|contact)\ (?:him|her|them|us|the\ (?:author|writer|reporter|editor))\b
     | [\w.+-]+@[\w-]+\.[\w.]+
     | \b(?:we|this\ (?:web)?site)\ uses?\ cookies\b | \baccept\ (?:all\ )?cookies\b
-    | \bby\ (?:continuing\ to\ (?:use|browse)|using)\ (?:this|our)\ (?:site|website)\b
+    | \bby\ (?:continuing\ to\ (?:use|browse)|using)\ (?:this|our|the)\ (?:site|website)\b
     | ©|\bcopyright\b|\ball\ rights\ reserved\b
     | \b(?:photo|image|picture|illustration|video)s?\ (?:by|credits?|courtesy)\b | \b(?:photo|image)s?:
     | \b(?:getty\ images|shutterstock|ap\ photo|afp\ via\ getty)\b
@@ -134,9 +134,13 @@ class _Block:
     def link_share(self) -> float:
         return self.linked / len(self.text) if self.text else 0.0
 
-    def heading_like(self) -> bool:
-        """A short line that is not a sentence: the heading of a box."""
-        return 0 < len(self.text) <= MAX_BOX_HEADING_CHARS and self.text[-1] not in _SENTENCE_ENDINGS
+    def box_heading(self) -> bool:
+        """A heading (or a short line naming a newsletter) that is not a sentence: the title of a box."""
+        return (
+            0 < len(self.text) <= MAX_BOX_HEADING_CHARS
+            and self.text[-1] not in _SENTENCE_ENDINGS
+            and (self.element.tag == "head" or bool(_NEWSLETTER.search(self.text)))
+        )
 
     def headline_like(self) -> bool:
         """Short and either mostly a link or not a sentence: an entry of a list of stories."""
@@ -157,7 +161,7 @@ def drop_site_blocks(body: etree._Element, title: str) -> None:
             doomed.append(block)  # a rule of underscores; the headline again, above the article
         elif _is_promo(block.text) or (block.element.tag == "list" and _is_story_list(block.element)):
             doomed.append(block)
-            if block.heading_like() and position < len(blocks):
+            if block.box_heading() and position < len(blocks):
                 if len(blocks[position].text) <= MAX_BOX_BLURB_CHARS:  # "Our newsletter" + its blurb
                     doomed.append(blocks[position])
                     position += 1
@@ -227,8 +231,8 @@ _FURNITURE = re.compile(
 )
 _DIALOG_ROLES = ("dialog", "alertdialog")
 _NEVER_PRUNED = frozenset({"html", "body", "main", "article"})
-_LONG_PARAGRAPHS = etree.XPath("count(.//p[string-length(normalize-space(.)) > 200])")
-MAX_LONG_PARAGRAPHS = 1  # a box holding more of them than this may be the article itself (paywalled bodies are)
+_PROSE_PARAGRAPHS = etree.XPath("count(.//p[string-length(normalize-space(.)) > 120])")
+MAX_PROSE_PARAGRAPHS = 2  # a box holding more than this may be the article itself (paywalled bodies are)
 
 
 def prune_furniture(tree: etree._Element) -> None:
@@ -248,5 +252,5 @@ def prune_furniture(tree: etree._Element) -> None:
         ):
             doomed.append(element)
     for element in doomed:
-        if element.tag not in _NEVER_PRUNED and _LONG_PARAGRAPHS(element) <= MAX_LONG_PARAGRAPHS:
+        if element.tag not in _NEVER_PRUNED and _PROSE_PARAGRAPHS(element) <= MAX_PROSE_PARAGRAPHS:
             element.drop_tree()  # a descendant of one already dropped goes with it, harmlessly
