@@ -60,34 +60,58 @@ def _is_cross_link(paragraph: etree._Element) -> bool:
 
 _BLOCK_TAGS = frozenset({"p", "head", "list", "quote", "table"})
 
-# A sentence that speaks to the reader about the site, not about the story.
-_PROMO = re.compile(
-    r"""
-      \bfollow\b[^.!?]{0,40}\b(?:on|at|@)\s*(?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|x\b)
-    | \blike\ us\ on\ facebook\b
-    | \bin(?:to)?\ your\ inbox\b | \bsign(?:ing)?\ up\ (?:here|now|today|for\ (?:our|free))\b
-    | \bsubscrib(?:e|ing)\ (?:to\ (?:our|us)|now|today|here)\b | \balready\ a\ (?:subscriber|member)\b
-    | \bsubscribers?\ only\b | \bto\ continue\ reading\b | \bunlimited\ (?:digital\ )?access\b
-    | \bfor\ as\ little\ as\b | \b\d+\ issues\ for\b
-    | \bfree\ trial\b | \bif\ you\ (?:enjoyed|liked|value)\ this\b
-    | \bsupport\ (?:our|independent|quality)\ journalism\b | \bno\ paywalls?\b | \bbecome\ a\ (?:member|subscriber|patron)\b
-    | \bclick\ here\b | \btap\ here\b
-    | \b(?:may|can)\ be\ reached\ at\b | \bhave\ a\ (?:news\ )?tip\b | \bsend\ (?:us\ )?(?:your\ )?(?:news\ )?tips?\b
-    | \b(?:e-?mail|contact)\ (?:him|her|them|us|the\ (?:author|writer|reporter|editor))\b
-    | [\w.+-]+@[\w-]+\.[\w.]+
-    | \b(?:we|this\ (?:web)?site)\ uses?\ cookies\b | \baccept\ (?:all\ )?cookies\b
-    | \bby\ (?:continuing\ to\ (?:use|browse)|using)\ (?:this|our|the)\ (?:site|website)\b
-    | ©|\bcopyright\b|\ball\ rights\ reserved\b
-    | \b(?:photo|image|picture|illustration|video)s?\ (?:by|credits?|courtesy)\b | \b(?:photo|image)s?:
-    | \b(?:getty\ images|shutterstock|ap\ photo|afp\ via\ getty)\b
-    | \bretrieved\b.{0,60}\bfrom\ https?://  # "cite this page"
-    | \bfollow\b[^.!?]{0,60}\bcoverage\b
-    | ^[A-Z][\w'’.-]+(?:\ [A-Z][\w'’.-]+){1,3}\ (?:is|was)\ (?:a|an|the|\w+['’]s)\b[^.!?]{0,60}
-       \b(?:writer|reporter|editor|correspondent|columnist|contributor|journalist|curator|producer|critic)\b
-    | \btell\ us\ what\ you\ think\b | \bleave\ a\ (?:reply|comment)\b | ^\W*\d*\ ?comments?\W*$
-    | \[(\w+)\b[^\]]*\][^\[]*\[/\1\]  # a CMS shortcode printed as text
-    """,
-    re.IGNORECASE | re.VERBOSE,
+# A sentence that speaks to the reader about the site, not about the story: (a word it must
+# contain, lowercase; the pattern). The word is a cheap first test: most blocks contain none.
+_PROMO_RULES = tuple(
+    (hint, re.compile(pattern, re.IGNORECASE))
+    for hint, pattern in (
+        # follow us, contact the author
+        ("follow", r"\bfollow\b[^.!?]{0,40}\b(?:on|at|@)\s*(?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|x\b)"),
+        ("follow", r"\bfollow\b[^.!?]{0,60}\bcoverage\b"),
+        ("like us", r"\blike us on facebook\b"),
+        ("reached at", r"\b(?:may|can) be reached at\b"),
+        ("tip", r"\bhave a (?:news )?tip\b|\bsend (?:us )?(?:your )?(?:news )?tips?\b"),
+        ("mail", r"\be-?mail (?:him|her|them|us|the (?:author|writer|reporter|editor))\b"),
+        ("contact", r"\bcontact (?:him|her|them|us|the (?:author|writer|reporter|editor))\b"),
+        ("@", r"(?<![\w.+-])[\w.+-]+@[\w-]+\.\w+"),  # an e-mail address
+        # newsletters, subscriptions, paywalls
+        ("inbox", r"\bin(?:to)? your inbox\b"),
+        ("sign", r"\bsign(?:ing)? up (?:here|now|today|for (?:our|free))\b"),
+        ("subscri", r"\bsubscrib(?:e|ing) (?:to (?:our|us)|now|today|here)\b|\bsubscribers? only\b"),
+        ("already a", r"\balready a (?:subscriber|member)\b"),
+        ("continue reading", r"\bto continue reading\b"),
+        ("unlimited", r"\bunlimited (?:digital )?access\b"),
+        ("as little as", r"\bfor as little as\b"),
+        ("issues for", r"\b\d+ issues for\b"),
+        ("free trial", r"\bfree trial\b"),
+        ("if you", r"\bif you (?:enjoyed|liked|value) this\b"),
+        ("journalism", r"\bsupport (?:our|independent|quality) journalism\b"),
+        ("paywall", r"\bno paywalls?\b"),
+        ("become a", r"\bbecome a (?:member|subscriber|patron)\b"),
+        ("here", r"\b(?:click|tap) here\b"),
+        # consent banners, copyright and credit lines, citations of the page itself
+        ("cookies", r"\b(?:we|this (?:web)?site) uses? cookies\b|\baccept (?:all )?cookies\b"),
+        ("by ", r"\bby (?:continuing to (?:use|browse)|using) (?:this|our|the) (?:site|website)\b"),
+        ("©", r"©"),
+        ("copyright", r"\bcopyright\b"),
+        ("rights reserved", r"\ball rights reserved\b"),
+        ("photo", r"\bphotos?(?: by| credits?| courtesy|:)"),
+        ("image", r"\bimages?(?: by| credits?| courtesy|:)"),
+        ("picture", r"\bpictures? (?:by|credits?|courtesy)\b"),
+        ("illustration", r"\billustrations? (?:by|credits?|courtesy)\b"),
+        ("video", r"\bvideos? (?:by|credits?|courtesy)\b"),
+        ("getty", r"\bgetty images\b|\bafp via getty\b"),
+        ("shutterstock", r"\bshutterstock\b"),
+        ("ap photo", r"\bap photo\b"),
+        ("retrieved", r"\bretrieved\b.{0,60}\bfrom https?://"),  # "cite this page"
+        # bios, comment prompts, CMS shortcodes printed as text
+        ("is ", r"(?:^|(?<=[.!?] ))(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3}) is (?:a|an|the|\w+['’]s)\b[^.!?]{0,60}"
+                r"\b(?:writer|reporter|editor|correspondent|columnist|contributor|journalist|curator|producer|critic)\b"),
+        ("tell us", r"\btell us what you think\b"),
+        ("leave a", r"\bleave a (?:reply|comment)\b"),
+        ("comment", r"^\W*\d* ?comments?\W*$"),
+        ("[/", r"\[(\w+)\b[^\]]*\][^\[]*\[/\1\]"),  # [button link=…]…[/button]
+    )
 )
 # "Newsletter" is a plea only with a call to act, or as the heading of a box: stories mention newsletters too.
 _NEWSLETTER = re.compile(r"\bnewsletters?\b", re.IGNORECASE)
@@ -118,7 +142,7 @@ _WORD = re.compile(r"[^\W_]")
 MIN_HEADLINE_LINKED = 0.6  # share of a headline-list entry that is link text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity
 class _Block:
     element: etree._Element
     text: str
@@ -170,7 +194,8 @@ def drop_site_blocks(body: etree._Element, title: str) -> None:
             while position < len(blocks) and (blocks[position].headline_like() or blocks[position].element.tag == "list"):
                 doomed.append(blocks[position])
                 position += 1
-    kept = [b for b in blocks if b not in doomed]
+    gone = set(map(id, doomed))
+    kept = [b for b in blocks if id(b) not in gone]
     for block in reversed(kept[-MAX_TAIL_NOTES:]):
         if not _is_signoff(block):
             break
@@ -196,14 +221,15 @@ def _words(text: str) -> list[str]:
 
 
 def _is_promo(text: str) -> bool:
-    if not text or len(text) > MAX_PROMO_CHARS:
-        return False
+    if not text or len(text) > MAX_PROMO_CHARS or not _is_promo_sentence(text):
+        return False  # (most blocks: one scan of the whole block rules them out)
     promo = sum(len(s) for s in _SENTENCE_END.split(text) if _is_promo_sentence(s))
     return promo >= MIN_PROMO_SHARE * len(text)
 
 
 def _is_promo_sentence(sentence: str) -> bool:
-    if _PROMO.search(sentence):
+    lowered = sentence.lower()
+    if any(hint in lowered and pattern.search(sentence) for hint, pattern in _PROMO_RULES):
         return True
     return bool(_NEWSLETTER.search(sentence)) and (
         len(sentence) <= MAX_BOX_HEADING_CHARS or bool(_CALL_TO_ACT.search(sentence))

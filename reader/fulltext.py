@@ -30,7 +30,8 @@ logging.getLogger("trafilatura").setLevel(logging.ERROR)
 MAX_HTML_BYTES = 5 * 1024 * 1024  # bigger pages are not articles worth parsing
 MAX_TEXT_CHARS = 300_000  # per output (text, markdown): a long feature is ~50,000
 MAX_TITLE_CHARS = 500
-MIN_FAST_CHARS = 1000  # a shorter find by the fast pass is checked against the slow one
+MIN_FAST_CHARS = 1000  # a shorter find by the fast pass is checked by the full one
+MIN_FAST_SHARE = 0.5  # ... and so is one with less text than this share of the page's <p> text
 RESET_CACHES_EVERY = 500  # extractions between clearing trafilatura's LRU caches
 
 
@@ -70,9 +71,13 @@ def _extract(page: str, url: str) -> Extracted | None:
         return None
     title = page_title(tree)  # before extraction, which prunes the tree
     prune_furniture(tree)
+    paragraphs = sum(len(p.text_content()) for p in tree.iter("p"))
     body = _main_content(tree, url, fast=True)
-    if body is None or _text_length(body) < MIN_FAST_CHARS:
-        body = _main_content(tree, url, fast=False)  # a short find may be a miss: compare with other algorithms
+    found = 0 if body is None else _text_length(body)
+    if found < MIN_FAST_CHARS or found < MIN_FAST_SHARE * paragraphs:
+        # A short find, or one leaving out most of the page's paragraphs, may be a miss:
+        # the full pass compares it with readability's and jusText's (as trafilatura itself would).
+        body = _main_content(tree, url, fast=False)
     if body is None:
         return None
     drop_cross_links(body)
