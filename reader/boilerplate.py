@@ -253,8 +253,8 @@ _FURNITURE_WORDS = (
     "more-stories", "also-read", "sponsor", "bio",
 )
 _FURNITURE = re.compile(
-    r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in _FURNITURE_WORDS) + r")(?:s|ed|ions?)?(?:$|[\s_-])", re.IGNORECASE
-)
+    r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in _FURNITURE_WORDS) + r")(?:s|ed|ions?)?(?:$|[\s_-])"
+)  # matched against the lowercased class and id
 _DIALOG_ROLES = ("dialog", "alertdialog")
 _NEVER_PRUNED = frozenset({"html", "body", "main", "article"})
 _PROSE_PARAGRAPHS = etree.XPath("count(.//p[string-length(normalize-space(.)) > 120])")
@@ -274,7 +274,7 @@ def prune_furniture(tree: etree._Element) -> None:
         if not attributes and element.tag != "figcaption":
             continue
         if element.tag == "figcaption" or attributes.get("role") in _DIALOG_ROLES or _FURNITURE.search(
-            f"{attributes.get('class', '')} {attributes.get('id', '')}"
+            f"{attributes.get('class', '')} {attributes.get('id', '')}".lower()
         ):
             doomed.append(element)
     for element in doomed:
