@@ -1,9 +1,9 @@
-"""Boilerplate left inside an extracted article body: find it and drop it.
+"""Boilerplate that trafilatura leaves in an article: remove it before and after extraction.
 
-Works on trafilatura's body tree only; never fetches and never keys on a site:
-every signal is a generic one (a block's words, its share of link text, where
-it sits). What it drops is what alert rules must not match: the site's
-newsletter, subscription and follow-us pleas, "related" lists, credits, bios.
+Never fetches and never keys on a site: every signal is generic (what a box's
+class or role calls it, a block's words, its share of link text, where it
+sits). It removes what alert rules must not match: consent dialogs, promos,
+subscription and newsletter pleas, "related" lists, captions and credits, bios.
 """
 
 from __future__ import annotations
@@ -14,49 +14,52 @@ from dataclasses import dataclass
 from lxml import etree
 from trafilatura.xml import delete_element
 
-# --- cross-links inside the body ----------------------------------------------------------
+# --- before extraction: boxes named as furniture -------------------------------------------
 
-# Labels that introduce a link to another article rather than a sentence of this one.
-_CROSS_LINK_LABEL = re.compile(
-    r"""^\W*(?:
-        see\ also | read\ more | read\ also | also\ read | more\ reading | further\ reading
-        | related(?:\ (?:stories|story|coverage|articles?|reading|content|posts?))?
-        | recommended(?:\ reading)? | you\ (?:may|might)\ also\ like | don[’']t\ miss
-        | more\ (?:from|on)\ [^:|–—]{1,60} | see\ more | watch | listen
-    )\s*[:|–—»>-]""",
-    re.IGNORECASE | re.VERBOSE,
+# Words that name a box by what it is, in class/id (tokens trafilatura's own list lacks).
+_FURNITURE_WORDS = (
+    "promo", "rollover", "tooltip", "popover", "hovercard", "caption", "credit", "subscribe", "subscription",
+    "signup", "sign-up", "paywall", "regwall", "recirc", "recommend", "trending", "read-more", "readmore",
+    "more-stories", "also-read", "sponsor", "bio",
 )
-MAX_CROSS_LINK_CHARS = 300  # a cross-link is a headline, not a paragraph
-MIN_LINKED_SHARE = 0.5  # of the text after the label that is link text
+_FURNITURE = re.compile(
+    r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in _FURNITURE_WORDS) + r")(?:s|ed|ions?)?(?:$|[\s_-])"
+)  # matched against the lowercased class and id
+_DIALOG_ROLES = ("dialog", "alertdialog")
+_NEVER_PRUNED = frozenset({"html", "body", "main", "article"})
+_PROSE_PARAGRAPHS = etree.XPath("count(.//p[string-length(normalize-space(.)) > 120])")
+MAX_PROSE_PARAGRAPHS = 2  # a box holding more than this may be the article itself (paywalled bodies are)
 
 
-def drop_cross_links(body: etree._Element) -> None:
-    """Remove paragraphs like "See also: <link>headline</link>" from an extracted body.
+def prune_furniture(tree: etree._Element) -> None:
+    """Remove promos, pop-overs, captions, subscription and recommendation boxes before extraction.
 
-    A paragraph goes only if it is short, starts with such a label and is mostly
-    a link: a sentence that merely starts with "Related:" stays.
+    An element goes when its class or id names it as such (as a whole word) or it
+    is a dialog, unless it holds paragraphs of prose: sites wrap paywalled
+    article bodies in a "paywall" box.
     """
-    for paragraph in list(body.iter("p")):
-        if _is_cross_link(paragraph):
-            delete_element(paragraph)
+    doomed = []
+    for element in tree.iter(etree.Element):
+        attributes = element.attrib
+        if not attributes and element.tag != "figcaption":
+            continue
+        if element.tag == "figcaption" or attributes.get("role") in _DIALOG_ROLES or _FURNITURE.search(
+            f"{attributes.get('class', '')} {attributes.get('id', '')}".lower()
+        ):
+            doomed.append(element)
+    for element in doomed:
+        if element.tag not in _NEVER_PRUNED and _PROSE_PARAGRAPHS(element) <= MAX_PROSE_PARAGRAPHS:
+            element.drop_tree()  # a descendant of one already dropped goes with it, harmlessly
 
 
-def _is_cross_link(paragraph: etree._Element) -> bool:
-    text = "".join(paragraph.itertext()).strip()
-    if len(text) > MAX_CROSS_LINK_CHARS:
-        return False
-    label = _CROSS_LINK_LABEL.match(text)
-    if label is None:
-        return False
-    rest = text[label.end() :].strip()
-    linked = sum(len("".join(ref.itertext()).strip()) for ref in paragraph.iter("ref"))
-    if not rest:
-        return False
-    headline = len(rest) <= MAX_HEADLINE_CHARS and rest[-1] not in _SENTENCE_ENDINGS
-    return headline or linked >= MIN_LINKED_SHARE * len(rest)
+# --- after extraction: blocks of the body that are the site talking -------------------------
 
 
-# --- whole blocks that are the site talking ------------------------------------------------
+def clean_body(body: etree._Element, title: str) -> None:
+    """Remove from trafilatura's body tree the blocks that are not the article's own text."""
+    drop_cross_links(body)
+    drop_site_blocks(body, title)
+
 
 _BLOCK_TAGS = frozenset({"p", "head", "list", "quote", "table"})
 
@@ -244,39 +247,43 @@ def _is_story_list(element: etree._Element) -> bool:
     )
 
 
-# --- before extraction: page furniture named as such ----------------------------------------
+# --- cross-links inside the body ----------------------------------------------------------
 
-# Words that name a box by what it is, in class/id (tokens trafilatura's own list lacks).
-_FURNITURE_WORDS = (
-    "promo", "rollover", "tooltip", "popover", "hovercard", "caption", "credit", "subscribe", "subscription",
-    "signup", "sign-up", "paywall", "regwall", "recirc", "recommend", "trending", "read-more", "readmore",
-    "more-stories", "also-read", "sponsor", "bio",
+# Labels that introduce a link to another article rather than a sentence of this one.
+_CROSS_LINK_LABEL = re.compile(
+    r"""^\W*(?:
+        see\ also | read\ more | read\ also | also\ read | more\ reading | further\ reading
+        | related(?:\ (?:stories|story|coverage|articles?|reading|content|posts?))?
+        | recommended(?:\ reading)? | you\ (?:may|might)\ also\ like | don[’']t\ miss
+        | more\ (?:from|on)\ [^:|–—]{1,60} | see\ more | watch | listen
+    )\s*[:|–—»>-]""",
+    re.IGNORECASE | re.VERBOSE,
 )
-_FURNITURE = re.compile(
-    r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in _FURNITURE_WORDS) + r")(?:s|ed|ions?)?(?:$|[\s_-])"
-)  # matched against the lowercased class and id
-_DIALOG_ROLES = ("dialog", "alertdialog")
-_NEVER_PRUNED = frozenset({"html", "body", "main", "article"})
-_PROSE_PARAGRAPHS = etree.XPath("count(.//p[string-length(normalize-space(.)) > 120])")
-MAX_PROSE_PARAGRAPHS = 2  # a box holding more than this may be the article itself (paywalled bodies are)
+MAX_CROSS_LINK_CHARS = 300  # a cross-link is a headline, not a paragraph
+MIN_LINKED_SHARE = 0.5  # of the text after the label that is link text
 
 
-def prune_furniture(tree: etree._Element) -> None:
-    """Remove promos, pop-overs, captions, subscription and recommendation boxes before extraction.
+def drop_cross_links(body: etree._Element) -> None:
+    """Remove paragraphs like "See also: <link>headline</link>" from an extracted body.
 
-    An element goes when its class or id names it as such (as a whole word) or it
-    is a dialog, unless it holds paragraphs of prose: sites wrap paywalled
-    article bodies in a "paywall" box.
+    A paragraph goes only if it is short, starts with such a label and is mostly
+    a link: a sentence that merely starts with "Related:" stays.
     """
-    doomed = []
-    for element in tree.iter(etree.Element):
-        attributes = element.attrib
-        if not attributes and element.tag != "figcaption":
-            continue
-        if element.tag == "figcaption" or attributes.get("role") in _DIALOG_ROLES or _FURNITURE.search(
-            f"{attributes.get('class', '')} {attributes.get('id', '')}".lower()
-        ):
-            doomed.append(element)
-    for element in doomed:
-        if element.tag not in _NEVER_PRUNED and _PROSE_PARAGRAPHS(element) <= MAX_PROSE_PARAGRAPHS:
-            element.drop_tree()  # a descendant of one already dropped goes with it, harmlessly
+    for paragraph in list(body.iter("p")):
+        if _is_cross_link(paragraph):
+            delete_element(paragraph)
+
+
+def _is_cross_link(paragraph: etree._Element) -> bool:
+    text = "".join(paragraph.itertext()).strip()
+    if len(text) > MAX_CROSS_LINK_CHARS:
+        return False
+    label = _CROSS_LINK_LABEL.match(text)
+    if label is None:
+        return False
+    rest = text[label.end() :].strip()
+    linked = sum(len("".join(ref.itertext()).strip()) for ref in paragraph.iter("ref"))
+    if not rest:
+        return False
+    headline = len(rest) <= MAX_HEADLINE_CHARS and rest[-1] not in _SENTENCE_ENDINGS
+    return headline or linked >= MIN_LINKED_SHARE * len(rest)

@@ -1,10 +1,12 @@
 """Article page -> the article's own text, without the site around it.
 
 Pure and picklable: the pipeline fetches pages and runs `extract_article` in
-worker processes. trafilatura finds the main content, tuned for precision (no
-comments, no guessing at borderline blocks); a small post-filter then drops the
-in-body cross-links it keeps ("See also: <a>…</a>"), so that searches and alert
-rules see everything the article says and nothing its neighbours' headlines say.
+worker processes; it never fetches. trafilatura finds the main content, tuned
+for precision (no comments, no guessing at borderline blocks); reader.boilerplate
+removes the furniture it would keep, before (boxes named as promos, dialogs,
+captions) and after (newsletter and subscription pleas, "related" lists, bios),
+so that searches and alert rules see everything the article says and nothing
+the site around it says.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import trafilatura.utils
 from lxml import etree
 from trafilatura.xml import xmltotxt
 
-from reader.boilerplate import drop_cross_links, drop_site_blocks, prune_furniture
+from reader.boilerplate import clean_body, prune_furniture
 from reader.text import clean_line, clean_text
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ def _extract(page: str, url: str) -> Extracted | None:
     tree = trafilatura.utils.load_html(page)
     if tree is None:
         return None
-    title = page_title(tree)  # before extraction, which prunes the tree
+    title = page_title(tree)  # before pruning, which may take a headline's box
     prune_furniture(tree)
     paragraphs = sum(len(p.text_content()) for p in tree.iter("p"))
     body = _main_content(tree, url, fast=True)
@@ -80,8 +82,7 @@ def _extract(page: str, url: str) -> Extracted | None:
         body = _main_content(tree, url, fast=False)
     if body is None:
         return None
-    drop_cross_links(body)
-    drop_site_blocks(body, title)
+    clean_body(body, title)
     markdown = xmltotxt(body, include_formatting=True)
     etree.strip_tags(body, "ref")  # plain text keeps link text, not "[text](url)"
     text = _paragraphs_apart(xmltotxt(body, include_formatting=False))
