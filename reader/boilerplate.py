@@ -9,6 +9,7 @@ subscription and newsletter pleas, "related" lists, captions and credits, bios.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from lxml import etree
@@ -107,6 +108,13 @@ _PROMO_RULES = tuple(
         ("shutterstock", r"\bshutterstock\b"),
         ("ap photo", r"\bap photo\b"),
         ("retrieved", r"\bretrieved\b.{0,60}\bfrom https?://"),  # "cite this page"
+        # the desk's own lines: bylines and credits, filing tags, sources, time stamps
+        ("by", r"^(?:additional )?(?:reporting|editing|edited|writing|written|compiled) by\b"),
+        ("filed under", r"^filed under\b"),
+        (":", r"^(?:tags?|topics?|categories|source)\s*:.{0,60}$"),
+        ("updated", r"^(?:last )?updated\b.{0,60}$"),
+        ("published", r"^published\b.{0,60}$"),
+        ("posted", r"^posted\b.{0,60}$"),
         # bios, comment prompts, CMS shortcodes printed as text
         ("is ", r"(?:^|(?<=[.!?] ))(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3}) is (?:a|an|the|\w+['’]s)\b[^.!?]{0,60}"
                 r"\b(?:writer|reporter|editor|correspondent|columnist|contributor|journalist|curator|producer|critic)\b"),
@@ -132,11 +140,13 @@ _LIST_LABEL = re.compile(
         | don[’']?t\ miss | recommended(?:\ (?:for\ you|reading|stories))? | you\ (?:may|might)\ also\ like
         | most\ (?:read|popular|viewed|shared) | trending(?:\ now)? | top\ stories | editor[’']?s\ picks?
         | further\ reading | latest(?:\ news|\ stories)? | popular(?:\ stories)? | sponsored(?:\ links)?
-        | you\ (?:may|might)\ also\ (?:be\ interested\ in|enjoy)
+        | you\ (?:may|might)\ also\ (?:be\ interested\ in|enjoy) | more | also
     )\W*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 MAX_HEADLINE_CHARS = 150
+MAX_TITLE_POSITION = 3  # the headline is repeated among the first blocks, if at all
+MIN_TITLE_OVERLAP = 0.6  # share of words a block and the title have in common to be the same headline
 MAX_BOX_HEADING_CHARS = 60  # a promo this short heads a box ...
 MAX_BOX_BLURB_CHARS = 200  # ... whose next block, if this short, is its blurb
 MAX_TAIL_NOTES = 3  # italic sign-off notes looked for at the end of the body
@@ -184,8 +194,8 @@ def drop_site_blocks(body: etree._Element, title: str) -> None:
     while position < len(blocks):
         block = blocks[position]
         position += 1
-        if not _WORD.search(block.text) or (position <= 3 and title and _same_words(block.text, title)):
-            doomed.append(block)  # a rule of underscores; the headline again, above the article
+        if not _WORD.search(block.text) or (position <= MAX_TITLE_POSITION and _restates(block.text, title)):
+            doomed.append(block)  # a rule of underscores; the headline again (or a variant), above the article
         elif _is_promo(block.text) or (block.element.tag == "list" and _is_story_list(block.element)):
             doomed.append(block)
             if block.box_heading() and position < len(blocks):
@@ -215,8 +225,13 @@ def _is_signoff(block: _Block) -> bool:
     return italic >= MIN_ITALIC_SHARE * len(block.text)
 
 
-def _same_words(text: str, title: str) -> bool:
-    return _words(text) == _words(title)
+def _restates(text: str, title: str) -> bool:
+    """A short block that shares most of its words with the title: the headline in another wording."""
+    if not title or len(text) > MAX_HEADLINE_CHARS:
+        return False
+    words, title_words = Counter(_words(text)), Counter(_words(title))
+    shared = sum((words & title_words).values())
+    return shared >= MIN_TITLE_OVERLAP * max(sum(words.values()), sum(title_words.values()), 1)
 
 
 def _words(text: str) -> list[str]:
