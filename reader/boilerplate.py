@@ -226,8 +226,11 @@ def _is_signoff(block: _Block) -> bool:
 
 
 def _restates(text: str, title: str) -> bool:
-    """A short block that shares most of its words with the title: the headline in another wording."""
-    if not title or len(text) > MAX_HEADLINE_CHARS:
+    """A short line, not a sentence, sharing most of its words with the title: the headline reworded.
+
+    A lede that retells the headline is a sentence, and stays.
+    """
+    if not title or not text or len(text) > MAX_HEADLINE_CHARS or text[-1] in _SENTENCE_ENDINGS:
         return False
     words, title_words = Counter(_words(text)), Counter(_words(title))
     shared = sum((words & title_words).values())

@@ -33,7 +33,8 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _page(kind: str, title: str, body: str, *, before_body: str = "", after_article: str = "") -> str:
+def article_page(kind: str, title: str, body: str, *, before_body: str = "", after_article: str = "") -> str:
+    """A news site's article page around `body` (HTML of the article's text)."""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{_e(title)} | The Harbour Ledger</title>
 <meta property="og:title" content="{_e(title)}"><meta name="viewport" content="width=device-width">
@@ -86,7 +87,7 @@ CONSENT = LeakPage(
     article=_CONSENT_ARTICLE,
     leaks=(_CONSENT_DIALOG, _CONSENT_LINE),
     decoys=(),
-    html=_page(
+    html=article_page(
         "consent",
         "Port authority approves crane replacement after union deal",
         "\n".join(
@@ -128,7 +129,7 @@ PAYWALL = LeakPage(
     article=(*_PAYWALL_ARTICLE, _PAYWALL_DECOY),
     leaks=(_PAYWALL_TEASER, _PAYWALL_OFFER, _PAYWALL_PLEA),
     decoys=(_PAYWALL_DECOY,),
-    html=_page(
+    html=article_page(
         "paywall",
         "Council caps short-term rentals in the old town",
         "\n".join(
@@ -171,7 +172,7 @@ RELATED = LeakPage(
     article=_RELATED_ARTICLE,
     leaks=(_RELATED_LINE, _SEE_MORE_LINE, *_RELATED_LIST),
     decoys=(),
-    html=_page(
+    html=article_page(
         "related",
         "Moderate earthquake rattles coast, no serious injuries",
         "\n".join(
@@ -209,7 +210,7 @@ NEWSLETTER = LeakPage(
     article=_NEWSLETTER_ARTICLE,
     leaks=(_NEWSLETTER_BLURB,),
     decoys=(_NEWSLETTER_ARTICLE[3],),
-    html=_page(
+    html=article_page(
         "newsletter",
         "Hospital to open second emergency department in the east",
         "\n".join(
@@ -244,7 +245,7 @@ CAPTION = LeakPage(
     article=_CAPTION_ARTICLE,
     leaks=(_CAPTION_TEXT, _CAPTION_CREDIT, _CAPTION_LINE),
     decoys=(),
-    html=_page(
+    html=article_page(
         "caption",
         "Herring run arrives weeks early in northern bays",
         "\n".join(
@@ -281,7 +282,7 @@ BIO = LeakPage(
     article=_BIO_ARTICLE,
     leaks=(_BIO_NOTE, "m.okafor@ledger.example"),
     decoys=(),
-    html=_page(
+    html=article_page(
         "bio",
         "Night trains to return to the capital route in September",
         "\n".join([*_paragraphs(_BIO_ARTICLE), f"<p><em>{_e(_BIO_NOTE)}</em></p>"]),
