@@ -132,18 +132,20 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 MAX_PROMO_CHARS = 600  # a plea to subscribe is short; a paragraph longer than this is prose
 MIN_PROMO_SHARE = 0.5  # of a block's characters in such sentences
 
-# A block that is only a label over a list of other stories.
-_LIST_LABEL = re.compile(
-    r"""^\W*(?:
-        related(?:\ \w+)? | see\ (?:more|also) | read\ (?:more|also|next) | also\ read | must\ read
-        | more\ (?:stories|news|coverage|headlines|to\ read|from\ [^:|]{1,40}|on\ [^:|]{1,40})
-        | don[’']?t\ miss | recommended(?:\ (?:for\ you|reading|stories))? | you\ (?:may|might)\ also\ like
-        | most\ (?:read|popular|viewed|shared) | trending(?:\ now)? | top\ stories | editor[’']?s\ picks?
-        | further\ reading | latest(?:\ news|\ stories)? | popular(?:\ stories)? | sponsored(?:\ links)?
-        | you\ (?:may|might)\ also\ (?:be\ interested\ in|enjoy) | more | also
-    )\W*$""",
-    re.IGNORECASE | re.VERBOSE,
-)
+# Labels a site puts over other stories: alone on a line over a list of them ("Related"), or
+# before one headline on the same line ("See also: …").
+_STORY_LABELS = r"""(?:
+    related(?:\ \w+){0,2} | see\ (?:more|also) | read\ (?:more|also|next|this) | also\ read | must[-\ ]read
+    | (?:more|further|keep)\ reading | what\ to\ read\ next
+    | more(?:\ (?:stories|news|coverage|headlines|videos?|to\ read|from\ [^:|–—]{1,40}|on\ [^:|–—]{1,40}))? | also
+    | don[’']?t\ miss | in\ case\ you\ missed\ it | recommended(?:\ \w+){0,2} | suggested(?:\ \w+){0,2}
+    | you\ (?:may|might)\ also\ (?:like|enjoy|be\ interested\ in) | most\ (?:read|popular|viewed|shared)
+    | trending(?:\ now)? | top\ stories | editor[’']?s?\ picks? | latest(?:\ news|\ stories)? | popular(?:\ stories)?
+    | sponsored(?:\ \w+)? | promoted(?:\ stories)? | (?:around|from)\ the\ web | partner\ content
+    | watch | listen | photos? | videos?
+)"""
+_LIST_LABEL = re.compile(rf"^\W*{_STORY_LABELS}\W*$", re.IGNORECASE | re.VERBOSE)
+_CROSS_LINK_LABEL = re.compile(rf"^\W*{_STORY_LABELS}\s*[:|–—»>-]", re.IGNORECASE | re.VERBOSE)
 MAX_HEADLINE_CHARS = 150
 MAX_TITLE_POSITION = 3  # the headline is repeated among the first blocks, if at all
 MIN_TITLE_OVERLAP = 0.6  # share of words a block and the title have in common to be the same headline
@@ -267,16 +269,6 @@ def _is_story_list(element: etree._Element) -> bool:
 
 # --- cross-links inside the body ----------------------------------------------------------
 
-# Labels that introduce a link to another article rather than a sentence of this one.
-_CROSS_LINK_LABEL = re.compile(
-    r"""^\W*(?:
-        see\ also | read\ more | read\ also | also\ read | more\ reading | further\ reading
-        | related(?:\ (?:stories|story|coverage|articles?|reading|content|posts?))?
-        | recommended(?:\ reading)? | you\ (?:may|might)\ also\ like | don[’']t\ miss
-        | more\ (?:from|on)\ [^:|–—]{1,60} | see\ more | watch | listen
-    )\s*[:|–—»>-]""",
-    re.IGNORECASE | re.VERBOSE,
-)
 MAX_CROSS_LINK_CHARS = 300  # a cross-link is a headline, not a paragraph
 MIN_LINKED_SHARE = 0.5  # of the text after the label that is link text
 
