@@ -74,7 +74,8 @@ class Score:
 
 
 def score(counts: Sequence[tuple[float, float, float]]) -> Score:
-    """Per-page precision (pages that predicted something) and recall (pages with true text), averaged; F1 of the means."""
+    """Per-page precision (pages that predicted something) and recall (pages with true text), averaged;
+    F1 of the two means."""
     precision = statistics.mean([_precision(*c) for c in counts if c[0] + c[1] > 0])
     recall = statistics.mean([_recall(*c) for c in counts if c[0] + c[2] > 0])
     return Score(2 * precision * recall / (precision + recall), precision, recall)

@@ -20,8 +20,8 @@ from trafilatura.xml import delete_element
 # Words that name a box by what it is, in class/id (tokens trafilatura's own list lacks).
 _FURNITURE_WORDS = (
     "promo", "rollover", "tooltip", "popover", "hovercard", "caption", "credit", "subscribe", "subscription",
-    "signup", "sign-up", "paywall", "regwall", "recirc", "recommend", "trending", "read-more", "readmore",
-    "more-stories", "also-read", "sponsor", "bio",
+    "signup", "sign-up", "paywall", "regwall", "recirc", "recommend", "recommendation", "trending", "read-more",
+    "readmore", "more-stories", "also-read", "sponsor", "bio",
 )
 _FURNITURE = re.compile(
     r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in _FURNITURE_WORDS) + r")(?:s|ed|ions?)?(?:$|[\s_-])"
@@ -70,7 +70,8 @@ _PROMO_RULES = tuple(
     (hint, re.compile(pattern, re.IGNORECASE))
     for hint, pattern in (
         # follow us, contact the author
-        ("follow", r"\bfollow\b[^.!?]{0,40}\b(?:on|at|@)\s*(?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|x\b)"),
+        ("follow", r"\bfollow\b[^.!?]{0,40}\b(?:on|at|@)\s*"
+                   r"(?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|x\b)"),
         ("follow", r"\bfollow\b[^.!?]{0,60}\bcoverage\b"),
         ("like us", r"\blike us on facebook\b"),
         ("reached at", r"\b(?:may|can) be reached at\b"),
@@ -116,7 +117,8 @@ _PROMO_RULES = tuple(
         ("published", r"^published\b.{0,60}$"),
         ("posted", r"^posted\b.{0,60}$"),
         # bios, comment prompts, CMS shortcodes printed as text
-        ("is ", r"(?:^|(?<=[.!?] ))(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3}) is (?:a|an|the|\w+['’]s)\b[^.!?]{0,60}"
+        ("is ", r"(?:^|(?<=[.!?] ))(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3})"  # "Jane Doe"
+                r" is (?:a|an|the|\w+['’]s)\b[^.!?]{0,60}"
                 r"\b(?:writer|reporter|editor|correspondent|columnist|contributor|journalist|curator|producer|critic)\b"),
         ("tell us", r"\btell us what you think\b"),
         ("leave a", r"\bleave a (?:reply|comment)\b"),
@@ -137,7 +139,8 @@ MIN_PROMO_SHARE = 0.5  # of a block's characters in such sentences
 _STORY_LABELS = r"""(?:
     related(?:\ \w+){0,2} | see\ (?:more|also) | read\ (?:more|also|next|this) | also\ read | must[-\ ]read
     | (?:more|further|keep)\ reading | what\ to\ read\ next
-    | more(?:\ (?:stories|news|coverage|headlines|videos?|to\ read|from\ [^:|–—]{1,40}|on\ [^:|–—]{1,40}))? | also
+    | more(?:\ (?:stories|news|coverage|headlines|videos?|to\ read|from\ [^:|–—]{1,40}|on\ [^:|–—]{1,40}))?
+    | also
     | don[’']?t\ miss | in\ case\ you\ missed\ it | recommended(?:\ \w+){0,2} | suggested(?:\ \w+){0,2}
     | you\ (?:may|might)\ also\ (?:like|enjoy|be\ interested\ in) | most\ (?:read|popular|viewed|shared)
     | trending(?:\ now)? | top\ stories | editor[’']?s?\ picks? | latest(?:\ news|\ stories)? | popular(?:\ stories)?
@@ -170,6 +173,10 @@ class _Block:
         return cls(element, text, linked)
 
     @property
+    def is_list(self) -> bool:
+        return self.element.tag == "list"
+
+    @property
     def link_share(self) -> float:
         return self.linked / len(self.text) if self.text else 0.0
 
@@ -198,7 +205,7 @@ def drop_site_blocks(body: etree._Element, title: str) -> None:
         position += 1
         if not _WORD.search(block.text) or (position <= MAX_TITLE_POSITION and _restates(block.text, title)):
             doomed.append(block)  # a rule of underscores; the headline again (or a variant), above the article
-        elif _is_promo(block.text) or (block.element.tag == "list" and _is_story_list(block.element)):
+        elif _is_promo(block.text) or (block.is_list and _is_story_list(block.element)):
             doomed.append(block)
             if block.box_heading() and position < len(blocks):
                 if len(blocks[position].text) <= MAX_BOX_BLURB_CHARS:  # "Our newsletter" + its blurb
@@ -206,7 +213,7 @@ def drop_site_blocks(body: etree._Element, title: str) -> None:
                     position += 1
         elif _LIST_LABEL.match(block.text):
             doomed.append(block)  # "Related", "Don't miss": it and the headlines under it
-            while position < len(blocks) and (blocks[position].headline_like() or blocks[position].element.tag == "list"):
+            while position < len(blocks) and (blocks[position].headline_like() or blocks[position].is_list):
                 doomed.append(blocks[position])
                 position += 1
     gone = set(map(id, doomed))
