@@ -155,7 +155,7 @@ MIN_TITLE_OVERLAP = 0.6  # share of words a block and the title have in common t
 MAX_BOX_HEADING_CHARS = 60  # a promo this short heads a box ...
 MAX_BOX_BLURB_CHARS = 200  # ... whose next block, if this short, is its blurb
 MAX_TAIL_NOTES = 3  # italic sign-off notes looked for at the end of the body
-MIN_ITALIC_SHARE = 0.8
+MIN_ITALIC_SHARE = 0.8  # of a sign-off note's text set in italics
 _WORD = re.compile(r"[^\W_]")
 MIN_HEADLINE_LINKED = 0.6  # share of a headline-list entry that is link text
 
@@ -196,7 +196,14 @@ class _Block:
 
 
 def drop_site_blocks(body: etree._Element, title: str) -> None:
-    """Remove the blocks of an extracted body that are the site talking, not the article."""
+    """Remove the blocks of an extracted body that are the site talking, not the article.
+
+    Those are: the headline again above the body; blocks made mostly of pleas to
+    the reader (subscribe, follow, sign up, contact, accept cookies) or of desk
+    lines (credits, tags, stamps), with the blurb under such a box's heading;
+    lists of linked headlines; a label ("Related", "Don't miss") with the
+    headlines under it; italic sign-off notes at the end.
+    """
     blocks = [_Block.of(e) for e in body if e.tag in _BLOCK_TAGS]
     doomed: list[_Block] = []
     position = 0
@@ -283,8 +290,9 @@ MIN_LINKED_SHARE = 0.5  # of the text after the label that is link text
 def drop_cross_links(body: etree._Element) -> None:
     """Remove paragraphs like "See also: <link>headline</link>" from an extracted body.
 
-    A paragraph goes only if it is short, starts with such a label and is mostly
-    a link: a sentence that merely starts with "Related:" stays.
+    A paragraph goes only if it is short, starts with such a label and the rest is
+    mostly a link or a bare headline (short, no full stop): a sentence that
+    merely starts with "Related:" stays.
     """
     for paragraph in list(body.iter("p")):
         if _is_cross_link(paragraph):
