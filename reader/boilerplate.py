@@ -88,6 +88,7 @@ _PROMO_RULES = tuple(
         ("unlimited", r"\bunlimited (?:digital )?access\b"),
         ("as little as", r"\bfor as little as\b"),
         ("issues for", r"\b\d+ issues for\b"),
+        ("delivered", r"\bdelivered (?:to|through) your (?:door|letterbox|mailbox|home)\b"),
         ("free trial", r"\bfree trial\b"),
         ("if you", r"\bif you (?:enjoyed|liked|value) this\b"),
         ("journalism", r"\bsupport (?:our|independent|quality) journalism\b"),
@@ -133,6 +134,7 @@ _SENTENCE_ENDINGS = frozenset(".!?…\"”’)")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 MAX_PROMO_CHARS = 600  # a plea to subscribe is short; a paragraph longer than this is prose
 MIN_PROMO_SHARE = 0.5  # of a block's characters in such sentences
+MIN_BANNER_LINKED = 0.9  # of a block's text inside links, for one plea to make the whole block a promo
 
 # Labels a site puts over other stories: alone on a line over a list of them ("Related"), or
 # before one headline on the same line ("See also: …").
@@ -212,7 +214,7 @@ def drop_site_blocks(body: etree._Element, title: str) -> None:
         position += 1
         if not _WORD.search(block.text) or (position <= MAX_TITLE_POSITION and _restates(block.text, title)):
             doomed.append(block)  # a rule of underscores; the headline again (or a variant), above the article
-        elif _is_promo(block.text) or (block.is_list and _is_story_list(block.element)):
+        elif _is_promo(block) or (block.is_list and _is_story_list(block.element)):
             doomed.append(block)
             if block.box_heading() and position < len(blocks):
                 if len(blocks[position].text) <= MAX_BOX_BLURB_CHARS:  # "Our newsletter" + its blurb
@@ -257,9 +259,13 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
-def _is_promo(text: str) -> bool:
+def _is_promo(block: _Block) -> bool:
+    """Mostly pleas to the reader, or one big link that holds one (a banner for an offer)."""
+    text = block.text
     if not text or len(text) > MAX_PROMO_CHARS or not _is_promo_sentence(text):
         return False  # (most blocks: one scan of the whole block rules them out)
+    if block.link_share >= MIN_BANNER_LINKED:
+        return True
     promo = sum(len(s) for s in _SENTENCE_END.split(text) if _is_promo_sentence(s))
     return promo >= MIN_PROMO_SHARE * len(text)
 

@@ -118,6 +118,11 @@ _PAYWALL_ARTICLE = (
 _PAYWALL_TEASER = "You have read 3 of your 5 free articles this month."
 _PAYWALL_OFFER = "Subscribe now for as little as $1 a week and get unlimited digital access."
 _PAYWALL_PLEA = "If you value this reporting, support independent journalism: become a member today."
+_PAYWALL_BANNER = (  # one bare link after the text, holding one plea and a longer pitch
+    "Get Ledger Pro for as little as $2 a month. Pro gives you market data, company filings, analysis and "
+    "trading ideas from our analysts on every device, every day, with the morning brief before the markets "
+    "open and the closing report after they shut. For more information, see the Pro page or our mobile app."
+)
 _PAYWALL_DECOY = (
     "Officials said hosts who subscribe to the city's registry before April will be told by email when "
     "the first licences lapse."
@@ -127,7 +132,7 @@ PAYWALL = LeakPage(
     kind="paywall",
     title="Council caps short-term rentals in the old town",
     article=(*_PAYWALL_ARTICLE, _PAYWALL_DECOY),
-    leaks=(_PAYWALL_TEASER, _PAYWALL_OFFER, _PAYWALL_PLEA),
+    leaks=(_PAYWALL_TEASER, _PAYWALL_OFFER, _PAYWALL_PLEA, _PAYWALL_BANNER),
     decoys=(_PAYWALL_DECOY,),
     html=article_page(
         "paywall",
@@ -136,6 +141,7 @@ PAYWALL = LeakPage(
             [
                 '<div class="paywall" data-access="subscriber">',
                 *_paragraphs((*_PAYWALL_ARTICLE[:3], _PAYWALL_DECOY, _PAYWALL_ARTICLE[3])),
+                f'<br><br><a href="/pro?src=article" rel="nofollow">{_e(_PAYWALL_BANNER)}</a>',
                 "</div>",
                 f'<div class="article-paywall-offer"><p>{_e(_PAYWALL_TEASER)}</p>'
                 f'<p><a href="/subscribe?src=article">{_e(_PAYWALL_OFFER)}</a> Already a subscriber? '
