@@ -1,0 +1,250 @@
+"""Text analysis: the terms the index stores and queries look for (case, accents, stems, acronyms, CJK).
+
+A pure function of text shared by the segment writer, the Whoosh schema, queries
+and highlighting; it must never read or write the index or the store.
+
+- Words are runs of letters and digits. A word is lowercased, folded to ASCII
+  as Lucene's ASCIIFoldingFilter does (é→e, ü→u, ß→ss, æ→ae, ø→o, œ→oe) and
+  Porter-stemmed; nothing is dropped (no stop words, no minimum length).
+- A word written in capitals (two or more characters, every letter a capital,
+  digits allowed: BIS, US, H20) also gets an acronym term at the same position:
+  the word as written, accents folded, case kept, not stemmed. It holds a
+  capital, which no lowercased term does, so `BIS` can never meet "bis"/"bi".
+  Capitals that shout are not acronyms: a run of three or more words in
+  capitals, or a field (a title, a tag) written entirely in capitals, is
+  ordinary text (`THEY TOLD US` has no acronym US).
+- Han, Hiragana, Katakana and Hangul runs become overlapping bigrams, one
+  position each (美国商务部 → 美国 国商 商务 务部), as Lucene's CJK analyzer
+  does; a one-character run is kept as it is. A CJK word in a query is the
+  phrase of its bigrams, so any word of two or more characters is found
+  without a dictionary, in any of those languages.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.lang.porter import stem
+
+_CJK = (
+    "\u1100-\u11ff\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3131-\u318e"
+    "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7a3\ud7b0-\ud7ff\uf900-\ufaff"
+    "\uff66-\uff9d\U00020000-\U0003134f"
+)
+CJK_RUN = re.compile(f"[{_CJK}]+")
+# A token is a CJK run, or a run of other letters and digits: `DeepSeek发布R2` is three.
+TOKEN_RE = re.compile(f"[{_CJK}]+|[^\\W{_CJK}]+")
+MAX_FIELD_CHARS = 400_000  # untrusted text: analyse at most this much of one field
+SHOUTING_RUN = 3  # this many words in capitals in a row are a shouted sentence, not acronyms
+
+# Letters without a decomposition to ASCII, as ASCIIFoldingFilter folds them.
+_FOLD_SPECIAL = {
+    "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE",
+    "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ł": "l", "Ł": "L", "ı": "i",
+    "ħ": "h", "Ħ": "H", "ŋ": "n", "Ŋ": "N", "ŧ": "t", "Ŧ": "T", "ſ": "s", "ĸ": "q", "ƒ": "f",
+    "ŀ": "l", "Ŀ": "L", "ĳ": "ij", "Ĳ": "IJ",
+}  # fmt: skip
+_FOLDED_CHARS: dict[str, str] = {}
+
+
+def _fold_char(c: str) -> str:
+    folded = _FOLDED_CHARS.get(c)
+    if folded is None:
+        folded = _FOLD_SPECIAL.get(c)
+        if folded is None:
+            bare = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x))
+            folded = bare if bare.isascii() and bare.isalnum() else c  # other scripts stay as they are
+        _FOLDED_CHARS[c] = folded
+    return folded
+
+
+def fold(word: str) -> str:
+    """Accents and ligatures folded to ASCII, case kept (contrôles → controles, Straße → Strasse)."""
+    return word if word.isascii() else "".join(map(_fold_char, word))
+
+
+def is_capitals(word: str) -> bool:
+    """Written in capitals: every letter a capital, at least one letter (US, H20, A)."""
+    return word.isupper()
+
+
+def is_acronym_word(word: str) -> bool:
+    """A word that reads as an acronym when written so: two or more characters, in capitals."""
+    return len(word) >= 2 and word.isupper()
+
+
+def is_acronym(term: str) -> bool:
+    """Whether an analysed term is an acronym term (the only terms holding capitals)."""
+    return term != term.lower()
+
+
+def is_cjk(word: str) -> bool:
+    return CJK_RUN.fullmatch(word) is not None
+
+
+def bigrams(run: str) -> list[str]:
+    """A CJK run's overlapping bigrams; a one-character run stays whole."""
+    return [run] if len(run) < 2 else [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def word_term(word: str) -> str:
+    """The ordinary term of a (non-CJK) word: lowercased, folded, stemmed."""
+    return stem(fold(word.lower()))
+
+
+# -- indexing: terms by position ----------------------------------------------------------------
+#
+# Each word seen is analysed once and cached as what the index stores:
+#   bytes                 an ordinary word (the common case, mapped without a Python call per word)
+#   (bytes, bytes)        a word in capitals: its ordinary term and its acronym term
+#   list[bytes]           a CJK run: its bigrams
+_CACHE: dict[str, bytes | tuple[bytes, bytes] | list[bytes]] = {}
+_CACHE_LIMIT = 500_000  # a long-lived daemon sees unbounded vocabulary
+
+
+def _analysed(word: str) -> bytes | tuple[bytes, bytes] | list[bytes]:
+    if is_cjk(word):
+        return [b.encode() for b in bigrams(word)]
+    ordinary = word_term(word).encode()
+    return (ordinary, fold(word).encode()) if is_acronym_word(word) else ordinary
+
+
+def _lookup(words: list[str]) -> list:
+    try:
+        return list(map(_CACHE.__getitem__, words))
+    except KeyError:
+        new = set(words).difference(_CACHE)
+        if len(_CACHE) + len(new) > _CACHE_LIMIT:
+            _CACHE.clear()
+            new = set(words)
+        _CACHE.update((word, _analysed(word)) for word in new)
+        return list(map(_CACHE.__getitem__, words))
+
+
+def _acronyms_kept(words: list[str]) -> list[bool]:
+    """For each word, whether its capitals count as an acronym here (see the module docstring).
+
+    Words of digits only neither break a run of capitals nor lengthen it.
+    """
+    kept = [False] * len(words)
+    run: list[int] = []  # the words in capitals of the current run
+    lettered = 0  # words with letters, in the field
+
+    def close() -> None:
+        if len(run) < SHOUTING_RUN:
+            for k in run:
+                kept[k] = len(words[k]) >= 2
+        run.clear()
+
+    for k, word in enumerate(words):
+        if word.isdigit():
+            continue
+        lettered += 1
+        if word.isupper():
+            run.append(k)
+        else:
+            close()
+    if len(run) == lettered and lettered >= 2:  # the whole field is in capitals: a shouted title
+        run.clear()
+    close()
+    return kept
+
+
+def field_terms(text: str) -> tuple[list[bytes], list[tuple[int, bytes]]]:
+    """The terms of one field: one per position, and (position, term) of acronyms on the same positions."""
+    words = TOKEN_RE.findall(text[:MAX_FIELD_CHARS])
+    found = _lookup(words)
+    kinds = set(map(type, found))
+    if bytes in kinds and len(kinds) == 1 or not kinds:
+        return found, []
+    terms: list[bytes] = []
+    extras: list[tuple[int, bytes]] = []
+    kept = _acronyms_kept(words) if tuple in kinds else None
+    for k, value in enumerate(found):
+        kind = type(value)
+        if kind is bytes:
+            terms.append(value)
+        elif kind is tuple:
+            if kept[k]:
+                extras.append((len(terms), value[1]))
+            terms.append(value[0])
+        else:
+            terms += value
+    return terms, extras
+
+
+def spans(text: str) -> Iterator[tuple[int, str, int, int]]:
+    """(position, term, start, end) of every term of `text`, in order: what `field_terms` stores,
+    with where each term's characters are (a bigram's two characters, a word's whole span)."""
+    matches = list(TOKEN_RE.finditer(text[:MAX_FIELD_CHARS]))
+    words = [m.group() for m in matches]
+    kept = _acronyms_kept(words)
+    position = 0
+    for m, word, value, acronym in zip(matches, words, _lookup(words), kept):
+        start = m.start()
+        if type(value) is list:
+            width = min(2, len(word))
+            for k, term in enumerate(value):
+                yield position, term.decode(), start + k, start + k + width
+                position += 1
+            continue
+        if type(value) is tuple:
+            yield position, value[0].decode(), start, m.end()
+            if acronym:
+                yield position, value[1].decode(), start, m.end()
+        else:
+            yield position, value.decode(), start, m.end()
+        position += 1
+
+
+class ReaderTokenizer(Tokenizer):
+    """The analysis above as a Whoosh analyzer, for the schema: Whoosh's own writer,
+    given a document, stores exactly the terms and positions `field_terms` gives ours."""
+
+    def __eq__(self, other):
+        return self.__class__ is other.__class__
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):  # fmt: skip
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for position, term, start, end in spans(value):
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = value[start:end]
+            if positions:
+                token.pos = start_pos + position
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+
+ANALYZER = ReaderTokenizer()
+
+
+# -- queries --------------------------------------------------------------------------------------
+
+
+def query_terms(text: str) -> list[str]:
+    """The terms a query word or phrase looks for, one per position.
+
+    As in articles, except that a word in capitals is its acronym term alone
+    (`BIS` looks for BIS, not for "bis"), and nothing shouts: a query is
+    written on purpose. A CJK word is its bigrams, to be found adjacent.
+    """
+    terms: list[str] = []
+    for word in TOKEN_RE.findall(text):
+        if is_cjk(word):
+            terms += bigrams(word)
+        else:
+            terms.append(fold(word) if is_acronym_word(word) else word_term(word))
+    return terms
+
+
+def analyze(text: str) -> list[str]:
+    """The terms of `text` as a query reads them (kept for callers that ask what a word becomes)."""
+    return query_terms(text)
