@@ -34,7 +34,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .config import Settings
-from .index import ParsedQuery, SearchIndex, Snippet, highlight, required_terms
+from .index import ParsedQuery, SearchIndex, article_snippet, required_terms
 from .messages import Message
 from .rules import Rule, RuleSet, allowed_feed_ids, load_rules
 from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert
@@ -280,7 +280,7 @@ def _new_alerts(settings: Settings, store: Store, matches: list[tuple[Rule, int]
         article = articles.get(article_id)
         if article is None:  # deleted meanwhile
             continue
-        snippet = _snippet(rule.query, (article.text, article.summary, article.title))
+        snippet = article_snippet(rule.query, article)
         alerts.append(NewAlert(
             rule=rule.name, article_id=article_id, canonical_url=canonical.get(article_id) or None,
             title=article.title, link=article.link, published=article.published or article.updated,
@@ -288,17 +288,6 @@ def _new_alerts(settings: Settings, store: Store, matches: list[tuple[Rule, int]
             deliveries=tuple(_plan(rule, t, now) for t in targets[rule.name]),
         ))  # fmt: skip
     return alerts
-
-
-def _snippet(query: ParsedQuery, texts: Sequence[str]) -> Snippet:
-    """The passage around the matched terms in the first of `texts` that shows any (full text, summary, title)."""
-    first = None
-    for text in filter(None, texts):
-        snippet = highlight(query, text)
-        if snippet.spans:
-            return snippet
-        first = first or snippet
-    return first or Snippet("", ())
 
 
 def _plan(rule: Rule, target: Target, now: datetime) -> DeliveryPlan:

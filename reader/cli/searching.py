@@ -92,7 +92,7 @@ def marked_plain(snippet: Snippet) -> str:
 
 
 def search(args, ctx: Context) -> int:
-    from ..index import highlight
+    from ..index import article_snippet
 
     query = parse_or_explain(" ".join(args.query))
     hits = catch_up_index(ctx).search(query, limit=args.limit, sort=args.sort)
@@ -101,7 +101,7 @@ def search(args, ctx: Context) -> int:
     for hit in hits:
         a = articles.get(hit.article_id)
         if a is not None:  # deleted since it was indexed
-            results.append((hit, a, highlight(query, a.text or a.summary or a.title)))
+            results.append((hit, a, article_snippet(query, a)))
     if args.json:
         console.print_json([
             {"id": a.id, "title": a.title, "feed": a.feed_title, "published": console.iso(a.date), "link": a.link,

@@ -12,7 +12,8 @@ from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader, TermNotFound
 
-from .plans import Plan, _All, _Any, _Terms, _Window, _Without
+from .analysis import CJK_FIRST, is_cjk
+from .plans import Plan, _All, _Any, _Char, _Terms, _Window, _Without
 from .segments import _decode_positions, _numeric_column, _read_postings
 
 BM25_K1, BM25_B = 1.2, 0.75  # Whoosh's defaults
@@ -79,6 +80,25 @@ class _View:
             self._postfile = self.reader.segment().open_file(self._storage, W3Codec.POSTS_EXT)
         return _read_postings(self._postfile, info, wanted)
 
+    def terms_with(self, field: str, char: str) -> list[str]:
+        """The CJK terms of `field` holding `char`: the character alone, and every bigram with it.
+
+        Bigrams starting with it are one stretch of the sorted term table; those ending
+        with it are found by reading every CJK term of the field (slow, but only
+        single-character queries need it)."""
+        try:
+            cjk = self.reader.terms_from(field, CJK_FIRST)
+        except TermNotFound:
+            return []
+        found = []
+        for name, raw in cjk:
+            if name != field:
+                break
+            term = raw.decode()
+            if char in term and is_cjk(term):
+                found.append(term)
+        return found
+
     def close(self) -> None:
         if self._postfile is not None:
             self._postfile.close()
@@ -107,6 +127,12 @@ class _Evaluation:
                 found: dict[int, float] = {}
                 for field in fields:
                     _add(found, self._terms(view, field, terms, within))
+                return found
+            case _Char(fields, char):
+                found = {}
+                for field in fields:
+                    for term in view.terms_with(field, char):
+                        _add(found, self._terms(view, field, (term,), within))
                 return found
             case _Window(low, high):
                 dated = view.table.dated(low, high)
@@ -144,6 +170,8 @@ class _Evaluation:
         match plan:
             case _Terms(fields, terms):
                 return sum(min(view.doc_frequency(f, t) for t in terms) for f in fields)
+            case _Char():
+                return view.reader.doc_count_all()  # rarely narrow, and costly to count: last
             case _Window(low, high):
                 return len(view.table.dated(low, high))
             case _All(parts):
