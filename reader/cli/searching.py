@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,8 @@ def parse_or_explain(text: str) -> ParsedQuery:
 
 
 def catch_up_index(ctx: Context) -> SearchIndex:
-    """The index, first repaired from the store if an earlier run stopped between the two writes.
+    """The index, first repaired from the store if an earlier run stopped between the two writes,
+    or refilled if it was missing or of an older format (with a progress bar on a terminal).
 
     Skipped when another process holds the writer lock: it will do the same.
     """
@@ -55,7 +57,8 @@ def catch_up_index(ctx: Context) -> SearchIndex:
 
     settings = ctx.settings
     index = open_index(settings, ctx.store)
-    if ctx.store.count_to_index() or ctx.store.pending_index_deletions():
+    waiting = ctx.store.count_to_index()
+    if waiting or ctx.store.pending_index_deletions():
         lock = WriterLock(settings.lock_path)
         try:
             lock.acquire()
@@ -63,10 +66,32 @@ def catch_up_index(ctx: Context) -> SearchIndex:
             pass
         else:
             try:
-                update_index(ctx.store, index)
+                if index.created and waiting:
+                    console.err.print(f"refilling the search index from the database: {waiting} articles "
+                                      "(it was missing, or made by an older version)")  # fmt: skip
+                with index_progress() as progress:
+                    update_index(ctx.store, index, progress if index.created else None)
             finally:
                 lock.release()
     return index
+
+
+@contextmanager
+def index_progress():
+    """A progress callback for indexing: a bar on a terminal, nothing otherwise."""
+    from ..ingest import IndexProgress
+
+    if not console.err.is_terminal:
+        yield None
+        return
+    with console.progress_bar() as bar:
+        task = bar.add_task("index", total=None)
+
+        def update(event) -> None:
+            if isinstance(event, IndexProgress):
+                bar.update(task, completed=event.done, total=event.total)
+
+        yield update
 
 
 def search_ids(ctx: Context, text: str) -> list[int]:
@@ -122,18 +147,12 @@ def search(args, ctx: Context) -> int:
 
 def rebuild(args, ctx: Context) -> int:
     from ..index import IndexBusy
-    from ..ingest import IndexProgress, rebuild_index, writer
+    from ..ingest import rebuild_index, writer
 
     ctx.close()
     try:
-        with writer(ctx.settings, wait=args.wait) as (store, index):
-            total = store.article_count()
-            if console.err.is_terminal:
-                with console.progress_bar() as bar:
-                    task = bar.add_task("index", total=total)
-                    done = rebuild_index(store, index, lambda e: isinstance(e, IndexProgress) and bar.update(task, completed=e.done))
-            else:
-                done = rebuild_index(store, index)
+        with writer(ctx.settings, wait=args.wait) as (store, index), index_progress() as progress:
+            done = rebuild_index(store, index, progress)
     except IndexBusy as exc:
         raise WriterBusy(str(exc)) from None
     console.out.print(f"indexed {done} article{'s' * (done != 1)}")
