@@ -10,9 +10,10 @@ queries and highlighting. Never reads or writes index files.
   digits allowed: BIS, US, H20) also gets an acronym term at the same position:
   the word as written, accents folded, case kept, not stemmed. It holds a
   capital, which no lowercased term does, so `BIS` can never meet "bis"/"bi".
-  Capitals that shout are not acronyms: a run of three or more words in
-  capitals, or a field (a title, a tag) written entirely in capitals, is
-  ordinary text (`THEY TOLD US` has no acronym US).
+  Capitals that shout are not acronyms: a run of three or more words of
+  letters in capitals, or a field (a title, a tag) whose words of letters are
+  all in capitals, is ordinary text (`THEY TOLD US` has no acronym US). A
+  name with digits in capitals (H20, B200) is an acronym wherever it is.
 - Han, Hiragana, Katakana and Hangul runs become overlapping bigrams, one
   position each (美国商务部 → 美国 国商 商务 务部), as Lucene's CJK analyzer
   does; a one-character run is kept as it is. A CJK word in a query is the
@@ -131,11 +132,13 @@ def _lookup(words: list[str]) -> list:
 def _acronyms_kept(words: list[str]) -> list[bool]:
     """For each word, whether its capitals count as an acronym here (see the module docstring).
 
-    Words of digits only neither break a run of capitals nor lengthen it.
+    Only words of letters make a run of capitals: a model name with digits (H20,
+    B200) is an acronym even in a shouted headline, and numbers neither break a
+    run nor lengthen it.
     """
     kept = [False] * len(words)
-    run: list[int] = []  # the words in capitals of the current run
-    lettered = 0  # words with letters, in the field
+    run: list[int] = []  # the words of letters in capitals of the current run
+    lettered = 0  # words of letters only, in the field
 
     def close() -> None:
         if len(run) < SHOUTING_RUN:
@@ -144,14 +147,15 @@ def _acronyms_kept(words: list[str]) -> list[bool]:
         run.clear()
 
     for k, word in enumerate(words):
-        if word.isdigit():
+        if not word.isalpha():
+            kept[k] = len(word) >= 2 and word.isupper()  # H20 (a digit and a capital), never 2025
             continue
         lettered += 1
         if word.isupper():
             run.append(k)
         else:
             close()
-    if len(run) == lettered and lettered >= 2:  # the whole field is in capitals: a shouted title
+    if len(run) == lettered >= 2:  # the whole field is in capitals: a shouted title
         run.clear()
     close()
     return kept
