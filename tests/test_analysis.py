@@ -8,12 +8,12 @@ import random
 import pytest
 
 from reader.index import ANALYZER, SearchIndex, highlight, parse_query, required_terms
-from reader.index.analysis import field_terms, fold, query_terms
+from reader.index.analysis import field_terms, fold, is_acronym, query_terms
 from tests.test_index import NOW, row
 
 
 def acronyms(text: str) -> list[str]:
-    return [term.decode() for _position, term in field_terms(text)[1]]
+    return [term.decode() for _position, term in field_terms(text)[1] if is_acronym(term.decode())]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -37,6 +37,12 @@ def test_words_in_capitals_are_acronyms_unless_they_shout(text, expected):
 def test_acronyms_sit_on_their_words_positions():
     terms, extra = field_terms("the BIS rules")
     assert terms == [b"the", b"bi", b"rule"] and extra == [(1, b"BIS")]
+
+
+def test_a_cjk_run_is_its_bigrams_and_its_last_character():
+    terms, extra = field_terms("华为发布 R2 年")
+    assert [t.decode() for t in terms] == ["华为", "为发", "发布", "r2", "年"]
+    assert [(p, t.decode()) for p, t in extra] == [(2, "布"), (3, "R2")]
 
 
 def test_queries_read_capitals_as_acronyms_and_never_shout():

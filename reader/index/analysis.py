@@ -39,7 +39,6 @@ _CJK = (
     "\uff66-\uff9d\U00020000-\U0003134f"
 )
 CJK_RUN = re.compile(f"[{_CJK}]+")
-CJK_FIRST = _CJK[0]  # the lowest CJK character: CJK terms sort from here on
 # A token is a CJK run, or a run of other letters and digits: `DeepSeek发布R2` is three.
 WORD_RE = re.compile(f"[{_CJK}]+|[^\\W{_CJK}]+")
 MAX_FIELD_CHARS = 400_000  # untrusted text: analyse at most this much of one field
@@ -92,7 +91,7 @@ def is_cjk(word: str) -> bool:
 
 def bigrams(run: str) -> list[str]:
     """A CJK run's overlapping bigrams; a one-character run stays whole."""
-    return [run] if len(run) < 2 else [run[i : i + 2] for i in range(len(run) - 1)]
+    return [run] if len(run) < 2 else list(map(str.__add__, run[:-1], run[1:]))
 
 
 def word_term(word: str) -> str:
@@ -105,28 +104,37 @@ def word_term(word: str) -> str:
 # Each word seen is analysed once and cached as what the index stores:
 #   bytes                 an ordinary word (the common case, mapped without a Python call per word)
 #   (bytes, bytes)        a word in capitals: its ordinary term and its acronym term
-#   list[bytes]           a CJK run: its bigrams
-_CACHE: dict[str, bytes | tuple[bytes, bytes] | list[bytes]] = {}
+# CJK runs (often whole sentences, rarely seen twice) are not cached: they map to None.
+_CACHE: dict[str, bytes | tuple[bytes, bytes]] = {}
 _CACHE_LIMIT = 500_000  # a long-lived daemon sees unbounded vocabulary
 
 
-def _analysed(word: str) -> bytes | tuple[bytes, bytes] | list[bytes]:
-    if is_cjk(word):
-        return [b.encode() for b in bigrams(word)]
+def _analysed(word: str) -> bytes | tuple[bytes, bytes]:
     ordinary = word_term(word).encode()
     return (ordinary, fold(word).encode()) if is_acronym_word(word) else ordinary
 
 
 def _lookup(words: list[str]) -> list:
-    try:
-        return list(map(_CACHE.__getitem__, words))
-    except KeyError:
-        new = set(words).difference(_CACHE)
-        if len(_CACHE) + len(new) > _CACHE_LIMIT:
-            _CACHE.clear()
-            new = set(words)
-        _CACHE.update((word, _analysed(word)) for word in new)
-        return list(map(_CACHE.__getitem__, words))
+    """Each word's cached analysis; None for a CJK run."""
+    found = list(map(_CACHE.get, words))
+    if None in found:
+        new = {w for w, value in zip(words, found) if value is None and not is_cjk(w)}
+        if new:
+            if len(_CACHE) + len(new) > _CACHE_LIMIT:
+                _CACHE.clear()
+                new = {w for w in words if not is_cjk(w)}
+            _CACHE.update((word, _analysed(word)) for word in new)
+            found = list(map(_CACHE.get, words))
+    return found
+
+
+def _run_terms(run: str) -> tuple[list[bytes], bytes | None]:
+    """A CJK run's bigrams, and its last character (indexed too, on the last bigram's position,
+    so a one-character query finds it: every other character starts a bigram); a one-character
+    run is itself."""
+    if len(run) < 2:
+        return [run.encode()], None
+    return list(map(str.encode, map(str.__add__, run[:-1], run[1:]))), run[-1].encode()
 
 
 def _acronyms_kept(words: list[str]) -> list[bool]:
@@ -162,11 +170,12 @@ def _acronyms_kept(words: list[str]) -> list[bool]:
 
 
 def field_terms(text: str) -> tuple[list[bytes], list[tuple[int, bytes]]]:
-    """The terms of one field: one per position, and (position, term) of acronyms on the same positions."""
+    """The terms of one field: one per position, and (position, term) of the extra terms on the
+    same positions (acronyms on their words, a CJK run's last character on its last bigram)."""
     words = WORD_RE.findall(text[:MAX_FIELD_CHARS])
     found = _lookup(words)
     kinds = set(map(type, found))
-    if bytes in kinds and len(kinds) == 1 or not kinds:
+    if kinds <= {bytes}:
         return found, []
     terms: list[bytes] = []
     extras: list[tuple[int, bytes]] = []
@@ -180,7 +189,10 @@ def field_terms(text: str) -> tuple[list[bytes], list[tuple[int, bytes]]]:
                 extras.append((len(terms), value[1]))
             terms.append(value[0])
         else:
-            terms += value
+            grams, last = _run_terms(words[k])
+            terms += grams
+            if last is not None:
+                extras.append((len(terms) - 1, last))
     return terms, extras
 
 
@@ -193,11 +205,13 @@ def spans(text: str) -> Iterator[tuple[int, str, int, int]]:
     position = 0
     for m, word, value, acronym in zip(matches, words, _lookup(words), kept):
         start = m.start()
-        if type(value) is list:
-            width = min(2, len(word))
-            for k, term in enumerate(value):
-                yield position, term.decode(), start + k, start + k + width
+        if value is None:
+            grams, last = _run_terms(word)
+            for k, term in enumerate(grams):
+                yield position, term.decode(), start + k, start + k + len(term.decode())
                 position += 1
+            if last is not None:
+                yield position - 1, last.decode(), m.end() - 1, m.end()
             continue
         if type(value) is tuple:
             yield position, value[0].decode(), start, m.end()
@@ -293,14 +307,16 @@ def _positions(value: str | Sequence[str]) -> dict[bytes, list[int]]:
     found: dict[bytes, list[int]] = {}
     start = 0
     for part in [value] if isinstance(value, str) else value:
-        terms, acronyms = field_terms(part)
+        terms, extras = field_terms(part)
         for offset, term in enumerate(terms, start):
             where = found.get(term)
             if where is None:
                 found[term] = [offset]
             else:
                 where.append(offset)
-        for offset, term in acronyms:  # on the positions of their words, which came first
+        for offset, term in extras:
             found.setdefault(term, []).append(start + offset)
+        for term in {term for _offset, term in extras}:  # a character may also stand alone, earlier or later
+            found[term].sort()
         start += len(terms) + TAG_GAP
     return found

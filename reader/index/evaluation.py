@@ -12,7 +12,6 @@ from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader, TermNotFound
 
-from .analysis import CJK_FIRST, is_cjk
 from .plans import Plan, _All, _Any, _Char, _Terms, _Window, _Without
 from .segments import _decode_positions, _numeric_column, _read_postings
 
@@ -81,23 +80,9 @@ class _View:
         return _read_postings(self._postfile, info, wanted)
 
     def terms_with(self, field: str, char: str) -> list[str]:
-        """The CJK terms of `field` holding `char`: the character alone, and every bigram with it.
-
-        Bigrams starting with it are one stretch of the sorted term table; those ending
-        with it are found by reading every CJK term of the field (slow, but only
-        single-character queries need it)."""
-        try:
-            cjk = self.reader.terms_from(field, CJK_FIRST)
-        except TermNotFound:
-            return []
-        found = []
-        for name, raw in cjk:
-            if name != field:
-                break
-            term = raw.decode()
-            if char in term and is_cjk(term):
-                found.append(term)
-        return found
+        """The terms of `field` that show a CJK character: itself (alone, or ending a run) and the
+        bigrams it starts, one stretch of the sorted term table."""
+        return [raw.decode() for raw in self.reader.expand_prefix(field, char)]
 
     def close(self) -> None:
         if self._postfile is not None:
