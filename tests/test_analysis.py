@@ -29,6 +29,7 @@ def acronyms(text: str) -> list[str]:
     ("NVIDIA H20 BANNED IN CHINA", ["H20"]),  # a name with digits is one even in a shouted headline
     ("the H20, H800, B200 chips", ["H20", "H800", "B200"]),
     ("ÖPNV streik", ["OPNV"]),  # folded, case kept
+    ("Nvidia GPUs and CEOs, Ms Li, Its", ["GPU", "CEO"]),  # plurals of acronyms
 ])  # fmt: skip
 def test_words_in_capitals_are_acronyms_unless_they_shout(text, expected):
     assert acronyms(text) == expected
@@ -75,7 +76,7 @@ def test_cjk_runs_become_bigrams_and_mixed_text_splits_by_script():
 def test_the_schemas_whoosh_tokenizer_gives_what_the_segment_writer_stores():
     rnd = random.Random(5)
     words = ["BIS", "us", "US", "IT", "it", "THE", "NEW", "RULES", "2025", "H20", "contrôles", "Straße", "A",
-             "美国商务部", "华为", "の", "半導体", "반도체를", "DeepSeek", "R2", "naïve", "ÖPNV", "ＡＩ", "x"]
+             "美国商务部", "华为", "の", "半導体", "반도체를", "DeepSeek", "R2", "naïve", "ÖPNV", "ＡＩ", "x", "GPUs", "年"]
     for _ in range(200):
         text = " ".join(rnd.choice(words) for _ in range(rnd.randint(1, 12)))
         terms, extra = field_terms(text)

@@ -111,7 +111,11 @@ _CACHE_LIMIT = 500_000  # a long-lived daemon sees unbounded vocabulary
 
 def _analysed(word: str) -> bytes | tuple[bytes, bytes]:
     ordinary = word_term(word).encode()
-    return (ordinary, fold(word).encode()) if is_acronym_word(word) else ordinary
+    if is_acronym_word(word):
+        return ordinary, fold(word).encode()
+    if word[-1:] == "s" and is_acronym_word(word[:-1]):  # a plural: GPUs, CEOs are the acronyms GPU, CEO
+        return ordinary, fold(word[:-1]).encode()
+    return ordinary
 
 
 def _lookup(words: list[str]) -> list:
@@ -162,6 +166,7 @@ def _acronyms_kept(words: list[str]) -> list[bool]:
         if word.isupper():
             run.append(k)
         else:
+            kept[k] = True  # (matters only for a plural acronym: GPUs)
             close()
     if len(run) == lettered >= 2:  # the whole field is in capitals: a shouted title
         run.clear()
