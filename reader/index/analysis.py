@@ -11,8 +11,8 @@ queries and highlighting. Never reads or writes index files.
   the word as written, accents folded, case kept, not stemmed. It holds a
   capital, which no lowercased term does, so `BIS` can never meet "bis"/"bi".
   Capitals that shout are not acronyms: a run of three or more words of
-  letters in capitals, or a field (a title, a tag) whose words of letters are
-  all in capitals, is ordinary text (`THEY TOLD US` has no acronym US). A
+  letters in capitals, or a field (a title) whose two or more words of letters
+  are all in capitals, is ordinary text (`THEY TOLD US` has no acronym US). A
   name with digits in capitals (H20, B200) is an acronym wherever it is.
 - Han, Hiragana, Katakana and Hangul runs become overlapping bigrams, one
   position each (美国商务部 → 美国 国商 商务 务部), as Lucene's CJK analyzer
@@ -141,12 +141,13 @@ def _run_terms(run: str) -> tuple[list[bytes], bytes | None]:
     return list(map(str.encode, map(str.__add__, run[:-1], run[1:]))), run[-1].encode()
 
 
-def _acronyms_kept(words: list[str]) -> list[bool]:
+def _acronyms_kept(words: list[str], whole: bool = True) -> list[bool]:
     """For each word, whether its capitals count as an acronym here (see the module docstring).
 
     Only words of letters make a run of capitals: a model name with digits (H20,
     B200) is an acronym even in a shouted headline, and numbers neither break a
-    run nor lengthen it.
+    run nor lengthen it. With `whole` false (one tag of several: the field is all of them),
+    the rule for a field wholly in capitals is left out.
     """
     kept = [False] * len(words)
     run: list[int] = []  # the words of letters in capitals of the current run
@@ -168,13 +169,13 @@ def _acronyms_kept(words: list[str]) -> list[bool]:
         else:
             kept[k] = True  # (matters only for a plural acronym: GPUs)
             close()
-    if len(run) == lettered >= 2:  # the whole field is in capitals: a shouted title
+    if whole and len(run) == lettered >= 2:  # the whole field is in capitals: a shouted title
         run.clear()
     close()
     return kept
 
 
-def field_terms(text: str) -> tuple[list[bytes], list[tuple[int, bytes]]]:
+def field_terms(text: str, *, whole: bool = True) -> tuple[list[bytes], list[tuple[int, bytes]]]:
     """The terms of one field: one per position, and (position, term) of the extra terms on the
     same positions (acronyms on their words, a CJK run's last character on its last bigram)."""
     words = WORD_RE.findall(text[:MAX_FIELD_CHARS])
@@ -184,7 +185,7 @@ def field_terms(text: str) -> tuple[list[bytes], list[tuple[int, bytes]]]:
         return found, []
     terms: list[bytes] = []
     extras: list[tuple[int, bytes]] = []
-    kept = _acronyms_kept(words) if tuple in kinds else None
+    kept = _acronyms_kept(words, whole) if tuple in kinds else None
     for k, value in enumerate(found):
         kind = type(value)
         if kind is bytes:
@@ -229,7 +230,8 @@ def spans(text: str) -> Iterator[tuple[int, str, int, int]]:
 
 class ReaderTokenizer(Tokenizer):
     """The analysis above as a Whoosh analyzer, for the schema: Whoosh's own writer,
-    given a document, stores exactly the terms and positions `field_terms` gives ours."""
+    given a document, stores exactly the terms and positions `field_terms` gives ours;
+    with mode="query" it gives a query's terms (`query_terms`)."""
 
     def __eq__(self, other):
         return self.__class__ is other.__class__
@@ -237,6 +239,13 @@ class ReaderTokenizer(Tokenizer):
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):  # fmt: skip
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if mode == "query":  # what a query word or phrase looks for (no characters kept)
+            for position, term in enumerate(query_terms(value)):
+                token.text, token.boost, token.stopped = term, 1.0, False
+                if positions:
+                    token.pos = start_pos + position
+                yield token
+            return
         for position, term, start, end in spans(value):
             token.text = term
             token.boost = 1.0
@@ -311,8 +320,9 @@ def _positions(value: str | Sequence[str]) -> dict[bytes, list[int]]:
     """Term -> positions in one field; the parts of a sequence (tags) are TAG_GAP apart."""
     found: dict[bytes, list[int]] = {}
     start = 0
-    for part in [value] if isinstance(value, str) else value:
-        terms, extras = field_terms(part)
+    parts = [value] if isinstance(value, str) else value
+    for part in parts:
+        terms, extras = field_terms(part, whole=len(parts) == 1)
         for offset, term in enumerate(terms, start):
             where = found.get(term)
             if where is None:
