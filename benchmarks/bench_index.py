@@ -72,6 +72,15 @@ QUERIES = {
 }
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
+# Chinese: words found at news-like rates, and the queries a China-policy analyst writes.
+CHINESE_TOPICS = ("华为", "出口管制", "半导体", "美国商务部", "人工智能", "芯片", "大模型", "发布", "DeepSeek", "R2", "H20")
+CHINESE_QUERIES = {
+    "2-char word": ["华为", "芯片", "发布"],
+    "4+ char word": ["出口管制", "人工智能", "美国商务部"],
+    "AND, mixed": ["华为 AND 出口管制", "DeepSeek 发布", '"发布 R2"'],
+    "1 character": ["华", "芯", "制"],
+}
+
 
 def make_vocabulary(size: int, rnd: random.Random) -> list[str]:
     """Function words first, then invented words built from syllables."""
@@ -122,6 +131,48 @@ class Corpus:
 
     def rows(self, first_id: int, count: int) -> list[IndexRow]:
         return [self.row(i) for i in range(first_id, first_id + count)]
+
+
+class ChineseCorpus:
+    """Seeded synthetic Chinese articles of ~1,200 characters: words of 1–4 characters drawn
+    (Zipf-like) from a vocabulary built on 3,500 characters that are themselves Zipf-distributed
+    (as in real text, where ~1,000 characters make 90 % of it), punctuated, with the topic words
+    above (Latin names among them) mixed in."""
+
+    def __init__(self, seed: int = 11, vocabulary: int = 30_000):
+        self.rnd = random.Random(seed)
+        chars = [chr(c) for c in self.rnd.sample(range(0x4E00, 0x9FA6), 3500)]
+        char_weights = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(chars))))
+        words, seen = [], set()
+        while len(words) < vocabulary:
+            k = self.rnd.choice((1, 2, 2, 2, 2, 3, 4))
+            word = "".join(self.rnd.choices(chars, cum_weights=char_weights, k=k))
+            if word not in seen:
+                seen.add(word)
+                words.append(word)
+        self.words = words
+        self.cum_weights = list(itertools.accumulate(1 / (rank + 1) ** 1.07 for rank in range(len(words))))
+
+    def _text(self, chars: int, topic_rate: float) -> str:
+        out, length = [], 0
+        while length < chars:
+            words = self.rnd.choices(self.words, cum_weights=self.cum_weights, k=12)
+            for i in range(len(words)):
+                if self.rnd.random() < topic_rate:
+                    words[i] = self.rnd.choice(CHINESE_TOPICS)
+            sentence = "".join(words[:6]) + "，" + "".join(words[6:]) + "。"
+            out.append(sentence)
+            length += len(sentence)
+        return "".join(out)
+
+    def row(self, article_id: int) -> IndexRow:
+        feed, group = FEEDS[article_id % len(FEEDS)]
+        return IndexRow(
+            id=article_id, version=1, title=self._text(20, 0.05)[:30], text=self._text(1200, 0.002),
+            summary=self._text(80, 0.002), feed_title=feed, group=group, author=f"作者 {article_id % 500}",
+            categories=(), link=f"https://example.cn/{article_id}",
+            date=START + timedelta(minutes=self.rnd.randrange(2 * 365 * 24 * 60)),
+        )  # fmt: skip
 
 
 def write_rows(path: Path, rows: Iterable[IndexRow]) -> None:
@@ -209,11 +260,12 @@ def time_rebuild(index: SearchIndex, rows: Iterator[IndexRow], count: int) -> tu
     return elapsed, count / elapsed
 
 
-def search_latencies(index: SearchIndex, repeat: int) -> dict[tuple[str, str], tuple[float, float, float]]:
+def search_latencies(index: SearchIndex, repeat: int,
+                     queries: dict[str, list[str]] = QUERIES) -> dict[tuple[str, str], tuple[float, float, float]]:  # fmt: skip
     """(kind, sort) -> (p50 ms, p95 ms, mean matches) over the query set, each query run `repeat` times."""
     now = datetime(2025, 12, 31, tzinfo=UTC)
     out = {}
-    for kind, texts in QUERIES.items():
+    for kind, texts in queries.items():
         parsed = [parse_query(t, now=now) for t in texts]
         matches = statistics.mean(index.count(q) for q in parsed)
         for sort in ("relevance", "newest"):
@@ -261,12 +313,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="worker processes for the rebuild")
     parser.add_argument("--repeat", type=int, default=10, help="runs of each query")
     parser.add_argument("--dir", type=Path, help="where to put the index (default: a temp dir)")
+    parser.add_argument("--chinese", type=int, default=10_000, help="Chinese articles indexed and searched (0: none)")
+    parser.add_argument("--chinese-only", action="store_true", help="only the Chinese part")
     args = parser.parse_args(argv)
     if args.quick:
         args.docs, args.small, args.repeat = 10_000, 2_000, 5
     print(f"load average before: {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        run(args, Path(tmp))
+        if not args.chinese_only:
+            run(args, Path(tmp))
+        if args.chinese:
+            run_chinese(args, Path(tmp) / "chinese")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     return 0
 
@@ -302,6 +359,27 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     print(f"\npeak RSS: {PeakMemory.own_mb():,.0f} MB this process, {memory.workers_kb / 1024:,.0f} MB largest worker")
     size = sum(f.stat().st_size for f in (tmp / "index").iterdir() if f.is_file()) / 1e6
     print(f"index size: {size:,.0f} MB")
+    index.close()
+
+
+
+def run_chinese(args: argparse.Namespace, tmp: Path) -> None:
+    """Chinese text: a rebuild of `args.chinese` articles, searches of every kind, the index's size."""
+    tmp.mkdir(parents=True)
+    corpus = ChineseCorpus()
+    start = time.perf_counter()
+    stream = tmp / "rows.pickle"
+    write_rows(stream, (corpus.row(i) for i in range(1, args.chinese + 1)))
+    print(f"\ngenerated {args.chinese:,} Chinese articles in {time.perf_counter() - start:.1f} s "
+          f"(~1,200 characters of text each)")  # fmt: skip
+    index = SearchIndex(tmp / "index", workers=args.workers)
+    with PeakMemory() as memory:
+        elapsed, rate = time_rebuild(index, read_rows(stream), args.chinese)
+    print(f"Chinese rebuild of {args.chinese:,}: {elapsed:.1f} s, {rate:,.0f} articles/s "
+          f"(clear + one streaming add, {args.workers} workers; largest worker {memory.workers_kb / 1024:,.0f} MB)")
+    print_latencies("Chinese", index, search_latencies(index, args.repeat, CHINESE_QUERIES))
+    size = sum(f.stat().st_size for f in (tmp / "index").iterdir() if f.is_file()) / 1e6
+    print(f"Chinese index size: {size:,.0f} MB ({size * 1e6 / args.chinese / 1e3:,.1f} KB per article)")
     index.close()
 
 

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from .config import Settings
 from .health import DELIVERY_FAILED, record_event, record_recovery
-from .index import ParsedQuery, SearchIndex, Snippet, highlight, required_terms
+from .index import ParsedQuery, SearchIndex, Snippet, article_snippet, required_terms
 from .messages import Message
 from .rules import Rule, RuleSet, allowed_feed_ids, load_rules
 from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert
@@ -281,7 +281,7 @@ def _new_alerts(settings: Settings, store: Store, matches: list[tuple[Rule, int]
         article = articles.get(article_id)
         if article is None:  # deleted meanwhile
             continue
-        snippet = _snippet(rule.query, (article.text, article.summary, article.title))
+        snippet = _snippet(rule.query, article)
         alerts.append(NewAlert(
             rule=rule.name, article_id=article_id, canonical_url=canonical.get(article_id) or None,
             title=article.title, link=article.link, published=article.published or article.updated,
@@ -291,19 +291,14 @@ def _new_alerts(settings: Settings, store: Store, matches: list[tuple[Rule, int]
     return alerts
 
 
-def _snippet(query: ParsedQuery, texts: Sequence[str]) -> Snippet:
-    """The passage around the matched terms in the first of `texts` that shows any (full text, summary, title)."""
-    first = None
-    for text in filter(None, texts):
-        try:
-            snippet = highlight(query, text)
-        except Exception:  # noqa: BLE001 - the rule matched: alert without a passage rather than not at all
-            log.exception("no passage for a match of %r", query.text[:80])
-            return Snippet("", ())
-        if snippet.spans:
-            return snippet
-        first = first or snippet
-    return first or Snippet("", ())
+def _snippet(query: ParsedQuery, article) -> Snippet:
+    """The passage that shows why the article matched; none if it cannot be worked out (the rule
+    matched: alert without a passage rather than not at all)."""
+    try:
+        return article_snippet(query, article)
+    except Exception:  # noqa: BLE001
+        log.exception("no passage for a match of %r", query.text[:80])
+        return Snippet("", ())
 
 
 def _plan(rule: Rule, target: Target, now: datetime) -> DeliveryPlan:

@@ -29,6 +29,7 @@ import tomli_w
 
 from .config import BUNDLED_RULES
 from .index import WORD_RE, ParsedQuery, QueryError, analyze, parse_query
+from .index.analysis import is_acronym_word, is_cjk, word_term
 from .models import Feed
 from .query import And, Node, Not, Or, Word
 from .targets import TargetChecker, redact
@@ -412,6 +413,9 @@ def _time(value: object) -> datetime.time:
 
 _KEPT_PUNCTUATION = set("-'’./*?")  # word joiners, and wildcards (the parser warns about those)
 _STEM_WARN_CHARS = 4  # a stem this much shorter than its word may well match unrelated words
+_SHORT_STEM_CHARS = 3  # a stem this short, changed from its word, is shared with common words (bis → bi, news → new)
+_SHORT_WORD_CHARS = 2  # a lowercase word of two letters is mostly some other word (us, it, eu)
+_SHOUTED_CHARS = 5  # a word in capitals this long is more likely a name typed loudly than an acronym
 
 
 def _traps(tree: Node, text: str) -> list[tuple[int | None, str]]:
@@ -477,7 +481,8 @@ def _field_prefix(field: str) -> str:
 
 
 def _analysis_traps(word: Word) -> list[tuple[int, str]]:
-    """Punctuation the analyzer drops (C++ is searched as c), and stems far from their word."""
+    """Punctuation the analyzer drops (C++ is searched as c), stems that other words share,
+    short lowercase words that also match the ordinary word, and long words in capitals."""
     terms = analyze(word.text)
     if not terms:
         return []  # parse_query already says it is ignored
@@ -488,11 +493,28 @@ def _analysis_traps(word: Word) -> list[tuple[int, str]]:
         searched = " ".join(terms)
         found.append((word.position, f"'{word.text}' is searched as \"{searched}\": the analyzer ignores {shown}"))
     for raw in WORD_RE.findall(word.text):
-        stem = analyze(raw)[0]
-        if len(raw) - len(stem) >= _STEM_WARN_CHARS:
-            found.append((word.position, f"'{raw}' is searched as its stem \"{stem}\", which other words may share; "
-                                         "check what it finds with 'reader rules test'"))  # fmt: skip
+        if warning := _word_trap(raw):
+            found.append((word.position, warning))
     return found
+
+
+def _word_trap(raw: str) -> str | None:
+    if is_cjk(raw) or raw.isdigit():
+        return None
+    if is_acronym_word(raw):
+        if len(raw) >= _SHOUTED_CHARS and raw.isalpha():
+            return (f"'{raw}' is written in capitals, so it is an acronym: it matches only \"{raw}\" in capitals, "
+                    f"not \"{raw.capitalize()}\"; write it in lowercase to match any case")
+        return None
+    stem = word_term(raw)
+    if stem != raw.lower() and (len(stem) <= _SHORT_STEM_CHARS or len(raw) - len(stem) >= _STEM_WARN_CHARS):
+        return (f"'{raw}' is searched as its stem \"{stem}\", which other words share; "
+                "check what it finds with 'reader rules test'"
+                + (f", or write {raw.upper()} for the acronym only" if len(raw) <= 3 and raw.isalpha() else ""))
+    if len(raw) == _SHORT_WORD_CHARS and raw.isalpha():  # one letter cannot be an acronym
+        return (f"'{raw}' is a very short word not in capitals, so it matches the everyday word as well "
+                f"as the acronym; write {raw.upper()} to match only the acronym")
+    return None
 
 
 # -- restricting a rule to some feeds ---------------------------------------------------------

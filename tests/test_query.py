@@ -158,7 +158,7 @@ def test_explain_shows_and_fields_and_stemmed_terms():
     assert 'phrase "export control" in any text field' in shown
     assert "NOT (must not match):" in shown and 'word "tech" in group' in shown
     assert "Bare terms must ALL match (AND); each may be in a different field" in shown
-    assert 'phrase "deepseek r1" (from "DeepSeek-R1")' in explain(parse_query("DeepSeek-R1"))
+    assert 'phrase "deepseek R1 (acronym)" (from "DeepSeek-R1")' in explain(parse_query("DeepSeek-R1"))
 
 
 def test_required_terms_say_what_any_match_contains():

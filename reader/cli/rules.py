@@ -236,7 +236,7 @@ def _rule_facts(ctx: Context, rule: Rule) -> list[str]:
 
 
 def test_rule(args, ctx: Context) -> int:
-    from ..index import highlight
+    from ..index import article_snippet
 
     rule, query = _chosen(args, ctx)
     if args.limit < 1:
@@ -248,7 +248,7 @@ def test_rule(args, ctx: Context) -> int:
     counts["all"] = index.count(query, restrict=restrict)
     hits = index.search(recent[max(BACKTEST_DAYS)], limit=args.limit, restrict=restrict)
     articles = ctx.store.articles_by_ids([h.article_id for h in hits], with_text=True)
-    matches = [(a, highlight(query, a.text or a.summary or a.title)) for h in hits if (a := articles.get(h.article_id))]
+    matches = [(a, article_snippet(query, a)) for h in hits if (a := articles.get(h.article_id))]
     if args.json:
         console.print_json({
             "rule": rule.name if rule else None, "query": query.text, "counts": counts,

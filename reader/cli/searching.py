@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .. import console
@@ -76,6 +76,9 @@ def catch_up_index(ctx: Context) -> SearchIndex:
             try:
                 if damaged:
                     repair_index(store, index, damaged)
+                elif index.created and (waiting := store.count_to_index()):
+                    console.err.print(f"refilling the search index from the database: {waiting} articles "
+                                      "(it was missing, or made by an older version)")  # fmt: skip
                 _update_with_bar(store, index)
             finally:
                 lock.release()
@@ -87,13 +90,30 @@ def catch_up_index(ctx: Context) -> SearchIndex:
 
 def _update_with_bar(store, index) -> int:
     """`update_index`, with a progress bar on a terminal when there is much to do."""
-    from ..ingest import BACKLOG_SLICE, IndexProgress, update_index
+    from ..ingest import BACKLOG_SLICE, update_index
 
-    if not console.err.is_terminal or store.count_to_index() < BACKLOG_SLICE:
+    if store.count_to_index() < BACKLOG_SLICE:
         return update_index(store, index)
+    with index_progress() as progress:
+        return update_index(store, index, progress)
+
+
+@contextmanager
+def index_progress():
+    """A progress callback for indexing: a bar on a terminal, nothing otherwise."""
+    from ..ingest import IndexProgress
+
+    if not console.err.is_terminal:
+        yield None
+        return
     with console.progress_bar() as bar:
-        task = bar.add_task("index", total=store.count_to_index())
-        return update_index(store, index, lambda e: isinstance(e, IndexProgress) and bar.update(task, completed=e.done))
+        task = bar.add_task("index", total=None)
+
+        def update(event) -> None:
+            if isinstance(event, IndexProgress):
+                bar.update(task, completed=event.done, total=event.total)
+
+        yield update
 
 
 def search_ids(ctx: Context, text: str) -> list[int]:
@@ -119,7 +139,7 @@ def marked_plain(snippet: Snippet) -> str:
 
 
 def search(args, ctx: Context) -> int:
-    from ..index import highlight
+    from ..index import article_snippet
 
     query = parse_or_explain(" ".join(args.query))
     hits = catch_up_index(ctx).search(query, limit=args.limit, sort=args.sort)
@@ -128,7 +148,7 @@ def search(args, ctx: Context) -> int:
     for hit in hits:
         a = articles.get(hit.article_id)
         if a is not None:  # deleted since it was indexed
-            results.append((hit, a, highlight(query, a.text or a.summary or a.title)))
+            results.append((hit, a, article_snippet(query, a)))
     if args.json:
         console.print_json([
             {"id": a.id, "title": a.title, "feed": a.feed_title, "published": console.iso(a.date), "link": a.link,
@@ -149,18 +169,12 @@ def search(args, ctx: Context) -> int:
 
 def rebuild(args, ctx: Context) -> int:
     from ..index import IndexBusy
-    from ..ingest import IndexProgress, rebuild_index, writer
+    from ..ingest import rebuild_index, writer
 
     ctx.close()
     try:
-        with writer(ctx.settings, wait=args.wait) as (store, index):
-            total = store.article_count()
-            if console.err.is_terminal:
-                with console.progress_bar() as bar:
-                    task = bar.add_task("index", total=total)
-                    done = rebuild_index(store, index, lambda e: isinstance(e, IndexProgress) and bar.update(task, completed=e.done))
-            else:
-                done = rebuild_index(store, index)
+        with writer(ctx.settings, wait=args.wait) as (store, index), index_progress() as progress:
+            done = rebuild_index(store, index, progress)
     except IndexBusy as exc:
         raise WriterBusy(str(exc)) from None
     console.out.print(f"indexed {done} article{'s' * (done != 1)}")

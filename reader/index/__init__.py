@@ -33,21 +33,22 @@ from .errors import IndexBusy, IndexDamaged, WrongWhoosh
 if TYPE_CHECKING:
     from ..query import QueryError
     from .analysis import ANALYZER, INDEXNAME, SCHEMA, WORD_RE, analyze
-    from .snippets import Snippet, highlight
+    from .snippets import Snippet, article_snippet, highlight
     from .plans import ParsedQuery, explain, parse_query, required_terms
     from .searcher import Hit, SearchIndex
 
 _HOMES = {
     "QueryError": "reader.query",
     **dict.fromkeys(("ANALYZER", "INDEXNAME", "SCHEMA", "WORD_RE", "analyze"), f"{__name__}.analysis"),
-    **dict.fromkeys(("Snippet", "highlight"), f"{__name__}.snippets"),
+    **dict.fromkeys(("Snippet", "article_snippet", "highlight"), f"{__name__}.snippets"),
     **dict.fromkeys(("ParsedQuery", "explain", "parse_query", "required_terms"), f"{__name__}.plans"),
     **dict.fromkeys(("Hit", "SearchIndex"), f"{__name__}.searcher"),
 }
 
 __all__ = [
     "ANALYZER", "INDEXNAME", "SCHEMA", "WORD_RE", "Hit", "IndexBusy", "IndexDamaged", "ParsedQuery", "QueryError",
-    "SearchIndex", "Snippet", "WrongWhoosh", "analyze", "explain", "highlight", "parse_query", "required_terms",
+    "SearchIndex", "Snippet", "WrongWhoosh", "analyze", "article_snippet", "explain", "highlight", "parse_query",
+    "required_terms",
 ]  # fmt: skip
 
 

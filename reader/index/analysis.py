@@ -1,62 +1,299 @@
-"""Analysis and schema: how text becomes terms, and the Whoosh schema that stores them.
+"""Analysis and schema: how text becomes terms (case, accents, stems, acronyms, CJK), and the Whoosh schema.
 
-Analysis is the same for indexing, queries and highlighting: words are runs of
-letters and digits (`\\w+`), lowercased and Porter-stemmed, with no stop words
-and no minimum length, so `US`, `AI` and `a` stay searchable, also inside
-phrases. `DeepSeek-R1` is two adjacent words, so the query `DeepSeek-R1`
-searches the phrase "deepseek r1" and finds both spellings; `H800` is one word.
-Never reads or writes index files.
+The same analysis serves the segment writer, the schema (Whoosh's own writer),
+queries and highlighting. Never reads or writes index files.
+
+- Words are runs of letters and digits. A word is lowercased, folded to ASCII
+  as Lucene's ASCIIFoldingFilter does (é→e, ü→u, ß→ss, æ→ae, ø→o, œ→oe) and
+  Porter-stemmed; nothing is dropped (no stop words, no minimum length).
+- A word written in capitals (two or more characters, every letter a capital,
+  digits allowed: BIS, US, H20) also gets an acronym term at the same position:
+  the word as written, accents folded, case kept, not stemmed. It holds a
+  capital, which no lowercased term does, so `BIS` can never meet "bis"/"bi".
+  Capitals that shout are not acronyms: a run of three or more words of
+  letters in capitals, or a field (a title) whose two or more words of letters
+  are all in capitals, is ordinary text (`THEY TOLD US` has no acronym US). A
+  name with digits in capitals (H20, B200) is an acronym wherever it is.
+- Han, Hiragana, Katakana and Hangul runs become overlapping bigrams, one
+  position each (美国商务部 → 美国 国商 商务 务部), as Lucene's CJK analyzer
+  does; a one-character run is kept as it is. A CJK word in a query is the
+  phrase of its bigrams, so any word of two or more characters is found
+  without a dictionary, in any of those languages.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter
+from whoosh.analysis import Token, Tokenizer
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN, TEXT, FieldType, Schema
 from whoosh.lang.porter import stem
 
-# -- analysis --------------------------------------------------------------------
+_CJK = (
+    "\u1100-\u11ff\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3131-\u318e"
+    "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7a3\ud7b0-\ud7ff\uf900-\ufaff"
+    "\uff66-\uff9d\U00020000-\U0003134f"
+)
+CJK_RUN = re.compile(f"[{_CJK}]+")
+# A token is a CJK run, or a run of other letters and digits: `DeepSeek发布R2` is three.
+WORD_RE = re.compile(f"[{_CJK}]+|[^\\W{_CJK}]+")
+MAX_FIELD_CHARS = 400_000  # untrusted text: analyse at most this much of one field
+SHOUTING_RUN = 3  # this many words in capitals in a row are a shouted sentence, not acronyms
 
-WORD_RE = re.compile(r"\w+")
-# The same analysis as a Whoosh chain, for the schema (Whoosh never runs it on
-# our documents or queries; `analyze` does, and a test keeps the two equal).
-ANALYZER = RegexTokenizer(WORD_RE.pattern) | LowercaseFilter() | StemFilter(stem)
+# Letters without a decomposition to ASCII, as ASCIIFoldingFilter folds them.
+_FOLD_SPECIAL = {
+    "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE",
+    "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ł": "l", "Ł": "L", "ı": "i",
+    "ħ": "h", "Ħ": "H", "ŋ": "n", "Ŋ": "N", "ŧ": "t", "Ŧ": "T", "ſ": "s", "ĸ": "q", "ƒ": "f",
+    "ŀ": "l", "Ŀ": "L", "ĳ": "ij", "Ĳ": "IJ",
+}  # fmt: skip
+_FOLDED_CHARS: dict[str, str] = {}
 
-_STEMS: dict[str, bytes] = {}  # raw word -> stemmed term, as the index stores it
-_STEM_CACHE_LIMIT = 500_000
+
+def _fold_char(c: str) -> str:
+    folded = _FOLDED_CHARS.get(c)
+    if folded is None:
+        folded = _FOLD_SPECIAL.get(c)
+        if folded is None:
+            bare = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x))
+            folded = bare if bare.isascii() and bare.isalnum() else c  # other scripts stay as they are
+        _FOLDED_CHARS[c] = folded
+    return folded
 
 
-def _terms(words: list[str]) -> list[bytes]:
-    """The stemmed term of each word, through a cache of every word seen."""
-    try:
-        return list(map(_STEMS.__getitem__, words))  # the common case, without a Python call per word
-    except KeyError:
-        new = set(words).difference(_STEMS)
-        if len(_STEMS) + len(new) > _STEM_CACHE_LIMIT:  # a long-lived daemon sees unbounded vocabulary
-            _STEMS.clear()
-            new = set(words)
-        _STEMS.update((word, stem(word.lower()).encode()) for word in new)
-        return list(map(_STEMS.__getitem__, words))
+def fold(word: str) -> str:
+    """Accents and ligatures folded to ASCII, case kept (contrôles → controles, Straße → Strasse)."""
+    return word if word.isascii() else "".join(map(_fold_char, word))
+
+
+def is_capitals(word: str) -> bool:
+    """Written in capitals: every letter a capital, at least one letter (US, H20, A)."""
+    return word.isupper()
+
+
+def is_acronym_word(word: str) -> bool:
+    """A word that reads as an acronym when written so: two or more characters, in capitals."""
+    return len(word) >= 2 and word.isupper()
+
+
+def is_acronym(term: str) -> bool:
+    """Whether an analysed term is an acronym term (the only terms holding capitals)."""
+    return term != term.lower()
+
+
+def is_cjk(word: str) -> bool:
+    return CJK_RUN.fullmatch(word) is not None
+
+
+def bigrams(run: str) -> list[str]:
+    """A CJK run's overlapping bigrams; a one-character run stays whole."""
+    return [run] if len(run) < 2 else list(map(str.__add__, run[:-1], run[1:]))
+
+
+def word_term(word: str) -> str:
+    """The ordinary term of a (non-CJK) word: lowercased, folded, stemmed."""
+    return stem(fold(word.lower()))
+
+
+# -- indexing: terms by position ----------------------------------------------------------------
+#
+# Each word seen is analysed once and cached as what the index stores:
+#   bytes                 an ordinary word (the common case, mapped without a Python call per word)
+#   (bytes, bytes)        a word in capitals: its ordinary term and its acronym term
+# CJK runs (often whole sentences, rarely seen twice) are not cached: they map to None.
+_CACHE: dict[str, bytes | tuple[bytes, bytes]] = {}
+_CACHE_LIMIT = 500_000  # a long-lived daemon sees unbounded vocabulary
+
+
+def _analysed(word: str) -> bytes | tuple[bytes, bytes]:
+    ordinary = word_term(word).encode()
+    if is_acronym_word(word):
+        return ordinary, fold(word).encode()
+    if word[-1:] == "s" and is_acronym_word(word[:-1]):  # a plural: GPUs, CEOs are the acronyms GPU, CEO
+        return ordinary, fold(word[:-1]).encode()
+    return ordinary
+
+
+def _lookup(words: list[str]) -> list:
+    """Each word's cached analysis; None for a CJK run."""
+    found = list(map(_CACHE.get, words))
+    if None in found:
+        new = {w for w, value in zip(words, found) if value is None and not is_cjk(w)}
+        if new:
+            if len(_CACHE) + len(new) > _CACHE_LIMIT:
+                _CACHE.clear()
+                new = {w for w in words if not is_cjk(w)}
+            _CACHE.update((word, _analysed(word)) for word in new)
+            found = list(map(_CACHE.get, words))
+    return found
+
+
+def _run_terms(run: str) -> tuple[list[bytes], bytes | None]:
+    """A CJK run's bigrams, and its last character (indexed too, on the last bigram's position,
+    so a one-character query finds it: every other character starts a bigram); a one-character
+    run is itself."""
+    if len(run) < 2:
+        return [run.encode()], None
+    return list(map(str.encode, map(str.__add__, run[:-1], run[1:]))), run[-1].encode()
+
+
+def _acronyms_kept(words: list[str], whole: bool = True) -> list[bool]:
+    """For each word, whether its capitals count as an acronym here (see the module docstring).
+
+    Only words of letters make a run of capitals: a model name with digits (H20,
+    B200) is an acronym even in a shouted headline, and numbers neither break a
+    run nor lengthen it. With `whole` false (one tag of several: the field is all of them),
+    the rule for a field wholly in capitals is left out.
+    """
+    kept = [False] * len(words)
+    run: list[int] = []  # the words of letters in capitals of the current run
+    lettered = 0  # words of letters only, in the field
+
+    def close() -> None:
+        if len(run) < SHOUTING_RUN:
+            for k in run:
+                kept[k] = len(words[k]) >= 2
+        run.clear()
+
+    for k, word in enumerate(words):
+        if not word.isalpha():
+            kept[k] = len(word) >= 2 and word.isupper()  # H20 (a digit and a capital), never 2025
+            continue
+        lettered += 1
+        if word.isupper():
+            run.append(k)
+        else:
+            kept[k] = True  # (matters only for a plural acronym: GPUs)
+            close()
+    if whole and len(run) == lettered >= 2:  # the whole field is in capitals: a shouted title
+        run.clear()
+    close()
+    return kept
+
+
+def field_terms(text: str, *, whole: bool = True) -> tuple[list[bytes], list[tuple[int, bytes]]]:
+    """The terms of one field: one per position, and (position, term) of the extra terms on the
+    same positions (acronyms on their words, a CJK run's last character on its last bigram)."""
+    words = WORD_RE.findall(text[:MAX_FIELD_CHARS])
+    found = _lookup(words)
+    kinds = set(map(type, found))
+    if kinds <= {bytes}:
+        return found, []
+    terms: list[bytes] = []
+    extras: list[tuple[int, bytes]] = []
+    kept = _acronyms_kept(words, whole) if tuple in kinds else None
+    for k, value in enumerate(found):
+        kind = type(value)
+        if kind is bytes:
+            terms.append(value)
+        elif kind is tuple:
+            if kept[k]:
+                extras.append((len(terms), value[1]))
+            terms.append(value[0])
+        else:
+            grams, last = _run_terms(words[k])
+            terms += grams
+            if last is not None:
+                extras.append((len(terms) - 1, last))
+    return terms, extras
+
+
+def spans(text: str) -> Iterator[tuple[int, str, int, int]]:
+    """(position, term, start, end) of every term of `text`, in order: what `field_terms` stores,
+    with where each term's characters are (a bigram's two characters, a word's whole span)."""
+    matches = list(WORD_RE.finditer(text[:MAX_FIELD_CHARS]))
+    words = [m.group() for m in matches]
+    kept = _acronyms_kept(words)
+    position = 0
+    for m, word, value, acronym in zip(matches, words, _lookup(words), kept):
+        start = m.start()
+        if value is None:
+            grams, last = _run_terms(word)
+            for k, term in enumerate(grams):
+                yield position, term.decode(), start + k, start + k + len(term.decode())
+                position += 1
+            if last is not None:
+                yield position - 1, last.decode(), m.end() - 1, m.end()
+            continue
+        if type(value) is tuple:
+            yield position, value[0].decode(), start, m.end()
+            if acronym:
+                yield position, value[1].decode(), start, m.end()
+        else:
+            yield position, value.decode(), start, m.end()
+        position += 1
+
+
+class ReaderTokenizer(Tokenizer):
+    """The analysis above as a Whoosh analyzer, for the schema: Whoosh's own writer,
+    given a document, stores exactly the terms and positions `field_terms` gives ours;
+    with mode="query" it gives a query's terms (`query_terms`)."""
+
+    def __eq__(self, other):
+        return self.__class__ is other.__class__
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):  # fmt: skip
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if mode == "query":  # what a query word or phrase looks for (no characters kept)
+            for position, term in enumerate(query_terms(value)):
+                token.text, token.boost, token.stopped = term, 1.0, False
+                if positions:
+                    token.pos = start_pos + position
+                yield token
+            return
+        for position, term, start, end in spans(value):
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = value[start:end]
+            if positions:
+                token.pos = start_pos + position
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+
+ANALYZER = ReaderTokenizer()
+
+
+# -- queries --------------------------------------------------------------------------------------
+
+
+def query_terms(text: str) -> list[str]:
+    """The terms a query word or phrase looks for, one per position.
+
+    As in articles, except that a word in capitals is its acronym term alone
+    (`BIS` looks for BIS, not for "bis"), and nothing shouts: a query is
+    written on purpose. A CJK word is its bigrams, to be found adjacent.
+    """
+    terms: list[str] = []
+    for word in WORD_RE.findall(text):
+        if is_cjk(word):
+            terms += bigrams(word)
+        else:
+            terms.append(fold(word) if is_acronym_word(word) else word_term(word))
+    return terms
 
 
 def analyze(text: str) -> list[str]:
-    """The terms of `text` in order: lowercased, stemmed, nothing dropped."""
-    return [term.decode() for term in _terms(WORD_RE.findall(text))]
+    """The terms of `text` as a query reads them (kept for callers that ask what a word becomes)."""
+    return query_terms(text)
 
 
 # -- schema ------------------------------------------------------------------------
 
-INDEXNAME = "articles_v2"  # bump when the schema or analysis changes: the index is then rebuilt
+INDEXNAME = "articles_v3"  # bump when the schema or analysis changes: the index is then rebuilt
 _INDEX_FILE = re.compile(r"_?articles_v\d+_")  # the files of any version of the index
 ANALYSED_FIELDS = ("title", "text", "summary", "feed", "group", "author", "tags", "link")
 # Where a term with no field prefix is looked for (the feed's and group's names
 # are left out: a feed called "AI News" must not make every one of its articles match `AI`).
 SEARCHED_FIELDS = ("title", "text", "summary", "author", "tags")
-MAX_FIELD_CHARS = 400_000  # untrusted text: index at most this much of one field
 TAG_GAP = 100  # positions between two tags, so a phrase never spans two of them
 
 
@@ -83,15 +320,18 @@ def _positions(value: str | Sequence[str]) -> dict[bytes, list[int]]:
     """Term -> positions in one field; the parts of a sequence (tags) are TAG_GAP apart."""
     found: dict[bytes, list[int]] = {}
     start = 0
-    for part in [value] if isinstance(value, str) else value:
-        terms = _terms(WORD_RE.findall(part[:MAX_FIELD_CHARS]))
+    parts = [value] if isinstance(value, str) else value
+    for part in parts:
+        terms, extras = field_terms(part, whole=len(parts) == 1)
         for offset, term in enumerate(terms, start):
             where = found.get(term)
             if where is None:
                 found[term] = [offset]
             else:
                 where.append(offset)
+        for offset, term in extras:
+            found.setdefault(term, []).append(start + offset)
+        for term in {term for _offset, term in extras}:  # a character may also stand alone, earlier or later
+            found[term].sort()
         start += len(terms) + TAG_GAP
     return found
-
-

@@ -12,7 +12,7 @@ from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader, TermNotFound
 
-from .plans import Plan, _All, _Any, _Terms, _Window, _Without
+from .plans import Plan, _All, _Any, _Char, _Terms, _Window, _Without
 from .segments import _decode_positions, _numeric_column, _read_postings
 
 BM25_K1, BM25_B = 1.2, 0.75  # Whoosh's defaults
@@ -79,6 +79,11 @@ class _View:
             self._postfile = self.reader.segment().open_file(self._storage, W3Codec.POSTS_EXT)
         return _read_postings(self._postfile, info, wanted)
 
+    def terms_with(self, field: str, char: str) -> list[str]:
+        """The terms of `field` that show a CJK character: itself (alone, or ending a run) and the
+        bigrams it starts, one stretch of the sorted term table."""
+        return [raw.decode() for raw in self.reader.expand_prefix(field, char)]
+
     def close(self) -> None:
         if self._postfile is not None:
             self._postfile.close()
@@ -107,6 +112,12 @@ class _Evaluation:
                 found: dict[int, float] = {}
                 for field in fields:
                     _add(found, self._terms(view, field, terms, within))
+                return found
+            case _Char(fields, char):
+                found = {}
+                for field in fields:
+                    for term in view.terms_with(field, char):
+                        _add(found, self._terms(view, field, (term,), within))
                 return found
             case _Window(low, high):
                 dated = view.table.dated(low, high)
@@ -144,6 +155,8 @@ class _Evaluation:
         match plan:
             case _Terms(fields, terms):
                 return sum(min(view.doc_frequency(f, t) for t in terms) for f in fields)
+            case _Char():
+                return view.reader.doc_count_all()  # rarely narrow, and costly to count: last
             case _Window(low, high):
                 return len(view.table.dated(low, high))
             case _All(parts):

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from ..query import And, DateRange, Node, Not, Or, Phrase, QueryError, Word
 from ..query import parse as parse_syntax
-from .analysis import SEARCHED_FIELDS, _minutes, analyze
+from .analysis import SEARCHED_FIELDS, _minutes, is_acronym, is_cjk, query_terms
 
 # -- queries ---------------------------------------------------------------------------
 #
@@ -27,6 +27,14 @@ class _Terms:
 
     fields: tuple[str, ...]
     terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Char:
+    """A single CJK character, in any of `fields`: inside any bigram, or standing alone."""
+
+    fields: tuple[str, ...]
+    char: str
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class _Without:
     part: Plan
 
 
-Plan = _Terms | _Window | _All | _Any | _Without
+Plan = _Terms | _Char | _Window | _All | _Any | _Without
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,32 @@ def parse_query(text: str, *, now: datetime | None = None) -> ParsedQuery:
 
 
 def _terms_of(node: Word | Phrase) -> list[str]:
-    return analyze(node.text)
+    return query_terms(node.text)
+
+
+def is_char(term: str) -> bool:
+    """A lone CJK character: indexed only inside bigrams (or alone), so looked for by scanning."""
+    return len(term) == 1 and is_cjk(term)
+
+
+def char_parts(terms: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """A word's or phrase's terms split around its lone CJK characters, each a part of its own."""
+    parts: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for term in terms:
+        if is_char(term):
+            parts += [tuple(run), (term,)] if run else [(term,)]
+            run = []
+        else:
+            run.append(term)
+    return parts + [tuple(run)] if run else parts
+
+
+def _terms_plan(fields: tuple[str, ...], terms: tuple[str, ...]) -> Plan:
+    """A word or phrase; lone CJK characters in it are looked for on their own (a looser match)."""
+    plans = [_Char(fields, part[0]) if is_char(part[0]) else _Terms(fields, part) for part in char_parts(terms)]
+    unique = tuple(dict.fromkeys(plans))
+    return unique[0] if len(unique) == 1 else _All(unique)
 
 
 def _fields_of(node: Word | Phrase) -> tuple[str, ...]:
@@ -101,7 +134,7 @@ def _compile(node: Node, warnings: list[str]) -> Plan | None:
             if not terms:
                 warnings.append(f"'{node.text}' has no letters or digits, so it is ignored")
                 return None
-            return _Terms(_fields_of(node), terms)
+            return _terms_plan(_fields_of(node), terms)
         case DateRange(start, end):
             return _Window(_minutes(start) if start else 0, _minutes(end, round_up=True) if end else 2**32)
         case Not(child):
@@ -122,7 +155,9 @@ def explain(q: ParsedQuery) -> str:
     lines.append(
         "Bare terms must ALL match (AND); each may be in a different field. "
         f"'any text field' means one of: {', '.join(SEARCHED_FIELDS)}. "
-        "Words match after lowercasing and stemming (controls = control)."
+        "Words match after lowercasing, accent folding and stemming (contrôles = controls = control); "
+        "a word in capitals is an acronym and matches only itself in capitals (BIS, not bis); "
+        "Chinese, Japanese and Korean words match as runs of overlapping character pairs."
     )
     lines += [f"warning: {w}" for w in q.warnings]
     return "\n".join(lines)
@@ -135,10 +170,7 @@ def _explain_node(node: Node, indent: str) -> list[str]:
             where = f"in {node.field}" if node.field else "in any text field"
             if not terms:
                 return [f"{indent}(ignored: '{node.text}' has no letters or digits)"]
-            if len(terms) == 1:
-                shown = f'word "{terms[0]}"' + (f' (from "{node.text}")' if terms[0] != node.text.lower() else "")
-            else:
-                shown = f'phrase "{" ".join(terms)}"' + (f' (from "{node.text}")' if isinstance(node, Word) else "")
+            shown = _shown_terms(node, terms)
             return [f"{indent}{shown} {where}"]
         case DateRange(start, end, text):
             since = f"on or after {start:%Y-%m-%d %H:%M}" if start else ""
@@ -151,6 +183,20 @@ def _explain_node(node: Node, indent: str) -> list[str]:
         case Or(children):
             return [f"{indent}ANY of:", *(line for c in children for line in _explain_node(c, indent + "  "))]
     raise TypeError(node)
+
+
+def _shown_terms(node: Word | Phrase, terms: list[str]) -> str:
+    """`word "control" (from "controls")`, `acronym "BIS" (case kept, not stemmed)`, `phrase "…"`."""
+    if len(terms) == 1:
+        term = terms[0]
+        if is_acronym(term):
+            return f'acronym "{term}" (case kept, not stemmed)'
+        if is_char(term):
+            return f'character "{term}" (alone or inside any Chinese/Japanese/Korean word)'
+        return f'word "{term}"' + (f' (from "{node.text}")' if term != node.text.lower() else "")
+    parts = [f"{t} (acronym)" if is_acronym(t) else t for t in terms]
+    shown = f'phrase "{" ".join(parts)}"'
+    return shown + (f' (from "{node.text}")' if isinstance(node, Word) or any(map(is_cjk, terms)) else "")
 
 
 Clause = frozenset[tuple[str, str]]

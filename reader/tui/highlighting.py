@@ -9,8 +9,10 @@ from ..index import ParsedQuery, highlight
 _NON_SPACE = re.compile(r"\S+")
 
 
-def match_spans(query: ParsedQuery, text: str) -> list[tuple[int, int]]:
-    """Character ranges of `text` holding the query's terms (after analysis: stems, case).
+def match_spans(query: ParsedQuery, text: str, field: str | None = None) -> list[tuple[int, int]]:
+    """Character ranges of `text` holding the query's terms (after analysis: stems, case, acronyms, CJK).
+
+    `field` (title, text…) leaves out terms limited to another field (`title:H20` in the text).
 
     `highlight` works on text with its whitespace collapsed; this maps its spans
     back onto `text` as given, so they can style it in place.
@@ -25,5 +27,5 @@ def match_spans(query: ParsedQuery, text: str) -> list[tuple[int, int]]:
         if k < len(words) - 1:
             origin.append(m.end())
     # A window at least 4x the text always starts at 0 and holds all of it.
-    snippet = highlight(query, collapsed, max_chars=4 * len(collapsed) + 4)
+    snippet = highlight(query, collapsed, max_chars=4 * len(collapsed) + 4, field=field)
     return [(origin[s], origin[e - 1] + 1) for s, e in snippet.spans if 0 <= s < e <= len(origin)]
