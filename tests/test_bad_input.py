@@ -112,15 +112,17 @@ def test_both_parsers_tell_shared_guids_apart_alike():
     assert fast.warning == "6 items shared one guid; told apart by link, title and date"
 
 
-def run_with_file_size_limit(limit: int, *args: str, data) -> subprocess.CompletedProcess:
-    """The real command, in a process whose files cannot grow past `limit` bytes: a full disk, without one."""
-
-    def small_disk() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(data / "config"), "COLUMNS": "200"}
+def run_in(setup, *args: str, data, config=None) -> subprocess.CompletedProcess:
+    """The real command, in a process that first runs `setup` (a file size limit, a umask)."""
+    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(config or data / "config"),
+           "COLUMNS": "200"}  # fmt: skip
     return subprocess.run([sys.executable, "-m", "reader", *args], capture_output=True, text=True, env=env,
-                          timeout=120, stdin=subprocess.DEVNULL, preexec_fn=small_disk)  # fmt: skip
+                          timeout=120, stdin=subprocess.DEVNULL, preexec_fn=setup)  # fmt: skip
+
+
+def run_with_file_size_limit(limit: int, *args: str, data) -> subprocess.CompletedProcess:
+    """Files cannot grow past `limit` bytes: a full disk, without one."""
+    return run_in(lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)), *args, data=data)
 
 
 def test_a_full_disk_stops_the_run_with_one_line_and_loses_nothing(http_server, tmp_path):
@@ -160,10 +162,7 @@ def test_an_emptied_database_is_refused_while_the_index_holds_its_articles(http_
 
 
 def run_under_umask(umask: int, *args: str, data, config=None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(config or data / "config"),
-           "COLUMNS": "200"}  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "reader", *args], capture_output=True, text=True, env=env,
-                          timeout=120, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.umask(umask))  # fmt: skip
+    return run_in(lambda: os.umask(umask), *args, data=data, config=config)
 
 
 def modes(*paths) -> dict[str, str]:

@@ -1,5 +1,7 @@
+import pytest
+
 from reader.models import ParsedArticle
-from reader.store import SCHEMA_VERSION, ArticleFilter, Store
+from reader.store import SCHEMA_VERSION, ArticleFilter, Store, StoreWriteError
 
 
 def _article(key, title="t", **kw):
@@ -57,3 +59,17 @@ def test_iter_articles_pages_through_everything(tmp_path):
     assert len(list(store.iter_articles(limit=130, chunk_size=64))) == 130
     store.set_read([got[0].id])
     assert store.count_articles(ArticleFilter(unread=True)) == 699
+
+
+def test_a_full_database_rolls_back_and_says_so_in_one_error(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    feed, _ = store.add_feed("http://x/feed")
+    store.upsert_articles(feed.id, [_article("a")], fulltext=False, canonical={})
+    conn = store._conn()
+    conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")  # the disk is full
+    big = [_article(str(i), title="t" * 2000) for i in range(200)]
+    with pytest.raises(StoreWriteError, match=r"database or disk is full\)\. Nothing was lost"):
+        store.upsert_articles(feed.id, big, fulltext=False, canonical={})
+    assert not conn.in_transaction and store.count_articles() == 1  # rolled back whole; the store goes on
+    conn.execute("PRAGMA max_page_count = 1073741823")
+    assert len(store.upsert_articles(feed.id, big, fulltext=False, canonical={}).new_ids) == 200

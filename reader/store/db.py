@@ -105,8 +105,9 @@ class Database:
                 except sqlite3.Error:
                     pass  # SQLite rolls back by itself when the connection closes; the file stays whole
             if isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF in _DISK_REFUSED:
+                why = str(exc) if "full" in str(exc) else f"{exc}; is the disk full?"
                 raise StoreWriteError(
-                    f"could not write to the database {self.path} ({exc}; is the disk full?). Nothing was lost: "
+                    f"could not write to the database {self.path} ({why}). Nothing was lost: "
                     "that change was rolled back and everything stored before it is intact; free some space "
                     "and run the command again"
                 ) from None
