@@ -117,6 +117,9 @@ _PROMO_RULES = tuple(
         ("updated", r"^(?:last )?updated\b.{0,60}$"),
         ("published", r"^published\b.{0,60}$"),
         ("posted", r"^posted\b.{0,60}$"),
+        # ad slots' labels and "continue" prompts left as lines of text
+        ("advert", r"^\W*(?:story continues below )?advert(?:isement|ising)?\W*$"),
+        ("continue", r"^\W*(?:story continues below|continue reading (?:below|the main story))\W*$"),
         # bios, comment prompts, CMS shortcodes printed as text
         ("is ", r"(?:^|(?<=[.!?] ))(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3})"  # "Jane Doe"
                 r" is (?:a|an|the|\w+['’]s)\b[^.!?]{0,60}"
