@@ -22,6 +22,7 @@ _FURNITURE_WORDS = (
     "promo", "rollover", "tooltip", "popover", "hovercard", "caption", "credit", "subscribe", "subscription",
     "signup", "sign-up", "paywall", "regwall", "recirc", "recommend", "recommendation", "trending", "read-more",
     "readmore", "more-stories", "also-read", "sponsor", "bio",
+    "consent", "gdpr", "onetrust", "didomi", "usercentrics",  # consent platforms name their boxes so
 )
 _FURNITURE = re.compile(
     r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in _FURNITURE_WORDS) + r")(?:s|ed|ions?)?(?:$|[\s_-])"
