@@ -22,6 +22,7 @@ _FURNITURE_WORDS = (
     "promo", "rollover", "tooltip", "popover", "hovercard", "caption", "credit", "subscribe", "subscription",
     "signup", "sign-up", "paywall", "regwall", "recirc", "recommend", "recommendation", "trending", "read-more",
     "readmore", "more-stories", "also-read", "sponsor", "bio",
+    "consent", "gdpr", "onetrust", "didomi", "usercentrics",  # consent platforms name their boxes so
 )
 _FURNITURE = re.compile(
     r"(?:^|[\s_-])(?:" + "|".join(re.escape(w) for w in _FURNITURE_WORDS) + r")(?:s|ed|ions?)?(?:$|[\s_-])"
@@ -117,6 +118,9 @@ _PROMO_RULES = tuple(
         ("updated", r"^(?:last )?updated\b.{0,60}$"),
         ("published", r"^published\b.{0,60}$"),
         ("posted", r"^posted\b.{0,60}$"),
+        # ad slots' labels and "continue" prompts left as lines of text
+        ("advert", r"^\W*(?:story continues below )?advert(?:isement|ising)?\W*$"),
+        ("continue", r"^\W*(?:story continues below|continue reading (?:below|the main story))\W*$"),
         # bios, comment prompts, CMS shortcodes printed as text
         ("is ", r"(?:^|(?<=[.!?] ))(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3})"  # "Jane Doe"
                 r" is (?:a|an|the|\w+['’]s)\b[^.!?]{0,60}"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import trafilatura
 import trafilatura.meta
+import trafilatura.metadata
 import trafilatura.utils
 from lxml import etree
 from trafilatura.xml import xmltotxt

@@ -80,12 +80,16 @@ _CONSENT_DIALOG = (
     "unique identifiers, to show you personalised ads and content and to measure their performance."
 )
 _CONSENT_LINE = "This site uses cookies. By continuing to browse the site you are agreeing to our use of cookies."
+_CONSENT_SDK = (  # a consent platform's box, named by its id only
+    "Your choices on this site: personalised advertising and content, advertising and content measurement, "
+    "audience research and services development. You can change them at any time."
+)
 
 CONSENT = LeakPage(
     kind="consent",
     title="Port authority approves crane replacement after union deal",
     article=_CONSENT_ARTICLE,
-    leaks=(_CONSENT_DIALOG, _CONSENT_LINE),
+    leaks=(_CONSENT_DIALOG, _CONSENT_LINE, _CONSENT_SDK),
     decoys=(),
     html=article_page(
         "consent",
@@ -97,6 +101,7 @@ CONSENT = LeakPage(
                 '<p><a href="#accept">I agree</a> <a href="#options">More options</a></p></div>',
                 *_paragraphs(_CONSENT_ARTICLE[2:]),
                 f"<p><small>{_e(_CONSENT_LINE)}</small></p>",
+                f'<div id="onetrust-consent-sdk"><div class="ot-container"><p>{_e(_CONSENT_SDK)}</p></div></div>',
             ]
         ),
     ),

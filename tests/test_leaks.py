@@ -133,3 +133,11 @@ def test_sentences_about_subscriptions_photos_and_contacts_stay():
     )
     text = _text("Tariffs, floods and a helpline", "".join(f"<p>{s}</p>" for s in (*_PROSE, *sentences)))
     assert all(s in text for s in sentences)
+
+
+def test_ad_labels_and_continue_prompts_between_paragraphs_go():
+    lines = ("Advertisement", "Story continues below advertisement", "Continue reading the main story")
+    body = f"<p>{_PROSE[0]}</p><p>{lines[0]}</p><p>{lines[1]}</p><p>{_PROSE[1]}</p><p>{lines[2]}</p>"
+    text = _text("Regulators coordinate the merger inquiries", body)
+    assert _PROSE[0] in text and _PROSE[1] in text
+    assert not any(line in text for line in lines)
