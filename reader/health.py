@@ -395,7 +395,7 @@ def _rule_findings(settings: Settings, store: Store) -> list[Finding]:
     from .rules import load_rules
 
     ruleset = load_rules(settings.rules_dir, apprise_config=settings.alerts.apprise_config)
-    found = [Finding("rules", False, str(p)) for p in ruleset.errors]
+    found = [Finding("rules", False, str(p).splitlines()[0]) for p in ruleset.errors]  # no caret lines
     found += [Finding("rules", False, f"rule {name} failed while matching and is left out: {e.error}")
               for name, e in rule_errors(store).items()]  # fmt: skip
     if not found:
