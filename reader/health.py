@@ -219,7 +219,7 @@ class WatchReport:
 async def watch(settings: Settings, store: Store, now: datetime | None = None) -> WatchReport:
     """Bring the conditions up to date with the store, and announce what is new: once per condition
     and target, and once per recovery. Called after each refresh (see reader.ingest)."""
-    from .targets import TargetBook, send, target_secret
+    from .targets import TargetBook, target_secret
 
     state = await asyncio.to_thread(_update, settings, store, now)
     entries, targets = _notify_entries(settings), []
@@ -230,31 +230,35 @@ async def watch(settings: Settings, store: Store, now: datetime | None = None) -
         _warned.append(True)
         log.warning("[health] notify names no target Apprise knows (check its URLs and tags); "
                     "health alerts are only logged")  # fmt: skip
-    report = WatchReport()
+    report, finished = WatchReport(), {}
     for condition in [c for c in state.values() if c.recovered or not c.announced]:
-        if condition.recovered:
-            to, notice, done = condition.recovery_sent_to, condition.recovery(), report.recovered
-            wanted = [t for t in targets if t.key in condition.sent_to]  # a recovery goes where the problem went
-        else:
-            to, notice, done = condition.sent_to, condition.notice(), report.raised
-            wanted = targets
-        for target in (t for t in wanted if t.key not in to):
-            result = await send(target, notice, timeout=settings.alerts.send_timeout)
-            if result.ok:
-                to.append(target.key)
-                log.info("sent health alert %r to %s", notice.title, target.label)
-            else:
-                report.failed.append(f"{target.label}: {result.error}")
-                log.warning("sending health alert %r to %s failed (tried again after the next refresh): %s",
-                            notice.title, target.label, result.error)  # fmt: skip
-        if all(t.key in to for t in wanted):
-            done.append(notice.title)
-            if condition.recovered:
-                del state[condition.key]
-            else:
-                condition.announced = True
-    await asyncio.to_thread(_merge_and_save, store, state)
+        # A condition raised and over between two watches (an index repaired at once) is still told, then its end.
+        if not condition.announced and await _tell(settings, condition.notice(), targets, condition.sent_to, report):
+            condition.announced = True
+            report.raised.append(condition.title)
+        if condition.recovered and condition.announced:
+            told = [t for t in targets if t.key in condition.sent_to]  # a recovery goes where the problem went
+            if await _tell(settings, condition.recovery(), told, condition.recovery_sent_to, report):
+                finished[condition.key] = state.pop(condition.key).since
+                report.recovered.append(condition.title)
+    await asyncio.to_thread(_merge_and_save, store, state, finished)
     return report
+
+
+async def _tell(settings: Settings, notice: Notice, targets: list, sent_to: list[str], report: WatchReport) -> bool:
+    """Send `notice` to each of `targets` not in `sent_to` (which grows); True once every one has it."""
+    from .targets import send
+
+    for target in (t for t in targets if t.key not in sent_to):
+        result = await send(target, notice, timeout=settings.alerts.send_timeout)
+        if result.ok:
+            sent_to.append(target.key)
+            log.info("sent health alert %r to %s", notice.title, target.label)
+        else:
+            report.failed.append(f"{target.label}: {result.error}")
+            log.warning("sending health alert %r to %s failed (tried again after the next refresh): %s",
+                        notice.title, target.label, result.error)  # fmt: skip
+    return all(t.key in sent_to for t in targets)
 
 
 _warned: list[bool] = []  # a long-running daemon says once that [health] notify reaches nobody
@@ -276,6 +280,10 @@ def _update(settings: Settings, store: Store, now: datetime | None) -> dict[str,
             log.warning("%s: %s", condition.title, condition.detail)
         else:
             state[key].detail = condition.detail
+    index = state.get(f"{INDEX_DAMAGED}:index")
+    if index is not None and not index.recovered and not store.count_to_index():
+        index.recovered = True  # every article is back in the rebuilt index
+        log.info("recovered: %s", index.title)
     for key, condition in list(state.items()):
         if condition.kind in WATCHED and key not in current and not condition.recovered:
             if condition.subject not in feeds:  # unsubscribed: nothing recovered, nothing to say
@@ -286,13 +294,15 @@ def _update(settings: Settings, store: Store, now: datetime | None) -> dict[str,
     return state
 
 
-def _merge_and_save(store: Store, state: dict[str, Condition]) -> None:
-    """Save the watch's outcome, keeping what another thread recorded meanwhile (an event, a recovery)."""
+def _merge_and_save(store: Store, state: dict[str, Condition], finished: dict[str, str]) -> None:
+    """Save the watch's outcome, keeping what another thread recorded meanwhile (an event, a recovery).
+
+    `finished` (key -> since) are the conditions whose recovery was just told: gone, unless raised anew."""
     for key, condition in _load(store).items():
         if condition.kind in WATCHED:
             continue
         if key not in state:
-            if not condition.recovered:  # raised meanwhile (a recovered one missing here was just finished)
+            if not condition.recovered and finished.get(key) != condition.since:  # raised meanwhile
                 state[key] = condition
         elif condition.recovered:
             state[key].recovered = True
