@@ -380,24 +380,27 @@ def _delivery_finding(store: Store) -> Finding:
 
 
 def _index_finding(settings: Settings, store: Store) -> Finding:
-    """The index against the store: as many documents as articles indexed."""
+    """The index against the store, as `reader index check` sees it (files, article ids, no word sample)."""
     if not settings.index_dir.exists():
         return Finding("index", store.article_count() == 0, "there is no search index yet; "
                        "'reader fetch' or 'reader index rebuild' makes it")  # fmt: skip
     try:
         from .index import SearchIndex
+        from .index.repair import check_against_store
 
-        documents = SearchIndex(settings.index_dir).doc_count()
-    except Exception as exc:  # noqa: BLE001 - a damaged index is a finding, not a crash
+        r = check_against_store(SearchIndex(settings.index_dir), store.article_ids_in(ArticleFilter()),
+                                store.count_to_index(), sample=[])  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - an index that cannot even be checked is a finding, not a crash
         return Finding("index", False, f"the search index cannot be read ({type(exc).__name__}: {exc}); "
                                        "run 'reader index rebuild'")  # fmt: skip
-    articles, to_index, deleted = store.article_count(), store.count_to_index(), len(store.pending_index_deletions())
-    if not articles - to_index <= documents <= articles + deleted:  # changes not indexed yet may be either side
-        return Finding("index", False, f"the search index holds {documents} document(s) but the database has "
-                                       f"{articles} article(s); run 'reader index rebuild'")  # fmt: skip
-    waiting = to_index + deleted
-    return Finding("index", True, f"{documents} document(s), matching the database"
-                                  + (f"; {waiting} change(s) wait for the next refresh" if waiting else ""))
+    if r.ok:
+        waiting = f"; {r.waiting:,} article(s) wait for the next refresh" if r.waiting else ""
+        return Finding("index", True, f"{r.documents:,} document(s), matching the database{waiting}")
+    wrong = f"damaged ({r.files})" if r.files else (
+        f"out of step with the database: {r.documents:,} document(s) for {r.stored:,} article(s), "
+        f"{r.missing:,} missing, {r.extra:,} extra")  # fmt: skip
+    return Finding("index", False, f"the search index is {wrong}; the next refresh repairs it, "
+                                   "or run 'reader index rebuild' ('reader index check' says more)")  # fmt: skip
 
 
 def _rule_findings(settings: Settings, store: Store) -> list[Finding]:

@@ -161,6 +161,9 @@ def test_a_damaged_index_is_one_message_and_its_repair_one_more(http_server, set
 
     (terms,) = [p for p in settings.index_dir.iterdir() if p.suffix == ".trm"]
     terms.write_bytes(terms.read_bytes()[: terms.stat().st_size // 2])
+    doctor = reader("doctor", "--json", **cli)
+    (index,) = [f for f in doctor.json() if f["check"] == "index"]
+    assert doctor.code == 1 and not index["ok"] and "the search index is damaged" in index["text"]
     for _cycle in range(2):
         assert reader("fetch", **cli).code == 0
     assert titles(health) == ["Search index damaged", "Search index repaired"]
