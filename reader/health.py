@@ -219,7 +219,7 @@ class WatchReport:
 async def watch(settings: Settings, store: Store, now: datetime | None = None) -> WatchReport:
     """Bring the conditions up to date with the store, and announce what is new: once per condition
     and target, and once per recovery. Called after each refresh (see reader.ingest)."""
-    from .targets import TargetBook, send, target_secret
+    from .targets import TargetBook, target_secret
 
     state = await asyncio.to_thread(_update, settings, store, now)
     entries, targets = _notify_entries(settings), []
@@ -230,31 +230,35 @@ async def watch(settings: Settings, store: Store, now: datetime | None = None) -
         _warned.append(True)
         log.warning("[health] notify names no target Apprise knows (check its URLs and tags); "
                     "health alerts are only logged")  # fmt: skip
-    report = WatchReport()
+    report, finished = WatchReport(), {}
     for condition in [c for c in state.values() if c.recovered or not c.announced]:
-        if condition.recovered:
-            to, notice, done = condition.recovery_sent_to, condition.recovery(), report.recovered
-            wanted = [t for t in targets if t.key in condition.sent_to]  # a recovery goes where the problem went
-        else:
-            to, notice, done = condition.sent_to, condition.notice(), report.raised
-            wanted = targets
-        for target in (t for t in wanted if t.key not in to):
-            result = await send(target, notice, timeout=settings.alerts.send_timeout)
-            if result.ok:
-                to.append(target.key)
-                log.info("sent health alert %r to %s", notice.title, target.label)
-            else:
-                report.failed.append(f"{target.label}: {result.error}")
-                log.warning("sending health alert %r to %s failed (tried again after the next refresh): %s",
-                            notice.title, target.label, result.error)  # fmt: skip
-        if all(t.key in to for t in wanted):
-            done.append(notice.title)
-            if condition.recovered:
-                del state[condition.key]
-            else:
-                condition.announced = True
-    await asyncio.to_thread(_merge_and_save, store, state)
+        # A condition raised and over between two watches (an index repaired at once) is still told, then its end.
+        if not condition.announced and await _tell(settings, condition.notice(), targets, condition.sent_to, report):
+            condition.announced = True
+            report.raised.append(condition.title)
+        if condition.recovered and condition.announced:
+            told = [t for t in targets if t.key in condition.sent_to]  # a recovery goes where the problem went
+            if await _tell(settings, condition.recovery(), told, condition.recovery_sent_to, report):
+                finished[condition.key] = state.pop(condition.key).since
+                report.recovered.append(condition.title)
+    await asyncio.to_thread(_merge_and_save, store, state, finished)
     return report
+
+
+async def _tell(settings: Settings, notice: Notice, targets: list, sent_to: list[str], report: WatchReport) -> bool:
+    """Send `notice` to each of `targets` not in `sent_to` (which grows); True once every one has it."""
+    from .targets import send
+
+    for target in (t for t in targets if t.key not in sent_to):
+        result = await send(target, notice, timeout=settings.alerts.send_timeout)
+        if result.ok:
+            sent_to.append(target.key)
+            log.info("sent health alert %r to %s", notice.title, target.label)
+        else:
+            report.failed.append(f"{target.label}: {result.error}")
+            log.warning("sending health alert %r to %s failed (tried again after the next refresh): %s",
+                        notice.title, target.label, result.error)  # fmt: skip
+    return all(t.key in sent_to for t in targets)
 
 
 _warned: list[bool] = []  # a long-running daemon says once that [health] notify reaches nobody
@@ -276,6 +280,10 @@ def _update(settings: Settings, store: Store, now: datetime | None) -> dict[str,
             log.warning("%s: %s", condition.title, condition.detail)
         else:
             state[key].detail = condition.detail
+    index = state.get(f"{INDEX_DAMAGED}:index")
+    if index is not None and not index.recovered and not store.count_to_index():
+        index.recovered = True  # every article is back in the rebuilt index
+        log.info("recovered: %s", index.title)
     for key, condition in list(state.items()):
         if condition.kind in WATCHED and key not in current and not condition.recovered:
             if condition.subject not in feeds:  # unsubscribed: nothing recovered, nothing to say
@@ -286,13 +294,15 @@ def _update(settings: Settings, store: Store, now: datetime | None) -> dict[str,
     return state
 
 
-def _merge_and_save(store: Store, state: dict[str, Condition]) -> None:
-    """Save the watch's outcome, keeping what another thread recorded meanwhile (an event, a recovery)."""
+def _merge_and_save(store: Store, state: dict[str, Condition], finished: dict[str, str]) -> None:
+    """Save the watch's outcome, keeping what another thread recorded meanwhile (an event, a recovery).
+
+    `finished` (key -> since) are the conditions whose recovery was just told: gone, unless raised anew."""
     for key, condition in _load(store).items():
         if condition.kind in WATCHED:
             continue
         if key not in state:
-            if not condition.recovered:  # raised meanwhile (a recovered one missing here was just finished)
+            if not condition.recovered and finished.get(key) != condition.since:  # raised meanwhile
                 state[key] = condition
         elif condition.recovered:
             state[key].recovered = True
@@ -370,24 +380,27 @@ def _delivery_finding(store: Store) -> Finding:
 
 
 def _index_finding(settings: Settings, store: Store) -> Finding:
-    """The index against the store: as many documents as articles indexed."""
+    """The index against the store, as `reader index check` sees it (files, article ids, no word sample)."""
     if not settings.index_dir.exists():
         return Finding("index", store.article_count() == 0, "there is no search index yet; "
                        "'reader fetch' or 'reader index rebuild' makes it")  # fmt: skip
     try:
         from .index import SearchIndex
+        from .index.repair import check_against_store
 
-        documents = SearchIndex(settings.index_dir).doc_count()
-    except Exception as exc:  # noqa: BLE001 - a damaged index is a finding, not a crash
+        r = check_against_store(SearchIndex(settings.index_dir), store.article_ids_in(ArticleFilter()),
+                                store.count_to_index(), sample=[])  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - an index that cannot even be checked is a finding, not a crash
         return Finding("index", False, f"the search index cannot be read ({type(exc).__name__}: {exc}); "
                                        "run 'reader index rebuild'")  # fmt: skip
-    articles, to_index, deleted = store.article_count(), store.count_to_index(), len(store.pending_index_deletions())
-    if not articles - to_index <= documents <= articles + deleted:  # changes not indexed yet may be either side
-        return Finding("index", False, f"the search index holds {documents} document(s) but the database has "
-                                       f"{articles} article(s); run 'reader index rebuild'")  # fmt: skip
-    waiting = to_index + deleted
-    return Finding("index", True, f"{documents} document(s), matching the database"
-                                  + (f"; {waiting} change(s) wait for the next refresh" if waiting else ""))
+    if r.ok:
+        waiting = f"; {r.waiting:,} article(s) wait for the next refresh" if r.waiting else ""
+        return Finding("index", True, f"{r.documents:,} document(s), matching the database{waiting}")
+    wrong = f"damaged ({r.files})" if r.files else (
+        f"out of step with the database: {r.documents:,} document(s) for {r.stored:,} article(s), "
+        f"{r.missing:,} missing, {r.extra:,} extra")  # fmt: skip
+    return Finding("index", False, f"the search index is {wrong}; the next refresh repairs it, "
+                                   "or run 'reader index rebuild' ('reader index check' says more)")  # fmt: skip
 
 
 def _rule_findings(settings: Settings, store: Store) -> list[Finding]:
@@ -395,7 +408,7 @@ def _rule_findings(settings: Settings, store: Store) -> list[Finding]:
     from .rules import load_rules
 
     ruleset = load_rules(settings.rules_dir, apprise_config=settings.alerts.apprise_config)
-    found = [Finding("rules", False, str(p)) for p in ruleset.errors]
+    found = [Finding("rules", False, str(p).splitlines()[0]) for p in ruleset.errors]  # no caret lines
     found += [Finding("rules", False, f"rule {name} failed while matching and is left out: {e.error}")
               for name, e in rule_errors(store).items()]  # fmt: skip
     if not found:

@@ -32,7 +32,7 @@ from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .filemodes import tighten
-from .health import WatchReport, watch
+from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
 from .process_pool import process_pool
@@ -432,6 +432,8 @@ def repair_index(store: Store, index: SearchIndex, problem: IndexDamaged) -> Non
     log.warning("the search index is damaged (%s); rebuilding it from the database", problem)
     index.reset()
     store.mark_all_unindexed()
+    record_event(store, INDEX_DAMAGED, "index", f"the search index was damaged ({problem}); the reader is "
+                 "rebuilding it from the database, and alerts go on meanwhile")  # fmt: skip
 
 
 def _index_rows(store: Store, index: SearchIndex, progress: ProgressCallback | None = None, *,

@@ -3,14 +3,12 @@ given up exactly once each, and once of each recovery; `reader doctor` names wha
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sqlite3
-from dataclasses import replace
 from datetime import datetime, timedelta
 
-from reader.health import INDEX_DAMAGED, record_event, record_recovery, status_warnings, watch
+from reader.health import INDEX_DAMAGED, record_event, record_recovery, status_warnings
 from reader.rules import write_rule
 from reader.store import Store
 from tests.clirun import reader
@@ -149,20 +147,38 @@ def test_a_feed_silent_past_ten_of_its_usual_gaps_is_one_message_and_a_new_artic
     assert titles(health) == ["Feed silent: Daily Wire", "Recovered: Daily Wire"]
 
 
-def test_an_index_repair_reported_twice_is_one_message_and_its_end_one_more(http_server, settings):
-    """What the index's self-repair reports (see reader.index) reaches the health target once each way."""
+def test_a_damaged_index_is_one_message_and_its_repair_one_more(http_server, settings):
+    """A segment file truncated between two refreshes: the next one repairs the index from the database,
+    and the health target hears of the damage and of the repair once each."""
     health = Endpoint(http_server, path="/health")
-    settings = replace(settings, health=replace(settings.health, notify=[health.url]))
+    configure(settings, f'[health]\nnotify = ["{health.url}"]\n')
+    feed = FlakyFeed(http_server)
+    feed.fixed = True
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    assert reader("feeds", "add", feed.url, "--no-fulltext", **cli).code == 0
+    assert reader("fetch", **cli).code == 0
+    assert health.received() == []
+
+    (terms,) = [p for p in settings.index_dir.iterdir() if p.suffix == ".trm"]
+    terms.write_bytes(terms.read_bytes()[: terms.stat().st_size // 2])
+    doctor = reader("doctor", "--json", **cli)
+    (index,) = [f for f in doctor.json() if f["check"] == "index"]
+    assert doctor.code == 1 and not index["ok"] and "the search index is damaged" in index["text"]
+    for _cycle in range(2):
+        assert reader("fetch", **cli).code == 0
+    assert titles(health) == ["Search index damaged", "Search index repaired"]
+    assert "truncated" in health.received()[0]["message"] or "damaged" in health.received()[0]["message"]
+    found = reader("search", "DeepSeek", "--json", **cli)
+    assert [a["title"] for a in found.json()] == ["DeepSeek story"]
+
+
+def test_what_needs_the_user_is_one_line_each_for_the_status_bar(settings):
     store = Store(settings.db_path)
     try:
-        for found in ("segment _a.trm is truncated", "segment _a.trm is truncated; rebuilding"):
-            record_event(store, INDEX_DAMAGED, "index", found)
-            asyncio.run(watch(settings, store))
-        assert titles(health) == ["Search index damaged"]
-        assert status_warnings(store) == ["Search index damaged"]  # what the TUI's status bar shows
+        record_event(store, INDEX_DAMAGED, "index", "segment _a.trm is truncated")
+        record_event(store, INDEX_DAMAGED, "index", "segment _a.trm is truncated; rebuilding")
+        assert status_warnings(store) == ["Search index damaged"]
         record_recovery(store, INDEX_DAMAGED, "index")
-        for _cycle in range(2):
-            asyncio.run(watch(settings, store))
-        assert titles(health) == ["Search index damaged", "Search index repaired"] and status_warnings(store) == []
+        assert status_warnings(store) == []
     finally:
         store.close()
