@@ -1,0 +1,200 @@
+"""A damaged index heals itself from the store: through `reader daemon --once`, `reader search`
+and `reader index check` on a local feed and a local json:// endpoint, and through the pipeline
+while a large rebuild goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reader.index import SearchIndex, parse_query
+from reader.index.repair import rebuild_progress
+from reader.ingest import PARALLEL_INDEX_ROWS, index_backlog, ingest, run_ingest, worker_pool, writer
+from reader.models import ParsedArticle
+from reader.rules import write_rule
+from reader.store import Store
+from tests.clirun import reader
+from tests.feedgen import Item, recent, rss
+from tests.test_alerts import HTML, RSS, Endpoint, subscribe
+
+QUERY = 'DeepSeek AND "export controls"'
+FIRST = "DeepSeek hit by new export controls"
+SECOND = "DeepSeek answers the export controls"
+
+
+class Feed:
+    """One feed on the local server, its articles' pages served too; items can be added between cycles."""
+
+    def __init__(self, server, fillers: int = 12, path: str = "/feed.xml"):
+        self.server, self.path, self.items = server, path, []
+        for k in range(fillers):
+            self.add(f"Chip story {k}", f"Foundries and chips, story number {k}.")
+
+    def add(self, title: str, text: str) -> None:
+        path = f"/a{self.path.split('.')[0]}-{len(self.items)}.html"
+        page = f"<html><body><article><h1>{title}</h1><p>{text} " + "More on the supply chain. " * 20
+        self.server.route(path, page + "</p></article></body></html>", headers=HTML)
+        self.items.append(Item(title, self.server.url(path), text, published=recent(1)))
+        self.url = self.server.route(self.path, rss(self.items, title="Chip Wire"), headers=RSS)
+
+
+@pytest.fixture
+def world(http_server, settings):
+    feed = Feed(http_server)
+    feed.add(FIRST, "DeepSeek is hit by new export controls on chips.")
+    subscribe(settings, feed.url)
+    endpoint = Endpoint(http_server)
+    write_rule(settings.rules_dir, "deepseek", query=QUERY, notify=[endpoint.url], title="DeepSeek controls")
+    return settings, feed, endpoint
+
+
+def second_feed(settings, server) -> None:
+    """A feed subscribed between two cycles, with a new matching article (it is due at once)."""
+    feed = Feed(server, fillers=0, path="/second.xml")
+    feed.add(SECOND, "DeepSeek answers the export controls with its own chips.")
+    assert cli(settings, "feeds", "add", feed.url).code == 0
+
+
+def cli(settings, *args: str):
+    return reader(*args, data=settings.data_dir, config=settings.config_dir)
+
+
+def segment_files(index_dir: Path) -> dict[str, list[Path]]:
+    """The files of each segment the index holds, largest segment first."""
+    segments: dict[str, list[Path]] = {}
+    for path in index_dir.iterdir():
+        if not path.name.startswith("_") and "." in path.name:
+            segments.setdefault(path.name.split(".")[0], []).append(path)
+    return dict(sorted(segments.items(), key=lambda kv: -sum(p.stat().st_size for p in kv[1])))
+
+
+def truncate_term_table_and_ids(index_dir: Path) -> None:
+    files = next(iter(segment_files(index_dir).values()))
+    for path in files:
+        if path.name.endswith((".trm", ".id.col")):
+            os.truncate(path, path.stat().st_size // 2)
+
+
+def delete_postings(index_dir: Path) -> None:
+    next(p for p in next(iter(segment_files(index_dir).values())) if p.suffix == ".pst").unlink()
+
+
+def delete_a_segment(index_dir: Path) -> None:
+    """The table of contents names files that are gone."""
+    for path in next(iter(segment_files(index_dir).values())):
+        path.unlink()
+
+
+def crash_mid_commit(index_dir: Path) -> None:
+    """What a crash leaves half-way through a commit: a new segment's files, and the next
+    table of contents cut short."""
+    toc = max(index_dir.glob("_articles_v*_*.toc"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+    prefix, generation = toc.stem.rsplit("_", 1)
+    for path in next(iter(segment_files(index_dir).values())):
+        shutil.copy(path, index_dir / path.name.replace(path.name.split(".")[0], f"{prefix[1:]}_halfwritten"))
+    (index_dir / f"{prefix}_{int(generation) + 1}.toc").write_bytes(toc.read_bytes()[: toc.stat().st_size // 3])
+
+
+DAMAGE = [truncate_term_table_and_ids, delete_postings, delete_a_segment, crash_mid_commit]
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=[d.__name__ for d in DAMAGE])
+def test_a_damaged_index_is_rebuilt_and_the_next_alert_arrives_once(world, damage):
+    settings, feed, endpoint = world
+    first = cli(settings, "daemon", "--once")
+    assert first.code == 0, first.err
+    assert endpoint.titles() == [f"DeepSeek controls: {FIRST}"]
+
+    damage(settings.index_dir)
+    second_feed(settings, feed.server)
+    second = cli(settings, "daemon", "--once")
+    assert second.code == 0, second.err
+    assert "Traceback" not in second.err
+    told = [line for line in second.err.splitlines() if "search index" in line]
+    assert len(told) == 1 and ("damaged" in told[0] or "does not open" in told[0]), second.err
+    assert endpoint.titles() == sorted([f"DeepSeek controls: {FIRST}", f"DeepSeek controls: {SECOND}"])
+
+    found = cli(settings, "search", "--json", "--limit", "100", "chips")
+    assert found.code == 0, found.err
+    assert len(found.json()) == 12 + 2  # every article is searchable again
+    assert cli(settings, "daemon", "--once").code == 0
+    assert len(endpoint.received()) == 2  # each alert exactly once
+
+
+def test_search_repairs_a_damaged_index_itself_when_no_one_else_writes(world):
+    settings, _feed, _endpoint = world
+    assert cli(settings, "fetch").code == 0
+    delete_postings(settings.index_dir)
+    found = cli(settings, "search", "--json", "--limit", "100", "chips")
+    assert found.code == 0, found.err
+    assert len(found.json()) == 13
+    assert "Traceback" not in found.err
+    assert [line for line in found.err.splitlines() if "search index" in line] == [
+        next(line for line in found.err.splitlines() if "is damaged" in line)
+    ]
+
+
+def test_index_check_says_what_is_wrong(world):
+    settings, _feed, _endpoint = world
+    assert cli(settings, "fetch").code == 0
+    check = cli(settings, "index", "check")
+    assert check.code == 0 and "13 in the index, 13 in the database, 0 waiting" in check.out
+    assert "13 of 13 sampled articles found" in check.out
+    truncate_term_table_and_ids(settings.index_dir)
+    check = cli(settings, "index", "check")
+    assert check.code == 1
+    assert "files: damaged:" in check.out and "were written" in check.out
+    assert "repairs it from the database" in check.out and "Traceback" not in check.err
+
+
+def test_during_a_large_rebuild_new_articles_are_indexed_and_alerted_first(world, caplog):
+    settings, feed, endpoint = world
+    run_ingest(settings)
+    store = Store(settings.db_path)
+    fillers = [ParsedArticle(key=f"old-{k}", title=f"Old chip story {k}", link=f"http://127.0.0.1:9/old/{k}",
+                             summary=f"Foundries and chips, old story {k}.") for k in range(PARALLEL_INDEX_ROWS + 500)]
+    store.upsert_articles(1, fillers, fulltext=False, canonical={})
+    store.close()
+    run_ingest(settings)  # indexes them (none alerts: they hold no DeepSeek)
+    delete_postings(settings.index_dir)
+    feed.add(SECOND, "DeepSeek answers the export controls with its own chips.")
+
+    caplog.set_level(logging.INFO, logger="reader")
+    with worker_pool() as pool, writer(settings) as (store, index):
+        report = asyncio.run(ingest(settings, store, index, pool, defer_backlog=True))
+        assert report.alerts.new_alerts and report.delivery.sent == 1  # before the backlog is indexed
+        assert report.backlog >= len(fillers)
+        assert [hit.article_id for hit in index.search(parse_query(f'"{SECOND}"'))] != []
+        assert index.count("chips") < 100  # the rest is not back yet
+        assert index_backlog(store, index) == report.backlog
+        assert index.count("chips") == len(fillers) + 12 + 2
+        assert rebuild_progress(index.path) is None  # the note is gone with the rebuild
+    assert sum("search index is damaged" in r.getMessage() for r in caplog.records) == 1
+    assert endpoint.titles() == sorted([f"DeepSeek controls: {FIRST}", f"DeepSeek controls: {SECOND}"])
+
+
+def test_an_index_written_before_file_sizes_were_kept_is_still_checked_for_missing_files(tmp_path):
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
+    from reader.index import INDEXNAME
+    from reader.index.repair import file_problem
+    from reader.store import IndexRow
+    from datetime import UTC, datetime
+
+    index = SearchIndex(tmp_path / "index")
+    index.add([IndexRow(id=1, version=1, title="a", text="b", summary="", feed_title="", group="", author="",
+                        categories=(), link="", date=datetime(2025, 1, 1, tzinfo=UTC))])  # fmt: skip
+    index.close()
+    storage = FileStorage(str(tmp_path / "index"))
+    segments = TOC.read(storage, INDEXNAME).segments
+    for segment in segments:
+        del segment.file_sizes
+    assert file_problem(storage, segments) is None
+    delete_postings(tmp_path / "index")
+    assert "is missing" in file_problem(storage, segments)
