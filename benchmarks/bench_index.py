@@ -12,8 +12,9 @@ news-like rates so the benchmark queries have something to find.
 Reported: articles/s for ingest-sized batches (1,000 per `add`, in process)
 and for a rebuild (`clear` + one streaming `add`, worker processes), peak RSS
 of this process and of the workers, search latency p50/p95 (limit 20, by
-relevance and newest first) at both sizes, and the time to match 1,000
-alert rules against a new batch.
+relevance and newest first) at both sizes, the time to match 1,000
+alert rules against a new batch, and the cost of the damage check (file
+sizes against the table of contents) and of opening the index.
 """
 
 from __future__ import annotations
@@ -260,6 +261,31 @@ def time_rebuild(index: SearchIndex, rows: Iterator[IndexRow], count: int) -> tu
     return elapsed, count / elapsed
 
 
+def time_damage_check(index: SearchIndex) -> tuple[float, float, int]:
+    """(ms of `check()`, the file-size check each cycle and each reopening runs; ms to open the index
+    and run a first search, check included; segments), medians."""
+    checks = []
+    for _ in range(20):
+        start = time.perf_counter()
+        index.check()
+        checks.append(time.perf_counter() - start)
+    opens = []
+    for _ in range(5):
+        start = time.perf_counter()
+        fresh = SearchIndex(index.path)
+        fresh.count("DeepSeek")
+        opens.append(time.perf_counter() - start)
+        fresh.close()
+    with index._views() as views:
+        segments = len(views)
+    return statistics.median(checks) * 1000, statistics.median(opens) * 1000, segments
+
+
+def print_damage_check(index: SearchIndex) -> None:
+    check_ms, open_ms, segments = time_damage_check(index)
+    print(f"damage check: {check_ms:.2f} ms ({segments} segments); open + first search: {open_ms:.0f} ms")
+
+
 def search_latencies(index: SearchIndex, repeat: int,
                      queries: dict[str, list[str]] = QUERIES) -> dict[tuple[str, str], tuple[float, float, float]]:  # fmt: skip
     """(kind, sort) -> (p50 ms, p95 ms, mean matches) over the query set, each query run `repeat` times."""
@@ -345,6 +371,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     print(f"incremental: {incremental:,.0f} articles/s ({args.batch} per add, in process, merges included; "
           f"{cpu_rate:,.0f} per CPU-second)")  # fmt: skip
     print_latencies("incremental", index, search_latencies(index, args.repeat))
+    print_damage_check(index)
     last_batch = [row.id for row in small_rows[-args.batch :]]
     seconds, ran, matched = time_alert_matching(index, last_batch, 1000)
     print(f"\nalerts: 1,000 rules against the last batch of {len(last_batch):,}: {seconds:.2f} s "
@@ -356,6 +383,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     print(f"\nrebuild of {args.docs:,}: {elapsed:.1f} s, {rate:,.0f} articles/s "
           f"(clear + one streaming add, {args.workers} workers)")
     print_latencies("rebuilt", index, search_latencies(index, args.repeat))
+    print_damage_check(index)
     print(f"\npeak RSS: {PeakMemory.own_mb():,.0f} MB this process, {memory.workers_kb / 1024:,.0f} MB largest worker")
     size = sum(f.stat().st_size for f in (tmp / "index").iterdir() if f.is_file()) / 1e6
     print(f"index size: {size:,.0f} MB")

@@ -377,11 +377,13 @@ def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | 
     index's worker processes in parallel; a large one (a rebuild) goes
     through `index_backlog`, a slice per commit.
     """
-    _check(store, index)
-    if store.count_to_index() > BACKLOG_SLICE:
-        _index_rows(store, index, limit=0)  # the deletions
-        return index_backlog(store, index, progress)
-    return _index_rows(store, index, progress)
+    def work() -> int:
+        if store.count_to_index() > BACKLOG_SLICE:
+            _index_rows(store, index, limit=0)  # the deletions
+            return index_backlog(store, index, progress)
+        return _index_rows(store, index, progress)
+
+    return _healing(store, index, work)
 
 
 def index_backlog(store: Store, index: SearchIndex, progress: ProgressCallback | None = None,
@@ -411,19 +413,26 @@ def index_backlog(store: Store, index: SearchIndex, progress: ProgressCallback |
 
 def _index_new_first(store: Store, index: SearchIndex, report: IngestReport) -> int:
     """The run's new articles into the index, ahead of any backlog (see `ingest`)."""
-    _check(store, index)
-    if store.count_to_index() <= len(report.new_ids) + len(report.updated_ids) + PARALLEL_INDEX_ROWS:
-        return _index_rows(store, index)  # a backlog this small (a crash's leftovers) costs a few seconds
-    if not report.new_ids:
-        return _index_rows(store, index, limit=0)
-    return _index_rows(store, index, after_id=min(report.new_ids) - 1)  # new articles have the highest ids
+
+    def work() -> int:
+        if store.count_to_index() <= len(report.new_ids) + len(report.updated_ids) + PARALLEL_INDEX_ROWS:
+            return _index_rows(store, index)  # a backlog this small (a crash's leftovers) costs a few seconds
+        if not report.new_ids:
+            return _index_rows(store, index, limit=0)
+        return _index_rows(store, index, after_id=min(report.new_ids) - 1)  # new articles have the highest ids
+
+    return _healing(store, index, work)
 
 
-def _check(store: Store, index: SearchIndex) -> None:
+def _healing(store: Store, index: SearchIndex, work: Callable[[], int]) -> int:
+    """`work()` after a look at the index's files; if the index is damaged, found then or while
+    writing, it is rebuilt from the store (`repair_index`) and `work` runs once more."""
     try:
         index.check()
+        return work()
     except IndexDamaged as exc:
         repair_index(store, index, exc)
+    return work()
 
 
 def repair_index(store: Store, index: SearchIndex, problem: IndexDamaged) -> None:
