@@ -428,21 +428,31 @@ def _healing(store: Store, index: SearchIndex, work: Callable[[], int]) -> int:
     """`work()` after a look at the index's files; if the index is damaged, found then or while
     writing, it is rebuilt from the store (`repair_index`) and `work` runs once more."""
     try:
-        index.check()
+        _check(store, index)
         return work()
     except IndexDamaged as exc:
         repair_index(store, index, exc)
     return work()
 
 
-def repair_index(store: Store, index: SearchIndex, problem: IndexDamaged) -> None:
+def repair_index(store: Store, index: SearchIndex, problem: IndexDamaged | str) -> None:
     """Replace a damaged index with an empty one and mark every article to be indexed again
-    (the store is the record); logged in one line."""
-    log.warning("the search index is damaged (%s); rebuilding it from the database", problem)
+    (the store is the record). Raised as a health condition, which logs it in one line; the
+    health watch sees it recovered once nothing waits to be indexed."""
     index.reset()
     store.mark_all_unindexed()
     record_event(store, INDEX_DAMAGED, "index", f"the search index was damaged ({problem}); the reader is "
                  "rebuilding it from the database, and alerts go on meanwhile")  # fmt: skip
+
+
+def _check(store: Store, index: SearchIndex) -> None:
+    """IndexDamaged if a file is wrong or the index holds fewer documents than the store
+    says are indexed (another process started it afresh, or files were replaced)."""
+    index.check()
+    indexed = store.article_count() - store.count_to_index()  # (read before the index: it only grows meanwhile)
+    documents = index.doc_count()
+    if documents < indexed:
+        raise IndexDamaged(f"it holds {documents:,} documents, and {indexed:,} articles were indexed")
 
 
 def _index_rows(store: Store, index: SearchIndex, progress: ProgressCallback | None = None, *,
@@ -485,7 +495,9 @@ def open_index(settings: Settings, store: Store) -> SearchIndex:
     from .index import SearchIndex
 
     index = SearchIndex(settings.index_dir)
-    if index.created:
+    if index.problem:
+        repair_index(store, index, index.problem)
+    elif index.created:
         store.mark_all_unindexed()
     return index
 

@@ -50,7 +50,7 @@ def parse_or_explain(text: str) -> ParsedQuery:
 
 
 def catch_up_index(ctx: Context) -> SearchIndex:
-    """The index, first brought up to date from the store (and repaired, if damaged) when this
+    """The index, first brought up to date from the store (and rebuilt, if damaged) when this
     process can take the writer lock; otherwise the process holding it does that, and a
     rebuild it is running is reported."""
     from ..index import IndexDamaged

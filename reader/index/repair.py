@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import json
-import logging
 import os
 import pickle
 import struct
@@ -31,7 +30,6 @@ from ..query import QueryError
 from .analysis import _INDEX_FILE, INDEXNAME, SCHEMA, analyze
 from .errors import IndexBusy, IndexDamaged
 
-log = logging.getLogger(__name__)
 REPAIR_NOTE = "REBUILDING.json"  # {"done": n, "total": m}, while a rebuild from the store runs
 
 
@@ -42,17 +40,15 @@ def busy_message(path: Path, lock_timeout: float) -> str:
     )
 
 
-def open_or_create(storage: FileStorage, path: Path, lock_timeout: float) -> tuple[FileIndex, bool]:
-    """The index in `storage`, and whether it was created (empty) because it was missing,
-    of an older version, or unreadable (damage is logged, in one line)."""
+def open_or_create(storage: FileStorage, path: Path, lock_timeout: float) -> tuple[FileIndex, bool, str | None]:
+    """The index in `storage`; whether it was created (empty) because it was missing, of an older
+    version, or unreadable; and in that last case, what was wrong (for the caller to report)."""
     try:
-        return FileIndex(storage, indexname=INDEXNAME), False
+        return FileIndex(storage, indexname=INDEXNAME), False, None
     except Exception as exc:  # noqa: BLE001 - missing, or unreadable: it is derived data, so start afresh
-        if _own_files(storage):
-            log.warning("the search index at %s does not open (%s); starting it afresh from the database",
-                        path, _describe(exc))  # fmt: skip
+        problem = f"its files do not open ({_describe(exc)})" if _own_files(storage) else None
         created = _create(storage, path, lock_timeout)
-        return FileIndex(storage, indexname=INDEXNAME), created
+        return FileIndex(storage, indexname=INDEXNAME), created, problem
 
 
 def reset(storage: FileStorage, path: Path, lock_timeout: float) -> FileIndex:

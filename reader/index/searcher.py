@@ -69,7 +69,8 @@ class SearchIndex:
         self._generation = -1
         self._current: list[_View] = []
         self._tables: dict[str, _SegmentTable] = {}
-        self._ix, self.created = open_or_create(self._storage, self.path, lock_timeout)
+        # `created`: new and empty (index every article); `problem`: it was so because the files were damaged
+        self._ix, self.created, self.problem = open_or_create(self._storage, self.path, lock_timeout)
 
     def close(self) -> None:
         with self._lock:
