@@ -134,11 +134,11 @@ class Dated(wq.Query):
 
 
 def whoosh_leaf(node: Word | Phrase | DateRange) -> list[wq.Query]:
-    """A word, phrase or date range as Whoosh's query objects, one per field searched (terms
-    analysed by Whoosh's own chain); the leaf matches what any of them matches."""
+    """A word, phrase or date range as Whoosh's query objects, one per field searched (terms from
+    the schema's analyzer in its query mode); the leaf matches what any of them matches."""
     match node:
         case Word(text, field) | Phrase(text, field):
-            terms = [token.text for token in ANALYZER(text)]
+            terms = [token.text for token in ANALYZER(text, mode="query")]
             assert terms, f"the generator made an unsearchable word: {text!r}"
             fields = (field,) if field else SEARCHED_FIELDS
             return [wq.Term(f, terms[0]) if len(terms) == 1 else wq.Phrase(f, terms) for f in fields]
@@ -186,7 +186,7 @@ class Reference:
         return found
 
     def _leaf(self, node: Node) -> set[int]:
-        if isinstance(node, Word | Phrase) and len(terms := [t.text for t in ANALYZER(node.text)]) > 1:
+        if isinstance(node, Word | Phrase) and len(terms := [t.text for t in ANALYZER(node.text, mode="query")]) > 1:
             found = {doc for field in ((node.field,) if node.field else SEARCHED_FIELDS)
                      for doc in self._phrase(field, terms)}  # fmt: skip
             self.phrases += 1
