@@ -1,0 +1,299 @@
+"""Stories: joining each new article to the story it covers, or starting one. Pure: never does I/O or sends.
+
+A story is the articles of many outlets about one event. Each article is
+judged, in arrival order, against the stories that were active within
+`window` of its date and share a rare word or name with it (an inverted index
+kept for those stories only, so the cost does not grow with the archive):
+
+- its words (title weighted above the rest of its text) are weighted by
+  rarity, IDF over the running corpus of articles seen so far (`Corpus`),
+  names (capitalised words, acronyms, CamelCase) counting `name_weight` times;
+- a story is the running sum of its articles' vectors (its centroid, capped
+  to its `profile_terms` heaviest terms); the article joins the story whose
+  centroid is most similar (cosine), if that similarity reaches `threshold`
+  and they share at least `min_shared` informative terms, one of them a name;
+- the same canonical link is the same story, whatever the words say.
+
+Same input in the same order, same stories: ties break on the story id. Every
+decision says why (`Decision`: the similarity and the shared terms). The
+caller loads the `Corpus` counts and the candidate `StoryProfile`s for a
+batch, runs `Grouper.assign` on each article, and saves what changed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from whoosh.lang.porter import stem
+
+# -- features -----------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+(?:['’.&\-]\w+)*")
+_ACRONYM_DOTS = re.compile(r"^(?:\w\.)+\w?$")
+# Function words and the words headlines use about every story; rarity does the rest.
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
+    nor not now of off on once only or other our ours out over own same she should so some such than that the
+    their theirs them then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours s t don isn wasn won re ve ll d m
+    says said say new news update updated report reports video photos photo watch live via how
+    today yesterday tomorrow week weekend day year month monday tuesday wednesday thursday friday saturday sunday
+    january february march april may june july august september october november december jan feb mar apr jun
+    jul aug sep sept oct nov dec
+    """.split()
+)
+_CALENDAR_NUMBER = re.compile(r"^(?:\d{1,2}|(?:19|20)\d\d)(?:st|nd|rd|th)?$")  # days and years tie nothing
+MAX_TEXT_CHARS = 4000  # the lead of the full text carries the event; the rest adds noise and cost
+
+
+@dataclass(frozen=True)
+class StoryInput:
+    """What the grouper sees of one article."""
+
+    article_id: int
+    title: str
+    text: str  # summary or full text, whatever the article has ('' for headlines only)
+    date: datetime
+    outlet: str  # the feed's title or host: a story's reach is counted in outlets
+    link: str = ""  # canonical URL: the same link is the same story
+
+
+@dataclass(frozen=True)
+class Features:
+    """An article's terms: stemmed words with their weight in the article, and which of them are names."""
+
+    terms: Mapping[str, float]
+    names: frozenset[str]
+
+
+def _stem(word: str) -> str:
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    word = word.replace("'", "").replace(".", "")
+    return word if not word.isalpha() else stem(word)
+
+
+def _is_name(word: str, first: bool) -> bool:
+    """A capitalised word not opening a sentence, an acronym (US, H20, U.S.), or CamelCase (iPhone, DeepSeek)."""
+    if not word[:1].isalpha():
+        return any(c.isupper() for c in word)
+    caps = sum(c.isupper() for c in word)
+    if caps >= 2 or _ACRONYM_DOTS.match(word) and word[0].isupper():
+        return True
+    if word[0].isupper():
+        return not first
+    return caps >= 1  # iPhone, eBay
+
+
+def _words(text: str) -> Iterable[tuple[str, bool]]:
+    """(word, is a name) for the words of `text`, stop words dropped."""
+    first = True
+    for match in _WORD.finditer(text):
+        word = match.group()
+        token = _stem(word)
+        if (token and len(token) > 1 and token not in STOPWORDS and word.lower() not in STOPWORDS
+                and not _CALENDAR_NUMBER.match(token)):
+            yield token, _is_name(word, first)
+        first = any(c in ".!?:\n" for c in text[match.end() : match.end() + 2])
+
+
+def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
+    """The weighted terms of an article: each title word counts `title_weight`, each text word once
+    (sublinear in repeats), so a headline alone and a headline with its page land near each other."""
+    counts: dict[str, float] = {}
+    names: set[str] = set()
+    for token, is_name in _words(title):
+        counts[token] = counts.get(token, 0.0) + title_weight
+        if is_name:
+            names.add(token)
+    body: dict[str, int] = {}
+    for token, is_name in _words(text[:MAX_TEXT_CHARS]):
+        body[token] = body.get(token, 0) + 1
+        if is_name:
+            names.add(token)
+    for token, n in body.items():
+        counts[token] = counts.get(token, 0.0) + 1.0 + math.log(n)
+    return Features(counts, frozenset(names))
+
+
+# -- rarity -------------------------------------------------------------------------------
+
+
+@dataclass
+class Corpus:
+    """Document frequencies over every article grouped so far (kept incrementally, loaded per batch)."""
+
+    documents: int = 0
+    df: dict[str, int] = field(default_factory=dict)
+
+    def idf(self, term: str) -> float:
+        return math.log((self.documents + 1) / (self.df.get(term, 0) + 1)) + 1.0
+
+    def add(self, terms: Iterable[str]) -> None:
+        self.documents += 1
+        for t in terms:
+            self.df[t] = self.df.get(t, 0) + 1
+
+
+# -- stories ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The grouper's constants, chosen by cross-validation across stories (`python -m benchmarks stories`)."""
+
+    window: timedelta = timedelta(days=3)  # a story quiet this long is over
+    threshold: float = 0.18  # cosine similarity to a story's centroid needed to join it
+    min_shared: int = 2  # informative terms in common, at least
+    min_idf: float = 1.5  # a term rarer than this is informative (and a candidate key)
+    name_weight: float = 2.0
+    title_weight: float = 3.0
+    profile_terms: int = 120  # a story's centroid keeps its heaviest terms
+
+
+@dataclass
+class StoryProfile:
+    """A story as the grouper keeps it: its time span, size, outlets and centroid."""
+
+    id: int
+    first_seen: datetime
+    last_seen: datetime
+    size: int = 0
+    outlets: set[str] = field(default_factory=set)
+    centroid: dict[str, float] = field(default_factory=dict)  # term -> summed weight of its articles' vectors
+    names: set[str] = field(default_factory=set)
+    links: set[str] = field(default_factory=set)
+
+    def active_at(self, when: datetime, window: timedelta) -> bool:
+        return self.first_seen - window <= when <= self.last_seen + window
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where an article went, and why."""
+
+    article_id: int
+    story_id: int
+    new: bool  # it started the story
+    similarity: float  # to the story's centroid when it joined (0 when it started one)
+    shared: tuple[str, ...]  # the terms that tied it in, heaviest first
+    shared_names: tuple[str, ...]
+    same_link: bool = False  # it joined because another outlet's article has its link
+
+    @property
+    def reason(self) -> str:
+        if self.new:
+            return "started the story"
+        if self.same_link:
+            return "same link as an article of the story"
+        names = f"; names: {', '.join(self.shared_names)}" if self.shared_names else ""
+        return f"similarity {self.similarity:.2f}; shared: {', '.join(self.shared)}{names}"
+
+
+def _norm(vector: Mapping[str, float]) -> float:
+    return math.sqrt(sum(w * w for w in vector.values())) or 1.0
+
+
+class Grouper:
+    """Assigns articles to stories, one at a time, over the given corpus counts and active stories."""
+
+    def __init__(self, corpus: Corpus, stories: Iterable[StoryProfile] = (), *, next_id: int = 1,
+                 tuning: Tuning = Tuning()):  # fmt: skip
+        self.corpus = corpus
+        self.tuning = tuning
+        self.stories: dict[int, StoryProfile] = {}
+        self.postings: dict[str, set[int]] = {}
+        self.by_link: dict[str, int] = {}
+        self.next_id = next_id
+        self.changed: set[int] = set()  # stories created or grown since the grouper was made
+        for story in stories:
+            self._index(story)
+            self.next_id = max(self.next_id, story.id + 1)
+
+    def _index(self, story: StoryProfile) -> None:
+        self.stories[story.id] = story
+        for term in story.centroid:
+            self.postings.setdefault(term, set()).add(story.id)
+        for link in story.links:
+            self.by_link[link] = story.id
+
+    def vector(self, f: Features) -> dict[str, float]:
+        """The article's terms weighted by rarity, names counting more; unit length."""
+        t = self.tuning
+        v = {term: w * self.corpus.idf(term) * (t.name_weight if term in f.names else 1.0)
+             for term, w in f.terms.items()}  # fmt: skip
+        n = _norm(v)
+        return {term: w / n for term, w in v.items()}
+
+    def assign(self, article: StoryInput) -> Decision:
+        """Join `article` to its story or start one; update the corpus and the story."""
+        t = self.tuning
+        f = features(article.title, article.text, title_weight=t.title_weight)
+        vector = self.vector(f)
+        linked = self.by_link.get(article.link) if article.link else None
+        if linked is not None and not self.stories[linked].active_at(article.date, t.window):
+            linked = None
+        decision = (
+            Decision(article.article_id, linked, False, 0.0, (), (), same_link=True)
+            if linked is not None
+            else self._best(article, f, vector)
+        )
+        if decision.new:
+            story = StoryProfile(decision.story_id, article.date, article.date)
+            self.next_id = max(self.next_id, decision.story_id + 1)
+        else:
+            story = self.stories[decision.story_id]
+        self._grow(story, article, f, vector)
+        self.corpus.add(f.terms)
+        return decision
+
+    def _best(self, article: StoryInput, f: Features, vector: Mapping[str, float]) -> Decision:
+        t = self.tuning
+        informative = {term for term in vector if self.corpus.idf(term) >= t.min_idf}
+        candidates = sorted({sid for term in informative for sid in self.postings.get(term, ())})
+        best: tuple[float, int] | None = None
+        for sid in candidates:
+            story = self.stories[sid]
+            if not story.active_at(article.date, t.window):
+                continue
+            shared = informative & story.centroid.keys()
+            if len(shared) < t.min_shared or not shared & (f.names | story.names):
+                continue
+            score = sum(vector[term] * story.centroid[term] for term in vector if term in story.centroid)
+            score /= _norm(story.centroid)
+            if score >= t.threshold and (best is None or score > best[0]):
+                best = (score, sid)
+        if best is None:
+            return Decision(article.article_id, self.next_id, True, 0.0, (), ())
+        score, sid = best
+        story = self.stories[sid]
+        shared = sorted(informative & story.centroid.keys(), key=lambda term: (-vector[term] * story.centroid[term], term))
+        names = tuple(term for term in shared if term in f.names)
+        return Decision(article.article_id, sid, False, round(score, 4), tuple(shared[:8]), names[:8])
+
+    def _grow(self, story: StoryProfile, article: StoryInput, f: Features, vector: Mapping[str, float]) -> None:
+        t = self.tuning
+        for term, w in vector.items():
+            story.centroid[term] = story.centroid.get(term, 0.0) + w
+        if len(story.centroid) > t.profile_terms:
+            kept = sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: t.profile_terms]
+            for term in story.centroid.keys() - dict(kept).keys():
+                self.postings.get(term, set()).discard(story.id)
+            story.centroid = dict(kept)
+        story.names |= f.names & story.centroid.keys()
+        story.size += 1
+        story.outlets.add(article.outlet)
+        story.first_seen = min(story.first_seen, article.date)
+        story.last_seen = max(story.last_seen, article.date)
+        if article.link:
+            story.links.add(article.link)
+        self._index(story)
+        self.changed.add(story.id)
