@@ -1,4 +1,4 @@
-"""The pipeline: fetch → parse → store → full text → index (→ alerts). One copy, three front ends.
+"""The pipeline: fetch → parse → store → full text → stories → index (→ alerts). One copy, three front ends.
 
 Fetching is async over one shared HTTP client; parsing and page extraction are
 CPU-bound and run in a process pool using both cores. Each feed flows through
@@ -32,6 +32,7 @@ from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .lock import WriterLock
 from .models import Feed, FetchStatus, ParsedFeed
 from .pool import process_pool
+from .stories import Grouper, Tuning, terms_of
 from .store import FULLTEXT_DONE, FULLTEXT_FAILED, FulltextJob, IndexRow, Store, utcnow
 from .urls import canonical_url
 
@@ -99,6 +100,7 @@ class IngestReport:
     updated_ids: list[int] = field(default_factory=list)
     pages: PageStats = field(default_factory=PageStats)
     indexed: int = 0
+    grouped: int = 0  # articles given their story
     timings: dict[str, float] = field(default_factory=dict)  # seconds by stage
     alerts: MatchReport = field(default_factory=MatchReport)  # the new batch matched against the rules
     delivery: DeliveryReport = field(default_factory=DeliveryReport)  # notifications sent after it
@@ -321,6 +323,9 @@ async def ingest(
     run = _Run(settings, store, pool, fulltext, progress)
     report = await run.run(chosen)
     start = time.perf_counter()
+    report.grouped = await asyncio.to_thread(group_stories, store)
+    report.timings["stories"] = time.perf_counter() - start
+    start = time.perf_counter()
     report.indexed = await asyncio.to_thread(update_index, store, index, progress)
     report.timings["index"] = time.perf_counter() - start
     start = time.perf_counter()
@@ -332,6 +337,31 @@ async def ingest(
     report.delivery = await deliver_due(settings, store)
     report.timings["deliver"] = time.perf_counter() - start
     return report
+
+
+def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 500) -> int:
+    """Give every article still without a story its story (reader.stories), oldest first.
+
+    A chunk at a time: its terms' counts and the open stories sharing them
+    are loaded, the grouper runs, and the outcome is saved in one transaction,
+    so an interrupted run leaves the rest for the next one and never half a chunk.
+    """
+    done = 0
+    while batch := store.articles_to_group(limit=chunk):
+        terms = terms_of(batch, tuning)
+        corpus = store.story_corpus(terms)
+        loaded = dict(corpus.df)
+        keys = [t for t in terms if corpus.idf(t) >= tuning.min_idf]
+        since = min(a.date for a in batch) - tuning.window
+        stories = store.open_stories(keys, [a.link for a in batch], since)
+        grouper = Grouper(corpus, stories, next_id=store.next_story_id(), tuning=tuning)
+        decisions = [grouper.assign(a) for a in batch]
+        newest = max(a.date for a in batch)
+        forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window
+        changed = [grouper.stories[i] for i in sorted(grouper.changed)]
+        store.save_stories(decisions, changed, grouper.corpus, loaded, forget_before=forget)
+        done += len(batch)
+    return done
 
 
 def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None) -> int:

@@ -116,6 +116,7 @@ class Article:
     text_source: str
     read: bool
     starred: bool
+    story_id: int | None = None  # the story it belongs to (None only until the run that stored it groups it)
 
     @property
     def date(self) -> datetime:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .models import Article, Enclosure, Feed, ParsedArticle, TextSource
+from .stories import Corpus, Decision, StoryInput, StoryProfile
 
 
 class StoreError(Exception):
@@ -161,6 +163,58 @@ MIGRATIONS: list[str] = [
     CREATE INDEX articles_starred ON articles (sort_date DESC, id DESC) WHERE starred = 1;
     CREATE INDEX articles_unread_by_feed ON articles (feed_id) WHERE read = 0;
     """,
+    # 4: stories (reader/stories.py). Every article gets a story in the run that stores it; until then
+    # it waits in `articles_to_group` (and is not matched). `story_terms` is the inverted index of the
+    # stories still open (their centroids); a story's rows go once its window has passed, so it stays the
+    # size of a few days of news. `story_df` holds the document frequency of every term grouped so far.
+    # An alert is one per (rule, story); `deliveries.update_of` lets an alert announce a later source.
+    """
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        size INTEGER NOT NULL DEFAULT 0,
+        outlets TEXT NOT NULL DEFAULT '[]',
+        names TEXT NOT NULL DEFAULT '[]',
+        muted_until TEXT
+    );
+    CREATE INDEX stories_by_last_seen ON stories (last_seen);
+    CREATE TABLE story_terms (
+        term TEXT NOT NULL,
+        story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        weight REAL NOT NULL,
+        PRIMARY KEY (term, story_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX story_terms_by_story ON story_terms (story_id);
+    CREATE TABLE story_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+    ALTER TABLE articles ADD COLUMN story_id INTEGER REFERENCES stories(id) ON DELETE SET NULL;
+    ALTER TABLE articles ADD COLUMN story_reason TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX articles_by_story ON articles (story_id);
+    CREATE INDEX articles_to_group ON articles (sort_date, id) WHERE story_id IS NULL;
+    ALTER TABLE alerts ADD COLUMN story_id INTEGER;
+    CREATE UNIQUE INDEX alerts_rule_story ON alerts (rule, story_id);
+    ALTER TABLE deliveries RENAME TO deliveries_v3;
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        target TEXT NOT NULL,
+        target_label TEXT NOT NULL,
+        batch TEXT,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        sent_at TEXT,
+        update_of INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (alert_id, target, update_of)
+    );
+    INSERT INTO deliveries (id, alert_id, target, target_label, batch, state, attempts, next_attempt_at,
+                            last_error, sent_at)
+        SELECT id, alert_id, target, target_label, batch, state, attempts, next_attempt_at, last_error, sent_at
+        FROM deliveries_v3;
+    DROP TABLE deliveries_v3;
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('held', 'pending');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -244,6 +298,31 @@ class IndexRow:
     categories: tuple[str, ...]
     link: str
     date: datetime
+
+
+@dataclass(frozen=True)
+class StoryMember:
+    """An article of a story, and what tied it in (see `reader.stories.Decision.explained`)."""
+
+    article_id: int
+    title: str
+    link: str
+    outlet: str
+    date: datetime
+    reason: dict
+
+
+@dataclass(frozen=True)
+class StoryRecord:
+    id: int
+    first_seen: datetime
+    last_seen: datetime
+    muted_until: datetime | None
+    articles: tuple[StoryMember, ...]
+
+    @property
+    def outlets(self) -> list[str]:
+        return sorted({m.outlet for m in self.articles})
 
 
 @dataclass(frozen=True)
@@ -350,7 +429,7 @@ FEED_COLUMNS = """
 ARTICLE_COLUMNS = """
     a.id, a.feed_id, f.title, f.grp, a.key, a.title, a.link, a.author, a.published, a.updated,
     a.first_seen, a.summary, a.content, a.categories, a.enclosures, {text}, {markdown},
-    a.text_source, a.read, a.starred
+    a.text_source, a.read, a.starred, a.story_id
 """
 
 
@@ -372,6 +451,7 @@ def _article(row: sqlite3.Row) -> Article:
         categories=tuple(json.loads(row[13])),
         enclosures=tuple(Enclosure(**e) for e in json.loads(row[14])),
         text=row[15], markdown=row[16], text_source=row[17], read=bool(row[18]), starred=bool(row[19]),
+        story_id=row[20],
     )  # fmt: skip
 
 
@@ -676,17 +756,18 @@ class Store:
 
     # -- articles: reading ------------------------------------------------------
 
-    def _select_in(self, sql: str, column: str, ids: Sequence[int] | None, tail: str = "") -> list[tuple]:
-        """Run `sql`, restricted to `column IN ids` (in chunks) when ids are given."""
+    def _select_in(self, sql: str, column: str, ids: Sequence[int] | None, tail: str = "",
+                   params: Sequence = ()) -> list[tuple]:  # fmt: skip
+        """Run `sql` (with `params`), restricted to `column IN ids` (in chunks) when ids are given."""
         conn = self._conn()
         if ids is None:
-            return conn.execute(sql + tail).fetchall()
+            return conn.execute(sql + tail, params).fetchall()
         rows: list[tuple] = []
         ids = list(ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows += conn.execute(f"{sql} AND {column} IN ({marks}){tail}", chunk).fetchall()
+            rows += conn.execute(f"{sql} AND {column} IN ({marks}){tail}", [*params, *chunk]).fetchall()
         return rows
 
     def article(self, article_id: int, *, with_text: bool = True) -> Article | None:
@@ -882,7 +963,7 @@ class Store:
             f"""
             SELECT q.article_id, a.feed_id, q.first_fetch, q.queued_at, COALESCE(a.published, a.updated)
             FROM match_queue q JOIN articles a ON a.id = q.article_id
-            WHERE a.indexed_version = a.version {pages} ORDER BY q.article_id
+            WHERE a.indexed_version = a.version AND a.story_id IS NOT NULL {pages} ORDER BY q.article_id
             """
         ).fetchall()
         return [MatchCandidate(r[0], r[1], bool(r[2]), _dt(r[3]), _dt(r[4])) for r in rows]
@@ -1050,6 +1131,134 @@ class Store:
                 "WHERE state IN ('failed', 'pending')",
                 (_iso(now),),
             ).rowcount
+
+    # -- stories ----------------------------------------------------------------------
+
+    def articles_to_group(self, limit: int = 500) -> list[StoryInput]:
+        """The oldest articles still without a story, in the order they are grouped (date, then id)."""
+        rows = self._conn().execute(
+            """
+            SELECT a.id, a.title, CASE WHEN a.text_source = 'title' THEN a.summary ELSE a.text END,
+                   min(a.sort_date, a.first_seen), CASE WHEN f.title = '' THEN f.url ELSE f.title END,
+                   a.canonical_url
+            FROM articles a JOIN feeds f ON f.id = a.feed_id
+            WHERE a.story_id IS NULL ORDER BY a.sort_date, a.id LIMIT ?
+            """,
+            (limit,),
+        ).fetchall()
+        return [StoryInput(r[0], r[1], r[2][:8000], datetime.fromisoformat(r[3]), r[4], r[5]) for r in rows]
+
+    def story_corpus(self, terms: Iterable[str]) -> Corpus:
+        """The document count and the frequencies of `terms` (only these: the table holds every term)."""
+        terms = sorted(set(terms))
+        df: dict[str, int] = {}
+        for term, n in self._select_in("SELECT term, df FROM story_df WHERE 1", "term", terms):
+            df[term] = n
+        return Corpus(int(self.get_meta("story_documents") or 0), df)
+
+    def open_stories(self, terms: Iterable[str], links: Iterable[str], since: datetime) -> list[StoryProfile]:
+        """Stories seen since `since` that share one of `terms`, or have an article with one of `links`."""
+        ids = {r[0] for r in self._select_in(
+            "SELECT DISTINCT t.story_id FROM story_terms t JOIN stories s ON s.id = t.story_id "
+            "WHERE s.last_seen >= ?", "t.term", sorted(set(terms)), params=(_iso(since),))}  # fmt: skip
+        by_link: dict[int, set[str]] = defaultdict(set)
+        for story_id, link in self._select_in(
+            "SELECT story_id, canonical_url FROM articles WHERE story_id IS NOT NULL", "canonical_url",
+            sorted(set(filter(None, links))),
+        ):  # fmt: skip
+            by_link[story_id].add(link)
+        ids |= by_link.keys()
+        centroids: dict[int, dict[str, float]] = defaultdict(dict)
+        for story_id, term, weight in self._select_in(
+            "SELECT story_id, term, weight FROM story_terms WHERE 1", "story_id", sorted(ids)
+        ):
+            centroids[story_id][term] = weight
+        profiles = []
+        for r in self._select_in("SELECT id, first_seen, last_seen, size, outlets, names FROM stories WHERE 1",
+                                 "id", sorted(ids)):  # fmt: skip
+            profiles.append(StoryProfile(
+                r[0], _dt(r[1]), _dt(r[2]), r[3], set(json.loads(r[4])), centroids[r[0]], set(json.loads(r[5])),
+                by_link[r[0]],
+            ))  # fmt: skip
+        return sorted(profiles, key=lambda p: p.id)
+
+    def next_story_id(self) -> int:
+        return self._conn().execute("SELECT COALESCE(max(id), 0) + 1 FROM stories").fetchone()[0]
+
+    def save_stories(self, decisions: Sequence[Decision], stories: Iterable[StoryProfile], corpus: Corpus,
+                     loaded_df: dict[str, int], *, forget_before: datetime) -> None:  # fmt: skip
+        """Record a grouped batch in one transaction: the stories that changed (and their centroids),
+        each article's story and why, the corpus counts; open stories quiet since `forget_before`
+        leave the inverted index."""
+        with self._tx() as tx:
+            for p in stories:
+                tx.execute(
+                    "INSERT INTO stories (id, first_seen, last_seen, size, outlets, names) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen, "
+                    "size = excluded.size, outlets = excluded.outlets, names = excluded.names",
+                    (p.id, _iso(p.first_seen), _iso(p.last_seen), p.size, json.dumps(sorted(p.outlets)),
+                     json.dumps(sorted(p.names))),
+                )  # fmt: skip
+                tx.execute("DELETE FROM story_terms WHERE story_id = ?", (p.id,))
+                tx.executemany("INSERT INTO story_terms (term, story_id, weight) VALUES (?, ?, ?)",
+                               [(term, p.id, w) for term, w in p.centroid.items()])  # fmt: skip
+            tx.executemany(
+                "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
+                [(d.story_id, json.dumps(d.explained()), d.article_id) for d in decisions],
+            )
+            tx.executemany(
+                "INSERT INTO story_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
+                [(term, n - loaded_df.get(term, 0), n - loaded_df.get(term, 0))
+                 for term, n in corpus.df.items() if n != loaded_df.get(term, 0)],
+            )  # fmt: skip
+            tx.execute("INSERT INTO meta (key, value) VALUES ('story_documents', ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(corpus.documents),))  # fmt: skip
+            tx.execute("DELETE FROM story_terms WHERE story_id IN (SELECT id FROM stories WHERE last_seen < ?)",
+                       (_iso(forget_before),))  # fmt: skip
+
+    def newest_story_seen(self) -> datetime | None:
+        return _dt(self._conn().execute("SELECT max(last_seen) FROM stories").fetchone()[0])
+
+    def ungrouped_count(self) -> int:
+        return self._conn().execute("SELECT count(*) FROM articles WHERE story_id IS NULL").fetchone()[0]
+
+    def story_sizes(self, story_ids: Sequence[int]) -> dict[int, int]:
+        """How many stored articles each story has."""
+        return dict(self._select_in("SELECT story_id, count(*) FROM articles WHERE 1", "story_id", story_ids,
+                                    " GROUP BY story_id"))  # fmt: skip
+
+    def story_of(self, article_ids: Sequence[int]) -> dict[int, int]:
+        return dict(self._select_in("SELECT id, story_id FROM articles WHERE story_id IS NOT NULL", "id", article_ids))
+
+    def story(self, story_id: int) -> StoryRecord | None:
+        """A story with its articles (oldest first) and what tied each in."""
+        conn = self._conn()
+        row = conn.execute("SELECT id, first_seen, last_seen, muted_until FROM stories WHERE id = ?",
+                           (story_id,)).fetchone()  # fmt: skip
+        if row is None:
+            return None
+        members = conn.execute(
+            """
+            SELECT a.id, a.title, a.link, CASE WHEN f.title = '' THEN f.url ELSE f.title END,
+                   min(a.sort_date, a.first_seen), a.story_reason
+            FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.story_id = ? ORDER BY a.sort_date, a.id
+            """,
+            (story_id,),
+        ).fetchall()
+        return StoryRecord(
+            id=row[0], first_seen=_dt(row[1]), last_seen=_dt(row[2]), muted_until=_dt(row[3]),
+            articles=tuple(StoryMember(r[0], r[1], r[2], r[3], _dt(r[4]), json.loads(r[5])) for r in members),
+        )  # fmt: skip
+
+    def set_story_muted(self, story_id: int, until: datetime | None) -> bool:
+        """Mute a story until `until` (None: unmute); False if there is no such story."""
+        with self._tx() as tx:
+            return tx.execute("UPDATE stories SET muted_until = ? WHERE id = ?", (_iso(until), story_id)).rowcount == 1
+
+    def muted_stories(self, story_ids: Sequence[int], now: datetime) -> set[int]:
+        """Which of these stories are muted at `now`."""
+        rows = self._select_in("SELECT id FROM stories WHERE muted_until > ?", "id", story_ids, params=(_iso(now),))
+        return {r[0] for r in rows}
 
     def feed_max_ages(self) -> dict[int, int]:
         rows = self._conn().execute("SELECT id, max_age_seconds FROM feeds WHERE max_age_seconds IS NOT NULL")

@@ -188,14 +188,34 @@ class Decision:
     shared_names: tuple[str, ...]
     same_link: bool = False  # it joined because another outlet's article has its link
 
+    def explained(self) -> dict:
+        """The decision as stored beside the article (`reader stories show`)."""
+        if self.new:
+            return {"started": True}
+        if self.same_link:
+            return {"same_link": True}
+        return {"similarity": self.similarity, "shared": list(self.shared), "names": list(self.shared_names)}
+
     @property
     def reason(self) -> str:
-        if self.new:
-            return "started the story"
-        if self.same_link:
-            return "same link as an article of the story"
-        names = f"; names: {', '.join(self.shared_names)}" if self.shared_names else ""
-        return f"similarity {self.similarity:.2f}; shared: {', '.join(self.shared)}{names}"
+        return describe(self.explained())
+
+
+def describe(reason: Mapping) -> str:
+    """A stored decision in words: why an article is in its story."""
+    if reason.get("started"):
+        return "started the story"
+    if reason.get("same_link"):
+        return "same link as an article of the story"
+    if "similarity" not in reason:
+        return "grouped before reasons were kept"
+    names = f"; names: {', '.join(reason.get('names', []))}" if reason.get("names") else ""
+    return f"similarity {reason['similarity']:.2f}; shared: {', '.join(reason.get('shared', []))}{names}"
+
+
+def terms_of(articles: Iterable[StoryInput], tuning: Tuning) -> set[str]:
+    """Every term of these articles: what to load corpus counts and candidate stories for."""
+    return {term for a in articles for term in features(a.title, a.text, title_weight=tuning.title_weight).terms}
 
 
 def _norm(vector: Mapping[str, float]) -> float:

@@ -18,9 +18,9 @@ from ..logs import setup_logging
 from ..store import StoreError
 from .. import console
 from .context import Context, UsageError
-from . import alerts, articles, daemon, feeds, fetch, rules, searching
+from . import alerts, articles, daemon, feeds, fetch, rules, searching, stories
 
-COMMAND_MODULES = [feeds, fetch, searching, articles, rules, alerts, daemon]
+COMMAND_MODULES = [feeds, fetch, searching, articles, stories, rules, alerts, daemon]
 
 
 def build_parser() -> argparse.ArgumentParser:
