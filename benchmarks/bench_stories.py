@@ -1,6 +1,6 @@
 """Stories: B-cubed precision, recall and F1 of grouping real headlines into stories, and its cost.
 
-    python -m benchmarks stories [--data dev.csv] [--fast] [--cv 5] [--scale]
+    python -m benchmarks stories [--data dev.csv] [--latency 0.05] [--fast] [--cv 5] [--scale]
 
 Default: serves the data set as feeds on 127.0.0.1–127.0.0.N (one feed per
 publisher host), runs `reader fetch --no-fulltext --json` through the real
@@ -136,6 +136,7 @@ def baselines(rows: Sequence[Row]) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks stories", description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DATA, help=f"CSV with TITLE, URL, PUBLISHER, HOSTNAME, TIMESTAMP, STORY (default {DATA})")
+    p.add_argument("--latency", type=float, default=0.05, help="seconds before every feed response (default 0.05)")
     p.add_argument("--fast", action="store_true", help="call the grouper in-process; no server, no store")
     p.add_argument("--cv", type=int, default=0, metavar="K", help="also K-fold cross-validation across stories")
     p.add_argument("--scale", action="store_true", help="also time grouping through the store at 1k and 100k articles")
@@ -157,14 +158,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     baselines(rows)
     score = fast(rows)
     if not args.fast:
-        from .stories_world import served_run
+        from .storyfeeds import served_run
 
-        score = served_run(rows)
+        score = served_run(rows, args.latency)
     status = check(score)
     if args.cv:
         cross_validate(rows, args.cv)
     if args.scale:
-        from .stories_world import scale_run
+        from .storyfeeds import scale_run
 
         scale_run(rows)
     return status

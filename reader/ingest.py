@@ -32,7 +32,7 @@ from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .lock import WriterLock
 from .models import Feed, FetchStatus, ParsedFeed
 from .pool import process_pool
-from .stories import Grouper, Tuning, terms_of
+from .stories import Grouper, Tuning, features_of
 from .store import FULLTEXT_DONE, FULLTEXT_FAILED, FulltextJob, IndexRow, Store, utcnow
 from .urls import canonical_url
 
@@ -348,14 +348,15 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 500) -> 
     """
     done = 0
     while batch := store.articles_to_group(limit=chunk):
-        terms = terms_of(batch, tuning)
+        found = features_of(batch, tuning)
+        terms = {term for f in found.values() for term in f.terms}
         corpus = store.story_corpus(terms)
         loaded = dict(corpus.df)
         keys = [t for t in terms if corpus.idf(t) >= tuning.min_idf]
         since = min(a.date for a in batch) - tuning.window
         stories = store.open_stories(keys, [a.link for a in batch], since)
         grouper = Grouper(corpus, stories, next_id=store.next_story_id(), tuning=tuning)
-        decisions = [grouper.assign(a) for a in batch]
+        decisions = [grouper.assign(a, found[a.article_id]) for a in batch]
         newest = max(a.date for a in batch)
         forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window
         changed = [grouper.stories[i] for i in sorted(grouper.changed)]

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from whoosh.lang.porter import stem
@@ -73,6 +75,7 @@ class Features:
     names: frozenset[str]
 
 
+@lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
     word = word.lower().replace("’", "'")
     if word.endswith("'s"):
@@ -81,6 +84,7 @@ def _stem(word: str) -> str:
     return word if not word.isalpha() else stem(word)
 
 
+@lru_cache(maxsize=200_000)
 def _is_name(word: str, first: bool) -> bool:
     """A capitalised word not opening a sentence, an acronym (US, H20, U.S.), or CamelCase (iPhone, DeepSeek)."""
     if not word[:1].isalpha():
@@ -213,9 +217,9 @@ def describe(reason: Mapping) -> str:
     return f"similarity {reason['similarity']:.2f}; shared: {', '.join(reason.get('shared', []))}{names}"
 
 
-def terms_of(articles: Iterable[StoryInput], tuning: Tuning) -> set[str]:
-    """Every term of these articles: what to load corpus counts and candidate stories for."""
-    return {term for a in articles for term in features(a.title, a.text, title_weight=tuning.title_weight).terms}
+def features_of(articles: Iterable[StoryInput], tuning: Tuning) -> dict[int, Features]:
+    """Each article's features, by id: their terms are what to load corpus counts and candidate stories for."""
+    return {a.article_id: features(a.title, a.text, title_weight=tuning.title_weight) for a in articles}
 
 
 def _norm(vector: Mapping[str, float]) -> float:
@@ -234,16 +238,17 @@ class Grouper:
         self.by_link: dict[str, int] = {}
         self.next_id = next_id
         self.changed: set[int] = set()  # stories created or grown since the grouper was made
+        self.norms: dict[int, float] = {}  # each story's centroid length
         for story in stories:
-            self._index(story)
+            self.stories[story.id] = story
+            self._post(story, story.centroid)
+            self.by_link.update(dict.fromkeys(story.links, story.id))
+            self.norms[story.id] = _norm(story.centroid)
             self.next_id = max(self.next_id, story.id + 1)
 
-    def _index(self, story: StoryProfile) -> None:
-        self.stories[story.id] = story
-        for term in story.centroid:
+    def _post(self, story: StoryProfile, terms: Iterable[str]) -> None:
+        for term in terms:
             self.postings.setdefault(term, set()).add(story.id)
-        for link in story.links:
-            self.by_link[link] = story.id
 
     def vector(self, f: Features) -> dict[str, float]:
         """The article's terms weighted by rarity, names counting more; unit length."""
@@ -253,10 +258,10 @@ class Grouper:
         n = _norm(v)
         return {term: w / n for term, w in v.items()}
 
-    def assign(self, article: StoryInput) -> Decision:
-        """Join `article` to its story or start one; update the corpus and the story."""
+    def assign(self, article: StoryInput, f: Features | None = None) -> Decision:
+        """Join `article` (whose `features` may be given) to its story or start one; update the corpus and the story."""
         t = self.tuning
-        f = features(article.title, article.text, title_weight=t.title_weight)
+        f = f or features(article.title, article.text, title_weight=t.title_weight)
         vector = self.vector(f)
         linked = self.by_link.get(article.link) if article.link else None
         if linked is not None and not self.stories[linked].active_at(article.date, t.window):
@@ -267,7 +272,7 @@ class Grouper:
             else self._best(article, f, vector)
         )
         if decision.new:
-            story = StoryProfile(decision.story_id, article.date, article.date)
+            story = self.stories[decision.story_id] = StoryProfile(decision.story_id, article.date, article.date)
             self.next_id = max(self.next_id, decision.story_id + 1)
         else:
             story = self.stories[decision.story_id]
@@ -278,17 +283,16 @@ class Grouper:
     def _best(self, article: StoryInput, f: Features, vector: Mapping[str, float]) -> Decision:
         t = self.tuning
         informative = {term for term in vector if self.corpus.idf(term) >= t.min_idf}
-        candidates = sorted({sid for term in informative for sid in self.postings.get(term, ())})
+        hits = Counter(sid for term in informative for sid in self.postings.get(term, ()))
         best: tuple[float, int] | None = None
-        for sid in candidates:
+        for sid in sorted(sid for sid, n in hits.items() if n >= t.min_shared):
             story = self.stories[sid]
             if not story.active_at(article.date, t.window):
                 continue
-            shared = informative & story.centroid.keys()
-            if len(shared) < t.min_shared or not shared & (f.names | story.names):
+            if not informative & story.centroid.keys() & (f.names | story.names):
                 continue
             score = sum(vector[term] * story.centroid[term] for term in vector if term in story.centroid)
-            score /= _norm(story.centroid)
+            score /= self.norms[sid]
             if score >= t.threshold and (best is None or score > best[0]):
                 best = (score, sid)
         if best is None:
@@ -303,7 +307,8 @@ class Grouper:
         t = self.tuning
         for term, w in vector.items():
             story.centroid[term] = story.centroid.get(term, 0.0) + w
-        if len(story.centroid) > t.profile_terms:
+        self._post(story, vector)
+        if len(story.centroid) > t.profile_terms * 3 // 2:  # trimmed now and then, not on every article
             kept = sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: t.profile_terms]
             for term in story.centroid.keys() - dict(kept).keys():
                 self.postings.get(term, set()).discard(story.id)
@@ -315,5 +320,6 @@ class Grouper:
         story.last_seen = max(story.last_seen, article.date)
         if article.link:
             story.links.add(article.link)
-        self._index(story)
+            self.by_link[article.link] = story.id
+        self.norms[story.id] = _norm(story.centroid)
         self.changed.add(story.id)
