@@ -356,7 +356,7 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 500) -> 
         since = min(a.date for a in batch) - tuning.window
         stories = store.open_stories(keys, [a.link for a in batch], since)
         grouper = Grouper(corpus, stories, next_id=store.next_story_id(), tuning=tuning)
-        decisions = [grouper.assign(a, found[a.article_id]) for a in batch]
+        decisions = grouper.group(batch, found)
         newest = max(a.date for a in batch)
         forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window
         changed = [grouper.stories[i] for i in sorted(grouper.changed)]

@@ -37,7 +37,10 @@ from .models import Feed
 from .query import And, Node, Not, Or, Word
 
 MODES = ("instant", "digest")
-KEYS = ("query", "title", "notify", "feeds", "groups", "enabled", "mode", "digest_at", "quiet_hours", "timezone")
+KEYS = ("query", "title", "notify", "feeds", "groups", "enabled", "mode", "digest_at", "quiet_hours", "timezone",
+        "story_updates", "outlets")
+STORY_UPDATES = ("none", "digest", "every")  # what a later outlet of an alerted story sends
+MAX_OUTLETS = 1000
 DEFAULT_DIGEST_AT = (datetime.time(8, 0),)
 MAX_RULE_BYTES = 256 * 1024  # a rule is a few lines; anything bigger is a mistake
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
@@ -77,6 +80,8 @@ class Rule:
     digest_at: tuple[datetime.time, ...] = ()  # digest mode: times of day to send the collected matches
     quiet_hours: QuietHours | None = None
     timezone: str = ""  # IANA zone for digest_at and quiet_hours; "" = the local zone
+    story_updates: str = "none"  # later outlets of an alerted story: "none", "digest" (at digest_at), "every"
+    outlets: int = 1  # alert once the story has this many outlets
 
     @property
     def is_saved_search(self) -> bool:
@@ -255,6 +260,7 @@ class _RuleFile:
         digest_at = self._digest_at(table, mode)
         quiet_hours = self._quiet_hours(table)
         timezone = self._timezone(table)
+        story_updates, outlets = self._story_keys(table)
         self._check_notify(notify)
         self._check_scheduling(table, bool(notify))
         if not enabled:
@@ -264,8 +270,19 @@ class _RuleFile:
         return Rule(
             name=self.path.stem, path=self.path, query_text=query_text, query=query, title=title, notify=notify,
             feeds=feeds, groups=groups, enabled=enabled, mode=mode, digest_at=digest_at, quiet_hours=quiet_hours,
-            timezone=timezone,
+            timezone=timezone, story_updates=story_updates, outlets=outlets,
         )  # fmt: skip
+
+    def _story_keys(self, table: dict[str, Any]) -> tuple[str, int]:
+        updates = self._value(table, "story_updates", str, "a string", "none")
+        if updates not in STORY_UPDATES:
+            raise _Invalid(f'story_updates should be "none", "digest" or "every", not {_shown(updates)}',
+                           self.key_line("story_updates"))  # fmt: skip
+        outlets = table.get("outlets", 1)
+        if isinstance(outlets, bool) or not isinstance(outlets, int) or not 1 <= outlets <= MAX_OUTLETS:
+            raise _Invalid(f"outlets should be a whole number from 1 to {MAX_OUTLETS}, not {_shown(outlets)}",
+                           self.key_line("outlets"))  # fmt: skip
+        return updates, outlets
 
     def _check_keys(self, table: dict[str, Any]) -> None:
         for key in table:

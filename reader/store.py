@@ -347,6 +347,7 @@ class MatchCandidate:
     first_fetch: bool  # it came with its feed's first articles
     arrived: datetime  # when it was stored, to the millisecond
     date: datetime | None  # published, else updated
+    story_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -358,6 +359,7 @@ class DeliveryPlan:
     state: str  # PENDING (send when due) or HELD (for a digest or the end of quiet hours)
     due_at: datetime
     batch: str | None = None  # deliveries sharing a batch (and rule, target) go out as one message
+    update_of: int = 0  # 0: the alert's own notification; else the article id of the later source it announces
 
 
 @dataclass(frozen=True)
@@ -374,11 +376,27 @@ class NewAlert:
     snippet: str
     spans: tuple[tuple[int, int], ...]
     deliveries: tuple[DeliveryPlan, ...]
+    story_id: int | None = None
+    outlets: int = 1  # its deliveries are made once the alert's sources come from this many outlets
+
+
+@dataclass(frozen=True)
+class SourceJoin:
+    """A later article of an alerted story, joining the rule's alert for that story as one more source."""
+
+    rule: str
+    story_id: int
+    article_id: int
+    feed_title: str
+    link: str
+    updates: tuple[DeliveryPlan, ...]  # what it sends when it is a new source (the rule's story_updates)
+    first: tuple[DeliveryPlan, ...]  # the alert's own deliveries, made if this source brings it to `outlets`
+    outlets: int = 1
 
 
 @dataclass(frozen=True)
 class AlertSource:
-    """A feed that carried an alert's story (one story from two feeds alerts once, naming both)."""
+    """An outlet's article about an alert's story (the first match, or a later one that joined it)."""
 
     article_id: int | None  # None once the article is deleted
     feed_title: str
@@ -669,16 +687,26 @@ class Store:
         updated_ids: list[int] = []
         with self._tx() as tx:
             existing = {
-                key: (aid, chash)
-                for key, aid, chash in tx.execute(
-                    "SELECT key, id, content_hash FROM articles WHERE feed_id = ?", (feed_id,)
+                key: (aid, chash, link)
+                for key, aid, chash, link in tx.execute(
+                    "SELECT key, id, content_hash, link FROM articles WHERE feed_id = ?", (feed_id,)
                 )
             }
+            # GUID churn: a feed that gives an entry a new id on every fetch, link and text unchanged.
+            by_content = {(link, chash): key for key, (_aid, chash, link) in existing.items() if link}
+            articles = list(articles)
+            listed = {a.key for a in articles}
             seen: set[str] = set()
             for a in articles:
                 if a.key in seen:  # a feed listing one entry twice
                     continue
                 seen.add(a.key)
+                old_key = by_content.get((a.link, a.content_hash)) if a.key not in existing and a.link else None
+                if old_key is not None and old_key not in listed:
+                    tx.execute("UPDATE articles SET key = ? WHERE feed_id = ? AND key = ?", (a.key, feed_id, old_key))
+                    existing[a.key] = existing.pop(old_key)
+                    del by_content[(a.link, a.content_hash)]
+                    continue
                 text, source = _initial_text(a)
                 sort_date = _iso(a.published or a.updated) or now
                 values = (
@@ -714,6 +742,12 @@ class Store:
                         WHERE id = ?
                         """,
                         (*values, text, text, source, aid),
+                    )
+                    # Changed text is matched again: a rule that now matches alerts (once per story).
+                    tx.execute(
+                        "INSERT OR IGNORE INTO match_queue (article_id, first_fetch, queued_at) "
+                        "VALUES (?, 0, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))",
+                        (aid,),
                     )
                     updated_ids.append(aid)
         return UpsertResult(new_ids, updated_ids)
@@ -961,12 +995,12 @@ class Store:
         pages = "AND a.fulltext_state != 'pending'" if wait_for_pages else ""
         rows = self._conn().execute(
             f"""
-            SELECT q.article_id, a.feed_id, q.first_fetch, q.queued_at, COALESCE(a.published, a.updated)
+            SELECT q.article_id, a.feed_id, q.first_fetch, q.queued_at, COALESCE(a.published, a.updated), a.story_id
             FROM match_queue q JOIN articles a ON a.id = q.article_id
             WHERE a.indexed_version = a.version AND a.story_id IS NOT NULL {pages} ORDER BY q.article_id
             """
         ).fetchall()
-        return [MatchCandidate(r[0], r[1], bool(r[2]), _dt(r[3]), _dt(r[4])) for r in rows]
+        return [MatchCandidate(r[0], r[1], bool(r[2]), _dt(r[3]), _dt(r[4]), r[5]) for r in rows]
 
     def canonical_urls(self, article_ids: Sequence[int]) -> dict[int, str]:
         """Each article's canonical URL (after redirects, without tracking parameters); '' if it has no link."""
@@ -985,60 +1019,99 @@ class Store:
         rows = self._select_in("SELECT rule, armed_at FROM rule_state WHERE 1", "rule", list(first_seen))
         return {rule: _dt(armed) for rule, armed in rows}
 
-    def record_matches(self, alerts: Sequence[NewAlert], matched_ids: Sequence[int]) -> tuple[list[int], int]:
-        """Record new alerts with their deliveries and take `matched_ids` off the queue, in one transaction.
+    def story_alerts(self, story_ids: Sequence[int]) -> set[tuple[str, int]]:
+        """(rule, story) of the alerts these stories already have."""
+        return set(self._select_in("SELECT rule, story_id FROM alerts WHERE 1", "story_id", sorted(story_ids)))
 
-        An alert that exists for the same rule and article, or rule and
-        canonical URL (the same story from another feed), is not created
-        again: the article is added to its sources. Returns the ids of the
-        alerts created and how many articles joined existing ones.
+    def record_matches(self, alerts: Sequence[NewAlert], joins: Sequence[SourceJoin],
+                       matched_ids: Sequence[int]) -> tuple[list[int], int]:  # fmt: skip
+        """Record new alerts and the sources joining alerts, with their deliveries, and take `matched_ids`
+        off the queue, in one transaction (the outbox).
+
+        An alert that exists for the same rule and story (or article, or
+        canonical URL) is not created again: the article becomes one more
+        source of it. Returns the ids of the alerts created and how many
+        articles joined existing ones.
         """
         created: list[int] = []
         joined = 0
         with self._tx() as tx:
             for a in alerts:
                 alert_id = self._insert_alert(tx, a)
-                is_new = alert_id is not None
-                if not is_new:
-                    alert_id = self._existing_alert(tx, a)
-                cur = tx.execute(
-                    "INSERT OR IGNORE INTO alert_sources (alert_id, article_id, feed_title, link) VALUES (?, ?, ?, ?)",
-                    (alert_id, a.article_id, a.feed_title, a.link),
-                )
-                if is_new:
+                if alert_id is not None:
                     created.append(alert_id)
+                    self._add_source(tx, alert_id, a.article_id, a.feed_title, a.link)
+                    self._first_deliveries(tx, alert_id, a.deliveries, a.outlets)
                 else:
-                    joined += cur.rowcount
+                    alert_id = self._existing_alert(tx, a)
+                    if self._add_source(tx, alert_id, a.article_id, a.feed_title, a.link):
+                        joined += 1
+                        self._first_deliveries(tx, alert_id, a.deliveries, a.outlets)
+            for j in joins:
+                row = tx.execute("SELECT id FROM alerts WHERE rule = ? AND story_id = ?", (j.rule, j.story_id)).fetchone()
+                if row is None or not self._add_source(tx, row[0], j.article_id, j.feed_title, j.link):
+                    continue
+                joined += 1
+                if not self._first_deliveries(tx, row[0], j.first, j.outlets):
+                    self._insert_deliveries(tx, row[0], j.updates)
             tx.executemany("DELETE FROM match_queue WHERE article_id = ?", [(i,) for i in matched_ids])
         return created, joined
+
+    @staticmethod
+    def _add_source(tx: sqlite3.Connection, alert_id: int, article_id: int, feed_title: str, link: str) -> bool:
+        cur = tx.execute(
+            "INSERT OR IGNORE INTO alert_sources (alert_id, article_id, feed_title, link) VALUES (?, ?, ?, ?)",
+            (alert_id, article_id, feed_title, link),
+        )
+        return cur.rowcount == 1
+
+    def _first_deliveries(self, tx: sqlite3.Connection, alert_id: int, plans: Sequence[DeliveryPlan],
+                          outlets: int) -> bool:  # fmt: skip
+        """Make the alert's own deliveries if its sources now come from `outlets` outlets; True if this
+        source is the one that got it there (or the alert is still short of it: nothing else is sent)."""
+        if outlets <= 1:
+            return False
+        count = tx.execute("SELECT count(DISTINCT feed_title) FROM alert_sources WHERE alert_id = ?",
+                           (alert_id,)).fetchone()[0]  # fmt: skip
+        if count < outlets:
+            return True
+        made = self._insert_deliveries(tx, alert_id, plans)
+        return made > 0
+
+    @staticmethod
+    def _insert_deliveries(tx: sqlite3.Connection, alert_id: int, plans: Sequence[DeliveryPlan]) -> int:
+        cur = tx.executemany(
+            "INSERT OR IGNORE INTO deliveries (alert_id, target, target_label, batch, state, next_attempt_at, "
+            "update_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(alert_id, d.target, d.label, d.batch, d.state, _iso(d.due_at), d.update_of) for d in plans],
+        )
+        return cur.rowcount
 
     @staticmethod
     def _insert_alert(tx: sqlite3.Connection, a: NewAlert) -> int | None:
         cur = tx.execute(
             """
-            INSERT INTO alerts (rule, article_id, canonical_url, title, link, published, snippet, spans, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            INSERT INTO alerts (rule, article_id, canonical_url, title, link, published, snippet, spans, created_at,
+                                story_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """,
             (a.rule, a.article_id, a.canonical_url, a.title, a.link, _iso(a.published), a.snippet,
-             json.dumps([list(s) for s in a.spans]), _iso(utcnow())),
+             json.dumps([list(s) for s in a.spans]), _iso(utcnow()), a.story_id),
         )  # fmt: skip
         if cur.rowcount == 0:
             return None
         alert_id = cur.lastrowid
-        tx.executemany(
-            "INSERT INTO deliveries (alert_id, target, target_label, batch, state, next_attempt_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(alert_id, d.target, d.label, d.batch, d.state, _iso(d.due_at)) for d in a.deliveries],
-        )
+        if a.outlets <= 1:
+            Store._insert_deliveries(tx, alert_id, a.deliveries)
         return alert_id
 
     @staticmethod
     def _existing_alert(tx: sqlite3.Connection, a: NewAlert) -> int:
         """The rule's alert that stopped `a` being inserted: the one holding its article, else its story's."""
         return tx.execute(
-            "SELECT id FROM alerts WHERE rule = ? AND (article_id = ? OR canonical_url = ?) "
+            "SELECT id FROM alerts WHERE rule = ? AND (article_id = ? OR canonical_url = ? OR story_id = ?) "
             "ORDER BY article_id IS ? DESC LIMIT 1",
-            (a.rule, a.article_id, a.canonical_url, a.article_id),
+            (a.rule, a.article_id, a.canonical_url, a.story_id, a.article_id),
         ).fetchone()[0]
 
     def due_deliveries(self, now: datetime, limit: int = 5000) -> list[Delivery]:

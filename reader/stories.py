@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timedelta
@@ -73,6 +73,7 @@ class Features:
 
     terms: Mapping[str, float]
     names: frozenset[str]
+    text_words: int = 0  # words of text beside the title
 
 
 @lru_cache(maxsize=200_000)
@@ -125,7 +126,7 @@ def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
             names.add(token)
     for token, n in body.items():
         counts[token] = counts.get(token, 0.0) + 1.0 + math.log(n)
-    return Features(counts, frozenset(names))
+    return Features(counts, frozenset(names), sum(body.values()))
 
 
 # -- rarity -------------------------------------------------------------------------------
@@ -155,7 +156,9 @@ class Tuning:
     """The grouper's constants, chosen by cross-validation across stories (`python -m benchmarks stories`)."""
 
     window: timedelta = timedelta(days=3)  # a story quiet this long is over
-    threshold: float = 0.18  # cosine similarity to a story's centroid needed to join it
+    threshold: float = 0.20  # cosine similarity to a story's centroid needed to join it (headlines)
+    text_threshold: float = 0.35  # the same for an article with text: longer texts share more words by chance
+    text_words: int = 40  # an article with at least this many words of text is judged on it
     min_shared: int = 2  # informative terms in common, at least
     min_idf: float = 1.5  # a term rarer than this is informative (and a candidate key)
     name_weight: float = 2.0
@@ -258,10 +261,17 @@ class Grouper:
         n = _norm(v)
         return {term: w / n for term, w in v.items()}
 
-    def assign(self, article: StoryInput, f: Features | None = None) -> Decision:
-        """Join `article` (whose `features` may be given) to its story or start one; update the corpus and the story."""
+    def group(self, articles: Sequence[StoryInput], found: Mapping[int, Features] | None = None) -> list[Decision]:
+        """Give each of `articles` (a batch, in order) its story. The batch counts in the corpus first,
+        so the first articles of a young corpus are weighed against their batch, not against nothing."""
+        found = found or features_of(articles, self.tuning)
+        for a in articles:
+            self.corpus.add(found[a.article_id].terms)
+        return [self._assign(a, found[a.article_id]) for a in articles]
+
+    def _assign(self, article: StoryInput, f: Features) -> Decision:
+        """Join `article` to its story or start one, and grow the story."""
         t = self.tuning
-        f = f or features(article.title, article.text, title_weight=t.title_weight)
         vector = self.vector(f)
         linked = self.by_link.get(article.link) if article.link else None
         if linked is not None and not self.stories[linked].active_at(article.date, t.window):
@@ -277,13 +287,13 @@ class Grouper:
         else:
             story = self.stories[decision.story_id]
         self._grow(story, article, f, vector)
-        self.corpus.add(f.terms)
         return decision
 
     def _best(self, article: StoryInput, f: Features, vector: Mapping[str, float]) -> Decision:
         t = self.tuning
         informative = {term for term in vector if self.corpus.idf(term) >= t.min_idf}
         hits = Counter(sid for term in informative for sid in self.postings.get(term, ()))
+        threshold = t.text_threshold if f.text_words >= t.text_words else t.threshold
         best: tuple[float, int] | None = None
         for sid in sorted(sid for sid, n in hits.items() if n >= t.min_shared):
             story = self.stories[sid]
@@ -293,7 +303,7 @@ class Grouper:
                 continue
             score = sum(vector[term] * story.centroid[term] for term in vector if term in story.centroid)
             score /= self.norms[sid]
-            if score >= t.threshold and (best is None or score > best[0]):
+            if score >= threshold and (best is None or score > best[0]):
                 best = (score, sid)
         if best is None:
             return Decision(article.article_id, self.next_id, True, 0.0, (), ())
