@@ -32,7 +32,7 @@ from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .lock import WriterLock
 from .models import Feed, FetchStatus, ParsedFeed
 from .pool import process_pool
-from .stories import Grouper, Tuning, features_of
+from .stories import Grouper, Tuning, candidate_terms, features_of
 from .store import FULLTEXT_DONE, FULLTEXT_FAILED, FulltextJob, IndexRow, Store, utcnow
 from .urls import canonical_url
 
@@ -352,7 +352,7 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 500) -> 
         terms = {term for f in found.values() for term in f.terms}
         corpus = store.story_corpus(terms)
         loaded = dict(corpus.df)
-        keys = [t for t in terms if corpus.idf(t) >= tuning.min_idf]
+        keys = candidate_terms(corpus, found, tuning)
         since = min(a.date for a in batch) - tuning.window
         stories = store.open_stories(keys, [a.link for a in batch], since)
         grouper = Grouper(corpus, stories, next_id=store.next_story_id(), tuning=tuning)

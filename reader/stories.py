@@ -161,6 +161,7 @@ class Tuning:
     text_words: int = 40  # an article with at least this many words of text is judged on it
     min_shared: int = 2  # informative terms in common, at least
     min_idf: float = 1.5  # a term rarer than this is informative (and a candidate key)
+    young_corpus: int = 50  # below this many articles every term is informative
     name_weight: float = 2.0
     title_weight: float = 3.0
     profile_terms: int = 120  # a story's centroid keeps its heaviest terms
@@ -218,6 +219,17 @@ def describe(reason: Mapping) -> str:
         return "grouped before reasons were kept"
     names = f"; names: {', '.join(reason.get('names', []))}" if reason.get("names") else ""
     return f"similarity {reason['similarity']:.2f}; shared: {', '.join(reason.get('shared', []))}{names}"
+
+
+def candidate_terms(corpus: Corpus, found: Mapping[int, Features], tuning: Tuning) -> set[str]:
+    """The terms of a batch informative enough to look stories up by, as the grouper will judge them once
+    the batch counts in the corpus: the stories to load are those sharing one of these."""
+    batch = Corpus(corpus.documents, dict(corpus.df))
+    for f in found.values():
+        batch.add(f.terms)
+    young = batch.documents < tuning.young_corpus
+    return {term for term in batch.df.keys() & {t for f in found.values() for t in f.terms}
+            if young or batch.idf(term) >= tuning.min_idf}  # fmt: skip
 
 
 def features_of(articles: Iterable[StoryInput], tuning: Tuning) -> dict[int, Features]:
@@ -291,7 +303,8 @@ class Grouper:
 
     def _best(self, article: StoryInput, f: Features, vector: Mapping[str, float]) -> Decision:
         t = self.tuning
-        informative = {term for term in vector if self.corpus.idf(term) >= t.min_idf}
+        young = self.corpus.documents < t.young_corpus  # too few articles to tell rare from common
+        informative = {term for term in vector if young or self.corpus.idf(term) >= t.min_idf}
         hits = Counter(sid for term in informative for sid in self.postings.get(term, ()))
         threshold = t.text_threshold if f.text_words >= t.text_words else t.threshold
         best: tuple[float, int] | None = None
