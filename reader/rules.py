@@ -759,7 +759,7 @@ def write_rule(
     rules_dir: Path, name: str, *, query: str, notify: Sequence[str] = (), title: str = "",
     feeds: Sequence[str] = (), groups: Sequence[str] = (), enabled: bool = True, mode: str = "instant",
     digest_at: Sequence[datetime.time] = (), quiet_hours: QuietHours | None = None, timezone: str = "",
-    overwrite: bool = False,
+    story_updates: str = "none", outlets: int = 1, overwrite: bool = False,
 ) -> Path:  # fmt: skip
     """Save a rule (or, without notify, a saved search) as `rules_dir/NAME.toml`; returns its path.
 
@@ -777,6 +777,7 @@ def write_rule(
         "title": title, "notify": list(notify), "feeds": list(feeds), "groups": list(groups),
         "mode": mode if mode != "instant" else "", "digest_at": [f"{t:%H:%M}" for t in digest_at],
         "quiet_hours": str(quiet_hours) if quiet_hours else "", "timezone": timezone,
+        "story_updates": story_updates if story_updates != "none" else "", "outlets": outlets if outlets != 1 else 0,
     }  # fmt: skip
     table.update((key, value) for key, value in optional.items() if value)
     if not enabled:

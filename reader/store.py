@@ -430,6 +430,7 @@ class Alert:
     created_at: datetime
     sources: tuple[AlertSource, ...]
     deliveries: tuple[Delivery, ...]
+    story_id: int | None = None
 
     @property
     def state(self) -> str:
@@ -1161,7 +1162,7 @@ class Store:
             r[0]: Alert(
                 id=r[0], rule=r[1], article_id=r[2], title=r[3], link=r[4], published=_dt(r[5]), snippet=r[6],
                 spans=tuple(tuple(s) for s in json.loads(r[7])), created_at=_dt(r[8]),
-                sources=tuple(sources[r[0]]), deliveries=tuple(deliveries[r[0]]),
+                sources=tuple(sources[r[0]]), deliveries=tuple(deliveries[r[0]]), story_id=r[9],
             )  # fmt: skip
             for r in rows
         }
@@ -1211,7 +1212,9 @@ class Store:
         """The oldest articles still without a story, in the order they are grouped (date, then id)."""
         rows = self._conn().execute(
             """
-            SELECT a.id, a.title, CASE WHEN a.text_source = 'title' THEN a.summary ELSE a.text END,
+            SELECT a.id, a.title,
+                   CASE a.text_source WHEN 'title' THEN a.summary WHEN 'page' THEN a.summary || char(10) || a.text
+                                      ELSE a.text END,
                    min(a.sort_date, a.first_seen), CASE WHEN f.title = '' THEN f.url ELSE f.title END,
                    a.canonical_url
             FROM articles a JOIN feeds f ON f.id = a.feed_id
@@ -1349,7 +1352,9 @@ DELIVERY_COLUMNS = """
     d.id, d.alert_id, d.target, d.target_label, d.batch, d.state, d.attempts, d.next_attempt_at,
     d.last_error, d.sent_at
 """
-ALERT_COLUMNS = "al.id, al.rule, al.article_id, al.title, al.link, al.published, al.snippet, al.spans, al.created_at"
+ALERT_COLUMNS = (
+    "al.id, al.rule, al.article_id, al.title, al.link, al.published, al.snippet, al.spans, al.created_at, al.story_id"
+)
 
 
 def _delivery(r: tuple) -> Delivery:

@@ -120,13 +120,14 @@ def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
         if is_name:
             names.add(token)
     body: dict[str, int] = {}
-    for token, is_name in _words(text[:MAX_TEXT_CHARS]):
+    lead = text[:MAX_TEXT_CHARS]
+    for token, is_name in _words(lead):
         body[token] = body.get(token, 0) + 1
         if is_name:
             names.add(token)
     for token, n in body.items():
         counts[token] = counts.get(token, 0.0) + 1.0 + math.log(n)
-    return Features(counts, frozenset(names), sum(body.values()))
+    return Features(counts, frozenset(names), len(lead.split()))
 
 
 # -- rarity -------------------------------------------------------------------------------
