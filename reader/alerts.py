@@ -169,7 +169,7 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
                                                      if (r.name, eligible[i].story_id) not in before], now)  # fmt: skip
     stories = before | {(a.rule, a.story_id) for a in new_alerts}
     joins = _joins(store, book, alerting, eligible, stories, before, armed, allowed, now)
-    report.new_alerts, report.joined = store.record_matches(new_alerts, joins, [c.article_id for c in batch])
+    report.new_alerts, report.joined = store.record_matches(new_alerts, [c.article_id for c in batch], joins)
     if report.new_alerts:
         log.info("%d new alert(s) from %d new article(s)", len(report.new_alerts), len(batch))
     return report

@@ -439,6 +439,9 @@ class Alert:
         return next((s for s in (FAILED, PENDING, HELD, SENT) if s in states), "none")
 
 
+# An unread article counts as unread unless its story is muted (`reader stories mute`); one parameter: now.
+NOT_MUTED = "(story_id IS NULL OR story_id NOT IN (SELECT id FROM stories WHERE muted_until > ?))"
+
 FEED_COLUMNS = """
     f.id, f.url, f.title, f.grp, f.site_url, f.enabled, f.fulltext, f.etag, f.last_modified,
     f.body_hash, f.ttl_seconds, f.next_fetch_after, f.last_fetched_at, f.last_status,
@@ -602,6 +605,13 @@ class Store:
                     "SELECT feed_id, count(*), sum(read = 0) FROM articles GROUP BY feed_id"
                 )
             }
+            muted = conn.execute(  # unread articles of muted stories do not count: few rows, by index
+                "SELECT feed_id, count(*) FROM articles WHERE read = 0 AND story_id IN "
+                "(SELECT id FROM stories WHERE muted_until > ?) GROUP BY feed_id",
+                (_iso(utcnow()),),
+            )
+            for fid, n in muted:
+                counts[fid] = (counts[fid][0], counts[fid][1] - n)
         rows = conn.execute(
             f"SELECT {FEED_COLUMNS} FROM feeds f ORDER BY f.grp COLLATE NOCASE, "
             "CASE WHEN f.title = '' THEN f.url ELSE f.title END COLLATE NOCASE"
@@ -955,7 +965,8 @@ class Store:
             clauses.append("a.feed_id IN (SELECT id FROM feeds WHERE grp = ? COLLATE NOCASE)")
             params.append(flt.group)
         if flt.unread:
-            clauses.append("a.read = 0")
+            clauses.append(f"a.read = 0 AND {NOT_MUTED.replace('story_id', 'a.story_id')}")
+            params.append(_iso(utcnow()))
         if flt.starred:
             clauses.append("a.starred = 1")
         if flt.since is not None:
@@ -1024,8 +1035,8 @@ class Store:
         """(rule, story) of the alerts these stories already have."""
         return set(self._select_in("SELECT rule, story_id FROM alerts WHERE 1", "story_id", sorted(story_ids)))
 
-    def record_matches(self, alerts: Sequence[NewAlert], joins: Sequence[SourceJoin],
-                       matched_ids: Sequence[int]) -> tuple[list[int], int]:  # fmt: skip
+    def record_matches(self, alerts: Sequence[NewAlert], matched_ids: Sequence[int],
+                       joins: Sequence[SourceJoin] = ()) -> tuple[list[int], int]:  # fmt: skip
         """Record new alerts and the sources joining alerts, with their deliveries, and take `matched_ids`
         off the queue, in one transaction (the outbox).
 

@@ -15,7 +15,7 @@ from itertools import count
 import pytest
 
 from reader.rules import write_rule
-from reader.store import Store
+from reader.store import ArticleFilter, Store
 from tests.feedgen import Item, recent, rss
 from tests.httpserver import HTTPServer, Response
 from tests.sites import Story, story_page
@@ -153,6 +153,10 @@ def test_a_muted_story_alerts_no_rule_and_unmute_undoes_it(settings, outlets, en
     assert articles_by_link(settings)[ENTITY_LIST[1].slug]["story"] == story
     assert sent_by_rule(endpoint) == {"entity": 1}
     assert "muted until" in cli(settings, "stories", "show", str(story)).out
+    store = Store(settings.db_path)  # its unread articles no longer count as unread
+    assert {f.title: f.unread_count for f in store.feeds(with_counts=True)}[outlets[0].name] == 0
+    assert store.count_articles(ArticleFilter(unread=True)) == 0
+    store.close()
 
     assert cli(settings, "stories", "unmute", str(story)).code == 0
     outlets[2].publish(ENTITY_LIST[2], hours_ago=0.5)
