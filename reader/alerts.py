@@ -161,7 +161,7 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
         ((rule, article_id)
          for rule, ids in zip(alerting, hits)
          for article_id in _admitted(rule, ids, eligible, armed[rule.name], allowed[rule.name])),
-        key=lambda m: m[1],
+        key=lambda m: (eligible[m[1]].date or eligible[m[1]].arrived, m[1]),  # a story's alert is its first article
     )  # fmt: skip
     before = store.story_alerts(sorted({c.story_id for c in eligible.values() if c.story_id}))
     book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
