@@ -339,7 +339,7 @@ async def ingest(
     return report
 
 
-def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 500) -> int:
+def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000) -> int:
     """Give every article still without a story its story (reader.stories), oldest first.
 
     A chunk at a time: its terms' counts and the open stories sharing them

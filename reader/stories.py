@@ -76,7 +76,6 @@ class Features:
     text_words: int = 0  # words of text beside the title
 
 
-@lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
     word = word.lower().replace("’", "'")
     if word.endswith("'s"):
@@ -85,7 +84,6 @@ def _stem(word: str) -> str:
     return word if not word.isalpha() else stem(word)
 
 
-@lru_cache(maxsize=200_000)
 def _is_name(word: str, first: bool) -> bool:
     """A capitalised word not opening a sentence, an acronym (US, H20, U.S.), or CamelCase (iPhone, DeepSeek)."""
     if not word[:1].isalpha():
@@ -98,16 +96,24 @@ def _is_name(word: str, first: bool) -> bool:
     return caps >= 1  # iPhone, eBay
 
 
+@lru_cache(maxsize=200_000)
+def _token(word: str) -> tuple[str, bool, bool] | None:
+    """(term, a name inside a sentence, a name opening one) of a word as written; None if it ties nothing."""
+    term = _stem(word)
+    if len(term) < 2 or term in STOPWORDS or word.lower() in STOPWORDS or _CALENDAR_NUMBER.match(term):
+        return None
+    return term, _is_name(word, False), _is_name(word, True)
+
+
 def _words(text: str) -> Iterable[tuple[str, bool]]:
-    """(word, is a name) for the words of `text`, stop words dropped."""
+    """(term, is a name) for the words of `text`, stop words dropped."""
     first = True
     for match in _WORD.finditer(text):
-        word = match.group()
-        token = _stem(word)
-        if (token and len(token) > 1 and token not in STOPWORDS and word.lower() not in STOPWORDS
-                and not _CALENDAR_NUMBER.match(token)):
-            yield token, _is_name(word, first)
-        first = any(c in ".!?:\n" for c in text[match.end() : match.end() + 2])
+        token = _token(match.group())
+        if token is not None:
+            yield token[0], token[2] if first else token[1]
+        end = match.end()
+        first = any(c in ".!?:\n" for c in text[end : end + 2])
 
 
 def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
