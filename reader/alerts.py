@@ -382,7 +382,7 @@ def _plan_messages(settings: Settings, store: Store, ruleset: RuleSet, due: list
         else:
             groups[(d.target, rule.name, d.batch or f"alert {d.alert_id}")].append(d)
     return [
-        _Outgoing(targets[name][key], _message(rules[name], [alerts[d.alert_id] for d in ds]), ds)
+        _Outgoing(targets[name][key], _message(rules[name], list({d.alert_id: alerts[d.alert_id] for d in ds}.values())), ds)
         for (key, name, _batch), ds in groups.items()
     ]  # fmt: skip
 

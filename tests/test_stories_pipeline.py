@@ -3,17 +3,20 @@ same company; the real pipeline groups them, alerts once per story, and the CLI 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
+import time as clock
 from collections import Counter
+from datetime import time
 from itertools import count
 
 import pytest
 
+from reader.alerts import deliver_due
 from reader.rules import write_rule
 from reader.store import ArticleFilter, Store
 from tests.feedgen import Item, recent, rss
@@ -124,20 +127,28 @@ def test_later_outlets_join_the_alert_and_notify_only_as_the_rule_asks(settings,
     rule(settings, endpoint, "quiet")
     rule(settings, endpoint, "every", story_updates="every")
     rule(settings, endpoint, "three", outlets=3)
+    rule(settings, endpoint, "daily", story_updates="digest", digest_at=[time(8, 0)], timezone="UTC")
     for outlet, event in zip(outlets[:2], ENTITY_LIST[:2]):
         outlet.publish(event)
     run(settings)
-    assert sent_by_rule(endpoint) == {"quiet": 1, "every": 1}  # "three" waits for a third outlet
+    assert sent_by_rule(endpoint) == {"quiet": 1, "every": 1, "daily": 1}  # "three" waits for a third outlet
 
     for outlet, event in zip(outlets[2:], ENTITY_LIST[2:]):
         outlet.publish(event, hours_ago=1)
     run(settings)
     event_story(settings)
-    assert sent_by_rule(endpoint) == {"quiet": 1, "every": 3, "three": 1}
+    assert sent_by_rule(endpoint) == {"quiet": 1, "every": 3, "three": 1, "daily": 1}
     alerts = {a.rule: a for a in alerts_of(settings)}
-    assert len(alerts_of(settings)) == 3 and all(len(a.sources) == 4 for a in alerts.values())
+    assert len(alerts_of(settings)) == 4 and all(len(a.sources) == 4 for a in alerts.values())
     run(settings)  # nothing new: nothing more
-    assert sum(sent_by_rule(endpoint).values()) == 5
+    assert sum(sent_by_rule(endpoint).values()) == 6
+
+    held = [d for d in alerts["daily"].deliveries if d.state == "held"]  # the two later outlets, for 08:00
+    assert len(held) == 2 and held[0].next_attempt_at.time() == time(8, 0)
+    store = Store(settings.db_path)
+    assert asyncio.run(deliver_due(settings, store, now=held[0].next_attempt_at)).sent == 1
+    store.close()
+    assert sent_by_rule(endpoint)["daily"] == 2
 
 
 def test_a_muted_story_alerts_no_rule_and_unmute_undoes_it(settings, outlets, endpoint):
@@ -207,8 +218,8 @@ def test_kill_9_while_grouping_then_a_restart_groups_the_rest_and_alerts_once(se
     fetch = [sys.executable, "-m", "reader", "fetch", "--no-fulltext"]
     process = subprocess.Popen(fetch, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     grouped = ungrouped = 0
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
+    deadline = clock.monotonic() + 120
+    while clock.monotonic() < deadline and process.poll() is None:
         try:
             db = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True, timeout=5)
             grouped, ungrouped = db.execute(
@@ -219,7 +230,7 @@ def test_kill_9_while_grouping_then_a_restart_groups_the_rest_and_alerts_once(se
         if grouped:
             os.kill(process.pid, signal.SIGKILL)
             break
-        time.sleep(0.005)
+        clock.sleep(0.005)
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL and grouped and ungrouped  # killed half-way through grouping
 
@@ -231,3 +242,16 @@ def test_kill_9_while_grouping_then_a_restart_groups_the_rest_and_alerts_once(se
     alerts = alerts_of(settings)
     assert alerts and len({a.story_id for a in alerts}) == len(alerts)  # one alert per story
     assert len(endpoint.received()) == len(alerts)  # each sent once
+
+
+def test_rules_check_names_a_bad_story_key_with_its_line_and_allowed_values(settings):
+    settings.rules_dir.mkdir(parents=True)
+    (settings.rules_dir / "a.toml").write_text('query = "DeepSeek"\nstory_updates = "sometimes"\n')
+    (settings.rules_dir / "b.toml").write_text('query = "DeepSeek"\n\noutlets = 0\n')
+    (settings.rules_dir / "c.toml").write_text('query = "DeepSeek"\nstory_updates = "every"\noutlets = 5\n')
+    checked = cli(settings, "--rules", str(settings.rules_dir), "rules", "check")
+    assert checked.code == 1 and "Traceback" not in checked.err
+    found = checked.out + checked.err
+    assert 'a.toml:2: error: story_updates should be "none", "digest" or "every", not "sometimes"' in found
+    assert "b.toml:3: error: outlets should be a whole number from 1 to 1000, not 0" in found
+    assert "c.toml" not in found.replace("c.toml: ok", "")
