@@ -121,10 +121,12 @@ def run_case(rules: int, batch: int, archive: int, repeat: int, seed: int) -> bo
 
         load, ruleset = median_time(lambda: load_rules(settings.rules_dir), repeat)
         queries = [r.query for r in ruleset.rules]
-        one_core, (hits, searched) = median_time(lambda: match_batch(index, queries, ids), repeat)
+        one_core, matched = median_time(lambda: match_batch(index, queries, ids), repeat)
+        hits, searched = matched.hits, matched.searched
         with worker_pool() as pool:
             cold, _ = median_time(lambda: match_batch(index, queries, ids, pool), 1)  # the worker opens the index
-            match, (shared_hits, _) = median_time(lambda: match_batch(index, queries, ids, pool), repeat)
+            match, shared = median_time(lambda: match_batch(index, queries, ids, pool), repeat)
+            shared_hits = shared.hits
             start = time.perf_counter()
             report = match_new_articles(settings, store, index, rules=ruleset, pool=pool)
             end_to_end = time.perf_counter() - start

@@ -120,8 +120,8 @@ def build_data_dir(root: Path, articles: int, *, rebuild: bool = False, seed: in
 def _storage_code_hash() -> str:
     """A hash of the modules that define what is on disk: a change there invalidates the cache."""
     digest = hashlib.sha256()
-    for module in (reader.store, reader.index):
-        digest.update(Path(module.__file__).read_bytes())
+    for path in [Path(reader.store.__file__), *sorted(Path(reader.index.__file__).parent.glob("*.py"))]:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -1,5 +1,7 @@
 """Alerts: matching each new batch of articles against the rules, the outbox, and delivery.
 
+It never fetches feeds, and one rule that fails never stops the others.
+
 Matching is the search: a rule matches an article exactly when `reader search`
 with the rule's query finds it (same parser, same index). Every new article is
 queued for matching in the transaction that stores it; once it is indexed, the
@@ -24,6 +26,7 @@ target's acceptance and that write can repeat one message (never lose one).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections import defaultdict
@@ -36,11 +39,12 @@ from zoneinfo import ZoneInfo
 
 from .config import Settings
 from .index import ParsedQuery, SearchIndex, Snippet, highlight, required_terms
-from .notify import Message, Target, TargetBook, send, target_secret
+from .messages import Message
 from .rules import DEFAULT_DIGEST_AT, Rule, RuleSet, allowed_feed_ids, load_rules
-from .store import (
-    HELD, PENDING, Alert, Delivery, DeliveryPlan, MatchCandidate, NewAlert, SourceJoin, Store, utcnow,
-)  # fmt: skip
+from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert, SourceJoin
+from .store import Store, utcnow
+from .targets import Target, TargetBook, send, target_secret
+from .text import clean_line
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,7 @@ class MatchReport:
     new_alerts: list[int] = field(default_factory=list)  # ids of the alerts created
     joined: int = 0  # articles recorded as one more source of an existing alert
     problems: list[str] = field(default_factory=list)  # rule files with errors: those rules were skipped
+    failed: dict[str, str] = field(default_factory=dict)  # rule -> what it raised: left out of this batch
 
 
 _logged_problems: set[str] = set()  # a long-running daemon logs each rule problem once, not every cycle
@@ -77,31 +82,63 @@ def load_alert_rules(settings: Settings) -> RuleSet:
     return ruleset
 
 
+@dataclass
+class BatchMatch:
+    hits: list[list[int]]  # per query, in order: the ids it matched ([] for one that failed)
+    searched: int  # queries run against the batch; the others lacked a required term
+    failed: dict[int, str] = field(default_factory=dict)  # query number -> why it could not be matched
+
+
 def match_batch(index: SearchIndex, queries: Sequence[ParsedQuery], ids: Collection[int],
-                pool: Executor | None = None) -> tuple[list[list[int]], int]:  # fmt: skip
-    """Which of `ids` each query matches (in order), and how many queries had to be searched.
+                pool: Executor | None = None) -> BatchMatch:  # fmt: skip
+    """Which of `ids` each query matches (in order), how many queries had to be searched, which failed.
 
     A query is searched only when every clause of its required terms has a
     term in the batch's segments; the search is then restricted to the batch.
-    Many searches are shared between this process and `pool`'s.
+    Many searches are shared between this process and `pool`'s. A query that
+    raises anything is left out of this batch, with its error: the others run.
     """
-    found: list[list[int]] = [[] for _ in queries]
+    result = BatchMatch([[] for _ in queries], 0)
     if not ids:
-        return found, 0
+        return result
     present = index.segment_terms(ids)
-    wanted = [i for i, q in enumerate(queries) if all(clause & present for clause in required_terms(q))]
+    wanted = []
+    for i, q in enumerate(queries):
+        try:
+            if all(clause & present for clause in required_terms(q)):
+                wanted.append(i)
+        except Exception as exc:  # noqa: BLE001 - one bad rule must never stop the others
+            result.failed[i] = describe_failure(exc)
     hits = _search_many(index, [queries[i] for i in wanted], ids, pool)
-    for i, article_ids in zip(wanted, hits):
-        found[i] = article_ids
-    return found, len(wanted)
+    for i, found in zip(wanted, hits):
+        if isinstance(found, str):
+            result.failed[i] = found
+        else:
+            result.hits[i] = found
+    result.searched = len(wanted)
+    return result
 
 
-def search_batch(index: SearchIndex, queries: Sequence[ParsedQuery], ids: Collection[int]) -> list[list[int]]:
-    return [[hit.article_id for hit in index.search(q, limit=None, restrict=ids)] for q in queries]
+def search_batch(index: SearchIndex, queries: Sequence[ParsedQuery], ids: Collection[int]) -> list[list[int] | str]:
+    """Per query, the ids of `ids` it matches, or (a string) why it could not be searched."""
+    found: list[list[int] | str] = []
+    for q in queries:
+        try:
+            found.append([hit.article_id for hit in index.search(q, limit=None, restrict=ids)])
+        except Exception as exc:  # noqa: BLE001 - one bad rule must never stop the others
+            found.append(describe_failure(exc))
+    return found
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line on what a rule raised; a RecursionError's message says nothing a user can act on."""
+    if isinstance(exc, RecursionError):
+        return "the query is nested too deeply to evaluate (RecursionError); write it flatter"
+    return clean_line(f"{type(exc).__name__}: {exc}", max_chars=300)
 
 
 def _search_many(index: SearchIndex, queries: Sequence[ParsedQuery], ids: Collection[int],
-                 pool: Executor | None) -> list[list[int]]:  # fmt: skip
+                 pool: Executor | None) -> list[list[int] | str]:  # fmt: skip
     """The searches, split across the cores when there are many: a share per worker, the last one here."""
     ids = set(ids)
     shares = _shares(len(queries), len(ids)) if pool else 1
@@ -109,7 +146,13 @@ def _search_many(index: SearchIndex, queries: Sequence[ParsedQuery], ids: Collec
     chunks = [queries[start : start + size] for start in range(0, len(queries), size)] or [[]]
     futures = [pool.submit(search_in_worker, str(index.path), chunk, ids) for chunk in chunks[:-1]]
     here = search_batch(index, chunks[-1], ids)
-    return [hits for future in futures for hits in future.result()] + here
+    found: list[list[int] | str] = []
+    for future, chunk in zip(futures, chunks):
+        try:
+            found += future.result()
+        except Exception:  # noqa: BLE001 - a share the pool could not run (a query too deep to pickle): here
+            found += search_batch(index, chunk, ids)
+    return found + here
 
 
 def _shares(queries: int, articles: int) -> int:
@@ -121,7 +164,7 @@ def _shares(queries: int, articles: int) -> int:
 _worker_indexes: dict[str, SearchIndex] = {}  # a worker process opens the index once
 
 
-def search_in_worker(index_dir: str, queries: Sequence[ParsedQuery], ids: Collection[int]) -> list[list[int]]:
+def search_in_worker(index_dir: str, queries: Sequence[ParsedQuery], ids: Collection[int]) -> list[list[int] | str]:
     """`search_batch` in a worker process."""
     index = _worker_indexes.get(index_dir)
     if index is None:
@@ -154,7 +197,11 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     muted = store.muted_stories(sorted({c.story_id for c in batch if c.story_id}), now)
     eligible = {c.article_id: c for c in batch
                 if _may_alert(c, now, settings.alerts.first_fetch_hours) and c.story_id not in muted}  # fmt: skip
-    hits, report.searched = match_batch(index, [r.query for r in alerting], set(eligible), pool)
+    batch_match = match_batch(index, [r.query for r in alerting], set(eligible), pool)
+    hits, report.searched = batch_match.hits, batch_match.searched
+    report.failed = {alerting[i].name: error for i, error in batch_match.failed.items()}
+    _record_rule_errors(store, report.failed, ran={r.name for r in alerting} - report.failed.keys(),
+                        known={r.name for r in ruleset.rules})  # fmt: skip
     feeds = store.feeds()
     allowed = {rule.name: allowed_feed_ids(rule, feeds) for rule in alerting}
     matches = sorted(
@@ -173,6 +220,38 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     if report.new_alerts:
         log.info("%d new alert(s) from %d new article(s)", len(report.new_alerts), len(batch))
     return report
+
+
+@dataclass(frozen=True)
+class RuleError:
+    """Why a rule was left out of a batch: it raised while matching. Shown by `rules list` and the TUI."""
+
+    error: str
+    at: datetime
+
+
+RULE_ERRORS_KEY = "rule_errors"  # in the store's meta table: {rule: {"error": …, "at": ISO time}}
+
+
+def rule_errors(store: Store) -> dict[str, RuleError]:
+    """The rules whose last match raised, by name: they are left out of each batch until they match again."""
+    try:
+        saved = json.loads(store.get_meta(RULE_ERRORS_KEY) or "{}")
+        return {name: RuleError(e["error"], datetime.fromisoformat(e["at"])) for name, e in saved.items()}
+    except (ValueError, KeyError, TypeError):
+        return {}
+
+
+def _record_rule_errors(store: Store, failed: dict[str, str], *, ran: set[str], known: set[str]) -> None:
+    """Keep each failing rule's error (logged once), forget those of rules that ran cleanly or are gone."""
+    errors = {name: e for name, e in rule_errors(store).items() if name in known and name not in ran}
+    for name, error in failed.items():
+        if name not in errors or errors[name].error != error:
+            log.error("rule %s failed while matching and was left out of this batch (the others ran): %s", name, error)
+        errors[name] = RuleError(error, utcnow())
+    saved = {name: {"error": e.error, "at": e.at.isoformat()} for name, e in sorted(errors.items())}
+    if saved != json.loads(store.get_meta(RULE_ERRORS_KEY) or "{}"):
+        store.set_meta(RULE_ERRORS_KEY, json.dumps(saved))
 
 
 def _written(rule: Rule) -> datetime:
@@ -216,7 +295,7 @@ def _joins(store: Store, book: TargetBook, rules: Sequence[Rule], eligible: dict
     articles = store.articles_by_ids(sorted({i for _r, sid in wanted for i in by_story[sid]}))
     joins = []
     for rule, sid in wanted:
-        targets = book.targets(rule)
+        targets = book.targets(rule.notify)
         ids = _admitted(rule, by_story[sid], eligible, armed[rule.name], allowed[rule.name])
         for article_id in ids:
             a = articles.get(article_id)
@@ -231,11 +310,11 @@ def _joins(store: Store, book: TargetBook, rules: Sequence[Rule], eligible: dict
 def _update_plans(rule: Rule, targets: Sequence[Target], article_id: int, now: datetime) -> tuple[DeliveryPlan, ...]:
     """What a later outlet of an alerted story sends: nothing, a message now, or one at the next digest time."""
     if rule.story_updates == "every":
-        return tuple(DeliveryPlan(t.key, t.label, PENDING, now, batch=f"update {article_id}", update_of=article_id)
+        return tuple(DeliveryPlan(t.key, t.label, DeliveryState.PENDING, now, batch=f"update {article_id}", update_of=article_id)
                      for t in targets)  # fmt: skip
     if rule.story_updates == "digest":
         due = next_digest(rule, now)
-        return tuple(DeliveryPlan(t.key, t.label, HELD, due, batch=f"updates {due.isoformat()}", update_of=article_id)
+        return tuple(DeliveryPlan(t.key, t.label, DeliveryState.HELD, due, batch=f"updates {due.isoformat()}", update_of=article_id)
                      for t in targets)  # fmt: skip
     return ()
 
@@ -246,7 +325,7 @@ def _new_alerts(settings: Settings, store: Store, book: TargetBook, matches: lis
         return []
     articles = store.articles_by_ids(sorted({i for _rule, i in matches}), with_text=True)
     canonical = store.canonical_urls(list(articles))
-    targets = {rule.name: book.targets(rule) for rule, _i in matches}
+    targets = {rule.name: book.targets(rule.notify) for rule, _i in matches}
     for name in (name for name, found in targets.items() if not found):
         log.warning("rule %s matched, but none of its notify entries names a target (see `reader rules check`)", name)
     alerts = []
@@ -279,8 +358,8 @@ def _snippet(query: ParsedQuery, texts: Sequence[str]) -> Snippet:
 def _plan(rule: Rule, target: Target, now: datetime) -> DeliveryPlan:
     if rule.mode == "digest":
         due = next_digest(rule, now)
-        return DeliveryPlan(target.key, target.label, HELD, due, batch=f"digest {due.isoformat()}")
-    return DeliveryPlan(target.key, target.label, PENDING, now)
+        return DeliveryPlan(target.key, target.label, DeliveryState.HELD, due, batch=f"digest {due.isoformat()}")
+    return DeliveryPlan(target.key, target.label, DeliveryState.PENDING, now)
 
 
 # -- schedules: digests and quiet hours ----------------------------------------------------------
@@ -367,7 +446,7 @@ def _plan_messages(settings: Settings, store: Store, ruleset: RuleSet, due: list
     """Group due deliveries into messages; hold what quiet hours hold; settle what cannot be sent."""
     book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
     rules = {rule.name: rule for rule in ruleset.rules}
-    targets = {rule.name: {t.key: t for t in book.targets(rule)} for rule in ruleset.rules}
+    targets = {rule.name: {t.key: t for t in book.targets(rule.notify)} for rule in ruleset.rules}
     groups: dict[tuple[str, str, str], list[Delivery]] = defaultdict(list)
     for d in due:
         alert = alerts[d.alert_id]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from rich.console import Console
@@ -17,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["Text"]  # re-exported for commands that build styled lines
+__all__ = ["Col", "Text"]  # re-exported for commands that build styled lines
 
 from .text import clean_line, clean_text
 
@@ -31,6 +32,11 @@ def safe(value: object, style: str = "") -> Text:
     return Text(clean_line("" if value is None else str(value)), style=style)
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """`1 feed`, `2 feeds`, `1 delivery`, `3 deliveries` (give `words` where +s is wrong)."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
 def local_time(dt: datetime | None, with_time: bool = True) -> str:
     """A UTC datetime shown in the user's local time zone."""
     if dt is None:
@@ -42,13 +48,76 @@ def iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
 
 
-def table(columns: Iterable[str], rows: Iterable[Iterable[object]], **options) -> Table:
-    """A borderless table whose every cell is passed through `safe` unless already Text."""
+@dataclass(frozen=True)
+class Col:
+    """One table column. Key columns (``flex=0``) keep their content's width, up to ``max``;
+    ``flex`` columns share what is left by ratio. When the terminal is too narrow, columns with
+    ``drop`` go first, highest ``drop`` first, so ids and states are never the ones squeezed out."""
+
+    name: str
+    flex: int = 0
+    max: int | None = None
+    drop: int = 0
+
+
+FLEX_MIN = 16  # narrowest a long-text column may get before optional columns are dropped
+GAP = 2  # Rich's padding between two columns of a borderless table
+
+
+def column_widths(cols: list[Col], rows: list[list[Text]], width: int) -> dict[int, int]:
+    """The width of each column shown at this terminal width, by column index.
+
+    Key columns get their content's width (capped by ``max``); optional columns are dropped,
+    highest ``drop`` first, until the flexible ones get at least FLEX_MIN each; then the flexible
+    columns share what is left by ratio, never wider than their longest cell.
+    """
+    content = [max([len(c.name)] + [r[i].cell_len for r in rows]) for i, c in enumerate(cols)]
+    fixed = {i: min(content[i], c.max or content[i]) for i, c in enumerate(cols) if not c.flex}
+    shown = list(range(len(cols)))
+
+    def need() -> int:
+        return sum(fixed[i] if i in fixed else min(FLEX_MIN, content[i]) for i in shown) + GAP * (len(shown) - 1)
+
+    while need() > width and any(cols[i].drop for i in shown):
+        shown.remove(max((i for i in shown if cols[i].drop), key=lambda i: (cols[i].drop, i)))
+    flex = [i for i in shown if cols[i].flex]
+    spare = width - sum(fixed[i] for i in shown if i in fixed) - GAP * (len(shown) - 1)
+    widths = {i: fixed[i] for i in shown if i in fixed}
+    widths.update({i: min(FLEX_MIN, content[i]) for i in flex})
+    spare -= sum(widths[i] for i in flex)
+    # Hand out the rest by ratio; a column that reaches its content's width gives back the remainder.
+    growing = [i for i in flex if widths[i] < content[i]]
+    while growing and spare > 0:
+        total = sum(cols[i].flex for i in growing)
+        given = 0
+        for i in growing:
+            add = min(max(1, spare * cols[i].flex // total), content[i] - widths[i], spare - given)
+            widths[i] += add
+            given += add
+        spare -= given
+        growing = [i for i in growing if widths[i] < content[i]]
+        if not given:
+            break
+    return {i: widths[i] for i in shown}
+
+
+def table(columns: Iterable[str | Col], rows: Iterable[Iterable[object]], **options) -> Table:
+    """A borderless table whose every cell is passed through `safe` unless already Text.
+
+    On a terminal the columns fit its width (see `Col`): identifying and state columns keep
+    their width and long text gets the rest. Piped, every record is one full line.
+    """
+    cols = [c if isinstance(c, Col) else Col(c) for c in columns]
+    cells = [[cell if isinstance(cell, Text) else safe(cell) for cell in row] for row in rows]
+    if out.is_terminal:
+        widths = column_widths(cols, cells, out.width)
+    else:
+        widths = dict.fromkeys(range(len(cols)))
     t = Table(box=None, pad_edge=False, header_style="bold", **options)
-    for c in columns:
-        t.add_column(c, overflow="ellipsis", no_wrap=True)
-    for row in rows:
-        t.add_row(*(cell if isinstance(cell, Text) else safe(cell) for cell in row))
+    for i, w in widths.items():
+        t.add_column(cols[i].name, overflow="ellipsis", no_wrap=True, width=w)
+    for row in cells:
+        t.add_row(*(row[i] for i in widths))
     return t
 
 
@@ -72,6 +141,24 @@ def warn(message: str) -> None:
 
 def is_tty() -> bool:
     return sys.stdout.isatty() and out.is_terminal
+
+
+def stdin_is_tty() -> bool:
+    return sys.stdin.isatty()
+
+
+def ask(question: str) -> str:
+    """Ask on the terminal; the answer stripped ("" at end of input or on Ctrl+C)."""
+    err.print(Text(question + " ", style="bold"), end="")
+    try:
+        return sys.stdin.readline().strip()
+    except KeyboardInterrupt:
+        return ""
+
+
+def confirm(question: str) -> bool:
+    """A yes/no question; anything but y/yes is no."""
+    return ask(question + " [y/N]").casefold() in {"y", "yes"}
 
 
 def progress_bar() -> Progress:

@@ -25,15 +25,15 @@ from functools import partial
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from . import workers
+from . import pool_tasks
 from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .lock import WriterLock
-from .models import Feed, FetchStatus, ParsedFeed
-from .pool import process_pool
+from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
+from .process_pool import process_pool
 from .stories import Grouper, Tuning, candidate_terms, features_of
-from .store import FULLTEXT_DONE, FULLTEXT_FAILED, FulltextJob, IndexRow, Store, utcnow
+from .store import Store, utcnow
 from .urls import canonical_url
 
 if TYPE_CHECKING:  # Whoosh loads only when the index is opened
@@ -50,7 +50,7 @@ class FeedOutcome:
     feed_id: int
     title: str
     url: str
-    status: str  # a FetchStatus value
+    status: FetchStatus
     new: int = 0
     updated: int = 0
     error: str | None = None
@@ -115,7 +115,7 @@ class IngestReport:
 
 @contextmanager
 def worker_pool(workers: int = 2):
-    """A process pool for parsing and extraction (see reader.pool); workers import them on first use."""
+    """A process pool for parsing and extraction (see reader.process_pool); workers import them on first use."""
     pool = process_pool(workers)
     try:
         yield pool
@@ -203,7 +203,7 @@ class _Run:
                 last_modified=result.last_modified,
             )  # fmt: skip
             return done(FetchStatus.NOT_MODIFIED)
-        parsed, error = await self.run_in_pool("parse", workers.parse, result.body, result.final_url,
+        parsed, error = await self.run_in_pool("parse", pool_tasks.parse, result.body, result.final_url,
                                                result.content_type)  # fmt: skip
         if parsed is None:
             await asyncio.to_thread(record, feed.id, status=FetchStatus.ERROR, error=error, keep_validators=True)
@@ -262,22 +262,22 @@ class _Run:
         )  # fmt: skip
         if not result.ok:
             stats.failed += 1
-            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_FAILED, error=result.error)
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.FAILED, error=result.error)
             return
         stats.fetched += 1
         canonical = canonical_url(result.final_url)
-        extracted, error = await self.run_in_pool("extract", workers.extract, result.body, result.final_url)
+        extracted, error = await self.run_in_pool("extract", pool_tasks.extract, result.body, result.final_url)
         if extracted is None:
             stats.failed += 1
-            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_FAILED, error=error,
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.FAILED, error=error,
                                     canonical_url=canonical)  # fmt: skip
         elif len(extracted[0]) < job.feed_text_len:
             stats.fallback += 1
-            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_DONE,
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.DONE,
                                     error="the page held less text than the feed", canonical_url=canonical)  # fmt: skip
         else:
             stats.used += 1
-            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FULLTEXT_DONE, text=extracted[0],
+            await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.DONE, text=extracted[0],
                                     markdown=extracted[1], canonical_url=canonical)  # fmt: skip
 
     # -- the whole run --

@@ -1,5 +1,7 @@
 """Logging for every front end: short lines on stderr (or a file), tracebacks only when asked for.
 
+No line ever carries a secret, at any level: credentials in URLs and the registered secret parts
+of notification URLs are masked in whatever any logger (ours, urllib3's, aiohttp's) writes.
 Library code logs unexpected errors with `log.exception`; a user should see
 one readable line, and the traceback only with `--debug` / READER_DEBUG=1.
 """
@@ -10,8 +12,34 @@ import logging
 import os
 from pathlib import Path
 
+from .urls import MASK, redact_urls_in
 
-class _NoTraceback(logging.Formatter):
+MIN_SECRET_CHARS = 4  # shorter parts would mask ordinary words; URL-level redaction still covers them
+_secrets: set[str] = set()
+
+
+def register_secret(text: str) -> None:
+    """Mask `text` in every log line from now on (a notification URL's token, a password)."""
+    if len(text) >= MIN_SECRET_CHARS:
+        _secrets.add(text)
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with registered secrets and URL credentials masked."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return redact_urls_in(text)
+
+
+class _Redacting(logging.Formatter):
+    """Masks secrets in the whole line, traceback included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_secrets(super().format(record))
+
+
+class _NoTraceback(_Redacting):
     def format(self, record: logging.LogRecord) -> str:
         record.exc_info, record.exc_text, record.stack_info = None, None, None
         return super().format(record)
@@ -22,7 +50,7 @@ def setup_logging(level: str = "WARNING", *, file: Path | None = None, debug: bo
     debug = debug if debug is not None else bool(os.environ.get("READER_DEBUG"))
     handler: logging.Handler = logging.FileHandler(file) if file else logging.StreamHandler()
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if file else "reader: %(levelname)s: %(message)s"
-    handler.setFormatter(logging.Formatter(fmt) if debug else _NoTraceback(fmt))
+    handler.setFormatter(_Redacting(fmt) if debug else _NoTraceback(fmt))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else getattr(logging, level.upper(), logging.WARNING))

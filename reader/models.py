@@ -1,13 +1,58 @@
-"""Plain data types that move between the pipeline's stages.
+"""Plain data types that move between the pipeline's stages, each declared once here. No I/O.
 
 Parsing produces `ParsedFeed`/`ParsedArticle` (pure, picklable: they cross
-process boundaries); the store hands out `Feed` and `Article` rows.
+process boundaries); the store hands out `Feed` and `Article` rows, the
+index's `IndexRow`s, and the alerts' outbox records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+# -- states: stored as their string values, compared as these members -------------------
+
+
+class FetchStatus(StrEnum):
+    """A feed's status: the outcome of its last refresh, as stored in `feeds.last_status`."""
+
+    OK = "ok"  # fetched and parsed (maybe with no new articles)
+    NOT_MODIFIED = "not-modified"  # 304, or a body identical to the last one
+    ERROR = "error"
+    GONE = "gone"  # 410: the feed is disabled
+    DEFERRED = "deferred"  # skipped: Retry-After not yet over
+
+
+class TextSource(StrEnum):
+    """Where an article's full text came from."""
+
+    PAGE = "page"
+    CONTENT = "content"
+    SUMMARY = "summary"
+    TITLE = "title"
+
+
+class FulltextState(StrEnum):
+    """Where an article stands with its page: to fetch, fetched, not to fetch, or failed."""
+
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"  # full text is off for its feed, or it has no link
+    FAILED = "failed"
+
+
+class DeliveryState(StrEnum):
+    """Where one alert's delivery to one target stands."""
+
+    HELD = "held"  # kept back for a digest or the end of quiet hours
+    PENDING = "pending"  # to send when due (again, after a failed attempt)
+    SENT = "sent"
+    FAILED = "failed"  # given up after every attempt; `reader alerts retry` resends
+
+
+NO_TARGETS = "none"  # an alert's state when its rule has no targets
 
 
 @dataclass(frozen=True)
@@ -61,7 +106,7 @@ class Feed:
     ttl_seconds: int | None = None
     next_fetch_after: datetime | None = None
     last_fetched_at: datetime | None = None
-    last_status: str | None = None  # see FetchStatus
+    last_status: FetchStatus | None = None
     last_error: str | None = None
     last_new_at: datetime | None = None
     error_count: int = 0
@@ -71,25 +116,6 @@ class Feed:
     @property
     def display_title(self) -> str:
         return self.title or self.url
-
-
-class FetchStatus:
-    """The outcome of refreshing one feed, as stored in `feeds.last_status`."""
-
-    OK = "ok"  # fetched and parsed (maybe with no new articles)
-    NOT_MODIFIED = "not-modified"  # 304, or a body identical to the last one
-    ERROR = "error"
-    GONE = "gone"  # 410: the feed is disabled
-    DEFERRED = "deferred"  # skipped: Retry-After not yet over
-
-
-class TextSource:
-    """Where an article's full text came from."""
-
-    PAGE = "page"
-    CONTENT = "content"
-    SUMMARY = "summary"
-    TITLE = "title"
 
 
 @dataclass(frozen=True)
@@ -113,7 +139,7 @@ class Article:
     enclosures: tuple[Enclosure, ...]
     text: str
     markdown: str
-    text_source: str
+    text_source: TextSource
     read: bool
     starred: bool
     story_id: int | None = None  # the story it belongs to (None only until the run that stored it groups it)
@@ -122,3 +148,192 @@ class Article:
     def date(self) -> datetime:
         """The date a reader sorts by: published, else updated, else first seen."""
         return self.published or self.updated or self.first_seen
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    new_ids: list[int]
+    updated_ids: list[int]
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """What `articles`, `export` and the TUI list select. All parts are ANDed."""
+
+    feed_ids: Sequence[int] | None = None
+    group: str | None = None
+    unread: bool = False
+    starred: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    ids: Sequence[int] | None = None  # e.g. the hits of a search
+
+
+@dataclass(frozen=True)
+class ArticleLine:
+    """One row of the TUI's article list: only what it draws."""
+
+    id: int
+    feed_id: int
+    feed_title: str
+    title: str
+    date: datetime
+    read: bool
+    starred: bool
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """What the indexer needs of one article."""
+
+    id: int
+    version: int
+    title: str
+    text: str
+    summary: str
+    feed_title: str
+    group: str
+    author: str
+    categories: tuple[str, ...]
+    link: str
+    date: datetime
+
+
+@dataclass(frozen=True)
+class FulltextJob:
+    article_id: int
+    link: str
+    feed_url: str
+    feed_text_len: int
+
+
+# -- alerts: the types of the outbox --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatchCandidate:
+    """A new article waiting to be matched against the rules."""
+
+    article_id: int
+    feed_id: int
+    first_fetch: bool  # it came with its feed's first articles
+    arrived: datetime  # when it was stored, to the millisecond
+    date: datetime | None  # published, else updated
+    story_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryPlan:
+    """Where and when one alert is to be sent."""
+
+    target: str  # a stable key for the target (a hash: the URL itself holds secrets)
+    label: str  # the target's URL, redacted
+    state: DeliveryState  # PENDING (send when due) or HELD (for a digest or the end of quiet hours)
+    due_at: datetime
+    batch: str | None = None  # deliveries sharing a batch (and rule, target) go out as one message
+    update_of: int = 0  # 0: the alert's own notification; else the article id of the later source it announces
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    """A rule matching an article, as recorded: what a message about it shows."""
+
+    rule: str
+    article_id: int
+    canonical_url: str | None  # None when the article has no link
+    title: str
+    link: str
+    published: datetime | None
+    feed_title: str
+    snippet: str
+    spans: tuple[tuple[int, int], ...]
+    deliveries: tuple[DeliveryPlan, ...]
+    story_id: int | None = None
+    outlets: int = 1  # its deliveries are made once the alert's sources come from this many outlets
+
+
+@dataclass(frozen=True)
+class SourceJoin:
+    """A later article of an alerted story, joining the rule's alert for that story as one more source."""
+
+    rule: str
+    story_id: int
+    article_id: int
+    feed_title: str
+    link: str
+    updates: tuple[DeliveryPlan, ...]  # what it sends when it is a new source (the rule's story_updates)
+    first: tuple[DeliveryPlan, ...]  # the alert's own deliveries, made if this source brings it to `outlets`
+    outlets: int = 1
+
+
+@dataclass(frozen=True)
+class StoryMember:
+    """An article of a story, and what tied it in (see `reader.stories.Decision.explained`)."""
+
+    article_id: int
+    title: str
+    link: str
+    outlet: str
+    date: datetime
+    reason: dict
+
+
+@dataclass(frozen=True)
+class StoryRecord:
+    """A story as `reader stories show` presents it."""
+
+    id: int
+    first_seen: datetime
+    last_seen: datetime
+    muted_until: datetime | None
+    articles: tuple[StoryMember, ...]
+
+    @property
+    def outlets(self) -> list[str]:
+        return sorted({m.outlet for m in self.articles})
+
+
+@dataclass(frozen=True)
+class AlertSource:
+    """An outlet's article about an alert's story (the first match, or a later one that joined it)."""
+
+    article_id: int | None  # None once the article is deleted
+    feed_title: str
+    link: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    alert_id: int
+    target: str
+    label: str
+    batch: str | None
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    rule: str
+    article_id: int | None
+    title: str
+    link: str
+    published: datetime | None
+    snippet: str
+    spans: tuple[tuple[int, int], ...]
+    created_at: datetime
+    sources: tuple[AlertSource, ...]
+    deliveries: tuple[Delivery, ...]
+    story_id: int | None = None
+
+    @property
+    def state(self) -> str:
+        """The least advanced state of its deliveries: failed, pending, held, sent (NO_TARGETS without any)."""
+        states = {d.state for d in self.deliveries}
+        order = (DeliveryState.FAILED, DeliveryState.PENDING, DeliveryState.HELD, DeliveryState.SENT)
+        return next((s for s in order if s in states), NO_TARGETS)

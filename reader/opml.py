@@ -3,12 +3,17 @@
 Import files come from strangers as often as from the user's own exports, so
 they are parsed as untrusted data: size-capped, XML without DTD entities or
 network access, labels stripped of control characters, and only http(s) feed
-URLs kept. Anything left out is reported in `ImportResult.skipped` rather than
+URLs kept. OPML found in the wild is often not well-formed (a bare `&` in a URL):
+it is parsed strictly first, then repaired and recovered, and the repair is
+reported. Anything left out is reported in `ImportResult.skipped` rather than
 silently dropped; a file that cannot be read at all raises `OPMLError`.
+Never touches the network, the store or the rules directory.
 """
 
 from __future__ import annotations
 
+import bisect
+import html.entities
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +46,20 @@ _ENTITY_DECLARATIONS = tuple("<!ENTITY".encode(codec) for codec in ("utf-8", "ut
 # Characters XML 1.0 cannot carry, plus C0/C1 controls, which a terminal may obey.
 _UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")  # lxml appends it to its messages
+# Repairing XML that is not well-formed: the markup tokens (a start tag's quoted values may hold
+# '<' and '>'), a quoted value, a reference, an '&' that starts no reference, an outline's start.
+_MARKUP = re.compile(
+    rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE[^>]*>"
+    rb"|<[A-Za-z_:/](?:\"[^\"]*\"|'[^']*'|[^<>\"'])*>",
+    re.DOTALL,
+)
+_QUOTED_VALUE = re.compile(rb"\"[^\"]*\"|'[^']*'")
+_REFERENCE_OR_AMP = re.compile(rb"&(?:([A-Za-z_][\w.-]*)|#[0-9]+|#x[0-9A-Fa-f]+);|&")
+_REFERENCE_OR_LT = re.compile(_REFERENCE_OR_AMP.pattern + rb"|<")
+_REPAIRS = {b"&": "bare '&'", b"<": "bare '<'"}
+_XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
+_OUTLINE_START = re.compile(rb"<outline[\s/>]", re.IGNORECASE)
+MAX_LINES_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -55,6 +74,7 @@ class Subscription:
 class ImportResult:
     subscriptions: list[Subscription] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "line N: why", one per entry left out
+    recovered: str = ""  # how a file that is not well-formed XML was read; "" if it is well-formed
 
 
 class OPMLError(Exception):
@@ -123,7 +143,8 @@ def _xml_safe(text: str) -> str:
 
 
 def _read_opml(data: bytes, name: str) -> ImportResult:
-    body = _opml_body(_parse_xml(data, name), name)
+    root, recovery = _parse_xml(data, name)
+    body = _opml_body(root, name)
     collector = _Collector()
     for outline, attrs, group in _feed_outlines(body, ""):
         url = attrs["xmlurl"].strip()
@@ -141,25 +162,156 @@ def _read_opml(data: bytes, name: str) -> ImportResult:
             ),
             where,
         )
-    return collector.result()
+    if recovery is None:
+        return collector.result()
+    for line, why in recovery.lost_outlines(root):
+        collector.skip(f"line {line}: outline not readable: {why}")
+    result = collector.result()
+    if not result.subscriptions and not result.skipped:
+        raise OPMLError(f"{name}: not OPML: {recovery.error}")  # recovery found nothing: the real error says more
+    skipped = sorted(result.skipped, key=lambda reason: int(reason.split(":", 1)[0].removeprefix("line ")))
+    return ImportResult(result.subscriptions, skipped, recovered=recovery.summary())
 
 
-def _parse_xml(data: bytes, name: str) -> etree._Element:
+def _parse_xml(data: bytes, name: str) -> tuple[etree._Element, _Recovery | None]:
     """Parse untrusted XML: no DTD entities (no expansion bombs), no external files, no network.
 
+    Strictly first; a file that is not well-formed is repaired (bare '&', '<' in
+    attribute values, HTML entities) and, if still broken, read by libxml2's
+    recovering parser: (root, how it was recovered), or (root, None) if well-formed.
     The byte scan refuses entity declarations in UTF-8 and UTF-16; in rarer encodings
     libxml2's own entity-amplification limit stops a bomb as a syntax error.
     """
     if any(declaration in data for declaration in _ENTITY_DECLARATIONS):
         raise OPMLError(f"{name}: not OPML: entity declarations are not allowed")
-    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False)
     try:
-        return etree.fromstring(data, parser)
+        return etree.fromstring(data, _xml_parser()), None
     except etree.XMLSyntaxError as exc:
-        # exc.error_log may also hold earlier documents' warnings; exc.msg is this failure.
-        line, column = exc.position
-        message = _POSITION_SUFFIX.sub("", exc.msg)
-        raise OPMLError(f"{name}: not OPML: XML syntax error at line {line}, column {column}: {message}") from None
+        recovery = _Recovery(_syntax_error(exc))
+    if _entity_problem(recovery.error):
+        raise OPMLError(f"{name}: not OPML: {recovery.error}")  # an entity bomb is never "recovered"
+    repaired = recovery.repair(data)
+    if repaired != data:
+        try:
+            return etree.fromstring(repaired, _xml_parser()), recovery
+        except etree.XMLSyntaxError as exc:
+            recovery.still_broken = _syntax_error(exc)
+    parser = _xml_parser(recover=True)
+    try:
+        root = etree.fromstring(repaired, parser)
+    except etree.XMLSyntaxError:
+        root = None
+    if root is None:
+        raise OPMLError(f"{name}: not OPML: {recovery.error}")
+    recovery.log = [(entry.line, _POSITION_SUFFIX.sub("", entry.message)) for entry in parser.error_log]
+    recovery.source = repaired
+    return root, recovery
+
+
+def _xml_parser(recover: bool = False) -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, recover=recover)
+
+
+def _syntax_error(exc: etree.XMLSyntaxError) -> str:
+    # exc.error_log may also hold earlier documents' warnings; exc.msg is this failure.
+    line, column = exc.position
+    return f"XML syntax error at line {line}, column {column}: {_POSITION_SUFFIX.sub('', exc.msg)}"
+
+
+def _entity_problem(message: str) -> bool:
+    return "amplification" in message or "Detected an entity reference loop" in message
+
+
+class _Recovery:
+    """How a file that is not well-formed XML was read: what was repaired, what was lost."""
+
+    def __init__(self, error: str):
+        self.error = error  # the strict parser's complaint
+        self.still_broken = ""  # the strict parser's complaint after the repair, if any
+        self.fixes: dict[str, list[int]] = {}  # what was repaired -> the lines
+        self.log: list[tuple[int, str]] = []  # the recovering parser's complaints
+        self.source = b""  # the bytes the recovering parser read
+
+    def repair(self, data: bytes) -> bytes:
+        """`data` with bare '&', '<' inside attribute values and HTML entities escaped.
+
+        Only ASCII-compatible encodings are repaired (where those bytes mean those
+        characters); others go straight to the recovering parser.
+        """
+        if data.startswith(_WIDE_XML_STARTS):
+            return data
+        self._newlines = [m.start() for m in re.finditer(rb"\n", data)]
+        pieces: list[bytes] = []
+        position = 0
+        for markup in _MARKUP.finditer(data):
+            pieces.append(self._escape(data[position : markup.start()], position, in_value=False))
+            tag = markup.group()
+            if tag[1:2].isalpha() or tag[1:2] in (b"_", b":"):  # a start tag: repair its quoted values
+                tag = _QUOTED_VALUE.sub(lambda value: self._escape_value(value, markup.start()), tag)
+            pieces.append(tag)
+            position = markup.end()
+        pieces.append(self._escape(data[position:], position, in_value=False))
+        return b"".join(pieces)
+
+    def _escape_value(self, value: re.Match[bytes], tag_offset: int) -> bytes:
+        quoted = value.group()
+        return quoted[:1] + self._escape(quoted[1:-1], tag_offset + value.start() + 1, in_value=True) + quoted[-1:]
+
+    def _escape(self, chunk: bytes, offset: int, in_value: bool) -> bytes:
+        """`chunk` (found at `offset`) with its bare '&' (and in a value, '<') escaped, each noted with its line."""
+
+        def escape(match: re.Match[bytes]) -> bytes:
+            found, name = match.group(), match.group(1)
+            if found.startswith(b"&#") or name in _XML_ENTITIES:
+                return found  # a reference XML knows
+            line = bisect.bisect_right(self._newlines, offset + match.start()) + 1
+            characters = html.entities.html5.get(name.decode("ascii") + ";") if name else None
+            if characters:
+                self.fixes.setdefault("HTML entity", []).append(line)
+                return "".join(f"&#{ord(c)};" for c in characters).encode()
+            self.fixes.setdefault(_REPAIRS.get(found, "unknown entity"), []).append(line)
+            return b"&lt;" if found == b"<" else b"&amp;" + found[1:]
+
+        return (_REFERENCE_OR_LT if in_value else _REFERENCE_OR_AMP).sub(escape, chunk)
+
+    def summary(self) -> str:
+        """One line for the import report."""
+        found = [f"{len(lines)} {_plural(what, len(lines))} at {_lines(lines)}" for what, lines in self.fixes.items()]
+        if self.still_broken or not found:
+            found.append(self.still_broken or self.error)
+        how = "recovered" if not self.log else "recovered what could be read"
+        return f"the file is not well-formed XML ({'; '.join(found)}): {how}"
+
+    def lost_outlines(self, root: etree._Element) -> list[tuple[int, str]]:
+        """(line, why) for each `<outline` with an xmlUrl in the file that the recovering parser dropped."""
+        if not self.log or not self.source:
+            return []
+        kept = {
+            outline.sourceline
+            for outline in root.iter()
+            if _local_name(outline) == "outline" and any(key.lower() == "xmlurl" for key in outline.attrib)
+        }
+        complaints = dict(reversed(self.log))  # the first complaint of each line
+        lost = []
+        newlines = [m.start() for m in re.finditer(rb"\n", self.source)]
+        for start in _OUTLINE_START.finditer(self.source):
+            line = bisect.bisect_right(newlines, start.start()) + 1
+            tag_text = self.source[start.start() : start.start() + 4096].split(b">", 1)[0]
+            if line not in kept and b"xmlurl" in tag_text.lower():
+                lost.append((line, clean_line(complaints.get(line, "dropped while recovering the XML"), 200)))
+        return lost
+
+
+def _plural(what: str, count: int) -> str:
+    return what.removesuffix("entity") + "entities" if count > 1 and what.endswith("entity") else what
+
+
+def _lines(lines: list[int]) -> str:
+    """ "line 4" or "lines 11, 23, 40" (the first few, then a count)."""
+    unique = sorted(set(lines))
+    shown = ", ".join(map(str, unique[:MAX_LINES_SHOWN]))
+    more = f" and {len(unique) - MAX_LINES_SHOWN} more" if len(unique) > MAX_LINES_SHOWN else ""
+    return f"line {shown}" if len(unique) == 1 else f"lines {shown}{more}"
 
 
 def _opml_body(root: etree._Element, name: str) -> etree._Element:

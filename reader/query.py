@@ -11,7 +11,8 @@ wrong with it, with a position; `reader.index` gives the tree its meaning
     -group:Tech, NOT group:Tech         exclusion
     title:DeepSeek  feed:"MIT Technology Review"  tag:policy  title:(a OR b)
     date:>=2025-01-01  date:<2025-06-01  date:2025-03  date:2025-01-01..2025-02-01
-    date:24h  date:7d  date:2w          within the last N hours, days, weeks
+    date:30m  date:24h  date:7d  date:3mo  within the last N minutes, hours, days, weeks (w),
+                                        months (mo) or years (y): the spans of `--since`
 
 NOT binds tighter than AND, and AND tighter than OR: `a b OR c` is
 `(a AND b) OR c` (the parser warns when a query mixes them without
@@ -23,8 +24,13 @@ includes that day, `A..B` includes both ends.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+from .dates import FORMS, DateError, parse_span, period
+from .dates import utc as _utc
 
 # The field prefixes a query may use, and the index field each one searches.
 FIELD_PREFIXES: dict[str, str] = {
@@ -39,6 +45,10 @@ FIELD_PREFIXES: dict[str, str] = {
 }
 DATE_PREFIX = "date"
 OPERATORS = ("AND", "OR", "NOT")
+# Bounds that keep one pathological query (a rule nested 200 deep, 1,000 NOTs, a pasted book) from
+# exhausting the stack or the time of every search and every match after it.
+MAX_DEPTH = 64  # nested parentheses and NOTs
+MAX_TERMS = 4096  # words, phrases and dates
 
 
 class QueryError(ValueError):
@@ -248,22 +258,21 @@ class _Lexer:
 
 # -- dates -----------------------------------------------------------------------
 
-_RELATIVE_RE = re.compile(r"(\d{1,5})([hdw])")
-_RELATIVE_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-_PERIOD_RE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
-_DATE_FORMS = "YYYY, YYYY-MM, YYYY-MM-DD, a range A..B, a comparison like >=2025-01-01, or 24h / 7d / 2w"
+_DATE_FORMS = f"{FORMS}, a range A..B, or a comparison like >=2025-01-01"
 
 
 def parse_date_value(value: str, now: datetime) -> tuple[datetime | None, datetime | None, bool]:
-    """`date:` values → (start inclusive, end exclusive, relative to now?); ValueError if bad."""
+    """`date:` values → (start inclusive, end exclusive, relative to now?); ValueError if bad.
+
+    Dates and spans are those of `reader.dates`, the grammar `--since` takes too.
+    """
     if not value:
         raise ValueError(f"'date:' needs a value: {_DATE_FORMS}")
-    if m := _RELATIVE_RE.fullmatch(value):
-        delta = timedelta(**{_RELATIVE_UNITS[m.group(2)]: int(m.group(1))})
-        return _utc(now) - delta, None, True
+    if (span := parse_span(value)) is not None:
+        return _utc(now) - span, None, True
     for op in (">=", "<=", ">", "<", "="):
         if value.startswith(op):
-            lo, hi = _period(value[len(op) :], value)
+            lo, hi = _period(value[len(op) :])
             return {">=": (lo, None), ">": (hi, None), "<": (None, lo), "<=": (None, hi), "=": (lo, hi)}[op] + (
                 False,
             )
@@ -271,36 +280,20 @@ def parse_date_value(value: str, now: datetime) -> tuple[datetime | None, dateti
         left, _, right = value.partition("..")
         if not left and not right:
             raise ValueError(f"'..' needs a date on at least one side: {_DATE_FORMS}")
-        start = _period(left, value)[0] if left else None
-        end = _period(right, value)[1] if right else None
+        start = _period(left)[0] if left else None
+        end = _period(right)[1] if right else None
         if start and end and start >= end:
             raise ValueError(f"the date range '{value}' ends before it starts")
         return start, end, False
-    lo, hi = _period(value, value)
+    lo, hi = _period(value)
     return lo, hi, False
 
 
-def _period(text: str, whole: str) -> tuple[datetime, datetime]:
-    """A year, month or day as [start, end) in UTC."""
-    m = _PERIOD_RE.fullmatch(text)
-    if not m:
-        raise ValueError(f"'{whole}' is not a date: use {_DATE_FORMS}")
-    year, month, day = int(m.group(1)), m.group(2), m.group(3)
+def _period(text: str) -> tuple[datetime, datetime]:
     try:
-        if month is None:
-            return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-        if day is None:
-            start = datetime(year, int(month), 1, tzinfo=UTC)
-            following = datetime(year + int(month) // 12, int(month) % 12 + 1, 1, tzinfo=UTC)
-            return start, following
-        start = datetime(year, int(month), int(day), tzinfo=UTC)
-    except ValueError:
-        raise ValueError(f"'{text}' is not a real date") from None
-    return start, start + timedelta(days=1)
-
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        return period(text)
+    except DateError as exc:
+        raise ValueError(f"{exc}: use {_DATE_FORMS}") from None
 
 
 # -- parsing ---------------------------------------------------------------------
@@ -311,6 +304,7 @@ class _Parser:
         self.text = text
         self.tokens = tokens
         self.i = 0
+        self.depth = 0  # parentheses and NOTs open around the current token
         self.warnings: list[str] = []
 
     def error(self, message: str, position: int) -> QueryError:
@@ -368,8 +362,21 @@ class _Parser:
         if token.kind == "NOT":
             self.take()
             self.expect_operand(token)
-            return Not(self.parse_unary(field))
+            with self.nested(token.position):
+                return Not(self.parse_unary(field))
         return self.parse_atom(field)
+
+    @contextmanager
+    def nested(self, position: int) -> Iterator[None]:
+        """One level deeper (a '(' or a NOT at `position`), refused past MAX_DEPTH."""
+        if self.depth >= MAX_DEPTH:
+            raise self.error(f"the query nests deeper than {MAX_DEPTH} levels of parentheses and NOTs; "
+                             "write it flatter", position)  # fmt: skip
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def parse_atom(self, field: str | None) -> Node:
         token = self.take()
@@ -394,7 +401,8 @@ class _Parser:
             raise self.error("empty parentheses", opening.value_position)
         if closing is None:
             raise self.error("this '(' is never closed", opening.value_position)
-        node = self.parse_or(field)
+        with self.nested(opening.value_position):
+            node = self.parse_or(field)
         if self.peek() is None:
             raise self.error("this '(' is never closed", opening.value_position)
         self.take()
@@ -419,6 +427,11 @@ def parse(text: str, *, now: datetime | None = None) -> Syntax:
     tokens = lexer.run()
     if not tokens:
         raise QueryError("the query is empty", text, None)
+    terms = [t for t in tokens if t.kind in ("WORD", "PHRASE", "DATE")]
+    if len(terms) > MAX_TERMS:
+        extra = terms[MAX_TERMS]
+        raise QueryError(f"the query has {len(terms):,} terms, more than the {MAX_TERMS:,} a query may have "
+                         f"(column {extra.position + 1}); split it into several rules", text, extra.position)  # fmt: skip
     parser = _Parser(text, tokens)
     tree = parser.parse()
     return Syntax(tree, tuple(parser.warnings), lexer.relative_dates)

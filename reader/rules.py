@@ -1,40 +1,37 @@
 """Rule files: loading, validating and writing the TOML files of the rules directory.
 
+It never matches articles nor sends notifications (that is `reader.alerts` and `reader.targets`).
+
 A rule is a named query (the file's stem is its name). With notification
 targets (`notify`) it alerts; without them it is a saved search. This module
 reads the files and says what is wrong with them, each problem with its file
-and line, so one bad file never hides the others. Matching lives in
-`reader.alerts`, sending too: nothing here notifies anyone.
+and line, so one bad file never hides the others.
 
 Notification URLs carry secrets (tokens, passwords), so they are only ever
-shown through `redact`, and files that may hold them are written owner-only.
+shown through `reader.targets.redact`, and files that may hold them are written owner-only.
 """
 
 from __future__ import annotations
 
 import datetime
 import difflib
-import logging
 import os
 import re
 import stat
 import tomllib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import apprise
 import tomli_w
 
 from .config import BUNDLED_RULES
 from .index import WORD_RE, ParsedQuery, QueryError, analyze, parse_query
 from .models import Feed
 from .query import And, Node, Not, Or, Word
+from .targets import TargetChecker, redact
 
 MODES = ("instant", "digest")
 KEYS = ("query", "title", "notify", "feeds", "groups", "enabled", "mode", "digest_at", "quiet_hours", "timezone",
@@ -44,8 +41,6 @@ MAX_OUTLETS = 1000
 DEFAULT_DIGEST_AT = (datetime.time(8, 0),)
 MAX_RULE_BYTES = 256 * 1024  # a rule is a few lines; anything bigger is a mistake
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
-TAG_RE = re.compile(r"[\w.-]+")
-APPRISE_WIKI = "https://github.com/caronc/apprise/wiki"
 SEEDED_MARKER = ".seeded"  # left in the rules dir, so deleting every rule does not bring the examples back
 
 
@@ -140,7 +135,7 @@ def load_rules(rules_dir: Path, *, apprise_config: str = "") -> RuleSet:
     rules_dir = Path(rules_dir)
     if not rules_dir.is_dir():
         return RuleSet((), (Problem(rules_dir, None, "the rules directory does not exist", "warning"),))
-    targets = _Targets(apprise_config)
+    targets = TargetChecker(apprise_config)
     rules: list[Rule] = []
     problems: list[Problem] = []
     for path in rule_files(rules_dir):
@@ -153,7 +148,7 @@ def load_rules(rules_dir: Path, *, apprise_config: str = "") -> RuleSet:
 
 def load_rule(path: Path, *, apprise_config: str = "") -> tuple[Rule | None, list[Problem]]:
     """One rule file: the rule (None if it has an error) and its problems."""
-    return _RuleFile(Path(path), _Targets(apprise_config)).load()
+    return _RuleFile(Path(path), TargetChecker(apprise_config)).load()
 
 
 class _Invalid(Exception):
@@ -168,7 +163,7 @@ class _Invalid(Exception):
 class _RuleFile:
     """One rule file being read: its text (for line numbers) and what is wrong with it."""
 
-    def __init__(self, path: Path, targets: _Targets):
+    def __init__(self, path: Path, targets: TargetChecker):
         self.path = path
         self.targets = targets
         self.text = ""
@@ -373,16 +368,10 @@ class _RuleFile:
 
     def _check_notify(self, notify: tuple[str, ...]) -> None:
         for target in notify:
-            line = self.value_line("notify", target)
-            if "://" in target:
-                reason = self.targets.url_problem(target)
-                if reason:
-                    self.error(f"notify: {redact(target)}: {reason}", line)
-            elif not TAG_RE.fullmatch(target):
-                shown = _shown(redact(target))
-                self.error(f"notify: {shown} is neither an Apprise URL (scheme://…) nor a tag (a word)", line)
-            elif reason := self.targets.tag_problem(target):
-                self.warn(f"notify: {reason}", line)
+            if found := self.targets.problem(target):
+                severity, message = found
+                line = self.value_line("notify", target)
+                self.problems.append(Problem(self.path, line, f"notify: {message}", severity))
 
     def _check_scheduling(self, table: dict[str, Any], alerts: bool) -> None:
         if not alerts:
@@ -523,191 +512,6 @@ def _analysis_traps(word: Word) -> list[tuple[int, str]]:
     return found
 
 
-# -- notification targets ---------------------------------------------------------------------
-
-
-class _Targets:
-    """Checks notify entries against Apprise: URLs it accepts, and tags of the user's Apprise config."""
-
-    def __init__(self, config_path: str):
-        self.config_path = config_path
-        self._tags: frozenset[str] | None = None
-
-    def url_problem(self, url: str) -> str | None:
-        """None if Apprise accepts the URL here, else why not (with no secret in it)."""
-        scheme = url.split("://", 1)[0].lower()
-        plugin = _plugin(scheme)
-        if plugin is None:
-            close = difflib.get_close_matches(scheme, apprise.NotificationManager().schemas(), n=1)
-            hint = f"did you mean '{close[0]}://'?" if close else f"the services and their URLs: {APPRISE_WIKI}"
-            return f"Apprise has no service '{scheme}://'; {hint}"
-        if not plugin.enabled:
-            return f"Apprise's {plugin.service_name} service cannot run on this system (a library it needs is missing)"
-        instance, messages = _instantiate(url)
-        if instance is None:
-            reasons = "; ".join(scrub(m, url) for m in messages[:2]) or "the URL's parts are wrong"
-            return f"Apprise does not accept this {plugin.service_name} URL: {reasons}"
-        return None
-
-    def tag_problem(self, tag: str) -> str | None:
-        if not self.config_path:
-            return (f"'{tag}' is an Apprise tag, but no Apprise config file is set ([alerts] apprise_config "
-                    "in config.toml), so its alerts are sent nowhere; map the tag to a URL there, "
-                    "or put a URL here")  # fmt: skip
-        path = Path(self.config_path).expanduser()
-        if not path.is_file():
-            return f"'{tag}' is an Apprise tag, but the Apprise config file {path} does not exist"
-        tags = self.tags(path)
-        if tag.lower() not in tags:
-            known = ", ".join(sorted(tags)) or "none"
-            return f"'{tag}' is not a tag of any URL in {path} (its tags: {known})"
-        return None
-
-    def tags(self, path: Path) -> frozenset[str]:
-        if self._tags is None:
-            config = apprise.AppriseConfig()
-            with _apprise_quiet():
-                config.add(str(path))
-                self._tags = frozenset(str(t).lower() for service in config.services() for t in service.tags)
-        return self._tags
-
-
-def _plugin(scheme: str):
-    """Apprise's notification class for a scheme, or None."""
-    manager = apprise.NotificationManager()
-    return manager[scheme] if scheme in manager else None
-
-
-def _instantiate(url: str) -> tuple[Any, list[str]]:
-    """Apprise's object for a URL (None if it refuses it) and what Apprise logged meanwhile."""
-    with _apprise_quiet() as messages:
-        instance = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-    return (instance or None), messages
-
-
-@contextmanager
-def _apprise_quiet() -> Iterator[list[str]]:
-    """Collect Apprise's log messages instead of letting them reach the user's screen or log:
-    they may quote a notification URL with its secrets."""
-    logger = logging.getLogger(apprise.LOGGER_NAME)
-    messages: list[str] = []
-    handler = _ListHandler(messages)
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-
-
-class _ListHandler(logging.Handler):
-    def __init__(self, messages: list[str]):
-        super().__init__(logging.WARNING)
-        self.messages = messages
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-# -- redaction ----------------------------------------------------------------------------------
-
-_SECRET_QUERY_KEYS = {"token", "key", "apikey", "api_key", "secret", "password", "pass", "pw", "pwd", "auth",
-                      "access_token", "accesstoken", "sig", "signature", "webhook", "bot"}  # fmt: skip
-_MASK = "****"
-
-
-def redact(url: str) -> str:
-    """A notification URL with its credentials masked: "json://user:****@host/path", "slack://****/****/****".
-
-    Tags (no "://") are returned unchanged. A part is masked when Apprise
-    itself would hide it, and also when it merely looks like a token (letters
-    mixed with digits, or long), so URLs Apprise does not know are covered too.
-    """
-    if "://" not in url:
-        return url
-    return "".join(_MASK if secret else text for text, secret in _url_pieces(url))
-
-
-def _secret_parts(url: str) -> list[str]:
-    return [text for text, secret in _url_pieces(url) if secret and text]
-
-
-def scrub(message: str, url: str) -> str:
-    """An Apprise log message with every secret part of `url` masked."""
-    message = message.replace(url, redact(url))
-    for part in sorted(_secret_parts(url), key=len, reverse=True):
-        if len(part) >= 3:
-            message = message.replace(part, _MASK)
-    return re.sub(r"\b\w\.\.\.\w\b", _MASK, message)  # Apprise's own "T...2" shows two characters
-
-
-@lru_cache(maxsize=256)
-def _url_pieces(url: str) -> tuple[tuple[str, bool], ...]:
-    """The URL cut into (text, is_secret) pieces that join back into it."""
-    scheme, _, rest = url.partition("://")
-    shown = _apprise_shown_parts(url)
-    rest, hash_, fragment = rest.partition("#")
-    rest, question, query = rest.partition("?")
-    netloc, slash, path = rest.partition("/")
-    userinfo, at, hostport = netloc.rpartition("@")
-    user, colon, password = userinfo.partition(":")
-    pieces: list[tuple[str, bool]] = [(scheme + "://", False)]
-    if at:
-        pieces += [(user, _looks_secret(user, shown))]
-        pieces += [(colon, False), (password, bool(password))] if colon else []
-        pieces += [(at, False)]
-    pieces += _host_pieces(hostport, shown)
-    if slash:
-        for segment in path.split("/"):
-            pieces += [("/", False), (segment, _looks_secret(segment, shown))]
-    if question:
-        pieces += [("?", False)]
-        for i, pair in enumerate(query.split("&")):
-            key, eq, value = pair.partition("=")
-            secret = bool(value) and (key.lower() in _SECRET_QUERY_KEYS or _looks_secret(value, shown))
-            pieces += [("&" if i else "", False), (key + eq, False), (value, secret)]
-    if hash_:
-        pieces += [("#", False), (fragment, bool(fragment))]
-    return tuple(pieces)
-
-
-def _host_pieces(hostport: str, shown: frozenset[str] | None) -> list[tuple[str, bool]]:
-    """A host name or address is shown; a token in the host's place (slack://T1/…, tgram://bot:token) is not."""
-    if "." in hostport or hostport.startswith("["):
-        return [(hostport, False)]
-    host, colon, port = hostport.partition(":")
-    if colon and not port.isdigit():  # "id:token", not "host:port": one credential
-        secret = _looks_secret(host, shown) or _looks_secret(port, shown)
-        return [(host, secret), (colon, False), (port, secret)]
-    return [(host, _looks_secret(host, shown)), (colon, False), (port, False)]
-
-
-def _looks_secret(part: str, shown: frozenset[str] | None) -> bool:
-    """Apprise hides it, or it looks like a token: letters mixed with digits, or 16+ characters."""
-    if not part:
-        return False
-    if shown is not None and unquote(part) not in shown:
-        return True
-    mixed = len(part) >= 6 and any(c.isdigit() for c in part) and any(c.isalpha() for c in part)
-    return mixed or (len(part) >= 16 and not part.isdigit())
-
-
-@lru_cache(maxsize=256)
-def _apprise_shown_parts(url: str) -> frozenset[str] | None:
-    """The parts of a URL that Apprise's own privacy form leaves visible; None if Apprise refuses the URL."""
-    scheme = url.split("://", 1)[0].lower()
-    plugin = _plugin(scheme)
-    if plugin is None or not plugin.enabled:
-        return None
-    instance, _messages = _instantiate(url)
-    if instance is None:
-        return None
-    private = instance.url(privacy=True).split("://", 1)[-1]
-    return frozenset(unquote(p) for p in re.split(r"[/:@?&=]", private))
-
-
 # -- restricting a rule to some feeds ---------------------------------------------------------
 
 
@@ -733,7 +537,7 @@ def _group_selected(feed: Feed, groups: Sequence[str]) -> bool:
 
 def source_problems(rule: Rule, feeds: Sequence[Feed]) -> list[Problem]:
     """Warnings for `feeds`/`groups` entries that name no subscribed feed (the rule would be deaf to them)."""
-    loader = _RuleFile(rule.path, _Targets(""))
+    loader = _RuleFile(rule.path, TargetChecker(""))
     loader.text = _read_quietly(rule.path)  # for line numbers only
     for selector in rule.feeds:
         if not any(_feed_selected(f, [selector]) for f in feeds):

@@ -1,8 +1,10 @@
-"""URL helpers: canonical forms for recognising one story carried by several feeds."""
+"""URL helpers: canonical forms for recognising one story carried by several feeds, and feed URLs
+with their credentials masked for people. Pure: never touches the network, never changes a stored URL."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import re
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track where a click came from; they never change the page.
 TRACKING_PARAMS = frozenset(
@@ -35,3 +37,39 @@ def canonical_url(url: str) -> str:
         if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
     ]
     return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+
+
+# -- credentials ------------------------------------------------------------------------------
+
+MASK = "****"
+_USERINFO_RE = re.compile(r"^([A-Za-z][\w+.-]*://)([^/?#@\s]*)@")
+_URL_IN_TEXT_RE = re.compile(r"""[A-Za-z][\w+.-]*://[^\s'"<>]+""")
+_SECRET_WORDS = frozenset({"token", "key", "secret", "auth", "password", "passwd", "pass", "pwd", "sig",
+                           "signature", "apikey", "session", "sid", "credential", "credentials", "jwt"})  # fmt: skip
+_SECRET_ENDINGS = ("token", "key", "secret", "password", "passwd", "auth")
+
+
+def is_secret_param(name: str) -> bool:
+    """A query parameter named like a credential: token, api_key, X-Auth, accessToken, password…"""
+    name = unquote(name).lower()
+    return name.endswith(_SECRET_ENDINGS) or any(w in _SECRET_WORDS for w in re.split(r"[^a-z0-9]+", name))
+
+
+def redact_url(url: str) -> str:
+    """`url` as people may see it (lists, the TUI, logs, errors): its userinfo and the values of
+    credential-like query parameters masked. The stored URL, with its secrets, is what is fetched."""
+    url = _USERINFO_RE.sub(lambda m: f"{m.group(1)}{MASK}@", url)
+    head, question, rest = url.partition("?")
+    if not question:
+        return url
+    query, hash_, fragment = rest.partition("#")
+    pairs = []
+    for pair in query.split("&"):
+        key, eq, value = pair.partition("=")
+        pairs.append(f"{key}{eq}{MASK}" if eq and value and is_secret_param(key) else pair)
+    return f"{head}?{'&'.join(pairs)}{hash_}{fragment}"
+
+
+def redact_urls_in(text: str) -> str:
+    """Free text (an error, a log line) with every URL in it passed through `redact_url`."""
+    return _URL_IN_TEXT_RE.sub(lambda m: redact_url(m.group(0)), text) if "://" in text else text

@@ -19,7 +19,8 @@ from reader.config import Settings
 from reader.index import SearchIndex, parse_query
 from reader.ingest import IngestReport, ingest, worker_pool, writer
 from reader.models import ParsedArticle
-from reader.notify import KEY_FILE, Message, service_for
+from reader.messages import Message
+from reader.targets import KEY_FILE, service_for
 from reader.rules import QuietHours, load_rules, write_rule
 from reader.store import Alert, AlertSource, Store, utcnow
 from tests.clirun import reader

@@ -339,3 +339,63 @@ def test_bundled_feeds_opml_outlines_carry_every_attribute():
     assert [g.get("text") for g in groups] == ["Tech", "Policy"]
     assert all(f.get("type") == "rss" and f.get("text") == f.get("title") for f in feeds)
     assert all(f.get("xmlUrl") and f.get("htmlUrl") for f in feeds)
+
+
+# --- OPML that is not well-formed -----------------------------------------------
+
+
+def test_malformed_opml_is_repaired_and_every_readable_outline_imported():
+    result = read_subscriptions((DATA / "malformed.opml").read_bytes(), "malformed.opml")
+
+    assert [(s.url, s.title, s.group) for s in result.subscriptions] == [
+        ("https://world.example/rss", "World", "News & Politics"),
+        ("https://cafe.example/feed", "Cafe Society", "News & Politics"),  # &nbsp;
+        ("https://search.example/rss?q=chips&lang=en", "Search results", "News & Politics"),  # URL kept whole
+        ("https://toons.example/feed", "Tom & Jerry", "News & Politics"),
+        ("https://news.ycombinator.example/rss", "Hacker News", "Tech"),
+        ("https://bold.example/atom.xml", "a <b>bold</b> title", "Tech"),
+        ("https://t.example/feed?id=1&src=opml&utm=x", "Tracker", "Tech"),
+        ("https://copyleft.example/feed", "Unknown &copyleft; entity", "Tech"),
+        ("https://semis.example/feed", "Semis", "Tech"),
+        ("https://before.example/feed", "Before the break", "Broken folder"),
+        ("https://after.example/feed", "After the break", "Broken folder"),
+        ("https://talk.example/podcast.xml", "Talk", "Podcasts"),
+        ("https://music.example/podcast.xml", "Music", "Podcasts"),
+        ("https://loose.example/rss?a=1&b=2", "Top & loose", ""),
+    ]
+    assert result.skipped == [
+        "line 22: outline not readable: attributes construct error",
+        "line 28: not an http(s) URL: 'ftp://old.example/feed'",
+    ]
+    assert result.recovered == (
+        "the file is not well-formed XML (1 HTML entity at line 9; 5 bare '&' at lines 10, 11, 16, 30; "
+        "2 bare '<' at line 15; 1 unknown entity at line 17; "
+        "XML syntax error at line 22, column 56: attributes construct error): recovered what could be read"
+    )
+
+
+def test_bare_ampersands_alone_are_repaired_with_their_lines():
+    lines = ['<?xml version="1.0"?>', '<opml version="2.0">', "<head/>", "<body>"]
+    lines += [f'<outline text="Feed {k}" xmlUrl="https://f{k}.example/rss?a=1{"&b=2" if k in (3, 7) else ""}"/>'
+              for k in range(10)]  # fmt: skip
+    lines += ['<outline text="R&D" xmlUrl="https://rd.example/feed"/>', "</body>", "</opml>"]
+
+    result = read_subscriptions("\n".join(lines).encode(), "wild.opml")
+
+    assert len(result.subscriptions) == 11 and result.skipped == []
+    assert result.subscriptions[3].url == "https://f3.example/rss?a=1&b=2"
+    assert result.subscriptions[-1].title == "R&D"
+    assert result.recovered == "the file is not well-formed XML (3 bare '&' at lines 8, 12, 15): recovered"
+
+
+def test_well_formed_opml_reports_no_recovery():
+    assert read_subscriptions((DATA / "nested.opml").read_bytes(), "nested.opml").recovered == ""
+
+
+def test_broken_opml_in_utf16_is_recovered_without_byte_repair():
+    data = '<?xml version="1.0" encoding="UTF-16"?><opml><body><outline text="A" xmlUrl="https://a.example/f"/>'
+
+    result = read_subscriptions(data.encode("utf-16"), "wide.opml")
+
+    assert [s.url for s in result.subscriptions] == ["https://a.example/f"]
+    assert result.recovered.startswith("the file is not well-formed XML (XML syntax error at line 1")

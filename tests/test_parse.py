@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import pickle
+import re
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from reader.models import Enclosure, ParsedArticle, ParsedFeed
-from reader.parse import ParseError, _FastReader, _parse_compat, _parse_fast, parse_feed
+from reader.parse import ParseError, parse_feed
+from reader.parse.fast_path import FastReader, parse_fast
+from reader.parse.feedparser_path import parse_with_feedparser
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 FEED_URL = "https://feeds.example.com/news/feed.xml"
@@ -163,9 +166,18 @@ def test_xml_that_is_not_a_feed_is_a_parse_error():
         parse_feed(b'<?xml version="1.0"?><config><setting>1</setting></config>', FEED_URL)
 
 
-def test_json_is_a_parse_error():
-    with pytest.raises(ParseError, match="JSON"):
-        parse_feed(b'{"version": "https://jsonfeed.org/version/1", "items": []}', FEED_URL, "application/json")
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"title": "settings", "items": []}', "the server sent JSON without a jsonfeed.org version"),
+        (b'[{"id": 1}]', "the server sent JSON that is not a JSON Feed (it is an array)"),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "JSON syntax error: Expecting value at line 1"),
+        (b'{"version": "https://jsonfeed.org/version/1", "items": {}}', "JSON Feed 'items' is an object, not a list"),
+    ],
+)
+def test_json_that_is_not_a_json_feed_is_a_parse_error(body, reason):
+    with pytest.raises(ParseError, match=f"^not a feed: {re.escape(reason)}"):
+        parse_feed(body, FEED_URL, "application/json")
 
 
 def test_valid_feed_without_items_is_an_empty_feed():
@@ -521,8 +533,8 @@ def test_hundred_thousand_items():
 
 # --- two paths, one result ------------------------------------------------------
 #
-# parse_feed reads well-formed feeds with lxml (_parse_fast) and everything else
-# with feedparser (_parse_compat). A feed may take either path from one fetch to
+# parse_feed reads well-formed feeds with lxml (parse_fast) and everything else
+# with feedparser (parse_with_feedparser). A feed may take either path from one fetch to
 # the next, so both must give the same ParsedFeed, keys and content hashes included.
 
 NAMESPACES = (
@@ -706,9 +718,9 @@ GENERATED_FEEDS = {
 
 
 def assert_same_on_both_paths(body: bytes, content_type: str = "") -> ParsedFeed:
-    fast = _parse_fast(body, FEED_URL, content_type)
+    fast = parse_fast(body, FEED_URL, content_type)
     assert fast is not None, "the fast path declined a well-formed feed"
-    assert fast == _parse_compat(body, FEED_URL, content_type)
+    assert fast == parse_with_feedparser(body, FEED_URL, content_type)
     return fast
 
 
@@ -758,7 +770,7 @@ def test_both_paths_decode_bytes_alike(body, content_type):
     ],
 )
 def test_fast_path_leaves_other_documents_to_feedparser(body):
-    assert _parse_fast(body, FEED_URL, "") is None
+    assert parse_fast(body, FEED_URL, "") is None
 
 
 @pytest.mark.timeout(10)
@@ -771,13 +783,13 @@ def test_fast_path_never_reads_a_dtd(unit, separator, tmp_path):
         declaration=f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">]>',
     )
 
-    assert _parse_fast(billion_laughs(unit, separator), FEED_URL, "") is None
-    assert _parse_fast(xxe, FEED_URL, "") is None
+    assert parse_fast(billion_laughs(unit, separator), FEED_URL, "") is None
+    assert parse_fast(xxe, FEED_URL, "") is None
 
 
 @pytest.mark.timeout(10)
 def test_fast_path_xml_parser_resolves_no_entity_even_if_handed_a_dtd(tmp_path):
-    # _parse_fast refuses any DTD before lxml sees it; the parser's own settings are the second wall.
+    # parse_fast refuses any DTD before lxml sees it; the parser's own settings are the second wall.
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE")
     xxe = rss(
@@ -785,14 +797,14 @@ def test_fast_path_xml_parser_resolves_no_entity_even_if_handed_a_dtd(tmp_path):
         channel="<title>&xxe;</title>",
         declaration=f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">]>',
     )
-    reader = _FastReader()
+    reader = FastReader()
 
     reader.read(xxe)
 
     assert "TOP-SECRET" not in repr((reader.feed, reader.entries))
     assert reader.entries[0]["title"] == "a"
     with pytest.raises(Exception, match="amplification"):  # libxml2 refuses to expand the nested entities
-        _FastReader().read(billion_laughs("lol", ""))
+        FastReader().read(billion_laughs("lol", ""))
 
 
 def test_identity_survives_a_switch_between_paths():
@@ -806,7 +818,7 @@ def test_identity_survives_a_switch_between_paths():
     )
     well_formed = rss_ns(items)
     broken = rss_ns(items + "<item><title>AT&T</title><guid>4</guid></item>")  # a bare "&": feedparser's loose parser
-    assert _parse_fast(broken, FEED_URL, "") is None
+    assert parse_fast(broken, FEED_URL, "") is None
 
     today = parse_feed(well_formed, FEED_URL)
     tomorrow = parse_feed(broken, FEED_URL)

@@ -14,9 +14,10 @@ from reader.index import QueryError, SearchIndex
 from reader.ingest import update_index
 from reader.models import ParsedArticle
 from reader.rules import (
-    QuietHours, RuleSet, allowed_feed_ids, load_rule, load_rules, redact, seed_rules, write_rule,
+    QuietHours, RuleSet, allowed_feed_ids, load_rule, load_rules, seed_rules, write_rule,
 )  # fmt: skip
 from reader.store import Store
+from reader.targets import redact
 from tests.clirun import reader
 
 

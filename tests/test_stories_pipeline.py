@@ -182,7 +182,7 @@ def test_muting_refuses_unknown_stories_and_spans_with_a_clear_message(settings,
     assert missing.code == 2 and "no story 999" in missing.err and "Traceback" not in missing.err
     story = articles_by_link(settings)[ENTITY_LIST[0].slug]["story"]
     bad = cli(settings, "stories", "mute", str(story), "--for", "soon")
-    assert bad.code == 2 and "--for: not a span: 'soon'" in bad.err
+    assert bad.code == 2 and "--for: 'soon' is not a span; write a number and a unit" in bad.err
 
 
 def test_a_feed_changing_every_guid_on_each_fetch_creates_nothing_new(settings, outlets, endpoint):

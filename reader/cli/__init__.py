@@ -1,4 +1,6 @@
-"""The command line: `reader [global options] COMMAND …`.
+"""The command line: `reader [global options] COMMAND …`, or the TUI when no command is given.
+
+It never imports Textual before it knows the TUI is wanted.
 
 Each command lives in its own module under `reader/cli/` and registers its
 parser; commands only parse arguments, call the pipeline/store/index, and
@@ -13,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ..config import VERSION, ConfigError
+from ..index.errors import WrongWhoosh
 from ..lock import WriterBusy
 from ..logs import setup_logging
 from ..store import StoreError
@@ -27,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reader",
         description="A terminal RSS reader whose reason to exist is topic alerts.",
-        epilog="Run without a command to refresh and open the reader. 'reader COMMAND --help' for details.",
+        epilog=("Without a command it opens the reader's screen (the TUI) on what is stored; it refreshes by "
+                "itself only when nothing is stored yet. 'reader COMMAND --help' for details."),
     )
     parser.add_argument("--data-dir", metavar="DIR", help="where the database and index live (env READER_DATA_DIR)")
     parser.add_argument("--config-dir", metavar="DIR", help="where config.toml lives (env READER_CONFIG_DIR)")
@@ -52,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         console.error(str(exc))
         return 2
-    except (ConfigError, StoreError, WriterBusy) as exc:
+    except (ConfigError, StoreError, WriterBusy, WrongWhoosh) as exc:
         console.error(str(exc))
         return 1
     except KeyboardInterrupt:

@@ -7,10 +7,15 @@ import asyncio
 
 from .. import console
 from ..lock import WriterLock
-from ..store import FAILED, HELD, PENDING, SENT, Alert, Delivery, utcnow
+from ..models import Alert, Delivery, DeliveryState
+from ..store import utcnow
 from .context import Context
 
-STATE_STYLE = {SENT: "green", PENDING: "yellow", HELD: "cyan", FAILED: "red"}
+STATE_STYLE = {DeliveryState.SENT: "green", DeliveryState.PENDING: "yellow", DeliveryState.HELD: "cyan",
+               DeliveryState.FAILED: "red"}  # fmt: skip
+Col = console.Col
+ALERT_COLUMNS = [Col("time"), Col("rule", max=24), Col("state", max=32), Col("sources", max=24, drop=2),
+                 Col("title", flex=3), Col("to", max=24, drop=3), Col("last error", flex=2, drop=1)]  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,12 +58,12 @@ def _sources(a: Alert) -> str:
 
 
 def _last_error(a: Alert) -> str:
-    return next((f"{d.label}: {d.last_error}" for d in a.deliveries if d.last_error and d.state != SENT), "")
+    return next((f"{d.label}: {d.last_error}" for d in a.deliveries if d.last_error and d.state != DeliveryState.SENT), "")
 
 
 def _state(a: Alert) -> console.Text:
     tries = max((d.attempts for d in a.deliveries), default=0)
-    held = [d.next_attempt_at for d in a.deliveries if d.state == HELD]
+    held = [d.next_attempt_at for d in a.deliveries if d.state == DeliveryState.HELD]
     text = a.state + (f" until {console.local_time(min(held))}" if held else "")
     return console.Text(text + (f" ({tries} tries)" if tries > 1 else ""), STATE_STYLE.get(a.state, "dim"))
 
@@ -76,7 +81,7 @@ def list_alerts(args, ctx: Context) -> int:
          ", ".join(dict.fromkeys(d.label for d in a.deliveries)), _last_error(a))
         for a in alerts
     ]  # fmt: skip
-    console.out.print(console.table(["time", "rule", "state", "sources", "title", "to", "last error"], rows))
+    console.out.print(console.table(ALERT_COLUMNS, rows))
     return 0
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import console
-from ..dates import DateError, parse_when
+from ..console import Col
+from ..dates import FORMS, DateError, parse_when
 from ..models import Article
 from ..store import ArticleFilter, Store
 from ..text import clean_text
@@ -24,8 +25,8 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group", help="only this group")
     p.add_argument("--unread", action="store_true", help="only unread articles")
     p.add_argument("--starred", action="store_true", help="only starred articles")
-    p.add_argument("--since", metavar="WHEN", help="a date (2025-01-31) or a duration back from now (7d, 24h, 2w)")
-    p.add_argument("--until", metavar="WHEN", help="a date or a duration back from now")
+    p.add_argument("--since", metavar="WHEN", help="a date (2025-01-31) or a span back from now (30m, 24h, 7d, 3mo…)")
+    p.add_argument("--until", metavar="WHEN", help="a date (its end) or a span back from now")
     p.add_argument("--query", "-q", metavar="QUERY", help="only articles matching this search (see 'reader search')")
     p.add_argument("--limit", type=int, metavar="N", help="at most N articles")
 
@@ -67,15 +68,19 @@ def article_full_json(a: Article, story_sizes: dict[int, int]) -> dict:
 
 
 def build_filter(args, ctx: Context) -> ArticleFilter:
-    try:
-        since = parse_when(args.since) if args.since else None
-        until = parse_when(args.until, end_of_day=True) if args.until else None
-    except DateError as exc:
-        raise UsageError(str(exc)) from None
+    since = _when("--since", args.since)
+    until = _when("--until", args.until, end_of_day=True)
     feed_ids = [f.id for f in ctx.resolve_feeds(args.feed)] if args.feed else None
     ids = search_ids(ctx, args.query) if args.query else None
     return ArticleFilter(feed_ids=feed_ids, group=args.group, unread=args.unread, starred=args.starred,
                          since=since, until=until, ids=ids)  # fmt: skip
+
+
+def _when(option: str, text: str | None, *, end_of_day: bool = False):
+    try:
+        return parse_when(text, end_of_day=end_of_day) if text else None
+    except DateError as exc:
+        raise UsageError(f"{option}: {exc}; use {FORMS}") from None
 
 
 def list_articles(args, ctx: Context) -> int:
@@ -93,7 +98,7 @@ def list_articles(args, ctx: Context) -> int:
     if not rows:
         console.out.print("No articles match.")
         return 0
-    console.out.print(console.table(["id", "", "", "date", "feed", "title"], rows))
+    console.out.print(console.table([Col("id"), Col(""), Col(""), Col("date"), Col("feed", max=24, drop=1), Col("title", flex=1)], rows))
     return 0
 
 
@@ -111,13 +116,37 @@ def show_article(args, ctx: Context) -> int:
         return 0
     header = [("title", a.title), ("feed", a.feed_title), ("author", a.author),
               ("date", console.local_time(a.date)), ("link", a.link), ("text from", a.text_source)]  # fmt: skip
+    header += [("enclosure", enclosure_line(e)) for e in a.enclosures]
     for label, value in header:
         if value:
-            console.out.print(console.safe(f"{label:>10}: ", "bold") + console.safe(value))
+            console.out.print(console.Text(f"{label:>10}: ", "bold") + console.safe(value), crop=False)
     console.out.print()
-    body = a.markdown if args.markdown else a.text
-    sys.stdout.write(clean_text(body) + "\n")
+    body = clean_text(a.markdown if args.markdown else a.text)
+    sys.stdout.write((wrap_paragraphs(body, console.out.width) if console.is_tty() else body) + "\n")
     return 0
+
+
+def enclosure_line(e) -> str:
+    """A podcast episode or attachment: its URL, then its type and size when the feed gave them."""
+    size = f"{e.length / 1_000_000:.1f} MB" if e.length else ""
+    details = ", ".join(x for x in (e.type, size) if x)
+    return f"{e.url} ({details})" if details else e.url
+
+
+def wrap_paragraphs(text: str, width: int) -> str:
+    """Fold long lines to the terminal's width, keeping blank lines, list markers and indentation."""
+    import textwrap
+
+    width = max(20, min(width, 100))  # past ~100 columns, lines get hard to read
+    out = []
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        indent = line[: len(line) - len(stripped)]
+        marker = re.match(r"([-*+]|\d+[.)]|>)\s+", stripped)
+        hang = indent + " " * (marker.end() if marker else 0)
+        out.append(textwrap.fill(line, width, subsequent_indent=hang, break_long_words=False,
+                                 break_on_hyphens=False) if len(line) > width else line)  # fmt: skip
+    return "\n".join(out)
 
 
 # -- export ----------------------------------------------------------------------------
@@ -180,9 +209,18 @@ def write_markdown(articles: Iterator[Article], directory: Path) -> int:
     count = 0
     for a in articles:
         body = clean_text(a.markdown or a.text)
-        (directory / markdown_name(a, taken)).write_text(front_matter(a) + f"# {a.title}\n\n{body}\n", encoding="utf-8")
+        text = front_matter(a) + f"# {a.title}\n\n" + without_title_line(body, a.title) + "\n"
+        (directory / markdown_name(a, taken)).write_text(text, encoding="utf-8")
         count += 1
     return count
+
+
+def without_title_line(markdown: str, title: str) -> str:
+    """The body without a first line that only repeats the title (pages and feeds often open with
+    their own heading), so the file's `# title` is not followed by the same words again."""
+    first, _, rest = markdown.lstrip().partition("\n")
+    same = " ".join(first.lstrip("#").split()).casefold() == " ".join(title.split()).casefold()
+    return rest.lstrip("\n") if same else markdown
 
 
 def export_articles(args, ctx: Context) -> int:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .. import console
-from ..models import Feed
+from ..models import Feed, FetchStatus
 from ..opml import MAX_INPUT_BYTES, OPMLError, read_subscriptions, write_opml
+from ..urls import redact_url, redact_urls_in
 from .context import Context, UsageError
 
 
@@ -25,10 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--group", default="", help="the group (folder) to put it in")
     p.add_argument("--title", default="", help="a title of your own (default: the feed's)")
     p.add_argument("--no-fulltext", action="store_true", help="never fetch this feed's article pages")
+    p.add_argument("--as-is", action="store_true",
+                   help="subscribe to the URL as given, without looking for a web page's feeds")  # fmt: skip
     p.set_defaults(func=add_feed)
 
     p = fsub.add_parser("remove", help="unsubscribe (its articles are deleted)")
     p.add_argument("feeds", nargs="+", metavar="FEED", help="id, URL or part of the title")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask (scripts); needed for a title match off a terminal")
     p.set_defaults(func=remove_feeds)
 
     p = fsub.add_parser("import", help="subscribe to the feeds of an OPML file or a newsboat urls file")
@@ -40,21 +45,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=export_feeds)
 
 
+Col = console.Col
+FEED_COLUMNS = [Col("id"), Col("group", max=16), Col("title", flex=2), Col("url", flex=2, drop=2),
+                Col("status", flex=1), Col("articles", drop=1), Col("last new", drop=3)]  # fmt: skip
+
+
 def feed_json(f: Feed) -> dict:
+    """A feed for scripts; credentials in its URL are masked here too (`feeds export` writes them)."""
     return {
-        "id": f.id, "title": f.display_title, "url": f.url, "group": f.group, "site_url": f.site_url,
-        "enabled": f.enabled, "fulltext": f.fulltext, "last_status": f.last_status, "last_error": f.last_error,
+        "id": f.id, "title": f.display_title, "url": redact_url(f.url), "group": f.group, "site_url": f.site_url,
+        "enabled": f.enabled, "fulltext": f.fulltext, "last_status": f.last_status,
+        "last_error": f.last_error and redact_urls_in(f.last_error),
         "last_fetched": console.iso(f.last_fetched_at), "last_new_article": console.iso(f.last_new_at),
         "articles": f.article_count, "unread": f.unread_count,
     }  # fmt: skip
 
 
 def status_text(f: Feed) -> console.Text:
+    f = replace(f, last_error=f.last_error and redact_urls_in(f.last_error))
     if not f.enabled:
         return console.safe(f"disabled: {f.last_error or ''}".rstrip(": "), "dim")
     if f.last_status is None:
         return console.safe("never fetched", "dim")
-    if f.last_status == "error":
+    if f.last_status == FetchStatus.ERROR:
         return console.safe(f"error: {f.last_error}", "red")
     if f.last_error:  # fetched, with a warning (e.g. a broken but readable feed)
         return console.safe(f"{f.last_status}: {f.last_error}", "yellow")
@@ -70,11 +83,11 @@ def list_feeds(args, ctx: Context) -> int:
         console.out.print("No feeds yet. Add one with 'reader feeds add URL' or 'reader feeds import FILE'.")
         return 0
     rows = [
-        (str(f.id), f.group, f.display_title, f.url, status_text(f), str(f.article_count),
+        (str(f.id), f.group, f.display_title, redact_url(f.url), status_text(f), str(f.article_count),
          console.local_time(f.last_new_at))
         for f in feeds
     ]  # fmt: skip
-    console.out.print(console.table(["id", "group", "title", "url", "status", "articles", "last new"], rows))
+    console.out.print(console.table(FEED_COLUMNS, rows))
     return 0
 
 
@@ -84,12 +97,50 @@ def _check_url(url: str) -> str:
     return url
 
 
+def find_feed_url(url: str, ctx: Context) -> str | None:
+    """The feed to subscribe to for `url`: itself if it is a feed (or cannot be checked now), the
+    page's one feed, the user's pick of several on a terminal; None, with the reason said, otherwise."""
+    import asyncio
+
+    from ..discover import discover
+
+    found = asyncio.run(discover(url, ctx.settings.fetch))
+    if found.error:
+        console.warn(f"could not check {url} now ({found.error}); subscribing to it as given")
+        return url
+    if found.is_feed:
+        return url
+    if not found.feeds:
+        console.error(f"{url} is a web page that names no feed, and none was found at the usual paths "
+                      "(/feed, /rss, /atom.xml…); give the feed's own URL, or --as-is to subscribe anyway")  # fmt: skip
+        return None
+    if len(found.feeds) == 1:
+        console.out.print(console.safe(f"{url} is a web page; subscribing to its feed {found.feeds[0].url}"))
+        return found.feeds[0].url
+    console.out.print(console.safe(f"{url} is a web page offering {len(found.feeds)} feeds:"))
+    for n, f in enumerate(found.feeds, 1):
+        console.out.print(console.safe(f"  {n}. {f.url}  {f.title} ({f.kind})".rstrip()))
+    if not console.stdin_is_tty():
+        console.error("several feeds: run 'reader feeds add' again with the one you want")
+        return None
+    answer = console.ask(f"Which one (1-{len(found.feeds)}, empty for none)?")
+    if answer.isdigit() and 1 <= int(answer) <= len(found.feeds):
+        return found.feeds[int(answer) - 1].url
+    console.err.print("nothing added")
+    return None
+
+
 def add_feed(args, ctx: Context) -> int:
-    feed, created = ctx.store.add_feed(_check_url(args.url), args.title, args.group)
+    url = _check_url(args.url)
+    if not args.as_is and ctx.store.feed_by_url(url) is None:
+        url = find_feed_url(url, ctx)
+        if url is None:
+            return 1
+    feed, created = ctx.store.add_feed(url, args.title, args.group)
     if args.no_fulltext:
         ctx.store.set_feed_options(feed.id, fulltext=False)
     if created:
-        console.out.print(console.safe(f"added feed {feed.id}: {feed.url}"))
+        console.out.print(console.safe(f"added feed {feed.id}: {redact_url(feed.url)}"))
         console.out.print("Run 'reader fetch' to load its articles.")
     else:
         console.out.print(console.safe(f"already subscribed: feed {feed.id} ({feed.display_title})"))
@@ -97,7 +148,23 @@ def add_feed(args, ctx: Context) -> int:
 
 
 def remove_feeds(args, ctx: Context) -> int:
-    for feed in ctx.resolve_feeds(args.feeds):
+    """Removing deletes articles: ask on a terminal; off one, act on an exact id or URL only (or --yes)."""
+    feeds = ctx.resolve_feeds(args.feeds)
+    by_title = [s for s in args.feeds if not any(str(f.id) == s or f.url == s for f in feeds)]
+    counts = {f.id: f.article_count for f in ctx.store.feeds(with_counts=True)}
+    if not args.yes:
+        for f in feeds:
+            console.err.print(console.safe(f"feed {f.id}: {f.display_title} ({counts.get(f.id, 0)} articles) {f.url}"))
+        articles = sum(counts.get(f.id, 0) for f in feeds)
+        question = f"Remove {len(feeds)} feed{'s' * (len(feeds) != 1)} and {articles} article{'s' * (articles != 1)}?"
+        if console.stdin_is_tty():
+            if not console.confirm(question):
+                console.err.print("nothing removed")
+                return 1
+        elif by_title:
+            raise UsageError(f"{by_title[0]!r} matched a title, not an id or URL: give the id, or --yes to remove "
+                             "without asking")  # fmt: skip
+    for feed in feeds:
         ctx.store.remove_feed(feed.id)
         console.out.print(console.safe(f"removed feed {feed.id}: {feed.display_title}"))
     return 0

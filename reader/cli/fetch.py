@@ -7,6 +7,7 @@ import argparse
 from .. import console
 from typing import TYPE_CHECKING
 from ..models import FetchStatus
+from ..urls import redact_url, redact_urls_in
 from .context import Context
 
 if TYPE_CHECKING:  # the pipeline (aiohttp and friends) loads only when fetching
@@ -29,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def outcome_json(o: FeedOutcome) -> dict:
-    return {"id": o.feed_id, "title": o.title, "url": o.url, "status": o.status, "new": o.new,
-            "updated": o.updated, "error": o.error, "moved_to": o.moved_to}  # fmt: skip
+    return {"id": o.feed_id, "title": o.title, "url": redact_url(o.url), "status": o.status, "new": o.new,
+            "updated": o.updated, "error": o.error and redact_urls_in(o.error),
+            "moved_to": o.moved_to and redact_url(o.moved_to)}  # fmt: skip
 
 
 def outcome_line(o: FeedOutcome) -> console.Text:
@@ -39,9 +41,9 @@ def outcome_line(o: FeedOutcome) -> console.Text:
     if o.new or o.updated:
         line += console.Text(f"  {o.new} new" + (f", {o.updated} updated" if o.updated else ""), "bold")
     if o.error:
-        line += console.Text("  ") + console.safe(o.error, "red" if o.status in (FetchStatus.ERROR, FetchStatus.GONE) else "dim")
+        line += console.Text("  ") + console.safe(redact_urls_in(o.error), "red" if o.status in (FetchStatus.ERROR, FetchStatus.GONE) else "dim")
     if o.moved_to:
-        line += console.Text("  ") + console.safe(f"(moved to {o.moved_to})", "yellow")
+        line += console.Text("  ") + console.safe(f"(moved to {redact_url(o.moved_to)})", "yellow")
     return line
 
 
@@ -90,12 +92,14 @@ def plain_progress(event) -> None:
 def summary(report: IngestReport) -> str:
     errors = len(report.errors)
     p = report.pages
-    text = f"{len(report.outcomes)} feeds: {len(report.new_ids)} new articles, {len(report.updated_ids)} updated"
-    text += f", {errors} feed error{'s' * (errors != 1)}" if errors else ""
+    plural = console.plural
+    text = f"{plural(len(report.outcomes), 'feed')}: {plural(len(report.new_ids), 'new article')}, "
+    text += f"{len(report.updated_ids)} updated"
+    text += f", {plural(errors, 'feed error')}" if errors else ""
     if p.fetched or p.failed:
         text += f"; pages: {p.used} full text, {p.fallback} kept the feed's text, {p.failed} failed"
     if report.alerts.new_alerts:
-        text += f"; {len(report.alerts.new_alerts)} new alert{'s' * (len(report.alerts.new_alerts) != 1)}"
+        text += f"; {plural(len(report.alerts.new_alerts), 'new alert')}"
     return text
 
 

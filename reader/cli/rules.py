@@ -9,7 +9,7 @@ Notification URLs are shown only redacted.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import UTC, datetime
 
 from .. import console
 from typing import TYPE_CHECKING
@@ -19,6 +19,7 @@ from .context import Context, UsageError
 from .searching import catch_up_index, marked, marked_plain
 
 if TYPE_CHECKING:  # Whoosh and Apprise load only when a rules command runs (start-up time)
+    from ..alerts import RuleError
     from ..index import ParsedQuery, SearchIndex
     from ..rules import Problem, Rule, RuleSet
 
@@ -139,32 +140,51 @@ def _print_problems(problems: list[Problem], *, to_stdout: bool = False) -> None
 # -- list -------------------------------------------------------------------------------------
 
 
+Col = console.Col
+RULE_COLUMNS = [Col("name"), Col("kind"), Col("on"), Col("matches"), Col("last alert", drop=2),
+                Col("notify", flex=1, drop=3), Col("query", flex=3)]  # fmt: skip
+
+
 def list_rules(args, ctx: Context) -> int:
+    from ..alerts import rule_errors
+
     ruleset = load(ctx)
     index = catch_up_index(ctx)
-    entries = [_summary(ctx, index, rule) for rule in ruleset.rules]
+    failing = rule_errors(ctx.store) if ctx.settings.db_path.exists() else {}
+    entries = [_summary(ctx, index, rule, failing.get(rule.name)) for rule in ruleset.rules]
     if args.json:
         console.print_json(entries)
     elif entries:
-        rows = [(e["name"], e["kind"], "yes" if e["enabled"] else "no", e["matches"],
+        rows = [(e["name"], e["kind"], "yes" if e["enabled"] else "no", "error" if e["error"] else e["matches"],
                  console.local_time(e["last_alert"]) if e["last_alert"] else "", ", ".join(e["notify"]), e["query"])
                 for e in entries]  # fmt: skip
-        console.out.print(console.table(["name", "kind", "on", "matches", "last alert", "notify", "query"], rows))
+        console.out.print(console.table(RULE_COLUMNS, rows))
     else:
         console.out.print(console.safe(f"No rules in {ctx.settings.rules_dir}."))
+    for e in entries:
+        if e["error"]:
+            console.warn(f"rule {e['name']} failed while matching ({console.local_time(e['error_at'])}) and is left "
+                         f"out of each batch until it matches again: {e['error']}")  # fmt: skip
     if ruleset.errors:
         broken = len({p.path for p in ruleset.errors})
         console.warn(f"{broken} rule file(s) have errors and are left out; see 'reader rules check'")
     return 0
 
 
-def _summary(ctx: Context, index: SearchIndex, rule: Rule) -> dict:
+def _summary(ctx: Context, index: SearchIndex, rule: Rule, failed: RuleError | None) -> dict:
+    from ..alerts import describe_failure
+
+    error, error_at = (failed.error, failed.at) if failed else (None, None)
+    try:
+        matches = index.count(rule.query, restrict=_restriction(ctx, rule))
+    except Exception as exc:  # noqa: BLE001 - one rule that cannot be searched must not hide the others
+        matches, error, error_at = None, describe_failure(exc), error_at or datetime.now(UTC)
     return {
         "name": rule.name, "title": rule.display_title, "kind": "saved search" if rule.is_saved_search else "alert",
         "enabled": rule.enabled, "mode": rule.mode, "notify": list(rule.redacted_notify),
-        "query": " ".join(rule.query_text.split()),
-        "matches": index.count(rule.query, restrict=_restriction(ctx, rule)),
+        "query": " ".join(rule.query_text.split()), "matches": matches,
         "last_alert": _last_alert(ctx, rule), "path": str(rule.path),
+        "error": error, "error_at": error_at,  # why it was left out of matching, when it raised
     }  # fmt: skip
 
 

@@ -6,9 +6,9 @@ import argparse
 from datetime import UTC, datetime
 
 from .. import console
-from ..dates import parse_duration
+from ..dates import DateError, span
 from ..stories import describe
-from ..store import StoryRecord
+from ..models import StoryRecord
 from .context import Context, UsageError
 
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
@@ -69,10 +69,13 @@ def mute_story(args, ctx: Context) -> int:
     _story(ctx, args.story)
     until = FOREVER
     if args.span:
-        span = parse_duration(args.span)
-        if span is None or not span:
-            raise UsageError(f"--for: not a span: {args.span!r} (try 30m, 12h, 7d or 2w)")
-        until = datetime.now(UTC).replace(microsecond=0) + span
+        try:
+            length = span(args.span)
+        except DateError as exc:
+            raise UsageError(f"--for: {exc}") from None
+        if not length:
+            raise UsageError("--for: a mute lasts longer than nothing; write 30m, 12h, 7d or 2w")
+        until = datetime.now(UTC).replace(microsecond=0) + length
     ctx.store.set_story_muted(args.story, until)
     when = "for good" if until == FOREVER else f"until {console.local_time(until)}"
     console.out.print(f"story {args.story} muted {when}: it alerts no rule; `reader stories unmute {args.story}` undoes it")

@@ -1,4 +1,6 @@
-"""Worker processes for CPU-bound steps (parsing, extraction, index building, rule matching).
+"""The process pool for CPU-bound steps (parsing, extraction, index building, rule matching).
+
+Its workers must never be forked, nor outlive the process that made them.
 
 Workers are spawned, not forked: they never inherit a lock held by one of the
 caller's threads (the TUI and the HTTP client run threads), and their parent

@@ -1,45 +1,20 @@
-"""Feed bytes -> `ParsedFeed`: two parsers, one set of rules for every field.
+"""The fast path: lxml reads a well-formed feed, replaying feedparser's rules.
 
-feedparser is the reference: it reads anything, broken XML included, but its
-Python callbacks, run per chunk of text, cost 3-5 s of CPU for 25 MB of real
-feeds. Most feeds are well-formed, so `parse_feed` first tries a fast path
-(`_parse_fast`, about five times faster): lxml parses the document and
-`_FastReader` replays the part of feedparser's rules that decides the fields we
-keep: which element is the title, id, link, summary or content, its text type,
-the author, tags, enclosures, and dates and encodings read by feedparser's own
-functions. Whatever it does not reproduce exactly (a DTD, an XML error, base64
-content, markup inside a text field, a rarely used element) makes it decline,
-and feedparser parses the document (`_parse_compat`).
-
-Both paths hand feedparser-shaped entries to one normaliser (`_parsed_feed`),
-so a feed yields the same keys, content hashes and fields whichever path read
-it: a feed that is well-formed today and broken tomorrow does not duplicate its
-articles or mark them updated. fastfeedparser is not used: its entries lose
-what identity depends on (isPermaLink, text types, which element gave a date).
-
-Pure and picklable: `parse_feed` runs in a process pool, takes the body the
-fetcher downloaded and never touches the network or the disk.
+About five times faster than feedparser; declines (returns None) whatever it does
+not reproduce exactly, so that feedparser reads it. Never expands an entity,
+reads a DTD, or touches the network or the disk.
 """
 
 from __future__ import annotations
 
-import codecs
-import hashlib
 import io
-import json
 import re
-import xml.sax
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta, timezone
-from time import struct_time
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
-from urllib.parse import urljoin, urlsplit
 from xml.sax.saxutils import escape
 
-import feedparser
 import lxml.etree
-from feedparser.exceptions import CharacterEncodingOverride, NonXMLContentType
 
 # feedparser's own helpers, so that the fast path decodes bytes, dates and URLs
 # and guesses "is this plain text HTML?" exactly as feedparser does. Private
@@ -50,187 +25,36 @@ from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 
-from reader.models import Enclosure, ParsedArticle, ParsedFeed
-from reader.text import clean_line, clean_text, html_to_text
+from reader.models import ParsedFeed
 
-MAX_TITLE_CHARS = 500
-MAX_AUTHOR_CHARS = 200
-MAX_SUMMARY_CHARS = 20_000
-MAX_CONTENT_CHARS = 500_000
-MAX_CONTENT_HTML_CHARS = 1_000_000
-MAX_URL_CHARS = 4096
-MAX_KEY_CHARS = 1024
-MAX_CATEGORIES = 50
-MAX_CATEGORY_CHARS = 100
-MAX_ENCLOSURES = 20
-MAX_TTL_MINUTES = 60 * 24 * 365
-
-EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=timezone.utc)
-MAX_DATE_AHEAD = timedelta(days=2)
-
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-# Problems with the HTTP headers, not the document: not worth a warning.
-_HEADER_COMPLAINTS = (CharacterEncodingOverride, NonXMLContentType)
-
-_QUOTED_OR_PLAIN = rb"""(?:[^"'>]|"[^"]*"|'[^']*')*"""
-_PROLOG_TOKEN = re.compile(
-    rb"\s+"
-    rb"|<\?.*?\?>"  # XML declaration, processing instruction
-    rb"|<!--.*?-->"
-    rb"|<!(?:ENTITY|ELEMENT|ATTLIST|NOTATION)\s" + _QUOTED_OR_PLAIN + rb">"
-    rb"""|<!DOCTYPE\s(?:[^"'\[>]|"[^"]*"|'[^']*')*[\[>]"""  # up to its internal subset, or its end
-    rb"|\]\s*>"  # end of the internal subset
-    rb"|%[\w.:-]+;",  # parameter entity reference
-    re.DOTALL,
-)
-# A general entity whose value is plain text (no references, no markup) or one character reference.
-_SAFE_ENTITY_DECL = re.compile(rb"""<!ENTITY\s+[\w.:-]+\s+(?:"(?:&\#\w+;|[^&%<"]*)"|'(?:&\#\w+;|[^&%<']*)')\s*>""")
-_HTML_START = re.compile(rb"<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
+from .feedparser_path import feedparser_headers, prolog_tokens
+from .normalise import HTML_TYPES, parsed_feed
 
 
-class ParseError(Exception):
-    """The body is not a usable feed; str() is a short reason meant for people."""
-
-
-def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
-    """Parse a downloaded feed body; `url` is where it came from (the base for relative links).
-
-    Raises ParseError when the body is empty, an HTML page, or too broken to yield
-    any entry. A broken document that still yields entries parses, with `warning` set.
-    """
-    if not body or body.isspace():
-        raise ParseError("empty response")
-    return _parse_fast(body, url, content_type) or _parse_compat(body, url, content_type)
-
-
-def _feedparser_headers(content_type: str) -> dict[str, str]:
-    # Without a content type feedparser assumes ISO-8859-1; XML's own default is UTF-8.
-    return {"content-type": content_type or "application/xml"}
-
-
-# --- the reference path: feedparser ---------------------------------------------
-
-
-def _parse_compat(body: bytes, url: str, content_type: str) -> ParsedFeed:
-    """feedparser's reading of any body, broken ones included."""
-    result = _run_feedparser(body, content_type)
-    if not result.entries:
-        _raise_unless_empty_feed(result, body, content_type)
-    warning = _warning(result, body) if result.entries else ""
-    return _parsed_feed(result.feed, result.entries, url, warning)
-
-
-def _run_feedparser(body: bytes, content_type: str) -> feedparser.FeedParserDict:
-    # No content-location: given a base URL, feedparser resolves every guid that
-    # looks relative ("1234") against it, so keys would change when a feed moves.
-    # We resolve links against the feed URL ourselves.
-    try:
-        # A BytesIO, never bytes: feedparser tries to open() bytes as a file name first.
-        return feedparser.parse(
-            io.BytesIO(_defuse_entities(body)),
-            response_headers=_feedparser_headers(content_type),
-            sanitize_html=False,  # html_to_text makes text safe; 3x faster without it
-            resolve_relative_uris=False,
-        )
-    except Exception as error:  # a third-party parser crashing on hostile input is a parse failure
-        raise ParseError(f"not a feed: the parser failed ({type(error).__name__})") from error
-
-
-def _defuse_entities(body: bytes) -> bytes:
-    """Remove the prolog's entity declarations that could expand into a flood.
-
-    A "billion laughs" document declares entities built from other entities (or
-    from markup). feedparser removes such declarations only when each starts a
-    line before any "<tag", which a one-line prolog or a "<b/>" in an entity
-    value defeats. Expat's amplification limit still stops the expansion, but
-    only after ~8 MB of output: 10-20 s of feedparser callbacks and 200 MB.
-    Entities whose value is plain text or one character reference stay.
-    """
-    if b"<!ENTITY" not in body:
-        return body
-    kept, position = [], 0
-    for decl in _prolog_tokens(body):
-        if decl.group().startswith(b"<!ENTITY") and not _SAFE_ENTITY_DECL.fullmatch(decl.group()):
-            kept.append(body[position : decl.start()])
-            position = decl.end()
-    kept.append(body[position:])
-    return b"".join(kept)
-
-
-def _prolog_tokens(body: bytes) -> list[re.Match[bytes]]:
-    """The prolog before the root element, read token by token so that markup
-    inside quoted values or comments does not end the prolog early."""
-    tokens = []
-    position = len(codecs.BOM_UTF8) if body.startswith(codecs.BOM_UTF8) else 0
-    while token := _PROLOG_TOKEN.match(body, position):
-        tokens.append(token)
-        position = token.end()
-    return tokens
-
-
-def _raise_unless_empty_feed(result: feedparser.FeedParserDict, body: bytes, content_type: str) -> None:
-    """A document without entries is fine only if it is a well-formed feed."""
-    is_feed = bool(result.get("version"))
-    if not is_feed and _looks_like_html(body, content_type):
-        raise ParseError("not a feed: the server sent an HTML page")
-    if not is_feed and body.lstrip()[:1] in (b"{", b"["):
-        raise ParseError("not a feed: the server sent JSON (JSON Feed is not supported)")
-    if _fatal_bozo(result):
-        raise ParseError(f"not a feed: {_describe(result.bozo_exception, body)}")
-    if not is_feed:
-        raise ParseError("not a feed: no RSS or Atom content found")
-
-
-def _looks_like_html(body: bytes, content_type: str) -> bool:
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type in _HTML_TYPES or bool(_HTML_START.search(body, 0, 2048))
-
-
-def _fatal_bozo(result: feedparser.FeedParserDict) -> bool:
-    return bool(result.get("bozo")) and not isinstance(result.get("bozo_exception"), _HEADER_COMPLAINTS)
-
-
-def _warning(result: feedparser.FeedParserDict, body: bytes) -> str:
-    return _describe(result.bozo_exception, body) if _fatal_bozo(result) else ""
-
-
-def _describe(error: BaseException, body: bytes) -> str:
-    """feedparser's complaint about `body`, worded for people."""
-    if isinstance(error, xml.sax.SAXParseException):
-        # feedparser puts an XML declaration and a newline before a body that has none.
-        added_lines = 0 if body.removeprefix(codecs.BOM_UTF8).startswith(b"<?xml") else 1
-        line = max(error.getLineNumber() - added_lines, 1)
-        return f"XML syntax error at line {line}: {clean_line(error.getMessage(), 200)}"
-    return clean_line(str(error) or type(error).__name__, 200)
-
-
-# --- the fast path: lxml, replaying feedparser's rules ----------------------------
-
-
-def _parse_fast(body: bytes, url: str, content_type: str) -> ParsedFeed | None:
+def parse_fast(body: bytes, url: str, content_type: str) -> ParsedFeed | None:
     """The well-formed feed in `body` read as feedparser would read it, or None to
     leave the document to feedparser."""
     data = _utf8_without_dtd(body, content_type)
     if data is None:
         return None
-    reader = _FastReader()
+    reader = FastReader()
     try:
         reader.read(data)
     except Exception:  # _Unsupported, an XML error, or a document feedparser would fail on too
         return None
     if not reader.entries:
         return None  # feedparser knows an empty feed from a page that is not one
-    return _parsed_feed(reader.feed, reader.entries, url, warning="")
+    return parsed_feed(reader.feed, reader.entries, url, warning="")
 
 
 def _utf8_without_dtd(body: bytes, content_type: str) -> bytes | None:
     """The body decoded the way feedparser decodes it, as UTF-8; None if no encoding
     fits or it has a DTD (so no entity declaration, external or not, reaches lxml)."""
     result: dict[str, Any] = {}
-    data = convert_to_utf8(_feedparser_headers(content_type), body, result)
+    data = convert_to_utf8(feedparser_headers(content_type), body, result)
     if not result.get("encoding"):
         return None
-    prolog = _prolog_tokens(data)
+    prolog = prolog_tokens(data)
     if any(token.group().startswith(b"<!") and not token.group().startswith(b"<!--") for token in prolog):
         return None
     return data
@@ -292,11 +116,11 @@ _DOCUMENT = _Frame(children=frozenset({"rss", "feed", "rdf_rdf"}))  # the root e
 _AUTHOR_PARTS = frozenset({"name", "email", "uri", "url", "homepage", "itunes_name", "itunes_email"})
 
 
-class _FastReader:
+class FastReader:
     """Reads a well-formed feed with lxml, filling feedparser-shaped `feed` and `entries`.
 
     A port of the rules of feedparser's `_FeedParserMixin` (6.0) that decide the
-    fields `_parsed_feed` reads, quirks included: a second description becomes
+    fields `parsed_feed` reads, quirks included: a second description becomes
     content, the shallowest title wins, an RSS guid stands in for a missing link,
     plain text that looks like HTML is HTML. Driven by lxml's events instead of
     expat's. Raises _Unsupported for anything it does not replay.
@@ -597,7 +421,7 @@ class _FastReader:
         return self._start_any_content(attrs, "text/html", self._end_content)
 
     def _end_content(self, element: lxml.etree._Element) -> None:
-        copy_to_summary = self._content_type == "text/plain" or self._content_type in _HTML_TYPES
+        copy_to_summary = self._content_type == "text/plain" or self._content_type in HTML_TYPES
         value = self._pop_content(element, "content")
         if copy_to_summary:
             self._context().setdefault("summary", value)
@@ -710,7 +534,7 @@ class _FastReader:
             links.append(dict(attrs))
         if "href" not in attrs:
             return _Frame(end=self._end_link, children=_LEAF)
-        if rel == "alternate" and _FeedParserMixin.map_content_type(attrs["type"]) in _HTML_TYPES:
+        if rel == "alternate" and _FeedParserMixin.map_content_type(attrs["type"]) in HTML_TYPES:
             context["link"] = attrs["href"]
         return _ANY_CHILDREN
 
@@ -889,49 +713,49 @@ class _Tags(list[dict[str, str | None]]):
         self._counts[(term, last["scheme"], last["label"])] += 1
 
 
-def _ignored(self: _FastReader, attrs: dict[str, str]) -> _Frame:
+def _ignored(self: FastReader, attrs: dict[str, str]) -> _Frame:
     """An element whose handler in feedparser touches nothing we read."""
     return _ANY_CHILDREN
 
 
-def _ignored_leaf(self: _FastReader, attrs: dict[str, str]) -> _Frame:
+def _ignored_leaf(self: FastReader, attrs: dict[str, str]) -> _Frame:
     return _NO_CHILDREN
 
 
 # The elements the fast path replays, by feedparser's name; any other name that
 # feedparser has a handler for makes it decline.
-_STARTS: dict[str, Callable[[_FastReader, dict[str, str]], _Frame]] = {
-    "rss": _FastReader._start_rss,
-    "channel": _FastReader._start_channel,
-    "feed": _FastReader._start_feed,
-    "item": _FastReader._start_entry,
-    "entry": _FastReader._start_entry,
-    "image": _FastReader._start_image,
-    "textinput": _FastReader._start_textinput,
-    "source": _FastReader._start_source,
-    "title": _FastReader._start_title,
-    "dc_title": _FastReader._start_title,
-    "media_title": _FastReader._start_media_title,
-    "description": _FastReader._start_description,
-    "dc_description": _FastReader._start_description,
-    "media_description": _FastReader._start_description,
-    "summary": _FastReader._start_summary,
-    "itunes_summary": _FastReader._start_summary,
-    "content": _FastReader._start_content,
-    "content_encoded": _FastReader._start_content_encoded,
-    "fullitem": _FastReader._start_content_encoded,
-    "guid": _FastReader._start_guid,
-    "id": _FastReader._start_guid,
-    "link": _FastReader._start_link,
-    "enclosure": _FastReader._start_enclosure,
-    "author": _FastReader._start_author,
-    "managingeditor": _FastReader._start_author,
-    "dc_author": _FastReader._start_author,
-    "dc_creator": _FastReader._start_author,
-    "itunes_author": _FastReader._start_author,
-    "contributor": _FastReader._start_contributor,
-    "dc_contributor": _FastReader._start_dc_contributor,
-    "itunes_owner": _FastReader._start_itunes_owner,
+_STARTS: dict[str, Callable[[FastReader, dict[str, str]], _Frame]] = {
+    "rss": FastReader._start_rss,
+    "channel": FastReader._start_channel,
+    "feed": FastReader._start_feed,
+    "item": FastReader._start_entry,
+    "entry": FastReader._start_entry,
+    "image": FastReader._start_image,
+    "textinput": FastReader._start_textinput,
+    "source": FastReader._start_source,
+    "title": FastReader._start_title,
+    "dc_title": FastReader._start_title,
+    "media_title": FastReader._start_media_title,
+    "description": FastReader._start_description,
+    "dc_description": FastReader._start_description,
+    "media_description": FastReader._start_description,
+    "summary": FastReader._start_summary,
+    "itunes_summary": FastReader._start_summary,
+    "content": FastReader._start_content,
+    "content_encoded": FastReader._start_content_encoded,
+    "fullitem": FastReader._start_content_encoded,
+    "guid": FastReader._start_guid,
+    "id": FastReader._start_guid,
+    "link": FastReader._start_link,
+    "enclosure": FastReader._start_enclosure,
+    "author": FastReader._start_author,
+    "managingeditor": FastReader._start_author,
+    "dc_author": FastReader._start_author,
+    "dc_creator": FastReader._start_author,
+    "itunes_author": FastReader._start_author,
+    "contributor": FastReader._start_contributor,
+    "dc_contributor": FastReader._start_dc_contributor,
+    "itunes_owner": FastReader._start_itunes_owner,
     "name": lambda self, attrs: self._start_leaf(self._end_name),
     "itunes_name": lambda self, attrs: self._start_leaf(self._end_name),
     "email": lambda self, attrs: self._start_leaf(self._end_email),
@@ -947,20 +771,20 @@ _STARTS: dict[str, Callable[[_FastReader, dict[str, str]], _Frame]] = {
         ("updated", "modified", "lastbuilddate", "dc_date", "dcterms_modified"),
         lambda self, attrs: self._start_leaf(self._end_updated),
     ),
-    "category": _FastReader._start_category,
-    "keywords": _FastReader._start_category,
-    "dc_subject": _FastReader._start_category,
-    "media_category": _FastReader._start_media_category,
-    "itunes_category": _FastReader._start_itunes_category,
+    "category": FastReader._start_category,
+    "keywords": FastReader._start_category,
+    "dc_subject": FastReader._start_category,
+    "media_category": FastReader._start_media_category,
+    "itunes_category": FastReader._start_itunes_category,
     "tags": lambda self, attrs: self._start_keyword_list(attrs, "tags", None),
     "itunes_keywords": lambda self, attrs: self._start_keyword_list(attrs, "itunes_keywords", _ITUNES_SCHEME),
     "media_keywords": lambda self, attrs: self._start_keyword_list(attrs, "media_keywords", None),
-    "itunes_image": _FastReader._start_itunes_image,
-    "itunes_link": _FastReader._start_itunes_image,
+    "itunes_image": FastReader._start_itunes_image,
+    "itunes_link": FastReader._start_itunes_image,
     **dict.fromkeys(
         ("subtitle", "tagline", "itunes_subtitle", "rights", "copyright", "dc_rights", "info",
          "feedburner_browserfriendly"),
-        _FastReader._start_ignored_text,
+        FastReader._start_ignored_text,
     ),
     **dict.fromkeys(("media_content", "media_group", "cloud", "cc_license"), _ignored),
     **dict.fromkeys(
@@ -1068,212 +892,3 @@ def _without_wrapper_div(pieces: list[str]) -> list[str]:
                 depth += 1
         return pieces[1:-1]
     return pieces
-
-
-# --- the shared normaliser: feedparser-shaped mappings -> ParsedFeed ---------------
-
-
-def _parsed_feed(feed: Mapping[str, Any], entries: Iterable[Mapping[str, Any]], url: str, warning: str) -> ParsedFeed:
-    return ParsedFeed(
-        title=clean_line(_text_of(feed, "title", MAX_TITLE_CHARS), MAX_TITLE_CHARS),
-        site_url=_http_url(feed.get("link", ""), url),
-        articles=_articles(entries, url),
-        ttl_seconds=_ttl_seconds(feed.get("ttl")),
-        warning=warning,
-    )
-
-
-def _articles(entries: Iterable[Mapping[str, Any]], feed_url: str) -> list[ParsedArticle]:
-    """One ParsedArticle per entry; of entries sharing a key, the first wins."""
-    articles: list[ParsedArticle] = []
-    seen: set[str] = set()
-    now = datetime.now(timezone.utc)
-    for entry in entries:
-        # A plain dict: FeedParserDict's aliasing makes every lookup slow, and would
-        # answer `updated_parsed` with the published date.
-        article = _article(dict(entry), feed_url, now)
-        if article.key not in seen:
-            seen.add(article.key)
-            articles.append(article)
-    return articles
-
-
-def _article(entry: Mapping[str, Any], feed_url: str, now: datetime) -> ParsedArticle:
-    title = clean_line(_text_of(entry, "title", MAX_TITLE_CHARS), MAX_TITLE_CHARS)
-    link = _entry_link(entry, feed_url)
-    content_block = _richest_content(entry)
-    content, content_html = _content_text_and_html(content_block)
-    summary = _summary_text(entry, content_block, content)
-    author = clean_line(_author(entry), MAX_AUTHOR_CHARS)
-    categories = _categories(entry.get("tags") or ())
-    enclosures = _enclosures(entry.get("links") or (), feed_url)
-    return ParsedArticle(
-        key=_key(entry, content_block),
-        title=title,
-        link=link,
-        author=author,
-        published=_utc_datetime(entry.get("published_parsed"), now),
-        updated=_utc_datetime(entry.get("updated_parsed"), now),
-        summary=summary,
-        content=content,
-        content_html=content_html,
-        categories=categories,
-        enclosures=enclosures,
-        content_hash=_content_hash(title, link, author, summary, content, categories, enclosures),
-    )
-
-
-def _is_html(detail: Mapping[str, Any] | None) -> bool:
-    """feedparser's verdict on a text construct; RSS text defaults to HTML."""
-    return (detail or {}).get("type", "text/html") in _HTML_TYPES
-
-
-def _as_plain_text(value: str, html: bool, max_chars: int) -> str:
-    return html_to_text(value, max_chars) if html else clean_text(value, max_chars).strip()
-
-
-def _text_of(node: Mapping[str, Any], name: str, max_chars: int) -> str:
-    """Plain text of a title-like field, stripped of HTML when feedparser says it is HTML.
-
-    Text marked plain stays as is, so a title such as "Why <script> tags block" survives.
-    """
-    value = (node.get(name) or "")[: max_chars * 20]  # room for markup, but bounded work
-    return _as_plain_text(value, _is_html(node.get(name + "_detail")), max_chars)
-
-
-def _richest_content(entry: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    blocks = [block for block in entry.get("content") or () if block.get("value")]
-    return max(blocks, key=lambda block: len(block["value"]), default=None)
-
-
-def _content_text_and_html(block: Mapping[str, Any] | None) -> tuple[str, str]:
-    """Plain text of the block and its HTML (empty when the block is plain text), capped."""
-    if block is None:
-        return "", ""
-    if not _is_html(block):
-        return clean_text(block["value"], MAX_CONTENT_CHARS).strip(), ""
-    content_html = block["value"][:MAX_CONTENT_HTML_CHARS]
-    return html_to_text(content_html, MAX_CONTENT_CHARS), content_html
-
-
-def _summary_text(entry: Mapping[str, Any], content_block: Mapping[str, Any] | None, content: str) -> str:
-    value = entry.get("summary") or ""
-    if content_block is not None and value == content_block["value"]:
-        return content[:MAX_SUMMARY_CHARS]  # feedparser copies Atom content into a missing summary
-    return _as_plain_text(value[:MAX_CONTENT_HTML_CHARS], _is_html(entry.get("summary_detail")), MAX_SUMMARY_CHARS)
-
-
-def _entry_link(entry: Mapping[str, Any], feed_url: str) -> str:
-    """The entry's link, absolute. RSS makes the guid the link unless isPermaLink="false",
-    which many feeds forget, so a guid standing in for a link must be a full URL."""
-    links = entry.get("links") or ()
-    from_guid = entry.get("guidislink") and not any(link.get("rel") == "alternate" for link in links)
-    return _http_url(entry.get("link", ""), "" if from_guid else feed_url)
-
-
-def _author(entry: Mapping[str, Any]) -> str:
-    """The author's name; feedparser's `author` may carry an e-mail address too."""
-    detail = entry.get("author_detail") or {}
-    return detail.get("name") or entry.get("author") or ""
-
-
-def _http_url(raw: str, base: str) -> str:
-    """`raw` made absolute against `base`; "" unless it is an http(s) URL of sane length."""
-    raw = clean_text(raw or "")
-    if not raw.strip() or len(raw) > MAX_URL_CHARS:
-        return ""
-    url = "%20".join(raw.split())
-    try:
-        if not url.startswith(("https://", "http://")):  # most are; urljoin is slow
-            url = urljoin(base, url)
-        parts = urlsplit(url)
-    except ValueError:  # e.g. a malformed IPv6 host
-        return ""
-    return url if parts.scheme in ("http", "https") and parts.netloc else ""
-
-
-def _categories(tags: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
-    """Tag terms (or labels), cleaned, without case-insensitive duplicates."""
-    categories: dict[str, str] = {}
-    for tag in tags:
-        name = clean_line(tag.get("term") or tag.get("label") or "", MAX_CATEGORY_CHARS)
-        if name:
-            categories.setdefault(name.casefold(), name)
-        if len(categories) == MAX_CATEGORIES:
-            break
-    return tuple(categories.values())
-
-
-def _enclosures(links: Iterable[Mapping[str, Any]], feed_url: str) -> tuple[Enclosure, ...]:
-    """The links marked rel="enclosure", deduplicated by URL."""
-    enclosures: dict[str, Enclosure] = {}
-    for link in links:
-        if link.get("rel") != "enclosure":
-            continue
-        url = _http_url(link.get("href", ""), feed_url)
-        if url and url not in enclosures:
-            media_type = clean_line(link.get("type") or "", 100)
-            enclosures[url] = Enclosure(url=url, type=media_type, length=_length(link.get("length")))
-        if len(enclosures) == MAX_ENCLOSURES:
-            break
-    return tuple(enclosures.values())
-
-
-def _length(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 15 else None
-
-
-def _utc_datetime(value: struct_time | None, now: datetime) -> datetime | None:
-    """feedparser's UTC struct_time as an aware datetime; None if absent or absurd."""
-    if not value:
-        return None
-    try:
-        moment = datetime(*value[:6], tzinfo=timezone.utc)
-    except (TypeError, ValueError):
-        return None
-    return moment if EARLIEST_DATE <= moment <= now + MAX_DATE_AHEAD else None
-
-
-def _ttl_seconds(raw: str | None) -> int | None:
-    """RSS <ttl> is in minutes; anything but a positive count up to a year is ignored."""
-    try:
-        minutes = int((raw or "").strip())
-    except ValueError:
-        return None
-    return minutes * 60 if 0 < minutes <= MAX_TTL_MINUTES else None
-
-
-def _key(entry: Mapping[str, Any], content_block: Mapping[str, Any] | None) -> str:
-    """The entry's identity: its id, else its link, else a hash of its text.
-
-    All taken raw, as the feed wrote them: a relative link is not resolved (the
-    key must not change when the feed moves), and improving the cleaning must
-    never change the keys of stored articles.
-    """
-    for candidate in (entry.get("id"), entry.get("link")):
-        candidate = (candidate or "").strip()
-        if candidate:
-            return candidate if len(candidate) <= MAX_KEY_CHARS and candidate.isprintable() else _sha256(candidate)
-    raw_content = content_block["value"] if content_block else ""
-    return _sha256(entry.get("title") or "", entry.get("summary") or "", raw_content)
-
-
-def _content_hash(
-    title: str,
-    link: str,
-    author: str,
-    summary: str,
-    content: str,
-    categories: tuple[str, ...],
-    enclosures: tuple[Enclosure, ...],
-) -> str:
-    """Hash of what a reader sees; dates are left out so a bumped `updated` is no change."""
-    media = [[e.url, e.type, e.length] for e in enclosures]
-    return _sha256(title, link, author, summary, content, list(categories), media)
-
-
-def _sha256(*fields: object) -> str:
-    """A hash of the fields as a JSON list, so field boundaries cannot shift."""
-    encoded = json.dumps(fields, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    return "sha256:" + hashlib.sha256(encoded).hexdigest()

@@ -1,4 +1,6 @@
-"""What runs inside the process pool: feed parsing and page extraction.
+"""The tasks that run inside the process pool: feed parsing and page extraction.
+
+Never import feedparser or trafilatura at module level here: the main process imports this module.
 
 The main process never imports feedparser or trafilatura (about 0.3 s of
 start-up it would pay on every run): these wrappers import them in the

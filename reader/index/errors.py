@@ -1,0 +1,12 @@
+"""The errors the index raises to its callers, importable without loading Whoosh (the CLI catches them).
+
+Never imports Whoosh or any other module of the index.
+"""
+
+
+class IndexBusy(Exception):
+    """Another process holds the index's writer lock for longer than we wait."""
+
+
+class WrongWhoosh(Exception):
+    """The installed whoosh-reloaded is not the exact release the segment writer is written for."""

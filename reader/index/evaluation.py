@@ -1,0 +1,214 @@
+"""Evaluation: a query plan run over the segments with sets, and the matches scored (BM25).
+
+Reads segments only through `segments` (postings, columns); never writes.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+
+from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
+from whoosh.filedb.filestore import FileStorage
+from whoosh.reading import SegmentReader, TermNotFound
+
+from .plans import Plan, _All, _Any, _Terms, _Window, _Without
+from .segments import _decode_positions, _numeric_column, _read_postings
+
+BM25_K1, BM25_B = 1.2, 0.75  # Whoosh's defaults
+FIELD_BOOSTS = {"title": 2.0}  # a word in the title says more than one in the text
+
+
+class _SegmentTable:
+    """What searching needs of one segment's documents, read once: segments never change
+    their documents (only deletion marks, which are read afresh with each reader)."""
+
+    def __init__(self, reader: SegmentReader):
+        self.ids: list[int] = _numeric_column(reader, "id")
+        self.where: dict[int, int] = {article_id: docnum for docnum, article_id in enumerate(self.ids)}
+        self.dates: list[int] = _numeric_column(reader, "date")
+        order = sorted(range(len(self.dates)), key=self.dates.__getitem__)
+        self._by_date = (order, [self.dates[d] for d in order])
+        self.lengths: dict[str, dict[int, int]] = {}  # field -> docnum -> length, filled as scored
+
+    def dated(self, low: int, high: int) -> list[int]:
+        """Docnums dated in [low, high)."""
+        order, dates = self._by_date
+        return order[bisect_left(dates, low) : bisect_left(dates, high)]
+
+
+class _View:
+    """One segment as a search sees it: its reader, deletions, postings file and table."""
+
+    def __init__(self, reader: SegmentReader, offset: int, table: _SegmentTable, storage: FileStorage):
+        self.reader = reader
+        self.offset = offset
+        self.table = table
+        self.deleted = frozenset(reader.segment().deleted_docs())
+        self.key = reader.segment().segment_id()
+        self._storage = storage
+        self._postfile = None
+        self._infos: dict[tuple[str, str], W3TermInfo | None] = {}
+
+    def live(self) -> set[int]:
+        return set(range(self.reader.doc_count_all())) - self.deleted
+
+    def term_info(self, field: str, term: str) -> W3TermInfo | None:
+        info = self._infos.get((field, term), False)
+        if info is False:
+            if len(self._infos) > 10_000:
+                self._infos.clear()
+            try:
+                info = self.reader.term_info(field, term)
+            except TermNotFound:
+                info = None
+            self._infos[(field, term)] = info
+        return info
+
+    def doc_frequency(self, field: str, term: str) -> int:
+        info = self.term_info(field, term)
+        return info.doc_frequency() if info else 0
+
+    def postings(self, field: str, term: str, wanted: list[int] | None = None) -> tuple[list[int], list, list[bytes]]:
+        """(docnums, frequencies, position values) of a term, deleted documents included;
+        with `wanted` (sorted docnums), only the blocks that may hold one of them."""
+        info = self.term_info(field, term)
+        if info is None:
+            return [], [], []
+        if self._postfile is None:
+            self._postfile = self.reader.segment().open_file(self._storage, W3Codec.POSTS_EXT)
+        return _read_postings(self._postfile, info, wanted)
+
+    def close(self) -> None:
+        if self._postfile is not None:
+            self._postfile.close()
+
+
+class _Evaluation:
+    """One query over a set of segments: global statistics for scoring, then each segment's matches."""
+
+    def __init__(self, views: list[_View], scored: bool):
+        self.views = views
+        self.scored = scored
+        self.doc_count = max(1, sum(v.reader.doc_count_all() for v in views))
+        self._idf: dict[tuple[str, str], float] = {}
+        self._avg_length: dict[str, float] = {}
+
+    def matches(self, plan: Plan, view: _View, within: set[int] | None = None) -> dict[int, float]:
+        """Live docnum -> score of the documents of `view` (among `within`, if given) that match."""
+        found = self._match(plan, view, within)
+        for docnum in view.deleted.intersection(found):
+            del found[docnum]
+        return found
+
+    def _match(self, plan: Plan, view: _View, within: set[int] | None) -> dict[int, float]:
+        match plan:
+            case _Terms(fields, terms):
+                found: dict[int, float] = {}
+                for field in fields:
+                    _add(found, self._terms(view, field, terms, within))
+                return found
+            case _Window(low, high):
+                dated = view.table.dated(low, high)
+                return dict.fromkeys(dated if within is None else within.intersection(dated), 0.0)
+            case _All(parts):
+                return self._all(parts, view, within)
+            case _Any(parts):
+                found = {}
+                for part in parts:
+                    _add(found, self._match(part, view, within))
+                return found
+            case _Without(part):
+                scope = view.live() if within is None else within
+                return dict.fromkeys(scope.difference(self._match(part, view, scope)), 0.0)
+        raise TypeError(plan)
+
+    def _all(self, parts: tuple[Plan, ...], view: _View, within: set[int] | None) -> dict[int, float]:
+        """The rarest part first; each next part is looked for only among the documents left."""
+        positive = sorted((p for p in parts if not isinstance(p, _Without)), key=lambda p: self._estimate(p, view))
+        found: dict[int, float] | None = None
+        for part in positive:
+            more = self._match(part, view, within if found is None else set(found))
+            found = more if found is None else {d: s + more[d] for d, s in found.items() if d in more}
+            if not found:
+                return {}
+        if found is None:
+            found = dict.fromkeys(view.live() if within is None else within, 0.0)
+        for part in (p.part for p in parts if isinstance(p, _Without)):
+            for docnum in found.keys() & self._match(part, view, set(found)).keys():
+                del found[docnum]
+        return found
+
+    def _estimate(self, plan: Plan, view: _View) -> int:
+        """About how many documents of `view` match: to intersect the rarest first."""
+        match plan:
+            case _Terms(fields, terms):
+                return sum(min(view.doc_frequency(f, t) for t in terms) for f in fields)
+            case _Window(low, high):
+                return len(view.table.dated(low, high))
+            case _All(parts):
+                return min((self._estimate(p, view) for p in parts if not isinstance(p, _Without)),
+                           default=view.reader.doc_count_all())  # fmt: skip
+            case _Any(parts):
+                return sum(self._estimate(p, view) for p in parts)
+        return view.reader.doc_count_all()
+
+    def _terms(self, view: _View, field: str, terms: tuple[str, ...], within: set[int] | None) -> dict[int, float]:
+        """Documents holding the word, or the phrase's words adjacent, in one field; scored.
+
+        The rarest term is read first, and each next one only in the blocks
+        that may hold a document still in the running.
+        """
+        postings: dict[str, tuple[list[int], list, list[bytes]]] = {}
+        candidates = within
+        for term in sorted(set(terms), key=lambda t: view.doc_frequency(field, t)):
+            found = postings[term] = view.postings(field, term, None if candidates is None else sorted(candidates))
+            candidates = set(found[0]) if candidates is None else candidates.intersection(found[0])
+            if not candidates:
+                return {}
+        if len(terms) > 1:
+            values = {term: dict(zip(ids, vals)) for term, (ids, _freqs, vals) in postings.items()}
+            candidates = {d for d in candidates if _adjacent([_decode_positions(values[t][d]) for t in terms])}
+        scores = dict.fromkeys(candidates, 0.0)
+        if self.scored:
+            for term, (ids, freqs, _values) in postings.items():
+                self._score(view, field, term, ids, freqs, scores)
+        return scores
+
+    def _score(self, view: _View, field: str, term: str, ids: list[int], freqs: list,
+               scores: dict[int, float]) -> None:  # fmt: skip
+        """Add the BM25 of (field, term) to each document in `scores`."""
+        idf = self._idf.get((field, term))
+        if idf is None:
+            frequency = sum(v.doc_frequency(field, term) for v in self.views)
+            idf = self._idf[(field, term)] = math.log(self.doc_count / (frequency + 1)) + 1
+        average = self._avg_length.get(field)
+        if average is None:
+            total = sum(v.reader.field_length(field) for v in self.views)
+            average = self._avg_length[field] = total / self.doc_count or 1.0
+        weight = idf * FIELD_BOOSTS.get(field, 1.0) * (BM25_K1 + 1)
+        lengths = view.table.lengths.setdefault(field, {})
+        frequency_in = dict(zip(ids, freqs))
+        for docnum in scores:
+            freq = frequency_in[docnum]
+            length = lengths.get(docnum)
+            if length is None:
+                length = lengths[docnum] = view.reader.doc_field_length(docnum, field)
+            scores[docnum] += weight * freq / (freq + BM25_K1 * (1 - BM25_B + BM25_B * length / average))
+
+
+def _add(into: dict[int, float], scores: dict[int, float]) -> None:
+    for docnum, score in scores.items():
+        into[docnum] = into.get(docnum, 0.0) + score
+
+
+def _adjacent(positions: list[list[int]]) -> bool:
+    """Whether the i-th list holds p + i for some p of the first (the words form the phrase)."""
+    starts = set(positions[0])
+    for i, later in enumerate(positions[1:], 1):
+        starts.intersection_update(p - i for p in later)
+        if not starts:
+            return False
+    return True
+
+

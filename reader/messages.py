@@ -1,0 +1,139 @@
+"""Alert messages: what a notification about a rule's alerts says, in text, Markdown or HTML.
+
+Feed text is untrusted: every piece is cleaned of control characters and escaped for the format
+it goes into. Never sends anything (that is `reader.targets`) and never reads the store.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apprise import NotifyFormat
+
+from .store import Alert
+from .text import clean_line, clean_text
+
+MAX_ITEMS_PER_MESSAGE = 50  # a digest lists this many articles, then says how many more there are
+MAX_TITLE_CHARS = 200
+MAX_SNIPPET_CHARS = 400
+MORE = {
+    NotifyFormat.TEXT: "…and {} more (see: reader alerts)",
+    NotifyFormat.MARKDOWN: "…and {} more (see `reader alerts`)",
+    NotifyFormat.HTML: "<p>…and {} more (see <code>reader alerts</code>)</p>",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification: a single alert, or several (a digest, or what quiet hours held back)."""
+
+    rule_title: str
+    alerts: tuple[Alert, ...]
+    timezone: str = ""  # the rule's zone for dates; "" = local
+
+    @property
+    def title(self) -> str:
+        if len(self.alerts) == 1:
+            text = f"{self.rule_title}: {self.alerts[0].title or '(no title)'}"
+        else:
+            text = f"{self.rule_title}: {len(self.alerts)} new articles"
+        return clean_line(text, max_chars=MAX_TITLE_CHARS)
+
+    def body(self, fmt: NotifyFormat) -> str:
+        shown = self.alerts[:MAX_ITEMS_PER_MESSAGE]
+        render = {NotifyFormat.HTML: _html_item, NotifyFormat.MARKDOWN: _markdown_item}.get(fmt, _text_item)
+        zone = _zone(self.timezone)
+        numbered = len(self.alerts) > 1
+        parts = [render(a, zone, i if numbered else None) for i, a in enumerate(shown, 1)]
+        rest = len(self.alerts) - len(shown)
+        if rest:
+            parts.append(MORE.get(fmt, MORE[NotifyFormat.TEXT]).format(rest))
+        return ("" if fmt == NotifyFormat.HTML else "\n\n").join(parts)
+
+
+def _zone(name: str) -> tzinfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _when(alert: Alert, zone: tzinfo | None) -> str:
+    return (alert.published or alert.created_at).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _feeds(alert: Alert) -> str:
+    names = list(dict.fromkeys(clean_line(s.feed_title) for s in alert.sources if s.feed_title))
+    return ", ".join(names) or "unknown feed"
+
+
+def _other_links(alert: Alert) -> list[tuple[str, str]]:
+    """(feed, link) of sources whose link differs from the alert's own."""
+    return [(clean_line(s.feed_title), clean_line(s.link)) for s in alert.sources if s.link and s.link != alert.link]
+
+
+def _snippet_parts(alert: Alert) -> list[tuple[str, bool]]:
+    """The snippet as (text, is_matched_term) runs."""
+    text, parts, last = alert.snippet[:MAX_SNIPPET_CHARS], [], 0
+    for start, end in alert.spans:
+        if start >= len(text):
+            break
+        parts += [(text[last:start], False), (text[start:end], True)]
+        last = end
+    parts.append((text[last:], False))
+    runs = [(_WHITESPACE.sub(" ", clean_text(t)), marked) for t, marked in parts]
+    return [(t, marked) for t, marked in runs if t.strip()]
+
+
+_WHITESPACE = re.compile(r"\s+")
+_MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|~"})
+
+
+def _md(text: str) -> str:
+    """Text (already clean) with Markdown's special characters escaped."""
+    return text.translate(_MARKDOWN_SPECIAL)
+
+
+def _markdown_item(alert: Alert, zone: tzinfo | None, number: int | None) -> str:
+    lines = [f"**{number}. {_md(clean_line(alert.title))}**"] if number else []
+    lines.append(f"**{_md(_feeds(alert))}** · {_when(alert, zone)}")
+    if alert.link:
+        lines.append(clean_line(alert.link))
+    snippet = "".join(f"**{_md(t)}**" if marked else _md(t) for t, marked in _snippet_parts(alert))
+    if snippet:
+        lines.append(f"> {snippet}")
+    lines += [f"Also in {_md(feed)}: {link}" for feed, link in _other_links(alert)]
+    return "\n".join(lines)
+
+
+def _text_item(alert: Alert, zone: tzinfo | None, number: int | None) -> str:
+    lines = [f"{number}. {clean_line(alert.title)}"] if number else []
+    lines.append(f"{_feeds(alert)} · {_when(alert, zone)}")
+    if alert.link:
+        lines.append(clean_line(alert.link))
+    snippet = "".join(f"*{t}*" if marked else t for t, marked in _snippet_parts(alert))
+    if snippet:
+        lines.append(snippet)
+    lines += [f"Also in {feed}: {link}" for feed, link in _other_links(alert)]
+    return "\n".join(lines)
+
+
+def _html_item(alert: Alert, zone: tzinfo | None, number: int | None) -> str:
+    e = html.escape
+    out = [f"<p><b>{number}. {e(clean_line(alert.title))}</b></p>"] if number else []
+    out.append(f"<p><b>{e(_feeds(alert))}</b> · {e(_when(alert, zone))}")
+    link = clean_line(alert.link)
+    if link:
+        out.append(f'<br><a href="{e(link)}">{e(link)}</a>')
+    out.append("</p>")
+    snippet = "".join(f"<b>{e(t)}</b>" if marked else e(t) for t, marked in _snippet_parts(alert))
+    if snippet:
+        out.append(f"<blockquote>{snippet}</blockquote>")
+    out += [f'<p>Also in {e(feed)}: <a href="{e(link)}">{e(link)}</a></p>' for feed, link in _other_links(alert)]
+    return "".join(out)
+
+

@@ -1,0 +1,243 @@
+"""The one normaliser: feedparser-shaped entries -> `ParsedArticle`s, whichever parser read them.
+
+Identity key, dates, links, enclosures, text: every rule for a field lives here,
+so both XML paths (and any other format) yield the same keys and content hashes.
+Pure: never parses a document, never does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from time import struct_time
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from reader.models import Enclosure, ParsedArticle, ParsedFeed
+from reader.text import clean_line, clean_text, html_to_text
+
+MAX_TITLE_CHARS = 500
+MAX_AUTHOR_CHARS = 200
+MAX_SUMMARY_CHARS = 20_000
+MAX_CONTENT_CHARS = 500_000
+MAX_CONTENT_HTML_CHARS = 1_000_000
+MAX_URL_CHARS = 4096
+MAX_KEY_CHARS = 1024
+MAX_CATEGORIES = 50
+MAX_CATEGORY_CHARS = 100
+MAX_ENCLOSURES = 20
+MAX_TTL_MINUTES = 60 * 24 * 365
+
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=timezone.utc)
+MAX_DATE_AHEAD = timedelta(days=2)
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def parsed_feed(feed: Mapping[str, Any], entries: Iterable[Mapping[str, Any]], url: str, warning: str) -> ParsedFeed:
+    return ParsedFeed(
+        title=clean_line(_text_of(feed, "title", MAX_TITLE_CHARS), MAX_TITLE_CHARS),
+        site_url=_http_url(feed.get("link", ""), url),
+        articles=_articles(entries, url),
+        ttl_seconds=_ttl_seconds(feed.get("ttl")),
+        warning=warning,
+    )
+
+
+def _articles(entries: Iterable[Mapping[str, Any]], feed_url: str) -> list[ParsedArticle]:
+    """One ParsedArticle per entry; of entries sharing a key, the first wins."""
+    articles: list[ParsedArticle] = []
+    seen: set[str] = set()
+    now = datetime.now(timezone.utc)
+    for entry in entries:
+        # A plain dict: FeedParserDict's aliasing makes every lookup slow, and would
+        # answer `updated_parsed` with the published date.
+        article = _article(dict(entry), feed_url, now)
+        if article.key not in seen:
+            seen.add(article.key)
+            articles.append(article)
+    return articles
+
+
+def _article(entry: Mapping[str, Any], feed_url: str, now: datetime) -> ParsedArticle:
+    title = clean_line(_text_of(entry, "title", MAX_TITLE_CHARS), MAX_TITLE_CHARS)
+    link = _entry_link(entry, feed_url)
+    content_block = _richest_content(entry)
+    content, content_html = _content_text_and_html(content_block)
+    summary = _summary_text(entry, content_block, content)
+    author = clean_line(_author(entry), MAX_AUTHOR_CHARS)
+    categories = _categories(entry.get("tags") or ())
+    enclosures = _enclosures(entry.get("links") or (), feed_url)
+    return ParsedArticle(
+        key=_key(entry, content_block),
+        title=title,
+        link=link,
+        author=author,
+        published=_utc_datetime(entry.get("published_parsed"), now),
+        updated=_utc_datetime(entry.get("updated_parsed"), now),
+        summary=summary,
+        content=content,
+        content_html=content_html,
+        categories=categories,
+        enclosures=enclosures,
+        content_hash=_content_hash(title, link, author, summary, content, categories, enclosures),
+    )
+
+
+def _is_html(detail: Mapping[str, Any] | None) -> bool:
+    """feedparser's verdict on a text construct; RSS text defaults to HTML."""
+    return (detail or {}).get("type", "text/html") in HTML_TYPES
+
+
+def _as_plain_text(value: str, html: bool, max_chars: int) -> str:
+    return html_to_text(value, max_chars) if html else clean_text(value, max_chars).strip()
+
+
+def _text_of(node: Mapping[str, Any], name: str, max_chars: int) -> str:
+    """Plain text of a title-like field, stripped of HTML when feedparser says it is HTML.
+
+    Text marked plain stays as is, so a title such as "Why <script> tags block" survives.
+    """
+    value = (node.get(name) or "")[: max_chars * 20]  # room for markup, but bounded work
+    return _as_plain_text(value, _is_html(node.get(name + "_detail")), max_chars)
+
+
+def _richest_content(entry: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    blocks = [block for block in entry.get("content") or () if block.get("value")]
+    return max(blocks, key=lambda block: len(block["value"]), default=None)
+
+
+def _content_text_and_html(block: Mapping[str, Any] | None) -> tuple[str, str]:
+    """Plain text of the block and its HTML (empty when the block is plain text), capped."""
+    if block is None:
+        return "", ""
+    if not _is_html(block):
+        return clean_text(block["value"], MAX_CONTENT_CHARS).strip(), ""
+    content_html = block["value"][:MAX_CONTENT_HTML_CHARS]
+    return html_to_text(content_html, MAX_CONTENT_CHARS), content_html
+
+
+def _summary_text(entry: Mapping[str, Any], content_block: Mapping[str, Any] | None, content: str) -> str:
+    value = entry.get("summary") or ""
+    if content_block is not None and value == content_block["value"]:
+        return content[:MAX_SUMMARY_CHARS]  # feedparser copies Atom content into a missing summary
+    return _as_plain_text(value[:MAX_CONTENT_HTML_CHARS], _is_html(entry.get("summary_detail")), MAX_SUMMARY_CHARS)
+
+
+def _entry_link(entry: Mapping[str, Any], feed_url: str) -> str:
+    """The entry's link, absolute. RSS makes the guid the link unless isPermaLink="false",
+    which many feeds forget, so a guid standing in for a link must be a full URL."""
+    links = entry.get("links") or ()
+    from_guid = entry.get("guidislink") and not any(link.get("rel") == "alternate" for link in links)
+    return _http_url(entry.get("link", ""), "" if from_guid else feed_url)
+
+
+def _author(entry: Mapping[str, Any]) -> str:
+    """The author's name; feedparser's `author` may carry an e-mail address too."""
+    detail = entry.get("author_detail") or {}
+    return detail.get("name") or entry.get("author") or ""
+
+
+def _http_url(raw: str, base: str) -> str:
+    """`raw` made absolute against `base`; "" unless it is an http(s) URL of sane length."""
+    raw = clean_text(raw or "")
+    if not raw.strip() or len(raw) > MAX_URL_CHARS:
+        return ""
+    url = "%20".join(raw.split())
+    try:
+        if not url.startswith(("https://", "http://")):  # most are; urljoin is slow
+            url = urljoin(base, url)
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a malformed IPv6 host
+        return ""
+    return url if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def _categories(tags: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Tag terms (or labels), cleaned, without case-insensitive duplicates."""
+    categories: dict[str, str] = {}
+    for tag in tags:
+        name = clean_line(tag.get("term") or tag.get("label") or "", MAX_CATEGORY_CHARS)
+        if name:
+            categories.setdefault(name.casefold(), name)
+        if len(categories) == MAX_CATEGORIES:
+            break
+    return tuple(categories.values())
+
+
+def _enclosures(links: Iterable[Mapping[str, Any]], feed_url: str) -> tuple[Enclosure, ...]:
+    """The links marked rel="enclosure", deduplicated by URL."""
+    enclosures: dict[str, Enclosure] = {}
+    for link in links:
+        if link.get("rel") != "enclosure":
+            continue
+        url = _http_url(link.get("href", ""), feed_url)
+        if url and url not in enclosures:
+            media_type = clean_line(link.get("type") or "", 100)
+            enclosures[url] = Enclosure(url=url, type=media_type, length=_length(link.get("length")))
+        if len(enclosures) == MAX_ENCLOSURES:
+            break
+    return tuple(enclosures.values())
+
+
+def _length(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 15 else None
+
+
+def _utc_datetime(value: struct_time | None, now: datetime) -> datetime | None:
+    """feedparser's UTC struct_time as an aware datetime; None if absent or absurd."""
+    if not value:
+        return None
+    try:
+        moment = datetime(*value[:6], tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return None
+    return moment if EARLIEST_DATE <= moment <= now + MAX_DATE_AHEAD else None
+
+
+def _ttl_seconds(raw: str | None) -> int | None:
+    """RSS <ttl> is in minutes; anything but a positive count up to a year is ignored."""
+    try:
+        minutes = int((raw or "").strip())
+    except ValueError:
+        return None
+    return minutes * 60 if 0 < minutes <= MAX_TTL_MINUTES else None
+
+
+def _key(entry: Mapping[str, Any], content_block: Mapping[str, Any] | None) -> str:
+    """The entry's identity: its id, else its link, else a hash of its text.
+
+    All taken raw, as the feed wrote them: a relative link is not resolved (the
+    key must not change when the feed moves), and improving the cleaning must
+    never change the keys of stored articles.
+    """
+    for candidate in (entry.get("id"), entry.get("link")):
+        candidate = (candidate or "").strip()
+        if candidate:
+            return candidate if len(candidate) <= MAX_KEY_CHARS and candidate.isprintable() else _sha256(candidate)
+    raw_content = content_block["value"] if content_block else ""
+    return _sha256(entry.get("title") or "", entry.get("summary") or "", raw_content)
+
+
+def _content_hash(
+    title: str,
+    link: str,
+    author: str,
+    summary: str,
+    content: str,
+    categories: tuple[str, ...],
+    enclosures: tuple[Enclosure, ...],
+) -> str:
+    """Hash of what a reader sees; dates are left out so a bumped `updated` is no change."""
+    media = [[e.url, e.type, e.length] for e in enclosures]
+    return _sha256(title, link, author, summary, content, list(categories), media)
+
+
+def _sha256(*fields: object) -> str:
+    """A hash of the fields as a JSON list, so field boundaries cannot shift."""
+    encoded = json.dumps(fields, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return "sha256:" + hashlib.sha256(encoded).hexdigest()
+

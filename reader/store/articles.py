@@ -1,0 +1,366 @@
+"""The articles table: storing parsed entries, reading them back, and the index's bookkeeping."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+
+from ..models import (
+    Article,
+    ArticleFilter,
+    ArticleLine,
+    Enclosure,
+    FulltextJob,
+    FulltextState,
+    IndexRow,
+    ParsedArticle,
+    TextSource,
+    UpsertResult,
+)
+from .db import Database, _dt, _iso, utcnow
+
+
+# The TUI list's orders; each ends on the id so that equal keys keep a stable order.
+LIST_SORTS = {
+    "newest": "a.sort_date DESC, a.id DESC",
+    "oldest": "a.sort_date ASC, a.id ASC",
+    "title": "a.title COLLATE NOCASE, a.sort_date DESC, a.id DESC",
+    "feed": "f.title COLLATE NOCASE, f.url, a.sort_date DESC, a.id DESC",
+}
+
+
+ARTICLE_COLUMNS = """
+    a.id, a.feed_id, f.title, f.grp, a.key, a.title, a.link, a.author, a.published, a.updated,
+    a.first_seen, a.summary, a.content, a.categories, a.enclosures, {text}, {markdown},
+    a.text_source, a.read, a.starred, a.story_id
+"""
+
+# An unread article counts as unread unless its story is muted (`reader stories mute`); one parameter: now.
+NOT_MUTED = "(a.story_id IS NULL OR a.story_id NOT IN (SELECT id FROM stories WHERE muted_until > ?))"
+
+
+def _article(row: sqlite3.Row) -> Article:
+    return Article(
+        id=row[0], feed_id=row[1], feed_title=row[2] or "", group=row[3] or "", key=row[4],
+        title=row[5], link=row[6], author=row[7], published=_dt(row[8]), updated=_dt(row[9]),
+        first_seen=_dt(row[10]), summary=row[11], content=row[12],
+        categories=tuple(json.loads(row[13])),
+        enclosures=tuple(Enclosure(**e) for e in json.loads(row[14])),
+        text=row[15], markdown=row[16], text_source=TextSource(row[17]), read=bool(row[18]), starred=bool(row[19]),
+        story_id=row[20],
+    )  # fmt: skip
+
+
+def _initial_text(article: ParsedArticle) -> tuple[str, TextSource]:
+    """The best text the feed itself carries, and where it came from."""
+    if len(article.content) >= len(article.summary) and article.content:
+        return article.content, TextSource.CONTENT
+    if article.summary:
+        return article.summary, TextSource.SUMMARY
+    return article.title, TextSource.TITLE
+
+
+class ArticleStore(Database):
+    """Reads and writes of `articles` and `index_deletions`."""
+
+    def upsert_articles(
+        self, feed_id: int, articles: Iterable[ParsedArticle], *, fulltext: bool, canonical: dict[str, str]
+    ) -> UpsertResult:
+        """Insert new articles and update changed ones; entries gone from the feed stay.
+
+        `canonical` maps an article link to its canonical URL (tracking parameters
+        stripped), for recognising one story carried by several feeds.
+        """
+        now = _iso(utcnow())
+        new_ids: list[int] = []
+        updated_ids: list[int] = []
+        with self._tx() as tx:
+            existing = {
+                key: (aid, chash, link)
+                for key, aid, chash, link in tx.execute(
+                    "SELECT key, id, content_hash, link FROM articles WHERE feed_id = ?", (feed_id,)
+                )
+            }
+            # GUID churn: a feed that gives an entry a new id on every fetch, link and text unchanged.
+            by_content = {(link, chash): key for key, (_aid, chash, link) in existing.items() if link}
+            articles = list(articles)
+            listed = {a.key for a in articles}
+            seen: set[str] = set()
+            for a in articles:
+                if a.key in seen:  # a feed listing one entry twice
+                    continue
+                seen.add(a.key)
+                old_key = by_content.get((a.link, a.content_hash)) if a.key not in existing and a.link else None
+                if old_key is not None and old_key not in listed:
+                    tx.execute("UPDATE articles SET key = ? WHERE feed_id = ? AND key = ?", (a.key, feed_id, old_key))
+                    existing[a.key] = existing.pop(old_key)
+                    del by_content[(a.link, a.content_hash)]
+                    continue
+                text, source = _initial_text(a)
+                sort_date = _iso(a.published or a.updated) or now
+                values = (
+                    a.title, a.link, canonical.get(a.link, a.link), a.author, _iso(a.published),
+                    _iso(a.updated), a.summary, a.content, a.content_html,
+                    json.dumps(list(a.categories)),
+                    json.dumps([e.__dict__ for e in a.enclosures]), a.content_hash,
+                )  # fmt: skip
+                if a.key not in existing:
+                    cur = tx.execute(
+                        """
+                        INSERT INTO articles (title, link, canonical_url, author, published, updated,
+                            summary, content, content_html, categories, enclosures, content_hash,
+                            feed_id, key, first_seen, sort_date, text, markdown, text_source, fulltext_state)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                        (*values, feed_id, a.key, now, sort_date, text, text, source,
+                         FulltextState.PENDING if fulltext and a.link else FulltextState.SKIPPED),
+                    )  # fmt: skip
+                    new_ids.append(cur.lastrowid)
+                elif existing[a.key][1] != a.content_hash:
+                    aid = existing[a.key][0]
+                    # The feed's text changed: refresh it unless a page extraction is richer.
+                    tx.execute(
+                        f"""
+                        UPDATE articles SET title = ?, link = ?, canonical_url = ?, author = ?,
+                            published = COALESCE(?, published), updated = ?, summary = ?, content = ?,
+                            content_html = ?, categories = ?, enclosures = ?, content_hash = ?,
+                            text = CASE WHEN text_source = '{TextSource.PAGE}' THEN text ELSE ? END,
+                            markdown = CASE WHEN text_source = '{TextSource.PAGE}' THEN markdown ELSE ? END,
+                            text_source = CASE WHEN text_source = '{TextSource.PAGE}' THEN text_source ELSE ? END,
+                            version = version + 1
+                        WHERE id = ?
+                        """,
+                        (*values, text, text, source, aid),
+                    )
+                    # Changed text is matched again: a rule that now matches alerts (once per story).
+                    tx.execute(
+                        "INSERT OR IGNORE INTO match_queue (article_id, first_fetch, queued_at) "
+                        "VALUES (?, 0, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))",
+                        (aid,),
+                    )
+                    updated_ids.append(aid)
+        return UpsertResult(new_ids, updated_ids)
+
+    def fulltext_jobs(self, article_ids: Sequence[int] | None = None) -> list[FulltextJob]:
+        """Articles whose page is still to be fetched (of `article_ids`, or all)."""
+        sql = (
+            "SELECT a.id, a.link, f.url, length(a.text) FROM articles a JOIN feeds f ON f.id = a.feed_id "
+            f"WHERE a.fulltext_state = '{FulltextState.PENDING}'"  # a literal: the partial index applies
+        )
+        rows = self._select_in(sql, "a.id", article_ids)
+        return [FulltextJob(*r) for r in rows]
+
+    def set_fulltext(self, article_id: int, *, state: FulltextState, text: str | None = None,
+                     markdown: str | None = None, error: str | None = None,
+                     canonical_url: str | None = None) -> None:  # fmt: skip
+        """Record a page fetch: its extracted text (if it beat the feed's) or why it failed."""
+        with self._tx() as tx:
+            if canonical_url:
+                tx.execute("UPDATE articles SET canonical_url = ? WHERE id = ?", (canonical_url, article_id))
+            if text is not None:
+                tx.execute(
+                    f"UPDATE articles SET text = ?, markdown = ?, text_source = '{TextSource.PAGE}', "
+                    "fulltext_state = ?, page_error = NULL, version = version + 1 WHERE id = ?",
+                    (text, markdown or text, state, article_id),
+                )
+            else:
+                tx.execute(
+                    "UPDATE articles SET fulltext_state = ?, page_error = ? WHERE id = ?",
+                    (state, error, article_id),
+                )
+
+    def set_read(self, article_ids: Sequence[int], read: bool = True) -> None:
+        with self._tx() as tx:
+            tx.executemany("UPDATE articles SET read = ? WHERE id = ?", [(int(read), i) for i in article_ids])
+
+    def set_starred(self, article_id: int, starred: bool) -> None:
+        with self._tx() as tx:
+            tx.execute("UPDATE articles SET starred = ? WHERE id = ?", (int(starred), article_id))
+
+    # -- articles: reading ------------------------------------------------------
+    def article(self, article_id: int, *, with_text: bool = True) -> Article | None:
+        cols = ARTICLE_COLUMNS.format(
+            text="a.text" if with_text else "''", markdown="a.markdown" if with_text else "''"
+        )
+        row = self._conn().execute(
+            f"SELECT {cols} FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id = ?", (article_id,)
+        ).fetchone()
+        return _article(row) if row else None
+
+    def article_by_link(self, link: str) -> Article | None:
+        row = self._conn().execute(
+            "SELECT id FROM articles WHERE link = ? OR canonical_url = ? ORDER BY id LIMIT 1", (link, link)
+        ).fetchone()
+        return self.article(row[0]) if row else None
+
+    def articles_by_ids(self, ids: Sequence[int], *, with_text: bool = False) -> dict[int, Article]:
+        cols = ARTICLE_COLUMNS.format(
+            text="a.text" if with_text else "''", markdown="a.markdown" if with_text else "''"
+        )
+        rows = self._select_in(f"SELECT {cols} FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE 1", "a.id", ids)
+        return {r[0]: _article(r) for r in rows}
+
+    def iter_articles(
+        self, flt: ArticleFilter = ArticleFilter(), *, with_text: bool = False, limit: int | None = None,
+        chunk_size: int = 256,
+    ) -> Iterator[Article]:  # fmt: skip
+        """Articles newest first, read in keyset-paginated chunks so no cursor stays open."""
+        where, params = self._where(flt)
+        cols = ARTICLE_COLUMNS.format(
+            text="a.text" if with_text else "''", markdown="a.markdown" if with_text else "''"
+        )
+        conn = self._conn()
+        after: tuple[str, int] | None = None
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = chunk_size if remaining is None else min(chunk_size, remaining)
+            keyset = "AND (a.sort_date, a.id) < (?, ?)" if after else ""
+            rows = conn.execute(
+                f"SELECT {cols}, a.sort_date FROM articles a JOIN feeds f ON f.id = a.feed_id "
+                f"WHERE {where} {keyset} ORDER BY a.sort_date DESC, a.id DESC LIMIT ?",
+                [*params, *(after or ()), size],
+            ).fetchall()
+            for r in rows:
+                yield _article(r)
+            if len(rows) < size:
+                return
+            after = (rows[-1][-1], rows[-1][0])
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def count_articles(self, flt: ArticleFilter = ArticleFilter()) -> int:
+        where, params = self._where(flt)
+        return self._conn().execute(
+            f"SELECT count(*) FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE {where}", params
+        ).fetchone()[0]
+
+    def article_ids_in(self, flt: ArticleFilter) -> set[int]:
+        where, params = self._where(flt)
+        rows = self._conn().execute(
+            f"SELECT a.id FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE {where}", params
+        )
+        return {r[0] for r in rows}
+
+    # -- the index's bookkeeping ------------------------------------------------
+
+    def articles_to_index(self, limit: int = 500, after_id: int = 0) -> list[IndexRow]:
+        """The next articles whose index entry is missing or stale."""
+        rows = self._conn().execute(
+            """
+            SELECT a.id, a.version, a.title, a.text, a.summary, f.title, f.grp, a.author,
+                   a.categories, a.link, a.sort_date
+            FROM articles a JOIN feeds f ON f.id = a.feed_id
+            WHERE a.indexed_version != a.version AND a.id > ?
+            ORDER BY a.id LIMIT ?
+            """,
+            (after_id, limit),
+        ).fetchall()
+        return [_index_row(r) for r in rows]
+
+    def all_index_rows(self, chunk_size: int = 1000) -> Iterator[IndexRow]:
+        """Every article, for rebuilding the index, in keyset-paginated chunks."""
+        after = 0
+        conn = self._conn()
+        while True:
+            rows = conn.execute(
+                """
+                SELECT a.id, a.version, a.title, a.text, a.summary, f.title, f.grp, a.author,
+                       a.categories, a.link, a.sort_date
+                FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id > ? ORDER BY a.id LIMIT ?
+                """,
+                (after, chunk_size),
+            ).fetchall()
+            if not rows:
+                return
+            yield from (_index_row(r) for r in rows)
+            after = rows[-1][0]
+
+    def count_to_index(self) -> int:
+        return self._conn().execute("SELECT count(*) FROM articles WHERE indexed_version != version").fetchone()[0]
+
+    def mark_indexed(self, versions: Iterable[tuple[int, int]]) -> None:
+        """Record that (article id, version) pairs are in the index; a newer version stays pending."""
+        with self._tx() as tx:
+            tx.executemany(
+                "UPDATE articles SET indexed_version = ? WHERE id = ? AND version = ?",
+                [(v, i, v) for i, v in versions],
+            )
+
+    def mark_all_unindexed(self) -> None:
+        with self._tx() as tx:
+            tx.execute("UPDATE articles SET indexed_version = 0")
+            tx.execute("DELETE FROM index_deletions")
+
+    def pending_index_deletions(self) -> list[int]:
+        return [r[0] for r in self._conn().execute("SELECT article_id FROM index_deletions")]
+
+    def clear_index_deletions(self, article_ids: Sequence[int]) -> None:
+        with self._tx() as tx:
+            tx.executemany("DELETE FROM index_deletions WHERE article_id = ?", [(i,) for i in article_ids])
+
+    def article_count(self) -> int:
+        return self._conn().execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    # -- TUI queries ------------------------------------------------------------
+
+    def article_order(self, flt: ArticleFilter = ArticleFilter(), sort: str = "newest") -> list[int]:
+        """The ids of every article the filter selects, in list order: what the TUI's list scrolls over.
+
+        Ids only, and no join unless sorting by feed, so the default order is a
+        scan of the date index (~0.1 s for 100,000 articles); the rows are read
+        a window at a time with `article_lines`.
+        """
+        where, params = self._where(flt)
+        join = "JOIN feeds f ON f.id = a.feed_id" if sort == "feed" else ""
+        rows = self._conn().execute(
+            f"SELECT a.id FROM articles a {join} WHERE {where} ORDER BY {LIST_SORTS[sort]}", params
+        )
+        return [r[0] for r in rows]
+
+    def _where(self, flt: ArticleFilter) -> tuple[str, list]:
+        """The filter as SQL conditions on `articles a` alone (a group becomes its feeds' ids), so they
+        need no join and an index on articles covers them."""
+        clauses, params = ["1"], []
+        if flt.feed_ids is not None:
+            clauses.append("a.feed_id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(flt.feed_ids)))
+        if flt.group is not None:
+            clauses.append("a.feed_id IN (SELECT id FROM feeds WHERE grp = ? COLLATE NOCASE)")
+            params.append(flt.group)
+        if flt.unread:
+            clauses.append(f"a.read = 0 AND {NOT_MUTED}")
+            params.append(_iso(utcnow()))
+        if flt.starred:
+            clauses.append("a.starred = 1")
+        if flt.since is not None:
+            clauses.append("a.sort_date >= ?")
+            params.append(_iso(flt.since))
+        if flt.until is not None:
+            clauses.append("a.sort_date <= ?")
+            params.append(_iso(flt.until))
+        if flt.ids is not None:
+            clauses.append("a.id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(flt.ids)))
+        return " AND ".join(clauses), params
+
+    def article_lines(self, ids: Sequence[int]) -> dict[int, ArticleLine]:
+        """What the TUI's list draws of these articles (no text), by id."""
+        rows = self._select_in(
+            "SELECT a.id, a.feed_id, CASE WHEN f.title = '' THEN f.url ELSE f.title END, a.title, a.sort_date, "
+            "a.read, a.starred FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE 1",
+            "a.id",
+            ids,
+        )
+        return {
+            r[0]: ArticleLine(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]), bool(r[5]), bool(r[6]))
+            for r in rows
+        }
+
+
+def _index_row(r: tuple) -> IndexRow:
+    return IndexRow(
+        id=r[0], version=r[1], title=r[2], text=r[3], summary=r[4], feed_title=r[5], group=r[6],
+        author=r[7], categories=tuple(json.loads(r[8])), link=r[9], date=datetime.fromisoformat(r[10]),
+    )  # fmt: skip

@@ -1,0 +1,126 @@
+"""The connection, transactions and schema upgrade every table family shares; no table's queries."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, split_sql
+
+
+class StoreError(Exception):
+    """Something is wrong with the database file itself."""
+
+
+def _iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class Database:
+    """One SQLite file: a connection per thread, short write transactions, the schema kept current."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._migrate(self._conn())
+
+    # -- connections and schema -------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"cannot open the database {self.path}: {exc}") from None
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken immediately so writers queue rather than deadlock."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def _select_in(self, sql: str, column: str, ids: Sequence[int] | None, tail: str = "",
+                   params: Sequence = ()) -> list[tuple]:  # fmt: skip
+        """Run `sql` (with `params`), restricted to `column IN ids` (in chunks) when ids are given."""
+        conn = self._conn()
+        if ids is None:
+            return conn.execute(sql + tail, params).fetchall()
+        rows: list[tuple] = []
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += conn.execute(f"{sql} AND {column} IN ({marks}){tail}", [*params, *chunk]).fetchall()
+        return rows
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the database to SCHEMA_VERSION, one numbered step per transaction; refuse a newer one."""
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a reader database: {exc}") from None
+        if app_id not in (0, APPLICATION_ID):
+            raise StoreError(f"{self.path} belongs to another program (application_id {app_id:#x})")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this reader knows ({SCHEMA_VERSION}): "
+                "it was written by a newer reader; upgrade the reader to open it (the file was left unchanged)"
+            )
+        for step in MIGRATIONS[version:]:
+            with self._tx() as tx:
+                for statement in split_sql(step.sql):
+                    tx.execute(statement)
+                tx.execute(f"PRAGMA user_version = {step.version}")
+                tx.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                problems = tx.execute("PRAGMA foreign_key_check").fetchall()
+                if problems:
+                    raise StoreError(f"migration to version {step.version} broke foreign keys: {problems[:3]}")
+
+    def schema_version(self) -> int:
+        return self._conn().execute("PRAGMA user_version").fetchone()[0]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as tx:
+            tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
+                       (key, value, value))

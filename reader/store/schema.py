@@ -1,0 +1,219 @@
+"""The schema: numbered migration steps and the identity of a reader database. DDL only, no queries.
+
+To change the schema, append a `Migration` numbered one past the last; never
+edit a step that has shipped (databases out there already ran it). Each step
+runs in one transaction with `user_version` set to its number, so a crash
+leaves the database at the step before. Then run `python -m tests.schema_fixture`
+to commit a small database made at the new version: `tests/test_migrations.py`
+upgrades one made at every earlier version and checks that no row is lost.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int  # the schema version this step leaves the database at
+    why: str
+    sql: str  # statements separated by ';' (trigger bodies may hold their own)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "feeds and articles", """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL DEFAULT '',
+        grp TEXT NOT NULL DEFAULT '',
+        site_url TEXT NOT NULL DEFAULT '',
+        enabled INTEGER NOT NULL DEFAULT 1,
+        fulltext INTEGER NOT NULL DEFAULT 1,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        ttl_seconds INTEGER,
+        next_fetch_after TEXT,
+        last_fetched_at TEXT,
+        last_status TEXT,
+        last_error TEXT,
+        last_new_at TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        link TEXT NOT NULL DEFAULT '',
+        canonical_url TEXT NOT NULL DEFAULT '',
+        author TEXT NOT NULL DEFAULT '',
+        published TEXT,
+        updated TEXT,
+        first_seen TEXT NOT NULL,
+        sort_date TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        content TEXT NOT NULL DEFAULT '',
+        content_html TEXT NOT NULL DEFAULT '',
+        categories TEXT NOT NULL DEFAULT '[]',
+        enclosures TEXT NOT NULL DEFAULT '[]',
+        content_hash TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        markdown TEXT NOT NULL DEFAULT '',
+        text_source TEXT NOT NULL DEFAULT 'summary',
+        fulltext_state TEXT NOT NULL DEFAULT 'pending',
+        page_error TEXT,
+        read INTEGER NOT NULL DEFAULT 0,
+        starred INTEGER NOT NULL DEFAULT 0,
+        version INTEGER NOT NULL DEFAULT 1,
+        indexed_version INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (feed_id, key)
+    );
+    CREATE INDEX articles_by_date ON articles (sort_date DESC, id DESC);
+    CREATE INDEX articles_by_feed_date ON articles (feed_id, sort_date DESC, id DESC);
+    CREATE INDEX articles_to_index ON articles (id) WHERE indexed_version != version;
+    CREATE INDEX articles_fulltext_pending ON articles (id) WHERE fulltext_state = 'pending';
+    CREATE INDEX articles_by_canonical ON articles (canonical_url);
+    CREATE TABLE index_deletions (article_id INTEGER PRIMARY KEY);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TRIGGER articles_deleted AFTER DELETE ON articles BEGIN
+        INSERT OR IGNORE INTO index_deletions (article_id) VALUES (old.id);
+    END;
+    """),
+    # 2: alerts. A trigger queues every new article for matching in the transaction that stores it,
+    # so a crash anywhere between storing and matching loses no alert: the queue is matched next time.
+    # `first_fetch`: the article came with its feed's first articles (no flood from a new feed);
+    # `queued_at` (to the millisecond): when it arrived, against which a new rule's `armed_at` is compared.
+    # Alerts keep a copy of what a message shows, so they outlive their article; deliveries are one
+    # row per (alert, target), the target known by a hash and a redacted label (its URL holds secrets).
+    Migration(2, "alerts: the match queue, rules' arming times, alerts, their sources and deliveries", """
+    CREATE TABLE rule_state (
+        rule TEXT PRIMARY KEY,
+        armed_at TEXT NOT NULL
+    );
+    CREATE TABLE match_queue (
+        article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        first_fetch INTEGER NOT NULL DEFAULT 0,
+        queued_at TEXT NOT NULL
+    );
+    CREATE TRIGGER articles_queue_match AFTER INSERT ON articles BEGIN
+        INSERT OR IGNORE INTO match_queue (article_id, first_fetch, queued_at)
+        VALUES (new.id, (SELECT last_new_at IS NULL FROM feeds WHERE id = new.feed_id),
+                strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'));
+    END;
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+        canonical_url TEXT,
+        title TEXT NOT NULL DEFAULT '',
+        link TEXT NOT NULL DEFAULT '',
+        published TEXT,
+        snippet TEXT NOT NULL DEFAULT '',
+        spans TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        UNIQUE (rule, canonical_url)
+    );
+    CREATE UNIQUE INDEX alerts_rule_article ON alerts (rule, article_id);
+    CREATE INDEX alerts_by_time ON alerts (created_at DESC, id DESC);
+    CREATE TABLE alert_sources (
+        alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+        feed_title TEXT NOT NULL DEFAULT '',
+        link TEXT NOT NULL DEFAULT '',
+        UNIQUE (alert_id, article_id)
+    );
+    CREATE INDEX alert_sources_by_article ON alert_sources (article_id);
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        target TEXT NOT NULL,
+        target_label TEXT NOT NULL,
+        batch TEXT,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        sent_at TEXT,
+        UNIQUE (alert_id, target)
+    );
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('held', 'pending');
+    ALTER TABLE feeds ADD COLUMN max_age_seconds INTEGER;
+    """),
+    Migration(3, "the Starred view and unread counts without a scan of every article's row", """
+    CREATE INDEX articles_starred ON articles (sort_date DESC, id DESC) WHERE starred = 1;
+    CREATE INDEX articles_unread_by_feed ON articles (feed_id) WHERE read = 0;
+    """),
+    # 4: stories (reader/stories.py). Every article gets a story in the run that stores it; until then
+    # it waits in `articles_to_group` (and is not matched). `story_terms` is the inverted index of the
+    # stories still open (their centroids); a story's rows go once its window has passed, so it stays the
+    # size of a few days of news. `story_df` holds the document frequency of every term grouped so far.
+    # An alert is one per (rule, story); `deliveries.update_of` lets an alert announce a later source.
+    Migration(4, "stories: each article's story, the open stories' terms, term counts; one alert per (rule, story)", """
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        size INTEGER NOT NULL DEFAULT 0,
+        outlets TEXT NOT NULL DEFAULT '[]',
+        names TEXT NOT NULL DEFAULT '[]',
+        muted_until TEXT
+    );
+    CREATE INDEX stories_by_last_seen ON stories (last_seen);
+    CREATE TABLE story_terms (
+        term TEXT NOT NULL,
+        story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        weight REAL NOT NULL,
+        PRIMARY KEY (term, story_id)
+    );
+    CREATE INDEX story_terms_by_story ON story_terms (story_id);
+    CREATE TABLE story_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL);
+    ALTER TABLE articles ADD COLUMN story_id INTEGER REFERENCES stories(id) ON DELETE SET NULL;
+    ALTER TABLE articles ADD COLUMN story_reason TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX articles_by_story ON articles (story_id);
+    CREATE INDEX articles_to_group ON articles (sort_date, id) WHERE story_id IS NULL;
+    ALTER TABLE alerts ADD COLUMN story_id INTEGER;
+    CREATE UNIQUE INDEX alerts_rule_story ON alerts (rule, story_id);
+    ALTER TABLE deliveries RENAME TO deliveries_v3;
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        target TEXT NOT NULL,
+        target_label TEXT NOT NULL,
+        batch TEXT,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        sent_at TEXT,
+        update_of INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (alert_id, target, update_of)
+    );
+    INSERT INTO deliveries (id, alert_id, target, target_label, batch, state, attempts, next_attempt_at,
+                            last_error, sent_at)
+        SELECT id, alert_id, target, target_label, batch, state, attempts, next_attempt_at, last_error, sent_at
+        FROM deliveries_v3;
+    DROP TABLE deliveries_v3;
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('held', 'pending');
+    """),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+APPLICATION_ID = 0x52445231  # "RDR1": refuse to open some other program's database
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies (BEGIN … END;) whole."""
+    statements, current = [], []
+    for line in script.strip().splitlines():
+        current.append(line)
+        joined = "\n".join(current).strip()
+        if joined.endswith(";") and sqlite3.complete_statement(joined):
+            statements.append(joined)
+            current = []
+    if "\n".join(current).strip():
+        statements.append("\n".join(current))
+    return statements

@@ -1,0 +1,108 @@
+"""One bad rule never touches the others: queries past the depth and size limits are refused with their
+file and line, and a rule that raises while matching is left out of that batch only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from reader.alerts import match_batch, match_new_articles, rule_errors
+from reader.index import parse_query
+from reader.ingest import open_index, update_index
+from reader.models import ParsedArticle
+from reader.query import MAX_DEPTH, MAX_TERMS
+from reader.rules import load_rules, write_rule
+from reader.store import Store, utcnow
+from tests.clirun import reader
+from tests.feedgen import Item, recent, rss
+from tests.test_alerts import RSS, Endpoint
+
+GOOD = 'DeepSeek AND "export controls"'
+DEEP = "(" * 200 + "DeepSeek" + ")" * 200
+NOTS = "NOT " * 1000 + "DeepSeek"
+
+
+def story_feed(server, n: int) -> str:
+    """A feed with one new article the good rule matches."""
+    item = Item(f"DeepSeek story {n}", server.url(f"/story-{n}"), "DeepSeek faces new export controls.",
+                guid=f"story-{n}", published=recent(1))  # fmt: skip
+    return server.route(f"/feed-{n}.xml", rss([item], title=f"Wire {n}"), headers=RSS)
+
+
+def write_bad_rules(rules_dir, endpoint_url: str) -> None:
+    for name, query in (("deep", DEEP), ("nots", NOTS)):
+        path = rules_dir / f"{name}.toml"
+        path.write_text(f"# a pathological rule\nnotify = ['{endpoint_url}']\nquery = '{query}'\n")
+
+
+def test_deep_and_not_rules_are_refused_by_name_and_the_good_rule_alerts_every_cycle(http_server, settings):
+    endpoint = Endpoint(http_server)
+    write_rule(settings.rules_dir, "good", query=GOOD, notify=[endpoint.url], title="Good")
+    write_bad_rules(settings.rules_dir, endpoint.url)
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+
+    check = reader("rules", "check", **cli)
+    assert check.code == 1 and "Traceback" not in check.out + check.err
+    for name in ("deep", "nots"):
+        line = next(x for x in check.out.splitlines() if f"{name}.toml" in x)
+        assert f"{name}.toml:3: error:" in line and f"deeper than {MAX_DEPTH} levels" in line
+
+    search = reader("search", DEEP, **cli)
+    assert search.code == 2 and f"deeper than {MAX_DEPTH} levels" in search.err and "Traceback" not in search.err
+
+    for cycle in range(1, 4):  # each daemon cycle brings one new matching article, from a new feed
+        assert reader("feeds", "add", story_feed(http_server, cycle), "--no-fulltext", **cli).code == 0
+        daemon = reader("daemon", "--once", **cli)
+        assert daemon.code == 0, daemon.err
+        assert [n["title"] for n in endpoint.received()][-1] == f"Good: DeepSeek story {cycle}"
+    assert len(endpoint.received()) == 3
+
+
+def test_too_many_terms_is_refused_with_a_plain_reason(settings):
+    path = settings.rules_dir / "long.toml"
+    settings.rules_dir.mkdir(parents=True)
+    path.write_text("query = '" + " OR ".join(f"w{i}" for i in range(MAX_TERMS + 1)) + "'\n")
+    ruleset = load_rules(settings.rules_dir)
+    assert not ruleset.rules
+    (problem,) = ruleset.errors
+    assert problem.line == 1 and f"more than the {MAX_TERMS:,} a query may have" in problem.message
+
+
+def too_deep_to_evaluate(text: str):
+    """A parsed query whose plan is nested far past what the parser allows (as a bug or a future
+    engine change could make one): wrapping a NOT's plan in itself thousands of times."""
+    query = parse_query(text)
+    wrapper = parse_query("NOT chips").plan
+    plan = query.plan
+    for _ in range(20_000):
+        plan = replace(wrapper, **{f: plan for f in wrapper.__dataclass_fields__})
+    return replace(query, plan=plan)
+
+
+def test_a_rule_that_raises_while_matching_is_left_out_of_that_batch_and_recorded(settings):
+    write_rule(settings.rules_dir, "good", query=GOOD, notify=["json://127.0.0.1:9/hook"], title="Good")
+    write_rule(settings.rules_dir, "broken", query="DeepSeek", notify=["json://127.0.0.1:9/hook"], title="Broken")
+    loaded = load_rules(settings.rules_dir)
+    broken = replace(loaded.rule("broken"), query=too_deep_to_evaluate("DeepSeek"))
+    rules = replace(loaded, rules=tuple(broken if r.name == "broken" else r for r in loaded.rules))
+    store = Store(settings.db_path)
+    try:
+        feed, _new = store.add_feed("http://127.0.0.1:9/feed.xml")
+        article = ParsedArticle(key="a", title="DeepSeek story", link="http://127.0.0.1:9/a",
+                                summary="DeepSeek faces new export controls.", published=utcnow())  # fmt: skip
+        store.upsert_articles(feed.id, [article], fulltext=False, canonical={})
+        index = open_index(settings, store)
+        update_index(store, index)
+        ids = {c.article_id for c in store.articles_to_match()}
+        direct = match_batch(index, [r.query for r in rules.rules], ids)
+        assert list(direct.failed) == [0] and direct.hits[1] == sorted(ids)  # broken first, good second
+
+        matched = match_new_articles(settings, store, index, rules=rules, wait_for_pages=False)
+        assert list(matched.failed) == ["broken"] and len(matched.new_alerts) == 1
+        assert "nested too deeply" in rule_errors(store)["broken"].error
+    finally:
+        store.close()
+
+    listed = reader("rules", "list", "--json", data=settings.data_dir, config=settings.config_dir)
+    by_name = {e["name"]: e for e in json.loads(listed.out)}
+    assert "nested too deeply" in by_name["broken"]["error"] and by_name["good"]["error"] is None

@@ -1,0 +1,75 @@
+"""Secrets stay secret at every log level: notification URLs (a webhook's token in its path too) and
+feed URL credentials never reach a log line, `feeds list` or `fetch` output, while the stored URL works."""
+
+from __future__ import annotations
+
+import pytest
+
+from reader.rules import write_rule
+from reader.targets import redact
+from reader.urls import redact_url, redact_urls_in
+from tests.clirun import reader
+from tests.feedgen import Item, recent, rss
+from tests.test_alerts import RSS, Endpoint
+
+HOOK_TOKEN = "Plantedhooktokenxyz"  # letters only: no "looks like a token" guess catches it
+FEED_PASSWORD = "feedpassword"
+FEED_TOKEN = "Feedquerytoken"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"json://127.0.0.1:8080/hook/{HOOK_TOKEN}", "json://127.0.0.1:8080/hook/****"),
+        ("jsons://example.com/api/v1/abc?format=markdown", "jsons://example.com/api/****/****?format=markdown"),
+        ("form://example.com/hooks/x?+Authorization=Bearer-abc", "form://example.com/hooks/****?+Authorization=****"),
+        ("xml://user:pw@example.com/endpoint/deep", "xml://user:****@example.com/endpoint/****"),
+        ("https://hooks.example.com/services/T000/B000/sekrit", "https://hooks.example.com/services/****/****/****"),
+        ("json://localhost:8080/notify", "json://localhost:8080/notify"),
+    ],
+)
+def test_webhook_urls_keep_scheme_host_and_first_path_segment(url, shown):
+    assert redact(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://bob:hunter2@example.com/feed.xml", "https://****@example.com/feed.xml"),
+        ("https://example.com/rss?token=abc&page=2", "https://example.com/rss?token=****&page=2"),
+        ("https://example.com/rss?api_key=1&accessToken=2&X-Auth=3&author=ann", 
+         "https://example.com/rss?api_key=****&accessToken=****&X-Auth=****&author=ann"),
+        ("https://example.com/feed.xml", "https://example.com/feed.xml"),
+    ],
+)  # fmt: skip
+def test_feed_url_credentials_are_masked(url, shown):
+    assert redact_url(url) == shown
+    assert redact_urls_in(f"fetching {url} failed: 401") == f"fetching {shown} failed: 401"
+
+
+def test_a_debug_log_holds_no_planted_secret_and_the_stored_urls_still_work(http_server, settings):
+    endpoint = Endpoint(http_server, path=f"/hook/{HOOK_TOKEN}")
+    item = Item("DeepSeek story", http_server.url("/story"), "DeepSeek faces new export controls.",
+                guid="s1", published=recent(1))  # fmt: skip
+    feed = http_server.route("/feed.xml", rss([item]), headers=RSS)
+    with_credentials = feed.replace("http://", f"http://reader:{FEED_PASSWORD}@") + f"?token={FEED_TOKEN}"
+    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[endpoint.url], title="DeepSeek")
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    added = reader("feeds", "add", with_credentials, "--no-fulltext", **cli)
+    assert added.code == 0
+
+    log = settings.data_dir / "daemon.log"
+    run = reader("daemon", "--once", "--log-level", "debug", "--log-file", str(log), **cli)
+    assert run.code == 0, run.err
+    assert [n["title"] for n in endpoint.received()] == ["DeepSeek: DeepSeek story"]  # the secret URL was used
+    assert any(seen.path == f"/feed.xml?token={FEED_TOKEN}" for seen in http_server.requests)  # so was the feed's
+
+    text = log.read_text()
+    assert " DEBUG " in text and "POST /hook/****" in text  # urllib3's request line, masked
+    assert f"sent 'DeepSeek: DeepSeek story' to json://{http_server.host}:{http_server.port}/hook/****" in text
+    listed = reader("feeds", "list", **cli).out + reader("feeds", "list", "--json", **cli).out
+    fetched = reader("fetch", "--json", **cli).out
+    assert "token=****" in listed and "token=****" in fetched
+    for shown in (text, listed, fetched, added.out, run.err):
+        for secret in (HOOK_TOKEN, FEED_PASSWORD, FEED_TOKEN):
+            assert secret not in shown
