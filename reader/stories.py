@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timedelta
 
-from whoosh.lang.porter import stem
-
 # -- features -----------------------------------------------------------------------------
 
 _WORD = re.compile(r"\w+(?:['’.&\-]\w+)*")
@@ -81,7 +79,15 @@ def _stem(word: str) -> str:
     if word.endswith("'s"):
         word = word[:-2]
     word = word.replace("'", "").replace(".", "")
-    return word if not word.isalpha() else stem(word)
+    return word if not word.isalpha() else _porter()(word)
+
+
+@lru_cache(maxsize=1)
+def _porter():
+    """The Porter stemmer the index uses, loaded on first use (commands that never group never load Whoosh)."""
+    from whoosh.lang.porter import stem
+
+    return stem
 
 
 def _is_name(word: str, first: bool) -> bool:
