@@ -137,7 +137,8 @@ def baselines(rows: Sequence[Row]) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks stories", description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=DATA, help=f"CSV with TITLE, URL, PUBLISHER, HOSTNAME, TIMESTAMP, STORY (default {DATA})")
+    p.add_argument("--data", type=Path, default=DATA,
+                   help=f"CSV with TITLE, URL, PUBLISHER, HOSTNAME, TIMESTAMP, STORY (default {DATA})")  # fmt: skip
     p.add_argument("--latency", type=float, default=0.05, help="seconds before every feed response (default 0.05)")
     p.add_argument("--fast", action="store_true", help="call the grouper in-process; no server, no store")
     p.add_argument("--cv", type=int, default=0, metavar="K", help="also K-fold cross-validation across stories")

@@ -56,7 +56,8 @@ class StoryFeeds:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def urls(self) -> list[str]:
-        return [f"http://{FIRST_LOOPBACK + i % len(self.sockets)}:{self.port}/feed/{i}.xml" for i in range(len(self.hosts))]
+        addresses = len(self.sockets)
+        return [f"http://{FIRST_LOOPBACK + i % addresses}:{self.port}/feed/{i}.xml" for i in range(len(self.hosts))]
 
     async def _start(self) -> None:
         async def feed(request: web.Request) -> web.Response:
@@ -100,13 +101,17 @@ def served_run(rows: Sequence, latency: float) -> tuple[float, float, float]:
     score = bcubed([s for s, _ in found], [g for _, g in found])
     grouping = report["timings"].get("stories", 0.0)
     print(f"\nServed as {len(server.hosts)} feeds on {len(server.sockets)} loopback addresses; "
-          f"{latency * 1000:.0f} ms latency; `reader fetch --no-fulltext`: {report['new']} articles stored, {report['grouped']} grouped, "
+          f"{latency * 1000:.0f} ms latency; `reader fetch --no-fulltext`: {report['new']} articles stored, "
+          f"{report['grouped']} grouped, "
           f"{len(found)} scored")  # fmt: skip
     print("\n| what | figure |\n| --- | ---: |")
     print(f"| B-cubed P / R / F1, through the pipeline | {_prf(score)} |")
     print(f"| stories formed (labels) | {len({s for s, _ in found})} ({len({g for _, g in found})}) |")
     print(f"| feeds-only refresh, whole command (wall) | {sample.wall:.2f} s |")
     print(f"| grouping stage (wall) | {grouping:.2f} s ({grouping / sample.wall:.1%} of the refresh) |")
+    cpu = report["timings"].get("stories_cpu", 0.0)
+    print(f"| grouping stage (CPU of its thread) | {cpu:.2f} s ({cpu / sample.wall:.1%} of the refresh's wall time; "
+          f"{cpu / max(1, report['grouped']) * 1e6:.0f} µs per article) |")
     return score
 
 

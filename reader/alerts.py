@@ -310,13 +310,13 @@ def _joins(store: Store, book: TargetBook, rules: Sequence[Rule], eligible: dict
 def _update_plans(rule: Rule, targets: Sequence[Target], article_id: int, now: datetime) -> tuple[DeliveryPlan, ...]:
     """What a later outlet of an alerted story sends: nothing, a message now, or one at the next digest time."""
     if rule.story_updates == "every":
-        return tuple(DeliveryPlan(t.key, t.label, DeliveryState.PENDING, now, batch=f"update {article_id}", update_of=article_id)
-                     for t in targets)  # fmt: skip
-    if rule.story_updates == "digest":
+        state, due, batch = DeliveryState.PENDING, now, f"update {article_id}"
+    elif rule.story_updates == "digest":
         due = next_digest(rule, now)
-        return tuple(DeliveryPlan(t.key, t.label, DeliveryState.HELD, due, batch=f"updates {due.isoformat()}", update_of=article_id)
-                     for t in targets)  # fmt: skip
-    return ()
+        state, batch = DeliveryState.HELD, f"updates {due.isoformat()}"
+    else:
+        return ()
+    return tuple(DeliveryPlan(t.key, t.label, state, due, batch=batch, update_of=article_id) for t in targets)
 
 
 def _new_alerts(settings: Settings, store: Store, book: TargetBook, matches: list[tuple[Rule, int]],
@@ -379,7 +379,8 @@ def next_digest(rule: Rule, now: datetime) -> datetime:
     """The first of the rule's digest times after `now`."""
     zone = _zone(rule)
     local = now.astimezone(zone)
-    times = [_at(local.date() + timedelta(days=d), t, zone) for d in (0, 1, 2) for t in rule.digest_at or DEFAULT_DIGEST_AT]
+    at = rule.digest_at or DEFAULT_DIGEST_AT  # story_updates = "digest" on a rule without digest times
+    times = [_at(local.date() + timedelta(days=d), t, zone) for d in (0, 1, 2) for t in at]
     return min(t for t in times if t > now)
 
 
@@ -461,7 +462,8 @@ def _plan_messages(settings: Settings, store: Store, ruleset: RuleSet, due: list
         else:
             groups[(d.target, rule.name, d.batch or f"alert {d.alert_id}")].append(d)
     return [
-        _Outgoing(targets[name][key], _message(rules[name], list({d.alert_id: alerts[d.alert_id] for d in ds}.values())), ds)
+        _Outgoing(targets[name][key], _message(rules[name], [alerts[i] for i in dict.fromkeys(d.alert_id for d in ds)]),
+                  ds)  # an alert's later sources (story_updates) may share its message: listed once
         for (key, name, _batch), ds in groups.items()
     ]  # fmt: skip
 

@@ -151,12 +151,17 @@ class Corpus:
 
     documents: int = 0
     df: dict[str, int] = field(default_factory=dict)
+    _idf: dict[str, float] = field(default_factory=dict, repr=False, compare=False)  # until the next `add`
 
     def idf(self, term: str) -> float:
-        return math.log((self.documents + 1) / (self.df.get(term, 0) + 1)) + 1.0
+        value = self._idf.get(term)
+        if value is None:
+            value = self._idf[term] = math.log((self.documents + 1) / (self.df.get(term, 0) + 1)) + 1.0
+        return value
 
     def add(self, terms: Iterable[str]) -> None:
         self.documents += 1
+        self._idf.clear()
         for t in terms:
             self.df[t] = self.df.get(t, 0) + 1
 
@@ -266,12 +271,12 @@ class Grouper:
         self.by_link: dict[str, int] = {}
         self.next_id = next_id
         self.changed: set[int] = set()  # stories created or grown since the grouper was made
-        self.norms: dict[int, float] = {}  # each story's centroid length
+        self.squares: dict[int, float] = {}  # each story's centroid's squared length
         for story in stories:
             self.stories[story.id] = story
             self._post(story, story.centroid)
             self.by_link.update(dict.fromkeys(story.links, story.id))
-            self.norms[story.id] = _norm(story.centroid)
+            self.squares[story.id] = sum(w * w for w in story.centroid.values())
             self.next_id = max(self.next_id, story.id + 1)
 
     def _post(self, story: StoryProfile, terms: Iterable[str]) -> None:
@@ -328,27 +333,33 @@ class Grouper:
             if not informative & story.centroid.keys() & (f.names | story.names):
                 continue
             score = sum(vector[term] * story.centroid[term] for term in vector if term in story.centroid)
-            score /= self.norms[sid]
+            score /= math.sqrt(self.squares[sid]) or 1.0
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, sid)
         if best is None:
             return Decision(article.article_id, self.next_id, True, 0.0, (), ())
         score, sid = best
         story = self.stories[sid]
-        shared = sorted(informative & story.centroid.keys(), key=lambda term: (-vector[term] * story.centroid[term], term))
+        weight = {term: vector[term] * story.centroid[term] for term in informative & story.centroid.keys()}
+        shared = sorted(weight, key=lambda term: (-weight[term], term))
         names = tuple(term for term in shared if term in f.names)
         return Decision(article.article_id, sid, False, round(score, 4), tuple(shared[:8]), names[:8])
 
     def _grow(self, story: StoryProfile, article: StoryInput, f: Features, vector: Mapping[str, float]) -> None:
         t = self.tuning
+        squares = self.squares.get(story.id, 0.0)
         for term, w in vector.items():
-            story.centroid[term] = story.centroid.get(term, 0.0) + w
+            old = story.centroid.get(term, 0.0)
+            story.centroid[term] = old + w
+            squares += w * (2 * old + w)
         self._post(story, vector)
         if len(story.centroid) > t.profile_terms * 3 // 2:  # trimmed now and then, not on every article
             kept = sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: t.profile_terms]
             for term in story.centroid.keys() - dict(kept).keys():
                 self.postings.get(term, set()).discard(story.id)
             story.centroid = dict(kept)
+            squares = sum(w * w for w in story.centroid.values())
+        self.squares[story.id] = squares
         story.names |= f.names & story.centroid.keys()
         story.size += 1
         story.outlets.add(article.outlet)
@@ -357,5 +368,4 @@ class Grouper:
         if article.link:
             story.links.add(article.link)
             self.by_link[article.link] = story.id
-        self.norms[story.id] = _norm(story.centroid)
         self.changed.add(story.id)

@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(func=show_story)
     mute = commands.add_parser("mute", help="no alerts from this story (every rule stays armed)")
     mute.add_argument("story", type=int, metavar="ID")
-    mute.add_argument("--for", dest="span", metavar="SPAN", help="for a while only: 30m, 12h, 7d, 2w (default: for good)")
+    mute.add_argument("--for", dest="span", metavar="SPAN",
+                      help="for a while only: 30m, 12h, 7d, 2w (default: for good)")  # fmt: skip
     mute.set_defaults(func=mute_story)
     unmute = commands.add_parser("unmute", help="undo `reader stories mute`")
     unmute.add_argument("story", type=int, metavar="ID")
@@ -78,7 +79,8 @@ def mute_story(args, ctx: Context) -> int:
         until = datetime.now(UTC).replace(microsecond=0) + length
     ctx.store.set_story_muted(args.story, until)
     when = "for good" if until == FOREVER else f"until {console.local_time(until)}"
-    console.out.print(f"story {args.story} muted {when}: it alerts no rule; `reader stories unmute {args.story}` undoes it")
+    console.out.print(f"story {args.story} muted {when}: it alerts no rule; "
+                      f"`reader stories unmute {args.story}` undoes it")  # fmt: skip
     return 0
 
 

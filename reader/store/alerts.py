@@ -101,7 +101,8 @@ class AlertStore(Database):
                         joined += 1
                         self._first_deliveries(tx, alert_id, a.deliveries, a.outlets)
             for j in joins:
-                row = tx.execute("SELECT id FROM alerts WHERE rule = ? AND story_id = ?", (j.rule, j.story_id)).fetchone()
+                row = tx.execute("SELECT id FROM alerts WHERE rule = ? AND story_id = ?",
+                                 (j.rule, j.story_id)).fetchone()  # fmt: skip
                 if row is None or not self._add_source(tx, row[0], j.article_id, j.feed_title, j.link):
                     continue
                 joined += 1
