@@ -50,7 +50,7 @@ class AlertStore(Database):
             f"""
             SELECT q.article_id, a.feed_id, q.first_fetch, q.queued_at, COALESCE(a.published, a.updated), a.story_id
             FROM match_queue q JOIN articles a ON a.id = q.article_id
-            WHERE a.indexed_version = a.version AND a.story_id IS NOT NULL {pages} ORDER BY q.article_id
+            WHERE a.indexed_version = a.version {pages} ORDER BY q.article_id
             """
         ).fetchall()
         return [MatchCandidate(r[0], r[1], bool(r[2]), _dt(r[3]), _dt(r[4]), r[5]) for r in rows]

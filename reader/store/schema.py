@@ -147,8 +147,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX articles_starred ON articles (sort_date DESC, id DESC) WHERE starred = 1;
     CREATE INDEX articles_unread_by_feed ON articles (feed_id) WHERE read = 0;
     """),
-    # 4: stories (reader/stories.py). Every article gets a story in the run that stores it; until then
-    # it waits in `articles_to_group` (and is not matched). `story_terms` is the inverted index of the
+    # 4: stories (reader/stories.py). Every article gets a story in the run that stores it (the pipeline
+    # groups before it matches); until then it waits in `articles_to_group`. `story_terms` indexes the
     # stories still open (their centroids); a story's rows go once its window has passed, so it stays the
     # size of a few days of news. `story_df` holds the document frequency of every term grouped so far.
     # An alert is one per (rule, story); `deliveries.update_of` lets an alert announce a later source.
