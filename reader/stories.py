@@ -10,8 +10,11 @@ kept for those stories only, so the cost does not grow with the archive):
   names (capitalised words, acronyms, CamelCase) counting `name_weight` times;
 - a story is the running sum of its articles' vectors (its centroid, capped
   to its `profile_terms` heaviest terms); the article joins the story whose
-  centroid is most similar (cosine), if that similarity reaches `threshold`
-  and they share at least `min_shared` informative terms, one of them a name;
+  centroid is most similar (cosine), if that similarity reaches the threshold
+  (higher the more text the article has), they share at least `min_shared`
+  informative terms, one of them a name, and the terms but the strongest
+  carry `second_evidence` of it: one word alone (a country, a company) never
+  ties two events;
 - the same canonical link is the same story, whatever the words say.
 
 Same input in the same order, same stories: ties break on the story id. Every
@@ -174,12 +177,14 @@ class Tuning:
     """The grouper's constants, chosen by cross-validation across stories (`python -m benchmarks stories`)."""
 
     window: timedelta = timedelta(days=3)  # a story quiet this long is over
-    threshold: float = 0.20  # cosine similarity to a story's centroid needed to join it (headlines)
-    text_threshold: float = 0.35  # the same for an article with text: longer texts share more words by chance
-    text_words: int = 40  # an article with at least this many words of text is judged on it
+    threshold: float = 0.12  # cosine similarity to a story's centroid needed to join it, for a headline alone
+    text_threshold: float = 0.35  # the same for an article with `text_words` words of text or more (in between:
+    text_words: int = 40  # by length), since longer texts share more words by chance
     min_shared: int = 2  # informative terms in common, at least
     min_idf: float = 1.5  # a term rarer than this is informative (and a candidate key)
     young_corpus: int = 50  # below this many articles every term is informative
+    second_evidence: float = 0.5  # the shared terms but the strongest must reach this share of the threshold
+    same_outlet: float = 0.15  # more similarity to join a story only this article's outlet has run (templates)
     name_weight: float = 2.0
     title_weight: float = 3.0
     profile_terms: int = 120  # a story's centroid keeps its heaviest terms
@@ -324,7 +329,8 @@ class Grouper:
         young = self.corpus.documents < t.young_corpus  # too few articles to tell rare from common
         informative = {term for term in vector if young or self.corpus.idf(term) >= t.min_idf}
         hits = Counter(sid for term in informative for sid in self.postings.get(term, ()))
-        threshold = t.text_threshold if f.text_words >= t.text_words else t.threshold
+        # Longer texts share more words by chance: from a headline's threshold to a full text's, by length.
+        threshold = t.threshold + (t.text_threshold - t.threshold) * min(1.0, f.text_words / t.text_words)
         best: tuple[float, int] | None = None
         for sid in sorted(sid for sid, n in hits.items() if n >= t.min_shared):
             story = self.stories[sid]
@@ -332,9 +338,13 @@ class Grouper:
                 continue
             if not informative & story.centroid.keys() & (f.names | story.names):
                 continue
-            score = sum(vector[term] * story.centroid[term] for term in vector if term in story.centroid)
-            score /= math.sqrt(self.squares[sid]) or 1.0
-            if score >= threshold and (best is None or score > best[0]):
+            norm = math.sqrt(self.squares[sid]) or 1.0
+            parts = [vector[term] * story.centroid[term] / norm for term in vector if term in story.centroid]
+            score = sum(parts)
+            needed = threshold + (t.same_outlet if story.outlets == {article.outlet} else 0.0)
+            if score - max(parts) < t.second_evidence * needed:  # one word alone never ties a story
+                continue
+            if score >= needed and (best is None or score > best[0]):
                 best = (score, sid)
         if best is None:
             return Decision(article.article_id, self.next_id, True, 0.0, (), ())
