@@ -20,7 +20,7 @@ kept for those stories only, so the cost does not grow with the archive):
 Same input in the same order, same stories: ties break on the story id. Every
 decision says why (`Decision`: the similarity and the shared terms). The
 caller loads the `Corpus` counts and the candidate `StoryProfile`s for a
-batch, runs `Grouper.assign` on each article, and saves what changed.
+batch, runs `Grouper.group` on it, and saves what changed.
 """
 
 from __future__ import annotations
