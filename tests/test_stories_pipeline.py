@@ -121,6 +121,8 @@ def test_one_event_from_four_outlets_is_one_story_and_one_alert_naming_four_outl
     assert text.code == 0 and "4 article(s) from 4 outlet(s)" in text.out and "similarity" in text.out
     article = cli(settings, "show", str(found[ENTITY_LIST[1].slug]["id"]), "--json").json()
     assert article["story"] == story and article["story_size"] == 4
+    shown = cli(settings, "show", str(found[ENTITY_LIST[1].slug]["id"]))
+    assert f"story: {story}: 4 articles (reader stories show {story})" in shown.out
 
 
 def test_later_outlets_join_the_alert_and_notify_only_as_the_rule_asks(settings, outlets, endpoint):

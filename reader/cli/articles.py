@@ -117,6 +117,9 @@ def show_article(args, ctx: Context) -> int:
     header = [("title", a.title), ("feed", a.feed_title), ("author", a.author),
               ("date", console.local_time(a.date)), ("link", a.link), ("text from", a.text_source)]  # fmt: skip
     header += [("enclosure", enclosure_line(e)) for e in a.enclosures]
+    size = ctx.store.story_sizes([a.story_id]).get(a.story_id, 1) if a.story_id else 1
+    if size > 1:  # one event, several outlets: `reader stories show` lists them
+        header.append(("story", f"{a.story_id}: {size} articles (reader stories show {a.story_id})"))
     for label, value in header:
         if value:
             console.out.print(console.Text(f"{label:>10}: ", "bold") + console.safe(value), crop=False)
