@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test demo bench lock clean
+.PHONY: run test fuzz demo bench lock clean
 
 # Create the venv and install exactly the locked versions, then the project.
 $(STAMP): requirements.lock pyproject.toml
@@ -18,6 +18,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
+
+# The index's differential test against Whoosh, on many more random worlds (400 queries each).
+FUZZ_WORLDS ?= 200
+fuzz: $(STAMP)
+	READER_FUZZ_WORLDS=$(FUZZ_WORLDS) $(BIN)/python -m pytest -n 2 -q tests/test_index_differential.py
 
 demo: $(STAMP)
 	$(BIN)/python -m reader.demo

@@ -205,7 +205,7 @@ class ReaderClient:
 
     def __init__(self, workdir: Path, urls: Sequence[str], python: str, may_fail: frozenset[str] = frozenset()):
         workdir.mkdir(parents=True, exist_ok=True)
-        self.may_fail = may_fail  # feeds in a format neither client reads (JSON Feed)
+        self.may_fail = may_fail  # feeds in a format newsboat does not read (JSON Feed), not held against either
         self.data_dir = workdir / "data"
         self.env = quiet_env(READER_CONFIG_DIR=str(workdir / "config"), READER_RULES_DIR=str(workdir / "rules"))
         self.urls = urls

@@ -38,6 +38,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .config import Settings
+from .health import DELIVERY_FAILED, record_event, record_recovery
 from .index import ParsedQuery, SearchIndex, Snippet, highlight, required_terms
 from .messages import Message
 from .rules import DEFAULT_DIGEST_AT, Rule, RuleSet, allowed_feed_ids, load_rules
@@ -348,7 +349,11 @@ def _snippet(query: ParsedQuery, texts: Sequence[str]) -> Snippet:
     """The passage around the matched terms in the first of `texts` that shows any (full text, summary, title)."""
     first = None
     for text in filter(None, texts):
-        snippet = highlight(query, text)
+        try:
+            snippet = highlight(query, text)
+        except Exception:  # noqa: BLE001 - the rule matched: alert without a passage rather than not at all
+            log.exception("no passage for a match of %r", query.text[:80])
+            return Snippet("", ())
         if snippet.spans:
             return snippet
         first = first or snippet
@@ -490,6 +495,7 @@ async def _send_in_turn(settings: Settings, store: Store, messages: list[_Outgoi
         ids = [d.id for d in out.deliveries]
         if result.ok:
             await asyncio.to_thread(store.delivery_sent, ids, utcnow())
+            await asyncio.to_thread(record_recovery, store, DELIVERY_FAILED, out.target.key)
             report.sent += 1
             log.info("sent %r to %s (%d alert(s))", out.message.title, out.target.label, len(ids))
             continue
@@ -514,6 +520,9 @@ def _record_failure(settings: Settings, store: Store, out: _Outgoing, error: str
         store.delivery_failed(ids, error=error, retry_at=None)
         log.error("gave up sending %r to %s after %d attempts: %s", out.message.title, out.target.label,
                   attempts, error)  # fmt: skip
+        record_event(store, DELIVERY_FAILED, out.target.key, title=f"Alerts not delivered: {out.target.label}",
+                     detail=f"{out.message.title!r} could not be delivered to {out.target.label} after {attempts} "
+                            f"attempts: {error}. 'reader alerts retry' sends it again.")  # fmt: skip
         return None
     retry_at = now + _backoff(settings, attempts)
     if target_retry_at and target_retry_at > retry_at:

@@ -1,16 +1,22 @@
-"""Where data lives and what the settings are.
+"""Where data lives and what the settings are: every key of config.toml with its type, range and default.
 
 Paths follow platformdirs (XDG on Linux). `--data-dir` / `READER_DATA_DIR`
 and `--config-dir` / `READER_CONFIG_DIR` override them; the settings file is
 `config.toml` in the config directory. Reading config is the only I/O here.
+A value out of range is refused (naming its line), never clamped: nothing that
+loads can hang a fetch or flood a server. The TUI checks what it sets with
+`with_setting`, the same checks.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, ClassVar
 
 import platformdirs
 
@@ -30,44 +36,206 @@ BUNDLED_RULES = _bundled("rules")
 
 
 class ConfigError(Exception):
-    """The settings file is unreadable or holds a wrong value."""
+    """The settings file is unreadable or holds a wrong value (exit code 2)."""
+
+
+class SettingError(ConfigError):
+    """One value out of its type or range, e.g. "[fetch] concurrency must be ≥ 1 (got 0)"."""
+
+    def __init__(self, section: str, key: str, reason: str, item: str | None = None):
+        self.section, self.key, self.reason = section, key, reason
+        self.item = item  # the entry of a table-valued key that is wrong
+        super().__init__(f"[{section}] {key} {reason}")
+
+
+class _BadItem(ValueError):
+    def __init__(self, item: str, reason: str):
+        super().__init__(reason)
+        self.item = item
 
 
 @dataclass(frozen=True)
-class FetchSettings:
-    concurrency: int = 64  # requests in flight overall
-    per_host: int = 4  # requests in flight to one host
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0  # longest silence between bytes
-    total_timeout: float = 60.0  # one whole request, redirects included
-    max_feed_bytes: int = 16 * 1024 * 1024
-    max_page_bytes: int = 5 * 1024 * 1024
-    max_redirects: int = 5
-    max_items_per_feed: int = 2000  # newest entries kept from one fetch; a hostile feed can't flood the store
-    user_agent: str = USER_AGENT
-    fulltext: bool = True  # fetch article pages (per feed too)
-    max_retry_after: int = 24 * 3600  # cap on a server's Retry-After
+class Spec:
+    """What one key accepts. Kinds: int, number (int or float), bool, str, strings (a list), minutes (a table of
+    name = minutes)."""
+
+    kind: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def check(self, value: Any) -> Any:
+        """The value, normalised (choices upper-cased, lists as tuples); ValueError with the reason if it does
+        not fit."""
+        got = f"(got {value!r})"
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"must be true or false {got}")
+            return value
+        if self.kind in ("int", "number"):
+            whole = self.kind == "int"
+            if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
+                raise ValueError(f"must be {'a whole number' if whole else 'a number'} {got}")
+            return self._in_range(value)
+        if self.kind == "str":
+            return self._text(value, got)
+        if self.kind == "strings":
+            if not isinstance(value, list | tuple):
+                raise ValueError(f'must be a list of strings, such as ["desktop"] {got}')
+            return tuple(self._text(v, f"(got {v!r})") for v in value)
+        if self.kind == "minutes":
+            if not isinstance(value, dict):
+                raise ValueError(f"must be a table of feed URL = minutes {got}")
+            for name, minutes in value.items():
+                if isinstance(minutes, bool) or not isinstance(minutes, int | float):
+                    raise _BadItem(name, f"{name!r} must be a number of minutes (got {minutes!r})")
+                try:
+                    self._in_range(minutes, f"{name!r} ")
+                except ValueError as exc:
+                    raise _BadItem(name, str(exc)) from None
+            return dict(value)
+        raise AssertionError(self.kind)
+
+    def _in_range(self, value: float, prefix: str = "") -> float:
+        if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+            sign, bound = ("≥", self.min) if self.min is not None and value < self.min else ("≤", self.max)
+            raise ValueError(f"{prefix}must be {sign} {_number(bound)} (got {_number(value)})")
+        return value
+
+    def _text(self, value: Any, got: str) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string {got}")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError(f"must not hold control characters {got}")
+        if self.choices:
+            if value.upper() not in self.choices:
+                raise ValueError(f"must be one of {', '.join(self.choices)} {got}")
+            return value.upper()
+        return value
+
+    def describe(self) -> str:
+        """The allowed values in words, for help and the TUI."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        what = {"int": "a whole number", "number": "a number", "bool": "true or false", "str": "a string",
+                "strings": "a list of strings", "minutes": "a table of feed URL = minutes"}[self.kind]  # fmt: skip
+        if self.min is not None and self.max is not None:
+            return f"{what} from {_number(self.min)} to {_number(self.max)}"
+        return what + (f" ≥ {_number(self.min)}" if self.min is not None else "")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else str(value)
+
+
+def setting(default: Any, kind: str, *, min: float | None = None, max: float | None = None,
+            choices: tuple[str, ...] = ()) -> Any:  # fmt: skip
+    spec = Spec(kind, min, max, choices)
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata={"spec": spec})
+    return field(default=default, metadata={"spec": spec})
+
+
+class _Section:
+    """A table of config.toml: each field declares its Spec; a value that does not fit raises SettingError."""
+
+    SECTION: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            try:
+                object.__setattr__(self, f.name, f.metadata["spec"].check(getattr(self, f.name)))
+            except ValueError as exc:
+                raise SettingError(self.SECTION, f.name, str(exc), getattr(exc, "item", None)) from None
+        self._check_together()
+
+    def _check_together(self) -> None:
+        """Checks across keys; raise SettingError naming the later key."""
+
+    def _not_below(self, key: str, other: str) -> None:
+        value, floor = getattr(self, key), getattr(self, other)
+        if value < floor:
+            raise SettingError(self.SECTION, key, f"must be ≥ {other} ({_number(floor)}) (got {_number(value)})")
+
+
+DAY_MINUTES = 24 * 60
+MAX_MINUTES = 30 * DAY_MINUTES
 
 
 @dataclass(frozen=True)
-class AlertSettings:
-    first_fetch_hours: int = 48  # a new feed alerts only on articles this recent
-    apprise_config: str = ""  # path of an Apprise config file with tagged URLs
-    send_timeout: float = 30.0  # seconds one notification may take (Apprise has no timeout of its own)
-    retry_base_seconds: float = 30.0  # wait after the first failed delivery; doubled after each further one
-    retry_max_seconds: float = 3600.0  # the longest wait between two attempts
-    max_attempts: int = 10  # then the delivery is given up (state "failed"; `reader alerts retry` resends)
+class PathSettings(_Section):
+    SECTION = "paths"
+    data_dir: str = setting("", "str")  # default: the platform's data directory
+    rules_dir: str = setting("", "str")  # default: rules/ in the config directory
 
 
 @dataclass(frozen=True)
-class DaemonSettings:
-    interval_minutes: int = 30
-    min_interval_minutes: int = 5
-    max_interval_minutes: int = 24 * 60
+class FetchSettings(_Section):
+    SECTION = "fetch"
+    concurrency: int = setting(64, "int", min=1, max=1000)  # requests in flight overall
+    per_host: int = setting(4, "int", min=1, max=16)  # requests in flight to one host
+    connect_timeout: float = setting(10.0, "number", min=0.1, max=300)
+    read_timeout: float = setting(30.0, "number", min=0.1, max=600)  # longest silence between bytes
+    total_timeout: float = setting(60.0, "number", min=0.1, max=3600)  # one whole request, redirects included
+    max_feed_bytes: int = setting(16 * 1024 * 1024, "int", min=1, max=1 << 30)
+    max_page_bytes: int = setting(5 * 1024 * 1024, "int", min=1, max=1 << 30)
+    max_redirects: int = setting(5, "int", min=0, max=20)
+    # newest entries kept from one fetch; a hostile feed can't flood the store
+    max_items_per_feed: int = setting(2000, "int", min=1, max=100_000)
+    user_agent: str = setting(USER_AGENT, "str")
+    fulltext: bool = setting(True, "bool")  # fetch article pages (per feed too)
+    # cap in seconds on a server's Retry-After; at least a minute, so a server asking us to wait is never hammered
+    max_retry_after: int = setting(24 * 3600, "int", min=60, max=30 * 24 * 3600)
+
+    def _check_together(self) -> None:
+        if not self.user_agent.strip():
+            raise SettingError(self.SECTION, "user_agent", "must not be empty")
+
+
+@dataclass(frozen=True)
+class AlertSettings(_Section):
+    SECTION = "alerts"
+    first_fetch_hours: int = setting(48, "int", min=0, max=1_000_000)  # a new feed alerts only on articles this recent
+    apprise_config: str = setting("", "str")  # path of an Apprise config file with tagged URLs
+    # seconds one notification may take (Apprise has no timeout of its own)
+    send_timeout: float = setting(30.0, "number", min=1, max=600)
+    # wait after the first failed delivery; doubled after each further one
+    retry_base_seconds: float = setting(30.0, "number", min=1, max=24 * 3600)
+    retry_max_seconds: float = setting(3600.0, "number", min=1, max=30 * 24 * 3600)  # longest wait between attempts
+    # then the delivery is given up (state "failed"; `reader alerts retry` resends)
+    max_attempts: int = setting(10, "int", min=1, max=1000)
+
+    def _check_together(self) -> None:
+        self._not_below("retry_max_seconds", "retry_base_seconds")
+
+
+@dataclass(frozen=True)
+class DaemonSettings(_Section):
+    SECTION = "daemon"
+    interval_minutes: float = setting(30, "number", min=1, max=MAX_MINUTES)
+    min_interval_minutes: float = setting(5, "number", min=1, max=MAX_MINUTES)  # never below a minute
+    max_interval_minutes: float = setting(DAY_MINUTES, "number", min=1, max=MAX_MINUTES)
     # Per-feed refresh interval in minutes, by feed URL ([daemon.feed_intervals] "https://…" = 120).
-    feed_intervals: dict | None = None
-    log_level: str = "INFO"
-    log_file: str = ""  # default: stderr (the journal, under systemd)
+    feed_intervals: dict = setting({}, "minutes", min=1, max=MAX_MINUTES)
+    log_level: str = setting("INFO", "str", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    log_file: str = setting("", "str")  # default: stderr (the journal, under systemd)
+
+    def _check_together(self) -> None:
+        self._not_below("max_interval_minutes", "min_interval_minutes")
+
+
+@dataclass(frozen=True)
+class HealthSettings(_Section):
+    """The watcher's alerts: where they go, and after how many failed cycles a feed is reported."""
+
+    SECTION = "health"
+    notify: tuple[str, ...] = setting((), "strings")  # Apprise URLs or tags, as a rule's notify
+    failing_cycles: int = setting(3, "int", min=1, max=1000)
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    cls.SECTION: cls for cls in (PathSettings, FetchSettings, AlertSettings, DaemonSettings, HealthSettings)
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +246,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     @property
     def db_path(self) -> Path:
@@ -96,19 +265,103 @@ class Settings:
         return self.config_dir / "config.toml"
 
 
-def _section(cls, raw: dict, name: str):
-    """Build one settings section from a TOML table, rejecting unknown keys."""
-    known = {f.name: f for f in fields(cls)}
-    values = {}
-    for key, value in raw.items():
-        if key not in known:
-            raise ConfigError(f"[{name}] has an unknown key {key!r}; known: {', '.join(known)}")
-        default = known[key].default
-        if default is not None and not isinstance(value, type(default)):
-            if not (isinstance(default, float) and isinstance(value, int)):
-                raise ConfigError(f"[{name}] {key} should be a {type(default).__name__}, got {value!r}")
-        values[key] = value
-    return cls(**values)
+def spec(section: str, key: str) -> Spec:
+    """The Spec of `[section] key`; SettingError if there is no such key."""
+    cls = SECTIONS.get(section)
+    if cls is None:
+        raise SettingError(section, key, f"is not a setting: no section [{section}]"
+                           + _did_you_mean(section, SECTIONS, True))  # fmt: skip
+    found = {f.name: f.metadata["spec"] for f in fields(cls)}  # type: ignore[arg-type]
+    if key not in found:
+        raise SettingError(section, key, f"is not a setting{_did_you_mean(key, found)}")
+    return found[key]
+
+
+def with_setting(settings: Settings, section: str, key: str, value: Any) -> Settings:
+    """A copy of `settings` with one value changed, checked as config.toml's are (for the TUI); SettingError says
+    why not."""
+    spec(section, key)
+    if section == "paths":
+        raise SettingError(section, key, "is read when the reader starts; edit config.toml to change it")
+    return replace(settings, **{section: replace(getattr(settings, section), **{key: value})})
+
+
+def _did_you_mean(name: str, known, sections: bool = False) -> str:
+    show = (lambda n: f"[{n}]") if sections else repr
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {show(close[0])}?" if close else f" (known: {', '.join(map(show, known))})"
+
+
+# -- reading config.toml ---------------------------------------------------------------------
+
+_KEY_PART = r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+'
+_HEADER = re.compile(rf"^\s*\[\[?\s*((?:{_KEY_PART})(?:\s*\.\s*(?:{_KEY_PART}))*)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(rf"^\s*((?:{_KEY_PART})(?:\s*\.\s*(?:{_KEY_PART}))*)\s*=")
+
+
+def _dotted(path: str) -> tuple[str, ...]:
+    return tuple(p.strip("\"'") for p in re.findall(_KEY_PART, path))
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line of every table and key of a TOML text, by dotted path: tomllib gives values, not places."""
+    lines: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    in_string = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if in_string:  # inside a multi-line string: only its end matters
+            if line.count(in_string) % 2:
+                in_string = ""
+            continue
+        if header := _HEADER.match(line):
+            table = _dotted(header.group(1))
+            lines.setdefault(table, number)
+        elif key := _KEY.match(line):
+            lines.setdefault(table + _dotted(key.group(1)), number)
+            rest = line[key.end():]
+            for quotes in ('"""', "'''"):
+                if rest.count(quotes) % 2:
+                    in_string = quotes
+    return lines
+
+
+def _read_sections(path: Path) -> dict[str, _Section]:
+    """Every section of the settings file, checked; ConfigError names the file and line of the first wrong value."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        where = f"{path}:{at.group(1)}" if at else str(path)
+        raise ConfigError(f"{where}: {str(exc).replace(at.group(0), '').strip() if at else exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+    lines = _key_lines(text)
+
+    def error(message: str, *place: str) -> ConfigError:
+        while place and place not in lines:
+            place = place[:-1]
+        return ConfigError(f"{path}:{lines[place]}: {message}" if place else f"{path}: {message}")
+
+    built: dict[str, _Section] = {}
+    for name, table in raw.items():
+        if name not in SECTIONS and isinstance(table, dict):
+            raise error(f"unknown section [{name}]{_did_you_mean(name, SECTIONS, True)}", name)
+        if name not in SECTIONS:
+            raise error(f"{name!r} is outside any section; settings go in one, such as [fetch]", name)
+        if not isinstance(table, dict):
+            raise error(f"[{name}] must be a section (a table), not a value", name)
+        keys = {f.name for f in fields(SECTIONS[name])}  # type: ignore[arg-type]
+        for key in table:
+            if key not in keys:
+                raise error(f"[{name}] has no key {key!r}{_did_you_mean(key, keys)}", name, key)
+        try:
+            built[name] = SECTIONS[name](**table)
+        except SettingError as exc:
+            raise error(str(exc), name, exc.key, *([exc.item] if exc.item else [])) from None
+    return built
 
 
 def load_settings(
@@ -119,30 +372,14 @@ def load_settings(
     """Resolve paths (argument > environment > settings file > platform default) and read settings."""
     env = os.environ
     config = Path(config_dir or env.get("READER_CONFIG_DIR") or platformdirs.user_config_dir(APP_NAME))
-    raw: dict = {}
     settings_file = config / "config.toml"
-    if settings_file.is_file():
-        try:
-            raw = tomllib.loads(settings_file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{settings_file}: {exc}") from None
-    paths = raw.pop("paths", {})
-    data = Path(
-        data_dir or env.get("READER_DATA_DIR") or paths.get("data_dir") or platformdirs.user_data_dir(APP_NAME)
-    )
-    rules = Path(rules_dir or env.get("READER_RULES_DIR") or paths.get("rules_dir") or config / "rules")
-    sections = {"fetch": FetchSettings, "alerts": AlertSettings, "daemon": DaemonSettings}
-    unknown = set(raw) - set(sections)
-    if unknown:
-        raise ConfigError(f"{settings_file}: unknown section(s) {', '.join(sorted(unknown))}")
-    built = {name: _section(cls, raw.get(name, {}), name) for name, cls in sections.items()}
-    if built["alerts"].apprise_config:  # "~/.config/apprise/apprise.yml" as people write it
-        built["alerts"] = replace(built["alerts"], apprise_config=os.path.expanduser(built["alerts"].apprise_config))
+    built = _read_sections(settings_file) if settings_file.is_file() else {}
+    paths = built.pop("paths", PathSettings())
+    data = Path(data_dir or env.get("READER_DATA_DIR") or paths.data_dir or platformdirs.user_data_dir(APP_NAME))
+    rules = Path(rules_dir or env.get("READER_RULES_DIR") or paths.rules_dir or config / "rules")
+    alerts = built.get("alerts")
+    if alerts and alerts.apprise_config:  # "~/.config/apprise/apprise.yml" as people write it
+        built["alerts"] = replace(alerts, apprise_config=os.path.expanduser(alerts.apprise_config))
     return Settings(
         data_dir=data.expanduser(), config_dir=config.expanduser(), rules_dir=rules.expanduser(), **built
     )
-
-
-def with_fetch(settings: Settings, **changes) -> Settings:
-    """A copy of `settings` with some fetch settings changed (e.g. by CLI flags)."""
-    return replace(settings, fetch=replace(settings.fetch, **changes))

@@ -1,4 +1,4 @@
-"""`reader daemon`: the pipeline on a schedule, with no screen.
+"""`reader daemon`: the pipeline on a schedule, with no screen. It never repeats a pipeline step itself.
 
 One process holds the single-writer lock for as long as it runs, so nothing
 else ingests meanwhile (a second daemon is refused). Each cycle is one call of
@@ -35,11 +35,13 @@ from pathlib import Path
 
 from .config import DaemonSettings, Settings
 from .index import SearchIndex
-from .ingest import IngestReport, ingest, open_index, worker_pool
+from .health import record_cycle
+from .ingest import IndexProgress, IngestReport, index_backlog, ingest, open_index, worker_pool
+from .filemodes import tighten
 from .lock import WriterLock
 from .logs import setup_logging
 from .models import Feed
-from .store import Store, utcnow
+from .store import Store, StoreWriteError, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,7 @@ class Daemon:
         self.once = once
         self.stopping = threading.Event()
         self.failed = False  # the last cycle raised
+        self._backlog: threading.Thread | None = None  # indexing what a rebuild left, beside the cycles
         self.feed_intervals = feed_intervals(settings.daemon.feed_intervals)
 
     def run(self) -> int:
@@ -114,6 +117,7 @@ class Daemon:
         lock = WriterLock(self.settings.lock_path)
         lock.acquire(wait=0)
         try:
+            tighten(self.settings)
             self._install_signal_handlers()
             log.info("daemon started (pid %d)%s", os.getpid(), ", one cycle" if self.once else "")
             with worker_pool() as pool:
@@ -121,6 +125,8 @@ class Daemon:
                 try:
                     asyncio.run(self._loop(store, open_index(self.settings, store), pool))
                 finally:
+                    if self._backlog is not None:
+                        self._backlog.join()  # it stops after its current slice once `stopping` is set
                     store.close()
         finally:
             lock.release()
@@ -142,8 +148,11 @@ class Daemon:
         while not self.stopping.is_set():
             try:
                 await self._cycle(store, index, pool)
-            except Exception:  # noqa: BLE001 - a surprise in one cycle must not end the daemon; nothing is lost
-                log.exception("the cycle failed; the next one replays what it left undone")
+            except Exception as exc:  # noqa: BLE001 - a surprise in one cycle must not end the daemon; nothing is lost
+                if isinstance(exc, StoreWriteError):  # a full disk: one line, no traceback
+                    log.error("%s; the next cycle replays what this one left undone", exc)
+                else:
+                    log.exception("the cycle failed; the next one replays what it left undone")
                 self.failed = True
                 pause = FAILED_CYCLE_PAUSE
             else:
@@ -156,8 +165,29 @@ class Daemon:
         schedule = self._schedule(store)
         feeds = schedule.due_feeds(await asyncio.to_thread(store.feeds), utcnow())
         started = time.perf_counter()
-        report = await ingest(self.settings, store, index, pool, feed_ids=[f.id for f in feeds])
+        report = await ingest(self.settings, store, index, pool, feed_ids=[f.id for f in feeds], defer_backlog=True)
+        await asyncio.to_thread(record_cycle, store)
         _log_cycle(report, time.perf_counter() - started)
+        if report.backlog:
+            self._index_backlog(store, index)
+
+    def _index_backlog(self, store: Store, index: SearchIndex) -> None:
+        """Index what a rebuild (or a new index) left, in a thread beside the cycles: each cycle
+        indexes and matches its own new articles first. With --once, before returning."""
+        if self._backlog is not None and self._backlog.is_alive():
+            return
+
+        def run() -> None:
+            try:
+                done = index_backlog(store, index, _log_progress, stop=self.stopping.is_set)
+                log.info("the search index is up to date again (%d article(s) indexed)", done)
+            except Exception:  # noqa: BLE001 - the next cycle finds what is left and starts again
+                log.exception("indexing the backlog failed; the next cycle goes on with it")
+
+        self._backlog = threading.Thread(target=run, name="index-backlog", daemon=True)
+        self._backlog.start()
+        if self.once:
+            self._backlog.join()
 
     def _schedule(self, store: Store) -> Schedule:
         return Schedule(self.settings.daemon, self.feed_intervals, store.feed_max_ages())
@@ -181,6 +211,11 @@ class Daemon:
             await asyncio.sleep(SLEEP_STEP)
             if time.monotonic() - checked >= RECHECK_EVERY:
                 wake, checked = await asyncio.to_thread(self.next_wake, store, not_before), time.monotonic()
+
+
+def _log_progress(event) -> None:
+    if isinstance(event, IndexProgress):
+        log.info("rebuilding the search index: %d of %d articles", event.done, event.total)
 
 
 def _log_cycle(report: IngestReport, seconds: float) -> None:

@@ -60,9 +60,9 @@ def period(text: str) -> tuple[datetime, datetime]:
             start = datetime(year, int(month), 1, tzinfo=UTC)
             return start, datetime(year + int(month) // 12, int(month) % 12 + 1, 1, tzinfo=UTC)
         start = datetime(year, int(month), int(day), tzinfo=UTC)
+        return start, start + timedelta(days=1)
     except (ValueError, OverflowError):
-        raise DateError(f"'{text}' is not a real date") from None
-    return start, start + timedelta(days=1)
+        raise DateError(f"'{text}' is not a real date (years 1 to 9998)") from None
 
 
 def _instant(text: str) -> tuple[datetime, datetime]:
@@ -72,8 +72,11 @@ def _instant(text: str) -> tuple[datetime, datetime]:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise DateError(f"'{text}' is not a real date and time") from None
-    value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    return value, value + timedelta(microseconds=1)
+    try:
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        return value, value + timedelta(microseconds=1)
+    except OverflowError:
+        raise DateError(f"'{text}' is not a real date and time (years 1 to 9998)") from None
 
 
 def parse_when(text: str, *, now: datetime | None = None, end_of_day: bool = False) -> datetime:

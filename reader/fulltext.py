@@ -1,10 +1,12 @@
 """Article page -> the article's own text, without the site around it.
 
 Pure and picklable: the pipeline fetches pages and runs `extract_article` in
-worker processes. trafilatura finds the main content, tuned for precision (no
-comments, no guessing at borderline blocks); a small post-filter then drops the
-in-body cross-links it keeps ("See also: <a>…</a>"), so that searches and alert
-rules see everything the article says and nothing its neighbours' headlines say.
+worker processes; it never fetches. trafilatura finds the main content, tuned
+for precision (no comments, no guessing at borderline blocks); reader.boilerplate
+removes the furniture it would keep, before (boxes named as promos, dialogs,
+captions) and after (newsletter and subscription pleas, "related" lists, bios),
+so that searches and alert rules see everything the article says and nothing
+the site around it says.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import trafilatura
 import trafilatura.meta
 import trafilatura.utils
 from lxml import etree
-from trafilatura.xml import delete_element, xmltotxt
+from trafilatura.xml import xmltotxt
 
+from reader.boilerplate import clean_body, prune_furniture
 from reader.text import clean_line, clean_text
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,8 @@ logging.getLogger("trafilatura").setLevel(logging.ERROR)
 MAX_HTML_BYTES = 5 * 1024 * 1024  # bigger pages are not articles worth parsing
 MAX_TEXT_CHARS = 300_000  # per output (text, markdown): a long feature is ~50,000
 MAX_TITLE_CHARS = 500
+MIN_FAST_CHARS = 1000  # a shorter find by the fast pass is checked by the full one
+MIN_FAST_SHARE = 0.5  # ... and so is one with less text than this share of the page's <p> text
 RESET_CACHES_EVERY = 500  # extractions between clearing trafilatura's LRU caches
 
 
@@ -63,23 +68,21 @@ def _extract(page: str, url: str) -> Extracted | None:
     if _may_hold_escape_sequences(page):
         # Remove them whole now: the parser drops a lone ESC and would leave "[31m" behind.
         page = clean_text(page)
-    document = trafilatura.bare_extraction(
-        page,
-        url=url or None,
-        output_format="markdown",  # keeps the body tree's formatting; nothing rendered yet
-        favor_precision=True,
-        include_comments=False,  # also prunes comment sections before the main extraction
-        include_tables=True,
-        include_images=False,
-        include_formatting=True,
-        include_links=True,
-        with_metadata=True,  # for the title
-        deduplicate=False,  # its cache is process-wide: would drop a re-fetched page
-    )
-    if document is None or document.body is None:
+    tree = trafilatura.utils.load_html(page)
+    if tree is None:
         return None
-    body = document.body
-    drop_cross_links(body)
+    title = page_title(tree)  # before pruning, which may take a headline's box
+    prune_furniture(tree)
+    paragraphs = sum(len(p.text_content()) for p in tree.iter("p"))
+    body = _main_content(tree, url, fast=True)
+    found = 0 if body is None else _text_length(body)
+    if found < MIN_FAST_CHARS or found < MIN_FAST_SHARE * paragraphs:
+        # A short find, or one leaving out most of the page's paragraphs, may be a miss:
+        # the full pass compares it with readability's and jusText's (as trafilatura itself would).
+        body = _main_content(tree, url, fast=False)
+    if body is None:
+        return None
+    clean_body(body, title)
     markdown = xmltotxt(body, include_formatting=True)
     etree.strip_tags(body, "ref")  # plain text keeps link text, not "[text](url)"
     text = _paragraphs_apart(xmltotxt(body, include_formatting=False))
@@ -88,47 +91,46 @@ def _extract(page: str, url: str) -> Extracted | None:
     return Extracted(
         text=clean_text(_cap(text)).strip(),
         markdown=clean_text(_cap(markdown)).strip(),
-        title=clean_line(document.title or "", MAX_TITLE_CHARS),
+        title=clean_line(title, MAX_TITLE_CHARS),
     )
 
 
-# --- cross-links inside the body ----------------------------------------------------------
+def _main_content(tree: etree._Element, url: str, *, fast: bool) -> etree._Element | None:
+    """trafilatura's body tree for the page (it extracts from a copy: `tree` stays whole)."""
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url or None,
+        fast=fast,  # True: its own algorithm only, no readability/jusText comparison (a third of the time)
+        output_format="markdown",  # keeps the body tree's formatting; nothing rendered yet
+        favor_precision=True,
+        include_comments=False,  # also prunes comment sections before the main extraction
+        include_tables=True,
+        include_images=False,
+        include_formatting=True,
+        include_links=True,
+        with_metadata=False,  # a quarter of the time (dates, authors, licence) for a title we find ourselves
+        deduplicate=False,  # its cache is process-wide: would drop a re-fetched page
+    )
+    return None if document is None else document.body
 
-# Labels that introduce a link to another article rather than a sentence of this one.
-_CROSS_LINK_LABEL = re.compile(
-    r"""^\W*(?:
-        see\ also | read\ more | read\ also | also\ read | more\ reading | further\ reading
-        | related(?:\ (?:stories|story|coverage|articles?|reading|content|posts?))?
-        | recommended(?:\ reading)? | you\ (?:may|might)\ also\ like | don[’']t\ miss
-        | more\ (?:from|on)\ [^:|–—]{1,60}
-    )\s*[:|–—»>-]""",
-    re.IGNORECASE | re.VERBOSE,
+
+def _text_length(body: etree._Element) -> int:
+    return sum(len(t) for t in body.itertext())
+
+
+# --- title ---------------------------------------------------------------------------------
+
+_TITLE_META = (
+    "//meta[@property='og:title' or @name='og:title' or @name='twitter:title' or @property='twitter:title']/@content"
 )
-MAX_CROSS_LINK_CHARS = 300  # a cross-link is a headline, not a paragraph
-MIN_LINKED_SHARE = 0.5  # of the text after the label that is link text
 
 
-def drop_cross_links(body: etree._Element) -> None:
-    """Remove paragraphs like "See also: <link>headline</link>" from an extracted body.
-
-    A paragraph goes only if it is short, starts with such a label and is mostly
-    a link: a sentence that merely starts with "Related:" stays.
-    """
-    for paragraph in list(body.iter("p")):
-        if _is_cross_link(paragraph):
-            delete_element(paragraph)
-
-
-def _is_cross_link(paragraph: etree._Element) -> bool:
-    text = "".join(paragraph.itertext()).strip()
-    if len(text) > MAX_CROSS_LINK_CHARS:
-        return False
-    label = _CROSS_LINK_LABEL.match(text)
-    if label is None:
-        return False
-    rest = text[label.end() :].strip()
-    linked = sum(len("".join(ref.itertext()).strip()) for ref in paragraph.iter("ref"))
-    return bool(rest) and linked >= MIN_LINKED_SHARE * len(rest)
+def page_title(tree: etree._Element) -> str:
+    """The page's own title: its OpenGraph/Twitter title, else trafilatura's guess from headings and <title>."""
+    for content in tree.xpath(_TITLE_META):
+        if content.strip():
+            return content.strip()
+    return trafilatura.metadata.extract_title(tree) or ""
 
 
 # --- decoding ------------------------------------------------------------------------------

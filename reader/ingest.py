@@ -1,4 +1,6 @@
-"""The pipeline: fetch → parse → store → full text → stories → index (→ alerts). One copy, three front ends.
+"""The pipeline: fetch → parse → store → full text → stories → index (→ alerts → health). One copy, three front ends.
+
+It never prints or draws: front ends follow it through progress events and its report.
 
 Fetching is async over one shared HTTP client; parsing and page extraction are
 CPU-bound and run in a process pool using both cores. Each feed flows through
@@ -29,18 +31,23 @@ from . import pool_tasks
 from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
 from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
+from .filemodes import tighten
+from .health import WatchReport, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
 from .process_pool import process_pool
 from .stories import Grouper, Tuning, candidate_terms, features_of
-from .store import Store, utcnow
+from .store import Store, StoreWriteError, utcnow
 from .urls import canonical_url
+
+from .index.errors import IndexDamaged
 
 if TYPE_CHECKING:  # Whoosh loads only when the index is opened
     from .index import SearchIndex
 
 log = logging.getLogger(__name__)
 PARALLEL_INDEX_ROWS = 2000  # fewer pending rows are indexed here; spawning workers would cost more
+BACKLOG_SLICE = 5000  # articles per commit of a large catch-up (a rebuild), so other writes can go between
 
 # -- progress events ----------------------------------------------------------------
 
@@ -104,6 +111,8 @@ class IngestReport:
     timings: dict[str, float] = field(default_factory=dict)  # seconds by stage
     alerts: MatchReport = field(default_factory=MatchReport)  # the new batch matched against the rules
     delivery: DeliveryReport = field(default_factory=DeliveryReport)  # notifications sent after it
+    health: WatchReport = field(default_factory=WatchReport)  # health alerts raised and recovered after it
+    backlog: int = 0  # articles left to index (with defer_backlog): the caller runs index_backlog
 
     @property
     def errors(self) -> list[FeedOutcome]:
@@ -155,6 +164,8 @@ class _Run:
         """Refresh one feed; whatever goes wrong ends as this feed's error, never the run's."""
         try:
             return await self._refresh_feed(feed)
+        except StoreWriteError:  # a full disk fails every feed alike: the run stops, saying so once
+            raise
         except Exception as exc:  # noqa: BLE001 - a bug or a surprise must not stop the other feeds
             log.exception("refreshing %s failed", feed.url)
             error = f"internal error: {type(exc).__name__}: {exc}"[:200]
@@ -247,6 +258,8 @@ class _Run:
     async def fetch_page(self, job: FulltextJob) -> None:
         try:
             await self._fetch_page(job)
+        except StoreWriteError:
+            raise
         except Exception:  # noqa: BLE001 - one page must not stop the run; the feed's text stays
             log.exception("fetching the page of article %s failed", job.article_id)
             self.report.pages.failed += 1
@@ -290,12 +303,19 @@ class _Run:
             self.fetcher = fetcher
             if self.fulltext:  # pages left pending by an interrupted run
                 self.queue_pages(await asyncio.to_thread(self.store.fulltext_jobs))
-            for done, task in enumerate(asyncio.as_completed([self.refresh_feed(f) for f in feeds]), 1):
-                outcome = await task
-                self.report.outcomes.append(outcome)
-                self.progress(FeedDone(outcome, done, total))
-            feeds_done = time.perf_counter()
-            await asyncio.gather(*self.page_tasks)
+            feed_tasks = [asyncio.create_task(self.refresh_feed(f)) for f in feeds]
+            try:
+                for done, task in enumerate(asyncio.as_completed(feed_tasks), 1):
+                    outcome = await task
+                    self.report.outcomes.append(outcome)
+                    self.progress(FeedDone(outcome, done, total))
+                feeds_done = time.perf_counter()
+                await asyncio.gather(*self.page_tasks)
+            except BaseException:  # a full disk: stop what is in flight, quietly, before the client closes
+                for task in (*feed_tasks, *self.page_tasks):
+                    task.cancel()
+                await asyncio.gather(*feed_tasks, *self.page_tasks, return_exceptions=True)
+                raise
         pages_done = time.perf_counter()
         timings = self.report.timings
         timings["feeds"] = feeds_done - started
@@ -314,9 +334,16 @@ async def ingest(
     feed_ids: Sequence[int] | None = None,
     fulltext: bool = True,
     progress: ProgressCallback | None = None,
+    defer_backlog: bool = False,
 ) -> IngestReport:
     """Refresh the given feeds (default: every enabled feed), store what is new, index it,
-    match it against the rules and send the alerts that are due."""
+    match it against the rules and send the alerts that are due.
+
+    With `defer_backlog`, when many more than this run's articles wait to be
+    indexed (a damaged index being rebuilt, a new one), only the run's new
+    articles are indexed before matching, so their alerts do not wait:
+    `report.backlog` says how many are left for the caller's `index_backlog`.
+    """
     chosen = [f for f in store.feeds() if f.enabled or (feed_ids is not None and f.id in feed_ids)]
     if feed_ids is not None:
         chosen = [f for f in chosen if f.id in set(feed_ids)]
@@ -326,7 +353,11 @@ async def ingest(
     report.grouped, report.timings["stories_cpu"] = await asyncio.to_thread(_with_cpu_time, group_stories, store)
     report.timings["stories"] = time.perf_counter() - start
     start = time.perf_counter()
-    report.indexed = await asyncio.to_thread(update_index, store, index, progress)
+    if defer_backlog:
+        report.indexed = await asyncio.to_thread(_index_new_first, store, index, report)
+        report.backlog = await asyncio.to_thread(store.count_to_index)
+    else:
+        report.indexed = await asyncio.to_thread(update_index, store, index, progress)
     report.timings["index"] = time.perf_counter() - start
     start = time.perf_counter()
     report.alerts = await asyncio.to_thread(
@@ -336,6 +367,10 @@ async def ingest(
     start = time.perf_counter()
     report.delivery = await deliver_due(settings, store)
     report.timings["deliver"] = time.perf_counter() - start
+    try:
+        report.health = await watch(settings, store)
+    except Exception:  # noqa: BLE001 - the alerts are out already; the watcher tries again after the next refresh
+        log.exception("the health watch failed")
     return report
 
 
@@ -374,22 +409,84 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000) ->
 def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None) -> int:
     """Bring the index up to date with the store: drop deleted articles, (re)index changed ones.
 
-    The pending rows stream through one `add`, so a large catch-up (a rebuild,
-    a new index) is built by the index's worker processes in parallel.
+    A damaged index is rebuilt from the store first (`repair_index`). The
+    pending rows stream through one `add`, so a catch-up is built by the
+    index's worker processes in parallel; a large one (a rebuild) goes
+    through `index_backlog`, a slice per commit.
     """
+    _check(store, index)
+    if store.count_to_index() > BACKLOG_SLICE:
+        _index_rows(store, index, limit=0)  # the deletions
+        return index_backlog(store, index, progress)
+    return _index_rows(store, index, progress)
+
+
+def index_backlog(store: Store, index: SearchIndex, progress: ProgressCallback | None = None,
+                  *, stop: Callable[[], bool] = lambda: False) -> int:  # fmt: skip
+    """Index every article waiting, BACKLOG_SLICE per commit, until none is left or `stop()`.
+
+    Writes in between (a daemon cycle indexing its new articles) wait for one
+    slice at most. Progress is noted in the index directory, for searches made
+    meanwhile by other processes (`reader.index.repair.rebuild_progress`).
+    """
+    from .index.repair import note_rebuild
+
+    total, done = store.count_to_index(), 0
+    try:
+        while done < total and not stop():
+            indexed = _index_rows(store, index, limit=BACKLOG_SLICE)
+            if not indexed:
+                break
+            done = min(done + indexed, total)
+            note_rebuild(index.path, done, total)
+            if progress:
+                progress(IndexProgress(done, total))
+    finally:
+        note_rebuild(index.path, None)
+    return done
+
+
+def _index_new_first(store: Store, index: SearchIndex, report: IngestReport) -> int:
+    """The run's new articles into the index, ahead of any backlog (see `ingest`)."""
+    _check(store, index)
+    if store.count_to_index() <= len(report.new_ids) + len(report.updated_ids) + PARALLEL_INDEX_ROWS:
+        return _index_rows(store, index)  # a backlog this small (a crash's leftovers) costs a few seconds
+    if not report.new_ids:
+        return _index_rows(store, index, limit=0)
+    return _index_rows(store, index, after_id=min(report.new_ids) - 1)  # new articles have the highest ids
+
+
+def _check(store: Store, index: SearchIndex) -> None:
+    try:
+        index.check()
+    except IndexDamaged as exc:
+        repair_index(store, index, exc)
+
+
+def repair_index(store: Store, index: SearchIndex, problem: IndexDamaged) -> None:
+    """Replace a damaged index with an empty one and mark every article to be indexed again
+    (the store is the record); logged in one line."""
+    log.warning("the search index is damaged (%s); rebuilding it from the database", problem)
+    index.reset()
+    store.mark_all_unindexed()
+
+
+def _index_rows(store: Store, index: SearchIndex, progress: ProgressCallback | None = None, *,
+                after_id: int = 0, limit: int | None = None) -> int:  # fmt: skip
+    """Drop deleted articles, then index (at most `limit`) pending ones with ids above `after_id`."""
     deleted = store.pending_index_deletions()
     if deleted:
         index.delete(deleted)
         store.clear_index_deletions(deleted)
-    total = store.count_to_index()
+    total = min(store.count_to_index(), limit if limit is not None else 2**62)
     if not total:
         return 0
     done = 0
 
     def pending() -> Iterator[IndexRow]:
         nonlocal done
-        after = 0
-        while rows := store.articles_to_index(limit=1000, after_id=after):
+        after = after_id
+        while done < total and (rows := store.articles_to_index(limit=min(1000, total - done), after_id=after)):
             yield from rows
             done += len(rows)
             after = rows[-1].id
@@ -403,8 +500,8 @@ def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | 
 
 
 def rebuild_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None) -> int:
-    """Rebuild the index from scratch out of the store."""
-    index.clear()
+    """Rebuild the index from scratch out of the store (whatever state its files are in)."""
+    index.reset()
     store.mark_all_unindexed()
     return update_index(store, index, progress)
 
@@ -425,6 +522,7 @@ def writer(settings: Settings, wait: float = 0.0):
     lock = WriterLock(settings.lock_path)
     lock.acquire(wait=wait)
     try:
+        tighten(settings)
         store = Store(settings.db_path)
         try:
             yield store, open_index(settings, store)

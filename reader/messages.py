@@ -1,4 +1,4 @@
-"""Alert messages: what a notification about a rule's alerts says, in text, Markdown or HTML.
+"""Notification messages: what an alert about new articles, or a health alert, says in text, Markdown or HTML.
 
 Feed text is untrusted: every piece is cleaned of control characters and escaped for the format
 it goes into. Never sends anything (that is `reader.targets`) and never reads the store.
@@ -137,3 +137,23 @@ def _html_item(alert: Alert, zone: tzinfo | None, number: int | None) -> str:
     return "".join(out)
 
 
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification that is not about articles (a health alert): a title and a few lines of text."""
+
+    subject: str
+    lines: tuple[str, ...]
+
+    @property
+    def title(self) -> str:
+        return clean_line(self.subject, max_chars=MAX_TITLE_CHARS)
+
+    def body(self, fmt: NotifyFormat) -> str:
+        lines = [clean_line(line) for line in self.lines]
+        if fmt == NotifyFormat.HTML:
+            return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+        if fmt == NotifyFormat.MARKDOWN:
+            return "\n\n".join(_md(line) for line in lines)
+        return "\n".join(lines)

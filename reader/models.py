@@ -54,6 +54,8 @@ class DeliveryState(StrEnum):
 
 NO_TARGETS = "none"  # an alert's state when its rule has no targets
 
+from .urls import redact_url
+
 
 @dataclass(frozen=True)
 class Enclosure:
@@ -115,7 +117,8 @@ class Feed:
 
     @property
     def display_title(self) -> str:
-        return self.title or self.url
+        """The title, else the URL with any credentials in it masked."""
+        return self.title or redact_url(self.url)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ Never touches the network, the store or the rules directory.
 
 from __future__ import annotations
 
-import bisect
 import html.entities
 import re
 from collections.abc import Iterable, Iterator
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from .text import clean_line
+from .urls import feed_url_problem
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 MAX_URL_CHARS = 2048
@@ -33,9 +33,8 @@ _NOT_A_URL = "not a URL"
 _NOT_HTTP = "not an http(s) URL"
 _TOO_LONG = f"URL longer than {MAX_URL_CHARS} characters"
 
-# newsboat feed kinds that are not fetched URLs; we have nothing to import them as.
+# newsboat feed kinds that are not fetched URLs and that we have nothing to import as.
 _NEWSBOAT_SPECIAL = {
-    "query:": "query feeds are not imported",
     "exec:": "exec feeds are not imported (they run a command)",
     "filter:": "filter feeds are not imported (they run a command)",
 }
@@ -46,20 +45,16 @@ _ENTITY_DECLARATIONS = tuple("<!ENTITY".encode(codec) for codec in ("utf-8", "ut
 # Characters XML 1.0 cannot carry, plus C0/C1 controls, which a terminal may obey.
 _UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")  # lxml appends it to its messages
-# Repairing XML that is not well-formed: the markup tokens (a start tag's quoted values may hold
-# '<' and '>'), a quoted value, a reference, an '&' that starts no reference, an outline's start.
-_MARKUP = re.compile(
-    rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE[^>]*>"
-    rb"|<[A-Za-z_:/](?:\"[^\"]*\"|'[^']*'|[^<>\"'])*>",
-    re.DOTALL,
-)
-_QUOTED_VALUE = re.compile(rb"\"[^\"]*\"|'[^']*'")
-_REFERENCE_OR_AMP = re.compile(rb"&(?:([A-Za-z_][\w.-]*)|#[0-9]+|#x[0-9A-Fa-f]+);|&")
-_REFERENCE_OR_LT = re.compile(_REFERENCE_OR_AMP.pattern + rb"|<")
-_REPAIRS = {b"&": "bare '&'", b"<": "bare '<'"}
-_XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
+# Repairing XML that is not well-formed. Each pattern runs over the whole file in C; Python
+# code runs per start tag only where a quoted value holds a '<'. Possessive loops never backtrack.
+_START_TAG = re.compile(rb"""<[A-Za-z_:](?:"[^"]*+"|'[^']*+'|[^<>"'])*+>""")
+_VALUE_WITH_LT = re.compile(rb"""=\s*+(?:"[^"<]*+<[^"]*+"|'[^'<]*+<[^']*+')""")
+_QUOTED_VALUE = re.compile(rb"""("[^"]*+"|'[^']*+')""")
+_BARE_AMP = re.compile(rb"&(?![A-Za-z_][\w.-]*+;|#[0-9]++;|#x[0-9A-Fa-f]++;)")
+_NAMED_REFERENCE = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z_][\w.-]*+);")
 _OUTLINE_START = re.compile(rb"<outline[\s/>]", re.IGNORECASE)
 MAX_LINES_SHOWN = 10
+MAX_REPAIRS = 100_000  # of one kind; more, and the file is left to the recovering parser
 
 
 @dataclass(frozen=True)
@@ -71,10 +66,21 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class QueryFeed:
+    """A newsboat query feed (`"query:Title:EXPR"`): a saved search, still in newsboat's filter language."""
+
+    line: int
+    title: str
+    expression: str
+
+
+@dataclass(frozen=True)
 class ImportResult:
     subscriptions: list[Subscription] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "line N: why", one per entry left out
     recovered: str = ""  # how a file that is not well-formed XML was read; "" if it is well-formed
+    queries: list[QueryFeed] = field(default_factory=list)  # newsboat query feeds, in file order
+    tags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # newsboat: feed URL -> all its tags
 
 
 class OPMLError(Exception):
@@ -98,7 +104,7 @@ def read_subscriptions(data: bytes, name: str) -> ImportResult:
     else:
         result = _read_newsboat_urls(data, name)
         empty_hint = "expected one feed URL per line"
-    if not result.subscriptions and not result.skipped:
+    if not result.subscriptions and not result.skipped and not result.queries:
         raise OPMLError(f"{name}: no feed URLs found ({empty_hint})")
     return result
 
@@ -124,6 +130,32 @@ def write_opml(feeds: Iterable[tuple[str, str, str, str]], title: str = "reader 
         _feed_outline(parent, url, feed_title, site_url)
     text = etree.tostring(root, encoding="unicode", pretty_print=True)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + text
+
+
+def write_newsboat_urls(feeds: Iterable[tuple[str, str, str, str]]) -> str:
+    """A newsboat `urls` file for (url, title, group, site_url) tuples: the group as the tag, `~title`.
+
+    Every tag and title is double-quoted (backslash escapes), so spaces, quotes and
+    a leading '#' survive newsboat's tokenizer and ours.
+    """
+    lines = ["# Feeds exported by the reader: one URL per line, then its group as a tag and its ~title"]
+    for url, title, group, _site_url in feeds:
+        tokens = [_newsboat_quoted(url) if _needs_quotes(url) else url]
+        if group := _clean_label(group):
+            # A tag starting with "~" or "!" would be read as a title or a hidden tag: a space keeps it a tag.
+            tokens.append(_newsboat_quoted(" " + group if group.startswith(("~", "!")) else group))
+        if (title := _clean_label(title)) and title != url:  # a title that repeats the URL is no title
+            tokens.append(_newsboat_quoted("~" + title))
+        lines.append(" ".join(tokens))
+    return "\n".join(lines) + "\n"
+
+
+def _needs_quotes(token: str) -> bool:
+    return not token or token.startswith("#") or any(char.isspace() or char == '"' for char in token)
+
+
+def _newsboat_quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _feed_outline(parent: etree._Element, url: str, title: str, site_url: str) -> None:
@@ -228,55 +260,55 @@ class _Recovery:
     def __init__(self, error: str):
         self.error = error  # the strict parser's complaint
         self.still_broken = ""  # the strict parser's complaint after the repair, if any
-        self.fixes: dict[str, list[int]] = {}  # what was repaired -> the lines
+        self.fixes: dict[str, tuple[int, list[int]]] = {}  # what was repaired -> (how many, its first lines)
         self.log: list[tuple[int, str]] = []  # the recovering parser's complaints
         self.source = b""  # the bytes the recovering parser read
 
     def repair(self, data: bytes) -> bytes:
-        """`data` with bare '&', '<' inside attribute values and HTML entities escaped.
+        """`data` with '<' inside attribute values, bare '&' and HTML entities escaped.
 
         Only ASCII-compatible encodings are repaired (where those bytes mean those
-        characters); others go straight to the recovering parser.
+        characters); others go straight to the recovering parser. No line is added
+        or removed, so line numbers stay the file's.
         """
         if data.startswith(_WIDE_XML_STARTS):
             return data
-        self._newlines = [m.start() for m in re.finditer(rb"\n", data)]
-        pieces: list[bytes] = []
-        position = 0
-        for markup in _MARKUP.finditer(data):
-            pieces.append(self._escape(data[position : markup.start()], position, in_value=False))
-            tag = markup.group()
-            if tag[1:2].isalpha() or tag[1:2] in (b"_", b":"):  # a start tag: repair its quoted values
-                tag = _QUOTED_VALUE.sub(lambda value: self._escape_value(value, markup.start()), tag)
-            pieces.append(tag)
-            position = markup.end()
-        pieces.append(self._escape(data[position:], position, in_value=False))
-        return b"".join(pieces)
+        if _VALUE_WITH_LT.search(data):
+            escaped = _escaped_lt(data)
+            data = self._note("bare '<'", data, escaped, data.count(b"<") - escaped.count(b"<"), _VALUE_WITH_LT)
+        if _BARE_AMP.search(data):
+            escaped, count = _BARE_AMP.subn(b"&amp;", data)
+            data = self._note("bare '&'", data, escaped, count, _BARE_AMP)
+        if _NAMED_REFERENCE.search(data):
+            count = _NAMED_REFERENCE.subn(b"", data)[1]
+            escaped = _NAMED_REFERENCE.sub(_html_entity, data) if count <= MAX_REPAIRS else data
+            data = self._note("undefined entity", data, escaped, count, _NAMED_REFERENCE)
+        return data
 
-    def _escape_value(self, value: re.Match[bytes], tag_offset: int) -> bytes:
-        quoted = value.group()
-        return quoted[:1] + self._escape(quoted[1:-1], tag_offset + value.start() + 1, in_value=True) + quoted[-1:]
+    def _note(self, what: str, data: bytes, repaired: bytes, count: int, pattern: re.Pattern[bytes]) -> bytes:
+        """Record `count` repairs of `what` and the first lines where they are; the data to read on.
 
-    def _escape(self, chunk: bytes, offset: int, in_value: bool) -> bytes:
-        """`chunk` (found at `offset`) with its bare '&' (and in a value, '<') escaped, each noted with its line."""
-
-        def escape(match: re.Match[bytes]) -> bytes:
-            found, name = match.group(), match.group(1)
-            if found.startswith(b"&#") or name in _XML_ENTITIES:
-                return found  # a reference XML knows
-            line = bisect.bisect_right(self._newlines, offset + match.start()) + 1
-            characters = html.entities.html5.get(name.decode("ascii") + ";") if name else None
-            if characters:
-                self.fixes.setdefault("HTML entity", []).append(line)
-                return "".join(f"&#{ord(c)};" for c in characters).encode()
-            self.fixes.setdefault(_REPAIRS.get(found, "unknown entity"), []).append(line)
-            return b"&lt;" if found == b"<" else b"&amp;" + found[1:]
-
-        return (_REFERENCE_OR_LT if in_value else _REFERENCE_OR_AMP).sub(escape, chunk)
+        Past MAX_REPAIRS the file is left as it is: the recovering parser has the last word.
+        """
+        if count > MAX_REPAIRS:
+            self.fixes[f"{what} (too many to repair)"] = (count, [])
+            return data
+        lines: list[int] = []
+        position, line = 0, 1
+        while len(lines) <= MAX_LINES_SHOWN and (found := pattern.search(data, position)):
+            line += data.count(b"\n", position, found.start())
+            lines.append(line)
+            end_of_line = data.find(b"\n", found.end())
+            if end_of_line < 0:
+                break
+            line += data.count(b"\n", found.start(), end_of_line + 1)
+            position = end_of_line + 1
+        self.fixes[what] = (count, lines)
+        return repaired
 
     def summary(self) -> str:
         """One line for the import report."""
-        found = [f"{len(lines)} {_plural(what, len(lines))} at {_lines(lines)}" for what, lines in self.fixes.items()]
+        found = [f"{count:,} {_plural(what, count)}{_lines(lines)}" for what, (count, lines) in self.fixes.items()]
         if self.still_broken or not found:
             found.append(self.still_broken or self.error)
         how = "recovered" if not self.log else "recovered what could be read"
@@ -288,30 +320,49 @@ class _Recovery:
             return []
         kept = {
             outline.sourceline
-            for outline in root.iter()
-            if _local_name(outline) == "outline" and any(key.lower() == "xmlurl" for key in outline.attrib)
+            for outline in root.iter("{*}outline", "{*}Outline", "{*}OUTLINE")
+            if any(key.lower() == "xmlurl" for key in outline.attrib)
         }
         complaints = dict(reversed(self.log))  # the first complaint of each line
         lost = []
-        newlines = [m.start() for m in re.finditer(rb"\n", self.source)]
+        line, position = 1, 0
         for start in _OUTLINE_START.finditer(self.source):
-            line = bisect.bisect_right(newlines, start.start()) + 1
-            tag_text = self.source[start.start() : start.start() + 4096].split(b">", 1)[0]
+            line += self.source.count(b"\n", position, start.start())
+            position = start.start()
+            tag_text = self.source[position : position + 4096].split(b">", 1)[0]
             if line not in kept and b"xmlurl" in tag_text.lower():
                 lost.append((line, clean_line(complaints.get(line, "dropped while recovering the XML"), 200)))
         return lost
 
 
+def _escaped_lt(data: bytes) -> bytes:
+    """Each start tag's quoted values with '<' escaped."""
+
+    def tag(match: re.Match[bytes]) -> bytes:
+        text = match.group()
+        if b"<" not in text[1:]:
+            return text
+        return _QUOTED_VALUE.sub(lambda value: value.group().replace(b"<", b"&lt;"), text)
+
+    return _START_TAG.sub(tag, data)
+
+
+def _html_entity(match: re.Match[bytes]) -> bytes:
+    """An HTML entity XML does not know ("&nbsp;") as character references; an unknown one as text."""
+    characters = html.entities.html5.get(match.group(1).decode("ascii") + ";")
+    if characters is None:
+        return b"&amp;" + match.group()[1:]
+    return "".join(f"&#{ord(c)};" for c in characters).encode("ascii")
+
+
 def _plural(what: str, count: int) -> str:
-    return what.removesuffix("entity") + "entities" if count > 1 and what.endswith("entity") else what
+    return what.replace("entity", "entities") if count > 1 else what
 
 
 def _lines(lines: list[int]) -> str:
-    """ "line 4" or "lines 11, 23, 40" (the first few, then a count)."""
-    unique = sorted(set(lines))
-    shown = ", ".join(map(str, unique[:MAX_LINES_SHOWN]))
-    more = f" and {len(unique) - MAX_LINES_SHOWN} more" if len(unique) > MAX_LINES_SHOWN else ""
-    return f"line {shown}" if len(unique) == 1 else f"lines {shown}{more}"
+    """ " at line 4" or " at lines 11, 23, 40" (the first few, then "…"); "" without lines."""
+    shown = ", ".join(map(str, lines[:MAX_LINES_SHOWN])) + (", …" if len(lines) > MAX_LINES_SHOWN else "")
+    return "" if not lines else f" at line {shown}" if len(lines) == 1 else f" at lines {shown}"
 
 
 def _opml_body(root: etree._Element, name: str) -> etree._Element:
@@ -356,9 +407,10 @@ def _label(attrs: dict[str, str]) -> str:
 
 def _local_name(element: etree._Element) -> str:
     """The tag without namespace, lower-cased; "" for comments and processing instructions."""
-    if not isinstance(element.tag, str):
+    tag = element.tag
+    if not isinstance(tag, str):
         return ""
-    return etree.QName(element).localname.lower()
+    return tag.rpartition("}")[2].lower()  # "{namespace}name": QName() would cost seconds on a million elements
 
 
 def _optional_url(url: str) -> str:
@@ -379,21 +431,27 @@ def _read_newsboat_urls(data: bytes, name: str) -> ImportResult:
         where = f"line {number}"
         try:
             tokens = _newsboat_tokens(line)
-        except ValueError as exc:
-            raise OPMLError(f"{name}: {where}: {exc}") from None
+        except ValueError as exc:  # one bad line is reported; the good ones are still imported
+            collector.skip(f"{where}: {exc}: {_quote(line.strip())}")
+            continue
         if not tokens:
+            continue
+        if tokens[0].startswith("query:"):
+            collector.query(_query_feed(number, tokens[0]))
             continue
         if reason := _newsboat_special(tokens[0]):
             collector.skip(f"{where}: {reason}")
             continue
         problem = _url_problem(tokens[0])
-        if problem == _NOT_A_URL:
-            raise OPMLError(f"{name}: {where}: not a URL: {_quote(line.strip())}")
         if problem:
-            collector.skip(f"{where}: {problem}: {_quote(tokens[0])}")
+            collector.skip(f"{where}: {problem}: {_quote(line.strip() if problem == _NOT_A_URL else tokens[0])}")
             continue
         collector.add(_newsboat_subscription(tokens[0], tokens[1:]), where)
-    return collector.result()
+        collector.tag(tokens[0], [tag for tag in tokens[1:] if not tag.startswith("~")])
+    result = collector.result()
+    if result.skipped and not result.subscriptions and all(_NOT_A_URL in why for why in result.skipped):
+        raise OPMLError(f"{name}: not a list of feed URLs ({result.skipped[0]})")
+    return result
 
 
 def _newsboat_tokens(line: str) -> list[str]:
@@ -432,6 +490,12 @@ def _quoted_token(line: str, start: int) -> tuple[str, int]:
     return "".join(chars), position + 1
 
 
+def _query_feed(line: int, token: str) -> QueryFeed:
+    """`query:Title:EXPR`: the title ends at the first ':' (an expression without one is left empty)."""
+    title, _, expression = token.removeprefix("query:").partition(":")
+    return QueryFeed(line, _clean_label(title), expression.strip())
+
+
 def _newsboat_special(first_token: str) -> str | None:
     return next((reason for prefix, reason in _NEWSBOAT_SPECIAL.items() if first_token.startswith(prefix)), None)
 
@@ -453,6 +517,8 @@ class _Collector:
         self._first_seen: dict[str, str] = {}
         self._subscriptions: list[Subscription] = []
         self._skipped: list[str] = []
+        self._queries: list[QueryFeed] = []
+        self._tags: dict[str, tuple[str, ...]] = {}
 
     def add(self, subscription: Subscription, where: str) -> None:
         if first := self._first_seen.get(subscription.url):
@@ -464,8 +530,14 @@ class _Collector:
     def skip(self, reason: str) -> None:
         self._skipped.append(reason)
 
+    def query(self, query: QueryFeed) -> None:
+        self._queries.append(query)
+
+    def tag(self, url: str, tags: list[str]) -> None:
+        self._tags.setdefault(url, tuple(tags))  # the first line of a URL is the one imported
+
     def result(self) -> ImportResult:
-        return ImportResult(subscriptions=self._subscriptions, skipped=self._skipped)
+        return ImportResult(self._subscriptions, self._skipped, queries=self._queries, tags=self._tags)
 
 
 def _url_problem(url: str) -> str | None:
@@ -484,7 +556,7 @@ def _url_problem(url: str) -> str | None:
         return _NOT_A_URL
     if len(url) > MAX_URL_CHARS:
         return _TOO_LONG
-    return None
+    return feed_url_problem(url)  # the checks `feeds add` makes: host and port
 
 
 def _clean_label(text: str) -> str:

@@ -1,5 +1,6 @@
-"""URL helpers: canonical forms for recognising one story carried by several feeds, and feed URLs
-with their credentials masked for people. Pure: never touches the network, never changes a stored URL."""
+"""URL helpers: canonical forms for recognising one story carried by several feeds, feed URLs with
+their credentials masked for people, and whether a URL can be a feed's. Pure: never touches the network,
+never changes a stored URL."""
 
 from __future__ import annotations
 
@@ -73,3 +74,34 @@ def redact_url(url: str) -> str:
 def redact_urls_in(text: str) -> str:
     """Free text (an error, a log line) with every URL in it passed through `redact_url`."""
     return _URL_IN_TEXT_RE.sub(lambda m: redact_url(m.group(0)), text) if "://" in text else text
+
+
+MAX_FEED_URL_CHARS = 2048
+_HOST_LABEL = re.compile(r"(?!-)[\w-]{1,63}(?<!-)")  # letters (any script), digits, '-' and '_' (seen in the wild)
+
+
+def feed_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a feed's URL (said for people), or None when it can: http(s), a valid host and port,
+    no control characters or spaces anywhere."""
+    bad = next((c for c in url if not c.isprintable() or c.isspace()), None)
+    if bad is not None:
+        return f"it holds a control character or space ({bad!r} at position {url.index(bad) + 1})"
+    if len(url) > MAX_FEED_URL_CHARS:
+        return f"it is longer than {MAX_FEED_URL_CHARS} characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a port out of 0-65535 or not a number, a broken [IPv6] literal
+        if "port" in str(exc).lower():
+            return "its port must be a number from 1 to 65535"
+        return f"it is not a valid URL ({exc})"
+    if parts.scheme.lower() not in DEFAULT_PORTS:
+        return f"it must start with http:// or https://{f' (not {parts.scheme}:)' if parts.scheme else ''}"
+    host = parts.hostname or ""
+    if not host:
+        return "it names no host"
+    if port == 0:
+        return "its port must be a number from 1 to 65535"
+    if "[" not in parts.netloc and not all(_HOST_LABEL.fullmatch(label) for label in host.removesuffix(".").split(".")):
+        return f"its host {host!r} is not a valid host name"
+    return None

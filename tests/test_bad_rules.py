@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 
 from reader.alerts import match_batch, match_new_articles, rule_errors
+from reader.health import status_warnings
 from reader.index import parse_query
 from reader.ingest import open_index, update_index
 from reader.models import ParsedArticle
@@ -111,6 +112,7 @@ def test_a_rule_that_raises_while_matching_is_left_out_of_that_batch_and_recorde
         matched = match_new_articles(settings, store, index, rules=rules, wait_for_pages=False)
         assert list(matched.failed) == ["broken"] and len(matched.new_alerts) == 1
         assert "nested too deeply" in rule_errors(store)["broken"].error
+        assert status_warnings(store) == ["Rule failing: broken"]  # what the TUI's status bar shows
     finally:
         store.close()
 

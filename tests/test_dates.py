@@ -50,8 +50,9 @@ def test_periods_and_instants():
     assert parse_when("2025-03", end_of_day=True) < datetime(2025, 4, 1, tzinfo=UTC) <= parse_when("2025-04")
     assert parse_when("2025-03-31T08:00+02:00") == datetime(2025, 3, 31, 6, 0, tzinfo=UTC)
     assert parse("date:>=2025-03-31T08:00", now=NOW).tree.start == datetime(2025, 3, 31, 8, 0, tzinfo=UTC)
-    with pytest.raises(DateError, match="not a real date"):
-        period("2025-02-30")
+    for impossible in ("2025-02-30", "9999-12-31", "9999", "0000-01"):
+        with pytest.raises(DateError, match="not a real date"):
+            period(impossible)
 
 
 def test_date_30m_in_a_query_selects_what_since_30m_selects(tmp_path):

@@ -97,7 +97,8 @@ def test_plain_text_has_link_text_without_markup():
 
 @pytest.mark.parametrize(
     "label",
-    ["See also:", "Read more:", "READ MORE |", "Related:", "Related coverage:", "Also read —", "More from Voltage:"],
+    ["See also:", "Read more:", "READ MORE |", "Related:", "Related coverage:", "Also read —", "More from Voltage:",
+     "Read next:", "MORE:", "WATCH:", "Don't miss:", "In case you missed it:", "Recommended for you »"],
 )
 def test_cross_link_line_in_the_body_is_dropped_whatever_its_label(label):
     headline = "Regulators fine a cloud provider over data transfers"

@@ -275,6 +275,25 @@ def test_large_batches_are_built_in_worker_processes(tmp_path):
     index.close()
 
 
+def test_merging_a_segment_whose_first_article_was_replaced(index):
+    index.add([row(1, "first chips"), row(2, "second chips")])
+    index.add([row(1, "first revised", version=2)])  # the first document of the oldest segment is deleted
+    index.add([row(3, "third chips")])
+    index.add([row(4, "fourth chips")])
+    index.add([row(5, "fifth chips")])  # four small segments: merged before this one is added
+    assert ids(index, "chips") == {2, 3, 4, 5}
+    assert ids(index, "first") == {1}
+    assert index.doc_count() == 5
+
+
+def test_with_one_worker_every_chunk_of_a_large_batch_is_built(tmp_path):
+    index = SearchIndex(tmp_path / "index", workers=1, segment_docs=2)
+    written = index.add(row(i, f"title {i}", text="DeepSeek export controls") for i in range(1, 8))
+    assert len(written) == index.doc_count() == 7  # (only the first chunk was, and the rest marked indexed)
+    assert ids(index, '"export controls"') == set(range(1, 8))
+    index.close()
+
+
 def test_a_second_writer_waits_then_gives_up(tmp_path):
     index = SearchIndex(tmp_path / "index", lock_timeout=0.3)
     other = FileIndex(FileStorage(str(tmp_path / "index")), indexname=INDEXNAME).writer()

@@ -241,9 +241,12 @@ def test_json_feeds_fetch_search_and_export_like_any_feed(tmp_path, http_server)
     declared = http_server.route("/feed.json", json_feed(*items, title="JSON news"), headers=JSON_FEED)
     plain = http_server.route("/plain.json", json_feed({"id": "x", "content_text": "Plain JSON served"}),
                               headers={"Content-Type": "application/json"})  # fmt: skip
-    deep = http_server.route("/deep.json", b"[" * 5000 + b"]" * 5000, headers=JSON_FEED)
+    hostile = json_feed(title="Deep")[:-1] + b', "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    deep = http_server.route("/deep.json", hostile, headers=JSON_FEED)
+    discovered = reader("feeds", "add", deep, data=data)  # discovery reads the body too: no traceback
+    assert "Traceback" not in discovered.err, discovered.err
     for url in (declared, plain, deep):
-        assert reader("feeds", "add", url, data=data).code == 0
+        assert reader("feeds", "add", "--as-is", url, data=data).code == 0
 
     run = reader("fetch", "--json", data=data)
     assert run.code == 0, run.err

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from reader.opml import MAX_INPUT_BYTES, OPMLError, Subscription, read_subscriptions, write_opml
+from reader.opml import MAX_INPUT_BYTES, OPMLError, QueryFeed, Subscription, read_subscriptions, write_opml
 from reader.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,7 +236,6 @@ def test_newsboat_urls_reports_every_line_it_skips():
     result = read_subscriptions((DATA / "urls").read_bytes(), "urls")
 
     assert result.skipped == [
-        "line 8: query feeds are not imported",
         "line 9: exec feeds are not imported (they run a command)",
         "line 10: filter feeds are not imported (they run a command)",
         "line 11: not an http(s) URL: 'gopher://old.example/feed'",
@@ -244,16 +243,34 @@ def test_newsboat_urls_reports_every_line_it_skips():
     ]
 
 
-def test_newsboat_line_that_is_not_a_url_is_an_error_naming_the_line():
-    data = b"https://a.example/f\n\n# comment\n\n\n\nfoo bar\n"
+def test_newsboat_query_feeds_and_tags_are_kept_for_translation():
+    result = read_subscriptions((DATA / "urls").read_bytes(), "urls")
 
-    with pytest.raises(OPMLError, match=r"^urls: line 7: not a URL: 'foo bar'$"):
-        read_subscriptions(data, "urls")
+    assert result.queries == [QueryFeed(8, "Unread articles", 'unread = "yes"')]
+    assert result.tags["https://quoted.example/atom"] == ("Tech News", "ai")
+    assert result.tags["https://hidden.example/feed"] == ("!hidden", "policy")
+    assert result.tags["https://plain.example/feed"] == ()  # its first line, not the duplicate's
 
 
-def test_newsboat_unterminated_quote_is_an_error_naming_the_line():
-    with pytest.raises(OPMLError, match=r"^urls: line 2: unterminated double quote$"):
-        read_subscriptions(b'https://a.example/f\nhttps://b.example/f "Tech\n', "urls")
+def test_newsboat_line_that_is_not_a_url_is_skipped_naming_the_line():
+    data = b"https://a.example/f\n\n# comment\n\n\n\nfoo bar\nhttps://b.example:99999/f\n"
+    result = read_subscriptions(data, "urls")
+    assert [s.url for s in result.subscriptions] == ["https://a.example/f"]
+    assert result.skipped == [
+        "line 7: not a URL: 'foo bar'",
+        "line 8: its port must be a number from 1 to 65535: 'https://b.example:99999/f'",
+    ]
+
+
+def test_newsboat_unterminated_quote_is_skipped_naming_the_line():
+    result = read_subscriptions(b'https://a.example/f\nhttps://b.example/f "Tech\n', "urls")
+    assert [s.url for s in result.subscriptions] == ["https://a.example/f"]
+    assert result.skipped == ["line 2: unterminated double quote: 'https://b.example/f \"Tech'"]
+
+
+def test_newsboat_file_with_no_url_at_all_is_an_error():
+    with pytest.raises(OPMLError, match=r"^notes.txt: not a list of feed URLs \(line 1: not a URL: 'Dear diary'\)$"):
+        read_subscriptions(b"Dear diary\ntoday I\n", "notes.txt")
 
 
 def test_newsboat_file_of_only_comments_has_no_feeds():
@@ -368,8 +385,8 @@ def test_malformed_opml_is_repaired_and_every_readable_outline_imported():
         "line 28: not an http(s) URL: 'ftp://old.example/feed'",
     ]
     assert result.recovered == (
-        "the file is not well-formed XML (1 HTML entity at line 9; 5 bare '&' at lines 10, 11, 16, 30; "
-        "2 bare '<' at line 15; 1 unknown entity at line 17; "
+        "the file is not well-formed XML (2 bare '<' at line 15; 5 bare '&' at lines 10, 11, 16, 30; "
+        "2 undefined entities at lines 9, 17; "
         "XML syntax error at line 22, column 56: attributes construct error): recovered what could be read"
     )
 
@@ -399,3 +416,18 @@ def test_broken_opml_in_utf16_is_recovered_without_byte_repair():
 
     assert [s.url for s in result.subscriptions] == ["https://a.example/f"]
     assert result.recovered.startswith("the file is not well-formed XML (XML syntax error at line 1")
+
+
+@pytest.mark.timeout(30)  # a guard against quadratic repair work, not a measurement
+@pytest.mark.parametrize(
+    "tail",
+    [b"<!--" * 500_000, b"<![CDATA[" * 200_000, b"<!DOCTYPE" * 200_000, b'<a "' * 500_000, b'<a b="<">' * 200_000,
+     b"<b" + b" c" * 1_000_000, b'<outline text="&nbsp;&" xmlUrl="https://a.example/?a&b"/>\n' * 10_000],
+)  # fmt: skip
+def test_hostile_malformed_xml_is_answered_without_hanging(tail):
+    try:
+        result = read_subscriptions(b"<opml><body>" + tail, "hostile.opml")
+    except OPMLError as exc:
+        assert str(exc).startswith("hostile.opml: not OPML: XML syntax error at line 1")
+    else:
+        assert result.recovered.startswith("the file is not well-formed XML (")

@@ -351,16 +351,19 @@ def test_plain_text_title_with_angle_brackets_is_kept():
 # --- identity and change detection ----------------------------------------------
 
 
-def test_duplicate_ids_keep_the_first_entry():
+def test_entries_sharing_an_id_are_told_apart_and_an_exact_repeat_kept_once():
     body = rss(
         "<item><title>first</title><guid>same</guid></item>"
         "<item><title>second</title><guid>same</guid></item>"
+        "<item><title>first</title><guid>same</guid></item>"
         "<item><title>other</title><guid>other</guid></item>"
     )
 
     feed = parse_feed(body, FEED_URL)
 
-    assert [(a.key, a.title) for a in feed.articles] == [("same", "first"), ("other", "other")]
+    assert [a.title for a in feed.articles] == ["first", "second", "other"]
+    assert len({a.key for a in feed.articles}) == 3 and feed.articles[2].key == "other"
+    assert feed.warning == "3 items shared one guid; told apart by link, title and date"
 
 
 def test_entry_without_id_or_link_gets_a_stable_hash_key():

@@ -5,25 +5,27 @@ It never imports Textual before it knows the TUI is wanted.
 Each command lives in its own module under `reader/cli/` and registers its
 parser; commands only parse arguments, call the pipeline/store/index, and
 format results. Exit codes: 0 done, 1 failed (message on stderr),
-2 bad usage, 130 interrupted.
+2 bad usage or a wrong setting, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Sequence
 
 from ..config import VERSION, ConfigError
-from ..index.errors import WrongWhoosh
+from ..filemodes import keep_private
+from ..index.errors import IndexDamaged, WrongWhoosh
 from ..lock import WriterBusy
 from ..logs import setup_logging
 from ..store import StoreError
 from .. import console
 from .context import Context, UsageError
-from . import alerts, articles, daemon, feeds, fetch, rules, searching, stories
+from . import alerts, articles, daemon, doctor, feeds, fetch, rules, searching, stories
 
-COMMAND_MODULES = [feeds, fetch, searching, articles, stories, rules, alerts, daemon]
+COMMAND_MODULES = [feeds, fetch, searching, articles, stories, rules, alerts, daemon, doctor]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,19 +47,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_private()  # files the reader creates are owner-only, whatever the umask
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(debug=args.debug or None)
     ctx = Context(args)
     try:
+        ctx.settings  # a wrong setting stops every command before it starts
         if args.command is None:
             return open_tui(ctx)
         return args.func(args, ctx)
-    except UsageError as exc:
+    except (UsageError, ConfigError) as exc:
         console.error(str(exc))
         return 2
-    except (ConfigError, StoreError, WriterBusy, WrongWhoosh) as exc:
+    except (StoreError, WriterBusy, WrongWhoosh, IndexDamaged) as exc:
         console.error(str(exc))
+        return 1
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise
+        console.error(f"could not write {exc.filename or 'a file'} ({exc.strerror}; is the disk full?). Nothing was "
+                      "lost: the database keeps everything stored; free some space and run the command again")  # fmt: skip
         return 1
     except KeyboardInterrupt:
         console.err.print("interrupted")

@@ -1,4 +1,6 @@
-"""`reader articles`, `reader show`, `reader export`: what the reader stored, out to people and tools."""
+"""`reader articles`, `reader show`, `reader export`: what the reader stored, out to people and tools.
+
+It only reads: it never fetches, and never prints feed text unsanitised."""
 
 from __future__ import annotations
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
+from ..config import SettingError, with_setting
 from .context import Context, UsageError
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -24,9 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def daemon(args, ctx: Context) -> int:
     settings = ctx.settings
     if args.interval is not None:
-        if args.interval <= 0:
-            raise UsageError("--interval takes a number of minutes above 0")
-        settings = replace(settings, daemon=replace(settings.daemon, interval_minutes=args.interval))
+        try:
+            settings = with_setting(settings, "daemon", "interval_minutes", args.interval)
+        except SettingError as exc:
+            raise UsageError(f"--interval {exc.reason}") from None
     log_file = args.log_file or settings.daemon.log_file
     ctx.close()  # the daemon opens its own connections under the writer lock
     from ..daemon import run_daemon  # the pipeline loads only when the daemon runs

@@ -1,4 +1,6 @@
-"""`reader feeds …`: list, add, remove, import and export subscriptions."""
+"""`reader feeds …`: list, add, remove, import and export subscriptions.
+
+It never shows a feed URL's credentials (only `export` writes URLs whole)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from pathlib import Path
 
 from .. import console
 from ..models import Feed, FetchStatus
-from ..opml import MAX_INPUT_BYTES, OPMLError, read_subscriptions, write_opml
-from ..urls import redact_url, redact_urls_in
+from ..opml import OPMLError, write_newsboat_urls, write_opml
+from ..text import clean_line
+from ..urls import feed_url_problem, redact_url, redact_urls_in
 from .context import Context, UsageError
 
 
@@ -40,8 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path)
     p.set_defaults(func=import_feeds)
 
-    p = fsub.add_parser("export", help="write every subscription as OPML")
+    p = fsub.add_parser("export", help="write every subscription as OPML or as a newsboat urls file")
     p.add_argument("-o", "--out", type=Path, help="file to write (default: standard output)")
+    p.add_argument("--format", choices=("opml", "urls"), default="opml",
+                   help="opml (default), or urls: newsboat's urls file (groups as tags, ~titles)")  # fmt: skip
     p.set_defaults(func=export_feeds)
 
 
@@ -92,8 +97,8 @@ def list_feeds(args, ctx: Context) -> int:
 
 
 def _check_url(url: str) -> str:
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"not a feed URL: {url!r} (it must start with http:// or https://)")
+    if problem := feed_url_problem(url):
+        raise UsageError(f"not a feed URL: {redact_url(url)!r}: {problem}")
     return url
 
 
@@ -171,31 +176,27 @@ def remove_feeds(args, ctx: Context) -> int:
 
 
 def import_feeds(args, ctx: Context) -> int:
+    from ..importing import import_file
+
     try:
-        with args.file.open("rb") as fh:
-            data = fh.read(MAX_INPUT_BYTES + 1)  # read_subscriptions names an oversize file
+        report = import_file(args.file, ctx.store, ctx.settings.rules_dir)
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
-    try:
-        result = read_subscriptions(data, args.file.name)
     except OPMLError as exc:
         console.error(str(exc))
         return 1
-    added = 0
-    for s in result.subscriptions:
-        added += ctx.store.add_feed(s.url, s.title, s.group, s.site_url)[1]
-    known = len(result.subscriptions) - added
-    console.out.print(f"imported {added} new feed(s) from {args.file.name}; {known} already subscribed")
-    for line in result.skipped:
+    console.out.print(console.Text(clean_line(report.summary(), 4000)))
+    for line in report.skipped:
         console.warn(f"skipped: {line}")
     return 0
 
 
 def export_feeds(args, ctx: Context) -> int:
-    opml = write_opml((f.url, f.display_title, f.group, f.site_url) for f in ctx.store.feeds())
+    feeds = [(f.url, f.display_title, f.group, f.site_url) for f in ctx.store.feeds()]
+    text = write_newsboat_urls(feeds) if args.format == "urls" else write_opml(feeds)
     if args.out:
-        args.out.write_text(opml, encoding="utf-8")
-        console.err.print(f"wrote {args.out}")
+        args.out.write_text(text, encoding="utf-8")
+        console.err.print(console.safe(f"wrote {args.out}"))
     else:
-        sys.stdout.write(opml)
+        sys.stdout.write(text)
     return 0

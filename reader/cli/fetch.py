@@ -1,4 +1,6 @@
-"""`reader fetch`: refresh feeds (and their article pages), with progress."""
+"""`reader fetch`: refresh feeds (and their article pages), with progress.
+
+It holds no pipeline logic of its own (that is `reader.ingest`), and never shows a URL's credentials."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`reader rules`: check, list, explain and backtest the rule files.
+"""`reader rules`: check, list, explain and backtest the rule files. It never sends a notification.
 
 Every command first seeds a new rules directory with the bundled examples,
 then loads it with `reader.rules.load_rules`, the loader the daemon uses, and
@@ -262,9 +262,12 @@ def test_rule(args, ctx: Context) -> int:
 
 def _within_days(query: ParsedQuery, days: int) -> ParsedQuery:
     """The query limited to articles of the last `days` days, in the query language itself."""
-    from ..index import parse_query
+    from ..index import QueryError, parse_query
 
-    return parse_query(f"({query.text}) AND date:{days}d")
+    try:
+        return parse_query(f"({query.text}) AND date:{days}d")
+    except QueryError as exc:  # at the depth limit already: the parentheses added here are one level too many
+        raise UsageError(f"this query cannot be backtested by date: {exc.message}") from None
 
 
 def _print_backtest(rule: Rule | None, query: ParsedQuery, counts: dict[str, int], matches: list) -> None:

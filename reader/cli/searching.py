@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=rebuild)
     r = isub.add_parser("status", help="documents in the index, and articles waiting to be indexed")
     r.set_defaults(func=status)
+    r = isub.add_parser("check", help="check the index against the database: files, articles, a sample of words")
+    r.add_argument("--sample", type=int, default=200, metavar="N", help="articles whose words are looked up")
+    r.set_defaults(func=check)
 
 
 def parse_or_explain(text: str) -> ParsedQuery:
@@ -47,26 +50,50 @@ def parse_or_explain(text: str) -> ParsedQuery:
 
 
 def catch_up_index(ctx: Context) -> SearchIndex:
-    """The index, first repaired from the store if an earlier run stopped between the two writes.
+    """The index, first brought up to date from the store (and repaired, if damaged) when this
+    process can take the writer lock; otherwise the process holding it does that, and a
+    rebuild it is running is reported."""
+    from ..index import IndexDamaged
+    from ..index.repair import rebuild_progress
+    from ..ingest import open_index, repair_index
 
-    Skipped when another process holds the writer lock: it will do the same.
-    """
-    from ..ingest import open_index, update_index
-
-    settings = ctx.settings
-    index = open_index(settings, ctx.store)
-    if ctx.store.count_to_index() or ctx.store.pending_index_deletions():
+    settings, store = ctx.settings, ctx.store
+    index = open_index(settings, store)
+    try:
+        index.check()
+        damaged = None
+    except IndexDamaged as exc:
+        damaged = exc
+    if damaged or store.count_to_index() or store.pending_index_deletions():
         lock = WriterLock(settings.lock_path)
         try:
             lock.acquire()
         except WriterBusy:
-            pass
+            if damaged:
+                raise IndexDamaged(f"the search index is damaged ({damaged}); the reader process writing to it "
+                                   "now rebuilds it from the database on its next cycle") from None
         else:
             try:
-                update_index(ctx.store, index)
+                if damaged:
+                    repair_index(store, index, damaged)
+                _update_with_bar(store, index)
             finally:
                 lock.release()
+    if progress := rebuild_progress(index.path):
+        console.warn(f"the search index is being rebuilt from the database ({progress[0]:,} of {progress[1]:,} "
+                     "articles so far): results may be incomplete")  # fmt: skip
     return index
+
+
+def _update_with_bar(store, index) -> int:
+    """`update_index`, with a progress bar on a terminal when there is much to do."""
+    from ..ingest import BACKLOG_SLICE, IndexProgress, update_index
+
+    if not console.err.is_terminal or store.count_to_index() < BACKLOG_SLICE:
+        return update_index(store, index)
+    with console.progress_bar() as bar:
+        task = bar.add_task("index", total=store.count_to_index())
+        return update_index(store, index, lambda e: isinstance(e, IndexProgress) and bar.update(task, completed=e.done))
 
 
 def search_ids(ctx: Context, text: str) -> list[int]:
@@ -142,8 +169,46 @@ def rebuild(args, ctx: Context) -> int:
 
 def status(args, ctx: Context) -> int:
     from ..index import SearchIndex
+    from ..index.repair import rebuild_progress
 
     index = SearchIndex(ctx.settings.index_dir)
     console.out.print(f"{index.doc_count()} documents in the index; {ctx.store.article_count()} articles stored; "
                       f"{ctx.store.count_to_index()} waiting to be indexed")  # fmt: skip
+    if progress := rebuild_progress(index.path):
+        console.out.print(f"being rebuilt from the database: {progress[0]:,} of {progress[1]:,} articles so far")
     return 0
+
+
+def check(args, ctx: Context) -> int:
+    """Exit 0 if the index matches the store, 1 (saying what is wrong) if not."""
+    import random
+
+    from ..index.repair import check_against_store
+    from ..ingest import open_index
+    from ..store import ArticleFilter
+
+    store = ctx.store
+    index = open_index(ctx.settings, store)
+    stored = store.article_ids_in(ArticleFilter())
+    waiting = store.count_to_index()
+    sample = []
+    if not waiting:  # (an article waiting may differ from its indexed version)
+        chosen = random.sample(sorted(stored), min(max(args.sample, 0), len(stored)))
+        sample = [(a.id, a.title, a.text) for a in store.articles_by_ids(chosen, with_text=True).values()]
+    r = check_against_store(index, stored, waiting, sample)
+    print_ = console.out.print
+    print_(f"files: {'damaged: ' + r.files if r.files else 'intact'}")
+    print_(f"articles: {r.documents:,} in the index, {r.stored:,} in the database, {r.waiting:,} waiting to be indexed")
+    if r.missing > r.waiting:
+        print_(f"  {r.missing:,} stored articles are missing from the index")
+    if r.extra:
+        print_(f"  {r.extra:,} articles in the index are no longer in the database")
+    if r.sampled:
+        print_(f"words: {r.sampled - len(r.wrong)} of {r.sampled} sampled articles found under their title and text words")
+    if r.wrong:
+        print_(f"  missing words: articles {', '.join(map(str, r.wrong[:10]))}")
+    if r.ok:
+        print_("the index matches the database")
+        return 0
+    print_("the next fetch or daemon cycle repairs it from the database; or run 'reader index rebuild'")
+    return 1

@@ -28,7 +28,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from .errors import IndexBusy
+from .errors import IndexBusy, IndexDamaged, WrongWhoosh
 
 if TYPE_CHECKING:
     from ..query import QueryError
@@ -46,8 +46,8 @@ _HOMES = {
 }
 
 __all__ = [
-    "ANALYZER", "INDEXNAME", "SCHEMA", "WORD_RE", "Hit", "IndexBusy", "ParsedQuery", "QueryError",
-    "SearchIndex", "Snippet", "analyze", "explain", "highlight", "parse_query", "required_terms",
+    "ANALYZER", "INDEXNAME", "SCHEMA", "WORD_RE", "Hit", "IndexBusy", "IndexDamaged", "ParsedQuery", "QueryError",
+    "SearchIndex", "Snippet", "WrongWhoosh", "analyze", "explain", "highlight", "parse_query", "required_terms",
 ]  # fmt: skip
 
 

@@ -10,3 +10,8 @@ class IndexBusy(Exception):
 
 class WrongWhoosh(Exception):
     """The installed whoosh-reloaded is not the exact release the segment writer is written for."""
+
+
+class IndexDamaged(Exception):
+    """The index's files are missing, cut short or unreadable; the store still has everything
+    (the caller rebuilds the index from it: see `reader.ingest.repair_index`)."""

@@ -28,8 +28,9 @@ from ..store import IndexRow
 from .analysis import SCHEMA
 from .evaluation import _Evaluation, _SegmentTable, _View
 from .plans import ParsedQuery, parse_query
-from .errors import IndexBusy
-from .repair import busy_message, open_or_create
+from .errors import IndexBusy, IndexDamaged
+from .repair import busy_message, current_segments, damage, file_problem, open_or_create
+from .repair import reset as reset_files
 from .segments import _build_segment, _SegmentBuilder, check_whoosh_release
 
 
@@ -74,6 +75,37 @@ class SearchIndex:
         with self._lock:
             self._close_reader()
 
+    # -- damage ------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise IndexDamaged if a file of the current segments is missing or not the size it was
+        written at, or the table of contents does not read. Looks at the directory only (fast)."""
+        problem = file_problem(self._storage, current_segments(self._storage))
+        if problem:
+            raise IndexDamaged(problem)
+
+    def reset(self) -> None:
+        """Replace the index with a new, empty one (to refill from the store)."""
+        with self._lock:
+            try:
+                self._close_reader()
+            except Exception:  # noqa: BLE001 - closing damaged files may fail too; they are deleted next
+                self._reader, self._current = None, []
+            self._tables.clear()
+            self._generation = -1
+            self._ix = reset_files(self._storage, self.path, self.lock_timeout)
+
+    @contextmanager
+    def _damage_noticed(self) -> Iterator[None]:
+        """Turn what damaged files raise (EOFError, struct.error, a missing file…) into IndexDamaged."""
+        try:
+            yield
+        except Exception as exc:
+            found = damage(exc)
+            if found is None or found is exc:
+                raise
+            raise found from exc
+
     # -- writing ---------------------------------------------------------------------------
 
     def _busy_message(self) -> str:
@@ -81,15 +113,16 @@ class SearchIndex:
 
     @contextmanager
     def _writer(self) -> Iterator[SegmentWriter]:
-        try:
-            writer = self._ix.writer(timeout=self.lock_timeout, delay=0.05)
-        except LockError:
-            raise IndexBusy(self._busy_message()) from None
-        try:
-            yield writer
-        except BaseException:
-            writer.cancel()
-            raise
+        with self._damage_noticed():
+            try:
+                writer = self._ix.writer(timeout=self.lock_timeout, delay=0.05)
+            except LockError:
+                raise IndexBusy(self._busy_message()) from None
+            try:
+                yield writer
+            except BaseException:
+                writer.cancel()
+                raise
 
     def add(self, rows: Iterable[IndexRow], *, chunk_size: int | None = None) -> list[tuple[int, int]]:
         """Index (or re-index) articles; returns the (id, version) pairs written, for store.mark_indexed.
@@ -138,13 +171,13 @@ class SearchIndex:
         return [s for s in segments if s not in full] + [builder.finish()]
 
     def _build(self, writer: SegmentWriter, chunks: Iterator[list[IndexRow]], written: list[tuple[int, int]]) -> list:
-        """A new segment per chunk: here for one chunk, in worker processes for more."""
+        """A new segment per chunk: here for one chunk (or with fewer than two workers), in worker processes for more."""
         chunks = self._replacing(writer, chunks, written)
         first, second = next(chunks, None), next(chunks, None)
         if first is None:
             return []
         if second is None or self.workers < 2:
-            return [_build_segment(str(self.path), first)]
+            return [_build_segment(str(self.path), chunk) for chunk in chain([first], [second] if second else [], chunks)]
         segments, pending = [], deque()
         with process_pool(self.workers) as pool:
             for chunk in chain([first, second], chunks):
@@ -197,10 +230,11 @@ class SearchIndex:
         (Whoosh's Searcher.refresh() is not used: whoosh-reloaded's reader reuse
         keeps a segment's old deletions and brings back merged-away segments.)
         """
-        with self._lock:
+        with self._lock, self._damage_noticed():
             generation = self._ix.latest_generation()
             if self._reader is None or generation != self._generation:
                 self._close_reader()
+                self.check()
                 self._reader = self._ix.reader()
                 self._generation = generation
                 self._current = self._views_of(self._reader)
@@ -259,6 +293,19 @@ class SearchIndex:
         with self._views() as views:
             run = _Evaluation(views, scored=False)
             return sum(len(run.matches(pq.plan, view, allowed)) for view, allowed in _segments(views, restrict))
+
+    def article_ids(self) -> set[int]:
+        """Every article in the index."""
+        with self._views() as views:
+            return {view.table.ids[d] for view in views for d in range(len(view.table.ids)) if d not in view.deleted}
+
+    def holds_terms(self, article_id: int, field: str, terms: Iterable[str]) -> bool:
+        """Whether the article's document has every one of `terms` in `field` (read from the postings)."""
+        with self._views() as views:
+            for view, docnums in _locate(views, [article_id]):
+                wanted = sorted(docnums)
+                return all(set(wanted) <= set(view.postings(field, term, wanted)[0]) for term in set(terms))
+            return False
 
     def segment_terms(self, ids: Collection[int]) -> frozenset[tuple[str, str]]:
         """Every (field, term) of the segments holding these articles.

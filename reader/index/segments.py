@@ -142,7 +142,7 @@ class _SegmentBuilder:
         """Copy the live documents of an existing segment (for merging), postings term by term."""
         docmap = self._copy_documents(reader)
         base = docmap[0] if docmap else 0
-        compact = docmap == list(range(base, base + len(docmap)))  # no deletions: docnums just shift
+        compact = base >= 0 and docmap == list(range(base, base + len(docmap)))  # no deletions: docnums just shift
         postfile = reader.segment().open_file(self.storage, W3Codec.POSTS_EXT)
         try:
             for (name, term), info in reader:
@@ -190,6 +190,12 @@ class _SegmentBuilder:
                     terms.add(term, postings[term])
         terms.close()
         self.segment.set_doc_count(self.docnum)
+        # The size of each file, kept in the table of contents with the segment, so that a
+        # file cut short or gone is noticed when the index is opened (`repair.file_problem`).
+        prefix = self.segment.segment_id() + "."
+        self.segment.file_sizes = {
+            name: self.storage.file_length(name) for name in self.storage.list() if name.startswith(prefix)
+        }
         return self.segment
 
 
@@ -295,13 +301,21 @@ def _numeric_column(reader: SegmentReader, name: str) -> list[int]:
     """A whole NumericColumn, read in one go: Whoosh's reader unpacks one value per call,
     ~2 µs each, which made opening a 100,000-article index take half a second."""
     column = reader.column_reader(name, translate=False)
-    if not isinstance(column, NumericColumn.Reader):  # no document had a value but the default, 0
-        return [0] * reader.doc_count_all()
+    documents = reader.doc_count_all()
+    found = column._count if isinstance(column, NumericColumn.Reader) else 0
+    # Whoosh leaves out trailing default values (0), and with them a column of zeros (dates
+    # before 1970); an article id is never 0, so a short id column is damage, which Whoosh
+    # itself would answer with 0 for every document past its end.
+    if name == "id" and found != documents:
+        raise ValueError(f"the id column of segment {reader.segment().segment_id()} holds {found} values "
+                         f"for {documents} documents")  # fmt: skip
+    if not found:
+        return [0] * documents
     size = column._count * column._fixedlen  # (the column reader's own fields)
     values = array(column._typecode, column._dbfile.get(column._basepos, size))
     if sys.byteorder == "little":  # stored big-endian
         values.byteswap()
-    return values.tolist() + [column._default] * (reader.doc_count_all() - column._count)
+    return values.tolist() + [column._default] * (documents - found)
 
 
 def _decode_positions(value: bytes) -> list[int]:

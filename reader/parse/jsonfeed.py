@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import mimetypes
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -30,6 +29,10 @@ _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _PLAIN = {"type": "text/plain"}
 _HTML = {"type": "text/html"}
 MAX_WARNINGS_SHOWN = 1  # the warning names the first problem and counts the rest
+# An item's image is typed by its extension from this table, not `mimetypes` (which reads the
+# system's files: the type, and so the content hash, would differ from one machine to another).
+_IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+                ".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml"}  # fmt: skip
 
 
 def looks_like_json(body: bytes) -> bool:
@@ -184,7 +187,12 @@ def _enclosures(item: Mapping[str, Any], where: str, problems: _Problems) -> Ite
         }
     for key in ("image", "banner_image"):
         if href := problems.string(item, key, where):
-            yield {"rel": "enclosure", "href": href, "type": mimetypes.guess_type(href)[0] or "", "length": ""}
+            yield {"rel": "enclosure", "href": href, "type": _image_type(href), "length": ""}
+
+
+def _image_type(url: str) -> str:
+    path = url.split("?", 1)[0].split("#", 1)[0].lower()
+    return next((media for extension, media in _IMAGE_TYPES.items() if path.endswith(extension)), "")
 
 
 class _Problems:

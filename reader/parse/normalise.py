@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from time import struct_time
 from typing import Any
@@ -37,28 +38,62 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
 def parsed_feed(feed: Mapping[str, Any], entries: Iterable[Mapping[str, Any]], url: str, warning: str) -> ParsedFeed:
+    articles, shared = _articles(entries, url)
     return ParsedFeed(
         title=clean_line(_text_of(feed, "title", MAX_TITLE_CHARS), MAX_TITLE_CHARS),
         site_url=_http_url(feed.get("link", ""), url),
-        articles=_articles(entries, url),
+        articles=articles,
         ttl_seconds=_ttl_seconds(feed.get("ttl")),
-        warning=warning,
+        warning="; ".join(note for note in (warning, shared) if note),
     )
 
 
-def _articles(entries: Iterable[Mapping[str, Any]], feed_url: str) -> list[ParsedArticle]:
-    """One ParsedArticle per entry; of entries sharing a key, the first wins."""
+def _articles(entries: Iterable[Mapping[str, Any]], feed_url: str) -> tuple[list[ParsedArticle], str]:
+    """One ParsedArticle per entry, and a note when entries shared a key.
+
+    Entries sharing one id are told apart (see `_told_apart`); an entry listed
+    twice, alike in link, title and date, is kept once.
+    """
+    now = datetime.now(timezone.utc)
+    # Plain dicts: FeedParserDict's aliasing makes every lookup slow, and would
+    # answer `updated_parsed` with the published date.
+    parsed = [(raw, _article(raw, feed_url, now)) for raw in map(dict, entries)]
+    keys = [article.key for _, article in parsed]
+    sharing: dict[str, list[int]] = {}
+    for position, key in enumerate(keys):
+        sharing.setdefault(key, []).append(position)
+    shared_items = shared_keys = 0
+    for key, positions in sharing.items():
+        if len(positions) > 1 and len(set(told := _told_apart(key, [parsed[p][0] for p in positions]))) > 1:
+            for position, new_key in zip(positions, told):
+                keys[position] = new_key
+            shared_items, shared_keys = shared_items + len(positions), shared_keys + 1
     articles: list[ParsedArticle] = []
     seen: set[str] = set()
-    now = datetime.now(timezone.utc)
-    for entry in entries:
-        # A plain dict: FeedParserDict's aliasing makes every lookup slow, and would
-        # answer `updated_parsed` with the published date.
-        article = _article(dict(entry), feed_url, now)
-        if article.key not in seen:
-            seen.add(article.key)
-            articles.append(article)
-    return articles
+    for (_, article), key in zip(parsed, keys):
+        if key not in seen:
+            seen.add(key)
+            articles.append(article if key == article.key else replace(article, key=key))
+    note = ""
+    if shared_keys:
+        ids = "one guid" if shared_keys == 1 else f"{shared_keys} guids"
+        note = f"{shared_items} items shared {ids}; told apart by link, title and date"
+    return articles, note
+
+
+def _told_apart(key: str, entries: list[Mapping[str, Any]]) -> list[str]:
+    """Keys for entries that share `key` (a feed giving many items one <guid>): by the raw link when no
+    other of them has it, else by link, title and date. Never by position, so an item keeps its key from
+    one fetch to the next whatever the feed's order; entries alike in all three get alike keys."""
+    links = [(entry.get("link") or "").strip() for entry in entries]
+    told = []
+    for entry, link in zip(entries, links):
+        if link and links.count(link) == 1:
+            told.append(_sha256("shared id", key, link))
+        else:
+            date = entry.get("published_parsed") or entry.get("updated_parsed")
+            told.append(_sha256("shared id", key, link, entry.get("title") or "", list(date or ())[:6]))
+    return told
 
 
 def _article(entry: Mapping[str, Any], feed_url: str, now: datetime) -> ParsedArticle:

@@ -16,6 +16,14 @@ class StoreError(Exception):
     """Something is wrong with the database file itself."""
 
 
+class StoreWriteError(StoreError):
+    """The disk refused a write (full, or a file size limit): the transaction was rolled back, nothing lost."""
+
+
+# What SQLite says when the disk refuses a write: full, or an I/O error (e.g. past RLIMIT_FSIZE).
+_DISK_REFUSED = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+
+
 def _iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
@@ -38,8 +46,23 @@ class Database:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        existed = self.path.exists()
+        if existed and self.path.stat().st_size == 0:
+            self._refuse_if_history("is empty (0 bytes)")
         self._local = threading.local()
-        self._migrate(self._conn())
+        self._migrate(self._conn(), existed)
+
+    def _refuse_if_history(self, state: str) -> None:
+        """Refuse to start a new database in place of one that was emptied while what derives from it remains:
+        the index beside it (Settings.index_dir) holding segments means this file held articles."""
+        index = self.path.parent / "index"
+        files = [f for f in index.glob("*") if f.is_file() and not f.name.endswith("LOCK")] if index.is_dir() else []
+        if len(files) > 1:  # a table of contents and at least one segment
+            raise StoreError(
+                f"{self.path} {state}, but the index beside it ({index}) holds {len(files)} files of articles: the "
+                "database was truncated or replaced, and a new empty one would hide that. Restore it from a backup; "
+                "or, to start afresh on purpose, move the index away too (it is rebuilt from the database)"
+            )
 
     # -- connections and schema -------------------------------------------------
 
@@ -64,16 +87,30 @@ class Database:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction, taken immediately so writers queue rather than deadlock."""
+        """A write transaction, taken immediately so writers queue rather than deadlock.
+
+        A write the disk refuses becomes one StoreWriteError saying so: the
+        transaction is rolled back (SQLite may already have done it), so the
+        database holds everything it held before.
+        """
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
             conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite rolls back by itself when the connection closes; the file stays whole
+            if isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF in _DISK_REFUSED:
+                raise StoreWriteError(
+                    f"could not write to the database {self.path} ({exc}; is the disk full?). Nothing was lost: "
+                    "that change was rolled back and everything stored before it is intact; free some space "
+                    "and run the command again"
+                ) from None
+            raise
 
     def _select_in(self, sql: str, column: str, ids: Sequence[int] | None, tail: str = "",
                    params: Sequence = ()) -> list[tuple]:  # fmt: skip
@@ -89,7 +126,7 @@ class Database:
             rows += conn.execute(f"{sql} AND {column} IN ({marks}){tail}", [*params, *chunk]).fetchall()
         return rows
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
+    def _migrate(self, conn: sqlite3.Connection, existed: bool = False) -> None:
         """Bring the database to SCHEMA_VERSION, one numbered step per transaction; refuse a newer one."""
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -98,6 +135,8 @@ class Database:
             raise StoreError(f"{self.path} is not a reader database: {exc}") from None
         if app_id not in (0, APPLICATION_ID):
             raise StoreError(f"{self.path} belongs to another program (application_id {app_id:#x})")
+        if version == 0 and existed and not conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            self._refuse_if_history("holds no tables")
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} has schema version {version}, newer than this reader knows ({SCHEMA_VERSION}): "

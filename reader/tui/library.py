@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 
 from ..config import Settings
+from ..importing import ImportReport, import_file
 from ..index import ParsedQuery, SearchIndex, parse_query
 from ..lock import WriterLock
 from ..models import Article, Feed, FetchStatus
-from ..opml import MAX_INPUT_BYTES, read_subscriptions
 from ..store import Alert, ArticleFilter, ArticleLine, Store
 
 ALL = "all"
@@ -226,16 +226,12 @@ class Library:
     def remove_feed(self, feed_id: int) -> None:
         self.store.remove_feed(feed_id)
 
-    def import_subscriptions(self, path: Path) -> tuple[int, int, list[str]]:
-        """Subscribe to an OPML (or newsboat urls) file's feeds: (added, already there, lines skipped).
+    def import_subscriptions(self, path: Path) -> ImportReport:
+        """Subscribe to an OPML (or newsboat urls) file's feeds, as `reader feeds import` does.
 
         Raises OPMLError or OSError with a message fit for the user.
         """
-        with path.open("rb") as fh:
-            data = fh.read(MAX_INPUT_BYTES + 1)  # read_subscriptions names an oversize file
-        result = read_subscriptions(data, path.name)
-        added = sum(self.store.add_feed(s.url, s.title, s.group, s.site_url)[1] for s in result.subscriptions)
-        return added, len(result.subscriptions) - added, list(result.skipped)
+        return import_file(path, self.store, Path(self.settings.rules_dir))
 
     # -- rules --------------------------------------------------------------------------------
 

@@ -702,14 +702,16 @@ class MainScreen(Screen):
         from ...opml import OPMLError
 
         try:
-            added, known, skipped = self.library.import_subscriptions(path)
+            report = self.library.import_subscriptions(path)
         except (OPMLError, OSError) as exc:
             self.notify(clean_line(str(exc), 500), title="Import failed", severity="error", markup=False)
             return
         self.reload_feeds()
-        extra = f"; {len(skipped)} line(s) skipped" if skipped else ""
-        self.notify(f"Imported {added} new feed(s), {known} already subscribed{extra}. Press R to fetch them.",
-                    markup=False)  # fmt: skip
+        skipped = "".join(f"\nskipped: {clean_line(line, 200)}" for line in report.skipped[:5])
+        more = f"\n… and {len(report.skipped) - 5} more skipped" if len(report.skipped) > 5 else ""
+        summary = clean_line(report.summary(), 1000)
+        self.notify(f"{summary[:1].upper()}{summary[1:]}.{skipped}{more}\nPress R to fetch them.", markup=False,
+                    severity="warning" if report.skipped or report.recovered else "information")  # fmt: skip
 
     # -- refresh -------------------------------------------------------------------------------------
 

@@ -1,0 +1,430 @@
+"""The watcher: feeds failing or silent, alerts that could not be delivered and index repairs become one
+health alert each through the user's own targets ([health] notify), and one more when each recovers.
+
+It never announces one condition twice: what was raised, and to which target it went, is kept in the
+store (its meta table), so a condition that lasts a hundred cycles is one message, and a restart
+resends nothing. Conditions come from two places: the watcher looks at the store after each refresh
+(feeds failing `failing_cycles` refreshes in a row; feeds silent for max(7 days, 10× their median
+gap)), and other parts report events as they happen (`record_event` / `record_recovery`: a delivery
+given up, the index damaged and repaired).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from .config import Settings
+from .messages import Notice
+from .models import Feed, FetchStatus
+from .store import ArticleFilter, Store, utcnow
+from .text import clean_line
+from .urls import redact_url
+
+log = logging.getLogger(__name__)
+
+FEED_FAILING = "feed_failing"
+FEED_SILENT = "feed_silent"
+DELIVERY_FAILED = "delivery_failed"  # reported by reader.alerts when a delivery is given up
+INDEX_DAMAGED = "index_damaged"  # reported by the index's repair: raised when found, recovered when rebuilt
+WATCHED = (FEED_FAILING, FEED_SILENT)  # the kinds the watcher works out itself; the others are events
+RECOVERED = {
+    FEED_FAILING: "it was refreshed successfully again",
+    FEED_SILENT: "it has new articles again",
+    DELIVERY_FAILED: "it accepted a notification again",
+    INDEX_DAMAGED: "the search index was repaired from the database",
+}
+STATE_KEY = "health"  # in the store's meta table
+MIN_SILENCE = timedelta(days=7)
+SILENCE_GAPS = 10  # a feed is silent after this many of its usual (median) gaps, and never before MIN_SILENCE
+GAP_SAMPLE = 50  # the newest articles a feed's usual gap is measured on
+
+
+@dataclass
+class Condition:
+    """Something that needs the user, as raised; `sent_to`/`recovery_sent_to` are target keys."""
+
+    kind: str
+    subject: str  # what it is about: a feed id, a target key, "index"
+    title: str  # one line: "Feed failing: Chip Wire"
+    detail: str  # what, where, the last error
+    since: str  # ISO time it was raised
+    recovered: bool = False
+    announced: bool = False  # logged, and accepted by every target
+    sent_to: list[str] = field(default_factory=list)
+    recovery_sent_to: list[str] = field(default_factory=list)
+    recovery_title: str = ""  # default: "Recovered: " and what the title is about
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.subject}"
+
+    def notice(self) -> Notice:
+        return Notice(self.title, (self.detail,))
+
+    def recovery(self) -> Notice:
+        name = self.title.split(": ", 1)[-1]
+        return Notice(self.recovery_title or f"Recovered: {name}",
+                      (f"{name}: {RECOVERED.get(self.kind, 'it recovered')}.", f"(It was: {self.detail})"))
+
+
+# -- state in the store ---------------------------------------------------------------------------
+
+
+def _load(store: Store) -> dict[str, Condition]:
+    try:
+        saved = json.loads(store.get_meta(STATE_KEY) or "{}")
+        return {key: Condition(**entry) for key, entry in saved.items()}
+    except (ValueError, TypeError):  # unreadable: start again (at worst, one condition is said twice)
+        return {}
+
+
+def _save(store: Store, state: dict[str, Condition]) -> None:
+    store.set_meta(STATE_KEY, json.dumps({key: asdict(c) for key, c in sorted(state.items())}))
+
+
+EVENT_TITLES = {INDEX_DAMAGED: ("Search index damaged", "Search index repaired")}  # (raised, recovered)
+
+
+def record_event(store: Store, kind: str, subject: str, detail: str, *, title: str = "") -> None:
+    """Raise a condition reported by another part (DELIVERY_FAILED, INDEX_DAMAGED); announced once by the
+    next `watch`, however often it is recorded before it recovers. Safe to call from any thread.
+
+    The index's repair calls `record_event(store, INDEX_DAMAGED, "index", "what was found")` when it finds
+    damage, and `record_recovery(store, INDEX_DAMAGED, "index")` once the rebuild is done."""
+    state = _load(store)
+    found = state.get(f"{kind}:{subject}")
+    if found is None or found.recovered:
+        default, recovered = EVENT_TITLES.get(kind, (f"{kind.replace('_', ' ').capitalize()}: {subject}", ""))
+        found = Condition(kind, subject, clean_line(title or default, 200), clean_line(detail, 600),
+                          utcnow().isoformat(), recovery_title=recovered)  # fmt: skip
+        state[found.key] = found
+        log.warning("%s: %s", found.title, found.detail)
+    else:
+        found.detail = clean_line(detail, 600)
+    _save(store, state)
+
+
+def record_recovery(store: Store, kind: str, subject: str) -> None:
+    """The condition `record_event` raised is over; the next `watch` says so once (if it had said it)."""
+    state = _load(store)
+    found = state.get(f"{kind}:{subject}")
+    if found is not None and not found.recovered:
+        found.recovered = True
+        log.info("recovered: %s", found.title)
+        _save(store, state)
+
+
+def active(store: Store) -> list[Condition]:
+    """The conditions raised and not recovered, oldest first: for `reader doctor` and the TUI's status bar.
+    Cheap (one read): the watcher keeps it current after every refresh."""
+    return sorted((c for c in _load(store).values() if not c.recovered), key=lambda c: c.since)
+
+
+CYCLE_KEY = "daemon_cycle"  # in the store's meta table: the daemon's pid and when its last cycle ended
+
+
+def record_cycle(store: Store) -> None:
+    """The daemon finished a cycle now (for `reader doctor`)."""
+    store.set_meta(CYCLE_KEY, json.dumps({"pid": os.getpid(), "ended": utcnow().isoformat()}))
+
+
+def last_cycle(store: Store) -> tuple[int, datetime] | None:
+    """(pid, end) of the daemon's last finished cycle, if one ever finished."""
+    try:
+        saved = json.loads(store.get_meta(CYCLE_KEY) or "null")
+        return (int(saved["pid"]), datetime.fromisoformat(saved["ended"])) if saved else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def status_warnings(store: Store) -> list[str]:
+    """One short line per thing that needs the user, for the TUI's status bar: the health conditions
+    raised and not recovered, and the rules left out of matching. Cheap: two reads of the meta table."""
+    from .alerts import rule_errors
+
+    return [c.title for c in active(store)] + [f"Rule failing: {name}" for name in rule_errors(store)]
+
+
+# -- what the watcher sees ------------------------------------------------------------------------
+
+
+def detect(settings: Settings, store: Store, now: datetime | None = None) -> list[Condition]:
+    """The feed conditions true now: failing `failing_cycles` refreshes in a row, or silent."""
+    now = now or utcnow()
+    cycles = max(1, settings.health.failing_cycles)
+    found: list[Condition] = []
+    feeds = [f for f in store.feeds() if f.enabled]
+    failing = {f.id for f in feeds if f.last_status == FetchStatus.ERROR and f.error_count >= cycles}
+    for f in feeds:
+        if f.id in failing:
+            found.append(Condition(
+                FEED_FAILING, str(f.id), f"Feed failing: {_name(f)}",
+                f"{_name(f)} ({redact_url(f.url)}) has failed {f.error_count} refreshes in a row; "
+                f"last error: {f.last_error or 'unknown'}", now.isoformat(),
+            ))  # fmt: skip
+        elif (quiet := _silence(store, f)) is not None:
+            days, usual = quiet
+            found.append(Condition(
+                FEED_SILENT, str(f.id), f"Feed silent: {_name(f)}",
+                f"{_name(f)} ({redact_url(f.url)}) has had no new article for {days} days{usual}; "
+                "it may have moved or stopped", now.isoformat(),
+            ))  # fmt: skip
+    return found
+
+
+def _name(feed: Feed) -> str:
+    return clean_line(feed.display_title, 100)
+
+
+def _silence(store: Store, feed: Feed) -> tuple[int, str] | None:
+    """(days without a new article, its usual gap in words) when the feed is silent past its cadence.
+
+    Silence is measured up to the feed's last fetch, not up to now: a reader that was not running
+    has not seen feeds go quiet. A feed whose cadence is unknown (fewer than two dated articles) is
+    not judged."""
+    if feed.last_new_at is None or feed.last_fetched_at is None or feed.last_status == FetchStatus.ERROR:
+        return None
+    quiet = feed.last_fetched_at - feed.last_new_at
+    if quiet <= MIN_SILENCE:  # cheap test first: most feeds stop here without reading their articles
+        return None
+    dates = sorted(a.date for a in store.iter_articles(ArticleFilter(feed_ids=[feed.id]), limit=GAP_SAMPLE))
+    gaps = [later - earlier for earlier, later in zip(dates, dates[1:]) if later > earlier]
+    if not gaps or quiet <= SILENCE_GAPS * (usual := statistics.median(gaps)):
+        return None
+    return quiet.days, f" (it usually publishes every {_span(usual)})"
+
+
+def _span(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
+
+
+# -- the watch: raise, recover, announce once -----------------------------------------------------
+
+
+@dataclass
+class WatchReport:
+    raised: list[str] = field(default_factory=list)  # titles of conditions announced now
+    recovered: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # a health target that refused (retried next watch)
+
+
+async def watch(settings: Settings, store: Store, now: datetime | None = None) -> WatchReport:
+    """Bring the conditions up to date with the store, and announce what is new: once per condition
+    and target, and once per recovery. Called after each refresh (see reader.ingest)."""
+    from .targets import TargetBook, send, target_secret
+
+    state = await asyncio.to_thread(_update, settings, store, now)
+    entries, targets = _notify_entries(settings), []
+    if entries:
+        book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
+        targets = await asyncio.to_thread(book.targets, entries)
+    if entries and not targets and not _warned:
+        _warned.append(True)
+        log.warning("[health] notify names no target Apprise knows (check its URLs and tags); "
+                    "health alerts are only logged")  # fmt: skip
+    report = WatchReport()
+    for condition in [c for c in state.values() if c.recovered or not c.announced]:
+        if condition.recovered:
+            to, notice, done = condition.recovery_sent_to, condition.recovery(), report.recovered
+            wanted = [t for t in targets if t.key in condition.sent_to]  # a recovery goes where the problem went
+        else:
+            to, notice, done = condition.sent_to, condition.notice(), report.raised
+            wanted = targets
+        for target in (t for t in wanted if t.key not in to):
+            result = await send(target, notice, timeout=settings.alerts.send_timeout)
+            if result.ok:
+                to.append(target.key)
+                log.info("sent health alert %r to %s", notice.title, target.label)
+            else:
+                report.failed.append(f"{target.label}: {result.error}")
+                log.warning("sending health alert %r to %s failed (tried again after the next refresh): %s",
+                            notice.title, target.label, result.error)  # fmt: skip
+        if all(t.key in to for t in wanted):
+            done.append(notice.title)
+            if condition.recovered:
+                del state[condition.key]
+            else:
+                condition.announced = True
+    await asyncio.to_thread(_merge_and_save, store, state)
+    return report
+
+
+_warned: list[bool] = []  # a long-running daemon says once that [health] notify reaches nobody
+
+
+def _notify_entries(settings: Settings) -> list[str]:
+    notify = settings.health.notify or []
+    return [notify] if isinstance(notify, str) else [str(n) for n in notify]
+
+
+def _update(settings: Settings, store: Store, now: datetime | None) -> dict[str, Condition]:
+    """Raise the watched conditions true now, recover those no longer true; events stay as recorded."""
+    state = _load(store)
+    current = {c.key: c for c in detect(settings, store, now)}
+    feeds = {str(f.id) for f in store.feeds()}
+    for key, condition in current.items():
+        if key not in state or state[key].recovered:
+            state[key] = condition
+            log.warning("%s: %s", condition.title, condition.detail)
+        else:
+            state[key].detail = condition.detail
+    for key, condition in list(state.items()):
+        if condition.kind in WATCHED and key not in current and not condition.recovered:
+            if condition.subject not in feeds:  # unsubscribed: nothing recovered, nothing to say
+                del state[key]
+                continue
+            condition.recovered = True
+            log.info("recovered: %s", condition.title)
+    return state
+
+
+def _merge_and_save(store: Store, state: dict[str, Condition]) -> None:
+    """Save the watch's outcome, keeping what another thread recorded meanwhile (an event, a recovery)."""
+    for key, condition in _load(store).items():
+        if condition.kind in WATCHED:
+            continue
+        if key not in state:
+            if not condition.recovered:  # raised meanwhile (a recovered one missing here was just finished)
+                state[key] = condition
+        elif condition.recovered:
+            state[key].recovered = True
+    _save(store, state)
+
+
+# -- reader doctor ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str  # daemon, feeds, alerts, index, rules, files, health
+    ok: bool  # False: it needs the user
+    text: str  # what was found, and what to do
+
+
+def doctor(settings: Settings, store: Store, now: datetime | None = None) -> list[Finding]:
+    """Everything `reader doctor` checks, in order; a finding that is not ok names what needs the user."""
+    now = now or utcnow()
+    return [
+        _daemon_finding(settings, store, now),
+        *_feed_findings(settings, store, now),
+        _delivery_finding(store),
+        _index_finding(settings, store),
+        *_rule_findings(settings, store),
+        *_mode_findings(settings),
+        *_target_findings(settings),
+        *[Finding("health", False, f"{c.title}: {c.detail}") for c in active(store) if c.kind not in WATCHED],
+    ]
+
+
+def _target_findings(settings: Settings) -> list[Finding]:
+    """[health] notify: each entry must reach someone, as a rule's would."""
+    from .targets import TargetChecker
+
+    entries = _notify_entries(settings)
+    if not entries:
+        return [Finding("health", True, "no [health] notify in config.toml: health alerts are only logged")]
+    checker = TargetChecker(settings.alerts.apprise_config)
+    found = [Finding("health", False, f"[health] notify: {problem[1]}")
+             for entry in entries if (problem := checker.problem(entry))]  # fmt: skip
+    return found or [Finding("health", True, f"health alerts go to {len(entries)} target(s)")]
+
+
+def _daemon_finding(settings: Settings, store: Store, now: datetime) -> Finding:
+    from .lock import WriterLock
+
+    cycle = last_cycle(store)
+    ended = f"its last cycle ended {_ago(now - cycle[1])} ago" if cycle else "no daemon cycle has ever finished"
+    if WriterLock(settings.lock_path).is_held_elsewhere():
+        return Finding("daemon", True, f"a reader process is running (fetching, or the daemon); {ended}")
+    recent = cycle and now - cycle[1] <= 2 * timedelta(minutes=max(1, settings.daemon.interval_minutes))
+    if recent:
+        return Finding("daemon", True, f"no daemon is running now, but {ended} (run from a timer?)")
+    return Finding("daemon", False, f"no daemon is running and {ended}: nothing fetches or alerts "
+                                    "on its own; start 'reader daemon' (see docs/alerts.md)")  # fmt: skip
+
+
+def _feed_findings(settings: Settings, store: Store, now: datetime) -> list[Finding]:
+    found = [Finding("feeds", False, f"{c.title}: {c.detail}") for c in detect(settings, store, now)]
+    if not found:
+        count = sum(f.enabled for f in store.feeds())
+        found.append(Finding("feeds", True, f"{count} feed(s) enabled; none failing or silent"))
+    return found
+
+
+def _delivery_finding(store: Store) -> Finding:
+    from .store import FAILED
+
+    undelivered = [a for a in store.recent_alerts(limit=1000) if any(d.state == FAILED for d in a.deliveries)]
+    if not undelivered:
+        return Finding("alerts", True, "every recent alert was delivered or is on its way")
+    return Finding("alerts", False, f"{len(undelivered)} alert(s) could not be delivered after every attempt; "
+                                    "see 'reader alerts', then 'reader alerts retry'")  # fmt: skip
+
+
+def _index_finding(settings: Settings, store: Store) -> Finding:
+    """The index against the store: as many documents as articles indexed."""
+    if not settings.index_dir.exists():
+        return Finding("index", store.article_count() == 0, "there is no search index yet; "
+                       "'reader fetch' or 'reader index rebuild' makes it")  # fmt: skip
+    try:
+        from .index import SearchIndex
+
+        documents = SearchIndex(settings.index_dir).doc_count()
+    except Exception as exc:  # noqa: BLE001 - a damaged index is a finding, not a crash
+        return Finding("index", False, f"the search index cannot be read ({type(exc).__name__}: {exc}); "
+                                       "run 'reader index rebuild'")  # fmt: skip
+    articles, to_index, deleted = store.article_count(), store.count_to_index(), len(store.pending_index_deletions())
+    if not articles - to_index <= documents <= articles + deleted:  # changes not indexed yet may be either side
+        return Finding("index", False, f"the search index holds {documents} document(s) but the database has "
+                                       f"{articles} article(s); run 'reader index rebuild'")  # fmt: skip
+    waiting = to_index + deleted
+    return Finding("index", True, f"{documents} document(s), matching the database"
+                                  + (f"; {waiting} change(s) wait for the next refresh" if waiting else ""))
+
+
+def _rule_findings(settings: Settings, store: Store) -> list[Finding]:
+    from .alerts import rule_errors
+    from .rules import load_rules
+
+    ruleset = load_rules(settings.rules_dir, apprise_config=settings.alerts.apprise_config)
+    found = [Finding("rules", False, str(p)) for p in ruleset.errors]
+    found += [Finding("rules", False, f"rule {name} failed while matching and is left out: {e.error}")
+              for name, e in rule_errors(store).items()]  # fmt: skip
+    if not found:
+        found.append(Finding("rules", True, f"{len(ruleset.rules)} rule(s), none with errors"))
+    return found
+
+
+def _mode_findings(settings: Settings) -> list[Finding]:
+    """The data directory and what the reader writes there: owner-only."""
+    import stat
+
+    paths = [settings.data_dir, settings.db_path, settings.data_dir / "targets.key", settings.index_dir]
+    if settings.daemon.log_file:
+        paths.append(Path(settings.daemon.log_file).expanduser())
+    loose = []
+    for path in paths:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            loose.append(f"{path} ({mode:04o})")
+    if loose:
+        return [Finding("files", False, f"others can read {', '.join(loose)}; run: chmod go-rwx on each")]
+    return [Finding("files", True, "the data directory and the files in it are owner-only")]
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h" if minutes < 48 * 60 else f"{minutes // 1440} days"

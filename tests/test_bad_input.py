@@ -1,0 +1,198 @@
+"""Bad input gets a clear message and loses nothing, through the real CLI: feed URLs, import files,
+items sharing one guid, a full disk, an emptied database, and the modes of the files the reader writes."""
+
+from __future__ import annotations
+
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from reader.parse.fast_path import parse_fast
+from reader.parse.feedparser_path import parse_with_feedparser
+from tests.clirun import reader
+from tests.feedgen import Item, items, recent, rss
+
+RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
+
+
+def folded(text: str) -> str:
+    return " ".join(text.split())  # stderr wraps long messages at the terminal's width
+
+
+BAD_FEED_URLS = [
+    ("http://", "it names no host"),
+    ("http://example.org:99999/feed", "its port must be a number from 1 to 65535"),
+    ("http://example.org:0/feed", "its port must be a number from 1 to 65535"),
+    ("http://example.org/fe\r\ned", r"it holds a control character or space ('\r' at position 22)"),
+    ("ftp://example.org/feed", "it must start with http:// or https:// (not ftp:)"),
+    ("example.org/feed", "it must start with http:// or https://"),
+    ("http://exa_mple..org/feed", "its host 'exa_mple..org' is not a valid host name"),
+]
+
+
+def test_feeds_add_refuses_what_is_not_a_feed_url_and_says_why(tmp_path):
+    data = tmp_path / "data"
+
+    def add(url: str):
+        return reader("feeds", "add", "--as-is", url, data=data)
+
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(add, [url for url, _ in BAD_FEED_URLS]))
+    for (url, why), run in zip(BAD_FEED_URLS, runs):
+        assert run.code == 2 and f"not a feed URL: {url!r}: {why}" in folded(run.err), (url, run.err)
+    assert reader("feeds", "list", "--json", data=data).json() == []
+    ok = reader("feeds", "add", "--as-is", "http://127.0.0.1:8080/feed.xml", data=data)
+    assert ok.code == 0, ok.err
+
+
+def test_feeds_import_takes_every_good_line_and_names_each_skipped_one(tmp_path):
+    data = tmp_path / "data"
+    urls = tmp_path / "urls"
+    urls.write_text(
+        "https://a.example/feed.xml\n"
+        "this line is not a url\n"
+        "http://b.example:99999/rss\n"
+        'https://c.example/atom "~C" tech\n'
+        'https://d.example/feed "unterminated\n'
+        "gopher://e.example/feed\n"
+        "https://f.example/feed\n",
+        encoding="utf-8",
+    )
+    run = reader("feeds", "import", str(urls), data=data)
+    assert run.code == 0, run.err
+    err = folded(run.err)
+    for expected in ("line 2: not a URL: 'this line is not a url'",
+                     "line 3: its port must be a number from 1 to 65535: 'http://b.example:99999/rss'",
+                     "line 5: unterminated double quote",
+                     "line 6: not an http(s) URL: 'gopher://e.example/feed'"):  # fmt: skip
+        assert expected in err, run.err
+    feeds = {f["url"] for f in reader("feeds", "list", "--json", data=data).json()}
+    assert feeds == {"https://a.example/feed.xml", "https://c.example/atom", "https://f.example/feed"}
+
+
+def shared_items(n: int) -> list[Item]:
+    """n items, each its own story with its own link, all under one <guid> (a misconfigured CMS)."""
+    return [Item(f"Story {k}", f"http://127.0.0.1/a/{k}", f"About {k}.", guid="http://127.0.0.1/",
+                 published=recent(k)) for k in range(n)]  # fmt: skip
+
+
+def shared_guid_feed(n: int, *, reverse: bool = False, broken: bool = False) -> str:
+    body = rss(shared_items(n)[:: -1 if reverse else 1])
+    return body.replace("</channel>", "<unclosed></channel>") if broken else body  # broken: feedparser's path
+
+
+def test_items_sharing_one_guid_are_told_apart_and_the_feed_says_so(http_server, tmp_path):
+    data = tmp_path / "data"
+    url = http_server.route("/shared.xml", shared_guid_feed(20), headers=RSS)
+    assert reader("feeds", "add", "--as-is", url, data=data).code == 0
+    first = reader("fetch", "--json", data=data)
+    assert first.code == 0, first.err
+    assert first.json()["feeds"][0]["new"] == 20
+    [feed] = reader("feeds", "list", "--json", data=data).json()
+    assert feed["last_status"] == "ok" and "20 items shared one guid" in feed["last_error"]
+    # The next fetch: another order, one more item, read by the other parser; each keeps its identity.
+    http_server.route("/shared.xml", shared_guid_feed(21, reverse=True, broken=True), headers=RSS)
+    second = reader("fetch", "--json", data=data).json()["feeds"][0]
+    assert (second["new"], second["updated"]) == (1, 0), second
+    titles = [a["title"] for a in reader("articles", "--json", "--limit", "100", data=data).json()]
+    assert sorted(titles) == sorted(f"Story {k}" for k in range(21))
+
+
+def test_both_parsers_tell_shared_guids_apart_alike():
+    entries = shared_items(5)
+    body = rss(entries + entries[:1]).encode()  # the first item listed twice
+    fast = parse_fast(body, "http://127.0.0.1/f", "application/rss+xml")
+    slow = parse_with_feedparser(body, "http://127.0.0.1/f", "application/rss+xml")
+    assert fast is not None
+    assert [a.key for a in fast.articles] == [a.key for a in slow.articles]
+    assert len(fast.articles) == 5 and len({a.key for a in fast.articles}) == 5  # the repeat is kept once
+    assert fast.warning == "6 items shared one guid; told apart by link, title and date"
+
+
+def run_with_file_size_limit(limit: int, *args: str, data) -> subprocess.CompletedProcess:
+    """The real command, in a process whose files cannot grow past `limit` bytes: a full disk, without one."""
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(data / "config"), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "reader", *args], capture_output=True, text=True, env=env,
+                          timeout=120, stdin=subprocess.DEVNULL, preexec_fn=small_disk)  # fmt: skip
+
+
+def test_a_full_disk_stops_the_run_with_one_line_and_loses_nothing(http_server, tmp_path):
+    data = tmp_path / "data"
+    url = http_server.route("/big.xml", rss(items(300)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", url, data=data).code == 0
+    db = data / "reader.sqlite"
+    run = run_with_file_size_limit(db.stat().st_size + 64 * 1024, "fetch", data=data)
+    err = folded(run.stderr)
+    assert run.returncode == 1, run.stderr
+    assert err.count("reader:") == 1 and "Traceback" not in err, run.stderr
+    assert f"could not write to the database {db}" in err and "Nothing was lost" in err
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+    # With room again, the same command does everything it could not.
+    again = reader("fetch", "--json", data=data)
+    assert again.code == 0 and again.json()["feeds"][0]["new"] == 300, again.err
+    assert len(reader("search", "--json", "Story", data=data).json()) > 0
+
+
+def test_an_emptied_database_is_refused_while_the_index_holds_its_articles(http_server, tmp_path):
+    data = tmp_path / "data"
+    url = http_server.route("/feed.xml", rss(items(5)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", url, data=data).code == 0
+    assert reader("fetch", data=data).code == 0
+    db = data / "reader.sqlite"
+    db.write_bytes(b"")  # truncated: a crash of the disk, a bad copy, a sync tool
+    for command in (("feeds", "list"), ("fetch",)):
+        run = reader(*command, data=data)
+        err = folded(run.err)
+        assert run.code == 1 and "Traceback" not in err, run.err
+        assert f"{db} is empty (0 bytes), but the index beside it" in err and "Restore it from a backup" in err
+    assert db.stat().st_size == 0  # left as found, for the user to restore
+    # A new user's first run, with no index yet, is not refused.
+    assert reader("feeds", "list", data=tmp_path / "new").code == 0
+
+
+def run_under_umask(umask: int, *args: str, data, config=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(config or data / "config"),
+           "COLUMNS": "200"}  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "reader", *args], capture_output=True, text=True, env=env,
+                          timeout=120, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.umask(umask))  # fmt: skip
+
+
+def modes(*paths) -> dict[str, str]:
+    return {p.name: oct(p.stat().st_mode & 0o777) for p in paths}
+
+
+def test_what_the_reader_writes_is_owner_only_under_umask_022(http_server, tmp_path):
+    data, config = tmp_path / "data", tmp_path / "config"
+    config.mkdir()
+    log = tmp_path / "reader.log"
+    (config / "config.toml").write_text(f"[daemon]\nlog_file = {str(log)!r}\n")
+    url = http_server.route("/feed.xml", rss(items(3)), headers=RSS)
+    added = run_under_umask(0o022, "feeds", "add", "--as-is", "--no-fulltext", url, data=data, config=config)
+    assert added.returncode == 0, added.stderr
+    daemon = run_under_umask(0o022, "daemon", "--once", data=data, config=config)
+    assert daemon.returncode == 0, daemon.stderr
+    export = tmp_path / "out.jsonl"
+    assert run_under_umask(0o022, "export", "--out", str(export), data=data, config=config).returncode == 0
+    index = data / "index"
+    assert set(modes(data / "reader.sqlite", export, log).values()) == {oct(0o600)}
+    assert set(modes(data, index).values()) == {oct(0o700)}
+    assert not [p for p in data.rglob("*") if p.stat().st_mode & 0o077]  # the index's files too (its lock is 0700)
+    # Left open by an older reader: tightened on the next run, with one line saying so.
+    os.chmod(data, 0o755)
+    os.chmod(data / "reader.sqlite", 0o644)
+    run = run_under_umask(0o022, "fetch", data=data, config=config)
+    assert run.returncode == 0, run.stderr
+    notice = [line for line in run.stderr.splitlines() if "owner-only" in line]
+    assert len(notice) == 1 and "made 2 path(s) owner-only that others could read" in notice[0], run.stderr
+    assert modes(data, data / "reader.sqlite") == {"data": oct(0o700), "reader.sqlite": oct(0o600)}
+    again = run_under_umask(0o022, "fetch", data=data, config=config)
+    assert "owner-only" not in again.stderr

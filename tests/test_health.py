@@ -1,0 +1,168 @@
+"""The watcher speaks up once: a health target on a local endpoint hears of a feed failing and of an alert
+given up exactly once each, and once of each recovery; `reader doctor` names what needs the user."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from reader.health import INDEX_DAMAGED, record_event, record_recovery, status_warnings, watch
+from reader.rules import write_rule
+from reader.store import Store
+from tests.clirun import reader
+from tests.feedgen import Item, recent, rss
+from tests.httpserver import Response
+from tests.test_alerts import RSS, Endpoint
+
+
+def configure(settings, text: str) -> None:
+    settings.config_dir.mkdir(parents=True, exist_ok=True)
+    (settings.config_dir / "config.toml").write_text(text)
+
+
+class FlakyFeed:
+    """A feed that answers 500 until `fixed`, then a valid feed with one article."""
+
+    def __init__(self, server, path: str = "/flaky.xml"):
+        self.fixed = False
+        item = Item("DeepSeek story", server.url("/story"), "DeepSeek news.", guid="s1", published=recent(1))
+        self.body = rss([item], title="Flaky Wire").encode()
+        self.url = server.url(path)
+        server.route(path, handler=self._answer)
+
+    def _answer(self, _seen) -> Response:
+        return Response(200, self.body, dict(RSS)) if self.fixed else Response(500, b"down")
+
+
+def titles(endpoint: Endpoint) -> list[str]:
+    return [n["title"] for n in endpoint.received()]
+
+
+def test_a_feed_failing_four_cycles_is_one_message_and_its_recovery_one_more(http_server, settings):
+    health = Endpoint(http_server, path="/health")
+    configure(settings, f'[health]\nnotify = ["{health.url}"]\nfailing_cycles = 3\n')
+    feed = FlakyFeed(http_server)
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    assert reader("feeds", "add", feed.url, "--no-fulltext", **cli).code == 0
+
+    heard = []
+    for _cycle in range(4):
+        assert reader("fetch", **cli).code == 0
+        heard.append(len(health.received()))
+    assert heard == [0, 0, 1, 1]  # raised on the third failure in a row, never again while it lasts
+    (failing,) = health.received()
+    assert failing["title"] == f"Feed failing: {feed.url}"
+    assert "failed 3 refreshes in a row" in failing["message"] and "500" in failing["message"]
+
+    doctor = reader("doctor", "--json", **cli)
+    assert doctor.code == 1
+    assert any(f["check"] == "feeds" and not f["ok"] and feed.url in f["text"] for f in doctor.json())
+
+    feed.fixed = True
+    for _cycle in range(2):
+        assert reader("fetch", **cli).code == 0
+    assert titles(health) == [f"Feed failing: {feed.url}", f"Recovered: {feed.url}"]
+    assert "refreshed successfully again" in health.received()[1]["message"]
+
+
+def test_an_alert_given_up_is_one_health_message_and_its_delivery_later_one_more(http_server, settings):
+    health, broken = Endpoint(http_server, path="/health"), Endpoint(http_server, path="/hook")
+    broken.status = 500
+    configure(settings, f'[alerts]\nmax_attempts = 1\n[health]\nnotify = ["{health.url}"]\n')
+    feed = FlakyFeed(http_server)
+    feed.fixed = True
+    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[broken.url], title="DeepSeek")
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    assert reader("feeds", "add", feed.url, "--no-fulltext", **cli).code == 0
+
+    assert reader("fetch", **cli).code == 0
+    assert reader("fetch", **cli).code == 0
+    (given_up,) = health.received()
+    assert given_up["title"] == f"Alerts not delivered: {broken.url}"
+    assert "after 1 attempts" in given_up["message"] and "reader alerts retry" in given_up["message"]
+
+    broken.status = 200
+    assert reader("alerts", "retry", **cli).code == 0
+    assert titles(broken) == ["DeepSeek: DeepSeek story"]
+    assert reader("fetch", **cli).code == 0  # the watch after the next refresh says it recovered
+    assert titles(health) == [given_up["title"], f"Recovered: {broken.url}"]
+
+
+def test_doctor_exits_0_when_all_is_well_and_names_each_thing_that_is_not(http_server, settings):
+    feed = FlakyFeed(http_server)
+    feed.fixed = True
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    assert reader("feeds", "add", feed.url, "--no-fulltext", **cli).code == 0
+    assert reader("daemon", "--once", **cli).code == 0
+    for path in (settings.data_dir, *settings.data_dir.rglob("*")):  # owner-only, as the reader should leave them
+        os.chmod(path, 0o700 if path.is_dir() else 0o600)
+
+    well = reader("doctor", **cli)
+    assert well.code == 0, well.out
+    assert "ok    daemon: " in well.out and "last cycle ended 0 min ago" in well.out and "all well" in well.out
+
+    settings.rules_dir.mkdir(parents=True, exist_ok=True)
+    (settings.rules_dir / "broken.toml").write_text("query = 'DeepSeek AND (export'\n")
+    os.chmod(settings.db_path, 0o644)
+    configure(settings, '[health]\nnotify = ["slak://T1/B2/C3"]\n')
+    store = Store(settings.db_path)
+    store.set_meta("daemon_cycle", json.dumps({"pid": 1, "ended": "2020-01-01T00:00:00+00:00"}))
+    store.close()
+    sick = reader("doctor", **cli)
+    assert sick.code == 1
+    assert "NEEDS daemon: no daemon is running" in sick.out
+    assert "NEEDS rules: " in sick.out and "broken.toml:1: error" in sick.out
+    assert "NEEDS files: others can read" in sick.out and "reader.sqlite (0644)" in sick.out
+    assert "NEEDS health: [health] notify: slak://" in sick.out and "did you mean 'slack://'?" in sick.out
+    assert "4 thing(s) need you (daemon, rules, files, health)" in sick.out
+
+
+def test_a_feed_silent_past_ten_of_its_usual_gaps_is_one_message_and_a_new_article_one_more(http_server, settings):
+    health = Endpoint(http_server, path="/health")
+    configure(settings, f'[health]\nnotify = ["{health.url}"]\n')
+    # one article a day, 30 to 21 days ago: its usual gap is a day
+    daily = [Item(f"Daily {n}", http_server.url(f"/d{n}"), "news", guid=f"d{n}", published=recent(24 * (30 - n)))
+             for n in range(10)]  # fmt: skip
+    feed = http_server.route("/daily.xml", rss(daily, title="Daily Wire"), headers=RSS)
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    assert reader("feeds", "add", feed, "--no-fulltext", **cli).code == 0
+    assert reader("fetch", **cli).code == 0
+    assert health.received() == []  # its last new article arrived just now
+
+    with sqlite3.connect(settings.db_path) as db:  # time passes: nothing new for 20 days (> 10 gaps, > 7 days)
+        (arrived,) = db.execute("SELECT last_new_at FROM feeds").fetchone()
+        aged = (datetime.fromisoformat(arrived) - timedelta(days=20)).isoformat()
+        db.execute("UPDATE feeds SET last_new_at = ?", (aged,))
+    for _cycle in range(2):
+        assert reader("fetch", **cli).code == 0
+    (silent,) = health.received()
+    assert silent["title"] == "Feed silent: Daily Wire"
+    assert "no new article for 20 days" in silent["message"] and "every 24 hours" in silent["message"]
+
+    fresh = Item("Daily 10", http_server.url("/d10"), "news", guid="d10", published=recent(1))
+    http_server.route("/daily.xml", rss([*daily, fresh], title="Daily Wire"), headers=RSS)
+    assert reader("fetch", **cli).code == 0
+    assert titles(health) == ["Feed silent: Daily Wire", "Recovered: Daily Wire"]
+
+
+def test_an_index_repair_reported_twice_is_one_message_and_its_end_one_more(http_server, settings):
+    """What the index's self-repair reports (see reader.index) reaches the health target once each way."""
+    health = Endpoint(http_server, path="/health")
+    settings = replace(settings, health=replace(settings.health, notify=[health.url]))
+    store = Store(settings.db_path)
+    try:
+        for found in ("segment _a.trm is truncated", "segment _a.trm is truncated; rebuilding"):
+            record_event(store, INDEX_DAMAGED, "index", found)
+            asyncio.run(watch(settings, store))
+        assert titles(health) == ["Search index damaged"]
+        assert status_warnings(store) == ["Search index damaged"]  # what the TUI's status bar shows
+        record_recovery(store, INDEX_DAMAGED, "index")
+        for _cycle in range(2):
+            asyncio.run(watch(settings, store))
+        assert titles(health) == ["Search index damaged", "Search index repaired"] and status_warnings(store) == []
+    finally:
+        store.close()

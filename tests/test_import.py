@@ -1,0 +1,117 @@
+"""`reader feeds import` and `export` as a user runs them: malformed OPML, newsboat query feeds, round trips."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from reader.store import Store
+from tests.clirun import reader
+
+DATA = Path(__file__).resolve().parent / "data" / "opml"
+
+
+def feeds(data: Path) -> list[tuple[str, str, str]]:
+    run = reader("feeds", "list", "--json", data=data)
+    assert run.code == 0, run.err
+    return sorted((f["url"], f["title"], f["group"]) for f in run.json())
+
+
+def test_malformed_opml_is_imported_with_one_report_line(tmp_path):
+    run = reader("feeds", "import", str(DATA / "malformed.opml"), data=tmp_path / "data")
+
+    assert run.code == 0, run.err
+    assert run.out.strip() == (
+        "imported 14 new feed(s) from malformed.opml; 0 already subscribed; the file is not well-formed XML "
+        "(2 bare '<' at line 15; 5 bare '&' at lines 10, 11, 16, 30; 2 undefined entities at lines 9, 17; "
+        "XML syntax error at line 22, column 56: attributes construct error): "
+        "recovered what could be read"
+    )
+    assert run.err.splitlines() == [
+        "warning: skipped: line 22: outline not readable: attributes construct error",
+        "warning: skipped: line 28: not an http(s) URL: 'ftp://old.example/feed'",
+    ]
+    assert ("https://search.example/rss?q=chips&lang=en", "Search results", "News & Politics") in feeds(
+        tmp_path / "data"
+    )
+
+
+def test_newsboat_query_feeds_become_saved_searches(tmp_path):
+    data, rules = tmp_path / "data", tmp_path / "rules"
+
+    run = reader("--rules", str(rules), "feeds", "import", str(DATA / "urls-queries"), data=data)
+
+    assert run.code == 0, run.err
+    assert run.out.strip() == (
+        "imported 4 new feed(s) from urls-queries; 0 already subscribed; 4 newsboat query feed(s) saved as "
+        "searches: deepseek-news, export-controls-this-week, tech-or-recent-chips, not-ars-by-ada"
+    )
+    saved = {p.stem: tomllib.loads(p.read_text()) for p in rules.glob("*.toml")}
+    assert {name: (rule["title"], rule["query"]) for name, rule in saved.items()} == {
+        "deepseek-news": ("DeepSeek news", "title:deepseek"),
+        "export-controls-this-week": (
+            "Export controls this week",
+            '(text:"export controls" OR summary:"export controls") AND date:7d',
+        ),
+        "tech-or-recent-chips": ("Tech or recent chips", 'group:"tech" OR (title:chip AND (date:31d AND NOT date:1d))'),
+        "not-ars-by-ada": ("Not Ars, by Ada", 'NOT feed:"ars technica" AND author:ada'),
+    }
+    assert all("notify" not in rule for rule in saved.values())  # saved searches, not alerts
+    assert run.err.splitlines() == [
+        "warning: skipped: line 9: query feed 'Unread' not imported: 'unread = \"yes\"': the query language has "
+        "no unread term (a saved search lists read and unread articles)",
+        "warning: skipped: line 10: query feed 'Show HN' not imported: 'title =~ \"^Show HN\"': \"^Show HN\" is a "
+        "regular expression, not a plain word or phrase",
+        "warning: skipped: line 11: query feed 'Policy' not imported: 'tags # \"policy\"': the tag 'policy' is not "
+        "the group of every feed that carries it (only a feed's first tag becomes its group)",
+        "warning: skipped: line 12: query feed 'Hardware' not imported: 'tags # \"hardware\"': the tag 'hardware' "
+        "is not the group of every feed that carries it (only a feed's first tag becomes its group)",
+        "warning: skipped: line 14: query feed 'Broken' not imported: 'title =~ \"x\" and (': not a newsboat filter "
+        "expression: a comparison is cut short",
+        "warning: skipped: line 15: exec feeds are not imported (they run a command)",
+    ]
+    checked = reader("--rules", str(rules), "rules", "check", data=data)
+    assert checked.code == 0, checked.out + checked.err
+
+    again = reader("--rules", str(rules), "feeds", "import", str(DATA / "urls-queries"), data=data)
+    assert again.out.strip() == (
+        "imported 0 new feed(s) from urls-queries; 4 already subscribed; 4 query feed(s) already saved as searches"
+    )
+    assert sorted(p.stem for p in rules.glob("*.toml")) == sorted(saved)  # nothing written twice
+
+
+def test_export_then_import_gives_the_same_feeds_groups_and_titles(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    awkward = [
+        ("https://a.example/feed?x=1&y=2", 'Tom & Jerry <"quoted"> \\ stuff', "R&D <lab>"),
+        ("https://b.example/rss#frag", "Café 中文 — 🚀", "R&D <lab>"),
+        ("https://c.example/atom", "", ""),
+        ("https://d.example/feed", "# not a comment", "~tilde group"),
+        ("https://e.example/feed", "Policy watch", "Polícy news"),
+    ]
+    store = Store(source / "reader.sqlite")
+    for url, title, group in awkward:
+        store.add_feed(url, title, group)
+    store.close()
+
+    for form in ("opml", "urls"):
+        exported = tmp_path / f"feeds.{form}"
+        run = reader("feeds", "export", "--format", form, "-o", str(exported), data=source)
+        assert run.code == 0, run.err
+        target = tmp_path / f"from-{form}"
+        imported = reader("feeds", "import", str(exported), data=target)
+        assert imported.code == 0 and imported.err == "", imported.err
+        store = Store(target / "reader.sqlite")
+        assert sorted((f.url, f.title, f.group) for f in store.feeds()) == sorted(awkward), form
+        store.close()
+
+
+def test_skipped_lines_never_show_a_feed_url_s_credentials(tmp_path):
+    urls = tmp_path / "urls"
+    urls.write_text("https://ann:s3cret@private.example/feed\nhttps://ann:s3cret@private.example/feed dup\n")
+
+    run = reader("feeds", "import", str(urls), data=tmp_path / "data")
+
+    assert run.code == 0 and "imported 1 new feed(s)" in run.out
+    assert "duplicate of line 1" in run.err and "s3cret" not in run.err
