@@ -121,6 +121,12 @@ def test_one_event_from_four_outlets_is_one_story_and_one_alert_naming_four_outl
     assert text.code == 0 and "4 article(s) from 4 outlet(s)" in text.out and "similarity" in text.out
     article = cli(settings, "show", str(found[ENTITY_LIST[1].slug]["id"]), "--json").json()
     assert article["story"] == story and article["story_size"] == 4
+    store = Store(settings.db_path)  # what the TUI's list by story reads: one row per story, its size
+    rows = store.story_order()
+    assert len(rows) == 5 and sorted(size for _id, size in rows) == [1, 1, 1, 1, 4]
+    assert store.set_story_read(story) == 4
+    assert store.count_articles(ArticleFilter(unread=True)) == 4  # the four other stories' articles
+    store.close()
     shown = cli(settings, "show", str(found[ENTITY_LIST[1].slug]["id"]))
     assert f"story: {story}: 4 articles (reader stories show {story})" in shown.out
 

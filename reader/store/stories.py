@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from ..models import StoryMember, StoryRecord
+from ..models import ArticleFilter, StoryMember, StoryRecord
 from ..stories import Corpus, Decision, StoryInput, StoryProfile
+from .articles import LIST_SORTS
 from .db import Database, _dt, _iso
 
 
@@ -147,3 +148,30 @@ class StoryStore(Database):
         """Which of these stories are muted at `now`."""
         rows = self._select_in("SELECT id FROM stories WHERE muted_until > ?", "id", story_ids, params=(_iso(now),))
         return {r[0] for r in rows}
+
+    # -- the article list by story (for the TUI) ----------------------------------------
+
+    def story_order(self, flt: ArticleFilter = ArticleFilter(), sort: str = "newest") -> list[tuple[int, int]]:
+        """The article list with one row per story: (the id of the story's first article in list order, how
+        many of the story's articles the filter selects), in list order. An article alone is its own story."""
+        where, params = self._where(flt)  # ArticleStore's, beside this class in `Store`
+        join = "JOIN feeds f ON f.id = a.feed_id" if sort == "feed" else ""
+        order = LIST_SORTS[sort]
+        rows = self._conn().execute(
+            f"""
+            SELECT id, size FROM (
+                SELECT a.id AS id,
+                       row_number() OVER (PARTITION BY COALESCE(a.story_id, -a.id) ORDER BY {order}) AS nth,
+                       count(*) OVER (PARTITION BY COALESCE(a.story_id, -a.id)) AS size,
+                       row_number() OVER (ORDER BY {order}) AS position
+                FROM articles a {join} WHERE {where}
+            ) WHERE nth = 1 ORDER BY position
+            """,
+            params,
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def set_story_read(self, story_id: int, read: bool = True) -> int:
+        """Mark every article of a story read (or unread); how many there are."""
+        with self._tx() as tx:
+            return tx.execute("UPDATE articles SET read = ? WHERE story_id = ?", (int(read), story_id)).rowcount
