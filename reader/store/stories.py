@@ -155,6 +155,14 @@ class StoryStore(Database):
         """The article list with one row per story: (the id of the story's first article in list order, how
         many of the story's articles the filter selects), in list order. An article alone is its own story."""
         where, params = self._where(flt)  # ArticleStore's, beside this class in `Store`
+        if sort in ("newest", "oldest"):  # one pass: SQLite takes a bare column from the max()/min() row
+            pick, direction = ("max", "DESC") if sort == "newest" else ("min", "ASC")
+            rows = self._conn().execute(
+                f"SELECT a.id, {pick}(a.sort_date) AS head, count(*) FROM articles a WHERE {where} "
+                f"GROUP BY COALESCE(a.story_id, -a.id) ORDER BY head {direction}, a.id {direction}",
+                params,
+            )
+            return [(r[0], r[2]) for r in rows]
         join = "JOIN feeds f ON f.id = a.feed_id" if sort == "feed" else ""
         order = LIST_SORTS[sort]
         rows = self._conn().execute(
