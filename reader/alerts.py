@@ -8,10 +8,14 @@ queued for matching in the transaction that stores it; once it is indexed, the
 queue is matched as one batch — rules none of whose required terms occur in
 the batch's segment are skipped, the rest are searched within the batch only.
 
-Each (rule, article) match becomes one alert, recorded with a delivery per
-target in the same transaction that takes the articles off the queue (the
-outbox). The same story from two feeds (one canonical URL) is one alert with
-two sources. Delivery comes after, from the outbox: held until a digest time
+A rule alerts once per story (reader/stories.py): the first matching article
+of a story becomes the alert, recorded with a delivery per target in the same
+transaction that takes the articles off the queue (the outbox); the story's
+later articles, from any feed, join it as sources and send nothing more
+unless the rule asks (`story_updates`, or `outlets = N`: the alert goes out
+once N outlets carry the story). A muted story alerts nothing. An article
+whose text changes is matched again: a rule that now matches alerts, within
+the same one-per-story rule. Delivery comes after, from the outbox: held until a digest time
 or the end of quiet hours when the rule says so, retried with exponential
 backoff (or the target's Retry-After) and given up visibly after
 `max_attempts`. A delivery is marked sent the moment its target accepts it, so
@@ -37,8 +41,8 @@ from .config import Settings
 from .health import DELIVERY_FAILED, record_event, record_recovery
 from .index import ParsedQuery, SearchIndex, Snippet, article_snippet, required_terms
 from .messages import Message
-from .rules import Rule, RuleSet, allowed_feed_ids, load_rules
-from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert
+from .rules import DEFAULT_DIGEST_AT, Rule, RuleSet, allowed_feed_ids, load_rules
+from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert, SourceJoin
 from .store import Store, utcnow
 from .targets import Target, TargetBook, send, target_secret
 from .text import clean_line
@@ -191,20 +195,29 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     alerting = [r for r in ruleset.rules if r.enabled and not r.is_saved_search]
     report.rules, report.articles = len(alerting), len(batch)
     armed = store.arm_rules({r.name: _written(r) for r in alerting})
-    eligible = {c.article_id: c for c in batch if _may_alert(c, now, settings.alerts.first_fetch_hours)}
+    muted = store.muted_stories(sorted({c.story_id for c in batch if c.story_id}), now)
+    eligible = {c.article_id: c for c in batch
+                if _may_alert(c, now, settings.alerts.first_fetch_hours) and c.story_id not in muted}  # fmt: skip
     batch_match = match_batch(index, [r.query for r in alerting], set(eligible), pool)
     hits, report.searched = batch_match.hits, batch_match.searched
     report.failed = {alerting[i].name: error for i, error in batch_match.failed.items()}
     _record_rule_errors(store, report.failed, ran={r.name for r in alerting} - report.failed.keys(),
                         known={r.name for r in ruleset.rules})  # fmt: skip
     feeds = store.feeds()
-    matches = [
-        (rule, article_id)
-        for rule, ids in zip(alerting, hits)
-        for article_id in _admitted(rule, ids, eligible, armed[rule.name], allowed_feed_ids(rule, feeds))
-    ]  # fmt: skip
-    new_alerts = _new_alerts(settings, store, matches, now)
-    report.new_alerts, report.joined = store.record_matches(new_alerts, [c.article_id for c in batch])
+    allowed = {rule.name: allowed_feed_ids(rule, feeds) for rule in alerting}
+    matches = sorted(
+        ((rule, article_id)
+         for rule, ids in zip(alerting, hits)
+         for article_id in _admitted(rule, ids, eligible, armed[rule.name], allowed[rule.name])),
+        key=lambda m: (eligible[m[1]].date or eligible[m[1]].arrived, m[1]),  # a story's alert is its first article
+    )  # fmt: skip
+    before = store.story_alerts(sorted({c.story_id for c in eligible.values() if c.story_id}))
+    book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
+    new_alerts = _new_alerts(settings, store, book, [(r, i) for r, i in matches
+                                                     if (r.name, eligible[i].story_id) not in before], now)  # fmt: skip
+    stories = before | {(a.rule, a.story_id) for a in new_alerts}
+    joins = _joins(store, book, alerting, eligible, stories, before, armed, allowed, now)
+    report.new_alerts, report.joined = store.record_matches(new_alerts, [c.article_id for c in batch], joins)
     if report.new_alerts:
         log.info("%d new alert(s) from %d new article(s)", len(report.new_alerts), len(batch))
     return report
@@ -267,12 +280,52 @@ def _admitted(rule: Rule, ids: Iterable[int], batch: dict[int, MatchCandidate], 
     ]  # fmt: skip
 
 
-def _new_alerts(settings: Settings, store: Store, matches: list[tuple[Rule, int]], now: datetime) -> list[NewAlert]:
+def _joins(store: Store, book: TargetBook, rules: Sequence[Rule], eligible: dict[int, MatchCandidate],
+           stories: set[tuple[str, int]], before: set[tuple[str, int]], armed: dict[str, datetime],
+           allowed: dict[str, frozenset[int] | None], now: datetime) -> list[SourceJoin]:  # fmt: skip
+    """Every article of the batch whose story has (or is getting) an alert from a rule joins that alert
+    as a source, matching the rule's words or not: the story is what the alert is about. A source
+    joining an alert made before this batch sends what the rule's `story_updates` asks."""
+    by_story: dict[int, list[int]] = defaultdict(list)
+    for article_id in sorted(eligible):
+        if eligible[article_id].story_id:
+            by_story[eligible[article_id].story_id].append(article_id)
+    wanted = [(rule, sid) for rule in rules for sid in sorted(by_story) if (rule.name, sid) in stories]
+    if not wanted:
+        return []
+    articles = store.articles_by_ids(sorted({i for _r, sid in wanted for i in by_story[sid]}))
+    joins = []
+    for rule, sid in wanted:
+        targets = book.targets(rule.notify)
+        ids = _admitted(rule, by_story[sid], eligible, armed[rule.name], allowed[rule.name])
+        for article_id in ids:
+            a = articles.get(article_id)
+            if a is None:
+                continue
+            updates = () if (rule.name, sid) not in before else _update_plans(rule, targets, article_id, now)
+            joins.append(SourceJoin(rule.name, sid, article_id, a.feed_title, a.link, updates,
+                                    tuple(_plan(rule, t, now) for t in targets), rule.outlets))  # fmt: skip
+    return joins
+
+
+def _update_plans(rule: Rule, targets: Sequence[Target], article_id: int, now: datetime) -> tuple[DeliveryPlan, ...]:
+    """What a later outlet of an alerted story sends: nothing, a message now, or one at the next digest time."""
+    if rule.story_updates == "every":
+        state, due, batch = DeliveryState.PENDING, now, f"update {article_id}"
+    elif rule.story_updates == "digest":
+        due = next_digest(rule, now)
+        state, batch = DeliveryState.HELD, f"updates {due.isoformat()}"
+    else:
+        return ()
+    return tuple(DeliveryPlan(t.key, t.label, state, due, batch=batch, update_of=article_id) for t in targets)
+
+
+def _new_alerts(settings: Settings, store: Store, book: TargetBook, matches: list[tuple[Rule, int]],
+                now: datetime) -> list[NewAlert]:  # fmt: skip
     if not matches:
         return []
     articles = store.articles_by_ids(sorted({i for _rule, i in matches}), with_text=True)
     canonical = store.canonical_urls(list(articles))
-    book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
     targets = {rule.name: book.targets(rule.notify) for rule, _i in matches}
     for name in (name for name, found in targets.items() if not found):
         log.warning("rule %s matched, but none of its notify entries names a target (see `reader rules check`)", name)
@@ -287,6 +340,7 @@ def _new_alerts(settings: Settings, store: Store, matches: list[tuple[Rule, int]
             title=article.title, link=article.link, published=article.published or article.updated,
             feed_title=article.feed_title, snippet=snippet.text, spans=snippet.spans,
             deliveries=tuple(_plan(rule, t, now) for t in targets[rule.name]),
+            story_id=article.story_id, outlets=rule.outlets,
         ))  # fmt: skip
     return alerts
 
@@ -325,7 +379,8 @@ def next_digest(rule: Rule, now: datetime) -> datetime:
     """The first of the rule's digest times after `now`."""
     zone = _zone(rule)
     local = now.astimezone(zone)
-    times = [_at(local.date() + timedelta(days=d), t, zone) for d in (0, 1, 2) for t in rule.digest_at]
+    at = rule.digest_at or DEFAULT_DIGEST_AT  # story_updates = "digest" on a rule without digest times
+    times = [_at(local.date() + timedelta(days=d), t, zone) for d in (0, 1, 2) for t in at]
     return min(t for t in times if t > now)
 
 
@@ -407,7 +462,8 @@ def _plan_messages(settings: Settings, store: Store, ruleset: RuleSet, due: list
         else:
             groups[(d.target, rule.name, d.batch or f"alert {d.alert_id}")].append(d)
     return [
-        _Outgoing(targets[name][key], _message(rules[name], [alerts[d.alert_id] for d in ds]), ds)
+        _Outgoing(targets[name][key], _message(rules[name], [alerts[i] for i in dict.fromkeys(d.alert_id for d in ds)]),
+                  ds)  # an alert's later sources (story_updates) may share its message: listed once
         for (key, name, _batch), ds in groups.items()
     ]  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""The pipeline: fetch → parse → store → full text → index (→ alerts → health). One copy, three front ends.
+"""The pipeline: fetch → parse → store → full text → stories → index (→ alerts → health). One copy, three front ends.
 
 It never prints or draws: front ends follow it through progress events and its report.
 
@@ -36,6 +36,7 @@ from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
 from .process_pool import process_pool
+from .stories import Grouper, Tuning, candidate_terms, features_of
 from .store import Store, StoreWriteError, utcnow
 from .urls import canonical_url
 
@@ -106,6 +107,7 @@ class IngestReport:
     updated_ids: list[int] = field(default_factory=list)
     pages: PageStats = field(default_factory=PageStats)
     indexed: int = 0
+    grouped: int = 0  # articles given their story
     timings: dict[str, float] = field(default_factory=dict)  # seconds by stage
     alerts: MatchReport = field(default_factory=MatchReport)  # the new batch matched against the rules
     delivery: DeliveryReport = field(default_factory=DeliveryReport)  # notifications sent after it
@@ -348,6 +350,9 @@ async def ingest(
     run = _Run(settings, store, pool, fulltext, progress)
     report = await run.run(chosen)
     start = time.perf_counter()
+    report.grouped, report.timings["stories_cpu"] = await asyncio.to_thread(_with_cpu_time, group_stories, store)
+    report.timings["stories"] = time.perf_counter() - start
+    start = time.perf_counter()
     if defer_backlog:
         report.indexed = await asyncio.to_thread(_index_new_first, store, index, report)
         report.backlog = await asyncio.to_thread(store.count_to_index)
@@ -367,6 +372,38 @@ async def ingest(
     except Exception:  # noqa: BLE001 - the alerts are out already; the watcher tries again after the next refresh
         log.exception("the health watch failed")
     return report
+
+
+def _with_cpu_time(fn, *args):
+    """fn(*args) and the CPU seconds its thread spent on it (wall time on a busy machine says less)."""
+    start = time.thread_time()
+    return fn(*args), time.thread_time() - start
+
+
+def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000) -> int:
+    """Give every article still without a story its story (reader.stories), oldest first.
+
+    A chunk at a time: its terms' counts and the open stories sharing them
+    are loaded, the grouper runs, and the outcome is saved in one transaction,
+    so an interrupted run leaves the rest for the next one and never half a chunk.
+    """
+    done = 0
+    while batch := store.articles_to_group(limit=chunk):
+        found = features_of(batch, tuning)
+        terms = {term for f in found.values() for term in f.terms}
+        corpus = store.story_corpus(terms)
+        loaded = dict(corpus.df)
+        keys = candidate_terms(corpus, found, tuning)
+        since = min(a.date for a in batch) - tuning.window
+        stories = store.open_stories(keys, [a.link for a in batch], since)
+        grouper = Grouper(corpus, stories, next_id=store.next_story_id(), tuning=tuning)
+        decisions = grouper.group(batch, found)
+        newest = max(a.date for a in batch)
+        forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window
+        changed = [grouper.stories[i] for i in sorted(grouper.changed)]
+        store.save_stories(decisions, changed, grouper.corpus, loaded, forget_before=forget)
+        done += len(batch)
+    return done
 
 
 def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None) -> int:

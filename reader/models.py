@@ -145,6 +145,7 @@ class Article:
     text_source: TextSource
     read: bool
     starred: bool
+    story_id: int | None = None  # the story it belongs to (None only until the run that stored it groups it)
 
     @property
     def date(self) -> datetime:
@@ -221,6 +222,7 @@ class MatchCandidate:
     first_fetch: bool  # it came with its feed's first articles
     arrived: datetime  # when it was stored, to the millisecond
     date: datetime | None  # published, else updated
+    story_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,7 @@ class DeliveryPlan:
     state: DeliveryState  # PENDING (send when due) or HELD (for a digest or the end of quiet hours)
     due_at: datetime
     batch: str | None = None  # deliveries sharing a batch (and rule, target) go out as one message
+    update_of: int = 0  # 0: the alert's own notification; else the article id of the later source it announces
 
 
 @dataclass(frozen=True)
@@ -248,11 +251,54 @@ class NewAlert:
     snippet: str
     spans: tuple[tuple[int, int], ...]
     deliveries: tuple[DeliveryPlan, ...]
+    story_id: int | None = None
+    outlets: int = 1  # its deliveries are made once the alert's sources come from this many outlets
+
+
+@dataclass(frozen=True)
+class SourceJoin:
+    """A later article of an alerted story, joining the rule's alert for that story as one more source."""
+
+    rule: str
+    story_id: int
+    article_id: int
+    feed_title: str
+    link: str
+    updates: tuple[DeliveryPlan, ...]  # what it sends when it is a new source (the rule's story_updates)
+    first: tuple[DeliveryPlan, ...]  # the alert's own deliveries, made if this source brings it to `outlets`
+    outlets: int = 1
+
+
+@dataclass(frozen=True)
+class StoryMember:
+    """An article of a story, and what tied it in (see `reader.stories.Decision.explained`)."""
+
+    article_id: int
+    title: str
+    link: str
+    outlet: str
+    date: datetime
+    reason: dict
+
+
+@dataclass(frozen=True)
+class StoryRecord:
+    """A story as `reader stories show` presents it."""
+
+    id: int
+    first_seen: datetime
+    last_seen: datetime
+    muted_until: datetime | None
+    articles: tuple[StoryMember, ...]
+
+    @property
+    def outlets(self) -> list[str]:
+        return sorted({m.outlet for m in self.articles})
 
 
 @dataclass(frozen=True)
 class AlertSource:
-    """A feed that carried an alert's story (one story from two feeds alerts once, naming both)."""
+    """An outlet's article about an alert's story (the first match, or a later one that joined it)."""
 
     article_id: int | None  # None once the article is deleted
     feed_title: str
@@ -286,6 +332,7 @@ class Alert:
     created_at: datetime
     sources: tuple[AlertSource, ...]
     deliveries: tuple[Delivery, ...]
+    story_id: int | None = None
 
     @property
     def state(self) -> str:

@@ -35,7 +35,10 @@ from .query import And, Node, Not, Or, Word
 from .targets import TargetChecker, redact
 
 MODES = ("instant", "digest")
-KEYS = ("query", "title", "notify", "feeds", "groups", "enabled", "mode", "digest_at", "quiet_hours", "timezone")
+KEYS = ("query", "title", "notify", "feeds", "groups", "enabled", "mode", "digest_at", "quiet_hours", "timezone",
+        "story_updates", "outlets")
+STORY_UPDATES = ("none", "digest", "every")  # what a later outlet of an alerted story sends
+MAX_OUTLETS = 1000
 DEFAULT_DIGEST_AT = (datetime.time(8, 0),)
 MAX_RULE_BYTES = 256 * 1024  # a rule is a few lines; anything bigger is a mistake
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
@@ -73,6 +76,8 @@ class Rule:
     digest_at: tuple[datetime.time, ...] = ()  # digest mode: times of day to send the collected matches
     quiet_hours: QuietHours | None = None
     timezone: str = ""  # IANA zone for digest_at and quiet_hours; "" = the local zone
+    story_updates: str = "none"  # later outlets of an alerted story: "none", "digest" (at digest_at), "every"
+    outlets: int = 1  # alert once the story has this many outlets
 
     @property
     def is_saved_search(self) -> bool:
@@ -251,6 +256,7 @@ class _RuleFile:
         digest_at = self._digest_at(table, mode)
         quiet_hours = self._quiet_hours(table)
         timezone = self._timezone(table)
+        story_updates, outlets = self._story_keys(table)
         self._check_notify(notify)
         self._check_scheduling(table, bool(notify))
         if not enabled:
@@ -260,8 +266,19 @@ class _RuleFile:
         return Rule(
             name=self.path.stem, path=self.path, query_text=query_text, query=query, title=title, notify=notify,
             feeds=feeds, groups=groups, enabled=enabled, mode=mode, digest_at=digest_at, quiet_hours=quiet_hours,
-            timezone=timezone,
+            timezone=timezone, story_updates=story_updates, outlets=outlets,
         )  # fmt: skip
+
+    def _story_keys(self, table: dict[str, Any]) -> tuple[str, int]:
+        updates = self._value(table, "story_updates", str, "a string", "none")
+        if updates not in STORY_UPDATES:
+            raise _Invalid(f'story_updates should be "none", "digest" or "every", not {_shown(updates)}',
+                           self.key_line("story_updates"))  # fmt: skip
+        outlets = table.get("outlets", 1)
+        if isinstance(outlets, bool) or not isinstance(outlets, int) or not 1 <= outlets <= MAX_OUTLETS:
+            raise _Invalid(f"outlets should be a whole number from 1 to {MAX_OUTLETS}, not {_shown(outlets)}",
+                           self.key_line("outlets"))  # fmt: skip
+        return updates, outlets
 
     def _check_keys(self, table: dict[str, Any]) -> None:
         for key in table:
@@ -568,7 +585,7 @@ def write_rule(
     rules_dir: Path, name: str, *, query: str, notify: Sequence[str] = (), title: str = "",
     feeds: Sequence[str] = (), groups: Sequence[str] = (), enabled: bool = True, mode: str = "instant",
     digest_at: Sequence[datetime.time] = (), quiet_hours: QuietHours | None = None, timezone: str = "",
-    overwrite: bool = False,
+    story_updates: str = "none", outlets: int = 1, overwrite: bool = False,
 ) -> Path:  # fmt: skip
     """Save a rule (or, without notify, a saved search) as `rules_dir/NAME.toml`; returns its path.
 
@@ -586,6 +603,7 @@ def write_rule(
         "title": title, "notify": list(notify), "feeds": list(feeds), "groups": list(groups),
         "mode": mode if mode != "instant" else "", "digest_at": [f"{t:%H:%M}" for t in digest_at],
         "quiet_hours": str(quiet_hours) if quiet_hours else "", "timezone": timezone,
+        "story_updates": story_updates if story_updates != "none" else "", "outlets": outlets if outlets != 1 else 0,
     }  # fmt: skip
     table.update((key, value) for key, value in optional.items() if value)
     if not enabled:

@@ -12,6 +12,7 @@ It honours If-None-Match / If-Modified-Since for routes given an `etag` or
 from __future__ import annotations
 
 import gzip as gzip_module
+import socketserver
 import threading
 import time
 from collections.abc import Callable
@@ -100,6 +101,11 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address) -> None:
         """Clients that hang up early (timeouts under test) are expected: stay quiet."""
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse lookup of the address (slow for 127.0.0.N outlets)."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
 
 class HTTPServer:

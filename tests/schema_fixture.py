@@ -26,7 +26,8 @@ WHEN = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
 def fill(store_module, store) -> None:
     """One of everything a user's database holds: feeds in each state, articles read, starred, with pages,
-    updated and deleted, the index's bookkeeping and, from version 2, alerts with sources and deliveries."""
+    updated and deleted, the index's bookkeeping and, from version 2, alerts with sources and deliveries,
+    from version 4, stories."""
     from reader.models import Enclosure, ParsedArticle
 
     tech, _ = store.add_feed("https://example.org/feed.xml", title="Exämple — tech", group="Tech",
@@ -86,6 +87,13 @@ def fill(store_module, store) -> None:
     deliveries = {(d.alert_id, d.target): d.id for a in store.alerts_by_ids(created).values() for d in a.deliveries}
     store.delivery_failed([deliveries[(created[0], "t-json")]], error="HTTP 500", retry_at=WHEN)
     store.delivery_sent([deliveries[(created[1], "t-json")]], WHEN)
+
+    if not hasattr(store, "save_stories"):  # stories came with version 4
+        return
+    from reader.ingest import group_stories
+
+    group_stories(store)  # every article gets its story, the grouper's tables fill
+    store.set_story_muted(store.story_of([ids[1]])[ids[1]], WHEN)
 
 
 def dump(path: Path, version: int, application_id: int, made_by: str) -> str:

@@ -27,7 +27,7 @@ from tests.clirun import reader
 from tests.feedgen import Item, recent, rss
 from tests.httpserver import HTTPServer, Response
 from tests.sites import (
-    DEEPSEEK_BODY_MATCH, DEEPSEEK_SCENARIOS, DEEPSEEK_STEMMED, DEEPSEEK_SUMMARY_MATCH,
+    DEEPSEEK_BODY_MATCH, DEEPSEEK_SCENARIOS, DEEPSEEK_SIDEBAR_ONLY, DEEPSEEK_STEMMED, DEEPSEEK_SUMMARY_MATCH,
 )  # fmt: skip
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -155,20 +155,28 @@ def test_a_rule_matches_what_the_same_search_finds(deepseek):
     store.close()
 
 
-def test_no_second_alert_after_another_ingest_or_an_update(deepseek):
+def test_an_update_alerts_only_when_a_rule_now_matches_it(deepseek):
     run(deepseek.settings)
     run(deepseek.settings)  # the same feed again: nothing new
+    assert len(alerts_of(deepseek.settings)) == 3
     updated = [Item(sc.title + " (updated)", deepseek.server.url(f"/{sc.name}.html"),
                     sc.summary + " Now with DeepSeek and export controls.", published=recent(2))
                for sc in DEEPSEEK_SCENARIOS]  # fmt: skip
     deepseek.server.route("/feed.xml", rss(updated, title="Chip Wire"), headers=RSS)
     report = run(deepseek.settings)
     assert len(report.updated_ids) == 4 and not report.new_ids
-    assert deepseek.endpoint.titles() == expected_titles()  # the sidebar article matches now, but it is not new
-    assert len(alerts_of(deepseek.settings)) == 3
+    # The sidebar-only article matches now: it alerts, once; the three that matched before do not again.
+    sidebar = f"DeepSeek controls: {DEEPSEEK_SIDEBAR_ONLY.title} (updated)"
+    assert deepseek.endpoint.titles() == sorted([*expected_titles(), sidebar])
+    assert len(alerts_of(deepseek.settings)) == 4
+    reworded = [replace(item, title=item.title + "!") for item in updated]  # nothing the rule sees changes
+    deepseek.server.route("/feed.xml", rss(reworded, title="Chip Wire"), headers=RSS)
+    report = run(deepseek.settings)
+    assert len(report.updated_ids) == 4 and not report.alerts.new_alerts
+    assert len(deepseek.endpoint.received()) == 4
 
 
-def test_one_story_from_two_feeds_alerts_once_naming_both(world):
+def test_a_second_feeds_copy_of_a_story_joins_its_alert_as_a_source(world):
     sc, s = DEEPSEEK_BODY_MATCH, world.server
     page = s.route("/story.html", sc.page.html, headers=HTML)
     s.route("/go/story", status=301, headers={"Location": "/story.html?utm_source=rss&utm_medium=feed"})

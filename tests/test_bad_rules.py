@@ -23,10 +23,21 @@ DEEP = "(" * 200 + "DeepSeek" + ")" * 200
 NOTS = "NOT " * 1000 + "DeepSeek"
 
 
+# Three different events the good rule matches (the same event from three feeds would be one story, one alert).
+EVENTS = {
+    1: ("Brokers in Singapore routed Nvidia accelerators to DeepSeek",
+        "DeepSeek faces new export controls after brokers in Singapore routed Nvidia accelerators to it."),
+    2: ("Dutch officials extend rules to ASML lithography servicing",
+        "The Netherlands widens export controls to ASML servicing; DeepSeek suppliers in Wuhan react."),
+    3: ("Tokyo adds dilution refrigerators to its licensing list",
+        "Japan puts quantum refrigerators under export controls, and DeepSeek researchers in Osaka object."),
+}  # fmt: skip
+
+
 def story_feed(server, n: int) -> str:
-    """A feed with one new article the good rule matches."""
-    item = Item(f"DeepSeek story {n}", server.url(f"/story-{n}"), "DeepSeek faces new export controls.",
-                guid=f"story-{n}", published=recent(1))  # fmt: skip
+    """A feed with one new article the good rule matches: a new event each time."""
+    title, summary = EVENTS[n]
+    item = Item(title, server.url(f"/story-{n}"), summary, guid=f"story-{n}", published=recent(1))
     return server.route(f"/feed-{n}.xml", rss([item], title=f"Wire {n}"), headers=RSS)
 
 
@@ -55,7 +66,7 @@ def test_deep_and_not_rules_are_refused_by_name_and_the_good_rule_alerts_every_c
         assert reader("feeds", "add", story_feed(http_server, cycle), "--no-fulltext", **cli).code == 0
         daemon = reader("daemon", "--once", **cli)
         assert daemon.code == 0, daemon.err
-        assert [n["title"] for n in endpoint.received()][-1] == f"Good: DeepSeek story {cycle}"
+        assert [n["title"] for n in endpoint.received()][-1] == f"Good: {EVENTS[cycle][0]}"
     assert len(endpoint.received()) == 3
 
 

@@ -34,6 +34,8 @@ TRIPS = {
     "bis-entity-list-chip-diversion": {CHIP_RULE},
     "h20-sales-halted-licence-rule": {CHIP_RULE},
 }
+# One event rewritten by three outlets: one story, alerted once, naming all three.
+EVENT = ("bis-entity-list-chip-diversion", "us-blacklists-firms-diverting-h20", "entity-list-fourteen-trading-firms")
 # About export controls, with DeepSeek headlines in its page's "Most read" rail only.
 SIDEBAR_ONLY = "japan-quantum-export-licences"
 
@@ -93,6 +95,19 @@ def test_rule_tripping_stories_alert_and_reach_the_notification_endpoint(kept, w
         assert fired == rules, slug
         assert any(mentions(n, story.title) for n in summary["notifications"]), slug
     assert len(summary["alerts"]) == sum(len(rules) for rules in TRIPS.values())
+
+
+def test_one_event_from_three_outlets_is_one_story_and_one_alert_naming_them(kept, stored, world):
+    summary, _ = kept
+    assert len({stored[slug].story_id for slug in EVENT}) == 1
+    others = {a.story_id for slug, a in stored.items() if slug not in EVENT}
+    assert stored[EVENT[0]].story_id not in others and len(others) == len(stored) - len(EVENT)
+    first = world.story(EVENT[0])[1].title
+    [alert] = [a for a in summary["alerts"] if a["rule"] == CHIP_RULE and a["title"] == first]
+    assert sorted(alert["sources"]) == sorted(world.story(slug)[0].name for slug in EVENT)
+    rewrites = {world.story(slug)[1].title for slug in EVENT[1:]}
+    assert not [a for a in summary["alerts"] if a["title"] in rewrites]
+    assert not [n for n in summary["notifications"] if any(mentions(n, t) for t in rewrites)]
 
 
 def test_a_story_with_deepseek_only_in_its_sidebar_does_not_alert(kept, stored, world):

@@ -23,9 +23,9 @@ from ..logs import setup_logging
 from ..store import StoreError
 from .. import console
 from .context import Context, UsageError
-from . import alerts, articles, daemon, doctor, feeds, fetch, rules, searching
+from . import alerts, articles, daemon, doctor, feeds, fetch, rules, searching, stories
 
-COMMAND_MODULES = [feeds, fetch, searching, articles, rules, alerts, daemon, doctor]
+COMMAND_MODULES = [feeds, fetch, searching, articles, stories, rules, alerts, daemon, doctor]
 
 
 def build_parser() -> argparse.ArgumentParser:

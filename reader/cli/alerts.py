@@ -14,7 +14,7 @@ from .context import Context
 STATE_STYLE = {DeliveryState.SENT: "green", DeliveryState.PENDING: "yellow", DeliveryState.HELD: "cyan",
                DeliveryState.FAILED: "red"}  # fmt: skip
 Col = console.Col
-ALERT_COLUMNS = [Col("time"), Col("rule", max=24), Col("state", max=32), Col("feed", max=24, drop=2),
+ALERT_COLUMNS = [Col("time"), Col("rule", max=24), Col("state", max=32), Col("sources", max=24, drop=2),
                  Col("title", flex=3), Col("to", max=24, drop=3), Col("last error", flex=2, drop=1)]  # fmt: skip
 
 
@@ -40,11 +40,21 @@ def delivery_json(d: Delivery) -> dict:
 def alert_json(a: Alert) -> dict:
     return {
         "id": a.id, "rule": a.rule, "article_id": a.article_id, "title": a.title, "link": a.link,
-        "feeds": [s.feed_title for s in a.sources],
+        "feeds": [s.feed_title for s in a.sources], "outlets": len(_outlets(a)), "story": a.story_id,
         "sources": [{"feed": s.feed_title, "link": s.link} for s in a.sources],
         "published": console.iso(a.published), "created_at": console.iso(a.created_at), "state": a.state,
         "snippet": a.snippet, "deliveries": [delivery_json(d) for d in a.deliveries],
     }  # fmt: skip
+
+
+def _outlets(a: Alert) -> list[str]:
+    return list(dict.fromkeys(s.feed_title for s in a.sources))
+
+
+def _sources(a: Alert) -> str:
+    """The outlets that carried the alert's story: one by name, several as "N outlets: A, B, …"."""
+    names = _outlets(a)
+    return ", ".join(names) if len(names) < 2 else f"{len(names)} outlets: {', '.join(names)}"
 
 
 def _last_error(a: Alert) -> str:
@@ -67,7 +77,7 @@ def list_alerts(args, ctx: Context) -> int:
         console.out.print("No alerts yet." + ("" if args.rule else " Rules with notify targets alert on new articles."))
         return 0
     rows = [
-        (console.local_time(a.created_at), a.rule, _state(a), ", ".join(s.feed_title for s in a.sources), a.title,
+        (console.local_time(a.created_at), a.rule, _state(a), _sources(a), a.title,
          ", ".join(dict.fromkeys(d.label for d in a.deliveries)), _last_error(a))
         for a in alerts
     ]  # fmt: skip

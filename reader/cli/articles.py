@@ -16,7 +16,7 @@ from .. import console
 from ..console import Col
 from ..dates import FORMS, DateError, parse_when
 from ..models import Article
-from ..store import ArticleFilter
+from ..store import ArticleFilter, Store
 from ..text import clean_text
 from .context import Context, UsageError
 from .searching import search_ids
@@ -54,17 +54,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=export_articles)
 
 
-def article_json(a: Article) -> dict:
+def article_json(a: Article, story_sizes: dict[int, int]) -> dict:
     return {
         "id": a.id, "feed": a.feed_title, "feed_id": a.feed_id, "group": a.group, "title": a.title,
         "link": a.link, "author": a.author, "published": console.iso(a.published), "updated": console.iso(a.updated),
         "first_seen": console.iso(a.first_seen), "categories": list(a.categories), "read": a.read,
         "starred": a.starred, "text_source": a.text_source,
+        "story": a.story_id, "story_size": story_sizes.get(a.story_id, 1),
     }  # fmt: skip
 
 
-def article_full_json(a: Article) -> dict:
-    return {**article_json(a), "summary": a.summary, "text": a.text, "markdown": a.markdown,
+def article_full_json(a: Article, story_sizes: dict[int, int]) -> dict:
+    return {**article_json(a, story_sizes), "summary": a.summary, "text": a.text, "markdown": a.markdown,
             "text_length": len(a.text), "enclosures": [e.__dict__ for e in a.enclosures]}  # fmt: skip
 
 
@@ -88,7 +89,9 @@ def list_articles(args, ctx: Context) -> int:
     limit = args.limit if args.limit is not None else 50
     articles = ctx.store.iter_articles(build_filter(args, ctx), limit=limit)
     if args.json:
-        console.print_json([article_json(a) for a in articles])
+        articles = list(articles)
+        sizes = ctx.store.story_sizes(sorted({a.story_id for a in articles if a.story_id}))
+        console.print_json([article_json(a, sizes) for a in articles])
         return 0
     rows = [
         (str(a.id), " " if a.read else "N", "*" if a.starred else " ", console.local_time(a.date), a.feed_title, a.title)
@@ -111,11 +114,14 @@ def find_article(ctx: Context, ref: str) -> Article:
 def show_article(args, ctx: Context) -> int:
     a = find_article(ctx, args.article)
     if args.json:
-        console.print_json(article_full_json(a))
+        console.print_json(article_full_json(a, ctx.store.story_sizes([a.story_id] if a.story_id else [])))
         return 0
     header = [("title", a.title), ("feed", a.feed_title), ("author", a.author),
               ("date", console.local_time(a.date)), ("link", a.link), ("text from", a.text_source)]  # fmt: skip
     header += [("enclosure", enclosure_line(e)) for e in a.enclosures]
+    size = ctx.store.story_sizes([a.story_id]).get(a.story_id, 1) if a.story_id else 1
+    if size > 1:  # one event, several outlets: `reader stories show` lists them
+        header.append(("story", f"{a.story_id}: {size} articles (reader stories show {a.story_id})"))
     for label, value in header:
         if value:
             console.out.print(console.Text(f"{label:>10}: ", "bold") + console.safe(value), crop=False)
@@ -185,12 +191,13 @@ def with_progress(articles: Iterator[Article], total: int) -> Iterator[Article]:
             bar.advance(task)
 
 
-def write_stream(articles: Iterator[Article], fmt: str, out: TextIO) -> int:
+def write_stream(articles: Iterator[Article], fmt: str, out: TextIO, store: Store) -> int:
     count = 0
     if fmt == "json":
         out.write("[")
     for a in articles:
-        data = json.dumps(article_full_json(a), ensure_ascii=False)
+        sizes = store.story_sizes([a.story_id]) if a.story_id else {}
+        data = json.dumps(article_full_json(a, sizes), ensure_ascii=False)
         if fmt == "json":
             out.write(("," if count else "") + "\n" + data)
         else:
@@ -232,9 +239,9 @@ def export_articles(args, ctx: Context) -> int:
             raise UsageError("--format markdown writes one file per article: give a directory with --out DIR")
         count = write_markdown(articles, Path(args.out))
     elif args.out == "-":
-        count = write_stream(articles, args.format, sys.stdout)
+        count = write_stream(articles, args.format, sys.stdout, ctx.store)
     else:
         with open(args.out, "w", encoding="utf-8") as fh:
-            count = write_stream(articles, args.format, fh)
+            count = write_stream(articles, args.format, fh, ctx.store)
     console.err.print(f"exported {count} article{'s' * (count != 1)}" + ("" if args.out == "-" else f" to {args.out}"))
     return 0

@@ -7,7 +7,9 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from ..models import Alert, AlertSource, Delivery, DeliveryState, FulltextState, MatchCandidate, NewAlert
+from ..models import (
+    Alert, AlertSource, Delivery, DeliveryPlan, DeliveryState, FulltextState, MatchCandidate, NewAlert, SourceJoin,
+)  # fmt: skip
 from .db import Database, _dt, _iso, utcnow
 
 
@@ -17,7 +19,9 @@ DELIVERY_COLUMNS = """
 """
 # Held or pending, written as literals so that the planner uses the partial index `deliveries_due`.
 WAITING = f"('{DeliveryState.HELD}', '{DeliveryState.PENDING}')"
-ALERT_COLUMNS = "al.id, al.rule, al.article_id, al.title, al.link, al.published, al.snippet, al.spans, al.created_at"
+ALERT_COLUMNS = (
+    "al.id, al.rule, al.article_id, al.title, al.link, al.published, al.snippet, al.spans, al.created_at, al.story_id"
+)
 
 
 def _delivery(r: tuple) -> Delivery:
@@ -44,12 +48,12 @@ class AlertStore(Database):
         pages = f"AND a.fulltext_state != '{FulltextState.PENDING}'" if wait_for_pages else ""
         rows = self._conn().execute(
             f"""
-            SELECT q.article_id, a.feed_id, q.first_fetch, q.queued_at, COALESCE(a.published, a.updated)
+            SELECT q.article_id, a.feed_id, q.first_fetch, q.queued_at, COALESCE(a.published, a.updated), a.story_id
             FROM match_queue q JOIN articles a ON a.id = q.article_id
             WHERE a.indexed_version = a.version {pages} ORDER BY q.article_id
             """
         ).fetchall()
-        return [MatchCandidate(r[0], r[1], bool(r[2]), _dt(r[3]), _dt(r[4])) for r in rows]
+        return [MatchCandidate(r[0], r[1], bool(r[2]), _dt(r[3]), _dt(r[4]), r[5]) for r in rows]
 
     def canonical_urls(self, article_ids: Sequence[int]) -> dict[int, str]:
         """Each article's canonical URL (after redirects, without tracking parameters); '' if it has no link."""
@@ -68,60 +72,100 @@ class AlertStore(Database):
         rows = self._select_in("SELECT rule, armed_at FROM rule_state WHERE 1", "rule", list(first_seen))
         return {rule: _dt(armed) for rule, armed in rows}
 
-    def record_matches(self, alerts: Sequence[NewAlert], matched_ids: Sequence[int]) -> tuple[list[int], int]:
-        """Record new alerts with their deliveries and take `matched_ids` off the queue, in one transaction.
+    def story_alerts(self, story_ids: Sequence[int]) -> set[tuple[str, int]]:
+        """(rule, story) of the alerts these stories already have."""
+        return set(self._select_in("SELECT rule, story_id FROM alerts WHERE 1", "story_id", sorted(story_ids)))
 
-        An alert that exists for the same rule and article, or rule and
-        canonical URL (the same story from another feed), is not created
-        again: the article is added to its sources. Returns the ids of the
-        alerts created and how many articles joined existing ones.
+    def record_matches(self, alerts: Sequence[NewAlert], matched_ids: Sequence[int],
+                       joins: Sequence[SourceJoin] = ()) -> tuple[list[int], int]:  # fmt: skip
+        """Record new alerts and the sources joining alerts, with their deliveries, and take `matched_ids`
+        off the queue, in one transaction (the outbox).
+
+        An alert that exists for the same rule and story (or article, or
+        canonical URL) is not created again: the article becomes one more
+        source of it. Returns the ids of the alerts created and how many
+        articles joined existing ones.
         """
         created: list[int] = []
         joined = 0
         with self._tx() as tx:
             for a in alerts:
                 alert_id = self._insert_alert(tx, a)
-                is_new = alert_id is not None
-                if not is_new:
-                    alert_id = self._existing_alert(tx, a)
-                cur = tx.execute(
-                    "INSERT OR IGNORE INTO alert_sources (alert_id, article_id, feed_title, link) VALUES (?, ?, ?, ?)",
-                    (alert_id, a.article_id, a.feed_title, a.link),
-                )
-                if is_new:
+                if alert_id is not None:
                     created.append(alert_id)
+                    self._add_source(tx, alert_id, a.article_id, a.feed_title, a.link)
+                    self._first_deliveries(tx, alert_id, a.deliveries, a.outlets)
                 else:
-                    joined += cur.rowcount
+                    alert_id = self._existing_alert(tx, a)
+                    if self._add_source(tx, alert_id, a.article_id, a.feed_title, a.link):
+                        joined += 1
+                        self._first_deliveries(tx, alert_id, a.deliveries, a.outlets)
+            for j in joins:
+                row = tx.execute("SELECT id FROM alerts WHERE rule = ? AND story_id = ?",
+                                 (j.rule, j.story_id)).fetchone()  # fmt: skip
+                if row is None or not self._add_source(tx, row[0], j.article_id, j.feed_title, j.link):
+                    continue
+                joined += 1
+                if not self._first_deliveries(tx, row[0], j.first, j.outlets):
+                    self._insert_deliveries(tx, row[0], j.updates)
             tx.executemany("DELETE FROM match_queue WHERE article_id = ?", [(i,) for i in matched_ids])
         return created, joined
+
+    @staticmethod
+    def _add_source(tx: sqlite3.Connection, alert_id: int, article_id: int, feed_title: str, link: str) -> bool:
+        cur = tx.execute(
+            "INSERT OR IGNORE INTO alert_sources (alert_id, article_id, feed_title, link) VALUES (?, ?, ?, ?)",
+            (alert_id, article_id, feed_title, link),
+        )
+        return cur.rowcount == 1
+
+    def _first_deliveries(self, tx: sqlite3.Connection, alert_id: int, plans: Sequence[DeliveryPlan],
+                          outlets: int) -> bool:  # fmt: skip
+        """Make the alert's own deliveries if its sources now come from `outlets` outlets; True if this
+        source is the one that got it there (or the alert is still short of it: nothing else is sent)."""
+        if outlets <= 1:
+            return False
+        count = tx.execute("SELECT count(DISTINCT feed_title) FROM alert_sources WHERE alert_id = ?",
+                           (alert_id,)).fetchone()[0]  # fmt: skip
+        if count < outlets:
+            return True
+        made = self._insert_deliveries(tx, alert_id, plans)
+        return made > 0
+
+    @staticmethod
+    def _insert_deliveries(tx: sqlite3.Connection, alert_id: int, plans: Sequence[DeliveryPlan]) -> int:
+        cur = tx.executemany(
+            "INSERT OR IGNORE INTO deliveries (alert_id, target, target_label, batch, state, next_attempt_at, "
+            "update_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(alert_id, d.target, d.label, d.batch, d.state, _iso(d.due_at), d.update_of) for d in plans],
+        )
+        return cur.rowcount
 
     @staticmethod
     def _insert_alert(tx: sqlite3.Connection, a: NewAlert) -> int | None:
         cur = tx.execute(
             """
-            INSERT INTO alerts (rule, article_id, canonical_url, title, link, published, snippet, spans, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            INSERT INTO alerts (rule, article_id, canonical_url, title, link, published, snippet, spans, created_at,
+                                story_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """,
             (a.rule, a.article_id, a.canonical_url, a.title, a.link, _iso(a.published), a.snippet,
-             json.dumps([list(s) for s in a.spans]), _iso(utcnow())),
+             json.dumps([list(s) for s in a.spans]), _iso(utcnow()), a.story_id),
         )  # fmt: skip
         if cur.rowcount == 0:
             return None
         alert_id = cur.lastrowid
-        tx.executemany(
-            "INSERT INTO deliveries (alert_id, target, target_label, batch, state, next_attempt_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(alert_id, d.target, d.label, d.batch, d.state, _iso(d.due_at)) for d in a.deliveries],
-        )
+        if a.outlets <= 1:
+            AlertStore._insert_deliveries(tx, alert_id, a.deliveries)
         return alert_id
 
     @staticmethod
     def _existing_alert(tx: sqlite3.Connection, a: NewAlert) -> int:
         """The rule's alert that stopped `a` being inserted: the one holding its article, else its story's."""
         return tx.execute(
-            "SELECT id FROM alerts WHERE rule = ? AND (article_id = ? OR canonical_url = ?) "
+            "SELECT id FROM alerts WHERE rule = ? AND (article_id = ? OR canonical_url = ? OR story_id = ?) "
             "ORDER BY article_id IS ? DESC LIMIT 1",
-            (a.rule, a.article_id, a.canonical_url, a.article_id),
+            (a.rule, a.article_id, a.canonical_url, a.story_id, a.article_id),
         ).fetchone()[0]
 
     def due_deliveries(self, now: datetime, limit: int = 5000) -> list[Delivery]:
@@ -171,7 +215,7 @@ class AlertStore(Database):
             r[0]: Alert(
                 id=r[0], rule=r[1], article_id=r[2], title=r[3], link=r[4], published=_dt(r[5]), snippet=r[6],
                 spans=tuple(tuple(s) for s in json.loads(r[7])), created_at=_dt(r[8]),
-                sources=tuple(sources[r[0]]), deliveries=tuple(deliveries[r[0]]),
+                sources=tuple(sources[r[0]]), deliveries=tuple(deliveries[r[0]]), story_id=r[9],
             )  # fmt: skip
             for r in rows
         }

@@ -34,8 +34,11 @@ LIST_SORTS = {
 ARTICLE_COLUMNS = """
     a.id, a.feed_id, f.title, f.grp, a.key, a.title, a.link, a.author, a.published, a.updated,
     a.first_seen, a.summary, a.content, a.categories, a.enclosures, {text}, {markdown},
-    a.text_source, a.read, a.starred
+    a.text_source, a.read, a.starred, a.story_id
 """
+
+# An unread article counts as unread unless its story is muted (`reader stories mute`); one parameter: now.
+NOT_MUTED = "(a.story_id IS NULL OR a.story_id NOT IN (SELECT id FROM stories WHERE muted_until > ?))"
 
 
 def _article(row: sqlite3.Row) -> Article:
@@ -46,6 +49,7 @@ def _article(row: sqlite3.Row) -> Article:
         categories=tuple(json.loads(row[13])),
         enclosures=tuple(Enclosure(**e) for e in json.loads(row[14])),
         text=row[15], markdown=row[16], text_source=TextSource(row[17]), read=bool(row[18]), starred=bool(row[19]),
+        story_id=row[20],
     )  # fmt: skip
 
 
@@ -74,16 +78,26 @@ class ArticleStore(Database):
         updated_ids: list[int] = []
         with self._tx() as tx:
             existing = {
-                key: (aid, chash)
-                for key, aid, chash in tx.execute(
-                    "SELECT key, id, content_hash FROM articles WHERE feed_id = ?", (feed_id,)
+                key: (aid, chash, link)
+                for key, aid, chash, link in tx.execute(
+                    "SELECT key, id, content_hash, link FROM articles WHERE feed_id = ?", (feed_id,)
                 )
             }
+            # GUID churn: a feed that gives an entry a new id on every fetch, link and text unchanged.
+            by_content = {(link, chash): key for key, (_aid, chash, link) in existing.items() if link}
+            articles = list(articles)
+            listed = {a.key for a in articles}
             seen: set[str] = set()
             for a in articles:
                 if a.key in seen:  # a feed listing one entry twice
                     continue
                 seen.add(a.key)
+                old_key = by_content.get((a.link, a.content_hash)) if a.key not in existing and a.link else None
+                if old_key is not None and old_key not in listed:
+                    tx.execute("UPDATE articles SET key = ? WHERE feed_id = ? AND key = ?", (a.key, feed_id, old_key))
+                    existing[a.key] = existing.pop(old_key)
+                    del by_content[(a.link, a.content_hash)]
+                    continue
                 text, source = _initial_text(a)
                 sort_date = _iso(a.published or a.updated) or now
                 values = (
@@ -119,6 +133,12 @@ class ArticleStore(Database):
                         WHERE id = ?
                         """,
                         (*values, text, text, source, aid),
+                    )
+                    # Changed text is matched again: a rule that now matches alerts (once per story).
+                    tx.execute(
+                        "INSERT OR IGNORE INTO match_queue (article_id, first_fetch, queued_at) "
+                        "VALUES (?, 0, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))",
+                        (aid,),
                     )
                     updated_ids.append(aid)
         return UpsertResult(new_ids, updated_ids)
@@ -310,7 +330,8 @@ class ArticleStore(Database):
             clauses.append("a.feed_id IN (SELECT id FROM feeds WHERE grp = ? COLLATE NOCASE)")
             params.append(flt.group)
         if flt.unread:
-            clauses.append("a.read = 0")
+            clauses.append(f"a.read = 0 AND {NOT_MUTED}")
+            params.append(_iso(utcnow()))
         if flt.starred:
             clauses.append("a.starred = 1")
         if flt.since is not None:

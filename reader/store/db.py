@@ -113,17 +113,18 @@ class Database:
                 ) from None
             raise
 
-    def _select_in(self, sql: str, column: str, ids: Sequence[int] | None, tail: str = "") -> list[tuple]:
-        """Run `sql`, restricted to `column IN ids` (in chunks) when ids are given."""
+    def _select_in(self, sql: str, column: str, ids: Sequence[int] | None, tail: str = "",
+                   params: Sequence = ()) -> list[tuple]:  # fmt: skip
+        """Run `sql` (with `params`), restricted to `column IN ids` (in chunks) when ids are given."""
         conn = self._conn()
         if ids is None:
-            return conn.execute(sql + tail).fetchall()
+            return conn.execute(sql + tail, params).fetchall()
         rows: list[tuple] = []
         ids = list(ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows += conn.execute(f"{sql} AND {column} IN ({marks}){tail}", chunk).fetchall()
+            rows += conn.execute(f"{sql} AND {column} IN ({marks}){tail}", [*params, *chunk]).fetchall()
         return rows
 
     def _migrate(self, conn: sqlite3.Connection, existed: bool = False) -> None:

@@ -72,6 +72,13 @@ class FeedStore(Database):
                     "SELECT feed_id, count(*), sum(read = 0) FROM articles GROUP BY feed_id"
                 )
             }
+            muted = conn.execute(  # unread articles of muted stories do not count: few rows, by index
+                "SELECT feed_id, count(*) FROM articles WHERE read = 0 AND story_id IN "
+                "(SELECT id FROM stories WHERE muted_until > ?) GROUP BY feed_id",
+                (_iso(utcnow()),),
+            )
+            for fid, n in muted:
+                counts[fid] = (counts[fid][0], counts[fid][1] - n)
         rows = conn.execute(
             f"SELECT {FEED_COLUMNS} FROM feeds f ORDER BY f.grp COLLATE NOCASE, "
             "CASE WHEN f.title = '' THEN f.url ELSE f.title END COLLATE NOCASE"

@@ -147,7 +147,58 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX articles_starred ON articles (sort_date DESC, id DESC) WHERE starred = 1;
     CREATE INDEX articles_unread_by_feed ON articles (feed_id) WHERE read = 0;
     """),
-    # 4: stories (the next table family) goes here.
+    # 4: stories (reader/stories.py). Every article gets a story in the run that stores it (the pipeline
+    # groups before it matches); until then it waits in `articles_to_group`. `story_terms` indexes the
+    # stories still open (their centroids); a story's rows go once its window has passed, so it stays the
+    # size of a few days of news. `story_df` holds the document frequency of every term grouped so far.
+    # An alert is one per (rule, story); `deliveries.update_of` lets an alert announce a later source.
+    Migration(4, "stories: each article's story, the open stories' terms, term counts; one alert per (rule, story)", """
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        size INTEGER NOT NULL DEFAULT 0,
+        outlets TEXT NOT NULL DEFAULT '[]',
+        names TEXT NOT NULL DEFAULT '[]',
+        muted_until TEXT
+    );
+    CREATE INDEX stories_by_last_seen ON stories (last_seen);
+    CREATE TABLE story_terms (
+        term TEXT NOT NULL,
+        story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        weight REAL NOT NULL,
+        PRIMARY KEY (term, story_id)
+    );
+    CREATE INDEX story_terms_by_story ON story_terms (story_id);
+    CREATE TABLE story_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL);
+    ALTER TABLE articles ADD COLUMN story_id INTEGER REFERENCES stories(id) ON DELETE SET NULL;
+    ALTER TABLE articles ADD COLUMN story_reason TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX articles_by_story ON articles (story_id);
+    CREATE INDEX articles_to_group ON articles (sort_date, id) WHERE story_id IS NULL;
+    ALTER TABLE alerts ADD COLUMN story_id INTEGER;
+    CREATE UNIQUE INDEX alerts_rule_story ON alerts (rule, story_id);
+    ALTER TABLE deliveries RENAME TO deliveries_v3;
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        target TEXT NOT NULL,
+        target_label TEXT NOT NULL,
+        batch TEXT,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        sent_at TEXT,
+        update_of INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (alert_id, target, update_of)
+    );
+    INSERT INTO deliveries (id, alert_id, target, target_label, batch, state, attempts, next_attempt_at,
+                            last_error, sent_at)
+        SELECT id, alert_id, target, target_label, batch, state, attempts, next_attempt_at, last_error, sent_at
+        FROM deliveries_v3;
+    DROP TABLE deliveries_v3;
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('held', 'pending');
+    """),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,178 @@
+"""Stories: B-cubed precision, recall and F1 of grouping real headlines into stories, and its cost.
+
+    python -m benchmarks stories [--data dev.csv] [--latency 0.05] [--fast] [--cv 5] [--scale]
+
+Default: serves the data set as feeds on 127.0.0.1–127.0.0.N (one feed per
+publisher host), runs `reader fetch --no-fulltext --json` through the real
+pipeline, reads each article's story back with `reader articles --json`, and
+scores against the STORY column. Reports the grouping stage's time against the
+whole feeds-only refresh.
+
+`--fast` calls the pure grouper (reader/stories.py) in-process instead, for
+tuning; `--cv K` adds K-fold cross-validation across stories: constants chosen
+on K-1 folds of stories, scored on the held-out fold, so nothing is fitted to
+one story. `--scale` times grouping through the store at 1k and at 100k stored
+articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import itertools
+import json
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reader.stories import Corpus, Grouper, StoryInput, Tuning
+
+DATA = Path("/work/shared/benchdata/stories/dev.csv")
+TARGET_PRECISION, TARGET_F1 = 0.95, 0.55
+# The grid cross-validation chooses from (around the defaults in reader.stories.Tuning).
+GRID = {"threshold": (0.10, 0.12, 0.14, 0.16, 0.18), "second_evidence": (0.3, 0.4, 0.5), "name_weight": (1.0, 2.0)}
+
+
+@dataclass(frozen=True)
+class Row:
+    title: str
+    url: str
+    publisher: str
+    host: str
+    date: datetime
+    story: str
+
+
+def load(path: Path) -> list[Row]:
+    """The data set in time order (ties keep file order)."""
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = [
+            Row(r["TITLE"], r["URL"], r["PUBLISHER"], r["HOSTNAME"],
+                datetime.fromtimestamp(int(r["TIMESTAMP"]) / 1000, UTC), r["STORY"])
+            for r in csv.DictReader(f)
+        ]  # fmt: skip
+    return sorted(rows, key=lambda r: r.date)
+
+
+def bcubed(predicted: Sequence[object], gold: Sequence[str]) -> tuple[float, float, float]:
+    """B-cubed precision, recall, F1: per item, the share of its predicted group with its label, and the
+    share of its label's items in its predicted group, each averaged over items."""
+    members: dict[object, Counter] = defaultdict(Counter)
+    for p, g in zip(predicted, gold):
+        members[p][g] += 1
+    sizes = Counter(gold)
+    precision = sum(members[p][g] / sum(members[p].values()) for p, g in zip(predicted, gold)) / len(gold)
+    recall = sum(members[p][g] / sizes[g] for p, g in zip(predicted, gold)) / len(gold)
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def group_in_process(rows: Sequence[Row], tuning: Tuning = Tuning()) -> list[int]:
+    """The grouper over `rows` as one batch (as one `reader fetch` of them all groups them)."""
+    grouper = Grouper(Corpus(), tuning=tuning)
+    return [d.story_id for d in grouper.group([StoryInput(i, r.title, "", r.date, r.host, r.url)
+                                               for i, r in enumerate(rows)])]  # fmt: skip
+
+
+def folds(rows: Sequence[Row], k: int) -> list[set[str]]:
+    """Stories split into k folds, by a hash of the label (not by anything a story says)."""
+    stories = sorted({r.story for r in rows}, key=lambda s: hashlib.sha256(s.encode()).hexdigest())
+    return [set(stories[i::k]) for i in range(k)]
+
+
+def choose(rows: Sequence[Row]) -> tuple[Tuning, tuple[float, float, float]]:
+    """The grid point with the best F1 among those with precision ≥ the target (else the most precise)."""
+    gold = [r.story for r in rows]
+    scored = []
+    for values in itertools.product(*GRID.values()):
+        tuning = replace(Tuning(), **dict(zip(GRID, values)))
+        scored.append((bcubed(group_in_process(rows, tuning), gold), values, tuning))
+    ok = [s for s in scored if s[0][0] >= TARGET_PRECISION]
+    best = max(ok, key=lambda s: (s[0][2], s[1])) if ok else max(scored, key=lambda s: (s[0][0], s[1]))
+    return best[2], best[0]
+
+
+def cross_validate(rows: Sequence[Row], k: int) -> int:
+    print(f"\n{k}-fold cross-validation across stories (constants chosen on the other folds)\n")
+    print("| fold | stories | chosen threshold / second_evidence / name_weight | train P / R / F1 | held-out P / R / F1 |")
+    print("| ---: | ---: | --- | --- | --- |")
+    held: list[tuple[float, float, float]] = []
+    for i, fold in enumerate(folds(rows, k)):
+        train = [r for r in rows if r.story not in fold]
+        test = [r for r in rows if r.story in fold]
+        tuning, fit = choose(train)
+        score = bcubed(group_in_process(test, tuning), [r.story for r in test])
+        held.append(score)
+        print(f"| {i + 1} | {len(fold)} | {tuning.threshold} / {tuning.second_evidence} / {tuning.name_weight} "
+              f"| {_prf(fit)} | {_prf(score)} |")  # fmt: skip
+    mean = tuple(sum(s[j] for s in held) / len(held) for j in range(3))
+    print(f"| mean | | | | {_prf(mean)} |")
+    return 0
+
+
+def _prf(score: Sequence[float]) -> str:
+    return " / ".join(f"{x:.3f}" for x in score)
+
+
+def fast(rows: Sequence[Row]) -> tuple[float, float, float]:
+    start = time.perf_counter()
+    predicted = group_in_process(rows)
+    elapsed = time.perf_counter() - start
+    score = bcubed(predicted, [r.story for r in rows])
+    print(f"In process, {len(rows)} headlines, default constants: B-cubed P / R / F1 {_prf(score)} "
+          f"({len(set(predicted))} stories for {len({r.story for r in rows})} labels; "
+          f"{elapsed / len(rows) * 1e6:.0f} µs per article)")  # fmt: skip
+    return score
+
+
+def baselines(rows: Sequence[Row]) -> None:
+    gold = [r.story for r in rows]
+    print(f"Every article alone: P / R / F1 {_prf(bcubed(list(range(len(rows))), gold))}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks stories", description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=DATA,
+                   help=f"CSV with TITLE, URL, PUBLISHER, HOSTNAME, TIMESTAMP, STORY (default {DATA})")  # fmt: skip
+    p.add_argument("--latency", type=float, default=0.05, help="seconds before every feed response (default 0.05)")
+    p.add_argument("--fast", action="store_true", help="call the grouper in-process; no server, no store")
+    p.add_argument("--cv", type=int, default=0, metavar="K", help="also K-fold cross-validation across stories")
+    p.add_argument("--scale", action="store_true", help="also time grouping through the store at 1k and 100k articles")
+    return p.parse_args(argv)
+
+
+def check(score: Sequence[float]) -> int:
+    ok = score[0] >= TARGET_PRECISION and score[2] >= TARGET_F1
+    print(f"targets P ≥ {TARGET_PRECISION}, F1 ≥ {TARGET_F1}: {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.data.is_file():
+        print(f"no data set at {args.data}", file=sys.stderr)
+        return 2
+    rows = load(args.data)
+    baselines(rows)
+    score = fast(rows)
+    if not args.fast:
+        from .storyfeeds import served_run
+
+        score = served_run(rows, args.latency)
+    status = check(score)
+    if args.cv:
+        cross_validate(rows, args.cv)
+    if args.scale:
+        from .storyfeeds import scale_run
+
+        scale_run(rows)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""The stories benchmark's worlds: the data set served as feeds (one per publisher host), and a store grown to 100k.
+
+`served_run` serves each host's headlines as an RSS feed on 127.0.0.1–127.0.0.N,
+runs `reader fetch --no-fulltext --json`, reads the stories back with
+`reader articles --json`, and scores them. `scale_run` times grouping through
+the store when it holds 1k articles and when it holds 100k.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import timedelta
+from email.utils import format_datetime
+from html import escape
+from pathlib import Path
+
+from aiohttp import web
+
+from .bench_fetch import ReaderClient, run_measured
+from .feedserver import FIRST_LOOPBACK, REPO_ROOT, bind_sockets
+
+MAX_HOSTS = 200  # loopback addresses the feeds are spread over
+
+
+def rss(host: str, rows: Sequence) -> bytes:
+    items = "".join(
+        f"<item><title>{escape(r.title)}</title><link>{escape(r.url)}</link>"
+        f"<guid isPermaLink=\"false\">{escape(r.url)}</guid><pubDate>{format_datetime(r.date)}</pubDate></item>"
+        for r in rows
+    )
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(rows[0].publisher)}'
+            f"</title><link>http://{escape(host)}/</link><description>{escape(host)}</description>{items}"
+            "</channel></rss>").encode()  # fmt: skip
+
+
+class StoryFeeds:
+    """An aiohttp server in a thread: /feed/{i}.xml is host i's headlines, served from address i % N."""
+
+    def __init__(self, rows: Sequence, latency: float = 0.0):
+        self.latency = latency
+        by_host: dict[str, list] = defaultdict(list)
+        for r in rows:
+            by_host[r.host].append(r)
+        self.hosts = sorted(by_host)
+        self.bodies = [rss(h, by_host[h]) for h in self.hosts]
+        self.sockets = bind_sockets(min(MAX_HOSTS, len(self.hosts)))
+        self.port = self.sockets[0].getsockname()[1]
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def urls(self) -> list[str]:
+        addresses = len(self.sockets)
+        return [f"http://{FIRST_LOOPBACK + i % addresses}:{self.port}/feed/{i}.xml" for i in range(len(self.hosts))]
+
+    async def _start(self) -> None:
+        async def feed(request: web.Request) -> web.Response:
+            i = int(request.match_info["i"])
+            await asyncio.sleep(self.latency)
+            return web.Response(body=self.bodies[i], content_type="application/rss+xml")
+
+        app = web.Application()
+        app.router.add_get("/feed/{i:\\d+}.xml", feed)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        for sock in self.sockets:
+            await web.SockSite(self.runner, sock).start()
+
+    def __enter__(self) -> StoryFeeds:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=60)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+
+def served_run(rows: Sequence, latency: float) -> tuple[float, float, float]:
+    from .bench_stories import _prf, bcubed
+
+    with tempfile.TemporaryDirectory(prefix="bench-stories-") as tmp, StoryFeeds(rows, latency) as server:
+        client = ReaderClient(Path(tmp), server.urls(), sys.executable)
+        client.subscribe()
+        sample = run_measured(client.command("fetch", "--no-fulltext", "--json"), client.env, REPO_ROOT, timeout=1800)
+        if sample.returncode != 0:
+            raise SystemExit(f"reader fetch failed ({sample.returncode}): {sample.stderr[-800:]}")
+        report = json.loads(sample.stdout)
+        listed = run_measured(client.command("articles", "--json", "--limit", str(len(rows) * 2)), client.env,
+                              REPO_ROOT)  # fmt: skip
+        articles = json.loads(listed.stdout)
+    label = {r.url: r.story for r in rows}
+    found = [(a["story"], label[a["link"]]) for a in articles if a["link"] in label]
+    score = bcubed([s for s, _ in found], [g for _, g in found])
+    grouping = report["timings"].get("stories", 0.0)
+    print(f"\nServed as {len(server.hosts)} feeds on {len(server.sockets)} loopback addresses; "
+          f"{latency * 1000:.0f} ms latency; `reader fetch --no-fulltext`: {report['new']} articles stored, "
+          f"{report['grouped']} grouped, "
+          f"{len(found)} scored")  # fmt: skip
+    print("\n| what | figure |\n| --- | ---: |")
+    print(f"| B-cubed P / R / F1, through the pipeline | {_prf(score)} |")
+    print(f"| stories formed (labels) | {len({s for s, _ in found})} ({len({g for _, g in found})}) |")
+    print(f"| feeds-only refresh, whole command (wall) | {sample.wall:.2f} s |")
+    print(f"| grouping stage (wall) | {grouping:.2f} s ({grouping / sample.wall:.1%} of the refresh) |")
+    cpu = report["timings"].get("stories_cpu", 0.0)
+    print(f"| grouping stage (CPU of its thread) | {cpu:.2f} s ({cpu / sample.wall:.1%} of the refresh's wall time; "
+          f"{cpu / max(1, report['grouped']) * 1e6:.0f} µs per article) |")
+    return score
+
+
+def scale_run(rows: Sequence, total: int = 100_000, sample: int = 1000) -> None:
+    """Grouping `sample` articles into a store holding ~1k, then ~`total` articles (the data set again and
+    again, each copy a week later, so old stories close as they would)."""
+    from reader.ingest import group_stories
+    from reader.models import ParsedArticle
+    from reader.store import Store
+
+    def copy(k: int) -> list[ParsedArticle]:
+        shift = timedelta(days=7 * k)
+        return [ParsedArticle(key=f"{k}-{i}", title=r.title, link=f"{r.url}#{k}", published=r.date + shift,
+                              content_hash=f"{k}-{i}") for i, r in enumerate(rows)]  # fmt: skip
+
+    def timed(store: Store, k: int) -> float:
+        store.upsert_articles(feed, copy(k)[:sample], fulltext=False, canonical={})
+        start = time.perf_counter()
+        group_stories(store)
+        return (time.perf_counter() - start) / sample
+
+    with tempfile.TemporaryDirectory(prefix="bench-stories-scale-") as tmp:
+        store = Store(Path(tmp) / "reader.sqlite")
+        feed = store.add_feed("http://127.0.0.1/feed.xml")[0].id
+        small = timed(store, 0)
+        k = 1
+        while store.article_count() + len(rows) < total:
+            store.upsert_articles(feed, copy(k), fulltext=False, canonical={})
+            group_stories(store)
+            k += 1
+        large = timed(store, k)
+        count = store.article_count()
+        store.close()
+    print(f"\nGrouping through the store, per article: {small * 1e3:.2f} ms at {sample:,} stored articles, "
+          f"{large * 1e3:.2f} ms at {count:,}")  # fmt: skip

@@ -1,0 +1,91 @@
+"""`reader stories show|mute|unmute ID`: a story's articles and outlets, and keeping a story quiet."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from .. import console
+from ..dates import DateError, span
+from ..stories import describe
+from ..models import StoryRecord
+from .context import Context, UsageError
+
+FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("stories", help="a story's articles and outlets; mute or unmute a story")
+    commands = p.add_subparsers(dest="stories_command", metavar="SUBCOMMAND", required=True)
+    show = commands.add_parser("show", help="a story's articles, outlets, first/last seen, and what tied each in")
+    show.add_argument("story", type=int, metavar="ID", help="a story id (the `story` of `reader articles --json`)")
+    show.add_argument("--json", action="store_true", help="one JSON object")
+    show.set_defaults(func=show_story)
+    mute = commands.add_parser("mute", help="no alerts from this story (every rule stays armed)")
+    mute.add_argument("story", type=int, metavar="ID")
+    mute.add_argument("--for", dest="span", metavar="SPAN",
+                      help="for a while only: 30m, 12h, 7d, 2w (default: for good)")  # fmt: skip
+    mute.set_defaults(func=mute_story)
+    unmute = commands.add_parser("unmute", help="undo `reader stories mute`")
+    unmute.add_argument("story", type=int, metavar="ID")
+    unmute.set_defaults(func=unmute_story)
+
+
+def _story(ctx: Context, story_id: int) -> StoryRecord:
+    story = ctx.store.story(story_id)
+    if story is None:
+        raise UsageError(f"no story {story_id} (see the `story` field of `reader articles --json`)")
+    return story
+
+
+def story_json(s: StoryRecord) -> dict:
+    return {
+        "id": s.id, "first_seen": console.iso(s.first_seen), "last_seen": console.iso(s.last_seen),
+        "muted_until": console.iso(s.muted_until), "size": len(s.articles), "outlets": s.outlets,
+        "articles": [
+            {"id": m.article_id, "title": m.title, "link": m.link, "outlet": m.outlet, "date": console.iso(m.date),
+             "tied_by": m.reason, "why": describe(m.reason)}
+            for m in s.articles
+        ],
+    }  # fmt: skip
+
+
+def show_story(args, ctx: Context) -> int:
+    s = _story(ctx, args.story)
+    if args.json:
+        console.print_json(story_json(s))
+        return 0
+    muted = f" · muted until {console.local_time(s.muted_until)}" if s.muted_until else ""
+    console.out.print(
+        f"story {s.id}: {len(s.articles)} article(s) from {len(s.outlets)} outlet(s), "
+        f"first seen {console.local_time(s.first_seen)}, last seen {console.local_time(s.last_seen)}{muted}"
+    )
+    console.out.print(console.safe("outlets: " + ", ".join(s.outlets)))
+    rows = [(str(m.article_id), console.local_time(m.date), m.outlet, m.title, describe(m.reason)) for m in s.articles]
+    console.out.print(console.table(["id", "date", "outlet", "title", "tied in by"], rows))
+    return 0
+
+
+def mute_story(args, ctx: Context) -> int:
+    _story(ctx, args.story)
+    until = FOREVER
+    if args.span:
+        try:
+            length = span(args.span)
+        except DateError as exc:
+            raise UsageError(f"--for: {exc}") from None
+        if not length:
+            raise UsageError("--for: a mute lasts longer than nothing; write 30m, 12h, 7d or 2w")
+        until = datetime.now(UTC).replace(microsecond=0) + length
+    ctx.store.set_story_muted(args.story, until)
+    when = "for good" if until == FOREVER else f"until {console.local_time(until)}"
+    console.out.print(f"story {args.story} muted {when}: it alerts no rule; "
+                      f"`reader stories unmute {args.story}` undoes it")  # fmt: skip
+    return 0
+
+
+def unmute_story(args, ctx: Context) -> int:
+    _story(ctx, args.story)
+    ctx.store.set_story_muted(args.story, None)
+    console.out.print(f"story {args.story} unmuted")
+    return 0

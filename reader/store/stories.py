@@ -1,0 +1,185 @@
+"""The stories table family: each article's story and why, the open stories' inverted index, term counts, muting.
+
+The grouping itself is reader/stories.py (pure); this module only loads what a
+batch needs (the counts of its terms, the open stories sharing them) and saves
+the outcome in one transaction. It never decides which story an article joins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from ..models import ArticleFilter, StoryMember, StoryRecord
+from ..stories import Corpus, Decision, StoryInput, StoryProfile
+from .articles import LIST_SORTS
+from .db import Database, _dt, _iso
+
+
+class StoryStore(Database):
+    """Reads and writes of `stories`, `story_terms`, `story_df` and the articles' story columns."""
+
+    def articles_to_group(self, limit: int = 500) -> list[StoryInput]:
+        """The oldest articles still without a story, in the order they are grouped (date, then id)."""
+        rows = self._conn().execute(
+            """
+            SELECT a.id, a.title,
+                   CASE a.text_source WHEN 'title' THEN a.summary WHEN 'page' THEN a.summary || char(10) || a.text
+                                      ELSE a.text END,
+                   min(a.sort_date, a.first_seen), CASE WHEN f.title = '' THEN f.url ELSE f.title END,
+                   a.canonical_url
+            FROM articles a JOIN feeds f ON f.id = a.feed_id
+            WHERE a.story_id IS NULL ORDER BY a.sort_date, a.id LIMIT ?
+            """,
+            (limit,),
+        ).fetchall()
+        return [StoryInput(r[0], r[1], r[2][:8000], datetime.fromisoformat(r[3]), r[4], r[5]) for r in rows]
+
+    def story_corpus(self, terms: Iterable[str]) -> Corpus:
+        """The document count and the frequencies of `terms` (only these: the table holds every term)."""
+        terms = sorted(set(terms))
+        df: dict[str, int] = {}
+        for term, n in self._select_in("SELECT term, df FROM story_df WHERE 1", "term", terms):
+            df[term] = n
+        return Corpus(int(self.get_meta("story_documents") or 0), df)
+
+    def open_stories(self, terms: Iterable[str], links: Iterable[str], since: datetime) -> list[StoryProfile]:
+        """Stories seen since `since` that share one of `terms`, or have an article with one of `links`."""
+        ids = {r[0] for r in self._select_in(
+            "SELECT DISTINCT t.story_id FROM story_terms t JOIN stories s ON s.id = t.story_id "
+            "WHERE s.last_seen >= ?", "t.term", sorted(set(terms)), params=(_iso(since),))}  # fmt: skip
+        by_link: dict[int, set[str]] = defaultdict(set)
+        for story_id, link in self._select_in(
+            "SELECT story_id, canonical_url FROM articles WHERE story_id IS NOT NULL", "canonical_url",
+            sorted(set(filter(None, links))),
+        ):  # fmt: skip
+            by_link[story_id].add(link)
+        ids |= by_link.keys()
+        centroids: dict[int, dict[str, float]] = defaultdict(dict)
+        for story_id, term, weight in self._select_in(
+            "SELECT story_id, term, weight FROM story_terms WHERE 1", "story_id", sorted(ids)
+        ):
+            centroids[story_id][term] = weight
+        profiles = []
+        for r in self._select_in("SELECT id, first_seen, last_seen, size, outlets, names FROM stories WHERE 1",
+                                 "id", sorted(ids)):  # fmt: skip
+            profiles.append(StoryProfile(
+                r[0], _dt(r[1]), _dt(r[2]), r[3], set(json.loads(r[4])), centroids[r[0]], set(json.loads(r[5])),
+                by_link[r[0]],
+            ))  # fmt: skip
+        return sorted(profiles, key=lambda p: p.id)
+
+    def next_story_id(self) -> int:
+        return self._conn().execute("SELECT COALESCE(max(id), 0) + 1 FROM stories").fetchone()[0]
+
+    def save_stories(self, decisions: Sequence[Decision], stories: Iterable[StoryProfile], corpus: Corpus,
+                     loaded_df: dict[str, int], *, forget_before: datetime) -> None:  # fmt: skip
+        """Record a grouped batch in one transaction: the stories that changed (and their centroids),
+        each article's story and why, the corpus counts; open stories quiet since `forget_before`
+        leave the inverted index."""
+        with self._tx() as tx:
+            for p in stories:
+                tx.execute(
+                    "INSERT INTO stories (id, first_seen, last_seen, size, outlets, names) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen, "
+                    "size = excluded.size, outlets = excluded.outlets, names = excluded.names",
+                    (p.id, _iso(p.first_seen), _iso(p.last_seen), p.size, json.dumps(sorted(p.outlets)),
+                     json.dumps(sorted(p.names))),
+                )  # fmt: skip
+                tx.execute("DELETE FROM story_terms WHERE story_id = ?", (p.id,))
+                tx.executemany("INSERT INTO story_terms (term, story_id, weight) VALUES (?, ?, ?)",
+                               [(term, p.id, w) for term, w in p.centroid.items()])  # fmt: skip
+            tx.executemany(
+                "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
+                [(d.story_id, json.dumps(d.explained()), d.article_id) for d in decisions],
+            )
+            tx.executemany(
+                "INSERT INTO story_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
+                [(term, n - loaded_df.get(term, 0), n - loaded_df.get(term, 0))
+                 for term, n in corpus.df.items() if n != loaded_df.get(term, 0)],
+            )  # fmt: skip
+            tx.execute("INSERT INTO meta (key, value) VALUES ('story_documents', ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(corpus.documents),))  # fmt: skip
+            tx.execute("DELETE FROM story_terms WHERE story_id IN (SELECT id FROM stories WHERE last_seen < ?)",
+                       (_iso(forget_before),))  # fmt: skip
+
+    def newest_story_seen(self) -> datetime | None:
+        return _dt(self._conn().execute("SELECT max(last_seen) FROM stories").fetchone()[0])
+
+    def ungrouped_count(self) -> int:
+        return self._conn().execute("SELECT count(*) FROM articles WHERE story_id IS NULL").fetchone()[0]
+
+    def story_sizes(self, story_ids: Sequence[int]) -> dict[int, int]:
+        """How many stored articles each story has."""
+        return dict(self._select_in("SELECT story_id, count(*) FROM articles WHERE 1", "story_id", story_ids,
+                                    " GROUP BY story_id"))  # fmt: skip
+
+    def story_of(self, article_ids: Sequence[int]) -> dict[int, int]:
+        return dict(self._select_in("SELECT id, story_id FROM articles WHERE story_id IS NOT NULL", "id", article_ids))
+
+    def story(self, story_id: int) -> StoryRecord | None:
+        """A story with its articles (oldest first) and what tied each in."""
+        conn = self._conn()
+        row = conn.execute("SELECT id, first_seen, last_seen, muted_until FROM stories WHERE id = ?",
+                           (story_id,)).fetchone()  # fmt: skip
+        if row is None:
+            return None
+        members = conn.execute(
+            """
+            SELECT a.id, a.title, a.link, CASE WHEN f.title = '' THEN f.url ELSE f.title END,
+                   min(a.sort_date, a.first_seen), a.story_reason
+            FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.story_id = ? ORDER BY a.sort_date, a.id
+            """,
+            (story_id,),
+        ).fetchall()
+        return StoryRecord(
+            id=row[0], first_seen=_dt(row[1]), last_seen=_dt(row[2]), muted_until=_dt(row[3]),
+            articles=tuple(StoryMember(r[0], r[1], r[2], r[3], _dt(r[4]), json.loads(r[5])) for r in members),
+        )  # fmt: skip
+
+    def set_story_muted(self, story_id: int, until: datetime | None) -> bool:
+        """Mute a story until `until` (None: unmute); False if there is no such story."""
+        with self._tx() as tx:
+            return tx.execute("UPDATE stories SET muted_until = ? WHERE id = ?", (_iso(until), story_id)).rowcount == 1
+
+    def muted_stories(self, story_ids: Sequence[int], now: datetime) -> set[int]:
+        """Which of these stories are muted at `now`."""
+        rows = self._select_in("SELECT id FROM stories WHERE muted_until > ?", "id", story_ids, params=(_iso(now),))
+        return {r[0] for r in rows}
+
+    # -- the article list by story (for the TUI) ----------------------------------------
+
+    def story_order(self, flt: ArticleFilter = ArticleFilter(), sort: str = "newest") -> list[tuple[int, int]]:
+        """The article list with one row per story: (the id of the story's first article in list order, how
+        many of the story's articles the filter selects), in list order. An article alone is its own story."""
+        where, params = self._where(flt)  # ArticleStore's, beside this class in `Store`
+        if sort in ("newest", "oldest"):  # one pass: SQLite takes a bare column from the max()/min() row
+            pick, direction = ("max", "DESC") if sort == "newest" else ("min", "ASC")
+            rows = self._conn().execute(
+                f"SELECT a.id, {pick}(a.sort_date) AS head, count(*) FROM articles a WHERE {where} "
+                f"GROUP BY COALESCE(a.story_id, -a.id) ORDER BY head {direction}, a.id {direction}",
+                params,
+            )
+            return [(r[0], r[2]) for r in rows]
+        join = "JOIN feeds f ON f.id = a.feed_id" if sort == "feed" else ""
+        order = LIST_SORTS[sort]
+        rows = self._conn().execute(
+            f"""
+            SELECT id, size FROM (
+                SELECT a.id AS id,
+                       row_number() OVER (PARTITION BY COALESCE(a.story_id, -a.id) ORDER BY {order}) AS nth,
+                       count(*) OVER (PARTITION BY COALESCE(a.story_id, -a.id)) AS size,
+                       row_number() OVER (ORDER BY {order}) AS position
+                FROM articles a {join} WHERE {where}
+            ) WHERE nth = 1 ORDER BY position
+            """,
+            params,
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def set_story_read(self, story_id: int, read: bool = True) -> int:
+        """Mark every article of a story read (or unread); how many there are."""
+        with self._tx() as tx:
+            return tx.execute("UPDATE articles SET read = ? WHERE story_id = ?", (int(read), story_id)).rowcount

@@ -1,0 +1,381 @@
+"""Stories: joining each new article to the story it covers, or starting one. Pure: never does I/O or sends.
+
+A story is the articles of many outlets about one event. Each article is
+judged, in arrival order, against the stories that were active within
+`window` of its date and share a rare word or name with it (an inverted index
+kept for those stories only, so the cost does not grow with the archive):
+
+- its words (title weighted above the rest of its text) are weighted by
+  rarity, IDF over the running corpus of articles seen so far (`Corpus`),
+  names (capitalised words, acronyms, CamelCase) counting `name_weight` times;
+- a story is the running sum of its articles' vectors (its centroid, capped
+  to its `profile_terms` heaviest terms); the article joins the story whose
+  centroid is most similar (cosine), if that similarity reaches the threshold
+  (higher the more text the article has), they share at least `min_shared`
+  informative terms, one of them a name, and the terms but the strongest
+  carry `second_evidence` of it: one word alone (a country, a company) never
+  ties two events;
+- the same canonical link is the same story, whatever the words say.
+
+Same input in the same order, same stories: ties break on the story id. Every
+decision says why (`Decision`: the similarity and the shared terms). The
+caller loads the `Corpus` counts and the candidate `StoryProfile`s for a
+batch, runs `Grouper.group` on it, and saves what changed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from datetime import datetime, timedelta
+
+# -- features -----------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+(?:['’.&\-]\w+)*")
+_ACRONYM_DOTS = re.compile(r"^(?:\w\.)+\w?$")
+# Function words and the words headlines use about every story; rarity does the rest.
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
+    nor not now of off on once only or other our ours out over own same she should so some such than that the
+    their theirs them then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours s t don isn wasn won re ve ll d m
+    says said say new news update updated report reports video photos photo watch live via how
+    today yesterday tomorrow week weekend day year month monday tuesday wednesday thursday friday saturday sunday
+    january february march april may june july august september october november december jan feb mar apr jun
+    jul aug sep sept oct nov dec
+    """.split()
+)
+_CALENDAR_NUMBER = re.compile(r"^(?:\d{1,2}|(?:19|20)\d\d)(?:st|nd|rd|th)?$")  # days and years tie nothing
+MAX_TEXT_CHARS = 4000  # the lead of the full text carries the event; the rest adds noise and cost
+
+
+@dataclass(frozen=True)
+class StoryInput:
+    """What the grouper sees of one article."""
+
+    article_id: int
+    title: str
+    text: str  # summary or full text, whatever the article has ('' for headlines only)
+    date: datetime
+    outlet: str  # the feed's title or host: a story's reach is counted in outlets
+    link: str = ""  # canonical URL: the same link is the same story
+
+
+@dataclass(frozen=True)
+class Features:
+    """An article's terms: stemmed words with their weight in the article, and which of them are names."""
+
+    terms: Mapping[str, float]
+    names: frozenset[str]
+    text_words: int = 0  # words of text beside the title
+
+
+def _stem(word: str) -> str:
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    word = word.replace("'", "").replace(".", "")
+    return word if not word.isalpha() else _porter()(word)
+
+
+@lru_cache(maxsize=1)
+def _porter():
+    """The Porter stemmer the index uses, loaded on first use (commands that never group never load Whoosh)."""
+    from whoosh.lang.porter import stem
+
+    return stem
+
+
+def _is_name(word: str, first: bool) -> bool:
+    """A capitalised word not opening a sentence, an acronym (US, H20, U.S.), or CamelCase (iPhone, DeepSeek)."""
+    if not word[:1].isalpha():
+        return any(c.isupper() for c in word)
+    caps = sum(c.isupper() for c in word)
+    if caps >= 2 or _ACRONYM_DOTS.match(word) and word[0].isupper():
+        return True
+    if word[0].isupper():
+        return not first
+    return caps >= 1  # iPhone, eBay
+
+
+@lru_cache(maxsize=200_000)
+def _token(word: str) -> tuple[str, bool, bool] | None:
+    """(term, a name inside a sentence, a name opening one) of a word as written; None if it ties nothing."""
+    term = _stem(word)
+    if len(term) < 2 or term in STOPWORDS or word.lower() in STOPWORDS or _CALENDAR_NUMBER.match(term):
+        return None
+    return term, _is_name(word, False), _is_name(word, True)
+
+
+def _words(text: str) -> Iterable[tuple[str, bool]]:
+    """(term, is a name) for the words of `text`, stop words dropped."""
+    first = True
+    for match in _WORD.finditer(text):
+        token = _token(match.group())
+        if token is not None:
+            yield token[0], token[2] if first else token[1]
+        end = match.end()
+        first = any(c in ".!?:\n" for c in text[end : end + 2])
+
+
+def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
+    """The weighted terms of an article: each title word counts `title_weight`, each text word once
+    (sublinear in repeats), so a headline alone and a headline with its page land near each other."""
+    counts: dict[str, float] = {}
+    names: set[str] = set()
+    for token, is_name in _words(title):
+        counts[token] = counts.get(token, 0.0) + title_weight
+        if is_name:
+            names.add(token)
+    body: dict[str, int] = {}
+    lead = text[:MAX_TEXT_CHARS]
+    for token, is_name in _words(lead):
+        body[token] = body.get(token, 0) + 1
+        if is_name:
+            names.add(token)
+    for token, n in body.items():
+        counts[token] = counts.get(token, 0.0) + 1.0 + math.log(n)
+    return Features(counts, frozenset(names), len(lead.split()))
+
+
+# -- rarity -------------------------------------------------------------------------------
+
+
+@dataclass
+class Corpus:
+    """Document frequencies over every article grouped so far (kept incrementally, loaded per batch)."""
+
+    documents: int = 0
+    df: dict[str, int] = field(default_factory=dict)
+    _idf: dict[str, float] = field(default_factory=dict, repr=False, compare=False)  # until the next `add`
+
+    def idf(self, term: str) -> float:
+        value = self._idf.get(term)
+        if value is None:
+            value = self._idf[term] = math.log((self.documents + 1) / (self.df.get(term, 0) + 1)) + 1.0
+        return value
+
+    def add(self, terms: Iterable[str]) -> None:
+        self.documents += 1
+        self._idf.clear()
+        for t in terms:
+            self.df[t] = self.df.get(t, 0) + 1
+
+
+# -- stories ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The grouper's constants, chosen by cross-validation across stories (`python -m benchmarks stories`)."""
+
+    window: timedelta = timedelta(days=3)  # a story quiet this long is over
+    threshold: float = 0.12  # cosine similarity to a story's centroid needed to join it, for a headline alone
+    text_threshold: float = 0.35  # the same for an article with `text_words` words of text or more (in between:
+    text_words: int = 40  # by length), since longer texts share more words by chance
+    min_shared: int = 2  # informative terms in common, at least
+    min_idf: float = 1.5  # a term rarer than this is informative (and a candidate key)
+    young_corpus: int = 50  # below this many articles every term is informative
+    second_evidence: float = 0.5  # the shared terms but the strongest must reach this share of the threshold
+    same_outlet: float = 0.15  # more similarity to join a story only this article's outlet has run (templates)
+    name_weight: float = 2.0
+    title_weight: float = 3.0
+    profile_terms: int = 120  # a story's centroid keeps its heaviest terms
+
+
+@dataclass
+class StoryProfile:
+    """A story as the grouper keeps it: its time span, size, outlets and centroid."""
+
+    id: int
+    first_seen: datetime
+    last_seen: datetime
+    size: int = 0
+    outlets: set[str] = field(default_factory=set)
+    centroid: dict[str, float] = field(default_factory=dict)  # term -> summed weight of its articles' vectors
+    names: set[str] = field(default_factory=set)
+    links: set[str] = field(default_factory=set)
+
+    def active_at(self, when: datetime, window: timedelta) -> bool:
+        return self.first_seen - window <= when <= self.last_seen + window
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where an article went, and why."""
+
+    article_id: int
+    story_id: int
+    new: bool  # it started the story
+    similarity: float  # to the story's centroid when it joined (0 when it started one)
+    shared: tuple[str, ...]  # the terms that tied it in, heaviest first
+    shared_names: tuple[str, ...]
+    same_link: bool = False  # it joined because another outlet's article has its link
+
+    def explained(self) -> dict:
+        """The decision as stored beside the article (`reader stories show`)."""
+        if self.new:
+            return {"started": True}
+        if self.same_link:
+            return {"same_link": True}
+        return {"similarity": self.similarity, "shared": list(self.shared), "names": list(self.shared_names)}
+
+    @property
+    def reason(self) -> str:
+        return describe(self.explained())
+
+
+def describe(reason: Mapping) -> str:
+    """A stored decision in words: why an article is in its story."""
+    if reason.get("started"):
+        return "started the story"
+    if reason.get("same_link"):
+        return "same link as an article of the story"
+    if "similarity" not in reason:
+        return "grouped before reasons were kept"
+    names = f"; names: {', '.join(reason.get('names', []))}" if reason.get("names") else ""
+    return f"similarity {reason['similarity']:.2f}; shared: {', '.join(reason.get('shared', []))}{names}"
+
+
+def candidate_terms(corpus: Corpus, found: Mapping[int, Features], tuning: Tuning) -> set[str]:
+    """The terms of a batch informative enough to look stories up by, as the grouper will judge them once
+    the batch counts in the corpus: the stories to load are those sharing one of these."""
+    batch = Corpus(corpus.documents, dict(corpus.df))
+    for f in found.values():
+        batch.add(f.terms)
+    young = batch.documents < tuning.young_corpus
+    return {term for term in batch.df.keys() & {t for f in found.values() for t in f.terms}
+            if young or batch.idf(term) >= tuning.min_idf}  # fmt: skip
+
+
+def features_of(articles: Iterable[StoryInput], tuning: Tuning) -> dict[int, Features]:
+    """Each article's features, by id: their terms are what to load corpus counts and candidate stories for."""
+    return {a.article_id: features(a.title, a.text, title_weight=tuning.title_weight) for a in articles}
+
+
+def _norm(vector: Mapping[str, float]) -> float:
+    return math.sqrt(sum(w * w for w in vector.values())) or 1.0
+
+
+class Grouper:
+    """Assigns articles to stories, one at a time, over the given corpus counts and active stories."""
+
+    def __init__(self, corpus: Corpus, stories: Iterable[StoryProfile] = (), *, next_id: int = 1,
+                 tuning: Tuning = Tuning()):  # fmt: skip
+        self.corpus = corpus
+        self.tuning = tuning
+        self.stories: dict[int, StoryProfile] = {}
+        self.postings: dict[str, set[int]] = {}
+        self.by_link: dict[str, int] = {}
+        self.next_id = next_id
+        self.changed: set[int] = set()  # stories created or grown since the grouper was made
+        self.squares: dict[int, float] = {}  # each story's centroid's squared length
+        for story in stories:
+            self.stories[story.id] = story
+            self._post(story, story.centroid)
+            self.by_link.update(dict.fromkeys(story.links, story.id))
+            self.squares[story.id] = sum(w * w for w in story.centroid.values())
+            self.next_id = max(self.next_id, story.id + 1)
+
+    def _post(self, story: StoryProfile, terms: Iterable[str]) -> None:
+        for term in terms:
+            self.postings.setdefault(term, set()).add(story.id)
+
+    def vector(self, f: Features) -> dict[str, float]:
+        """The article's terms weighted by rarity, names counting more; unit length."""
+        t = self.tuning
+        v = {term: w * self.corpus.idf(term) * (t.name_weight if term in f.names else 1.0)
+             for term, w in f.terms.items()}  # fmt: skip
+        n = _norm(v)
+        return {term: w / n for term, w in v.items()}
+
+    def group(self, articles: Sequence[StoryInput], found: Mapping[int, Features] | None = None) -> list[Decision]:
+        """Give each of `articles` (a batch, in order) its story. The batch counts in the corpus first,
+        so the first articles of a young corpus are weighed against their batch, not against nothing."""
+        found = found or features_of(articles, self.tuning)
+        for a in articles:
+            self.corpus.add(found[a.article_id].terms)
+        return [self._assign(a, found[a.article_id]) for a in articles]
+
+    def _assign(self, article: StoryInput, f: Features) -> Decision:
+        """Join `article` to its story or start one, and grow the story."""
+        t = self.tuning
+        vector = self.vector(f)
+        linked = self.by_link.get(article.link) if article.link else None
+        if linked is not None and not self.stories[linked].active_at(article.date, t.window):
+            linked = None
+        decision = (
+            Decision(article.article_id, linked, False, 0.0, (), (), same_link=True)
+            if linked is not None
+            else self._best(article, f, vector)
+        )
+        if decision.new:
+            story = self.stories[decision.story_id] = StoryProfile(decision.story_id, article.date, article.date)
+            self.next_id = max(self.next_id, decision.story_id + 1)
+        else:
+            story = self.stories[decision.story_id]
+        self._grow(story, article, f, vector)
+        return decision
+
+    def _best(self, article: StoryInput, f: Features, vector: Mapping[str, float]) -> Decision:
+        t = self.tuning
+        young = self.corpus.documents < t.young_corpus  # too few articles to tell rare from common
+        informative = {term for term in vector if young or self.corpus.idf(term) >= t.min_idf}
+        hits = Counter(sid for term in informative for sid in self.postings.get(term, ()))
+        # Longer texts share more words by chance: from a headline's threshold to a full text's, by length.
+        threshold = t.threshold + (t.text_threshold - t.threshold) * min(1.0, f.text_words / t.text_words)
+        best: tuple[float, int] | None = None
+        for sid in sorted(sid for sid, n in hits.items() if n >= t.min_shared):
+            story = self.stories[sid]
+            if not story.active_at(article.date, t.window):
+                continue
+            if not informative & story.centroid.keys() & (f.names | story.names):
+                continue
+            norm = math.sqrt(self.squares[sid]) or 1.0
+            parts = [vector[term] * story.centroid[term] / norm for term in vector if term in story.centroid]
+            score = sum(parts)
+            needed = threshold + (t.same_outlet if story.outlets == {article.outlet} else 0.0)
+            if score - max(parts) < t.second_evidence * needed:  # one word alone never ties a story
+                continue
+            if score >= needed and (best is None or score > best[0]):
+                best = (score, sid)
+        if best is None:
+            return Decision(article.article_id, self.next_id, True, 0.0, (), ())
+        score, sid = best
+        story = self.stories[sid]
+        weight = {term: vector[term] * story.centroid[term] for term in informative & story.centroid.keys()}
+        shared = sorted(weight, key=lambda term: (-weight[term], term))
+        names = tuple(term for term in shared if term in f.names)
+        return Decision(article.article_id, sid, False, round(score, 4), tuple(shared[:8]), names[:8])
+
+    def _grow(self, story: StoryProfile, article: StoryInput, f: Features, vector: Mapping[str, float]) -> None:
+        t = self.tuning
+        squares = self.squares.get(story.id, 0.0)
+        for term, w in vector.items():
+            old = story.centroid.get(term, 0.0)
+            story.centroid[term] = old + w
+            squares += w * (2 * old + w)
+        self._post(story, vector)
+        if len(story.centroid) > t.profile_terms * 3 // 2:  # trimmed now and then, not on every article
+            kept = sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: t.profile_terms]
+            for term in story.centroid.keys() - dict(kept).keys():
+                self.postings.get(term, set()).discard(story.id)
+            story.centroid = dict(kept)
+            squares = sum(w * w for w in story.centroid.values())
+        self.squares[story.id] = squares
+        story.names |= f.names & story.centroid.keys()
+        story.size += 1
+        story.outlets.add(article.outlet)
+        story.first_seen = min(story.first_seen, article.date)
+        story.last_seen = max(story.last_seen, article.date)
+        if article.link:
+            story.links.add(article.link)
+            self.by_link[article.link] = story.id
+        self.changed.add(story.id)

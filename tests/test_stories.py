@@ -1,0 +1,84 @@
+"""The grouper on its own (reader/stories.py): one event from several outlets is one story, other events
+about the same company stay apart; deterministic, explained, bounded by time, incremental."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from reader.stories import Corpus, Grouper, StoryInput, describe, features
+from tests.storyworld import ENTITY_LIST, OTHERS
+
+START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+# The event's four rewrites interleaved with four other events about DeepSeek and its chips, hours apart.
+ORDER = (ENTITY_LIST[0], OTHERS[0], ENTITY_LIST[1], OTHERS[1], OTHERS[2], ENTITY_LIST[2], OTHERS[3], ENTITY_LIST[3])
+
+
+def inputs(pieces=ORDER, start=START, first_id=1) -> list[StoryInput]:
+    return [StoryInput(first_id + i, p.title, f"{p.summary}\n\n{p.text}", start + timedelta(hours=i), p.outlet,
+                       f"https://{p.outlet.replace(' ', '').lower()}.example/{p.slug}")
+            for i, p in enumerate(pieces)]  # fmt: skip
+
+
+def stories_of(decisions) -> dict[int, set[int]]:
+    found: dict[int, set[int]] = {}
+    for d in decisions:
+        found.setdefault(d.story_id, set()).add(d.article_id)
+    return found
+
+
+def test_one_event_rewritten_by_four_outlets_is_one_story_and_the_others_stay_apart():
+    articles = inputs()
+    decisions = Grouper(Corpus()).group(articles)
+    event = {a.article_id for a, p in zip(articles, ORDER) if p in ENTITY_LIST}
+    assert sorted(stories_of(decisions).values(), key=min) == sorted(
+        [event, *({a.article_id} for a in articles if a.article_id not in event)], key=min
+    )
+
+
+def test_each_decision_says_what_tied_the_article_in():
+    decisions = Grouper(Corpus()).group(inputs())
+    first, *joined = [d for d, p in zip(decisions, ORDER) if p in ENTITY_LIST]
+    assert first.new and first.reason == "started the story"
+    for d in joined:
+        assert not d.new and d.similarity >= 0.35
+        assert {"entiti", "list"} <= set(d.shared) or "whitcomb" in d.shared_names
+        assert describe(d.explained()).startswith(f"similarity {d.similarity:.2f}; shared: ")
+
+
+def test_the_same_input_in_the_same_order_gives_the_same_stories():
+    once = [(d.article_id, d.story_id, d.shared) for d in Grouper(Corpus()).group(inputs())]
+    again = [(d.article_id, d.story_id, d.shared) for d in Grouper(Corpus()).group(inputs())]
+    assert once == again
+
+
+def test_a_story_quiet_for_its_window_is_over_and_the_event_again_starts_a_new_one():
+    grouper = Grouper(Corpus())
+    early = grouper.group(inputs(ENTITY_LIST[:2]))
+    late = grouper.group(inputs(ENTITY_LIST[2:], start=START + timedelta(days=10), first_id=10))
+    assert len({d.story_id for d in early}) == 1 and len({d.story_id for d in late}) == 1
+    assert early[0].story_id != late[0].story_id
+
+
+def test_the_same_link_is_the_same_story_whatever_the_words():
+    grouper = Grouper(Corpus())
+    [first] = grouper.group([StoryInput(1, "Entity List adds DeepSeek", "", START, "Wire", "https://x.example/a")])
+    [copy] = grouper.group([StoryInput(2, "Totally different words", "", START, "Other", "https://x.example/a")])
+    assert copy.story_id == first.story_id and copy.same_link and copy.reason == "same link as an article of the story"
+
+
+def test_grouping_resumes_from_saved_profiles_as_if_it_never_stopped():
+    """What the pipeline does between batches and runs: keep the profiles and counts, start a new grouper."""
+    articles = inputs()
+    first = Grouper(Corpus())
+    part = first.group(articles[:4])
+    resumed = Grouper(first.corpus, first.stories.values(), next_id=first.next_id)
+    rest = resumed.group(articles[4:])
+    event = [d.story_id for d, p in zip(part + rest, ORDER) if p in ENTITY_LIST]
+    assert len(set(event)) == 1
+    assert len({d.story_id for d in part + rest}) == 5
+
+
+def test_names_are_capitalised_words_inside_a_sentence_acronyms_and_camel_case():
+    f = features("The Commerce Department adds DeepSeek and iPhone maker to a list", "EU and U.S. officials said so.")
+    assert {"commerc", "depart", "deepseek", "iphon", "eu", "us"} <= f.names
+    assert "the" not in f.terms and "list" in f.terms and "list" not in f.names
