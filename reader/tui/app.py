@@ -15,11 +15,13 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.filter import LineFilter
 from textual.screen import Screen
 
 from ..config import Settings
 from ..index import SearchIndex
 from ..store import Store
+from .glyphs import CharsetFilter, can_show, locale_charset
 from .library import THEME_KEY, Library
 from .screens.help import HelpScreen, live_bindings
 from .screens.main import POLL_SECONDS, MainScreen
@@ -40,8 +42,10 @@ class ReaderApp(App):
     ]
 
     def __init__(self, library: Library, *, theme: str | None = None, refresh_on_start: bool = False,
-                 poll_seconds: float = POLL_SECONDS) -> None:  # fmt: skip
+                 poll_seconds: float = POLL_SECONDS, charset: str | None = None) -> None:  # fmt: skip
         super().__init__()
+        self.charset = charset or locale_charset()
+        self.charset_filter = CharsetFilter(self.charset)  # ASCII stand-ins for what the locale cannot show
         # Refreshing starts worker processes, whose multiprocessing helper passes on stderr's file
         # descriptor; while the app runs, stderr is Textual's print capture (fileno -1), so start
         # the helper now, while stderr is real.
@@ -58,6 +62,15 @@ class ReaderApp(App):
         self.push_screen(main)
         if self.refresh_on_start:
             self.call_after_refresh(main.start_refresh, None)
+
+    def get_line_filters(self) -> list[LineFilter]:
+        own = [self.charset_filter] if self.charset_filter.enabled else []
+        return [*super().get_line_filters(), *own]
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Textual's key names (`⏎`), or the key's own name where the locale cannot show them."""
+        shown = super().get_key_display(binding)
+        return shown if can_show(shown, self.charset) else binding.key.split(",")[0]
 
     def watch_theme(self, theme: str) -> None:
         """Remember the theme (chosen with T or the command palette) for next time."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
@@ -106,15 +106,18 @@ class RefreshFinished(Message):
 
 class MainScreen(Screen):
     BINDING_GROUP_TITLE = "Reader"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # narrow: the article goes below the list
+    # narrow: the article goes below the list; compact: the sidebar too shows only while it has focus
+    HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (80, "-narrow"), (140, "-wide")]
 
     BINDINGS = [
-        Binding("q", "back", "Back/Quit", id="main.back", tooltip="Back one pane; quit from the sidebar"),
-        Binding("escape", "back(False)", "Back", show=False, id="main.escape"),
-        Binding("tab", "next_pane", "Pane", id="main.next_pane", tooltip="Switch pane"),
-        Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="main.previous_pane"),
+        # The footer shows keys in this order, as many as fit: the most used first.
         Binding("slash", "search", "Search", id="main.search", tooltip="Search every article"),
         Binding("n", "next_unread", "Next unread", id="main.next_unread", tooltip="Open the next unread article"),
+        Binding("b", "sources", "Sources", id="main.sources", tooltip="Show the sources (a narrow terminal hides them)"),
+        Binding("q", "back", "Back", id="main.back", tooltip="Back one pane; quit from the sidebar"),
+        Binding("escape", "back(False)", "Back", show=False, id="main.escape"),
+        Binding("tab", "next_pane", "Pane", show=False, id="main.next_pane", tooltip="Switch pane"),
+        Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="main.previous_pane"),
         Binding("N", "previous_unread", "Prev unread", show=False, id="main.previous_unread",
                 tooltip="Open the previous unread article"),  # fmt: skip
         Binding("m", "toggle_read", "Read", id="main.toggle_read", tooltip="Toggle read / unread"),
@@ -439,9 +442,12 @@ class MainScreen(Screen):
     # -- actions: moving around -------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Actions on the article list are off while the Alerts list is shown (and so hidden from the footer)."""
+        """Actions on the article list are off while the Alerts list is shown (and so hidden from the footer);
+        `b` is there only on a compact screen."""
         if action in LIST_ACTIONS and self.is_mounted and self.alerts.display:
             return False
+        if action == "sources":
+            return self.has_class("-compact")  # elsewhere the sidebar is always on screen
         return True
 
     def _panes(self) -> list:
@@ -453,7 +459,22 @@ class MainScreen(Screen):
         panes = self._panes()
         focused = self.focused
         index = next((i for i, p in enumerate(panes) if p is focused), 0)
-        panes[(index + step) % len(panes)].focus()
+        self._focus(panes[(index + step) % len(panes)])
+
+    def _focus(self, pane) -> None:
+        """Focus a pane; the sidebar of a compact screen is shown over the list first (it cannot take focus hidden)."""
+        self.set_class(pane is self.sidebar, "-sidebar-open")
+        pane.focus()
+
+    def on_resize(self) -> None:
+        self.refresh_bindings()  # `b` comes and goes with the compact layout
+        self.query_one(Footer).show_command_palette = not self.has_class("-compact")  # room for two more keys
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.set_class(event.widget is self.sidebar, "-sidebar-open")
+
+    def action_sources(self) -> None:
+        self._focus(self.sidebar)
 
     def action_next_pane(self) -> None:
         self._cycle_focus(1)
@@ -470,7 +491,7 @@ class MainScreen(Screen):
         elif focused is self.reader:
             (self.alerts if self.alerts.display else self.articles).focus()
         elif focused is not self.sidebar:
-            self.sidebar.focus()
+            self._focus(self.sidebar)
         elif may_quit:
             self.app.exit()
 

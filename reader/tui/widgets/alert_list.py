@@ -14,7 +14,7 @@ from textual.strip import Strip
 
 from ...store import Alert
 from ...text import clean_line
-from .virtual_list import VirtualList
+from .virtual_list import VirtualList, text_strip
 
 WINDOW = 50
 CACHE_ROWS = 1000
@@ -84,7 +84,7 @@ class AlertList(VirtualList):
     def render_row(self, index: int, width: int, selected: bool) -> Strip:
         base = self.rich_style
         if selected:
-            base = base + self._style("cursor" if self.has_focus else "cursor-blurred")
+            base = base + self.cursor_style("alert-list")
         alert = self.alert(index)
         if alert is None:
             return Strip.blank(width, base)
@@ -105,4 +105,4 @@ class AlertList(VirtualList):
         row.append(" ")
         when = alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M" if time_w == 16 else "%H:%M")
         row.append(when.rjust(time_w), self._style("time"))
-        return Strip(row.render(self.app.console)).crop_extend(0, width, base)
+        return text_strip(row, width, base, self.app.console)

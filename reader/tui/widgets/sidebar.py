@@ -20,7 +20,7 @@ from textual.strip import Strip
 from ...models import Feed, FetchStatus
 from ...text import clean_line
 from ..library import ALERTS, ALL, FEED, GROUP, RULE, STARRED, Counts, Source
-from .virtual_list import VirtualList
+from .virtual_list import VirtualList, text_strip
 
 ERROR_MARK = "!"
 
@@ -201,7 +201,7 @@ class Sidebar(VirtualList):
     def _draw(self, row: Row, count: int | None, width: int, selected: bool) -> Strip:
         base = self.rich_style
         if selected:
-            base = base + self._style("cursor" if self.has_focus else "cursor-blurred")
+            base = base + self.cursor_style("sidebar")
         if row.source is None and not row.header:
             return Strip([Segment("─" * width, base + self._style("separator"))])
         label, style = self._label(row)
@@ -213,7 +213,7 @@ class Sidebar(VirtualList):
         text.append(" ")
         text.append_text(shown)
         text.append(number.rjust(width - room - 1), self._style("count") if count else "")
-        return Strip(text.render(self.app.console)).crop_extend(0, width, base)
+        return text_strip(text, width, base, self.app.console)
 
     def _label(self, row: Row) -> tuple[str, Style | str]:
         if row.header:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
@@ -16,6 +17,20 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+
+REVERSE = Style(reverse=True)
+
+
+def text_strip(row: Text, width: int, base: Style, console) -> Strip:
+    """`row` drawn as a line exactly `width` cells wide, every segment with a `Style`.
+
+    Rich gives the segments of a span-less `Text` no style at all (not even the
+    Text's own), and Textual's NO_COLOR filter fails on a segment without one.
+    """
+    own = row.style if isinstance(row.style, Style) else base
+    segments = [Segment(text, own if style is None else style, control) for text, style, control in row.render(console)]
+    return Strip(segments).crop_extend(0, width, base)
 
 
 class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
@@ -148,6 +163,15 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
             self.cursor = index
 
     # -- drawing -----------------------------------------------------------------------------
+
+    def cursor_style(self, component: str) -> Style:
+        """The cursor row's style: the theme's cursor colours, or reverse video when colours are off (NO_COLOR)."""
+        if self.app.no_color:
+            return REVERSE
+        return self.get_component_rich_style(f"{component}--cursor{'' if self.has_focus else '-blurred'}", partial=True)
+
+    def on_resize(self) -> None:
+        self._follow_cursor()
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
