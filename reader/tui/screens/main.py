@@ -277,7 +277,7 @@ class MainScreen(Screen):
 
     @on(Sidebar.Chosen, "#sidebar")
     def source_selected(self) -> None:
-        (self.alerts if self.alerts.display else self.articles).focus()
+        self._focus(self.alerts if self.alerts.display else self.articles)
 
     # -- counts, rules, status -----------------------------------------------------------------
 
@@ -416,7 +416,7 @@ class MainScreen(Screen):
         if not line.read:
             self.set_read(line, True)
         if focus:
-            self.reader.focus()
+            self._focus(self.reader)
 
     @on(AlertList.Chosen, "#alerts")
     async def alert_chosen(self) -> None:
@@ -431,7 +431,7 @@ class MainScreen(Screen):
         line = self.library.lines([article.id]).get(article.id)
         if line is not None and not line.read:
             self.set_read(line, True)
-        self.reader.focus()
+        self._focus(self.reader)
 
     def set_read(self, line: ArticleLine, read: bool) -> None:
         self.library.set_read([line.id], read)
@@ -462,9 +462,9 @@ class MainScreen(Screen):
         self._focus(panes[(index + step) % len(panes)])
 
     def _focus(self, pane) -> None:
-        """Focus a pane; the sidebar of a compact screen is shown over the list first (it cannot take focus hidden)."""
+        """Focus a pane now, so that keys typed right after go to it; a compact screen's sidebar shows over the list."""
         self.set_class(pane is self.sidebar, "-sidebar-open")
-        pane.focus()
+        self.set_focus(pane)
 
     def on_resize(self) -> None:
         self.refresh_bindings()  # `b` comes and goes with the compact layout
@@ -487,9 +487,9 @@ class MainScreen(Screen):
         focused = self.focused
         if self.search_bar.is_open and (focused is self.search_bar.input or focused is not self.reader):
             self._close_search(reload=True)
-            self.articles.focus()
+            self._focus(self.articles)
         elif focused is self.reader:
-            (self.alerts if self.alerts.display else self.articles).focus()
+            self._focus(self.alerts if self.alerts.display else self.articles)
         elif focused is not self.sidebar:
             self._focus(self.sidebar)
         elif may_quit:
@@ -623,7 +623,7 @@ class MainScreen(Screen):
         if self._search_timer is not None:
             self._search_timer.stop()
         self.run_search(event.value)
-        self.articles.focus()
+        self._focus(self.articles)
 
     def run_search(self, text: str) -> None:
         """Parse the query; show its error or warnings under the box, its matches in the list."""
