@@ -8,6 +8,7 @@ every query goes through `reader.index`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ ALERTS = "alerts"
 
 SEEN_ALERT_KEY = "tui.seen_alert_id"
 THEME_KEY = "tui.theme"
+SEARCH_HISTORY_KEY = "tui.search_history"
 
 SORTS = ("newest", "oldest", "title", "feed")
 QUERY_SORTS = ("newest", "relevance", "oldest", "title", "feed")  # a query can also rank by relevance
@@ -124,6 +126,8 @@ class Library:
     def order(self, view: View, feeds: Sequence[Feed], rules: Sequence = ()) -> list[int]:
         """The ids of a view's articles, in its order."""
         source = view.source
+        if source.kind == SEARCH and view.query is None:
+            return []  # a query that does not parse yet
         if view.query is None:
             return self.store.article_order(self._filter(source), view.sort)
         rule = next((r for r in rules if r.name == source.key), None) if source.kind == RULE else None
@@ -217,6 +221,19 @@ class Library:
 
     def set_seen_alert_id(self, alert_id: int) -> None:
         self.store.set_meta(SEEN_ALERT_KEY, str(alert_id))
+
+    # -- search history ------------------------------------------------------------------------
+
+    def search_history(self) -> list[str]:
+        """The queries searched before, oldest first (a damaged value reads as none)."""
+        try:
+            history = json.loads(self.store.get_meta(SEARCH_HISTORY_KEY) or "[]")
+        except ValueError:
+            return []
+        return [q for q in history if isinstance(q, str)] if isinstance(history, list) else []
+
+    def set_search_history(self, history: Sequence[str]) -> None:
+        self.store.set_meta(SEARCH_HISTORY_KEY, json.dumps(list(history)))
 
     # -- subscriptions ---------------------------------------------------------------------------
 

@@ -158,6 +158,7 @@ class MainScreen(Screen):
         self.source = Source(ALL)
         self.sort = "newest"
         self.search: ParsedQuery | None = None
+        self.unparsed: str | None = None  # a query being typed that does not parse yet: the list shows nothing
         self.known_alert_id = 0  # the newest alert this screen has heard of (newer ones make a toast)
         self.last_refresh: datetime | None = None
         self.refreshing = False
@@ -171,7 +172,7 @@ class MainScreen(Screen):
             yield Sidebar(id="sidebar")
             with Container(id="content"):
                 with Vertical(id="list-pane"):
-                    yield SearchBar(id="search")
+                    yield SearchBar(self.library.search_history(), id="search")
                     yield ArticleList(self.library.lines, id="articles")
                     yield AlertList(self.library.alerts, id="alerts")
                 yield ArticleView(id="reader")
@@ -211,8 +212,12 @@ class MainScreen(Screen):
 
     # -- views ---------------------------------------------------------------------------------
 
+    @property
+    def searching(self) -> bool:
+        return self.search is not None or self.unparsed is not None
+
     def current_view(self) -> View:
-        if self.search is not None:
+        if self.searching:
             return View(Source(SEARCH), self.sort, self.search)
         if self.source.kind == RULE:
             rule = self._rule(self.source.key)
@@ -227,7 +232,7 @@ class MainScreen(Screen):
 
         The cursor stays on the current article if the view still holds it.
         """
-        showing_alerts = self.source.kind == ALERTS and self.search is None
+        showing_alerts = self.source.kind == ALERTS and not self.searching
         self.articles.display = not showing_alerts
         self.alerts.display = showing_alerts
         self.refresh_bindings()
@@ -250,7 +255,10 @@ class MainScreen(Screen):
     def view_loaded(self, message: ViewLoaded) -> None:
         if message.view != self.current_view():
             return  # the user has moved on
-        empty = "No matches." if message.view.query is not None else "No articles here. Press R to refresh."
+        if message.view.source.kind == SEARCH and message.view.query is None:
+            empty = "Nothing searched yet: the query above is not finished (see its error)."
+        else:
+            empty = "No matches." if message.view.query is not None else "No articles here. Press R to refresh."
         self.articles.show(message.ids, query=message.view.query, keep=message.keep, placeholder=empty)
         self._set_list_title()
         self.update_status()
@@ -262,8 +270,11 @@ class MainScreen(Screen):
         if self.alerts.display:
             title = Content(f"Alerts · {len(self.alerts.ids)}")
         else:
-            name = f"Search: {self.search.text}" if self.search is not None else self.sidebar.title(self.source)
-            title = Content(f"{clean_line(name, 200)} · {len(self.articles.ids)} · {view.sort}")
+            if self.unparsed is not None:
+                title = Content(f"Search: {clean_line(self.unparsed, 200)} · not a query yet")
+            else:
+                name = f"Search: {self.search.text}" if self.search is not None else self.sidebar.title(self.source)
+                title = Content(f"{clean_line(name, 200)} · {len(self.articles.ids)} · {view.sort}")
         self.query_one("#list-pane").border_title = title
 
     @on(Sidebar.CursorMoved, "#sidebar")
@@ -301,7 +312,7 @@ class MainScreen(Screen):
         self.rules = message.rules
         self.rules_signature = message.signature
         self.reload_feeds()
-        if self.source.kind == RULE and self.search is None:
+        if self.source.kind == RULE and not self.searching:
             self.load_view()
         if first and not self.refreshing:
             # Searches miss articles an interrupted fetch stored but did not index: index them now.
@@ -610,7 +621,11 @@ class MainScreen(Screen):
     # -- search ----------------------------------------------------------------------------------------
 
     def action_search(self) -> None:
-        self.search_bar.open(self.search.text if self.search is not None else None)
+        self.search_bar.open()
+
+    def remember_search(self, text: str) -> None:
+        self.search_bar.remember(text)
+        self.library.set_search_history(self.search_bar.history)
 
     @on(Input.Changed, "#search-input")
     def query_typed(self, event: Input.Changed) -> None:
@@ -623,36 +638,50 @@ class MainScreen(Screen):
         if self._search_timer is not None:
             self._search_timer.stop()
         self.run_search(event.value)
+        if self.search is not None:
+            self.remember_search(self.search.text)
         self._focus(self.articles)
 
     def run_search(self, text: str) -> None:
         """Parse the query; show its error or warnings under the box, its matches in the list."""
         if not text.strip():
             self.search_bar.show_message("")
-            if self.search is not None:
-                self.search = None
+            if self.searching:
+                self.search = self.unparsed = None
                 self.load_view()
             return
         try:
             query = parse_query(text)
         except QueryError as exc:
-            self.search_bar.show_message(str(exc), "error")
+            self.search_bar.show_error(exc.message, exc.text, exc.position)
+            self.search, self.unparsed = None, text  # no results rather than the whole list, which looks like some
+            self.load_view(keep_current=False)
             return
         self.search_bar.show_message("\n".join(query.warnings), "warning" if query.warnings else "")
-        if self.search is None and self.sort not in QUERY_SORTS:
+        if not self.searching and self.sort not in QUERY_SORTS:
             self.sort = "newest"
-        self.search = query
+        self.search, self.unparsed = query, None
         self.load_view(keep_current=False)
 
     def _close_search(self, reload: bool = False) -> None:
-        if not self.search_bar.is_open and self.search is None:
+        if not self.search_bar.is_open and not self.searching:
             return
         self.search_bar.close()
-        self.search = None
+        self.search = self.unparsed = None
         if reload:
             self.load_view()
 
     def action_save_search(self) -> None:
+        typed = self.search_bar.input.value
+        if self.search_bar.is_open and typed != (self.search.text if self.search is not None else self.unparsed):
+            if self._search_timer is not None:
+                self._search_timer.stop()
+            self.run_search(typed)  # save what the box says now, not what was searched a moment ago
+        if self.unparsed is not None:
+            self.notify("Finish the query first: its error is under the search box.", severity="warning")
+            return
+        if self.search is not None:
+            self.remember_search(self.search.text)
         query = self.search if self.search is not None else self.current_view().query
         if query is None:
             self.notify("Search first (/), then save the search.", severity="warning")
