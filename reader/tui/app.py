@@ -14,6 +14,7 @@ from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.content import Content
 from textual.dom import DOMNode
 from textual.filter import LineFilter
 from textual.screen import Screen
@@ -42,8 +43,10 @@ class ReaderApp(App):
     ]
 
     def __init__(self, library: Library, *, theme: str | None = None, refresh_on_start: bool = False,
-                 poll_seconds: float = POLL_SECONDS, charset: str | None = None) -> None:  # fmt: skip
+                 poll_seconds: float = POLL_SECONDS, charset: str | None = None,
+                 quit_question: str | None = None) -> None:  # fmt: skip
         super().__init__()
+        self.quit_question = Content(quit_question) if quit_question else None  # q from the sidebar asks this first
         self.charset = charset or locale_charset()
         self.charset_filter = CharsetFilter(self.charset)  # ASCII stand-ins for what the locale cannot show
         # Refreshing starts worker processes, whose multiprocessing helper passes on stderr's file
@@ -110,9 +113,10 @@ class ReaderApp(App):
                                     partial(self.run_action, binding.action, node))  # fmt: skip
 
 
-def run_tui(settings: Settings, store: Store) -> int:
-    """Open the TUI on the user's data; returns an exit code."""
+def run_tui(settings: Settings, store: Store, *, quit_question: str | None = None) -> int:
+    """Open the TUI on the user's data; returns an exit code. `quit_question`: ask it before q quits."""
     library = Library(settings, store, SearchIndex(settings.index_dir))
-    app = ReaderApp(library, refresh_on_start=store.article_count() == 0 and bool(store.feeds()))
+    app = ReaderApp(library, refresh_on_start=store.article_count() == 0 and bool(store.feeds()),
+                    quit_question=quit_question)  # fmt: skip
     app.run()
     return app.return_code or 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reader.store import ArticleFilter, Store
+from reader.tui.screens.dialogs import ConfirmScreen
 from tests.tui.helpers import settle, started, wait_until
 
 
@@ -59,11 +60,36 @@ async def test_A_marks_every_article_of_the_view_read(world, make_app):
         await wait_until(pilot, lambda: screen.articles.row_count and screen.articles.current_line().feed_id == 3)
         shown = list(screen.articles.ids)
         await pilot.press("enter", "A")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")  # asked first: no marks nothing
+        await settle(pilot)
+        assert set(shown) <= unread_ids(world)
+        await pilot.press("A", "y")
         await settle(pilot)
         assert not set(shown) & unread_ids(world)
         assert screen.counts.unread_by_feed[3] == 0
         assert unread_ids(world), "other feeds keep their unread articles"
         assert all(screen.articles.line(i).read for i in range(len(shown)))
+
+
+async def test_u_undoes_the_last_mark_read(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        everything = set(screen.articles.ids)
+        await pilot.press("j", "m")  # one read by hand first
+        await pilot.press("A", "y")
+        await wait_until(pilot, lambda: not unread_ids(world))
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert unread_ids(world) == everything - {screen.articles.ids[1]}, "only what A marked"
+        assert screen.counts.unread == len(everything) - 1
+        assert not screen.articles.line(0).read
+        await pilot.press("u")
+        assert unread_ids(world) == everything
+        await pilot.press("u")
+        assert any("No mark-read to undo" in message for _, message, _ in app.notices)
 
 
 async def test_S_cycles_the_sort_order(world, make_app):

@@ -56,6 +56,7 @@ SEARCH_DEBOUNCE = 0.25  # seconds of no typing before a search runs
 PREVIEW_DELAY = 0.12  # seconds the cursor rests on an article before the reader shows it
 POLL_SECONDS = 3.0  # rules directory, daemon, new alerts
 UNREAD_CHUNK = 500  # ids looked at per query when looking for the next unread article
+UNDO_DEPTH = 50  # mark-reads that u can undo, newest last
 LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort"})  # off on Alerts
 
 
@@ -123,6 +124,8 @@ class MainScreen(Screen):
         Binding("m", "toggle_read", "Read", id="main.toggle_read", tooltip="Toggle read / unread"),
         Binding("A", "mark_all_read", "All read", show=False, id="main.mark_all_read",
                 tooltip="Mark every article in this view read"),  # fmt: skip
+        Binding("u", "undo_read", "Undo read", show=False, id="main.undo_read",
+                tooltip="Mark unread again what the last mark-read marked"),  # fmt: skip
         Binding("s", "toggle_star", "Star", id="main.toggle_star", tooltip="Star / unstar"),
         Binding("o", "open_in_browser", "Browser", id="main.open_in_browser",
                 tooltip="Open the article's link in the browser (http/https only)"),  # fmt: skip
@@ -162,6 +165,7 @@ class MainScreen(Screen):
         self.known_alert_id = 0  # the newest alert this screen has heard of (newer ones make a toast)
         self.last_refresh: datetime | None = None
         self.refreshing = False
+        self.undo_stack: list[list[int]] = []  # the ids each mark-read made read, for u
         self._search_timer: Timer | None = None
         self._preview_timer: Timer | None = None
 
@@ -446,6 +450,8 @@ class MainScreen(Screen):
 
     def set_read(self, line: ArticleLine, read: bool) -> None:
         self.library.set_read([line.id], read)
+        if read and not line.read:
+            self._remember_marked([line.id])
         self.articles.replace_line(replace(line, read=read))
         self.counts.read_changed(line, read)
         self.sidebar.update_counts(self.counts)
@@ -503,6 +509,8 @@ class MainScreen(Screen):
             self._focus(self.alerts if self.alerts.display else self.articles)
         elif focused is not self.sidebar:
             self._focus(self.sidebar)
+        elif may_quit and self.app.quit_question is not None:
+            self.app.push_screen(ConfirmScreen(self.app.quit_question), lambda yes: yes and self.app.exit())
         elif may_quit:
             self.app.exit()
 
@@ -537,18 +545,37 @@ class MainScreen(Screen):
 
     def action_mark_all_read(self) -> None:
         ids = list(self.articles.ids)
-        if ids:
-            self._mark_read(ids)
+        if not ids:
+            return
+        title = clean_line(f"Search: {self.search.text}" if self.search is not None else self.sidebar.title(self.source))
+        question = Content.assemble("Mark every article of ", (title, "bold"), f" read ({len(ids)})? u undoes it.")
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self._mark_read(ids))
 
     @work(thread=True, exclusive=True, group="mark", exit_on_error=False)
     def _mark_read(self, ids: list[int]) -> None:
-        self.library.set_read(ids, True)
-        self.app.call_from_thread(self._marked_read, len(ids))
+        unread = sorted(self.library.unread_among(ids))
+        self.library.set_read(unread, True)
+        self.app.call_from_thread(self._marked_read, unread)
 
-    def _marked_read(self, count: int) -> None:
+    def _marked_read(self, ids: list[int]) -> None:
+        self._remember_marked(ids)
         self.articles.forget_lines()
         self.count_unread(self.rules, self.feeds)
-        self.notify(f"Marked {count} article{'s' * (count != 1)} read.")
+        self.notify(f"Marked {len(ids)} article{'s' * (len(ids) != 1)} read. u undoes it.")
+
+    def _remember_marked(self, ids: list[int]) -> None:
+        if ids:
+            self.undo_stack = [*self.undo_stack[-(UNDO_DEPTH - 1) :], ids]
+
+    def action_undo_read(self) -> None:
+        if not self.undo_stack:
+            self.notify("No mark-read to undo.")
+            return
+        ids = self.undo_stack.pop()
+        self.library.set_read(ids, False)
+        self.articles.forget_lines()
+        self.count_unread(self.rules, self.feeds)
+        self.notify(f"Marked {len(ids)} article{'s' * (len(ids) != 1)} unread again.")
 
     def action_next_unread(self) -> None:
         self._find_unread(self.articles.ids, self.articles.cursor, 1)
