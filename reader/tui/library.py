@@ -215,6 +215,28 @@ class Library:
     def alerts(self, ids: Sequence[int]) -> dict[int, Alert]:
         return self.store.alerts_by_ids(ids)
 
+    def retry_alerts(self) -> str:
+        """What `reader alerts retry` does: failed and pending deliveries due now, sent here or by the daemon.
+
+        Returns what happened, for the user. Raises WriterBusy if another process writes but is no daemon.
+        """
+        import asyncio
+
+        from ..alerts import retry_undelivered  # Apprise loads only when sending
+        from ..store import utcnow
+
+        lock = WriterLock(self.settings.lock_path)
+        if lock.is_held_elsewhere():
+            count = self.store.retry_deliveries(utcnow())
+            return f"{count} deliver{'y' if count == 1 else 'ies'} made due now; the running daemon sends them."
+        lock.acquire()
+        try:
+            count, report = asyncio.run(retry_undelivered(self.settings, self.store))
+        finally:
+            lock.release()
+        failed = f", {report.failed} failed: {'; '.join(report.errors)}" if report.failed else ""
+        return f"{count} deliver{'y' if count == 1 else 'ies'} retried: {report.sent} sent{failed}."
+
     def seen_alert_id(self) -> int:
         """The newest alert the user has looked at (the Alerts entry counts those after it)."""
         return int(self.store.get_meta(SEEN_ALERT_KEY) or 0)

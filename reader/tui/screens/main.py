@@ -26,7 +26,7 @@ from textual.widgets import Footer, Input, Markdown
 from textual.worker import Worker, WorkerState
 
 from ...index import ParsedQuery, QueryError, parse_query
-from ...models import Feed
+from ...models import Article, Feed
 from ...store import ArticleLine
 from ...text import clean_line
 from ..library import (
@@ -45,7 +45,7 @@ from ..library import (
 )
 from ..widgets.alert_list import AlertList
 from ..widgets.article_list import ArticleList
-from ..widgets.article_view import ArticleView, is_web_url
+from ..widgets.article_view import ArticleView, alert_details, is_web_url
 from ..widgets.search_bar import SearchBar
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
@@ -97,6 +97,12 @@ class RefreshProgress(Message):
     def __init__(self, event) -> None:
         super().__init__()
         self.event = event
+
+
+class AlertsRetried(Message):
+    def __init__(self, outcome: str, error: bool = False) -> None:
+        super().__init__()
+        self.outcome, self.error = outcome, error
 
 
 class RefreshFinished(Message):
@@ -247,6 +253,7 @@ class MainScreen(Screen):
                 self.library.set_seen_alert_id(max(ids))
             self.sidebar.update_counts(alert_count=0)
             self._set_list_title()
+            self.update_status()
             return
         self._set_list_title()
         self._load_ids(self.current_view(), self.articles.current_id if keep_current else None)
@@ -315,6 +322,8 @@ class MainScreen(Screen):
         first = self.rules_signature is None
         self.rules = message.rules
         self.rules_signature = message.signature
+        self.alerts.rule_titles = {r.name: r.display_title for r in self.rules}
+        self.alerts.refresh()
         self.reload_feeds()
         if self.source.kind == RULE and not self.searching:
             self.load_view()
@@ -433,20 +442,62 @@ class MainScreen(Screen):
         if focus:
             self._focus(self.reader)
 
+    @on(AlertList.CursorMoved, "#alerts")
+    def alert_highlighted(self) -> None:
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, self.preview_alert)
+
+    async def preview_alert(self) -> Article | None:
+        """Show the highlighted alert: which rule, the words it matched, where it went, then its article."""
+        alert = self.alerts.current_alert if self.alerts.display else None
+        if alert is None:
+            return None
+        rule = self._rule(alert.rule)
+        details = alert_details(alert, self.alerts.rule_title(alert.rule))
+        article = self.library.article(alert.article_id) if alert.article_id else None
+        query = rule.query if rule and article else None
+        if not self.reader.is_showing(article.id if article else None, query, details):
+            await self.reader.show_article(article, query, alert=details)
+        return article
+
     @on(AlertList.Chosen, "#alerts")
     async def alert_chosen(self) -> None:
-        """Open the alert's article, its rule's terms marked."""
-        alert = self.alerts.current_alert
-        article = self.library.article(alert.article_id) if alert and alert.article_id else None
+        """Open the alert's article, its rule's terms marked, under the alert's details."""
+        article = await self.preview_alert()
         if article is None:
             self.notify("That alert's article is no longer stored.", severity="warning")
             return
-        rule = self._rule(alert.rule)
-        await self.reader.show_article(article, rule.query if rule else None)
         line = self.library.lines([article.id]).get(article.id)
         if line is not None and not line.read:
             self.set_read(line, True)
         self._focus(self.reader)
+
+    def action_retry_alerts(self) -> None:
+        if self.refreshing:
+            self.notify("A refresh is running (it sends due alerts itself); try again when it is done.")
+            return
+        self.refreshing = True  # a writer, as a refresh is
+
+        def retry() -> AlertsRetried:
+            from ...lock import WriterBusy
+
+            try:
+                return AlertsRetried(self.library.retry_alerts())
+            except WriterBusy as exc:
+                return AlertsRetried(str(exc), error=True)
+
+        self.notify("Sending failed and pending alerts again…", timeout=2)
+        self._write_in_background(retry)
+
+    @on(AlertsRetried)
+    def alerts_retried(self, message: AlertsRetried) -> None:
+        self.refreshing = False
+        self.notify(clean_line(message.outcome, 1000), title="Alerts", markup=False,
+                    severity="warning" if message.error or "failed" in message.outcome else "information")  # fmt: skip
+        if self.alerts.display:
+            self.load_view()
+            self.call_after_refresh(self.preview_alert)
 
     def set_read(self, line: ArticleLine, read: bool) -> None:
         self.library.set_read([line.id], read)

@@ -1,5 +1,8 @@
 """The reader pane: an article's title, feed, author, date and link, its text as Markdown, its links numbered.
 
+Above an alert's article it says which rule matched, the matched words in
+context, and where the alert went (each target's state and last error).
+
 Everything shown comes from strangers, so it goes in as `Content` (never as
 markup) after `clean_text`/`clean_line`. Links are numbered in the text and
 listed at the end; the app opens only http and https ones.
@@ -17,6 +20,7 @@ from textual.widgets import Markdown, Static
 
 from ...index import ParsedQuery
 from ...models import Article
+from ...store import Alert
 from ...text import clean_line, clean_text
 from ..highlighting import match_spans
 
@@ -116,17 +120,24 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         super().__init__(**kwargs)
         self.article: Article | None = None
         self.marked: ParsedQuery | None = None  # the query whose terms are marked
+        self.alert_shown: Content | None = None  # the alert details above the article
         self.links: list[Link] = []
 
     def compose(self):
+        yield Static(Content(""), id="article-alert")
         yield Static(Content("Select an article to read it."), id="article-head")
         yield ArticleMarkdown(id="article-body")
         yield Static(Content(""), id="article-links")
 
-    async def show_article(self, article: Article | None, query: ParsedQuery | None = None) -> None:
-        """Show an article (None: nothing), with `query`'s terms marked."""
+    async def show_article(self, article: Article | None, query: ParsedQuery | None = None,
+                           alert: Content | None = None) -> None:  # fmt: skip
+        """Show an article (None: nothing), with `query`'s terms marked, under an alert's details if given."""
         self.article = article
         self.marked = query
+        self.alert_shown = alert
+        shown = self.query_one("#article-alert", Static)
+        shown.update(alert or Content(""))
+        shown.display = alert is not None
         head = self.query_one("#article-head", Static)
         body = self.query_one(ArticleMarkdown)
         links = self.query_one("#article-links", Static)
@@ -150,8 +161,9 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
             self.article = replace(self.article, starred=starred)
             self.query_one("#article-head", Static).update(header(self.article, self.marked))
 
-    def is_showing(self, article_id: int | None, query: ParsedQuery | None) -> bool:
-        return self.article is not None and self.article.id == article_id and self.marked is query
+    def is_showing(self, article_id: int | None, query: ParsedQuery | None, alert: Content | None = None) -> bool:
+        return (self.article is not None and self.article.id == article_id and self.marked is query
+                and self.alert_shown == alert)  # fmt: skip
 
     def link(self, number: int) -> Link | None:
         return next((link for link in self.links if link.number == number), None)
@@ -182,4 +194,31 @@ def links_list(article: Article, links: list[Link]) -> Content:
     for link in links:
         text = f"  [{link.number}] " + (f"{link.text} — " if link.text and link.text != link.url else "") + link.url
         lines.append(Content.styled(text, "" if is_web_url(link.url) else "$text-muted"))
+    return Content("\n").join(lines)
+
+
+def alert_details(alert: Alert, rule_title: str) -> Content:
+    """Which rule matched, the words it matched in context, and each target's state and last error."""
+    when = alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    lines = [Content.assemble(("Alert", "bold reverse"), " ", (clean_line(rule_title), "bold"), f" · {when}")]
+    snippet = clean_line(alert.snippet, 1000)
+    if snippet:
+        matched = Content(snippet)
+        for start, end in alert.spans:
+            if 0 <= start < end <= len(snippet):
+                matched = matched.stylize(MATCH, start, end)
+        lines.append(Content.assemble("Matched: ", matched))
+    if not alert.deliveries:
+        lines.append(Content.styled("No notify targets: listed here only.", "$text-muted"))
+    for d in alert.deliveries:
+        state = {"failed": "FAILED", "sent": "sent"}.get(d.state, d.state)
+        if d.state == "sent" and d.sent_at:
+            state += " " + d.sent_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        elif d.state != "sent" and d.attempts:
+            state += f" after {d.attempts} attempt{'s' * (d.attempts != 1)}"
+        style = "$text-error" if d.state == "failed" else "$text-success" if d.state == "sent" else "$text-warning"
+        line = Content.assemble("To ", (clean_line(d.label, 300), "bold"), ": ", (state, style))
+        if d.last_error and d.state != "sent":
+            line = Content.assemble(line, " — ", (clean_line(d.last_error, 500), "$text-error"))
+        lines.append(line)
     return Content("\n").join(lines)
