@@ -19,7 +19,8 @@ from .virtual_list import VirtualList, text_strip
 
 WINDOW = 50
 CACHE_ROWS = 1000
-STATE_LABELS = {"sent": "sent", "pending": "pending", "held": "held", "failed": "FAILED", "none": "no targets"}
+STATE_LABELS = {"sent": "sent", "pending": "pending", "held": "held", "failed": "FAILED", "none": "none"}
+STATE_W = 8
 
 
 class AlertList(VirtualList):
@@ -100,11 +101,11 @@ class AlertList(VirtualList):
             return Strip.blank(width, base)
         state = alert.state
         state_style = {"failed": "failed", "sent": "sent"}.get(state, "waiting")
-        rule_w = min(24, max(8, width // 5))
+        rule_w = min(28, max(8, width // 4))
         time_w = 16 if width >= 70 else 5
-        title_w = max(1, width - 11 - rule_w - time_w - 3)
+        title_w = max(1, width - STATE_W - rule_w - time_w - 2)
         row = Text(style=base, no_wrap=True, end="")
-        row.append(STATE_LABELS.get(state, state)[:10].ljust(11), self._style(state_style))
+        row.append(STATE_LABELS.get(state, state)[: STATE_W - 1].ljust(STATE_W), self._style(state_style))
         rule = Text(clean_line(self.rule_title(alert.rule)), self._style("rule"))
         rule.truncate(rule_w, overflow="ellipsis", pad=True)
         row.append_text(rule)

@@ -24,6 +24,7 @@ from ...store import Alert
 from ...text import clean_line, clean_text
 from ..highlighting import match_spans
 
+SNIPPET_CHARS = 160  # of an alert's matched text shown above its article
 MAX_MARKDOWN_CHARS = 200_000  # longer articles are cut: parsing and laying out more would stall the UI
 MATCH = ".article-view--match"
 
@@ -201,13 +202,8 @@ def alert_details(alert: Alert, rule_title: str) -> Content:
     """Which rule matched, the words it matched in context, and each target's state and last error."""
     when = alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
     lines = [Content.assemble(("Alert", "bold reverse"), " ", (clean_line(rule_title), "bold"), f" · {when}")]
-    snippet = clean_line(alert.snippet, 1000)
-    if snippet:
-        matched = Content(snippet)
-        for start, end in alert.spans:
-            if 0 <= start < end <= len(snippet):
-                matched = matched.stylize(MATCH, start, end)
-        lines.append(Content.assemble("Matched: ", matched))
+    if alert.snippet:
+        lines.append(Content.assemble("Matched: ", matched_context(alert.snippet, alert.spans)))
     if not alert.deliveries:
         lines.append(Content.styled("No notify targets: listed here only.", "$text-muted"))
     for d in alert.deliveries:
@@ -222,3 +218,16 @@ def alert_details(alert: Alert, rule_title: str) -> Content:
             line = Content.assemble(line, " — ", (clean_line(d.last_error, 500), "$text-error"))
         lines.append(line)
     return Content("\n").join(lines)
+
+
+def matched_context(snippet: str, spans: tuple[tuple[int, int], ...], room: int = SNIPPET_CHARS) -> Content:
+    """About `room` characters of the snippet around its first matched span, the matched words marked."""
+    snippet = "".join(c if c.isprintable() else " " for c in snippet)  # offsets kept: the spans point into it
+    first = min((start for start, _end in spans), default=0)
+    start = max(0, min(first - room // 3, len(snippet) - room))
+    shown = Content(("…" if start else "") + snippet[start : start + room] + ("…" if start + room < len(snippet) else ""))
+    shift = 1 if start else 0
+    for begin, end in spans:
+        if start <= begin < end <= start + room:
+            shown = shown.stylize(MATCH, begin - start + shift, end - start + shift)
+    return shown
