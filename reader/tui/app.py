@@ -7,12 +7,15 @@ articles yet, where a first refresh starts right after the first paint.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import shlex
+import webbrowser
+from collections.abc import Iterable, Mapping
 from functools import partial
 from multiprocessing import resource_tracker
 from pathlib import Path
 
-from textual.app import App, SystemCommand
+from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
 from textual.dom import DOMNode
@@ -28,6 +31,20 @@ from .screens.help import HelpScreen, live_bindings
 from .screens.main import POLL_SECONDS, MainScreen
 
 DARK, LIGHT = "textual-dark", "textual-light"
+
+
+def find_browser(environ: Mapping[str, str] = os.environ) -> webbrowser.BaseBrowser | None:
+    """$BROWSER's first command (read afresh, `%s` for the URL, a trailing `&` runs it in the background),
+    else what Python's webbrowser finds; None when there is no browser at all."""
+    for command in filter(None, (c.strip() for c in environ.get("BROWSER", "").split(os.pathsep))):
+        background = command.endswith("&")
+        words = shlex.split(command.rstrip("&"))
+        words += [] if any("%s" in w for w in words) else ["%s"]
+        return (webbrowser.BackgroundBrowser if background else webbrowser.GenericBrowser)(words)
+    try:
+        return webbrowser.get()
+    except webbrowser.Error:
+        return None
 
 
 class ReaderApp(App):
@@ -65,6 +82,30 @@ class ReaderApp(App):
         self.push_screen(main)
         if self.refresh_on_start:
             self.call_after_refresh(main.start_refresh, None)
+
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        """Open a link in $BROWSER or the system's browser; say so when there is none or it fails.
+
+        A browser in this terminal (w3m, lynx) gets the terminal while it runs.
+        """
+        browser = find_browser()
+        if browser is None:
+            self.notify(f"No browser to open {url}: set $BROWSER (e.g. BROWSER=w3m, or firefox).",
+                        title="Not opened", severity="warning", markup=False, timeout=10)  # fmt: skip
+            return
+        new = 2 if new_tab else 0
+        if type(browser) is webbrowser.GenericBrowser:
+            try:
+                with self.suspend():
+                    opened = browser.open(url, new=new)
+            except SuspendNotSupported:  # no terminal to hand over (a test, the web driver)
+                opened = browser.open(url, new=new)
+        else:
+            opened = browser.open(url, new=new)
+        if not opened:
+            name = (getattr(browser, "name", "") or "the browser").split()[0]
+            self.notify(f"{name} did not open {url}. $BROWSER chooses the browser.", title="Not opened",
+                        severity="warning", markup=False, timeout=10)  # fmt: skip
 
     def get_line_filters(self) -> list[LineFilter]:
         own = [self.charset_filter] if self.charset_filter.enabled else []

@@ -133,3 +133,30 @@ async def test_a_javascript_link_is_never_opened(world, make_app):
         assert app.opened == []
         assert any("only http and https" in message for _, message, _ in app.notices)
         assert not screen.articles.current_line().read
+
+
+async def test_o_opens_the_link_in_BROWSER_and_says_so_when_there_is_no_browser(world, make_app, monkeypatch, tmp_path):
+    import webbrowser
+
+    opened = tmp_path / "opened"
+    script = tmp_path / "browser.sh"
+    script.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("BROWSER", f"{script} %s &")
+    app = make_app(world, browser=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: opened.exists() and opened.read_text() == "https://example.com/s0")
+
+        monkeypatch.setenv("BROWSER", str(tmp_path / "no-such-browser") + " %s")
+        await pilot.press("o")
+        assert any(title == "Not opened" and "no-such-browser did not open" in m for title, m, _ in app.notices)
+
+        def no_browser(*args):  # a machine without any browser (no display, no $BROWSER)
+            raise webbrowser.Error("could not locate runnable browser")
+
+        monkeypatch.delenv("BROWSER")
+        monkeypatch.setattr(webbrowser, "get", no_browser)
+        await pilot.press("o")
+        assert any("No browser to open https://example.com/s0: set $BROWSER" in m for _, m, _ in app.notices)
