@@ -160,3 +160,37 @@ async def test_o_opens_the_link_in_BROWSER_and_says_so_when_there_is_no_browser(
         monkeypatch.setattr(webbrowser, "get", no_browser)
         await pilot.press("o")
         assert any("No browser to open https://example.com/s0: set $BROWSER" in m for _, m, _ in app.notices)
+
+
+async def test_enter_again_shows_the_article_full_screen_a_pager_with_find(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("enter")  # the DeepSeek story
+        await wait_until(pilot, lambda: screen.focused is screen.reader and screen.reader.article is not None)
+        await pilot.press("enter")
+        assert screen.maximized is screen.reader and screen.reader.region.width == 80
+        assert screen.reader.region.height >= 20, "the article gets the screen"
+        await pilot.press("slash")
+        assert screen.focused is screen.find_input and not screen.search_bar.is_open
+        await pilot.press(*"export", "enter")
+        await wait_until(pilot, lambda: len(screen.reader.found) == 2)
+        assert screen.focused is screen.reader and screen.reader.found_at == 0
+        await pilot.press("n")
+        assert screen.reader.found_at == 1
+        await pilot.press("n")
+        assert screen.reader.found_at == 0, "round again"
+        await pilot.press("N")
+        assert screen.reader.found_at == 1
+        block, _offset = screen.reader.found[1]
+        await settle(pilot)
+        assert block.region.height and screen.reader.region.overlaps(block.region), "the place found is on screen"
+        first = screen.reader.article.id
+        await pilot.press("J")  # the next article, still full screen
+        await wait_until(pilot, lambda: screen.reader.article.id != first)
+        assert screen.reader.article.id == screen.articles.ids[1] and screen.maximized is screen.reader
+        assert screen.reader.found == [], "a new article forgets the find"
+        await pilot.press("q")
+        assert screen.maximized is None and screen.focused is screen.reader
+        await pilot.press("q")
+        assert screen.focused is screen.articles

@@ -57,6 +57,7 @@ PREVIEW_DELAY = 0.12  # seconds the cursor rests on an article before the reader
 POLL_SECONDS = 3.0  # rules directory, daemon, new alerts
 UNREAD_CHUNK = 500  # ids looked at per query when looking for the next unread article
 UNDO_DEPTH = 50  # mark-reads that u can undo, newest last
+FIND_PLACEHOLDER = "find in the article (Enter: find · then n / N: next / previous · Esc: close)"
 LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort"})  # off on Alerts
 
 
@@ -115,6 +116,8 @@ class MainScreen(Screen):
     BINDING_GROUP_TITLE = "Reader"
     # narrow: the article goes below the list; compact: the sidebar too shows only while it has focus
     HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (80, "-narrow"), (140, "-wide")]
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, #find-input"  # the full-screen article keeps its keys and its find box
+    ESCAPE_TO_MINIMIZE = False  # Escape goes back one step (closes the find box first), as q does
 
     BINDINGS = [
         # The footer shows keys in this order, as many as fit: the most used first.
@@ -127,6 +130,10 @@ class MainScreen(Screen):
         Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="main.previous_pane"),
         Binding("N", "previous_unread", "Prev unread", show=False, id="main.previous_unread",
                 tooltip="Open the previous unread article"),  # fmt: skip
+        Binding("J", "next_article", "Next article", show=False, id="main.next_article",
+                tooltip="Open the next article of the list"),  # fmt: skip
+        Binding("K", "previous_article", "Previous article", show=False, id="main.previous_article",
+                tooltip="Open the previous article of the list"),  # fmt: skip
         Binding("m", "toggle_read", "Read", id="main.toggle_read", tooltip="Toggle read / unread"),
         Binding("A", "mark_all_read", "All read", show=False, id="main.mark_all_read",
                 tooltip="Mark every article in this view read"),  # fmt: skip
@@ -186,6 +193,7 @@ class MainScreen(Screen):
                     yield ArticleList(self.library.lines, id="articles")
                     yield AlertList(self.library.alerts, id="alerts")
                 yield ArticleView(id="reader")
+        yield Input(placeholder=FIND_PLACEHOLDER, id="find-input")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -524,6 +532,8 @@ class MainScreen(Screen):
         return ([self.search_bar.input] if self.search_bar.is_open else []) + panes
 
     def _cycle_focus(self, step: int) -> None:
+        if self.maximized is not None:
+            return  # the full-screen article is the only pane
         panes = self._panes()
         focused = self.focused
         index = next((i for i, p in enumerate(panes) if p is focused), 0)
@@ -550,10 +560,19 @@ class MainScreen(Screen):
     def action_previous_pane(self) -> None:
         self._cycle_focus(-1)
 
+    @property
+    def find_input(self) -> Input:
+        return self.query_one("#find-input", Input)
+
     def action_back(self, may_quit: bool = True) -> None:
-        """q: close the search, else go one pane left; from the sidebar, quit."""
+        """q: close the find box or the full-screen article, or the search, else go one pane left; from the sidebar, quit."""
         focused = self.focused
-        if self.search_bar.is_open and (focused is self.search_bar.input or focused is not self.reader):
+        if self.find_input.has_class("-open"):
+            self.find_input.remove_class("-open")
+            self._focus(self.reader)
+        elif self.maximized is not None:
+            self.minimize()
+        elif self.search_bar.is_open and (focused is self.search_bar.input or focused is not self.reader):
             self._close_search(reload=True)
             self._focus(self.articles)
         elif focused is self.reader:
@@ -629,10 +648,12 @@ class MainScreen(Screen):
         self.notify(f"Marked {len(ids)} article{'s' * (len(ids) != 1)} unread again.")
 
     def action_next_unread(self) -> None:
-        self._find_unread(self.articles.ids, self.articles.cursor, 1)
+        if not self._find_step(1):
+            self._find_unread(self.articles.ids, self.articles.cursor, 1)
 
     def action_previous_unread(self) -> None:
-        self._find_unread(self.articles.ids, self.articles.cursor, -1)
+        if not self._find_step(-1):
+            self._find_unread(self.articles.ids, self.articles.cursor, -1)
 
     @work(thread=True, exclusive=True, group="find", exit_on_error=False)
     def _find_unread(self, ids: list[int], start: int, step: int) -> None:
@@ -699,7 +720,55 @@ class MainScreen(Screen):
     # -- search ----------------------------------------------------------------------------------------
 
     def action_search(self) -> None:
-        self.search_bar.open()
+        if self.maximized is self.reader:  # full screen, / finds in the article
+            self.find_input.add_class("-open")
+            self.find_input.value = ""
+            self.set_focus(self.find_input)
+        else:
+            self.search_bar.open()
+
+    @on(Input.Submitted, "#find-input")
+    async def find_submitted(self, event: Input.Submitted) -> None:
+        self.find_input.remove_class("-open")
+        self._focus(self.reader)
+        count = await self.reader.find(event.value)
+        if not event.value.strip():
+            return
+        if not count:
+            self.notify(f"Not in this article: {clean_line(event.value, 100)}", severity="warning", markup=False)
+            return
+        self.reader.next_found(1)
+        self.notify(f"1 of {count} (n / N: next / previous)", timeout=3, markup=False)
+
+    def action_full_screen(self) -> None:
+        """The article full screen (a pager: j/k, Space/-, g/G, / and n/N, J/K for the next article), and back."""
+        if self.maximized is not None:
+            self.minimize()
+        elif self.reader.article is not None:
+            self.maximize(self.reader, container=False)
+            self._focus(self.reader)
+
+    def _find_step(self, step: int) -> bool:
+        """n/N in the full-screen article after a find: the next place found. False if there is no find."""
+        if self.maximized is not self.reader or not self.reader.found:
+            return False
+        at = self.reader.next_found(step)
+        self.notify(f"{at + 1} of {len(self.reader.found)}", timeout=2)
+        return True
+
+    def action_next_article(self) -> None:
+        self._step_article(1)
+
+    def action_previous_article(self) -> None:
+        self._step_article(-1)
+
+    @work(exclusive=True, group="step")
+    async def _step_article(self, step: int) -> None:
+        """J/K: open the next or previous article of the list (full screen stays full screen)."""
+        if self.alerts.display or not self.articles.row_count:
+            return
+        self.articles.move_to(self.articles.cursor + step)
+        await self.open_current()
 
     def remember_search(self, text: str) -> None:
         self.search_bar.remember(text)

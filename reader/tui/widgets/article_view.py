@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Markdown, Static
+from textual.widgets.markdown import MarkdownBlock
 
 from ...index import ParsedQuery
 from ...models import Article
@@ -64,13 +65,24 @@ def is_web_url(url: str) -> bool:
 
 
 class _Marked:
-    """A Markdown block whose text gets the current query's terms marked."""
+    """A Markdown block whose text gets the current query's terms, and the words being found, marked."""
+
+    plain = ""  # the block's text, where `find` looks
 
     def set_content(self, content: Content) -> None:
         markdown = self._markdown  # the block's document (Textual's own reference: blocks are built unmounted)
-        if isinstance(markdown, ArticleMarkdown) and markdown.match_query is not None:
-            content = mark(content, markdown.match_query)
+        self.plain = content.plain
+        if isinstance(markdown, ArticleMarkdown):
+            if markdown.match_query is not None:
+                content = mark(content, markdown.match_query)
+            for found in occurrences(content.plain, markdown.find_text):
+                content = content.stylize(MATCH, found.start(), found.end())
         super().set_content(content)  # type: ignore[misc]
+
+
+def occurrences(text: str, needle: str) -> list[re.Match]:
+    """Where `needle` is in `text`, ignoring case (offsets into `text` itself)."""
+    return list(re.finditer(re.escape(needle), text, re.IGNORECASE)) if needle else []
 
 
 # The blocks whose text is inline content (list items and quotes hold paragraphs).
@@ -95,16 +107,21 @@ class ArticleMarkdown(Markdown):
     def __init__(self, **kwargs) -> None:
         super().__init__(open_links=False, **kwargs)
         self.match_query: ParsedQuery | None = None
+        self.find_text = ""  # the words `/` looks for in the full-screen article
 
 
 class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
-    """The right (or lower) pane. (No sideways keys: the text wraps.)"""
+    """The right (or lower) pane; Enter shows it full screen, a pager with newsboat's keys. (No sideways keys: the text wraps.)"""
+
+    ALLOW_MAXIMIZE = True  # the command palette's "Maximize" too
 
     BINDINGS = [
+        Binding("enter", "screen.full_screen", "Full screen", id="reader.full_screen",
+                tooltip="The article full screen, and back"),  # fmt: skip
         Binding("down,j", "scroll_down", "Down", show=False, id="reader.down"),
         Binding("up,k", "scroll_up", "Up", show=False, id="reader.up"),
         Binding("space,pagedown,ctrl+f", "page_down", "Page down", show=False, id="reader.page_down"),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="reader.page_up"),
+        Binding("pageup,ctrl+b,minus", "page_up", "Page up", show=False, id="reader.page_up"),
         Binding("home,g", "scroll_home", "Top", show=False, id="reader.top"),
         Binding("end,G", "scroll_end", "Bottom", show=False, id="reader.bottom"),
     ]
@@ -123,6 +140,9 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         self.marked: ParsedQuery | None = None  # the query whose terms are marked
         self.alert_shown: Content | None = None  # the alert details above the article
         self.links: list[Link] = []
+        self.markdown = ""  # the article's Markdown as shown (links numbered)
+        self.found: list[tuple[_Marked, int]] = []  # each place the find text is: its block, its offset there
+        self.found_at = -1  # the place n/N went to last
 
     def compose(self):
         yield Static(Content(""), id="article-alert")
@@ -150,11 +170,36 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
             links.update(Content(""))
             return
         markdown, self.links = number_links(clean_text(article.markdown or article.text, MAX_MARKDOWN_CHARS))
+        self.markdown, self.found, self.found_at, body.find_text = markdown, [], -1, ""
         head.update(header(article, query))
         body.match_query = query
         self.scroll_home(animate=False)
         await body.update(markdown)
         links.update(links_list(article, self.links))
+
+    async def find(self, text: str) -> int:
+        """Mark every place `text` is in the article's body; returns how many. n/N then go from one to the next."""
+        body = self.query_one(ArticleMarkdown)
+        body.find_text = text.strip()
+        await body.update(self.markdown)
+        self.found = [(block, m.start()) for block in body.query(MarkdownBlock) if isinstance(block, _Marked)
+                      for m in occurrences(block.plain, body.find_text)]  # fmt: skip
+        self.found_at = -1
+        return len(self.found)
+
+    def next_found(self, step: int) -> int | None:
+        """Scroll to the next (step 1) or previous (-1) place found; its number from 0, None if nothing was found."""
+        if not self.found:
+            return None
+        self.found_at = (self.found_at + step) % len(self.found)
+        block, offset = self.found[self.found_at]
+        y, node = 0, block
+        while node is not None and node is not self:
+            y += node.virtual_region.y
+            node = node.parent
+        y += offset // max(1, block.content_region.width or self.scrollable_content_region.width)
+        self.scroll_to(y=max(0, y - 2), animate=False)
+        return self.found_at
 
     def show_starred(self, starred: bool) -> None:
         """The article was starred or unstarred: redraw the header only."""
