@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +33,7 @@ ALERTS = "alerts"
 SEEN_ALERT_KEY = "tui.seen_alert_id"
 THEME_KEY = "tui.theme"
 SEARCH_HISTORY_KEY = "tui.search_history"
+UNREAD_ONLY_KEY = "tui.unread_only"
 
 SORTS = ("newest", "oldest", "title", "feed")
 QUERY_SORTS = ("newest", "relevance", "oldest", "title", "feed")  # a query can also rank by relevance
@@ -58,6 +59,7 @@ class View:
     source: Source
     sort: str = "newest"
     query: ParsedQuery | None = None
+    unread_only: bool = False
 
 
 @dataclass
@@ -129,9 +131,12 @@ class Library:
         if source.kind == SEARCH and view.query is None:
             return []  # a query that does not parse yet
         if view.query is None:
-            return self.store.article_order(self._filter(source), view.sort)
+            return self.store.article_order(replace(self._filter(source), unread=view.unread_only), view.sort)
         rule = next((r for r in rules if r.name == source.key), None) if source.kind == RULE else None
         hits = self.matches(view.query, rule, feeds, sort="relevance" if view.sort == "relevance" else "newest")
+        if view.unread_only:
+            unread = self.unread_among(hits)
+            hits = [i for i in hits if i in unread]
         if view.sort in ("relevance", "newest"):
             return hits
         return self.store.article_order(ArticleFilter(ids=hits), view.sort)

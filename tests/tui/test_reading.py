@@ -194,3 +194,29 @@ async def test_enter_again_shows_the_article_full_screen_a_pager_with_find(world
         assert screen.maximized is None and screen.focused is screen.reader
         await pilot.press("q")
         assert screen.focused is screen.articles
+
+
+async def test_U_shows_only_unread_articles_in_every_list_and_is_remembered(world, make_app):
+    from reader.rules import write_rule
+
+    write_rule(world.rules_dir, "chips", query="export controls OR TSMC")
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        everything = list(screen.articles.ids)
+        await pilot.press("m", "j", "m", "U")  # two read, then unread only
+        await wait_until(pilot, lambda: screen.articles.ids == everything[2:])
+        assert "18" not in str(screen.query_one("#list-pane").border_title) and "unread" in str(
+            screen.query_one("#list-pane").border_title)
+        await pilot.press("slash", *"export controls", "enter")  # a search: the read match is left out
+        await wait_until(pilot, lambda: screen.search is not None and screen.articles.row_count == 0)
+        await pilot.press("escape")
+        screen.sidebar.select("rule:chips")  # a rule, too
+        await wait_until(pilot, lambda: screen.source.kind == "rule" and screen.articles.row_count == 1)
+        assert screen.articles.current_line().title.startswith("TSMC")
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        assert screen.articles.ids == everything[2:]
+        await pilot.press("U")
+        await wait_until(pilot, lambda: screen.articles.ids == everything)

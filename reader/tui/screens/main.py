@@ -38,6 +38,7 @@ from ..library import (
     RULE,
     SEARCH,
     SORTS,
+    UNREAD_ONLY_KEY,
     Counts,
     Library,
     Source,
@@ -58,7 +59,7 @@ POLL_SECONDS = 3.0  # rules directory, daemon, new alerts
 UNREAD_CHUNK = 500  # ids looked at per query when looking for the next unread article
 UNDO_DEPTH = 50  # mark-reads that u can undo, newest last
 FIND_PLACEHOLDER = "find in the article (Enter: find · then n / N: next / previous · Esc: close)"
-LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort"})  # off on Alerts
+LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort", "toggle_unread_only"})  # off on Alerts
 
 
 # -- messages from workers ---------------------------------------------------------------------
@@ -144,6 +145,8 @@ class MainScreen(Screen):
                 tooltip="Open the article's link in the browser (http/https only)"),  # fmt: skip
         Binding("r", "refresh_selected", "Refresh", id="main.refresh", tooltip="Refresh the selected feed(s)"),
         Binding("R", "refresh_all", "Refresh all", id="main.refresh_all", tooltip="Refresh every feed"),
+        Binding("U", "toggle_unread_only", "Unread only", show=False, id="main.unread_only",
+                tooltip="Show only unread articles in every list, or all again"),  # fmt: skip
         Binding("S", "cycle_sort", "Sort", show=False, id="main.sort", tooltip="Change the order of the list"),
         Binding("w", "save_search", "Save search", show=False, id="main.save_search",
                 tooltip="Save the current search as a saved search or an alert rule"),  # fmt: skip
@@ -173,6 +176,7 @@ class MainScreen(Screen):
         self.counts = Counts()
         self.source = Source(ALL)
         self.sort = "newest"
+        self.unread_only = library.store.get_meta(UNREAD_ONLY_KEY) == "1"  # every list, remembered
         self.search: ParsedQuery | None = None
         self.unparsed: str | None = None  # a query being typed that does not parse yet: the list shows nothing
         self.known_alert_id = 0  # the newest alert this screen has heard of (newer ones make a toast)
@@ -236,11 +240,11 @@ class MainScreen(Screen):
 
     def current_view(self) -> View:
         if self.searching:
-            return View(Source(SEARCH), self.sort, self.search)
+            return View(Source(SEARCH), self.sort, self.search, self.unread_only)
         if self.source.kind == RULE:
             rule = self._rule(self.source.key)
-            return View(self.source, self.sort, rule.query if rule else None)
-        return View(self.source, self.sort if self.sort in SORTS else "newest")
+            return View(self.source, self.sort, rule.query if rule else None, self.unread_only)
+        return View(self.source, self.sort if self.sort in SORTS else "newest", unread_only=self.unread_only)
 
     def _rule(self, name: str):
         return next((r for r in self.rules if r.name == name), None)
@@ -278,6 +282,7 @@ class MainScreen(Screen):
             empty = "Nothing searched yet: the query above is not finished (see its error)."
         else:
             empty = "No matches." if message.view.query is not None else "No articles here. Press R to refresh."
+            empty = "No unread articles here (U shows the read ones too)." if message.view.unread_only else empty
         self.articles.show(message.ids, query=message.view.query, keep=message.keep, placeholder=empty)
         self._set_list_title()
         self.update_status()
@@ -293,7 +298,8 @@ class MainScreen(Screen):
                 title = Content(f"Search: {clean_line(self.unparsed, 200)} · not a query yet")
             else:
                 name = f"Search: {self.search.text}" if self.search is not None else self.sidebar.title(self.source)
-                title = Content(f"{clean_line(name, 200)} · {len(self.articles.ids)} · {view.sort}")
+                unread = " unread" if view.unread_only else ""
+                title = Content(f"{clean_line(name, 200)} · {len(self.articles.ids)}{unread} · {view.sort}")
         self.query_one("#list-pane").border_title = title
 
     @on(Sidebar.CursorMoved, "#sidebar")
@@ -710,6 +716,12 @@ class MainScreen(Screen):
             self.app.push_screen(LinksScreen(self.reader.links), lambda url: url and self._open_url(url))
         else:
             self.notify("This article has no links.")
+
+    def action_toggle_unread_only(self) -> None:
+        self.unread_only = not self.unread_only
+        self.library.store.set_meta(UNREAD_ONLY_KEY, "1" if self.unread_only else "0")
+        self.load_view()
+        self.notify("Unread articles only." if self.unread_only else "All articles, read ones too.", timeout=2)
 
     def action_cycle_sort(self) -> None:
         sorts = QUERY_SORTS if self.current_view().query is not None else SORTS
