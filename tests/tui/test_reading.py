@@ -220,3 +220,24 @@ async def test_U_shows_only_unread_articles_in_every_list_and_is_remembered(worl
         assert screen.articles.ids == everything[2:]
         await pilot.press("U")
         await wait_until(pilot, lambda: screen.articles.ids == everything)
+
+
+async def test_enclosures_are_listed_in_the_article_and_open_by_number(world, make_app):
+    from reader.models import Enclosure, ParsedArticle
+
+    store = Store(world.db_path)
+    feed, _ = store.add_feed("http://127.0.0.1:9/pod.xml", "A podcast", "")
+    episode = ParsedArticle(key="ep1", title="Episode 1: chips", link="https://pod.example/1", content="Show notes.",
+                            content_hash="ep1", enclosures=(Enclosure("https://pod.example/1.mp3", "audio/mpeg", 42_100_000),))  # fmt: skip
+    store.upsert_articles(feed.id, [episode], fulltext=False, canonical={})
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        screen.sidebar.select(f"feed:{feed.id}")
+        await wait_until(pilot, lambda: screen.articles.row_count == 1 and screen.articles.current_line().feed_id == feed.id)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == screen.articles.ids[0])
+        head = str(screen.reader.query_one("#article-head").render())
+        assert "Enclosure [1] audio/mpeg, 42.1 MB · https://pod.example/1.mp3" in head
+        await pilot.press("1")
+        assert app.opened == ["https://pod.example/1.mp3"]

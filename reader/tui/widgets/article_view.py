@@ -11,6 +11,7 @@ listed at the end; the app opens only http and https ones.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from textual.binding import Binding
@@ -170,8 +171,11 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
             links.update(Content(""))
             return
         markdown, self.links = number_links(clean_text(article.markdown or article.text, MAX_MARKDOWN_CHARS))
+        enclosures = [Link(len(self.links) + k, enclosure_label(e), clean_line(e.url, 2000))
+                      for k, e in enumerate(article.enclosures, 1)]  # fmt: skip
+        self.links += enclosures
         self.markdown, self.found, self.found_at, body.find_text = markdown, [], -1, ""
-        head.update(header(article, query))
+        head.update(header(article, query, enclosures))
         body.match_query = query
         self.scroll_home(animate=False)
         await body.update(markdown)
@@ -215,8 +219,8 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         return next((link for link in self.links if link.number == number), None)
 
 
-def header(article: Article, query: ParsedQuery | None) -> Content:
-    """Title (terms marked), then feed · author · date, then the link."""
+def header(article: Article, query: ParsedQuery | None, enclosures: Sequence[Link] = ()) -> Content:
+    """Title (terms marked), then feed · author · date, then the link, then the enclosures (podcast audio…)."""
     title = clean_line(article.title) or "(no title)"
     head = Content.styled(title, "bold")
     if query is not None:
@@ -230,7 +234,22 @@ def header(article: Article, query: ParsedQuery | None) -> Content:
         parts += [Content("\n"), Content.styled(clean_line(article.link, 2000), "underline $text-secondary")]
     if article.starred:
         parts += [Content("  "), Content.styled("★ starred", "$text-warning")]
+    for link in enclosures:
+        parts += [Content("\n"), Content.styled(f"Enclosure [{link.number}] ", "bold"), Content(f"{link.text} · {link.url}")]
     return Content.assemble(*parts)
+
+
+def enclosure_label(enclosure) -> str:
+    """Its type and size, e.g. `audio/mpeg, 42.1 MB`."""
+    kind = clean_line(enclosure.type, 100) or "file"
+    return f"{kind}, {human_size(enclosure.length)}" if enclosure.length else kind
+
+
+def human_size(size: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
 
 
 def links_list(article: Article, links: list[Link]) -> Content:
