@@ -116,7 +116,7 @@ class RefreshFinished(Message):
 class MainScreen(Screen):
     BINDING_GROUP_TITLE = "Reader"
     # narrow: the article goes below the list; compact: the sidebar too shows only while it has focus
-    HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (80, "-narrow"), (140, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (80, "-narrow"), (160, "-wide")]
     ALLOW_IN_MAXIMIZED_VIEW = "Footer, #find-input"  # the full-screen article keeps its keys and its find box
     ESCAPE_TO_MINIMIZE = False  # Escape goes back one step (closes the find box first), as q does
 
