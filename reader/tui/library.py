@@ -242,6 +242,9 @@ class Library:
         failed = f", {report.failed} failed: {'; '.join(report.errors)}" if report.failed else ""
         return f"{count} deliver{'y' if count == 1 else 'ies'} retried: {report.sent} sent{failed}."
 
+    def last_alert(self, rule_name: str) -> Alert | None:
+        return next(iter(self.store.recent_alerts(1, rule=rule_name)), None)
+
     def seen_alert_id(self) -> int:
         """The newest alert the user has looked at (the Alerts entry counts those after it)."""
         return int(self.store.get_meta(SEEN_ALERT_KEY) or 0)

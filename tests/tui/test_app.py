@@ -51,7 +51,7 @@ async def test_the_command_palette_offers_every_action(world, make_app):
         screen = await started(pilot)
         titles = {command.title for command in app.get_system_commands(screen)}
         assert {"Next unread", "Read", "Star", "Browser", "Refresh", "Refresh all", "Search", "All read", "Sort",
-                "Add feed", "Remove feed", "Feed info", "Import OPML", "Save search", "Links", "Theme", "Help",
+                "Add feed", "Remove", "Details", "Import OPML", "Save search", "Links", "Theme", "Help",
                 "Back", "Pane"} <= titles  # fmt: skip
         star = next(c for c in app.get_system_commands(screen) if c.title == "Star")
         await star.callback()

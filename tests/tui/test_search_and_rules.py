@@ -193,3 +193,30 @@ async def test_a_long_query_error_keeps_its_caret_at_80_columns(world, make_app)
         assert len(lines) == 3 and all(len(line) <= 76 for line in lines), lines
         caret = lines[2].index("^")
         assert lines[1][caret] == '"', "the caret points at the quote left open"
+
+
+async def test_e_shows_a_rules_details_and_d_deletes_it_after_asking(world, make_app):
+    from reader.tui.screens.dialogs import ConfirmScreen, RuleInfoScreen
+
+    path = write_rule(world.rules_dir, "tsmc", query="TSMC", title="TSMC news",
+                      notify=["json://reader:s3cr3tt0k3n99@127.0.0.1:9/hook"])  # fmt: skip
+    app = make_app(world)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await started(pilot)
+        await wait_until(pilot, lambda: screen.counts.rule_hits.get("tsmc") is not None)
+        screen.sidebar.focus()
+        screen.sidebar.select("rule:tsmc")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, RuleInfoScreen))
+        details = str(app.screen.query_one("#rule-details").render())
+        for part in ("TSMC news", "alert rule, instant", "Query            TSMC", "1 stored articles, 1 unread",
+                     "Last alert       none", str(path)):  # fmt: skip
+            assert part in details, (part, details)
+        assert "s3cr3tt0k3n99" not in details and "****" in details, "the target's secret is masked"
+        await pilot.press("escape", "d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        assert path.exists()
+        await pilot.press("d", "y")
+        await wait_until(pilot, lambda: "rule:tsmc" not in screen.sidebar.source_ids)
+        assert not path.exists()

@@ -50,7 +50,7 @@ from ..widgets.article_view import ArticleView, alert_details, is_web_url
 from ..widgets.search_bar import SearchBar
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
-from .dialogs import AddFeedScreen, ConfirmScreen, FeedInfoScreen, LinksScreen, PathScreen
+from .dialogs import AddFeedScreen, ConfirmScreen, FeedInfoScreen, LinksScreen, PathScreen, RuleInfoScreen, rule_details
 from .save_rule import SaveRuleScreen
 
 SEARCH_DEBOUNCE = 0.25  # seconds of no typing before a search runs
@@ -152,10 +152,10 @@ class MainScreen(Screen):
                 tooltip="Save the current search as a saved search or an alert rule"),  # fmt: skip
         Binding("L", "links", "Links", show=False, id="main.links", tooltip="The article's links"),
         Binding("a", "add_feed", "Add feed", show=False, id="main.add_feed", tooltip="Subscribe to a feed URL"),
-        Binding("d", "remove_feed", "Remove feed", show=False, id="main.remove_feed",
-                tooltip="Unsubscribe from the selected feed"),  # fmt: skip
-        Binding("e", "feed_info", "Feed info", show=False, id="main.feed_info",
-                tooltip="The selected feed's details and last error"),  # fmt: skip
+        Binding("d", "remove_feed", "Remove", show=False, id="main.remove_feed",
+                tooltip="Unsubscribe from the selected feed, or delete the selected rule"),  # fmt: skip
+        Binding("e", "feed_info", "Details", show=False, id="main.feed_info",
+                tooltip="The selected feed's details and last error, or the selected rule's"),  # fmt: skip
         Binding("i", "import_opml", "Import OPML", show=False, id="main.import_opml",
                 tooltip="Subscribe to the feeds of an OPML file"),  # fmt: skip
         # One help line for the nine: the others have no description, so help and the palette skip them.
@@ -863,10 +863,24 @@ class MainScreen(Screen):
             feed_id = line.feed_id if line else None
         return next((f for f in self.feeds if f.id == feed_id), None)
 
+    def selected_rule(self):
+        """The saved search or rule under the sidebar's cursor, when the sidebar has focus."""
+        source = self.sidebar.source
+        if self.focused is self.sidebar and source is not None and source.kind == RULE:
+            return self._rule(source.key)
+        return None
+
     def action_feed_info(self) -> None:
+        rule = self.selected_rule()
+        if rule is not None:
+            hits = self.counts.rule_hits.get(rule.name)
+            details = rule_details(rule, None if hits is None else len(hits), self.counts.rule_unread.get(rule.name),
+                                   self.library.last_alert(rule.name))  # fmt: skip
+            self.app.push_screen(RuleInfoScreen(details), lambda _: None)
+            return
         feed = self.selected_feed()
         if feed is None:
-            self.notify("Select a feed first.", severity="warning")
+            self.notify("Select a feed or a rule first.", severity="warning")
             return
         self.app.push_screen(FeedInfoScreen(feed, self.library.feed_article_count(feed.id)))
 
@@ -885,13 +899,29 @@ class MainScreen(Screen):
         self.start_refresh([feed.id])
 
     def action_remove_feed(self) -> None:
+        rule = self.selected_rule()
+        if rule is not None:
+            question = Content.assemble("Delete the ", "saved search " if rule.is_saved_search else "alert rule ",
+                                        (clean_line(rule.display_title), "bold"), f" ({rule.path.name})? "
+                                        "Its past alerts stay listed.")  # fmt: skip
+            self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self._delete_rule(rule))
+            return
         feed = self.selected_feed()
         if feed is None:
-            self.notify("Select a feed first.", severity="warning")
+            self.notify("Select a feed or a rule first.", severity="warning")
             return
         question = Content.assemble("Unsubscribe from ", (clean_line(feed.display_title), "bold"),
                                     " and delete its articles?")  # fmt: skip
         self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self._remove_feed(feed))
+
+    def _delete_rule(self, rule) -> None:
+        try:
+            rule.path.unlink()
+        except OSError as exc:
+            self.notify(f"Could not delete {rule.path}: {exc.strerror}", severity="error", markup=False)
+            return
+        self.notify(f"Deleted {clean_line(rule.display_title)} ({rule.path.name}).", markup=False)
+        self.load_rules()
 
     def _remove_feed(self, feed: Feed) -> None:
         self.library.remove_feed(feed.id)
