@@ -60,6 +60,7 @@ async def test_adding_a_feed_fetches_it(world, make_app, http_server):
         await settle(pilot)
         feed = next(f for f in screen.feeds if f.url == url)
         assert feed.group == "Local" and feed.last_status == "ok"
+        assert ("Refreshed", "1 feed: 3 new articles", "information") in app.notices
         assert screen.counts.unread_by_feed[feed.id] == 3
 
 

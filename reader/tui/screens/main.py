@@ -65,6 +65,11 @@ LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cy
 # -- messages from workers ---------------------------------------------------------------------
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 feed`, `2 feeds`."""
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
 class ViewLoaded(Message):
     def __init__(self, view: View, ids: list[int], keep: int | None) -> None:
         super().__init__()
@@ -1013,7 +1018,7 @@ class MainScreen(Screen):
             return
         report = message.report
         errors = len(report.errors)
-        text = f"{len(report.outcomes)} feeds: {len(report.new_ids)} new articles"
+        text = f"{plural(len(report.outcomes), 'feed')}: {plural(len(report.new_ids), 'new article')}"
         text += f", {errors} feed error{'s' * (errors != 1)} (e shows a feed's error)" if errors else ""
         self.notify(text, title="Refreshed", severity="warning" if errors else "information", markup=False)
         self.reload_feeds()
