@@ -270,6 +270,9 @@ class Library:
     def add_feed(self, url: str, group: str = "") -> tuple[Feed, bool]:
         return self.store.add_feed(url, "", group)
 
+    def edit_feed(self, feed_id: int, *, title: str, group: str) -> None:
+        self.store.set_feed_options(feed_id, title=title, group=group)
+
     def remove_feed(self, feed_id: int) -> None:
         self.store.remove_feed(feed_id)
 

@@ -187,3 +187,23 @@ async def test_new_alerts_do_not_move_the_cursor_off_its_alert(world, make_app):
         await wait_until(pilot, lambda: screen.focused is screen.reader)
         assert screen.reader.article.id == ids[0]
         assert second
+
+
+async def test_e_on_a_feed_renames_it_and_moves_it_to_another_group(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await started(pilot)
+        chips = next(f for f in screen.feeds if f.title == "Chip Letter")
+        screen.sidebar.focus()
+        screen.sidebar.select(f"feed:{chips.id}")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: app.screen is not screen)
+        app.screen.query_one("#feed-title", Input).value = "Chips weekly"
+        app.screen.query_one("#feed-group", Input).value = "Hardware"
+        app.screen.query_one("#feed-title", Input).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "group:Hardware" in screen.sidebar.source_ids)
+        renamed = Store(world.db_path).feed_by_url(chips.url)
+        assert (renamed.title, renamed.group) == ("Chips weekly", "Hardware")
+        assert screen.sidebar.source.id == f"feed:{chips.id}", "the cursor stays on the feed"
+        assert screen.sidebar.title(screen.sidebar.source) == "Chips weekly"

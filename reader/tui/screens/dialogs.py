@@ -154,10 +154,17 @@ def feed_details(feed: Feed, articles: int) -> Content:
 
 
 class FeedInfoScreen(Dialog):
-    """A feed's details and its last error."""
+    """A feed's details and its last error; its title and group can be changed here. Returns (title, group)."""
 
     BINDING_GROUP_TITLE = "Feed"
-    BINDINGS = [Binding("escape,q,enter,e", "cancel", "Close", id="feed_info.close")]
+    DEFAULT_CSS = """
+    FeedInfoScreen {
+        .field { height: 1; }
+        .field Label { width: 18; text-style: bold; }
+        .field Input { width: 1fr; }
+        #feed-details { margin-bottom: 1; }
+    }
+    """
 
     def __init__(self, feed: Feed, articles: int) -> None:
         super().__init__()
@@ -168,7 +175,18 @@ class FeedInfoScreen(Dialog):
         with Vertical():
             yield Label("Feed", classes="dialog-title")
             yield Static(feed_details(self.feed, self.articles), id="feed-details")
-            yield Label("Esc closes", classes="dialog-hint")
+            for label, field_id, value, placeholder in (
+                ("Rename to", "feed-title", clean_line(self.feed.title), "empty: the feed's own title"),
+                ("Move to group", "feed-group", clean_line(self.feed.group), "empty: no group"),
+            ):
+                with Horizontal(classes="field"):
+                    yield Label(label)
+                    yield Input(value, placeholder=placeholder, id=field_id, compact=True)
+            yield Label("Enter saves the title and group · Esc closes", classes="dialog-hint")
+
+    @on(Input.Submitted)
+    def submit(self) -> None:
+        self.dismiss((self.query_one("#feed-title", Input).value.strip(), self.query_one("#feed-group", Input).value.strip()))
 
 
 def rule_details(rule, matches: int | None, unread: int | None, last_alert) -> Content:

@@ -887,7 +887,17 @@ class MainScreen(Screen):
         if feed is None:
             self.notify("Select a feed or a rule first.", severity="warning")
             return
-        self.app.push_screen(FeedInfoScreen(feed, self.library.feed_article_count(feed.id)))
+        self.app.push_screen(FeedInfoScreen(feed, self.library.feed_article_count(feed.id)),
+                             lambda answer: answer and self._edit_feed(feed, *answer))  # fmt: skip
+
+    def _edit_feed(self, feed: Feed, title: str, group: str) -> None:
+        """Rename and regroup a feed (a refresh fills an empty title from the feed again)."""
+        if (title, group) == (feed.title, feed.group):
+            return
+        self.library.edit_feed(feed.id, title=title, group=group)
+        self.reload_feeds()
+        self.load_view()
+        self.notify(f"{clean_line(title or feed.url, 200)} is in {clean_line(group) or 'no group'}.", markup=False)
 
     def action_add_feed(self) -> None:
         self.app.push_screen(AddFeedScreen(), self._feed_added)
