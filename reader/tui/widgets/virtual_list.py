@@ -81,6 +81,7 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(**kwargs)
         self.row_count = 0
         self.placeholder = placeholder  # shown when there are no rows
+        self._cursor_styles: dict[tuple[str, bool], Style] = {}  # looked up once per theme or style change
 
     # -- what subclasses draw ------------------------------------------------------------
 
@@ -168,7 +169,12 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         """The cursor row's style: the theme's cursor colours, or reverse video when colours are off (NO_COLOR)."""
         if self.app.no_color:
             return REVERSE
-        return self.get_component_rich_style(f"{component}--cursor{'' if self.has_focus else '-blurred'}", partial=True)
+        key = (component, self.has_focus)
+        style = self._cursor_styles.get(key)
+        if style is None:
+            name = f"{component}--cursor{'' if self.has_focus else '-blurred'}"
+            style = self._cursor_styles[key] = self.get_component_rich_style(name, partial=True)
+        return style
 
     def on_resize(self) -> None:
         self._follow_cursor()
@@ -187,5 +193,6 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip([Segment(f" {self.placeholder}", style)]).crop_extend(0, width, self.rich_style)
 
     def notify_style_update(self) -> None:
+        self._cursor_styles.clear()
         super().notify_style_update()
         self.refresh()
