@@ -55,6 +55,8 @@ class ReaderApp(App):
 
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
+        Binding("colon", "command_palette", "Commands", show=False, id="app.commands",
+                tooltip="Run any action by name (as Ctrl+P)"),  # fmt: skip
         Binding("T", "toggle_theme", "Theme", show=False, id="app.toggle_theme", tooltip="Switch light / dark"),
         Binding("Q", "quit", "Quit", show=False, id="app.quit", tooltip="Quit at once"),
     ]

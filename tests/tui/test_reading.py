@@ -241,3 +241,18 @@ async def test_enclosures_are_listed_in_the_article_and_open_by_number(world, ma
         assert "Enclosure [1] audio/mpeg, 42.1 MB · https://pod.example/1.mp3" in head
         await pilot.press("1")
         assert app.opened == ["https://pod.example/1.mp3"]
+
+
+async def test_U_also_leaves_read_feeds_out_of_the_sidebar(world, make_app):
+    store = Store(world.db_path)
+    chips = next(f for f in store.feeds() if f.title == "Chip Letter")
+    store.set_read(list(store.article_ids_in(ArticleFilter(feed_ids=[chips.id]))), True)
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        assert f"feed:{chips.id}" in screen.sidebar.source_ids
+        await pilot.press("U")
+        await wait_until(pilot, lambda: f"feed:{chips.id}" not in screen.sidebar.source_ids)
+        assert len([i for i in screen.sidebar.source_ids if i.startswith("feed:")]) == 2
+        await pilot.press("U")
+        await wait_until(pilot, lambda: f"feed:{chips.id}" in screen.sidebar.source_ids)

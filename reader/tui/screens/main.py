@@ -231,7 +231,7 @@ class MainScreen(Screen):
         self.feeds = self.library.feeds()
         self.last_refresh = max((f.last_fetched_at for f in self.feeds if f.last_fetched_at), default=None)
         self.known_alert_id = max(self.library.alert_ids(), default=0)
-        self.sidebar.rebuild(self.feeds, self.rules, self.counts, self._unseen_alerts())
+        self.rebuild_sidebar()
         self.articles.focus()
         self.load_view()  # the rules and counts are read once the first view has been drawn
         self.update_status()
@@ -329,7 +329,13 @@ class MainScreen(Screen):
     @on(CountsLoaded)
     def counts_loaded(self, message: CountsLoaded) -> None:
         self.counts = message.counts
-        self.sidebar.update_counts(self.counts)
+        if self.unread_only:
+            self.rebuild_sidebar()  # feeds read to the end leave, feeds with news come back
+        else:
+            self.sidebar.update_counts(self.counts)
+
+    def rebuild_sidebar(self) -> None:
+        self.sidebar.rebuild(self.feeds, self.rules, self.counts, self._unseen_alerts(), self.unread_only)
 
     @work(thread=True, exclusive=True, group="rules", exit_on_error=False)
     def load_rules(self) -> None:
@@ -380,7 +386,7 @@ class MainScreen(Screen):
     def reload_feeds(self) -> None:
         """Feeds or rules changed: lay the sidebar out again and recount."""
         self.feeds = self.library.feeds()
-        self.sidebar.rebuild(self.feeds, self.rules, self.counts, self._unseen_alerts())
+        self.rebuild_sidebar()
         self.count_unread(self.rules, self.feeds)
         self.update_status()
 
@@ -725,6 +731,7 @@ class MainScreen(Screen):
     def action_toggle_unread_only(self) -> None:
         self.unread_only = not self.unread_only
         self.library.store.set_meta(UNREAD_ONLY_KEY, "1" if self.unread_only else "0")
+        self.rebuild_sidebar()
         self.load_view()
         self.notify("Unread articles only." if self.unread_only else "All articles, read ones too.", timeout=2)
 

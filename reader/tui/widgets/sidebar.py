@@ -79,10 +79,16 @@ class Sidebar(VirtualList):
 
     # -- layout ------------------------------------------------------------------------------
 
-    def rebuild(self, feeds: list[Feed], rules: Sequence, counts: Counts, alert_count: int) -> None:
-        """Lay the entries out again (feeds or rules changed), keeping the cursor's entry."""
+    def rebuild(self, feeds: list[Feed], rules: Sequence, counts: Counts, alert_count: int,
+                unread_only: bool = False) -> None:  # fmt: skip
+        """Lay the entries out again (feeds, rules or counts changed), keeping the cursor's entry.
+
+        `unread_only` leaves out feeds with nothing unread (once counted), except the one under the cursor.
+        """
         keep = self.source or Source(ALL)
         self.feeds, self.rules, self.counts, self.alert_count = feeds, rules, counts, alert_count
+        if unread_only and counts.unread_by_feed:
+            feeds = [f for f in feeds if counts.unread_by_feed.get(f.id) or keep == Source(FEED, str(f.id))]
         rows = [Row(Source(ALL)), Row(Source(STARRED)), SEPARATOR]
         group = None
         for feed in feeds:
