@@ -55,7 +55,8 @@ class ReaderApp(App):
 
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
-        Binding("colon", "command_palette", "Commands", show=False, id="app.commands",
+        # Its own action: a binding of `command_palette` itself would stop Textual from binding Ctrl+P.
+        Binding("colon", "commands", "Commands", show=False, id="app.commands",
                 tooltip="Run any action by name (as Ctrl+P)"),  # fmt: skip
         Binding("T", "toggle_theme", "Theme", show=False, id="app.toggle_theme", tooltip="Switch light / dark"),
         Binding("Q", "quit", "Quit", show=False, id="app.quit", tooltip="Quit at once"),
@@ -125,6 +126,9 @@ class ReaderApp(App):
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.current_theme.dark else DARK
+
+    def action_commands(self) -> None:
+        self.action_command_palette()
 
     def action_help(self) -> None:
         if isinstance(self.screen, MainScreen):

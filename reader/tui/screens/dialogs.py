@@ -36,6 +36,7 @@ class Dialog(ModalScreen):
             max-width: 100;
             height: auto;
             max-height: 90%;
+            overflow-y: auto;  /* a short terminal scrolls the dialog (Tab moves to the fields below) */
             border: thick $primary 80%;
             background: $surface;
             padding: 1 2;

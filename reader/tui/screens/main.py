@@ -539,8 +539,8 @@ class MainScreen(Screen):
         `b` is there only on a compact screen."""
         if action in LIST_ACTIONS and self.is_mounted and self.alerts.display:
             return False
-        if action == "sources":
-            return self.has_class("-compact")  # elsewhere the sidebar is always on screen
+        if action == "sources":  # elsewhere the sidebar is always on screen
+            return self.has_class("-compact") and self.maximized is None
         return True
 
     def _panes(self) -> list:
