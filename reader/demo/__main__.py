@@ -141,12 +141,13 @@ def print_banner(summary: Summary) -> None:
     out.print("  press ? for keys, q to quit (from the sidebar; Q quits from anywhere)")
 
 
-def open_tui(settings: Settings) -> int:
+def open_tui(settings: Settings, *, kept: bool) -> int:
     from ..tui.app import run_tui  # Textual is imported only when the screen opens
 
     store = Store(settings.db_path)
+    question = None if kept else "Quit the demo? Its articles, rules and alerts are thrown away (--keep DIR keeps them)."
     try:
-        return run_tui(settings, store)
+        return run_tui(settings, store, quit_question=question)
     finally:
         store.close()
 
@@ -169,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             input("Press Enter to open the reader… ")
         except EOFError:  # Ctrl-D: the user changed their mind
             return 0
-        code = open_tui(settings)
+        code = open_tui(settings, kept=args.keep is not None)
     kept = f"kept in {args.keep}" if args.keep else "removed"
     console.out.print(f"The demo is over; its server has stopped and its data was {kept}.")
     return code

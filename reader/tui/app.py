@@ -7,24 +7,44 @@ articles yet, where a first refresh starts right after the first paint.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import shlex
+import webbrowser
+from collections.abc import Iterable, Mapping
 from functools import partial
 from multiprocessing import resource_tracker
 from pathlib import Path
 
-from textual.app import App, SystemCommand
+from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
+from textual.content import Content
 from textual.dom import DOMNode
+from textual.filter import LineFilter
 from textual.screen import Screen
 
 from ..config import Settings
 from ..index import SearchIndex
 from ..store import Store
+from .glyphs import CharsetFilter, can_show, locale_charset
 from .library import THEME_KEY, Library
 from .screens.help import HelpScreen, live_bindings
 from .screens.main import POLL_SECONDS, MainScreen
 
 DARK, LIGHT = "textual-dark", "textual-light"
+
+
+def find_browser(environ: Mapping[str, str] = os.environ) -> webbrowser.BaseBrowser | None:
+    """$BROWSER's first command (read afresh, `%s` for the URL, a trailing `&` runs it in the background),
+    else what Python's webbrowser finds; None when there is no browser at all."""
+    for command in filter(None, (c.strip() for c in environ.get("BROWSER", "").split(os.pathsep))):
+        background = command.endswith("&")
+        words = shlex.split(command.rstrip("&"))
+        words += [] if any("%s" in w for w in words) else ["%s"]
+        return (webbrowser.BackgroundBrowser if background else webbrowser.GenericBrowser)(words)
+    try:
+        return webbrowser.get()
+    except webbrowser.Error:
+        return None
 
 
 class ReaderApp(App):
@@ -35,13 +55,20 @@ class ReaderApp(App):
 
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
+        # Its own action: a binding of `command_palette` itself would stop Textual from binding Ctrl+P.
+        Binding("colon", "commands", "Commands", show=False, id="app.commands",
+                tooltip="Run any action by name (as Ctrl+P)"),  # fmt: skip
         Binding("T", "toggle_theme", "Theme", show=False, id="app.toggle_theme", tooltip="Switch light / dark"),
         Binding("Q", "quit", "Quit", show=False, id="app.quit", tooltip="Quit at once"),
     ]
 
     def __init__(self, library: Library, *, theme: str | None = None, refresh_on_start: bool = False,
-                 poll_seconds: float = POLL_SECONDS) -> None:  # fmt: skip
+                 poll_seconds: float = POLL_SECONDS, charset: str | None = None,
+                 quit_question: str | None = None) -> None:  # fmt: skip
         super().__init__()
+        self.quit_question = Content(quit_question) if quit_question else None  # q from the sidebar asks this first
+        self.charset = charset or locale_charset()
+        self.charset_filter = CharsetFilter(self.charset)  # ASCII stand-ins for what the locale cannot show
         # Refreshing starts worker processes, whose multiprocessing helper passes on stderr's file
         # descriptor; while the app runs, stderr is Textual's print capture (fileno -1), so start
         # the helper now, while stderr is real.
@@ -59,6 +86,39 @@ class ReaderApp(App):
         if self.refresh_on_start:
             self.call_after_refresh(main.start_refresh, None)
 
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        """Open a link in $BROWSER or the system's browser; say so when there is none or it fails.
+
+        A browser in this terminal (w3m, lynx) gets the terminal while it runs.
+        """
+        browser = find_browser()
+        if browser is None:
+            self.notify(f"No browser to open {url}: set $BROWSER (e.g. BROWSER=w3m, or firefox).",
+                        title="Not opened", severity="warning", markup=False, timeout=10)  # fmt: skip
+            return
+        new = 2 if new_tab else 0
+        if type(browser) is webbrowser.GenericBrowser:
+            try:
+                with self.suspend():
+                    opened = browser.open(url, new=new)
+            except SuspendNotSupported:  # no terminal to hand over (a test, the web driver)
+                opened = browser.open(url, new=new)
+        else:
+            opened = browser.open(url, new=new)
+        if not opened:
+            name = (getattr(browser, "name", "") or "the browser").split()[0]
+            self.notify(f"{name} did not open {url}. $BROWSER chooses the browser.", title="Not opened",
+                        severity="warning", markup=False, timeout=10)  # fmt: skip
+
+    def get_line_filters(self) -> list[LineFilter]:
+        own = [self.charset_filter] if self.charset_filter.enabled else []
+        return [*super().get_line_filters(), *own]
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Textual's key names (`⏎`), or the key's own name where the locale cannot show them."""
+        shown = super().get_key_display(binding)
+        return shown if can_show(shown, self.charset) else binding.key.split(",")[0]
+
     def watch_theme(self, theme: str) -> None:
         """Remember the theme (chosen with T or the command palette) for next time."""
         if self.library.store.get_meta(THEME_KEY) != theme:
@@ -66,6 +126,9 @@ class ReaderApp(App):
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.current_theme.dark else DARK
+
+    def action_commands(self) -> None:
+        self.action_command_palette()
 
     def action_help(self) -> None:
         if isinstance(self.screen, MainScreen):
@@ -97,9 +160,10 @@ class ReaderApp(App):
                                     partial(self.run_action, binding.action, node))  # fmt: skip
 
 
-def run_tui(settings: Settings, store: Store) -> int:
-    """Open the TUI on the user's data; returns an exit code."""
+def run_tui(settings: Settings, store: Store, *, quit_question: str | None = None) -> int:
+    """Open the TUI on the user's data; returns an exit code. `quit_question`: ask it before q quits."""
     library = Library(settings, store, SearchIndex(settings.index_dir))
-    app = ReaderApp(library, refresh_on_start=store.article_count() == 0 and bool(store.feeds()))
+    app = ReaderApp(library, refresh_on_start=store.article_count() == 0 and bool(store.feeds()),
+                    quit_question=quit_question)  # fmt: skip
     app.run()
     return app.return_code or 0

@@ -8,9 +8,10 @@ every query goes through `reader.index`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -31,6 +32,8 @@ ALERTS = "alerts"
 
 SEEN_ALERT_KEY = "tui.seen_alert_id"
 THEME_KEY = "tui.theme"
+SEARCH_HISTORY_KEY = "tui.search_history"
+UNREAD_ONLY_KEY = "tui.unread_only"
 
 SORTS = ("newest", "oldest", "title", "feed")
 QUERY_SORTS = ("newest", "relevance", "oldest", "title", "feed")  # a query can also rank by relevance
@@ -56,6 +59,7 @@ class View:
     source: Source
     sort: str = "newest"
     query: ParsedQuery | None = None
+    unread_only: bool = False
 
 
 @dataclass
@@ -124,10 +128,15 @@ class Library:
     def order(self, view: View, feeds: Sequence[Feed], rules: Sequence = ()) -> list[int]:
         """The ids of a view's articles, in its order."""
         source = view.source
+        if source.kind == SEARCH and view.query is None:
+            return []  # a query that does not parse yet
         if view.query is None:
-            return self.store.article_order(self._filter(source), view.sort)
+            return self.store.article_order(replace(self._filter(source), unread=view.unread_only), view.sort)
         rule = next((r for r in rules if r.name == source.key), None) if source.kind == RULE else None
         hits = self.matches(view.query, rule, feeds, sort="relevance" if view.sort == "relevance" else "newest")
+        if view.unread_only:
+            unread = self.unread_among(hits)
+            hits = [i for i in hits if i in unread]
         if view.sort in ("relevance", "newest"):
             return hits
         return self.store.article_order(ArticleFilter(ids=hits), view.sort)
@@ -211,6 +220,31 @@ class Library:
     def alerts(self, ids: Sequence[int]) -> dict[int, Alert]:
         return self.store.alerts_by_ids(ids)
 
+    def retry_alerts(self) -> str:
+        """What `reader alerts retry` does: failed and pending deliveries due now, sent here or by the daemon.
+
+        Returns what happened, for the user. Raises WriterBusy if another process writes but is no daemon.
+        """
+        import asyncio
+
+        from ..alerts import retry_undelivered  # Apprise loads only when sending
+        from ..store import utcnow
+
+        lock = WriterLock(self.settings.lock_path)
+        if lock.is_held_elsewhere():
+            count = self.store.retry_deliveries(utcnow())
+            return f"{count} deliver{'y' if count == 1 else 'ies'} made due now; the running daemon sends them."
+        lock.acquire()
+        try:
+            count, report = asyncio.run(retry_undelivered(self.settings, self.store))
+        finally:
+            lock.release()
+        failed = f", {report.failed} failed: {'; '.join(report.errors)}" if report.failed else ""
+        return f"{count} deliver{'y' if count == 1 else 'ies'} retried: {report.sent} sent{failed}."
+
+    def last_alert(self, rule_name: str) -> Alert | None:
+        return next(iter(self.store.recent_alerts(1, rule=rule_name)), None)
+
     def seen_alert_id(self) -> int:
         """The newest alert the user has looked at (the Alerts entry counts those after it)."""
         return int(self.store.get_meta(SEEN_ALERT_KEY) or 0)
@@ -218,10 +252,26 @@ class Library:
     def set_seen_alert_id(self, alert_id: int) -> None:
         self.store.set_meta(SEEN_ALERT_KEY, str(alert_id))
 
+    # -- search history ------------------------------------------------------------------------
+
+    def search_history(self) -> list[str]:
+        """The queries searched before, oldest first (a damaged value reads as none)."""
+        try:
+            history = json.loads(self.store.get_meta(SEARCH_HISTORY_KEY) or "[]")
+        except ValueError:
+            return []
+        return [q for q in history if isinstance(q, str)] if isinstance(history, list) else []
+
+    def set_search_history(self, history: Sequence[str]) -> None:
+        self.store.set_meta(SEARCH_HISTORY_KEY, json.dumps(list(history)))
+
     # -- subscriptions ---------------------------------------------------------------------------
 
     def add_feed(self, url: str, group: str = "") -> tuple[Feed, bool]:
         return self.store.add_feed(url, "", group)
+
+    def edit_feed(self, feed_id: int, *, title: str, group: str) -> None:
+        self.store.set_feed_options(feed_id, title=title, group=group)
 
     def remove_feed(self, feed_id: int) -> None:
         self.store.remove_feed(feed_id)

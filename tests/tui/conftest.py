@@ -31,15 +31,18 @@ def world(settings):
 
 
 class RecordingApp(ReaderApp):
-    """The app with the browser replaced by a list of the URLs it was asked to open, and toasts recorded."""
+    """The app with the URLs it was asked to open (and opening them only if `browser`), and toasts recorded."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, browser: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.browser = browser  # True: the real way of opening links ($BROWSER)
         self.opened: list[str] = []
         self.notices: list[tuple[str, str, str]] = []  # (title, message, severity)
 
     def open_url(self, url: str, *, new_tab: bool = True) -> None:
         self.opened.append(url)
+        if self.browser:
+            super().open_url(url, new_tab=new_tab)
 
     def notify(self, message: str, *, title: str = "", severity="information", **options) -> None:
         self.notices.append((title, message, severity))

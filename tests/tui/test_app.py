@@ -51,8 +51,8 @@ async def test_the_command_palette_offers_every_action(world, make_app):
         screen = await started(pilot)
         titles = {command.title for command in app.get_system_commands(screen)}
         assert {"Next unread", "Read", "Star", "Browser", "Refresh", "Refresh all", "Search", "All read", "Sort",
-                "Add feed", "Remove feed", "Feed info", "Import OPML", "Save search", "Links", "Theme", "Help",
-                "Back/Quit", "Pane"} <= titles  # fmt: skip
+                "Add feed", "Remove", "Details", "Import OPML", "Save search", "Links", "Theme", "Help",
+                "Back", "Pane"} <= titles  # fmt: skip
         star = next(c for c in app.get_system_commands(screen) if c.title == "Star")
         await star.callback()
         assert screen.articles.current_line().starred
@@ -97,3 +97,18 @@ def test_the_cli_daemon_and_pipeline_never_import_textual():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent.parent.parent)  # fmt: skip
     assert run.stdout.strip() == "False"
+
+
+async def test_colon_runs_an_action_by_name(world, make_app):
+    from textual.command import CommandList, CommandPalette
+
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("colon")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Star")
+        commands = app.screen.query_one(CommandList)
+        await wait_until(pilot, lambda: commands.option_count and "Star" in str(commands.get_option_at_index(0).prompt))
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: screen.articles.current_line().starred)

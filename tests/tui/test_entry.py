@@ -90,3 +90,24 @@ def test_quitting_during_a_refresh_does_not_wait_for_it(world, http_server):
     finally:
         proc.kill()
         os.close(master)
+
+
+def test_reader_starts_without_colour_in_a_c_locale_and_writes_only_ascii(world):
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 15, 60, 0, 0))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LC_")}
+    env |= {"READER_DATA_DIR": str(world.data_dir), "READER_CONFIG_DIR": str(world.config_dir),
+            "TERM": "xterm", "TZ": "UTC", "NO_COLOR": "1", "LANG": "C"}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "reader"], stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    try:
+        seen = read_until(master, b"DeepSeek unveils")
+        os.write(master, b"/")
+        seen += read_until(master, b"search:")
+        os.write(master, b"\x11")  # Ctrl+Q: the search box has the keys
+        assert exit_code(proc, master, timeout=30) == 0
+        assert seen.isascii(), seen[[b > 127 for b in seen].index(True) - 40 :][:80]
+        assert b"Traceback" not in seen
+    finally:
+        proc.kill()
+        os.close(master)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reader.store import ArticleFilter, Store
+from reader.tui.screens.dialogs import ConfirmScreen
 from tests.tui.helpers import settle, started, wait_until
 
 
@@ -50,3 +51,16 @@ async def test_tab_cycles_the_panes_and_q_goes_back_then_quits(world, make_app):
         await pilot.press("q")
         await settle(pilot)
         assert app.return_code == 0 and not app.is_running
+
+
+async def test_when_the_data_is_thrown_away_on_quit_q_asks_first(world, make_app):
+    app = make_app(world, quit_question="Quit the demo?")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("q", "q")  # list → sidebar → the question
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        assert app.screen is screen and app.is_running
+        await pilot.press("q", "y")
+        await settle(pilot)
+        assert not app.is_running

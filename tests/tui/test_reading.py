@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reader.store import ArticleFilter, Store
+from reader.tui.screens.dialogs import ConfirmScreen
 from tests.tui.helpers import settle, started, wait_until
 
 
@@ -59,11 +60,36 @@ async def test_A_marks_every_article_of_the_view_read(world, make_app):
         await wait_until(pilot, lambda: screen.articles.row_count and screen.articles.current_line().feed_id == 3)
         shown = list(screen.articles.ids)
         await pilot.press("enter", "A")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")  # asked first: no marks nothing
+        await settle(pilot)
+        assert set(shown) <= unread_ids(world)
+        await pilot.press("A", "y")
         await settle(pilot)
         assert not set(shown) & unread_ids(world)
         assert screen.counts.unread_by_feed[3] == 0
         assert unread_ids(world), "other feeds keep their unread articles"
         assert all(screen.articles.line(i).read for i in range(len(shown)))
+
+
+async def test_u_undoes_the_last_mark_read(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        everything = set(screen.articles.ids)
+        await pilot.press("j", "m")  # one read by hand first
+        await pilot.press("A", "y")
+        await wait_until(pilot, lambda: not unread_ids(world))
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert unread_ids(world) == everything - {screen.articles.ids[1]}, "only what A marked"
+        assert screen.counts.unread == len(everything) - 1
+        assert not screen.articles.line(0).read
+        await pilot.press("u")
+        assert unread_ids(world) == everything
+        await pilot.press("u")
+        assert any("No mark-read to undo" in message for _, message, _ in app.notices)
 
 
 async def test_S_cycles_the_sort_order(world, make_app):
@@ -107,3 +133,126 @@ async def test_a_javascript_link_is_never_opened(world, make_app):
         assert app.opened == []
         assert any("only http and https" in message for _, message, _ in app.notices)
         assert not screen.articles.current_line().read
+
+
+async def test_o_opens_the_link_in_BROWSER_and_says_so_when_there_is_no_browser(world, make_app, monkeypatch, tmp_path):
+    import webbrowser
+
+    opened = tmp_path / "opened"
+    script = tmp_path / "browser.sh"
+    script.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("BROWSER", f"{script} %s &")
+    app = make_app(world, browser=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: opened.exists() and opened.read_text() == "https://example.com/s0")
+
+        monkeypatch.setenv("BROWSER", str(tmp_path / "no-such-browser") + " %s")
+        await pilot.press("o")
+        assert any(title == "Not opened" and "no-such-browser did not open" in m for title, m, _ in app.notices)
+
+        def no_browser(*args):  # a machine without any browser (no display, no $BROWSER)
+            raise webbrowser.Error("could not locate runnable browser")
+
+        monkeypatch.delenv("BROWSER")
+        monkeypatch.setattr(webbrowser, "get", no_browser)
+        await pilot.press("o")
+        assert any("No browser to open https://example.com/s0: set $BROWSER" in m for _, m, _ in app.notices)
+
+
+async def test_enter_again_shows_the_article_full_screen_a_pager_with_find(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("enter")  # the DeepSeek story
+        await wait_until(pilot, lambda: screen.focused is screen.reader and screen.reader.article is not None)
+        await pilot.press("enter")
+        assert screen.maximized is screen.reader and screen.reader.region.width == 80
+        assert screen.reader.region.height >= 20, "the article gets the screen"
+        await pilot.press("slash")
+        assert screen.focused is screen.find_input and not screen.search_bar.is_open
+        await pilot.press(*"export", "enter")
+        await wait_until(pilot, lambda: len(screen.reader.found) == 2)
+        assert screen.focused is screen.reader and screen.reader.found_at == 0
+        await pilot.press("n")
+        assert screen.reader.found_at == 1
+        await pilot.press("n")
+        assert screen.reader.found_at == 0, "round again"
+        await pilot.press("N")
+        assert screen.reader.found_at == 1
+        block, _offset = screen.reader.found[1]
+        await settle(pilot)
+        assert block.region.height and screen.reader.region.overlaps(block.region), "the place found is on screen"
+        first = screen.reader.article.id
+        await pilot.press("J")  # the next article, still full screen
+        await wait_until(pilot, lambda: screen.reader.article.id != first)
+        assert screen.reader.article.id == screen.articles.ids[1] and screen.maximized is screen.reader
+        assert screen.reader.found == [], "a new article forgets the find"
+        await pilot.press("q")
+        assert screen.maximized is None and screen.focused is screen.reader
+        await pilot.press("q")
+        assert screen.focused is screen.articles
+
+
+async def test_U_shows_only_unread_articles_in_every_list_and_is_remembered(world, make_app):
+    from reader.rules import write_rule
+
+    write_rule(world.rules_dir, "chips", query="export controls OR TSMC")
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        everything = list(screen.articles.ids)
+        await pilot.press("m", "j", "m", "U")  # two read, then unread only
+        await wait_until(pilot, lambda: screen.articles.ids == everything[2:])
+        assert "18" not in str(screen.query_one("#list-pane").border_title) and "unread" in str(
+            screen.query_one("#list-pane").border_title)
+        await pilot.press("slash", *"export controls", "enter")  # a search: the read match is left out
+        await wait_until(pilot, lambda: screen.search is not None and screen.articles.row_count == 0)
+        await pilot.press("escape")
+        screen.sidebar.select("rule:chips")  # a rule, too
+        await wait_until(pilot, lambda: screen.source.kind == "rule" and screen.articles.row_count == 1)
+        assert screen.articles.current_line().title.startswith("TSMC")
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        assert screen.articles.ids == everything[2:]
+        await pilot.press("U")
+        await wait_until(pilot, lambda: screen.articles.ids == everything)
+
+
+async def test_enclosures_are_listed_in_the_article_and_open_by_number(world, make_app):
+    from reader.models import Enclosure, ParsedArticle
+
+    store = Store(world.db_path)
+    feed, _ = store.add_feed("http://127.0.0.1:9/pod.xml", "A podcast", "")
+    episode = ParsedArticle(key="ep1", title="Episode 1: chips", link="https://pod.example/1", content="Show notes.",
+                            content_hash="ep1", enclosures=(Enclosure("https://pod.example/1.mp3", "audio/mpeg", 42_100_000),))  # fmt: skip
+    store.upsert_articles(feed.id, [episode], fulltext=False, canonical={})
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        screen.sidebar.select(f"feed:{feed.id}")
+        await wait_until(pilot, lambda: screen.articles.row_count == 1 and screen.articles.current_line().feed_id == feed.id)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == screen.articles.ids[0])
+        head = str(screen.reader.query_one("#article-head").render())
+        assert "Enclosure [1] audio/mpeg, 42.1 MB · https://pod.example/1.mp3" in head
+        await pilot.press("1")
+        assert app.opened == ["https://pod.example/1.mp3"]
+
+
+async def test_U_also_leaves_read_feeds_out_of_the_sidebar(world, make_app):
+    store = Store(world.db_path)
+    chips = next(f for f in store.feeds() if f.title == "Chip Letter")
+    store.set_read(list(store.article_ids_in(ArticleFilter(feed_ids=[chips.id]))), True)
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        assert f"feed:{chips.id}" in screen.sidebar.source_ids
+        await pilot.press("U")
+        await wait_until(pilot, lambda: f"feed:{chips.id}" not in screen.sidebar.source_ids)
+        assert len([i for i in screen.sidebar.source_ids if i.startswith("feed:")]) == 2
+        await pilot.press("U")
+        await wait_until(pilot, lambda: f"feed:{chips.id}" in screen.sidebar.source_ids)

@@ -60,6 +60,7 @@ async def test_adding_a_feed_fetches_it(world, make_app, http_server):
         await settle(pilot)
         feed = next(f for f in screen.feeds if f.url == url)
         assert feed.group == "Local" and feed.last_status == "ok"
+        assert ("Refreshed", "1 feed: 3 new articles", "information") in app.notices
         assert screen.counts.unread_by_feed[feed.id] == 3
 
 
@@ -125,3 +126,84 @@ async def test_alerts_from_a_daemon_make_a_toast_and_open_with_the_match_marked(
         assert screen.counts.unread == unread - 1 and article.id not in store.article_ids_in(ArticleFilter(unread=True))
         await pilot.press("q")
         assert screen.focused is screen.alerts
+
+
+def alert_text(screen) -> str:
+    shown = screen.reader.query_one("#article-alert")
+    return str(shown.render()) if shown.display else ""
+
+
+async def test_the_alerts_view_says_which_rule_why_and_where_and_r_retries(world, make_app, http_server):
+    from reader.rules import write_rule
+
+    hook = http_server.route("/hook", "down", status=500)
+    items = [Item("DeepSeek opens a local lab", f"{http_server.url}/story/1", "DeepSeek said so today.",
+                  published=recent(0))]  # fmt: skip
+    Store(world.db_path).add_feed(http_server.route("/local.xml", rss(items, title="Local"), headers=RSS), "", "")
+    write_rule(world.rules_dir, "deepseek-local", query="DeepSeek AND lab", title="DeepSeek labs",
+               notify=[hook.replace("http://", "json://")])  # fmt: skip
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: not screen.refreshing and screen.sidebar.alert_count == 1, timeout=30)
+        screen.sidebar.select(Source(ALERTS).id)
+        await wait_until(pilot, lambda: screen.alerts.display and "DeepSeek labs" in alert_text(screen))
+        row = screen.alerts.render_row(0, 110, selected=False).text
+        assert "DeepSeek labs" in row and "deepseek-local" not in row, "the rule by its title"
+        details = alert_text(screen)
+        assert "Matched: DeepSeek said so today." in details
+        assert f"To {hook.replace('http://', 'json://')}" in details
+        assert "500" in details, details  # the last error, not just "pending"
+        assert screen.reader.article.title == "DeepSeek opens a local lab", "the preview follows the cursor"
+        http_server.route("/hook", "ok")
+        screen.alerts.focus()
+        await pilot.press("r")
+        await wait_until(pilot, lambda: screen.alerts.current_alert.state == "sent", timeout=30)
+        await wait_until(pilot, lambda: "sent" in alert_text(screen))
+        assert http_server.hits("/hook") >= 2 and "500" not in alert_text(screen)
+
+
+async def test_new_alerts_do_not_move_the_cursor_off_its_alert(world, make_app):
+    from reader.rules import write_rule
+
+    write_rule(world.rules_dir, "all", query="AI OR DeepSeek", notify=["json://127.0.0.1:9/hook"])
+    store = Store(world.db_path)
+    ids = [a.id for a in store.iter_articles()]
+    first, second = add_alert(store, "all", ids[0]), add_alert(store, "all", ids[1])
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        screen.sidebar.select(Source(ALERTS).id)
+        await wait_until(pilot, lambda: screen.alerts.display and screen.alerts.row_count == 2)
+        screen.alerts.focus()
+        await pilot.press("j")
+        assert screen.alerts.current_alert.id == first
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == ids[0])
+        add_alert(store, "all", ids[2])  # as the daemon records one
+        await wait_until(pilot, lambda: screen.alerts.row_count == 3)
+        assert screen.alerts.current_alert.id == first and screen.alerts.cursor == 2
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.focused is screen.reader)
+        assert screen.reader.article.id == ids[0]
+        assert second
+
+
+async def test_e_on_a_feed_renames_it_and_moves_it_to_another_group(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await started(pilot)
+        chips = next(f for f in screen.feeds if f.title == "Chip Letter")
+        screen.sidebar.focus()
+        screen.sidebar.select(f"feed:{chips.id}")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: app.screen is not screen)
+        app.screen.query_one("#feed-title", Input).value = "Chips weekly"
+        app.screen.query_one("#feed-group", Input).value = "Hardware"
+        app.screen.query_one("#feed-title", Input).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "group:Hardware" in screen.sidebar.source_ids)
+        renamed = Store(world.db_path).feed_by_url(chips.url)
+        assert (renamed.title, renamed.group) == ("Chips weekly", "Hardware")
+        assert screen.sidebar.source.id == f"feed:{chips.id}", "the cursor stays on the feed"
+        assert screen.sidebar.title(screen.sidebar.source) == "Chips weekly"

@@ -130,3 +130,93 @@ async def test_rule_files_edited_outside_show_up_without_a_restart(world, make_a
         await wait_until(pilot, lambda: screen.articles.row_count == 2)
         (world.rules_dir / "tsmc.toml").unlink()
         await wait_until(pilot, lambda: "rule:tsmc" not in screen.sidebar.source_ids)
+
+
+async def test_slash_opens_an_empty_box_and_up_walks_the_history(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("slash", *"export", "enter")
+        await wait_until(pilot, lambda: screen.search is not None and screen.search.text == "export")
+        await pilot.press("slash")
+        assert screen.search_bar.input.value == ""
+        await pilot.press(*"TSMC")
+        await wait_until(pilot, lambda: screen.search is not None and screen.search.text == "TSMC")
+        await pilot.press("up")
+        assert screen.search_bar.input.value == "export"
+        await pilot.press("up")  # nothing earlier: it stays
+        assert screen.search_bar.input.value == "export"
+        await pilot.press("down")
+        assert screen.search_bar.input.value == "TSMC", "down returns to the line being typed"
+        await pilot.press("enter")
+    app = make_app(world)  # the history outlives the session
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("slash", "up")
+        assert screen.search_bar.input.value == "TSMC"
+        await pilot.press("up")
+        assert screen.search_bar.input.value == "export"
+
+
+async def test_ctrl_s_proposes_a_name_from_the_query_in_the_box_only(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("slash", *"H20", "enter", "slash", *"TSMC", "ctrl+s")  # before the search has run
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SaveRuleScreen))
+        assert pilot.app.screen.query_one("#rule-name", Input).value == "tsmc"
+
+
+async def test_an_unfinished_query_shows_no_results_and_cannot_be_saved(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await started(pilot)
+        await search(pilot, screen, '"export contr')
+        await wait_until(pilot, lambda: screen.unparsed is not None)
+        await settle(pilot)
+        assert screen.articles.row_count == 0, "not the whole library, which would look like results"
+        assert "not a query yet" in str(screen.query_one("#list-pane").border_title)
+        await pilot.press("ctrl+s")
+        assert pilot.app.screen is screen and any("Finish the query" in m for _, m, _ in app.notices)
+        screen.search_bar.input.value = '"export controls"'
+        await wait_until(pilot, lambda: screen.articles.row_count == 2)
+
+
+async def test_a_long_query_error_keeps_its_caret_at_80_columns(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await started(pilot)
+        query = "DeepSeek OR " * 8 + '"export controls' + " AND chips" * 6
+        await search(pilot, screen, query)
+        await wait_until(pilot, lambda: "^" in message(screen))
+        lines = message(screen).splitlines()
+        assert len(lines) == 3 and all(len(line) <= 76 for line in lines), lines
+        caret = lines[2].index("^")
+        assert lines[1][caret] == '"', "the caret points at the quote left open"
+
+
+async def test_e_shows_a_rules_details_and_d_deletes_it_after_asking(world, make_app):
+    from reader.tui.screens.dialogs import ConfirmScreen, RuleInfoScreen
+
+    path = write_rule(world.rules_dir, "tsmc", query="TSMC", title="TSMC news",
+                      notify=["json://reader:s3cr3tt0k3n99@127.0.0.1:9/hook"])  # fmt: skip
+    app = make_app(world)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await started(pilot)
+        await wait_until(pilot, lambda: screen.counts.rule_hits.get("tsmc") is not None)
+        screen.sidebar.focus()
+        screen.sidebar.select("rule:tsmc")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, RuleInfoScreen))
+        details = str(app.screen.query_one("#rule-details").render())
+        for part in ("TSMC news", "alert rule, instant", "Query            TSMC", "1 stored articles, 1 unread",
+                     "Last alert       none", str(path)):  # fmt: skip
+            assert part in details, (part, details)
+        assert "s3cr3tt0k3n99" not in details and "****" in details, "the target's secret is masked"
+        await pilot.press("escape", "d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        assert path.exists()
+        await pilot.press("d", "y")
+        await wait_until(pilot, lambda: "rule:tsmc" not in screen.sidebar.source_ids)
+        assert not path.exists()

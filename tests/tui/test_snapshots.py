@@ -30,8 +30,8 @@ def test_search_results_with_marked_terms(world, make_app, snap_compare):
     async def searched(pilot) -> None:
         await ready(pilot)
         await pilot.press("slash")
-        pilot.app.screen.query_one(Input).cursor_blink = False
-        pilot.app.screen.query_one(Input).value = '"export controls" OR deepseek'
+        pilot.app.screen.query_one("#search-input", Input).cursor_blink = False
+        pilot.app.screen.query_one("#search-input", Input).value = '"export controls" OR deepseek'
         screen = pilot.app.screen
         await wait_until(pilot, lambda: screen.search is not None and screen.articles.row_count == 2)
         await pilot.press("enter", "enter")
@@ -46,7 +46,7 @@ def test_save_search_dialog(world, make_app, snap_compare):
         await ready(pilot)
         screen = pilot.app.screen
         await pilot.press("slash")
-        pilot.app.screen.query_one(Input).value = "export controls"
+        pilot.app.screen.query_one("#search-input", Input).value = "export controls"
         await wait_until(pilot, lambda: screen.search is not None and screen.search.text == "export controls")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: pilot.app.screen is not screen)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
@@ -26,7 +26,7 @@ from textual.widgets import Footer, Input, Markdown
 from textual.worker import Worker, WorkerState
 
 from ...index import ParsedQuery, QueryError, parse_query
-from ...models import Feed
+from ...models import Article, Feed
 from ...store import ArticleLine
 from ...text import clean_line
 from ..library import (
@@ -38,6 +38,7 @@ from ..library import (
     RULE,
     SEARCH,
     SORTS,
+    UNREAD_ONLY_KEY,
     Counts,
     Library,
     Source,
@@ -45,21 +46,28 @@ from ..library import (
 )
 from ..widgets.alert_list import AlertList
 from ..widgets.article_list import ArticleList
-from ..widgets.article_view import ArticleView, is_web_url
+from ..widgets.article_view import ArticleView, alert_details, is_web_url
 from ..widgets.search_bar import SearchBar
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
-from .dialogs import AddFeedScreen, ConfirmScreen, FeedInfoScreen, LinksScreen, PathScreen
+from .dialogs import AddFeedScreen, ConfirmScreen, FeedInfoScreen, LinksScreen, PathScreen, RuleInfoScreen, rule_details
 from .save_rule import SaveRuleScreen
 
 SEARCH_DEBOUNCE = 0.25  # seconds of no typing before a search runs
 PREVIEW_DELAY = 0.12  # seconds the cursor rests on an article before the reader shows it
 POLL_SECONDS = 3.0  # rules directory, daemon, new alerts
 UNREAD_CHUNK = 500  # ids looked at per query when looking for the next unread article
-LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort"})  # off on Alerts
+UNDO_DEPTH = 50  # mark-reads that u can undo, newest last
+FIND_PLACEHOLDER = "find in the article (Enter: find · then n / N: next / previous · Esc: close)"
+LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort", "toggle_unread_only"})  # off on Alerts
 
 
 # -- messages from workers ---------------------------------------------------------------------
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 feed`, `2 feeds`."""
+    return f"{count} {noun}{'s' * (count != 1)}"
 
 
 class ViewLoaded(Message):
@@ -98,6 +106,12 @@ class RefreshProgress(Message):
         self.event = event
 
 
+class AlertsRetried(Message):
+    def __init__(self, outcome: str, error: bool = False) -> None:
+        super().__init__()
+        self.outcome, self.error = outcome, error
+
+
 class RefreshFinished(Message):
     def __init__(self, report=None, error: str | None = None) -> None:
         super().__init__()
@@ -106,34 +120,47 @@ class RefreshFinished(Message):
 
 class MainScreen(Screen):
     BINDING_GROUP_TITLE = "Reader"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # narrow: the article goes below the list
+    # narrow: the article goes below the list; compact: the sidebar too shows only while it has focus
+    HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (80, "-narrow"), (160, "-wide")]
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, #find-input"  # the full-screen article keeps its keys and its find box
+    ESCAPE_TO_MINIMIZE = False  # Escape goes back one step (closes the find box first), as q does
 
     BINDINGS = [
-        Binding("q", "back", "Back/Quit", id="main.back", tooltip="Back one pane; quit from the sidebar"),
-        Binding("escape", "back(False)", "Back", show=False, id="main.escape"),
-        Binding("tab", "next_pane", "Pane", id="main.next_pane", tooltip="Switch pane"),
-        Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="main.previous_pane"),
+        # The footer shows keys in this order, as many as fit: the most used first.
         Binding("slash", "search", "Search", id="main.search", tooltip="Search every article"),
         Binding("n", "next_unread", "Next unread", id="main.next_unread", tooltip="Open the next unread article"),
+        Binding("b", "sources", "Sources", id="main.sources", tooltip="Show the sources (a narrow terminal hides them)"),
+        Binding("q", "back", "Back", id="main.back", tooltip="Back one pane; quit from the sidebar"),
+        Binding("escape", "back(False)", "Back", show=False, id="main.escape"),
+        Binding("tab", "next_pane", "Pane", show=False, id="main.next_pane", tooltip="Switch pane"),
+        Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="main.previous_pane"),
         Binding("N", "previous_unread", "Prev unread", show=False, id="main.previous_unread",
                 tooltip="Open the previous unread article"),  # fmt: skip
+        Binding("J", "next_article", "Next article", show=False, id="main.next_article",
+                tooltip="Open the next article of the list"),  # fmt: skip
+        Binding("K", "previous_article", "Previous article", show=False, id="main.previous_article",
+                tooltip="Open the previous article of the list"),  # fmt: skip
         Binding("m", "toggle_read", "Read", id="main.toggle_read", tooltip="Toggle read / unread"),
         Binding("A", "mark_all_read", "All read", show=False, id="main.mark_all_read",
                 tooltip="Mark every article in this view read"),  # fmt: skip
+        Binding("u", "undo_read", "Undo read", show=False, id="main.undo_read",
+                tooltip="Mark unread again what the last mark-read marked"),  # fmt: skip
         Binding("s", "toggle_star", "Star", id="main.toggle_star", tooltip="Star / unstar"),
         Binding("o", "open_in_browser", "Browser", id="main.open_in_browser",
                 tooltip="Open the article's link in the browser (http/https only)"),  # fmt: skip
         Binding("r", "refresh_selected", "Refresh", id="main.refresh", tooltip="Refresh the selected feed(s)"),
         Binding("R", "refresh_all", "Refresh all", id="main.refresh_all", tooltip="Refresh every feed"),
+        Binding("U", "toggle_unread_only", "Unread only", show=False, id="main.unread_only",
+                tooltip="Show only unread articles in every list, or all again"),  # fmt: skip
         Binding("S", "cycle_sort", "Sort", show=False, id="main.sort", tooltip="Change the order of the list"),
         Binding("w", "save_search", "Save search", show=False, id="main.save_search",
                 tooltip="Save the current search as a saved search or an alert rule"),  # fmt: skip
         Binding("L", "links", "Links", show=False, id="main.links", tooltip="The article's links"),
         Binding("a", "add_feed", "Add feed", show=False, id="main.add_feed", tooltip="Subscribe to a feed URL"),
-        Binding("d", "remove_feed", "Remove feed", show=False, id="main.remove_feed",
-                tooltip="Unsubscribe from the selected feed"),  # fmt: skip
-        Binding("e", "feed_info", "Feed info", show=False, id="main.feed_info",
-                tooltip="The selected feed's details and last error"),  # fmt: skip
+        Binding("d", "remove_feed", "Remove", show=False, id="main.remove_feed",
+                tooltip="Unsubscribe from the selected feed, or delete the selected rule"),  # fmt: skip
+        Binding("e", "feed_info", "Details", show=False, id="main.feed_info",
+                tooltip="The selected feed's details and last error, or the selected rule's"),  # fmt: skip
         Binding("i", "import_opml", "Import OPML", show=False, id="main.import_opml",
                 tooltip="Subscribe to the feeds of an OPML file"),  # fmt: skip
         # One help line for the nine: the others have no description, so help and the palette skip them.
@@ -154,10 +181,13 @@ class MainScreen(Screen):
         self.counts = Counts()
         self.source = Source(ALL)
         self.sort = "newest"
+        self.unread_only = library.store.get_meta(UNREAD_ONLY_KEY) == "1"  # every list, remembered
         self.search: ParsedQuery | None = None
+        self.unparsed: str | None = None  # a query being typed that does not parse yet: the list shows nothing
         self.known_alert_id = 0  # the newest alert this screen has heard of (newer ones make a toast)
         self.last_refresh: datetime | None = None
         self.refreshing = False
+        self.undo_stack: list[list[int]] = []  # the ids each mark-read made read, for u
         self._search_timer: Timer | None = None
         self._preview_timer: Timer | None = None
 
@@ -168,10 +198,11 @@ class MainScreen(Screen):
             yield Sidebar(id="sidebar")
             with Container(id="content"):
                 with Vertical(id="list-pane"):
-                    yield SearchBar(id="search")
+                    yield SearchBar(self.library.search_history(), id="search")
                     yield ArticleList(self.library.lines, id="articles")
                     yield AlertList(self.library.alerts, id="alerts")
                 yield ArticleView(id="reader")
+        yield Input(placeholder=FIND_PLACEHOLDER, id="find-input")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -200,7 +231,7 @@ class MainScreen(Screen):
         self.feeds = self.library.feeds()
         self.last_refresh = max((f.last_fetched_at for f in self.feeds if f.last_fetched_at), default=None)
         self.known_alert_id = max(self.library.alert_ids(), default=0)
-        self.sidebar.rebuild(self.feeds, self.rules, self.counts, self._unseen_alerts())
+        self.rebuild_sidebar()
         self.articles.focus()
         self.load_view()  # the rules and counts are read once the first view has been drawn
         self.update_status()
@@ -208,13 +239,17 @@ class MainScreen(Screen):
 
     # -- views ---------------------------------------------------------------------------------
 
+    @property
+    def searching(self) -> bool:
+        return self.search is not None or self.unparsed is not None
+
     def current_view(self) -> View:
-        if self.search is not None:
-            return View(Source(SEARCH), self.sort, self.search)
+        if self.searching:
+            return View(Source(SEARCH), self.sort, self.search, self.unread_only)
         if self.source.kind == RULE:
             rule = self._rule(self.source.key)
-            return View(self.source, self.sort, rule.query if rule else None)
-        return View(self.source, self.sort if self.sort in SORTS else "newest")
+            return View(self.source, self.sort, rule.query if rule else None, self.unread_only)
+        return View(self.source, self.sort if self.sort in SORTS else "newest", unread_only=self.unread_only)
 
     def _rule(self, name: str):
         return next((r for r in self.rules if r.name == name), None)
@@ -224,7 +259,7 @@ class MainScreen(Screen):
 
         The cursor stays on the current article if the view still holds it.
         """
-        showing_alerts = self.source.kind == ALERTS and self.search is None
+        showing_alerts = self.source.kind == ALERTS and not self.searching
         self.articles.display = not showing_alerts
         self.alerts.display = showing_alerts
         self.refresh_bindings()
@@ -235,6 +270,7 @@ class MainScreen(Screen):
                 self.library.set_seen_alert_id(max(ids))
             self.sidebar.update_counts(alert_count=0)
             self._set_list_title()
+            self.update_status()
             return
         self._set_list_title()
         self._load_ids(self.current_view(), self.articles.current_id if keep_current else None)
@@ -247,7 +283,11 @@ class MainScreen(Screen):
     def view_loaded(self, message: ViewLoaded) -> None:
         if message.view != self.current_view():
             return  # the user has moved on
-        empty = "No matches." if message.view.query is not None else "No articles here. Press R to refresh."
+        if message.view.source.kind == SEARCH and message.view.query is None:
+            empty = "Nothing searched yet: the query above is not finished (see its error)."
+        else:
+            empty = "No matches." if message.view.query is not None else "No articles here. Press R to refresh."
+            empty = "No unread articles here (U shows the read ones too)." if message.view.unread_only else empty
         self.articles.show(message.ids, query=message.view.query, keep=message.keep, placeholder=empty)
         self._set_list_title()
         self.update_status()
@@ -259,8 +299,12 @@ class MainScreen(Screen):
         if self.alerts.display:
             title = Content(f"Alerts · {len(self.alerts.ids)}")
         else:
-            name = f"Search: {self.search.text}" if self.search is not None else self.sidebar.title(self.source)
-            title = Content(f"{clean_line(name, 200)} · {len(self.articles.ids)} · {view.sort}")
+            if self.unparsed is not None:
+                title = Content(f"Search: {clean_line(self.unparsed, 200)} · not a query yet")
+            else:
+                name = f"Search: {self.search.text}" if self.search is not None else self.sidebar.title(self.source)
+                unread = " unread" if view.unread_only else ""
+                title = Content(f"{clean_line(name, 200)} · {len(self.articles.ids)}{unread} · {view.sort}")
         self.query_one("#list-pane").border_title = title
 
     @on(Sidebar.CursorMoved, "#sidebar")
@@ -274,7 +318,7 @@ class MainScreen(Screen):
 
     @on(Sidebar.Chosen, "#sidebar")
     def source_selected(self) -> None:
-        (self.alerts if self.alerts.display else self.articles).focus()
+        self._focus(self.alerts if self.alerts.display else self.articles)
 
     # -- counts, rules, status -----------------------------------------------------------------
 
@@ -285,7 +329,13 @@ class MainScreen(Screen):
     @on(CountsLoaded)
     def counts_loaded(self, message: CountsLoaded) -> None:
         self.counts = message.counts
-        self.sidebar.update_counts(self.counts)
+        if self.unread_only:
+            self.rebuild_sidebar()  # feeds read to the end leave, feeds with news come back
+        else:
+            self.sidebar.update_counts(self.counts)
+
+    def rebuild_sidebar(self) -> None:
+        self.sidebar.rebuild(self.feeds, self.rules, self.counts, self._unseen_alerts(), self.unread_only)
 
     @work(thread=True, exclusive=True, group="rules", exit_on_error=False)
     def load_rules(self) -> None:
@@ -297,8 +347,10 @@ class MainScreen(Screen):
         first = self.rules_signature is None
         self.rules = message.rules
         self.rules_signature = message.signature
+        self.alerts.rule_titles = {r.name: r.display_title for r in self.rules}
+        self.alerts.refresh()
         self.reload_feeds()
-        if self.source.kind == RULE and self.search is None:
+        if self.source.kind == RULE and not self.searching:
             self.load_view()
         if first and not self.refreshing:
             # Searches miss articles an interrupted fetch stored but did not index: index them now.
@@ -334,7 +386,7 @@ class MainScreen(Screen):
     def reload_feeds(self) -> None:
         """Feeds or rules changed: lay the sidebar out again and recount."""
         self.feeds = self.library.feeds()
-        self.sidebar.rebuild(self.feeds, self.rules, self.counts, self._unseen_alerts())
+        self.rebuild_sidebar()
         self.count_unread(self.rules, self.feeds)
         self.update_status()
 
@@ -413,25 +465,69 @@ class MainScreen(Screen):
         if not line.read:
             self.set_read(line, True)
         if focus:
-            self.reader.focus()
+            self._focus(self.reader)
+
+    @on(AlertList.CursorMoved, "#alerts")
+    def alert_highlighted(self) -> None:
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, self.preview_alert)
+
+    async def preview_alert(self) -> Article | None:
+        """Show the highlighted alert: which rule, the words it matched, where it went, then its article."""
+        alert = self.alerts.current_alert if self.alerts.display else None
+        if alert is None:
+            return None
+        rule = self._rule(alert.rule)
+        details = alert_details(alert, self.alerts.rule_title(alert.rule))
+        article = self.library.article(alert.article_id) if alert.article_id else None
+        query = rule.query if rule and article else None
+        if not self.reader.is_showing(article.id if article else None, query, details):
+            await self.reader.show_article(article, query, alert=details)
+        return article
 
     @on(AlertList.Chosen, "#alerts")
     async def alert_chosen(self) -> None:
-        """Open the alert's article, its rule's terms marked."""
-        alert = self.alerts.current_alert
-        article = self.library.article(alert.article_id) if alert and alert.article_id else None
+        """Open the alert's article, its rule's terms marked, under the alert's details."""
+        article = await self.preview_alert()
         if article is None:
             self.notify("That alert's article is no longer stored.", severity="warning")
             return
-        rule = self._rule(alert.rule)
-        await self.reader.show_article(article, rule.query if rule else None)
         line = self.library.lines([article.id]).get(article.id)
         if line is not None and not line.read:
             self.set_read(line, True)
-        self.reader.focus()
+        self._focus(self.reader)
+
+    def action_retry_alerts(self) -> None:
+        if self.refreshing:
+            self.notify("A refresh is running (it sends due alerts itself); try again when it is done.")
+            return
+        self.refreshing = True  # a writer, as a refresh is
+
+        def retry() -> AlertsRetried:
+            from ...lock import WriterBusy
+
+            try:
+                return AlertsRetried(self.library.retry_alerts())
+            except WriterBusy as exc:
+                return AlertsRetried(str(exc), error=True)
+
+        self.notify("Sending failed and pending alerts again…", timeout=2)
+        self._write_in_background(retry)
+
+    @on(AlertsRetried)
+    def alerts_retried(self, message: AlertsRetried) -> None:
+        self.refreshing = False
+        self.notify(clean_line(message.outcome, 1000), title="Alerts", markup=False,
+                    severity="warning" if message.error or "failed" in message.outcome else "information")  # fmt: skip
+        if self.alerts.display:
+            self.load_view()
+            self.call_after_refresh(self.preview_alert)
 
     def set_read(self, line: ArticleLine, read: bool) -> None:
         self.library.set_read([line.id], read)
+        if read and not line.read:
+            self._remember_marked([line.id])
         self.articles.replace_line(replace(line, read=read))
         self.counts.read_changed(line, read)
         self.sidebar.update_counts(self.counts)
@@ -439,9 +535,12 @@ class MainScreen(Screen):
     # -- actions: moving around -------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Actions on the article list are off while the Alerts list is shown (and so hidden from the footer)."""
+        """Actions on the article list are off while the Alerts list is shown (and so hidden from the footer);
+        `b` is there only on a compact screen."""
         if action in LIST_ACTIONS and self.is_mounted and self.alerts.display:
             return False
+        if action == "sources":  # elsewhere the sidebar is always on screen
+            return self.has_class("-compact") and self.maximized is None
         return True
 
     def _panes(self) -> list:
@@ -450,10 +549,27 @@ class MainScreen(Screen):
         return ([self.search_bar.input] if self.search_bar.is_open else []) + panes
 
     def _cycle_focus(self, step: int) -> None:
+        if self.maximized is not None:
+            return  # the full-screen article is the only pane
         panes = self._panes()
         focused = self.focused
         index = next((i for i, p in enumerate(panes) if p is focused), 0)
-        panes[(index + step) % len(panes)].focus()
+        self._focus(panes[(index + step) % len(panes)])
+
+    def _focus(self, pane) -> None:
+        """Focus a pane now, so that keys typed right after go to it; a compact screen's sidebar shows over the list."""
+        self.set_class(pane is self.sidebar, "-sidebar-open")
+        self.set_focus(pane)
+
+    def on_resize(self) -> None:
+        self.refresh_bindings()  # `b` comes and goes with the compact layout
+        self.query_one(Footer).show_command_palette = not self.has_class("-compact")  # room for two more keys
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.set_class(event.widget is self.sidebar, "-sidebar-open")
+
+    def action_sources(self) -> None:
+        self._focus(self.sidebar)
 
     def action_next_pane(self) -> None:
         self._cycle_focus(1)
@@ -461,16 +577,27 @@ class MainScreen(Screen):
     def action_previous_pane(self) -> None:
         self._cycle_focus(-1)
 
+    @property
+    def find_input(self) -> Input:
+        return self.query_one("#find-input", Input)
+
     def action_back(self, may_quit: bool = True) -> None:
-        """q: close the search, else go one pane left; from the sidebar, quit."""
+        """q: close the find box or the full-screen article, or the search, else go one pane left; from the sidebar, quit."""
         focused = self.focused
-        if self.search_bar.is_open and (focused is self.search_bar.input or focused is not self.reader):
+        if self.find_input.has_class("-open"):
+            self.find_input.remove_class("-open")
+            self._focus(self.reader)
+        elif self.maximized is not None:
+            self.minimize()
+        elif self.search_bar.is_open and (focused is self.search_bar.input or focused is not self.reader):
             self._close_search(reload=True)
-            self.articles.focus()
+            self._focus(self.articles)
         elif focused is self.reader:
-            (self.alerts if self.alerts.display else self.articles).focus()
+            self._focus(self.alerts if self.alerts.display else self.articles)
         elif focused is not self.sidebar:
-            self.sidebar.focus()
+            self._focus(self.sidebar)
+        elif may_quit and self.app.quit_question is not None:
+            self.app.push_screen(ConfirmScreen(self.app.quit_question), lambda yes: yes and self.app.exit())
         elif may_quit:
             self.app.exit()
 
@@ -505,24 +632,45 @@ class MainScreen(Screen):
 
     def action_mark_all_read(self) -> None:
         ids = list(self.articles.ids)
-        if ids:
-            self._mark_read(ids)
+        if not ids:
+            return
+        title = clean_line(f"Search: {self.search.text}" if self.search is not None else self.sidebar.title(self.source))
+        question = Content.assemble("Mark every article of ", (title, "bold"), f" read ({len(ids)})? u undoes it.")
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self._mark_read(ids))
 
     @work(thread=True, exclusive=True, group="mark", exit_on_error=False)
     def _mark_read(self, ids: list[int]) -> None:
-        self.library.set_read(ids, True)
-        self.app.call_from_thread(self._marked_read, len(ids))
+        unread = sorted(self.library.unread_among(ids))
+        self.library.set_read(unread, True)
+        self.app.call_from_thread(self._marked_read, unread)
 
-    def _marked_read(self, count: int) -> None:
+    def _marked_read(self, ids: list[int]) -> None:
+        self._remember_marked(ids)
         self.articles.forget_lines()
         self.count_unread(self.rules, self.feeds)
-        self.notify(f"Marked {count} article{'s' * (count != 1)} read.")
+        self.notify(f"Marked {len(ids)} article{'s' * (len(ids) != 1)} read. u undoes it.")
+
+    def _remember_marked(self, ids: list[int]) -> None:
+        if ids:
+            self.undo_stack = [*self.undo_stack[-(UNDO_DEPTH - 1) :], ids]
+
+    def action_undo_read(self) -> None:
+        if not self.undo_stack:
+            self.notify("No mark-read to undo.")
+            return
+        ids = self.undo_stack.pop()
+        self.library.set_read(ids, False)
+        self.articles.forget_lines()
+        self.count_unread(self.rules, self.feeds)
+        self.notify(f"Marked {len(ids)} article{'s' * (len(ids) != 1)} unread again.")
 
     def action_next_unread(self) -> None:
-        self._find_unread(self.articles.ids, self.articles.cursor, 1)
+        if not self._find_step(1):
+            self._find_unread(self.articles.ids, self.articles.cursor, 1)
 
     def action_previous_unread(self) -> None:
-        self._find_unread(self.articles.ids, self.articles.cursor, -1)
+        if not self._find_step(-1):
+            self._find_unread(self.articles.ids, self.articles.cursor, -1)
 
     @work(thread=True, exclusive=True, group="find", exit_on_error=False)
     def _find_unread(self, ids: list[int], start: int, step: int) -> None:
@@ -580,6 +728,13 @@ class MainScreen(Screen):
         else:
             self.notify("This article has no links.")
 
+    def action_toggle_unread_only(self) -> None:
+        self.unread_only = not self.unread_only
+        self.library.store.set_meta(UNREAD_ONLY_KEY, "1" if self.unread_only else "0")
+        self.rebuild_sidebar()
+        self.load_view()
+        self.notify("Unread articles only." if self.unread_only else "All articles, read ones too.", timeout=2)
+
     def action_cycle_sort(self) -> None:
         sorts = QUERY_SORTS if self.current_view().query is not None else SORTS
         self.sort = sorts[(sorts.index(self.sort) + 1) % len(sorts)] if self.sort in sorts else sorts[0]
@@ -589,7 +744,59 @@ class MainScreen(Screen):
     # -- search ----------------------------------------------------------------------------------------
 
     def action_search(self) -> None:
-        self.search_bar.open(self.search.text if self.search is not None else None)
+        if self.maximized is self.reader:  # full screen, / finds in the article
+            self.find_input.add_class("-open")
+            self.find_input.value = ""
+            self.set_focus(self.find_input)
+        else:
+            self.search_bar.open()
+
+    @on(Input.Submitted, "#find-input")
+    async def find_submitted(self, event: Input.Submitted) -> None:
+        self.find_input.remove_class("-open")
+        self._focus(self.reader)
+        count = await self.reader.find(event.value)
+        if not event.value.strip():
+            return
+        if not count:
+            self.notify(f"Not in this article: {clean_line(event.value, 100)}", severity="warning", markup=False)
+            return
+        self.reader.next_found(1)
+        self.notify(f"1 of {count} (n / N: next / previous)", timeout=3, markup=False)
+
+    def action_full_screen(self) -> None:
+        """The article full screen (a pager: j/k, Space/-, g/G, / and n/N, J/K for the next article), and back."""
+        if self.maximized is not None:
+            self.minimize()
+        elif self.reader.article is not None:
+            self.maximize(self.reader, container=False)
+            self._focus(self.reader)
+
+    def _find_step(self, step: int) -> bool:
+        """n/N in the full-screen article after a find: the next place found. False if there is no find."""
+        if self.maximized is not self.reader or not self.reader.found:
+            return False
+        at = self.reader.next_found(step)
+        self.notify(f"{at + 1} of {len(self.reader.found)}", timeout=2)
+        return True
+
+    def action_next_article(self) -> None:
+        self._step_article(1)
+
+    def action_previous_article(self) -> None:
+        self._step_article(-1)
+
+    @work(exclusive=True, group="step")
+    async def _step_article(self, step: int) -> None:
+        """J/K: open the next or previous article of the list (full screen stays full screen)."""
+        if self.alerts.display or not self.articles.row_count:
+            return
+        self.articles.move_to(self.articles.cursor + step)
+        await self.open_current()
+
+    def remember_search(self, text: str) -> None:
+        self.search_bar.remember(text)
+        self.library.set_search_history(self.search_bar.history)
 
     @on(Input.Changed, "#search-input")
     def query_typed(self, event: Input.Changed) -> None:
@@ -602,36 +809,50 @@ class MainScreen(Screen):
         if self._search_timer is not None:
             self._search_timer.stop()
         self.run_search(event.value)
-        self.articles.focus()
+        if self.search is not None:
+            self.remember_search(self.search.text)
+        self._focus(self.articles)
 
     def run_search(self, text: str) -> None:
         """Parse the query; show its error or warnings under the box, its matches in the list."""
         if not text.strip():
             self.search_bar.show_message("")
-            if self.search is not None:
-                self.search = None
+            if self.searching:
+                self.search = self.unparsed = None
                 self.load_view()
             return
         try:
             query = parse_query(text)
         except QueryError as exc:
-            self.search_bar.show_message(str(exc), "error")
+            self.search_bar.show_error(exc.message, exc.text, exc.position)
+            self.search, self.unparsed = None, text  # no results rather than the whole list, which looks like some
+            self.load_view(keep_current=False)
             return
         self.search_bar.show_message("\n".join(query.warnings), "warning" if query.warnings else "")
-        if self.search is None and self.sort not in QUERY_SORTS:
+        if not self.searching and self.sort not in QUERY_SORTS:
             self.sort = "newest"
-        self.search = query
+        self.search, self.unparsed = query, None
         self.load_view(keep_current=False)
 
     def _close_search(self, reload: bool = False) -> None:
-        if not self.search_bar.is_open and self.search is None:
+        if not self.search_bar.is_open and not self.searching:
             return
         self.search_bar.close()
-        self.search = None
+        self.search = self.unparsed = None
         if reload:
             self.load_view()
 
     def action_save_search(self) -> None:
+        typed = self.search_bar.input.value
+        if self.search_bar.is_open and typed != (self.search.text if self.search is not None else self.unparsed):
+            if self._search_timer is not None:
+                self._search_timer.stop()
+            self.run_search(typed)  # save what the box says now, not what was searched a moment ago
+        if self.unparsed is not None:
+            self.notify("Finish the query first: its error is under the search box.", severity="warning")
+            return
+        if self.search is not None:
+            self.remember_search(self.search.text)
         query = self.search if self.search is not None else self.current_view().query
         if query is None:
             self.notify("Search first (/), then save the search.", severity="warning")
@@ -654,12 +875,36 @@ class MainScreen(Screen):
             feed_id = line.feed_id if line else None
         return next((f for f in self.feeds if f.id == feed_id), None)
 
+    def selected_rule(self):
+        """The saved search or rule under the sidebar's cursor, when the sidebar has focus."""
+        source = self.sidebar.source
+        if self.focused is self.sidebar and source is not None and source.kind == RULE:
+            return self._rule(source.key)
+        return None
+
     def action_feed_info(self) -> None:
+        rule = self.selected_rule()
+        if rule is not None:
+            hits = self.counts.rule_hits.get(rule.name)
+            details = rule_details(rule, None if hits is None else len(hits), self.counts.rule_unread.get(rule.name),
+                                   self.library.last_alert(rule.name))  # fmt: skip
+            self.app.push_screen(RuleInfoScreen(details), lambda _: None)
+            return
         feed = self.selected_feed()
         if feed is None:
-            self.notify("Select a feed first.", severity="warning")
+            self.notify("Select a feed or a rule first.", severity="warning")
             return
-        self.app.push_screen(FeedInfoScreen(feed, self.library.feed_article_count(feed.id)))
+        self.app.push_screen(FeedInfoScreen(feed, self.library.feed_article_count(feed.id)),
+                             lambda answer: answer and self._edit_feed(feed, *answer))  # fmt: skip
+
+    def _edit_feed(self, feed: Feed, title: str, group: str) -> None:
+        """Rename and regroup a feed (a refresh fills an empty title from the feed again)."""
+        if (title, group) == (feed.title, feed.group):
+            return
+        self.library.edit_feed(feed.id, title=title, group=group)
+        self.reload_feeds()
+        self.load_view()
+        self.notify(f"{clean_line(title or feed.url, 200)} is in {clean_line(group) or 'no group'}.", markup=False)
 
     def action_add_feed(self) -> None:
         self.app.push_screen(AddFeedScreen(), self._feed_added)
@@ -676,13 +921,29 @@ class MainScreen(Screen):
         self.start_refresh([feed.id])
 
     def action_remove_feed(self) -> None:
+        rule = self.selected_rule()
+        if rule is not None:
+            question = Content.assemble("Delete the ", "saved search " if rule.is_saved_search else "alert rule ",
+                                        (clean_line(rule.display_title), "bold"), f" ({rule.path.name})? "
+                                        "Its past alerts stay listed.")  # fmt: skip
+            self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self._delete_rule(rule))
+            return
         feed = self.selected_feed()
         if feed is None:
-            self.notify("Select a feed first.", severity="warning")
+            self.notify("Select a feed or a rule first.", severity="warning")
             return
         question = Content.assemble("Unsubscribe from ", (clean_line(feed.display_title), "bold"),
                                     " and delete its articles?")  # fmt: skip
         self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self._remove_feed(feed))
+
+    def _delete_rule(self, rule) -> None:
+        try:
+            rule.path.unlink()
+        except OSError as exc:
+            self.notify(f"Could not delete {rule.path}: {exc.strerror}", severity="error", markup=False)
+            return
+        self.notify(f"Deleted {clean_line(rule.display_title)} ({rule.path.name}).", markup=False)
+        self.load_rules()
 
     def _remove_feed(self, feed: Feed) -> None:
         self.library.remove_feed(feed.id)
@@ -774,7 +1035,7 @@ class MainScreen(Screen):
             return
         report = message.report
         errors = len(report.errors)
-        text = f"{len(report.outcomes)} feeds: {len(report.new_ids)} new articles"
+        text = f"{plural(len(report.outcomes), 'feed')}: {plural(len(report.new_ids), 'new article')}"
         text += f", {errors} feed error{'s' * (errors != 1)} (e shows a feed's error)" if errors else ""
         self.notify(text, title="Refreshed", severity="warning" if errors else "information", markup=False)
         self.reload_feeds()

@@ -22,9 +22,13 @@ from ..library import Library
 from .dialogs import Dialog
 
 
+_EXCLUDED = re.compile(r'\bNOT\s+(?:\w+:)?(?:"[^"]*"?|\([^)]*\)?|\S+)|\bdate:\S+|\b\w+:')
+
+
 def suggested_name(query_text: str) -> str:
-    """A file name made of the query's words: `DeepSeek AND "export controls"` → deepseek-export-controls."""
-    words = [w for w in re.findall(r"[A-Za-z0-9]+", query_text) if w not in ("AND", "OR", "NOT")]
+    """A file name made of the words the query looks for (not the NOT-ed ones, not `field:` names or dates):
+    `DeepSeek AND "export controls" AND NOT title:filler` → deepseek-export-controls."""
+    words = [w for w in re.findall(r"[A-Za-z0-9]+", _EXCLUDED.sub(" ", query_text)) if w not in ("AND", "OR", "NOT")]
     return "-".join(words).lower()[:60].strip("-") or "search"
 
 
@@ -52,21 +56,37 @@ class SaveRuleScreen(Dialog):
         self.library = library
         self.parsed = query
 
+    DEFAULT_CSS = """
+    SaveRuleScreen {
+        .field { height: 1; margin-top: 0; }
+        .field Label { width: 8; text-style: bold; }
+        .field Input { width: 1fr; }
+        #backtest { margin: 1 0; }
+        Horizontal.buttons { margin-top: 1; }
+    }
+    """
+
     def compose(self) -> ComposeResult:
+        # One line per field and compact buttons: the whole dialog fits a 24-line terminal.
         with Vertical():
             yield Label("Save this search", classes="dialog-title")
             yield Static(Content.styled(clean_line(self.parsed.text, 2000), "bold"), id="rule-query")
             yield Static(Content("Counting what it would have matched…"), id="backtest")
-            yield Input(suggested_name(self.parsed.text), placeholder="name (letters, digits, - _ .)", id="rule-name")
-            yield Input(placeholder="title shown in the sidebar (optional)", id="rule-title")
-            yield Input(placeholder="notify: Apprise URLs or tags, comma-separated (empty: a saved search)",
-                        id="rule-notify")  # fmt: skip
+            for label, field_id, value, placeholder in (
+                ("Name", "rule-name", suggested_name(self.parsed.text), "letters, digits, - _ ."),
+                ("Title", "rule-title", "", "shown in the sidebar (optional)"),
+                ("Notify", "rule-notify", "", "Apprise URLs or tags, comma-separated"),
+            ):
+                with Horizontal(classes="field"):
+                    yield Label(label)
+                    yield Input(value, placeholder=placeholder, id=field_id, compact=True)
             yield Static(id="save-error", classes="dialog-error")
-            with Horizontal():
-                yield Button("Save search", id="save-search", variant="primary")
-                yield Button("Save alert rule", id="save-rule", variant="warning")
-                yield Button("Cancel", id="cancel")
-            yield Label("Saved as a TOML file in the rules directory: edit it there any time.", classes="dialog-hint")
+            with Horizontal(classes="buttons"):
+                yield Button("Save search", id="save-search", variant="primary", compact=True)
+                yield Button("Save alert rule", id="save-rule", variant="warning", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+            yield Static(Content("No targets: a saved search; with targets: an alert rule. Saved as a TOML file in "
+                                 "the rules directory: edit it there any time."), classes="dialog-hint")  # fmt: skip
 
     def on_mount(self) -> None:
         self.query_one("#rule-name", Input).focus()

@@ -1,4 +1,4 @@
-"""The Alerts list: delivery state, rule, article title and time of every alert, newest first.
+"""The Alerts list: delivery state, rule (by its title), article title and time of every alert, newest first.
 
 Like the article list it holds only ids and reads alerts a window at a time.
 """
@@ -10,19 +10,26 @@ from collections.abc import Callable, Sequence
 
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.strip import Strip
 
 from ...store import Alert
 from ...text import clean_line
-from .virtual_list import VirtualList
+from .virtual_list import VirtualList, text_strip
 
 WINDOW = 50
 CACHE_ROWS = 1000
-STATE_LABELS = {"sent": "sent", "pending": "pending", "held": "held", "failed": "FAILED", "none": "no targets"}
+STATE_LABELS = {"sent": "sent", "pending": "pending", "held": "held", "failed": "FAILED", "none": "none"}
+STATE_W = 8
 
 
 class AlertList(VirtualList):
     """One line per alert."""
+
+    BINDINGS = [
+        Binding("r", "screen.retry_alerts", "Retry", id="alerts.retry",
+                tooltip="Send failed and pending alerts again now"),  # fmt: skip
+    ]
 
     COMPONENT_CLASSES = {
         "alert-list--cursor",
@@ -50,6 +57,7 @@ class AlertList(VirtualList):
         super().__init__(placeholder="No alerts yet. Rules with notify targets alert when a refresh brings a match.",
                          **kwargs)  # fmt: skip
         self._fetch = fetch
+        self.rule_titles: dict[str, str] = {}  # rule name → the title the sidebar shows
         self._ids: list[int] = []
         self._alerts: OrderedDict[int, Alert] = OrderedDict()
 
@@ -78,24 +86,27 @@ class AlertList(VirtualList):
                 self._alerts.popitem(last=False)
         return self._alerts.get(alert_id)
 
+    def rule_title(self, name: str) -> str:
+        return self.rule_titles.get(name) or name
+
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"alert-list--{name}", partial=True)
 
     def render_row(self, index: int, width: int, selected: bool) -> Strip:
         base = self.rich_style
         if selected:
-            base = base + self._style("cursor" if self.has_focus else "cursor-blurred")
+            base = base + self.cursor_style("alert-list")
         alert = self.alert(index)
         if alert is None:
             return Strip.blank(width, base)
         state = alert.state
         state_style = {"failed": "failed", "sent": "sent"}.get(state, "waiting")
-        rule_w = min(20, max(8, width // 6))
+        rule_w = min(28, max(8, width // 4))
         time_w = 16 if width >= 70 else 5
-        title_w = max(1, width - 11 - rule_w - time_w - 3)
+        title_w = max(1, width - STATE_W - rule_w - time_w - 2)
         row = Text(style=base, no_wrap=True, end="")
-        row.append(STATE_LABELS.get(state, state)[:10].ljust(11), self._style(state_style))
-        rule = Text(clean_line(alert.rule), self._style("rule"))
+        row.append(STATE_LABELS.get(state, state)[: STATE_W - 1].ljust(STATE_W), self._style(state_style))
+        rule = Text(clean_line(self.rule_title(alert.rule)), self._style("rule"))
         rule.truncate(rule_w, overflow="ellipsis", pad=True)
         row.append_text(rule)
         row.append(" ")
@@ -105,4 +116,4 @@ class AlertList(VirtualList):
         row.append(" ")
         when = alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M" if time_w == 16 else "%H:%M")
         row.append(when.rjust(time_w), self._style("time"))
-        return Strip(row.render(self.app.console)).crop_extend(0, width, base)
+        return text_strip(row, width, base, self.app.console)

@@ -19,7 +19,7 @@ from ...index import ParsedQuery
 from ...store import ArticleLine
 from ...text import clean_line
 from ..highlighting import match_spans
-from .virtual_list import VirtualList
+from .virtual_list import VirtualList, text_strip
 
 WINDOW = 100  # rows read on each side of a missing one
 CACHE_ROWS = 4000
@@ -164,7 +164,7 @@ class ArticleList(VirtualList):
     def _draw(self, line: ArticleLine | None, width: int, selected: bool) -> Strip:
         base = self._style("base")
         if selected:
-            base = base + self._style("cursor" if self.has_focus else "cursor-blurred")
+            base = base + self.cursor_style("article-list")
         if line is None:  # deleted since the view was made
             return Strip.blank(width, base)
         title_w, feed_w, date_w = column_widths(width)
@@ -181,7 +181,7 @@ class ArticleList(VirtualList):
             row.append_text(feed)
             row.append(" ")
         row.append(local_date(line, width).rjust(date_w)[:date_w], self._style("date"))
-        return Strip(row.render(self.app.console)).crop_extend(0, width, base)
+        return text_strip(row, width, base, self.app.console)
 
     def _title(self, line: ArticleLine, width: int) -> Text:
         cleaned = clean_line(line.title)

@@ -1,5 +1,8 @@
 """The reader pane: an article's title, feed, author, date and link, its text as Markdown, its links numbered.
 
+Above an alert's article it says which rule matched, the matched words in
+context, and where the alert went (each target's state and last error).
+
 Everything shown comes from strangers, so it goes in as `Content` (never as
 markup) after `clean_text`/`clean_line`. Links are numbered in the text and
 listed at the end; the app opens only http and https ones.
@@ -8,18 +11,22 @@ listed at the end; the app opens only http and https ones.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Markdown, Static
+from textual.widgets.markdown import MarkdownBlock
 
 from ...index import ParsedQuery
 from ...models import Article
+from ...store import Alert
 from ...text import clean_line, clean_text
 from ..highlighting import match_spans
 
+SNIPPET_CHARS = 160  # of an alert's matched text shown above its article
 MAX_MARKDOWN_CHARS = 200_000  # longer articles are cut: parsing and laying out more would stall the UI
 MATCH = ".article-view--match"
 
@@ -59,13 +66,24 @@ def is_web_url(url: str) -> bool:
 
 
 class _Marked:
-    """A Markdown block whose text gets the current query's terms marked."""
+    """A Markdown block whose text gets the current query's terms, and the words being found, marked."""
+
+    plain = ""  # the block's text, where `find` looks
 
     def set_content(self, content: Content) -> None:
         markdown = self._markdown  # the block's document (Textual's own reference: blocks are built unmounted)
-        if isinstance(markdown, ArticleMarkdown) and markdown.match_query is not None:
-            content = mark(content, markdown.match_query)
+        self.plain = content.plain
+        if isinstance(markdown, ArticleMarkdown):
+            if markdown.match_query is not None:
+                content = mark(content, markdown.match_query)
+            for found in occurrences(content.plain, markdown.find_text):
+                content = content.stylize(MATCH, found.start(), found.end())
         super().set_content(content)  # type: ignore[misc]
+
+
+def occurrences(text: str, needle: str) -> list[re.Match]:
+    """Where `needle` is in `text`, ignoring case (offsets into `text` itself)."""
+    return list(re.finditer(re.escape(needle), text, re.IGNORECASE)) if needle else []
 
 
 # The blocks whose text is inline content (list items and quotes hold paragraphs).
@@ -90,16 +108,21 @@ class ArticleMarkdown(Markdown):
     def __init__(self, **kwargs) -> None:
         super().__init__(open_links=False, **kwargs)
         self.match_query: ParsedQuery | None = None
+        self.find_text = ""  # the words `/` looks for in the full-screen article
 
 
 class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
-    """The right (or lower) pane. (No sideways keys: the text wraps.)"""
+    """The right (or lower) pane; Enter shows it full screen, a pager with newsboat's keys. (No sideways keys: the text wraps.)"""
+
+    ALLOW_MAXIMIZE = True  # the command palette's "Maximize" too
 
     BINDINGS = [
+        Binding("enter", "screen.full_screen", "Full screen", id="reader.full_screen",
+                tooltip="The article full screen, and back"),  # fmt: skip
         Binding("down,j", "scroll_down", "Down", show=False, id="reader.down"),
         Binding("up,k", "scroll_up", "Up", show=False, id="reader.up"),
         Binding("space,pagedown,ctrl+f", "page_down", "Page down", show=False, id="reader.page_down"),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="reader.page_up"),
+        Binding("pageup,ctrl+b,minus", "page_up", "Page up", show=False, id="reader.page_up"),
         Binding("home,g", "scroll_home", "Top", show=False, id="reader.top"),
         Binding("end,G", "scroll_end", "Bottom", show=False, id="reader.bottom"),
     ]
@@ -116,17 +139,27 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         super().__init__(**kwargs)
         self.article: Article | None = None
         self.marked: ParsedQuery | None = None  # the query whose terms are marked
+        self.alert_shown: Content | None = None  # the alert details above the article
         self.links: list[Link] = []
+        self.markdown = ""  # the article's Markdown as shown (links numbered)
+        self.found: list[tuple[_Marked, int]] = []  # each place the find text is: its block, its offset there
+        self.found_at = -1  # the place n/N went to last
 
     def compose(self):
+        yield Static(Content(""), id="article-alert")
         yield Static(Content("Select an article to read it."), id="article-head")
         yield ArticleMarkdown(id="article-body")
         yield Static(Content(""), id="article-links")
 
-    async def show_article(self, article: Article | None, query: ParsedQuery | None = None) -> None:
-        """Show an article (None: nothing), with `query`'s terms marked."""
+    async def show_article(self, article: Article | None, query: ParsedQuery | None = None,
+                           alert: Content | None = None) -> None:  # fmt: skip
+        """Show an article (None: nothing), with `query`'s terms marked, under an alert's details if given."""
         self.article = article
         self.marked = query
+        self.alert_shown = alert
+        shown = self.query_one("#article-alert", Static)
+        shown.update(alert or Content(""))
+        shown.display = alert is not None
         head = self.query_one("#article-head", Static)
         body = self.query_one(ArticleMarkdown)
         links = self.query_one("#article-links", Static)
@@ -138,11 +171,39 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
             links.update(Content(""))
             return
         markdown, self.links = number_links(clean_text(article.markdown or article.text, MAX_MARKDOWN_CHARS))
-        head.update(header(article, query))
+        enclosures = [Link(len(self.links) + k, enclosure_label(e), clean_line(e.url, 2000))
+                      for k, e in enumerate(article.enclosures, 1)]  # fmt: skip
+        self.links += enclosures
+        self.markdown, self.found, self.found_at, body.find_text = markdown, [], -1, ""
+        head.update(header(article, query, enclosures))
         body.match_query = query
         self.scroll_home(animate=False)
         await body.update(markdown)
         links.update(links_list(article, self.links))
+
+    async def find(self, text: str) -> int:
+        """Mark every place `text` is in the article's body; returns how many. n/N then go from one to the next."""
+        body = self.query_one(ArticleMarkdown)
+        body.find_text = text.strip()
+        await body.update(self.markdown)
+        self.found = [(block, m.start()) for block in body.query(MarkdownBlock) if isinstance(block, _Marked)
+                      for m in occurrences(block.plain, body.find_text)]  # fmt: skip
+        self.found_at = -1
+        return len(self.found)
+
+    def next_found(self, step: int) -> int | None:
+        """Scroll to the next (step 1) or previous (-1) place found; its number from 0, None if nothing was found."""
+        if not self.found:
+            return None
+        self.found_at = (self.found_at + step) % len(self.found)
+        block, offset = self.found[self.found_at]
+        y, node = 0, block
+        while node is not None and node is not self:
+            y += node.virtual_region.y
+            node = node.parent
+        y += offset // max(1, block.content_region.width or self.scrollable_content_region.width)
+        self.scroll_to(y=max(0, y - 2), animate=False)
+        return self.found_at
 
     def show_starred(self, starred: bool) -> None:
         """The article was starred or unstarred: redraw the header only."""
@@ -150,15 +211,16 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
             self.article = replace(self.article, starred=starred)
             self.query_one("#article-head", Static).update(header(self.article, self.marked))
 
-    def is_showing(self, article_id: int | None, query: ParsedQuery | None) -> bool:
-        return self.article is not None and self.article.id == article_id and self.marked is query
+    def is_showing(self, article_id: int | None, query: ParsedQuery | None, alert: Content | None = None) -> bool:
+        return (self.article is not None and self.article.id == article_id and self.marked is query
+                and self.alert_shown == alert)  # fmt: skip
 
     def link(self, number: int) -> Link | None:
         return next((link for link in self.links if link.number == number), None)
 
 
-def header(article: Article, query: ParsedQuery | None) -> Content:
-    """Title (terms marked), then feed · author · date, then the link."""
+def header(article: Article, query: ParsedQuery | None, enclosures: Sequence[Link] = ()) -> Content:
+    """Title (terms marked), then feed · author · date, then the link, then the enclosures (podcast audio…)."""
     title = clean_line(article.title) or "(no title)"
     head = Content.styled(title, "bold")
     if query is not None:
@@ -172,7 +234,22 @@ def header(article: Article, query: ParsedQuery | None) -> Content:
         parts += [Content("\n"), Content.styled(clean_line(article.link, 2000), "underline $text-secondary")]
     if article.starred:
         parts += [Content("  "), Content.styled("★ starred", "$text-warning")]
+    for link in enclosures:
+        parts += [Content("\n"), Content.styled(f"Enclosure [{link.number}] ", "bold"), Content(f"{link.text} · {link.url}")]
     return Content.assemble(*parts)
+
+
+def enclosure_label(enclosure) -> str:
+    """Its type and size, e.g. `audio/mpeg, 42.1 MB`."""
+    kind = clean_line(enclosure.type, 100) or "file"
+    return f"{kind}, {human_size(enclosure.length)}" if enclosure.length else kind
+
+
+def human_size(size: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
 
 
 def links_list(article: Article, links: list[Link]) -> Content:
@@ -183,3 +260,38 @@ def links_list(article: Article, links: list[Link]) -> Content:
         text = f"  [{link.number}] " + (f"{link.text} — " if link.text and link.text != link.url else "") + link.url
         lines.append(Content.styled(text, "" if is_web_url(link.url) else "$text-muted"))
     return Content("\n").join(lines)
+
+
+def alert_details(alert: Alert, rule_title: str) -> Content:
+    """Which rule matched, the words it matched in context, and each target's state and last error."""
+    when = alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    lines = [Content.assemble(("Alert", "bold reverse"), " ", (clean_line(rule_title), "bold"), f" · {when}")]
+    if alert.snippet:
+        lines.append(Content.assemble("Matched: ", matched_context(alert.snippet, alert.spans)))
+    if not alert.deliveries:
+        lines.append(Content.styled("No notify targets: listed here only.", "$text-muted"))
+    for d in alert.deliveries:
+        state = {"failed": "FAILED", "sent": "sent"}.get(d.state, d.state)
+        if d.state == "sent" and d.sent_at:
+            state += " " + d.sent_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        elif d.state != "sent" and d.attempts:
+            state += f" after {d.attempts} attempt{'s' * (d.attempts != 1)}"
+        style = "$text-error" if d.state == "failed" else "$text-success" if d.state == "sent" else "$text-warning"
+        line = Content.assemble("To ", (clean_line(d.label, 300), "bold"), ": ", (state, style))
+        if d.last_error and d.state != "sent":
+            line = Content.assemble(line, " — ", (clean_line(d.last_error, 500), "$text-error"))
+        lines.append(line)
+    return Content("\n").join(lines)
+
+
+def matched_context(snippet: str, spans: tuple[tuple[int, int], ...], room: int = SNIPPET_CHARS) -> Content:
+    """About `room` characters of the snippet around its first matched span, the matched words marked."""
+    snippet = "".join(c if c.isprintable() else " " for c in snippet)  # offsets kept: the spans point into it
+    first = min((start for start, _end in spans), default=0)
+    start = max(0, min(first - room // 3, len(snippet) - room))
+    shown = Content(("…" if start else "") + snippet[start : start + room] + ("…" if start + room < len(snippet) else ""))
+    shift = 1 if start else 0
+    for begin, end in spans:
+        if start <= begin < end <= start + room:
+            shown = shown.stylize(MATCH, begin - start + shift, end - start + shift)
+    return shown

@@ -20,7 +20,7 @@ from textual.strip import Strip
 from ...models import Feed, FetchStatus
 from ...text import clean_line
 from ..library import ALERTS, ALL, FEED, GROUP, RULE, STARRED, Counts, Source
-from .virtual_list import VirtualList
+from .virtual_list import VirtualList, text_strip
 
 ERROR_MARK = "!"
 
@@ -79,10 +79,16 @@ class Sidebar(VirtualList):
 
     # -- layout ------------------------------------------------------------------------------
 
-    def rebuild(self, feeds: list[Feed], rules: Sequence, counts: Counts, alert_count: int) -> None:
-        """Lay the entries out again (feeds or rules changed), keeping the cursor's entry."""
+    def rebuild(self, feeds: list[Feed], rules: Sequence, counts: Counts, alert_count: int,
+                unread_only: bool = False) -> None:  # fmt: skip
+        """Lay the entries out again (feeds, rules or counts changed), keeping the cursor's entry.
+
+        `unread_only` leaves out feeds with nothing unread (once counted), except the one under the cursor.
+        """
         keep = self.source or Source(ALL)
         self.feeds, self.rules, self.counts, self.alert_count = feeds, rules, counts, alert_count
+        if unread_only and counts.unread_by_feed:
+            feeds = [f for f in feeds if counts.unread_by_feed.get(f.id) or keep == Source(FEED, str(f.id))]
         rows = [Row(Source(ALL)), Row(Source(STARRED)), SEPARATOR]
         group = None
         for feed in feeds:
@@ -201,7 +207,7 @@ class Sidebar(VirtualList):
     def _draw(self, row: Row, count: int | None, width: int, selected: bool) -> Strip:
         base = self.rich_style
         if selected:
-            base = base + self._style("cursor" if self.has_focus else "cursor-blurred")
+            base = base + self.cursor_style("sidebar")
         if row.source is None and not row.header:
             return Strip([Segment("─" * width, base + self._style("separator"))])
         label, style = self._label(row)
@@ -213,7 +219,7 @@ class Sidebar(VirtualList):
         text.append(" ")
         text.append_text(shown)
         text.append(number.rjust(width - room - 1), self._style("count") if count else "")
-        return Strip(text.render(self.app.console)).crop_extend(0, width, base)
+        return text_strip(text, width, base, self.app.console)
 
     def _label(self, row: Row) -> tuple[str, Style | str]:
         if row.header:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
@@ -16,6 +17,20 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+
+REVERSE = Style(reverse=True)
+
+
+def text_strip(row: Text, width: int, base: Style, console) -> Strip:
+    """`row` drawn as a line exactly `width` cells wide, every segment with a `Style`.
+
+    Rich gives the segments of a span-less `Text` no style at all (not even the
+    Text's own), and Textual's NO_COLOR filter fails on a segment without one.
+    """
+    own = row.style if isinstance(row.style, Style) else base
+    segments = [Segment(text, own if style is None else style, control) for text, style, control in row.render(console)]
+    return Strip(segments).crop_extend(0, width, base)
 
 
 class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
@@ -66,6 +81,7 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(**kwargs)
         self.row_count = 0
         self.placeholder = placeholder  # shown when there are no rows
+        self._cursor_styles: dict[tuple[str, bool], Style] = {}  # looked up once per theme or style change
 
     # -- what subclasses draw ------------------------------------------------------------
 
@@ -149,6 +165,20 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- drawing -----------------------------------------------------------------------------
 
+    def cursor_style(self, component: str) -> Style:
+        """The cursor row's style: the theme's cursor colours, or reverse video when colours are off (NO_COLOR)."""
+        if self.app.no_color:
+            return REVERSE
+        key = (component, self.has_focus)
+        style = self._cursor_styles.get(key)
+        if style is None:
+            name = f"{component}--cursor{'' if self.has_focus else '-blurred'}"
+            style = self._cursor_styles[key] = self.get_component_rich_style(name, partial=True)
+        return style
+
+    def on_resize(self) -> None:
+        self._follow_cursor()
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index = round(self.scroll_offset.y) + y
@@ -163,5 +193,6 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip([Segment(f" {self.placeholder}", style)]).crop_extend(0, width, self.rich_style)
 
     def notify_style_update(self) -> None:
+        self._cursor_styles.clear()
         super().notify_style_update()
         self.refresh()

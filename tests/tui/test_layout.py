@@ -1,0 +1,43 @@
+"""The layout at the sizes people use: 80×24, 120×30, 160×45 and up."""
+
+from __future__ import annotations
+
+from reader.tui.screens.save_rule import SaveRuleScreen
+from tests.tui.helpers import started, wait_until
+from tests.tui.test_terminals import screen_text
+
+
+async def test_at_160_columns_the_list_keeps_its_feed_column_and_long_titles(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await started(pilot)
+        assert screen.has_class("-wide")
+        assert screen.articles.region.width >= 75 and screen.reader.region.width >= 50
+        text = screen_text(app)
+        assert "DeepSeek unveils a cheaper reasoning model     Tech Daily" in text, "whole title, then the feed"
+
+
+async def test_at_80x24_the_article_can_have_the_whole_screen(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await started(pilot)
+        assert screen.reader.allow_maximize, "the command palette's Maximize finds the article"
+        await pilot.press("enter", "enter")
+        await wait_until(pilot, lambda: screen.maximized is screen.reader)
+        assert (screen.reader.region.width, screen.reader.region.height) == (80, 23)
+
+
+async def test_the_save_dialog_fits_80x24_with_every_label(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("slash")
+        screen.search_bar.input.value = "export controls AND (chips OR HBM) AND NOT title:filler"
+        await wait_until(pilot, lambda: screen.search is not None)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SaveRuleScreen))
+        await wait_until(pilot, lambda: "Would have" in screen_text(app))
+        text = screen_text(app)
+        for label in ("Name", "Title", "Notify", "Save search", "Save alert rule", "Cancel", "Saved as a TOML file", "any time.",
+                      "Apprise URLs or tags, comma-separated", "export-controls-chips-hbm "):  # fmt: skip
+            assert label in text, label
