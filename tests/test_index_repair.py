@@ -24,7 +24,7 @@ from tests.test_alerts import HTML, RSS, Endpoint, subscribe
 
 QUERY = 'DeepSeek AND "export controls"'
 FIRST = "DeepSeek hit by new export controls"
-SECOND = "DeepSeek answers the export controls"
+SECOND = "DeepSeek buys Huawei Ascend servers in Hangzhou despite export controls"  # another event: its own alert
 
 
 class Feed:
@@ -56,7 +56,7 @@ def world(http_server, settings):
 def second_feed(settings, server) -> None:
     """A feed subscribed between two cycles, with a new matching article (it is due at once)."""
     feed = Feed(server, fillers=0, path="/second.xml")
-    feed.add(SECOND, "DeepSeek answers the export controls with its own chips.")
+    feed.add(SECOND, "The Hangzhou lab ordered 2,000 Ascend 910C servers from Huawei to work around export controls on chips.")
     assert cli(settings, "feeds", "add", feed.url).code == 0
 
 
@@ -161,7 +161,7 @@ def test_during_a_large_rebuild_new_articles_are_indexed_and_alerted_first(world
     store.close()
     run_ingest(settings)  # indexes them (none alerts: they hold no DeepSeek)
     delete_postings(settings.index_dir)
-    feed.add(SECOND, "DeepSeek answers the export controls with its own chips.")
+    feed.add(SECOND, "The Hangzhou lab ordered 2,000 Ascend 910C servers from Huawei to work around export controls on chips.")
 
     caplog.set_level(logging.INFO, logger="reader")
     with worker_pool() as pool, writer(settings) as (store, index):
