@@ -13,12 +13,15 @@ queries and highlighting. Never reads or writes index files.
   Capitals that shout are not acronyms: a run of three or more words of
   letters in capitals, or a field (a title) whose two or more words of letters
   are all in capitals, is ordinary text (`THEY TOLD US` has no acronym US). A
-  name with digits in capitals (H20, B200) is an acronym wherever it is.
+  name with digits in capitals (H20, B200) is an acronym wherever it is, and
+  the plural of an acronym (GPUs) is the acronym.
 - Han, Hiragana, Katakana and Hangul runs become overlapping bigrams, one
   position each (美国商务部 → 美国 国商 商务 务部), as Lucene's CJK analyzer
   does; a one-character run is kept as it is. A CJK word in a query is the
   phrase of its bigrams, so any word of two or more characters is found
-  without a dictionary, in any of those languages.
+  without a dictionary, in any of those languages. A run's last character is
+  indexed too (on the last bigram's position): a one-character query then
+  finds the character as itself or as the start of a bigram.
 """
 
 from __future__ import annotations
@@ -68,11 +71,6 @@ def _fold_char(c: str) -> str:
 def fold(word: str) -> str:
     """Accents and ligatures folded to ASCII, case kept (contrôles → controles, Straße → Strasse)."""
     return word if word.isascii() else "".join(map(_fold_char, word))
-
-
-def is_capitals(word: str) -> bool:
-    """Written in capitals: every letter a capital, at least one letter (US, H20, A)."""
-    return word.isupper()
 
 
 def is_acronym_word(word: str) -> bool:
