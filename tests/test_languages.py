@@ -4,6 +4,8 @@ One local feed holds each case and its decoy; one rule per case alerts to a
 local json:// endpoint; `reader fetch` matches them all as one batch, so the
 alerts say which articles each rule fired on (the in-memory batch path), and
 `reader rules list`/`search` say the same through the index (the search path).
+The articles are unlike each other, so that no two join one story (a rule
+alerts once per story).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ ARTICLES = {
     "BIS adds Chinese chip makers to the Entity List": "The Bureau of Industry and Security (BIS) acted on Monday.",
     "Ten BI dashboards that run on a GPU": "Business intelligence tools, bis repetita: the bi-weekly chip roundup.",
     "US tightens rules on chip exports": "Washington said the US would act.",
-    "The vendor told us about its new chip": "They told us it ships soon.",
+    "Ask us anything about batteries": "Write to us.",
     "IT budgets shrink as chip costs rise": "Corporate IT teams cut spending.",
     "It is a chip, and it is fast": "it works, it really does",
     "EU fines a chip maker": "The EU Commission acted.",
@@ -46,7 +48,7 @@ ARTICLES = {
     "美国商务部宣布对华为实施新的出口管制": "华为表示将继续为客户提供服务。",
     "华盛顿为此发表声明": "出口增长，管制放松。",
     "DeepSeek 发布 R2 模型": "DeepSeek在北京发布了新的推理模型。",
-    "DeepSeek R2 model released": "The R2 model is out.",
+    "The R2 robot vacuum, reviewed": "A quiet cleaner for small flats.",
     "政府は半導体の輸出規制を強化": "メーカーへの影響は大きい。",
     "半分は導体でできている": "実験の記録。",
     "삼성전자가 반도체 수출을 늘렸다": "업계 소식.",
@@ -65,7 +67,7 @@ CASES = {
     "it": ("IT", {"IT budgets shrink as chip costs rise"}),
     "eu": ("EU", {"EU fines a chip maker"}),
     "h20-in-titles": ("title:H20", {"Nvidia readies the H20 for China"}),
-    "us-lowercase": ("us", {"US tightens rules on chip exports", "The vendor told us about its new chip",
+    "us-lowercase": ("us", {"US tightens rules on chip exports", "Ask us anything about batteries",
                             "THEY TOLD US IT IS THE FASTEST CHIP"}),
     "shouted-words": ("told AND fastest", {"THEY TOLD US IT IS THE FASTEST CHIP"}),
     "huawei-export-controls": ("华为 AND 出口管制", {"美国商务部宣布对华为实施新的出口管制"}),
@@ -73,7 +75,7 @@ CASES = {
     "export-controls-zh": ('"出口管制"', {"美国商务部宣布对华为实施新的出口管制"}),
     "deepseek-fabu": ("DeepSeek 发布", {"DeepSeek 发布 R2 模型"}),
     "fabu-r2": ('"发布 R2"', {"DeepSeek 发布 R2 模型"}),
-    "r2": ("R2", {"DeepSeek 发布 R2 模型", "DeepSeek R2 model released"}),
+    "r2": ("R2", {"DeepSeek 发布 R2 模型", "The R2 robot vacuum, reviewed"}),
     "semiconductors-ja": ("半導体", {"政府は半導体の輸出規制を強化"}),
     "semiconductors-ko": ("반도체", {"삼성전자가 반도체 수출을 늘렸다"}),
     "char-ending-a-word": ("型", {"DeepSeek 发布 R2 模型"}),
