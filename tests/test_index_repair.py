@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from reader.health import watch
 from reader.index import SearchIndex, parse_query
 from reader.index.repair import rebuild_progress
 from reader.ingest import PARALLEL_INDEX_ROWS, index_backlog, ingest, run_ingest, worker_pool, writer
@@ -173,6 +174,7 @@ def test_during_a_large_rebuild_new_articles_are_indexed_and_alerted_first(world
         assert index_backlog(store, index) == report.backlog
         assert index.count("chips") == len(fillers) + 12 + 2
         assert rebuild_progress(index.path) is None  # the note is gone with the rebuild
+        asyncio.run(watch(settings, store))  # the health watch after the next refresh: the repair is over
     assert [r.getMessage().split(":")[0] for r in caplog.records if "index damaged" in r.getMessage()] == [
         "Search index damaged", "recovered"]  # fmt: skip
     assert endpoint.titles() == sorted([f"DeepSeek controls: {FIRST}", f"DeepSeek controls: {SECOND}"])
