@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from reader.health import watch
 from reader.index import SearchIndex, parse_query
 from reader.index.repair import rebuild_progress
 from reader.ingest import PARALLEL_INDEX_ROWS, index_backlog, ingest, run_ingest, worker_pool, writer
@@ -24,7 +25,9 @@ from tests.test_alerts import HTML, RSS, Endpoint, subscribe
 
 QUERY = 'DeepSeek AND "export controls"'
 FIRST = "DeepSeek hit by new export controls"
-SECOND = "DeepSeek buys Huawei Ascend servers in Hangzhou despite export controls"  # another event: its own alert
+SECOND = "Huawei ships Ascend chips to new data centres"  # another story, for the second rule
+SECOND_TEXT = "Huawei ships its Ascend chips to three new data centres."
+EXPECTED = sorted([f"DeepSeek controls: {FIRST}", f"Huawei chips: {SECOND}"])
 
 
 class Feed:
@@ -50,13 +53,14 @@ def world(http_server, settings):
     subscribe(settings, feed.url)
     endpoint = Endpoint(http_server)
     write_rule(settings.rules_dir, "deepseek", query=QUERY, notify=[endpoint.url], title="DeepSeek controls")
+    write_rule(settings.rules_dir, "huawei", query="Huawei AND Ascend", notify=[endpoint.url], title="Huawei chips")
     return settings, feed, endpoint
 
 
 def second_feed(settings, server) -> None:
     """A feed subscribed between two cycles, with a new matching article (it is due at once)."""
     feed = Feed(server, fillers=0, path="/second.xml")
-    feed.add(SECOND, "The Hangzhou lab ordered 2,000 Ascend 910C servers from Huawei to work around export controls on chips.")
+    feed.add(SECOND, SECOND_TEXT)
     assert cli(settings, "feeds", "add", feed.url).code == 0
 
 
@@ -119,7 +123,7 @@ def test_a_damaged_index_is_rebuilt_and_the_next_alert_arrives_once(world, damag
     assert len(told) == 2, second.err  # the damage in one line, and the end of the repair
     assert "WARNING: Search index damaged: " in told[0] and "rebuilding it from the database" in told[0]
     assert "recovered: Search index damaged" in told[1]
-    assert endpoint.titles() == sorted([f"DeepSeek controls: {FIRST}", f"DeepSeek controls: {SECOND}"])  # once each
+    assert endpoint.titles() == EXPECTED  # once each
 
     found = cli(settings, "search", "--json", "--limit", "100", "chips")
     assert found.code == 0, found.err
@@ -161,7 +165,7 @@ def test_during_a_large_rebuild_new_articles_are_indexed_and_alerted_first(world
     store.close()
     run_ingest(settings)  # indexes them (none alerts: they hold no DeepSeek)
     delete_postings(settings.index_dir)
-    feed.add(SECOND, "The Hangzhou lab ordered 2,000 Ascend 910C servers from Huawei to work around export controls on chips.")
+    feed.add(SECOND, SECOND_TEXT)
 
     caplog.set_level(logging.INFO, logger="reader")
     with worker_pool() as pool, writer(settings) as (store, index):
@@ -173,9 +177,10 @@ def test_during_a_large_rebuild_new_articles_are_indexed_and_alerted_first(world
         assert index_backlog(store, index) == report.backlog
         assert index.count("chips") == len(fillers) + 12 + 2
         assert rebuild_progress(index.path) is None  # the note is gone with the rebuild
+        asyncio.run(watch(settings, store))  # the health watch after the next refresh: the repair is over
     assert [r.getMessage().split(":")[0] for r in caplog.records if "index damaged" in r.getMessage()] == [
         "Search index damaged", "recovered"]  # fmt: skip
-    assert endpoint.titles() == sorted([f"DeepSeek controls: {FIRST}", f"DeepSeek controls: {SECOND}"])
+    assert endpoint.titles() == EXPECTED
 
 
 def test_an_index_written_before_file_sizes_were_kept_is_still_checked_for_missing_files(tmp_path):
