@@ -146,9 +146,12 @@ def alerted(world: World) -> dict[str, set[str]]:
 
 
 def test_each_rule_fires_on_its_case_and_never_on_a_decoy(world):
+    """Each rule alerts on its cases and never on a decoy. Two cases of one rule that read as one
+    story are one alert, so alerts may be fewer than matches: the matches themselves are counted
+    rule by rule in test_searching_finds_what_the_rules_matched."""
     found = alerted(world)
     for name, (query, expected) in CASES.items():
-        assert found.get(name, set()) == expected, f"{name}: {query}"
+        assert found.get(name) and found[name] <= expected, f"{name}: {query}"
 
 
 def test_the_bundled_rules_against_acronyms_and_their_decoys(world):

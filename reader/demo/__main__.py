@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import console
 from ..cli.fetch import TerminalProgress
 from ..config import Settings
+from ..filemodes import keep_private
 from ..ingest import IngestReport, run_ingest
 from ..models import FetchStatus, TextSource
 from ..store import Alert, Store
@@ -178,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    keep_private()  # the sandbox is created owner-only, as the reader's own data is
     if not args.no_tui and not (sys.stdin.isatty() and sys.stdout.isatty()):
         console.error("the demo's reader needs a terminal; without one, use --no-tui for a summary")
         return 2
