@@ -15,6 +15,8 @@ kept for those stories only, so the cost does not grow with the archive):
   informative terms, one of them a name, and the terms but the strongest
   carry `second_evidence` of it: one word alone (a country, a company) never
   ties two events;
+- a story only the article's own outlet has run is not joined: an outlet's
+  follow-ups (and its templates) are not a story, other outlets' rewrites are;
 - the same canonical link is the same story, whatever the words say.
 
 Same input in the same order, same stories: ties break on the story id. Every
@@ -184,7 +186,6 @@ class Tuning:
     min_idf: float = 1.5  # a term rarer than this is informative (and a candidate key)
     young_corpus: int = 50  # below this many articles every term is informative
     second_evidence: float = 0.5  # the shared terms but the strongest must reach this share of the threshold
-    same_outlet: float = 0.15  # more similarity to join a story only this article's outlet has run (templates)
     name_weight: float = 2.0
     title_weight: float = 3.0
     profile_terms: int = 120  # a story's centroid keeps its heaviest terms
@@ -334,17 +335,16 @@ class Grouper:
         best: tuple[float, int] | None = None
         for sid in sorted(sid for sid, n in hits.items() if n >= t.min_shared):
             story = self.stories[sid]
-            if not story.active_at(article.date, t.window):
-                continue
+            if not story.active_at(article.date, t.window) or story.outlets == {article.outlet}:
+                continue  # an outlet's own follow-ups and templates are not other outlets' rewrites
             if not informative & story.centroid.keys() & (f.names | story.names):
                 continue
             norm = math.sqrt(self.squares[sid]) or 1.0
             parts = [vector[term] * story.centroid[term] / norm for term in vector if term in story.centroid]
             score = sum(parts)
-            needed = threshold + (t.same_outlet if story.outlets == {article.outlet} else 0.0)
-            if score - max(parts) < t.second_evidence * needed:  # one word alone never ties a story
+            if score - max(parts) < t.second_evidence * threshold:  # one word alone never ties a story
                 continue
-            if score >= needed and (best is None or score > best[0]):
+            if score >= threshold and (best is None or score > best[0]):
                 best = (score, sid)
         if best is None:
             return Decision(article.article_id, self.next_id, True, 0.0, (), ())
