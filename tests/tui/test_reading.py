@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual import events
+
 from reader.store import ArticleFilter, Store
 from reader.tui.screens.dialogs import ConfirmScreen
 from tests.tui.helpers import settle, started, wait_until
@@ -256,3 +258,13 @@ async def test_U_also_leaves_read_feeds_out_of_the_sidebar(world, make_app):
         assert len([i for i in screen.sidebar.source_ids if i.startswith("feed:")]) == 2
         await pilot.press("U")
         await wait_until(pilot, lambda: f"feed:{chips.id}" in screen.sidebar.source_ids)
+
+
+async def test_enter_enter_typed_at_once_opens_the_article_full_screen(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await started(pilot)
+        for _ in range(2):  # both queued at once, as a fast typist or a terminal's paste sends them
+            app.post_message(events.Key("enter", "\r"))
+        await wait_until(pilot, lambda: screen.maximized is screen.reader)
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == screen.articles.ids[0])

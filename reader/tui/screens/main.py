@@ -451,7 +451,11 @@ class MainScreen(Screen):
             await self.reader.show_article(self.library.article(article_id), query)
 
     @on(ArticleList.Chosen, "#articles")
-    async def article_chosen(self) -> None:
+    async def article_chosen(self, event: ArticleList.Chosen) -> None:
+        if self.focused is self.reader and self.reader.article is not None and event.index == self.articles.cursor:
+            # A second Enter typed at the list before the first one moved the focus: "Enter again".
+            self.action_full_screen()
+            return
         await self.open_current(focus=True)
 
     async def open_current(self, focus: bool = False) -> None:
@@ -460,12 +464,12 @@ class MainScreen(Screen):
         if line is None:
             return
         query = self.current_view().query
+        if focus:
+            self._focus(self.reader)  # first: a second Enter typed while the article loads goes to it (full screen)
         if not self.reader.is_showing(line.id, query):
             await self.reader.show_article(self.library.article(line.id), query)
         if not line.read:
             self.set_read(line, True)
-        if focus:
-            self._focus(self.reader)
 
     @on(AlertList.CursorMoved, "#alerts")
     def alert_highlighted(self) -> None:
