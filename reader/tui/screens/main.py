@@ -187,6 +187,8 @@ class MainScreen(Screen):
         self.known_alert_id = 0  # the newest alert this screen has heard of (newer ones make a toast)
         self.last_refresh: datetime | None = None
         self.refreshing = False
+        self.catching_up = False  # the start-up index catch-up runs (a writer, as a refresh is)
+        self.queued_refresh: list[int] | None = None  # R pressed meanwhile: these feeds ([] all) once it ends
         self.undo_stack: list[list[int]] = []  # the ids each mark-read made read, for u
         self._search_timer: Timer | None = None
         self._preview_timer: Timer | None = None
@@ -354,7 +356,7 @@ class MainScreen(Screen):
             self.load_view()
         if first and not self.refreshing:
             # Searches miss articles an interrupted fetch stored but did not index: index them now.
-            self.refreshing = True  # a writer: the lock it takes is ours, and R waits for it
+            self.refreshing = self.catching_up = True  # a writer: the lock it takes is ours; R waits for it
             self._write_in_background(lambda: IndexCaughtUp(self.library.catch_up_index()))
 
     def _write_in_background(self, job: Callable[[], Message]) -> None:
@@ -377,7 +379,10 @@ class MainScreen(Screen):
 
     @on(IndexCaughtUp)
     def index_caught_up(self, message: IndexCaughtUp) -> None:
-        self.refreshing = False
+        self.refreshing = self.catching_up = False
+        if self.queued_refresh is not None:  # R pressed while the index caught up: do it now
+            feed_ids, self.queued_refresh = self.queued_refresh, None
+            self.start_refresh(feed_ids or None)
         if message.indexed:
             self.count_unread(self.rules, self.feeds)
             if self.current_view().query is not None:
@@ -995,6 +1000,10 @@ class MainScreen(Screen):
             self.start_refresh([feed.id])
 
     def start_refresh(self, feed_ids: list[int] | None) -> None:
+        if self.catching_up:
+            self.queued_refresh = feed_ids or []
+            self.notify("The refresh starts as soon as the search index has caught up.")
+            return
         if self.refreshing:
             self.notify("A refresh is already running.")
             return
