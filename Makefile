@@ -22,7 +22,7 @@ test: $(STAMP)
 # The index's differential test against Whoosh, on many more random worlds (400 queries each).
 FUZZ_WORLDS ?= 200
 fuzz: $(STAMP)
-	READER_FUZZ_WORLDS=$(FUZZ_WORLDS) $(BIN)/python -m pytest -n 2 -q tests/test_index_differential.py
+	READER_FUZZ_WORLDS=$(FUZZ_WORLDS) $(BIN)/python -m pytest -n 2 -q --timeout=1200 tests/test_index_differential.py
 
 demo: $(STAMP)
 	$(BIN)/python -m reader.demo
