@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from itertools import repeat
+from operator import add, mul
 
 from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader, TermNotFound
+from whoosh.util.numeric import byte_to_length
 
 from .plans import Plan, _All, _Any, _Char, _Terms, _Window, _Without
-from .segments import _decode_positions, _numeric_column, _read_postings
+from .segments import _decode_positions, _length_bytes, _numeric_column, _read_postings
 
 BM25_K1, BM25_B = 1.2, 0.75  # Whoosh's defaults
 FIELD_BOOSTS = {"title": 2.0}  # a word in the title says more than one in the text
@@ -29,7 +32,14 @@ class _SegmentTable:
         self.dates: list[int] = _numeric_column(reader, "date")
         order = sorted(range(len(self.dates)), key=self.dates.__getitem__)
         self._by_date = (order, [self.dates[d] for d in order])
-        self.lengths: dict[str, dict[int, int]] = {}  # field -> docnum -> length, filled as scored
+        self._lengths: dict[str, bytes] = {}  # field -> each docnum's length code, read when first scored
+
+    def lengths(self, reader: SegmentReader, field: str) -> bytes:
+        """Each document's length of `field`, one byte each in Whoosh's code (`byte_to_length`)."""
+        found = self._lengths.get(field)
+        if found is None:
+            found = self._lengths[field] = _length_bytes(reader, field)
+        return found
 
     def dated(self, low: int, high: int) -> list[int]:
         """Docnums dated in [low, high)."""
@@ -92,12 +102,16 @@ class _View:
 class _Evaluation:
     """One query over a set of segments: global statistics for scoring, then each segment's matches."""
 
-    def __init__(self, views: list[_View], scored: bool):
+    def __init__(self, views: list[_View], scored: bool, *, loose: bool = False):
+        """`loose`: a phrase matches wherever its words all are, adjacent or not (a superset of
+        the matches, each scored as it would be if its phrases held: an upper bound)."""
         self.views = views
         self.scored = scored
+        self.loose = loose
         self.doc_count = max(1, sum(v.reader.doc_count_all() for v in views))
         self._idf: dict[tuple[str, str], float] = {}
         self._avg_length: dict[str, float] = {}
+        self._saturation: dict[str, dict[float, float]] = {}  # field -> freq * 256 + length code -> BM25's tf part
 
     def matches(self, plan: Plan, view: _View, within: set[int] | None = None) -> dict[int, float]:
         """Live docnum -> score of the documents of `view` (among `within`, if given) that match."""
@@ -140,7 +154,7 @@ class _Evaluation:
         found: dict[int, float] | None = None
         for part in positive:
             more = self._match(part, view, within if found is None else set(found))
-            found = more if found is None else {d: s + more[d] for d, s in found.items() if d in more}
+            found = more if found is None else _sum_common(found, more)
             if not found:
                 return {}
         if found is None:
@@ -179,7 +193,7 @@ class _Evaluation:
             candidates = set(found[0]) if candidates is None else candidates.intersection(found[0])
             if not candidates:
                 return {}
-        if len(terms) > 1:
+        if len(terms) > 1 and not self.loose:
             values = {term: dict(zip(ids, vals)) for term, (ids, _freqs, vals) in postings.items()}
             candidates = {d for d in candidates if _adjacent([_decode_positions(values[t][d]) for t in terms])}
         scores = dict.fromkeys(candidates, 0.0)
@@ -200,19 +214,36 @@ class _Evaluation:
             total = sum(v.reader.field_length(field) for v in self.views)
             average = self._avg_length[field] = total / self.doc_count or 1.0
         weight = idf * FIELD_BOOSTS.get(field, 1.0) * (BM25_K1 + 1)
-        lengths = view.table.lengths.setdefault(field, {})
+        # A document's score depends only on its frequency and its length code (one byte), so
+        # each (frequency, length) pair is computed once, and documents are scored by lookups
+        # done in C (map), not a Python statement per document: common words match 100,000.
+        saturation = self._saturation.setdefault(field, {})
+        docs = list(scores)
         frequency_in = dict(zip(ids, freqs))
-        for docnum in scores:
-            freq = frequency_in[docnum]
-            length = lengths.get(docnum)
-            if length is None:
-                length = lengths[docnum] = view.reader.doc_field_length(docnum, field)
-            scores[docnum] += weight * freq / (freq + BM25_K1 * (1 - BM25_B + BM25_B * length / average))
+        lengths = view.table.lengths(view.reader, field)
+        keys = list(map(add, map(mul, map(frequency_in.__getitem__, docs), repeat(256)), map(lengths.__getitem__, docs)))
+        for key in set(keys).difference(saturation):
+            freq, code = divmod(key, 256)
+            saturation[key] = freq / (freq + BM25_K1 * (1 - BM25_B + BM25_B * byte_to_length(int(code)) / average))
+        contributions = map(mul, repeat(weight), map(saturation.__getitem__, keys))
+        scores.update(list(zip(docs, map(add, scores.values(), contributions))))
 
 
 def _add(into: dict[int, float], scores: dict[int, float]) -> None:
-    for docnum, score in scores.items():
-        into[docnum] = into.get(docnum, 0.0) + score
+    """Add `scores` into `into`, summing where both hold a document (done in C: no loop per document)."""
+    if not into:
+        into.update(scores)
+        return
+    both = into.keys() & scores.keys()
+    summed = list(zip(both, map(add, map(into.__getitem__, both), map(scores.__getitem__, both))))
+    into.update(scores)
+    into.update(summed)
+
+
+def _sum_common(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
+    """The documents in both, with their scores summed."""
+    both = a.keys() & b.keys()
+    return dict(zip(both, map(add, map(a.__getitem__, both), map(b.__getitem__, both))))
 
 
 def _adjacent(positions: list[list[int]]) -> bool:
