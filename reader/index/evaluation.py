@@ -1,10 +1,11 @@
-"""Evaluation: a query plan run over the segments with sets, and the matches scored (BM25).
+"""Evaluation: a query plan run over the segments with sets, the matches scored (BM25), and the first few found.
 
 Reads segments only through `segments` (postings, columns); never writes.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_left
 from itertools import repeat
@@ -19,6 +20,9 @@ from .plans import Plan, _All, _Any, _Char, _Terms, _Window, _Without
 from .segments import _decode_positions, _length_bytes, _numeric_column, _read_postings
 
 BM25_K1, BM25_B = 1.2, 0.75  # Whoosh's defaults
+NEWEST_WINDOW = 512  # newest documents searched first for the newest few matches (grown eightfold until enough)
+VERIFIED_FIRST = 64  # best bounds whose phrases are checked first for the best few matches
+Found = tuple[float, int, int]  # (score, date, article id): sorted on this, best or newest last
 FIELD_BOOSTS = {"title": 2.0}  # a word in the title says more than one in the text
 
 
@@ -256,3 +260,100 @@ def _adjacent(positions: list[list[int]]) -> bool:
     return True
 
 
+
+
+# -- the first few matches, without evaluating every one ------------------------------------------
+
+
+def newest_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
+    """At least the `limit` newest matches (score 0), or all there are.
+
+    The plan is run on the newest documents only (every document dated on or
+    after some minute, across the segments): if that window holds `limit`
+    matches, no older document can be among the newest, so a common word costs
+    a window's worth of postings, not 100,000 matches. The window starts where
+    the terms' frequencies say it should hold the matches, and grows eightfold.
+    """
+    run = _Evaluation(views, scored=False)
+    total = sum(v.reader.doc_count_all() for v in views)
+    expected = sum(run._estimate(plan, v) for v in views) or 1
+    window = max(NEWEST_WINDOW, 4 * limit * total // expected)
+    while window < total // 2:
+        since = _newest_date(views, window)
+        found = [f for view in views for f in _found(view, run.matches(plan, view, set(view.table.dated(since, 2**32))))]
+        if len(found) >= limit:
+            return found
+        window *= 8
+    return [found for view in views for found in _found(view, run.matches(plan, view))]
+
+
+def _newest_date(views: list[_View], window: int) -> int:
+    """The latest minute on or after which at least `window` documents are dated (0 if there are fewer)."""
+    tails = [view.table._by_date[1][-window:] for view in views]
+    newest = heapq.nlargest(window, (date for tail in tails for date in tail))
+    return newest[-1] if len(newest) == window else 0
+
+
+def best_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
+    """At least the `limit` best-scored matches (with every match scoring as well as the last of them).
+
+    Phrases are what make a common query slow (each candidate's positions
+    decoded): the plan is first run loosely — a phrase's words anywhere in the
+    field — which finds a superset of the matches, each scored at least as high
+    as it would be; candidates are then checked exactly, best bound first, until
+    the `limit`-th best exact score beats every bound left. Exact, like scoring
+    every match; a phrase under NOT is not loosened (that would lose matches).
+    """
+    run = _Evaluation(views, scored=True)
+    if not _has_phrase(plan) or _negated_phrase(plan):
+        return [found for view in views for found in _top(view, run.matches(plan, view), limit)]
+    loose = _Evaluation(views, scored=True, loose=True)
+    bounds = [(score, k, docnum) for k, view in enumerate(views) for docnum, score in loose.matches(plan, view).items()]
+    best: list[Found] = []  # a heap: the worst of the best first
+    ordered = heapq.nlargest(VERIFIED_FIRST + limit + 1, bounds)  # all sorted only if these are not enough
+    start, end = 0, min(len(ordered), VERIFIED_FIRST + limit)
+    while start < end:
+        for k, view in enumerate(views):
+            docnums = {docnum for _bound, j, docnum in ordered[start:end] if j == k}
+            if docnums:
+                for found in _found(view, run.matches(plan, view, docnums)):
+                    (heapq.heappush if len(best) < limit else heapq.heappushpop)(best, found)
+        if end == len(ordered) or (len(best) == limit and best[0][0] > ordered[end][0]):
+            break
+        if len(ordered) < len(bounds):
+            ordered = sorted(bounds, reverse=True)
+        start, end = end, min(len(ordered), 2 * end)
+    return best
+
+
+def _negated_phrase(plan: Plan) -> bool:
+    match plan:
+        case _Without(part):
+            return _has_phrase(part)
+        case _All(parts) | _Any(parts):
+            return any(map(_negated_phrase, parts))
+    return False
+
+
+def _has_phrase(plan: Plan) -> bool:
+    match plan:
+        case _Terms(_fields, terms):
+            return len(terms) > 1
+        case _All(parts) | _Any(parts):
+            return any(map(_has_phrase, parts))
+        case _Without(part):
+            return _has_phrase(part)
+    return False
+
+
+def _found(view: _View, matches: dict[int, float]) -> list[Found]:
+    ids, dates = view.table.ids, view.table.dates
+    return [(score, dates[d], ids[d]) for d, score in matches.items()]
+
+
+def _top(view: _View, matches: dict[int, float], limit: int) -> list[Found]:
+    """The segment's `limit` best matches, and any scoring as well as the last of them (ties go by date)."""
+    if len(matches) > limit:
+        last = heapq.nlargest(limit, matches.values())[-1]
+        matches = {d: score for d, score in matches.items() if score >= last}
+    return _found(view, matches)
