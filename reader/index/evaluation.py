@@ -8,7 +8,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left
-from itertools import repeat
+from itertools import chain, repeat
 from operator import add, mul
 
 from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
@@ -20,7 +20,7 @@ from .plans import Plan, _All, _Any, _Char, _Terms, _Window, _Without
 from .segments import _decode_positions, _length_bytes, _numeric_column, _read_postings
 
 BM25_K1, BM25_B = 1.2, 0.75  # Whoosh's defaults
-NEWEST_WINDOW = 512  # newest documents searched first for the newest few matches (grown eightfold until enough)
+NEWEST_WINDOW = 64  # at least this many newest documents are searched first for the newest few matches
 VERIFIED_FIRST = 64  # best bounds whose phrases are checked first for the best few matches
 Found = tuple[float, int, int]  # (score, date, article id): sorted on this, best or newest last
 FIELD_BOOSTS = {"title": 2.0}  # a word in the title says more than one in the text
@@ -128,6 +128,17 @@ class _Evaluation:
         match plan:
             case _Terms(fields, terms):
                 found: dict[int, float] = {}
+                if not self.scored and within is not None:
+                    # Unscored, among a few documents (the newest): a document found in one field is
+                    # not looked for in the next, and short fields come first, so that a common
+                    # word is seldom looked up in the text's large posting blocks.
+                    left = set(within)
+                    for field in sorted(fields, key=view.reader.field_length):
+                        found.update(self._terms(view, field, terms, left))
+                        left.difference_update(found)
+                        if not left:
+                            break
+                    return found
                 for field in fields:
                     _add(found, self._terms(view, field, terms, within))
                 return found
@@ -277,7 +288,7 @@ def newest_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
     run = _Evaluation(views, scored=False)
     total = sum(v.reader.doc_count_all() for v in views)
     expected = sum(run._estimate(plan, v) for v in views) or 1
-    window = max(NEWEST_WINDOW, 4 * limit * total // expected)
+    window = max(NEWEST_WINDOW, 2 * limit, 4 * limit * total // expected)
     while window < total // 2:
         since = _newest_date(views, window)
         found = [f for view in views for f in _found(view, run.matches(plan, view, set(view.table.dated(since, 2**32))))]
@@ -289,9 +300,8 @@ def newest_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
 
 def _newest_date(views: list[_View], window: int) -> int:
     """The latest minute on or after which at least `window` documents are dated (0 if there are fewer)."""
-    tails = [view.table._by_date[1][-window:] for view in views]
-    newest = heapq.nlargest(window, (date for tail in tails for date in tail))
-    return newest[-1] if len(newest) == window else 0
+    newest = sorted(chain.from_iterable(view.table._by_date[1][-window:] for view in views))
+    return newest[-window] if len(newest) >= window else 0
 
 
 def best_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
