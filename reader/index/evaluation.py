@@ -280,28 +280,62 @@ def newest_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
     """At least the `limit` newest matches (score 0), or all there are.
 
     The plan is run on the newest documents only (every document dated on or
-    after some minute, across the segments): if that window holds `limit`
-    matches, no older document can be among the newest, so a common word costs
-    a window's worth of postings, not 100,000 matches. The window starts where
-    the terms' frequencies say it should hold the matches, and grows eightfold.
+    after some minute, across the segments, within the query's own dates): if
+    that window holds `limit` matches, no older document can be among the
+    newest, so a common word costs a window's worth of postings, not 100,000
+    matches. The window is sized from the terms' frequencies to hold about four
+    times the limit, and grows eightfold; a query matching too few for a small
+    window (one in 32 documents) is run whole at once, which costs it little.
     """
     run = _Evaluation(views, scored=False)
-    total = sum(v.reader.doc_count_all() for v in views)
-    expected = sum(run._estimate(plan, v) for v in views) or 1
-    window = max(NEWEST_WINDOW, 2 * limit, 4 * limit * total // expected)
-    while window < total // 2:
-        since = _newest_date(views, window)
-        found = [f for view in views for f in _found(view, run.matches(plan, view, set(view.table.dated(since, 2**32))))]
+    low, high = _dates_of(plan)
+    dated = sum(len(view.table.dated(low, high)) for view in views)
+    share = sum(_share(run, plan, view) * view.reader.doc_count_all() for view in views) / max(1, run.doc_count)
+    window = max(NEWEST_WINDOW, 2 * limit, int(4 * limit / max(share, 1e-9)))
+    while window <= dated // 32:  # a larger window touches most posting blocks: the whole run costs no more
+        since = _newest_date(views, window, low, high)
+        found = [f for view in views for f in _found(view, run.matches(plan, view, set(view.table.dated(since, high))))]
         if len(found) >= limit:
             return found
         window *= 8
     return [found for view in views for found in _found(view, run.matches(plan, view))]
 
 
-def _newest_date(views: list[_View], window: int) -> int:
-    """The latest minute on or after which at least `window` documents are dated (0 if there are fewer)."""
-    newest = sorted(chain.from_iterable(view.table._by_date[1][-window:] for view in views))
-    return newest[-window] if len(newest) >= window else 0
+def _dates_of(plan: Plan) -> tuple[int, int]:
+    """The [low, high) minutes every match is dated in, as far as the plan says (a date range ANDed in)."""
+    match plan:
+        case _Window(low, high):
+            return low, high
+        case _All(parts):
+            limits = [_dates_of(p) for p in parts]
+            return max(low for low, _high in limits), min(high for _low, high in limits)
+    return 0, 2**32
+
+
+def _share(run: _Evaluation, plan: Plan, view: _View) -> float:
+    """About what share of the documents (within the query's dates) match: frequencies taken as independent."""
+    documents = max(1, view.reader.doc_count_all())
+    match plan:
+        case _Terms():
+            return min(1.0, run._estimate(plan, view) / documents)
+        case _All(parts):
+            return math.prod(_share(run, p, view) for p in parts)
+        case _Any(parts):
+            return min(1.0, sum(_share(run, p, view) for p in parts))
+        case _Without(part):
+            return 1.0 - _share(run, part, view)
+    return 1.0  # a date range (the window is taken within it), or a lone CJK character
+
+
+def _newest_date(views: list[_View], window: int, low: int, high: int) -> int:
+    """The latest minute on or after which at least `window` documents are dated in [low, high) (low if fewer)."""
+    tails = []
+    for view in views:
+        dates = view.table._by_date[1]
+        end = bisect_left(dates, high)
+        tails.append(dates[max(bisect_left(dates, low), end - window) : end])
+    newest = sorted(chain.from_iterable(tails))
+    return newest[-window] if len(newest) >= window else low
 
 
 def best_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
