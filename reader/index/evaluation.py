@@ -348,6 +348,8 @@ def best_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
     the `limit`-th best exact score beats every bound left. Exact, like scoring
     every match; a phrase under NOT is not loosened (that would lose matches).
     """
+    if limit <= 0:
+        return []
     run = _Evaluation(views, scored=True)
     if not _has_phrase(plan) or _negated_phrase(plan):
         return [found for view in views for found in _top(view, run.matches(plan, view), limit)]
