@@ -68,7 +68,7 @@ QUERIES = {
         "date:2024-05-01..2024-09-30",
         "date:<2024-02-01",
     ],
-    # The worst case, not a target: every article holds these words.
+    # The worst case: every article holds these words (target: p95 < 100 ms at 100k; every other kind < 50 ms).
     "common words": ['"of the"', "the", '"in the"'],
 }
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -386,7 +386,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     print_damage_check(index)
     print(f"\npeak RSS: {PeakMemory.own_mb():,.0f} MB this process, {memory.workers_kb / 1024:,.0f} MB largest worker")
     size = sum(f.stat().st_size for f in (tmp / "index").iterdir() if f.is_file()) / 1e6
-    print(f"index size: {size:,.0f} MB")
+    print(f"index size: {size:,.0f} MB ({size * 1e6 / args.docs / 1e3:,.1f} KB per article; target ≤ 3 KB)")
     index.close()
 
 

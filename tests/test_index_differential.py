@@ -327,6 +327,8 @@ def check_world(seed: int, tmp: Path, *, long_texts: int = 1, queries: int = QUE
                     assert newest == by_date[:limit], f"query {text!r} sorted by date"
                     best = [hit.article_id for hit in world.ours.search(pq, limit=limit)]
                     assert len(best) == len(set(best)) == min(limit, len(expected)) and set(best) <= expected
+                    every = [hit.article_id for hit in world.ours.search(pq, limit=None)]  # each match scored
+                    assert best == every[:limit], f"query {text!r}: the best few differ from the best of all"
                 if rng.random() < 0.25:
                     allowed = set(rng.sample(sorted(world.rows) + [10**6], k=min(len(world.rows) + 1, 20)))
                     restricted = {hit.article_id for hit in world.ours.search(pq, limit=None, restrict=allowed)}

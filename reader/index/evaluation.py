@@ -1,21 +1,28 @@
-"""Evaluation: a query plan run over the segments with sets, and the matches scored (BM25).
+"""Evaluation: a query plan run over the segments with sets, the matches scored (BM25), and the first few found.
 
 Reads segments only through `segments` (postings, columns); never writes.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_left
+from itertools import chain, repeat
+from operator import add, mul
 
 from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader, TermNotFound
+from whoosh.util.numeric import byte_to_length
 
 from .plans import Plan, _All, _Any, _Char, _Terms, _Window, _Without
-from .segments import _decode_positions, _numeric_column, _read_postings
+from .segments import _decode_positions, _length_bytes, _numeric_column, _read_postings
 
 BM25_K1, BM25_B = 1.2, 0.75  # Whoosh's defaults
+NEWEST_WINDOW = 64  # at least this many newest documents are searched first for the newest few matches
+VERIFIED_FIRST = 64  # best bounds whose phrases are checked first for the best few matches
+Found = tuple[float, int, int]  # (score, date, article id): sorted on this, best or newest last
 FIELD_BOOSTS = {"title": 2.0}  # a word in the title says more than one in the text
 
 
@@ -29,7 +36,14 @@ class _SegmentTable:
         self.dates: list[int] = _numeric_column(reader, "date")
         order = sorted(range(len(self.dates)), key=self.dates.__getitem__)
         self._by_date = (order, [self.dates[d] for d in order])
-        self.lengths: dict[str, dict[int, int]] = {}  # field -> docnum -> length, filled as scored
+        self._lengths: dict[str, bytes] = {}  # field -> each docnum's length code, read when first scored
+
+    def lengths(self, reader: SegmentReader, field: str) -> bytes:
+        """Each document's length of `field`, one byte each in Whoosh's code (`byte_to_length`)."""
+        found = self._lengths.get(field)
+        if found is None:
+            found = self._lengths[field] = _length_bytes(reader, field)
+        return found
 
     def dated(self, low: int, high: int) -> list[int]:
         """Docnums dated in [low, high)."""
@@ -92,12 +106,16 @@ class _View:
 class _Evaluation:
     """One query over a set of segments: global statistics for scoring, then each segment's matches."""
 
-    def __init__(self, views: list[_View], scored: bool):
+    def __init__(self, views: list[_View], scored: bool, *, loose: bool = False):
+        """`loose`: a phrase matches wherever its words all are, adjacent or not (a superset of
+        the matches, each scored as it would be if its phrases held: an upper bound)."""
         self.views = views
         self.scored = scored
+        self.loose = loose
         self.doc_count = max(1, sum(v.reader.doc_count_all() for v in views))
         self._idf: dict[tuple[str, str], float] = {}
         self._avg_length: dict[str, float] = {}
+        self._saturation: dict[str, dict[float, float]] = {}  # field -> freq * 256 + length code -> BM25's tf part
 
     def matches(self, plan: Plan, view: _View, within: set[int] | None = None) -> dict[int, float]:
         """Live docnum -> score of the documents of `view` (among `within`, if given) that match."""
@@ -110,6 +128,17 @@ class _Evaluation:
         match plan:
             case _Terms(fields, terms):
                 found: dict[int, float] = {}
+                if not self.scored and within is not None:
+                    # Unscored, among a few documents (the newest): a document found in one field is
+                    # not looked for in the next, and short fields come first, so that a common
+                    # word is seldom looked up in the text's large posting blocks.
+                    left = set(within)
+                    for field in sorted(fields, key=view.reader.field_length):
+                        found.update(self._terms(view, field, terms, left))
+                        left.difference_update(found)
+                        if not left:
+                            break
+                    return found
                 for field in fields:
                     _add(found, self._terms(view, field, terms, within))
                 return found
@@ -140,7 +169,7 @@ class _Evaluation:
         found: dict[int, float] | None = None
         for part in positive:
             more = self._match(part, view, within if found is None else set(found))
-            found = more if found is None else {d: s + more[d] for d, s in found.items() if d in more}
+            found = more if found is None else _sum_common(found, more)
             if not found:
                 return {}
         if found is None:
@@ -179,7 +208,7 @@ class _Evaluation:
             candidates = set(found[0]) if candidates is None else candidates.intersection(found[0])
             if not candidates:
                 return {}
-        if len(terms) > 1:
+        if len(terms) > 1 and not self.loose:
             values = {term: dict(zip(ids, vals)) for term, (ids, _freqs, vals) in postings.items()}
             candidates = {d for d in candidates if _adjacent([_decode_positions(values[t][d]) for t in terms])}
         scores = dict.fromkeys(candidates, 0.0)
@@ -200,19 +229,36 @@ class _Evaluation:
             total = sum(v.reader.field_length(field) for v in self.views)
             average = self._avg_length[field] = total / self.doc_count or 1.0
         weight = idf * FIELD_BOOSTS.get(field, 1.0) * (BM25_K1 + 1)
-        lengths = view.table.lengths.setdefault(field, {})
+        # A document's score depends only on its frequency and its length code (one byte), so
+        # each (frequency, length) pair is computed once, and documents are scored by lookups
+        # done in C (map), not a Python statement per document: common words match 100,000.
+        saturation = self._saturation.setdefault(field, {})
+        docs = list(scores)
         frequency_in = dict(zip(ids, freqs))
-        for docnum in scores:
-            freq = frequency_in[docnum]
-            length = lengths.get(docnum)
-            if length is None:
-                length = lengths[docnum] = view.reader.doc_field_length(docnum, field)
-            scores[docnum] += weight * freq / (freq + BM25_K1 * (1 - BM25_B + BM25_B * length / average))
+        lengths = view.table.lengths(view.reader, field)
+        keys = list(map(add, map(mul, map(frequency_in.__getitem__, docs), repeat(256)), map(lengths.__getitem__, docs)))
+        for key in set(keys).difference(saturation):
+            freq, code = divmod(key, 256)
+            saturation[key] = freq / (freq + BM25_K1 * (1 - BM25_B + BM25_B * byte_to_length(int(code)) / average))
+        contributions = map(mul, repeat(weight), map(saturation.__getitem__, keys))
+        scores.update(list(zip(docs, map(add, scores.values(), contributions))))
 
 
 def _add(into: dict[int, float], scores: dict[int, float]) -> None:
-    for docnum, score in scores.items():
-        into[docnum] = into.get(docnum, 0.0) + score
+    """Add `scores` into `into`, summing where both hold a document (done in C: no loop per document)."""
+    if not into:
+        into.update(scores)
+        return
+    both = into.keys() & scores.keys()
+    summed = list(zip(both, map(add, map(into.__getitem__, both), map(scores.__getitem__, both))))
+    into.update(scores)
+    into.update(summed)
+
+
+def _sum_common(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
+    """The documents in both, with their scores summed."""
+    both = a.keys() & b.keys()
+    return dict(zip(both, map(add, map(a.__getitem__, both), map(b.__getitem__, both))))
 
 
 def _adjacent(positions: list[list[int]]) -> bool:
@@ -225,3 +271,135 @@ def _adjacent(positions: list[list[int]]) -> bool:
     return True
 
 
+
+
+# -- the first few matches, without evaluating every one ------------------------------------------
+
+
+def newest_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
+    """At least the `limit` newest matches (score 0), or all there are.
+
+    The plan is run on the newest documents only (every document dated on or
+    after some minute, across the segments, within the query's own dates): if
+    that window holds `limit` matches, no older document can be among the
+    newest, so a common word costs a window's worth of postings, not 100,000
+    matches. The window is sized from the terms' frequencies to hold about four
+    times the limit, and grows eightfold; a query matching too few for a small
+    window (one in 32 documents) is run whole at once, which costs it little.
+    """
+    run = _Evaluation(views, scored=False)
+    low, high = _dates_of(plan)
+    dated = sum(len(view.table.dated(low, high)) for view in views)
+    share = sum(_share(run, plan, view) * view.reader.doc_count_all() for view in views) / max(1, run.doc_count)
+    window = max(NEWEST_WINDOW, 2 * limit, int(4 * limit / max(share, 1e-9)))
+    while window <= dated // 32:  # a larger window touches most posting blocks: the whole run costs no more
+        since = _newest_date(views, window, low, high)
+        found = [f for view in views for f in _found(view, run.matches(plan, view, set(view.table.dated(since, high))))]
+        if len(found) >= limit:
+            return found
+        window *= 8
+    return [found for view in views for found in _found(view, run.matches(plan, view))]
+
+
+def _dates_of(plan: Plan) -> tuple[int, int]:
+    """The [low, high) minutes every match is dated in, as far as the plan says (a date range ANDed in)."""
+    match plan:
+        case _Window(low, high):
+            return low, high
+        case _All(parts):
+            limits = [_dates_of(p) for p in parts]
+            return max(low for low, _high in limits), min(high for _low, high in limits)
+    return 0, 2**32
+
+
+def _share(run: _Evaluation, plan: Plan, view: _View) -> float:
+    """About what share of the documents (within the query's dates) match: frequencies taken as independent."""
+    documents = max(1, view.reader.doc_count_all())
+    match plan:
+        case _Terms():
+            return min(1.0, run._estimate(plan, view) / documents)
+        case _All(parts):
+            return math.prod(_share(run, p, view) for p in parts)
+        case _Any(parts):
+            return min(1.0, sum(_share(run, p, view) for p in parts))
+        case _Without(part):
+            return 1.0 - _share(run, part, view)
+    return 1.0  # a date range (the window is taken within it), or a lone CJK character
+
+
+def _newest_date(views: list[_View], window: int, low: int, high: int) -> int:
+    """The latest minute on or after which at least `window` documents are dated in [low, high) (low if fewer)."""
+    tails = []
+    for view in views:
+        dates = view.table._by_date[1]
+        end = bisect_left(dates, high)
+        tails.append(dates[max(bisect_left(dates, low), end - window) : end])
+    newest = sorted(chain.from_iterable(tails))
+    return newest[-window] if len(newest) >= window else low
+
+
+def best_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
+    """At least the `limit` best-scored matches (with every match scoring as well as the last of them).
+
+    Phrases are what make a common query slow (each candidate's positions
+    decoded): the plan is first run loosely — a phrase's words anywhere in the
+    field — which finds a superset of the matches, each scored at least as high
+    as it would be; candidates are then checked exactly, best bound first, until
+    the `limit`-th best exact score beats every bound left. Exact, like scoring
+    every match; a phrase under NOT is not loosened (that would lose matches).
+    """
+    if limit <= 0:
+        return []
+    run = _Evaluation(views, scored=True)
+    if not _has_phrase(plan) or _negated_phrase(plan):
+        return [found for view in views for found in _top(view, run.matches(plan, view), limit)]
+    loose = _Evaluation(views, scored=True, loose=True)
+    bounds = [(score, k, docnum) for k, view in enumerate(views) for docnum, score in loose.matches(plan, view).items()]
+    best: list[Found] = []  # a heap: the worst of the best first
+    ordered = heapq.nlargest(VERIFIED_FIRST + limit + 1, bounds)  # all sorted only if these are not enough
+    start, end = 0, min(len(ordered), VERIFIED_FIRST + limit)
+    while start < end:
+        for k, view in enumerate(views):
+            docnums = {docnum for _bound, j, docnum in ordered[start:end] if j == k}
+            if docnums:
+                for found in _found(view, run.matches(plan, view, docnums)):
+                    (heapq.heappush if len(best) < limit else heapq.heappushpop)(best, found)
+        if end == len(ordered) or (len(best) == limit and best[0][0] > ordered[end][0]):
+            break
+        if len(ordered) < len(bounds):
+            ordered = sorted(bounds, reverse=True)
+        start, end = end, min(len(ordered), 2 * end)
+    return best
+
+
+def _negated_phrase(plan: Plan) -> bool:
+    match plan:
+        case _Without(part):
+            return _has_phrase(part)
+        case _All(parts) | _Any(parts):
+            return any(map(_negated_phrase, parts))
+    return False
+
+
+def _has_phrase(plan: Plan) -> bool:
+    match plan:
+        case _Terms(_fields, terms):
+            return len(terms) > 1
+        case _All(parts) | _Any(parts):
+            return any(map(_has_phrase, parts))
+        case _Without(part):
+            return _has_phrase(part)
+    return False
+
+
+def _found(view: _View, matches: dict[int, float]) -> list[Found]:
+    ids, dates = view.table.ids, view.table.dates
+    return [(score, dates[d], ids[d]) for d, score in matches.items()]
+
+
+def _top(view: _View, matches: dict[int, float], limit: int) -> list[Found]:
+    """The segment's `limit` best matches, and any scoring as well as the last of them (ties go by date)."""
+    if len(matches) > limit:
+        last = heapq.nlargest(limit, matches.values())[-1]
+        matches = {d: score for d, score in matches.items() if score >= last}
+    return _found(view, matches)

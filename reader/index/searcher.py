@@ -26,7 +26,7 @@ from whoosh.writing import CLEAR, SegmentWriter
 from ..process_pool import process_pool
 from ..store import IndexRow
 from .analysis import SCHEMA
-from .evaluation import _Evaluation, _SegmentTable, _View
+from .evaluation import Found, _Evaluation, _SegmentTable, _View, best_matches, newest_matches
 from .plans import ParsedQuery, parse_query
 from .errors import IndexBusy, IndexDamaged
 from .repair import busy_message, current_segments, damage, file_problem, open_or_create
@@ -278,12 +278,15 @@ class SearchIndex:
             raise ValueError(f"sort must be one of {SORTS}, not {sort!r}")
         pq = q if isinstance(q, ParsedQuery) else parse_query(q)
         newest = sort == "newest"
-        found: list[tuple[float, int, int]] = []  # (score, date, article id)
+        found: list[Found] = []
         with self._views() as views:
-            run = _Evaluation(views, scored=not newest)
-            for view, allowed in _segments(views, restrict):
-                ids, dates = view.table.ids, view.table.dates
-                found += [(score, dates[d], ids[d]) for d, score in run.matches(pq.plan, view, allowed).items()]
+            if limit is not None and restrict is None:  # the first few: not every match is scored
+                found = (newest_matches if newest else best_matches)(views, pq.plan, limit)
+            else:
+                run = _Evaluation(views, scored=not newest)
+                for view, allowed in _segments(views, restrict):
+                    ids, dates = view.table.ids, view.table.dates
+                    found += [(score, dates[d], ids[d]) for d, score in run.matches(pq.plan, view, allowed).items()]
         key = (lambda f: (f[1], f[2])) if newest else None
         best = sorted(found, key=key, reverse=True) if limit is None else heapq.nlargest(limit, found, key=key)
         return [Hit(article_id, 0.0 if newest else score) for score, _date, article_id in best]

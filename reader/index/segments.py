@@ -24,7 +24,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from itertools import accumulate, chain
 
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.columns import NumericColumn
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import OrderedHashWriter
@@ -55,7 +55,7 @@ def check_whoosh_release() -> None:
 
 _BLOCK_POSTINGS = 128  # postings per block, as Whoosh writes them
 _INLINE_POSTINGS = 4  # a term with this few postings keeps them in the term table
-_MIN_COMPRESSED_BYTES = 2048  # smaller blocks are stored plain: zlib costs more time than it saves space
+_MIN_COMPRESSED_BYTES = 64  # every block but the tiniest is compressed: postings shrink by 40 % (4.6 to 2.8 KB an article)
 _TERM_INFO = W3TermInfo._struct  # flags, weight, doc freq, min/max length, max weight, first/last id
 # Whoosh pickles blocks with protocol 2, which stores each bytes value as a
 # call to codecs.encode; its reader loads any protocol, and 5 stores bytes as bytes.
@@ -316,6 +316,19 @@ def _numeric_column(reader: SegmentReader, name: str) -> list[int]:
     if sys.byteorder == "little":  # stored big-endian
         values.byteswap()
     return values.tolist() + [column._default] * (documents - found)
+
+
+def _length_bytes(reader: SegmentReader, field: str) -> bytes:
+    """Every document's length of `field`, one byte each as Whoosh codes it (`byte_to_length`),
+    read in one go: asking Whoosh's reader a document at a time costs ~2 µs each."""
+    documents = reader.doc_count_all()
+    perdoc = reader._perdoc  # (the segment's per-document reader)
+    name = f"_{field}_len"  # (whoosh3._lenfield)
+    if not perdoc.has_column(name):
+        return bytes(documents)
+    column = perdoc.column_reader(name, LENGTHS_COLUMN)
+    found = column._count if isinstance(column, NumericColumn.Reader) else 0
+    return column._dbfile.get(column._basepos, found)[:documents].ljust(documents, b"\0") if found else bytes(documents)
 
 
 def _decode_positions(value: bytes) -> list[int]:
