@@ -26,6 +26,7 @@ from ..config import Settings
 from ..index import SearchIndex
 from ..store import Store
 from .glyphs import CharsetFilter, can_show, locale_charset
+from .keys import keymap
 from .library import THEME_KEY, Library
 from .screens.help import HelpScreen, live_bindings
 from .screens.main import POLL_SECONDS, MainScreen
@@ -74,7 +75,8 @@ class ReaderApp(App):
         # the helper now, while stderr is real.
         resource_tracker.ensure_running()
         self.library = library
-        self.initial_theme = theme
+        self.initial_theme = theme or library.settings.ui.theme or None  # else the last one chosen
+        self.set_keymap(keymap(library.settings))  # [keys]: checked (ConfigError) before anything shows
         self.refresh_on_start = refresh_on_start
         self.poll_seconds = poll_seconds  # how often to look for rule edits, a daemon's refresh, new alerts
 

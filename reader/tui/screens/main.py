@@ -163,6 +163,8 @@ class MainScreen(Screen):
                 tooltip="The selected feed's details and last error, or the selected rule's"),  # fmt: skip
         Binding("E", "rules", "Rules", show=False, id="main.rules",
                 tooltip="Every rule: matches, last alert, recent articles; edit, pause, delete"),  # fmt: skip
+        Binding("vertical_line", "pipe", "Pipe", show=False, id="main.pipe",
+                tooltip="Pipe the article to a command ([ui] pipe, else $PAGER)"),  # fmt: skip
         Binding("i", "import_opml", "Import OPML", show=False, id="main.import_opml",
                 tooltip="Subscribe to the feeds of an OPML file"),  # fmt: skip
         # One help line for the nine: the others have no description, so help and the palette skip them.
@@ -887,6 +889,14 @@ class MainScreen(Screen):
         if self.focused is self.sidebar and source is not None and source.kind == RULE:
             return self._rule(source.key)
         return None
+
+    def action_pipe(self) -> None:
+        from ..pipe import pipe_article
+
+        line = self.target_line()
+        article = self.library.article(line.id) if line else None
+        if article is not None:
+            pipe_article(self.app, article, self.library.settings)
 
     def action_rules(self, select: str | None = None, then: str = "") -> None:
         from .rules import RulesScreen
