@@ -1,4 +1,4 @@
-"""Small modal dialogs: add a feed, import OPML, confirm, a feed's details, an article's links.
+"""Small modal dialogs: import OPML, confirm, a feed's details, an article's links.
 
 Each returns its answer through `dismiss` (None when cancelled with Escape).
 Every piece of feed-supplied text goes in as `Content`, never as markup.
@@ -51,29 +51,6 @@ class Dialog(ModalScreen):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class AddFeedScreen(Dialog):
-    """Ask for a feed URL and an optional group. Returns (url, group)."""
-
-    BINDING_GROUP_TITLE = "Add a feed"
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label("Add a feed", classes="dialog-title")
-            yield Input(placeholder="https://example.com/feed.xml", id="feed-url")
-            yield Input(placeholder="group (optional)", id="feed-group")
-            yield Static(id="add-error", classes="dialog-error")
-            yield Label("Enter adds the feed and fetches it · Esc cancels", classes="dialog-hint")
-
-    @on(Input.Submitted)
-    def submit(self) -> None:
-        url = self.query_one("#feed-url", Input).value.strip()
-        if not url.lower().startswith(("http://", "https://")):
-            self.query_one("#add-error", Static).update(Content("A feed URL starts with http:// or https://"))
-            self.query_one("#feed-url", Input).focus()
-            return
-        self.dismiss((url, self.query_one("#feed-group", Input).value.strip()))
 
 
 class PathScreen(Dialog):

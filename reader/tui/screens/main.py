@@ -50,7 +50,8 @@ from ..widgets.article_view import ArticleView, alert_details, is_web_url
 from ..widgets.search_bar import SearchBar
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
-from .dialogs import AddFeedScreen, ConfirmScreen, FeedInfoScreen, LinksScreen, PathScreen
+from .dialogs import ConfirmScreen, FeedInfoScreen, LinksScreen, PathScreen
+from .feed_add import AddFeedScreen
 from .save_rule import SaveRuleScreen
 
 SEARCH_DEBOUNCE = 0.25  # seconds of no typing before a search runs
@@ -923,7 +924,7 @@ class MainScreen(Screen):
         self.notify(f"{clean_line(title or feed.url, 200)} is in {clean_line(group) or 'no group'}.", markup=False)
 
     def action_add_feed(self) -> None:
-        self.app.push_screen(AddFeedScreen(), self._feed_added)
+        self.app.push_screen(AddFeedScreen(self.library), self._feed_added)
 
     def _feed_added(self, answer: tuple[str, str] | None) -> None:
         if answer is None:
