@@ -584,7 +584,7 @@ RULE_HEADER = """\
 def write_rule(
     rules_dir: Path, name: str, *, query: str, notify: Sequence[str] = (), title: str = "",
     feeds: Sequence[str] = (), groups: Sequence[str] = (), enabled: bool = True, mode: str = "instant",
-    digest_at: Sequence[datetime.time] = (), quiet_hours: QuietHours | None = None, timezone: str = "",
+    digest_at: Sequence[datetime.time] = (), quiet_hours: QuietHours | str | None = None, timezone: str = "",
     story_updates: str = "none", outlets: int = 1, overwrite: bool = False,
 ) -> Path:  # fmt: skip
     """Save a rule (or, without notify, a saved search) as `rules_dir/NAME.toml`; returns its path.

@@ -85,8 +85,8 @@ async def test_editing_the_query_counts_as_you_type_and_saves_keeping_comments(w
         await wait_until(pilot, lambda: "matches" not in str(backtest.render()))
         assert ")" in str(backtest.render()) or "close" in str(backtest.render()).lower()
         query.value = "export controls OR TSMC"
-        dialog.query_one("#edit-feeds", Input).value = "Chip Letter"
-        dialog.query_one("#edit-quiet", Input).value = "22:00 - 07:00"
+        dialog.query_one("#scope-feeds", Input).value = "Chip Letter"
+        dialog.query_one("#scope-quiet", Input).value = "22:00 - 07:00"
         await pilot.press("enter")
         await wait_until(pilot, lambda: pilot.app.screen is screen)
         await wait_until(pilot, lambda: screen.rows and screen.rows[0].rule.query_text == "export controls OR TSMC")
@@ -130,3 +130,26 @@ async def test_e_on_a_rule_in_the_sidebar_edits_it(world, make_app):
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, RuleEditScreen), timeout=3)
         assert pilot.app.screen.rule.name == "tsmc"
+
+
+async def test_the_save_dialog_sets_feeds_groups_mode_and_quiet_hours(world, make_app):
+    from textual.widgets import Button, Select
+
+    from tests.tui.test_search_and_rules import save_dialog
+
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await started(pilot)
+        dialog = await save_dialog(pilot, main, "export controls")
+        dialog.query_one("#rule-notify", Input).value = "json://127.0.0.1:9/hook"
+        dialog.query_one("#scope-groups", Input).value = "Tech, Policy"
+        dialog.query_one("#scope-mode", Select).value = "digest"
+        dialog.query_one("#scope-quiet", Input).value = "25:00-07:00"
+        dialog.query_one("#save-rule", Button).press()
+        await wait_until(pilot, lambda: "quiet_hours" in str(dialog.query_one("#save-error", Static).render()))
+        assert not (world.rules_dir / "export-controls.toml").exists()
+        dialog.query_one("#scope-quiet", Input).value = "22:00-07:00"
+        dialog.query_one("#save-rule", Button).press()
+        await wait_until(pilot, lambda: pilot.app.screen is main)
+        rule = load_rules(world.rules_dir).rule("export-controls")
+        assert rule.groups == ("Tech", "Policy") and rule.mode == "digest" and str(rule.quiet_hours) == "22:00-07:00"

@@ -55,6 +55,50 @@ def matches_text(counts: dict[str, int], stored: int) -> Content:
     )  # fmt: skip
 
 
+class RuleScope(Vertical):
+    """Which feeds and groups a rule looks at, its mode and quiet hours: two lines, in the edit and save dialogs."""
+
+    DEFAULT_CSS = """
+    RuleScope {
+        height: auto;
+        Horizontal { height: 1; margin: 0; }
+        Label { width: 8; text-style: bold; }
+        Label.second { width: 8; margin-left: 1; }
+        Input, Select { width: 1fr; }
+    }
+    """
+
+    def __init__(self, rule: Rule | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rule = rule
+
+    def compose(self) -> ComposeResult:
+        rule = self.rule
+        with Horizontal():
+            yield Label("Feeds")
+            yield Input(clean_line(", ".join(rule.feeds) if rule else "", 2000), placeholder="all (titles or URLs, a, b)",
+                        id="scope-feeds", compact=True)  # fmt: skip
+            yield Label("Groups", classes="second")
+            yield Input(clean_line(", ".join(rule.groups) if rule else "", 2000), placeholder="all (a, b)",
+                        id="scope-groups", compact=True)  # fmt: skip
+        with Horizontal():
+            yield Label("Mode")
+            yield Select([(m, m) for m in MODES], value=rule.mode if rule else MODES[0], allow_blank=False,
+                         id="scope-mode", compact=True)  # fmt: skip
+            yield Label("Quiet", classes="second")
+            yield Input(str(rule.quiet_hours or "") if rule else "", placeholder="none (22:00-07:00)",
+                        id="scope-quiet", compact=True)  # fmt: skip
+
+    def values(self) -> dict:
+        """feeds, groups, mode and quiet_hours as the rule file holds them (empty lists and "" when not set)."""
+        return {
+            "feeds": split_list(self.query_one("#scope-feeds", Input).value),
+            "groups": split_list(self.query_one("#scope-groups", Input).value),
+            "mode": str(self.query_one("#scope-mode", Select).value),
+            "quiet_hours": re.sub(r"\s+", "", self.query_one("#scope-quiet", Input).value),
+        }
+
+
 class RulesScreen(Screen):
     """Rules above, the highlighted rule's recent matches below."""
 
@@ -273,9 +317,9 @@ class RuleEditScreen(Dialog):
     DEFAULT_CSS = """
     RuleEditScreen {
         .field { height: 1; }
-        .field Label { width: 13; text-style: bold; }
-        .field Input, .field Select { width: 1fr; }
-        #edit-backtest { margin: 0 0 1 13; }
+        .field Label { width: 8; text-style: bold; }
+        .field Input { width: 1fr; }
+        #edit-backtest { margin: 0 0 1 8; }
     }
     """
 
@@ -292,18 +336,13 @@ class RuleEditScreen(Dialog):
             for label, field_id, value, placeholder in (
                 ("Query", "edit-query", rule.query_text, "words, \"phrases\", AND OR NOT, title:…"),
                 ("Title", "edit-title", rule.title, "shown in the sidebar (empty: the file name)"),
-                ("Feeds", "edit-feeds", ", ".join(rule.feeds), "only these feeds (titles or URLs), comma-separated"),
-                ("Groups", "edit-groups", ", ".join(rule.groups), "only feeds in these groups, comma-separated"),
-                ("Quiet hours", "edit-quiet", str(rule.quiet_hours or ""), "e.g. 22:00-07:00 (empty: none)"),
             ):
                 with Horizontal(classes="field"):
                     yield Label(label)
                     yield Input(clean_line(value, 2000), placeholder=placeholder, id=field_id, compact=True)
                 if field_id == "edit-query":
                     yield Static(Content("counting…"), id="edit-backtest")
-            with Horizontal(classes="field"):
-                yield Label("Mode")
-                yield Select([(m, m) for m in MODES], value=rule.mode, allow_blank=False, id="edit-mode", compact=True)
+            yield RuleScope(rule)
             yield Static(Content("Notify: " + clean_line(", ".join(rule.redacted_notify) or "none (a saved search)", 500)
                                  + " · targets are edited in the file"), classes="dialog-hint")  # fmt: skip
             yield Static(id="edit-error", classes="dialog-error")
@@ -345,21 +384,13 @@ class RuleEditScreen(Dialog):
             self.query_one("#edit-backtest", Static).update(text)
 
     def changes(self) -> dict:
-        """The keys whose value changed (only those are written, so the others keep their lines)."""
-        value = {name: self.query_one(f"#edit-{name}", Input).value.strip() for name in ("query", "title", "quiet")}
-        wanted = {
-            "query": value["query"],
-            "title": value["title"] or None,
-            "feeds": split_list(self.query_one("#edit-feeds", Input).value) or None,
-            "groups": split_list(self.query_one("#edit-groups", Input).value) or None,
-            "quiet_hours": re.sub(r"\s+", "", value["quiet"]) or None,
-            "mode": self.query_one("#edit-mode", Select).value,
-        }
+        """The keys whose value changed (only those are written, so the others keep their lines); None removes."""
         rule = self.rule
-        now = {"query": rule.query_text, "title": rule.title or None, "feeds": list(rule.feeds) or None,
-               "groups": list(rule.groups) or None, "quiet_hours": str(rule.quiet_hours) if rule.quiet_hours else None,
-               "mode": rule.mode}  # fmt: skip
-        return {key: v for key, v in wanted.items() if v != now[key]}
+        wanted = {"query": self.query_one("#edit-query", Input).value.strip(),
+                  "title": self.query_one("#edit-title", Input).value.strip(), **self.query_one(RuleScope).values()}
+        now = {"query": rule.query_text, "title": rule.title, "feeds": list(rule.feeds), "groups": list(rule.groups),
+               "mode": rule.mode, "quiet_hours": str(rule.quiet_hours or "")}  # fmt: skip
+        return {key: value or None for key, value in wanted.items() if value != now[key]}
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#edit-save")
