@@ -76,17 +76,17 @@ class RuleScope(Vertical):
         rule = self.rule
         with Horizontal():
             yield Label("Feeds")
-            yield Input(clean_line(", ".join(rule.feeds) if rule else "", 2000), placeholder="all (titles or URLs, a, b)",
+            yield Input(clean_line(", ".join(rule.feeds) if rule else "", 2000), placeholder="all (titles, URLs)",
                         id="scope-feeds", compact=True)  # fmt: skip
             yield Label("Groups", classes="second")
-            yield Input(clean_line(", ".join(rule.groups) if rule else "", 2000), placeholder="all (a, b)",
+            yield Input(clean_line(", ".join(rule.groups) if rule else "", 2000), placeholder="all",
                         id="scope-groups", compact=True)  # fmt: skip
         with Horizontal():
             yield Label("Mode")
             yield Select([(m, m) for m in MODES], value=rule.mode if rule else MODES[0], allow_blank=False,
                          id="scope-mode", compact=True)  # fmt: skip
             yield Label("Quiet", classes="second")
-            yield Input(str(rule.quiet_hours or "") if rule else "", placeholder="none (22:00-07:00)",
+            yield Input(str(rule.quiet_hours or "") if rule else "", placeholder="none, or 22:00-07:00",
                         id="scope-quiet", compact=True)  # fmt: skip
 
     def values(self) -> dict:
@@ -109,6 +109,8 @@ class RulesScreen(Screen):
         Binding("p", "pause", "Pause/resume", id="rules.pause", tooltip="Pause the rule, or resume it"),
         Binding("d", "delete", "Delete", id="rules.delete", tooltip="Delete the rule's file, after asking"),
         Binding("tab", "switch", "Rules/matches", show=False, id="rules.switch"),
+        Binding("j", "move(1)", "Down", show=False, id="rules.down"),
+        Binding("k", "move(-1)", "Up", show=False, id="rules.up"),
     ]
 
     DEFAULT_CSS = """
@@ -230,6 +232,11 @@ class RulesScreen(Screen):
     def focus_matches(self) -> None:
         self.query_one("#matches-table", DataTable).focus()
 
+    def action_move(self, step: int) -> None:
+        """j / k move the cursor of the focused table, as in the main screen's lists."""
+        if isinstance(table := self.focused, DataTable):
+            table.action_cursor_down() if step > 0 else table.action_cursor_up()
+
     def action_switch(self) -> None:
         other = "#matches-table" if self.table.has_focus else "#rules-table"
         self.query_one(other, DataTable).focus()
@@ -319,7 +326,8 @@ class RuleEditScreen(Dialog):
         .field { height: 1; }
         .field Label { width: 8; text-style: bold; }
         .field Input { width: 1fr; }
-        #edit-backtest { margin: 0 0 1 8; }
+        #edit-backtest { margin: 0 0 0 8; }
+        #edit-notify { margin-top: 0; }
     }
     """
 
@@ -339,17 +347,18 @@ class RuleEditScreen(Dialog):
             ):
                 with Horizontal(classes="field"):
                     yield Label(label)
-                    yield Input(clean_line(value, 2000), placeholder=placeholder, id=field_id, compact=True)
+                    yield Input(clean_line(value, 2000), placeholder=placeholder, id=field_id, compact=True,
+                                select_on_focus=False)  # fmt: skip
                 if field_id == "edit-query":
                     yield Static(Content("counting…"), id="edit-backtest")
             yield RuleScope(rule)
             yield Static(Content("Notify: " + clean_line(", ".join(rule.redacted_notify) or "none (a saved search)", 500)
-                                 + " · targets are edited in the file"), classes="dialog-hint")  # fmt: skip
+                                 + " · targets are edited in the file"), classes="dialog-hint", id="edit-notify")  # fmt: skip
             yield Static(id="edit-error", classes="dialog-error")
             with Horizontal():
                 yield Button("Save", id="edit-save", variant="primary", compact=True)
                 yield Button("Cancel", id="edit-cancel", compact=True)
-            yield Static(Content(f"Enter saves to {clean_line(str(rule.path), 500)} (comments kept) · Esc cancels"),
+            yield Static(Content(f"Enter saves {clean_line(rule.path.name, 200)} (its comments kept) · Esc cancels"),
                          classes="dialog-hint")  # fmt: skip
 
     def on_mount(self) -> None:
