@@ -266,7 +266,8 @@ class UISettings(_Section):
 
 # The TUI's actions that [keys] can bind, by name (newsboat's name where newsboat has the action).
 KEY_ACTIONS = (
-    "help", "toggle-theme", "hard-quit", "quit", "search", "next-unread", "prev-unread", "toggle-article-read",
+    "help", "cmdline", "toggle-theme", "hard-quit", "quit", "search", "next-unread", "prev-unread", "next", "prev",
+    "undo-mark-read", "toggle-show-read-feeds", "sources", "toggle-article-read",
     "mark-feed-read", "toggle-star", "open-in-browser", "reload", "reload-all", "sort", "save-search", "show-urls",
     "add-feed", "remove-feed", "edit-feed", "rules", "import-opml", "pipe-to", "next-pane", "prev-pane", "up", "down",
     "pageup", "pagedown", "home", "end", "open",

@@ -34,10 +34,10 @@ from .screens.main import POLL_SECONDS, MainScreen
 DARK, LIGHT = "textual-dark", "textual-light"
 
 
-def find_browser(environ: Mapping[str, str] = os.environ) -> webbrowser.BaseBrowser | None:
-    """$BROWSER's first command (read afresh, `%s` for the URL, a trailing `&` runs it in the background),
-    else what Python's webbrowser finds; None when there is no browser at all."""
-    for command in filter(None, (c.strip() for c in environ.get("BROWSER", "").split(os.pathsep))):
+def find_browser(environ: Mapping[str, str] = os.environ, setting: str = "") -> webbrowser.BaseBrowser | None:
+    """The `[ui] browser` setting, else $BROWSER's first command (read afresh, `%s` for the URL, a trailing `&`
+    runs it in the background), else what Python's webbrowser finds; None when there is no browser at all."""
+    for command in filter(None, (c.strip() for c in (setting or environ.get("BROWSER", "")).split(os.pathsep))):
         background = command.endswith("&")
         words = shlex.split(command.rstrip("&"))
         words += [] if any("%s" in w for w in words) else ["%s"]
@@ -93,9 +93,9 @@ class ReaderApp(App):
 
         A browser in this terminal (w3m, lynx) gets the terminal while it runs.
         """
-        browser = find_browser()
+        browser = find_browser(setting=self.library.settings.ui.browser)
         if browser is None:
-            self.notify(f"No browser to open {url}: set $BROWSER (e.g. BROWSER=w3m, or firefox).",
+            self.notify(f"No browser to open {url}: set $BROWSER (e.g. BROWSER=w3m, or firefox) or [ui] browser.",
                         title="Not opened", severity="warning", markup=False, timeout=10)  # fmt: skip
             return
         new = 2 if new_tab else 0
@@ -109,7 +109,7 @@ class ReaderApp(App):
             opened = browser.open(url, new=new)
         if not opened:
             name = (getattr(browser, "name", "") or "the browser").split()[0]
-            self.notify(f"{name} did not open {url}. $BROWSER chooses the browser.", title="Not opened",
+            self.notify(f"{name} did not open {url}. [ui] browser, else $BROWSER, chooses the browser.", title="Not opened",
                         severity="warning", markup=False, timeout=10)  # fmt: skip
 
     def get_line_filters(self) -> list[LineFilter]:

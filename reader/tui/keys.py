@@ -17,12 +17,18 @@ from ..config import ConfigError, Settings, setting_line
 # Each action name of [keys] (reader.config.KEY_ACTIONS) and the bindings it moves.
 BINDING_IDS: dict[str, tuple[str, ...]] = {
     "help": ("app.help",),
+    "cmdline": ("app.commands",),
     "toggle-theme": ("app.toggle_theme",),
     "hard-quit": ("app.quit",),
     "quit": ("main.back",),
     "search": ("main.search",),
     "next-unread": ("main.next_unread",),
     "prev-unread": ("main.previous_unread",),
+    "next": ("main.next_article",),
+    "prev": ("main.previous_article",),
+    "undo-mark-read": ("main.undo_read",),
+    "toggle-show-read-feeds": ("main.unread_only",),
+    "sources": ("main.sources",),
     "toggle-article-read": ("main.toggle_read",),
     "mark-feed-read": ("main.mark_all_read",),
     "toggle-star": ("main.toggle_star",),
@@ -80,12 +86,13 @@ def default_layers() -> dict[str, list[type]]:
     """Bindings that are live together: everywhere (app and main screen), and each pane with its own keys."""
     from ..tui.app import ReaderApp
     from .screens.main import MainScreen
+    from .widgets.alert_list import AlertList
     from .widgets.article_list import ArticleList
     from .widgets.article_view import ArticleView
     from .widgets.sidebar import Sidebar
 
     return {"": [ReaderApp, MainScreen], "the sidebar": [Sidebar], "the article list": [ArticleList],
-            "the article": [ArticleView]}  # fmt: skip
+            "the article": [ArticleView], "the Alerts list": [AlertList]}  # fmt: skip
 
 
 def _bindings(classes: Iterable[type]) -> list[Binding]:

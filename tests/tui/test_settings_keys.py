@@ -93,3 +93,18 @@ async def test_pipe_sends_the_article_text_to_the_command(world, make_app, tmp_p
         text = out.read_text()
         assert text.startswith(screen.reader.article.title[:20] or "(no title)")
         assert "\x1b" not in text and "\x07" not in text
+
+
+async def test_the_browser_setting_opens_links_before_BROWSER(world, make_app, monkeypatch, tmp_path):
+    opened = tmp_path / "opened"
+    script = tmp_path / "browser.sh"
+    script.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(tmp_path / "not-this-one") + " %s")
+    settings = configured(world, f'[ui]\nbrowser = "{script} %s"\n')
+    app = make_app(settings, browser=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: opened.exists() and opened.read_text() == "https://example.com/s0")
+        assert not any(title == "Not opened" for title, _, _ in app.notices), app.notices
