@@ -62,8 +62,8 @@ class SaveRuleScreen(Dialog):
         .field { height: 1; margin-top: 0; }
         .field Label { width: 8; text-style: bold; }
         .field Input { width: 1fr; }
-        #backtest { margin: 1 0; }
-        Horizontal.buttons { margin-top: 1; }
+        #backtest { margin: 0 0 1 0; }
+        Horizontal.buttons { margin-top: 0; }  /* the error line above keeps them apart */
     }
     """
 
