@@ -44,6 +44,9 @@ class Dialog(ModalScreen):
         .dialog-title { text-style: bold; margin-bottom: 1; }
         .dialog-hint { color: $text-muted; margin-top: 1; }
         .dialog-error { color: $text-error; height: auto; }
+        .field { height: 1; margin-top: 0; }  /* a label and a one-line input */
+        .field Label { width: 8; text-style: bold; }
+        .field Input { width: 1fr; }
         Horizontal { height: auto; margin-top: 1; }
         Button { margin-right: 2; }
     }
@@ -137,9 +140,7 @@ class FeedInfoScreen(Dialog):
     BINDING_GROUP_TITLE = "Feed"
     DEFAULT_CSS = """
     FeedInfoScreen {
-        .field { height: 1; }
-        .field Label { width: 18; text-style: bold; }
-        .field Input { width: 1fr; }
+        .field Label { width: 18; }
         #feed-details { margin-bottom: 1; }
     }
     """

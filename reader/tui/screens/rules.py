@@ -323,9 +323,6 @@ class RuleEditScreen(Dialog):
     BINDING_GROUP_TITLE = "Edit rule"
     DEFAULT_CSS = """
     RuleEditScreen {
-        .field { height: 1; }
-        .field Label { width: 8; text-style: bold; }
-        .field Input { width: 1fr; }
         #edit-backtest { margin: 0 0 0 8; }
         #edit-notify { margin-top: 0; }
     }

@@ -59,9 +59,6 @@ class SaveRuleScreen(Dialog):
 
     DEFAULT_CSS = """
     SaveRuleScreen {
-        .field { height: 1; margin-top: 0; }
-        .field Label { width: 8; text-style: bold; }
-        .field Input { width: 1fr; }
         #backtest { margin: 0 0 1 0; }
         Horizontal.buttons { margin-top: 0; }  /* the error line above keeps them apart */
     }
