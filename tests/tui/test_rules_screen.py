@@ -63,6 +63,8 @@ async def test_rules_list_matches_last_alert_and_recent_articles(world, make_app
         view = pilot.app.screen.query_one(ArticleView)
         await wait_until(pilot, lambda: view.article is not None)
         assert view.article.title == "DeepSeek unveils a cheaper reasoning model"
+        await pilot.press("enter", "j", "o")
+        assert app.opened == [view.article.link]
         await pilot.press("q")
         assert pilot.app.screen is screen
 

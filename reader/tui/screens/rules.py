@@ -312,6 +312,9 @@ class ArticleScreen(Screen):
     def action_close(self) -> None:
         self.dismiss(None)
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return action != "full_screen"  # the article view's Enter: this screen is full screen already
+
     def action_open(self) -> None:
         if self.article.link:
             self.app.open_url(self.article.link)
