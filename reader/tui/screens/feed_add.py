@@ -46,8 +46,7 @@ class AddFeedScreen(Dialog):
             yield Input(placeholder="group (optional)", id="feed-group")
             yield Static(id="add-error", classes="dialog-error")
             yield OptionList(id="found-feeds")
-            yield Label("Enter adds the feed (a page: the feed it links to) and fetches it · Esc cancels",
-                        classes="dialog-hint")  # fmt: skip
+            yield Label("Enter adds and fetches it (a site's page: its feed) · Esc cancels", classes="dialog-hint")
 
     @property
     def group(self) -> str:
