@@ -42,6 +42,7 @@ async def rules_screen(pilot) -> RulesScreen:
 async def test_rules_list_matches_last_alert_and_recent_articles(world, make_app):
     write_commented(world)
     write_rule(world.rules_dir, "tsmc", query="TSMC", title="TSMC news")
+    (world.rules_dir / "broken.toml").write_text('query = "export AND ("\n', encoding="utf-8")
     store = Store(world.db_path)
     tsmc = next(a for a in store.iter_articles() if a.title.startswith("TSMC"))
     add_alert(store, "tsmc", tsmc.id)
@@ -52,6 +53,8 @@ async def test_rules_list_matches_last_alert_and_recent_articles(world, make_app
         screen = await rules_screen(pilot)
         table = screen.query_one("#rules-table", DataTable)
         assert cells(table, 0) == ["Export watch", "TSMC news"]
+        assert "with errors ('reader rules check' says which): broken.toml" in str(
+            screen.query_one("#rule-summary", Static).render())
         assert cells(table, 3) == ["2", "1"]  # matches
         assert cells(table, 5)[0] == "—" and "TSMC reports record" in cells(table, 5)[1]
         matches = screen.query_one("#matches-table", DataTable)

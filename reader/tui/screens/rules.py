@@ -192,17 +192,18 @@ class RulesScreen(Screen):
     def show_matches(self) -> None:
         row = self.current()
         summary = self.query_one("#rule-summary", Static)
+        broken = sorted({p.path.name for p in self.problems if p.severity == "error"})
+        left_out = f"Not listed, with errors ('reader rules check' says which): {', '.join(broken)}. " if broken else ""
         if row is None:
-            errors = "; ".join(p.message for p in self.problems)
-            summary.update(Content(clean_line("No rules yet: save a search with w (Ctrl+S in the search box)."
-                                              + (f" Errors: {errors}" if errors else ""), 2000)))  # fmt: skip
+            summary.update(Content(clean_line(left_out + "No rules yet: save a search with w (Ctrl+S in the search box).",
+                                              2000)))  # fmt: skip
             self.query_one("#matches-table", DataTable).clear()
             return
         rule = row.rule
         targets = ", ".join(rule.redacted_notify) or "no targets (a saved search)"
         quiet = f" · quiet {rule.quiet_hours}" if rule.quiet_hours else ""
         sources = ", ".join([*rule.feeds, *(f"group {g}" for g in rule.groups)]) or "every feed"
-        summary.update(Content(clean_line(f"{rule.query_text}  →  {targets} · {sources}{quiet}", 2000)))
+        summary.update(Content(clean_line(f"{left_out}{rule.query_text}  →  {targets} · {sources}{quiet}", 2000)))
         self.fill_matches(row.matches[:RECENT_MATCHES])
 
     def fill_matches(self, ids: list[int]) -> None:
