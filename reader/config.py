@@ -94,6 +94,19 @@ class Spec:
                 except ValueError as exc:
                     raise _BadItem(name, str(exc)) from None
             return dict(value)
+        if self.kind == "keys":
+            if not isinstance(value, dict):
+                raise ValueError(f'must be a table of action = key, such as next-unread = "j" {got}')
+            for action, keys in value.items():
+                if action not in KEY_ACTIONS:
+                    raise _BadItem(action, f"has no action {action!r}{_did_you_mean(action, KEY_ACTIONS)}")
+                listed = keys if isinstance(keys, list) else [keys]
+                if not listed or not all(isinstance(k, str) and k.strip() for k in listed):
+                    raise _BadItem(action, f"{action} must be a key or a list of keys, such as \"j\" or [\"j\", \"^N\"]"
+                                           f" (got {keys!r})")  # fmt: skip
+                for key in listed:
+                    self._text(key, f"(got {key!r})")
+            return {action: tuple(keys) if isinstance(keys, list) else (keys,) for action, keys in value.items()}
         raise AssertionError(self.kind)
 
     def _in_range(self, value: float, prefix: str = "") -> float:
@@ -118,7 +131,8 @@ class Spec:
         if self.choices:
             return "one of " + ", ".join(self.choices)
         what = {"int": "a whole number", "number": "a number", "bool": "true or false", "str": "a string",
-                "strings": "a list of strings", "minutes": "a table of feed URL = minutes"}[self.kind]  # fmt: skip
+                "strings": "a list of strings", "minutes": "a table of feed URL = minutes",
+                "keys": "a table of action = key"}[self.kind]  # fmt: skip
         if self.min is not None and self.max is not None:
             return f"{what} from {_number(self.min)} to {_number(self.max)}"
         return what + (f" ≥ {_number(self.min)}" if self.min is not None else "")
@@ -233,8 +247,45 @@ class HealthSettings(_Section):
     failing_cycles: int = setting(3, "int", min=1, max=1000)
 
 
+@dataclass(frozen=True)
+class UISettings(_Section):
+    """The TUI's look and the programs it hands things to."""
+
+    SECTION = "ui"
+    theme: str = setting("", "str")  # a Textual theme (textual-dark, nord, gruvbox…); default: the last chosen with T
+    browser: str = setting("", "str")  # command opening links, %s for the URL (as $BROWSER); default: $BROWSER
+    pipe: str = setting("", "str")  # command `|` pipes an article's text to; default: $PAGER, else less
+
+    def _check_together(self) -> None:
+        if self.theme:
+            from textual.theme import BUILTIN_THEMES  # only when a theme is set: Textual is slow to import
+
+            if self.theme not in BUILTIN_THEMES:
+                raise SettingError(self.SECTION, "theme", f"is not a theme{_did_you_mean(self.theme, BUILTIN_THEMES)}")
+
+
+# The TUI's actions that [keys] can bind, by name (newsboat's name where newsboat has the action).
+KEY_ACTIONS = (
+    "help", "cmdline", "toggle-theme", "hard-quit", "quit", "search", "next-unread", "prev-unread", "next", "prev",
+    "undo-mark-read", "toggle-show-read-feeds", "sources", "toggle-article-read",
+    "mark-feed-read", "toggle-star", "open-in-browser", "reload", "reload-all", "sort", "save-search", "show-urls",
+    "add-feed", "remove-feed", "edit-feed", "rules", "import-opml", "pipe-to", "next-pane", "prev-pane", "up", "down",
+    "pageup", "pagedown", "home", "end", "open",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class KeySettings(_Section):
+    """`[keys]`: action name = key (or a list of keys), e.g. `next-unread = "j"`, `reload = ["r", "^R"]`."""
+
+    SECTION = "keys"
+    TABLE: ClassVar[bool] = True  # the section's keys are action names, all held in `bindings`
+    bindings: dict = setting({}, "keys")
+
+
 SECTIONS: dict[str, type[_Section]] = {
-    cls.SECTION: cls for cls in (PathSettings, FetchSettings, AlertSettings, DaemonSettings, HealthSettings)
+    cls.SECTION: cls
+    for cls in (PathSettings, FetchSettings, AlertSettings, DaemonSettings, HealthSettings, UISettings, KeySettings)
 }
 
 
@@ -247,6 +298,8 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    ui: UISettings = field(default_factory=UISettings)
+    keys: KeySettings = field(default_factory=KeySettings)
 
     @property
     def db_path(self) -> Path:
@@ -325,6 +378,15 @@ def _key_lines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
+def setting_line(path: Path, *place: str) -> str:
+    """`path:line` of a key of the settings file (`path` alone if it cannot be found), for messages about it."""
+    try:
+        line = _key_lines(path.read_text(encoding="utf-8")).get(place)
+    except (OSError, UnicodeDecodeError):
+        line = None
+    return f"{path}:{line}" if line else str(path)
+
+
 def _read_sections(path: Path) -> dict[str, _Section]:
     """Every section of the settings file, checked; ConfigError names the file and line of the first wrong value."""
     try:
@@ -353,6 +415,12 @@ def _read_sections(path: Path) -> dict[str, _Section]:
             raise error(f"{name!r} is outside any section; settings go in one, such as [fetch]", name)
         if not isinstance(table, dict):
             raise error(f"[{name}] must be a section (a table), not a value", name)
+        if getattr(SECTIONS[name], "TABLE", False):
+            try:
+                built[name] = SECTIONS[name](bindings=table)
+            except SettingError as exc:
+                raise error(f"[{name}] {exc.reason}", name, *([exc.item] if exc.item else [])) from None
+            continue
         keys = {f.name for f in fields(SECTIONS[name])}  # type: ignore[arg-type]
         for key in table:
             if key not in keys:

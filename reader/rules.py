@@ -584,7 +584,7 @@ RULE_HEADER = """\
 def write_rule(
     rules_dir: Path, name: str, *, query: str, notify: Sequence[str] = (), title: str = "",
     feeds: Sequence[str] = (), groups: Sequence[str] = (), enabled: bool = True, mode: str = "instant",
-    digest_at: Sequence[datetime.time] = (), quiet_hours: QuietHours | None = None, timezone: str = "",
+    digest_at: Sequence[datetime.time] = (), quiet_hours: QuietHours | str | None = None, timezone: str = "",
     story_updates: str = "none", outlets: int = 1, overwrite: bool = False,
 ) -> Path:  # fmt: skip
     """Save a rule (or, without notify, a saved search) as `rules_dir/NAME.toml`; returns its path.
@@ -656,3 +656,92 @@ def seed_rules(rules_dir: Path, bundled: Path = BUNDLED_RULES) -> list[Path]:
         made.append(target)
     (rules_dir / SEEDED_MARKER).write_text("The reader copied its example rules here when this directory was new.\n")
     return made
+
+
+# -- editing a rule file in place ------------------------------------------------------------
+
+
+def edit_rule(path: Path, changes: dict[str, Any], *, apprise_config: str = "") -> Rule:
+    """Change some keys of a rule file in place, keeping its comments and the lines of every other key.
+
+    A value of None removes the key. The edited file is loaded as the daemon
+    loads it; if that fails, the old text is put back and ValueError says why
+    (with the problems' messages). Returns the rule as loaded.
+    """
+    path = Path(path)
+    old = path.read_text(encoding="utf-8")
+    new = old
+    for key, value in changes.items():
+        if key not in KEYS:
+            raise ValueError(f"a rule has no key {key!r}")
+        new = _set_key(new, key, value)
+    _write_private(path, new, overwrite=True)
+    rule, problems = load_rule(path, apprise_config=apprise_config)
+    if rule is None:
+        _write_private(path, old, overwrite=True)
+        raise ValueError("; ".join(p.message for p in problems if p.severity == "error") or "the rule did not load")
+    return rule
+
+
+def delete_rule(path: Path) -> None:
+    """Remove a rule file (the daemon stops using it on its next look at the rules directory)."""
+    Path(path).unlink(missing_ok=True)
+
+
+def _set_key(text: str, key: str, value: Any) -> str:
+    """`text` with top-level `key` set to `value` (None: removed). Only that key's lines change; a comment at
+    the end of its line stays. Raises ValueError if the file's layout defeats a safe edit."""
+    lines = text.splitlines(keepends=True)
+    place = _key_span(lines, key)
+    new_line = tomli_w.dumps({key: value}).rstrip("\n") if value is not None else None
+    if place is None:
+        if new_line is None:
+            return text
+        at = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
+        if at and not lines[at - 1].endswith("\n"):
+            lines[at - 1] += "\n"
+        lines.insert(at, new_line + "\n")
+    else:
+        start, end, comment = place
+        ending = "\n" if lines[end - 1].endswith("\n") else ""
+        lines[start:end] = [] if new_line is None else [new_line + (f"  {comment}" if comment else "") + ending]
+    edited = "".join(lines)
+    try:
+        table = tomllib.loads(edited)
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - a guard: the lines above keep TOML valid
+        raise ValueError(f"cannot edit {key!r} safely ({exc}); edit the file by hand") from None
+    expected = tomllib.loads(text)
+    expected.pop(key, None)
+    if value is not None:
+        expected[key] = tomllib.loads(new_line)[key]
+    if table != expected:
+        raise ValueError(f"cannot edit {key!r} safely in this file; edit it by hand")
+    return edited
+
+
+def _key_span(lines: list[str], key: str) -> tuple[int, int, str] | None:
+    """Where top-level `key` is: its first line, the line after its value, and the comment ending its last line."""
+    pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
+    for start, line in enumerate(lines):
+        if line.lstrip().startswith("["):
+            return None  # rule keys are all top-level; below a table header is not ours
+        if not pattern.match(line):
+            continue
+        for end in range(start + 1, len(lines) + 1):
+            chunk = "".join(lines[start:end])
+            try:
+                value = tomllib.loads(chunk)[key]
+            except (tomllib.TOMLDecodeError, KeyError):
+                continue
+            last = lines[end - 1].rstrip("\n")
+            comment = ""
+            for at in (i for i, c in enumerate(last) if c == "#"):
+                try:
+                    if tomllib.loads("".join(lines[start:end - 1]) + last[:at])[key] == value:
+                        comment = last[at:].strip()
+                        break
+                except (tomllib.TOMLDecodeError, KeyError):
+                    continue
+            return start, end, comment
+        return None
+    return None

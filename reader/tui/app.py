@@ -26,6 +26,7 @@ from ..config import Settings
 from ..index import SearchIndex
 from ..store import Store
 from .glyphs import CharsetFilter, can_show, locale_charset
+from .keys import keymap
 from .library import THEME_KEY, Library
 from .screens.help import HelpScreen, live_bindings
 from .screens.main import POLL_SECONDS, MainScreen
@@ -33,10 +34,10 @@ from .screens.main import POLL_SECONDS, MainScreen
 DARK, LIGHT = "textual-dark", "textual-light"
 
 
-def find_browser(environ: Mapping[str, str] = os.environ) -> webbrowser.BaseBrowser | None:
-    """$BROWSER's first command (read afresh, `%s` for the URL, a trailing `&` runs it in the background),
-    else what Python's webbrowser finds; None when there is no browser at all."""
-    for command in filter(None, (c.strip() for c in environ.get("BROWSER", "").split(os.pathsep))):
+def find_browser(environ: Mapping[str, str] = os.environ, setting: str = "") -> webbrowser.BaseBrowser | None:
+    """The `[ui] browser` setting, else $BROWSER's first command (read afresh, `%s` for the URL, a trailing `&`
+    runs it in the background), else what Python's webbrowser finds; None when there is no browser at all."""
+    for command in filter(None, (c.strip() for c in (setting or environ.get("BROWSER", "")).split(os.pathsep))):
         background = command.endswith("&")
         words = shlex.split(command.rstrip("&"))
         words += [] if any("%s" in w for w in words) else ["%s"]
@@ -74,7 +75,8 @@ class ReaderApp(App):
         # the helper now, while stderr is real.
         resource_tracker.ensure_running()
         self.library = library
-        self.initial_theme = theme
+        self.initial_theme = theme or library.settings.ui.theme or None  # else the last one chosen
+        self.set_keymap(keymap(library.settings))  # [keys]: checked (ConfigError) before anything shows
         self.refresh_on_start = refresh_on_start
         self.poll_seconds = poll_seconds  # how often to look for rule edits, a daemon's refresh, new alerts
 
@@ -91,9 +93,9 @@ class ReaderApp(App):
 
         A browser in this terminal (w3m, lynx) gets the terminal while it runs.
         """
-        browser = find_browser()
+        browser = find_browser(setting=self.library.settings.ui.browser)
         if browser is None:
-            self.notify(f"No browser to open {url}: set $BROWSER (e.g. BROWSER=w3m, or firefox).",
+            self.notify(f"No browser to open {url}: set $BROWSER (e.g. BROWSER=w3m, or firefox) or [ui] browser.",
                         title="Not opened", severity="warning", markup=False, timeout=10)  # fmt: skip
             return
         new = 2 if new_tab else 0
@@ -107,7 +109,7 @@ class ReaderApp(App):
             opened = browser.open(url, new=new)
         if not opened:
             name = (getattr(browser, "name", "") or "the browser").split()[0]
-            self.notify(f"{name} did not open {url}. $BROWSER chooses the browser.", title="Not opened",
+            self.notify(f"{name} did not open {url}. [ui] browser, else $BROWSER, chooses the browser.", title="Not opened",
                         severity="warning", markup=False, timeout=10)  # fmt: skip
 
     def get_line_filters(self) -> list[LineFilter]:

@@ -1,4 +1,4 @@
-"""Small modal dialogs: add a feed, import OPML, confirm, a feed's or a rule's details, an article's links.
+"""Small modal dialogs: import OPML, confirm, a feed's details, an article's links.
 
 Each returns its answer through `dismiss` (None when cancelled with Escape).
 Every piece of feed-supplied text goes in as `Content`, never as markup.
@@ -44,6 +44,9 @@ class Dialog(ModalScreen):
         .dialog-title { text-style: bold; margin-bottom: 1; }
         .dialog-hint { color: $text-muted; margin-top: 1; }
         .dialog-error { color: $text-error; height: auto; }
+        .field { height: 1; margin-top: 0; }  /* a label and a one-line input */
+        .field Label { width: 8; text-style: bold; }
+        .field Input { width: 1fr; }
         Horizontal { height: auto; margin-top: 1; }
         Button { margin-right: 2; }
     }
@@ -51,29 +54,6 @@ class Dialog(ModalScreen):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class AddFeedScreen(Dialog):
-    """Ask for a feed URL and an optional group. Returns (url, group)."""
-
-    BINDING_GROUP_TITLE = "Add a feed"
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label("Add a feed", classes="dialog-title")
-            yield Input(placeholder="https://example.com/feed.xml", id="feed-url")
-            yield Input(placeholder="group (optional)", id="feed-group")
-            yield Static(id="add-error", classes="dialog-error")
-            yield Label("Enter adds the feed and fetches it · Esc cancels", classes="dialog-hint")
-
-    @on(Input.Submitted)
-    def submit(self) -> None:
-        url = self.query_one("#feed-url", Input).value.strip()
-        if not url.lower().startswith(("http://", "https://")):
-            self.query_one("#add-error", Static).update(Content("A feed URL starts with http:// or https://"))
-            self.query_one("#feed-url", Input).focus()
-            return
-        self.dismiss((url, self.query_one("#feed-group", Input).value.strip()))
 
 
 class PathScreen(Dialog):
@@ -160,9 +140,7 @@ class FeedInfoScreen(Dialog):
     BINDING_GROUP_TITLE = "Feed"
     DEFAULT_CSS = """
     FeedInfoScreen {
-        .field { height: 1; }
-        .field Label { width: 18; text-style: bold; }
-        .field Input { width: 1fr; }
+        .field Label { width: 18; }
         #feed-details { margin-bottom: 1; }
     }
     """
@@ -188,46 +166,6 @@ class FeedInfoScreen(Dialog):
     @on(Input.Submitted)
     def submit(self) -> None:
         self.dismiss((self.query_one("#feed-title", Input).value.strip(), self.query_one("#feed-group", Input).value.strip()))
-
-
-def rule_details(rule, matches: int | None, unread: int | None, last_alert) -> Content:
-    """A rule's file, query, targets (secrets masked), limits and what it has matched, as plain text."""
-    def listed(values) -> str:
-        return ", ".join(clean_line(v, 300) for v in values) or "—"
-
-    quiet = f"{rule.quiet_hours}" if rule.quiet_hours else "—"
-    rows = [
-        ("Title", clean_line(rule.display_title)),
-        ("Kind", "saved search (no notify targets)" if rule.is_saved_search else f"alert rule, {rule.mode}"),
-        ("Query", clean_line(rule.query_text, 2000)),
-        ("Notify", listed(rule.redacted_notify)),
-        ("Feeds / groups", f"{listed(rule.feeds)} / {listed(rule.groups)}"),
-        ("Quiet hours", quiet + (f" ({clean_line(rule.timezone)})" if rule.timezone and rule.quiet_hours else "")),
-        ("Enabled", "yes" if rule.enabled else "no (paused)"),
-        ("Matches", "counting…" if matches is None else f"{matches} stored articles, {unread or 0} unread"),
-        ("Last alert", (last_alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M") + " · "
-                        + clean_line(last_alert.title, 200)) if last_alert else "none"),  # fmt: skip
-        ("File", clean_line(str(rule.path), 2000)),
-    ]
-    return Content("\n").join(Content.assemble((f"{name:<16} ", "bold"), value) for name, value in rows)
-
-
-class RuleInfoScreen(Dialog):
-    """A rule's details; the file is where it is edited."""
-
-    BINDING_GROUP_TITLE = "Rule"
-    BINDINGS = [Binding("escape,q,enter,e", "cancel", "Close", id="rule_info.close")]
-
-    def __init__(self, details: Content) -> None:
-        super().__init__()
-        self.details = details
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label("Rule", classes="dialog-title")
-            yield Static(self.details, id="rule-details")
-            yield Static(Content("Edit its file to change it (the reader sees the change within seconds); "
-                                 "d deletes it. Esc closes."), classes="dialog-hint")  # fmt: skip
 
 
 class LinksScreen(Dialog):

@@ -50,7 +50,8 @@ from ..widgets.article_view import ArticleView, alert_details, is_web_url
 from ..widgets.search_bar import SearchBar
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
-from .dialogs import AddFeedScreen, ConfirmScreen, FeedInfoScreen, LinksScreen, PathScreen, RuleInfoScreen, rule_details
+from .dialogs import ConfirmScreen, FeedInfoScreen, LinksScreen, PathScreen
+from .feed_add import AddFeedScreen
 from .save_rule import SaveRuleScreen
 
 SEARCH_DEBOUNCE = 0.25  # seconds of no typing before a search runs
@@ -161,6 +162,10 @@ class MainScreen(Screen):
                 tooltip="Unsubscribe from the selected feed, or delete the selected rule"),  # fmt: skip
         Binding("e", "feed_info", "Details", show=False, id="main.feed_info",
                 tooltip="The selected feed's details and last error, or the selected rule's"),  # fmt: skip
+        Binding("E", "rules", "Rules", show=False, id="main.rules",
+                tooltip="Every rule: matches, last alert, recent articles; edit, pause, delete"),  # fmt: skip
+        Binding("vertical_line", "pipe", "Pipe", show=False, id="main.pipe",
+                tooltip="Pipe the article to a command ([ui] pipe, else $PAGER)"),  # fmt: skip
         Binding("i", "import_opml", "Import OPML", show=False, id="main.import_opml",
                 tooltip="Subscribe to the feeds of an OPML file"),  # fmt: skip
         # One help line for the nine: the others have no description, so help and the palette skip them.
@@ -891,14 +896,22 @@ class MainScreen(Screen):
             return self._rule(source.key)
         return None
 
+    def action_pipe(self) -> None:
+        from ..pipe import pipe_article
+
+        line = self.target_line()
+        article = self.library.article(line.id) if line else None
+        if article is not None:
+            pipe_article(self.app, article, self.library.settings)
+
+    def action_rules(self, select: str | None = None, then: str = "") -> None:
+        from .rules import RulesScreen
+
+        self.app.push_screen(RulesScreen(self.library, select=select, then=then), lambda _: self.poll())
+
     def action_feed_info(self) -> None:
-        rule = self.selected_rule()
-        if rule is not None:
-            hits = self.counts.rule_hits.get(rule.name)
-            details = rule_details(rule, None if hits is None else len(hits), self.counts.rule_unread.get(rule.name),
-                                   self.library.last_alert(rule.name))  # fmt: skip
-            self.app.push_screen(RuleInfoScreen(details), lambda _: None)
-            return
+        if (rule := self.selected_rule()) is not None:
+            return self.action_rules(rule.name, then="edit")  # the rule's figures, its edit dialog on top
         feed = self.selected_feed()
         if feed is None:
             self.notify("Select a feed or a rule first.", severity="warning")
@@ -916,7 +929,7 @@ class MainScreen(Screen):
         self.notify(f"{clean_line(title or feed.url, 200)} is in {clean_line(group) or 'no group'}.", markup=False)
 
     def action_add_feed(self) -> None:
-        self.app.push_screen(AddFeedScreen(), self._feed_added)
+        self.app.push_screen(AddFeedScreen(self.library), self._feed_added)
 
     def _feed_added(self, answer: tuple[str, str] | None) -> None:
         if answer is None:

@@ -20,6 +20,7 @@ from ...index import ParsedQuery
 from ...text import clean_line
 from ..library import Library
 from .dialogs import Dialog
+from .rules import RuleScope
 
 
 _EXCLUDED = re.compile(r'\bNOT\s+(?:\w+:)?(?:"[^"]*"?|\([^)]*\)?|\S+)|\bdate:\S+|\b\w+:')
@@ -58,11 +59,8 @@ class SaveRuleScreen(Dialog):
 
     DEFAULT_CSS = """
     SaveRuleScreen {
-        .field { height: 1; margin-top: 0; }
-        .field Label { width: 8; text-style: bold; }
-        .field Input { width: 1fr; }
-        #backtest { margin: 1 0; }
-        Horizontal.buttons { margin-top: 1; }
+        #backtest { margin: 0 0 1 0; }
+        Horizontal.buttons { margin-top: 0; }  /* the error line above keeps them apart */
     }
     """
 
@@ -80,6 +78,7 @@ class SaveRuleScreen(Dialog):
                 with Horizontal(classes="field"):
                     yield Label(label)
                     yield Input(value, placeholder=placeholder, id=field_id, compact=True)
+            yield RuleScope(id="rule-scope")  # feeds, groups, mode, quiet hours
             yield Static(id="save-error", classes="dialog-error")
             with Horizontal(classes="buttons"):
                 yield Button("Save search", id="save-search", variant="primary", compact=True)
@@ -134,7 +133,8 @@ class SaveRuleScreen(Dialog):
         name = self.query_one("#rule-name", Input).value.strip()
         title = self.query_one("#rule-title", Input).value.strip()
         rules_dir = self.library.settings.rules_dir
-        path = write_rule(rules_dir, name, query=self.parsed.text, notify=targets, title=title)
+        path = write_rule(rules_dir, name, query=self.parsed.text, notify=targets, title=title,
+                          **self.query_one(RuleScope).values())  # fmt: skip
         rule, problems = load_rule(path, apprise_config=self.library.settings.alerts.apprise_config)
         if rule is None:
             path.unlink(missing_ok=True)

@@ -1,0 +1,77 @@
+"""The add-feed dialog: a bad URL is refused with the reason; a page's one feed is subscribed to (and said);
+several are offered (real pages served on 127.0.0.1)."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, OptionList, Static
+
+from reader.store import Store
+from reader.tui.screens.feed_add import AddFeedScreen
+from tests.feedgen import Item, recent, rss
+from tests.tui.helpers import started, wait_until
+
+
+def page(*links: str) -> str:
+    return f"<!doctype html><html><head><title>Site</title>{''.join(links)}</head><body>Hello</body></html>"
+
+
+def subscribed(settings) -> list[str]:
+    store = Store(settings.db_path)
+    try:
+        return [f.url for f in store.feeds()]
+    finally:
+        store.close()
+
+
+async def open_dialog(pilot, url: str) -> AddFeedScreen:
+    await pilot.press("a")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, AddFeedScreen))
+    dialog = pilot.app.screen
+    dialog.query_one("#feed-url", Input).value = url
+    await pilot.press("enter")
+    return dialog
+
+
+def said(dialog) -> str:
+    return str(dialog.query_one("#add-error", Static).render())
+
+
+async def test_a_bad_url_is_refused_with_the_reason(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        dialog = await open_dialog(pilot, "https://exa mple.com/feed")
+        await wait_until(pilot, lambda: "control character or space" in said(dialog))
+        dialog.query_one("#feed-url", Input).value = "ftp://example.com/feed"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "ftp://example.com/feed" not in subscribed(world) and "http" in said(dialog))
+        assert pilot.app.screen is dialog
+
+
+async def test_a_page_with_one_feed_subscribes_to_it_and_says_so(world, make_app, http_server):
+    feed = http_server.route("/news/rss.xml", rss([Item("One", http_server.url("/a/1"), published=recent())]))
+    site = http_server.route("/", page('<link rel="alternate" type="application/rss+xml" href="/news/rss.xml">'))
+    app = make_app(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await started(pilot)
+        await open_dialog(pilot, site)
+        await wait_until(pilot, lambda: feed in subscribed(world))
+        assert site not in subscribed(world)
+        assert any(f"subscribing to its feed {feed}" in message for _, message, _ in app.notices)
+
+
+async def test_a_page_with_several_feeds_offers_them(world, make_app, http_server):
+    site = http_server.route("/", page('<link rel="alternate" type="application/rss+xml" title="News" href="/n.xml">',
+                                       '<link rel="alternate" type="application/atom+xml" title="Blog" href="/b.xml">'))
+    http_server.route("/b.xml", rss([]))
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        dialog = await open_dialog(pilot, site)
+        options = dialog.query_one("#found-feeds", OptionList)
+        await wait_until(pilot, lambda: options.option_count == 2)
+        assert "offering 2 feeds" in said(dialog)
+        assert "News" in str(options.get_option_at_index(0).prompt)
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: http_server.url("/b.xml") in subscribed(world))
+        assert site not in subscribed(world) and http_server.url("/n.xml") not in subscribed(world)
