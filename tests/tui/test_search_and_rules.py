@@ -227,3 +227,23 @@ async def test_e_shows_a_rules_details_and_d_deletes_it_after_asking(world, make
         await pilot.press("d", "y")
         await wait_until(pilot, lambda: "rule:tsmc" not in screen.sidebar.source_ids)
         assert not path.exists()
+
+
+async def test_a_field_limited_query_marks_that_field_only(world, make_app):
+    """`title:export` marks the title's word in the list and the article's heading, not the body's."""
+    app = make_app(world)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await started(pilot)
+        await search(pilot, screen, "title:export", typed=True)
+        await wait_until(pilot, lambda: screen.articles.row_count == 1)
+        match = screen.articles.get_component_rich_style("article-list--match", partial=True)
+        row = screen.articles.render_row(0, 150, selected=False)
+        assert [s.text for s in row if s.style and s.style.bgcolor == match.bgcolor] == ["Export"]
+        await pilot.press("enter", "enter")
+        await wait_until(pilot, lambda: screen.reader.article is not None)
+        await settle(pilot)
+        assert "export" in screen.reader.article.text.lower()  # the body has the word, unmarked
+        body = screen.reader.query_one(ArticleMarkdown)
+        marked = [span for block in body.query("MarkdownBlock") if hasattr(block.render(), "spans")
+                  for span in block.render().spans if span.style == MATCH]  # fmt: skip
+        assert marked == []

@@ -188,7 +188,7 @@ class ArticleList(VirtualList):
         title = Text(cleaned or NO_TITLE, style="italic" if not cleaned else "")
         if self.match_query is not None and cleaned:
             match = self._style("match")
-            for start, end in match_spans(self.match_query, cleaned):
+            for start, end in match_spans(self.match_query, cleaned, field="title"):
                 title.stylize(match, start, end)
         title.truncate(width, overflow="ellipsis", pad=True)
         return title

@@ -90,8 +90,9 @@ def occurrences(text: str, needle: str) -> list[re.Match]:
 MARKED_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "paragraph_open", "th_open", "td_open")
 
 
-def mark(content: Content, query: ParsedQuery) -> Content:
-    for start, end in match_spans(query, content.plain):
+def mark(content: Content, query: ParsedQuery, field: str = "text") -> Content:
+    """The query's terms marked in `content`, one of the article's `field`s (`title:H20` marks the title only)."""
+    for start, end in match_spans(query, content.plain, field=field):
         content = content.stylize(MATCH, start, end)
     return content
 
@@ -224,7 +225,7 @@ def header(article: Article, query: ParsedQuery | None, enclosures: Sequence[Lin
     title = clean_line(article.title) or "(no title)"
     head = Content.styled(title, "bold")
     if query is not None:
-        head = mark(head, query)
+        head = mark(head, query, field="title")
     byline = " · ".join(
         part for part in (clean_line(article.feed_title), clean_line(article.author),
                           article.date.astimezone().strftime("%Y-%m-%d %H:%M")) if part
