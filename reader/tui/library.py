@@ -97,6 +97,7 @@ class Status:
     last_refresh: datetime | None
     feeds_in_error: int
     daemon_running: bool
+    warnings: tuple[str, ...] = ()  # what needs the user, as `reader doctor` and the health alerts say it
 
 
 def fresh_query(query: ParsedQuery) -> ParsedQuery:
@@ -121,7 +122,9 @@ class Library:
         fetched = [f.last_fetched_at for f in feeds if f.last_fetched_at]
         errors = sum(f.last_status in (FetchStatus.ERROR, FetchStatus.GONE) for f in feeds)
         daemon = WriterLock(self.settings.lock_path).is_held_elsewhere()
-        return Status(max(fetched, default=None), errors, daemon)
+        from ..health import status_warnings  # two reads of the meta table
+
+        return Status(max(fetched, default=None), errors, daemon, tuple(status_warnings(self.store)))
 
     # -- which articles a view holds -------------------------------------------------------
 

@@ -207,3 +207,19 @@ async def test_e_on_a_feed_renames_it_and_moves_it_to_another_group(world, make_
         assert (renamed.title, renamed.group) == ("Chips weekly", "Hardware")
         assert screen.sidebar.source.id == f"feed:{chips.id}", "the cursor stays on the feed"
         assert screen.sidebar.title(screen.sidebar.source) == "Chips weekly"
+
+
+async def test_the_status_bar_shows_what_needs_the_user_until_it_recovers(world, make_app):
+    from reader.health import INDEX_DAMAGED, record_event, record_recovery
+
+    store = Store(world.db_path)
+    record_event(store, INDEX_DAMAGED, "index", "a segment's .pst file is missing")
+    app = make_app(world)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await started(pilot)
+        text = lambda: str(screen.query_one("#status-text").render())  # noqa: E731
+        assert "Search index damaged" in text()
+        record_recovery(store, INDEX_DAMAGED, "index")
+        screen.update_status()
+        await settle(pilot)
+        assert "Search index damaged" not in text()

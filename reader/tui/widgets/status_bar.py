@@ -1,4 +1,5 @@
-"""The status bar: last refresh, feeds in error, whether a daemon runs; a progress bar while refreshing."""
+"""The status bar: last refresh, feeds in error, health warnings, whether a daemon runs; a progress bar while
+refreshing."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ def status_text(status: Status, view: str) -> Content:
     if status.feeds_in_error:
         errors = status.feeds_in_error
         parts.append(Content.styled(f" · {errors} feed{'s' * (errors != 1)} in error", "$text-error"))
+    if status.warnings:
+        more = f" (+{len(status.warnings) - 1} more: reader doctor)" if len(status.warnings) > 1 else ""
+        parts.append(Content.styled(f" · {status.warnings[0]}{more}", "$text-warning"))
     daemon = "daemon running" if status.daemon_running else "no daemon"
     parts.append(Content.styled(f" · {daemon}", "$text-success" if status.daemon_running else "$text-muted"))
     return Content.assemble(*parts)
