@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -35,7 +36,7 @@ from .filemodes import tighten
 from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
-from .process_pool import process_pool
+from .process_pool import WorkerPool
 from .stories import Grouper, Tuning, candidate_terms, features_of
 from .store import Store, StoreWriteError, utcnow
 from .urls import canonical_url
@@ -122,10 +123,13 @@ class IngestReport:
 # -- the process pool ---------------------------------------------------------------
 
 
+_STAGE_WORDS = {"parse": "parsing", "extract": "extraction"}
+
+
 @contextmanager
 def worker_pool(workers: int = 2):
-    """A process pool for parsing and extraction (see reader.process_pool); workers import them on first use."""
-    pool = process_pool(workers)
+    """A process pool for parsing and extraction (see reader.process_pool); workers start on the first task."""
+    pool = WorkerPool(workers)
     try:
         yield pool
     finally:
@@ -153,10 +157,24 @@ class _Run:
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
 
     async def run_in_pool(self, stage: str, fn, *args):
-        """Run a CPU-bound step in the process pool: (result, error), adding its CPU time to the stage."""
-        result, error, cpu = await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
-        self.cpu[stage] += cpu
-        return result, error
+        """Run a CPU-bound step in the process pool: (result, error), adding its CPU time to the stage.
+
+        A worker that died (ended by its CPU limit inside C code) takes the tasks it shared the pool
+        with down too: each is tried once more on new workers; the one that kills them twice fails alone.
+        """
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            try:
+                result, error, cpu = await loop.run_in_executor(self.pool, fn, *args, self.settings.fetch.max_cpu_seconds)
+            except BrokenProcessPool:
+                if isinstance(self.pool, WorkerPool):
+                    self.pool.replace_if_broken()
+                if attempt == 2:
+                    return None, pool_tasks.too_costly(_STAGE_WORDS[stage], len(args[0]),
+                                                       self.settings.fetch.max_cpu_seconds)  # fmt: skip
+            else:
+                self.cpu[stage] += cpu
+                return result, error
 
     # -- one feed --
 

@@ -1,4 +1,4 @@
-"""The tasks that run inside the process pool: feed parsing and page extraction.
+"""The tasks that run inside the process pool: feed parsing and page extraction, each under a CPU limit.
 
 Never import feedparser or trafilatura at module level here: the main process imports this module.
 
@@ -6,7 +6,9 @@ The main process never imports feedparser or trafilatura (about 0.3 s of
 start-up it would pay on every run): these wrappers import them in the
 worker, and return only light types (models, tuples, strings) so unpickling
 a result in the main process imports nothing heavy either. Each returns the
-CPU time it spent, for the stage timings.
+CPU time it spent, for the stage timings. A document that takes more than
+its CPU seconds (a hostile feed of millions of tags) fails alone, with a
+message saying so; the worker goes on with the next task.
 """
 
 from __future__ import annotations
@@ -14,26 +16,41 @@ from __future__ import annotations
 import time
 
 from .models import ParsedFeed
+from .process_pool import CpuLimitExceeded, cpu_limit
 
 
-def parse(body: bytes, url: str, content_type: str) -> tuple[ParsedFeed | None, str | None, float]:
+def too_costly(what: str, size: int, seconds: float) -> str:
+    """The error of a document that hit its CPU limit."""
+    return (f"{what} stopped after {seconds:g} s of CPU: the document ({size / 1e6:.1f} MB) is too large or too "
+            f"complex to read ([fetch] max_cpu_seconds)")  # fmt: skip
+
+
+def parse(body: bytes, url: str, content_type: str,
+          cpu_seconds: float = 10.0) -> tuple[ParsedFeed | None, str | None, float]:  # fmt: skip
     """(parsed feed, None) or (None, why it is not a feed), plus CPU seconds."""
     from .parse import ParseError, parse_feed
 
     start = time.process_time()
     try:
-        return parse_feed(body, url, content_type), None, time.process_time() - start
+        with cpu_limit(cpu_seconds):
+            parsed = parse_feed(body, url, content_type)
     except ParseError as exc:
         return None, str(exc), time.process_time() - start
+    except CpuLimitExceeded:
+        return None, too_costly("parsing", len(body), cpu_seconds), time.process_time() - start
+    return parsed, None, time.process_time() - start
 
 
-def extract(html: bytes, url: str) -> tuple[tuple[str, str] | None, str | None, float]:
+def extract(html: bytes, url: str, cpu_seconds: float = 10.0) -> tuple[tuple[str, str] | None, str | None, float]:
     """((text, markdown), None) or (None, why nothing was extracted), plus CPU seconds."""
     from .fulltext import extract_article
 
     start = time.process_time()
     try:
-        found = extract_article(html, url)
+        with cpu_limit(cpu_seconds):
+            found = extract_article(html, url)
+    except CpuLimitExceeded:
+        return None, too_costly("extraction", len(html), cpu_seconds), time.process_time() - start
     except Exception as exc:  # noqa: BLE001 - a page that breaks the extractor must not break the run
         return None, f"extraction failed: {type(exc).__name__}", time.process_time() - start
     if found is None:

@@ -1,22 +1,35 @@
-"""The process pool for CPU-bound steps (parsing, extraction, index building, rule matching).
+"""The process pool for CPU-bound steps (parsing, extraction, index building, rule matching), and CPU limits.
 
 Its workers must never be forked, nor outlive the process that made them.
 
 Workers are spawned, not forked: they never inherit a lock held by one of the
 caller's threads (the TUI and the HTTP client run threads), and their parent
 is the caller itself, so each can ask the kernel to end it when the caller
-dies, even by `kill -9`: no worker is ever left behind.
+dies, even by `kill -9`: no worker is ever left behind. Workers start on the
+first task, not with the pool: a run with nothing to parse spawns none.
+
+A task on untrusted input runs under `cpu_limit`: past its CPU seconds it is
+interrupted (CpuLimitExceeded); if it is stuck in C code and cannot be, the
+kernel ends the worker a little later (RLIMIT_CPU), and `WorkerPool` replaces
+the broken pool so the run goes on.
 """
 
 from __future__ import annotations
 
 import ctypes
+import math
 import multiprocessing
 import os
+import resource
 import signal
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+KILL_GRACE_SECONDS = 3  # CPU seconds past the limit before the kernel ends a worker stuck in C code
 
 
 def _init_worker() -> None:
@@ -34,3 +47,91 @@ def process_pool(workers: int = 2) -> ProcessPoolExecutor:
     """A pool of `workers` spawned processes, tied to this one's life."""
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker)  # fmt: skip
+
+
+class WorkerPool(Executor):
+    """A process pool that replaces itself when a worker dies (a CPU limit reached in C code, the OOM
+    killer): the tasks in flight then fail with BrokenProcessPool, and later ones run on new workers."""
+
+    def __init__(self, workers: int = 2):
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
+
+    def _current(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the worker pool is shut down")
+            if self._pool is None:
+                self._pool = process_pool(self.workers)
+            return self._pool
+
+    def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
+        pool = self._current()
+        try:
+            return pool.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:
+            self._replace(pool)
+            return self._current().submit(fn, *args, **kwargs)
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is broken:
+                self._pool = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def replace_if_broken(self) -> None:
+        """After a task failed with BrokenProcessPool: new workers for what comes next."""
+        with self._lock:
+            pool = self._pool
+        if pool is not None and getattr(pool, "_broken", False):
+            self._replace(pool)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._closed, pool, self._pool = True, self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+# -- CPU limits, inside a worker -------------------------------------------------------
+
+
+class CpuLimitExceeded(BaseException):
+    """A task used up its CPU seconds. A BaseException, so libraries' `except Exception` cannot swallow it."""
+
+
+_armed = False  # a timer signal arriving as the block ends must not raise in its clean-up
+
+
+def _interrupt(_signum, _frame) -> None:
+    if _armed:
+        raise CpuLimitExceeded
+
+
+@contextmanager
+def cpu_limit(seconds: float) -> Iterator[None]:
+    """Raise CpuLimitExceeded in the block once this process has spent `seconds` of CPU in it.
+
+    The interval timer counts CPU time (ITIMER_PROF), not wall time, so a busy
+    machine never trips it. Code stuck in one C call is not interrupted until
+    it returns: for that, RLIMIT_CPU ends the process KILL_GRACE_SECONDS later
+    (SIGXCPU), and the parent's WorkerPool starts new workers. Main thread only.
+    """
+    previous = signal.signal(signal.SIGPROF, _interrupt)
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    backstop = math.ceil(usage.ru_utime + usage.ru_stime + seconds + KILL_GRACE_SECONDS)
+    if hard == resource.RLIM_INFINITY or backstop < hard:
+        resource.setrlimit(resource.RLIMIT_CPU, (backstop, hard))
+    global _armed
+    _armed = True
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        _armed = False
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+        signal.signal(signal.SIGPROF, previous)
