@@ -142,11 +142,15 @@ def worker_pool(workers: int = 2):
 class _Run:
     """State of one ingest run, shared by the per-feed tasks."""
 
-    def __init__(self, settings: Settings, store: Store, pool: Executor, fulltext: bool,
-                 progress: ProgressCallback | None):  # fmt: skip
+    def __init__(self, settings: Settings, store: Store, index: SearchIndex, pool: Executor, fulltext: bool,
+                 progress: ProgressCallback | None, defer_backlog: bool):  # fmt: skip
         self.settings = settings
         self.store = store
+        self.index = index
         self.pool = pool
+        self.defer_backlog = defer_backlog
+        self.landed = asyncio.Event()  # a feed's articles (and their pages) are stored: a batch to land
+        self.closing = False  # every feed and page is done: the lander stops; the final landing follows
         self.fulltext = fulltext and settings.fetch.fulltext
         self.progress = progress or (lambda event: None)
         self.report = IngestReport()
@@ -252,7 +256,9 @@ class _Run:
         self.report.updated_ids += upserted.updated_ids
         if want_pages and upserted.new_ids:
             jobs = await asyncio.to_thread(self.store.fulltext_jobs, upserted.new_ids)
-            self.queue_pages(jobs)
+            self.land_after(self.queue_pages(jobs))
+        elif upserted.new_ids or upserted.updated_ids:
+            self.landed.set()
         return done(FetchStatus.OK, warning, title=parsed.title,
                     new=len(upserted.new_ids), updated=len(upserted.updated_ids))  # fmt: skip
 
@@ -268,10 +274,21 @@ class _Run:
 
     # -- article pages --
 
-    def queue_pages(self, jobs: Sequence[FulltextJob]) -> None:
+    def queue_pages(self, jobs: Sequence[FulltextJob]) -> list[asyncio.Task]:
         self.pages_total += len(jobs)
         self.progress(PagesProgress(self.pages_done, self.pages_total))
-        self.page_tasks += [asyncio.create_task(self.fetch_page(job)) for job in jobs]
+        tasks = [asyncio.create_task(self.fetch_page(job)) for job in jobs]
+        self.page_tasks += tasks
+        return tasks
+
+    def land_after(self, page_tasks: list[asyncio.Task]) -> None:
+        """Once these pages are in, their articles are a batch to land."""
+
+        async def wait_then_land() -> None:
+            await asyncio.gather(*page_tasks)
+            self.landed.set()
+
+        self.page_tasks.append(asyncio.create_task(wait_then_land()))
 
     async def fetch_page(self, job: FulltextJob) -> None:
         try:
@@ -311,16 +328,77 @@ class _Run:
             await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.DONE, text=extracted[0],
                                     markdown=extracted[1], canonical_url=canonical)  # fmt: skip
 
+    # -- landing: each feed's batch indexed, matched and sent as it arrives --
+
+    async def lander(self) -> None:
+        """Land batches one at a time for as long as the run lasts: whatever arrived while one
+        was landing lands together as the next (so a slow feed never holds a fast one's alerts)."""
+        while not self.closing:
+            await self.landed.wait()
+            self.landed.clear()
+            if not self.closing:
+                await self.land()
+
+    async def land(self, final: bool = False) -> None:
+        """Index what is stored and matched what is ready, then send the alerts that are due.
+
+        The index and the rules see each batch in a thread (the event loop keeps fetching); its
+        analysis runs in the process pool. `final`: the end of the run, where everything left is
+        indexed (with progress events) and the deliveries that fell due meanwhile go out too.
+        """
+        matched = await asyncio.to_thread(self._index_and_match, final)
+        if final or matched.new_alerts or matched.joined:
+            start = time.perf_counter()
+            _add_delivery(self.report.delivery, await deliver_due(self.settings, self.store))
+            self._time("deliver", start)
+
+    def _index_and_match(self, final: bool) -> MatchReport:
+        start, cpu = time.perf_counter(), time.thread_time()
+        self.report.grouped += group_stories(self.store, ready=not final)
+        self._time("stories", start)
+        self.report.timings["stories_cpu"] = self.report.timings.get("stories_cpu", 0.0) + time.thread_time() - cpu
+        start = time.perf_counter()
+        self.report.indexed += self._index(final)
+        self._time("index", start)
+        start = time.perf_counter()
+        matched = match_new_articles(self.settings, self.store, self.index, wait_for_pages=self.fulltext,
+                                     pool=self.pool)  # fmt: skip
+        _add_match(self.report.alerts, matched)
+        self._time("match", start)
+        return matched
+
+    def _index(self, final: bool) -> int:
+        """The landed articles into the index; at the end of the run, everything left (see `ingest`).
+        A damaged index is rebuilt from the store (`_healing`), while the run's new articles go first."""
+        store, index, report = self.store, self.index, self.report
+        if final and not self.defer_backlog:
+            return update_index(store, index, self.progress, pool=self.pool)
+
+        def work() -> int:
+            if store.count_to_index() <= len(report.new_ids) + len(report.updated_ids) + PARALLEL_INDEX_ROWS:
+                return _index_rows(store, index, ready=not final, pool=self.pool)  # no backlog to speak of
+            if not report.new_ids:  # a backlog (a rebuild) is indexed after the run; the deletions now
+                return _index_rows(store, index, limit=0)
+            return _index_rows(store, index, after_id=min(report.new_ids) - 1, ready=not final, pool=self.pool)
+
+        return _healing(store, index, work)
+
+    def _time(self, stage: str, start: float) -> None:
+        self.report.timings[stage] = self.report.timings.get(stage, 0.0) + time.perf_counter() - start
+
     # -- the whole run --
 
     async def run(self, feeds: Sequence[Feed]) -> IngestReport:
         total = len(feeds)
         self.progress(FeedsStarted(total))
         started = time.perf_counter()
+        for stage in ("stories", "stories_cpu", "index", "match", "deliver"):
+            self.report.timings[stage] = 0.0
         async with Fetcher(self.settings.fetch) as fetcher:
             self.fetcher = fetcher
-            if self.fulltext:  # pages left pending by an interrupted run
-                self.queue_pages(await asyncio.to_thread(self.store.fulltext_jobs))
+            lander = asyncio.create_task(self.lander())
+            if self.fulltext and (left := await asyncio.to_thread(self.store.fulltext_jobs)):
+                self.land_after(self.queue_pages(left))  # pages left pending by an interrupted run
             feed_tasks = [asyncio.create_task(self.refresh_feed(f)) for f in feeds]
             try:
                 for done, task in enumerate(asyncio.as_completed(feed_tasks), 1):
@@ -328,19 +406,47 @@ class _Run:
                     self.report.outcomes.append(outcome)
                     self.progress(FeedDone(outcome, done, total))
                 feeds_done = time.perf_counter()
-                await asyncio.gather(*self.page_tasks)
-            except BaseException:  # a full disk: stop what is in flight, quietly, before the client closes
-                for task in (*feed_tasks, *self.page_tasks):
+                waited = 0
+                while waited < len(self.page_tasks):  # (awaiting some may have queued more)
+                    tasks, waited = self.page_tasks[waited:], len(self.page_tasks)
+                    await asyncio.gather(*tasks)
+                pages_done = time.perf_counter()
+                self.closing = True
+                self.landed.set()
+                await lander  # the landing under way, if any, ends; the final one below takes the rest
+            except BaseException:  # stopped (a signal, a full disk): end what is in flight; the next run replays it
+                for task in (*feed_tasks, *self.page_tasks, lander):
                     task.cancel()
-                await asyncio.gather(*feed_tasks, *self.page_tasks, return_exceptions=True)
+                await asyncio.gather(*feed_tasks, *self.page_tasks, lander, return_exceptions=True)
                 raise
-        pages_done = time.perf_counter()
+        await self.land(final=True)
         timings = self.report.timings
         timings["feeds"] = feeds_done - started
         timings["pages"] = pages_done - feeds_done
         timings["parse_cpu"] = self.cpu["parse"]
         timings["extract_cpu"] = self.cpu["extract"]
+        if self.defer_backlog:
+            self.report.backlog = await asyncio.to_thread(self.store.count_to_index)
         return self.report
+
+
+def _add_match(total: MatchReport, batch: MatchReport) -> None:
+    """One run's match report out of its batches'."""
+    total.articles += batch.articles
+    total.rules = max(total.rules, batch.rules)
+    total.searched = max(total.searched, batch.searched)
+    total.new_alerts += batch.new_alerts
+    total.joined += batch.joined
+    total.problems = batch.problems or total.problems
+    total.failed.update(batch.failed)
+
+
+def _add_delivery(total: DeliveryReport, batch: DeliveryReport) -> None:
+    total.sent += batch.sent
+    total.failed += batch.failed
+    total.held += batch.held
+    total.given_up += batch.given_up
+    total.errors += batch.errors
 
 
 async def ingest(
@@ -357,34 +463,25 @@ async def ingest(
     """Refresh the given feeds (default: every enabled feed), store what is new, index it,
     match it against the rules and send the alerts that are due.
 
+    Each feed's new articles land as a batch as soon as they are stored (and
+    their pages fetched): indexed, matched, and their alerts sent, while the
+    other feeds are still being fetched; batches that arrive while one lands
+    land together next. When the command returns, everything is indexed.
+
     With `defer_backlog`, when many more than this run's articles wait to be
     indexed (a damaged index being rebuilt, a new one), only the run's new
     articles are indexed before matching, so their alerts do not wait:
     `report.backlog` says how many are left for the caller's `index_backlog`.
+
+    Cancelling it (a signal) stops what is in flight at once; nothing is lost:
+    feeds not fetched are still due, and stored articles not yet indexed,
+    matched or given their page are taken up by the next run.
     """
     chosen = [f for f in store.feeds() if f.enabled or (feed_ids is not None and f.id in feed_ids)]
     if feed_ids is not None:
         chosen = [f for f in chosen if f.id in set(feed_ids)]
-    run = _Run(settings, store, pool, fulltext, progress)
+    run = _Run(settings, store, index, pool, fulltext, progress, defer_backlog)
     report = await run.run(chosen)
-    start = time.perf_counter()
-    report.grouped, report.timings["stories_cpu"] = await asyncio.to_thread(_with_cpu_time, group_stories, store)
-    report.timings["stories"] = time.perf_counter() - start
-    start = time.perf_counter()
-    if defer_backlog:
-        report.indexed = await asyncio.to_thread(_index_new_first, store, index, report)
-        report.backlog = await asyncio.to_thread(store.count_to_index)
-    else:
-        report.indexed = await asyncio.to_thread(update_index, store, index, progress)
-    report.timings["index"] = time.perf_counter() - start
-    start = time.perf_counter()
-    report.alerts = await asyncio.to_thread(
-        match_new_articles, settings, store, index, wait_for_pages=run.fulltext, pool=pool
-    )
-    report.timings["match"] = time.perf_counter() - start
-    start = time.perf_counter()
-    report.delivery = await deliver_due(settings, store)
-    report.timings["deliver"] = time.perf_counter() - start
     try:
         report.health = await watch(settings, store)
     except Exception:  # noqa: BLE001 - the alerts are out already; the watcher tries again after the next refresh
@@ -392,21 +489,16 @@ async def ingest(
     return report
 
 
-def _with_cpu_time(fn, *args):
-    """fn(*args) and the CPU seconds its thread spent on it (wall time on a busy machine says less)."""
-    start = time.thread_time()
-    return fn(*args), time.thread_time() - start
-
-
-def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000) -> int:
-    """Give every article still without a story its story (reader.stories), oldest first.
+def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *, ready: bool = False) -> int:
+    """Give every article still without a story its story (reader.stories), oldest first;
+    `ready`: only those not waiting for their page (their text is not final yet).
 
     A chunk at a time: its terms' counts and the open stories sharing them
     are loaded, the grouper runs, and the outcome is saved in one transaction,
     so an interrupted run leaves the rest for the next one and never half a chunk.
     """
     done = 0
-    while batch := store.articles_to_group(limit=chunk):
+    while batch := store.articles_to_group(limit=chunk, ready=ready):
         found = features_of(batch, tuning)
         terms = {term for f in found.values() for term in f.terms}
         corpus = store.story_corpus(terms)
@@ -424,7 +516,8 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000) ->
     return done
 
 
-def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None) -> int:
+def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | None = None, *,
+                 pool: Executor | None = None) -> int:  # fmt: skip
     """Bring the index up to date with the store: drop deleted articles, (re)index changed ones.
 
     A damaged index is rebuilt from the store first (`repair_index`). The
@@ -436,7 +529,7 @@ def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | 
         if store.count_to_index() > BACKLOG_SLICE:
             _index_rows(store, index, limit=0)  # the deletions
             return index_backlog(store, index, progress)
-        return _index_rows(store, index, progress)
+        return _index_rows(store, index, progress, pool=pool)
 
     return _healing(store, index, work)
 
@@ -464,19 +557,6 @@ def index_backlog(store: Store, index: SearchIndex, progress: ProgressCallback |
     finally:
         note_rebuild(index.path, None)
     return done
-
-
-def _index_new_first(store: Store, index: SearchIndex, report: IngestReport) -> int:
-    """The run's new articles into the index, ahead of any backlog (see `ingest`)."""
-
-    def work() -> int:
-        if store.count_to_index() <= len(report.new_ids) + len(report.updated_ids) + PARALLEL_INDEX_ROWS:
-            return _index_rows(store, index)  # a backlog this small (a crash's leftovers) costs a few seconds
-        if not report.new_ids:
-            return _index_rows(store, index, limit=0)
-        return _index_rows(store, index, after_id=min(report.new_ids) - 1)  # new articles have the highest ids
-
-    return _healing(store, index, work)
 
 
 def _healing(store: Store, index: SearchIndex, work: Callable[[], int]) -> int:
@@ -511,8 +591,10 @@ def _check(store: Store, index: SearchIndex) -> None:
 
 
 def _index_rows(store: Store, index: SearchIndex, progress: ProgressCallback | None = None, *,
-                after_id: int = 0, limit: int | None = None) -> int:  # fmt: skip
-    """Drop deleted articles, then index (at most `limit`) pending ones with ids above `after_id`."""
+                after_id: int = 0, limit: int | None = None, ready: bool = False,
+                pool: Executor | None = None) -> int:  # fmt: skip
+    """Drop deleted articles, then index (at most `limit`) pending ones with ids above `after_id`
+    (`ready`: not those waiting for their page), analysed in `pool` if given."""
     deleted = store.pending_index_deletions()
     if deleted:
         index.delete(deleted)
@@ -525,7 +607,7 @@ def _index_rows(store: Store, index: SearchIndex, progress: ProgressCallback | N
     def pending() -> Iterator[IndexRow]:
         nonlocal done
         after = after_id
-        while done < total and (rows := store.articles_to_index(limit=min(1000, total - done), after_id=after)):
+        while done < total and (rows := store.articles_to_index(min(1000, total - done), after, ready=ready)):
             yield from rows
             done += len(rows)
             after = rows[-1].id
@@ -534,7 +616,7 @@ def _index_rows(store: Store, index: SearchIndex, progress: ProgressCallback | N
 
     # A catch-up big enough to pay for starting workers is split between them.
     chunk = -(-total // index.workers) if total >= PARALLEL_INDEX_ROWS else None
-    store.mark_indexed(index.add(pending(), chunk_size=chunk))
+    store.mark_indexed(index.add(pending(), chunk_size=chunk, pool=pool))
     return done
 
 

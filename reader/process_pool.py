@@ -117,8 +117,12 @@ def cpu_limit(seconds: float) -> Iterator[None]:
     The interval timer counts CPU time (ITIMER_PROF), not wall time, so a busy
     machine never trips it. Code stuck in one C call is not interrupted until
     it returns: for that, RLIMIT_CPU ends the process KILL_GRACE_SECONDS later
-    (SIGXCPU), and the parent's WorkerPool starts new workers. Main thread only.
+    (SIGXCPU), and the parent's WorkerPool starts new workers. Off the main
+    thread (a thread pool standing in for the workers) there is no limit.
     """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = signal.signal(signal.SIGPROF, _interrupt)
     soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
     usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -13,6 +13,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
@@ -125,25 +126,27 @@ class SearchIndex:
                 writer.cancel()
                 raise
 
-    def add(self, rows: Iterable[IndexRow], *, chunk_size: int | None = None) -> list[tuple[int, int]]:
+    def add(self, rows: Iterable[IndexRow], *, chunk_size: int | None = None,
+            pool: Executor | None = None) -> list[tuple[int, int]]:  # fmt: skip
         """Index (or re-index) articles; returns the (id, version) pairs written, for store.mark_indexed.
 
         The whole iterable is committed at once, as new segments of its own;
         inputs of more than one chunk (`chunk_size`, default `segment_docs`
-        articles) are analysed in worker processes, a chunk each.
+        articles) are analysed in worker processes, a chunk each. With `pool`
+        (the caller's workers), every chunk is analysed there, even one alone.
         """
         written: list[tuple[int, int]] = []
         later: list[IndexRow] = []  # an id seen in an earlier chunk: applied after this commit
         with self._writer() as writer:
             chunks = _unique_chunks(rows, chunk_size or self.segment_docs, later)
-            segments = self._build(writer, chunks, written)
+            segments = self._build(writer, chunks, written, pool)
             if not segments:
                 writer.cancel()
                 return []
             final = self._merge_small(writer.segments) + segments  # the batch stays its own segments
             writer.commit(mergetype=lambda _writer, _existing: final)
         if later:
-            written += self.add(later, chunk_size=chunk_size)
+            written += self.add(later, chunk_size=chunk_size, pool=pool)
         return written
 
     def _merge_small(self, segments: list) -> list:
@@ -171,22 +174,29 @@ class SearchIndex:
                 reader.close()
         return [s for s in segments if s not in full] + [builder.finish()]
 
-    def _build(self, writer: SegmentWriter, chunks: Iterator[list[IndexRow]], written: list[tuple[int, int]]) -> list:
-        """A new segment per chunk: here for one chunk (or with fewer than two workers), in worker processes for more."""
+    def _build(self, writer: SegmentWriter, chunks: Iterator[list[IndexRow]], written: list[tuple[int, int]],
+               pool: Executor | None = None) -> list:  # fmt: skip
+        """A new segment per chunk: in `pool` if given; else here for one chunk (or with fewer than two
+        workers), in worker processes of its own for more."""
         chunks = self._replacing(writer, chunks, written)
         first, second = next(chunks, None), next(chunks, None)
         if first is None:
             return []
+        chunks = chain([first], [second] if second else [], chunks)
+        if pool is not None:
+            return self._build_in(pool, chunks)
         if second is None or self.workers < 2:
-            return [_build_segment(str(self.path), chunk) for chunk in chain([first], [second] if second else [], chunks)]
+            return [_build_segment(str(self.path), chunk) for chunk in chunks]
+        with process_pool(self.workers) as own:
+            return self._build_in(own, chunks)
+
+    def _build_in(self, pool: Executor, chunks: Iterator[list[IndexRow]]) -> list:
         segments, pending = [], deque()
-        with process_pool(self.workers) as pool:
-            for chunk in chain([first, second], chunks):
-                pending.append(pool.submit(_build_segment, str(self.path), chunk))
-                while len(pending) > self.workers:  # hold only a few chunks of rows in memory
-                    segments.append(pending.popleft().result())
-            segments += [future.result() for future in pending]
-        return segments
+        for chunk in chunks:
+            pending.append(pool.submit(_build_segment, str(self.path), chunk))
+            while len(pending) > self.workers:  # hold only a few chunks of rows in memory
+                segments.append(pending.popleft().result())
+        return segments + [future.result() for future in pending]
 
     def _replacing(self, writer: SegmentWriter, chunks: Iterator[list[IndexRow]],
                    written: list[tuple[int, int]]) -> Iterator[list[IndexRow]]:  # fmt: skip

@@ -245,14 +245,16 @@ class ArticleStore(Database):
 
     # -- the index's bookkeeping ------------------------------------------------
 
-    def articles_to_index(self, limit: int = 500, after_id: int = 0) -> list[IndexRow]:
-        """The next articles whose index entry is missing or stale."""
+    def articles_to_index(self, limit: int = 500, after_id: int = 0, *, ready: bool = False) -> list[IndexRow]:
+        """The next articles whose index entry is missing or stale; `ready`: only those not waiting for their page
+        (their text will change: indexing them now would be done twice)."""
+        pages = f"AND a.fulltext_state != '{FulltextState.PENDING}'" if ready else ""
         rows = self._conn().execute(
-            """
+            f"""
             SELECT a.id, a.version, a.title, a.text, a.summary, f.title, f.grp, a.author,
                    a.categories, a.link, a.sort_date
             FROM articles a JOIN feeds f ON f.id = a.feed_id
-            WHERE a.indexed_version != a.version AND a.id > ?
+            WHERE a.indexed_version != a.version AND a.id > ? {pages}
             ORDER BY a.id LIMIT ?
             """,
             (after_id, limit),

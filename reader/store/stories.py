@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from ..models import ArticleFilter, StoryMember, StoryRecord
+from ..models import ArticleFilter, FulltextState, StoryMember, StoryRecord
 from ..stories import Corpus, Decision, StoryInput, StoryProfile
 from .articles import LIST_SORTS
 from .db import Database, _dt, _iso
@@ -21,17 +21,19 @@ from .db import Database, _dt, _iso
 class StoryStore(Database):
     """Reads and writes of `stories`, `story_terms`, `story_df` and the articles' story columns."""
 
-    def articles_to_group(self, limit: int = 500) -> list[StoryInput]:
-        """The oldest articles still without a story, in the order they are grouped (date, then id)."""
+    def articles_to_group(self, limit: int = 500, *, ready: bool = False) -> list[StoryInput]:
+        """The oldest articles still without a story, in the order they are grouped (date, then id);
+        `ready`: not those waiting for their page."""
+        pages = f"AND a.fulltext_state != '{FulltextState.PENDING}'" if ready else ""
         rows = self._conn().execute(
-            """
+            f"""
             SELECT a.id, a.title,
                    CASE a.text_source WHEN 'title' THEN a.summary WHEN 'page' THEN a.summary || char(10) || a.text
                                       ELSE a.text END,
                    min(a.sort_date, a.first_seen), CASE WHEN f.title = '' THEN f.url ELSE f.title END,
                    a.canonical_url
             FROM articles a JOIN feeds f ON f.id = a.feed_id
-            WHERE a.story_id IS NULL ORDER BY a.sort_date, a.id LIMIT ?
+            WHERE a.story_id IS NULL {pages} ORDER BY a.sort_date, a.id LIMIT ?
             """,
             (limit,),
         ).fetchall()
