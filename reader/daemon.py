@@ -14,9 +14,12 @@ global one (or the feed's own, [daemon.feed_intervals]), lengthened to the
 feed's RSS <ttl> or Cache-Control max-age, doubled per consecutive error,
 kept within [min_interval, max_interval], and never before a Retry-After.
 
-SIGTERM or SIGINT lets the current step finish, then the daemon exits 0; a
-second signal stops it at once (nothing is lost: the store is the record and
-the match queue and outbox are replayed on the next start).
+SIGTERM or SIGINT stops the daemon within a few seconds, whatever is in
+flight: the cycle's fetches are cancelled and its workers ended, and it exits
+0. Nothing is lost: the store is the record, so feeds not fetched are still
+due, and articles stored but not yet indexed, matched or given their page,
+the match queue and the outbox are taken up by the next cycle. A second signal
+ends it at once.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from .filemodes import tighten
 from .lock import WriterLock
 from .logs import setup_logging
 from .models import Feed
+from .process_pool import WorkerPool
 from .store import Store, StoreWriteError, utcnow
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,7 @@ SLEEP_STEP = 0.2  # seconds: how quickly a signal is noticed while idle
 RECHECK_EVERY = 10.0  # seconds: while idle, look again for new feeds, retries asked for, edited rules
 MAX_ERROR_DOUBLINGS = 5  # a failing feed waits at most 2**5 intervals (within max_interval)
 FAILED_CYCLE_PAUSE = timedelta(minutes=1)  # after a cycle that raised, before trying again
+BACKLOG_STOP_WAIT = 3.0  # seconds a stop waits for a rebuild's slice; an uncommitted one is redone next start
 
 
 # -- the schedule ---------------------------------------------------------------------------
@@ -125,8 +130,8 @@ class Daemon:
                 try:
                     asyncio.run(self._loop(store, open_index(self.settings, store), pool))
                 finally:
-                    if self._backlog is not None:
-                        self._backlog.join()  # it stops after its current slice once `stopping` is set
+                    if self._backlog is not None:  # it stops after its current slice once `stopping` is set
+                        self._backlog.join(BACKLOG_STOP_WAIT)
                     store.close()
         finally:
             lock.release()
@@ -138,7 +143,7 @@ class Daemon:
             if self.stopping.is_set():  # asked twice: stop now; the next start replays whatever was cut short
                 log.warning("%s again: stopping now", signal.Signals(signum).name)
                 os._exit(1)
-            log.info("%s: finishing the current step, then stopping", signal.Signals(signum).name)
+            log.info("%s: stopping; the next start replays what is cut short", signal.Signals(signum).name)
             self.stopping.set()
 
         signal.signal(signal.SIGTERM, stop)
@@ -165,7 +170,20 @@ class Daemon:
         schedule = self._schedule(store)
         feeds = schedule.due_feeds(await asyncio.to_thread(store.feeds), utcnow())
         started = time.perf_counter()
-        report = await ingest(self.settings, store, index, pool, feed_ids=[f.id for f in feeds], defer_backlog=True)
+        work = asyncio.create_task(
+            ingest(self.settings, store, index, pool, feed_ids=[f.id for f in feeds], defer_backlog=True)
+        )
+        while not work.done() and not self.stopping.is_set():
+            await asyncio.wait({work}, timeout=SLEEP_STEP)
+        if not work.done():  # stopped mid-cycle: nothing waits for the slowest feed or a busy worker
+            work.cancel()
+            if isinstance(pool, WorkerPool):
+                pool.terminate()
+            await asyncio.gather(work, return_exceptions=True)
+            log.info("stopped mid-cycle after %.1f s; the next cycle replays what this one left undone",
+                     time.perf_counter() - started)  # fmt: skip
+            return
+        report = work.result()
         await asyncio.to_thread(record_cycle, store)
         _log_cycle(report, time.perf_counter() - started)
         if report.backlog:

@@ -1,12 +1,16 @@
-"""The pipeline: fetch → parse → store → full text → stories → index (→ alerts → health). One copy, three front ends.
+"""The pipeline: fetch → parse → store → full text → stories → index → alerts (→ health). One copy, three front ends.
 
 It never prints or draws: front ends follow it through progress events and its report.
 
-Fetching is async over one shared HTTP client; parsing and page extraction are
-CPU-bound and run in a process pool using both cores. Each feed flows through
-on its own: as soon as a feed's new articles are stored, their pages are
-fetched, so extraction overlaps with the remaining feed fetches. The index is
-brought up to date from the store at the end (the store is the record).
+Fetching is async over one shared HTTP client; parsing, page extraction and
+the index's analysis are CPU-bound and run in a process pool using both cores.
+Each feed flows through on its own: as soon as its new articles are stored,
+their pages are fetched; once those are in, the feed's batch *lands*: grouped
+into stories, indexed, matched against the rules and its alerts sent, while
+other feeds are still being fetched. So a slow feed never holds a fast one's
+alerts, and indexing overlaps fetching. Landings happen one at a time; what
+arrives during one lands with the next. At the end everything left is indexed
+(the store is the record, the index derived from it).
 
 `ingest` reports progress through a callback with the events below and
 returns an `IngestReport`; it never prints. The caller holds the writer lock
@@ -169,7 +173,8 @@ class _Run:
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             try:
-                result, error, cpu = await loop.run_in_executor(self.pool, fn, *args, self.settings.fetch.max_cpu_seconds)
+                limit = self.settings.fetch.max_cpu_seconds
+                result, error, cpu = await loop.run_in_executor(self.pool, fn, *args, limit)
             except BrokenProcessPool:
                 if isinstance(self.pool, WorkerPool):
                     self.pool.replace_if_broken()

@@ -88,6 +88,16 @@ class WorkerPool(Executor):
         if pool is not None and getattr(pool, "_broken", False):
             self._replace(pool)
 
+    def terminate(self) -> None:
+        """End the workers now, whatever they are doing (a stop): their tasks fail with BrokenProcessPool."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
             self._closed, pool, self._pool = True, self._pool, None

@@ -4,6 +4,7 @@
     server.route("/slow", handler=lambda req: Response(200, body=b"x", delay=5))
     server.url("/feed.xml")  ->  "http://127.0.0.1:PORT/feed.xml"
     server.requests          ->  every request seen, as `Seen(method, path, headers)`
+    server.events            ->  "GET /feed.xml answered" as each response is sent in full, in order
 
 It honours If-None-Match / If-Modified-Since for routes given an `etag` or
 `last_modified`, and gzips bodies when asked to (`gzip=True`).
@@ -29,6 +30,7 @@ class Response:
     etag: str | None = None
     last_modified: str | None = None
     gzip: bool = False
+    trickle: float = 0.0  # seconds between the body's bytes: a server that sends a byte at a time
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,19 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
             self.end_headers()
             if send_body and status not in (204, 304):
-                self.wfile.write(body)
+                self._write(body, resp.trickle)
+            owner.events.append(f"{self.command} {self.path} answered")
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            owner.events.append(f"{self.command} {self.path} hung up")
+
+    def _write(self, body: bytes, trickle: float) -> None:
+        if not trickle:
+            self.wfile.write(body)
+            return
+        for k in range(len(body)):
+            self.wfile.write(body[k : k + 1])
+            self.wfile.flush()
+            time.sleep(trickle)  # ok: a slow server is what is being served
 
 
 class _Server(ThreadingHTTPServer):
@@ -115,6 +127,7 @@ class HTTPServer:
         self.routes: dict[str, Response | Callable[[Seen], Response]] = {}
         self.requests: list[Seen] = []
         self.posted: list[tuple[str, dict, bytes]] = []
+        self.events: list[str] = []  # "GET /path answered" (or "hung up") as each response ends, in order
         self._server = _Server((host, 0), _Handler)
         self._server.owner = self
         self.host, self.port = self._server.server_address[:2]

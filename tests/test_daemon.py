@@ -19,7 +19,8 @@ from reader.rules import write_rule
 from tests.clirun import reader
 from tests.httpserver import Response
 from tests.sites import DEEPSEEK_BODY_MATCH
-from tests.test_alerts import HTML, QUERY, Endpoint, expected_titles, serve_scenarios, subscribe
+from tests.feedgen import Item, recent, rss
+from tests.test_alerts import HTML, QUERY, RSS, Endpoint, expected_titles, serve_scenarios, subscribe
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0):
@@ -98,13 +99,52 @@ def test_once_runs_one_cycle_and_a_restart_resends_nothing(world, tmp_path):
     assert endpoint.titles() == expected_titles()
 
 
-def test_sigterm_mid_cycle_finishes_the_cycle_then_exits_0(world):
+def test_sigterm_mid_cycle_stops_at_once_exits_0_and_the_next_cycle_replays(world):
     settings, server, endpoint, daemon = world
     slow_page(server)
-    d = daemon()
+    d = daemon("--log-level", "info")
     wait_for(lambda: server.hits("/body_match.html"), "the slow page to be asked for")
     assert d.stop() == 0
-    assert endpoint.titles() == expected_titles()  # the cycle ran to the end: pages, index, match, delivery
+    assert "stopped mid-cycle" in d.text() and "Traceback" not in d.text()
+    assert once(settings).code == 0  # the page left pending is fetched, then matched and sent
+    assert endpoint.titles() == expected_titles()
+
+
+def test_a_fast_feeds_alert_goes_out_while_a_slow_feed_trickles_and_sigterm_stops_the_trickle(
+        http_server, settings):  # fmt: skip
+    """Alerts go out as each feed lands: the fast feed's alert reaches the endpoint before the slow
+    feed (a byte every half second) has been sent; SIGTERM then ends the daemon mid-fetch, and the
+    next cycle fetches the slow feed without sending the fast feed's alert again."""
+    server = http_server
+    endpoint = Endpoint(server)
+    fast_item = Item("DeepSeek hit by new export controls", server.url("/fast/1"),
+                     "DeepSeek faces export controls on its chips.", published=recent(1))  # fmt: skip
+    fast = server.route("/fast.xml", rss([fast_item], title="Fast Wire"), headers=RSS)
+    slow_body = rss([Item("A quiet week for open source", server.url("/slow/1"), "Nothing happened.",
+                          published=recent(1))], title="Slow Wire")  # fmt: skip
+    slow = server.route("/slow.xml", slow_body, headers=RSS, trickle=0.5)
+    subscribe(settings, fast, slow)
+    settings.config_dir.mkdir(parents=True, exist_ok=True)
+    (settings.config_dir / "config.toml").write_text("[fetch]\nfulltext = false\n")
+    write_rule(settings.rules_dir, "deepseek", query=QUERY, notify=[endpoint.url], title="DeepSeek controls")
+
+    d = DaemonProcess(settings, "--log-level", "info")
+    try:
+        wait_for(lambda: endpoint.received(), "the fast feed's alert")
+        assert server.hits("/slow.xml") == 1 and "GET /slow.xml answered" not in server.events  # still trickling
+        assert [n["title"] for n in endpoint.received()] == ["DeepSeek controls: DeepSeek hit by new export controls"]
+        assert d.stop() == 0
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+    assert "GET /slow.xml answered" not in server.events  # cut off mid-body, not waited for
+    assert "stopped mid-cycle" in d.text() and "Traceback" not in d.text()
+
+    server.route("/slow.xml", slow_body, headers=RSS)  # the slow server recovers
+    assert once(settings).code == 0
+    stored = reader("articles", "--json", data=settings.data_dir, config=settings.config_dir).json()
+    assert sorted(a["title"] for a in stored) == ["A quiet week for open source", "DeepSeek hit by new export controls"]
+    assert len(endpoint.received()) == 1  # the fast feed's alert is not sent again
 
 
 def test_kill_9_mid_cycle_loses_no_alert_and_duplicates_none(world):
