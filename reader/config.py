@@ -197,7 +197,7 @@ class FetchSettings(_Section):
     # newest entries kept from one fetch; a hostile feed can't flood the store
     max_items_per_feed: int = setting(2000, "int", min=1, max=100_000)
     # CPU seconds parsing one feed or extracting one page may take; past it that document fails, the run goes on
-    max_cpu_seconds: float = setting(10.0, "number", min=0.1, max=600)
+    max_cpu_seconds: float = setting(5.0, "number", min=0.1, max=600)
     user_agent: str = setting(USER_AGENT, "str")
     fulltext: bool = setting(True, "bool")  # fetch article pages (per feed too)
     # cap in seconds on a server's Retry-After; at least a minute, so a server asking us to wait is never hammered

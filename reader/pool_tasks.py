@@ -26,7 +26,7 @@ def too_costly(what: str, size: int, seconds: float) -> str:
 
 
 def parse(body: bytes, url: str, content_type: str,
-          cpu_seconds: float = 10.0) -> tuple[ParsedFeed | None, str | None, float]:  # fmt: skip
+          cpu_seconds: float = 5.0) -> tuple[ParsedFeed | None, str | None, float]:  # fmt: skip
     """(parsed feed, None) or (None, why it is not a feed), plus CPU seconds."""
     from .parse import ParseError, parse_feed
 
@@ -41,7 +41,7 @@ def parse(body: bytes, url: str, content_type: str,
     return parsed, None, time.process_time() - start
 
 
-def extract(html: bytes, url: str, cpu_seconds: float = 10.0) -> tuple[tuple[str, str] | None, str | None, float]:
+def extract(html: bytes, url: str, cpu_seconds: float = 5.0) -> tuple[tuple[str, str] | None, str | None, float]:
     """((text, markdown), None) or (None, why nothing was extracted), plus CPU seconds."""
     from .fulltext import extract_article
 
