@@ -20,8 +20,10 @@ from typing import Any, ClassVar
 
 import platformdirs
 
+from . import __version__
+
 APP_NAME = "reader"
-VERSION = "0.1.0"
+VERSION = __version__
 USER_AGENT = f"reader/{VERSION} (terminal RSS reader; +https://github.com/reader-rss/reader)"
 
 
