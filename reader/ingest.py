@@ -52,6 +52,9 @@ if TYPE_CHECKING:  # Whoosh loads only when the index is opened
 
 log = logging.getLogger(__name__)
 PARALLEL_INDEX_ROWS = 2000  # fewer pending rows are indexed here; spawning workers would cost more
+# Seconds from one landing's start to the next: each has fixed costs (rules, stories, an index commit), so
+# feeds arriving close together land together; a fast feed's alerts still go out within seconds.
+LANDING_GAP = 1.0
 BACKLOG_SLICE = 5000  # articles per commit of a large catch-up (a rebuild), so other writes can go between
 
 # -- progress events ----------------------------------------------------------------
@@ -117,6 +120,7 @@ class IngestReport:
     alerts: MatchReport = field(default_factory=MatchReport)  # the new batch matched against the rules
     delivery: DeliveryReport = field(default_factory=DeliveryReport)  # notifications sent after it
     health: WatchReport = field(default_factory=WatchReport)  # health alerts raised and recovered after it
+    landings: int = 0  # batches landed while feeds were still arriving (the final one not counted)
     backlog: int = 0  # articles left to index (with defer_backlog): the caller runs index_backlog
 
     @property
@@ -341,8 +345,13 @@ class _Run:
         while not self.closing:
             await self.landed.wait()
             self.landed.clear()
-            if not self.closing:
-                await self.land()
+            if self.closing:
+                return
+            started = time.monotonic()
+            await self.land()
+            self.report.landings += 1
+            while not self.closing and time.monotonic() - started < LANDING_GAP:  # let the next batch grow
+                await asyncio.sleep(0.05)
 
     async def land(self, final: bool = False) -> None:
         """Index what is stored and matched what is ready, then send the alerts that are due.
