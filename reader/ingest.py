@@ -354,7 +354,7 @@ class _Run:
                 await asyncio.sleep(0.05)
 
     async def land(self, final: bool = False) -> None:
-        """Index what is stored and matched what is ready, then send the alerts that are due.
+        """Index what is stored and match what is ready, then send the alerts that are due.
 
         The index and the rules see each batch in a thread (the event loop keeps fetching); its
         analysis runs in the process pool. `final`: the end of the run, where everything left is

@@ -89,9 +89,10 @@ class WorkerPool(Executor):
             self._replace(pool)
 
     def terminate(self) -> None:
-        """End the workers now, whatever they are doing (a stop): their tasks fail with BrokenProcessPool."""
+        """End the workers now, whatever they are doing (a stop): their tasks fail with BrokenProcessPool,
+        and the pool takes no more."""
         with self._lock:
-            pool, self._pool = self._pool, None
+            self._closed, pool, self._pool = True, self._pool, None
         if pool is None:
             return
         for process in list((getattr(pool, "_processes", None) or {}).values()):
