@@ -198,6 +198,8 @@ def test_a_100k_item_feed_is_capped_not_a_crash(http_server, tmp_path):
     body = rss(flood).encode()
     assert len(body) < 16 * 2**20  # under the size cap: this test is about the entry count
     data = tmp_path / "data"
+    (data / "config").mkdir(parents=True)  # this test is about the cap, not the CPU limit (test_bounded_work.py)
+    (data / "config" / "config.toml").write_text("[fetch]\nmax_cpu_seconds = 120\n")
     reader("feeds", "add", http_server.route("/flood.xml", body, headers=RSS), data=data)
     good = http_server.route("/good.xml", rss(items(2, "Fine")), headers=RSS)
     reader("feeds", "add", good, data=data)
