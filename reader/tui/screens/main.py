@@ -289,7 +289,7 @@ class MainScreen(Screen):
             self.update_status()
             return
         self._set_list_title()
-        self._load_ids(self.current_view(), self.articles.current_id if keep_current else None)
+        self._load_ids(self.current_view(), self.articles.current_head_id if keep_current else None)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def _load_ids(self, view: View, keep: int | None) -> None:

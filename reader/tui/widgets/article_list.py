@@ -113,6 +113,11 @@ class ArticleList(VirtualList):
     def current_id(self) -> int | None:
         return self._ids[self.cursor] if self._ids else None
 
+    @property
+    def current_head_id(self) -> int | None:
+        """The id of the current row's story row (the current id unless on an expanded story's article)."""
+        return self._ids[self.head_index(self.cursor)] if self._ids else None
+
     def story_size(self, article_id: int) -> int:
         """How many articles the row of this article stands for (1 for an article of an expanded story)."""
         return self._sizes.get(article_id, 1)
