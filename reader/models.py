@@ -183,6 +183,8 @@ class ArticleLine:
     date: datetime
     read: bool
     starred: bool
+    story_id: int | None = None  # None until grouped
+    muted: bool = False  # its story is muted (set by the TUI's library, not the store)
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,11 @@ class Tuning:
     name_weight: float = 2.0
     title_weight: float = 3.0
     profile_terms: int = 120  # a story's centroid keeps its heaviest terms
+    # Blocking, so an article costs the same however many stories are open: a term found in this many
+    # open stories names none of them (it is only a key, still counted in the similarity), and only
+    # the stories sharing the most keys with the article are scored.
+    max_key_stories: int = 50
+    max_candidates: int = 64
 
 
 @dataclass
@@ -329,11 +334,13 @@ class Grouper:
         t = self.tuning
         young = self.corpus.documents < t.young_corpus  # too few articles to tell rare from common
         informative = {term for term in vector if young or self.corpus.idf(term) >= t.min_idf}
-        hits = Counter(sid for term in informative for sid in self.postings.get(term, ()))
+        keys = (self.postings.get(term, ()) for term in informative)
+        hits = Counter(sid for posted in keys if len(posted) <= t.max_key_stories for sid in posted)
         # Longer texts share more words by chance: from a headline's threshold to a full text's, by length.
         threshold = t.threshold + (t.text_threshold - t.threshold) * min(1.0, f.text_words / t.text_words)
         best: tuple[float, int] | None = None
-        for sid in sorted(sid for sid, n in hits.items() if n >= t.min_shared):
+        shared = sorted(((n, sid) for sid, n in hits.items() if n >= t.min_shared), key=lambda c: (-c[0], c[1]))
+        for sid in sorted(sid for _n, sid in shared[: t.max_candidates]):
             story = self.stories[sid]
             if not story.active_at(article.date, t.window) or story.outlets == {article.outlet}:
                 continue  # an outlet's own follow-ups and templates are not other outlets' rewrites

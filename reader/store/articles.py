@@ -351,12 +351,12 @@ class ArticleStore(Database):
         """What the TUI's list draws of these articles (no text), by id."""
         rows = self._select_in(
             "SELECT a.id, a.feed_id, CASE WHEN f.title = '' THEN f.url ELSE f.title END, a.title, a.sort_date, "
-            "a.read, a.starred FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE 1",
+            "a.read, a.starred, a.story_id FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE 1",
             "a.id",
             ids,
         )
         return {
-            r[0]: ArticleLine(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]), bool(r[5]), bool(r[6]))
+            r[0]: ArticleLine(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]), bool(r[5]), bool(r[6]), r[7])
             for r in rows
         }
 

@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..config import Settings
@@ -34,6 +34,7 @@ SEEN_ALERT_KEY = "tui.seen_alert_id"
 THEME_KEY = "tui.theme"
 SEARCH_HISTORY_KEY = "tui.search_history"
 UNREAD_ONLY_KEY = "tui.unread_only"
+PLAIN_KEY = "tui.plain_articles"  # "1": one row per article instead of per story
 
 SORTS = ("newest", "oldest", "title", "feed")
 QUERY_SORTS = ("newest", "relevance", "oldest", "title", "feed")  # a query can also rank by relevance
@@ -100,6 +101,18 @@ class Status:
     warnings: tuple[str, ...] = ()  # what needs the user, as `reader doctor` and the health alerts say it
 
 
+def group_by_story(ids: Sequence[int], story_of: dict[int, int]) -> list[tuple[int, int]]:
+    """(first id, size) of each story among `ids`, in the order of their first ids; an ungrouped article is
+    its own story."""
+    heads: dict[int, int] = {}
+    sizes: dict[int, int] = {}
+    for article_id in ids:
+        key = story_of.get(article_id, -article_id)
+        heads.setdefault(key, article_id)
+        sizes[key] = sizes.get(key, 0) + 1
+    return [(head, sizes[key]) for key, head in heads.items()]
+
+
 def fresh_query(query: ParsedQuery) -> ParsedQuery:
     """The query again, if it holds relative dates (`date:7d`), so they count from now."""
     return parse_query(query.text) if query.relative_dates else query
@@ -144,6 +157,42 @@ class Library:
             return hits
         return self.store.article_order(ArticleFilter(ids=hits), view.sort)
 
+    def story_rows(self, view: View, feeds: Sequence[Feed], rules: Sequence = ()) -> tuple[list[int], dict[int, int]]:
+        """The view by story: the id of each story's first article in the view's order, and the size of
+        every story of more than one article (by that first id). Slow at 100k articles: a worker's job."""
+        if view.query is None and view.source.kind != SEARCH:
+            rows = self.store.story_order(replace(self._filter(view.source), unread=view.unread_only), view.sort)
+        else:  # a search or a rule: its matches, grouped in their order
+            ids = self.order(view, feeds, rules)
+            rows = group_by_story(ids, self.store.story_of(ids))
+        return [head for head, _ in rows], {head: size for head, size in rows if size > 1}
+
+    def story_members(self, line: ArticleLine, unread_only: bool = False) -> list[int]:
+        """The ids of the other articles of `line`'s story, oldest first (unread ones only if asked)."""
+        story = self.store.story(line.story_id) if line.story_id is not None else None
+        ids = [m.article_id for m in story.articles if m.article_id != line.id] if story else []
+        if unread_only and ids:
+            unread = self.unread_among(ids)
+            ids = [i for i in ids if i in unread]
+        return ids
+
+    def also_covered(self, article: Article) -> list[tuple[str, str]]:
+        """(outlet, title) of the other articles of an article's story: what the reader's header lists."""
+        story_id = self.store.story_of([article.id]).get(article.id)
+        story = self.store.story(story_id) if story_id is not None else None
+        return [(m.outlet, m.title) for m in story.articles if m.article_id != article.id] if story else []
+
+    def set_story_read(self, story_id: int, read: bool = True) -> int:
+        return self.store.set_story_read(story_id, read)
+
+    def toggle_story_muted(self, story_id: int) -> bool:
+        """Mute a story for good (no alerts from it), or unmute it if muted; whether it is muted now."""
+        from ..cli.stories import FOREVER
+
+        muted = story_id in self.store.muted_stories([story_id], datetime.now(UTC))
+        self.store.set_story_muted(story_id, None if muted else FOREVER)
+        return not muted
+
     def matches(self, query: ParsedQuery, rule, feeds: Sequence[Feed], *, sort: str = "newest") -> list[int]:
         """Ids of the articles a query (or a rule, with its feed restrictions) matches."""
         hits = [h.article_id for h in self.index.search(fresh_query(query), limit=None, sort=sort)]
@@ -185,7 +234,13 @@ class Library:
     # -- rows and articles ----------------------------------------------------------------
 
     def lines(self, ids: Sequence[int]) -> dict[int, ArticleLine]:
-        return self.store.article_lines(ids)
+        """The rows of these articles, each knowing whether its story is muted."""
+        lines = self.store.article_lines(ids)
+        stories = {line.story_id for line in lines.values() if line.story_id is not None}
+        muted = self.store.muted_stories(sorted(stories), datetime.now(UTC)) if stories else set()
+        if muted:
+            lines = {i: replace(line, muted=True) if line.story_id in muted else line for i, line in lines.items()}
+        return lines
 
     def article(self, article_id: int) -> Article | None:
         return self.store.article(article_id)

@@ -38,6 +38,7 @@ from ..library import (
     RULE,
     SEARCH,
     SORTS,
+    PLAIN_KEY,
     UNREAD_ONLY_KEY,
     Counts,
     Library,
@@ -60,7 +61,8 @@ POLL_SECONDS = 3.0  # rules directory, daemon, new alerts
 UNREAD_CHUNK = 500  # ids looked at per query when looking for the next unread article
 UNDO_DEPTH = 50  # mark-reads that u can undo, newest last
 FIND_PLACEHOLDER = "find in the article (Enter: find · then n / N: next / previous · Esc: close)"
-LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort", "toggle_unread_only"})  # off on Alerts
+LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort", "toggle_unread_only",
+                          "toggle_story", "toggle_plain"})  # off on Alerts
 
 
 # -- messages from workers ---------------------------------------------------------------------
@@ -72,9 +74,9 @@ def plural(count: int, noun: str) -> str:
 
 
 class ViewLoaded(Message):
-    def __init__(self, view: View, ids: list[int], keep: int | None) -> None:
+    def __init__(self, view: View, ids: list[int], keep: int | None, sizes: dict[int, int] | None) -> None:
         super().__init__()
-        self.view, self.ids, self.keep = view, ids, keep
+        self.view, self.ids, self.keep, self.sizes = view, ids, keep, sizes  # sizes None: plain articles
 
 
 class CountsLoaded(Message):
@@ -142,6 +144,12 @@ class MainScreen(Screen):
         Binding("K", "previous_article", "Previous article", show=False, id="main.previous_article",
                 tooltip="Open the previous article of the list"),  # fmt: skip
         Binding("m", "toggle_read", "Read", id="main.toggle_read", tooltip="Toggle read / unread"),
+        Binding("z", "toggle_story", "Expand", show=False, id="main.toggle_story",
+                tooltip="Expand a story to its articles / fold it again"),
+        Binding("M", "toggle_story_muted", "Mute story", show=False, id="main.mute_story",
+                tooltip="Mute / unmute the story: no alerts from it"),
+        Binding("V", "toggle_plain", "Stories", show=False, id="main.toggle_plain",
+                tooltip="One row per story / per article"),
         Binding("A", "mark_all_read", "All read", show=False, id="main.mark_all_read",
                 tooltip="Mark every article in this view read"),  # fmt: skip
         Binding("u", "undo_read", "Undo read", show=False, id="main.undo_read",
@@ -187,6 +195,7 @@ class MainScreen(Screen):
         self.source = Source(ALL)
         self.sort = "newest"
         self.unread_only = library.store.get_meta(UNREAD_ONLY_KEY) == "1"  # every list, remembered
+        self.plain = library.store.get_meta(PLAIN_KEY) == "1"  # one row per article, not per story
         self.search: ParsedQuery | None = None
         self.unparsed: str | None = None  # a query being typed that does not parse yet: the list shows nothing
         self.known_alert_id = 0  # the newest alert this screen has heard of (newer ones make a toast)
@@ -280,22 +289,27 @@ class MainScreen(Screen):
             self.update_status()
             return
         self._set_list_title()
-        self._load_ids(self.current_view(), self.articles.current_id if keep_current else None)
+        self._load_ids(self.current_view(), self.articles.current_head_id if keep_current else None)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def _load_ids(self, view: View, keep: int | None) -> None:
-        self.post_message(ViewLoaded(view, self.library.order(view, self.feeds, self.rules), keep))
+        if self.plain:
+            self.post_message(ViewLoaded(view, self.library.order(view, self.feeds, self.rules), keep, None))
+        else:
+            ids, sizes = self.library.story_rows(view, self.feeds, self.rules)
+            self.post_message(ViewLoaded(view, ids, keep, sizes))
 
     @on(ViewLoaded)
     def view_loaded(self, message: ViewLoaded) -> None:
-        if message.view != self.current_view():
+        if message.view != self.current_view() or (message.sizes is None) != self.plain:
             return  # the user has moved on
         if message.view.source.kind == SEARCH and message.view.query is None:
             empty = "Nothing searched yet: the query above is not finished (see its error)."
         else:
             empty = "No matches." if message.view.query is not None else "No articles here. Press R to refresh."
             empty = "No unread articles here (U shows the read ones too)." if message.view.unread_only else empty
-        self.articles.show(message.ids, query=message.view.query, keep=message.keep, placeholder=empty)
+        self.articles.show(message.ids, sizes=message.sizes, query=message.view.query, keep=message.keep,
+                           placeholder=empty)
         self._set_list_title()
         self.update_status()
         if self.rules_signature is None:  # the first view is up: now the slower reads
@@ -458,7 +472,7 @@ class MainScreen(Screen):
         if article_id is None:
             await self.reader.show_article(None)
         elif not self.reader.is_showing(article_id, query):
-            await self.reader.show_article(self.library.article(article_id), query)
+            await self._show_article(article_id, query)
 
     @on(ArticleList.Chosen, "#articles")
     async def article_chosen(self, event: ArticleList.Chosen) -> None:
@@ -477,9 +491,14 @@ class MainScreen(Screen):
         if focus:
             self._focus(self.reader)  # first: a second Enter typed while the article loads goes to it (full screen)
         if not self.reader.is_showing(line.id, query):
-            await self.reader.show_article(self.library.article(line.id), query)
+            await self._show_article(line.id, query)
         if not line.read:
             self.set_read(line, True)
+
+    async def _show_article(self, article_id: int, query: ParsedQuery | None) -> None:
+        """Show an article in the reader, with the other articles of its story listed in its header."""
+        article = self.library.article(article_id)
+        await self.reader.show_article(article, query, also=self.library.also_covered(article) if article else ())
 
     @on(AlertList.CursorMoved, "#alerts")
     def alert_highlighted(self) -> None:
@@ -630,8 +649,58 @@ class MainScreen(Screen):
 
     def action_toggle_read(self) -> None:
         line = self.target_line()
-        if line is not None:
+        if line is None:
+            return
+        index = self.articles.cursor
+        on_story_row = (not self.plain and self.focused is not self.reader and not self.alerts.display
+                        and self.articles.story_size(line.id) > 1 and not self.articles.is_expanded(index))  # fmt: skip
+        if on_story_row:
+            self._toggle_story_read([line.id, *self.library.story_members(line)])
+        else:
             self.set_read(line, not line.read)
+
+    @work(thread=True, exclusive=True, group="mark", exit_on_error=False)
+    def _toggle_story_read(self, ids: list[int]) -> None:
+        """A story row's m: every article of the story read, or unread again if all were read."""
+        unread = sorted(self.library.unread_among(ids))
+        self.library.set_read(unread or ids, bool(unread))
+        self.app.call_from_thread(self._marked_read if unread else self._marked_unread, unread or ids)
+
+    def _marked_unread(self, ids: list[int]) -> None:
+        self.articles.forget_lines()
+        self.count_unread(self.rules, self.feeds)
+        self.notify(f"Marked {plural(len(ids), 'article')} unread.")
+
+    def action_toggle_story(self) -> None:
+        """Expand the story under the cursor to its articles, or fold it (from any of its rows)."""
+        articles = self.articles
+        index = articles.head_index(articles.cursor)
+        line = articles.line(index)
+        if line is None or self.plain:
+            return
+        if articles.is_expanded(index):
+            articles.collapse(index)
+        elif articles.story_size(line.id) > 1:
+            articles.expand(index, self.library.story_members(line, self.unread_only))
+        else:
+            self.notify("This article is a story of its own.", timeout=2)
+
+    def action_toggle_story_muted(self) -> None:
+        line = self.target_line()
+        if line is None:
+            return
+        if line.story_id is None:
+            self.notify("This article is not grouped into a story yet.", timeout=3)
+            return
+        muted = self.library.toggle_story_muted(line.story_id)
+        self.articles.forget_lines()
+        self.notify("Story muted: it alerts no rule. M unmutes it." if muted else "Story unmuted.")
+
+    def action_toggle_plain(self) -> None:
+        self.plain = not self.plain
+        self.library.store.set_meta(PLAIN_KEY, "1" if self.plain else "0")
+        self.load_view()
+        self.notify("One row per article." if self.plain else "One row per story.", timeout=2)
 
     def action_toggle_star(self) -> None:
         line = self.target_line()
@@ -654,6 +723,8 @@ class MainScreen(Screen):
 
     @work(thread=True, exclusive=True, group="mark", exit_on_error=False)
     def _mark_read(self, ids: list[int]) -> None:
+        if not self.plain:  # the rows are stories: every article of the view
+            ids = self.library.order(self.current_view(), self.feeds, self.rules)
         unread = sorted(self.library.unread_among(ids))
         self.library.set_read(unread, True)
         self.app.call_from_thread(self._marked_read, unread)

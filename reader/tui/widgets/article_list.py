@@ -1,4 +1,7 @@
-"""The article list: unread marker, star, title, feed and date of every article in the view.
+"""The article list: unread marker, star, title, feed and date of every story (or article) in the view.
+
+A story of several articles is one row, `+N` after its title; expanding it inserts its other
+articles below it, indented.
 
 Holds only the ids of the view, in order; rows are read from the store a
 window at a time (`WINDOW` rows around the one asked for) into a bounded
@@ -13,6 +16,7 @@ from collections.abc import Callable, Sequence
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
+from textual.geometry import Size
 from textual.strip import Strip
 
 from ...index import ParsedQuery
@@ -27,6 +31,7 @@ STRIP_CACHE = 1000
 UNREAD_MARK = "●"
 STAR_MARK = "★"
 NO_TITLE = "(no title)"
+MEMBER_INDENT = "  └ "
 
 
 def local_date(line: ArticleLine, width: int) -> str:
@@ -55,6 +60,7 @@ class ArticleList(VirtualList):
         "article-list--feed",
         "article-list--date",
         "article-list--match",
+        "article-list--more",
     }
 
     DEFAULT_CSS = """
@@ -68,6 +74,7 @@ class ArticleList(VirtualList):
         & > .article-list--feed { color: $text-secondary; }
         & > .article-list--date { color: $text-muted; }
         & > .article-list--match { background: $warning-muted; color: $text; text-style: bold underline; }
+        & > .article-list--more { color: $text-accent; text-style: not bold; }
     }
     """
 
@@ -75,6 +82,8 @@ class ArticleList(VirtualList):
         super().__init__(placeholder="Loading…", **kwargs)
         self._fetch = fetch
         self._ids: list[int] = []
+        self._sizes: dict[int, int] = {}  # first article id -> size, of stories of more than one
+        self._head_of: dict[int, int] = {}  # an expanded story's other article ids -> its first id
         self._lines: OrderedDict[int, ArticleLine] = OrderedDict()
         self._strips: LRUCache[tuple, Strip] = LRUCache(STRIP_CACHE)  # drawn rows, by what they show
         self._styles: dict[str, Style] = {}
@@ -82,10 +91,13 @@ class ArticleList(VirtualList):
 
     # -- the view's data -------------------------------------------------------------------
 
-    def show(self, ids: list[int], *, query: ParsedQuery | None = None, keep: int | None = None,
-             placeholder: str = "No articles here.") -> None:  # fmt: skip
-        """Show these articles (ids in order); the cursor stays on `keep` if it is among them."""
+    def show(self, ids: list[int], *, sizes: dict[int, int] | None = None, query: ParsedQuery | None = None,
+             keep: int | None = None, placeholder: str = "No articles here.") -> None:  # fmt: skip
+        """Show these articles (ids in order; `sizes`: the stories of more than one, by their first id);
+        the cursor stays on `keep` if it is among them."""
         self._ids = ids
+        self._sizes = sizes or {}
+        self._head_of = {}
         self._lines.clear()
         self._strips.clear()
         self.match_query = query
@@ -100,6 +112,48 @@ class ArticleList(VirtualList):
     @property
     def current_id(self) -> int | None:
         return self._ids[self.cursor] if self._ids else None
+
+    @property
+    def current_head_id(self) -> int | None:
+        """The id of the current row's story row (the current id unless on an expanded story's article)."""
+        return self._ids[self.head_index(self.cursor)] if self._ids else None
+
+    def story_size(self, article_id: int) -> int:
+        """How many articles the row of this article stands for (1 for an article of an expanded story)."""
+        return self._sizes.get(article_id, 1)
+
+    def head_index(self, index: int) -> int:
+        """The row of the story that row `index` belongs to (itself unless it is an expanded story's article)."""
+        head = self._head_of.get(self._ids[index]) if 0 <= index < len(self._ids) else None
+        return index if head is None else self._ids.index(head, max(0, index - len(self._head_of)), index)
+
+    def is_expanded(self, index: int) -> bool:
+        return index + 1 < len(self._ids) and self._head_of.get(self._ids[index + 1]) == self._ids[index]
+
+    def expand(self, index: int, members: list[int]) -> None:
+        """Show the story of row `index` as its articles: `members`, below it."""
+        head = self._ids[index]
+        members = [i for i in members if i not in self._head_of and i != head]
+        self._ids[index + 1 : index + 1] = members
+        self._head_of.update(dict.fromkeys(members, head))
+        self._rows_changed()
+
+    def collapse(self, index: int) -> None:
+        """Fold row `index`'s story back into one row; the cursor goes to it."""
+        head = self._ids[index]
+        end = index + 1
+        while end < len(self._ids) and self._head_of.get(self._ids[end]) == head:
+            del self._head_of[self._ids[end]]
+            end += 1
+        del self._ids[index + 1 : end]
+        self.set_reactive(VirtualList.cursor, index)
+        self._rows_changed()
+
+    def _rows_changed(self) -> None:
+        self.row_count = len(self._ids)
+        self.virtual_size = Size(0, self.row_count)
+        self._strips.clear()
+        self.refresh()
 
     def line(self, index: int) -> ArticleLine | None:
         """Row `index`, read from the store with its neighbours if not cached."""
@@ -155,25 +209,38 @@ class ArticleList(VirtualList):
 
     def render_row(self, index: int, width: int, selected: bool) -> Strip:
         line = self.line(index)
-        key = (line, width, selected and self.has_focus, selected)
+        member = line is not None and line.id in self._head_of
+        more = self._sizes.get(line.id, 1) - 1 if line is not None and not self.is_expanded(index) else 0
+        key = (line, width, selected and self.has_focus, selected, member, more)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._strips[key] = self._draw(line, width, selected)
+            strip = self._strips[key] = self._draw(line, width, selected, member, more)
         return strip
 
-    def _draw(self, line: ArticleLine | None, width: int, selected: bool) -> Strip:
+    def _draw(self, line: ArticleLine | None, width: int, selected: bool, member: bool = False, more: int = 0) -> Strip:
         base = self._style("base")
         if selected:
             base = base + self.cursor_style("article-list")
         if line is None:  # deleted since the view was made
             return Strip.blank(width, base)
         title_w, feed_w, date_w = column_widths(width)
-        row = Text(style=base + self._style("read" if line.read else "unread"), no_wrap=True, end="")
-        row.append(UNREAD_MARK if not line.read else " ", self._style("mark"))
+        quiet = line.read or line.muted  # a muted story does not ask to be read
+        row = Text(style=base + self._style("read" if quiet else "unread"), no_wrap=True, end="")
+        row.append(UNREAD_MARK if not quiet else " ", self._style("mark"))
         row.append(" ")
         row.append(STAR_MARK if line.starred else " ", self._style("star"))
         row.append(" ")
-        row.append_text(self._title(line, title_w))
+        suffix = " muted" if line.muted and not member else ""
+        suffix = f" +{more}{suffix}" if more else suffix
+        if member:
+            row.append(MEMBER_INDENT[:title_w], self._style("more"))
+            title_w = max(1, title_w - len(MEMBER_INDENT))
+        title = self._title(line, max(1, title_w - len(suffix)) if title_w > len(suffix) + 8 else title_w)
+        if suffix and title_w > len(suffix) + 8:
+            title.rstrip()
+            title.append(suffix, self._style("more"))
+            title.truncate(title_w, overflow="ellipsis", pad=True)
+        row.append_text(title)
         row.append(" ")
         if feed_w:
             feed = Text(clean_line(line.feed_title), self._style("feed"))

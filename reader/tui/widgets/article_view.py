@@ -141,6 +141,7 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         self.article: Article | None = None
         self.marked: ParsedQuery | None = None  # the query whose terms are marked
         self.alert_shown: Content | None = None  # the alert details above the article
+        self.also: tuple = ()  # (outlet, title) of the other articles of its story
         self.links: list[Link] = []
         self.markdown = ""  # the article's Markdown as shown (links numbered)
         self.found: list[tuple[_Marked, int]] = []  # each place the find text is: its block, its offset there
@@ -153,10 +154,12 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         yield Static(Content(""), id="article-links")
 
     async def show_article(self, article: Article | None, query: ParsedQuery | None = None,
-                           alert: Content | None = None) -> None:  # fmt: skip
-        """Show an article (None: nothing), with `query`'s terms marked, under an alert's details if given."""
+                           alert: Content | None = None, also: Sequence[tuple[str, str]] = ()) -> None:  # fmt: skip
+        """Show an article (None: nothing), with `query`'s terms marked, under an alert's details if given;
+        `also`: (outlet, title) of the other articles of its story."""
         self.article = article
         self.marked = query
+        self.also = also
         self.alert_shown = alert
         shown = self.query_one("#article-alert", Static)
         shown.update(alert or Content(""))
@@ -176,7 +179,7 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
                       for k, e in enumerate(article.enclosures, 1)]  # fmt: skip
         self.links += enclosures
         self.markdown, self.found, self.found_at, body.find_text = markdown, [], -1, ""
-        head.update(header(article, query, enclosures))
+        head.update(header(article, query, enclosures, also))
         body.match_query = query
         self.scroll_home(animate=False)
         await body.update(markdown)
@@ -210,7 +213,7 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         """The article was starred or unstarred: redraw the header only."""
         if self.article is not None:
             self.article = replace(self.article, starred=starred)
-            self.query_one("#article-head", Static).update(header(self.article, self.marked))
+            self.query_one("#article-head", Static).update(header(self.article, self.marked, also=self.also))
 
     def is_showing(self, article_id: int | None, query: ParsedQuery | None, alert: Content | None = None) -> bool:
         return (self.article is not None and self.article.id == article_id and self.marked is query
@@ -220,8 +223,10 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         return next((link for link in self.links if link.number == number), None)
 
 
-def header(article: Article, query: ParsedQuery | None, enclosures: Sequence[Link] = ()) -> Content:
-    """Title (terms marked), then feed · author · date, then the link, then the enclosures (podcast audio…)."""
+def header(article: Article, query: ParsedQuery | None, enclosures: Sequence[Link] = (),
+           also: Sequence[tuple[str, str]] = ()) -> Content:  # fmt: skip
+    """Title (terms marked), then feed · author · date, then the link, then the enclosures (podcast audio…),
+    then the other outlets covering the same story."""
     title = clean_line(article.title) or "(no title)"
     head = Content.styled(title, "bold")
     if query is not None:
@@ -237,6 +242,10 @@ def header(article: Article, query: ParsedQuery | None, enclosures: Sequence[Lin
         parts += [Content("  "), Content.styled("★ starred", "$text-warning")]
     for link in enclosures:
         parts += [Content("\n"), Content.styled(f"Enclosure [{link.number}] ", "bold"), Content(f"{link.text} · {link.url}")]
+    if also:
+        outlets = ", ".join(dict.fromkeys(clean_line(outlet) for outlet, _ in also))
+        parts += [Content("\n"), Content.styled("Also covered by: ", "bold"), Content(outlets)]
+        parts += [Content(f"\n  {clean_line(outlet)}: {clean_line(title) or '(no title)'}") for outlet, title in also]
     return Content.assemble(*parts)
 
 
