@@ -9,7 +9,7 @@ from dataclasses import replace
 from reader.alerts import match_batch, match_new_articles, rule_errors
 from reader.health import status_warnings
 from reader.index import parse_query
-from reader.ingest import open_index, update_index
+from reader.ingest import group_stories, open_index, update_index
 from reader.models import ParsedArticle
 from reader.query import MAX_DEPTH, MAX_TERMS
 from reader.rules import load_rules, write_rule
@@ -105,6 +105,7 @@ def test_a_rule_that_raises_while_matching_is_left_out_of_that_batch_and_recorde
         store.upsert_articles(feed.id, [article], fulltext=False, canonical={})
         index = open_index(settings, store)
         update_index(store, index)
+        group_stories(store)
         ids = {c.article_id for c in store.articles_to_match()}
         direct = match_batch(index, [r.query for r in rules.rules], ids)
         assert list(direct.failed) == [0] and direct.hits[1] == sorted(ids)  # broken first, good second

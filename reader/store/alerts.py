@@ -44,13 +44,15 @@ class AlertStore(Database):
     # -- the match queue, alerts and their deliveries ---------------------------------
 
     def articles_to_match(self, *, wait_for_pages: bool = True) -> list[MatchCandidate]:
-        """Queued new articles that are indexed at their current version (and, if asked, have their page)."""
+        """Queued new articles that are indexed at their current version and grouped into their story (and,
+        if asked, have their page). An article stored while a landing runs waits for the next one: matched
+        before it is grouped, it would alert again for a story that already has its alert."""
         pages = f"AND a.fulltext_state != '{FulltextState.PENDING}'" if wait_for_pages else ""
         rows = self._conn().execute(
             f"""
             SELECT q.article_id, a.feed_id, q.first_fetch, q.queued_at, COALESCE(a.published, a.updated), a.story_id
             FROM match_queue q JOIN articles a ON a.id = q.article_id
-            WHERE a.indexed_version = a.version {pages} ORDER BY q.article_id
+            WHERE a.indexed_version = a.version AND a.story_id IS NOT NULL {pages} ORDER BY q.article_id
             """
         ).fetchall()
         return [MatchCandidate(r[0], r[1], bool(r[2]), _dt(r[3]), _dt(r[4]), r[5]) for r in rows]
