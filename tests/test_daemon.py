@@ -99,6 +99,18 @@ def test_once_runs_one_cycle_and_a_restart_resends_nothing(world, tmp_path):
     assert endpoint.titles() == expected_titles()
 
 
+def test_a_log_file_in_a_new_directory_is_made_and_an_unwritable_one_is_one_line(world, tmp_path):
+    settings, _server, _endpoint, _daemon = world
+    log = tmp_path / "logs" / "reader" / "daemon.log"
+    assert once(settings, "--log-file", str(log)).code == 0
+    assert " INFO " in log.read_text() and log.parent.stat().st_mode & 0o777 == 0o700
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    refused = once(settings, "--log-file", str(blocked / "daemon.log"))
+    assert refused.code == 2 and "Traceback" not in refused.err
+    assert f"cannot write the log file {blocked / 'daemon.log'} (--log-file): " in refused.err
+
+
 def test_sigterm_mid_cycle_stops_at_once_exits_0_and_the_next_cycle_replays(world):
     settings, server, endpoint, daemon = world
     slow_page(server)

@@ -28,9 +28,23 @@ def daemon(args, ctx: Context) -> int:
             settings = with_setting(settings, "daemon", "interval_minutes", args.interval)
         except SettingError as exc:
             raise UsageError(f"--interval {exc.reason}") from None
-    log_file = args.log_file or settings.daemon.log_file
+    log_file = Path(args.log_file or settings.daemon.log_file).expanduser() if (args.log_file or
+                                                                               settings.daemon.log_file) else None
+    if log_file:
+        _prepare_log_file(log_file, "--log-file" if args.log_file else "[daemon] log_file in config.toml")
     ctx.close()  # the daemon opens its own connections under the writer lock
     from ..daemon import run_daemon  # the pipeline loads only when the daemon runs
 
     return run_daemon(settings, once=args.once, level=args.log_level or settings.daemon.log_level,
-                      log_file=Path(log_file).expanduser() if log_file else None)  # fmt: skip
+                      log_file=log_file)  # fmt: skip
+
+
+def _prepare_log_file(path: Path, source: str) -> None:
+    """Make the log file's directory (owner-only) and check the file can be written, so that a wrong
+    path is one line naming it, not a traceback from the logging module."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with path.open("a"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write the log file {path} ({source}): {exc.strerror}") from None
