@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 import webbrowser
 from collections.abc import Iterable, Mapping
 from functools import partial
@@ -41,11 +42,27 @@ def find_browser(environ: Mapping[str, str] = os.environ, setting: str = "") -> 
         background = command.endswith("&")
         words = shlex.split(command.rstrip("&"))
         words += [] if any("%s" in w for w in words) else ["%s"]
-        return (webbrowser.BackgroundBrowser if background else webbrowser.GenericBrowser)(words)
+        return (DetachedBrowser if background else webbrowser.GenericBrowser)(words)
     try:
         return webbrowser.get()
     except webbrowser.Error:
         return None
+
+
+class DetachedBrowser(webbrowser.BackgroundBrowser):
+    """A `$BROWSER` command ending in `&`. Python's own counts a command that hands the URL to a running
+    browser and exits at once (`firefox &`) as a failure; here only a command that fails does."""
+
+    def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:  # noqa: ARG002 (webbrowser's signature)
+        try:
+            started = subprocess.Popen([self.name, *(a.replace("%s", url) for a in self.args)], close_fds=True,
+                                       start_new_session=True, stdin=subprocess.DEVNULL)  # fmt: skip
+        except OSError:
+            return False
+        try:
+            return started.wait(timeout=0.3) == 0
+        except subprocess.TimeoutExpired:
+            return True  # still running: it is the browser
 
 
 class ReaderApp(App):

@@ -150,6 +150,14 @@ async def test_o_opens_the_link_in_BROWSER_and_says_so_when_there_is_no_browser(
         await started(pilot)
         await pilot.press("o")
         await wait_until(pilot, lambda: opened.exists() and opened.read_text() == "https://example.com/s0")
+        assert not [m for title, m, _ in app.notices if title == "Not opened"]  # it exited at once, with 0
+
+        failing = tmp_path / "failing.sh"
+        failing.write_text("#!/bin/sh\nexit 3\n")
+        failing.chmod(0o755)
+        monkeypatch.setenv("BROWSER", f"{failing} &")
+        await pilot.press("o")
+        assert any(title == "Not opened" and "failing.sh did not open" in m for title, m, _ in app.notices)
 
         monkeypatch.setenv("BROWSER", str(tmp_path / "no-such-browser") + " %s")
         await pilot.press("o")
