@@ -337,6 +337,11 @@ class Alert:
     story_id: int | None = None
 
     @property
+    def outlets(self) -> list[str]:
+        """The outlets that carried the alert's story, the first match's first, each once."""
+        return list(dict.fromkeys(source.feed_title for source in self.sources))
+
+    @property
     def state(self) -> str:
         """The least advanced state of its deliveries: failed, pending, held, sent (NO_TARGETS without any)."""
         states = {d.state for d in self.deliveries}

@@ -40,20 +40,16 @@ def delivery_json(d: Delivery) -> dict:
 def alert_json(a: Alert) -> dict:
     return {
         "id": a.id, "rule": a.rule, "article_id": a.article_id, "title": a.title, "link": a.link,
-        "feeds": [s.feed_title for s in a.sources], "outlets": len(_outlets(a)), "story": a.story_id,
+        "feeds": [s.feed_title for s in a.sources], "outlets": len(a.outlets), "story": a.story_id,
         "sources": [{"feed": s.feed_title, "link": s.link} for s in a.sources],
         "published": console.iso(a.published), "created_at": console.iso(a.created_at), "state": a.state,
         "snippet": a.snippet, "deliveries": [delivery_json(d) for d in a.deliveries],
     }  # fmt: skip
 
 
-def _outlets(a: Alert) -> list[str]:
-    return list(dict.fromkeys(s.feed_title for s in a.sources))
-
-
 def _sources(a: Alert) -> str:
     """The outlets that carried the alert's story: one by name, several as "N outlets: A, B, …"."""
-    names = _outlets(a)
+    names = a.outlets
     return ", ".join(names) if len(names) < 2 else f"{len(names)} outlets: {', '.join(names)}"
 
 

@@ -92,7 +92,7 @@ def summary_json(summary: Summary) -> dict:
                   for o in sorted(summary.report.outcomes, key=lambda o: o.title)],  # fmt: skip
         "articles": summary.articles,
         "full_text": summary.full_text,
-        "alerts": [{"rule": a.rule, "title": a.title, "state": a.state, "sources": _outlets(a)} for a in summary.alerts],
+        "alerts": [{"rule": a.rule, "title": a.title, "state": a.state, "sources": a.outlets} for a in summary.alerts],
         "notifications": [{"title": n.title, "message": n.message, "type": n.type} for n in summary.notifications],
     }
 
@@ -107,17 +107,12 @@ def print_summary(summary: Summary) -> None:
     out.print(f"Stored {summary.articles} articles, {summary.full_text} with the full text of their page.")
     out.print(f"Alerts: {len(summary.alerts)}")
     for alert in summary.alerts:
-        outlets = _outlets(alert)
+        outlets = alert.outlets
         more = f" ({len(outlets)} outlets: {', '.join(outlets)})" if len(outlets) > 1 else ""
         out.print(_item(alert.rule, alert.title + more))
     out.print(f"Notifications received at {summary.notifications_url}: {len(summary.notifications)}")
     for n in summary.notifications:
         out.print(console.Text("  ") + console.safe(n.title))
-
-
-def _outlets(alert: Alert) -> list[str]:
-    """The outlets that carried an alert's story (one story, one alert, however many outlets run it)."""
-    return list(dict.fromkeys(s.feed_title for s in alert.sources))
 
 
 def _item(label: str, value: str) -> console.Text:
@@ -134,7 +129,7 @@ def print_banner(summary: Summary) -> None:
     for o in summary.report.errors:
         console.warn(f"{o.title}: {o.error}")
     for alert in summary.alerts:
-        if len(outlets := _outlets(alert)) > 1:
+        if len(outlets := alert.outlets) > 1:
             out.print(console.Text(f"  one story, one alert: {len(outlets)} outlets ran ") + console.safe(alert.title))
     out.print(f"  notifications sent: [link={summary.notifications_url}]{summary.notifications_url}[/link]")
     out.print(f"  the demo world:     [link={summary.base_url}/]{summary.base_url}/[/link]")

@@ -164,6 +164,36 @@ async def test_the_alerts_view_says_which_rule_why_and_where_and_r_retries(world
         assert http_server.hits("/hook") >= 2 and "500" not in alert_text(screen)
 
 
+async def test_an_alert_for_a_story_run_by_several_outlets_says_how_many_and_which(world, make_app):
+    from dataclasses import replace
+
+    from reader.models import NewAlert
+
+    store = Store(world.db_path)
+    by_feed = {}
+    for a in store.iter_articles():
+        by_feed.setdefault(a.feed_title, a)
+    first, second = list(by_feed.values())[:2]
+
+    def alert(a, story: int) -> NewAlert:
+        return NewAlert(rule="chips", article_id=a.id, canonical_url=a.link, title=a.title, link=a.link,
+                        published=a.published, feed_title=a.feed_title, snippet=a.title, spans=(), deliveries=(), story_id=story)  # fmt: skip
+
+    store.record_matches([alert(first, 7), alert(second, 7), replace(alert(second, 8), canonical_url="x")],
+                         [first.id, second.id])  # fmt: skip
+    store.close()
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        screen.sidebar.select(Source(ALERTS).id)
+        await wait_until(pilot, lambda: screen.alerts.display and screen.alerts.row_count == 2)
+        rows = {screen.alerts.alert(i).story_id: screen.alerts.render_row(i, 110, selected=False).text
+                for i in range(2)}  # fmt: skip
+        assert "+1" in rows[7] and "+1" not in rows[8] and len(rows[7]) == len(rows[8]) == 110
+        screen.alerts.move_to([screen.alerts.alert(i).story_id for i in range(2)].index(7))
+        await wait_until(pilot, lambda: f"2 outlets: {first.feed_title}, {second.feed_title}" in alert_text(screen))
+
+
 async def test_new_alerts_do_not_move_the_cursor_off_its_alert(world, make_app):
     from reader.rules import write_rule
 

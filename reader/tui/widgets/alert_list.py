@@ -110,9 +110,13 @@ class AlertList(VirtualList):
         rule.truncate(rule_w, overflow="ellipsis", pad=True)
         row.append_text(rule)
         row.append(" ")
+        outlets = len(alert.outlets)
+        more = f" +{outlets - 1}" if outlets > 1 else ""  # the story's other outlets, as in the article list
         title = Text(clean_line(alert.title) or "(no title)")
-        title.truncate(title_w, overflow="ellipsis", pad=True)
+        title.truncate(max(1, title_w - len(more)), overflow="ellipsis", pad=not more)
         row.append_text(title)
+        if more:
+            row.append(more.ljust(title_w - title.cell_len), self._style("time"))
         row.append(" ")
         when = alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M" if time_w == 16 else "%H:%M")
         row.append(when.rjust(time_w), self._style("time"))

@@ -278,6 +278,8 @@ def alert_details(alert: Alert, rule_title: str) -> Content:
     lines = [Content.assemble(("Alert", "bold reverse"), " ", (clean_line(rule_title), "bold"), f" · {when}")]
     if alert.snippet:
         lines.append(Content.assemble("Matched: ", matched_context(alert.snippet, alert.spans)))
+    if len(outlets := alert.outlets) > 1:  # later outlets of the story joined the alert
+        lines.append(Content.assemble((f"{len(outlets)} outlets: ", "bold"), clean_line(", ".join(outlets), 1000)))
     if not alert.deliveries:
         lines.append(Content.styled("No notify targets: listed here only.", "$text-muted"))
     for d in alert.deliveries:
