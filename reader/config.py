@@ -274,7 +274,7 @@ KEY_ACTIONS = (
     "undo-mark-read", "toggle-show-read-feeds", "sources", "toggle-article-read",
     "mark-feed-read", "toggle-star", "open-in-browser", "reload", "reload-all", "sort", "save-search", "show-urls",
     "add-feed", "remove-feed", "edit-feed", "rules", "import-opml", "pipe-to", "next-pane", "prev-pane", "up", "down",
-    "pageup", "pagedown", "home", "end", "open",
+    "pageup", "pagedown", "home", "end", "open", "expand-story", "mute-story", "toggle-stories",
 )  # fmt: skip
 
 

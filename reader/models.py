@@ -185,6 +185,7 @@ class ArticleLine:
     starred: bool
     story_id: int | None = None  # None until grouped
     muted: bool = False  # its story is muted (set by the TUI's library, not the store)
+    story_unread: int = 0  # unread articles its story row stands for (set by the TUI's library, by story only)
 
 
 @dataclass(frozen=True)

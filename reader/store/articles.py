@@ -321,6 +321,40 @@ class ArticleStore(Database):
         )
         return [r[0] for r in rows]
 
+    def story_articles(self, story_ids: Sequence[int], flt: ArticleFilter = ArticleFilter()
+                       ) -> dict[int, list[tuple[int, int, bool]]]:  # fmt: skip
+        """The articles of these stories that the filter selects, oldest first, by story: (id, feed id, unread).
+        What a story row of the TUI stands for."""
+        where, params = self._where(flt)
+        found: dict[int, list[tuple[int, int, bool]]] = {}
+        for story_id, article_id, feed_id, unread in self._select_in(
+            f"SELECT a.story_id, a.id, a.feed_id, a.read = 0 FROM articles a WHERE {where}",
+            "a.story_id", story_ids, " ORDER BY a.sort_date, a.id", params=params,
+        ):  # fmt: skip
+            found.setdefault(story_id, []).append((article_id, feed_id, bool(unread)))
+        return found
+
+    def unread_stories(self) -> tuple[dict[int, int], dict[str, int], int]:
+        """How many stories have an unread article (an article alone is its own story; muted stories do not
+        count): in each feed, in each group, in all."""
+        story, now = "COALESCE(a.story_id, -a.id)", (_iso(utcnow()),)
+        unread = f"FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.read = 0 AND {NOT_MUTED}"
+        conn = self._conn()
+        by_feed = dict(conn.execute(f"SELECT a.feed_id, count(DISTINCT {story}) {unread} GROUP BY a.feed_id", now))
+        by_group = dict(conn.execute(f"SELECT f.grp, count(DISTINCT {story}) {unread} GROUP BY f.grp", now))
+        return by_feed, by_group, conn.execute(f"SELECT count(DISTINCT {story}) {unread}", now).fetchone()[0]
+
+    def count_stories(self, flt: ArticleFilter) -> int:
+        """How many stories the filter's articles belong to (an article alone is its own story)."""
+        where, params = self._where(flt)
+        sql = f"SELECT count(DISTINCT COALESCE(a.story_id, -a.id)) FROM articles a WHERE {where}"
+        return self._conn().execute(sql, params).fetchone()[0]
+
+    def story_muted_until(self, story_id: int) -> datetime | None:
+        """Until when a story is muted (None: not muted, or no such story); a past time means no longer."""
+        row = self._conn().execute("SELECT muted_until FROM stories WHERE id = ?", (story_id,)).fetchone()
+        return _dt(row[0]) if row else None
+
     def _where(self, flt: ArticleFilter) -> tuple[str, list]:
         """The filter as SQL conditions on `articles a` alone (a group becomes its feeds' ids), so they
         need no join and an index on articles covers them."""

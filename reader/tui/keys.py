@@ -53,6 +53,9 @@ BINDING_IDS: dict[str, tuple[str, ...]] = {
     "home": ("list.first", "reader.top"),
     "end": ("list.last", "reader.bottom"),
     "open": ("list.open",),
+    "expand-story": ("main.toggle_story",),  # the story keys: newsboat has no stories
+    "mute-story": ("main.mute_story",),
+    "toggle-stories": ("main.toggle_plain",),
 }
 
 _NAMED = {k.value for k in Keys} | {"space", "enter", "tab", "backspace", "escape", "delete", "insert"}

@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..config import Settings
@@ -65,27 +65,41 @@ class View:
 
 @dataclass
 class Counts:
-    """Unread counts of every sidebar entry; kept current by hand between full recounts."""
+    """Unread counts of every sidebar entry, as the list shows its rows: unread stories (a story counts while
+    any of its articles there is unread), or unread articles with one row per article. Muted stories count
+    nothing. Kept current by hand between full recounts."""
 
     unread_by_feed: dict[int, int] = field(default_factory=dict)
+    unread_by_group: dict[str, int] = field(default_factory=dict)
+    unread: int = 0
     starred: int = 0
     rule_hits: dict[str, frozenset[int]] = field(default_factory=dict)
     rule_unread: dict[str, int] = field(default_factory=dict)
+    group_of: dict[int, str] = field(default_factory=dict)  # feed id -> its group
+    by_story: bool = False
 
-    @property
-    def unread(self) -> int:
-        return sum(self.unread_by_feed.values())
-
-    def unread_in(self, feed_ids: Sequence[int]) -> int:
-        return sum(self.unread_by_feed.get(i, 0) for i in feed_ids)
-
-    def read_changed(self, line: ArticleLine, read: bool) -> None:
-        """One article became read (or unread again)."""
+    def read_changed(self, changed: Sequence[tuple[int, int]], read: bool,
+                     others: Sequence[tuple[int, int]] = ()) -> None:  # fmt: skip
+        """Articles (id, feed id) of one story became read (or unread again); `others`: the unread articles
+        left in their story. By story, an entry's count moves only if none of `others` is in it."""
         step = -1 if read else 1
-        self.unread_by_feed[line.feed_id] = max(0, self.unread_by_feed.get(line.feed_id, 0) + step)
-        for name, hits in self.rule_hits.items():
-            if line.id in hits:
-                self.rule_unread[name] = max(0, self.rule_unread.get(name, 0) + step)
+        moved = [entry for article in changed for entry in self._entries(*article)]
+        if self.by_story:
+            staying = {entry for article in others for entry in self._entries(*article)}
+            moved = [entry for entry in dict.fromkeys(moved) if entry not in staying]
+        tables = {"feed": self.unread_by_feed, "group": self.unread_by_group, "rule": self.rule_unread}
+        for kind, key in moved:
+            if kind == "all":
+                self.unread = max(0, self.unread + step)
+            else:
+                tables[kind][key] = max(0, tables[kind].get(key, 0) + step)
+
+    def _entries(self, article_id: int, feed_id: int):
+        """The sidebar entries an article counts in, as (kind, key)."""
+        yield "feed", feed_id
+        yield "group", self.group_of.get(feed_id, "")
+        yield "all", ""
+        yield from (("rule", name) for name, hits in self.rule_hits.items() if article_id in hits)
 
     def starred_changed(self, starred: bool) -> None:
         self.starred = max(0, self.starred + (1 if starred else -1))
@@ -99,6 +113,15 @@ class Status:
     feeds_in_error: int
     daemon_running: bool
     warnings: tuple[str, ...] = ()  # what needs the user, as `reader doctor` and the health alerts say it
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a view's story rows stand for: each story's articles that the filter selects and, for a search
+    or a rule, that match it (`hits`)."""
+
+    flt: ArticleFilter = ArticleFilter()
+    hits: frozenset[int] | None = None
 
 
 def group_by_story(ids: Sequence[int], story_of: dict[int, int]) -> list[tuple[int, int]]:
@@ -157,24 +180,54 @@ class Library:
             return hits
         return self.store.article_order(ArticleFilter(ids=hits), view.sort)
 
-    def story_rows(self, view: View, feeds: Sequence[Feed], rules: Sequence = ()) -> tuple[list[int], dict[int, int]]:
-        """The view by story: the id of each story's first article in the view's order, and the size of
-        every story of more than one article (by that first id). Slow at 100k articles: a worker's job."""
+    def story_rows(self, view: View, feeds: Sequence[Feed],
+                   rules: Sequence = ()) -> tuple[list[int], dict[int, int], Scope]:  # fmt: skip
+        """The view by story: the id of each story's first article in the view's order, the size of every
+        story of more than one article (by that first id), and what the rows stand for. Slow at 100k
+        articles: a worker's job."""
         if view.query is None and view.source.kind != SEARCH:
-            rows = self.store.story_order(replace(self._filter(view.source), unread=view.unread_only), view.sort)
+            scope = Scope(replace(self._filter(view.source), unread=view.unread_only))
+            rows = self.store.story_order(scope.flt, view.sort)
         else:  # a search or a rule: its matches, grouped in their order
             ids = self.order(view, feeds, rules)
+            scope = Scope(ArticleFilter(unread=view.unread_only), frozenset(ids))
             rows = group_by_story(ids, self.store.story_of(ids))
-        return [head for head, _ in rows], {head: size for head, size in rows if size > 1}
+        return [head for head, _ in rows], {head: size for head, size in rows if size > 1}, scope
 
-    def story_members(self, line: ArticleLine, unread_only: bool = False) -> list[int]:
-        """The ids of the other articles of `line`'s story, oldest first (unread ones only if asked)."""
-        story = self.store.story(line.story_id) if line.story_id is not None else None
-        ids = [m.article_id for m in story.articles if m.article_id != line.id] if story else []
-        if unread_only and ids:
-            unread = self.unread_among(ids)
-            ids = [i for i in ids if i in unread]
-        return ids
+    def story_articles(self, story_ids: Sequence[int], scope: Scope) -> dict[int, list[tuple[int, int, bool]]]:
+        """By story, the articles the view's rows stand for: (id, feed id, unread), oldest first."""
+        found = self.store.story_articles(story_ids, scope.flt) if story_ids else {}
+        if scope.hits is not None:
+            found = {story: kept for story, rows in found.items() if (kept := [r for r in rows if r[0] in scope.hits])}
+        return found
+
+    def row_articles(self, line: ArticleLine, scope: Scope) -> list[tuple[int, int, bool]]:
+        """The articles a story row stands for (an ungrouped article: itself): (id, feed id, unread)."""
+        if line.story_id is None:
+            return [(line.id, line.feed_id, not line.read)]
+        return self.story_articles([line.story_id], scope).get(line.story_id, [])
+
+    def story_members(self, line: ArticleLine, scope: Scope) -> list[int]:
+        """The ids of the other articles `line`'s story row stands for, oldest first: what expanding shows."""
+        return [r[0] for r in self.row_articles(line, scope) if r[0] != line.id]
+
+    def unread_left(self, story_id: int | None, but: Sequence[int]) -> list[tuple[int, int]]:
+        """The unread articles (id, feed id) of a story other than `but`, in every view: what keeps it counted."""
+        if story_id is None:
+            return []
+        rows = self.store.story_articles([story_id], ArticleFilter(unread=True)).get(story_id, [])
+        return [(i, feed_id) for i, feed_id, _ in rows if i not in set(but)]
+
+    def unread_rows(self, ids: Sequence[int], stories: frozenset[int], scope: Scope) -> set[int]:
+        """Which of these rows are unread: an article's own state; a story row's (its id in `stories`) while any
+        article it stands for is unread."""
+        unread = self.unread_among(ids)
+        heads = [i for i in ids if i in stories and i not in unread]
+        if heads:
+            story_of = self.store.story_of(heads)
+            found = self.story_articles(sorted(set(story_of.values())), replace(scope, flt=replace(scope.flt, unread=True)))
+            unread |= {i for i in heads if any(r[2] for r in found.get(story_of.get(i), ()))}
+        return unread
 
     def also_covered(self, article: Article) -> list[tuple[str, str]]:
         """(outlet, title) of the other articles of an article's story: what the reader's header lists."""
@@ -185,13 +238,21 @@ class Library:
     def set_story_read(self, story_id: int, read: bool = True) -> int:
         return self.store.set_story_read(story_id, read)
 
-    def toggle_story_muted(self, story_id: int) -> bool:
-        """Mute a story for good (no alerts from it), or unmute it if muted; whether it is muted now."""
+    def muted_until(self, story_id: int) -> datetime | None:
+        """Until when a story is muted; None if it is not (any more)."""
+        until = self.store.story_muted_until(story_id)
+        return until if until is not None and until > datetime.now(UTC) else None
+
+    def mute_story(self, story_id: int, length: timedelta | None) -> datetime | None:
+        """Mute a story for `length` (None: until unmuted), as `reader stories mute --for`; until when."""
         from ..cli.stories import FOREVER
 
-        muted = story_id in self.store.muted_stories([story_id], datetime.now(UTC))
-        self.store.set_story_muted(story_id, None if muted else FOREVER)
-        return not muted
+        until = FOREVER if length is None else datetime.now(UTC).replace(microsecond=0) + length
+        self.store.set_story_muted(story_id, until)
+        return until
+
+    def unmute_story(self, story_id: int) -> None:
+        self.store.set_story_muted(story_id, None)
 
     def matches(self, query: ParsedQuery, rule, feeds: Sequence[Feed], *, sort: str = "newest") -> list[int]:
         """Ids of the articles a query (or a rule, with its feed restrictions) matches."""
@@ -219,27 +280,41 @@ class Library:
 
     # -- counts -------------------------------------------------------------------------------
 
-    def counts(self, rules: Sequence, feeds: Sequence[Feed]) -> Counts:
-        """Unread counts by feed, starred articles, and each rule's matches and unread matches (slow: a worker's job)."""
-        counted = Counts(
-            unread_by_feed={f.id: f.unread_count for f in self.store.feeds(with_counts=True)},
-            starred=self.store.count_articles(ArticleFilter(starred=True)),
-        )
+    def counts(self, rules: Sequence, feeds: Sequence[Feed], by_story: bool = False) -> Counts:
+        """Unread counts (stories `by_story`, else articles) by feed, group and in all, starred articles, and each
+        rule's matches and unread matches (slow: a worker's job)."""
+        group_of = {f.id: f.group for f in feeds}
+        if by_story:
+            by_feed, by_group, total = self.store.unread_stories()
+            by_feed, by_group = {f.id: 0 for f in feeds} | by_feed, {f.group: 0 for f in feeds} | by_group
+        else:
+            by_feed, by_group = {f.id: f.unread_count for f in self.store.feeds(with_counts=True)}, {}
+            for feed_id, n in by_feed.items():
+                by_group[group_of.get(feed_id, "")] = by_group.get(group_of.get(feed_id, ""), 0) + n
+            total = sum(by_feed.values())
+        counted = Counts(by_feed, by_group, total, self.store.count_articles(ArticleFilter(starred=True)),
+                         group_of=group_of, by_story=by_story)  # fmt: skip
+        count = self.store.count_stories if by_story else self.store.count_articles
         for rule in rules:
             hits = self.matches(rule.query, rule, feeds)
             counted.rule_hits[rule.name] = frozenset(hits)
-            counted.rule_unread[rule.name] = self.store.count_articles(ArticleFilter(ids=hits, unread=True)) if hits else 0
+            counted.rule_unread[rule.name] = count(ArticleFilter(ids=hits, unread=True)) if hits else 0
         return counted
 
     # -- rows and articles ----------------------------------------------------------------
 
-    def lines(self, ids: Sequence[int]) -> dict[int, ArticleLine]:
-        """The rows of these articles, each knowing whether its story is muted."""
+    def lines(self, ids: Sequence[int], scope: Scope | None = None) -> dict[int, ArticleLine]:
+        """The rows of these articles, each knowing whether its story is muted and, for story rows of a view
+        (`scope`), how many of the articles its row stands for are unread."""
         lines = self.store.article_lines(ids)
-        stories = {line.story_id for line in lines.values() if line.story_id is not None}
-        muted = self.store.muted_stories(sorted(stories), datetime.now(UTC)) if stories else set()
+        stories = sorted({line.story_id for line in lines.values() if line.story_id is not None})
+        muted = self.store.muted_stories(stories, datetime.now(UTC)) if stories else set()
         if muted:
             lines = {i: replace(line, muted=True) if line.story_id in muted else line for i, line in lines.items()}
+        if scope is not None:
+            unread = {story: sum(r[2] for r in rows) for story, rows in self.story_articles(stories, scope).items()}
+            lines = {i: replace(line, story_unread=0 if line.muted else unread.get(line.story_id, int(not line.read)))
+                     for i, line in lines.items()}  # fmt: skip
         return lines
 
     def article(self, article_id: int) -> Article | None:

@@ -1,4 +1,4 @@
-"""Small modal dialogs: import OPML, confirm, a feed's details, an article's links.
+"""Small modal dialogs: import OPML, confirm, a feed's details, an article's links, how long to mute a story.
 
 Each returns its answer through `dismiss` (None when cancelled with Escape).
 Every piece of feed-supplied text goes in as `Content`, never as markup.
@@ -6,6 +6,7 @@ Every piece of feed-supplied text goes in as `Content`, never as markup.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from rich.text import Text
@@ -193,3 +194,44 @@ class LinksScreen(Dialog):
     def chosen(self, event: OptionList.OptionSelected) -> None:
         link = next(link for link in self.links if str(link.number) == event.option.id)
         self.dismiss(link.url)
+
+
+MUTE_CHOICES: tuple[tuple[str, timedelta | None], ...] = (
+    ("1 day", timedelta(days=1)),
+    ("7 days", timedelta(days=7)),
+    ("30 days", timedelta(days=30)),
+    ("until unmuted", None),
+)
+
+
+class MuteScreen(Dialog):
+    """How long to mute a story (as `reader stories mute --for`). Returns a (label, length) of MUTE_CHOICES."""
+
+    BINDING_GROUP_TITLE = "Mute"
+    BINDINGS = [Binding(str(k), f"choose({k - 1})", show=False, id=f"mute.choose_{k}") for k in range(1, 5)]
+    DEFAULT_CSS = """
+    MuteScreen {
+        & > Vertical { max-width: 64; }
+        OptionList { height: auto; }
+    }
+    """
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.story_title = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Mute this story for", classes="dialog-title")
+            yield Label(Content(clean_line(self.story_title, 200) or "(no title)"), classes="dialog-hint")
+            yield OptionList(*[Option(f"{k}  {label}", id=str(k - 1)) for k, (label, _) in enumerate(MUTE_CHOICES, 1)],
+                             id="mute-for")  # fmt: skip
+            yield Label("No alerts and no unread count from it; every rule stays armed. "
+                        "Enter or 1–4 chooses · Esc cancels", classes="dialog-hint")  # fmt: skip
+
+    def action_choose(self, index: int) -> None:
+        self.dismiss(MUTE_CHOICES[index])
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(MUTE_CHOICES[int(event.option.id)])

@@ -42,6 +42,7 @@ from ..library import (
     UNREAD_ONLY_KEY,
     Counts,
     Library,
+    Scope,
     Source,
     View,
 )
@@ -51,7 +52,7 @@ from ..widgets.article_view import ArticleView, alert_details, is_web_url
 from ..widgets.search_bar import SearchBar
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
-from .dialogs import ConfirmScreen, FeedInfoScreen, LinksScreen, PathScreen
+from .dialogs import ConfirmScreen, FeedInfoScreen, LinksScreen, MuteScreen, PathScreen
 from .feed_add import AddFeedScreen
 from .save_rule import SaveRuleScreen
 
@@ -74,9 +75,11 @@ def plural(count: int, noun: str) -> str:
 
 
 class ViewLoaded(Message):
-    def __init__(self, view: View, ids: list[int], keep: int | None, sizes: dict[int, int] | None) -> None:
+    def __init__(self, view: View, ids: list[int], keep: int | None, sizes: dict[int, int] | None = None,
+                 scope: Scope | None = None) -> None:  # fmt: skip
         super().__init__()
         self.view, self.ids, self.keep, self.sizes = view, ids, keep, sizes  # sizes None: plain articles
+        self.scope = scope  # what its story rows stand for
 
 
 class CountsLoaded(Message):
@@ -196,6 +199,8 @@ class MainScreen(Screen):
         self.sort = "newest"
         self.unread_only = library.store.get_meta(UNREAD_ONLY_KEY) == "1"  # every list, remembered
         self.plain = library.store.get_meta(PLAIN_KEY) == "1"  # one row per article, not per story
+        self.scope: Scope | None = None  # what the list's story rows stand for (None: one row per article)
+        self.opened_row: int | None = None  # the story row opened last (the reader shows an article of its story)
         self.search: ParsedQuery | None = None
         self.unparsed: str | None = None  # a query being typed that does not parse yet: the list shows nothing
         self.known_alert_id = 0  # the newest alert this screen has heard of (newer ones make a toast)
@@ -215,7 +220,7 @@ class MainScreen(Screen):
             with Container(id="content"):
                 with Vertical(id="list-pane"):
                     yield SearchBar(self.library.search_history(), id="search")
-                    yield ArticleList(self.library.lines, id="articles")
+                    yield ArticleList(lambda ids: self.library.lines(ids, self.scope), id="articles")
                     yield AlertList(self.library.alerts, id="alerts")
                 yield ArticleView(id="reader")
         yield Input(placeholder=FIND_PLACEHOLDER, id="find-input")
@@ -296,8 +301,8 @@ class MainScreen(Screen):
         if self.plain:
             self.post_message(ViewLoaded(view, self.library.order(view, self.feeds, self.rules), keep, None))
         else:
-            ids, sizes = self.library.story_rows(view, self.feeds, self.rules)
-            self.post_message(ViewLoaded(view, ids, keep, sizes))
+            ids, sizes, scope = self.library.story_rows(view, self.feeds, self.rules)
+            self.post_message(ViewLoaded(view, ids, keep, sizes, scope))
 
     @on(ViewLoaded)
     def view_loaded(self, message: ViewLoaded) -> None:
@@ -308,6 +313,7 @@ class MainScreen(Screen):
         else:
             empty = "No matches." if message.view.query is not None else "No articles here. Press R to refresh."
             empty = "No unread articles here (U shows the read ones too)." if message.view.unread_only else empty
+        self.scope = message.scope
         self.articles.show(message.ids, sizes=message.sizes, query=message.view.query, keep=message.keep,
                            placeholder=empty)
         self._set_list_title()
@@ -345,7 +351,7 @@ class MainScreen(Screen):
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
     def count_unread(self, rules: tuple, feeds: list[Feed]) -> None:
-        self.post_message(CountsLoaded(self.library.counts(rules, feeds)))
+        self.post_message(CountsLoaded(self.library.counts(rules, feeds, by_story=not self.plain)))
 
     @on(CountsLoaded)
     def counts_loaded(self, message: CountsLoaded) -> None:
@@ -469,6 +475,9 @@ class MainScreen(Screen):
         """Show the highlighted article without marking it read."""
         article_id = self.articles.current_id
         query = self.current_view().query
+        if article_id is not None and article_id == self.opened_row:
+            return  # an opened story row shows the story's article it chose
+        self.opened_row = None
         if article_id is None:
             await self.reader.show_article(None)
         elif not self.reader.is_showing(article_id, query):
@@ -483,22 +492,31 @@ class MainScreen(Screen):
         await self.open_current(focus=True)
 
     async def open_current(self, focus: bool = False) -> None:
-        """Show the list's current article in the reader and mark it read."""
+        """Show the list's current article in the reader and mark it read. On a story row: its first unread
+        article (else its first), with the others listed, and every article the row stands for marked read."""
         line = self.articles.current_line()
         if line is None:
             return
         query = self.current_view().query
         if focus:
             self._focus(self.reader)  # first: a second Enter typed while the article loads goes to it (full screen)
-        if not self.reader.is_showing(line.id, query):
-            await self._show_article(line.id, query)
-        if not line.read:
+        story = self.library.row_articles(line, self.scope) if self.articles.is_story_row(self.articles.cursor) else []
+        unread = [(i, feed_id) for i, feed_id, is_unread in story if is_unread]
+        shown = line.id if not unread or (line.id, line.feed_id) in unread else unread[0][0]
+        self.opened_row = line.id if story else None
+        if not self.reader.is_showing(shown, query):
+            await self._show_article(shown, query)
+        if unread:
+            self.mark_read(unread, True, line.story_id, line.muted)
+        elif not line.read and not story:
             self.set_read(line, True)
 
     async def _show_article(self, article_id: int, query: ParsedQuery | None) -> None:
         """Show an article in the reader, with the other articles of its story listed in its header."""
         article = self.library.article(article_id)
-        await self.reader.show_article(article, query, also=self.library.also_covered(article) if article else ())
+        story = article.story_id if article else None
+        await self.reader.show_article(article, query, also=self.library.also_covered(article) if article else (),
+                                       muted=self.library.muted_until(story) if story is not None else None)
 
     @on(AlertList.CursorMoved, "#alerts")
     def alert_highlighted(self) -> None:
@@ -558,12 +576,24 @@ class MainScreen(Screen):
             self.call_after_refresh(self.preview_alert)
 
     def set_read(self, line: ArticleLine, read: bool) -> None:
-        self.library.set_read([line.id], read)
-        if read and not line.read:
-            self._remember_marked([line.id])
-        self.articles.replace_line(replace(line, read=read))
-        self.counts.read_changed(line, read)
-        self.sidebar.update_counts(self.counts)
+        if line.read != read:
+            self.mark_read([(line.id, line.feed_id)], read, line.story_id, line.muted)
+        if not self.articles.by_story:
+            self.articles.replace_line(replace(line, read=read))
+
+    def mark_read(self, articles: list[tuple[int, int]], read: bool, story_id: int | None, muted: bool = False) -> None:
+        """Mark articles (id, feed id) of one story read or unread (remembered for u); the sidebar's counts
+        follow by hand: a story's count moves only when none of its articles stays unread there."""
+        ids = [i for i, _ in articles]
+        self.library.set_read(ids, read)
+        if read:
+            self._remember_marked(ids)
+        if not muted:  # a muted story's articles count nowhere
+            others = self.library.unread_left(story_id, ids) if self.counts.by_story else []
+            self.counts.read_changed(articles, read, others)
+            self.sidebar.update_counts(self.counts)
+        if self.articles.by_story:
+            self.articles.forget_lines()  # the story's row changes with any of its articles
 
     # -- actions: moving around -------------------------------------------------------------------
 
@@ -651,25 +681,16 @@ class MainScreen(Screen):
         line = self.target_line()
         if line is None:
             return
-        index = self.articles.cursor
-        on_story_row = (not self.plain and self.focused is not self.reader and not self.alerts.display
-                        and self.articles.story_size(line.id) > 1 and not self.articles.is_expanded(index))  # fmt: skip
-        if on_story_row:
-            self._toggle_story_read([line.id, *self.library.story_members(line)])
+        on_story_row = self.focused is not self.reader and not self.alerts.display \
+            and self.articles.is_story_row(self.articles.cursor)
+        if on_story_row:  # every article the row stands for read, or unread again if all were
+            story = self.library.row_articles(line, self.scope)
+            unread = [(i, feed_id) for i, feed_id, is_unread in story if is_unread]
+            self.mark_read(unread or [(i, feed_id) for i, feed_id, _ in story], bool(unread), line.story_id, line.muted)
+            self.notify(f"Marked the story's {plural(len(unread or story), 'article')} {'read' if unread else 'unread'}"
+                        f"{'. u undoes it.' if unread else '.'}", timeout=3)  # fmt: skip
         else:
             self.set_read(line, not line.read)
-
-    @work(thread=True, exclusive=True, group="mark", exit_on_error=False)
-    def _toggle_story_read(self, ids: list[int]) -> None:
-        """A story row's m: every article of the story read, or unread again if all were read."""
-        unread = sorted(self.library.unread_among(ids))
-        self.library.set_read(unread or ids, bool(unread))
-        self.app.call_from_thread(self._marked_read if unread else self._marked_unread, unread or ids)
-
-    def _marked_unread(self, ids: list[int]) -> None:
-        self.articles.forget_lines()
-        self.count_unread(self.rules, self.feeds)
-        self.notify(f"Marked {plural(len(ids), 'article')} unread.")
 
     def action_toggle_story(self) -> None:
         """Expand the story under the cursor to its articles, or fold it (from any of its rows)."""
@@ -681,25 +702,42 @@ class MainScreen(Screen):
         if articles.is_expanded(index):
             articles.collapse(index)
         elif articles.story_size(line.id) > 1:
-            articles.expand(index, self.library.story_members(line, self.unread_only))
+            articles.expand(index, self.library.story_members(line, self.scope))
         else:
             self.notify("This article is a story of its own.", timeout=2)
 
     def action_toggle_story_muted(self) -> None:
+        """M: ask how long to mute the story (no alerts, no unread count); on a muted story, unmute it."""
         line = self.target_line()
         if line is None:
             return
         if line.story_id is None:
             self.notify("This article is not grouped into a story yet.", timeout=3)
             return
-        muted = self.library.toggle_story_muted(line.story_id)
+        if self.library.muted_until(line.story_id) is not None:
+            self.library.unmute_story(line.story_id)
+            self._mute_changed(line.story_id, None, "Story unmuted: it alerts and counts as unread again.")
+            return
+        self.app.push_screen(MuteScreen(line.title), lambda choice: choice and self._mute(line.story_id, *choice))
+
+    def _mute(self, story_id: int, label: str, length) -> None:
+        until = self.library.mute_story(story_id, length)
+        when = "until you unmute it" if length is None else f"for {label}, until {until.astimezone():%Y-%m-%d %H:%M}"
+        self._mute_changed(story_id, until, f"Story muted {when}: no alerts, no unread count. M unmutes it.")
+
+    def _mute_changed(self, story_id: int, until: datetime | None, notice: str) -> None:
         self.articles.forget_lines()
-        self.notify("Story muted: it alerts no rule. M unmutes it." if muted else "Story unmuted.")
+        self.count_unread(self.rules, self.feeds)
+        article = self.reader.article
+        if article is not None and article.story_id == story_id:
+            self.reader.show_muted(until)
+        self.notify(notice)
 
     def action_toggle_plain(self) -> None:
         self.plain = not self.plain
         self.library.store.set_meta(PLAIN_KEY, "1" if self.plain else "0")
         self.load_view()
+        self.count_unread(self.rules, self.feeds)  # the sidebar counts what the rows are: stories or articles
         self.notify("One row per article." if self.plain else "One row per story.", timeout=2)
 
     def action_toggle_star(self) -> None:
@@ -751,19 +789,20 @@ class MainScreen(Screen):
 
     def action_next_unread(self) -> None:
         if not self._find_step(1):
-            self._find_unread(self.articles.ids, self.articles.cursor, 1)
+            self._find_unread(self.articles.ids, self.articles.cursor, 1, self.articles.story_rows(), self.scope)
 
     def action_previous_unread(self) -> None:
         if not self._find_step(-1):
-            self._find_unread(self.articles.ids, self.articles.cursor, -1)
+            self._find_unread(self.articles.ids, self.articles.cursor, -1, self.articles.story_rows(), self.scope)
 
     @work(thread=True, exclusive=True, group="find", exit_on_error=False)
-    def _find_unread(self, ids: list[int], start: int, step: int) -> None:
-        """Look through the view's ids from the cursor on, a chunk at a time, for an unread article."""
+    def _find_unread(self, ids: list[int], start: int, step: int, stories: frozenset[int], scope: Scope | None) -> None:
+        """Look through the view's ids from the cursor on, a chunk at a time, for an unread row (a story row
+        while any article it stands for is unread)."""
         ahead = ids[start + 1 :] if step > 0 else ids[:start][::-1]
         for begin in range(0, len(ahead), UNREAD_CHUNK):
             chunk = ahead[begin : begin + UNREAD_CHUNK]
-            unread = self.library.unread_among(chunk)
+            unread = self.library.unread_rows(chunk, stories, scope) if scope else self.library.unread_among(chunk)
             found = next((i for i in chunk if i in unread), None)
             if found is not None:
                 self.post_message(UnreadFound(ids, found))

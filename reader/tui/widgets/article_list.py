@@ -83,6 +83,7 @@ class ArticleList(VirtualList):
         self._fetch = fetch
         self._ids: list[int] = []
         self._sizes: dict[int, int] = {}  # first article id -> size, of stories of more than one
+        self.by_story = False  # rows are stories: a row is unread while any article it stands for is
         self._head_of: dict[int, int] = {}  # an expanded story's other article ids -> its first id
         self._lines: OrderedDict[int, ArticleLine] = OrderedDict()
         self._strips: LRUCache[tuple, Strip] = LRUCache(STRIP_CACHE)  # drawn rows, by what they show
@@ -97,6 +98,7 @@ class ArticleList(VirtualList):
         the cursor stays on `keep` if it is among them."""
         self._ids = ids
         self._sizes = sizes or {}
+        self.by_story = sizes is not None
         self._head_of = {}
         self._lines.clear()
         self._strips.clear()
@@ -129,6 +131,15 @@ class ArticleList(VirtualList):
 
     def is_expanded(self, index: int) -> bool:
         return index + 1 < len(self._ids) and self._head_of.get(self._ids[index + 1]) == self._ids[index]
+
+    def is_story_row(self, index: int) -> bool:
+        """Row `index` stands for a story of several articles (not expanded): marking or opening it is the story's."""
+        return self.by_story and 0 <= index < len(self._ids) and self.story_size(self._ids[index]) > 1 \
+            and not self.is_expanded(index)
+
+    def story_rows(self) -> frozenset[int]:
+        """The ids of the rows that stand for a story of several articles (those not expanded)."""
+        return frozenset(self._sizes) - set(self._head_of.values()) if self.by_story else frozenset()
 
     def expand(self, index: int, members: list[int]) -> None:
         """Show the story of row `index` as its articles: `members`, below it."""
@@ -211,20 +222,22 @@ class ArticleList(VirtualList):
         line = self.line(index)
         member = line is not None and line.id in self._head_of
         more = self._sizes.get(line.id, 1) - 1 if line is not None and not self.is_expanded(index) else 0
-        key = (line, width, selected and self.has_focus, selected, member, more)
+        story = self.by_story and not member and not self.is_expanded(index)  # the row is its story's
+        key = (line, width, selected and self.has_focus, selected, member, more, story)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._strips[key] = self._draw(line, width, selected, member, more)
+            strip = self._strips[key] = self._draw(line, width, selected, member, more, story)
         return strip
 
-    def _draw(self, line: ArticleLine | None, width: int, selected: bool, member: bool = False, more: int = 0) -> Strip:
+    def _draw(self, line: ArticleLine | None, width: int, selected: bool, member: bool = False, more: int = 0,
+              story: bool = False) -> Strip:  # fmt: skip
         base = self._style("base")
         if selected:
             base = base + self.cursor_style("article-list")
         if line is None:  # deleted since the view was made
             return Strip.blank(width, base)
         title_w, feed_w, date_w = column_widths(width)
-        quiet = line.read or line.muted  # a muted story does not ask to be read
+        quiet = line.muted or (not line.story_unread if story else line.read)  # a muted story asks no reading
         row = Text(style=base + self._style("read" if quiet else "unread"), no_wrap=True, end="")
         row.append(UNREAD_MARK if not quiet else " ", self._style("mark"))
         row.append(" ")

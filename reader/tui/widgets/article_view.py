@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -142,6 +143,7 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         self.marked: ParsedQuery | None = None  # the query whose terms are marked
         self.alert_shown: Content | None = None  # the alert details above the article
         self.also: tuple = ()  # (outlet, title) of the other articles of its story
+        self.muted: datetime | None = None  # until when its story is muted
         self.links: list[Link] = []
         self.markdown = ""  # the article's Markdown as shown (links numbered)
         self.found: list[tuple[_Marked, int]] = []  # each place the find text is: its block, its offset there
@@ -154,12 +156,14 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         yield Static(Content(""), id="article-links")
 
     async def show_article(self, article: Article | None, query: ParsedQuery | None = None,
-                           alert: Content | None = None, also: Sequence[tuple[str, str]] = ()) -> None:  # fmt: skip
+                           alert: Content | None = None, also: Sequence[tuple[str, str]] = (),
+                           muted: datetime | None = None) -> None:  # fmt: skip
         """Show an article (None: nothing), with `query`'s terms marked, under an alert's details if given;
-        `also`: (outlet, title) of the other articles of its story."""
+        `also`: (outlet, title) of the other articles of its story; `muted`: until when that story is muted."""
         self.article = article
         self.marked = query
         self.also = also
+        self.muted = muted
         self.alert_shown = alert
         shown = self.query_one("#article-alert", Static)
         shown.update(alert or Content(""))
@@ -179,7 +183,7 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
                       for k, e in enumerate(article.enclosures, 1)]  # fmt: skip
         self.links += enclosures
         self.markdown, self.found, self.found_at, body.find_text = markdown, [], -1, ""
-        head.update(header(article, query, enclosures, also))
+        head.update(header(article, query, enclosures, also, muted))
         body.match_query = query
         self.scroll_home(animate=False)
         await body.update(markdown)
@@ -213,7 +217,15 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         """The article was starred or unstarred: redraw the header only."""
         if self.article is not None:
             self.article = replace(self.article, starred=starred)
-            self.query_one("#article-head", Static).update(header(self.article, self.marked, also=self.also))
+            self.query_one("#article-head", Static).update(header(self.article, self.marked, also=self.also,
+                                                                  muted=self.muted))
+
+    def show_muted(self, muted: datetime | None) -> None:
+        """The article's story was muted (until `muted`) or unmuted: redraw the header only."""
+        if self.article is not None:
+            self.muted = muted
+            self.query_one("#article-head", Static).update(header(self.article, self.marked, also=self.also,
+                                                                  muted=muted))
 
     def is_showing(self, article_id: int | None, query: ParsedQuery | None, alert: Content | None = None) -> bool:
         return (self.article is not None and self.article.id == article_id and self.marked is query
@@ -224,9 +236,9 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
 
 
 def header(article: Article, query: ParsedQuery | None, enclosures: Sequence[Link] = (),
-           also: Sequence[tuple[str, str]] = ()) -> Content:  # fmt: skip
+           also: Sequence[tuple[str, str]] = (), muted: datetime | None = None) -> Content:  # fmt: skip
     """Title (terms marked), then feed · author · date, then the link, then the enclosures (podcast audio…),
-    then the other outlets covering the same story."""
+    then whether its story is muted and the other outlets covering the same story."""
     title = clean_line(article.title) or "(no title)"
     head = Content.styled(title, "bold")
     if query is not None:
@@ -242,6 +254,10 @@ def header(article: Article, query: ParsedQuery | None, enclosures: Sequence[Lin
         parts += [Content("  "), Content.styled("★ starred", "$text-warning")]
     for link in enclosures:
         parts += [Content("\n"), Content.styled(f"Enclosure [{link.number}] ", "bold"), Content(f"{link.text} · {link.url}")]
+    if muted is not None:
+        until = "until unmuted" if muted.year >= 9999 else f"until {muted.astimezone():%Y-%m-%d %H:%M}"
+        parts += [Content("\n"), Content.styled(f"Story muted {until}", "bold $text-warning"),
+                  Content(": no alerts or unread count from it (M unmutes)")]  # fmt: skip
     if also:
         outlets = ", ".join(dict.fromkeys(clean_line(outlet) for outlet, _ in also))
         parts += [Content("\n"), Content.styled("Also covered by: ", "bold"), Content(outlets)]

@@ -158,14 +158,17 @@ class Sidebar(VirtualList):
         return next((r for r in self.rules if r.name == source.key), None)
 
     def count(self, source: Source) -> int | None:
-        """The number an entry shows: unread articles (matches, for a rule); starred; new alerts."""
+        """The number an entry shows: unread stories or articles (matches, for a rule), as the list shows them;
+        starred; new alerts."""
         counts = self.counts
         if source.kind == ALL:
             return counts.unread
         if source.kind == STARRED:
             return counts.starred
-        if source.kind in (GROUP, FEED):
-            return counts.unread_in(self.feed_ids(source))
+        if source.kind == GROUP:
+            return counts.unread_by_group.get(source.key)
+        if source.kind == FEED:
+            return counts.unread_by_feed.get(int(source.key))
         if source.kind == RULE:
             return counts.rule_unread.get(source.key)
         return self.alert_count
