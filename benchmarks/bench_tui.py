@@ -541,10 +541,10 @@ these figures by tens of percent between runs):
 """
 
 
-def write_section(section: str, path: Path = DOCS) -> None:
-    """Put `section` in place of the file's `## TUI` section, or at its end."""
+def write_section(section: str, path: Path = DOCS, heading: str = SECTION) -> None:
+    """Put `section` in place of the file's `heading` section (`## TUI`), or at its end."""
     text = path.read_text(encoding="utf-8")
-    start = text.find(f"\n{SECTION}\n")
+    start = text.find(f"\n{heading}\n")
     if start == -1:
         path.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
         return

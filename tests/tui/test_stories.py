@@ -255,3 +255,22 @@ async def test_the_story_keys_are_configurable_and_in_the_help(story_world, make
         assert screen.articles.row_count == count + 2
         await pilot.press("ctrl+u")
         await wait_until(pilot, lambda: isinstance(app.screen, MuteScreen))
+
+
+@pytest.mark.parametrize("state", ["folded", "expanded", "mute-dialog"])
+def test_snapshot_of_a_story(story_world, make_app, snap_compare, state):
+    """A story row with +2 (its unread mark, its outlet), the story expanded, the mute dialog at 80×24."""
+
+    async def shown(pilot) -> None:
+        screen = await started(pilot)
+        await wait_until(pilot, lambda: screen.reader.article is not None)
+        if state == "expanded":
+            await pilot.press("z", "j")
+            await wait_until(pilot, lambda: screen.reader.article.id == screen.articles.current_id)
+        elif state == "mute-dialog":
+            await pilot.press("M")
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, MuteScreen))
+        await settle(pilot)
+
+    size = (80, 24) if state == "mute-dialog" else (120, 30)
+    assert snap_compare(make_app(story_world), terminal_size=size, run_before=shown)

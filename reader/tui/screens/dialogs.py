@@ -212,7 +212,7 @@ class MuteScreen(Dialog):
     DEFAULT_CSS = """
     MuteScreen {
         & > Vertical { max-width: 64; }
-        OptionList { height: auto; }
+        OptionList { height: auto; margin-top: 1; }
     }
     """
 
@@ -223,11 +223,11 @@ class MuteScreen(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Mute this story for", classes="dialog-title")
-            yield Label(Content(clean_line(self.story_title, 200) or "(no title)"), classes="dialog-hint")
+            yield Static(Content(clean_line(self.story_title, 200) or "(no title)"), classes="dialog-hint")
             yield OptionList(*[Option(f"{k}  {label}", id=str(k - 1)) for k, (label, _) in enumerate(MUTE_CHOICES, 1)],
                              id="mute-for")  # fmt: skip
-            yield Label("No alerts and no unread count from it; every rule stays armed. "
-                        "Enter or 1–4 chooses · Esc cancels", classes="dialog-hint")  # fmt: skip
+            yield Static("No alerts and no unread count from it; every rule stays armed. "
+                         "Enter or 1–4 chooses · Esc cancels", classes="dialog-hint")  # fmt: skip
 
     def action_choose(self, index: int) -> None:
         self.dismiss(MUTE_CHOICES[index])

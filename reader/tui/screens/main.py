@@ -74,6 +74,10 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' * (count != 1)}"
 
 
+def story_noun(count: int) -> str:
+    return "story" if count == 1 else "stories"
+
+
 class ViewLoaded(Message):
     def __init__(self, view: View, ids: list[int], keep: int | None, sizes: dict[int, int] | None = None,
                  scope: Scope | None = None) -> None:  # fmt: skip
@@ -331,7 +335,9 @@ class MainScreen(Screen):
             else:
                 name = f"Search: {self.search.text}" if self.search is not None else self.sidebar.title(self.source)
                 unread = " unread" if view.unread_only else ""
-                title = Content(f"{clean_line(name, 200)} · {len(self.articles.ids)}{unread} · {view.sort}")
+                articles, stories = self.articles.counted()
+                shown = f"{articles}{unread}" if stories is None else f"{stories}{unread} {story_noun(stories)}"
+                title = Content(f"{clean_line(name, 200)} · {shown} · {view.sort}")
         self.query_one("#list-pane").border_title = title
 
     @on(Sidebar.CursorMoved, "#sidebar")
@@ -428,10 +434,11 @@ class MainScreen(Screen):
         if self.refreshing:
             status = replace(status, daemon_running=False)  # the lock held is our own
         if self.alerts.display:
-            count, noun = len(self.alerts.ids), "alert"
+            shown = plural(len(self.alerts.ids), "alert")
         else:
-            count, noun = len(self.articles.ids), "article"
-        self.query_one(StatusBar).show_status(status, f"{count} {noun}{'s' * (count != 1)}")
+            count, stories = self.articles.counted()
+            shown = plural(count, "article") + (f" in {stories} {story_noun(stories)}" if stories is not None else "")
+        self.query_one(StatusBar).show_status(status, shown)
 
     def poll(self) -> None:
         """Every few seconds: rule files edited outside, a daemon's refresh, new alerts."""

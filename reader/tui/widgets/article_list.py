@@ -137,6 +137,13 @@ class ArticleList(VirtualList):
         return self.by_story and 0 <= index < len(self._ids) and self.story_size(self._ids[index]) > 1 \
             and not self.is_expanded(index)
 
+    def counted(self) -> tuple[int, int | None]:
+        """How many articles the list holds, and in how many stories (None: one row per article)."""
+        if not self.by_story:
+            return len(self._ids), None
+        stories = len(self._ids) - len(self._head_of)
+        return stories + sum(self._sizes.values()) - len(self._sizes), stories
+
     def story_rows(self) -> frozenset[int]:
         """The ids of the rows that stand for a story of several articles (those not expanded)."""
         return frozenset(self._sizes) - set(self._head_of.values()) if self.by_story else frozenset()
