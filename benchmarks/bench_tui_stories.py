@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import random
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from benchmarks.bench_tui import (
     FrameRecorder,
     build_data_dir,
     percentile,
+    print_table,
     write_section,
 )
 from reader.index import SearchIndex
@@ -197,11 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"check failed: {exc}", file=sys.stderr)
         return 1
     rows = figure_rows(figures)
-    width = max(len(r[0]) for r in rows)
-    print(f"\nTUI story view: {args.articles:,} articles in {stories[0]:,} story rows, {PTY_COLUMNS}×{PTY_ROWS}")
-    for what, figure, target, result in rows:
-        print(f"  {what:<{width}}  {figure:>14}  {target:<8} {result}")
-    print(f"  (median of every key: {statistics.median([v for ms in figures.keys.values() for v in ms]):.0f} ms)")
+    print_table(args.articles, rows)
+    print(f"  story rows: {stories[0]:,}, of several articles: {stories[1]:,}")
     if not args.no_write:
         load = (load_before, os.getloadavg()[0])
         write_section(markdown_section(args.articles, stories, rows, args.presses, load), DOCS, SECTION)

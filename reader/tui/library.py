@@ -215,8 +215,8 @@ class Library:
         """The unread articles (id, feed id) of a story other than `but`, in every view: what keeps it counted."""
         if story_id is None:
             return []
-        rows = self.store.story_articles([story_id], ArticleFilter(unread=True)).get(story_id, [])
-        return [(i, feed_id) for i, feed_id, _ in rows if i not in set(but)]
+        rows, but = self.store.story_articles([story_id], ArticleFilter(unread=True)).get(story_id, []), set(but)
+        return [(i, feed_id) for i, feed_id, _ in rows if i not in but]
 
     def unread_rows(self, ids: Sequence[int], stories: frozenset[int], scope: Scope) -> set[int]:
         """Which of these rows are unread: an article's own state; a story row's (its id in `stories`) while any

@@ -154,7 +154,7 @@ class MainScreen(Screen):
         Binding("z", "toggle_story", "Expand", show=False, id="main.toggle_story",
                 tooltip="Expand a story to its articles / fold it again"),
         Binding("M", "toggle_story_muted", "Mute story", show=False, id="main.mute_story",
-                tooltip="Mute / unmute the story: no alerts from it"),
+                tooltip="Mute the story for 1, 7, 30 days or for good (no alerts, no unread count) / unmute it"),
         Binding("V", "toggle_plain", "Stories", show=False, id="main.toggle_plain",
                 tooltip="One row per story / per article"),
         Binding("A", "mark_all_read", "All read", show=False, id="main.mark_all_read",
