@@ -41,6 +41,7 @@ from reader.index import SearchIndex
 from reader.models import ArticleFilter
 from reader.store import Store, utcnow
 from reader.stories import Corpus, Decision, StoryProfile
+from reader.tui.screens.main import PREVIEW_DELAY
 
 SIZES = (1, 1, 1, 1, 1, 2, 2, 3, 4, 8)  # a story's articles: most alone, some covered by several outlets
 SECTION = "## TUI story view"
@@ -139,6 +140,7 @@ async def _timed(app, pilot, recorder: FrameRecorder, key: str, drawn) -> float:
     frame = await recorder.first(drawn, since, timeout=10)
     if frame is None:
         raise RuntimeError(f"no frame answered {key}")
+    await asyncio.sleep(PREVIEW_DELAY + 0.1)  # the reading pane follows the cursor: not into the next press
     await app.workers.wait_for_complete()
     await pilot.pause()
     return (frame.at - pressed) * 1000

@@ -185,7 +185,7 @@ class ArticleLine:
     starred: bool
     story_id: int | None = None  # None until grouped
     muted: bool = False  # its story is muted (set by the TUI's library, not the store)
-    story_unread: int = 0  # unread articles its story row stands for (set by the TUI's library, by story only)
+    story_unread: int | None = None  # unread articles its story row stands for, if more than itself (TUI library)
 
 
 @dataclass(frozen=True)

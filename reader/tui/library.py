@@ -309,12 +309,14 @@ class Library:
         lines = self.store.article_lines(ids)
         stories = sorted({line.story_id for line in lines.values() if line.story_id is not None})
         muted = self.store.muted_stories(stories, datetime.now(UTC)) if stories else set()
-        if muted:
-            lines = {i: replace(line, muted=True) if line.story_id in muted else line for i, line in lines.items()}
+        unread = {}
         if scope is not None:
             unread = {story: sum(r[2] for r in rows) for story, rows in self.story_articles(stories, scope).items()}
-            lines = {i: replace(line, story_unread=0 if line.muted else unread.get(line.story_id, int(not line.read)))
-                     for i, line in lines.items()}  # fmt: skip
+        for i, line in lines.items():  # only the rows that differ from their own article are replaced (fast)
+            if line.story_id in muted:
+                lines[i] = replace(line, muted=True)
+            elif unread.get(line.story_id, int(not line.read)) != int(not line.read):
+                lines[i] = replace(line, story_unread=unread[line.story_id])
         return lines
 
     def article(self, article_id: int) -> Article | None:

@@ -437,7 +437,8 @@ class MainScreen(Screen):
             shown = plural(len(self.alerts.ids), "alert")
         else:
             count, stories = self.articles.counted()
-            shown = plural(count, "article") + (f" in {stories} {story_noun(stories)}" if stories is not None else "")
+            grouped = stories is not None and stories != count
+            shown = plural(count, "article") + (f" in {stories} {story_noun(stories)}" if grouped else "")
         self.query_one(StatusBar).show_status(status, shown)
 
     def poll(self) -> None:

@@ -18,6 +18,7 @@ from rich.text import Text
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.strip import Strip
+from textual.widget import Widget
 
 from ...index import ParsedQuery
 from ...store import ArticleLine
@@ -168,8 +169,13 @@ class ArticleList(VirtualList):
         self._rows_changed()
 
     def _rows_changed(self) -> None:
-        self.row_count = len(self._ids)
-        self.virtual_size = Size(0, self.row_count)
+        before, self.row_count = self.row_count, len(self._ids)
+        size = Size(0, self.row_count)
+        if min(before, self.row_count) > self.size.height:  # the scrollbar stays: no layout of the whole screen
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)  # its thumb, as Textual's own resize does
+        else:
+            self.virtual_size = size
         self._strips.clear()
         self.refresh()
 
@@ -244,7 +250,7 @@ class ArticleList(VirtualList):
         if line is None:  # deleted since the view was made
             return Strip.blank(width, base)
         title_w, feed_w, date_w = column_widths(width)
-        quiet = line.muted or (not line.story_unread if story else line.read)  # a muted story asks no reading
+        quiet = line.muted or (line.read if not story or line.story_unread is None else not line.story_unread)
         row = Text(style=base + self._style("read" if quiet else "unread"), no_wrap=True, end="")
         row.append(UNREAD_MARK if not quiet else " ", self._style("mark"))
         row.append(" ")
