@@ -601,7 +601,7 @@ class MainScreen(Screen):
             self.counts.read_changed(articles, read, others)
             self.sidebar.update_counts(self.counts)
         if self.articles.by_story:
-            self.articles.forget_lines()  # the story's row changes with any of its articles
+            self.articles.forget_story(story_id, ids)  # the story's row changes with any of its articles
 
     # -- actions: moving around -------------------------------------------------------------------
 
@@ -818,14 +818,14 @@ class MainScreen(Screen):
         self.post_message(UnreadFound(ids, None))
 
     @on(UnreadFound)
-    async def unread_found(self, message: UnreadFound) -> None:
+    def unread_found(self, message: UnreadFound) -> None:
         if message.ids is not self.articles.ids:
             return
         if message.article_id is None:
             self.notify("No more unread articles here.")
             return
         self.articles.move_to(self.articles.ids.index(message.article_id))
-        await self.open_current()
+        self.call_after_refresh(self.open_current)  # the cursor is drawn there first, then the article loads
 
     def action_open_in_browser(self) -> None:
         line = self.target_line()

@@ -211,6 +211,14 @@ class ArticleList(VirtualList):
             if self._ids[index] == line.id:
                 self.refresh_line(index)
 
+    def forget_story(self, story_id: int | None, ids: Sequence[int]) -> None:
+        """These articles, of one story, changed (read): their rows and their story's rows are read again."""
+        changed = set(ids)
+        for line in [line for line in self._lines.values() if line.id in changed or
+                     (story_id is not None and line.story_id == story_id)]:  # fmt: skip
+            del self._lines[line.id]
+        self.refresh()
+
     def forget_lines(self) -> None:
         """Drop every cached row (they changed in the store); they are read again as drawn."""
         self._lines.clear()
