@@ -73,3 +73,16 @@ def test_a_debug_log_holds_no_planted_secret_and_the_stored_urls_still_work(http
     for shown in (text, listed, fetched, added.out, run.err):
         for secret in (HOOK_TOKEN, FEED_PASSWORD, FEED_TOKEN):
             assert secret not in shown
+
+
+def test_feeds_remove_and_add_never_show_a_feed_urls_credentials(tmp_path):
+    """The list `feeds remove` shows before it acts, and what `feeds add` says of a URL it could not
+    check, hold the URL masked: they are the only places these commands echo a URL."""
+    url = f"http://reader:{FEED_PASSWORD}@127.0.0.1:9/feed.xml?token={FEED_TOKEN}"
+    added = reader("feeds", "add", url, data=tmp_path / "d")  # nothing listens on port 9: "could not check"
+    assert added.code == 0 and "could not check" in added.err
+    removed = reader("feeds", "remove", "1", data=tmp_path / "d")  # by id, off a terminal: lists, then removes
+    assert removed.code == 0 and "feed 1:" in removed.err
+    for shown in (added.out + added.err, removed.out + removed.err):
+        assert "token=****" in shown
+        assert FEED_PASSWORD not in shown and FEED_TOKEN not in shown

@@ -110,21 +110,22 @@ def find_feed_url(url: str, ctx: Context) -> str | None:
     from ..discover import discover
 
     found = asyncio.run(discover(url, ctx.settings.fetch))
+    shown = redact_url(url)
     if found.error:
-        console.warn(f"could not check {url} now ({found.error}); subscribing to it as given")
+        console.warn(f"could not check {shown} now ({redact_urls_in(found.error)}); subscribing to it as given")
         return url
     if found.is_feed:
         return url
     if not found.feeds:
-        console.error(f"{url} is a web page that names no feed, and none was found at the usual paths "
+        console.error(f"{shown} is a web page that names no feed, and none was found at the usual paths "
                       "(/feed, /rss, /atom.xml…); give the feed's own URL, or --as-is to subscribe anyway")  # fmt: skip
         return None
     if len(found.feeds) == 1:
-        console.out.print(console.safe(f"{url} is a web page; subscribing to its feed {found.feeds[0].url}"))
+        console.out.print(console.safe(f"{shown} is a web page; subscribing to its feed {redact_url(found.feeds[0].url)}"))
         return found.feeds[0].url
-    console.out.print(console.safe(f"{url} is a web page offering {len(found.feeds)} feeds:"))
+    console.out.print(console.safe(f"{shown} is a web page offering {len(found.feeds)} feeds:"))
     for n, f in enumerate(found.feeds, 1):
-        console.out.print(console.safe(f"  {n}. {f.url}  {f.title} ({f.kind})".rstrip()))
+        console.out.print(console.safe(f"  {n}. {redact_url(f.url)}  {f.title} ({f.kind})".rstrip()))
     if not console.stdin_is_tty():
         console.error("several feeds: run 'reader feeds add' again with the one you want")
         return None
@@ -159,7 +160,7 @@ def remove_feeds(args, ctx: Context) -> int:
     counts = {f.id: f.article_count for f in ctx.store.feeds(with_counts=True)}
     if not args.yes:
         for f in feeds:
-            console.err.print(console.safe(f"feed {f.id}: {f.display_title} ({counts.get(f.id, 0)} articles) {f.url}"))
+            console.err.print(console.safe(f"feed {f.id}: {f.display_title} ({counts.get(f.id, 0)} articles) {redact_url(f.url)}"))
         articles = sum(counts.get(f.id, 0) for f in feeds)
         question = f"Remove {len(feeds)} feed{'s' * (len(feeds) != 1)} and {articles} article{'s' * (articles != 1)}?"
         if console.stdin_is_tty():
