@@ -86,3 +86,17 @@ def test_feeds_remove_and_add_never_show_a_feed_urls_credentials(tmp_path):
     for shown in (added.out + added.err, removed.out + removed.err):
         assert "token=****" in shown
         assert FEED_PASSWORD not in shown and FEED_TOKEN not in shown
+
+
+def test_the_tui_list_names_an_untitled_feed_by_its_masked_url(tmp_path):
+    """A feed without a title is named by its URL in the TUI's article list, masked as `Feed.display_title`
+    masks it, never with its password."""
+    from reader.models import ParsedArticle
+    from reader.store import Store
+
+    store = Store(tmp_path / "db.sqlite")
+    feed, _ = store.add_feed(f"https://reader:{FEED_PASSWORD}@example.com/feed.xml?token={FEED_TOKEN}")
+    article = ParsedArticle(key="a", title="A story", link="https://example.com/a", content_hash="a")
+    [article_id] = store.upsert_articles(feed.id, [article], fulltext=False, canonical={}).new_ids
+    shown = store.article_lines([article_id])[article_id].feed_title
+    assert shown == feed.display_title == "https://****@example.com/feed.xml?token=****"

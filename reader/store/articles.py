@@ -19,6 +19,7 @@ from ..models import (
     TextSource,
     UpsertResult,
 )
+from ..urls import redact_url
 from .db import Database, _dt, _iso, utcnow
 
 
@@ -382,15 +383,17 @@ class ArticleStore(Database):
         return " AND ".join(clauses), params
 
     def article_lines(self, ids: Sequence[int]) -> dict[int, ArticleLine]:
-        """What the TUI's list draws of these articles (no text), by id."""
+        """What the TUI's list draws of these articles (no text), by id. An untitled feed is named by its
+        URL with the credentials masked, as `Feed.display_title` names it."""
         rows = self._select_in(
-            "SELECT a.id, a.feed_id, CASE WHEN f.title = '' THEN f.url ELSE f.title END, a.title, a.sort_date, "
+            "SELECT a.id, a.feed_id, f.title, f.url, a.title, a.sort_date, "
             "a.read, a.starred, a.story_id FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE 1",
             "a.id",
             ids,
         )
         return {
-            r[0]: ArticleLine(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]), bool(r[5]), bool(r[6]), r[7])
+            r[0]: ArticleLine(r[0], r[1], r[2] or redact_url(r[3]), r[4], datetime.fromisoformat(r[5]), bool(r[6]),
+                              bool(r[7]), r[8])  # fmt: skip
             for r in rows
         }
 
