@@ -21,18 +21,26 @@ def keep_private() -> None:
     os.umask(OWNER_ONLY)
 
 
-def tighten(settings: Settings) -> list[Path]:
-    """Make the data directory and the reader's own files in it (and the daemon's log) owner-only; one line
-    says which were open to others. The paths changed."""
-    data = settings.data_dir
-    paths = [data, *(data / name for name in ("targets.key", "writer.lock"))]
-    paths += [settings.db_path.with_name(settings.db_path.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
-    if settings.index_dir.is_dir():
-        paths += [settings.index_dir, *settings.index_dir.iterdir()]
+def private_paths(settings: Settings, *, index_files: bool = False) -> list[Path]:
+    """The data directory and what the reader keeps there (the database and its side files, the key of
+    its notification targets, the writer lock, the index directory and, if asked, its files), and the
+    daemon's log: the paths that must be owner-only. Some may not exist."""
+    data, db = settings.data_dir, settings.db_path
+    paths = [data, data / "targets.key", settings.lock_path]  # targets.KEY_FILE (importing it loads Apprise)
+    paths += [db.with_name(db.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    paths.append(settings.index_dir)
+    if index_files and settings.index_dir.is_dir():
+        paths += settings.index_dir.iterdir()
     if settings.daemon.log_file:
         paths.append(Path(settings.daemon.log_file).expanduser())
+    return paths
+
+
+def tighten(settings: Settings) -> list[Path]:
+    """Make `private_paths` (the index's files too) owner-only; one line says which were open to others.
+    The paths changed."""
     changed = []
-    for path in paths:
+    for path in private_paths(settings, index_files=True):
         try:
             mode = path.lstat().st_mode
             if stat.S_ISLNK(mode) or not stat.S_IMODE(mode) & OWNER_ONLY:

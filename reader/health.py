@@ -417,19 +417,19 @@ def _rule_findings(settings: Settings, store: Store) -> list[Finding]:
 
 
 def _mode_findings(settings: Settings) -> list[Finding]:
-    """The data directory and what the reader writes there: owner-only."""
+    """The data directory and what the reader writes there: owner-only (the paths `reader fetch` and the
+    daemon tighten when they start)."""
     import stat
 
-    paths = [settings.data_dir, settings.db_path, settings.data_dir / "targets.key", settings.index_dir]
-    if settings.daemon.log_file:
-        paths.append(Path(settings.daemon.log_file).expanduser())
+    from .filemodes import OWNER_ONLY, private_paths
+
     loose = []
-    for path in paths:
+    for path in private_paths(settings):
         try:
             mode = stat.S_IMODE(path.stat().st_mode)
         except OSError:
             continue
-        if mode & 0o077:
+        if mode & OWNER_ONLY:
             loose.append(f"{path} ({mode:04o})")
     if loose:
         return [Finding("files", False, f"others can read {', '.join(loose)}; run: chmod go-rwx on each")]
