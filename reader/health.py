@@ -222,7 +222,7 @@ async def watch(settings: Settings, store: Store, now: datetime | None = None) -
     from .targets import TargetBook, target_secret
 
     state = await asyncio.to_thread(_update, settings, store, now)
-    entries, targets = _notify_entries(settings), []
+    entries, targets = settings.health.notify, []
     if entries:
         book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
         targets = await asyncio.to_thread(book.targets, entries)
@@ -262,11 +262,6 @@ async def _tell(settings: Settings, notice: Notice, targets: list, sent_to: list
 
 
 _warned: list[bool] = []  # a long-running daemon says once that [health] notify reaches nobody
-
-
-def _notify_entries(settings: Settings) -> list[str]:
-    notify = settings.health.notify or []
-    return [notify] if isinstance(notify, str) else [str(n) for n in notify]
 
 
 def _update(settings: Settings, store: Store, now: datetime | None) -> dict[str, Condition]:
@@ -338,7 +333,7 @@ def _target_findings(settings: Settings) -> list[Finding]:
     """[health] notify: each entry must reach someone, as a rule's would."""
     from .targets import TargetChecker
 
-    entries = _notify_entries(settings)
+    entries = settings.health.notify  # a tuple of strings: config.toml's checks make it one
     if not entries:
         return [Finding("health", True, "no [health] notify in config.toml: health alerts are only logged")]
     checker = TargetChecker(settings.alerts.apprise_config)
