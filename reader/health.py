@@ -99,16 +99,20 @@ def record_event(store: Store, kind: str, subject: str, detail: str, *, title: s
     The index's repair calls `record_event(store, INDEX_DAMAGED, "index", "what was found")` when it finds
     damage, and `record_recovery(store, INDEX_DAMAGED, "index")` once the rebuild is done."""
     state = _load(store)
-    found = state.get(f"{kind}:{subject}")
-    if found is None or found.recovered:
-        default, recovered = EVENT_TITLES.get(kind, (f"{kind.replace('_', ' ').capitalize()}: {subject}", ""))
-        found = Condition(kind, subject, clean_line(title or default, 200), clean_line(detail, 600),
-                          utcnow().isoformat(), recovery_title=recovered)  # fmt: skip
-        state[found.key] = found
-        log.warning("%s: %s", found.title, found.detail)
-    else:
-        found.detail = clean_line(detail, 600)
+    default, recovered = EVENT_TITLES.get(kind, (f"{kind.replace('_', ' ').capitalize()}: {subject}", ""))
+    _raise(state, Condition(kind, subject, clean_line(title or default, 200), clean_line(detail, 600),
+                            utcnow().isoformat(), recovery_title=recovered))  # fmt: skip
     _save(store, state)
+
+
+def _raise(state: dict[str, Condition], condition: Condition) -> None:
+    """Raise `condition` (logged once); if it is raised already, only bring its detail up to date."""
+    found = state.get(condition.key)
+    if found is None or found.recovered:
+        state[condition.key] = condition
+        log.warning("%s: %s", condition.title, condition.detail)
+    else:
+        found.detail = condition.detail
 
 
 def record_recovery(store: Store, kind: str, subject: str) -> None:
@@ -269,12 +273,8 @@ def _update(settings: Settings, store: Store, now: datetime | None) -> dict[str,
     state = _load(store)
     current = {c.key: c for c in detect(settings, store, now)}
     feeds = {str(f.id) for f in store.feeds()}
-    for key, condition in current.items():
-        if key not in state or state[key].recovered:
-            state[key] = condition
-            log.warning("%s: %s", condition.title, condition.detail)
-        else:
-            state[key].detail = condition.detail
+    for condition in current.values():
+        _raise(state, condition)
     index = state.get(f"{INDEX_DAMAGED}:index")
     if index is not None and not index.recovered and not store.count_to_index():
         index.recovered = True  # every article is back in the rebuilt index
