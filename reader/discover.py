@@ -42,8 +42,8 @@ class Discovery:
     error: str | None = None  # the URL could not be read at all
 
 
-def looks_like_feed(body: bytes, content_type: str = "") -> bool:
-    """RSS, Atom, RDF or JSON Feed, judged from the body's start (servers mislabel types)."""
+def looks_like_feed(body: bytes) -> bool:
+    """RSS, Atom, RDF or JSON Feed, judged from the body's start alone (servers mislabel types)."""
     head = body[:4096].lstrip()
     if head.startswith(b"{"):
         try:
@@ -95,7 +95,7 @@ async def discover(url: str, settings: FetchSettings) -> Discovery:
         page = await fetcher.get(url, max_bytes=MAX_PAGE_BYTES, accept="text/html, application/xhtml+xml, */*;q=0.8")
         if not page.ok:
             return Discovery(error=page.error or f"HTTP {page.status}")
-        if looks_like_feed(page.body, page.content_type) or not looks_like_html(page.body, page.content_type):
+        if looks_like_feed(page.body) or not looks_like_html(page.body, page.content_type):
             return Discovery(is_feed=True)  # a feed, or something only the parser can judge
         links = feed_links(page.body, page.final_url)
         if links:
@@ -103,6 +103,6 @@ async def discover(url: str, settings: FetchSettings) -> Discovery:
         root = "{0.scheme}://{0.netloc}".format(urlsplit(page.final_url))
         for path in COMMON_PATHS:
             guess = await fetcher.get(root + path, max_bytes=MAX_PAGE_BYTES)
-            if guess.ok and looks_like_feed(guess.body, guess.content_type):
+            if guess.ok and looks_like_feed(guess.body):
                 return Discovery(feeds=(FoundFeed(guess.final_url, "", ""),))
         return Discovery()
