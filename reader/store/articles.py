@@ -38,8 +38,16 @@ ARTICLE_COLUMNS = """
     a.text_source, a.read, a.starred, a.story_id
 """
 
+# What the indexer reads of an article (see `_index_row`).
+INDEX_COLUMNS = "a.id, a.version, a.title, a.text, a.summary, f.title, f.grp, a.author, a.categories, a.link, a.sort_date"
+
 # An unread article counts as unread unless its story is muted (`reader stories mute`); one parameter: now.
 NOT_MUTED = "(a.story_id IS NULL OR a.story_id NOT IN (SELECT id FROM stories WHERE muted_until > ?))"
+
+
+def _article_columns(with_text: bool) -> str:
+    """ARTICLE_COLUMNS, with the text and Markdown read only when asked for (they are most of a row)."""
+    return ARTICLE_COLUMNS.format(text="a.text" if with_text else "''", markdown="a.markdown" if with_text else "''")
 
 
 def _article(row: sqlite3.Row) -> Article:
@@ -182,9 +190,7 @@ class ArticleStore(Database):
 
     # -- articles: reading ------------------------------------------------------
     def article(self, article_id: int, *, with_text: bool = True) -> Article | None:
-        cols = ARTICLE_COLUMNS.format(
-            text="a.text" if with_text else "''", markdown="a.markdown" if with_text else "''"
-        )
+        cols = _article_columns(with_text)
         row = self._conn().execute(
             f"SELECT {cols} FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id = ?", (article_id,)
         ).fetchone()
@@ -197,9 +203,7 @@ class ArticleStore(Database):
         return self.article(row[0]) if row else None
 
     def articles_by_ids(self, ids: Sequence[int], *, with_text: bool = False) -> dict[int, Article]:
-        cols = ARTICLE_COLUMNS.format(
-            text="a.text" if with_text else "''", markdown="a.markdown" if with_text else "''"
-        )
+        cols = _article_columns(with_text)
         rows = self._select_in(f"SELECT {cols} FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE 1", "a.id", ids)
         return {r[0]: _article(r) for r in rows}
 
@@ -209,9 +213,7 @@ class ArticleStore(Database):
     ) -> Iterator[Article]:  # fmt: skip
         """Articles newest first, read in keyset-paginated chunks so no cursor stays open."""
         where, params = self._where(flt)
-        cols = ARTICLE_COLUMNS.format(
-            text="a.text" if with_text else "''", markdown="a.markdown" if with_text else "''"
-        )
+        cols = _article_columns(with_text)
         conn = self._conn()
         after: tuple[str, int] | None = None
         remaining = limit
@@ -252,9 +254,7 @@ class ArticleStore(Database):
         pages = f"AND a.fulltext_state != '{FulltextState.PENDING}'" if ready else ""
         rows = self._conn().execute(
             f"""
-            SELECT a.id, a.version, a.title, a.text, a.summary, f.title, f.grp, a.author,
-                   a.categories, a.link, a.sort_date
-            FROM articles a JOIN feeds f ON f.id = a.feed_id
+            SELECT {INDEX_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id
             WHERE a.indexed_version != a.version AND a.id > ? {pages}
             ORDER BY a.id LIMIT ?
             """,
@@ -268,11 +268,8 @@ class ArticleStore(Database):
         conn = self._conn()
         while True:
             rows = conn.execute(
-                """
-                SELECT a.id, a.version, a.title, a.text, a.summary, f.title, f.grp, a.author,
-                       a.categories, a.link, a.sort_date
-                FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id > ? ORDER BY a.id LIMIT ?
-                """,
+                f"SELECT {INDEX_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id > ? "
+                "ORDER BY a.id LIMIT ?",
                 (after, chunk_size),
             ).fetchall()
             if not rows:
@@ -399,6 +396,7 @@ class ArticleStore(Database):
 
 
 def _index_row(r: tuple) -> IndexRow:
+    """An `IndexRow` from the INDEX_COLUMNS of a row."""
     return IndexRow(
         id=r[0], version=r[1], title=r[2], text=r[3], summary=r[4], feed_title=r[5], group=r[6],
         author=r[7], categories=tuple(json.loads(r[8])), link=r[9], date=datetime.fromisoformat(r[10]),
