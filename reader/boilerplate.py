@@ -174,9 +174,7 @@ class _Block:
 
     @classmethod
     def of(cls, element: etree._Element) -> _Block:
-        text = " ".join("".join(element.itertext()).split())
-        linked = sum(len("".join(ref.itertext()).strip()) for ref in element.iter("ref"))
-        return cls(element, text, linked)
+        return cls(element, " ".join("".join(element.itertext()).split()), _linked_chars(element))
 
     @property
     def is_list(self) -> bool:
@@ -317,8 +315,12 @@ def _is_cross_link(paragraph: etree._Element) -> bool:
     if label is None:
         return False
     rest = text[label.end() :].strip()
-    linked = sum(len("".join(ref.itertext()).strip()) for ref in paragraph.iter("ref"))
     if not rest:
         return False
     headline = len(rest) <= MAX_HEADLINE_CHARS and rest[-1] not in _SENTENCE_ENDINGS
-    return headline or linked >= MIN_LINKED_SHARE * len(rest)
+    return headline or _linked_chars(paragraph) >= MIN_LINKED_SHARE * len(rest)
+
+
+def _linked_chars(element: etree._Element) -> int:
+    """Characters of link text (trafilatura's `ref` elements) in `element`."""
+    return sum(len("".join(ref.itertext()).strip()) for ref in element.iter("ref"))
