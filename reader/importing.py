@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .models import Feed
-from .opml import MAX_INPUT_BYTES, ImportResult, QueryFeed, read_subscriptions
+from .opml import MAX_INPUT_BYTES, ImportResult, QueryFeed, read_subscriptions, skipped_line
 from .urls import redact_urls_in
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def import_subscriptions(data: bytes, name: str, store: Store, rules_dir: Path) 
     skipped = list(result.skipped)
     if result.queries:
         searches, known_searches, not_saved = _save_query_feeds(result, store.feeds(), Path(rules_dir))
-        skipped = sorted(skipped + not_saved, key=_line_number)
+        skipped = sorted(skipped + not_saved, key=skipped_line)
     skipped = [redact_urls_in(line) for line in skipped]  # a feed URL's credentials are never shown
     known = len(result.subscriptions) - added
     return ImportReport(name, added, known, searches, known_searches, skipped, result.recovered)
@@ -134,8 +134,3 @@ def _saved_query(path: Path) -> str | None:
         return tomllib.loads(path.read_text(encoding="utf-8")).get("query")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
-
-
-def _line_number(reason: str) -> int:
-    match = re.match(r"line (\d+)", reason)
-    return int(match.group(1)) if match else 0

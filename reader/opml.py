@@ -201,7 +201,7 @@ def _read_opml(data: bytes, name: str) -> ImportResult:
     result = collector.result()
     if not result.subscriptions and not result.skipped:
         raise OPMLError(f"{name}: not OPML: {recovery.error}")  # recovery found nothing: the real error says more
-    skipped = sorted(result.skipped, key=lambda reason: int(reason.split(":", 1)[0].removeprefix("line ")))
+    skipped = sorted(result.skipped, key=skipped_line)
     return ImportResult(result.subscriptions, skipped, recovered=recovery.summary())
 
 
@@ -238,6 +238,12 @@ def _parse_xml(data: bytes, name: str) -> tuple[etree._Element, _Recovery | None
     recovery.log = [(entry.line, _POSITION_SUFFIX.sub("", entry.message)) for entry in parser.error_log]
     recovery.source = repaired
     return root, recovery
+
+
+def skipped_line(reason: str) -> int:
+    """The line an `ImportResult.skipped` entry ("line N: why") names, to sort by; 0 if it names none."""
+    match = re.match(r"line (\d+)", reason)
+    return int(match.group(1)) if match else 0
 
 
 def _xml_parser(recover: bool = False) -> etree.XMLParser:
