@@ -28,9 +28,9 @@ def daemon(args, ctx: Context) -> int:
             settings = with_setting(settings, "daemon", "interval_minutes", args.interval)
         except SettingError as exc:
             raise UsageError(f"--interval {exc.reason}") from None
-    log_file = Path(args.log_file or settings.daemon.log_file).expanduser() if (args.log_file or
-                                                                               settings.daemon.log_file) else None
-    if log_file:
+    log_file = None
+    if configured := args.log_file or settings.daemon.log_file:
+        log_file = Path(configured).expanduser()
         _prepare_log_file(log_file, "--log-file" if args.log_file else "[daemon] log_file in config.toml")
     ctx.close()  # the daemon opens its own connections under the writer lock
     from ..daemon import run_daemon  # the pipeline loads only when the daemon runs
