@@ -86,7 +86,7 @@ def retry(args, ctx: Context) -> int:
     lock = WriterLock(settings.lock_path)
     if lock.is_held_elsewhere():  # a daemon: reset the deliveries; it notices within seconds and sends them
         count = ctx.store.retry_deliveries(utcnow())
-        console.out.print(f"{count} deliver{'y' if count == 1 else 'ies'} made due now; "
+        console.out.print(f"{console.plural(count, 'delivery', 'deliveries')} made due now; "
                           "the running reader process (daemon or fetch) sends them")  # fmt: skip
         return 0
     lock.acquire(wait=args.wait)  # WriterBusy: the command ends with its message, exit 1
@@ -98,6 +98,6 @@ def retry(args, ctx: Context) -> int:
         lock.release()
     for line in report.errors:
         console.warn(line)
-    console.out.print(f"{count} deliver{'y' if count == 1 else 'ies'} retried: {report.sent} message(s) sent, "
+    console.out.print(f"{console.plural(count, 'delivery', 'deliveries')} retried: {report.sent} message(s) sent, "
                       f"{report.failed} failed")  # fmt: skip
     return 1 if report.failed else 0

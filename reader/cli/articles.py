@@ -243,5 +243,5 @@ def export_articles(args, ctx: Context) -> int:
     else:
         with open(args.out, "w", encoding="utf-8") as fh:
             count = write_stream(articles, args.format, fh, ctx.store)
-    console.err.print(f"exported {count} article{'s' * (count != 1)}" + ("" if args.out == "-" else f" to {args.out}"))
+    console.err.print(f"exported {console.plural(count, 'article')}" + ("" if args.out == "-" else f" to {args.out}"))
     return 0

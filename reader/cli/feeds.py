@@ -162,7 +162,7 @@ def remove_feeds(args, ctx: Context) -> int:
         for f in feeds:
             console.err.print(console.safe(f"feed {f.id}: {f.display_title} ({counts.get(f.id, 0)} articles) {redact_url(f.url)}"))
         articles = sum(counts.get(f.id, 0) for f in feeds)
-        question = f"Remove {len(feeds)} feed{'s' * (len(feeds) != 1)} and {articles} article{'s' * (articles != 1)}?"
+        question = f"Remove {console.plural(len(feeds), 'feed')} and {console.plural(articles, 'article')}?"
         if console.stdin_is_tty():
             if not console.confirm(question):
                 console.err.print("nothing removed")

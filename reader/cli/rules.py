@@ -120,11 +120,11 @@ def check(args, ctx: Context) -> int:
     errors = sum(p.severity == "error" for p in problems)
     broken = len({p.path for p in problems if p.severity == "error"})
     warnings = len(problems) - errors
-    summary = f"{len(ruleset.rules)} rule{'s' * (len(ruleset.rules) != 1)} OK"
+    summary = f"{console.plural(len(ruleset.rules), 'rule')} OK"
     if broken:
         summary += f", {broken} with errors (left out)"
     if warnings:
-        summary += f", {warnings} warning{'s' * (warnings != 1)}"
+        summary += f", {console.plural(warnings, 'warning')}"
     console.out.print(console.safe(f"{summary} in {ctx.settings.rules_dir}"))
     return 1 if errors else 0
 
@@ -274,7 +274,7 @@ def _print_backtest(rule: Rule | None, query: ParsedQuery, counts: dict[str, int
     name = f"{rule.name} ({rule.display_title})" if rule else " ".join(query.text.split())
     console.out.print(console.safe(name, "bold"))
     console.out.print(console.safe(
-        f"would have matched {counts['7d']} article{'s' * (counts['7d'] != 1)} in the last 7 days, "
+        f"would have matched {console.plural(counts['7d'], 'article')} in the last 7 days, "
         f"{counts['30d']} in the last 30 days ({counts['all']} among all stored articles)"
     ))  # fmt: skip
     if not matches:

@@ -177,7 +177,7 @@ def rebuild(args, ctx: Context) -> int:
             done = rebuild_index(store, index, progress)
     except IndexBusy as exc:
         raise WriterBusy(str(exc)) from None
-    console.out.print(f"indexed {done} article{'s' * (done != 1)}")
+    console.out.print(f"indexed {console.plural(done, 'article')}")
     return 0
 
 
