@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from .urls import redact_url
+
 # -- states: stored as their string values, compared as these members -------------------
 
 
@@ -53,8 +55,6 @@ class DeliveryState(StrEnum):
 
 
 NO_TARGETS = "none"  # an alert's state when its rule has no targets
-
-from .urls import redact_url
 
 
 @dataclass(frozen=True)
