@@ -59,7 +59,7 @@ class _BadItem(ValueError):
 @dataclass(frozen=True)
 class Spec:
     """What one key accepts. Kinds: int, number (int or float), bool, str, strings (a list), minutes (a table of
-    name = minutes)."""
+    name = minutes), keys (a table of action = key or keys)."""
 
     kind: str
     min: float | None = None
@@ -156,6 +156,7 @@ class _Section:
     """A table of config.toml: each field declares its Spec; a value that does not fit raises SettingError."""
 
     SECTION: ClassVar[str]
+    TABLE: ClassVar[bool] = False  # True: the section's keys are free names, all held in one table-valued field
 
     def __post_init__(self) -> None:
         for f in fields(self):  # type: ignore[arg-type]
@@ -419,7 +420,7 @@ def _read_sections(path: Path) -> dict[str, _Section]:
             raise error(f"{name!r} is outside any section; settings go in one, such as [fetch]", name)
         if not isinstance(table, dict):
             raise error(f"[{name}] must be a section (a table), not a value", name)
-        if getattr(SECTIONS[name], "TABLE", False):
+        if SECTIONS[name].TABLE:
             try:
                 built[name] = SECTIONS[name](bindings=table)
             except SettingError as exc:
