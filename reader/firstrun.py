@@ -1,4 +1,6 @@
-"""First-run setup: the bundled feeds into a brand-new database, the bundled rules into an empty rules dir."""
+"""First-run setup: the bundled feeds into a brand-new database, the bundled rules into an empty rules dir.
+
+It never subscribes or seeds again what the user removed afterwards, and never overwrites a file."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The single-writer lock: only one process ingests (writes the store and the index) at a time."""
+"""The single-writer lock: only one process ingests (writes the store and the index) at a time.
+
+It never waits longer than asked: a lock held elsewhere is `WriterBusy`, naming the holder's pid."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""`reader alerts`: recent alerts with their delivery state; `reader alerts retry`: send the undelivered now."""
+"""`reader alerts`: recent alerts with their delivery state; `reader alerts retry`: send the undelivered now.
+
+It never shows a notification URL: targets appear only as their redacted labels."""
 
 from __future__ import annotations
 

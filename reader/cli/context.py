@@ -1,4 +1,6 @@
-"""What every command needs: settings and the store, opened lazily, and feed lookup."""
+"""What every command needs: settings and the store, opened lazily, and feed lookup.
+
+It never reads config.toml or opens the database before a command asks for them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""`reader daemon`: refresh, match and notify on a schedule, in the foreground, with no screen."""
+"""`reader daemon`: refresh, match and notify on a schedule, in the foreground, with no screen.
+
+It holds no pipeline logic (that is `reader.daemon`): it checks the options and the log file, then hands over."""
 
 from __future__ import annotations
 

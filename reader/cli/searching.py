@@ -1,4 +1,6 @@
-"""`reader search` and `reader index`: the query language from the command line."""
+"""`reader search` and `reader index`: the query language from the command line.
+
+It never changes an article: the index is only brought up to date from the store, under the writer lock."""
 
 from __future__ import annotations
 

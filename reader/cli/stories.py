@@ -1,4 +1,6 @@
-"""`reader stories show|mute|unmute ID`: a story's articles and outlets, and keeping a story quiet."""
+"""`reader stories show|mute|unmute ID`: a story's articles and outlets, and keeping a story quiet.
+
+It never regroups or deletes articles: muting only keeps a story from alerting and from the unread counts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The alerts tables: the match queue, rules' arming times, alerts, their sources and the outbox."""
+"""The alerts tables: the match queue, rules' arming times, alerts, their sources and the outbox.
+
+It only records: it never matches or sends (that is `reader.alerts`), and never holds a target's URL (its key)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The articles table: storing parsed entries, reading them back, and the index's bookkeeping."""
+"""The articles table: storing parsed entries, reading them back, and the index's bookkeeping.
+
+It never deletes an article (entries gone from a feed stay; they go only with their feed) and never
+touches the index itself: it only records which versions are in it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The connection, transactions and schema upgrade every table family shares; no table's queries."""
+"""The connection, transactions and schema upgrade every table family shares.
+
+It never holds a table's queries (those are the family modules'), and never shares a connection
+between threads."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The feeds table: subscriptions and the outcome of each refresh."""
+"""The feeds table: subscriptions and the outcome of each refresh.
+
+It never fetches: it records what a refresh found."""
 
 from __future__ import annotations
 
