@@ -137,8 +137,6 @@ def _html_item(alert: Alert, zone: tzinfo | None, number: int | None) -> str:
     return "".join(out)
 
 
-
-
 @dataclass(frozen=True)
 class Notice:
     """A notification that is not about articles (a health alert): a title and a few lines of text."""

@@ -151,6 +151,7 @@ class FeedStore(Database):
                     new_articles, now, status, feed_id,
                 ),
             )  # fmt: skip
+
     def feed_max_ages(self) -> dict[int, int]:
         rows = self._conn().execute("SELECT id, max_age_seconds FROM feeds WHERE max_age_seconds IS NOT NULL")
         return dict(rows.fetchall())
