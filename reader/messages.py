@@ -67,7 +67,7 @@ def _when(alert: Alert, zone: tzinfo | None) -> str:
 
 
 def _feeds(alert: Alert) -> str:
-    names = list(dict.fromkeys(clean_line(s.feed_title) for s in alert.sources if s.feed_title))
+    names = dict.fromkeys(clean_line(name) for name in alert.outlets if name)
     return ", ".join(names) or "unknown feed"
 
 
