@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from .text import clean_line
-from .urls import feed_url_problem
+from .urls import MAX_FEED_URL_CHARS, feed_url_problem
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
-MAX_URL_CHARS = 2048
+MAX_URL_CHARS = MAX_FEED_URL_CHARS  # what `feeds add` takes
 MAX_LABEL_CHARS = 300
 
 _NOT_A_URL = "not a URL"
