@@ -11,6 +11,7 @@ from .. import console
 from ..dates import DateError, span
 from ..stories import describe
 from ..models import StoryRecord
+from ..store import utcnow
 from .context import Context, UsageError
 
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
@@ -78,7 +79,7 @@ def mute_story(args, ctx: Context) -> int:
             raise UsageError(f"--for: {exc}") from None
         if not length:
             raise UsageError("--for: a mute lasts longer than nothing; write 30m, 12h, 7d or 2w")
-        until = datetime.now(UTC).replace(microsecond=0) + length
+        until = utcnow() + length
     ctx.store.set_story_muted(args.story, until)
     when = "for good" if until == FOREVER else f"until {console.local_time(until)}"
     console.out.print(f"story {args.story} muted {when}: it alerts no rule; "
