@@ -128,17 +128,6 @@ class Spec:
             return value.upper()
         return value
 
-    def describe(self) -> str:
-        """The allowed values in words, for help and the TUI."""
-        if self.choices:
-            return "one of " + ", ".join(self.choices)
-        what = {"int": "a whole number", "number": "a number", "bool": "true or false", "str": "a string",
-                "strings": "a list of strings", "minutes": "a table of feed URL = minutes",
-                "keys": "a table of action = key"}[self.kind]  # fmt: skip
-        if self.min is not None and self.max is not None:
-            return f"{what} from {_number(self.min)} to {_number(self.max)}"
-        return what + (f" ≥ {_number(self.min)}" if self.min is not None else "")
-
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else str(value)
