@@ -4,8 +4,8 @@ Paths follow platformdirs (XDG on Linux). `--data-dir` / `READER_DATA_DIR`
 and `--config-dir` / `READER_CONFIG_DIR` override them; the settings file is
 `config.toml` in the config directory. Reading config is the only I/O here.
 A value out of range is refused (naming its line), never clamped: nothing that
-loads can hang a fetch or flood a server. The TUI checks what it sets with
-`with_setting`, the same checks.
+loads can hang a fetch or flood a server. A value given another way (`reader
+daemon --interval`) goes through `with_setting`, the same checks.
 """
 
 from __future__ import annotations
@@ -325,8 +325,8 @@ def spec(section: str, key: str) -> Spec:
 
 
 def with_setting(settings: Settings, section: str, key: str, value: Any) -> Settings:
-    """A copy of `settings` with one value changed, checked as config.toml's are (for the TUI); SettingError says
-    why not."""
+    """A copy of `settings` with one value changed, checked as config.toml's are (for a command-line option);
+    SettingError says why not."""
     spec(section, key)
     if section == "paths":
         raise SettingError(section, key, "is read when the reader starts; edit config.toml to change it")
