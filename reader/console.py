@@ -127,10 +127,6 @@ def print_json(data: object) -> None:
     sys.stdout.flush()
 
 
-def print_jsonl(obj: object) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
-
-
 def error(message: str) -> None:
     err.print(Text("reader: ", style="bold red") + Text(clean_text(message, max_chars=4000)))
 
