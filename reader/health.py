@@ -159,9 +159,8 @@ def status_warnings(store: Store) -> list[str]:
 # -- what the watcher sees ------------------------------------------------------------------------
 
 
-def detect(settings: Settings, store: Store, now: datetime | None = None) -> list[Condition]:
-    """The feed conditions true now: failing `failing_cycles` refreshes in a row, or silent."""
-    now = now or utcnow()
+def detect(settings: Settings, store: Store, now: datetime) -> list[Condition]:
+    """The feed conditions true `now`: failing `failing_cycles` refreshes in a row, or silent."""
     cycles = max(1, settings.health.failing_cycles)
     found: list[Condition] = []
     feeds = [f for f in store.feeds() if f.enabled]
@@ -220,12 +219,12 @@ class WatchReport:
     failed: list[str] = field(default_factory=list)  # a health target that refused (retried next watch)
 
 
-async def watch(settings: Settings, store: Store, now: datetime | None = None) -> WatchReport:
+async def watch(settings: Settings, store: Store) -> WatchReport:
     """Bring the conditions up to date with the store, and announce what is new: once per condition
     and target, and once per recovery. Called after each refresh (see reader.ingest)."""
     from .targets import TargetBook, target_secret
 
-    state = await asyncio.to_thread(_update, settings, store, now)
+    state = await asyncio.to_thread(_update, settings, store)
     entries, targets = settings.health.notify, []
     if entries:
         book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
@@ -268,10 +267,10 @@ async def _tell(settings: Settings, notice: Notice, targets: list, sent_to: list
 _warned: list[bool] = []  # a long-running daemon says once that [health] notify reaches nobody
 
 
-def _update(settings: Settings, store: Store, now: datetime | None) -> dict[str, Condition]:
+def _update(settings: Settings, store: Store) -> dict[str, Condition]:
     """Raise the watched conditions true now, recover those no longer true; events stay as recorded."""
     state = _load(store)
-    current = {c.key: c for c in detect(settings, store, now)}
+    current = {c.key: c for c in detect(settings, store, utcnow())}
     feeds = {str(f.id) for f in store.feeds()}
     for condition in current.values():
         _raise(state, condition)
@@ -314,9 +313,9 @@ class Finding:
     text: str  # what was found, and what to do
 
 
-def doctor(settings: Settings, store: Store, now: datetime | None = None) -> list[Finding]:
+def doctor(settings: Settings, store: Store) -> list[Finding]:
     """Everything `reader doctor` checks, in order; a finding that is not ok names what needs the user."""
-    now = now or utcnow()
+    now = utcnow()
     return [
         _daemon_finding(settings, store, now),
         *_feed_findings(settings, store, now),
