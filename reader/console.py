@@ -37,11 +37,11 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
-def local_time(dt: datetime | None, with_time: bool = True) -> str:
-    """A UTC datetime shown in the user's local time zone."""
+def local_time(dt: datetime | None) -> str:
+    """A UTC datetime shown in the user's local time zone, to the minute."""
     if dt is None:
         return ""
-    return dt.astimezone().strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+    return dt.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def iso(dt: datetime | None) -> str | None:
