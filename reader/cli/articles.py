@@ -157,9 +157,12 @@ def wrap_paragraphs(text: str, width: int) -> str:
 # -- export ----------------------------------------------------------------------------
 
 
-def slugify(title: str, limit: int = 60) -> str:
+MAX_SLUG_CHARS = 60
+
+
+def slugify(title: str) -> str:
     slug = re.sub(r"[^\w]+", "-", title.casefold(), flags=re.UNICODE).strip("-")
-    return slug[:limit].rstrip("-") or "untitled"
+    return slug[:MAX_SLUG_CHARS].rstrip("-") or "untitled"
 
 
 def front_matter(a: Article) -> str:
