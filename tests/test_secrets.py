@@ -100,3 +100,22 @@ def test_the_tui_list_names_an_untitled_feed_by_its_masked_url(tmp_path):
     [article_id] = store.upsert_articles(feed.id, [article], fulltext=False, canonical={}).new_ids
     shown = store.article_lines([article_id])[article_id].feed_title
     assert shown == feed.display_title == "https://****@example.com/feed.xml?token=****"
+
+
+def test_a_feeds_stored_error_is_read_back_masked_so_no_reader_of_it_shows_a_credential(settings):
+    """An error that quotes the feed's URL (an internal error, or one stored by an older reader) reaches
+    the health alert, `reader doctor` and `feeds list` with the URL's credentials masked."""
+    from reader.health import detect
+    from reader.models import FetchStatus
+    from reader.store import Store, utcnow
+
+    url = f"https://reader:{FEED_PASSWORD}@example.com/feed.xml?token={FEED_TOKEN}"
+    store = Store(settings.db_path)
+    feed, _ = store.add_feed(url, "Locked Wire")
+    for _ in range(3):  # [health] failing_cycles
+        store.record_fetch(feed.id, status=FetchStatus.ERROR, error=f"internal error: ValueError: bad URL {url}")
+    [failing] = detect(settings, store, utcnow())
+    listed = reader("feeds", "list", data=settings.data_dir, config=settings.config_dir)
+    for shown in (failing.detail, store.feed(feed.id).last_error, listed.out):
+        assert "example.com/feed.xml?token=****" in shown
+        assert FEED_PASSWORD not in shown and FEED_TOKEN not in shown

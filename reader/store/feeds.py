@@ -8,6 +8,7 @@ import sqlite3
 from datetime import datetime
 
 from ..models import Feed, FetchStatus
+from ..urls import redact_urls_in
 from .db import Database, _dt, _iso, utcnow
 
 
@@ -23,11 +24,13 @@ FEED_COLUMNS = """
 
 
 def _feed(row: sqlite3.Row, article_count: int = 0, unread_count: int = 0) -> Feed:
+    """A feed as stored; its last error is for people, so a URL quoted in it comes with its credentials masked."""
     return Feed(
         id=row[0], url=row[1], title=row[2], group=row[3], site_url=row[4], enabled=bool(row[5]),
         fulltext=bool(row[6]), etag=row[7], last_modified=row[8], body_hash=row[9],
         ttl_seconds=row[10], next_fetch_after=_dt(row[11]), last_fetched_at=_dt(row[12]),
-        last_status=FetchStatus(row[13]) if row[13] else None, last_error=row[14], last_new_at=_dt(row[15]),
+        last_status=FetchStatus(row[13]) if row[13] else None, last_error=row[14] and redact_urls_in(row[14]),
+        last_new_at=_dt(row[15]),
         error_count=row[16], article_count=article_count, unread_count=unread_count,
     )  # fmt: skip
 
