@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from .. import console
@@ -56,18 +55,18 @@ FEED_COLUMNS = [Col("id"), Col("group", max=16), Col("title", flex=2), Col("url"
 
 
 def feed_json(f: Feed) -> dict:
-    """A feed for scripts; credentials in its URL are masked here too (`feeds export` writes them)."""
+    """A feed for scripts; credentials in its URL are masked here too (`feeds export` writes them), and the
+    store masks them in its last error."""
     return {
         "id": f.id, "title": f.display_title, "url": redact_url(f.url), "group": f.group, "site_url": f.site_url,
         "enabled": f.enabled, "fulltext": f.fulltext, "last_status": f.last_status,
-        "last_error": f.last_error and redact_urls_in(f.last_error),
+        "last_error": f.last_error,
         "last_fetched": console.iso(f.last_fetched_at), "last_new_article": console.iso(f.last_new_at),
         "articles": f.article_count, "unread": f.unread_count,
     }  # fmt: skip
 
 
 def status_text(f: Feed) -> console.Text:
-    f = replace(f, last_error=f.last_error and redact_urls_in(f.last_error))
     if not f.enabled:
         return console.safe(f"disabled: {f.last_error or ''}".rstrip(": "), "dim")
     if f.last_status is None:
