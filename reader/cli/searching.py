@@ -132,7 +132,8 @@ def marked(snippet: Snippet, style: str = "bold yellow") -> console.Text:
 
 
 def marked_plain(snippet: Snippet) -> str:
-    """The snippet with matched terms wrapped in ** (Markdown bold), for JSON and notifications."""
+    """The snippet with matched terms wrapped in ** (Markdown bold), for the JSON of `search` and `rules test`
+    (notifications mark theirs in reader.messages, escaped for each format)."""
     out, last = [], 0
     for start, end in snippet.spans:
         out += [snippet.text[last:start], "**", snippet.text[start:end], "**"]
