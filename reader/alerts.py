@@ -4,8 +4,8 @@ It never fetches feeds, and one rule that fails never stops the others.
 
 Matching is the search: a rule matches an article exactly when `reader search`
 with the rule's query finds it (same parser, same index). Every new article is
-queued for matching in the transaction that stores it; once it is indexed, the
-queue is matched as one batch — rules none of whose required terms occur in
+queued for matching in the transaction that stores it; once it is indexed and
+grouped into its story, the queue is matched as one batch — rules none of whose required terms occur in
 the batch's segment are skipped, the rest are searched within the batch only.
 
 A rule alerts once per story (reader/stories.py): the first matching article

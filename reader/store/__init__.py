@@ -11,9 +11,9 @@ while `indexed_version != version`, and deleted articles leave a row in
 writes is repaired by simply running the indexer again.
 
 One module per table family, each a `Database` subclass that `Store` combines:
-`feeds.py`, `articles.py`, `alerts.py` (the match queue and the outbox); a new
-family (stories) is a new module whose class joins `Store`'s bases, with its
-tables added by a new step in `schema.py`. `db.py` holds the connection and
+`feeds.py`, `articles.py`, `alerts.py` (the match queue and the outbox),
+`stories.py`; a new family is a new module whose class joins `Store`'s bases,
+with its tables added by a new step in `schema.py`. `db.py` holds the connection and
 transactions, `schema.py` the DDL. This package never knows about HTTP, Whoosh
 or Textual.
 """
