@@ -372,6 +372,18 @@ def _key_lines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
+_TOML_PLACE = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+
+
+def toml_error(exc: tomllib.TOMLDecodeError) -> tuple[str, int | None, int | None]:
+    """tomllib's message without the "(at line L, column C)" it ends with, then L and C (None if it has none)."""
+    text = str(exc)
+    place = _TOML_PLACE.search(text)
+    if place is None:
+        return text, None, None
+    return text[: place.start()], int(place.group(1)), int(place.group(2))
+
+
 def setting_line(path: Path, *place: str) -> str:
     """`path:line` of a key of the settings file (`path` alone if it cannot be found), for messages about it."""
     try:
@@ -389,9 +401,8 @@ def _read_sections(path: Path) -> dict[str, _Section]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
-        at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        where = f"{path}:{at.group(1)}" if at else str(path)
-        raise ConfigError(f"{where}: {str(exc).replace(at.group(0), '').strip() if at else exc}") from None
+        message, line, _column = toml_error(exc)
+        raise ConfigError(f"{path}:{line}: {message}" if line else f"{path}: {message}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
     lines = _key_lines(text)

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
 
-from .config import BUNDLED_RULES
+from .config import BUNDLED_RULES, toml_error
 from .index import WORD_RE, ParsedQuery, QueryError, analyze, parse_query
 from .index.analysis import is_acronym_word, is_cjk, word_term
 from .models import Feed
@@ -229,14 +229,13 @@ class _RuleFile:
         try:
             return tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
-            raise self._syntax_error(str(exc)) from None
+            raise self._syntax_error(exc) from None
 
-    def _syntax_error(self, message: str) -> _Invalid:
+    def _syntax_error(self, exc: tomllib.TOMLDecodeError) -> _Invalid:
         """tomllib says 'Invalid value (at line 3, column 9)': keep the words, move the line."""
-        m = re.search(r"\s*\(at line (\d+), column (\d+)\)", message)
-        if m:
-            line = int(m.group(1))
-            message = f"{message[: m.start()]} (column {m.group(2)})"
+        message, line, column = toml_error(exc)
+        if line:
+            message = f"{message} (column {column})"
         else:
             line = self.text.count("\n") + 1 if "end of document" in message else None
         hint = ""
