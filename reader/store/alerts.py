@@ -98,7 +98,10 @@ class AlertStore(Database):
                 if alert_id is not None:
                     created.append(alert_id)
                     self._add_source(tx, alert_id, a.article_id, a.feed_title, a.link)
-                    self._first_deliveries(tx, alert_id, a.deliveries, a.outlets)
+                    if a.outlets <= 1:  # it goes out now; else once its story has `outlets` outlets
+                        self._insert_deliveries(tx, alert_id, a.deliveries)
+                    else:
+                        self._first_deliveries(tx, alert_id, a.deliveries, a.outlets)
                 else:
                     alert_id = self._existing_alert(tx, a)
                     if self._add_source(tx, alert_id, a.article_id, a.feed_title, a.link):
@@ -147,6 +150,7 @@ class AlertStore(Database):
 
     @staticmethod
     def _insert_alert(tx: sqlite3.Connection, a: NewAlert) -> int | None:
+        """The new alert's id; None if the rule has one for this article, canonical URL or story already."""
         cur = tx.execute(
             """
             INSERT INTO alerts (rule, article_id, canonical_url, title, link, published, snippet, spans, created_at,
@@ -156,12 +160,7 @@ class AlertStore(Database):
             (a.rule, a.article_id, a.canonical_url, a.title, a.link, _iso(a.published), a.snippet,
              json.dumps([list(s) for s in a.spans]), _iso(utcnow()), a.story_id),
         )  # fmt: skip
-        if cur.rowcount == 0:
-            return None
-        alert_id = cur.lastrowid
-        if a.outlets <= 1:
-            AlertStore._insert_deliveries(tx, alert_id, a.deliveries)
-        return alert_id
+        return cur.lastrowid if cur.rowcount else None
 
     @staticmethod
     def _existing_alert(tx: sqlite3.Connection, a: NewAlert) -> int:
