@@ -120,7 +120,8 @@ def find_feed_url(url: str, ctx: Context) -> str | None:
                       "(/feed, /rss, /atom.xml…); give the feed's own URL, or --as-is to subscribe anyway")  # fmt: skip
         return None
     if len(found.feeds) == 1:
-        console.out.print(console.safe(f"{shown} is a web page; subscribing to its feed {redact_url(found.feeds[0].url)}"))
+        feed = redact_url(found.feeds[0].url)
+        console.out.print(console.safe(f"{shown} is a web page; subscribing to its feed {feed}"))
         return found.feeds[0].url
     console.out.print(console.safe(f"{shown} is a web page offering {len(found.feeds)} feeds:"))
     for n, f in enumerate(found.feeds, 1):
@@ -159,7 +160,8 @@ def remove_feeds(args, ctx: Context) -> int:
     counts = {f.id: f.article_count for f in ctx.store.feeds(with_counts=True)}
     if not args.yes:
         for f in feeds:
-            console.err.print(console.safe(f"feed {f.id}: {f.display_title} ({counts.get(f.id, 0)} articles) {redact_url(f.url)}"))
+            listed = f"feed {f.id}: {f.display_title} ({counts.get(f.id, 0)} articles) {redact_url(f.url)}"
+            console.err.print(console.safe(listed))
         articles = sum(counts.get(f.id, 0) for f in feeds)
         question = f"Remove {console.plural(len(feeds), 'feed')} and {console.plural(articles, 'article')}?"
         if console.stdin_is_tty():

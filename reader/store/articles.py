@@ -42,7 +42,9 @@ ARTICLE_COLUMNS = """
 """
 
 # What the indexer reads of an article (see `_index_row`).
-INDEX_COLUMNS = "a.id, a.version, a.title, a.text, a.summary, f.title, f.grp, a.author, a.categories, a.link, a.sort_date"
+INDEX_COLUMNS = (
+    "a.id, a.version, a.title, a.text, a.summary, f.title, f.grp, a.author, a.categories, a.link, a.sort_date"
+)
 
 # An unread article counts as unread unless its story is muted (`reader stories mute`); one parameter: now.
 NOT_MUTED = "(a.story_id IS NULL OR a.story_id NOT IN (SELECT id FROM stories WHERE muted_until > ?))"
