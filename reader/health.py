@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .config import Settings
 from .messages import Notice
-from .models import DeliveryState, Feed, FetchStatus
+from .models import Feed, FetchStatus
 from .store import ArticleFilter, Store, utcnow
 from .text import clean_line
 from .urls import redact_url
@@ -364,8 +364,9 @@ def _feed_findings(settings: Settings, store: Store, now: datetime) -> list[Find
 
 
 def _delivery_finding(store: Store) -> Finding:
-    undelivered = [a for a in store.recent_alerts(limit=1000)
-                   if any(d.state == DeliveryState.FAILED for d in a.deliveries)]  # fmt: skip
+    from .store import FAILED
+
+    undelivered = [a for a in store.recent_alerts(limit=1000) if any(d.state == FAILED for d in a.deliveries)]
     if not undelivered:
         return Finding("alerts", True, "every recent alert was delivered or is on its way")
     return Finding("alerts", False, f"{len(undelivered)} alert(s) could not be delivered after every attempt; "
