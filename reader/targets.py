@@ -112,16 +112,12 @@ class TargetBook:
             self._tagged = []
             path = Path(self.config_path).expanduser() if self.config_path else None
             if path and path.is_file():
-                self._tagged = [(tags, self.target(url)) for tags, url in _config_services(path)]
+                config = apprise.AppriseConfig(asset=ASSET)
+                config.add(str(path))
+                for service in config.services():
+                    tags = frozenset(str(t).lower() for t in service.tags)
+                    self._tagged.append((tags, self.target(service.url())))
         return self._tagged
-
-
-def _config_services(path: Path) -> list[tuple[frozenset[str], str]]:
-    """The services of an Apprise config file: (their tags, lowercased; their URL, a secret)."""
-    config = apprise.AppriseConfig(asset=ASSET)
-    with _apprise_quiet():
-        config.add(str(path))
-        return [(frozenset(str(t).lower() for t in service.tags), service.url()) for service in config.services()]
 
 
 # -- checking notify entries ---------------------------------------------------------------------
@@ -178,7 +174,10 @@ class TargetChecker:
 
     def tags(self, path: Path) -> frozenset[str]:
         if self._tags is None:
-            self._tags = frozenset().union(*(tags for tags, _url in _config_services(path)))
+            config = apprise.AppriseConfig()
+            with _apprise_quiet():
+                config.add(str(path))
+                self._tags = frozenset(str(t).lower() for service in config.services() for t in service.tags)
         return self._tags
 
 
