@@ -144,6 +144,20 @@ def test_field_prefixes(index):
     assert ids(index, "title:(DeepSeek OR chips) -group:Tech") == {1}
 
 
+def test_a_summary_that_is_the_text_is_in_both_fields(index):
+    """A field equal to the one before is analysed once (`_positions`): each field still gets its postings."""
+    index.add([
+        row(1, title="Other", text="TSMC foundry news", summary="TSMC foundry news"),
+        row(2, title="TSMC foundry news", text="Intel results", summary="Intel results"),
+        row(3, title="Intel results", text="TSMC foundry news", summary="quarterly"),
+    ])  # fmt: skip
+    assert ids(index, "summary:TSMC") == {1}
+    assert ids(index, 'text:"TSMC foundry"') == {1, 3}
+    assert ids(index, "title:TSMC") == {2}
+    assert ids(index, 'summary:"Intel results"') == {2}
+    assert ids(index, "title:Intel") == {3}
+    assert ids(index, "summary:quarterly") == {3}
+
 def test_date_ranges_and_relative_dates(index):
     index.add([
         row(1, "chips", date=datetime(2025, 1, 1, 0, 0, tzinfo=UTC)),

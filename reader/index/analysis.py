@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import compress
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -43,7 +44,7 @@ _CJK = (
 )
 CJK_RUN = re.compile(f"[{_CJK}]+")
 # A token is a CJK run, or a run of other letters and digits: `DeepSeek发布R2` is three.
-WORD_RE = re.compile(f"[{_CJK}]+|[^\\W{_CJK}]+")
+WORD_RE = re.compile(f"[^\\W{_CJK}]+|[{_CJK}]+")  # the commoner first (the two never overlap)
 MAX_FIELD_CHARS = 400_000  # untrusted text: analyse at most this much of one field
 SHOUTING_RUN = 3  # this many words in capitals in a row are a shouted sentence, not acronyms
 
@@ -99,35 +100,46 @@ def word_term(word: str) -> str:
 
 # -- indexing: terms by position ----------------------------------------------------------------
 #
-# Each word seen is analysed once and cached as what the index stores:
-#   bytes                 an ordinary word (the common case, mapped without a Python call per word)
-#   (bytes, bytes)        a word in capitals: its ordinary term and its acronym term
-# CJK runs (often whole sentences, rarely seen twice) are not cached: they map to None.
-_CACHE: dict[str, bytes | tuple[bytes, bytes]] = {}
+# Each word seen is analysed once and cached as what the index stores: its ordinary term in
+# _TERMS and, for a word in capitals (or an acronym's plural), its acronym term in _ACRONYMS.
+# A field's terms and candidates are then looked up by `map`, without a Python call per word.
+# CJK runs (often whole sentences, rarely seen twice) are not cached: their term is None.
+_TERMS: dict[str, bytes] = {}
+_ACRONYMS: dict[str, bytes] = {}
 _CACHE_LIMIT = 500_000  # a long-lived daemon sees unbounded vocabulary
 
 
-def _analysed(word: str) -> bytes | tuple[bytes, bytes]:
-    ordinary = word_term(word).encode()
+def _acronym_term(word: str) -> bytes | None:
     if is_acronym_word(word):
-        return ordinary, fold(word).encode()
+        return fold(word).encode()
     if word[-1:] == "s" and is_acronym_word(word[:-1]):  # a plural: GPUs, CEOs are the acronyms GPU, CEO
-        return ordinary, fold(word[:-1]).encode()
-    return ordinary
+        return fold(word[:-1]).encode()
+    return None
 
 
-def _lookup(words: list[str]) -> list:
-    """Each word's cached analysis; None for a CJK run."""
-    found = list(map(_CACHE.get, words))
+def _lookup(words: list[str]) -> list[bytes | None]:
+    """Each word's ordinary term (None for a CJK run); afterwards every word of `words`
+    that has an acronym term is in _ACRONYMS."""
+    found = list(map(_TERMS.get, words))
     if None in found:
         new = {w for w, value in zip(words, found) if value is None and not is_cjk(w)}
         if new:
-            if len(_CACHE) + len(new) > _CACHE_LIMIT:
-                _CACHE.clear()
+            if len(_TERMS) + len(new) > _CACHE_LIMIT:
+                _TERMS.clear()
+                _ACRONYMS.clear()
                 new = {w for w in words if not is_cjk(w)}
-            _CACHE.update((word, _analysed(word)) for word in new)
-            found = list(map(_CACHE.get, words))
+            for word in new:
+                _TERMS[word] = word_term(word).encode()
+                acronym = _acronym_term(word)
+                if acronym is not None:
+                    _ACRONYMS[word] = acronym
+            found = list(map(_TERMS.get, words))
     return found
+
+
+def _candidates(words: list[str]) -> list[int]:
+    """The indices of the words that have an acronym term (after `_lookup` of the same words)."""
+    return list(compress(range(len(words)), map(_ACRONYMS.__contains__, words)))
 
 
 def _run_terms(run: str) -> tuple[list[bytes], bytes | None]:
@@ -139,37 +151,45 @@ def _run_terms(run: str) -> tuple[list[bytes], bytes | None]:
     return list(map(str.encode, map(str.__add__, run[:-1], run[1:]))), run[-1].encode()
 
 
-def _acronyms_kept(words: list[str], whole: bool = True) -> list[bool]:
-    """For each word, whether its capitals count as an acronym here (see the module docstring).
+def _breaks_run(word: str) -> bool:
+    """A word of letters not in capitals ends a run of capitals (numbers neither break nor join one)."""
+    return word.isalpha() and not word.isupper()
+
+
+def _acronyms_kept(words: list[str], candidates: list[int], whole: bool = True) -> list[int]:
+    """Of the candidates (indices of words with an acronym term), those whose capitals count as an
+    acronym here (see the module docstring).
 
     Only words of letters make a run of capitals: a model name with digits (H20,
     B200) is an acronym even in a shouted headline, and numbers neither break a
     run nor lengthen it. With `whole` false (one tag of several: the field is all of them),
-    the rule for a field wholly in capitals is left out.
+    the rule for a field wholly in capitals is left out. Only the words between the two
+    words that break a candidate's run are read, so a field costs one pass at most.
     """
-    kept = [False] * len(words)
-    run: list[int] = []  # the words of letters in capitals of the current run
-    lettered = 0  # words of letters only, in the field
-
-    def close() -> None:
-        if len(run) < SHOUTING_RUN:
-            for k in run:
-                kept[k] = len(words[k]) >= 2
-        run.clear()
-
-    for k, word in enumerate(words):
+    kept: list[int] = []
+    n = len(words)
+    end = -1  # the words [start, end) between two run breakers, around the last candidate read
+    shouted = False
+    for k in candidates:
+        word = words[k]
         if not word.isalpha():
-            kept[k] = len(word) >= 2 and word.isupper()  # H20 (a digit and a capital), never 2025
+            if word.isupper():  # H20 (a digit and a capital); not the plural H20s
+                kept.append(k)
             continue
-        lettered += 1
-        if word.isupper():
-            run.append(k)
-        else:
-            kept[k] = True  # (matters only for a plural acronym: GPUs)
-            close()
-    if whole and len(run) == lettered >= 2:  # the whole field is in capitals: a shouted title
-        run.clear()
-    close()
+        if not word.isupper():  # the plural of an acronym: GPUs
+            kept.append(k)
+            continue
+        if k >= end:
+            start = k
+            while start > 0 and not _breaks_run(words[start - 1]):
+                start -= 1
+            end = k + 1
+            while end < n and not _breaks_run(words[end]):
+                end += 1
+            capitals = sum(1 for w in words[start:end] if w.isalpha())  # no breaker: every word of letters
+            shouted = capitals >= SHOUTING_RUN or (whole and start == 0 and end == n and capitals >= 2)
+        if not shouted:
+            kept.append(k)
     return kept
 
 
@@ -178,20 +198,19 @@ def field_terms(text: str, *, whole: bool = True) -> tuple[list[bytes], list[tup
     same positions (acronyms on their words, a CJK run's last character on its last bigram)."""
     words = WORD_RE.findall(text[:MAX_FIELD_CHARS])
     found = _lookup(words)
-    kinds = set(map(type, found))
-    if kinds <= {bytes}:
-        return found, []
+    candidates = _candidates(words)
+    kept = _acronyms_kept(words, candidates, whole) if candidates else []
+    if None not in found:  # no CJK: a word's position is its index
+        acronyms = _ACRONYMS
+        return found, [(k, acronyms[words[k]]) for k in kept]
     terms: list[bytes] = []
     extras: list[tuple[int, bytes]] = []
-    kept = _acronyms_kept(words, whole) if tuple in kinds else None
+    kept_set = set(kept)
     for k, value in enumerate(found):
-        kind = type(value)
-        if kind is bytes:
+        if value is not None:
+            if k in kept_set:
+                extras.append((len(terms), _ACRONYMS[words[k]]))
             terms.append(value)
-        elif kind is tuple:
-            if kept[k]:
-                extras.append((len(terms), value[1]))
-            terms.append(value[0])
         else:
             grams, last = _run_terms(words[k])
             terms += grams
@@ -205,24 +224,22 @@ def spans(text: str) -> Iterator[tuple[int, str, int, int]]:
     with where each term's characters are (a bigram's two characters, a word's whole span)."""
     matches = list(WORD_RE.finditer(text[:MAX_FIELD_CHARS]))
     words = [m.group() for m in matches]
-    kept = _acronyms_kept(words)
+    found = _lookup(words)
+    kept = set(_acronyms_kept(words, _candidates(words)))
     position = 0
-    for m, word, value, acronym in zip(matches, words, _lookup(words), kept):
+    for k, (m, word, value) in enumerate(zip(matches, words, found)):
         start = m.start()
         if value is None:
             grams, last = _run_terms(word)
-            for k, term in enumerate(grams):
-                yield position, term.decode(), start + k, start + k + len(term.decode())
+            for j, term in enumerate(grams):
+                yield position, term.decode(), start + j, start + j + len(term.decode())
                 position += 1
             if last is not None:
                 yield position - 1, last.decode(), m.end() - 1, m.end()
             continue
-        if type(value) is tuple:
-            yield position, value[0].decode(), start, m.end()
-            if acronym:
-                yield position, value[1].decode(), start, m.end()
-        else:
-            yield position, value.decode(), start, m.end()
+        yield position, value.decode(), start, m.end()
+        if k in kept:
+            yield position, _ACRONYMS[word].decode(), start, m.end()
         position += 1
 
 
@@ -314,22 +331,33 @@ def _minutes(dt: datetime, *, round_up: bool = False) -> int:
     return min(max(0, int(minutes) + (1 if round_up and rest else 0)), 2**32 - 1)
 
 
+_last_positions: tuple[str, dict[bytes, list[int]]] = ("", {})
+
+
 def _positions(value: str | Sequence[str]) -> dict[bytes, list[int]]:
-    """Term -> positions in one field; the parts of a sequence (tags) are TAG_GAP apart."""
+    """Term -> positions in one field; the parts of a sequence (tags) are TAG_GAP apart.
+
+    Read-only for the caller: a field equal to the one analysed just before gets the same
+    dict back (an article's summary is most often its text too: analysed once).
+    """
+    global _last_positions
+    if isinstance(value, str):
+        last_value, last_found = _last_positions
+        if value == last_value:
+            return last_found
     found: dict[bytes, list[int]] = {}
     start = 0
     parts = [value] if isinstance(value, str) else value
     for part in parts:
         terms, extras = field_terms(part, whole=len(parts) == 1)
+        setdefault = found.setdefault
         for offset, term in enumerate(terms, start):
-            where = found.get(term)
-            if where is None:
-                found[term] = [offset]
-            else:
-                where.append(offset)
+            setdefault(term, []).append(offset)
         for offset, term in extras:
-            found.setdefault(term, []).append(start + offset)
+            setdefault(term, []).append(start + offset)
         for term in {term for _offset, term in extras}:  # a character may also stand alone, earlier or later
             found[term].sort()
         start += len(terms) + TAG_GAP
+    if isinstance(value, str):
+        _last_positions = (value, found)
     return found
