@@ -111,17 +111,25 @@ class _TextWriter:
 
     def text(self, s: str, preformatted: bool = False) -> None:
         if not preformatted:
-            s = _HTML_WHITESPACE.sub(" ", s)
+            # Printable text without two spaces in a row has no HTML whitespace run to collapse
+            # (tab, newline, CR, FF and no-break space are not printable): most runs skip the regex.
+            if not s.isprintable() or "  " in s:
+                s = _HTML_WHITESPACE.sub(" ", s)
             if self._after_space or self._pending_breaks or self._pending_bullet:
                 s = s.lstrip(" ")
-        if not s:
+            if not s:
+                return
+        elif not s:
             return
-        if self._pending_breaks and self._chunks:
-            self._chunks.append("\n" * self._pending_breaks)
-        self._chunks.append(self._pending_bullet + s)
-        self._pending_breaks = 0
-        self._pending_bullet = ""
-        self._after_space = s.endswith((" ", "\n"))
+        if self._pending_breaks:
+            if self._chunks:
+                self._chunks.append("\n" * self._pending_breaks)
+            self._pending_breaks = 0
+        if self._pending_bullet:
+            s = self._pending_bullet + s
+            self._pending_bullet = ""
+        self._chunks.append(s)
+        self._after_space = s[-1] in " \n"
 
     def bullet(self, s: str) -> None:
         """Start a list item; `s` (leading spaces kept) goes before its first text."""
@@ -142,45 +150,62 @@ class _TextWriter:
         return "".join(self._chunks)
 
 
+# What each element does to the layout, by tag (other tags are inline: they only hold text).
+_SKIP, _BREAK, _LIST, _PARAGRAPH, _LINE, _CELL, _ITEM, _PRE = range(8)
+_KINDS = {
+    **dict.fromkeys(_SKIPPED, _SKIP), **dict.fromkeys(_LINES, _LINE), **dict.fromkeys(_PARAGRAPHS, _PARAGRAPH),
+    **dict.fromkeys(_LISTS, _LIST), **dict.fromkeys(_CELLS, _CELL), "br": _BREAK, "li": _ITEM, "pre": _PRE,
+}  # fmt: skip
+
+
 def _write_tree(root: lxml.etree._Element, out: _TextWriter) -> None:
-    """Walk the tree without recursion (deeply nested HTML must not blow the stack)."""
+    """Walk the tree without recursion (deeply nested HTML must not blow the stack).
+
+    One dict lookup per element decides what it does; inline elements (most of them) only
+    write their text and tail.
+    """
     list_depth = 0
     pre_depth = 0
+    text, line_break, kinds = out.text, out.line_break, _KINDS
     walker = lxml.etree.iterwalk(root, events=("start", "end"))
     for event, element in walker:
-        tag = element.tag if isinstance(element.tag, str) else ""
+        kind = kinds.get(element.tag)  # a comment's or entity's tag is a function: no kind
         if event == "start":
-            if tag in _SKIPPED:
-                walker.skip_subtree()
-                continue
-            if tag == "br":
-                out.br()
-            elif tag in _LISTS and list_depth:  # a nested list continues its item
-                out.line_break(1)
-            elif tag in _PARAGRAPHS:
-                out.line_break(2)
-            elif tag in _LINES:
-                out.line_break(1)
-            elif tag in _CELLS:
-                out.text(" ")
-            list_depth += tag in _LISTS
-            pre_depth += tag == "pre"
-            if tag == "li":
-                out.bullet("  " * max(list_depth - 1, 0) + "- ")
+            if kind is not None:
+                if kind == _SKIP:
+                    walker.skip_subtree()
+                    continue
+                if kind == _BREAK:
+                    out.br()
+                elif kind == _LIST:
+                    line_break(1 if list_depth else 2)  # a nested list continues its item
+                    list_depth += 1
+                elif kind == _PARAGRAPH:
+                    line_break(2)
+                elif kind == _LINE:
+                    line_break(1)
+                elif kind == _CELL:
+                    text(" ")
+                elif kind == _ITEM:
+                    line_break(1)
+                    out.bullet("  " * max(list_depth - 1, 0) + "- ")
+                else:  # <pre>
+                    line_break(2)
+                    pre_depth += 1
             if element.text:
-                out.text(element.text, preformatted=pre_depth > 0)
+                text(element.text, pre_depth > 0)
         else:
-            if tag not in _SKIPPED:
-                list_depth -= tag in _LISTS
-                pre_depth -= tag == "pre"
-                if tag in _LISTS and list_depth:
-                    out.line_break(1)
-                elif tag in _PARAGRAPHS:
-                    out.line_break(2)
-                elif tag in _LINES:
-                    out.line_break(1)
+            if kind is not None and kind != _SKIP:
+                if kind == _LIST:
+                    list_depth -= 1
+                    line_break(1 if list_depth else 2)
+                elif kind == _PARAGRAPH or kind == _PRE:
+                    pre_depth -= kind == _PRE
+                    line_break(2)
+                elif kind == _LINE or kind == _ITEM:
+                    line_break(1)
             if element.tail:
-                out.text(element.tail, preformatted=pre_depth > 0)
+                text(element.tail, pre_depth > 0)
 
 
 def _tidy(text: str) -> str:
@@ -188,8 +213,11 @@ def _tidy(text: str) -> str:
 
     Leading spaces stay: they can only come from <pre>, where they are indentation.
     """
-    text = _SPACES_BEFORE_NEWLINE.sub("\n", text)
-    return _BLANK_LINES.sub("\n\n", text).strip("\n").rstrip()
+    if " \n" in text or "\t\n" in text:  # (a substring test is ten times faster than a regex scan)
+        text = _SPACES_BEFORE_NEWLINE.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip("\n").rstrip()
 
 
 def _plain_to_text(s: str) -> str:
