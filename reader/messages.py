@@ -12,18 +12,19 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apprise import NotifyFormat
-
 from .store import Alert
 from .text import clean_line, clean_text
 
+# Apprise's NotifyFormat values (a str enum: its members equal and hash as these strings). Apprise
+# itself is imported only to send (reader.targets): a run that sends nothing never pays for it.
+TEXT, MARKDOWN, HTML = "text", "markdown", "html"
 MAX_ITEMS_PER_MESSAGE = 50  # a digest lists this many articles, then says how many more there are
 MAX_TITLE_CHARS = 200
 MAX_SNIPPET_CHARS = 400
 MORE = {
-    NotifyFormat.TEXT: "…and {} more (see: reader alerts)",
-    NotifyFormat.MARKDOWN: "…and {} more (see `reader alerts`)",
-    NotifyFormat.HTML: "<p>…and {} more (see <code>reader alerts</code>)</p>",
+    TEXT: "…and {} more (see: reader alerts)",
+    MARKDOWN: "…and {} more (see `reader alerts`)",
+    HTML: "<p>…and {} more (see <code>reader alerts</code>)</p>",
 }
 
 
@@ -43,16 +44,16 @@ class Message:
             text = f"{self.rule_title}: {len(self.alerts)} new articles"
         return clean_line(text, max_chars=MAX_TITLE_CHARS)
 
-    def body(self, fmt: NotifyFormat) -> str:
+    def body(self, fmt: str) -> str:
         shown = self.alerts[:MAX_ITEMS_PER_MESSAGE]
-        render = {NotifyFormat.HTML: _html_item, NotifyFormat.MARKDOWN: _markdown_item}.get(fmt, _text_item)
+        render = {HTML: _html_item, MARKDOWN: _markdown_item}.get(fmt, _text_item)
         zone = _zone(self.timezone)
         numbered = len(self.alerts) > 1
         parts = [render(a, zone, i if numbered else None) for i, a in enumerate(shown, 1)]
         rest = len(self.alerts) - len(shown)
         if rest:
-            parts.append(MORE.get(fmt, MORE[NotifyFormat.TEXT]).format(rest))
-        return ("" if fmt == NotifyFormat.HTML else "\n\n").join(parts)
+            parts.append(MORE.get(fmt, MORE[TEXT]).format(rest))
+        return ("" if fmt == HTML else "\n\n").join(parts)
 
 
 def _zone(name: str) -> tzinfo | None:
@@ -148,10 +149,10 @@ class Notice:
     def title(self) -> str:
         return clean_line(self.subject, max_chars=MAX_TITLE_CHARS)
 
-    def body(self, fmt: NotifyFormat) -> str:
+    def body(self, fmt: str) -> str:
         lines = [clean_line(line) for line in self.lines]
-        if fmt == NotifyFormat.HTML:
+        if fmt == HTML:
             return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
-        if fmt == NotifyFormat.MARKDOWN:
+        if fmt == MARKDOWN:
             return "\n\n".join(_md(line) for line in lines)
         return "\n".join(lines)

@@ -30,23 +30,33 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
-
-import apprise
-from apprise import AppriseResultStatus, NotifyFormat, OverflowMode
 
 from .logs import register_secret
 from .text import clean_line
 
+if TYPE_CHECKING:
+    from apprise import AppriseAsset
+
 KEY_FILE = "targets.key"  # in the data dir, mode 0600
 TAG_RE = re.compile(r"[\w.-]+")
 APPRISE_WIKI = "https://github.com/caronc/apprise/wiki"
-ASSET = apprise.AppriseAsset(app_id="reader", app_desc="reader: topic alerts from your feeds")
+APPRISE_LOGGER = "apprise"  # apprise.LOGGER_NAME
+# Apprise (~0.1 s of imports) is imported where it is used, not here: a run that sends and
+# checks nothing (a fetch with no alert due) never loads it.
+
+
+@lru_cache(maxsize=1)
+def asset() -> AppriseAsset:
+    import apprise
+
+    return apprise.AppriseAsset(app_id="reader", app_desc="reader: topic alerts from your feeds")
+
 
 # Apprise's log lines can quote a target's host or parts of its URL. They reach us through each
 # call's result, where they are scrubbed; never let them into the user's log as they are.
-_apprise_log = logging.getLogger(apprise.LOGGER_NAME)
+_apprise_log = logging.getLogger(APPRISE_LOGGER)
 _apprise_log.addHandler(logging.NullHandler())
 _apprise_log.propagate = False
 
@@ -112,7 +122,9 @@ class TargetBook:
             self._tagged = []
             path = Path(self.config_path).expanduser() if self.config_path else None
             if path and path.is_file():
-                config = apprise.AppriseConfig(asset=ASSET)
+                import apprise
+
+                config = apprise.AppriseConfig(asset=asset())
                 config.add(str(path))
                 for service in config.services():
                     tags = frozenset(str(t).lower() for t in service.tags)
@@ -144,6 +156,8 @@ class TargetChecker:
 
     def url_problem(self, url: str) -> str | None:
         """None if Apprise accepts the URL here, else why not (with no secret in it)."""
+        import apprise
+
         scheme = url.split("://", 1)[0].lower()
         plugin = _plugin(scheme)
         if plugin is None:
@@ -174,6 +188,8 @@ class TargetChecker:
 
     def tags(self, path: Path) -> frozenset[str]:
         if self._tags is None:
+            import apprise
+
             config = apprise.AppriseConfig()
             with _apprise_quiet():
                 config.add(str(path))
@@ -183,12 +199,16 @@ class TargetChecker:
 
 def _plugin(scheme: str):
     """Apprise's notification class for a scheme, or None."""
+    import apprise
+
     manager = apprise.NotificationManager()
     return manager[scheme] if scheme in manager else None
 
 
 def _instantiate(url: str) -> tuple[Any, list[str]]:
     """Apprise's object for a URL (None if it refuses it) and what Apprise logged meanwhile."""
+    import apprise
+
     with _apprise_quiet() as messages:
         instance = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     return (instance or None), messages
@@ -198,7 +218,7 @@ def _instantiate(url: str) -> tuple[Any, list[str]]:
 def _apprise_quiet() -> Iterator[list[str]]:
     """Collect Apprise's log messages instead of letting them reach the user's screen or log:
     they may quote a notification URL with its secrets."""
-    logger = logging.getLogger(apprise.LOGGER_NAME)
+    logger = logging.getLogger(APPRISE_LOGGER)
     messages: list[str] = []
     handler = _ListHandler(messages)
     propagate = logger.propagate
@@ -342,7 +362,7 @@ class Sendable(Protocol):
     @property
     def title(self) -> str: ...
 
-    def body(self, fmt: NotifyFormat) -> str: ...
+    def body(self, fmt: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -354,20 +374,24 @@ class SendResult:
 
 def service_for(url: str):
     """Apprise's object for a URL (None if Apprise refuses it), cutting long bodies to fit."""
-    service = apprise.Apprise.instantiate(url, asset=ASSET, suppress_exceptions=True)
+    import apprise
+
+    service = apprise.Apprise.instantiate(url, asset=asset(), suppress_exceptions=True)
     if service and "overflow" not in parse_qs(urlsplit(url).query):
-        service.overflow_mode = OverflowMode.TRUNCATE
+        service.overflow_mode = apprise.OverflowMode.TRUNCATE
     return service or None
 
 
 async def send(target: Target, message: Sendable, *, timeout: float) -> SendResult:
     """Send one message to one target, in the format the target takes, within `timeout` seconds."""
+    import apprise
+
     service = service_for(target.url)
     if service is None:
         return SendResult(False, f"Apprise does not accept the URL {target.label}")
-    fmt = service.resolve_format(NotifyFormat.MARKDOWN)
+    fmt = service.resolve_format(apprise.NotifyFormat.MARKDOWN)
     body = message.body(fmt)
-    notifier = apprise.Apprise(asset=ASSET)
+    notifier = apprise.Apprise(asset=asset())
     notifier.add(service)
     try:
         # Apprise's own timeout stops waiting for the service; ours also bounds its preparation.
@@ -378,7 +402,7 @@ async def send(target: Target, message: Sendable, *, timeout: float) -> SendResu
     except TimeoutError:
         return SendResult(False, f"no answer within {timeout:g} s", _retry_at(service))
     with result:
-        if result.status == AppriseResultStatus.SUCCESS and result.success_count >= 1:
+        if result.status == apprise.AppriseResultStatus.SUCCESS and result.success_count >= 1:
             return SendResult(True)
         return SendResult(False, _failure(result, target), _retry_at(service))
 
