@@ -100,12 +100,12 @@ def word_term(word: str) -> str:
 
 # -- indexing: terms by position ----------------------------------------------------------------
 #
-# Each word seen is analysed once and cached as what the index stores: its ordinary term in
-# _TERMS and, for a word in capitals (or an acronym's plural), its acronym term in _ACRONYMS.
-# A field's terms and candidates are then looked up by `map`, without a Python call per word.
-# CJK runs (often whole sentences, rarely seen twice) are not cached: their term is None.
-_TERMS: dict[str, bytes] = {}
-_ACRONYMS: dict[str, bytes] = {}
+# Each word seen is analysed once and cached as what the index stores: its ordinary term and,
+# for a word in capitals (or an acronym's plural), its acronym term, in two dicts. A field's
+# terms and candidates are then looked up by `map`, without a Python call per word. CJK runs
+# (often whole sentences, rarely seen twice) are not cached: their term is None. A full cache
+# is replaced, never cleared in place: a thread analysing meanwhile keeps a consistent pair.
+_CACHES: tuple[dict[str, bytes], dict[str, bytes]] = ({}, {})  # word -> ordinary term, word -> acronym term
 _CACHE_LIMIT = 500_000  # a long-lived daemon sees unbounded vocabulary
 
 
@@ -117,29 +117,30 @@ def _acronym_term(word: str) -> bytes | None:
     return None
 
 
-def _lookup(words: list[str]) -> list[bytes | None]:
-    """Each word's ordinary term (None for a CJK run); afterwards every word of `words`
-    that has an acronym term is in _ACRONYMS."""
-    found = list(map(_TERMS.get, words))
+def _lookup(words: list[str]) -> tuple[list[bytes | None], dict[str, bytes]]:
+    """Each word's ordinary term (None for a CJK run), and a dict holding the acronym term of
+    every word of `words` that has one."""
+    global _CACHES
+    terms, acronyms = _CACHES
+    found = list(map(terms.get, words))
     if None in found:
         new = {w for w, value in zip(words, found) if value is None and not is_cjk(w)}
         if new:
-            if len(_TERMS) + len(new) > _CACHE_LIMIT:
-                _TERMS.clear()
-                _ACRONYMS.clear()
+            if len(terms) + len(new) > _CACHE_LIMIT:
+                terms, acronyms = _CACHES = ({}, {})
                 new = {w for w in words if not is_cjk(w)}
             for word in new:
-                _TERMS[word] = word_term(word).encode()
+                terms[word] = word_term(word).encode()
                 acronym = _acronym_term(word)
                 if acronym is not None:
-                    _ACRONYMS[word] = acronym
-            found = list(map(_TERMS.get, words))
-    return found
+                    acronyms[word] = acronym
+            found = list(map(terms.get, words))
+    return found, acronyms
 
 
-def _candidates(words: list[str]) -> list[int]:
-    """The indices of the words that have an acronym term (after `_lookup` of the same words)."""
-    return list(compress(range(len(words)), map(_ACRONYMS.__contains__, words)))
+def _candidates(words: list[str], acronyms: dict[str, bytes]) -> list[int]:
+    """The indices of the words that have an acronym term."""
+    return list(compress(range(len(words)), map(acronyms.__contains__, words)))
 
 
 def _run_terms(run: str) -> tuple[list[bytes], bytes | None]:
@@ -197,11 +198,10 @@ def field_terms(text: str, *, whole: bool = True) -> tuple[list[bytes], list[tup
     """The terms of one field: one per position, and (position, term) of the extra terms on the
     same positions (acronyms on their words, a CJK run's last character on its last bigram)."""
     words = WORD_RE.findall(text[:MAX_FIELD_CHARS])
-    found = _lookup(words)
-    candidates = _candidates(words)
+    found, acronyms = _lookup(words)
+    candidates = _candidates(words, acronyms)
     kept = _acronyms_kept(words, candidates, whole) if candidates else []
     if None not in found:  # no CJK: a word's position is its index
-        acronyms = _ACRONYMS
         return found, [(k, acronyms[words[k]]) for k in kept]
     terms: list[bytes] = []
     extras: list[tuple[int, bytes]] = []
@@ -209,7 +209,7 @@ def field_terms(text: str, *, whole: bool = True) -> tuple[list[bytes], list[tup
     for k, value in enumerate(found):
         if value is not None:
             if k in kept_set:
-                extras.append((len(terms), _ACRONYMS[words[k]]))
+                extras.append((len(terms), acronyms[words[k]]))
             terms.append(value)
         else:
             grams, last = _run_terms(words[k])
@@ -224,8 +224,8 @@ def spans(text: str) -> Iterator[tuple[int, str, int, int]]:
     with where each term's characters are (a bigram's two characters, a word's whole span)."""
     matches = list(WORD_RE.finditer(text[:MAX_FIELD_CHARS]))
     words = [m.group() for m in matches]
-    found = _lookup(words)
-    kept = set(_acronyms_kept(words, _candidates(words)))
+    found, acronyms = _lookup(words)
+    kept = set(_acronyms_kept(words, _candidates(words, acronyms)))
     position = 0
     for k, (m, word, value) in enumerate(zip(matches, words, found)):
         start = m.start()
@@ -239,7 +239,7 @@ def spans(text: str) -> Iterator[tuple[int, str, int, int]]:
             continue
         yield position, value.decode(), start, m.end()
         if k in kept:
-            yield position, _ACRONYMS[word].decode(), start, m.end()
+            yield position, acronyms[word].decode(), start, m.end()
         position += 1
 
 
