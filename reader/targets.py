@@ -122,14 +122,18 @@ class TargetBook:
             self._tagged = []
             path = Path(self.config_path).expanduser() if self.config_path else None
             if path and path.is_file():
-                import apprise
-
-                config = apprise.AppriseConfig(asset=asset())
-                config.add(str(path))
-                for service in config.services():
-                    tags = frozenset(str(t).lower() for t in service.tags)
-                    self._tagged.append((tags, self.target(service.url())))
+                self._tagged = [(tags, self.target(url)) for tags, url in _config_services(path)]
         return self._tagged
+
+
+def _config_services(path: Path) -> list[tuple[frozenset[str], str]]:
+    """The services of an Apprise config file: (their tags, lowercased; their URL, a secret)."""
+    import apprise
+
+    config = apprise.AppriseConfig(asset=asset())
+    with _apprise_quiet():
+        config.add(str(path))
+        return [(frozenset(str(t).lower() for t in service.tags), service.url()) for service in config.services()]
 
 
 # -- checking notify entries ---------------------------------------------------------------------
@@ -188,12 +192,7 @@ class TargetChecker:
 
     def tags(self, path: Path) -> frozenset[str]:
         if self._tags is None:
-            import apprise
-
-            config = apprise.AppriseConfig()
-            with _apprise_quiet():
-                config.add(str(path))
-                self._tags = frozenset(str(t).lower() for service in config.services() for t in service.tags)
+            self._tags = frozenset().union(*(tags for tags, _url in _config_services(path)))
         return self._tags
 
 
