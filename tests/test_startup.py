@@ -1,4 +1,4 @@
-"""Start-up stays lean: `reader --version` answers without importing the CLI (its time is in benchmarks)."""
+"""Start-up stays lean: `reader --version` imports no CLI, a fetch loads no Apprise (times: benchmarks)."""
 
 from __future__ import annotations
 
@@ -16,3 +16,13 @@ def test_version_answers_without_importing_the_cli():
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert "reader.launch" in imported
     assert not {"reader.cli", "reader.config", "rich", "aiohttp"} & imported
+
+
+def test_the_fetch_pipeline_imports_apprise_only_to_check_or_send():
+    """A warm fetch sends nothing: the CLI and the pipeline load without Apprise (~0.1 s)."""
+    code = ("import sys, reader.cli, reader.ingest, reader.health; "
+            "print(sorted(m for m in sys.modules if 'apprise' in m))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
