@@ -79,6 +79,7 @@ class _View:
         self.deleted = frozenset(reader.segment().deleted_docs())
         self.deleted_docs = np.array(sorted(self.deleted), dtype=np.int64)
         self.key = reader.segment().segment_id()
+        self.size = reader.doc_count_all()
         self._entries: dict[tuple[str, str], tuple[int, int, int] | None] = {}
 
     def live(self) -> np.ndarray:
@@ -111,17 +112,19 @@ class _View:
 class _Evaluation:
     """One query over a set of segments: global statistics for scoring, then each segment's matches."""
 
-    def __init__(self, views: list[_View], scored: bool, *, loose: bool = False):
+    def __init__(self, views: list[_View], scored: bool, *, loose: bool = False,
+                 postings: dict[tuple[str, str, str], Postings | None] | None = None):  # fmt: skip
         """`loose`: a phrase in a long field (averaging more than LOOSE_FROM positions) matches
         wherever its words all are, adjacent or not (a superset of the matches, each scored as it
-        would be if its phrases held: an upper bound)."""
+        would be if its phrases held: an upper bound). `postings`: the decoded postings of
+        another evaluation of the same query, to share."""
         self.views = views
         self.scored = scored
         self.loose = loose
         self.doc_count = max(1, sum(v.reader.doc_count_all() for v in views))
         self._idf: dict[tuple[str, str], float] = {}
         self._avg_length: dict[str, float] = {}
-        self._postings: dict[tuple[str, str, str], Postings | None] = {}
+        self._postings = {} if postings is None else postings
 
     def matches(self, plan: Plan, view: _View, within: np.ndarray | None = None) -> Match:
         """The live documents of `view` (among the sorted docnums `within`, if given) that match, with their scores."""
@@ -144,20 +147,20 @@ class _Evaluation:
                         left = np.setdiff1d(left, found[-1][0], assume_unique=True)
                         if not len(left):
                             break
-                    return _union(found)
-                return _union([self._terms(view, field, terms, within) for field in fields])
+                    return _union(found, view.size)
+                return _union([self._terms(view, field, terms, within) for field in fields], view.size)
             case _Char(fields, char):
                 return _union([self._terms(view, field, (term,), within)
-                               for field in fields for term in view.terms_with(field, char)])  # fmt: skip
+                               for field in fields for term in view.terms_with(field, char)], view.size)  # fmt: skip
             case _Window(low, high):
                 dated = view.table.dated(low, high)
                 if within is not None:
-                    dated = np.intersect1d(dated, within, assume_unique=True)
+                    dated = _common(dated, within, view.size)
                 return dated, np.zeros(len(dated))
             case _All(parts):
                 return self._all(parts, view, within)
             case _Any(parts):
-                return _union([self._match(part, view, within) for part in parts])
+                return _union([self._match(part, view, within) for part in parts], view.size)
             case _Without(part):
                 scope = view.live() if within is None else within
                 kept = np.setdiff1d(scope, self._match(part, view, scope)[0], assume_unique=True)
@@ -170,7 +173,7 @@ class _Evaluation:
         found: Match | None = None
         for part in positive:
             more = self._match(part, view, within if found is None else found[0])
-            found = more if found is None else _both(found, more)
+            found = more if found is None else _both(found, more, view.size)
             if not len(found[0]):
                 return found
         if found is None:
@@ -217,7 +220,7 @@ class _Evaluation:
             if found is None:
                 return _empty()
             postings[term] = found
-            candidates = found.docs if candidates is None else np.intersect1d(candidates, found.docs, True)
+            candidates = found.docs if candidates is None else _common(candidates, found.docs, view.size)
             if not len(candidates):
                 return _empty()
         if len(terms) > 1 and not (self.loose and self._average(field) > LOOSE_FROM):
@@ -242,31 +245,72 @@ class _Evaluation:
             frequency = sum(v.doc_frequency(field, term) for v in self.views)
             idf = self._idf[(field, term)] = math.log(self.doc_count / (frequency + 1)) + 1
         weight = idf * FIELD_BOOSTS.get(field, 1.0) * (BM25_K1 + 1)
-        frequencies = postings.tfs[np.searchsorted(postings.docs, docs)].astype(np.float64)
+        if len(docs) == len(postings.docs):  # (all of them)
+            frequencies = postings.tfs.astype(np.float64)
+        else:
+            frequencies = postings.tfs[np.searchsorted(postings.docs, docs)].astype(np.float64)
         norms = view.table.norms(view.reader, field, self._average(field))[docs]
         return weight * (frequencies / (frequencies + norms))
 
 
-def _union(parts: list[Match]) -> Match:
-    """The documents of any part, their scores summed (in the parts' order)."""
+def _union(parts: list[Match], size: int) -> Match:
+    """The documents of any part, their scores summed (in the parts' order), in a segment of `size` documents."""
     parts = [part for part in parts if len(part[0])]
     if len(parts) < 2:
         return parts[0] if parts else _empty()
-    docs, where = np.unique(np.concatenate([docs for docs, _scores in parts]), return_inverse=True)
-    return docs, np.bincount(where, np.concatenate([scores for _docs, scores in parts]), len(docs))
+    found = np.zeros(size, dtype=bool)
+    scores = np.zeros(size)
+    for docs, more in parts:
+        found[docs] = True
+        scores[docs] += more
+    docs = np.flatnonzero(found)
+    return docs, scores[docs]
 
 
-def _both(a: Match, b: Match) -> Match:
-    """The documents in both, with their scores summed."""
-    docs, in_a, in_b = np.intersect1d(a[0], b[0], assume_unique=True, return_indices=True)
-    return docs, a[1][in_a] + b[1][in_b]
+def _both(a: Match, b: Match, size: int) -> Match:
+    """The documents in both, with their scores summed (docnums below `size`)."""
+    where = np.full(size, -1)
+    where[b[0]] = np.arange(len(b[0]))
+    in_b = where[a[0]]
+    in_a = np.flatnonzero(in_b >= 0)
+    return a[0][in_a], a[1][in_a] + b[1][in_b[in_a]]
+
+
+def _common(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    """The docnums (below `size`) in both of two sorted arrays.
+
+    (Marked in an array of the segment's size: numpy's intersect1d sorts both
+    arrays again, and its unique hashes, slowly on keys that differ in their high bits.)"""
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    if len(small) * 16 < len(large):
+        return _sorted_common(small, large)
+    marked = np.zeros(size, dtype=bool)
+    marked[large] = True
+    return small[marked[small]]
+
+
+def _sorted_common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values of the sorted array `a` found in the sorted array `b` (by binary search)."""
+    if not len(a) or not len(b):
+        return a[:0]
+    at = np.searchsorted(b, a)
+    at[at == len(b)] = 0
+    return a[b[at] == a]
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """A sorted array without its repeats."""
+    if len(values) < 2:
+        return values
+    return values[np.concatenate(([True], values[1:] != values[:-1]))]
 
 
 def _phrase(postings: dict[str, Postings], terms: tuple[str, ...], candidates: np.ndarray) -> np.ndarray:
     """The candidates (holding every term) where the terms stand at consecutive positions.
 
     Each position of the i-th term proposes a start (position − i) in its
-    document; a document holds the phrase where every term proposes the same start.
+    document; a document holds the phrase where every term proposes the same
+    start. Keys (docnum, start) come sorted, as postings and positions are.
     """
     starts: np.ndarray | None = None
     decoded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -276,10 +320,10 @@ def _phrase(postings: dict[str, Postings], terms: tuple[str, ...], candidates: n
             decoded[term] = found.positions(np.searchsorted(found.docs, candidates))
         docs, positions = decoded[term]
         keys = docs << 32 | (positions + (len(terms) - offset))
-        starts = np.unique(keys) if starts is None else np.intersect1d(starts, keys)
+        starts = keys if starts is None else _sorted_common(starts, keys)
         if not len(starts):
             break
-    return np.unique(starts >> 32)
+    return _distinct(starts >> 32)
 
 
 # -- the first few matches, without evaluating every one ------------------------------------------
@@ -293,15 +337,17 @@ def newest_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
     that window holds `limit` matches, no older document can be among the
     newest, so a common word costs a window's worth of postings, not 100,000
     matches. The window is sized from the terms' frequencies to hold about four
-    times the limit, and grows eightfold; a query matching too few for a small
-    window (one in 32 documents) is run whole at once, which costs it little.
+    times the limit, and grows eightfold until it holds every document. A
+    term's docnums are read whole either way (one packed array): what the
+    window saves is the positions of a phrase's candidates, and building the
+    matches.
     """
     run = _Evaluation(views, scored=False)
     low, high = _dates_of(plan)
     dated = sum(len(view.table.dated(low, high)) for view in views)
     share = sum(_share(run, plan, view) * view.reader.doc_count_all() for view in views) / max(1, run.doc_count)
     window = max(NEWEST_WINDOW, 2 * limit, int(4 * limit / max(share, 1e-9)))
-    while window <= dated // 32:  # a larger window touches most posting blocks: the whole run costs no more
+    while window < dated:
         since = _newest_date(views, window, low, high)
         found = [f for view in views for f in _newest(view, run.matches(plan, view, view.table.dated(since, high)), limit)]
         if len(found) >= limit:
@@ -357,7 +403,7 @@ def best_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
     run = _Evaluation(views, scored=True)
     if not _has_phrase(plan) or _negated_phrase(plan):
         return [found for view in views for found in _top(view, run.matches(plan, view), limit)]
-    loose = _Evaluation(views, scored=True, loose=True)
+    loose = _Evaluation(views, scored=True, loose=True, postings=run._postings)
     bounds = [loose.matches(plan, view) for view in views]
     docs = np.concatenate([docs for docs, _scores in bounds])
     segment = np.concatenate([np.full(len(docs), k) for k, (docs, _scores) in enumerate(bounds)])

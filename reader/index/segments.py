@@ -38,7 +38,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from itertools import accumulate, chain
+from itertools import accumulate
 from operator import sub
 
 import numpy as np
@@ -84,10 +84,15 @@ assert array("I").itemsize == 4
 _BIG_ENDIAN = sys.byteorder == "big"
 
 
-def _pack(values: list[int]) -> tuple[int, bytes]:
+Ints = Sequence[int] | np.ndarray  # a list, an array.array or a numpy array
+
+
+def _pack(values: Ints) -> tuple[int, bytes]:
     """(code, bytes) of non-negative ints, in the narrowest of 1, 2 or 4 bytes each (little-endian)."""
-    top = max(values)
+    top = int(values.max()) if isinstance(values, np.ndarray) else max(values)
     code = 0 if top < 256 else 1 if top < 65536 else 2
+    if isinstance(values, np.ndarray):
+        return code, values.astype(_DTYPES[code]).tobytes()
     packed = array(_CODES[code], values)
     if _BIG_ENDIAN:
         packed.byteswap()
@@ -113,10 +118,12 @@ def _row_fields(row: IndexRow) -> dict[str, str | Sequence[str]]:
 class _SegmentBuilder:
     """Writes articles straight into one new segment.
 
-    Postings are collected per field and term as flat lists [docnum,
-    positions, docnum, positions, …] and written term by term at the end;
-    those copied from segments being merged, as (docnums, frequencies,
-    position deltas). The segment is returned uncommitted: the caller adds it to the index.
+    Postings are collected per field and term as three arrays of 4-byte
+    ints (docnums, frequencies, positions: no Python object per posting, which
+    the garbage collector would walk again and again) and written term by term
+    at the end; those copied from segments being merged, as numpy arrays
+    (docnums, frequencies, position deltas). The segment is returned
+    uncommitted: the caller adds it to the index.
     """
 
     def __init__(self, storage: FileStorage):
@@ -124,8 +131,8 @@ class _SegmentBuilder:
         self.storage = storage
         self.segment = codec.new_segment(storage, INDEXNAME)
         self.perdoc = codec.per_document_writer(storage, self.segment)
-        self.postings: dict[str, dict[bytes, list]] = {name: {} for name in ANALYSED_FIELDS}
-        self.copied: dict[str, dict[bytes, list[tuple[list, list, list]]]] = {name: {} for name in ANALYSED_FIELDS}
+        self.postings: dict[str, dict[bytes, tuple[array, array, array]]] = {name: {} for name in ANALYSED_FIELDS}
+        self.copied: dict[str, dict[bytes, list[tuple[np.ndarray, ...]]]] = {name: {} for name in ANALYSED_FIELDS}
         self.docnum = 0
 
     def add(self, row: IndexRow) -> None:
@@ -143,9 +150,11 @@ class _SegmentBuilder:
         for term, where in positions.items():
             entry = postings.get(term)
             if entry is None:
-                postings[term] = [docnum, where]
+                postings[term] = (array("I", (docnum,)), array("I", (len(where),)), array("I", where))
             else:
-                entry += (docnum, where)
+                entry[0].append(docnum)
+                entry[1].append(len(where))
+                entry[2].extend(where)
         length = sum(map(len, positions.values()))
         self.perdoc.add_field(name, SCHEMA[name], None, length)
 
@@ -165,7 +174,7 @@ class _SegmentBuilder:
                     docs, tfs = docs[kept], postings.tfs[kept]
                 else:
                     tfs = postings.tfs
-                self.copied[field].setdefault(term, []).append((docs.tolist(), tfs.tolist(), deltas.tolist()))
+                self.copied[field].setdefault(term, []).append((docs, tfs, deltas))
         finally:
             source.close()
 
@@ -194,18 +203,14 @@ class _SegmentBuilder:
         for name in ANALYSED_FIELDS:
             added, copied = self.postings[name], self.copied[name]
             for term in sorted(added.keys() | copied.keys()):
-                docs, tfs, deltas = [], [], []
-                for part in copied.get(term, ()):
-                    docs += part[0]
-                    tfs += part[1]
-                    deltas += part[2]
-                flat = added.get(term)
-                if flat:
-                    wheres = flat[1::2]
-                    docs += flat[0::2]
-                    tfs += map(len, wheres)
-                    deltas += _deltas(wheres)
-                writer.add(name, term, docs, tfs, deltas)
+                parts = copied.get(term, [])
+                if term in added:
+                    docs, tfs, positions = added[term]
+                    parts.append((docs, tfs, _deltas(positions, tfs)))
+                if len(parts) == 1:
+                    writer.add(name, term, *parts[0])
+                else:
+                    writer.add(name, term, *(np.concatenate([np.asarray(p[k], np.int64) for p in parts]) for k in range(3)))
         writer.close()
         self.segment.set_doc_count(self.docnum)
         # The size of each file, kept in the table of contents with the segment, so that a
@@ -217,15 +222,21 @@ class _SegmentBuilder:
         return self.segment
 
 
-def _deltas(wheres: list[list[int]]) -> list[int]:
-    """The postings' positions as deltas, each posting's first from 0."""
-    flat = list(chain.from_iterable(wheres))
-    previous = [0, *flat[:-1]]
-    start = 0
-    for where in wheres:
-        previous[start] = 0
-        start += len(where)
-    return list(map(sub, flat, previous))
+def _deltas(positions: array, tfs: array) -> Ints:
+    """The postings' positions (`tfs[i]` of them for the i-th) as deltas, each posting's first from 0."""
+    if len(positions) < 64:
+        deltas = list(map(sub, positions, [0, *positions[:-1]]))
+        start = 0
+        for tf in tfs:
+            deltas[start] = positions[start]
+            start += tf
+        return deltas
+    absolute = np.frombuffer(positions, np.uint32).astype(np.int64)
+    counts = np.frombuffer(tfs, np.uint32)
+    deltas = np.diff(absolute, prepend=0)
+    firsts = np.cumsum(counts) - counts
+    deltas[firsts] = absolute[firsts]
+    return deltas
 
 
 class _PostingsWriter:
@@ -242,7 +253,7 @@ class _PostingsWriter:
         self.block: tuple[list[bytes], list[int], list[int]] = ([], [], [])
         self.block_start = 0
 
-    def add(self, field: str, term: bytes, docs: list[int], tfs: list[int], deltas: list[int]) -> None:
+    def add(self, field: str, term: bytes, docs: Ints, tfs: Ints, deltas: Ints) -> None:
         """One term's postings: sorted docnums, their frequencies, and the position deltas."""
         if field != self.field:
             self._end_block()
@@ -258,9 +269,14 @@ class _PostingsWriter:
         if len(self.block[0]) >= TERMS_PER_BLOCK:
             self._end_block()
 
-    def _write_record(self, docs: list[int], tfs: list[int], deltas: list[int]) -> None:
-        doc_code, packed_docs = _pack([docs[0], *map(sub, docs[1:], docs)])
-        if tfs.count(1) == len(tfs):
+    def _write_record(self, docs: Ints, tfs: Ints, deltas: Ints) -> None:
+        if isinstance(docs, np.ndarray):
+            doc_code, packed_docs = _pack(np.diff(docs, prepend=0))
+            ones = bool((tfs == 1).all())
+        else:
+            doc_code, packed_docs = _pack([docs[0], *map(sub, docs[1:], docs)])
+            ones = tfs.count(1) == len(tfs)
+        if ones:
             tf_code, packed_tfs = _ALL_ONES, b""
         else:
             tf_code, packed_tfs = _pack(tfs)
@@ -269,7 +285,7 @@ class _PostingsWriter:
         size = len(doc_part)
         head = bytes((flags, size)) if size < 255 else bytes((flags, 255)) + struct.pack("<I", size)
         blocks = []
-        ends = list(accumulate(tfs))
+        ends = np.cumsum(tfs).tolist() if len(tfs) > BLOCK else list(accumulate(tfs))
         start = 0
         for first in range(0, len(tfs), BLOCK):
             end = ends[min(first + BLOCK, len(tfs)) - 1]
@@ -309,13 +325,14 @@ class _PostingsWriter:
 class Postings:
     """One term's postings in one field of a segment: docnums and frequencies (arrays), positions on demand."""
 
-    def __init__(self, record: bytes, df: int):
-        flags, size = record[0], record[1]
-        at = 2
+    def __init__(self, data: mmap.mmap | bytes, start: int, end: int, df: int):
+        """The record at data[start:end]; only its doc part is read now."""
+        flags, size = data[start], data[start + 1]
+        at = start + 2
         if size == 255:
-            (size,) = struct.unpack_from("<I", record, 2)
-            at = 6
-        doc_part = record[at : at + size]
+            (size,) = struct.unpack_from("<I", data, at)
+            at += 4
+        doc_part = data[at : at + size]
         if flags & 16:
             doc_part = zlib.decompress(doc_part)
         doc_type = _DTYPES[flags & 3]
@@ -325,16 +342,16 @@ class Postings:
             self.tfs = np.ones(df, dtype=np.int64)
         else:
             self.tfs = np.frombuffer(doc_part, _DTYPES[tf_code], df, df * doc_type.itemsize).astype(np.int64)
-        self._record = record
+        self._data = data
         blocks = -(-df // BLOCK)
         self._blocks_at = at + size + (4 * blocks if blocks > 1 else 0)
-        self._ends = np.frombuffer(record, "<u4", blocks, at + size).tolist() if blocks > 1 else [len(record) - self._blocks_at]
+        self._ends = np.frombuffer(data, "<u4", blocks, at + size).tolist() if blocks > 1 else [end - self._blocks_at]
 
     def _block_deltas(self, block: int) -> np.ndarray:
         start = self._blocks_at + (self._ends[block - 1] if block else 0)
         end = self._blocks_at + self._ends[block]
-        code = self._record[start]
-        data = self._record[start + 1 : end]
+        code = self._data[start]
+        data = self._data[start + 1 : end]
         if code & 4:
             data = zlib.decompress(data)
         return np.frombuffer(data, _DTYPES[code & 3]).astype(np.int64)
@@ -346,7 +363,7 @@ class Postings:
     def positions(self, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(docnum, position) of every position of the postings at indexes `which` (sorted),
         decoding only the blocks that hold them."""
-        blocks = np.unique(which // BLOCK).tolist()
+        blocks = sorted(set((which // BLOCK).tolist()))
         deltas = np.concatenate([self._block_deltas(b) for b in blocks])
         count = len(self.docs)
         postings = np.concatenate([np.arange(b * BLOCK, min(b * BLOCK + BLOCK, count)) for b in blocks])
@@ -407,7 +424,7 @@ class SegmentPostings:
 
     def postings(self, entry: tuple[int, int, int]) -> Postings:
         df, start, end = entry
-        return Postings(self._map[start:end], df)
+        return Postings(self._map, start, end, df)
 
     def terms(self, field: str, prefix: bytes = b"") -> Iterator[bytes]:
         """The terms of `field` (those starting with `prefix`), in order."""
@@ -433,7 +450,7 @@ class SegmentPostings:
             for k in range(len(firsts)):
                 terms, dfs, starts = self._block(field, k)
                 for j, term in enumerate(terms):
-                    yield field, term, Postings(self._map[starts[j] : starts[j + 1]], dfs[j])
+                    yield field, term, Postings(self._map, starts[j], starts[j + 1], dfs[j])
 
 
 def _build_segment(index_dir: str, rows: Sequence[IndexRow]):
