@@ -408,7 +408,12 @@ def best_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
     docs = np.concatenate([docs for docs, _scores in bounds])
     segment = np.concatenate([np.full(len(docs), k) for k, (docs, _scores) in enumerate(bounds)])
     scores = np.concatenate([scores for _docs, scores in bounds])
-    order = np.argsort(-scores, kind="stable")
+    first = VERIFIED_FIRST + limit + 1
+    if len(scores) > first:  # the best bounds first; all sorted only if these are not enough
+        order = np.argpartition(-scores, first)[:first]
+        order = order[np.argsort(-scores[order], kind="stable")]
+    else:
+        order = np.argsort(-scores, kind="stable")
     best: list[Found] = []  # a heap: the worst of the best first
     start, end = 0, min(len(order), VERIFIED_FIRST + limit)
     while start < end:
@@ -417,8 +422,10 @@ def best_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
             mine = np.sort(docs[chunk[segment[chunk] == k]])
             for found in _found(views[k], run.matches(plan, views[k], mine)):
                 (heapq.heappush if len(best) < limit else heapq.heappushpop)(best, found)
-        if end == len(order) or (len(best) == limit and best[0][0] > scores[order[end]]):
+        if end == len(scores) or (len(best) == limit and best[0][0] > scores[order[end]]):
             break
+        if len(order) < len(scores):
+            order = np.argsort(-scores, kind="stable")
         start, end = end, min(len(order), 2 * end)
     return best
 

@@ -11,8 +11,9 @@ Why our own: Whoosh's writer is too slow (1,000 articles/s on two cores), its
 pickled postings cost ~4 KB an article, and decoding them costs ~3 µs a
 posting, which put a search for `the` by relevance at 0.4 s. Here a term's
 docnums and frequencies are two packed arrays read in one go (numpy), and its
-positions sit apart, in blocks of `BLOCK` postings, read only for phrases and
-only where a candidate is.
+positions sit apart, in blocks of at most `BLOCK` postings (fewer for a word
+frequent in each document: about `BLOCK_POSITIONS` positions), read only for
+phrases and only where a candidate is.
 
 The `.pst` file: `MAGIC`, the posting records, the term dictionary (blocks of
 `TERMS_PER_BLOCK` sorted terms, each a zlib-compressed pickle of the terms,
@@ -22,7 +23,7 @@ A posting record: a flags byte, the doc part (docnum deltas, then
 frequencies unless all are 1; zlib-compressed when large) with its length,
 then the position blocks: each a code byte and the position deltas of its
 postings (each posting's first from 0), with a table of the blocks' ends when
-there is more than one.
+there is more than one (their count, ends and first postings).
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def check_whoosh_release() -> None:
 
 
 MAGIC = b"RDX1"
-BLOCK = 128  # postings per position block
+BLOCK = 128  # postings per position block at most
+BLOCK_POSITIONS = 512  # positions per block, about: a common word's block holds fewer postings
 TERMS_PER_BLOCK = 64  # terms per dictionary block
 _FOOTER = struct.Struct("<QI4s")  # the directory's offset and length, MAGIC
 _COMPRESS_FROM = 48  # bytes: a smaller part is stored as it is
@@ -281,21 +283,24 @@ class _PostingsWriter:
         else:
             tf_code, packed_tfs = _pack(tfs)
         compressed, doc_part = _squeeze(packed_docs + packed_tfs)
-        flags = doc_code | tf_code << 2 | compressed << 4
-        size = len(doc_part)
-        head = bytes((flags, size)) if size < 255 else bytes((flags, 255)) + struct.pack("<I", size)
-        blocks = []
+        blocks, firsts = [], []
         ends = np.cumsum(tfs).tolist() if len(tfs) > BLOCK else list(accumulate(tfs))
-        start = 0
-        for first in range(0, len(tfs), BLOCK):
-            end = ends[min(first + BLOCK, len(tfs)) - 1]
+        first = start = 0
+        while first < len(tfs):  # BLOCK postings, fewer if they hold more than BLOCK_POSITIONS positions
+            after = min(first + BLOCK, bisect_left(ends, start + BLOCK_POSITIONS, first) + 1, len(tfs))
+            end = ends[after - 1]
             code, packed = _pack(deltas[start:end])
             squeezed, data = _squeeze(packed)
             blocks.append(bytes((code | squeezed << 2,)) + data)
-            start = end
+            firsts.append(first)
+            first, start = after, end
+        several = len(blocks) > 1
+        flags = doc_code | tf_code << 2 | compressed << 4 | several << 5
+        size = len(doc_part)
+        head = bytes((flags, size)) if size < 255 else bytes((flags, 255)) + struct.pack("<I", size)
         table = b""
-        if len(blocks) > 1:
-            table = array("I", accumulate(map(len, blocks)))
+        if several:  # how many blocks; where each ends; the first posting of each
+            table = array("I", [len(blocks), *accumulate(map(len, blocks)), *firsts])
             if _BIG_ENDIAN:
                 table.byteswap()
             table = table.tobytes()
@@ -343,9 +348,15 @@ class Postings:
         else:
             self.tfs = np.frombuffer(doc_part, _DTYPES[tf_code], df, df * doc_type.itemsize).astype(np.int64)
         self._data = data
-        blocks = -(-df // BLOCK)
-        self._blocks_at = at + size + (4 * blocks if blocks > 1 else 0)
-        self._ends = np.frombuffer(data, "<u4", blocks, at + size).tolist() if blocks > 1 else [end - self._blocks_at]
+        at += size
+        if flags & 32:
+            (blocks,) = struct.unpack_from("<I", data, at)
+            table = np.frombuffer(data, "<u4", 2 * blocks, at + 4).astype(np.int64)
+            self._ends, self._firsts = table[:blocks].tolist(), table[blocks:]
+            self._blocks_at = at + 4 + 8 * blocks
+        else:
+            self._blocks_at = at
+            self._ends, self._firsts = [end - at], np.zeros(1, dtype=np.int64)
 
     def _block_deltas(self, block: int) -> np.ndarray:
         start = self._blocks_at + (self._ends[block - 1] if block else 0)
@@ -363,10 +374,11 @@ class Postings:
     def positions(self, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(docnum, position) of every position of the postings at indexes `which` (sorted),
         decoding only the blocks that hold them."""
-        blocks = sorted(set((which // BLOCK).tolist()))
+        blocks = sorted(set((np.searchsorted(self._firsts, which, "right") - 1).tolist()))
         deltas = np.concatenate([self._block_deltas(b) for b in blocks])
         count = len(self.docs)
-        postings = np.concatenate([np.arange(b * BLOCK, min(b * BLOCK + BLOCK, count)) for b in blocks])
+        bounds = [*self._firsts.tolist(), count]
+        postings = np.concatenate([np.arange(bounds[b], bounds[b + 1]) for b in blocks])
         tfs = self.tfs[postings]
         totals = np.cumsum(deltas)
         firsts = np.cumsum(tfs) - tfs
