@@ -39,6 +39,7 @@ class _SegmentTable:
         self.where: dict[int, int] = {article_id: docnum for docnum, article_id in enumerate(self.ids)}
         self.dates: list[int] = _numeric_column(reader, "date")
         self.date_array = np.array(self.dates, dtype=np.int64)
+        self.id_array = np.array(self.ids, dtype=np.int64)
         order = np.argsort(self.date_array, kind="stable")
         self._by_date = (order, self.date_array[order])
         self.postings = SegmentPostings(storage, reader.segment())
@@ -456,18 +457,24 @@ def _found(view: _View, matches: Match) -> list[Found]:
 
 
 def _top(view: _View, matches: Match, limit: int) -> list[Found]:
-    """The segment's `limit` best matches, and any scoring as well as the last of them (ties go by date)."""
-    return _found(view, _at_least(matches, matches[1], limit))
+    """The segment's `limit` best matches (ties go by date, then id, as `Found` sorts)."""
+    return _found(view, _first(view, matches, limit, scored=True))
 
 
 def _newest(view: _View, matches: Match, limit: int) -> list[Found]:
-    """The segment's `limit` newest matches, and any dated as the last of them (ties go by id)."""
-    return _found(view, _at_least(matches, view.table.date_array[matches[0]], limit))
+    """The segment's `limit` newest matches (ties go by id)."""
+    return _found(view, _first(view, matches, limit, scored=False))
 
 
-def _at_least(matches: Match, keys: np.ndarray, limit: int) -> Match:
-    """The matches whose key is among the `limit` largest (ties with the last kept)."""
-    if len(keys) <= limit:
+def _first(view: _View, matches: Match, limit: int, *, scored: bool) -> Match:
+    """The `limit` largest matches by (score, date, id), or by (date, id)."""
+    docs, scores = matches
+    if len(docs) <= limit:
         return matches
-    kept = keys >= np.partition(keys, len(keys) - limit)[len(keys) - limit]
-    return matches[0][kept], matches[1][kept]
+    dates = view.table.date_array[docs]
+    key = scores if scored else dates
+    kept = np.flatnonzero(key >= np.partition(key, len(key) - limit)[len(key) - limit])  # ties with the last too
+    if len(kept) > limit:
+        keys = (view.table.id_array[docs[kept]], dates[kept]) + ((scores[kept],) if scored else ())
+        kept = kept[np.lexsort(keys)[-limit:]]
+    return docs[kept], scores[kept]

@@ -7,7 +7,7 @@ empty Whoosh term table, so that Whoosh still opens the segment). A
 differential test against Whoosh's own writer and searcher guards both. Never
 decides what to index or when: it writes what it is given.
 
-Why our own: Whoosh's writer is too slow (1,000 articles/s on two cores), its
+Why our own: Whoosh's writer is too slow (the target is 1,000 articles/s on two cores), its
 pickled postings cost ~4 KB an article, and decoding them costs ~3 µs a
 posting, which put a search for `the` by relevance at 0.4 s. Here a term's
 docnums and frequencies are two packed arrays read in one go (numpy), and its
