@@ -409,26 +409,31 @@ def best_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
     docs = np.concatenate([docs for docs, _scores in bounds])
     segment = np.concatenate([np.full(len(docs), k) for k, (docs, _scores) in enumerate(bounds)])
     scores = np.concatenate([scores for _docs, scores in bounds])
-    first = VERIFIED_FIRST + limit + 1
-    if len(scores) > first:  # the best bounds first; all sorted only if these are not enough
-        order = np.argpartition(-scores, first)[:first]
-        order = order[np.argsort(-scores[order], kind="stable")]
-    else:
-        order = np.argsort(-scores, kind="stable")
     best: list[Found] = []  # a heap: the worst of the best first
-    start, end = 0, min(len(order), VERIFIED_FIRST + limit)
+    start, end = 0, min(len(scores), VERIFIED_FIRST + limit)
+    order = _best_first(scores, end)
     while start < end:
         chunk = order[start:end]
         for k in np.unique(segment[chunk]).tolist():
             mine = np.sort(docs[chunk[segment[chunk] == k]])
             for found in _found(views[k], run.matches(plan, views[k], mine)):
                 (heapq.heappush if len(best) < limit else heapq.heappushpop)(best, found)
-        if end == len(scores) or (len(best) == limit and best[0][0] > scores[order[end]]):
-            break
-        if len(order) < len(scores):
-            order = np.argsort(-scores, kind="stable")
-        start, end = end, min(len(order), 2 * end)
+        needed = 2 * end  # (the limit-th exact score rises as more are checked: a chunk at a time)
+        if len(best) == limit:  # only a bound as high as the limit-th exact score can still beat it
+            needed = min(needed, int(np.count_nonzero(scores >= best[0][0])))
+        start, end = end, min(len(scores), needed)
+        if end > len(order):
+            order = _best_first(scores, end)
     return best
+
+
+def _best_first(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indexes of the `count` highest scores (and any tied with the last), highest first, ties in
+    index order: always a prefix of the same order, however many are asked for."""
+    if count >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    chosen = np.flatnonzero(scores >= np.partition(scores, len(scores) - count)[len(scores) - count])
+    return chosen[np.argsort(-scores[chosen], kind="stable")]
 
 
 def _negated_phrase(plan: Plan) -> bool:
