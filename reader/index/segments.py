@@ -11,9 +11,10 @@ Why our own: Whoosh's writer is too slow (the target is 1,000 articles/s on two 
 pickled postings cost ~4 KB an article, and decoding them costs ~3 µs a
 posting, which put a search for `the` by relevance at 0.4 s. Here a term's
 docnums and frequencies are two packed arrays read in one go (numpy), and its
-positions sit apart, in blocks of at most `BLOCK` postings (fewer for a word
-frequent in each document: about `BLOCK_POSITIONS` positions), read only for
-phrases and only where a candidate is.
+positions sit apart, in blocks of about `BLOCK_POSITIONS` positions (at most
+`BLOCK` postings), read only for phrases and only where a candidate is: large
+enough that a phrase checked in every title decodes a few blocks, small
+enough that checking one candidate decodes little.
 
 The `.pst` file: `MAGIC`, the posting records, the term dictionary (blocks of
 `TERMS_PER_BLOCK` sorted terms, each a zlib-compressed pickle of the terms,
@@ -73,8 +74,8 @@ def check_whoosh_release() -> None:
 
 
 MAGIC = b"RDX1"
-BLOCK = 128  # postings per position block at most
-BLOCK_POSITIONS = 512  # positions per block, about: a common word's block holds fewer postings
+BLOCK = 1024  # postings per position block at most
+BLOCK_POSITIONS = 2048  # positions per block, about: a word frequent in each document has fewer postings a block
 TERMS_PER_BLOCK = 64  # terms per dictionary block
 _FOOTER = struct.Struct("<QI4s")  # the directory's offset and length, MAGIC
 _COMPRESS_FROM = 48  # bytes: a smaller part is stored as it is
