@@ -66,9 +66,6 @@ class _SegmentTable:
         end = int(np.searchsorted(dates, high))
         return dates[max(int(np.searchsorted(dates, low)), end - count) : end]
 
-    def close(self) -> None:
-        self.postings.close()
-
 
 class _View:
     """One segment as a search sees it: its reader, deletions and table."""
