@@ -3,6 +3,7 @@
     python -m benchmarks.bench_index            # 10k incremental, then a 100k rebuild
     python -m benchmarks.bench_index --quick    # 2k and 10k
     python -m benchmarks index --docs 50000 --small 5000
+    python -m benchmarks index --reuse /tmp/bench-index   # keep the 100k index; later runs only search it
 
 The vocabulary is seeded and Zipf-distributed: real English function words
 at the top (they are indexed: there is no stop list), invented words below,
@@ -341,17 +342,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, help="where to put the index (default: a temp dir)")
     parser.add_argument("--chinese", type=int, default=10_000, help="Chinese articles indexed and searched (0: none)")
     parser.add_argument("--chinese-only", action="store_true", help="only the Chinese part")
+    parser.add_argument("--reuse", type=Path, help="keep the rebuilt index in this directory; if it holds one of "
+                        "--docs articles (this index format), only search it")
     args = parser.parse_args(argv)
     if args.quick:
         args.docs, args.small, args.repeat = 10_000, 2_000, 5
     print(f"load average before: {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")
+    if args.reuse and not args.chinese_only and reused(args):
+        args.chinese = 0
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        if not args.chinese_only:
+        if not args.chinese_only and not args.reuse:
             run(args, Path(tmp))
         if args.chinese:
             run_chinese(args, Path(tmp) / "chinese")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     return 0
+
+
+def reused(args: argparse.Namespace) -> bool:
+    """Search the index kept in `args.reuse`, building it first if it is missing or another size."""
+    index = SearchIndex(args.reuse / "index", workers=args.workers)
+    if index.doc_count() == args.docs:
+        print(f"searching the {args.docs:,} articles indexed in {args.reuse} (no indexing measured)")
+        print_latencies("reused", index, search_latencies(index, args.repeat))
+        print_damage_check(index)
+        print_size(args.reuse / "index", args.docs)
+        index.close()
+        return True
+    index.close()
+    for path in args.reuse.glob("index/*"):
+        path.unlink()
+    run(args, args.reuse)
+    return True
+
+
+def print_size(directory: Path, docs: int) -> None:
+    size = sum(f.stat().st_size for f in directory.iterdir() if f.is_file()) / 1e6
+    print(f"index size: {size:,.0f} MB ({size * 1e6 / docs / 1e3:,.2f} KB per article; target ≤ 3 KB)")
 
 
 def run(args: argparse.Namespace, tmp: Path) -> None:
@@ -360,6 +387,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     start = time.perf_counter()
     small_rows = corpus.rows(1, args.small)
     stream = tmp / "rows.pickle"
+    stream.unlink(missing_ok=True)
     write_rows(stream, small_rows)
     write_rows(stream, (corpus.row(i) for i in range(args.small + 1, args.docs + 1)))
     words = sum(len(r.text.split()) for r in small_rows) / len(small_rows)
@@ -385,9 +413,9 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     print_latencies("rebuilt", index, search_latencies(index, args.repeat))
     print_damage_check(index)
     print(f"\npeak RSS: {PeakMemory.own_mb():,.0f} MB this process, {memory.workers_kb / 1024:,.0f} MB largest worker")
-    size = sum(f.stat().st_size for f in (tmp / "index").iterdir() if f.is_file()) / 1e6
-    print(f"index size: {size:,.0f} MB ({size * 1e6 / args.docs / 1e3:,.1f} KB per article; target ≤ 3 KB)")
+    print_size(tmp / "index", args.docs)
     index.close()
+    stream.unlink()
 
 
 

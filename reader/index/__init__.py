@@ -6,18 +6,20 @@ positions, and each article's id and date. Every Whoosh call of the reader
 lives in this package. Its modules:
 
 - `analysis`: how text becomes terms, and the schema;
-- `segments`: the segment writer, Whoosh's file format written and read by
-  hand (the one module on Whoosh internals);
+- `segments`: each segment's terms and postings, in a file format of our own
+  beside Whoosh's files (the one module on file formats);
 - `plans`: a query compiled into a plan, explained, its required terms;
-- `evaluation`: a plan run per segment with sets, matches scored (BM25);
+- `evaluation`: a plan run per segment on arrays of docnums, matches scored (BM25);
 - `searcher`: `SearchIndex`, the directory written a batch at a time and searched;
 - `snippets`: snippets and the spans of matched words (`highlight`);
 - `repair`: opening, and replacing a missing or unreadable index;
 - `errors`: what callers catch, importable without loading Whoosh.
 
-Whoosh keeps the files (its segments, term tables, columns, lock and table of
-contents), but its writer and its matchers are too slow for the targets here
-(1,000 articles/s on two cores; 50 ms searches at 100,000 articles).
+Whoosh keeps the table of contents, the lock, each segment's per-document
+columns (id, date, field lengths) and deletions; its writer, its postings and
+its matchers are too slow and too large for the targets here (1,000
+articles/s on two cores; 50 ms searches at 100,000 articles, 100 ms for words
+in every article; ≤ 3 KB an article).
 
 The names below are loaded on first use, so that importing `reader.index.errors`
 (as the CLI does at start-up) does not load Whoosh.

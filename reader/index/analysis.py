@@ -303,7 +303,7 @@ def analyze(text: str) -> list[str]:
 
 # -- schema ------------------------------------------------------------------------
 
-INDEXNAME = "articles_v3"  # bump when the schema or analysis changes: the index is then rebuilt
+INDEXNAME = "articles_v4"  # bump when the schema or analysis changes: the index is then rebuilt
 _INDEX_FILE = re.compile(r"_?articles_v\d+_")  # the files of any version of the index
 ANALYSED_FIELDS = ("title", "text", "summary", "feed", "group", "author", "tags", "link")
 # Where a term with no field prefix is looked for (the feed's and group's names

@@ -15,10 +15,9 @@ from .analysis import SEARCHED_FIELDS, _minutes, is_acronym, is_cjk, query_terms
 # -- queries ---------------------------------------------------------------------------
 #
 # A query is compiled into a small plan, and the plan is evaluated segment by
-# segment with sets: each term's postings are read whole from Whoosh's files
-# (a block at a time, in C), combined with set operations, and only the final
-# matches are scored. Whoosh's own matchers cost ~50 µs per candidate
-# document, too slow for a phrase found in 2,000 of 100,000 articles.
+# segment on arrays (`evaluation`): each term's docnums are read whole, combined
+# with array operations, and scored in bulk. Whoosh's own matchers cost ~50 µs
+# per candidate document, too slow for a phrase found in 2,000 of 100,000 articles.
 
 
 @dataclass(frozen=True)

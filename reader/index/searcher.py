@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
+import numpy as np
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.reading import SegmentReader
@@ -27,7 +28,7 @@ from whoosh.writing import CLEAR, SegmentWriter
 from ..process_pool import process_pool
 from ..store import IndexRow
 from .analysis import SCHEMA
-from .evaluation import Found, _Evaluation, _SegmentTable, _View, best_matches, newest_matches
+from .evaluation import Found, _Evaluation, _found, _SegmentTable, _View, best_matches, newest_matches
 from .plans import ParsedQuery, parse_query
 from .errors import IndexBusy, IndexDamaged
 from .repair import busy_message, current_segments, damage, file_problem, open_or_create
@@ -76,6 +77,7 @@ class SearchIndex:
     def close(self) -> None:
         with self._lock:
             self._close_reader()
+            self._tables.clear()
 
     # -- damage ------------------------------------------------------------------------------
 
@@ -208,14 +210,11 @@ class SearchIndex:
 
     def _delete_ids(self, writer: SegmentWriter, ids: Collection[int]) -> None:
         reader = writer.reader()
-        views = self._views_of(reader)
         try:
-            for view, docnums in _locate(views, ids):
+            for view, docnums in _locate(self._views_of(reader), ids):
                 for docnum in docnums:
                     writer.delete_document(view.offset + docnum)
         finally:
-            for view in views:
-                view.close()
             reader.close()
 
     def delete(self, ids: Iterable[int]) -> None:
@@ -262,13 +261,11 @@ class SearchIndex:
                 key = leaf.segment().segment_id()
                 table = self._tables.get(key)
                 if table is None:
-                    table = self._tables[key] = _SegmentTable(leaf)
-                views.append(_View(leaf, offset, table, self._storage))
+                    table = self._tables[key] = _SegmentTable(leaf, self._storage)
+                views.append(_View(leaf, offset, table))
         return views
 
     def _close_reader(self) -> None:
-        for view in self._current:
-            view.close()
         if self._reader is not None:
             self._reader.close()
         self._reader, self._current = None, []
@@ -295,8 +292,7 @@ class SearchIndex:
             else:
                 run = _Evaluation(views, scored=not newest)
                 for view, allowed in _segments(views, restrict):
-                    ids, dates = view.table.ids, view.table.dates
-                    found += [(score, dates[d], ids[d]) for d, score in run.matches(pq.plan, view, allowed).items()]
+                    found += _found(view, run.matches(pq.plan, view, allowed))
         key = (lambda f: (f[1], f[2])) if newest else None
         best = sorted(found, key=key, reverse=True) if limit is None else heapq.nlargest(limit, found, key=key)
         return [Hit(article_id, 0.0 if newest else score) for score, _date, article_id in best]
@@ -306,7 +302,7 @@ class SearchIndex:
         pq = q if isinstance(q, ParsedQuery) else parse_query(q)
         with self._views() as views:
             run = _Evaluation(views, scored=False)
-            return sum(len(run.matches(pq.plan, view, allowed)) for view, allowed in _segments(views, restrict))
+            return sum(len(run.matches(pq.plan, view, allowed)[0]) for view, allowed in _segments(views, restrict))
 
     def article_ids(self) -> set[int]:
         """Every article in the index."""
@@ -317,8 +313,9 @@ class SearchIndex:
         """Whether the article's document has every one of `terms` in `field` (read from the postings)."""
         with self._views() as views:
             for view, docnums in _locate(views, [article_id]):
-                wanted = sorted(docnums)
-                return all(set(wanted) <= set(view.postings(field, term, wanted)[0]) for term in set(terms))
+                wanted = list(docnums)
+                postings = [view.postings(field, term) for term in set(terms)]
+                return all(found is not None and np.isin(wanted, found.docs).all() for found in postings)
             return False
 
     def segment_terms(self, ids: Collection[int]) -> frozenset[tuple[str, str]]:
@@ -332,7 +329,8 @@ class SearchIndex:
             return frozenset(
                 (field, text.decode())
                 for view, _docnums in _locate(views, ids)
-                for field, text in view.reader.all_terms()
+                for field in view.table.postings.fields()
+                for text in view.table.postings.terms(field)
             )
 
 
@@ -373,9 +371,9 @@ def _locate(views: list[_View], ids: Collection[int]) -> list[tuple[_View, set[i
     return found
 
 
-def _segments(views: list[_View], restrict: Collection[int] | None) -> list[tuple[_View, set[int] | None]]:
-    """The segments to search, each with the docnums allowed in it (None: all)."""
+def _segments(views: list[_View], restrict: Collection[int] | None) -> list[tuple[_View, np.ndarray | None]]:
+    """The segments to search, each with the docnums allowed in it, sorted (None: all)."""
     if restrict is None:
         return [(view, None) for view in views]
-    return _locate(views, restrict)
+    return [(view, np.array(sorted(docnums), dtype=np.int64)) for view, docnums in _locate(views, restrict)]
 

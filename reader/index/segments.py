@@ -1,35 +1,54 @@
-"""The segment writer: Whoosh's W3 segment files, written and read back by hand.
+"""The segment writer and reader: each segment's terms and postings in a format of our own, beside Whoosh's files.
 
-THE ONE MODULE ON WHOOSH INTERNALS (W3TermInfo._struct, hand-made pickle
-opcodes for positions, the posting block layout, NumericColumn's fields).
-whoosh-reloaded is pinned exactly for this module, and a differential test
-against Whoosh's own writer and searcher guards it. Never decides what to
-index or when: it writes what it is given.
+THE ONE MODULE ON FILE FORMATS. Whoosh keeps the table of contents, the
+segments' per-document columns (ids, dates, field lengths) and deletions; the
+terms and postings are ours, in the segment's `.pst` file (its `.trm` is an
+empty Whoosh term table, so that Whoosh still opens the segment). A
+differential test against Whoosh's own writer and searcher guards both. Never
+decides what to index or when: it writes what it is given.
 
-Whoosh's own writer is too slow for the targets (1,000 articles/s on two
-cores), so each document's terms are grouped as they are analysed and each
-term's postings written in one go, instead of one sorted tuple and method call
-per posting. Large batches are split across worker processes, a segment each.
+Why our own: Whoosh's writer is too slow (the target is 1,000 articles/s on two cores), its
+pickled postings cost ~4 KB an article, and decoding them costs ~3 µs a
+posting, which put a search for `the` by relevance at 0.4 s. Here a term's
+docnums and frequencies are two packed arrays read in one go (numpy), and its
+positions sit apart, in blocks of about `BLOCK_POSITIONS` positions (at most
+`BLOCK` postings), read only for phrases and only where a candidate is: large
+enough that a phrase checked in every title decodes a few blocks, small
+enough that checking one candidate decodes little.
+
+The `.pst` file: `MAGIC`, the posting records, the term dictionary (blocks of
+`TERMS_PER_BLOCK` sorted terms, each a zlib-compressed pickle of the terms,
+their document frequencies and their records' lengths), the directory (per
+field: each block's first term and offsets), and a footer locating it.
+A posting record: a flags byte, the doc part (docnum deltas, then
+frequencies unless all are 1; zlib-compressed when large) with its length,
+then the position blocks: each a code byte and the position deltas of its
+postings (each posting's first from 0), with a table of the blocks' ends when
+there is more than one (their count, ends and first postings).
 """
 
 from __future__ import annotations
 
+import mmap
+import os
 import pickle
+import struct
 import sys
 import zlib
 from array import array
-from bisect import bisect_right
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from itertools import accumulate, chain
+from itertools import accumulate
+from operator import sub
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
 from whoosh.columns import NumericColumn
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.reading import SegmentReader
-from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 
 from ..store import IndexRow
 from .analysis import ANALYSED_FIELDS, INDEXNAME, SCHEMA, _minutes, _positions
@@ -53,42 +72,43 @@ def check_whoosh_release() -> None:
             f"reader writes its files itself; reinstall it with: pip install whoosh-reloaded=={WHOOSH_RELEASE}"
         )
 
-_BLOCK_POSTINGS = 128  # postings per block, as Whoosh writes them
-_INLINE_POSTINGS = 4  # a term with this few postings keeps them in the term table
-_MIN_COMPRESSED_BYTES = 64  # every block but the tiniest is compressed: postings shrink by 40 % (4.6 to 2.8 KB an article)
-_TERM_INFO = W3TermInfo._struct  # flags, weight, doc freq, min/max length, max weight, first/last id
-# Whoosh pickles blocks with protocol 2, which stores each bytes value as a
-# call to codecs.encode; its reader loads any protocol, and 5 stores bytes as bytes.
-_PICKLE_PROTOCOL = 5
+
+MAGIC = b"RDX1"
+BLOCK = 1024  # postings per position block at most
+BLOCK_POSITIONS = 2048  # positions per block, about: a word frequent in each document has fewer postings a block
+TERMS_PER_BLOCK = 64  # terms per dictionary block
+_FOOTER = struct.Struct("<QI4s")  # the directory's offset and length, MAGIC
+_COMPRESS_FROM = 48  # bytes: a smaller part is stored as it is
+_ZLIB_LEVEL = 6
+_ALL_ONES = 3  # the frequencies' code when every one is 1 (and none are stored)
+_CODES = ("B", "H", "I")  # unsigned 1, 2 and 4 bytes, by code
+_DTYPES = (np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"))
+assert array("I").itemsize == 4
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
-def _pickled_int(n: int) -> bytes:
-    """The pickle opcode for a non-negative int (BININT1, BININT2 or BININT)."""
-    if n < 256:
-        return b"K" + n.to_bytes(1, "little")
-    if n < 65536:
-        return b"M" + n.to_bytes(2, "little")
-    return b"J" + n.to_bytes(4, "little", signed=True)
+Ints = Sequence[int] | np.ndarray  # a list, an array.array or a numpy array
 
 
-_PICKLED_INTS = [_pickled_int(n) for n in range(4096)]
-_ONE_POSITION = [pack_uint(1) + b"]" + op + b"a." for op in _PICKLED_INTS]  # the commonest posting value
+def _pack(values: Ints) -> tuple[int, bytes]:
+    """(code, bytes) of non-negative ints, in the narrowest of 1, 2 or 4 bytes each (little-endian)."""
+    top = int(values.max()) if isinstance(values, np.ndarray) else max(values)
+    code = 0 if top < 256 else 1 if top < 65536 else 2
+    if isinstance(values, np.ndarray):
+        return code, values.astype(_DTYPES[code]).tobytes()
+    packed = array(_CODES[code], values)
+    if _BIG_ENDIAN:
+        packed.byteswap()
+    return code, packed.tobytes()
 
 
-def _encode_positions(positions: list[int]) -> bytes:
-    """Whoosh's `Positions` value: a count, then the position deltas as a pickled list.
-
-    Written by hand as the shortest pickle that loads to the list (no protocol
-    header, no memo): about half the size of pickle.dumps, and as fast.
-    """
-    if len(positions) == 1 and positions[0] < 4096:
-        return _ONE_POSITION[positions[0]]
-    ops, ints, previous = [], _PICKLED_INTS, 0
-    for p in positions:
-        delta = p - previous
-        ops.append(ints[delta] if delta < 4096 else _pickled_int(delta))
-        previous = p
-    return pack_uint(len(positions)) + b"](" + b"".join(ops) + b"e."
+def _squeeze(raw: bytes) -> tuple[bool, bytes]:
+    """(compressed?, bytes): zlib when that saves something."""
+    if len(raw) >= _COMPRESS_FROM:
+        packed = zlib.compress(raw, _ZLIB_LEVEL)
+        if len(packed) < len(raw):
+            return True, packed
+    return False, raw
 
 
 def _row_fields(row: IndexRow) -> dict[str, str | Sequence[str]]:
@@ -99,11 +119,14 @@ def _row_fields(row: IndexRow) -> dict[str, str | Sequence[str]]:
 
 
 class _SegmentBuilder:
-    """Writes articles straight into one new segment, in Whoosh's W3 format.
+    """Writes articles straight into one new segment.
 
-    Postings are collected per field and term as flat lists
-    [docnum, frequency, value, docnum, …] and written term by term at the end.
-    The segment is returned uncommitted: the caller adds it to the index.
+    Postings are collected per field and term as three arrays of 4-byte
+    ints (docnums, frequencies, positions: no Python object per posting, which
+    the garbage collector would walk again and again) and written term by term
+    at the end; those copied from segments being merged, as numpy arrays
+    (docnums, frequencies, position deltas). The segment is returned
+    uncommitted: the caller adds it to the index.
     """
 
     def __init__(self, storage: FileStorage):
@@ -111,7 +134,8 @@ class _SegmentBuilder:
         self.storage = storage
         self.segment = codec.new_segment(storage, INDEXNAME)
         self.perdoc = codec.per_document_writer(storage, self.segment)
-        self.postings: dict[str, dict[bytes, list]] = {name: {} for name in ANALYSED_FIELDS}
+        self.postings: dict[str, dict[bytes, tuple[array, array, array]]] = {name: {} for name in ANALYSED_FIELDS}
+        self.copied: dict[str, dict[bytes, list[tuple[np.ndarray, ...]]]] = {name: {} for name in ANALYSED_FIELDS}
         self.docnum = 0
 
     def add(self, row: IndexRow) -> None:
@@ -126,39 +150,36 @@ class _SegmentBuilder:
     def _add_analysed(self, name: str, value: str | Sequence[str]) -> None:
         docnum, postings = self.docnum, self.postings[name]
         positions = _positions(value)
-        one = _ONE_POSITION
         for term, where in positions.items():
             entry = postings.get(term)
             if entry is None:
-                postings[term] = entry = []
-            if len(where) == 1 and where[0] < 4096:
-                entry += (docnum, 1, one[where[0]])
+                postings[term] = (array("I", (docnum,)), array("I", (len(where),)), array("I", where))
             else:
-                entry += (docnum, len(where), _encode_positions(where))
+                entry[0].append(docnum)
+                entry[1].append(len(where))
+                entry[2].extend(where)
         length = sum(map(len, positions.values()))
         self.perdoc.add_field(name, SCHEMA[name], None, length)
 
     def add_segment(self, reader: SegmentReader) -> None:
         """Copy the live documents of an existing segment (for merging), postings term by term."""
-        docmap = self._copy_documents(reader)
-        base = docmap[0] if docmap else 0
-        compact = base >= 0 and docmap == list(range(base, base + len(docmap)))  # no deletions: docnums just shift
-        postfile = reader.segment().open_file(self.storage, W3Codec.POSTS_EXT)
+        docmap = np.array(self._copy_documents(reader), dtype=np.int64)
+        source = SegmentPostings(self.storage, reader.segment())
         try:
-            for (name, term), info in reader:
-                ids, weights, values = _read_postings(postfile, info)
-                if compact:
-                    ids = [docnum + base for docnum in ids]
-                else:
-                    kept = [k for k, docnum in enumerate(ids) if docmap[docnum] >= 0]
-                    if not kept:
+            for field, term, postings in source.everything():
+                docs = docmap[postings.docs]
+                deltas = postings.all_deltas()
+                kept = docs >= 0
+                if not kept.all():
+                    if not kept.any():
                         continue
-                    ids = [docmap[ids[k]] for k in kept]
-                    weights, values = [weights[k] for k in kept], [values[k] for k in kept]
-                entry = self.postings[name].setdefault(term, [])
-                entry += chain.from_iterable(zip(ids, weights, values))
+                    deltas = deltas[np.repeat(kept, postings.tfs)]
+                    docs, tfs = docs[kept], postings.tfs[kept]
+                else:
+                    tfs = postings.tfs
+                self.copied[field].setdefault(term, []).append((docs, tfs, deltas))
         finally:
-            postfile.close()
+            source.close()
 
     def _copy_documents(self, reader: SegmentReader) -> list[int]:
         """Per-document data (field lengths, id, date) of the live documents; old -> new docnum, -1 if deleted."""
@@ -179,16 +200,21 @@ class _SegmentBuilder:
         return docmap
 
     def finish(self):
-        """Write the term table and postings; returns the (uncommitted) segment."""
+        """Write the terms and postings; returns the (uncommitted) segment."""
         self.perdoc.close()
-        terms = _TermsWriter(self.storage, self.segment)
-        for name in sorted(self.postings):
-            postings = self.postings[name]
-            if postings:
-                terms.start_field(name)
-                for term in sorted(postings):
-                    terms.add(term, postings[term])
-        terms.close()
+        writer = _PostingsWriter(self.storage, self.segment)
+        for name in ANALYSED_FIELDS:
+            added, copied = self.postings[name], self.copied[name]
+            for term in sorted(added.keys() | copied.keys()):
+                parts = copied.get(term, [])
+                if term in added:
+                    docs, tfs, positions = added[term]
+                    parts.append((docs, tfs, _deltas(positions, tfs)))
+                if len(parts) == 1:
+                    writer.add(name, term, *parts[0])
+                else:
+                    writer.add(name, term, *(np.concatenate([np.asarray(p[k], np.int64) for p in parts]) for k in range(3)))
+        writer.close()
         self.segment.set_doc_count(self.docnum)
         # The size of each file, kept in the table of contents with the segment, so that a
         # file cut short or gone is noticed when the index is opened (`repair.file_problem`).
@@ -199,94 +225,245 @@ class _SegmentBuilder:
         return self.segment
 
 
-class _TermsWriter:
-    """Whoosh's W3 term table and posting blocks, written a whole term at a time."""
+def _deltas(positions: array, tfs: array) -> Ints:
+    """The postings' positions (`tfs[i]` of them for the i-th) as deltas, each posting's first from 0."""
+    if len(positions) < 64:
+        deltas = list(map(sub, positions, [0, *positions[:-1]]))
+        start = 0
+        for tf in tfs:
+            deltas[start] = positions[start]
+            start += tf
+        return deltas
+    absolute = np.frombuffer(positions, np.uint32).astype(np.int64)
+    counts = np.frombuffer(tfs, np.uint32)
+    deltas = np.diff(absolute, prepend=0)
+    firsts = np.cumsum(counts) - counts
+    deltas[firsts] = absolute[firsts]
+    return deltas
+
+
+class _PostingsWriter:
+    """The `.pst` file of one segment (see the module docstring), and an empty Whoosh term table."""
 
     def __init__(self, storage: FileStorage, segment):
-        self.table = OrderedHashWriter(segment.create_file(storage, W3Codec.TERMS_EXT))
-        self.fieldmap: dict[str, int] = {}
-        self.table.extras["fieldmap"] = self.fieldmap
-        self.postfile = segment.create_file(storage, W3Codec.POSTS_EXT)
-        self.prefix = b""
+        table = OrderedHashWriter(segment.create_file(storage, W3Codec.TERMS_EXT))
+        table.extras["fieldmap"] = {}
+        table.close()
+        self.file = segment.create_file(storage, W3Codec.POSTS_EXT)
+        self.file.write(MAGIC)
+        self.directory: dict[str, tuple[list[bytes], list[int], list[int]]] = {}
+        self.field: str | None = None
+        self.block: tuple[list[bytes], list[int], list[int]] = ([], [], [])
+        self.block_start = 0
 
-    def start_field(self, name: str) -> None:
-        self.fieldmap[name] = len(self.fieldmap)
-        self.prefix = pack_ushort(self.fieldmap[name])
+    def add(self, field: str, term: bytes, docs: Ints, tfs: Ints, deltas: Ints) -> None:
+        """One term's postings: sorted docnums, their frequencies, and the position deltas."""
+        if field != self.field:
+            self._end_block()
+            self.field = field
+            self.directory[field] = ([], [], [])
+        start = self.file.tell()
+        if not self.block[0]:
+            self.block_start = start
+        self._write_record(docs, tfs, deltas)
+        self.block[0].append(term)
+        self.block[1].append(len(docs))
+        self.block[2].append(self.file.tell() - start)
+        if len(self.block[0]) >= TERMS_PER_BLOCK:
+            self._end_block()
 
-    def add(self, term: bytes, flat: list) -> None:
-        ids, weights, values = flat[0::3], flat[1::3], flat[2::3]  # a weight is the term's frequency
-        if len(ids) <= _INLINE_POSTINGS:
-            flags, tail = 1, pickle.dumps((tuple(ids), tuple(weights), tuple(values)), _PICKLE_PROTOCOL)
+    def _write_record(self, docs: Ints, tfs: Ints, deltas: Ints) -> None:
+        if isinstance(docs, np.ndarray):
+            doc_code, packed_docs = _pack(np.diff(docs, prepend=0))
+            ones = bool((tfs == 1).all())
         else:
-            start = self.postfile.tell()
-            self.postfile.write(WHOOSH3_HEADER_MAGIC)
-            for first in range(0, len(ids), _BLOCK_POSTINGS):
-                end = first + _BLOCK_POSTINGS
-                self._write_block(ids[first:end], weights[first:end], values[first:end], end >= len(ids))
-            flags, tail = 0, pack_long(start) + pack_int(self.postfile.tell() - start)
-        # What W3TermInfo.to_bytes writes. Lengths are left out: Whoosh uses them only to
-        # bound scores when skipping blocks, and 0 keeps that bound safe (if looser).
-        info = _TERM_INFO.pack(flags, sum(weights), len(ids), 0, 0, max(weights), ids[0], ids[-1])
-        self.table.add(self.prefix + term, info + tail)
-
-    def _write_block(self, ids: list[int], weights: list[int], values: list[bytes], last: bool) -> None:
-        deltas = [ids[0]] + [b - a for a, b in zip(ids, ids[1:])]
-        if weights.count(weights[0]) < len(weights):
-            packed_weights = tuple(weights)
+            doc_code, packed_docs = _pack([docs[0], *map(sub, docs[1:], docs)])
+            ones = tfs.count(1) == len(tfs)
+        if ones:
+            tf_code, packed_tfs = _ALL_ONES, b""
         else:
-            packed_weights = None if weights[0] == 1 else float(weights[0])  # the reader wants a float here
-        data = pickle.dumps((tuple(deltas), packed_weights, tuple(values)), _PICKLE_PROTOCOL)
-        level = 3 if len(data) >= _MIN_COMPRESSED_BYTES else 0
-        if level:
-            data = zlib.compress(data, level)
-        # count, last id, max weight, compression, min and max length
-        info = pickle.dumps((len(ids), ids[-1], max(weights), level, 0, 0), _PICKLE_PROTOCOL)
-        size = len(info) + len(data)
-        self.postfile.write_int(-size if last else size)
-        self.postfile.write(info)
-        self.postfile.write(data)
+            tf_code, packed_tfs = _pack(tfs)
+        compressed, doc_part = _squeeze(packed_docs + packed_tfs)
+        blocks, firsts = [], []
+        ends = np.cumsum(tfs).tolist() if len(tfs) > BLOCK else list(accumulate(tfs))
+        first = start = 0
+        while first < len(tfs):  # BLOCK postings, fewer if they hold more than BLOCK_POSITIONS positions
+            after = min(first + BLOCK, bisect_left(ends, start + BLOCK_POSITIONS, first) + 1, len(tfs))
+            end = ends[after - 1]
+            code, packed = _pack(deltas[start:end])
+            squeezed, data = _squeeze(packed)
+            blocks.append(bytes((code | squeezed << 2,)) + data)
+            firsts.append(first)
+            first, start = after, end
+        several = len(blocks) > 1
+        flags = doc_code | tf_code << 2 | compressed << 4 | several << 5
+        size = len(doc_part)
+        head = bytes((flags, size)) if size < 255 else bytes((flags, 255)) + struct.pack("<I", size)
+        table = b""
+        if several:  # how many blocks; where each ends; the first posting of each
+            table = array("I", [len(blocks), *accumulate(map(len, blocks)), *firsts])
+            if _BIG_ENDIAN:
+                table.byteswap()
+            table = table.tobytes()
+        self.file.write(head + doc_part + table + b"".join(blocks))
+
+    def _end_block(self) -> None:
+        terms, dfs, lengths = self.block
+        if not terms:
+            return
+        offset = self.file.tell()
+        self.file.write(zlib.compress(pickle.dumps((tuple(terms), tuple(dfs), tuple(lengths)), 5), _ZLIB_LEVEL))
+        firsts, offsets, bases = self.directory[self.field]
+        firsts.append(terms[0])
+        offsets += (offset, self.file.tell())
+        bases.append(self.block_start)
+        self.block = ([], [], [])
 
     def close(self) -> None:
-        self.table.close()
-        self.postfile.close()
+        self._end_block()
+        offset = self.file.tell()
+        directory = zlib.compress(pickle.dumps(self.directory, 5), _ZLIB_LEVEL)
+        self.file.write(directory)
+        self.file.write(_FOOTER.pack(offset, len(directory), MAGIC))
+        self.file.close()
 
 
-def _read_postings(postfile, info, wanted: list[int] | None = None) -> tuple[list[int], list, list[bytes]]:
-    """A term's (docnums, weights, values), read back from the W3 format `_TermsWriter` writes.
+class Postings:
+    """One term's postings in one field of a segment: docnums and frequencies (arrays), positions on demand."""
 
-    With `wanted` (sorted docnums), blocks that cannot hold any of them are
-    skipped unread: each block's header names its last docnum.
-    """
-    if info.is_inlined():
-        ids, weights, values = info.inlined_postings()
-        return list(ids), list(weights), list(values)
-    offset, _length = info.extent()  # (whoosh-reloaded reads this length back as a tuple: unused)
-    postfile.seek(offset)
-    if postfile.read(4) != WHOOSH3_HEADER_MAGIC:
-        raise ValueError(f"not a posting list at offset {offset}")
-    ids, weights, values = [], [], []
-    previous_last, next_wanted = -1, 0
-    while True:
-        size = postfile.read_int()
-        start = postfile.tell()
-        count, last, _max_weight, level, _min_length, _max_length = postfile.read_pickle()
-        data_size = abs(size) - (postfile.tell() - start)
-        if wanted is not None:
-            next_wanted = bisect_right(wanted, previous_last, next_wanted)
-            if next_wanted == len(wanted):
-                break
-        if wanted is None or wanted[next_wanted] <= last:
-            data = postfile.read(data_size)
-            deltas, block_weights, block_values = pickle.loads(zlib.decompress(data) if level else data)
-            ids += accumulate(deltas)
-            weights += block_weights if isinstance(block_weights, tuple) else [block_weights or 1] * count
-            values += block_values
+    def __init__(self, data: mmap.mmap | bytes, start: int, end: int, df: int):
+        """The record at data[start:end]; only its doc part is read now."""
+        flags, size = data[start], data[start + 1]
+        at = start + 2
+        if size == 255:
+            (size,) = struct.unpack_from("<I", data, at)
+            at += 4
+        doc_part = data[at : at + size]
+        if flags & 16:
+            doc_part = zlib.decompress(doc_part)
+        doc_type = _DTYPES[flags & 3]
+        self.docs = np.cumsum(np.frombuffer(doc_part, doc_type, df), dtype=np.int64)
+        tf_code = flags >> 2 & 3
+        if tf_code == _ALL_ONES:
+            self.tfs = np.ones(df, dtype=np.int64)
         else:
-            postfile.seek(data_size, 1)
-        previous_last = last
-        if size < 0:
-            break
-    return ids, weights, values
+            self.tfs = np.frombuffer(doc_part, _DTYPES[tf_code], df, df * doc_type.itemsize).astype(np.int64)
+        self._data = data
+        at += size
+        if flags & 32:
+            (blocks,) = struct.unpack_from("<I", data, at)
+            table = np.frombuffer(data, "<u4", 2 * blocks, at + 4).astype(np.int64)
+            self._ends, self._firsts = table[:blocks].tolist(), table[blocks:]
+            self._blocks_at = at + 4 + 8 * blocks
+        else:
+            self._blocks_at = at
+            self._ends, self._firsts = [end - at], np.zeros(1, dtype=np.int64)
+
+    def _block_deltas(self, block: int) -> np.ndarray:
+        start = self._blocks_at + (self._ends[block - 1] if block else 0)
+        end = self._blocks_at + self._ends[block]
+        code = self._data[start]
+        data = self._data[start + 1 : end]
+        if code & 4:
+            data = zlib.decompress(data)
+        return np.frombuffer(data, _DTYPES[code & 3]).astype(np.int64)
+
+    def all_deltas(self) -> np.ndarray:
+        """Every posting's position deltas, in order (each posting's first from 0)."""
+        return np.concatenate([self._block_deltas(b) for b in range(len(self._ends))])
+
+    def positions(self, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(docnum, position) of every position of the postings at indexes `which` (sorted),
+        decoding only the blocks that hold them."""
+        blocks = sorted(set((np.searchsorted(self._firsts, which, "right") - 1).tolist()))
+        deltas = np.concatenate([self._block_deltas(b) for b in blocks])
+        count = len(self.docs)
+        bounds = [*self._firsts.tolist(), count]
+        postings = np.concatenate([np.arange(bounds[b], bounds[b + 1]) for b in blocks])
+        tfs = self.tfs[postings]
+        totals = np.cumsum(deltas)
+        firsts = np.cumsum(tfs) - tfs
+        positions = totals - np.repeat(totals[firsts] - deltas[firsts], tfs)
+        wanted = np.zeros(count, dtype=bool)
+        wanted[which] = True
+        kept = np.repeat(wanted[postings], tfs)
+        return np.repeat(self.docs[postings], tfs)[kept], positions[kept]
+
+
+
+class SegmentPostings:
+    """The terms and postings of one segment, read from its `.pst` file (mapped into memory)."""
+
+    def __init__(self, storage: FileStorage, segment):
+        path = os.path.join(storage.folder, segment.make_filename(W3Codec.POSTS_EXT))
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        offset, length, magic = _FOOTER.unpack_from(self._map, len(self._map) - _FOOTER.size)
+        if magic != MAGIC or self._map[:4] != MAGIC:
+            raise ValueError(f"{path} is not a postings file of this index")
+        self._directory: dict[str, tuple[list[bytes], list[int], list[int]]] = pickle.loads(
+            zlib.decompress(self._map[offset : offset + length])
+        )
+        self._blocks: dict[tuple[str, int], tuple[tuple[bytes, ...], tuple[int, ...], list[int]]] = {}
+
+    def close(self) -> None:
+        self._map.close()
+
+    def _block(self, field: str, k: int) -> tuple[tuple[bytes, ...], tuple[int, ...], list[int]]:
+        """Dictionary block `k` of `field`: its terms, their document frequencies, their records' starts
+        (and the end of the last)."""
+        found = self._blocks.get((field, k))
+        if found is None:
+            _firsts, offsets, bases = self._directory[field]
+            terms, dfs, lengths = pickle.loads(zlib.decompress(self._map[offsets[2 * k] : offsets[2 * k + 1]]))
+            if len(self._blocks) > 20_000:
+                self._blocks.clear()
+            found = self._blocks[(field, k)] = (terms, dfs, list(accumulate(lengths, initial=bases[k])))
+        return found
+
+    def lookup(self, field: str, term: bytes) -> tuple[int, int, int] | None:
+        """(document frequency, record start, record end) of a term, or None."""
+        where = self._directory.get(field)
+        if where is None:
+            return None
+        k = bisect_right(where[0], term) - 1
+        if k < 0:
+            return None
+        terms, dfs, starts = self._block(field, k)
+        j = bisect_left(terms, term)
+        if j == len(terms) or terms[j] != term:
+            return None
+        return dfs[j], starts[j], starts[j + 1]
+
+    def postings(self, entry: tuple[int, int, int]) -> Postings:
+        df, start, end = entry
+        return Postings(self._map, start, end, df)
+
+    def terms(self, field: str, prefix: bytes = b"") -> Iterator[bytes]:
+        """The terms of `field` (those starting with `prefix`), in order."""
+        where = self._directory.get(field)
+        if where is None:
+            return
+        firsts = where[0]
+        for k in range(max(0, bisect_right(firsts, prefix) - 1), len(firsts)):
+            if not firsts[k].startswith(prefix) and firsts[k] > prefix:
+                return
+            for term in self._block(field, k)[0]:
+                if term.startswith(prefix):
+                    yield term
+                elif term > prefix:
+                    return
+
+    def fields(self) -> list[str]:
+        return list(self._directory)
+
+    def everything(self) -> Iterator[tuple[str, bytes, Postings]]:
+        """(field, term, postings) of every term, in order."""
+        for field, (firsts, _offsets, _bases) in self._directory.items():
+            for k in range(len(firsts)):
+                terms, dfs, starts = self._block(field, k)
+                for j, term in enumerate(terms):
+                    yield field, term, Postings(self._map, starts[j], starts[j + 1], dfs[j])
 
 
 def _build_segment(index_dir: str, rows: Sequence[IndexRow]):
@@ -329,10 +506,3 @@ def _length_bytes(reader: SegmentReader, field: str) -> bytes:
     column = perdoc.column_reader(name, LENGTHS_COLUMN)
     found = column._count if isinstance(column, NumericColumn.Reader) else 0
     return column._dbfile.get(column._basepos, found)[:documents].ljust(documents, b"\0") if found else bytes(documents)
-
-
-def _decode_positions(value: bytes) -> list[int]:
-    """Positions from a Whoosh `Positions` value (a count, then pickled deltas)."""
-    return list(accumulate(pickle.loads(value[4:])))
-
-
