@@ -41,7 +41,7 @@ from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
 from .process_pool import WorkerPool
-from .stories import Grouper, Tuning, candidate_terms, features_of
+from .stories import Grouper, Tuning, features_of
 from .store import Store, StoreWriteError, utcnow
 from .urls import canonical_url
 
@@ -514,14 +514,13 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
     done = 0
     while batch := store.articles_to_group(limit=chunk, ready=ready):
         found = features_of(batch, tuning)
-        terms = {term for f in found.values() for term in f.terms}
-        corpus = store.story_corpus(terms)
+        corpus = store.story_corpus({term for f in found.values() for term in f.terms})
         loaded = dict(corpus.df)
-        keys = candidate_terms(corpus, found, tuning)
+        grouper = Grouper(corpus, next_id=store.next_story_id(), tuning=tuning)
+        keys = grouper.count(batch, found)
         since = min(a.date for a in batch) - tuning.window
-        stories = store.open_stories(keys, [a.link for a in batch], since)
-        grouper = Grouper(corpus, stories, next_id=store.next_story_id(), tuning=tuning)
-        decisions = grouper.group(batch, found)
+        grouper.open(store.open_stories(keys, [a.link for a in batch], since))
+        decisions = grouper.group(batch)
         newest = max(a.date for a in batch)
         forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window
         changed = [grouper.stories[i] for i in sorted(grouper.changed)]

@@ -21,12 +21,14 @@ kept for those stories only, so the cost does not grow with the archive):
 
 Same input in the same order, same stories: ties break on the story id. Every
 decision says why (`Decision`: the similarity and the shared terms). The
-caller loads the `Corpus` counts and the candidate `StoryProfile`s for a
-batch, runs `Grouper.group` on it, and saves what changed.
+caller loads the `Corpus` counts of a batch's terms, has `Grouper.count` it
+(which says the keys to look stories up by), loads the open `StoryProfile`s
+sharing those keys, runs `Grouper.group` on it, and saves what changed.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
@@ -37,7 +39,9 @@ from datetime import datetime, timedelta
 
 # -- features -----------------------------------------------------------------------------
 
-_WORD = re.compile(r"\w+(?:['’.&\-]\w+)*")
+# A word, and what comes between it and the word before (whether it opens a sentence).
+_GAP_WORD = re.compile(r"(\W*)(\w+(?:['’.&\-]\w+)*)")
+_SENTENCE_END = frozenset(".!?:\n")
 _ACRONYM_DOTS = re.compile(r"^(?:\w\.)+\w?$")
 # Function words and the words headlines use about every story; rarity does the rest.
 STOPWORDS = frozenset(
@@ -55,7 +59,7 @@ STOPWORDS = frozenset(
     """.split()
 )
 _CALENDAR_NUMBER = re.compile(r"^(?:\d{1,2}|(?:19|20)\d\d)(?:st|nd|rd|th)?$")  # days and years tie nothing
-MAX_TEXT_CHARS = 4000  # the lead of the full text carries the event; the rest adds noise and cost
+MAX_TEXT_CHARS = 2000  # the lead of the full text carries the event; the rest adds noise and cost
 
 
 @dataclass(frozen=True)
@@ -113,38 +117,36 @@ def _token(word: str) -> tuple[str, bool, bool] | None:
     term = _stem(word)
     if len(term) < 2 or term in STOPWORDS or word.lower() in STOPWORDS or _CALENDAR_NUMBER.match(term):
         return None
+    if word.islower() or word.isdigit():
+        return term, False, False
     return term, _is_name(word, False), _is_name(word, True)
 
 
-def _words(text: str) -> Iterable[tuple[str, bool]]:
-    """(term, is a name) for the words of `text`, stop words dropped."""
-    first = True
-    for match in _WORD.finditer(text):
-        token = _token(match.group())
+def _terms(text: str) -> tuple[dict[str, int], set[str]]:
+    """How often each term occurs in `text`, and which are names (stop words dropped). Counted per
+    distinct word and what precedes it, not per word: long texts repeat most of their words."""
+    counts: dict[str, int] = {}
+    names: set[str] = set()
+    for (gap, word), n in Counter(_GAP_WORD.findall(text)).items():
+        token = _token(word)
         if token is not None:
-            yield token[0], token[2] if first else token[1]
-        end = match.end()
-        first = any(c in ".!?:\n" for c in text[end : end + 2])
+            term = token[0]
+            counts[term] = counts.get(term, 0) + n
+            if token[1] if _SENTENCE_END.isdisjoint(gap) else token[2]:
+                names.add(term)
+    return counts, names
 
 
 def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
     """The weighted terms of an article: each title word counts `title_weight`, each text word once
     (sublinear in repeats), so a headline alone and a headline with its page land near each other."""
-    counts: dict[str, float] = {}
-    names: set[str] = set()
-    for token, is_name in _words(title):
-        counts[token] = counts.get(token, 0.0) + title_weight
-        if is_name:
-            names.add(token)
-    body: dict[str, int] = {}
     lead = text[:MAX_TEXT_CHARS]
-    for token, is_name in _words(lead):
-        body[token] = body.get(token, 0) + 1
-        if is_name:
-            names.add(token)
-    for token, n in body.items():
-        counts[token] = counts.get(token, 0.0) + 1.0 + math.log(n)
-    return Features(counts, frozenset(names), len(lead.split()))
+    heading, names = _terms("\n" + title)  # the first word opens a sentence
+    body, body_names = _terms("\n" + lead)
+    counts = {term: n * title_weight for term, n in heading.items()}
+    for term, n in body.items():
+        counts[term] = counts.get(term, 0.0) + 1.0 + math.log(n)
+    return Features(counts, frozenset(names | body_names), len(lead.split()))
 
 
 # -- rarity -------------------------------------------------------------------------------
@@ -189,11 +191,15 @@ class Tuning:
     name_weight: float = 2.0
     title_weight: float = 3.0
     profile_terms: int = 120  # a story's centroid keeps its heaviest terms
-    # Blocking, so an article costs the same however many stories are open: a term found in this many
-    # open stories names none of them (it is only a key, still counted in the similarity), and only
-    # the stories sharing the most keys with the article are scored.
+    # Bounds, so an article costs the same however long its text and however many stories are open:
+    # an article is its `vector_terms` heaviest terms (a headline has fewer; a page's tail adds only
+    # noise); stories are looked up through its `key_terms` heaviest informative terms; a key found in
+    # `max_key_stories` open stories names none of them (it still counts in the similarity); and only
+    # the `max_candidates` stories sharing the most keys with the article are scored.
+    vector_terms: int = 40
+    key_terms: int = 12
     max_key_stories: int = 50
-    max_candidates: int = 64
+    max_candidates: int = 32
 
 
 @dataclass
@@ -208,6 +214,7 @@ class StoryProfile:
     centroid: dict[str, float] = field(default_factory=dict)  # term -> summed weight of its articles' vectors
     names: set[str] = field(default_factory=set)
     links: set[str] = field(default_factory=set)
+    dropped: float = 0.0  # the squared weight of the terms its articles' vectors and its centroid left out
 
     def active_at(self, when: datetime, window: timedelta) -> bool:
         return self.first_seen - window <= when <= self.last_seen + window
@@ -250,24 +257,37 @@ def describe(reason: Mapping) -> str:
     return f"similarity {reason['similarity']:.2f}; shared: {', '.join(reason.get('shared', []))}{names}"
 
 
-def candidate_terms(corpus: Corpus, found: Mapping[int, Features], tuning: Tuning) -> set[str]:
-    """The terms of a batch informative enough to look stories up by, as the grouper will judge them once
-    the batch counts in the corpus: the stories to load are those sharing one of these."""
-    batch = Corpus(corpus.documents, dict(corpus.df))
-    for f in found.values():
-        batch.add(f.terms)
-    young = batch.documents < tuning.young_corpus
-    return {term for term in batch.df.keys() & {t for f in found.values() for t in f.terms}
-            if young or batch.idf(term) >= tuning.min_idf}  # fmt: skip
+@dataclass(frozen=True)
+class Weighed:
+    """An article as the grouper compares it (`weigh`)."""
+
+    features: Features
+    vector: dict[str, float]  # its heaviest terms, weighted by rarity, as parts of a whole vector of length 1
+    keys: tuple[str, ...]  # its heaviest informative terms: what stories are looked up by
+    dropped: float  # the squared weight of the terms the vector left out
+
+
+def weigh(f: Features, corpus: Corpus, tuning: Tuning) -> Weighed:
+    """An article's vector: its `vector_terms` heaviest terms, weighted by rarity (names counting more)
+    and divided by the length of the whole vector, so a dropped tail lowers similarities, never raises them."""
+    names, name_weight = f.names, tuning.name_weight
+    weights = [(w * corpus.idf(term) * (name_weight if term in names else 1.0), term) for term, w in f.terms.items()]
+    squares = sum(w * w for w, _ in weights) or 1.0
+    if len(weights) > tuning.vector_terms:
+        weights = heapq.nlargest(tuning.vector_terms, weights)
+        dropped = max(0.0, 1.0 - sum(w * w for w, _ in weights) / squares)
+    else:
+        weights.sort(reverse=True)
+        dropped = 0.0
+    young = corpus.documents < tuning.young_corpus  # too few articles to tell rare from common
+    keys = tuple(term for _w, term in weights if young or corpus.idf(term) >= tuning.min_idf)
+    norm = math.sqrt(squares)
+    return Weighed(f, {term: w / norm for w, term in weights}, keys[: tuning.key_terms], dropped)
 
 
 def features_of(articles: Iterable[StoryInput], tuning: Tuning) -> dict[int, Features]:
     """Each article's features, by id: their terms are what to load corpus counts and candidate stories for."""
     return {a.article_id: features(a.title, a.text, title_weight=tuning.title_weight) for a in articles}
-
-
-def _norm(vector: Mapping[str, float]) -> float:
-    return math.sqrt(sum(w * w for w in vector.values())) or 1.0
 
 
 class Grouper:
@@ -283,6 +303,11 @@ class Grouper:
         self.next_id = next_id
         self.changed: set[int] = set()  # stories created or grown since the grouper was made
         self.squares: dict[int, float] = {}  # each story's centroid's squared length
+        self.weighed: dict[int, Weighed] = {}  # articles counted, not grouped yet
+        self.open(stories)
+
+    def open(self, stories: Iterable[StoryProfile]) -> None:
+        """Take these (stored) stories into account: articles may join them."""
         for story in stories:
             self.stories[story.id] = story
             self._post(story, story.centroid)
@@ -294,90 +319,111 @@ class Grouper:
         for term in terms:
             self.postings.setdefault(term, set()).add(story.id)
 
-    def vector(self, f: Features) -> dict[str, float]:
-        """The article's terms weighted by rarity, names counting more; unit length."""
-        t = self.tuning
-        v = {term: w * self.corpus.idf(term) * (t.name_weight if term in f.names else 1.0)
-             for term, w in f.terms.items()}  # fmt: skip
-        n = _norm(v)
-        return {term: w / n for term, w in v.items()}
-
-    def group(self, articles: Sequence[StoryInput], found: Mapping[int, Features] | None = None) -> list[Decision]:
-        """Give each of `articles` (a batch, in order) its story. The batch counts in the corpus first,
-        so the first articles of a young corpus are weighed against their batch, not against nothing."""
+    def count(self, articles: Sequence[StoryInput], found: Mapping[int, Features] | None = None) -> set[str]:
+        """Count a batch in the corpus and weigh its articles: the keys they will look stories up by (the
+        stored stories to `open` before `group`). The whole batch counts first, so the first articles of
+        a young corpus are weighed against their batch, not against nothing."""
         found = found or features_of(articles, self.tuning)
         for a in articles:
             self.corpus.add(found[a.article_id].terms)
-        return [self._assign(a, found[a.article_id]) for a in articles]
+        keys: set[str] = set()
+        for a in articles:
+            w = self.weighed[a.article_id] = weigh(found[a.article_id], self.corpus, self.tuning)
+            keys.update(w.keys)
+        return keys
 
-    def _assign(self, article: StoryInput, f: Features) -> Decision:
+    def group(self, articles: Sequence[StoryInput], found: Mapping[int, Features] | None = None) -> list[Decision]:
+        """Give each of `articles` (a batch, in order) its story; the batch is counted first unless it was."""
+        if not all(a.article_id in self.weighed for a in articles):
+            self.count(articles, found)
+        return [self._assign(a, self.weighed.pop(a.article_id)) for a in articles]
+
+    def _assign(self, article: StoryInput, w: Weighed) -> Decision:
         """Join `article` to its story or start one, and grow the story."""
         t = self.tuning
-        vector = self.vector(f)
         linked = self.by_link.get(article.link) if article.link else None
         if linked is not None and not self.stories[linked].active_at(article.date, t.window):
             linked = None
         decision = (
             Decision(article.article_id, linked, False, 0.0, (), (), same_link=True)
             if linked is not None
-            else self._best(article, f, vector)
+            else self._best(article, w)
         )
         if decision.new:
             story = self.stories[decision.story_id] = StoryProfile(decision.story_id, article.date, article.date)
             self.next_id = max(self.next_id, decision.story_id + 1)
         else:
             story = self.stories[decision.story_id]
-        self._grow(story, article, f, vector)
+        self._grow(story, article, w)
         return decision
 
-    def _best(self, article: StoryInput, f: Features, vector: Mapping[str, float]) -> Decision:
+    def _candidates(self, keys: Sequence[str]) -> list[int]:
+        """The stories sharing at least `min_shared` of the article's keys, the most shared first (at most
+        `max_candidates`), in id order."""
         t = self.tuning
-        young = self.corpus.documents < t.young_corpus  # too few articles to tell rare from common
-        informative = {term for term in vector if young or self.corpus.idf(term) >= t.min_idf}
-        keys = (self.postings.get(term, ()) for term in informative)
-        hits = Counter(sid for posted in keys if len(posted) <= t.max_key_stories for sid in posted)
+        hits: dict[int, int] = {}
+        for term in keys:
+            posted = self.postings.get(term, ())
+            if len(posted) <= t.max_key_stories:
+                for sid in posted:
+                    hits[sid] = hits.get(sid, 0) + 1
+        shared = [(-n, sid) for sid, n in hits.items() if n >= t.min_shared]
+        if len(shared) > t.max_candidates:
+            shared = heapq.nsmallest(t.max_candidates, shared)
+        return sorted(sid for _n, sid in shared)
+
+    def _best(self, article: StoryInput, w: Weighed) -> Decision:
+        t, f, vector = self.tuning, w.features, w.vector
+        young = self.corpus.documents < t.young_corpus
+        idf = self.corpus.idf
+        informative = {term for term in vector if young or idf(term) >= t.min_idf}
         # Longer texts share more words by chance: from a headline's threshold to a full text's, by length.
         threshold = t.threshold + (t.text_threshold - t.threshold) * min(1.0, f.text_words / t.text_words)
         best: tuple[float, int] | None = None
-        shared = sorted(((n, sid) for sid, n in hits.items() if n >= t.min_shared), key=lambda c: (-c[0], c[1]))
-        for sid in sorted(sid for _n, sid in shared[: t.max_candidates]):
+        for sid in self._candidates(w.keys):
             story = self.stories[sid]
-            if not story.active_at(article.date, t.window) or story.outlets == {article.outlet}:
+            if not story.active_at(article.date, t.window) or (len(story.outlets) == 1 and article.outlet in story.outlets):
                 continue  # an outlet's own follow-ups and templates are not other outlets' rewrites
-            if not informative & story.centroid.keys() & (f.names | story.names):
-                continue
-            norm = math.sqrt(self.squares[sid]) or 1.0
-            parts = [vector[term] * story.centroid[term] / norm for term in vector if term in story.centroid]
-            score = sum(parts)
-            if score - max(parts) < t.second_evidence * threshold:  # one word alone never ties a story
+            centroid, names = story.centroid, story.names
+            parts = [(x * centroid[term], term) for term, x in vector.items() if term in centroid]
+            if not any(term in informative and (term in f.names or term in names) for _p, term in parts):
+                continue  # no name in common
+            norm = math.sqrt(self.squares[sid] + story.dropped) or 1.0
+            score = sum(p for p, _term in parts) / norm
+            if score - max(parts)[0] / norm < t.second_evidence * threshold:  # one word alone never ties a story
                 continue
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, sid)
         if best is None:
             return Decision(article.article_id, self.next_id, True, 0.0, (), ())
         score, sid = best
-        story = self.stories[sid]
-        weight = {term: vector[term] * story.centroid[term] for term in informative & story.centroid.keys()}
+        centroid = self.stories[sid].centroid
+        weight = {term: x * centroid[term] for term, x in vector.items() if term in informative and term in centroid}
         shared = sorted(weight, key=lambda term: (-weight[term], term))
         names = tuple(term for term in shared if term in f.names)
         return Decision(article.article_id, sid, False, round(score, 4), tuple(shared[:8]), names[:8])
 
-    def _grow(self, story: StoryProfile, article: StoryInput, f: Features, vector: Mapping[str, float]) -> None:
+    def _grow(self, story: StoryProfile, article: StoryInput, w: Weighed) -> None:
+        """Add the article's vector to the story's centroid; what either leaves out still counts in the
+        centroid's length (as if in terms of their own), so a story's similarities stay those of whole texts."""
         t = self.tuning
         squares = self.squares.get(story.id, 0.0)
-        for term, w in vector.items():
+        story.dropped += w.dropped
+        for term, x in w.vector.items():
             old = story.centroid.get(term, 0.0)
-            story.centroid[term] = old + w
-            squares += w * (2 * old + w)
-        self._post(story, vector)
+            story.centroid[term] = old + x
+            squares += x * (2 * old + x)
+        self._post(story, w.vector)
         if len(story.centroid) > t.profile_terms * 3 // 2:  # trimmed now and then, not on every article
             kept = sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: t.profile_terms]
             for term in story.centroid.keys() - dict(kept).keys():
                 self.postings.get(term, set()).discard(story.id)
             story.centroid = dict(kept)
-            squares = sum(w * w for w in story.centroid.values())
+            kept_squares = sum(x * x for x in story.centroid.values())
+            story.dropped += squares - kept_squares
+            squares = kept_squares
         self.squares[story.id] = squares
-        story.names |= f.names & story.centroid.keys()
+        story.names |= w.features.names & story.centroid.keys()
         story.size += 1
         story.outlets.add(article.outlet)
         story.first_seen = min(story.first_seen, article.date)

@@ -199,6 +199,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     DROP TABLE deliveries_v3;
     CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('held', 'pending');
     """),
+    # 5: an article's vector keeps its heaviest terms and a story's centroid its heaviest (reader/stories.py);
+    # `dropped` is the squared weight they left out, still counted in the centroid's length.
+    Migration(5, "stories: the weight their centroids left out", """
+    ALTER TABLE stories ADD COLUMN dropped REAL NOT NULL DEFAULT 0;
+    """),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -32,7 +32,7 @@ class StoryStore(Database):
                                       ELSE a.text END,
                    min(a.sort_date, a.first_seen), CASE WHEN f.title = '' THEN f.url ELSE f.title END,
                    a.canonical_url
-            FROM articles a JOIN feeds f ON f.id = a.feed_id
+            FROM articles a INDEXED BY articles_to_group JOIN feeds f ON f.id = a.feed_id
             WHERE a.story_id IS NULL {pages} ORDER BY a.sort_date, a.id LIMIT ?
             """,
             (limit,),
@@ -65,11 +65,11 @@ class StoryStore(Database):
         ):
             centroids[story_id][term] = weight
         profiles = []
-        for r in self._select_in("SELECT id, first_seen, last_seen, size, outlets, names FROM stories WHERE 1",
-                                 "id", sorted(ids)):  # fmt: skip
+        for r in self._select_in("SELECT id, first_seen, last_seen, size, outlets, names, dropped FROM stories "
+                                 "WHERE 1", "id", sorted(ids)):  # fmt: skip
             profiles.append(StoryProfile(
                 r[0], _dt(r[1]), _dt(r[2]), r[3], set(json.loads(r[4])), centroids[r[0]], set(json.loads(r[5])),
-                by_link[r[0]],
+                by_link[r[0]], r[6],
             ))  # fmt: skip
         return sorted(profiles, key=lambda p: p.id)
 
@@ -80,19 +80,21 @@ class StoryStore(Database):
                      loaded_df: dict[str, int], *, forget_before: datetime) -> None:  # fmt: skip
         """Record a grouped batch in one transaction: the stories that changed (and their centroids),
         each article's story and why, the corpus counts; open stories quiet since `forget_before`
-        leave the inverted index."""
+        leave the inverted index (and a story grown by an article older than that never enters it)."""
         with self._tx() as tx:
-            for p in stories:
-                tx.execute(
-                    "INSERT INTO stories (id, first_seen, last_seen, size, outlets, names) VALUES (?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen, "
-                    "size = excluded.size, outlets = excluded.outlets, names = excluded.names",
-                    (p.id, _iso(p.first_seen), _iso(p.last_seen), p.size, json.dumps(sorted(p.outlets)),
-                     json.dumps(sorted(p.names))),
-                )  # fmt: skip
-                tx.execute("DELETE FROM story_terms WHERE story_id = ?", (p.id,))
-                tx.executemany("INSERT INTO story_terms (term, story_id, weight) VALUES (?, ?, ?)",
-                               [(term, p.id, w) for term, w in p.centroid.items()])  # fmt: skip
+            stories = list(stories)
+            tx.executemany(
+                "INSERT INTO stories (id, first_seen, last_seen, size, outlets, names, dropped) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET first_seen = excluded.first_seen, "
+                "last_seen = excluded.last_seen, size = excluded.size, outlets = excluded.outlets, "
+                "names = excluded.names, dropped = excluded.dropped",
+                [(p.id, _iso(p.first_seen), _iso(p.last_seen), p.size, json.dumps(sorted(p.outlets)),
+                  json.dumps(sorted(p.names)), p.dropped) for p in stories],
+            )  # fmt: skip
+            tx.executemany("DELETE FROM story_terms WHERE story_id = ?", [(p.id,) for p in stories if p.size > 1])
+            tx.executemany("INSERT INTO story_terms (term, story_id, weight) VALUES (?, ?, ?)",
+                           [(term, p.id, w) for p in stories if p.last_seen >= forget_before
+                            for term, w in p.centroid.items()])  # fmt: skip
             tx.executemany(
                 "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
                 [(d.story_id, json.dumps(d.explained()), d.article_id) for d in decisions],
@@ -102,10 +104,15 @@ class StoryStore(Database):
                 [(term, n - loaded_df.get(term, 0), n - loaded_df.get(term, 0))
                  for term, n in corpus.df.items() if n != loaded_df.get(term, 0)],
             )  # fmt: skip
-            tx.execute("INSERT INTO meta (key, value) VALUES ('story_documents', ?) "
-                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(corpus.documents),))  # fmt: skip
-            tx.execute("DELETE FROM story_terms WHERE story_id IN (SELECT id FROM stories WHERE last_seen < ?)",
-                       (_iso(forget_before),))  # fmt: skip
+            meta = [("story_documents", str(corpus.documents))]
+            # Only the stories gone quiet since the last batch: the cost does not grow with the archive.
+            forgotten, forget = self.get_meta("story_terms_forgotten") or "", _iso(forget_before)
+            if forget > forgotten:
+                tx.execute("DELETE FROM story_terms WHERE story_id IN "
+                           "(SELECT id FROM stories WHERE last_seen >= ? AND last_seen < ?)", (forgotten, forget))
+                meta.append(("story_terms_forgotten", forget))
+            tx.executemany("INSERT INTO meta (key, value) VALUES (?, ?) "
+                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value", meta)  # fmt: skip
 
     def newest_story_seen(self) -> datetime | None:
         return _dt(self._conn().execute("SELECT max(last_seen) FROM stories").fetchone()[0])
