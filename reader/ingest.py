@@ -519,7 +519,9 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
         grouper = Grouper(corpus, next_id=store.next_story_id(), tuning=tuning)
         keys = grouper.count(batch, found)
         since = min(a.date for a in batch) - tuning.window
-        grouper.open(store.open_stories(keys, [a.link for a in batch], since))
+        grouper.open(*store.open_stories(keys, [a.link for a in batch], since, df=corpus.df,
+                                         crowd=tuning.max_key_stories, shared=tuning.min_shared,
+                                         most=tuning.max_candidates))  # fmt: skip
         decisions = grouper.group(batch)
         newest = max(a.date for a in batch)
         forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window

@@ -59,7 +59,7 @@ STOPWORDS = frozenset(
     """.split()
 )
 _CALENDAR_NUMBER = re.compile(r"^(?:\d{1,2}|(?:19|20)\d\d)(?:st|nd|rd|th)?$")  # days and years tie nothing
-MAX_TEXT_CHARS = 2000  # the lead of the full text carries the event; the rest adds noise and cost
+MAX_TEXT_CHARS = 1500  # the lead of the full text carries the event; the rest adds noise and cost
 
 
 @dataclass(frozen=True)
@@ -199,12 +199,12 @@ class Tuning:
     vector_terms: int = 40
     key_terms: int = 12
     max_key_stories: int = 50
-    max_candidates: int = 32
+    max_candidates: int = 16
 
 
 @dataclass
 class StoryProfile:
-    """A story as the grouper keeps it: its time span, size, outlets and centroid."""
+    """A story as the grouper keeps it: its time span, size, outlets, centroid and keys."""
 
     id: int
     first_seen: datetime
@@ -215,6 +215,7 @@ class StoryProfile:
     names: set[str] = field(default_factory=set)
     links: set[str] = field(default_factory=set)
     dropped: float = 0.0  # the squared weight of the terms its articles' vectors and its centroid left out
+    keys: set[str] = field(default_factory=set)  # what it is looked up by: its articles' keys (loaded: those asked)
 
     def active_at(self, when: datetime, window: timedelta) -> bool:
         return self.first_seen - window <= when <= self.last_seen + window
@@ -304,13 +305,16 @@ class Grouper:
         self.changed: set[int] = set()  # stories created or grown since the grouper was made
         self.squares: dict[int, float] = {}  # each story's centroid's squared length
         self.weighed: dict[int, Weighed] = {}  # articles counted, not grouped yet
+        self.crowded: set[str] = set()
         self.open(stories)
 
-    def open(self, stories: Iterable[StoryProfile]) -> None:
-        """Take these (stored) stories into account: articles may join them."""
+    def open(self, stories: Iterable[StoryProfile], crowded: Iterable[str] = ()) -> None:
+        """Take these (stored) stories into account: articles may join them. `crowded`: terms too many
+        stored stories share to look any of them up by (those stories need not be loaded for them)."""
+        self.crowded.update(crowded)
         for story in stories:
             self.stories[story.id] = story
-            self._post(story, story.centroid)
+            self._post(story, story.keys)
             self.by_link.update(dict.fromkeys(story.links, story.id))
             self.squares[story.id] = sum(w * w for w in story.centroid.values())
             self.next_id = max(self.next_id, story.id + 1)
@@ -319,18 +323,16 @@ class Grouper:
         for term in terms:
             self.postings.setdefault(term, set()).add(story.id)
 
-    def count(self, articles: Sequence[StoryInput], found: Mapping[int, Features] | None = None) -> set[str]:
-        """Count a batch in the corpus and weigh its articles: the keys they will look stories up by (the
-        stored stories to `open` before `group`). The whole batch counts first, so the first articles of
-        a young corpus are weighed against their batch, not against nothing."""
+    def count(self, articles: Sequence[StoryInput], found: Mapping[int, Features] | None = None) -> list[tuple[str, ...]]:
+        """Count a batch in the corpus and weigh its articles: the keys each will look stories up by (what
+        the stored stories to `open` before `group` share). The whole batch counts first, so the first
+        articles of a young corpus are weighed against their batch, not against nothing."""
         found = found or features_of(articles, self.tuning)
         for a in articles:
             self.corpus.add(found[a.article_id].terms)
-        keys: set[str] = set()
         for a in articles:
-            w = self.weighed[a.article_id] = weigh(found[a.article_id], self.corpus, self.tuning)
-            keys.update(w.keys)
-        return keys
+            self.weighed[a.article_id] = weigh(found[a.article_id], self.corpus, self.tuning)
+        return [self.weighed[a.article_id].keys for a in articles]
 
     def group(self, articles: Sequence[StoryInput], found: Mapping[int, Features] | None = None) -> list[Decision]:
         """Give each of `articles` (a batch, in order) its story; the batch is counted first unless it was."""
@@ -364,7 +366,7 @@ class Grouper:
         hits: dict[int, int] = {}
         for term in keys:
             posted = self.postings.get(term, ())
-            if len(posted) <= t.max_key_stories:
+            if len(posted) <= t.max_key_stories and term not in self.crowded:
                 for sid in posted:
                     hits[sid] = hits.get(sid, 0) + 1
         shared = [(-n, sid) for sid, n in hits.items() if n >= t.min_shared]
@@ -413,12 +415,10 @@ class Grouper:
             old = story.centroid.get(term, 0.0)
             story.centroid[term] = old + x
             squares += x * (2 * old + x)
-        self._post(story, w.vector)
+        story.keys.update(w.keys)
+        self._post(story, w.keys)
         if len(story.centroid) > t.profile_terms * 3 // 2:  # trimmed now and then, not on every article
-            kept = sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: t.profile_terms]
-            for term in story.centroid.keys() - dict(kept).keys():
-                self.postings.get(term, set()).discard(story.id)
-            story.centroid = dict(kept)
+            story.centroid = dict(sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: t.profile_terms])
             kept_squares = sum(x * x for x in story.centroid.values())
             story.dropped += squares - kept_squares
             squares = kept_squares

@@ -199,10 +199,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     DROP TABLE deliveries_v3;
     CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('held', 'pending');
     """),
-    # 5: an article's vector keeps its heaviest terms and a story's centroid its heaviest (reader/stories.py);
-    # `dropped` is the squared weight they left out, still counted in the centroid's length.
-    Migration(5, "stories: the weight their centroids left out", """
+    # 5: a story's centroid is one row (`stories.centroid`, JSON: term -> weight; emptied once the story is
+    # over) and `story_terms` only indexes the terms it is looked up by, its articles' keys (reader/stories.py;
+    # `weight` is unused from here on). Vectors and centroids keep their heaviest terms; `dropped` is the
+    # squared weight they left out, still counted in the centroid's length.
+    Migration(5, "stories: centroids in one row, the weight they left out; story_terms holds keys only", """
+    ALTER TABLE stories ADD COLUMN centroid TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE stories ADD COLUMN dropped REAL NOT NULL DEFAULT 0;
+    UPDATE stories SET centroid = (SELECT json_group_object(term, weight) FROM story_terms WHERE story_id = stories.id)
+        WHERE id IN (SELECT story_id FROM story_terms);
     """),
 )
 

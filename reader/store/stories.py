@@ -7,9 +7,10 @@ the outcome in one transaction. It never decides which story an article joins.
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from ..models import ArticleFilter, FulltextState, StoryMember, StoryRecord
@@ -47,11 +48,32 @@ class StoryStore(Database):
             df[term] = n
         return Corpus(int(self.get_meta("story_documents") or 0), df)
 
-    def open_stories(self, terms: Iterable[str], links: Iterable[str], since: datetime) -> list[StoryProfile]:
-        """Stories seen since `since` that share one of `terms`, or have an article with one of `links`."""
-        ids = {r[0] for r in self._select_in(
-            "SELECT DISTINCT t.story_id FROM story_terms t JOIN stories s ON s.id = t.story_id "
-            "WHERE s.last_seen >= ?", "t.term", sorted(set(terms)), params=(_iso(since),))}  # fmt: skip
+    def open_stories(self, keys: Iterable[Sequence[str]], links: Iterable[str], since: datetime, *,
+                     df: Mapping[str, int], crowd: int, shared: int, most: int) -> tuple[list[StoryProfile], set[str]]:
+        """The stories a batch's articles may join: for each article, the `most` stories seen since `since`
+        sharing the most of its `keys` (at least `shared`); those with an article with one of `links`; and
+        the keys more than `crowd` open stories share, which look up none (a common word never loads half
+        the open stories). `df`: the keys' document counts (no more stories than articles have a term)."""
+        keys = [tuple(k) for k in keys]
+        terms = sorted({term for k in keys for term in k})
+        posted: dict[str, list[int]] = defaultdict(list)
+        window = _iso(since)
+        lookup = "SELECT t.term, t.story_id FROM story_terms t JOIN stories s ON s.id = t.story_id WHERE s.last_seen >= ?"
+        for term, story_id in self._select_in(lookup, "t.term", [t for t in terms if df.get(t, 0) <= crowd],
+                                              params=(window,)):  # fmt: skip
+            posted[term].append(story_id)
+        crowded: set[str] = set()
+        for term in (t for t in terms if df.get(t, 0) > crowd):  # common: read no more than it takes to tell
+            rows = self._conn().execute(f"{lookup} AND t.term = ? LIMIT ?", (window, term, crowd + 1)).fetchall()
+            if len(rows) > crowd:
+                crowded.add(term)
+            else:
+                posted[term] = [story_id for _term, story_id in rows]
+        ids: set[int] = set()
+        for k in keys:
+            hits = Counter(story_id for term in k for story_id in posted.get(term, ()))
+            ids.update(story_id for _n, story_id in heapq.nsmallest(
+                most, ((-n, story_id) for story_id, n in hits.items() if n >= shared)))  # fmt: skip
         by_link: dict[int, set[str]] = defaultdict(set)
         for story_id, link in self._select_in(
             "SELECT story_id, canonical_url FROM articles WHERE story_id IS NOT NULL", "canonical_url",
@@ -59,42 +81,41 @@ class StoryStore(Database):
         ):  # fmt: skip
             by_link[story_id].add(link)
         ids |= by_link.keys()
-        centroids: dict[int, dict[str, float]] = defaultdict(dict)
-        for story_id, term, weight in self._select_in(
-            "SELECT story_id, term, weight FROM story_terms WHERE 1", "story_id", sorted(ids)
-        ):
-            centroids[story_id][term] = weight
-        profiles = []
-        for r in self._select_in("SELECT id, first_seen, last_seen, size, outlets, names, dropped FROM stories "
-                                 "WHERE 1", "id", sorted(ids)):  # fmt: skip
-            profiles.append(StoryProfile(
-                r[0], _dt(r[1]), _dt(r[2]), r[3], set(json.loads(r[4])), centroids[r[0]], set(json.loads(r[5])),
-                by_link[r[0]], r[6],
-            ))  # fmt: skip
-        return sorted(profiles, key=lambda p: p.id)
+        asked: dict[int, set[str]] = defaultdict(set)  # each story's keys among the batch's
+        for term, story_ids in posted.items():
+            for story_id in ids.intersection(story_ids):
+                asked[story_id].add(term)
+        profiles = [
+            StoryProfile(r[0], _dt(r[1]), _dt(r[2]), r[3], set(json.loads(r[4])), json.loads(r[6]),
+                         set(json.loads(r[5])), by_link[r[0]], r[7], asked[r[0]])
+            for r in self._select_in("SELECT id, first_seen, last_seen, size, outlets, names, centroid, dropped "
+                                     "FROM stories WHERE 1", "id", sorted(ids))
+        ]  # fmt: skip
+        return sorted(profiles, key=lambda p: p.id), crowded
 
     def next_story_id(self) -> int:
         return self._conn().execute("SELECT COALESCE(max(id), 0) + 1 FROM stories").fetchone()[0]
 
     def save_stories(self, decisions: Sequence[Decision], stories: Iterable[StoryProfile], corpus: Corpus,
                      loaded_df: dict[str, int], *, forget_before: datetime) -> None:  # fmt: skip
-        """Record a grouped batch in one transaction: the stories that changed (and their centroids),
-        each article's story and why, the corpus counts; open stories quiet since `forget_before`
-        leave the inverted index (and a story grown by an article older than that never enters it)."""
+        """Record a grouped batch in one transaction: the stories that changed (their centroids, and their
+        keys in the inverted index), each article's story and why, the corpus counts. Stories quiet since
+        `forget_before` leave the index and drop their centroids (a story grown by an article older than
+        that never enters them again)."""
         with self._tx() as tx:
             stories = list(stories)
             tx.executemany(
-                "INSERT INTO stories (id, first_seen, last_seen, size, outlets, names, dropped) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET first_seen = excluded.first_seen, "
+                "INSERT INTO stories (id, first_seen, last_seen, size, outlets, names, centroid, dropped) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET first_seen = excluded.first_seen, "
                 "last_seen = excluded.last_seen, size = excluded.size, outlets = excluded.outlets, "
-                "names = excluded.names, dropped = excluded.dropped",
+                "names = excluded.names, centroid = excluded.centroid, dropped = excluded.dropped",
                 [(p.id, _iso(p.first_seen), _iso(p.last_seen), p.size, json.dumps(sorted(p.outlets)),
-                  json.dumps(sorted(p.names)), p.dropped) for p in stories],
+                  json.dumps(sorted(p.names)), json.dumps(p.centroid if p.last_seen >= forget_before else {}),
+                  p.dropped) for p in stories],
             )  # fmt: skip
-            tx.executemany("DELETE FROM story_terms WHERE story_id = ?", [(p.id,) for p in stories if p.size > 1])
-            tx.executemany("INSERT INTO story_terms (term, story_id, weight) VALUES (?, ?, ?)",
-                           [(term, p.id, w) for p in stories if p.last_seen >= forget_before
-                            for term, w in p.centroid.items()])  # fmt: skip
+            tx.executemany("INSERT OR IGNORE INTO story_terms (term, story_id, weight) VALUES (?, ?, 0)",
+                           [(term, p.id) for p in stories if p.last_seen >= forget_before
+                            for term in sorted(p.keys)])  # fmt: skip
             tx.executemany(
                 "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
                 [(d.story_id, json.dumps(d.explained()), d.article_id) for d in decisions],
@@ -108,8 +129,9 @@ class StoryStore(Database):
             # Only the stories gone quiet since the last batch: the cost does not grow with the archive.
             forgotten, forget = self.get_meta("story_terms_forgotten") or "", _iso(forget_before)
             if forget > forgotten:
-                tx.execute("DELETE FROM story_terms WHERE story_id IN "
-                           "(SELECT id FROM stories WHERE last_seen >= ? AND last_seen < ?)", (forgotten, forget))
+                quiet = "SELECT id FROM stories WHERE last_seen >= ? AND last_seen < ?"
+                tx.execute(f"DELETE FROM story_terms WHERE story_id IN ({quiet})", (forgotten, forget))
+                tx.execute(f"UPDATE stories SET centroid = '{{}}' WHERE id IN ({quiet})", (forgotten, forget))
                 meta.append(("story_terms_forgotten", forget))
             tx.executemany("INSERT INTO meta (key, value) VALUES (?, ?) "
                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", meta)  # fmt: skip
