@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reader.stories import Corpus, Grouper, StoryInput, describe, features
+from reader.stories import Corpus, Grouper, StoryInput, Tuning, describe, features, weigh
 from tests.storyworld import ENTITY_LIST, OTHERS
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -82,3 +82,43 @@ def test_names_are_capitalised_words_inside_a_sentence_acronyms_and_camel_case()
     f = features("The Commerce Department adds DeepSeek and iPhone maker to a list", "EU and U.S. officials said so.")
     assert {"commerc", "depart", "deepseek", "iphon", "eu", "us"} <= f.names
     assert "the" not in f.terms and "list" in f.terms and "list" not in f.names
+
+
+def test_in_title_case_a_capital_says_nothing_but_acronyms_and_camel_case_still_name():
+    assert {"iphon", "wwdc"} <= features("Officials Say Apple Unveils Its New iPhone At WWDC", "").names
+    assert "appl" not in features("Officials Say Apple Unveils Its New iPhone At WWDC", "").names
+    assert "appl" in features("Officials say Apple unveils its new iPhone at WWDC", "").names
+
+
+def test_an_article_is_weighed_by_its_heaviest_terms_whatever_its_length():
+    """The cost per article is bounded: a long page gives no more terms to compare or keys to look up."""
+    text = " ".join(f"Word{i} appears here." for i in range(600))
+    corpus = Corpus()
+    f = features("Commerce Department adds DeepSeek to the Entity List", text)
+    corpus.add(f.terms)
+    w = weigh(f, corpus, Tuning())
+    assert len(f.terms) < 400  # only the lead of the text is read
+    assert len(w.vector) == Tuning().vector_terms and len(w.keys) == Tuning().key_terms
+    assert {"deepseek", "commerc", "entiti"} <= set(w.vector)  # title words and names outweigh the rest
+    assert w.dropped > 0 and abs(sum(x * x for x in w.vector.values()) + w.dropped - 1) < 1e-9
+
+
+def test_a_key_many_open_stories_share_loads_none_of_them(tmp_path):
+    """Through the store: a word in more stories than `max_key_stories` is only probed, never read whole."""
+    from reader.ingest import group_stories
+    from reader.models import ParsedArticle
+    from reader.store import Store
+
+    store = Store(tmp_path / "reader.sqlite")
+    feeds = [store.add_feed(f"http://127.0.0.1/{k}.xml")[0].id for k in range(6)]
+    for k, feed in enumerate(feeds):  # six outlets, six unrelated events, all naming Zorblatt
+        store.upsert_articles(feed, [ParsedArticle(key=f"{k}", title=f"Zorblatt {chr(65 + k)}{k}xq Qu{k}vr",
+                                                   link=f"https://x.example/{k}", published=START,
+                                                   content_hash=f"{k}")], fulltext=False, canonical={})  # fmt: skip
+    assert group_stories(store, Tuning(max_key_stories=3)) == 6
+    assert len(set(store.story_of(list(range(1, 7))).values())) == 6  # one word in common ties nothing
+    since, keys = START - timedelta(days=3), [("zorblatt", "qu0vr")]
+    stories, crowded = store.open_stories(keys, [], since, df={"zorblatt": 6}, crowd=3, shared=2, most=16)
+    assert (stories, crowded) == ([], {"zorblatt"})  # the one key left cannot make two in common
+    stories, crowded = store.open_stories(keys, [], since, df={"zorblatt": 6}, crowd=6, shared=2, most=16)
+    assert crowded == set() and [s.keys for s in stories] == [{"zorblatt", "qu0vr"}]
