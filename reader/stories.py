@@ -2,19 +2,22 @@
 
 A story is the articles of many outlets about one event. Each article is
 judged, in arrival order, against the stories that were active within
-`window` of its date and share a rare word or name with it (an inverted index
-kept for those stories only, so the cost does not grow with the archive):
+`window` of its date and share at least `min_shared` of its keys (an inverted
+index kept for those stories only, so the cost does not grow with the archive):
 
-- its words (title weighted above the rest of its text) are weighted by
-  rarity, IDF over the running corpus of articles seen so far (`Corpus`),
-  names (capitalised words, acronyms, CamelCase) counting `name_weight` times;
+- its words (its title, weighted above the first `MAX_TEXT_CHARS` of its text)
+  are weighted by rarity, IDF over the running corpus of articles seen so far
+  (`Corpus`), names (capitalised words, acronyms, CamelCase) counting
+  `name_weight` times; its vector keeps the `vector_terms` heaviest, its keys
+  (what stories are looked up by) are the `key_terms` heaviest informative
+  ones, so an article costs the same however long its text (`weigh`);
 - a story is the running sum of its articles' vectors (its centroid, capped
-  to its `profile_terms` heaviest terms); the article joins the story whose
-  centroid is most similar (cosine), if that similarity reaches the threshold
-  (higher the more text the article has), they share at least `min_shared`
-  informative terms, one of them a name, and the terms but the strongest
-  carry `second_evidence` of it: one word alone (a country, a company) never
-  ties two events;
+  to its `profile_terms` heaviest terms; what the caps leave out still counts
+  in its length); the article joins the story whose centroid is most similar
+  (cosine), if that similarity reaches the threshold (higher the more text the
+  article has), they share at least one informative name, and the terms but
+  the strongest carry `second_evidence` of it: one word alone (a country, a
+  company) never ties two events;
 - a story only the article's own outlet has run is not joined: an outlet's
   follow-ups (and its templates) are not a story, other outlets' rewrites are;
 - the same canonical link is the same story, whatever the words say.
@@ -22,8 +25,8 @@ kept for those stories only, so the cost does not grow with the archive):
 Same input in the same order, same stories: ties break on the story id. Every
 decision says why (`Decision`: the similarity and the shared terms). The
 caller loads the `Corpus` counts of a batch's terms, has `Grouper.count` it
-(which says the keys to look stories up by), loads the open `StoryProfile`s
-sharing those keys, runs `Grouper.group` on it, and saves what changed.
+(which gives each article's keys), `open`s the stored stories sharing those
+keys, runs `Grouper.group` on it, and saves what changed.
 """
 
 from __future__ import annotations
