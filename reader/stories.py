@@ -133,9 +133,9 @@ def _terms(text: str) -> tuple[dict[str, int], set[str]]:
     for (gap, word), n in Counter(_GAP_WORD.findall(text)).items():
         token = _token(word)
         if token is not None:
-            term = token[0]
+            term, inside, opening = token  # a name opening a sentence is a name inside one
             counts[term] = counts.get(term, 0) + n
-            if token[1] if _SENTENCE_END.isdisjoint(gap) else token[2]:
+            if inside and (opening or _SENTENCE_END.isdisjoint(gap)):
                 names.add(term)
     return counts, names
 
