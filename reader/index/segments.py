@@ -250,7 +250,8 @@ class _PostingsWriter:
         table.extras["fieldmap"] = {}
         table.close()
         self.file = segment.create_file(storage, W3Codec.POSTS_EXT)
-        self.file.write(MAGIC)
+        self.position = 0  # kept here: the file's own tell() is a Python call through Whoosh's wrapper per term
+        self._write(MAGIC)
         self.directory: dict[str, tuple[list[bytes], list[int], list[int]]] = {}
         self.field: str | None = None
         self.block: tuple[list[bytes], list[int], list[int]] = ([], [], [])
@@ -262,13 +263,13 @@ class _PostingsWriter:
             self._end_block()
             self.field = field
             self.directory[field] = ([], [], [])
-        start = self.file.tell()
+        start = self.position
         if not self.block[0]:
             self.block_start = start
         self._write_record(docs, tfs, deltas)
         self.block[0].append(term)
         self.block[1].append(len(docs))
-        self.block[2].append(self.file.tell() - start)
+        self.block[2].append(self.position - start)
         if len(self.block[0]) >= TERMS_PER_BLOCK:
             self._end_block()
 
@@ -305,26 +306,30 @@ class _PostingsWriter:
             if _BIG_ENDIAN:
                 table.byteswap()
             table = table.tobytes()
-        self.file.write(head + doc_part + table + b"".join(blocks))
+        self._write(head + doc_part + table + b"".join(blocks))
+
+    def _write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.position += len(data)
 
     def _end_block(self) -> None:
         terms, dfs, lengths = self.block
         if not terms:
             return
-        offset = self.file.tell()
-        self.file.write(zlib.compress(pickle.dumps((tuple(terms), tuple(dfs), tuple(lengths)), 5), _ZLIB_LEVEL))
+        offset = self.position
+        self._write(zlib.compress(pickle.dumps((tuple(terms), tuple(dfs), tuple(lengths)), 5), _ZLIB_LEVEL))
         firsts, offsets, bases = self.directory[self.field]
         firsts.append(terms[0])
-        offsets += (offset, self.file.tell())
+        offsets += (offset, self.position)
         bases.append(self.block_start)
         self.block = ([], [], [])
 
     def close(self) -> None:
         self._end_block()
-        offset = self.file.tell()
+        offset = self.position
         directory = zlib.compress(pickle.dumps(self.directory, 5), _ZLIB_LEVEL)
-        self.file.write(directory)
-        self.file.write(_FOOTER.pack(offset, len(directory), MAGIC))
+        self._write(directory)
+        self._write(_FOOTER.pack(offset, len(directory), MAGIC))
         self.file.close()
 
 
