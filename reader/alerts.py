@@ -38,7 +38,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .config import Settings
-from .health import DELIVERY_FAILED, record_event, record_recovery
+from .health import DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, record_event, record_recovery, rule_errors
 from .index import ParsedQuery, SearchIndex, Snippet, article_snippet, required_terms
 from .messages import Message
 from .rules import DEFAULT_DIGEST_AT, Rule, RuleSet, allowed_feed_ids, load_rules
@@ -221,26 +221,6 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     if report.new_alerts:
         log.info("%d new alert(s) from %d new article(s)", len(report.new_alerts), len(batch))
     return report
-
-
-@dataclass(frozen=True)
-class RuleError:
-    """Why a rule was left out of a batch: it raised while matching. Shown by `rules list` and the TUI."""
-
-    error: str
-    at: datetime
-
-
-RULE_ERRORS_KEY = "rule_errors"  # in the store's meta table: {rule: {"error": …, "at": ISO time}}
-
-
-def rule_errors(store: Store) -> dict[str, RuleError]:
-    """The rules whose last match raised, by name: they are left out of each batch until they match again."""
-    try:
-        saved = json.loads(store.get_meta(RULE_ERRORS_KEY) or "{}")
-        return {name: RuleError(e["error"], datetime.fromisoformat(e["at"])) for name, e in saved.items()}
-    except (ValueError, KeyError, TypeError):
-        return {}
 
 
 def _record_rule_errors(store: Store, failed: dict[str, str], *, ran: set[str], known: set[str]) -> None:

@@ -151,9 +151,27 @@ def last_cycle(store: Store) -> tuple[int, datetime] | None:
 def status_warnings(store: Store) -> list[str]:
     """One short line per thing that needs the user, for the TUI's status bar: the health conditions
     raised and not recovered, and the rules left out of matching. Cheap: two reads of the meta table."""
-    from .alerts import rule_errors
-
     return [c.title for c in active(store)] + [f"Rule failing: {name}" for name in rule_errors(store)]
+
+
+@dataclass(frozen=True)
+class RuleError:
+    """Why a rule was left out of a batch: it raised while matching. Shown by `rules list` and the TUI."""
+
+    error: str
+    at: datetime
+
+
+RULE_ERRORS_KEY = "rule_errors"  # in the store's meta table: {rule: {"error": …, "at": ISO time}}
+
+
+def rule_errors(store: Store) -> dict[str, RuleError]:
+    """The rules whose last match raised, by name: they are left out of each batch until they match again."""
+    try:
+        saved = json.loads(store.get_meta(RULE_ERRORS_KEY) or "{}")
+        return {name: RuleError(e["error"], datetime.fromisoformat(e["at"])) for name, e in saved.items()}
+    except (ValueError, KeyError, TypeError):
+        return {}
 
 
 # -- what the watcher sees ------------------------------------------------------------------------
@@ -398,7 +416,6 @@ def _index_finding(settings: Settings, store: Store) -> Finding:
 
 
 def _rule_findings(settings: Settings, store: Store) -> list[Finding]:
-    from .alerts import rule_errors
     from .rules import load_rules
 
     ruleset = load_rules(settings.rules_dir, apprise_config=settings.alerts.apprise_config)
