@@ -4,9 +4,9 @@ It never subscribes or seeds again what the user removed afterwards, and never o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .config import BUNDLED_FEEDS, Settings
-from .opml import read_subscriptions
-from .rules import seed_rules
 from .store import Store
 
 SEEDED_KEY = "seeded_bundled_feeds"
@@ -18,9 +18,15 @@ def ensure_setup(settings: Settings, store: Store) -> None:
     Both are recorded (a marker file, a meta row), so a user who later removes
     every feed or rule is not re-subscribed behind their back.
     """
-    seed_rules(settings.rules_dir)
+    rules_dir = Path(settings.rules_dir)
+    if not (rules_dir.is_dir() and any(rules_dir.iterdir())):  # seed_rules' own test, without loading the
+        from .rules import seed_rules  # rules' parser and Apprise on every start of the TUI
+
+        seed_rules(rules_dir)
     if store.get_meta(SEEDED_KEY):
         return
+    from .opml import read_subscriptions
+
     if not store.feeds() and BUNDLED_FEEDS.is_file():
         for sub in read_subscriptions(BUNDLED_FEEDS.read_bytes(), BUNDLED_FEEDS.name).subscriptions:
             store.add_feed(sub.url, sub.title, sub.group, sub.site_url)

@@ -24,7 +24,6 @@ from textual.filter import LineFilter
 from textual.screen import Screen
 
 from ..config import Settings
-from ..index import SearchIndex
 from ..store import Store
 from .glyphs import CharsetFilter, can_show, locale_charset
 from .keys import keymap
@@ -181,7 +180,7 @@ class ReaderApp(App):
 
 def run_tui(settings: Settings, store: Store, *, quit_question: str | None = None) -> int:
     """Open the TUI on the user's data; returns an exit code. `quit_question`: ask it before q quits."""
-    library = Library(settings, store, SearchIndex(settings.index_dir))
+    library = Library(settings, store)  # the index opens after the first paint
     app = ReaderApp(library, refresh_on_start=store.article_count() == 0 and bool(store.feeds()),
                     quit_question=quit_question)  # fmt: skip
     app.run()

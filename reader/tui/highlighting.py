@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from ..index import ParsedQuery, highlight
+if TYPE_CHECKING:
+    from ..index import ParsedQuery
 
 _NON_SPACE = re.compile(r"\S+")
 
@@ -17,6 +19,8 @@ def match_spans(query: ParsedQuery, text: str, field: str | None = None) -> list
     `highlight` works on text with its whitespace collapsed; this maps its spans
     back onto `text` as given, so they can style it in place.
     """
+    from ..index import highlight  # loads Whoosh's analysis: only once a query is shown, never for the first paint
+
     words = list(_NON_SPACE.finditer(text))
     if not words:
         return []

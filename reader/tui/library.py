@@ -3,24 +3,29 @@
 The screens ask this module which articles a view holds (ids, in order), for
 rows a window at a time, and for unread counts; it never keeps state of its
 own, so any of it may run in a worker thread. All SQL stays in the store and
-every query goes through `reader.index`.
+every query goes through `reader.index`, which is opened (and Whoosh loaded) on
+first use, never for the first paint.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Settings
-from ..importing import ImportReport, import_file
-from ..index import ParsedQuery, SearchIndex, parse_query
 from ..lock import WriterLock
 from ..models import Article, Feed, FetchStatus
 from ..store import Alert, ArticleFilter, ArticleLine, Store
+
+if TYPE_CHECKING:
+    from ..importing import ImportReport
+    from ..index import ParsedQuery, SearchIndex
 
 ALL = "all"
 STARRED = "starred"
@@ -138,16 +143,32 @@ def group_by_story(ids: Sequence[int], story_of: dict[int, int]) -> list[tuple[i
 
 def fresh_query(query: ParsedQuery) -> ParsedQuery:
     """The query again, if it holds relative dates (`date:7d`), so they count from now."""
+    from ..index import parse_query
+
     return parse_query(query.text) if query.relative_dates else query
 
 
 class Library:
     """The TUI's reads and writes, over one store and one index."""
 
-    def __init__(self, settings: Settings, store: Store, index: SearchIndex):
+    def __init__(self, settings: Settings, store: Store, index: SearchIndex | None = None):
+        """`index`: None opens the settings' index on first use (see `index`)."""
         self.settings = settings
         self.store = store
-        self.index = index
+        self._index = index
+        self._opening = threading.Lock()  # workers may ask for the index at the same time
+
+    @property
+    def index(self) -> SearchIndex:
+        """The search index, opened on first use: opening loads Whoosh (~0.1 s), which the first paint
+        must not wait for; the screen asks for it in a worker once the first view is drawn."""
+        if self._index is None:
+            with self._opening:
+                if self._index is None:
+                    from ..index import SearchIndex
+
+                    self._index = SearchIndex(self.settings.index_dir)
+        return self._index
 
     # -- feeds and status ---------------------------------------------------------------
 
@@ -416,6 +437,8 @@ class Library:
 
         Raises OPMLError or OSError with a message fit for the user.
         """
+        from ..importing import import_file
+
         return import_file(path, self.store, Path(self.settings.rules_dir))
 
     # -- rules --------------------------------------------------------------------------------

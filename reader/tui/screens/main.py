@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -25,8 +26,8 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Markdown
 from textual.worker import Worker, WorkerState
 
-from ...index import ParsedQuery, QueryError, parse_query
 from ...models import Article, Feed
+from ...query import QueryError
 from ...store import ArticleLine
 from ...text import clean_line
 from ..library import (
@@ -53,8 +54,9 @@ from ..widgets.search_bar import SearchBar
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
 from .dialogs import ConfirmScreen, FeedInfoScreen, LinksScreen, MuteScreen, PathScreen
-from .feed_add import AddFeedScreen
-from .save_rule import SaveRuleScreen
+
+if TYPE_CHECKING:  # loaded when first used: the first paint never waits for the index, rules or network code
+    from ...index import ParsedQuery
 
 SEARCH_DEBOUNCE = 0.25  # seconds of no typing before a search runs
 PREVIEW_DELAY = 0.12  # seconds the cursor rests on an article before the reader shows it
@@ -954,6 +956,8 @@ class MainScreen(Screen):
                 self.load_view()
             return
         try:
+            from ...index import parse_query
+
             query = parse_query(text)
         except QueryError as exc:
             self.search_bar.show_error(exc.message, exc.text, exc.position)
@@ -989,6 +993,8 @@ class MainScreen(Screen):
         if query is None:
             self.notify("Search first (/), then save the search.", severity="warning")
             return
+        from .save_rule import SaveRuleScreen
+
         self.app.push_screen(SaveRuleScreen(self.library, query), self._rule_saved)
 
     def _rule_saved(self, path) -> None:
@@ -1047,6 +1053,8 @@ class MainScreen(Screen):
         self.notify(f"{clean_line(title or feed.url, 200)} is in {clean_line(group) or 'no group'}.", markup=False)
 
     def action_add_feed(self) -> None:
+        from .feed_add import AddFeedScreen
+
         self.app.push_screen(AddFeedScreen(self.library), self._feed_added)
 
     def _feed_added(self, answer: tuple[str, str] | None) -> None:

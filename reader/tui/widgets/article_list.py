@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
@@ -20,11 +21,13 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ...index import ParsedQuery
 from ...store import ArticleLine
 from ...text import clean_line
 from ..highlighting import match_spans
 from .virtual_list import VirtualList, text_strip
+
+if TYPE_CHECKING:
+    from ...index import ParsedQuery
 
 WINDOW = 100  # rows read on each side of a missing one
 CACHE_ROWS = 4000

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -21,11 +22,13 @@ from textual.content import Content
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownBlock
 
-from ...index import ParsedQuery
 from ...models import Article
 from ...store import Alert
 from ...text import clean_line, clean_text
 from ..highlighting import match_spans
+
+if TYPE_CHECKING:
+    from ...index import ParsedQuery
 
 SNIPPET_CHARS = 160  # of an alert's matched text shown above its article
 MAX_MARKDOWN_CHARS = 200_000  # longer articles are cut: parsing and laying out more would stall the UI
