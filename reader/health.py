@@ -19,13 +19,16 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings
-from .messages import Notice
 from .models import Feed, FetchStatus
 from .store import ArticleFilter, Store, utcnow
 from .text import clean_line
 from .urls import redact_url
+
+if TYPE_CHECKING:  # messages load Apprise's formats: not for the TUI's status bar, which reads conditions
+    from .messages import Notice
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +69,13 @@ class Condition:
         return f"{self.kind}:{self.subject}"
 
     def notice(self) -> Notice:
+        from .messages import Notice
+
         return Notice(self.title, (self.detail,))
 
     def recovery(self) -> Notice:
+        from .messages import Notice
+
         name = self.title.split(": ", 1)[-1]
         return Notice(self.recovery_title or f"Recovered: {name}",
                       (f"{name}: {RECOVERED.get(self.kind, 'it recovered')}.", f"(It was: {self.detail})"))
