@@ -40,7 +40,7 @@ from .articles import ARTICLE_COLUMNS, LIST_SORTS, ArticleStore
 from .db import Database, StoreError, StoreWriteError, utcnow
 from .feeds import FEED_COLUMNS, FeedNotFound, FeedStore
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from .stories import StoryStore
+from .stories import StoryStore, group_rows
 
 # The states by their older names, for today's importers (the StrEnums in models.py are the declarations).
 FULLTEXT_PENDING, FULLTEXT_DONE, FULLTEXT_SKIPPED, FULLTEXT_FAILED = (
@@ -59,5 +59,5 @@ __all__ = [
     "MIGRATIONS", "PENDING", "SCHEMA_VERSION", "SENT", "Alert", "AlertSource", "AlertStore", "ArticleFilter",
     "ArticleLine", "ArticleStore", "Database", "Delivery", "DeliveryPlan", "DeliveryState", "FeedNotFound",
     "FeedStore", "FulltextJob", "FulltextState", "IndexRow", "MatchCandidate", "NewAlert", "Store", "StoreError",
-    "StoreWriteError", "StoryStore", "UpsertResult", "utcnow",
+    "StoreWriteError", "StoryStore", "UpsertResult", "group_rows", "utcnow",
 ]  # fmt: skip

@@ -310,19 +310,26 @@ class ArticleStore(Database):
 
     # -- TUI queries ------------------------------------------------------------
 
-    def article_order(self, flt: ArticleFilter = ArticleFilter(), sort: str = "newest") -> list[int]:
-        """The ids of every article the filter selects, in list order: what the TUI's list scrolls over.
+    def article_order(self, flt: ArticleFilter = ArticleFilter(), sort: str = "newest",
+                      limit: int | None = None) -> list[int]:  # fmt: skip
+        """The ids of every article the filter selects (the first `limit` only, if given), in list order:
+        what the TUI's list scrolls over.
 
         Ids only, and no join unless sorting by feed, so the default order is a
-        scan of the date index (~0.1 s for 100,000 articles); the rows are read
-        a window at a time with `article_lines`.
+        scan of the date index (~0.1 s for 100,000 articles, a first screen's
+        page in a millisecond); the rows are read a window at a time with `article_lines`.
         """
+        return [r[0] for r in self.list_rows("a.id", flt, sort, limit)]
+
+    def list_rows(self, columns: str, flt: ArticleFilter, sort: str, limit: int | None = None) -> sqlite3.Cursor:
+        """`columns` of the articles the filter selects, in list order, as SQLite finds them (read as far as
+        needed). The date index holds what the default list reads (id, feed, story, read): no row is read."""
         where, params = self._where(flt)
         join = "JOIN feeds f ON f.id = a.feed_id" if sort == "feed" else ""
-        rows = self._conn().execute(
-            f"SELECT a.id FROM articles a {join} WHERE {where} ORDER BY {LIST_SORTS[sort]}", params
+        page = "" if limit is None else f" LIMIT {int(limit)}"
+        return self._conn().execute(
+            f"SELECT {columns} FROM articles a {join} WHERE {where} ORDER BY {LIST_SORTS[sort]}{page}", params
         )
-        return [r[0] for r in rows]
 
     def story_articles(self, story_ids: Sequence[int], flt: ArticleFilter = ArticleFilter()
                        ) -> dict[int, list[tuple[int, int, bool]]]:  # fmt: skip

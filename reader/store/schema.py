@@ -209,6 +209,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     UPDATE stories SET centroid = (SELECT json_group_object(term, weight) FROM story_terms WHERE story_id = stories.id)
         WHERE id IN (SELECT story_id FROM story_terms);
     """),
+    # 6: the TUI's list (ids and stories in date order, unread, by group) and its stories' sizes from indexes,
+    # without reading each article's row (its story column sits after the text: 0.9 s at 100,000 articles,
+    # 0.1 s from the index).
+    Migration(6, "the article list by story from indexes alone", """
+    DROP INDEX articles_by_date;
+    CREATE INDEX articles_by_date ON articles (sort_date DESC, id DESC, feed_id, story_id, read);
+    DROP INDEX articles_by_story;
+    CREATE INDEX articles_by_story ON articles (story_id, read, feed_id);
+    """),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
