@@ -63,6 +63,8 @@ PREVIEW_DELAY = 0.12  # seconds the cursor rests on an article before the reader
 POLL_SECONDS = 3.0  # rules directory, daemon, new alerts
 UNREAD_CHUNK = 500  # ids looked at per query when looking for the next unread article
 UNDO_DEPTH = 50  # mark-reads that u can undo, newest last
+FIRST_ROWS = 120  # rows of a stored list read before it is drawn (a screen's worth; all of them follow)
+KEEP_CURSOR = -1  # as `keep`: the row under the cursor when the rows arrive
 FIND_PLACEHOLDER = "find in the article (Enter: find · then n / N: next / previous · Esc: close)"
 LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort", "toggle_unread_only",
                           "toggle_story", "toggle_plain"})  # off on Alerts
@@ -82,10 +84,11 @@ def story_noun(count: int) -> str:
 
 class ViewLoaded(Message):
     def __init__(self, view: View, ids: list[int], keep: int | None, sizes: dict[int, int] | None = None,
-                 scope: Scope | None = None) -> None:  # fmt: skip
+                 scope: Scope | None = None, first: bool = False) -> None:  # fmt: skip
         super().__init__()
         self.view, self.ids, self.keep, self.sizes = view, ids, keep, sizes  # sizes None: plain articles
         self.scope = scope  # what its story rows stand for
+        self.first = first  # only the first FIRST_ROWS rows: the rest are read once they are on screen
 
 
 class CountsLoaded(Message):
@@ -215,6 +218,7 @@ class MainScreen(Screen):
         self.catching_up = False  # the start-up index catch-up runs (a writer, as a refresh is)
         self.queued_refresh: list[int] | None = None  # R pressed meanwhile: these feeds ([] all) once it ends
         self.undo_stack: list[list[int]] = []  # the ids each mark-read made read, for u
+        self.listed_all = True  # False while the list holds only a view's first rows (the rest are loading)
         self._search_timer: Timer | None = None
         self._preview_timer: Timer | None = None
 
@@ -303,24 +307,38 @@ class MainScreen(Screen):
         self._load_ids(self.current_view(), self.articles.current_head_id if keep_current else None)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
-    def _load_ids(self, view: View, keep: int | None) -> None:
+    def _load_ids(self, view: View, keep: int | None, everything: bool = False) -> None:
+        """Post a view's rows: of a stored list the first screen's first, then (asked again) all of them,
+        so that 100,000 articles paint as fast as fifty; a search's matches at once."""
+        limit = None if everything or view.query is not None or view.source.kind == SEARCH else FIRST_ROWS
         if self.plain:
-            self.post_message(ViewLoaded(view, self.library.order(view, self.feeds, self.rules), keep, None))
+            ids, sizes, scope = self.library.order(view, self.feeds, self.rules, limit), None, None
         else:
-            ids, sizes, scope = self.library.story_rows(view, self.feeds, self.rules)
-            self.post_message(ViewLoaded(view, ids, keep, sizes, scope))
+            ids, sizes, scope = self.library.story_rows(view, self.feeds, self.rules, limit)
+        self.post_message(ViewLoaded(view, ids, keep, sizes, scope, first=limit is not None and len(ids) >= limit))
+
+    def _load_rest(self, view: View, keep: int | None) -> None:
+        if view == self.current_view():  # else a newer view is loading, which this must not cancel
+            self._load_ids(view, keep, everything=True)
 
     @on(ViewLoaded)
     def view_loaded(self, message: ViewLoaded) -> None:
         if message.view != self.current_view() or (message.sizes is None) != self.plain:
             return  # the user has moved on
+        keep = self.articles.current_head_id if message.keep == KEEP_CURSOR else message.keep
+        if message.first:  # the rest once these are on screen; the cursor stays where the user takes it
+            shown = keep is None or keep in message.ids
+            self.call_after_refresh(self._load_rest, message.view, KEEP_CURSOR if shown else keep)
+            if not shown:
+                return  # the current article is further down: keep it until every row is in
+        self.listed_all = not message.first
         if message.view.source.kind == SEARCH and message.view.query is None:
             empty = "Nothing searched yet: the query above is not finished (see its error)."
         else:
             empty = "No matches." if message.view.query is not None else "No articles here. Press R to refresh."
             empty = "No unread articles here (U shows the read ones too)." if message.view.unread_only else empty
         self.scope = message.scope
-        self.articles.show(message.ids, sizes=message.sizes, query=message.view.query, keep=message.keep,
+        self.articles.show(message.ids, sizes=message.sizes, query=message.view.query, keep=keep,
                            placeholder=empty)
         self._set_list_title()
         self.update_status()
@@ -338,7 +356,8 @@ class MainScreen(Screen):
                 name = f"Search: {self.search.text}" if self.search is not None else self.sidebar.title(self.source)
                 unread = " unread" if view.unread_only else ""
                 articles, stories = self.articles.counted()
-                shown = f"{articles}{unread}" if stories is None else f"{stories}{unread} {story_noun(stories)}"
+                more = "" if self.listed_all else "+"  # only the first rows are in yet
+                shown = f"{articles}{more}{unread}" if stories is None else f"{stories}{more}{unread} {story_noun(stories)}"
                 title = Content(f"{clean_line(name, 200)} · {shown} · {view.sort}")
         self.query_one("#list-pane").border_title = title
 
@@ -376,6 +395,7 @@ class MainScreen(Screen):
     def load_rules(self) -> None:
         signature = self.library.rules_signature()
         self.post_message(RulesLoaded(self.library.load_rules().rules, signature))
+        self.library.open_index()  # now, in this thread, so that the first search does not wait for it
 
     @on(RulesLoaded)
     def rules_loaded(self, message: RulesLoaded) -> None:
@@ -441,6 +461,7 @@ class MainScreen(Screen):
             count, stories = self.articles.counted()
             grouped = stories is not None and stories != count
             shown = plural(count, "article") + (f" in {stories} {story_noun(stories)}" if grouped else "")
+            shown = shown if self.listed_all else f"{shown.replace(' ', '+ ', 1)} so far"
         self.query_one(StatusBar).show_status(status, shown)
 
     def poll(self) -> None:
@@ -767,11 +788,12 @@ class MainScreen(Screen):
             return
         title = clean_line(f"Search: {self.search.text}" if self.search is not None else self.sidebar.title(self.source))
         question = Content.assemble("Mark every article of ", (title, "bold"), f" read ({len(ids)})? u undoes it.")
-        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self._mark_read(ids))
+        whole = not self.plain or not self.listed_all  # story rows, or only the first rows yet
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self._mark_read(ids, whole))
 
     @work(thread=True, exclusive=True, group="mark", exit_on_error=False)
-    def _mark_read(self, ids: list[int]) -> None:
-        if not self.plain:  # the rows are stories: every article of the view
+    def _mark_read(self, ids: list[int], whole: bool = False) -> None:
+        if whole:  # every article of the view, not only the rows listed
             ids = self.library.order(self.current_view(), self.feeds, self.rules)
         unread = sorted(self.library.unread_among(ids))
         self.library.set_read(unread, True)
