@@ -44,6 +44,7 @@ from pathlib import Path
 
 import reader.index
 import reader.store
+import reader.stories
 from reader.config import BUNDLED_RULES, Settings, load_settings
 from reader.firstrun import SEEDED_KEY
 from reader.index import SearchIndex
@@ -52,10 +53,10 @@ from reader.rules import seed_rules
 from reader.store import ArticleFilter, Store
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FIRST_PAINT_TARGET = 1.0  # seconds
+FIRST_PAINT_TARGET = 0.6  # seconds
 KEY_TARGET_MS = 50.0  # p95
-PREVIEW_DELAY_MS = 80  # reader.tui.screens.main.PREVIEW_DELAY: the reading pane waits for the cursor to rest
-KEYS = {"j": b"j", "pagedown": b"\x1b[6~"}  # Textual's key name -> what a terminal sends
+PREVIEW_DELAY_MS = 120  # reader.tui.screens.main.PREVIEW_DELAY: the reading pane waits for the cursor to rest
+KEYS = {"j": b"j", "k": b"k", "pagedown": b"\x1b[6~"}  # Textual's key name -> what a terminal sends
 QUIT_TIMEOUT = 60.0  # seconds an app may take to exit after Q
 TITLE_PREFIX = 16  # characters of a title looked for on screen: the list truncates long ones
 ARTICLES_PER_FEED = 1000
@@ -79,6 +80,8 @@ OBJECTS = (
     "high-bandwidth memory supply", "a RISC-V design", "cloud GPU rentals", "privacy rules",
     "its quarterly results", "advanced packaging capacity", "a licence requirement",
 )  # fmt: skip
+EVENT_SIZES, EVENT_WEIGHTS = (1, 2, 3, 4, 6, 8), (60, 20, 10, 5, 3, 2)  # outlets covering one event
+SYLLABLES = tuple(c + v for c in "bdfgklmnprstvz" for v in "aeiou")  # made-up words, 70 syllables
 FILLER = (
     "the company said in a statement on its results call that demand remained strong across regions while "
     "analysts expect supply to stay tight until new capacity arrives later in the year and officials declined "
@@ -109,10 +112,12 @@ def build_data_dir(root: Path, articles: int, *, rebuild: bool = False, seed: in
         start = time.perf_counter()
         _fill_store(settings, articles, random.Random(seed))
         stored = time.perf_counter()
+        _group_all(settings)
+        grouped = time.perf_counter()
         _index_all(settings)
         seed_rules(settings.rules_dir, BUNDLED_RULES)
-        print(f"built {articles:,} articles in {root}: store {stored - start:.1f} s, "
-              f"index {time.perf_counter() - stored:.1f} s", flush=True)  # fmt: skip
+        print(f"built {articles:,} articles in {root}: store {stored - start:.1f} s, stories {grouped - stored:.1f} s, "
+              f"index {time.perf_counter() - grouped:.1f} s", flush=True)  # fmt: skip
         marker.write_text(json.dumps(wanted))
     return DataDir(settings, articles, _newest_titles(settings))
 
@@ -120,7 +125,9 @@ def build_data_dir(root: Path, articles: int, *, rebuild: bool = False, seed: in
 def _storage_code_hash() -> str:
     """A hash of the modules that define what is on disk: a change there invalidates the cache."""
     digest = hashlib.sha256()
-    for path in [Path(reader.store.__file__), *sorted(Path(reader.index.__file__).parent.glob("*.py"))]:
+    modules = [Path(reader.stories.__file__), Path(reader.store.__file__).with_name("schema.py"),
+               *sorted(Path(reader.index.__file__).parent.glob("*.py"))]  # fmt: skip
+    for path in modules:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -139,16 +146,17 @@ def _clear(root: Path) -> None:
 
 
 def _fill_store(settings: Settings, articles: int, rnd: random.Random) -> None:
-    """Feeds of ARTICLES_PER_FEED articles each, inserted a feed per transaction."""
+    """About ARTICLES_PER_FEED articles in each feed, inserted a feed per transaction."""
     store = Store(settings.db_path)
     store.set_meta(SEEDED_KEY, "1")  # no first-run import of the bundled (real, online) feeds
-    now = datetime.now(UTC).replace(microsecond=0)
     feeds = -(-articles // ARTICLES_PER_FEED)
-    for n in range(feeds):
+    by_feed: list[list[ParsedArticle]] = [[] for _ in range(feeds)]
+    for feed, article in _events(articles, feeds, datetime.now(UTC).replace(microsecond=0), rnd):
+        by_feed[feed].append(article)
+    for n, items in enumerate(by_feed):
         # Port 9 (discard) refuses connections at once: a refresh, if one starts, fails fast and offline.
         feed, _ = store.add_feed(f"http://127.0.0.1:9/feed-{n}.xml", f"Benchmark feed {n}", GROUPS[n % len(GROUPS)])
-        count = min(ARTICLES_PER_FEED, articles - n * ARTICLES_PER_FEED)
-        store.upsert_articles(feed.id, _articles(n, count, now, rnd), fulltext=False, canonical={})
+        store.upsert_articles(feed.id, items, fulltext=False, canonical={})
     ids = sorted(store.article_ids_in(ArticleFilter()))
     store.set_read([i for i in ids if rnd.random() < READ_SHARE])
     for i in rnd.sample(ids, int(len(ids) * STARRED_SHARE)):
@@ -156,15 +164,39 @@ def _fill_store(settings: Settings, articles: int, rnd: random.Random) -> None:
     store.close()
 
 
-def _articles(feed: int, count: int, now: datetime, rnd: random.Random) -> Iterator[ParsedArticle]:
-    for i in range(count):
-        title = f"{rnd.choice(SUBJECTS)} {rnd.choice(VERBS)} {rnd.choice(OBJECTS)}"
-        body = " ".join(rnd.choices(FILLER, k=120))
-        yield ParsedArticle(
-            key=f"{feed}-{i}", title=title, link=f"http://127.0.0.1:9/feed-{feed}/{i}",
-            published=now - timedelta(minutes=rnd.randrange(2 * 365 * 24 * 60)),
-            summary=body[:200], content=f"{title}. {body}.", content_hash=f"{feed}-{i}",
-        )  # fmt: skip
+def _events(articles: int, feeds: int, now: datetime, rnd: random.Random) -> Iterator[tuple[int, ParsedArticle]]:
+    """`articles` articles as news comes: events over two years, each covered by 1 to 8 outlets (most by one)
+    within hours, in words of its own (a made-up place, names) over shared filler, so that the grouper makes
+    stories of a few articles as on real feeds."""
+    made = 0
+    while made < articles:
+        size = min(articles - made, rnd.choices(EVENT_SIZES, EVENT_WEIGHTS)[0])
+        when = now - timedelta(minutes=rnd.randrange(2 * 365 * 24 * 60))
+        place, *names = (_word(rnd).capitalize() for _ in range(4))
+        own = [_word(rnd) for _ in range(30)]
+        what = f"{rnd.choice(OBJECTS)} in {place}"
+        for feed in rnd.sample(range(feeds), size):
+            title = f"{rnd.choice(SUBJECTS)} {rnd.choice(VERBS)} {what}"
+            body = " ".join([*names, *rnd.sample(own, 20), *rnd.choices(FILLER, k=60)])
+            yield feed, ParsedArticle(
+                key=f"a{made}", title=title, link=f"http://127.0.0.1:9/feed-{feed}/{made}",
+                published=when + timedelta(minutes=rnd.randrange(6 * 60)),
+                summary=body[:200], content=f"{title}. {body}.", content_hash=f"a{made}",
+            )  # fmt: skip
+            made += 1
+
+
+def _word(rnd: random.Random) -> str:
+    return "".join(rnd.choice(SYLLABLES) for _ in range(rnd.randrange(2, 5)))
+
+
+def _group_all(settings: Settings) -> None:
+    """Group every article into its story, as the pipeline does after storing them."""
+    from reader.ingest import group_stories
+
+    store = Store(settings.db_path)
+    group_stories(store)
+    store.close()
 
 
 def _index_all(settings: Settings) -> None:
@@ -261,6 +293,15 @@ def spawn_to_paint(argv: Sequence[str], env: dict[str, str], titles: Sequence[st
     return terminal, terminal.wait_for_text([t[:TITLE_PREFIX] for t in titles], timeout=60)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, every thread) a live process has used: what a loaded machine does not inflate."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
 def peak_rss_mib(pid: int) -> float | None:
     """A live process's peak resident set (VmHWM), in MiB."""
     try:
@@ -274,6 +315,7 @@ def peak_rss_mib(pid: int) -> float | None:
 @dataclass
 class PtyFigures:
     first_paint: list[float]  # seconds, spawn to a list row on screen, one per start
+    paint_cpu: list[float]  # CPU seconds the process had used by then
     imports: list[float]  # seconds, spawn to exit of a process that only imports the TUI
     keys: dict[str, list[float]]  # key name -> ms to the screen's first response bytes
     peak_rss: float | None  # MiB, the TUI process
@@ -287,8 +329,9 @@ def measure_pty(data: DataDir, *, starts: int, presses: int) -> PtyFigures:
     env = {**os.environ, "TERM": "xterm-256color"}
     for name in ("COLUMNS", "LINES", "READER_DATA_DIR", "READER_CONFIG_DIR", "READER_RULES_DIR"):
         env.pop(name, None)
-    imports = [_time_to_exit([sys.executable, "-c", "import reader.cli, reader.tui.app"], env) for _ in range(starts)]
-    figures = PtyFigures([], imports, {name: [] for name in KEYS}, None, [])
+    imports = [_time_to_exit([sys.executable, "-c", "import reader.cli, reader.firstrun, reader.tui.app"], env)
+               for _ in range(starts)]  # fmt: skip
+    figures = PtyFigures([], [], imports, {name: [] for name in KEYS}, None, [])
     for attempt in range(starts):
         last = attempt == starts - 1  # one run's keys are enough; the others quit at first paint
         terminal, painted = spawn_to_paint(reader, env, data.newest_titles)
@@ -297,6 +340,9 @@ def measure_pty(data: DataDir, *, starts: int, presses: int) -> PtyFigures:
                 raise RuntimeError("the article list never showed a row; output ends with "
                                    f"{_ESCAPES.sub(b' ', bytes(terminal.output[-400:]))!r}")  # fmt: skip
             figures.first_paint.append(painted)
+            used = cpu_seconds(terminal.proc.pid)
+            if used is not None:
+                figures.paint_cpu.append(used)
             if last:
                 terminal.settle(quiet=0.5, limit=30)  # until start-up work (counts, rules) is done
                 for name, key in KEYS.items():
@@ -331,18 +377,32 @@ def _time_to_exit(argv: Sequence[str], env: dict[str, str]) -> float:
 
 @dataclass(frozen=True)
 class Frame:
-    """One frame the app sent to its (headless) display, and the list rows drawn for it."""
+    """One frame the app sent to its (headless) display: the list rows drawn for it, and the screen's state."""
 
     at: float
     rows: tuple[tuple[int, bool], ...]  # (row index, drawn as the cursor)
     reader_article: int | None  # the article the reading pane showed
+    state: tuple  # what `screen_state` said as the frame was displayed
+
+
+def screen_state(screen) -> tuple:
+    """What a key press may change: the list's rows (which list object, how many, plain or by story), the
+    focused pane, whether the search box is open and what it holds."""
+    articles = getattr(screen, "articles", None)
+    if articles is None:
+        return ()
+    bar = screen.search_bar
+    return (id(articles.ids), articles.row_count, screen.plain, screen.focused, bar.is_open, bar.input.value)
+
+
+LIST_IDS, ROW_COUNT, PLAIN, FOCUSED, SEARCH_OPEN, SEARCH_TEXT = range(6)  # indexes into a Frame's state
 
 
 @dataclass
 class HeadlessFigures:
     first_paint: list[float]  # seconds, app start to the first frame with list rows, one per start
     settled: list[float]  # seconds, app start until its start-up workers (counts, rules) finished
-    keys: dict[str, list[float]]  # key name -> ms from the press to the frame with the cursor moved
+    keys: dict[str, list[float]]  # key name -> ms from the press to the first frame that shows its effect
     preview: list[float]  # ms from a j press to the frame with that article in the reading pane
 
 
@@ -366,7 +426,8 @@ class FrameRecorder:
         def record_display(screen, renderable) -> None:
             reader_pane = getattr(screen, "reader", None)
             article = getattr(reader_pane, "article", None)
-            recorder.frames.append(Frame(time.perf_counter(), tuple(recorder._rows), article.id if article else None))
+            recorder.frames.append(Frame(time.perf_counter(), tuple(recorder._rows), article.id if article else None,
+                                         screen_state(screen)))  # fmt: skip
             recorder._rows.clear()
             display(screen, renderable)
 
@@ -387,21 +448,35 @@ class FrameRecorder:
         return None
 
 
+# Each key measured headless, in the order pressed (a round leaves the screen as it found it), with what
+# the key must show: the frame that does is the answer. `query` is typed into the search box.
+QUERY = "nvidia"
+HEADLESS_KEYS = ("j", "k", "pagedown", "enter", "q", "slash", "type", "search", "escape", "z", "z again",
+                 "V", "V again")  # fmt: skip
+KEY_NAMES = {
+    "j": "j (cursor down)", "k": "k (cursor up)", "pagedown": "PageDown", "enter": "Enter (open the article)",
+    "q": "q (back to the list)", "slash": "/ (open the search box)", "type": "a letter typed in the search box",
+    "search": f"Enter on `{QUERY}` → first matches listed", "escape": "Esc (close the search, the list again)",
+    "z": "z (expand a story)", "z again": "z (fold it)", "V": "V (one row per article)",
+    "V again": "V (one row per story again)",
+}  # fmt: skip
+
+
 async def measure_headless(data: DataDir, *, starts: int, presses: int) -> HeadlessFigures:
-    figures = HeadlessFigures([], [], {name: [] for name in KEYS}, [])
+    figures = HeadlessFigures([], [], {name: [] for name in HEADLESS_KEYS}, [])
     for attempt in range(starts):
         await _headless_run(data, figures, presses if attempt == starts - 1 else 0)
     return figures
 
 
 async def _headless_run(data: DataDir, figures: HeadlessFigures, presses: int) -> None:
-    """Start the app as `run_tui` does, time its first paint and start-up work, then `presses` of each key."""
+    """Start the app as `run_tui` does, time its first paint and start-up work, then `presses` rounds of keys."""
     from reader.tui.app import ReaderApp
     from reader.tui.library import Library
 
     start = time.perf_counter()
     store = Store(data.settings.db_path)
-    app = ReaderApp(Library(data.settings, store, SearchIndex(data.settings.index_dir)))
+    app = ReaderApp(Library(data.settings, store))
     recorder = FrameRecorder(app)
     try:
         async with app.run_test(size=(PTY_COLUMNS, PTY_ROWS)) as pilot:
@@ -409,38 +484,74 @@ async def _headless_run(data: DataDir, figures: HeadlessFigures, presses: int) -
             if painted is None:
                 raise RuntimeError("headless: the article list never drew a row")
             figures.first_paint.append(painted.at - start)
-            await app.workers.wait_for_complete()
+            await _settle(app, pilot)
             figures.settled.append(time.perf_counter() - start)
-            await pilot.pause()
-            for name in KEYS:
-                for _ in range(presses):
-                    await _timed_press(app, pilot, recorder, name, figures)
+            for _ in range(presses):
+                await _round(app, pilot, recorder, figures)
     finally:
         recorder.close()
         store.close()
 
 
-async def _timed_press(app, pilot, recorder: FrameRecorder, key: str, figures: HeadlessFigures) -> None:
-    """Press `key` once; time the frame that draws the cursor on its new row (and, for j, the preview)."""
-    articles = app.screen.articles
+async def _settle(app, pilot) -> None:
+    """Until the app's workers are done and their messages handled (a view's rows come in two steps)."""
+    for _ in range(20):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        if not any(w.is_running for w in app.workers):
+            return
+
+
+async def _round(app, pilot, recorder: FrameRecorder, figures: HeadlessFigures) -> None:
+    """One press of each key, each timed to the first frame showing its effect."""
+    screen = app.screen
+    articles = screen.articles
+
+    async def timed(name: str, key: str, shown) -> Frame:
+        since = len(recorder.frames)
+        pressed = time.perf_counter()
+        await pilot.press(key)
+        frame = await recorder.first(shown, since, timeout=30)
+        if frame is None:
+            raise RuntimeError(f"headless: no frame showed the effect of {KEY_NAMES[name]}")
+        figures.keys[name].append((frame.at - pressed) * 1000)
+        await _settle(app, pilot)
+        return frame
+
+    def cursor_on(row: int):
+        return lambda f: (row, True) in f.rows
+
     before = articles.cursor
     since = len(recorder.frames)
     pressed = time.perf_counter()
-    await pilot.press(key)
-    target = articles.cursor
-    if target == before:
-        raise RuntimeError(f"headless: pressing {key} did not move the cursor from row {before}")
-    moved = await recorder.first(lambda f: (target, True) in f.rows, since, timeout=5)
-    if moved is None:
-        raise RuntimeError(f"headless: no frame drew the cursor on row {target} after {key}")
-    figures.keys[key].append((moved.at - pressed) * 1000)
-    article_id = articles.ids[target]
-    shown = await recorder.first(lambda f: f.reader_article == article_id, since, timeout=5)
+    await timed("j", "j", cursor_on(before + 1))
+    shown = await recorder.first(lambda f: f.reader_article == articles.current_id, since, timeout=5)
     if shown is None:
-        raise RuntimeError(f"headless: the reading pane never showed row {target}'s article")
-    if key == "j":
-        figures.preview.append((shown.at - pressed) * 1000)
-    await pilot.pause()
+        raise RuntimeError("headless: the reading pane never showed the article under the cursor")
+    figures.preview.append((shown.at - pressed) * 1000)
+    await timed("k", "k", cursor_on(before))
+    await timed("pagedown", "pagedown", cursor_on(articles.cursor + articles.page_height))
+    await timed("enter", "enter", lambda f: f.reader_article == articles.current_id and f.state[FOCUSED] is screen.reader)
+    await timed("q", "q", lambda f: f.state[FOCUSED] is articles)
+    await timed("slash", "slash", lambda f: f.state[SEARCH_OPEN])
+    for letter in QUERY[:-1]:
+        await pilot.press(letter)
+    await timed("type", QUERY[-1], lambda f: f.state[SEARCH_TEXT] == QUERY)
+    listed = id(articles.ids)
+    await timed("search", "enter", lambda f: f.state[LIST_IDS] != listed and f.rows)
+    listed = id(articles.ids)
+    await timed("escape", "escape", lambda f: f.state[LIST_IDS] != listed and not f.state[SEARCH_OPEN] and f.rows)
+    story = next((i for i in range(articles.cursor, articles.row_count) if articles.story_size(articles.ids[i]) > 1),
+                 None)  # fmt: skip
+    if story is None:
+        raise RuntimeError("headless: no story of several articles below the cursor to expand")
+    articles.move_to(story)
+    await _settle(app, pilot)
+    rows = articles.row_count
+    await timed("z", "z", lambda f: f.state[ROW_COUNT] > rows)
+    await timed("z again", "z", lambda f: f.state[ROW_COUNT] == rows)
+    await timed("V", "V", lambda f: f.state[PLAIN] and f.rows)
+    await timed("V again", "V", lambda f: not f.state[PLAIN] and f.rows)
 
 
 # -- report -------------------------------------------------------------------------------
@@ -465,14 +576,18 @@ def figure_rows(articles: int, pty_figures: PtyFigures, headless: HeadlessFigure
 
     paint = statistics.median(pty_figures.first_paint)
     rows = [
-        ("start → first paint, terminal (median)", f"{paint:.2f} s", "< 1 s", verdict(paint, FIRST_PAINT_TARGET)),
-        ("  of which: interpreter start + imports", f"{statistics.median(pty_figures.imports):.2f} s", "", ""),
+        ("start → first paint, terminal (median)", f"{paint:.2f} s", f"< {FIRST_PAINT_TARGET} s",
+         verdict(paint, FIRST_PAINT_TARGET)),  # fmt: skip
+        ("  CPU time used by then (user + system, median)", f"{statistics.median(pty_figures.paint_cpu):.2f} s", "", ""),
+        ("  interpreter start + imports alone (median)", f"{statistics.median(pty_figures.imports):.2f} s", "", ""),
         ("start → first paint, headless (app only, median)", f"{statistics.median(headless.first_paint):.2f} s", "", ""),
         ("start → start-up work done (counts, rules; median)", f"{statistics.median(headless.settled):.2f} s", "", ""),
     ]
-    for name in KEYS:
+    for name in HEADLESS_KEYS:
         shown, p95 = spread(headless.keys[name])
-        rows.append((f"{name}: keypress → frame updated, headless p50 / p95", shown, "< 50 ms", verdict(p95, KEY_TARGET_MS)))
+        rows.append((f"{KEY_NAMES[name]}: press → frame showing it, headless p50 / p95", shown, "< 50 ms",
+                     verdict(p95, KEY_TARGET_MS)))  # fmt: skip
+    for name in KEYS:
         if pty_figures.keys[name]:
             shown, p95 = spread(pty_figures.keys[name])
             rows.append((f"{name}: keypress → screen bytes, terminal p50 / p95", shown, "< 50 ms",

@@ -23,7 +23,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Markdown
+from textual.widgets import Input, Markdown
 from textual.worker import Worker, WorkerState
 
 from ...models import Article, Feed
@@ -50,6 +50,7 @@ from ..library import (
 from ..widgets.alert_list import AlertList
 from ..widgets.article_list import ArticleList
 from ..widgets.article_view import ArticleView, alert_details, is_web_url
+from ..widgets.footer import Footer
 from ..widgets.search_bar import SearchBar
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
@@ -291,9 +292,10 @@ class MainScreen(Screen):
         The cursor stays on the current article if the view still holds it.
         """
         showing_alerts = self.source.kind == ALERTS and not self.searching
-        self.articles.display = not showing_alerts
-        self.alerts.display = showing_alerts
-        self.refresh_bindings()
+        if self.alerts.display != showing_alerts or self.articles.display == showing_alerts:
+            self.articles.display = not showing_alerts
+            self.alerts.display = showing_alerts
+            self.refresh_bindings()  # the list's keys are off on Alerts
         if showing_alerts:
             ids = self.library.alert_ids()
             self.alerts.show(ids)
