@@ -533,7 +533,9 @@ async def _round(app, pilot, recorder: FrameRecorder, figures: HeadlessFigures) 
     figures.preview.append((shown.at - pressed) * 1000)
     await timed("k", "k", cursor_on(before))
     await timed("pagedown", "pagedown", cursor_on(articles.cursor + articles.page_height))
-    await timed("enter", "enter", lambda f: f.reader_article == articles.current_id and f.state[FOCUSED] is screen.reader)
+    line = articles.current_line()  # Enter on a story row opens its first unread article
+    row = {line.id, *(i for i, _, _ in screen.library.row_articles(line, screen.scope))} if screen.scope else {line.id}
+    await timed("enter", "enter", lambda f: f.reader_article in row and f.state[FOCUSED] is screen.reader)
     await timed("q", "q", lambda f: f.state[FOCUSED] is articles)
     await timed("slash", "slash", lambda f: f.state[SEARCH_OPEN])
     for letter in QUERY[:-1]:
