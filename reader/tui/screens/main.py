@@ -220,6 +220,7 @@ class MainScreen(Screen):
         self.queued_refresh: list[int] | None = None  # R pressed meanwhile: these feeds ([] all) once it ends
         self.undo_stack: list[list[int]] = []  # the ids each mark-read made read, for u
         self.listed_all = True  # False while the list holds only a view's first rows (the rest are loading)
+        self.rules_asked = False  # the rules are read once the first view is drawn
         self._search_timer: Timer | None = None
         self._preview_timer: Timer | None = None
 
@@ -309,10 +310,17 @@ class MainScreen(Screen):
         self._load_ids(self.current_view(), self.articles.current_head_id if keep_current else None)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
-    def _load_ids(self, view: View, keep: int | None, everything: bool = False) -> None:
-        """Post a view's rows: of a stored list the first screen's first, then (asked again) all of them,
-        so that 100,000 articles paint as fast as fifty; a search's matches at once."""
-        limit = None if everything or view.query is not None or view.source.kind == SEARCH else FIRST_ROWS
+    def _load_ids(self, view: View, keep: int | None) -> None:
+        """Post a view's rows: of a stored list the first screen's first (all of them follow from
+        `_load_rest` once these are drawn), so that 100,000 articles paint as fast as fifty; a search's
+        matches at once."""
+        self._post_rows(view, keep, None if view.query is not None or view.source.kind == SEARCH else FIRST_ROWS)
+
+    @work(thread=True, group="view-rest", exit_on_error=False)  # cancels nothing: a stale answer is dropped
+    def _load_all_ids(self, view: View, keep: int | None) -> None:
+        self._post_rows(view, keep, None)
+
+    def _post_rows(self, view: View, keep: int | None, limit: int | None) -> None:
         if self.plain:
             ids, sizes, scope = self.library.order(view, self.feeds, self.rules, limit), None, None
         else:
@@ -320,8 +328,8 @@ class MainScreen(Screen):
         self.post_message(ViewLoaded(view, ids, keep, sizes, scope, first=limit is not None and len(ids) >= limit))
 
     def _load_rest(self, view: View, keep: int | None) -> None:
-        if view == self.current_view():  # else a newer view is loading, which this must not cancel
-            self._load_ids(view, keep, everything=True)
+        if view == self.current_view():  # else a newer view is loading
+            self._load_all_ids(view, keep)
 
     @on(ViewLoaded)
     def view_loaded(self, message: ViewLoaded) -> None:
@@ -344,7 +352,8 @@ class MainScreen(Screen):
                            placeholder=empty)
         self._set_list_title()
         self.update_status()
-        if self.rules_signature is None:  # the first view is up: now the slower reads
+        if not self.rules_asked:  # the first view is up (its first rows): now the slower reads, once
+            self.rules_asked = True
             self.call_after_refresh(self.load_rules)
 
     def _set_list_title(self) -> None:
