@@ -5,9 +5,10 @@
 
 A case of its own beside `bench_tui` (start-up and plain keys), on a data dir of
 its own: bench_tui's library (same feeds, titles, dates, read and starred
-shares), whose articles are then put in stories of 1 to 8 articles, neighbours
-in time across feeds, through the store's own `save_stories` (the grouper would
-take hours on generated text, and its cost is `bench_stories`' subject). The
+shares), whose articles bench_tui's builder already groups with the real
+grouper (news events covered by 1 to 8 outlets); articles it left without a
+story (an older data dir) are put in stories of 1 to 8 neighbours in time
+through the store's own `save_stories`. The
 app shows one row per story, as by default. Measured headless (Textual's
 `App.run_test`) with bench_tui's frame recorder: each key from the press to
 the first frame that draws its answer.
@@ -184,8 +185,8 @@ def markdown_section(articles: int, stories: tuple[int, int], rows, presses: int
 `benchmarks/bench_tui_stories.py` (`python -m benchmarks tui_stories`): the TUI's keys over
 story rows (one row per story, the default), beside the TUI section's start-up and plain keys.
 
-**Setup.** The TUI section's library ({articles:,} articles, 60% read), each article then put in a
-story of 1 to 8 articles close in time across feeds through the store's `save_stories`:
+**Setup.** The TUI section's library ({articles:,} articles, 60% read), grouped into stories by the
+real grouper as it is built (events covered by 1 to 8 outlets):
 {stories[0]:,} story rows, {stories[1]:,} of them of several articles.
 
 **Measuring.** Headless, {PTY_COLUMNS}×{PTY_ROWS}, with the TUI section's frame recorder: each key
