@@ -52,7 +52,6 @@ if TYPE_CHECKING:  # Whoosh loads only when the index is opened
 
 log = logging.getLogger(__name__)
 PARALLEL_INDEX_ROWS = 2000  # fewer pending rows are indexed here; spawning workers would cost more
-SPLIT_LANDING_ROWS = 400  # fewer rows landing at once are one segment: a second would cost a merge sooner
 # Seconds from one landing's start to the next: each has fixed costs (rules, stories, an index commit), so
 # feeds arriving close together land together; a fast feed's alerts still go out within seconds.
 LANDING_GAP = 1.0
@@ -630,10 +629,8 @@ def _index_rows(store: Store, index: SearchIndex, progress: ProgressCallback | N
             if progress:
                 progress(IndexProgress(min(done, total), total))
 
-    # A catch-up big enough to pay for starting workers is split between them; so is a landing of a few
-    # hundred rows when the run's workers are already there (one segment each, built side by side).
-    split = total >= PARALLEL_INDEX_ROWS or (pool is not None and total >= SPLIT_LANDING_ROWS)
-    chunk = -(-total // index.workers) if split else None
+    # A catch-up big enough to pay for starting workers is split between them.
+    chunk = -(-total // index.workers) if total >= PARALLEL_INDEX_ROWS else None
     store.mark_indexed(index.add(pending(), chunk_size=chunk, pool=pool))
     return done
 

@@ -53,10 +53,6 @@ class Database:
         if existed and self.path.stat().st_size == 0:
             self._refuse_if_history("is empty (0 bytes)")
         self._local = threading.local()
-        # This process's writers queue here, woken the moment the one before commits: waiting inside
-        # SQLite's busy handler instead sleeps in steps of up to 100 ms, which cost a refresh seconds
-        # when its threads store feeds while a landing writes. Other processes still meet busy_timeout.
-        self._writer = threading.RLock()
         self._migrate(self._conn(), existed)
 
     def _refuse_if_history(self, state: str) -> None:
@@ -101,25 +97,24 @@ class Database:
         database holds everything it held before.
         """
         conn = self._conn()
-        with self._writer:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    try:
-                        conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass  # SQLite rolls back by itself when the connection closes; the file stays whole
-                if isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF in _DISK_REFUSED:
-                    why = str(exc) if "full" in str(exc) else f"{exc}; is the disk full?"
-                    raise StoreWriteError(
-                        f"could not write to the database {self.path} ({why}). Nothing was lost: "
-                        "that change was rolled back and everything stored before it is intact; free some space "
-                        "and run the command again"
-                    ) from None
-                raise
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite rolls back by itself when the connection closes; the file stays whole
+            if isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF in _DISK_REFUSED:
+                why = str(exc) if "full" in str(exc) else f"{exc}; is the disk full?"
+                raise StoreWriteError(
+                    f"could not write to the database {self.path} ({why}). Nothing was lost: "
+                    "that change was rolled back and everything stored before it is intact; free some space "
+                    "and run the command again"
+                ) from None
+            raise
 
     def _select_in(self, sql: str, column: str, ids: Sequence[int] | None, tail: str = "",
                    params: Sequence = ()) -> list[tuple]:  # fmt: skip
