@@ -350,7 +350,7 @@ def _dotted(path: str) -> tuple[str, ...]:
     return tuple(p.strip("\"'") for p in re.findall(_KEY_PART, path))
 
 
-def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
     """The line of every table and key of a TOML text, by dotted path: tomllib gives values, not places."""
     lines: dict[tuple[str, ...], int] = {}
     table: tuple[str, ...] = ()
@@ -387,7 +387,7 @@ def toml_error(exc: tomllib.TOMLDecodeError) -> tuple[str, int | None, int | Non
 def setting_line(path: Path, *place: str) -> str:
     """`path:line` of a key of the settings file (`path` alone if it cannot be found), for messages about it."""
     try:
-        line = _key_lines(path.read_text(encoding="utf-8")).get(place)
+        line = key_lines(path.read_text(encoding="utf-8")).get(place)
     except (OSError, UnicodeDecodeError):
         line = None
     return f"{path}:{line}" if line else str(path)
@@ -405,7 +405,7 @@ def _read_sections(path: Path) -> dict[str, _Section]:
         raise ConfigError(f"{path}:{line}: {message}" if line else f"{path}: {message}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
-    lines = _key_lines(text)
+    lines = key_lines(text)
 
     def error(message: str, *place: str) -> ConfigError:
         while place and place not in lines:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
 
-from .config import BUNDLED_RULES, toml_error
+from .config import BUNDLED_RULES, key_lines, toml_error
 from .index import WORD_RE, ParsedQuery, QueryError, analyze, parse_query
 from .index.analysis import is_acronym_word, is_cjk, word_term
 from .models import Feed
@@ -168,6 +168,7 @@ class _RuleFile:
         self.path = path
         self.targets = targets
         self.text = ""
+        self._lines: dict[tuple[str, ...], int] | None = None  # each key's line, found when first asked
         self.mode = 0o600  # permission bits, as read
         self.problems: list[Problem] = []
 
@@ -192,9 +193,9 @@ class _RuleFile:
 
     def key_line(self, key: str) -> int | None:
         """The line where `key = …` (or a `[key]` table) is written."""
-        k = re.escape(key)
-        m = re.search(rf"""^[ \t]*(?:{k}|"{k}"|'{k}')[ \t]*=|^[ \t]*\[[ \t]*{k}[ \t]*\]""", self.text, re.MULTILINE)
-        return self.text.count("\n", 0, m.start()) + 1 if m else None
+        if self._lines is None:
+            self._lines = key_lines(self.text)
+        return self._lines.get((key,))
 
     def value_line(self, key: str, value: str) -> int | None:
         """The line of one item of a (maybe multi-line) list, found by its text after the key."""
