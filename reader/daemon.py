@@ -63,13 +63,12 @@ BACKLOG_STOP_WAIT = 3.0  # seconds a stop waits for a rebuild's slice; an uncomm
 @dataclass(frozen=True)
 class Schedule:
     daemon: DaemonSettings
-    feed_intervals: dict[str, float]  # feed URL -> minutes (checked: see `feed_intervals`)
     max_ages: dict[int, int]  # feed id -> Cache-Control max-age seconds, when the server sent one
 
     def interval(self, feed: Feed) -> timedelta:
         """How long after its last fetch the feed is due again."""
         d = self.daemon
-        minutes = self.feed_intervals.get(feed.url, d.interval_minutes)
+        minutes = d.feed_intervals.get(feed.url, d.interval_minutes)  # numbers ≥ 1, checked by config
         seconds = max(minutes * 60, feed.ttl_seconds or 0, self.max_ages.get(feed.id, 0))
         seconds *= 2 ** min(feed.error_count, MAX_ERROR_DOUBLINGS)
         return timedelta(seconds=min(max(seconds, d.min_interval_minutes * 60), d.max_interval_minutes * 60))
@@ -91,18 +90,6 @@ class Schedule:
         return utcnow() if None in dues else min(dues, default=None)
 
 
-def feed_intervals(configured: dict | None) -> dict[str, float]:
-    """The valid entries of [daemon.feed_intervals] (feed URL = minutes); the others are logged and ignored."""
-    valid = {}
-    for url, minutes in (configured or {}).items():
-        if isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes <= 0:
-            log.warning("[daemon.feed_intervals] %s should be a number of minutes above 0, not %r; ignored",
-                        url, minutes)  # fmt: skip
-        else:
-            valid[url] = float(minutes)
-    return valid
-
-
 # -- the process ----------------------------------------------------------------------------
 
 
@@ -115,7 +102,6 @@ class Daemon:
         self.stopping = threading.Event()
         self.failed = False  # the last cycle raised
         self._backlog: threading.Thread | None = None  # indexing what a rebuild left, beside the cycles
-        self.feed_intervals = feed_intervals(settings.daemon.feed_intervals)
 
     def run(self) -> int:
         """Raises WriterBusy if another process ingests; 0 after a clean stop, 1 if the last cycle failed."""
@@ -208,7 +194,7 @@ class Daemon:
             self._backlog.join()
 
     def _schedule(self, store: Store) -> Schedule:
-        return Schedule(self.settings.daemon, self.feed_intervals, store.feed_max_ages())
+        return Schedule(self.settings.daemon, store.feed_max_ages())
 
     def next_wake(self, store: Store, not_before: datetime) -> datetime | None:
         """When the next feed or delivery is due (not before `not_before`); None when nothing is scheduled."""

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reader.config import DaemonSettings
-from reader.daemon import Schedule, feed_intervals
+from reader.daemon import Schedule
 from reader.models import Feed
 from reader.rules import write_rule
 from tests.clirun import reader
@@ -197,7 +197,7 @@ def feed(fetched_minutes_ago: float | None = 10, **fields) -> Feed:
 
 
 def schedule(intervals: dict | None = None, max_ages: dict | None = None, **daemon) -> Schedule:
-    return Schedule(DaemonSettings(**daemon), feed_intervals(intervals), max_ages or {})
+    return Schedule(DaemonSettings(feed_intervals=intervals or {}, **daemon), max_ages or {})
 
 
 def test_a_feed_is_due_its_interval_after_its_last_fetch():
@@ -218,4 +218,3 @@ def test_ttl_max_age_overrides_errors_and_retry_after_shape_the_interval():
     assert schedule(interval_minutes=30).interval(feed(error_count=2)) == timedelta(hours=2)  # backs off
     later = NOW + timedelta(hours=5)
     assert schedule(interval_minutes=30).due_at(feed(next_fetch_after=later)) == later
-    assert schedule({url: "often"}).interval(feed()) == timedelta(minutes=30)  # a bad override is ignored
