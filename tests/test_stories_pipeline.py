@@ -4,6 +4,7 @@ same company; the real pipeline groups them, alerts once per story, and the CLI 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -122,6 +123,8 @@ def test_one_event_from_four_outlets_is_one_story_and_one_alert_naming_four_outl
     assert text.code == 0 and "4 article(s) from 4 outlet(s)" in text.out and "similarity" in text.out
     article = cli(settings, "show", str(found[ENTITY_LIST[1].slug]["id"]), "--json").json()
     assert article["story"] == story and article["story_size"] == 4
+    exported = [json.loads(line) for line in cli(settings, "export").out.splitlines()]
+    assert sorted(a["story_size"] for a in exported) == [1, 1, 1, 1, 4, 4, 4, 4]
     store = Store(settings.db_path)  # what the TUI's list by story reads: one row per story, its size
     rows = store.story_order()
     assert len(rows) == 5 and sorted(size for _id, size in rows) == [1, 1, 1, 1, 4]

@@ -9,6 +9,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import TextIO
 
@@ -158,6 +159,7 @@ def wrap_paragraphs(text: str, width: int) -> str:
 
 
 MAX_SLUG_CHARS = 60
+EXPORT_CHUNK = 500  # articles written per story-size query
 
 
 def slugify(title: str) -> str:
@@ -198,14 +200,12 @@ def write_stream(articles: Iterator[Article], fmt: str, out: TextIO, store: Stor
     count = 0
     if fmt == "json":
         out.write("[")
-    for a in articles:
-        sizes = store.story_sizes([a.story_id]) if a.story_id else {}
-        data = json.dumps(article_full_json(a, sizes), ensure_ascii=False)
-        if fmt == "json":
-            out.write(("," if count else "") + "\n" + data)
-        else:
-            out.write(data + "\n")
-        count += 1
+    while chunk := list(islice(articles, EXPORT_CHUNK)):  # story sizes asked once per chunk, not per article
+        sizes = store.story_sizes(sorted({a.story_id for a in chunk if a.story_id}))
+        for a in chunk:
+            data = json.dumps(article_full_json(a, sizes), ensure_ascii=False)
+            out.write((("," if count else "") + "\n" + data) if fmt == "json" else data + "\n")
+            count += 1
     if fmt == "json":
         out.write("\n]\n")
     return count
