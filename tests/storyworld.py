@@ -138,7 +138,8 @@ OTHERS = (
 
 
 # -- an event told from two angles: the regulator's recall and the maker's bill -------------------------
-# The first two are too far apart to join each other (the recall, the share price), the third tells both.
+# The first two are too far apart to join each other (the recall, the share price), the third tells both;
+# the fourth is the regulator's side again.
 
 RECALL = (
     Piece(
@@ -175,6 +176,17 @@ RECALL = (
             "carmaker and the regulator said on Wednesday.",
             "Chief executive Dana Okafor told analysts that replacing the modules, whose cells come from a "
             "supplier in Gdansk, would cost up to $1.2 billion. Kestrel shares lost 14 percent.",
+        ),
+    ),
+    Piece(
+        "Tech Daily", "vireo-owners-park-outside",
+        "Vireo owners told to park outside as the safety agency widens its battery fire inquiry",
+        "The agency says 31 fires started in parked cars; dealers will replace cooling plates.",
+        (
+            "Owners of Kestrel's Vireo should park outside and charge to no more than 80 percent, the National "
+            "Highway Traffic Safety Administration said, as it ordered the recall of about 400,000 of the cars.",
+            "Investigators traced 31 fires in parked vehicles to the battery's cooling plate. Kestrel, whose "
+            "shares lost 14 percent, puts the cost of new modules from its Gdansk supplier at $1.2 billion.",
         ),
     ),
 )

@@ -263,29 +263,36 @@ def test_feeds_in_an_unlucky_order_still_form_one_story_and_the_merge_keeps_each
     rule(settings, endpoint, "kestrel", query="Kestrel")  # both parts alert before the merge
     rule(settings, endpoint, "okafor", query="Okafor")  # only the maker's bill
     rule(settings, endpoint, "regulator", query='"Highway Traffic Safety"')  # only the regulator's recall
-    bill, recall, both = RECALL[1], RECALL[0], RECALL[2]
-    for hours_ago, (outlet, piece, other) in enumerate(
-        [(outlets[1], bill, OTHERS[1]), (outlets[0], recall, OTHERS[2]), (outlets[3], both, OTHERS[3])], 1
-    ):  # fmt: skip
+    rule(settings, endpoint, "two", query="Kestrel", outlets=2)  # the recall's part alone reaches two outlets
+    rule(settings, endpoint, "three", query="Kestrel", outlets=3)  # only the merged story has three
+    bill, recall, both, parked = RECALL[1], RECALL[0], RECALL[2], RECALL[3]
+    runs = [(outlets[1], bill, OTHERS[1]), (outlets[0], recall, OTHERS[2]), (outlets[2], parked, OTHERS[0]),
+            (outlets[3], both, OTHERS[3])]  # fmt: skip
+    for hours_ago, (outlet, piece, other) in enumerate(runs, 1):
         outlet.publish(piece, other, hours_ago=hours_ago)
         run(settings)
-        if outlet is outlets[0]:  # two stories, each with its alert
+        if piece is parked:  # two stories, each with its alerts
             found = articles_by_link(settings)
-            assert found[bill.slug]["story"] != found[recall.slug]["story"]
-            assert sent_by_rule(endpoint) == {"kestrel": 2, "okafor": 1, "regulator": 1}
+            assert found[bill.slug]["story"] != found[recall.slug]["story"] == found[parked.slug]["story"]
+            assert sent_by_rule(endpoint) == {"kestrel": 2, "okafor": 1, "regulator": 1, "two": 1}
 
     found = articles_by_link(settings)
     story = found[bill.slug]["story"]
-    assert {found[p.slug]["story"] for p in RECALL} == {story} and found[both.slug]["story_size"] == 3
-    assert all(found[p.slug]["story_size"] == 1 for p in OTHERS[1:])  # the other events stay apart
-    assert sent_by_rule(endpoint) == {"kestrel": 2, "okafor": 1, "regulator": 1}  # nothing sent again
+    assert {found[p.slug]["story"] for p in RECALL} == {story} and found[both.slug]["story_size"] == 4
+    assert all(found[p.slug]["story_size"] == 1 for p in OTHERS)  # the other events stay apart
+    # nothing sent again; "three" went out once the merged story had three outlets
+    assert sent_by_rule(endpoint) == {"kestrel": 2, "okafor": 1, "regulator": 1, "two": 1, "three": 1}
     alerts = alerts_of(settings)
     kestrel = sorted((a for a in alerts if a.rule == "kestrel"), key=lambda a: a.id)
     assert len(kestrel) == 2 and kestrel[0].story_id == story  # the merged-in part's alert stays as it was
     assert [s.feed_title for s in kestrel[0].sources] == ["Chip Letter", "Asia Markets Daily"]
-    assert [s.feed_title for s in kestrel[1].sources] == ["Policy Wire"]
+    assert [s.feed_title for s in kestrel[1].sources] == ["Policy Wire", "Tech Daily"]
     [regulator] = [a for a in alerts if a.rule == "regulator"]  # moved with its story
-    assert regulator.story_id == story and len(regulator.sources) == 2
+    assert regulator.story_id == story and len(regulator.sources) == 3
+    two = {a.story_id: a for a in alerts if a.rule == "two"}  # the story's is the one that went out
+    assert len(two[story].sources) == 4 and two[story].deliveries and not [a for a in two.values() if a.deliveries][1:]
+    [three] = [a for a in alerts if a.rule == "three" and a.story_id == story]
+    assert {s.feed_title for s in three.sources} == {o.name for o in outlets}
     [okafor] = [a for a in alerts if a.rule == "okafor"]
     assert len(okafor.sources) == 2
 

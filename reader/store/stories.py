@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ..models import ArticleFilter, FulltextState, StoryMember, StoryMerge, StoryRecord
 from ..stories import Corpus, Decision, Merge, StoryInput, StoryProfile
+from .alerts import AlertStore
 from .db import Database, _dt, _iso
 
 
@@ -159,14 +160,14 @@ class StoryStore(Database):
 
     @staticmethod
     def _merge(tx, m: Merge) -> None:
-        """`m.gone`'s articles, keys and alerts move to `m.kept` (each article noting the story it came with);
-        an alert of a rule the kept story has one for already stays where it was (sent, never repeated);
-        muted if either was; the gone story's row keeps where it went and why."""
+        """`m.gone`'s articles, keys and alerts move to `m.kept` (each article noting the story it came with;
+        the alerts as `AlertStore.merge_story_alerts` says); muted if either was; the gone story's row keeps
+        where it went and why."""
         tx.execute("UPDATE articles SET story_id = ?, story_reason = json_insert(story_reason, '$.merged_from', ?) "
                    "WHERE story_id = ?", (m.kept, m.gone, m.gone))  # fmt: skip
         tx.execute("UPDATE OR IGNORE story_terms SET story_id = ? WHERE story_id = ?", (m.kept, m.gone))
         tx.execute("DELETE FROM story_terms WHERE story_id = ?", (m.gone,))
-        tx.execute("UPDATE OR IGNORE alerts SET story_id = ? WHERE story_id = ?", (m.kept, m.gone))
+        AlertStore.merge_story_alerts(tx, m.kept, m.gone)
         tx.execute("UPDATE stories SET muted_until = (SELECT max(muted_until) FROM stories WHERE id IN (?, ?)) "
                    "WHERE id = ?", (m.kept, m.gone, m.kept))  # fmt: skip
         tx.execute("UPDATE stories SET merged_into = ?, merge_reason = ?, centroid = '{}' WHERE id = ?",
