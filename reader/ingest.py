@@ -527,7 +527,8 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
         decisions = grouper.group(batch)
         since = min(grouper.stories[i].first_seen for i in grouper.changed) - tuning.window
         grouper.open(*store.open_stories(grouper.probes(), [], since, df=corpus.df, crowd=tuning.max_key_stories,
-                                         shared=tuning.min_shared, most=tuning.max_candidates))  # fmt: skip
+                                         shared=tuning.min_shared, most=tuning.max_candidates,
+                                         loaded=grouper.stories.keys()))  # fmt: skip
         grouper.settle()
         newest = max(a.date for a in batch)
         forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window

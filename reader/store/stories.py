@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from ..models import ArticleFilter, FulltextState, StoryMember, StoryMerge, StoryRecord
@@ -67,11 +67,13 @@ class StoryStore(Database):
         return Corpus(int(self.get_meta("story_documents") or 0), df)
 
     def open_stories(self, keys: Iterable[Sequence[str]], links: Iterable[str], since: datetime, *,
-                     df: Mapping[str, int], crowd: int, shared: int, most: int) -> tuple[list[StoryProfile], set[str]]:
+                     df: Mapping[str, int], crowd: int, shared: int, most: int,
+                     loaded: Collection[int] = ()) -> tuple[list[StoryProfile], set[str]]:  # fmt: skip
         """The stories a batch's articles may join: for each article, the `most` stories seen since `since`
         sharing the most of its `keys` (at least `shared`); those with an article with one of `links`; and
         the keys more than `crowd` open stories share, which look up none (a common word never loads half
-        the open stories). `df`: the keys' document counts (no more stories than articles have a term)."""
+        the open stories). `df`: the keys' document counts (no more stories than articles have a term).
+        `loaded`: stories the caller holds already, not read again."""
         keys = [tuple(k) for k in keys]
         terms = sorted({term for k in keys for term in k})
         posted: dict[str, list[int]] = defaultdict(list)
@@ -99,6 +101,7 @@ class StoryStore(Database):
         ):  # fmt: skip
             by_link[story_id].add(link)
         ids |= by_link.keys()
+        ids.difference_update(loaded)
         asked: dict[int, set[str]] = defaultdict(set)  # each story's keys among the batch's
         for term, story_ids in posted.items():
             for story_id in ids.intersection(story_ids):
