@@ -11,7 +11,8 @@ whole feeds-only refresh.
 `--fast` calls the pure grouper (reader/stories.py) in-process instead, for
 tuning; `--orders N` scores it in-process over N random arrival orders (feeds
 shuffled, landing `--landing-feeds` at a time, each landing grouped in date
-order and settled, as the pipeline does) and gives min / median / max; `--cv K` adds K-fold cross-validation across stories: constants chosen
+order and settled, as the pipeline does) and gives min / median / max;
+`--cv K` adds K-fold cross-validation across stories: constants chosen
 on K-1 folds of stories, scored on the held-out fold, so nothing is fitted to
 one story. `--scale` times grouping through the store at 1k and at 100k stored
 articles.

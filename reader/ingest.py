@@ -532,7 +532,8 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
         grouper.settle()
         newest = max(a.date for a in batch)
         forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window
-        changed = [grouper.stories[i] for i in sorted(grouper.changed)] + [grouper.gone[i] for i in sorted(grouper.gone)]
+        changed = [grouper.stories[i] for i in sorted(grouper.changed)]
+        changed += [grouper.gone[i] for i in sorted(grouper.gone)]  # their rows say where they went
         store.save_stories(decisions, changed, grouper.corpus, loaded, forget_before=forget, merges=grouper.merges)
         done += len(batch)
     return done

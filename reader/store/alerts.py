@@ -138,8 +138,8 @@ class AlertStore(Database):
                 tx.execute("UPDATE alerts SET story_id = ? WHERE id = ?", (kept, gone_alert))
                 tx.execute("UPDATE alerts SET story_id = ? WHERE id = ?", (gone, kept_alert))
             if not other_out:
-                tx.execute("INSERT OR IGNORE INTO alert_sources (alert_id, article_id, feed_title, link) "
-                           "SELECT ?, article_id, feed_title, link FROM alert_sources WHERE alert_id = ? ORDER BY rowid",
+                tx.execute("INSERT OR IGNORE INTO alert_sources (alert_id, article_id, feed_title, link) SELECT ?, "
+                           "article_id, feed_title, link FROM alert_sources WHERE alert_id = ? ORDER BY rowid",
                            (story_alert, other))  # fmt: skip
         tx.execute("UPDATE OR IGNORE alerts SET story_id = ? WHERE story_id = ?", (kept, gone))
 

@@ -118,7 +118,8 @@ class StoryStore(Database):
         return self._conn().execute("SELECT COALESCE(max(id), 0) + 1 FROM stories").fetchone()[0]
 
     def save_stories(self, decisions: Sequence[Decision], stories: Iterable[StoryProfile], corpus: Corpus,
-                     loaded_df: dict[str, int], *, forget_before: datetime, merges: Sequence[Merge] = ()) -> None:  # fmt: skip
+                     loaded_df: dict[str, int], *, forget_before: datetime,
+                     merges: Sequence[Merge] = ()) -> None:  # fmt: skip
         """Record a grouped batch in one transaction: the stories that changed (their centroids, and their
         keys in the inverted index), each article's story and why, the merges, the corpus counts. Stories
         quiet since `forget_before` leave the index and drop their centroids (a story grown by an article
@@ -130,7 +131,8 @@ class StoryStore(Database):
                 "INSERT INTO stories (id, first_seen, last_seen, size, outlets, names, centroid, dropped, text) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET first_seen = excluded.first_seen, "
                 "last_seen = excluded.last_seen, size = excluded.size, outlets = excluded.outlets, "
-                "names = excluded.names, centroid = excluded.centroid, dropped = excluded.dropped, text = excluded.text",
+                "names = excluded.names, centroid = excluded.centroid, dropped = excluded.dropped, "
+                "text = excluded.text",
                 [(p.id, _iso(p.first_seen), _iso(p.last_seen), p.size, json.dumps(sorted(p.outlets)),
                   json.dumps(sorted(p.names)),
                   json.dumps(p.centroid if p.last_seen >= forget_before and p.id not in gone else {}),
@@ -200,9 +202,9 @@ class StoryStore(Database):
         if row is None:
             return None
         if row[4] is not None:
-            into = row[4]
-            while (up := conn.execute("SELECT merged_into FROM stories WHERE id = ?", (into,)).fetchone()[0]) is not None:
-                into = up
+            into, up = row[4], row[4]
+            while up is not None:  # merged into a story that was merged in turn
+                into, up = up, conn.execute("SELECT merged_into FROM stories WHERE id = ?", (up,)).fetchone()[0]
             return StoryRecord(row[0], _dt(row[1]), _dt(row[2]), _dt(row[3]), (), merged_into=into)
         merges = conn.execute(
             """
