@@ -1,6 +1,6 @@
 """Stories: B-cubed precision, recall and F1 of grouping real headlines into stories, and its cost.
 
-    python -m benchmarks stories [--data dev.csv] [--latency 0.05] [--fast] [--cv 5] [--scale]
+    python -m benchmarks stories [--data dev.csv] [--latency 0.05] [--fast] [--orders 20] [--cv 5] [--scale]
 
 Default: serves the data set as feeds on 127.0.0.1–127.0.0.N (one feed per
 publisher host), runs `reader fetch --no-fulltext --json` through the real
@@ -9,7 +9,10 @@ scores against the STORY column. Reports the grouping stage's time against the
 whole feeds-only refresh.
 
 `--fast` calls the pure grouper (reader/stories.py) in-process instead, for
-tuning; `--cv K` adds K-fold cross-validation across stories: constants chosen
+tuning; `--orders N` scores it in-process over N random arrival orders (feeds
+shuffled, landing `--landing-feeds` at a time, each landing grouped in date
+order and settled, as the pipeline does) and gives min / median / max;
+`--cv K` adds K-fold cross-validation across stories: constants chosen
 on K-1 folds of stories, scored on the held-out fold, so nothing is fitted to
 one story. `--scale` times grouping through the store at 1k and at 100k stored
 articles.
@@ -22,6 +25,8 @@ import csv
 import hashlib
 import itertools
 import json
+import random
+import statistics
 import sys
 import tempfile
 import time
@@ -36,7 +41,7 @@ from reader.stories import Corpus, Grouper, StoryInput, Tuning
 DATA = Path("/work/shared/benchdata/stories/dev.csv")
 TARGET_PRECISION, TARGET_F1 = 0.95, 0.55
 # The grid cross-validation chooses from (around the defaults in reader.stories.Tuning).
-GRID = {"threshold": (0.10, 0.12, 0.14, 0.16, 0.18), "second_evidence": (0.3, 0.4, 0.5), "name_weight": (1.0, 2.0)}
+GRID = {"threshold": (0.10, 0.12, 0.14, 0.16, 0.18), "second_evidence": (0.5, 0.7, 0.9), "name_weight": (1.0, 2.0)}
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,40 @@ def bcubed(predicted: Sequence[object], gold: Sequence[str]) -> tuple[float, flo
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 
-def group_in_process(rows: Sequence[Row], tuning: Tuning = Tuning()) -> list[int]:
-    """The grouper over `rows` as one batch (as one `reader fetch` of them all groups them)."""
+def group_in_process(rows: Sequence[Row], tuning: Tuning = Tuning(),
+                     landings: Sequence[Sequence[int]] | None = None) -> list[int]:  # fmt: skip
+    """Each row's story from the grouper: `rows` as one batch in date order (as one `reader fetch` of them
+    all groups them), or landing by landing (lists of row numbers), each settled before the next."""
     grouper = Grouper(Corpus(), tuning=tuning)
-    return [d.story_id for d in grouper.group([StoryInput(i, r.title, "", r.date, r.host, r.url)
-                                               for i, r in enumerate(rows)])]  # fmt: skip
+    inputs = [StoryInput(i, r.title, "", r.date, r.host, r.url) for i, r in enumerate(rows)]
+    story: dict[int, int] = {}
+    for landing in landings or [range(len(rows))]:
+        story.update((d.article_id, d.story_id) for d in grouper.group([inputs[i] for i in landing]))
+        grouper.settle()
+    return [grouper.resolve(story[i]) for i in range(len(rows))]
+
+
+def arrival_order(rows: Sequence[Row], seed: int, feeds_per_landing: int) -> list[list[int]]:
+    """Landings as the pipeline makes them when feeds arrive in a random order: `feeds_per_landing` hosts'
+    rows at a time, each landing in date order."""
+    by_host: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_host[r.host].append(i)
+    hosts = sorted(by_host)
+    random.Random(seed).shuffle(hosts)
+    return [sorted((i for h in hosts[k : k + feeds_per_landing] for i in by_host[h]), key=lambda i: (rows[i].date, i))
+            for k in range(0, len(hosts), feeds_per_landing)]  # fmt: skip
+
+
+def orders(rows: Sequence[Row], n: int, feeds_per_landing: int) -> None:
+    gold = [r.story for r in rows]
+    scores = [bcubed(group_in_process(rows, landings=arrival_order(rows, seed, feeds_per_landing)), gold)
+              for seed in range(n)]  # fmt: skip
+    print(f"\nIn process, {n} random arrival orders, {feeds_per_landing} feed(s) per landing (seeds 0–{n - 1})\n")
+    print("| | min | median | max |\n| --- | ---: | ---: | ---: |")
+    for j, name in enumerate(("B-cubed P", "R", "F1")):
+        xs = [s[j] for s in scores]
+        print(f"| {name} | {min(xs):.3f} | {statistics.median(xs):.3f} | {max(xs):.3f} |")
 
 
 def folds(rows: Sequence[Row], k: int) -> list[set[str]]:
@@ -141,6 +175,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help=f"CSV with TITLE, URL, PUBLISHER, HOSTNAME, TIMESTAMP, STORY (default {DATA})")  # fmt: skip
     p.add_argument("--latency", type=float, default=0.05, help="seconds before every feed response (default 0.05)")
     p.add_argument("--fast", action="store_true", help="call the grouper in-process; no server, no store")
+    p.add_argument("--orders", type=int, default=0, metavar="N", help="also score N random arrival orders in-process")
+    p.add_argument("--landing-feeds", type=int, default=3, metavar="K",
+                   help="feeds per landing in --orders (default 3: many small landings, the hardest case)")
     p.add_argument("--cv", type=int, default=0, metavar="K", help="also K-fold cross-validation across stories")
     p.add_argument("--scale", action="store_true", help="also time grouping through the store at 1k and 100k articles")
     return p.parse_args(argv)
@@ -165,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         score = served_run(rows, args.latency)
     status = check(score)
+    if args.orders:
+        orders(rows, args.orders, args.landing_feeds)
     if args.cv:
         cross_validate(rows, args.cv)
     if args.scale:

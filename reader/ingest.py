@@ -508,8 +508,10 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
     `ready`: only those not waiting for their page (their text is not final yet).
 
     A chunk at a time: its terms' counts and the open stories sharing them
-    are loaded, the grouper runs, and the outcome is saved in one transaction,
-    so an interrupted run leaves the rest for the next one and never half a chunk.
+    are loaded, the grouper runs, the stories sharing the keys of those it
+    changed are loaded and the ones the evidence ties merge (`Grouper.settle`),
+    and the outcome is saved in one transaction, so an interrupted run leaves
+    the rest for the next one and never half a chunk.
     """
     done = 0
     while batch := store.articles_to_group(limit=chunk, ready=ready):
@@ -523,10 +525,16 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
                                          crowd=tuning.max_key_stories, shared=tuning.min_shared,
                                          most=tuning.max_candidates))  # fmt: skip
         decisions = grouper.group(batch)
+        since = min(grouper.stories[i].first_seen for i in grouper.changed) - tuning.window
+        grouper.open(*store.open_stories(grouper.probes(), [], since, df=corpus.df, crowd=tuning.max_key_stories,
+                                         shared=tuning.min_shared, most=tuning.max_candidates,
+                                         loaded=grouper.stories.keys()))  # fmt: skip
+        grouper.settle()
         newest = max(a.date for a in batch)
         forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window
         changed = [grouper.stories[i] for i in sorted(grouper.changed)]
-        store.save_stories(decisions, changed, grouper.corpus, loaded, forget_before=forget)
+        changed += [grouper.gone[i] for i in sorted(grouper.gone)]  # their rows say where they went
+        store.save_stories(decisions, changed, grouper.corpus, loaded, forget_before=forget, merges=grouper.merges)
         done += len(batch)
     return done
 

@@ -285,6 +285,15 @@ class StoryMember:
 
 
 @dataclass(frozen=True)
+class StoryMerge:
+    """A story that was merged into another (see `reader.stories.Merge.explained`)."""
+
+    story_id: int
+    into: int
+    reason: dict
+
+
+@dataclass(frozen=True)
 class StoryRecord:
     """A story as `reader stories show` presents it."""
 
@@ -293,6 +302,8 @@ class StoryRecord:
     last_seen: datetime
     muted_until: datetime | None
     articles: tuple[StoryMember, ...]
+    merges: tuple[StoryMerge, ...] = ()  # the stories merged into this one (directly or through others)
+    merged_into: int | None = None  # this story's articles are now that story's
 
     @property
     def outlets(self) -> list[str]:

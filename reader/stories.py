@@ -22,11 +22,20 @@ index kept for those stories only, so the cost does not grow with the archive):
   follow-ups (and its templates) are not a story, other outlets' rewrites are;
 - the same canonical link is the same story, whatever the words say.
 
+Articles arrive in whatever order feeds do, so a story may start from a later
+rewrite, or twice. After each batch, `Grouper.settle` compares each story the
+batch started or grew with the open stories its new articles' keys find, and
+merges two when the evidence holds both ways: each story's articles, on
+average, would have joined the other (the same threshold, shared name and
+second evidence as a join). The younger story merges into the older, never
+the reverse, and stories never split, so what was said of a story stays true.
+
 Same input in the same order, same stories: ties break on the story id. Every
-decision says why (`Decision`: the similarity and the shared terms). The
-caller loads the `Corpus` counts of a batch's terms, has `Grouper.count` it
-(which gives each article's keys), `open`s the stored stories sharing those
-keys, runs `Grouper.group` on it, and saves what changed.
+decision says why (`Decision`, `Merge`: the similarity and the shared terms).
+The caller loads the `Corpus` counts of a batch's terms, has `Grouper.count`
+it (which gives each article's keys), `open`s the stored stories sharing those
+keys, runs `Grouper.group` on it, `open`s the stories sharing the `probes` of
+the stories it changed, runs `Grouper.settle`, and saves what changed.
 """
 
 from __future__ import annotations
@@ -184,13 +193,13 @@ class Tuning:
     """The grouper's constants, chosen by cross-validation across stories (`python -m benchmarks stories`)."""
 
     window: timedelta = timedelta(days=3)  # a story quiet this long is over
-    threshold: float = 0.12  # cosine similarity to a story's centroid needed to join it, for a headline alone
+    threshold: float = 0.14  # cosine similarity to a story's centroid needed to join it, for a headline alone
     text_threshold: float = 0.35  # the same for an article with `text_words` words of text or more (in between:
     text_words: int = 40  # by length), since longer texts share more words by chance
     min_shared: int = 2  # informative terms in common, at least
     min_idf: float = 1.5  # a term rarer than this is informative (and a candidate key)
     young_corpus: int = 50  # below this many articles every term is informative
-    second_evidence: float = 0.5  # the shared terms but the strongest must reach this share of the threshold
+    second_evidence: float = 0.7  # the shared terms but the strongest must reach this share of the threshold
     name_weight: float = 2.0
     title_weight: float = 3.0
     profile_terms: int = 120  # a story's centroid keeps its heaviest terms
@@ -219,6 +228,7 @@ class StoryProfile:
     links: set[str] = field(default_factory=set)
     dropped: float = 0.0  # the squared weight of the terms its articles' vectors and its centroid left out
     keys: set[str] = field(default_factory=set)  # what it is looked up by: its articles' keys (loaded: those asked)
+    text: float = 0.0  # how much of it is full text: per article, its words of text over `Tuning.text_words` (≤ 1)
 
     def active_at(self, when: datetime, window: timedelta) -> bool:
         return self.first_seen - window <= when <= self.last_seen + window
@@ -249,16 +259,32 @@ class Decision:
         return describe(self.explained())
 
 
+@dataclass(frozen=True)
+class Merge:
+    """Two stories found to be one: `gone`'s articles join `kept` (the older), and why."""
+
+    kept: int
+    gone: int
+    similarity: float  # the lower of the two ways: each story's articles, on average, to the other's centroid
+    shared: tuple[str, ...]
+    shared_names: tuple[str, ...]
+
+    def explained(self) -> dict:
+        """The merge as stored beside the story that went (`reader stories show`)."""
+        return {"similarity": self.similarity, "shared": list(self.shared), "names": list(self.shared_names)}
+
+
 def describe(reason: Mapping) -> str:
-    """A stored decision in words: why an article is in its story."""
+    """A stored decision in words: why an article is in its story (and, if it came by a merge, with which)."""
+    came = f"; came with story {reason['merged_from']}" if reason.get("merged_from") else ""
     if reason.get("started"):
-        return "started the story"
+        return "started the story" + came
     if reason.get("same_link"):
-        return "same link as an article of the story"
+        return "same link as an article of the story" + came
     if "similarity" not in reason:
-        return "grouped before reasons were kept"
+        return "grouped before reasons were kept" + came
     names = f"; names: {', '.join(reason.get('names', []))}" if reason.get("names") else ""
-    return f"similarity {reason['similarity']:.2f}; shared: {', '.join(reason.get('shared', []))}{names}"
+    return f"similarity {reason['similarity']:.2f}; shared: {', '.join(reason.get('shared', []))}{names}{came}"
 
 
 @dataclass(frozen=True)
@@ -309,13 +335,21 @@ class Grouper:
         self.squares: dict[int, float] = {}  # each story's centroid's squared length
         self.weighed: dict[int, Weighed] = {}  # articles counted, not grouped yet
         self.crowded: set[str] = set()
+        self.unsettled: dict[int, set[str]] = {}  # stories grown since the last `settle`: their new articles' keys
+        self.merges: list[Merge] = []  # since the grouper was made, in order
+        self.gone: dict[int, StoryProfile] = {}  # the stories merged into others, as they were then
+        self.merged_into: dict[int, int] = {}
         self.open(stories)
 
     def open(self, stories: Iterable[StoryProfile], crowded: Iterable[str] = ()) -> None:
         """Take these (stored) stories into account: articles may join them. `crowded`: terms too many
-        stored stories share to look any of them up by (those stories need not be loaded for them)."""
+        stored stories share to look any of them up by (those stories need not be loaded for them). A story
+        already open keeps what it is here; only its keys asked this time are added."""
         self.crowded.update(crowded)
         for story in stories:
+            if story.id in self.stories or story.id in self.gone:
+                self._post(self.stories.get(story.id) or self.stories[self.resolve(story.id)], story.keys)
+                continue
             self.stories[story.id] = story
             self._post(story, story.keys)
             self.by_link.update(dict.fromkeys(story.links, story.id))
@@ -382,8 +416,7 @@ class Grouper:
         young = self.corpus.documents < t.young_corpus
         idf = self.corpus.idf
         informative = {term for term in vector if young or idf(term) >= t.min_idf}
-        # Longer texts share more words by chance: from a headline's threshold to a full text's, by length.
-        threshold = t.threshold + (t.text_threshold - t.threshold) * min(1.0, f.text_words / t.text_words)
+        threshold = self._threshold(min(1.0, f.text_words / t.text_words))
         best: tuple[float, int] | None = None
         for sid in self._candidates(w.keys):
             story = self.stories[sid]
@@ -408,6 +441,12 @@ class Grouper:
         names = tuple(term for term in shared if term in f.names)
         return Decision(article.article_id, sid, False, round(score, 4), tuple(shared[:8]), names[:8])
 
+    def _threshold(self, text: float) -> float:
+        """Longer texts share more words by chance: from a headline's threshold to a full text's, by how much
+        of it (0 to 1) is text."""
+        t = self.tuning
+        return t.threshold + (t.text_threshold - t.threshold) * text
+
     def _grow(self, story: StoryProfile, article: StoryInput, w: Weighed) -> None:
         """Add the article's vector to the story's centroid; what either leaves out still counts in the
         centroid's length (as if in terms of their own), so a story's similarities stay those of whole texts."""
@@ -420,14 +459,11 @@ class Grouper:
             squares += x * (2 * old + x)
         story.keys.update(w.keys)
         self._post(story, w.keys)
-        if len(story.centroid) > t.profile_terms * 3 // 2:  # trimmed now and then, not on every article
-            story.centroid = dict(sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: t.profile_terms])
-            kept_squares = sum(x * x for x in story.centroid.values())
-            story.dropped += squares - kept_squares
-            squares = kept_squares
-        self.squares[story.id] = squares
+        self.unsettled.setdefault(story.id, set()).update(w.keys)
+        self._trim(story, squares)
         story.names |= w.features.names & story.centroid.keys()
         story.size += 1
+        story.text += min(1.0, w.features.text_words / t.text_words)
         story.outlets.add(article.outlet)
         story.first_seen = min(story.first_seen, article.date)
         story.last_seen = max(story.last_seen, article.date)
@@ -435,3 +471,118 @@ class Grouper:
             story.links.add(article.link)
             self.by_link[article.link] = story.id
         self.changed.add(story.id)
+
+    def _trim(self, story: StoryProfile, squares: float) -> None:
+        """Keep the centroid to its heaviest terms (now and then, not on every article); `squares`: its
+        squared length before, of which what is cut still counts in its length (`dropped`)."""
+        t = self.tuning
+        if len(story.centroid) > t.profile_terms * 3 // 2:
+            story.centroid = dict(sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: t.profile_terms])
+            kept_squares = sum(x * x for x in story.centroid.values())
+            story.dropped += squares - kept_squares
+            squares = kept_squares
+        self.squares[story.id] = squares
+
+    # -- merging stories the arrival order split ------------------------------------------
+
+    def resolve(self, story_id: int) -> int:
+        """The story `story_id` is now (itself, or the one it was merged into)."""
+        while story_id in self.merged_into:
+            story_id = self.merged_into[story_id]
+        return story_id
+
+    def probes(self) -> list[tuple[str, ...]]:
+        """For each story grown since the last `settle`: the keys to find its merge candidates by (the stored
+        stories sharing them are to be `open`ed before `settle`)."""
+        return [self._probe(sid) for sid in sorted(self.unsettled) if sid in self.stories]
+
+    def _probe(self, story_id: int) -> tuple[str, ...]:
+        """The story's heaviest terms among the keys its new articles brought."""
+        centroid = self.stories[story_id].centroid
+        keys = [term for term in self.unsettled.get(story_id, ()) if term in centroid]
+        return tuple(sorted(keys, key=lambda term: (-centroid[term], term))[: self.tuning.key_terms])
+
+    def settle(self) -> list[Merge]:
+        """Merge each story grown since the last call with the open story the evidence ties it to, if any
+        (see the module's docstring), until none is left to merge; the merges, in order."""
+        merges: list[Merge] = []
+        queue = sorted(self.unsettled)
+        while queue:
+            sid = queue.pop(0)
+            if sid not in self.stories:
+                continue
+            best: tuple[float, int, list[tuple[float, str]]] | None = None
+            for other in self._candidates(self._probe(sid)):
+                if other != sid and (tie := self._tie(self.stories[sid], self.stories[other])) is not None:
+                    if best is None or tie[0] > best[0]:
+                        best = (tie[0], other, tie[1])
+            if best is None:
+                continue
+            score, other, parts = best
+            kept, gone = min(sid, other), max(sid, other)
+            names = self.stories[kept].names & self.stories[gone].names
+            shared = [term for _p, term in sorted(parts, key=lambda p: (-p[0], p[1])) if self._informative(term)]
+            merges.append(Merge(kept, gone, round(score, 4), tuple(shared[:8]),
+                                tuple(term for term in shared if term in names)[:8]))  # fmt: skip
+            self._merge(kept, gone)
+            queue.append(kept)
+        self.unsettled.clear()
+        self.merges += merges
+        return merges
+
+    def _informative(self, term: str) -> bool:
+        return self.corpus.documents < self.tuning.young_corpus or self.corpus.idf(term) >= self.tuning.min_idf
+
+    def _tie(self, a: StoryProfile, b: StoryProfile) -> tuple[float, list[tuple[float, str]]] | None:
+        """How strongly two stories are one, and the terms' parts of it; None unless it holds both ways.
+
+        Each way is how similar one story's articles are, on average, to the other's centroid (its sum over
+        their count: a story of one article is that article); the lower of the two must reach the stricter
+        story's join threshold, with an informative name both have and the same second evidence as a join.
+        Stories whose times are a window apart, or that one outlet alone has run, are not one."""
+        t = self.tuning
+        if a.last_seen < b.first_seen - t.window or b.last_seen < a.first_seen - t.window:
+            return None
+        if len(a.outlets | b.outlets) <= 1:
+            return None
+        small, large = (a, b) if len(a.centroid) <= len(b.centroid) else (b, a)
+        parts = [(x * large.centroid[term], term) for term, x in small.centroid.items() if term in large.centroid]
+        if not any(term in a.names and term in b.names and self._informative(term) for _p, term in parts):
+            return None
+        norm = max(a.size * self._length(b.id), b.size * self._length(a.id)) or 1.0
+        score = sum(p for p, _term in parts) / norm
+        threshold = max(self._threshold(a.text / max(1, a.size)), self._threshold(b.text / max(1, b.size)))
+        if score < threshold or score - max(parts)[0] / norm < t.second_evidence * threshold:
+            return None
+        return score, parts
+
+    def _length(self, story_id: int) -> float:
+        return math.sqrt(self.squares[story_id] + self.stories[story_id].dropped)
+
+    def _merge(self, kept: int, gone: int) -> None:
+        """`gone`'s articles join `kept`: its centroid, names, keys, outlets, links and times."""
+        story, old = self.stories[kept], self.stories.pop(gone)
+        for term, x in old.centroid.items():
+            story.centroid[term] = story.centroid.get(term, 0.0) + x
+        story.dropped += old.dropped
+        self._trim(story, sum(x * x for x in story.centroid.values()))
+        story.names = (story.names | old.names) & story.centroid.keys()
+        story.keys |= old.keys
+        story.outlets |= old.outlets
+        story.links |= old.links
+        story.size += old.size
+        story.text += old.text
+        story.first_seen = min(story.first_seen, old.first_seen)
+        story.last_seen = max(story.last_seen, old.last_seen)
+        for term in old.keys:
+            posted = self.postings.get(term)
+            if posted is not None:
+                posted.discard(gone)
+                posted.add(kept)
+        self.by_link.update(dict.fromkeys(old.links, kept))
+        self.unsettled.setdefault(kept, set()).update(self.unsettled.pop(gone, ()))
+        self.squares.pop(gone, None)
+        self.changed.discard(gone)
+        self.changed.add(kept)
+        self.gone[gone] = old
+        self.merged_into[gone] = kept

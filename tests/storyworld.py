@@ -1,5 +1,7 @@
 """A local world of stories: one event rewritten by four outlets (different titles and paragraphs, the same
-facts and names), beside other events about the same company on the same days, which must stay apart."""
+facts and names), beside other events about the same company on the same days, which must stay apart; and
+an event whose rewrites take different angles (`RECALL`), which only form one story whatever their order if
+stories that one rewrite ties together merge."""
 
 from __future__ import annotations
 
@@ -130,6 +132,61 @@ OTHERS = (
             "quarter, as export controls and cautious cloud providers weighed on demand.",
             "The company said it still expected China to account for a smaller but steady share of its data "
             "center revenue this year.",
+        ),
+    ),
+)
+
+
+# -- an event told from two angles: the regulator's recall and the maker's bill -------------------------
+# The first two are too far apart to join each other (the recall, the share price), the third tells both;
+# the fourth is the regulator's side again.
+
+RECALL = (
+    Piece(
+        "Policy Wire", "kestrel-recall-regulator",
+        "Regulator orders Kestrel Motors to recall 400,000 Vireo cars over battery fires",
+        "The National Highway Traffic Safety Administration cited 31 fires in parked vehicles.",
+        (
+            "The National Highway Traffic Safety Administration on Wednesday ordered Kestrel Motors to recall "
+            "about 400,000 Vireo electric cars built since 2023, after investigators linked 31 fires in parked "
+            "vehicles to a fault in the battery's cooling plate.",
+            "Owners are told to park outside and keep the charge below 80 percent until dealers replace the "
+            "modules. The agency said the defect report was filed late and that it may fine the carmaker.",
+        ),
+    ),
+    Piece(
+        "Chip Letter", "kestrel-shares-slide",
+        "Kestrel shares slide on a $1.2 billion bill to fix the Vireo",
+        "Chief executive Dana Okafor blamed cells made by a supplier in Gdansk.",
+        (
+            "Shares of Kestrel Motors lost 14 percent, their worst day since the company listed, after its "
+            "chief executive, Dana Okafor, told analysts that replacing faulty modules would cost up to "
+            "$1.2 billion.",
+            "Okafor said the cells were made by a supplier in Gdansk and that Kestrel would seek to recover "
+            "the money. Output of the Vireo at the Fremont plant continues during the recall.",
+        ),
+    ),
+    Piece(
+        "Asia Markets Daily", "kestrel-vireo-recall-fires",
+        "Kestrel Motors recalls 400,000 Vireo EVs after battery fires; Okafor puts cost at $1.2 billion",
+        "US safety regulators linked 31 fires to the cars' battery cooling plates.",
+        (
+            "Kestrel Motors will recall about 400,000 Vireo electric cars after the National Highway Traffic "
+            "Safety Administration linked 31 fires in parked vehicles to the battery cooling plate, the "
+            "carmaker and the regulator said on Wednesday.",
+            "Chief executive Dana Okafor told analysts that replacing the modules, whose cells come from a "
+            "supplier in Gdansk, would cost up to $1.2 billion. Kestrel shares lost 14 percent.",
+        ),
+    ),
+    Piece(
+        "Tech Daily", "vireo-owners-park-outside",
+        "Vireo owners told to park outside as the safety agency widens its battery fire inquiry",
+        "The agency says 31 fires started in parked cars; dealers will replace cooling plates.",
+        (
+            "Owners of Kestrel's Vireo should park outside and charge to no more than 80 percent, the National "
+            "Highway Traffic Safety Administration said, as it ordered the recall of about 400,000 of the cars.",
+            "Investigators traced 31 fires in parked vehicles to the battery's cooling plate. Kestrel, whose "
+            "shares lost 14 percent, puts the cost of new modules from its Gdansk supplier at $1.2 billion.",
         ),
     ),
 )

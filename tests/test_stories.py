@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from reader.stories import Corpus, Grouper, StoryInput, Tuning, describe, features, weigh
-from tests.storyworld import ENTITY_LIST, OTHERS
+from tests.storyworld import ENTITY_LIST, OTHERS, RECALL
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 # The event's four rewrites interleaved with four other events about DeepSeek and its chips, hours apart.
@@ -116,3 +116,41 @@ def test_a_key_many_open_stories_share_loads_none_of_them(tmp_path):
     assert (stories, crowded) == ([], {"zorblatt"})  # the one key left cannot make two in common
     stories, crowded = store.open_stories(keys, [], since, df={"zorblatt": 6}, crowd=6, shared=2, most=16)
     assert crowded == set() and [s.keys for s in stories] == [{"zorblatt", "qu0vr"}]
+
+
+# The recall's rewrites arriving newest first, one landing each, after the DeepSeek world: the maker's bill
+# (Chip Letter) and the regulator's recall (Policy Wire) are too far apart to join each other, so the
+# second starts a story of its own; the third tells both, joins one, and the two stories are then one.
+UNLUCKY = (RECALL[1], RECALL[0], RECALL[2])
+
+
+def unlucky(settle: bool) -> tuple[Grouper, list]:
+    grouper = Grouper(Corpus())
+    grouper.group(inputs(ORDER, start=START - timedelta(days=1), first_id=100))
+    grouper.settle()
+    decisions = []
+    for k, piece in enumerate(UNLUCKY):
+        decisions += grouper.group(inputs((piece,), start=START - timedelta(hours=k), first_id=1 + k))
+        if settle:
+            grouper.settle()
+    return grouper, decisions
+
+
+def test_rewrites_arriving_in_an_unlucky_order_still_form_one_story_and_the_others_stay_apart():
+    grouper, decisions = unlucky(settle=True)
+    bill, recall, both = decisions
+    assert recall.new and not both.new and both.story_id == recall.story_id  # apart until the third came
+    assert {grouper.resolve(d.story_id) for d in decisions} == {bill.story_id}
+    [merge] = grouper.merges  # the younger story went into the older, and says why
+    assert (merge.kept, merge.gone) == (bill.story_id, recall.story_id)
+    assert merge.similarity >= 0.35 and {"kestrel", "okafor"} <= set(merge.shared_names)
+    assert len(grouper.stories) == 6  # the DeepSeek event, its four neighbours, the recall
+
+
+def test_settling_is_deterministic_and_without_it_the_unlucky_order_leaves_two_stories():
+    def stories(settle: bool) -> list[int]:
+        grouper, decisions = unlucky(settle)
+        return [grouper.resolve(d.story_id) for d in decisions]
+
+    assert stories(True) == stories(True)
+    assert len(set(stories(False))) == 2 and len(set(stories(True))) == 1

@@ -23,7 +23,7 @@ from reader.store import ArticleFilter, Store
 from tests.feedgen import Item, recent, rss
 from tests.httpserver import HTTPServer, Response
 from tests.sites import Story, story_page
-from tests.storyworld import ENTITY_LIST, OTHERS, Piece
+from tests.storyworld import ENTITY_LIST, OTHERS, RECALL, Piece
 from tests.test_alerts import Endpoint, alerts_of, run, subscribe
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -254,6 +254,61 @@ def test_kill_9_while_grouping_then_a_restart_groups_the_rest_and_alerts_once(se
     alerts = alerts_of(settings)
     assert alerts and len({a.story_id for a in alerts}) == len(alerts)  # one alert per story
     assert len(endpoint.received()) == len(alerts)  # each sent once
+
+
+def test_feeds_in_an_unlucky_order_still_form_one_story_and_the_merge_keeps_each_alert(settings, outlets, endpoint):
+    """The recall's rewrites arrive newest first, a run each: the maker's bill and the regulator's recall are
+    apart (two stories, each alerted), until the rewrite telling both ties them: the stories merge, the
+    alerts already sent stay sent and none is sent again; the later article joins as a source."""
+    rule(settings, endpoint, "kestrel", query="Kestrel")  # both parts alert before the merge
+    rule(settings, endpoint, "okafor", query="Okafor")  # only the maker's bill
+    rule(settings, endpoint, "regulator", query='"Highway Traffic Safety"')  # only the regulator's recall
+    rule(settings, endpoint, "two", query="Kestrel", outlets=2)  # the recall's part alone reaches two outlets
+    rule(settings, endpoint, "three", query="Kestrel", outlets=3)  # only the merged story has three
+    bill, recall, both, parked = RECALL[1], RECALL[0], RECALL[2], RECALL[3]
+    runs = [(outlets[1], bill, OTHERS[1]), (outlets[0], recall, OTHERS[2]), (outlets[2], parked, OTHERS[0]),
+            (outlets[3], both, OTHERS[3])]  # fmt: skip
+    for hours_ago, (outlet, piece, other) in enumerate(runs, 1):
+        outlet.publish(piece, other, hours_ago=hours_ago)
+        run(settings)
+        if piece is parked:  # two stories, each with its alerts
+            found = articles_by_link(settings)
+            assert found[bill.slug]["story"] != found[recall.slug]["story"] == found[parked.slug]["story"]
+            assert sent_by_rule(endpoint) == {"kestrel": 2, "okafor": 1, "regulator": 1, "two": 1}
+
+    found = articles_by_link(settings)
+    story = found[bill.slug]["story"]
+    assert {found[p.slug]["story"] for p in RECALL} == {story} and found[both.slug]["story_size"] == 4
+    assert all(found[p.slug]["story_size"] == 1 for p in OTHERS)  # the other events stay apart
+    # nothing sent again; "three" went out once the merged story had three outlets
+    assert sent_by_rule(endpoint) == {"kestrel": 2, "okafor": 1, "regulator": 1, "two": 1, "three": 1}
+    alerts = alerts_of(settings)
+    kestrel = sorted((a for a in alerts if a.rule == "kestrel"), key=lambda a: a.id)
+    assert len(kestrel) == 2 and kestrel[0].story_id == story  # the merged-in part's alert stays as it was
+    assert [s.feed_title for s in kestrel[0].sources] == ["Chip Letter", "Asia Markets Daily"]
+    assert [s.feed_title for s in kestrel[1].sources] == ["Policy Wire", "Tech Daily"]
+    [regulator] = [a for a in alerts if a.rule == "regulator"]  # moved with its story
+    assert regulator.story_id == story and len(regulator.sources) == 3
+    two = {a.story_id: a for a in alerts if a.rule == "two"}  # the story's is the one that went out
+    assert len(two[story].sources) == 4 and two[story].deliveries and not [a for a in two.values() if a.deliveries][1:]
+    [three] = [a for a in alerts if a.rule == "three" and a.story_id == story]
+    assert {s.feed_title for s in three.sources} == {o.name for o in outlets}
+    [okafor] = [a for a in alerts if a.rule == "okafor"]
+    assert len(okafor.sources) == 2
+
+    shown = cli(settings, "stories", "show", str(story), "--json").json()
+    [merge] = shown["merges"]
+    gone = merge["story"]
+    assert merge["into"] == story and merge["why"].startswith("similarity") and "kestrel" in merge["tied_by"]["names"]
+    why = {a["title"]: a["why"] for a in shown["articles"]}
+    assert why[recall.title] == f"started the story; came with story {gone}"
+    assert why[both.title].startswith("similarity") and why[both.title].endswith(f"came with story {gone}")
+    text = cli(settings, "stories", "show", str(story))
+    assert f"story {gone} merged into story {story}: similarity" in text.out
+    old = cli(settings, "stories", "show", str(gone))
+    assert old.code == 0 and f"story {gone} was merged into story {story}" in old.out
+    assert cli(settings, "stories", "mute", str(gone)).code == 0  # mutes the story that holds its articles
+    assert "muted until" in cli(settings, "stories", "show", str(story)).out
 
 
 def test_rules_check_names_a_bad_story_key_with_its_line_and_allowed_values(settings):

@@ -41,10 +41,18 @@ def _story(ctx: Context, story_id: int) -> StoryRecord:
     return story
 
 
+def _current(ctx: Context, story_id: int) -> int:
+    """The story that holds `story_id`'s articles now (itself, unless it was merged into another)."""
+    return _story(ctx, story_id).merged_into or story_id
+
+
 def story_json(s: StoryRecord) -> dict:
     return {
         "id": s.id, "first_seen": console.iso(s.first_seen), "last_seen": console.iso(s.last_seen),
         "muted_until": console.iso(s.muted_until), "size": len(s.articles), "outlets": s.outlets,
+        "merged_into": s.merged_into,
+        "merges": [{"story": m.story_id, "into": m.into, "tied_by": m.reason, "why": describe(m.reason)}
+                   for m in s.merges],
         "articles": [
             {"id": m.article_id, "title": m.title, "link": m.link, "outlet": m.outlet, "date": console.iso(m.date),
              "tied_by": m.reason, "why": describe(m.reason)}
@@ -58,6 +66,10 @@ def show_story(args, ctx: Context) -> int:
     if args.json:
         console.print_json(story_json(s))
         return 0
+    if s.merged_into is not None:
+        console.out.print(f"story {s.id} was merged into story {s.merged_into}: "
+                          f"`reader stories show {s.merged_into}` lists its articles")  # fmt: skip
+        return 0
     muted = f" · muted until {console.local_time(s.muted_until)}" if s.muted_until else ""
     console.out.print(
         f"story {s.id}: {len(s.articles)} article(s) from {len(s.outlets)} outlet(s), "
@@ -66,11 +78,13 @@ def show_story(args, ctx: Context) -> int:
     console.out.print(console.safe("outlets: " + ", ".join(s.outlets)))
     rows = [(str(m.article_id), console.local_time(m.date), m.outlet, m.title, describe(m.reason)) for m in s.articles]
     console.out.print(console.table(["id", "date", "outlet", "title", "tied in by"], rows))
+    for m in s.merges:
+        console.out.print(f"story {m.story_id} merged into story {m.into}: {describe(m.reason)}")
     return 0
 
 
 def mute_story(args, ctx: Context) -> int:
-    _story(ctx, args.story)
+    args.story = _current(ctx, args.story)
     until = FOREVER
     if args.span:
         try:
@@ -88,7 +102,7 @@ def mute_story(args, ctx: Context) -> int:
 
 
 def unmute_story(args, ctx: Context) -> int:
-    _story(ctx, args.story)
+    args.story = _current(ctx, args.story)
     ctx.store.set_story_muted(args.story, None)
     console.out.print(f"story {args.story} unmuted")
     return 0

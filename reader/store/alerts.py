@@ -119,6 +119,31 @@ class AlertStore(Database):
         return created, joined
 
     @staticmethod
+    def merge_story_alerts(tx: sqlite3.Connection, kept: int, gone: int) -> None:
+        """Story `gone` merged into `kept` (reader/stories.py): its alerts become the merged story's, one per
+        rule. Where both parts have one for a rule, the one that went out (has deliveries; the kept part's if
+        both did) is the story's from now on, so the rule never alerts again; the other stays where it was,
+        and if it never went out its sources join the story's alert (`outlets = N` counts the whole story)."""
+        both = tx.execute(
+            "SELECT k.id, g.id, EXISTS (SELECT 1 FROM deliveries WHERE alert_id = k.id), "
+            "EXISTS (SELECT 1 FROM deliveries WHERE alert_id = g.id) "
+            "FROM alerts k JOIN alerts g ON g.rule = k.rule AND g.story_id = ? WHERE k.story_id = ?",
+            (gone, kept),
+        ).fetchall()
+        for kept_alert, gone_alert, kept_out, gone_out in both:
+            story_alert, other, other_out = kept_alert, gone_alert, gone_out
+            if gone_out and not kept_out:  # swap which alert is whose story (the unique index allows NULLs)
+                story_alert, other, other_out = gone_alert, kept_alert, kept_out
+                tx.execute("UPDATE alerts SET story_id = NULL WHERE id = ?", (kept_alert,))
+                tx.execute("UPDATE alerts SET story_id = ? WHERE id = ?", (kept, gone_alert))
+                tx.execute("UPDATE alerts SET story_id = ? WHERE id = ?", (gone, kept_alert))
+            if not other_out:
+                tx.execute("INSERT OR IGNORE INTO alert_sources (alert_id, article_id, feed_title, link) SELECT ?, "
+                           "article_id, feed_title, link FROM alert_sources WHERE alert_id = ? ORDER BY rowid",
+                           (story_alert, other))  # fmt: skip
+        tx.execute("UPDATE OR IGNORE alerts SET story_id = ? WHERE story_id = ?", (kept, gone))
+
+    @staticmethod
     def _add_source(tx: sqlite3.Connection, alert_id: int, article_id: int, feed_title: str, link: str) -> bool:
         cur = tx.execute(
             "INSERT OR IGNORE INTO alert_sources (alert_id, article_id, feed_title, link) VALUES (?, ?, ?, ?)",

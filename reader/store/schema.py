@@ -218,6 +218,17 @@ MIGRATIONS: tuple[Migration, ...] = (
     DROP INDEX articles_by_story;
     CREATE INDEX articles_by_story ON articles (story_id, read, feed_id);
     """),
+    # 7: stories merge (reader/stories.py, `Grouper.settle`): a story merged into an older one keeps its row,
+    # with the story it went into and why; its articles and alerts move there. `text` is how much of a story
+    # is full text (the sum over its articles, each at most 1), for the threshold a merge must reach; stories
+    # made before count as all text (the strictest threshold).
+    Migration(7, "stories: merges into older stories, and why; how much of each story is full text", """
+    ALTER TABLE stories ADD COLUMN merged_into INTEGER;
+    ALTER TABLE stories ADD COLUMN merge_reason TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE stories ADD COLUMN text REAL NOT NULL DEFAULT 0;
+    UPDATE stories SET text = size;
+    CREATE INDEX stories_merged ON stories (merged_into) WHERE merged_into IS NOT NULL;
+    """),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

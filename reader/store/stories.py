@@ -2,7 +2,8 @@
 
 The grouping itself is reader/stories.py (pure); this module only loads what a
 batch needs (the counts of its terms, the open stories sharing them) and saves
-the outcome in one transaction. It never decides which story an article joins.
+the outcome, merges included, in one transaction. It never decides which story
+an article joins or which stories merge.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import heapq
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from ..models import ArticleFilter, FulltextState, StoryMember, StoryRecord
-from ..stories import Corpus, Decision, StoryInput, StoryProfile
+from ..models import ArticleFilter, FulltextState, StoryMember, StoryMerge, StoryRecord
+from ..stories import Corpus, Decision, Merge, StoryInput, StoryProfile
+from .alerts import AlertStore
 from .db import Database, _dt, _iso
 
 
@@ -65,11 +67,13 @@ class StoryStore(Database):
         return Corpus(int(self.get_meta("story_documents") or 0), df)
 
     def open_stories(self, keys: Iterable[Sequence[str]], links: Iterable[str], since: datetime, *,
-                     df: Mapping[str, int], crowd: int, shared: int, most: int) -> tuple[list[StoryProfile], set[str]]:
+                     df: Mapping[str, int], crowd: int, shared: int, most: int,
+                     loaded: Collection[int] = ()) -> tuple[list[StoryProfile], set[str]]:  # fmt: skip
         """The stories a batch's articles may join: for each article, the `most` stories seen since `since`
         sharing the most of its `keys` (at least `shared`); those with an article with one of `links`; and
         the keys more than `crowd` open stories share, which look up none (a common word never loads half
-        the open stories). `df`: the keys' document counts (no more stories than articles have a term)."""
+        the open stories). `df`: the keys' document counts (no more stories than articles have a term).
+        `loaded`: stories the caller holds already, not read again."""
         keys = [tuple(k) for k in keys]
         terms = sorted({term for k in keys for term in k})
         posted: dict[str, list[int]] = defaultdict(list)
@@ -97,15 +101,16 @@ class StoryStore(Database):
         ):  # fmt: skip
             by_link[story_id].add(link)
         ids |= by_link.keys()
+        ids.difference_update(loaded)
         asked: dict[int, set[str]] = defaultdict(set)  # each story's keys among the batch's
         for term, story_ids in posted.items():
             for story_id in ids.intersection(story_ids):
                 asked[story_id].add(term)
         profiles = [
             StoryProfile(r[0], _dt(r[1]), _dt(r[2]), r[3], set(json.loads(r[4])), json.loads(r[6]),
-                         set(json.loads(r[5])), by_link[r[0]], r[7], asked[r[0]])
-            for r in self._select_in("SELECT id, first_seen, last_seen, size, outlets, names, centroid, dropped "
-                                     "FROM stories WHERE 1", "id", sorted(ids))
+                         set(json.loads(r[5])), by_link[r[0]], r[7], asked[r[0]], r[8])
+            for r in self._select_in("SELECT id, first_seen, last_seen, size, outlets, names, centroid, dropped, "
+                                     "text FROM stories WHERE 1", "id", sorted(ids))
         ]  # fmt: skip
         return sorted(profiles, key=lambda p: p.id), crowded
 
@@ -113,29 +118,35 @@ class StoryStore(Database):
         return self._conn().execute("SELECT COALESCE(max(id), 0) + 1 FROM stories").fetchone()[0]
 
     def save_stories(self, decisions: Sequence[Decision], stories: Iterable[StoryProfile], corpus: Corpus,
-                     loaded_df: dict[str, int], *, forget_before: datetime) -> None:  # fmt: skip
+                     loaded_df: dict[str, int], *, forget_before: datetime,
+                     merges: Sequence[Merge] = ()) -> None:  # fmt: skip
         """Record a grouped batch in one transaction: the stories that changed (their centroids, and their
-        keys in the inverted index), each article's story and why, the corpus counts. Stories quiet since
-        `forget_before` leave the index and drop their centroids (a story grown by an article older than
-        that never enters them again)."""
+        keys in the inverted index), each article's story and why, the merges, the corpus counts. Stories
+        quiet since `forget_before` leave the index and drop their centroids (a story grown by an article
+        older than that never enters them again)."""
+        gone = {m.gone for m in merges}
         with self._tx() as tx:
             stories = list(stories)
             tx.executemany(
-                "INSERT INTO stories (id, first_seen, last_seen, size, outlets, names, centroid, dropped) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET first_seen = excluded.first_seen, "
+                "INSERT INTO stories (id, first_seen, last_seen, size, outlets, names, centroid, dropped, text) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET first_seen = excluded.first_seen, "
                 "last_seen = excluded.last_seen, size = excluded.size, outlets = excluded.outlets, "
-                "names = excluded.names, centroid = excluded.centroid, dropped = excluded.dropped",
+                "names = excluded.names, centroid = excluded.centroid, dropped = excluded.dropped, "
+                "text = excluded.text",
                 [(p.id, _iso(p.first_seen), _iso(p.last_seen), p.size, json.dumps(sorted(p.outlets)),
-                  json.dumps(sorted(p.names)), json.dumps(p.centroid if p.last_seen >= forget_before else {}),
-                  p.dropped) for p in stories],
+                  json.dumps(sorted(p.names)),
+                  json.dumps(p.centroid if p.last_seen >= forget_before and p.id not in gone else {}),
+                  p.dropped, p.text) for p in stories],
             )  # fmt: skip
             tx.executemany("INSERT OR IGNORE INTO story_terms (term, story_id, weight) VALUES (?, ?, 0)",
-                           [(term, p.id) for p in stories if p.last_seen >= forget_before
+                           [(term, p.id) for p in stories if p.last_seen >= forget_before and p.id not in gone
                             for term in sorted(p.keys)])  # fmt: skip
             tx.executemany(
                 "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
                 [(d.story_id, json.dumps(d.explained()), d.article_id) for d in decisions],
             )
+            for m in merges:
+                self._merge(tx, m)
             tx.executemany(
                 "INSERT INTO story_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
                 [(term, n - loaded_df.get(term, 0), n - loaded_df.get(term, 0))
@@ -151,6 +162,21 @@ class StoryStore(Database):
                 meta.append(("story_terms_forgotten", forget))
             tx.executemany("INSERT INTO meta (key, value) VALUES (?, ?) "
                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", meta)  # fmt: skip
+
+    @staticmethod
+    def _merge(tx, m: Merge) -> None:
+        """`m.gone`'s articles, keys and alerts move to `m.kept` (each article noting the story it came with;
+        the alerts as `AlertStore.merge_story_alerts` says); muted if either was; the gone story's row keeps
+        where it went and why."""
+        tx.execute("UPDATE articles SET story_id = ?, story_reason = json_insert(story_reason, '$.merged_from', ?) "
+                   "WHERE story_id = ?", (m.kept, m.gone, m.gone))  # fmt: skip
+        tx.execute("UPDATE OR IGNORE story_terms SET story_id = ? WHERE story_id = ?", (m.kept, m.gone))
+        tx.execute("DELETE FROM story_terms WHERE story_id = ?", (m.gone,))
+        AlertStore.merge_story_alerts(tx, m.kept, m.gone)
+        tx.execute("UPDATE stories SET muted_until = (SELECT max(muted_until) FROM stories WHERE id IN (?, ?)) "
+                   "WHERE id = ?", (m.kept, m.gone, m.kept))  # fmt: skip
+        tx.execute("UPDATE stories SET merged_into = ?, merge_reason = ?, centroid = '{}' WHERE id = ?",
+                   (m.kept, json.dumps(m.explained()), m.gone))  # fmt: skip
 
     def newest_story_seen(self) -> datetime | None:
         return _dt(self._conn().execute("SELECT max(last_seen) FROM stories").fetchone()[0])
@@ -168,12 +194,25 @@ class StoryStore(Database):
         return dict(self._select_in("SELECT id, story_id FROM articles WHERE story_id IS NOT NULL", "id", article_ids))
 
     def story(self, story_id: int) -> StoryRecord | None:
-        """A story with its articles (oldest first) and what tied each in."""
+        """A story with its articles (oldest first), what tied each in, and the stories merged into it; a
+        story merged into another has no articles left, and says which story holds them now."""
         conn = self._conn()
-        row = conn.execute("SELECT id, first_seen, last_seen, muted_until FROM stories WHERE id = ?",
+        row = conn.execute("SELECT id, first_seen, last_seen, muted_until, merged_into FROM stories WHERE id = ?",
                            (story_id,)).fetchone()  # fmt: skip
         if row is None:
             return None
+        if row[4] is not None:
+            into, up = row[4], row[4]
+            while up is not None:  # merged into a story that was merged in turn
+                into, up = up, conn.execute("SELECT merged_into FROM stories WHERE id = ?", (up,)).fetchone()[0]
+            return StoryRecord(row[0], _dt(row[1]), _dt(row[2]), _dt(row[3]), (), merged_into=into)
+        merges = conn.execute(
+            """
+            WITH RECURSIVE parts(id) AS (SELECT ? UNION SELECT s.id FROM stories s JOIN parts p ON s.merged_into = p.id)
+            SELECT id, merged_into, merge_reason FROM stories WHERE id IN parts AND id != ? ORDER BY id
+            """,
+            (story_id, story_id),
+        ).fetchall()
         members = conn.execute(
             """
             SELECT a.id, a.title, a.link, CASE WHEN f.title = '' THEN f.url ELSE f.title END,
@@ -185,6 +224,7 @@ class StoryStore(Database):
         return StoryRecord(
             id=row[0], first_seen=_dt(row[1]), last_seen=_dt(row[2]), muted_until=_dt(row[3]),
             articles=tuple(StoryMember(r[0], r[1], r[2], r[3], _dt(r[4]), json.loads(r[5])) for r in members),
+            merges=tuple(StoryMerge(r[0], r[1], json.loads(r[2])) for r in merges),
         )  # fmt: skip
 
     def set_story_muted(self, story_id: int, until: datetime | None) -> bool:
