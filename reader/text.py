@@ -46,6 +46,13 @@ _INVISIBLE = re.compile(
 _TAG_OR_FLAG = re.compile("(\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f)|[\U000e0000-\U000e007f]")
 _TAG = re.compile("[\U000e0000-\U000e007f]")
 
+# Any character one of the patterns above acts on: most text holds none, and one scan for
+# them all costs what each pattern's own scan did (a third of clean_text's time each).
+_ANY_TO_CLEAN = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u00ad\u061c\u180e\u200b\u200e\u200f\u2028\u2029"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+
 _SPACES_BEFORE_NEWLINE = re.compile(r"[ \t]+\n")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -55,16 +62,16 @@ def clean_text(s: str, max_chars: int | None = None) -> str:
 
     Newlines (any of CR LF, CR, NEL, U+2028/2029 become LF) and tabs are kept.
     """
-    # Each alternation is slow to scan with, so a one-class search decides whether
-    # to run it: this halves the time spent on typical article text.
-    if _ESCAPE_START.search(s):
-        s = _ESCAPE_SEQUENCE.sub("", s)
-    if _LINE_BREAK_START.search(s):
-        s = _LINE_BREAK.sub("\n", s)
-    s = _INVISIBLE.sub("", s)
-    if not s.isascii():
-        if _TAG.search(s):
+    if _ANY_TO_CLEAN.search(s):
+        # Each alternation is slow to scan with, so a one-class search decides whether to run it.
+        if _ESCAPE_START.search(s):
+            s = _ESCAPE_SEQUENCE.sub("", s)
+        if _LINE_BREAK_START.search(s):
+            s = _LINE_BREAK.sub("\n", s)
+        s = _INVISIBLE.sub("", s)
+        if not s.isascii() and _TAG.search(s):
             s = _TAG_OR_FLAG.sub(lambda m: m.group(1) or "", s)
+    if not s.isascii():
         s = unicodedata.normalize("NFC", s)
     return s if max_chars is None else s[:max_chars]
 
