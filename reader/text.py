@@ -95,7 +95,8 @@ _CELLS = frozenset({"td", "th"})
 _LISTS = frozenset({"ul", "ol"})
 
 _TAG_START = re.compile(r"<[A-Za-z!/?]")
-_HTML_WHITESPACE = re.compile(r"[ \t\n\r\f\xa0]+")
+_HTML_SPACES = " \t\n\r\f\xa0"
+_HTML_WHITESPACE = re.compile(f"[{_HTML_SPACES}]+")
 
 # lxml.etree's parser, not lxml.html's: its element class lookup costs ~10% here.
 _HTML_PARSER = lxml.etree.HTMLParser(
@@ -120,8 +121,9 @@ class _TextWriter:
         if not preformatted:
             # Printable text without two spaces in a row has no HTML whitespace run to collapse
             # (tab, newline, CR, FF and no-break space are not printable): most runs skip the regex.
+            # Most of the others are whitespace alone (the newline between two tags).
             if not s.isprintable() or "  " in s:
-                s = _HTML_WHITESPACE.sub(" ", s)
+                s = _HTML_WHITESPACE.sub(" ", s) if s.strip(_HTML_SPACES) else " "
             if self._after_space or self._pending_breaks or self._pending_bullet:
                 s = s.lstrip(" ")
             if not s:
@@ -145,8 +147,8 @@ class _TextWriter:
 
     def line_break(self, n: int = 1) -> None:
         # Blocks opening inside a list item before its text (<li><p>) stay on the bullet's line.
-        if not self._pending_bullet:
-            self._pending_breaks = max(self._pending_breaks, n)
+        if not self._pending_bullet and n > self._pending_breaks:
+            self._pending_breaks = n
 
     def br(self) -> None:
         """<br> adds a break to those pending, so <br><br> makes a blank line."""
