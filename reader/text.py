@@ -98,9 +98,11 @@ _TAG_START = re.compile(r"<[A-Za-z!/?]")
 _HTML_SPACES = " \t\n\r\f\xa0"
 _HTML_WHITESPACE = re.compile(f"[{_HTML_SPACES}]+")
 
-# lxml.etree's parser, not lxml.html's: its element class lookup costs ~10% here.
+# lxml.etree's parser, not lxml.html's: its element class lookup costs ~10% here. Without a
+# table of id attributes (nothing here looks an element up by id) it parses a quarter faster.
 _HTML_PARSER = lxml.etree.HTMLParser(
-    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, default_doctype=False
+    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, default_doctype=False,
+    collect_ids=False,
 )
 
 
