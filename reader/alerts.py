@@ -35,17 +35,20 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .config import Settings
 from .health import DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, record_event, record_recovery, rule_errors
-from .index import ParsedQuery, SearchIndex, Snippet, article_snippet, required_terms
 from .messages import Message
-from .rules import DEFAULT_DIGEST_AT, Rule, RuleSet, allowed_feed_ids, load_rules
 from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert, SourceJoin
 from .store import Store, utcnow
 from .targets import Target, TargetBook, send, target_secret
 from .text import clean_line
+
+if TYPE_CHECKING:  # the index and the rules (Whoosh, numpy) load only when there is something to match
+    from .index import ParsedQuery, SearchIndex, Snippet
+    from .rules import Rule, RuleSet
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,8 @@ _logged_problems: set[str] = set()  # a long-running daemon logs each rule probl
 
 def load_alert_rules(settings: Settings) -> RuleSet:
     """The rules, as they are on disk now (edits apply without a restart); new problems are logged."""
+    from .rules import load_rules
+
     ruleset = load_rules(settings.rules_dir, apprise_config=settings.alerts.apprise_config)
     for problem in ruleset.problems:
         text = str(problem)
@@ -99,6 +104,8 @@ def match_batch(index: SearchIndex, queries: Sequence[ParsedQuery], ids: Collect
     Many searches are shared between this process and `pool`'s. A query that
     raises anything is left out of this batch, with its error: the others run.
     """
+    from .index import required_terms
+
     result = BatchMatch([[] for _ in queries], 0)
     if not ids:
         return result
@@ -167,6 +174,8 @@ _worker_indexes: dict[str, SearchIndex] = {}  # a worker process opens the index
 
 def search_in_worker(index_dir: str, queries: Sequence[ParsedQuery], ids: Collection[int]) -> list[list[int] | str]:
     """`search_batch` in a worker process."""
+    from .index import SearchIndex
+
     index = _worker_indexes.get(index_dir)
     if index is None:
         index = _worker_indexes[index_dir] = SearchIndex(Path(index_dir))
@@ -190,6 +199,8 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     batch = store.articles_to_match(wait_for_pages=wait_for_pages)
     if not batch:
         return report
+    from .rules import allowed_feed_ids
+
     ruleset = rules if rules is not None else load_alert_rules(settings)
     report.problems = [str(p) for p in ruleset.errors]
     alerting = [r for r in ruleset.rules if r.enabled and not r.is_saved_search]
@@ -328,6 +339,8 @@ def _new_alerts(settings: Settings, store: Store, book: TargetBook, matches: lis
 def _snippet(query: ParsedQuery, article) -> Snippet:
     """The passage that shows why the article matched; none if it cannot be worked out (the rule
     matched: alert without a passage rather than not at all)."""
+    from .index import Snippet, article_snippet
+
     try:
         return article_snippet(query, article)
     except Exception:  # noqa: BLE001
@@ -357,6 +370,8 @@ def _at(day: date, time_of_day: time, zone: tzinfo | None) -> datetime:
 
 def next_digest(rule: Rule, now: datetime) -> datetime:
     """The first of the rule's digest times after `now`."""
+    from .rules import DEFAULT_DIGEST_AT
+
     zone = _zone(rule)
     local = now.astimezone(zone)
     at = rule.digest_at or DEFAULT_DIGEST_AT  # story_updates = "digest" on a rule without digest times

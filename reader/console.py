@@ -12,11 +12,14 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:  # loaded by the commands that draw one (not by `reader fetch --json`)
+    from rich.progress import Progress
+    from rich.table import Table
 
 __all__ = ["Col", "Text"]  # re-exported for commands that build styled lines
 
@@ -107,6 +110,8 @@ def table(columns: Iterable[str | Col], rows: Iterable[Iterable[object]], **opti
     On a terminal the columns fit its width (see `Col`): identifying and state columns keep
     their width and long text gets the rest. Piped, every record is one full line.
     """
+    from rich.table import Table
+
     cols = [c if isinstance(c, Col) else Col(c) for c in columns]
     cells = [[cell if isinstance(cell, Text) else safe(cell) for cell in row] for row in rows]
     if out.is_terminal:
@@ -158,6 +163,8 @@ def confirm(question: str) -> bool:
 
 
 def progress_bar() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True,

@@ -584,7 +584,10 @@ def index_backlog(store: Store, index: SearchIndex, progress: ProgressCallback |
 
 def _healing(store: Store, index: SearchIndex, work: Callable[[], int]) -> int:
     """`work()` after a look at the index's files; if the index is damaged, found then or while
-    writing, it is rebuilt from the store (`repair_index`) and `work` runs once more."""
+    writing, it is rebuilt from the store (`repair_index`) and `work` runs once more.
+    An index not opened yet with nothing to do stays closed (see `IndexOnDemand`)."""
+    if isinstance(index, IndexOnDemand) and index.idle():
+        return 0
     try:
         _check(store, index)
         return work()
@@ -662,16 +665,46 @@ def open_index(settings: Settings, store: Store) -> SearchIndex:
     return index
 
 
+class IndexOnDemand:
+    """The search index, opened (`open_index`) on first use: a run that brings nothing to index
+    or match never loads Whoosh. Before it is opened, `_healing` asks `idle()` instead of checking it."""
+
+    def __init__(self, settings: Settings, store: Store):
+        self._settings, self._store, self._index = settings, store, None
+
+    def idle(self) -> bool:
+        """Not opened, nothing waits to be indexed or deleted, and its files are as the last run that
+        checked them left them (else it is opened and checked: a missing one is created and refilled)."""
+        from .index.files import unchanged_since_checked
+
+        store = self._store
+        return (self._index is None and not store.count_to_index() and not store.pending_index_deletions()
+                and unchanged_since_checked(self._settings.index_dir, store.article_count()))  # fmt: skip
+
+    def note_checked(self) -> None:
+        """After a run that opened it: its final landing checked it (`_healing`), so note its files."""
+        from .index.files import note_checked
+
+        if self._index is not None:
+            note_checked(self._settings.index_dir, self._store.article_count() - self._store.count_to_index())
+
+    def __getattr__(self, name: str):
+        if self._index is None:
+            self._index = open_index(self._settings, self._store)
+        return getattr(self._index, name)
+
+
 @contextmanager
-def writer(settings: Settings, wait: float = 0.0):
-    """Hold the single-writer lock and open the store and the index for writing."""
+def writer(settings: Settings, wait: float = 0.0, *, on_demand: bool = False):
+    """Hold the single-writer lock and open the store and the index for writing
+    (`on_demand`: the index only when first used, see `IndexOnDemand`)."""
     lock = WriterLock(settings.lock_path)
     lock.acquire(wait=wait)
     try:
         tighten(settings)
         store = Store(settings.db_path)
         try:
-            yield store, open_index(settings, store)
+            yield store, IndexOnDemand(settings, store) if on_demand else open_index(settings, store)
         finally:
             store.close()
     finally:
@@ -681,7 +714,9 @@ def writer(settings: Settings, wait: float = 0.0):
 def run_ingest(settings: Settings, *, feed_ids: Sequence[int] | None = None, fulltext: bool = True,
                progress: ProgressCallback | None = None, wait: float = 0.0) -> IngestReport:  # fmt: skip
     """The whole pipeline, synchronously: lock, pool, event loop, ingest."""
-    with worker_pool() as pool, writer(settings, wait=wait) as (store, index):
-        return asyncio.run(
+    with worker_pool() as pool, writer(settings, wait=wait, on_demand=True) as (store, index):
+        report = asyncio.run(
             ingest(settings, store, index, pool, feed_ids=feed_ids, fulltext=fulltext, progress=progress)
         )
+        index.note_checked()
+        return report

@@ -64,8 +64,8 @@ def second_feed(settings, server) -> None:
     assert cli(settings, "feeds", "add", feed.url).code == 0
 
 
-def cli(settings, *args: str):
-    return reader(*args, data=settings.data_dir, config=settings.config_dir)
+def cli(settings, *args: str, **env: str):
+    return reader(*args, data=settings.data_dir, config=settings.config_dir, **env)
 
 
 def segment_files(index_dir: Path) -> dict[str, list[Path]]:
@@ -203,3 +203,39 @@ def test_an_index_written_before_file_sizes_were_kept_is_still_checked_for_missi
     assert file_problem(storage, segments) is None
     delete_postings(tmp_path / "index")
     assert "is missing" in file_problem(storage, segments)
+
+
+def loaded_modules(run) -> set[str]:
+    """The modules a `reader` run imported, from its `-X importtime` report on stderr."""
+    return {line.rsplit("|", 1)[-1].strip() for line in run.err.splitlines() if line.startswith("import time:")}
+
+
+def test_a_fetch_with_nothing_new_leaves_the_index_closed_and_a_missing_one_is_still_rebuilt(world):
+    settings, _feed, _endpoint = world
+    assert cli(settings, "fetch").code == 0
+    warm = cli(settings, "fetch", PYTHONPROFILEIMPORTTIME="1")
+    assert warm.code == 0, warm.err
+    assert "not-modified" in warm.out and "1 feed: 0 new articles, 0 updated" in warm.out
+    assert not {"whoosh", "numpy", "reader.index.searcher", "reader.rules", "apprise"} & loaded_modules(warm)
+
+    shutil.rmtree(settings.index_dir)  # gone: the look at the directory sees it, and the fetch refills it
+    assert cli(settings, "fetch").code == 0
+    found = cli(settings, "search", "--json", "--limit", "100", "chips")
+    assert found.code == 0 and len(found.json()) == 13, found.err
+
+
+@pytest.mark.parametrize("damage", [truncate_term_table_and_ids, crash_mid_commit],
+                         ids=["truncate_term_table_and_ids", "crash_mid_commit"])  # (the daemon's test has all four)
+def test_a_fetch_that_brings_something_new_finds_a_damaged_index_and_rebuilds_it(world, damage):
+    settings, feed, endpoint = world
+    assert cli(settings, "fetch").code == 0
+    damage(settings.index_dir)
+    feed.add(SECOND, SECOND_TEXT)
+    fetched = cli(settings, "fetch")
+    assert fetched.code == 0 and "Traceback" not in fetched.err
+    assert "1 new article" in fetched.out
+    told = [line for line in fetched.err.splitlines() if "search index" in line.lower()]
+    assert len(told) == 1 and "WARNING: Search index damaged: " in told[0], fetched.err  # said once
+    assert endpoint.titles() == EXPECTED
+    found = cli(settings, "search", "--json", "--limit", "100", "chips")
+    assert found.code == 0 and len(found.json()) == 12 + 2, found.err

@@ -182,3 +182,18 @@ def test_html_to_text_removes_escape_sequences_even_when_split_by_tags():
 
     assert text == "red bell evil"
     assert_terminal_safe(text)
+
+
+@pytest.mark.parametrize(
+    ("fragment", "expected"),
+    [
+        ("<p>a<span> </span>b<b>\n</b>c</p>", "a b c"),
+        ("<p><a href='x'>link</a><em>  em </em> <code>code</code></p>", "link em code"),
+        ("<pre><span>def</span> <b>f</b>():\n    <i>return</i>  1</pre>", "def f():\n    return  1"),
+        ("<ul><li><span>one</span></li><li><a>two</a><ul><li><b>deep</b></li></ul></li></ul>", "- one\n- two\n  - deep"),
+        ("<p>x<span><script>hidden</script>y</span>z</p>", "xyz"),
+        ("<table><tbody><tr><td><span>a</span></td><td>b</td></tr></tbody></table>", "a b"),
+    ],
+)
+def test_html_to_text_reads_inline_elements_as_their_text_in_place(fragment, expected):
+    assert html_to_text(fragment) == expected

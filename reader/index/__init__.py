@@ -13,7 +13,8 @@ lives in this package. Its modules:
 - `searcher`: `SearchIndex`, the directory written a batch at a time and searched;
 - `snippets`: snippets and the spans of matched words (`highlight`);
 - `repair`: opening, and replacing a missing or unreadable index;
-- `errors`: what callers catch, importable without loading Whoosh.
+- `errors`: what callers catch, importable without loading Whoosh;
+- `files`: the index's file names, and a note of its files as last checked (no Whoosh either).
 
 Whoosh keeps the table of contents, the lock, each segment's per-document
 columns (id, date, field lengths) and deletions; its writer, its postings and

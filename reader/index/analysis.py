@@ -37,6 +37,8 @@ from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN, TEXT, FieldType, Schema
 from whoosh.lang.porter import stem
 
+from .files import _INDEX_FILE, INDEXNAME  # noqa: F401 - importable from here too
+
 _CJK = (
     "\u1100-\u11ff\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3131-\u318e"
     "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7a3\ud7b0-\ud7ff\uf900-\ufaff"
@@ -303,8 +305,6 @@ def analyze(text: str) -> list[str]:
 
 # -- schema ------------------------------------------------------------------------
 
-INDEXNAME = "articles_v4"  # bump when the schema or analysis changes: the index is then rebuilt
-_INDEX_FILE = re.compile(r"_?articles_v\d+_")  # the files of any version of the index
 ANALYSED_FIELDS = ("title", "text", "summary", "feed", "group", "author", "tags", "link")
 # Where a term with no field prefix is looked for (the feed's and group's names
 # are left out: a feed called "AI News" must not make every one of its articles match `AI`).

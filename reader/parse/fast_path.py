@@ -687,7 +687,10 @@ class FastReader:
         return _Frame(end=end, children=_LEAF)
 
     def _add_tag(self, term: str | None, scheme: str | None, label: str | None) -> None:
-        tags = self._context().setdefault("tags", _Tags())
+        context = self._context()
+        tags = context.get("tags")
+        if tags is None:
+            tags = context["tags"] = _Tags()
         if term or scheme or label:
             tags.add(term, scheme, label)
 
