@@ -554,8 +554,10 @@ async def _round(app, pilot, recorder: FrameRecorder, figures: HeadlessFigures) 
     rows = articles.row_count
     await timed("z", "z", lambda f: f.state[ROW_COUNT] > rows)
     await timed("z again", "z", lambda f: f.state[ROW_COUNT] == rows)
-    await timed("V", "V", lambda f: f.state[PLAIN] and f.rows)
-    await timed("V again", "V", lambda f: not f.state[PLAIN] and f.rows)
+    listed = id(articles.ids)  # the list's rows of the other mode, not the old rows drawn again
+    await timed("V", "V", lambda f: f.state[PLAIN] and f.state[LIST_IDS] != listed and f.rows)
+    listed = id(articles.ids)
+    await timed("V again", "V", lambda f: not f.state[PLAIN] and f.state[LIST_IDS] != listed and f.rows)
 
 
 # -- report -------------------------------------------------------------------------------

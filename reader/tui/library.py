@@ -248,6 +248,13 @@ class Library:
             unread |= {i for i in heads if any(r[2] for r in found.get(story_of.get(i), ()))}
         return unread
 
+    def story_row_of(self, article_id: int, heads: Sequence[int]) -> int | None:
+        """Which of these story rows (their first articles' ids) stands for the story of `article_id`."""
+        story = self.store.story_of([article_id]).get(article_id)
+        if story is None:
+            return None
+        return next((head for head, of in self.store.story_of(heads).items() if of == story), None)
+
     def also_covered(self, article: Article) -> list[tuple[str, str]]:
         """(outlet, title) of the other articles of an article's story: what the reader's header lists."""
         story_id = self.store.story_of([article.id]).get(article.id)
@@ -299,9 +306,11 @@ class Library:
 
     # -- counts -------------------------------------------------------------------------------
 
-    def counts(self, rules: Sequence, feeds: Sequence[Feed], by_story: bool = False) -> Counts:
+    def counts(self, rules: Sequence, feeds: Sequence[Feed], by_story: bool = False,
+               rule_hits: dict[str, frozenset[int]] | None = None) -> Counts:  # fmt: skip
         """Unread counts (stories `by_story`, else articles) by feed, group and in all, starred articles, and each
-        rule's matches and unread matches (slow: a worker's job)."""
+        rule's matches and unread matches (slow: a worker's job). `rule_hits`: each rule's matches, if known
+        (the index is then not searched again)."""
         group_of = {f.id: f.group for f in feeds}
         if by_story:
             by_feed, by_group, total = self.store.unread_stories()
@@ -315,7 +324,8 @@ class Library:
                          group_of=group_of, by_story=by_story)  # fmt: skip
         count = self.store.count_stories if by_story else self.store.count_articles
         for rule in rules:
-            hits = self.matches(rule.query, rule, feeds)
+            known = rule_hits.get(rule.name) if rule_hits is not None else None
+            hits = sorted(known) if known is not None else self.matches(rule.query, rule, feeds)
             counted.rule_hits[rule.name] = frozenset(hits)
             counted.rule_unread[rule.name] = count(ArticleFilter(ids=hits, unread=True)) if hits else 0
         return counted

@@ -6,6 +6,7 @@ from textual import events
 
 from reader.store import ArticleFilter, Store
 from reader.tui.screens.dialogs import ConfirmScreen
+from reader.tui.widgets.article_body import ArticleBody
 from tests.tui.helpers import settle, started, wait_until
 
 
@@ -192,9 +193,11 @@ async def test_enter_again_shows_the_article_full_screen_a_pager_with_find(world
         assert screen.reader.found_at == 0, "round again"
         await pilot.press("N")
         assert screen.reader.found_at == 1
-        block, _offset = screen.reader.found[1]
         await settle(pilot)
-        assert block.region.height and screen.reader.region.overlaps(block.region), "the place found is on screen"
+        body = screen.reader.query_one(ArticleBody)
+        line = body.line_of(*screen.reader.found[1])  # the body's line holding the second place found
+        assert "export" in body.render().plain.split("\n")[line].lower()
+        assert screen.reader.region.y <= body.region.y + line < screen.reader.region.bottom, "it is on screen"
         first = screen.reader.article.id
         await pilot.press("J")  # the next article, still full screen
         await wait_until(pilot, lambda: screen.reader.article.id != first)
