@@ -22,8 +22,10 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
@@ -144,6 +146,9 @@ class MainScreen(Screen):
     HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (80, "-narrow"), (160, "-wide")]
     ALLOW_IN_MAXIMIZED_VIEW = "Footer, #find-input"  # the full-screen article keeps its keys and its find box
     ESCAPE_TO_MINIMIZE = False  # Escape goes back one step (closes the find box first), as q does
+    # Textual repaints the whole screen when the focus moves (~20–30 ms at 120×40, every Enter, q, Tab);
+    # the panes whose look depends on the focus repaint themselves (their CSS, the lists' cursor rows).
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     BINDINGS = [
         # The footer shows keys in this order, as many as fit: the most used first.

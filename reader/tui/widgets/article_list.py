@@ -247,8 +247,10 @@ class ArticleList(VirtualList):
         return style
 
     def notify_style_update(self) -> None:
-        self._styles.clear()
-        self._strips.clear()
+        """Styles were applied again (a theme, or only a focus move): the drawn rows stay if their styles did."""
+        before, self._styles = self._styles, {}
+        if any(self._style(name) != style for name, style in before.items()):
+            self._strips.clear()
         super().notify_style_update()
 
     def render_row(self, index: int, width: int, selected: bool) -> Strip:
