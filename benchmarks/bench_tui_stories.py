@@ -34,6 +34,7 @@ from benchmarks.bench_tui import (
     RESULTS,
     FrameRecorder,
     build_data_dir,
+    default_view,
     percentile,
     print_table,
     write_section,
@@ -219,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     data = build_data_dir(RESULTS / f"tui-stories-{args.articles}", args.articles, rebuild=args.rebuild)
+    default_view(data.settings)
     stories = put_in_stories(data.settings)
     load_before = os.getloadavg()[0]
     try:

@@ -274,3 +274,25 @@ def test_snapshot_of_a_story(story_world, make_app, snap_compare, state):
 
     size = (80, 24) if state == "mute-dialog" else (120, 30)
     assert snap_compare(make_app(story_world), terminal_size=size, run_before=shown)
+
+
+async def test_the_rules_screen_counts_unread_as_the_sidebar_does(story_world, make_app):
+    from reader.tui.screens.rules import RulesScreen
+
+    write_rule(story_world.rules_dir, "plant", query="svartsengi", title="The plant")  # two matches, one story
+    app = make_app(story_world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        for plain, counted, label in ((False, 1, "Unread stories"), (True, 2, "Unread")):
+            if screen.plain != plain:
+                await pilot.press("V")
+                await wait_until(pilot, lambda: screen.counts.by_story != plain)
+            assert screen.counts.rule_unread["plant"] == counted
+            await pilot.press("E")
+            await wait_until(pilot, lambda: isinstance(app.screen, RulesScreen) and bool(app.screen.rows))
+            table = app.screen.table
+            row = next(i for i, r in enumerate(app.screen.rows) if r.rule.name == "plant")
+            assert str(table.ordered_columns[4].label) == label
+            assert str(table.get_row_at(row)[4]) == str(counted)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is screen)

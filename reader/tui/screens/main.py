@@ -334,9 +334,10 @@ class MainScreen(Screen):
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def _load_ids(self, view: View, keep: int | None, first: int = FIRST_ROWS) -> None:
         """Post a view's rows: of a stored list the first screen's first (all of them follow from
-        `_load_rest` once these are drawn), so that 100,000 articles paint as fast as fifty; a search's
-        matches at once."""
-        self._post_rows(view, keep, None if view.query is not None or view.source.kind == SEARCH else first)
+        `_load_rest` once these are drawn), so that 100,000 articles paint as fast as fifty; likewise a
+        search's first matches when the index gives them alone (`Library.search_limits`), else all at once."""
+        searched = view.query is not None or view.source.kind == SEARCH
+        self._post_rows(view, keep, first if not searched or self.library.search_limits(view) else None)
 
     @work(thread=True, group="view-rest", exit_on_error=False)  # cancels nothing: a stale answer is dropped
     def _load_all_ids(self, view: View, keep: int | None) -> None:
@@ -346,13 +347,17 @@ class MainScreen(Screen):
         self.post_message(self._rows(view, keep, limit))
 
     def _rows(self, view: View, keep: int | None, limit: int | None) -> ViewLoaded:
-        if self.plain:
-            ids, sizes, scope = self.library.order(view, self.feeds, self.rules, limit), None, None
+        searched = view.query is not None or view.source.kind == SEARCH
+        if self.plain or searched:
+            ids = self.library.order(view, self.feeds, self.rules, limit)
+            more = limit is not None and len(ids) >= limit  # only the first rows: the rest follow
+            ids, sizes, scope = (ids, None, None) if self.plain else self.library.group_matches(view, ids)
         else:
             ids, sizes, scope = self.library.story_rows(view, self.feeds, self.rules, limit)
+            more = limit is not None and len(ids) >= limit
             if keep is not None and keep > 0 and keep not in ids and sizes:  # an article of a story: its story's row
                 keep = self.library.story_row_of(keep, list(sizes)) or keep
-        return ViewLoaded(view, ids, keep, sizes, scope, first=limit is not None and len(ids) >= limit)
+        return ViewLoaded(view, ids, keep, sizes, scope, first=more)
 
     def _load_rest(self, view: View, keep: int | None) -> None:
         if view == self.current_view():  # else a newer view is loading
@@ -1133,7 +1138,8 @@ class MainScreen(Screen):
     def action_rules(self, select: str | None = None, then: str = "") -> None:
         from .rules import RulesScreen
 
-        self.app.push_screen(RulesScreen(self.library, select=select, then=then), lambda _: self.poll())
+        screen = RulesScreen(self.library, select=select, then=then, by_story=not self.plain)  # counted as here
+        self.app.push_screen(screen, lambda _: self.poll())
 
     def action_feed_info(self) -> None:
         if (rule := self.selected_rule()) is not None:
