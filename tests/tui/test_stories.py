@@ -296,3 +296,30 @@ async def test_the_rules_screen_counts_unread_as_the_sidebar_does(story_world, m
             assert str(table.get_row_at(row)[4]) == str(counted)
             await pilot.press("escape")
             await wait_until(pilot, lambda: app.screen is screen)
+
+
+async def test_V_shows_the_other_modes_counts_kept_current_without_counting_again(story_world, make_app):
+    app = make_app(story_world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+
+        def counted(counts):
+            return counts.unread, counts.unread_by_feed, counts.unread_by_group, counts.rule_unread, counts.starred
+
+        def recount(by_story):
+            return counted(screen.library.counts(screen.rules, screen.feeds, by_story=by_story))
+
+        await pilot.press("V")  # one row per article: counted once, the story counts kept aside
+        await wait_until(pilot, lambda: not screen.counts.by_story)
+        await settle(pilot)
+        await pilot.press("V")
+        await wait_until(pilot, lambda: screen.counts.by_story)
+        kept = screen.spare_counts
+        assert kept is not None and not kept.by_story
+        await pilot.press("m", "s")  # the first story row read, its article starred: both modes' counts follow
+        await settle(pilot)
+        assert counted(screen.counts) == recount(True)
+        await pilot.press("V")
+        await settle(pilot)
+        assert screen.counts is kept, "swapped in, not counted again"
+        assert counted(screen.counts) == recount(False)
