@@ -285,6 +285,8 @@ async def test_the_article_body_keeps_lists_quotes_code_and_markup_as_text_and_a
     app = make_app(world)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await started(pilot)
+        await wait_until(pilot, lambda: screen.reader.article is not None)  # the preview, not over the text below
+        await settle(pilot)
         body = screen.reader.query_one(ArticleBody)
         words = " ".join(["word"] * 40)
         body.show(f"Intro [red]not markup[/] and [a link](https://ok.example/x).\n\n- first item {words}\n- second\n\n"

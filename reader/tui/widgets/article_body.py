@@ -50,6 +50,8 @@ def parse(markdown: str) -> tuple[list[Block], list[str]]:
 
 
 class _Builder:
+    """Walks markdown-it's block tokens once, keeping the open lists and quotes as line prefixes."""
+
     def __init__(self) -> None:
         self.blocks: list[Block] = []
         self.hrefs: list[str] = []
@@ -88,16 +90,16 @@ class _Builder:
                           above=2 if token.tag in ("h1", "h2") else 1)  # fmt: skip
             elif kind == "paragraph_open":
                 inline = next(it)
-                self._add(inline_content(inline, self.hrefs), above=0 if token.hidden else 1)  # hidden: a tight list's
+                self._add(inline_content(inline, self.hrefs), above=0 if token.hidden else 1)  # hidden: in a tight list
             elif kind in ("fence", "code_block"):
                 code = token.content.rstrip("\n").expandtabs(4)
-                self._add(Content.styled(clean_code(code), CODE), wrap=False)
+                self._add(Content.styled(printable(code), CODE), wrap=False)
             elif kind == "hr":
                 self._add(Content(""), rule=True)
             elif kind == "table_open":
                 self._table(it)
             elif kind == "html_block":
-                self._add(Content(token.content.strip()))
+                self._add(Content(printable(token.content.strip())))  # shown as text
         return self.blocks, self.hrefs
 
     def _add(self, content: Content, *, above: int = 1, wrap: bool = True, rule: bool = False) -> None:
@@ -136,11 +138,6 @@ class _Builder:
             if n == header - 1:
                 lines.append(Content.styled("─┼─".join("─" * w for w in widths), RULE))
         self._add(Content("\n").join(lines), wrap=False)
-
-
-def clean_code(code: str) -> str:
-    """Code as shown: control characters (but the newlines) as spaces."""
-    return "".join(c if c.isprintable() or c == "\n" else " " for c in code)
 
 
 def inline_content(token: Token, hrefs: list[str]) -> Content:
@@ -182,11 +179,11 @@ def inline_content(token: Token, hrefs: list[str]) -> Content:
             style, start = opened.pop()
             spans.append(Span(start, at, style))
     plain = "".join(text)
-    return Content(clean_inline(plain), spans=spans)
+    return Content(printable(plain), spans=spans)
 
 
-def clean_inline(text: str) -> str:
-    """Control characters (but line breaks) as spaces: the offsets of the spans stay."""
+def printable(text: str) -> str:
+    """Control and format characters (but line breaks) as spaces: the offsets of the spans stay."""
     return "".join(c if c.isprintable() or c == "\n" else " " for c in text)
 
 
