@@ -208,6 +208,18 @@ def _index_all(settings: Settings) -> None:
     store.close()
 
 
+def default_view(settings: Settings) -> None:
+    """One row per story, all articles (the defaults): a run cut short may have left V or U on."""
+    from reader.tui.library import PLAIN_KEY, UNREAD_ONLY_KEY
+
+    store = Store(settings.db_path)
+    try:
+        store.set_meta(PLAIN_KEY, "0")
+        store.set_meta(UNREAD_ONLY_KEY, "0")
+    finally:
+        store.close()
+
+
 def _newest_titles(settings: Settings, count: int = 5) -> tuple[str, ...]:
     store = Store(settings.db_path)
     try:
@@ -554,8 +566,10 @@ async def _round(app, pilot, recorder: FrameRecorder, figures: HeadlessFigures) 
     rows = articles.row_count
     await timed("z", "z", lambda f: f.state[ROW_COUNT] > rows)
     await timed("z again", "z", lambda f: f.state[ROW_COUNT] == rows)
-    await timed("V", "V", lambda f: f.state[PLAIN] and f.rows)
-    await timed("V again", "V", lambda f: not f.state[PLAIN] and f.rows)
+    listed = id(articles.ids)  # the list's rows of the other mode, not the old rows drawn again
+    await timed("V", "V", lambda f: f.state[PLAIN] and f.state[LIST_IDS] != listed and f.rows)
+    listed = id(articles.ids)
+    await timed("V again", "V", lambda f: not f.state[PLAIN] and f.state[LIST_IDS] != listed and f.rows)
 
 
 # -- report -------------------------------------------------------------------------------
@@ -690,6 +704,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     data = build_data_dir(RESULTS / f"tui-{args.articles}", args.articles, rebuild=args.rebuild)
+    default_view(data.settings)
     load_before = os.getloadavg()[0]
     try:
         pty_figures = measure_pty(data, starts=args.starts, presses=args.presses)

@@ -183,7 +183,8 @@ class Library:
     # -- which articles a view holds -------------------------------------------------------
 
     def order(self, view: View, feeds: Sequence[Feed], rules: Sequence = (), limit: int | None = None) -> list[int]:
-        """The ids of a view's articles, in its order (`limit`: the first ones at least, for a first screen)."""
+        """The ids of a view's articles, in its order (`limit`: the first ones at least, for a first screen;
+        a search honours it only when `search_limits` says so, else it lists every match)."""
         source = view.source
         if source.kind == SEARCH and view.query is None:
             return []  # a query that does not parse yet
@@ -191,13 +192,20 @@ class Library:
             flt = replace(self._filter(source), unread=view.unread_only)
             return self.store.article_order(flt, view.sort, limit)
         rule = next((r for r in rules if r.name == source.key), None) if source.kind == RULE else None
-        hits = self.matches(view.query, rule, feeds, sort="relevance" if view.sort == "relevance" else "newest")
+        hits = self.matches(view.query, rule, feeds, sort="relevance" if view.sort == "relevance" else "newest",
+                            limit=limit if self.search_limits(view) else None)  # fmt: skip
         if view.unread_only:
             unread = self.unread_among(hits)
             hits = [i for i in hits if i in unread]
         if view.sort in ("relevance", "newest"):
             return hits
         return self.store.article_order(ArticleFilter(ids=hits), view.sort)
+
+    @staticmethod
+    def search_limits(view: View) -> bool:
+        """Whether a search's first matches come from the index alone (top-k, not every match found): a search
+        (not a rule, whose feeds filter its matches) newest or best first, read and unread."""
+        return view.source.kind == SEARCH and view.sort in ("newest", "relevance") and not view.unread_only
 
     def story_rows(self, view: View, feeds: Sequence[Feed], rules: Sequence = (),
                    limit: int | None = None) -> tuple[list[int], dict[int, int], Scope]:  # fmt: skip
@@ -208,9 +216,13 @@ class Library:
             scope = Scope(replace(self._filter(view.source), unread=view.unread_only))
             rows = self.store.story_order(scope.flt, view.sort, limit)
         else:  # a search or a rule: its matches, grouped in their order
-            ids = self.order(view, feeds, rules)
-            scope = Scope(ArticleFilter(unread=view.unread_only), frozenset(ids))
-            rows = group_by_story(ids, self.store.story_of(ids))
+            return self.group_matches(view, self.order(view, feeds, rules, limit))
+        return [head for head, _ in rows], {head: size for head, size in rows if size > 1}, scope
+
+    def group_matches(self, view: View, ids: list[int]) -> tuple[list[int], dict[int, int], Scope]:
+        """A search's or a rule's matches `ids` (in order) as story rows, as `story_rows` gives them."""
+        scope = Scope(ArticleFilter(unread=view.unread_only), frozenset(ids))
+        rows = group_by_story(ids, self.store.story_of(ids))
         return [head for head, _ in rows], {head: size for head, size in rows if size > 1}, scope
 
     def story_articles(self, story_ids: Sequence[int], scope: Scope) -> dict[int, list[tuple[int, int, bool]]]:
@@ -248,6 +260,13 @@ class Library:
             unread |= {i for i in heads if any(r[2] for r in found.get(story_of.get(i), ()))}
         return unread
 
+    def story_row_of(self, article_id: int, heads: Sequence[int]) -> int | None:
+        """Which of these story rows (their first articles' ids) stands for the story of `article_id`."""
+        story = self.store.story_of([article_id]).get(article_id)
+        if story is None:
+            return None
+        return next((head for head, of in self.store.story_of(heads).items() if of == story), None)
+
     def also_covered(self, article: Article) -> list[tuple[str, str]]:
         """(outlet, title) of the other articles of an article's story: what the reader's header lists."""
         story_id = self.store.story_of([article.id]).get(article.id)
@@ -273,9 +292,10 @@ class Library:
     def unmute_story(self, story_id: int) -> None:
         self.store.set_story_muted(story_id, None)
 
-    def matches(self, query: ParsedQuery, rule, feeds: Sequence[Feed], *, sort: str = "newest") -> list[int]:
-        """Ids of the articles a query (or a rule, with its feed restrictions) matches."""
-        hits = [h.article_id for h in self.index.search(fresh_query(query), limit=None, sort=sort)]
+    def matches(self, query: ParsedQuery, rule, feeds: Sequence[Feed], *, sort: str = "newest",
+                limit: int | None = None) -> list[int]:  # fmt: skip
+        """Ids of the articles a query (or a rule, with its feed restrictions) matches (the first `limit`)."""
+        hits = [h.article_id for h in self.index.search(fresh_query(query), limit=limit, sort=sort)]
         allowed = self._allowed_articles(rule, feeds) if rule is not None else None
         return hits if allowed is None else [i for i in hits if i in allowed]
 
@@ -299,9 +319,11 @@ class Library:
 
     # -- counts -------------------------------------------------------------------------------
 
-    def counts(self, rules: Sequence, feeds: Sequence[Feed], by_story: bool = False) -> Counts:
+    def counts(self, rules: Sequence, feeds: Sequence[Feed], by_story: bool = False,
+               rule_hits: dict[str, frozenset[int]] | None = None) -> Counts:  # fmt: skip
         """Unread counts (stories `by_story`, else articles) by feed, group and in all, starred articles, and each
-        rule's matches and unread matches (slow: a worker's job)."""
+        rule's matches and unread matches (slow: a worker's job). `rule_hits`: each rule's matches, if known
+        (the index is then not searched again)."""
         group_of = {f.id: f.group for f in feeds}
         if by_story:
             by_feed, by_group, total = self.store.unread_stories()
@@ -313,12 +335,20 @@ class Library:
             total = sum(by_feed.values())
         counted = Counts(by_feed, by_group, total, self.store.count_articles(ArticleFilter(starred=True)),
                          group_of=group_of, by_story=by_story)  # fmt: skip
-        count = self.store.count_stories if by_story else self.store.count_articles
         for rule in rules:
-            hits = self.matches(rule.query, rule, feeds)
+            known = rule_hits.get(rule.name) if rule_hits is not None else None
+            hits = sorted(known) if known is not None else self.matches(rule.query, rule, feeds)
             counted.rule_hits[rule.name] = frozenset(hits)
-            counted.rule_unread[rule.name] = count(ArticleFilter(ids=hits, unread=True)) if hits else 0
+            counted.rule_unread[rule.name] = self.unread_count(hits, by_story)
         return counted
+
+    def unread_count(self, ids: Sequence[int], by_story: bool) -> int:
+        """How many of these articles are unread, or in how many stories (`by_story`) unread ones are: what the
+        sidebar and the rules screen count for a rule."""
+        if not ids:
+            return 0
+        count = self.store.count_stories if by_story else self.store.count_articles
+        return count(ArticleFilter(ids=ids, unread=True))
 
     # -- rows and articles ----------------------------------------------------------------
 

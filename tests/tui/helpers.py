@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from reader.tui.screens.main import MainScreen
 
@@ -22,7 +23,10 @@ async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float
 async def settle(pilot: Pilot) -> None:
     """Until no worker runs and the messages they posted are handled."""
     for _ in range(50):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass  # replaced by a newer worker of its group (a recount): the next round waits for that one
         await pilot.pause()
         if not any(w.is_running for w in pilot.app.workers):
             return

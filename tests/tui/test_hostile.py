@@ -60,6 +60,7 @@ async def test_every_hostile_article_opens_and_hostile_feed_titles_show_literall
                 await screen.reader.show_article(store.article(article.id), parse_query("bold OR red OR click"))
                 await pilot.pause()
                 assert is_clean(str(screen.query_one("#article-head").render()))
+                assert is_clean(screen.query_one("#article-body").render().plain)
         row = next(i for i, r in enumerate(screen.sidebar.rows) if r.source and r.source.id == "feed:3")
         drawn = screen.sidebar.render_row(row, 40, selected=False).text
         assert "[red]Policy[/] x [/]" in drawn and is_clean(drawn)

@@ -6,6 +6,7 @@ from textual import events
 
 from reader.store import ArticleFilter, Store
 from reader.tui.screens.dialogs import ConfirmScreen
+from reader.tui.widgets.article_body import ArticleBody
 from tests.tui.helpers import settle, started, wait_until
 
 
@@ -192,9 +193,11 @@ async def test_enter_again_shows_the_article_full_screen_a_pager_with_find(world
         assert screen.reader.found_at == 0, "round again"
         await pilot.press("N")
         assert screen.reader.found_at == 1
-        block, _offset = screen.reader.found[1]
         await settle(pilot)
-        assert block.region.height and screen.reader.region.overlaps(block.region), "the place found is on screen"
+        body = screen.reader.query_one(ArticleBody)
+        line = body.line_of(*screen.reader.found[1])  # the body's line holding the second place found
+        assert "export" in body.render().plain.split("\n")[line].lower()
+        assert screen.reader.region.y <= body.region.y + line < screen.reader.region.bottom, "it is on screen"
         first = screen.reader.article.id
         await pilot.press("J")  # the next article, still full screen
         await wait_until(pilot, lambda: screen.reader.article.id != first)
@@ -276,3 +279,39 @@ async def test_enter_enter_typed_at_once_opens_the_article_full_screen(world, ma
             app.post_message(events.Key("enter", "\r"))
         await wait_until(pilot, lambda: screen.maximized is screen.reader)
         await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == screen.articles.ids[0])
+
+
+async def test_the_article_body_keeps_lists_quotes_code_and_markup_as_text_and_a_clicked_link_opens(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await wait_until(pilot, lambda: screen.reader.article is not None)  # the preview, not over the text below
+        await settle(pilot)
+        body = screen.reader.query_one(ArticleBody)
+        words = " ".join(["word"] * 40)
+        body.show(f"Intro [red]not markup[/] and [a link](https://ok.example/x).\n\n- first item {words}\n- second\n\n"
+                  "> quoted\n\n```\ncode  [b]kept[/b]\n```\n")  # fmt: skip
+        await settle(pilot)
+        lines = body.render().plain.split("\n")
+        assert "[red]not markup[/]" in lines[0] and "code  [b]kept[/b]" in lines
+        item = next(i for i, line in enumerate(lines) if line.startswith("• first item"))
+        assert lines[item + 1].startswith("  word"), "a list item's next lines hang under its text"
+        assert "• second" in lines and "▌ quoted" in lines
+        column = lines[0].index("a link")
+        await pilot.click(offset=(body.content_region.x + column, body.content_region.y))
+        await settle(pilot)
+        assert app.opened == ["https://ok.example/x"]
+
+
+async def test_clicking_a_key_in_the_footer_presses_it(world, make_app):
+    from reader.tui.widgets.footer import Footer
+
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        footer = screen.query_one(Footer)
+        start, _end, binding, tooltip = next(span for span in footer._spans if span[2].action == "search")
+        assert tooltip == "Search every article"
+        await pilot.click(Footer, offset=(start + 1, 0))
+        await settle(pilot)
+        assert screen.search_bar.is_open and screen.focused is screen.search_bar.input

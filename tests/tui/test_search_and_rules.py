@@ -7,7 +7,7 @@ from textual.widgets import Button, Input, Static
 from reader.rules import load_rules, write_rule
 from reader.store import Store
 from reader.tui.screens.save_rule import SaveRuleScreen
-from reader.tui.widgets.article_view import MATCH, ArticleMarkdown
+from reader.tui.widgets.article_body import MATCH, ArticleBody
 from tests.tui.helpers import settle, started, wait_until
 
 
@@ -49,12 +49,8 @@ async def test_results_update_as_you_type_and_mark_the_terms(world, make_app):
         await pilot.press("enter")  # open the first
         await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == screen.articles.ids[0])
         await settle(pilot)
-        body = screen.reader.query_one(ArticleMarkdown)
-        marked_text = [
-            block.render().plain[span.start : span.end]
-            for block in body.query("MarkdownBlock") if hasattr(block.render(), "spans")
-            for span in block.render().spans if span.style == MATCH
-        ]  # fmt: skip
+        shown = screen.reader.query_one(ArticleBody).render()  # the body's lines as drawn
+        marked_text = [shown.plain[span.start : span.end] for span in shown.spans if span.style == MATCH]
         assert {"export", "controls", "Export"} <= set(marked_text)
 
 
@@ -243,7 +239,6 @@ async def test_a_field_limited_query_marks_that_field_only(world, make_app):
         await wait_until(pilot, lambda: screen.reader.article is not None)
         await settle(pilot)
         assert "export" in screen.reader.article.text.lower()  # the body has the word, unmarked
-        body = screen.reader.query_one(ArticleMarkdown)
-        marked = [span for block in body.query("MarkdownBlock") if hasattr(block.render(), "spans")
-                  for span in block.render().spans if span.style == MATCH]  # fmt: skip
+        shown = screen.reader.query_one(ArticleBody).render()
+        marked = [span for span in shown.spans if span.style == MATCH]
         assert marked == []

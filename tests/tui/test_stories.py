@@ -274,3 +274,52 @@ def test_snapshot_of_a_story(story_world, make_app, snap_compare, state):
 
     size = (80, 24) if state == "mute-dialog" else (120, 30)
     assert snap_compare(make_app(story_world), terminal_size=size, run_before=shown)
+
+
+async def test_the_rules_screen_counts_unread_as_the_sidebar_does(story_world, make_app):
+    from reader.tui.screens.rules import RulesScreen
+
+    write_rule(story_world.rules_dir, "plant", query="svartsengi", title="The plant")  # two matches, one story
+    app = make_app(story_world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        for plain, counted, label in ((False, 1, "Unread stories"), (True, 2, "Unread")):
+            if screen.plain != plain:
+                await pilot.press("V")
+                await wait_until(pilot, lambda: screen.counts.by_story != plain)
+            assert screen.counts.rule_unread["plant"] == counted
+            await pilot.press("E")
+            await wait_until(pilot, lambda: isinstance(app.screen, RulesScreen) and bool(app.screen.rows))
+            table = app.screen.table
+            row = next(i for i, r in enumerate(app.screen.rows) if r.rule.name == "plant")
+            assert str(table.ordered_columns[4].label) == label
+            assert str(table.get_row_at(row)[4]) == str(counted)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is screen)
+
+
+async def test_V_shows_the_other_modes_counts_kept_current_without_counting_again(story_world, make_app):
+    app = make_app(story_world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+
+        def counted(counts):
+            return counts.unread, counts.unread_by_feed, counts.unread_by_group, counts.rule_unread, counts.starred
+
+        def recount(by_story):
+            return counted(screen.library.counts(screen.rules, screen.feeds, by_story=by_story))
+
+        await pilot.press("V")  # one row per article: counted once, the story counts kept aside
+        await wait_until(pilot, lambda: not screen.counts.by_story)
+        await settle(pilot)
+        await pilot.press("V")
+        await wait_until(pilot, lambda: screen.counts.by_story)
+        kept = screen.spare_counts
+        assert kept is not None and not kept.by_story
+        await pilot.press("m", "s")  # the first story row read, its article starred: both modes' counts follow
+        await settle(pilot)
+        assert counted(screen.counts) == recount(True)
+        await pilot.press("V")
+        await settle(pilot)
+        assert screen.counts is kept, "swapped in, not counted again"
+        assert counted(screen.counts) == recount(False)

@@ -1,10 +1,11 @@
 """The main screen: sources on the left, the article list in the middle, the article on the right (or below).
 
 Slow work runs in threads and comes back as messages (a thread never touches
-a widget): Textual workers load a view's ids, count unread articles, read the
-rules and find the next unread article; refreshing and indexing, which write,
-run in daemon threads so that quitting never waits for them. Everything on the
-event loop is a store read of a few rows at most.
+a widget): Textual workers load a search's ids and the whole of a stored view,
+count unread articles, read the rules and find the next unread article;
+refreshing and indexing, which write, run in daemon threads so that quitting
+never waits for them. Everything on the event loop is a store read of a screen's
+rows or so (a stored view's first rows: a few ms), so a key's answer is drawn in its first frame.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Input, Markdown
+from textual.widget import Widget
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from ...models import Article, Feed
@@ -48,6 +51,7 @@ from ..library import (
     View,
 )
 from ..widgets.alert_list import AlertList
+from ..widgets.article_body import ArticleBody
 from ..widgets.article_list import ArticleList
 from ..widgets.article_view import ArticleView, alert_details, is_web_url
 from ..widgets.footer import Footer
@@ -65,6 +69,8 @@ POLL_SECONDS = 3.0  # rules directory, daemon, new alerts
 UNREAD_CHUNK = 500  # ids looked at per query when looking for the next unread article
 UNDO_DEPTH = 50  # mark-reads that u can undo, newest last
 FIRST_ROWS = 120  # rows of a stored list read before it is drawn (a screen's worth; all of them follow)
+STORY_ROWS_AHEAD = 4  # and as many rows more per row above the cursor (V: one story row per article or so)
+NOW_ROWS = 2000  # first rows read on the event loop, not in a worker (a few ms); more go to a worker
 KEEP_CURSOR = -1  # as `keep`: the row under the cursor when the rows arrive
 FIND_PLACEHOLDER = "find in the article (Enter: find · then n / N: next / previous · Esc: close)"
 LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort", "toggle_unread_only",
@@ -140,6 +146,9 @@ class MainScreen(Screen):
     HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (80, "-narrow"), (160, "-wide")]
     ALLOW_IN_MAXIMIZED_VIEW = "Footer, #find-input"  # the full-screen article keeps its keys and its find box
     ESCAPE_TO_MINIMIZE = False  # Escape goes back one step (closes the find box first), as q does
+    # Textual repaints the whole screen when the focus moves (~20–30 ms at 120×40, every Enter, q, Tab);
+    # the panes whose look depends on the focus repaint themselves (their CSS, the lists' cursor rows).
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     BINDINGS = [
         # The footer shows keys in this order, as many as fit: the most used first.
@@ -205,6 +214,9 @@ class MainScreen(Screen):
         self.rules: tuple = ()
         self.rules_signature: tuple | None = None
         self.counts = Counts()
+        self.spare_counts: Counts | None = None  # the other mode's (V) counts, kept current by hand too
+        self.recount_after_view: dict | None = None  # V without spare counts: recount once the list is drawn
+        self.view_notice = ""  # said once the view's rows are shown (a toast first would delay them a frame)
         self.source = Source(ALL)
         self.sort = "newest"
         self.unread_only = library.store.get_meta(UNREAD_ONLY_KEY) == "1"  # every list, remembered
@@ -307,25 +319,45 @@ class MainScreen(Screen):
             self.update_status()
             return
         self._set_list_title()
-        self._load_ids(self.current_view(), self.articles.current_head_id if keep_current else None)
+        keep = self.articles.current_head_id if keep_current else None
+        # Rows far enough down to hold the current article again (a story row stands for up to a few)
+        first = FIRST_ROWS + STORY_ROWS_AHEAD * self.articles.cursor if keep is not None else FIRST_ROWS
+        view = self.current_view()
+        if view.query is None and view.source.kind != SEARCH and first <= NOW_ROWS:
+            # A stored list's first rows are a few milliseconds of SQLite: read here, they are drawn in the
+            # key's first frame (a worker's answer would often miss it and wait for the next).
+            self.workers.cancel_group(self, "view")
+            self.view_loaded(self._rows(view, keep, first))
+        else:
+            self._load_ids(view, keep, first)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
-    def _load_ids(self, view: View, keep: int | None) -> None:
+    def _load_ids(self, view: View, keep: int | None, first: int = FIRST_ROWS) -> None:
         """Post a view's rows: of a stored list the first screen's first (all of them follow from
-        `_load_rest` once these are drawn), so that 100,000 articles paint as fast as fifty; a search's
-        matches at once."""
-        self._post_rows(view, keep, None if view.query is not None or view.source.kind == SEARCH else FIRST_ROWS)
+        `_load_rest` once these are drawn), so that 100,000 articles paint as fast as fifty; likewise a
+        search's first matches when the index gives them alone (`Library.search_limits`), else all at once."""
+        searched = view.query is not None or view.source.kind == SEARCH
+        self._post_rows(view, keep, first if not searched or self.library.search_limits(view) else None)
 
     @work(thread=True, group="view-rest", exit_on_error=False)  # cancels nothing: a stale answer is dropped
     def _load_all_ids(self, view: View, keep: int | None) -> None:
         self._post_rows(view, keep, None)
 
     def _post_rows(self, view: View, keep: int | None, limit: int | None) -> None:
-        if self.plain:
-            ids, sizes, scope = self.library.order(view, self.feeds, self.rules, limit), None, None
+        self.post_message(self._rows(view, keep, limit))
+
+    def _rows(self, view: View, keep: int | None, limit: int | None) -> ViewLoaded:
+        searched = view.query is not None or view.source.kind == SEARCH
+        if self.plain or searched:
+            ids = self.library.order(view, self.feeds, self.rules, limit)
+            more = limit is not None and len(ids) >= limit  # only the first rows: the rest follow
+            ids, sizes, scope = (ids, None, None) if self.plain else self.library.group_matches(view, ids)
         else:
             ids, sizes, scope = self.library.story_rows(view, self.feeds, self.rules, limit)
-        self.post_message(ViewLoaded(view, ids, keep, sizes, scope, first=limit is not None and len(ids) >= limit))
+            more = limit is not None and len(ids) >= limit
+            if keep is not None and keep > 0 and keep not in ids and sizes:  # an article of a story: its story's row
+                keep = self.library.story_row_of(keep, list(sizes)) or keep
+        return ViewLoaded(view, ids, keep, sizes, scope, first=more)
 
     def _load_rest(self, view: View, keep: int | None) -> None:
         if view == self.current_view():  # else a newer view is loading
@@ -352,6 +384,12 @@ class MainScreen(Screen):
                            placeholder=empty)
         self._set_list_title()
         self.update_status()
+        if self.recount_after_view is not None:
+            hits, self.recount_after_view = self.recount_after_view, None
+            self.call_after_refresh(self._count, self.rules, self.feeds, not self.plain, hits)
+        if self.view_notice:
+            self.call_after_refresh(self.notify, self.view_notice, timeout=2)
+            self.view_notice = ""
         if not self.rules_asked:  # the first view is up (its first rows): now the slower reads, once
             self.rules_asked = True
             self.call_after_refresh(self.load_rules)
@@ -387,13 +425,24 @@ class MainScreen(Screen):
 
     # -- counts, rules, status -----------------------------------------------------------------
 
+    def count_unread(self, rules: tuple, feeds: list[Feed], rule_hits: dict | None = None) -> None:
+        """Count again (in a worker); what changed is not known, so the other mode's counts are forgotten.
+        `rule_hits`: the rules' matches, when they cannot have changed (no index search then)."""
+        self.spare_counts = None
+        self._count(rules, feeds, not self.plain, rule_hits)
+
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
-    def count_unread(self, rules: tuple, feeds: list[Feed]) -> None:
-        self.post_message(CountsLoaded(self.library.counts(rules, feeds, by_story=not self.plain)))
+    def _count(self, rules: tuple, feeds: list[Feed], by_story: bool, rule_hits: dict | None) -> None:
+        self.post_message(CountsLoaded(self.library.counts(rules, feeds, by_story=by_story, rule_hits=rule_hits)))
 
     @on(CountsLoaded)
     def counts_loaded(self, message: CountsLoaded) -> None:
+        if message.counts.by_story == self.plain:
+            return  # counted for the other mode: V was pressed meanwhile (it counts again)
         self.counts = message.counts
+        self._show_counts()
+
+    def _show_counts(self) -> None:
         if self.unread_only:
             self.rebuild_sidebar()  # feeds read to the end leave, feeds with news come back
         else:
@@ -631,8 +680,11 @@ class MainScreen(Screen):
         if read:
             self._remember_marked(ids)
         if not muted:  # a muted story's articles count nowhere
-            others = self.library.unread_left(story_id, ids) if self.counts.by_story else []
-            self.counts.read_changed(articles, read, others)
+            counts = [c for c in (self.counts, self.spare_counts) if c is not None]
+            counts = counts[:1] if len(counts) == 2 and counts[0] is counts[1] else counts
+            others = self.library.unread_left(story_id, ids) if any(c.by_story for c in counts) else []
+            for c in counts:
+                c.read_changed(articles, read, others)
             self.sidebar.update_counts(self.counts)
         if self.articles.by_story:
             self.articles.forget_story(story_id, ids)  # the story's row changes with any of its articles
@@ -778,9 +830,19 @@ class MainScreen(Screen):
     def action_toggle_plain(self) -> None:
         self.plain = not self.plain
         self.library.store.set_meta(PLAIN_KEY, "1" if self.plain else "0")
+        # The sidebar counts what the rows are, stories or articles: the other mode's counts if kept, else
+        # counted once the list is drawn (the rules' matches are the same: no search).
+        by_story = not self.plain
+        spare = self.spare_counts
+        if self.counts.by_story != by_story:
+            self.spare_counts = self.counts
+        if spare is not None and spare.by_story == by_story:
+            self.counts = spare
+            self._show_counts()
+        else:
+            self.recount_after_view = self.counts.rule_hits
+        self.view_notice = "One row per article." if self.plain else "One row per story."
         self.load_view()
-        self.count_unread(self.rules, self.feeds)  # the sidebar counts what the rows are: stories or articles
-        self.notify("One row per article." if self.plain else "One row per story.", timeout=2)
 
     def action_toggle_star(self) -> None:
         line = self.target_line()
@@ -789,6 +851,8 @@ class MainScreen(Screen):
         self.library.set_starred(line.id, not line.starred)
         self.articles.replace_line(replace(line, starred=not line.starred))
         self.counts.starred_changed(not line.starred)
+        if self.spare_counts is not None and self.spare_counts is not self.counts:
+            self.spare_counts.starred_changed(not line.starred)
         self.sidebar.update_counts(self.counts)
         if self.reader.article is not None and self.reader.article.id == line.id:
             self.reader.show_starred(not line.starred)
@@ -832,11 +896,21 @@ class MainScreen(Screen):
 
     def action_next_unread(self) -> None:
         if not self._find_step(1):
-            self._find_unread(self.articles.ids, self.articles.cursor, 1, self.articles.story_rows(), self.scope)
+            self._next_unread(1)
 
     def action_previous_unread(self) -> None:
         if not self._find_step(-1):
-            self._find_unread(self.articles.ids, self.articles.cursor, -1, self.articles.story_rows(), self.scope)
+            self._next_unread(-1)
+
+    def _next_unread(self, step: int) -> None:
+        """The next unread row: among the rows read for drawing (most often a few rows on) at once, else
+        looked for in the store by a worker."""
+        articles = self.articles
+        found = articles.next_unread_drawn(articles.cursor, step)
+        if found is None:
+            self._find_unread(articles.ids, articles.cursor, step, articles.story_rows(), self.scope)
+        else:
+            self.unread_found(UnreadFound(articles.ids, articles.ids[found] if found >= 0 else None))
 
     @work(thread=True, exclusive=True, group="find", exit_on_error=False)
     def _find_unread(self, ids: list[int], start: int, step: int, stories: frozenset[int], scope: Scope | None) -> None:
@@ -878,8 +952,8 @@ class MainScreen(Screen):
             return
         self.app.open_url(url)
 
-    @on(Markdown.LinkClicked)
-    def link_clicked(self, event: Markdown.LinkClicked) -> None:
+    @on(ArticleBody.LinkClicked)
+    def link_clicked(self, event: ArticleBody.LinkClicked) -> None:
         self._open_url(event.href)
 
     def action_open_link(self, number: int) -> None:
@@ -1064,7 +1138,8 @@ class MainScreen(Screen):
     def action_rules(self, select: str | None = None, then: str = "") -> None:
         from .rules import RulesScreen
 
-        self.app.push_screen(RulesScreen(self.library, select=select, then=then), lambda _: self.poll())
+        screen = RulesScreen(self.library, select=select, then=then, by_story=not self.plain)  # counted as here
+        self.app.push_screen(screen, lambda _: self.poll())
 
     def action_feed_info(self) -> None:
         if (rule := self.selected_rule()) is not None:

@@ -121,9 +121,10 @@ class RulesScreen(Screen):
     }
     """
 
-    def __init__(self, library: Library, select: str | None = None, then: str = "") -> None:
+    def __init__(self, library: Library, select: str | None = None, then: str = "", by_story: bool = False) -> None:
         super().__init__()
         self.library = library
+        self.by_story = by_story  # unread counted in stories, as the sidebar does in the story view
         self.rows: list[RuleRow] = []
         self.select = select  # the rule to put the cursor on once loaded
         self.then = then  # "edit" or "delete": what to do with that rule once loaded (e / d on it in the sidebar)
@@ -131,7 +132,8 @@ class RulesScreen(Screen):
 
     def compose(self) -> ComposeResult:
         table = DataTable(id="rules-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Rule", "Kind", "State", "Matches", "Unread", "Last alert")
+        table.add_columns("Rule", "Kind", "State", "Matches", "Unread stories" if self.by_story else "Unread",
+                          "Last alert")  # fmt: skip
         yield table
         yield Static(Content("Reading the rules…"), id="rule-summary")
         matches = DataTable(id="matches-table", cursor_type="row")
@@ -158,7 +160,7 @@ class RulesScreen(Screen):
         rows = []
         for rule in sorted(rule_set.rules, key=lambda r: r.display_title.lower()):
             hits = self.library.matches(rule.query, rule, feeds)
-            unread = len(self.library.unread_among(hits)) if hits else 0
+            unread = self.library.unread_count(hits, self.by_story)
             alert = self.library.last_alert(rule.name)
             last = f"{alert.created_at.astimezone():%Y-%m-%d %H:%M} · {clean_line(alert.title, 200)}" if alert else ""
             rows.append(RuleRow(rule, hits, unread, last))

@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Size
 from textual.strip import Strip
-from textual.widget import Widget
 
 from ...store import ArticleLine
 from ...text import clean_line
@@ -173,12 +171,7 @@ class ArticleList(VirtualList):
 
     def _rows_changed(self) -> None:
         before, self.row_count = self.row_count, len(self._ids)
-        size = Size(0, self.row_count)
-        if min(before, self.row_count) > self.size.height:  # the scrollbar stays: no layout of the whole screen
-            self.set_reactive(Widget.virtual_size, size)
-            self._scroll_update(size)  # its thumb, as Textual's own resize does
-        else:
-            self.virtual_size = size
+        self.set_virtual_height(before, self.row_count)
         self._strips.clear()
         self.refresh()
 
@@ -222,6 +215,22 @@ class ArticleList(VirtualList):
             del self._lines[line.id]
         self.refresh()
 
+    def next_unread_drawn(self, start: int, step: int) -> int | None:
+        """The next row from `start` on (step 1 or -1) that is unread (a story row: any article it stands for),
+        known from the rows read for drawing; -1 if no row up to the end is; None if a row not read yet
+        comes first (the store must be asked)."""
+        stories = self.story_rows()
+        index = start + step
+        while 0 <= index < len(self._ids):
+            line = self._lines.get(self._ids[index])
+            if line is None:
+                return None
+            own = not line.read
+            if (line.story_unread if line.id in stories and line.story_unread is not None else own):
+                return index
+            index += step
+        return -1
+
     def forget_lines(self) -> None:
         """Drop every cached row (they changed in the store); they are read again as drawn."""
         self._lines.clear()
@@ -238,8 +247,10 @@ class ArticleList(VirtualList):
         return style
 
     def notify_style_update(self) -> None:
-        self._styles.clear()
-        self._strips.clear()
+        """Styles were applied again (a theme, or only a focus move): the drawn rows stay if their styles did."""
+        before, self._styles = self._styles, {}
+        if any(self._style(name) != style for name, style in before.items()):
+            self._strips.clear()
         super().notify_style_update()
 
     def render_row(self, index: int, width: int, selected: bool) -> Strip:

@@ -1,4 +1,4 @@
-"""The reader pane: an article's title, feed, author, date and link, its text as Markdown, its links numbered.
+"""The reader pane: an article's title, feed, author, date and link, its text (Markdown, drawn by `ArticleBody`), its links numbered.
 
 Above an alert's article it says which rule matched, the matched words in
 context, and where the alert went (each target's state and last error).
@@ -19,20 +19,18 @@ from typing import TYPE_CHECKING
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownBlock
+from textual.widgets import Static
 
 from ...models import Article
 from ...store import Alert
 from ...text import clean_line, clean_text
-from ..highlighting import match_spans
+from .article_body import MATCH, ArticleBody, mark
 
 if TYPE_CHECKING:
     from ...index import ParsedQuery
 
 SNIPPET_CHARS = 160  # of an alert's matched text shown above its article
 MAX_MARKDOWN_CHARS = 200_000  # longer articles are cut: parsing and laying out more would stall the UI
-MATCH = ".article-view--match"
 
 # Autolinks `<https://…>` (group 1) and inline links `[text](url "title")`, not images (groups 2, 3).
 _LINKS = re.compile(
@@ -69,53 +67,6 @@ def is_web_url(url: str) -> bool:
     return url.lower().startswith(("http://", "https://")) and len(url) <= 2000
 
 
-class _Marked:
-    """A Markdown block whose text gets the current query's terms, and the words being found, marked."""
-
-    plain = ""  # the block's text, where `find` looks
-
-    def set_content(self, content: Content) -> None:
-        markdown = self._markdown  # the block's document (Textual's own reference: blocks are built unmounted)
-        self.plain = content.plain
-        if isinstance(markdown, ArticleMarkdown):
-            if markdown.match_query is not None:
-                content = mark(content, markdown.match_query)
-            for found in occurrences(content.plain, markdown.find_text):
-                content = content.stylize(MATCH, found.start(), found.end())
-        super().set_content(content)  # type: ignore[misc]
-
-
-def occurrences(text: str, needle: str) -> list[re.Match]:
-    """Where `needle` is in `text`, ignoring case (offsets into `text` itself)."""
-    return list(re.finditer(re.escape(needle), text, re.IGNORECASE)) if needle else []
-
-
-# The blocks whose text is inline content (list items and quotes hold paragraphs).
-MARKED_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "paragraph_open", "th_open", "td_open")
-
-
-def mark(content: Content, query: ParsedQuery, field: str = "text") -> Content:
-    """The query's terms marked in `content`, one of the article's `field`s (`title:H20` marks the title only)."""
-    for start, end in match_spans(query, content.plain, field=field):
-        content = content.stylize(MATCH, start, end)
-    return content
-
-
-class ArticleMarkdown(Markdown):
-    """Markdown that marks the query's terms, and leaves link clicks to the app (no auto-open)."""
-
-    BLOCKS = {
-        **Markdown.BLOCKS,
-        **{name: type(f"Marked{Markdown.BLOCKS[name].__name__}", (_Marked, Markdown.BLOCKS[name]), {})
-           for name in MARKED_BLOCKS},
-    }  # fmt: skip
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(open_links=False, **kwargs)
-        self.match_query: ParsedQuery | None = None
-        self.find_text = ""  # the words `/` looks for in the full-screen article
-
-
 class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
     """The right (or lower) pane; Enter shows it full screen, a pager with newsboat's keys. (No sideways keys: the text wraps.)"""
 
@@ -149,13 +100,13 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         self.muted: datetime | None = None  # until when its story is muted
         self.links: list[Link] = []
         self.markdown = ""  # the article's Markdown as shown (links numbered)
-        self.found: list[tuple[_Marked, int]] = []  # each place the find text is: its block, its offset there
+        self.found: list[tuple[int, int]] = []  # each place the find text is: its block's number, its offset there
         self.found_at = -1  # the place n/N went to last
 
     def compose(self):
         yield Static(Content(""), id="article-alert")
         yield Static(Content("Select an article to read it."), id="article-head")
-        yield ArticleMarkdown(id="article-body")
+        yield ArticleBody(id="article-body")
         yield Static(Content(""), id="article-links")
 
     async def show_article(self, article: Article | None, query: ParsedQuery | None = None,
@@ -172,33 +123,27 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         shown.update(alert or Content(""))
         shown.display = alert is not None
         head = self.query_one("#article-head", Static)
-        body = self.query_one(ArticleMarkdown)
+        body = self.query_one(ArticleBody)
         links = self.query_one("#article-links", Static)
         if article is None:
             self.links = []
             head.update(Content("Select an article to read it."))
-            body.match_query = None
-            await body.update("")
+            body.show("")
             links.update(Content(""))
             return
         markdown, self.links = number_links(clean_text(article.markdown or article.text, MAX_MARKDOWN_CHARS))
         enclosures = [Link(len(self.links) + k, enclosure_label(e), clean_line(e.url, 2000))
                       for k, e in enumerate(article.enclosures, 1)]  # fmt: skip
         self.links += enclosures
-        self.markdown, self.found, self.found_at, body.find_text = markdown, [], -1, ""
+        self.markdown, self.found, self.found_at = markdown, [], -1
         head.update(header(article, query, enclosures, also, muted))
-        body.match_query = query
         self.scroll_home(animate=False)
-        await body.update(markdown)
+        body.show(markdown, query)
         links.update(links_list(article, self.links))
 
     async def find(self, text: str) -> int:
         """Mark every place `text` is in the article's body; returns how many. n/N then go from one to the next."""
-        body = self.query_one(ArticleMarkdown)
-        body.find_text = text.strip()
-        await body.update(self.markdown)
-        self.found = [(block, m.start()) for block in body.query(MarkdownBlock) if isinstance(block, _Marked)
-                      for m in occurrences(block.plain, body.find_text)]  # fmt: skip
+        self.found = self.query_one(ArticleBody).find(text.strip())
         self.found_at = -1
         return len(self.found)
 
@@ -207,12 +152,8 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         if not self.found:
             return None
         self.found_at = (self.found_at + step) % len(self.found)
-        block, offset = self.found[self.found_at]
-        y, node = 0, block
-        while node is not None and node is not self:
-            y += node.virtual_region.y
-            node = node.parent
-        y += offset // max(1, block.content_region.width or self.scrollable_content_region.width)
+        body = self.query_one(ArticleBody)
+        y = body.virtual_region.y + body.line_of(*self.found[self.found_at])
         self.scroll_to(y=max(0, y - 2), animate=False)
         return self.found_at
 

@@ -43,7 +43,10 @@ class StatusBar(Horizontal):
         yield ProgressBar(id="refresh-progress", show_eta=False)
 
     def show_status(self, status: Status, view: str) -> None:
-        self.query_one("#status-text", Static).update(status_text(status, view))
+        text = self.query_one("#status-text", Static)
+        shown = status_text(status, view)
+        if shown != text.content:
+            text.update(shown, layout=False)  # one line of fixed size: no layout of the screen
 
     def show_progress(self, label: str, done: int, total: int | None) -> None:
         self.add_class("-refreshing")

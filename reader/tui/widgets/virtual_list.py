@@ -93,13 +93,23 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_rows(self, count: int, cursor: int = 0) -> None:
         """Show `count` rows (the subclass has swapped its data), the cursor on row `cursor`."""
-        self.row_count = count
-        self.virtual_size = Size(0, count)
+        before, self.row_count = self.row_count, count
+        self.set_virtual_height(before, count)
         cursor = max(0, min(cursor, count - 1))
         self.set_reactive(VirtualList.cursor, cursor)
         self._follow_cursor(center=True)
         self.refresh()
         self.post_message(self.CursorMoved(self, cursor))
+
+    def set_virtual_height(self, before: int, rows: int) -> None:
+        """`rows` rows to scroll through (`before` until now); while both overflow the list, the scrollbar
+        stays and only its thumb moves: no layout of the whole screen."""
+        size = Size(0, rows)
+        if min(before, rows) > self.size.height:
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)  # the thumb, as Textual's own resize does
+        else:
+            self.virtual_size = size
 
     def move_to(self, index: int) -> None:
         if self.row_count:
