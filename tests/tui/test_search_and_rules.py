@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.widgets import Button, Input, Static
 
 from reader.rules import load_rules, write_rule
@@ -52,6 +53,20 @@ async def test_results_update_as_you_type_and_mark_the_terms(world, make_app):
         shown = screen.reader.query_one(ArticleBody).render()  # the body's lines as drawn
         marked_text = [shown.plain[span.start : span.end] for span in shown.spans if span.style == MATCH]
         assert {"export", "controls", "Export"} <= set(marked_text)
+
+
+async def test_keys_typed_in_one_burst_after_slash_all_reach_the_search_box(world, make_app):
+    """A terminal hands over `/nvidia` typed fast (or pasted) at once: every key after `/` is the query's,
+    none is taken as a command of the list (`i` would open the import dialog)."""
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        for key in ["slash", *"nvidia"]:  # queued before any is handled, as the terminal driver does
+            app.post_message(events.Key(key, "/" if key == "slash" else key))
+        await wait_until(pilot, lambda: screen.search_bar.input.value == "nvidia")
+        assert app.screen is screen and screen.focused is screen.search_bar.input
+        await pilot.press("slash", "x")  # in the box, `/` is text
+        assert screen.search_bar.input.value == "nvidia/x"
 
 
 async def test_query_errors_and_warnings_show_inline(world, make_app):

@@ -152,7 +152,8 @@ class MainScreen(Screen):
 
     BINDINGS = [
         # The footer shows keys in this order, as many as fit: the most used first.
-        Binding("slash", "search", "Search", id="main.search", tooltip="Search every article"),
+        # priority: taken as it arrives, so keys typed right after it (a burst, a paste) reach the box
+        Binding("slash", "search", "Search", id="main.search", tooltip="Search every article", priority=True),
         Binding("n", "next_unread", "Next unread", id="main.next_unread", tooltip="Open the next unread article"),
         Binding("b", "sources", "Sources", id="main.sources", tooltip="Show the sources (a narrow terminal hides them)"),
         Binding("q", "back", "Back", id="main.back", tooltip="Back one pane; quit from the sidebar"),
@@ -694,6 +695,8 @@ class MainScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Actions on the article list are off while the Alerts list is shown (and so hidden from the footer);
         `b` is there only on a compact screen."""
+        if action == "search" and isinstance(self.focused, Input):
+            return False  # a `/` typed in a box is text
         if action in LIST_ACTIONS and self.is_mounted and self.alerts.display:
             return False
         if action == "sources":  # elsewhere the sidebar is always on screen

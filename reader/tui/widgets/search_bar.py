@@ -75,7 +75,7 @@ class SearchBar(Vertical):
         self.add_class("-open")
         self._place, self._typed = len(self.history), ""
         self.input.value = ""
-        self.input.focus()
+        self.screen.set_focus(self.input)  # now: `focus()` would wait behind keys already queued
 
     def remember(self, query: str) -> None:
         """A query searched for (Enter, or saved): the newest in the history, once."""
