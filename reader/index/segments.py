@@ -51,7 +51,7 @@ from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.reading import SegmentReader
 
 from ..store import IndexRow
-from .analysis import ANALYSED_FIELDS, INDEXNAME, SCHEMA, _minutes, _positions
+from .analysis import ANALYSED_FIELDS, INDEXNAME, SCHEMA, Numbering, _minutes, field_parts
 from .errors import WrongWhoosh
 
 # The release whose files this module writes and reads; pyproject.toml pins the same.
@@ -118,15 +118,45 @@ def _row_fields(row: IndexRow) -> dict[str, str | Sequence[str]]:
     }  # fmt: skip
 
 
+class _FieldTokens:
+    """One field's terms as added, in arrays of 4-byte ints (no Python object per position, which
+    the garbage collector would walk again and again): the term id of each position, the parts
+    (a field value, or one tag) one after another, and the extra terms (acronyms, a CJK run's
+    last character) with their documents and positions."""
+
+    __slots__ = ("ids", "part_docs", "part_starts", "part_sizes", "extra_ids", "extra_docs", "extra_positions")
+
+    def __init__(self):
+        self.ids = array("I")
+        self.part_docs, self.part_starts, self.part_sizes = array("I"), array("I"), array("I")
+        self.extra_ids, self.extra_docs, self.extra_positions = array("I"), array("I"), array("I")
+
+    def positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(term ids, docnums, positions) of every term added, as int64 arrays."""
+        sizes = _int64(self.part_sizes)
+        if len(sizes):
+            offsets = np.cumsum(sizes) - sizes - _int64(self.part_starts)  # (where each part starts) - (its position)
+            docs = np.repeat(_int64(self.part_docs), sizes)
+            positions = np.arange(len(self.ids), dtype=np.int64) - np.repeat(offsets, sizes)
+        else:
+            docs = positions = np.zeros(0, dtype=np.int64)
+        return (np.concatenate([_int64(self.ids), _int64(self.extra_ids)]),
+                np.concatenate([docs, _int64(self.extra_docs)]),
+                np.concatenate([positions, _int64(self.extra_positions)]))  # fmt: skip
+
+
+def _int64(values: array) -> np.ndarray:
+    return np.frombuffer(values, np.uint32).astype(np.int64) if len(values) else np.zeros(0, dtype=np.int64)
+
+
 class _SegmentBuilder:
     """Writes articles straight into one new segment.
 
-    Postings are collected per field and term as three arrays of 4-byte
-    ints (docnums, frequencies, positions: no Python object per posting, which
-    the garbage collector would walk again and again) and written term by term
-    at the end; those copied from segments being merged, as numpy arrays
-    (docnums, frequencies, position deltas). The segment is returned
-    uncommitted: the caller adds it to the index.
+    Each term is given an id once per segment; a field's positions are kept as
+    term ids (`_FieldTokens`). At the end each field's postings are sorted in one
+    go (numpy: by term, document and position) and written in bulk; postings
+    copied from segments being merged join them as positions. The segment is
+    returned uncommitted: the caller adds it to the index.
     """
 
     def __init__(self, storage: FileStorage):
@@ -134,8 +164,13 @@ class _SegmentBuilder:
         self.storage = storage
         self.segment = codec.new_segment(storage, INDEXNAME)
         self.perdoc = codec.per_document_writer(storage, self.segment)
-        self.postings: dict[str, dict[bytes, tuple[array, array, array]]] = {name: {} for name in ANALYSED_FIELDS}
-        self.copied: dict[str, dict[bytes, list[tuple[np.ndarray, ...]]]] = {name: {} for name in ANALYSED_FIELDS}
+        self.numbering = Numbering()  # term ids
+        self.tokens = {name: _FieldTokens() for name in ANALYSED_FIELDS}
+        # Per field: postings copied from other segments, as (term ids, docnums, frequencies, position deltas).
+        self.copied: dict[str, tuple[list[int], list[np.ndarray], list[np.ndarray], list[np.ndarray]]] = {
+            name: ([], [], [], []) for name in ANALYSED_FIELDS
+        }
+        self._last: tuple[object, list] = (None, [])  # the value analysed last and its parts (a summary is most often its text)
         self.docnum = 0
 
     def add(self, row: IndexRow) -> None:
@@ -148,17 +183,23 @@ class _SegmentBuilder:
         self.docnum += 1
 
     def _add_analysed(self, name: str, value: str | Sequence[str]) -> None:
-        docnum, postings = self.docnum, self.postings[name]
-        positions = _positions(value)
-        for term, where in positions.items():
-            entry = postings.get(term)
-            if entry is None:
-                postings[term] = (array("I", (docnum,)), array("I", (len(where),)), array("I", where))
-            else:
-                entry[0].append(docnum)
-                entry[1].append(len(where))
-                entry[2].extend(where)
-        length = sum(map(len, positions.values()))
+        last_value, parts = self._last
+        if value != last_value:
+            parts = field_parts(value, self.numbering)
+            self._last = (value, parts)
+        docnum, tokens = self.docnum, self.tokens[name]
+        length = 0
+        for start, ids, extras in parts:
+            if ids:
+                tokens.ids.extend(ids)
+                tokens.part_docs.append(docnum)
+                tokens.part_starts.append(start)
+                tokens.part_sizes.append(len(ids))
+            for position, term in extras:
+                tokens.extra_ids.append(term)
+                tokens.extra_docs.append(docnum)
+                tokens.extra_positions.append(position)
+            length += len(ids) + len(extras)
         self.perdoc.add_field(name, SCHEMA[name], None, length)
 
     def add_segment(self, reader: SegmentReader) -> None:
@@ -177,7 +218,8 @@ class _SegmentBuilder:
                     docs, tfs = docs[kept], postings.tfs[kept]
                 else:
                     tfs = postings.tfs
-                self.copied[field].setdefault(term, []).append((docs, tfs, deltas))
+                for part, values in zip(self.copied[field], (self.numbering.number(term), docs, tfs, deltas)):
+                    part.append(values)
         finally:
             source.close()
 
@@ -202,18 +244,16 @@ class _SegmentBuilder:
     def finish(self):
         """Write the terms and postings; returns the (uncommitted) segment."""
         self.perdoc.close()
+        terms = self.numbering.terms
+        order = sorted(range(len(terms)), key=terms.__getitem__)
+        ranks = np.empty(len(order), dtype=np.int64)
+        ranks[order] = np.arange(len(order), dtype=np.int64)
+        sorted_terms = [terms[i] for i in order]
         writer = _PostingsWriter(self.storage, self.segment)
         for name in ANALYSED_FIELDS:
-            added, copied = self.postings[name], self.copied[name]
-            for term in sorted(added.keys() | copied.keys()):
-                parts = copied.get(term, [])
-                if term in added:
-                    docs, tfs, positions = added[term]
-                    parts.append((docs, tfs, _deltas(positions, tfs)))
-                if len(parts) == 1:
-                    writer.add(name, term, *parts[0])
-                else:
-                    writer.add(name, term, *(np.concatenate([np.asarray(p[k], np.int64) for p in parts]) for k in range(3)))
+            ids, docs, positions = self._positions(name)
+            if len(ids):
+                writer.add_field(name, *_postings(ranks[ids], docs, positions, sorted_terms))
         writer.close()
         self.segment.set_doc_count(self.docnum)
         # The size of each file, kept in the table of contents with the segment, so that a
@@ -224,22 +264,98 @@ class _SegmentBuilder:
         }
         return self.segment
 
+    def _positions(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(term ids, docnums, positions) of every position of field `name`, added or copied."""
+        ids, docs, positions = self.tokens[name].positions()
+        self.tokens[name] = _FieldTokens()
+        copied_ids, copied_docs, copied_tfs, copied_deltas = self.copied[name]
+        if not copied_ids:
+            return ids, docs, positions
+        tfs = np.concatenate(copied_tfs)
+        deltas = np.concatenate(copied_deltas)
+        totals = np.cumsum(deltas)
+        firsts = np.cumsum(tfs) - tfs
+        counts = np.array([t.sum() for t in copied_tfs], dtype=np.int64)
+        return (np.concatenate([ids, np.repeat(np.array(copied_ids, dtype=np.int64), counts)]),
+                np.concatenate([docs, np.repeat(np.concatenate(copied_docs), tfs)]),
+                np.concatenate([positions, totals - np.repeat(totals[firsts] - deltas[firsts], tfs)]))  # fmt: skip
 
-def _deltas(positions: array, tfs: array) -> Ints:
-    """The postings' positions (`tfs[i]` of them for the i-th) as deltas, each posting's first from 0."""
-    if len(positions) < 64:
-        deltas = list(map(sub, positions, [0, *positions[:-1]]))
-        start = 0
-        for tf in tfs:
-            deltas[start] = positions[start]
-            start += tf
-        return deltas
-    absolute = np.frombuffer(positions, np.uint32).astype(np.int64)
-    counts = np.frombuffer(tfs, np.uint32)
-    deltas = np.diff(absolute, prepend=0)
-    firsts = np.cumsum(counts) - counts
-    deltas[firsts] = absolute[firsts]
-    return deltas
+
+def _postings(ranks: np.ndarray, docs: np.ndarray, positions: np.ndarray, sorted_terms: list[bytes]):
+    """(terms, document frequencies, docnums, frequencies, position deltas) of one field, by term,
+    from the rank of the term (its place in `sorted_terms`), docnum and position of each position."""
+    span = int(docs.max()) + 1
+    reach = int(positions.max()) + 1
+    if len(sorted_terms) * span * reach < 2**62:  # one int64 key: sorted in place, then taken apart
+        key = (ranks * span + docs) * reach + positions
+        key.sort()
+        term_docs, positions = np.divmod(key, reach)
+        ranks, docs = np.divmod(term_docs, span)
+    else:
+        order = np.lexsort((positions, docs, ranks))
+        ranks, docs, positions = ranks[order], docs[order], positions[order]
+        term_docs = ranks * span + docs
+    count = len(positions)
+    starts = np.flatnonzero(np.diff(term_docs, prepend=-1))  # each posting's first position
+    tfs = np.diff(starts, append=count)
+    deltas = np.diff(positions, prepend=0)
+    deltas[starts] = positions[starts]
+    posting_ranks = ranks[starts]
+    term_starts = np.flatnonzero(np.diff(posting_ranks, prepend=-1))
+    dfs = np.diff(term_starts, append=len(starts))
+    terms = list(map(sorted_terms.__getitem__, posting_ranks[term_starts].tolist()))
+    return terms, dfs, docs[starts], tfs, deltas
+
+
+_WIDTHS = np.array([1, 2, 4, 0], dtype=np.int64)  # bytes per value, by code (_ALL_ONES: none)
+
+
+def _codes(tops: np.ndarray) -> np.ndarray:
+    """The code (`_CODES`) of the narrowest width holding each of `tops`."""
+    return (tops >= 256).astype(np.int64) + (tops >= 65536)
+
+
+def _record(docs: np.ndarray, tfs: np.ndarray, deltas: np.ndarray) -> bytes:
+    """One term's posting record (see the module docstring) from its docnums, frequencies and position deltas."""
+    doc_code, packed_docs = _pack(np.diff(docs, prepend=0))
+    if (tfs == 1).all():
+        tf_code, packed_tfs = _ALL_ONES, b""
+    else:
+        tf_code, packed_tfs = _pack(tfs)
+    compressed, doc_part = _squeeze(packed_docs + packed_tfs)
+    blocks, firsts = [], []
+    ends = np.cumsum(tfs).tolist()
+    first = start = 0
+    while first < len(tfs):  # BLOCK postings, fewer if they hold more than BLOCK_POSITIONS positions
+        after = min(first + BLOCK, bisect_left(ends, start + BLOCK_POSITIONS, first) + 1, len(tfs))
+        end = ends[after - 1]
+        code, packed = _pack(deltas[start:end])
+        squeezed, data = _squeeze(packed)
+        blocks.append(bytes((code | squeezed << 2,)) + data)
+        firsts.append(first)
+        first, start = after, end
+    several = len(blocks) > 1
+    flags = doc_code | tf_code << 2 | compressed << 4 | several << 5
+    size = len(doc_part)
+    head = bytes((flags, size)) if size < 255 else bytes((flags, 255)) + struct.pack("<I", size)
+    table = b""
+    if several:  # how many blocks; where each ends; the first posting of each
+        table = array("I", [len(blocks), *accumulate(map(len, blocks)), *firsts])
+        if _BIG_ENDIAN:
+            table.byteswap()
+        table = table.tobytes()
+    return head + doc_part + table + b"".join(blocks)
+
+
+def _put(out: np.ndarray, at: np.ndarray, values: np.ndarray, widths: np.ndarray) -> None:
+    """Write each of `values` little-endian at `out[at]` in its width (1, 2 or 4 bytes)."""
+    for k in range(4):
+        if k:
+            wide = widths > k
+            if not wide.any():
+                return
+            at, values, widths = at[wide], values[wide], widths[wide]
+        out[at + k] = values >> 8 * k & 255
 
 
 class _PostingsWriter:
@@ -250,82 +366,87 @@ class _PostingsWriter:
         table.extras["fieldmap"] = {}
         table.close()
         self.file = segment.create_file(storage, W3Codec.POSTS_EXT)
-        self.position = 0  # kept here: the file's own tell() is a Python call through Whoosh's wrapper per term
+        self.position = 0
         self._write(MAGIC)
         self.directory: dict[str, tuple[list[bytes], list[int], list[int]]] = {}
-        self.field: str | None = None
-        self.block: tuple[list[bytes], list[int], list[int]] = ([], [], [])
-        self.block_start = 0
 
-    def add(self, field: str, term: bytes, docs: Ints, tfs: Ints, deltas: Ints) -> None:
-        """One term's postings: sorted docnums, their frequencies, and the position deltas."""
-        if field != self.field:
-            self._end_block()
-            self.field = field
-            self.directory[field] = ([], [], [])
-        start = self.position
-        if not self.block[0]:
-            self.block_start = start
-        self._write_record(docs, tfs, deltas)
-        self.block[0].append(term)
-        self.block[1].append(len(docs))
-        self.block[2].append(self.position - start)
-        if len(self.block[0]) >= TERMS_PER_BLOCK:
-            self._end_block()
+    def add_field(self, field: str, terms: list[bytes], dfs: np.ndarray, docs: np.ndarray, tfs: np.ndarray,
+                  deltas: np.ndarray) -> None:  # fmt: skip
+        """Every term of a field, in order, with their postings one term after another: document
+        frequencies, sorted docnums, frequencies and position deltas (each posting's first from 0).
 
-    def _write_record(self, docs: Ints, tfs: Ints, deltas: Ints) -> None:
-        if isinstance(docs, np.ndarray):
-            doc_code, packed_docs = _pack(np.diff(docs, prepend=0))
-            ones = bool((tfs == 1).all())
-        else:
-            doc_code, packed_docs = _pack([docs[0], *map(sub, docs[1:], docs)])
-            ones = tfs.count(1) == len(tfs)
-        if ones:
-            tf_code, packed_tfs = _ALL_ONES, b""
-        else:
-            tf_code, packed_tfs = _pack(tfs)
-        compressed, doc_part = _squeeze(packed_docs + packed_tfs)
-        blocks, firsts = [], []
-        ends = np.cumsum(tfs).tolist() if len(tfs) > BLOCK else list(accumulate(tfs))
-        first = start = 0
-        while first < len(tfs):  # BLOCK postings, fewer if they hold more than BLOCK_POSITIONS positions
-            after = min(first + BLOCK, bisect_left(ends, start + BLOCK_POSITIONS, first) + 1, len(tfs))
-            end = ends[after - 1]
-            code, packed = _pack(deltas[start:end])
-            squeezed, data = _squeeze(packed)
-            blocks.append(bytes((code | squeezed << 2,)) + data)
-            firsts.append(first)
-            first, start = after, end
-        several = len(blocks) > 1
-        flags = doc_code | tf_code << 2 | compressed << 4 | several << 5
-        size = len(doc_part)
-        head = bytes((flags, size)) if size < 255 else bytes((flags, 255)) + struct.pack("<I", size)
-        table = b""
-        if several:  # how many blocks; where each ends; the first posting of each
-            table = array("I", [len(blocks), *accumulate(map(len, blocks)), *firsts])
-            if _BIG_ENDIAN:
-                table.byteswap()
-            table = table.tobytes()
-        self._write(head + doc_part + table + b"".join(blocks))
+        The records of most terms (a few postings, nothing to compress, one position block) are
+        put together in bulk with numpy; the others one by one (`_record`).
+        """
+        firsts = np.cumsum(dfs) - dfs  # each term's first posting
+        counts = np.add.reduceat(tfs, firsts)  # each term's positions
+        position_firsts = np.cumsum(counts) - counts
+        doc_deltas = np.diff(docs, prepend=0)
+        doc_deltas[firsts] = docs[firsts]
+        doc_codes = _codes(np.maximum.reduceat(doc_deltas, firsts))
+        top_tfs = np.maximum.reduceat(tfs, firsts)
+        tf_codes = np.where(top_tfs == 1, _ALL_ONES, _codes(top_tfs))
+        position_codes = _codes(np.maximum.reduceat(deltas, position_firsts))
+        doc_sizes = dfs * (_WIDTHS[doc_codes] + _WIDTHS[tf_codes])
+        position_sizes = counts * _WIDTHS[position_codes]
+        # Under _COMPRESS_FROM bytes each, the parts are stored as they are, in one block: a flags
+        # byte, the doc part's size, the doc part, the block's code byte, the positions.
+        simple = (doc_sizes < _COMPRESS_FROM) & (position_sizes < _COMPRESS_FROM)
+        sizes = 3 + doc_sizes + position_sizes
+        others = np.flatnonzero(~simple).tolist()
+        records = []
+        for k in others:
+            a, b = firsts[k], firsts[k] + dfs[k]
+            records.append(_record(docs[a:b], tfs[a:b], deltas[position_firsts[k] : position_firsts[k] + counts[k]]))
+            sizes[k] = len(records[-1])
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        out = np.zeros(int(ends[-1]), dtype=np.uint8)
+        ones = np.flatnonzero(simple)
+        at = starts[ones]
+        out[at] = doc_codes[ones] | tf_codes[ones] << 2
+        out[at + 1] = doc_sizes[ones]
+        out[at + 2 + doc_sizes[ones]] = position_codes[ones]
+        # The doc parts and positions of those records, value by value.
+        term_of = np.repeat(simple, dfs)
+        posting_terms = np.repeat(np.arange(len(dfs)), dfs)[term_of]
+        index = (np.arange(len(docs)) - np.repeat(firsts, dfs))[term_of]
+        doc_widths, tf_widths = _WIDTHS[doc_codes[posting_terms]], _WIDTHS[tf_codes[posting_terms]]
+        at = starts[posting_terms] + 2 + index * doc_widths
+        _put(out, at, doc_deltas[term_of], doc_widths)
+        has_tfs = tf_widths > 0
+        at = (starts[posting_terms] + 2 + dfs[posting_terms] * doc_widths + index * tf_widths)[has_tfs]
+        _put(out, at, tfs[term_of][has_tfs], tf_widths[has_tfs])
+        term_of = np.repeat(simple, counts)
+        position_terms = np.repeat(np.arange(len(dfs)), counts)[term_of]
+        index = (np.arange(len(deltas)) - np.repeat(position_firsts, counts))[term_of]
+        widths = _WIDTHS[position_codes[position_terms]]
+        at = starts[position_terms] + 3 + doc_sizes[position_terms] + index * widths
+        _put(out, at, deltas[term_of], widths)
+        for k, record in zip(others, records):
+            out[starts[k] : ends[k]] = np.frombuffer(record, dtype=np.uint8)
+        self._write_blocks(field, terms, dfs.tolist(), sizes.tolist(), starts.tolist(), memoryview(out))
 
-    def _write(self, data: bytes) -> None:
+    def _write_blocks(self, field: str, terms: list[bytes], dfs: list[int], sizes: list[int], starts: list[int],
+                      records: memoryview) -> None:  # fmt: skip
+        """The records by TERMS_PER_BLOCK terms, each group followed by its dictionary block."""
+        firsts, offsets, bases = self.directory[field] = ([], [], [])
+        for k in range(0, len(terms), TERMS_PER_BLOCK):
+            block = slice(k, k + TERMS_PER_BLOCK)
+            last = min(k + TERMS_PER_BLOCK, len(terms)) - 1
+            bases.append(self.position)
+            self._write(records[starts[k] : starts[last] + sizes[last]])
+            offsets.append(self.position)
+            self._write(zlib.compress(pickle.dumps((tuple(terms[block]), tuple(dfs[block]), tuple(sizes[block])), 5),
+                                      _ZLIB_LEVEL))  # fmt: skip
+            offsets.append(self.position)
+            firsts.append(terms[k])
+
+    def _write(self, data: bytes | memoryview) -> None:
         self.file.write(data)
         self.position += len(data)
 
-    def _end_block(self) -> None:
-        terms, dfs, lengths = self.block
-        if not terms:
-            return
-        offset = self.position
-        self._write(zlib.compress(pickle.dumps((tuple(terms), tuple(dfs), tuple(lengths)), 5), _ZLIB_LEVEL))
-        firsts, offsets, bases = self.directory[self.field]
-        firsts.append(terms[0])
-        offsets += (offset, self.position)
-        bases.append(self.block_start)
-        self.block = ([], [], [])
-
     def close(self) -> None:
-        self._end_block()
         offset = self.position
         directory = zlib.compress(pickle.dumps(self.directory, 5), _ZLIB_LEVEL)
         self._write(directory)
