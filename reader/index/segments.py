@@ -315,25 +315,30 @@ def _codes(tops: np.ndarray) -> np.ndarray:
     return (tops >= 256).astype(np.int64) + (tops >= 65536)
 
 
-def _record(docs: np.ndarray, tfs: np.ndarray, deltas: np.ndarray) -> bytes:
-    """One term's posting record (see the module docstring) from its docnums, frequencies and position deltas."""
-    doc_code, packed_docs = _pack(np.diff(docs, prepend=0))
-    if (tfs == 1).all():
-        tf_code, packed_tfs = _ALL_ONES, b""
+def _record(doc_deltas: np.ndarray, tfs: np.ndarray, deltas: np.ndarray, doc_code: int, tf_code: int,
+            position_code: int) -> bytes:  # fmt: skip
+    """One term's posting record (see the module docstring) from its docnum deltas, frequencies and
+    position deltas, with the codes of their widths (the positions' for all of them)."""
+    packed = doc_deltas.astype(_DTYPES[doc_code]).tobytes()
+    if tf_code != _ALL_ONES:
+        packed += tfs.astype(_DTYPES[tf_code]).tobytes()
+    compressed, doc_part = _squeeze(packed)
+    count = len(tfs)
+    if count <= BLOCK and len(deltas) - tfs[-1] < BLOCK_POSITIONS:  # one block
+        squeezed, data = _squeeze(deltas.astype(_DTYPES[position_code]).tobytes())
+        blocks, firsts = [bytes((position_code | squeezed << 2,)) + data], [0]
     else:
-        tf_code, packed_tfs = _pack(tfs)
-    compressed, doc_part = _squeeze(packed_docs + packed_tfs)
-    blocks, firsts = [], []
-    ends = np.cumsum(tfs).tolist()
-    first = start = 0
-    while first < len(tfs):  # BLOCK postings, fewer if they hold more than BLOCK_POSITIONS positions
-        after = min(first + BLOCK, bisect_left(ends, start + BLOCK_POSITIONS, first) + 1, len(tfs))
-        end = ends[after - 1]
-        code, packed = _pack(deltas[start:end])
-        squeezed, data = _squeeze(packed)
-        blocks.append(bytes((code | squeezed << 2,)) + data)
-        firsts.append(first)
-        first, start = after, end
+        blocks, firsts = [], []
+        ends = np.cumsum(tfs).tolist()
+        first = start = 0
+        while first < count:  # BLOCK postings, fewer if they hold more than BLOCK_POSITIONS positions
+            after = min(first + BLOCK, bisect_left(ends, start + BLOCK_POSITIONS, first) + 1, count)
+            end = ends[after - 1]
+            code, packed = _pack(deltas[start:end])
+            squeezed, data = _squeeze(packed)
+            blocks.append(bytes((code | squeezed << 2,)) + data)
+            firsts.append(first)
+            first, start = after, end
     several = len(blocks) > 1
     flags = doc_code | tf_code << 2 | compressed << 4 | several << 5
     size = len(doc_part)
@@ -395,9 +400,12 @@ class _PostingsWriter:
         sizes = 3 + doc_sizes + position_sizes
         others = np.flatnonzero(~simple).tolist()
         records = []
-        for k in others:
-            a, b = firsts[k], firsts[k] + dfs[k]
-            records.append(_record(docs[a:b], tfs[a:b], deltas[position_firsts[k] : position_firsts[k] + counts[k]]))
+        for k, a, b, c, d, doc_code, tf_code, position_code in zip(
+            others, firsts[others].tolist(), (firsts + dfs)[others].tolist(), position_firsts[others].tolist(),
+            (position_firsts + counts)[others].tolist(), doc_codes[others].tolist(), tf_codes[others].tolist(),
+            position_codes[others].tolist(),
+        ):  # fmt: skip
+            records.append(_record(doc_deltas[a:b], tfs[a:b], deltas[c:d], doc_code, tf_code, position_code))
             sizes[k] = len(records[-1])
         ends = np.cumsum(sizes)
         starts = ends - sizes
