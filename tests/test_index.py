@@ -10,6 +10,7 @@ from whoosh.index import FileIndex
 from reader.index import (
     ANALYZER, INDEXNAME, IndexBusy, SearchIndex, analyze, highlight, parse_query, required_terms,
 )  # fmt: skip
+from reader.index import segments
 from reader.index.analysis import field_terms
 from reader.store import IndexRow
 
@@ -209,6 +210,28 @@ def test_rare_words_with_common_ones_across_many_blocks(index):
     assert ids(index, "DeepSeek NOT art") == {701}
     assert index.count('"of the"') == 700
     assert index.count("the", restrict=[5, 194, 701, 9999]) == 3
+
+
+def test_postings_sorted_on_three_keys_are_written_as_on_one(tmp_path, monkeypatch):
+    """A field whose (term, docnum, position) does not fit one int64 sort key is sorted on three
+    keys (`_KEY_LIMIT`): the postings file is the same, byte for byte, and so are the results."""
+    rnd = random.Random(3)
+    words = ["the", "US", "export", "controls", "华为发布", "R2", "naïve", "GPUs", "of", "chips", "x"]
+    rows = [row(i, " ".join(rnd.choices(words, k=5)), " ".join(rnd.choices(words, k=rnd.choice([3, 60, 3000]))),
+                tags=tuple(rnd.choices(words, k=3)), link=f"https://example.org/{i}/us-export")
+            for i in range(1, 80)]  # fmt: skip
+
+    def postings_file(directory):
+        built = SearchIndex(directory)
+        built.add(rows)
+        found = ids(built, '"export controls"'), ids(built, "US"), ids(built, "tag:华为")
+        built.close()
+        (name,) = [p for p in directory.iterdir() if p.suffix == ".pst"]
+        return name.read_bytes(), found
+
+    one = postings_file(tmp_path / "one")
+    monkeypatch.setattr(segments, "_KEY_LIMIT", 0)
+    assert postings_file(tmp_path / "three") == one
 
 
 def test_adding_a_row_twice_leaves_one_document(index):

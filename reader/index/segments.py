@@ -77,6 +77,7 @@ MAGIC = b"RDX1"
 BLOCK = 1024  # postings per position block at most
 BLOCK_POSITIONS = 2048  # positions per block, about: a word frequent in each document has fewer postings a block
 TERMS_PER_BLOCK = 64  # terms per dictionary block
+_KEY_LIMIT = 2**62  # a field's (term, docnum, position) sort key is one int64 below this; else three keys
 _FOOTER = struct.Struct("<QI4s")  # the directory's offset and length, MAGIC
 _COMPRESS_FROM = 48  # bytes: a smaller part is stored as it is
 _ZLIB_LEVEL = 6
@@ -251,9 +252,9 @@ class _SegmentBuilder:
         sorted_terms = [terms[i] for i in order]
         writer = _PostingsWriter(self.storage, self.segment)
         for name in ANALYSED_FIELDS:
-            ids, docs, positions = self._positions(name)
-            if len(ids):
-                writer.add_field(name, *_postings(ranks[ids], docs, positions, sorted_terms))
+            found = _postings(ranks, *self._positions(name), sorted_terms)
+            if found:
+                writer.add_field(name, *found)
         writer.close()
         self.segment.set_doc_count(self.docnum)
         # The size of each file, kept in the table of contents with the segment, so that a
@@ -281,30 +282,39 @@ class _SegmentBuilder:
                 np.concatenate([positions, totals - np.repeat(totals[firsts] - deltas[firsts], tfs)]))  # fmt: skip
 
 
-def _postings(ranks: np.ndarray, docs: np.ndarray, positions: np.ndarray, sorted_terms: list[bytes]):
+def _postings(ranks: np.ndarray, ids: np.ndarray, docs: np.ndarray, positions: np.ndarray, sorted_terms: list[bytes]):
     """(terms, document frequencies, docnums, frequencies, position deltas) of one field, by term,
-    from the rank of the term (its place in `sorted_terms`), docnum and position of each position."""
+    from the id, docnum and position of each of its positions (None if it has none); `ranks`
+    gives each term id's place in `sorted_terms`."""
+    if not len(ids):
+        return None
     span = int(docs.max()) + 1
     reach = int(positions.max()) + 1
-    if len(sorted_terms) * span * reach < 2**62:  # one int64 key: sorted in place, then taken apart
-        key = (ranks * span + docs) * reach + positions
+    if len(sorted_terms) * span * reach < _KEY_LIMIT:  # one int64 key, sorted in place (built so as to hold little memory)
+        key = ranks[ids]
+        del ids
+        key *= span
+        key += docs
+        del docs
+        key *= reach
+        key += positions
+        del positions
         key.sort()
         term_docs, positions = np.divmod(key, reach)
-        ranks, docs = np.divmod(term_docs, span)
+        del key
     else:
-        order = np.lexsort((positions, docs, ranks))
-        ranks, docs, positions = ranks[order], docs[order], positions[order]
-        term_docs = ranks * span + docs
-    count = len(positions)
+        order = np.lexsort((positions, docs, ranks[ids]))
+        term_docs = ranks[ids[order]] * span + docs[order]
+        positions = positions[order]
     starts = np.flatnonzero(np.diff(term_docs, prepend=-1))  # each posting's first position
-    tfs = np.diff(starts, append=count)
+    tfs = np.diff(starts, append=len(positions))
     deltas = np.diff(positions, prepend=0)
     deltas[starts] = positions[starts]
-    posting_ranks = ranks[starts]
+    posting_ranks, docs = np.divmod(term_docs[starts], span)
     term_starts = np.flatnonzero(np.diff(posting_ranks, prepend=-1))
     dfs = np.diff(term_starts, append=len(starts))
     terms = list(map(sorted_terms.__getitem__, posting_ranks[term_starts].tolist()))
-    return terms, dfs, docs[starts], tfs, deltas
+    return terms, dfs, docs, tfs, deltas
 
 
 _WIDTHS = np.array([1, 2, 4, 0], dtype=np.int64)  # bytes per value, by code (_ALL_ONES: none)
@@ -363,6 +373,15 @@ def _put(out: np.ndarray, at: np.ndarray, values: np.ndarray, widths: np.ndarray
         out[at + k] = values >> 8 * k & 255
 
 
+def _runs(terms: np.ndarray, firsts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the values of the given terms (term k's are at `firsts[k]`, `counts[k]` of them): each
+    value's term, its place among its term's values, and its index."""
+    lengths = counts[terms]
+    owner = np.repeat(terms, lengths)
+    within = np.arange(len(owner)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return owner, within, firsts[owner] + within
+
+
 class _PostingsWriter:
     """The `.pst` file of one segment (see the module docstring), and an empty Whoosh term table."""
 
@@ -416,21 +435,15 @@ class _PostingsWriter:
         out[at + 1] = doc_sizes[ones]
         out[at + 2 + doc_sizes[ones]] = position_codes[ones]
         # The doc parts and positions of those records, value by value.
-        term_of = np.repeat(simple, dfs)
-        posting_terms = np.repeat(np.arange(len(dfs)), dfs)[term_of]
-        index = (np.arange(len(docs)) - np.repeat(firsts, dfs))[term_of]
-        doc_widths, tf_widths = _WIDTHS[doc_codes[posting_terms]], _WIDTHS[tf_codes[posting_terms]]
-        at = starts[posting_terms] + 2 + index * doc_widths
-        _put(out, at, doc_deltas[term_of], doc_widths)
+        owner, within, source = _runs(ones, firsts, dfs)
+        doc_widths, tf_widths = _WIDTHS[doc_codes[owner]], _WIDTHS[tf_codes[owner]]
+        _put(out, starts[owner] + 2 + within * doc_widths, doc_deltas[source], doc_widths)
         has_tfs = tf_widths > 0
-        at = (starts[posting_terms] + 2 + dfs[posting_terms] * doc_widths + index * tf_widths)[has_tfs]
-        _put(out, at, tfs[term_of][has_tfs], tf_widths[has_tfs])
-        term_of = np.repeat(simple, counts)
-        position_terms = np.repeat(np.arange(len(dfs)), counts)[term_of]
-        index = (np.arange(len(deltas)) - np.repeat(position_firsts, counts))[term_of]
-        widths = _WIDTHS[position_codes[position_terms]]
-        at = starts[position_terms] + 3 + doc_sizes[position_terms] + index * widths
-        _put(out, at, deltas[term_of], widths)
+        at = starts[owner] + 2 + dfs[owner] * doc_widths + within * tf_widths
+        _put(out, at[has_tfs], tfs[source[has_tfs]], tf_widths[has_tfs])
+        owner, within, source = _runs(ones, position_firsts, counts)
+        widths = _WIDTHS[position_codes[owner]]
+        _put(out, starts[owner] + 3 + doc_sizes[owner] + within * widths, deltas[source], widths)
         for k, record in zip(others, records):
             out[starts[k] : ends[k]] = np.frombuffer(record, dtype=np.uint8)
         self._write_blocks(field, terms, dfs.tolist(), sizes.tolist(), starts.tolist(), memoryview(out))
