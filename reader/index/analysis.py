@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from itertools import compress
+from itertools import compress, count
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -173,16 +173,25 @@ class Numbering:
             self.terms.append(term)
         return found
 
+    def _numbers(self, terms: list[bytes | None]) -> Iterator[int | None]:
+        """The numbers of `terms` (None stays None), new ones numbered without a Python call each."""
+        new = set(terms).difference(self.numbers)
+        new.discard(None)
+        self.numbers.update(zip(new, count(len(self.terms))))
+        self.terms += new  # (in the order just numbered: the same set, unchanged)
+        return map(self.numbers.get, terms)
+
     def lookup(self, words: list[str]) -> tuple[list[int | None], dict[str, int]]:
-        """As `_lookup`, in numbers."""
+        """As `_lookup`, in numbers (a CJK run's number is None too)."""
         found = list(map(self.ordinary.get, words))
         if None in found:
-            new = [w for w in set(words).difference(self.ordinary) if not is_cjk(w)]
+            new = set(words).difference(self.ordinary)
             if new:
-                terms, acronyms = _lookup(new)
-                number = self.number
-                self.ordinary.update(zip(new, map(number, terms)))
-                self.acronyms.update((w, number(acronyms[w])) for w in new if w in acronyms)
+                listed = list(new)
+                terms, acronyms = _lookup(listed)
+                self.ordinary.update(zip(listed, self._numbers(terms)))
+                with_acronyms = list(acronyms.keys() & new)  # (iterates over the smaller)
+                self.acronyms.update(zip(with_acronyms, self._numbers([acronyms[w] for w in with_acronyms])))
                 found = list(map(self.ordinary.get, words))
         return found, self.acronyms
 
