@@ -24,7 +24,9 @@ A posting record: a flags byte, the doc part (docnum deltas, then
 frequencies unless all are 1; zlib-compressed when large) with its length,
 then the position blocks: each a code byte and the position deltas of its
 postings (each posting's first from 0), with a table of the blocks' ends when
-there is more than one (their count, ends and first postings).
+there is more than one (their count, ends and first postings). The zlib streams
+are written with ISA-L (`isal`, ~3x faster than the standard library's zlib, as
+small) and read with `zlib`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from itertools import accumulate
 from operator import sub
 
 import numpy as np
+from isal.isal_zlib import compress as _compress
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
 from whoosh.columns import NumericColumn
 from whoosh.filedb.filestore import FileStorage
@@ -79,8 +82,8 @@ BLOCK_POSITIONS = 2048  # positions per block, about: a word frequent in each do
 TERMS_PER_BLOCK = 64  # terms per dictionary block
 _KEY_LIMIT = 2**62  # a field's (term, docnum, position) sort key is one int64 below this; else three keys
 _FOOTER = struct.Struct("<QI4s")  # the directory's offset and length, MAGIC
-_COMPRESS_FROM = 48  # bytes: a smaller part is stored as it is
-_ZLIB_LEVEL = 6
+_COMPRESS_FROM = 128  # bytes: a smaller part is stored as it is (compressing it saves ~1%, costs a call)
+_ZLIB_LEVEL = 1  # ISA-L's levels (0-3): a zlib stream as small as zlib's level 6, made ~3x faster
 _ALL_ONES = 3  # the frequencies' code when every one is 1 (and none are stored)
 _CODES = ("B", "H", "I")  # unsigned 1, 2 and 4 bytes, by code
 _DTYPES = (np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"))
@@ -106,7 +109,7 @@ def _pack(values: Ints) -> tuple[int, bytes]:
 def _squeeze(raw: bytes) -> tuple[bool, bytes]:
     """(compressed?, bytes): zlib when that saves something."""
     if len(raw) >= _COMPRESS_FROM:
-        packed = zlib.compress(raw, _ZLIB_LEVEL)
+        packed = _compress(raw, _ZLIB_LEVEL)
         if len(packed) < len(raw):
             return True, packed
     return False, raw
@@ -458,8 +461,8 @@ class _PostingsWriter:
             bases.append(self.position)
             self._write(records[starts[k] : starts[last] + sizes[last]])
             offsets.append(self.position)
-            self._write(zlib.compress(pickle.dumps((tuple(terms[block]), tuple(dfs[block]), tuple(sizes[block])), 5),
-                                      _ZLIB_LEVEL))  # fmt: skip
+            self._write(_compress(pickle.dumps((tuple(terms[block]), tuple(dfs[block]), tuple(sizes[block])), 5),
+                                  _ZLIB_LEVEL))  # fmt: skip
             offsets.append(self.position)
             firsts.append(terms[k])
 
@@ -469,7 +472,7 @@ class _PostingsWriter:
 
     def close(self) -> None:
         offset = self.position
-        directory = zlib.compress(pickle.dumps(self.directory, 5), _ZLIB_LEVEL)
+        directory = _compress(pickle.dumps(self.directory, 5), _ZLIB_LEVEL)
         self._write(directory)
         self._write(_FOOTER.pack(offset, len(directory), MAGIC))
         self.file.close()
