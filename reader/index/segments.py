@@ -80,6 +80,7 @@ MAGIC = b"RDX1"
 BLOCK = 1024  # postings per position block at most
 BLOCK_POSITIONS = 2048  # positions per block, about: a word frequent in each document has fewer postings a block
 TERMS_PER_BLOCK = 64  # terms per dictionary block
+_GROUP_VALUES = 200_000  # positions of small records put together at a time
 _KEY_LIMIT = 2**62  # a field's (term, docnum, position) sort key is one int64 below this; else three keys
 _FOOTER = struct.Struct("<QI4s")  # the directory's offset and length, MAGIC
 _COMPRESS_FROM = 128  # bytes: a smaller part is stored as it is (compressing it saves ~1%, costs a call)
@@ -136,21 +137,18 @@ class _FieldTokens:
         self.extra_ids, self.extra_docs, self.extra_positions = array("I"), array("I"), array("I")
 
     def positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(term ids, docnums, positions) of every term added, as int64 arrays."""
-        sizes = _int64(self.part_sizes)
-        if len(sizes):
-            offsets = np.cumsum(sizes) - sizes - _int64(self.part_starts)  # (where each part starts) - (its position)
-            docs = np.repeat(_int64(self.part_docs), sizes)
-            positions = np.arange(len(self.ids), dtype=np.int64) - np.repeat(offsets, sizes)
-        else:
-            docs = positions = np.zeros(0, dtype=np.int64)
-        return (np.concatenate([_int64(self.ids), _int64(self.extra_ids)]),
-                np.concatenate([docs, _int64(self.extra_docs)]),
-                np.concatenate([positions, _int64(self.extra_positions)]))  # fmt: skip
+        """(term ids, docnums, positions) of every term added, in 4-byte ints (a field's positions are many)."""
+        sizes = _uint32(self.part_sizes)
+        offsets = (np.cumsum(sizes, dtype=np.int64) - sizes - _uint32(self.part_starts)).astype(np.int32)
+        positions = np.arange(len(self.ids), dtype=np.int32)
+        positions -= np.repeat(offsets, sizes)  # (where each part starts) - (its first position)
+        return (np.concatenate([_uint32(self.ids), _uint32(self.extra_ids)]),
+                np.concatenate([np.repeat(_uint32(self.part_docs), sizes), _uint32(self.extra_docs)]),
+                np.concatenate([positions, _uint32(self.extra_positions).astype(np.int32)]))  # fmt: skip
 
 
-def _int64(values: array) -> np.ndarray:
-    return np.frombuffer(values, np.uint32).astype(np.int64) if len(values) else np.zeros(0, dtype=np.int64)
+def _uint32(values: array) -> np.ndarray:
+    return np.frombuffer(values, np.uint32) if len(values) else np.zeros(0, dtype=np.uint32)
 
 
 class _SegmentBuilder:
@@ -255,7 +253,7 @@ class _SegmentBuilder:
         sorted_terms = [terms[i] for i in order]
         writer = _PostingsWriter(self.storage, self.segment)
         for name in ANALYSED_FIELDS:
-            found = _postings(ranks, *self._positions(name), sorted_terms)
+            found = self._postings(name, ranks, sorted_terms)
             if found:
                 writer.add_field(name, *found)
         writer.close()
@@ -280,44 +278,59 @@ class _SegmentBuilder:
         totals = np.cumsum(deltas)
         firsts = np.cumsum(tfs) - tfs
         counts = np.array([t.sum() for t in copied_tfs], dtype=np.int64)
-        return (np.concatenate([ids, np.repeat(np.array(copied_ids, dtype=np.int64), counts)]),
-                np.concatenate([docs, np.repeat(np.concatenate(copied_docs), tfs)]),
-                np.concatenate([positions, totals - np.repeat(totals[firsts] - deltas[firsts], tfs)]))  # fmt: skip
+        return (np.concatenate([ids, np.repeat(np.array(copied_ids, dtype=np.uint32), counts)]),
+                np.concatenate([docs, np.repeat(np.concatenate(copied_docs).astype(np.uint32), tfs)]),
+                np.concatenate([positions, (totals - np.repeat(totals[firsts] - deltas[firsts], tfs)).astype(np.int32)]))  # fmt: skip
 
+    def _postings(self, name: str, ranks: np.ndarray, sorted_terms: list[bytes]):
+        """(terms, document frequencies, docnums, frequencies, position deltas) of field `name`, by
+        term (None if it has no terms); `ranks` gives each term id's place in `sorted_terms`.
 
-def _postings(ranks: np.ndarray, ids: np.ndarray, docs: np.ndarray, positions: np.ndarray, sorted_terms: list[bytes]):
-    """(terms, document frequencies, docnums, frequencies, position deltas) of one field, by term,
-    from the id, docnum and position of each of its positions (None if it has none); `ranks`
-    gives each term id's place in `sorted_terms`."""
-    if not len(ids):
-        return None
-    span = int(docs.max()) + 1
-    reach = int(positions.max()) + 1
-    if len(sorted_terms) * span * reach < _KEY_LIMIT:  # one int64 key, sorted in place (built so as to hold little memory)
-        key = ranks[ids]
-        del ids
-        key *= span
-        key += docs
-        del docs
-        key *= reach
-        key += positions
-        del positions
-        key.sort()
-        term_docs, positions = np.divmod(key, reach)
+        Each position gets one int64 key (term, docnum, position), sorted in place, then taken
+        apart; the arrays are dropped as soon as used (a segment's text has millions of positions).
+        """
+        ids, docs, positions = self._positions(name)
+        if not len(ids):
+            return None
+        span = int(docs.max()) + 1
+        reach = int(positions.max()) + 1
+        if len(ranks) * span * reach < _KEY_LIMIT:
+            key = ranks[ids]
+            del ids
+            key *= span
+            key += docs
+            del docs
+            key *= reach
+            key += positions
+            key.sort()
+            np.remainder(key, reach, out=positions, casting="unsafe")
+            key //= reach  # now (rank * span + docnum) of each position
+        else:  # too wide for one key: three
+            order = np.lexsort((positions, docs, ranks[ids]))
+            key = ranks[ids[order]] * span + docs[order]
+            positions = positions[order]
+            del ids, docs, order
+        count = len(positions)
+        change = np.empty(count, dtype=bool)
+        change[0] = True
+        np.not_equal(key[1:], key[:-1], out=change[1:])
+        starts = np.flatnonzero(change)  # each posting's first position
+        del change
+        term_docs = key[starts]
         del key
-    else:
-        order = np.lexsort((positions, docs, ranks[ids]))
-        term_docs = ranks[ids[order]] * span + docs[order]
-        positions = positions[order]
-    starts = np.flatnonzero(np.diff(term_docs, prepend=-1))  # each posting's first position
-    tfs = np.diff(starts, append=len(positions))
-    deltas = np.diff(positions, prepend=0)
-    deltas[starts] = positions[starts]
-    posting_ranks, docs = np.divmod(term_docs[starts], span)
-    term_starts = np.flatnonzero(np.diff(posting_ranks, prepend=-1))
-    dfs = np.diff(term_starts, append=len(starts))
-    terms = list(map(sorted_terms.__getitem__, posting_ranks[term_starts].tolist()))
-    return terms, dfs, docs, tfs, deltas
+        posting_ranks, docs = np.empty(len(starts), dtype=np.int64), np.empty(len(starts), dtype=np.int32)
+        np.divmod(term_docs, span, out=(posting_ranks, docs), casting="unsafe")
+        del term_docs
+        tfs = np.diff(starts, append=count).astype(np.int32)
+        deltas = np.empty_like(positions)
+        deltas[0] = positions[0]
+        np.subtract(positions[1:], positions[:-1], out=deltas[1:])
+        deltas[starts] = positions[starts]
+        del positions, starts
+        term_starts = np.flatnonzero(np.diff(posting_ranks, prepend=-1))
+        dfs = np.diff(term_starts, append=len(posting_ranks))
+        terms = list(map(sorted_terms.__getitem__, posting_ranks[term_starts].tolist()))
+        return terms, dfs, docs, tfs, deltas
 
 
 _WIDTHS = np.array([1, 2, 4, 0], dtype=np.int64)  # bytes per value, by code (_ALL_ONES: none)
@@ -437,16 +450,19 @@ class _PostingsWriter:
         out[at] = doc_codes[ones] | tf_codes[ones] << 2
         out[at + 1] = doc_sizes[ones]
         out[at + 2 + doc_sizes[ones]] = position_codes[ones]
-        # The doc parts and positions of those records, value by value.
-        owner, within, source = _runs(ones, firsts, dfs)
-        doc_widths, tf_widths = _WIDTHS[doc_codes[owner]], _WIDTHS[tf_codes[owner]]
-        _put(out, starts[owner] + 2 + within * doc_widths, doc_deltas[source], doc_widths)
-        has_tfs = tf_widths > 0
-        at = starts[owner] + 2 + dfs[owner] * doc_widths + within * tf_widths
-        _put(out, at[has_tfs], tfs[source[has_tfs]], tf_widths[has_tfs])
-        owner, within, source = _runs(ones, position_firsts, counts)
-        widths = _WIDTHS[position_codes[owner]]
-        _put(out, starts[owner] + 3 + doc_sizes[owner] + within * widths, deltas[source], widths)
+        # The doc parts and positions of those records, value by value (about _GROUP_VALUES
+        # positions at a time: the arrays for a whole segment's text would be large).
+        bounds = np.searchsorted(np.cumsum(counts[ones]), np.arange(_GROUP_VALUES, int(counts[ones].sum()), _GROUP_VALUES))
+        for group in np.split(ones, bounds):
+            owner, within, source = _runs(group, firsts, dfs)
+            doc_widths, tf_widths = _WIDTHS[doc_codes[owner]], _WIDTHS[tf_codes[owner]]
+            _put(out, starts[owner] + 2 + within * doc_widths, doc_deltas[source], doc_widths)
+            has_tfs = tf_widths > 0
+            at = starts[owner] + 2 + dfs[owner] * doc_widths + within * tf_widths
+            _put(out, at[has_tfs], tfs[source[has_tfs]], tf_widths[has_tfs])
+            owner, within, source = _runs(group, position_firsts, counts)
+            widths = _WIDTHS[position_codes[owner]]
+            _put(out, starts[owner] + 3 + doc_sizes[owner] + within * widths, deltas[source], widths)
         for k, record in zip(others, records):
             out[starts[k] : ends[k]] = np.frombuffer(record, dtype=np.uint8)
         self._write_blocks(field, terms, dfs.tolist(), sizes.tolist(), starts.tolist(), memoryview(out))
