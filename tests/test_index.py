@@ -146,7 +146,8 @@ def test_field_prefixes(index):
 
 
 def test_a_summary_that_is_the_text_is_in_both_fields(index):
-    """A field equal to the one before is analysed once (the segment builder keeps the last): each field still gets its postings."""
+    """A field equal to the one before is analysed once (the segment builder keeps the last): each
+    field still gets its postings."""
     index.add([
         row(1, title="Other", text="TSMC foundry news", summary="TSMC foundry news"),
         row(2, title="TSMC foundry news", text="Intel results", summary="Intel results"),

@@ -389,8 +389,10 @@ def _minutes(dt: datetime, *, round_up: bool = False) -> int:
     return min(max(0, int(minutes) + (1 if round_up and rest else 0)), 2**32 - 1)
 
 
-def field_parts(value: str | Sequence[str],
-                numbering: Numbering | None = None) -> list[tuple[int, list[bytes], list[tuple[int, bytes]]]]:  # fmt: skip
+Part = tuple[int, list, list[tuple[int, bytes]]]  # (first position, terms, (position, term) of the extra terms)
+
+
+def field_parts(value: str | Sequence[str], numbering: Numbering | None = None) -> list[Part]:
     """The parts of one field as the index stores them: (first position, the terms one per position
     from there, (position, term) of the extra terms); the parts of a sequence (tags) are TAG_GAP
     apart. Given a `numbering`, the terms are their numbers in it."""

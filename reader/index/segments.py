@@ -43,7 +43,6 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from itertools import accumulate
-from operator import sub
 
 import numpy as np
 from isal.isal_zlib import compress as _compress
@@ -86,25 +85,16 @@ _FOOTER = struct.Struct("<QI4s")  # the directory's offset and length, MAGIC
 _COMPRESS_FROM = 128  # bytes: a smaller part is stored as it is (compressing it saves ~1%, costs a call)
 _ZLIB_LEVEL = 1  # ISA-L's levels (0-3): a zlib stream as small as zlib's level 6, made ~3x faster
 _ALL_ONES = 3  # the frequencies' code when every one is 1 (and none are stored)
-_CODES = ("B", "H", "I")  # unsigned 1, 2 and 4 bytes, by code
-_DTYPES = (np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"))
+_DTYPES = (np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"))  # unsigned 1, 2 and 4 bytes, by code
 assert array("I").itemsize == 4
 _BIG_ENDIAN = sys.byteorder == "big"
 
 
-Ints = Sequence[int] | np.ndarray  # a list, an array.array or a numpy array
-
-
-def _pack(values: Ints) -> tuple[int, bytes]:
+def _pack(values: np.ndarray) -> tuple[int, bytes]:
     """(code, bytes) of non-negative ints, in the narrowest of 1, 2 or 4 bytes each (little-endian)."""
-    top = int(values.max()) if isinstance(values, np.ndarray) else max(values)
+    top = int(values.max())
     code = 0 if top < 256 else 1 if top < 65536 else 2
-    if isinstance(values, np.ndarray):
-        return code, values.astype(_DTYPES[code]).tobytes()
-    packed = array(_CODES[code], values)
-    if _BIG_ENDIAN:
-        packed.byteswap()
-    return code, packed.tobytes()
+    return code, values.astype(_DTYPES[code]).tobytes()
 
 
 def _squeeze(raw: bytes) -> tuple[bool, bytes]:
@@ -141,7 +131,7 @@ class _FieldTokens:
         sizes = _uint32(self.part_sizes)
         offsets = (np.cumsum(sizes, dtype=np.int64) - sizes - _uint32(self.part_starts)).astype(np.int32)
         positions = np.arange(len(self.ids), dtype=np.int32)
-        positions -= np.repeat(offsets, sizes)  # (where each part starts) - (its first position)
+        positions -= np.repeat(offsets, sizes)  # each part's (index of its first term) - (position of it)
         return (np.concatenate([_uint32(self.ids), _uint32(self.extra_ids)]),
                 np.concatenate([np.repeat(_uint32(self.part_docs), sizes), _uint32(self.extra_docs)]),
                 np.concatenate([positions, _uint32(self.extra_positions).astype(np.int32)]))  # fmt: skip
@@ -172,7 +162,8 @@ class _SegmentBuilder:
         self.copied: dict[str, tuple[list[int], list[np.ndarray], list[np.ndarray], list[np.ndarray]]] = {
             name: ([], [], [], []) for name in ANALYSED_FIELDS
         }
-        self._last: tuple[object, list] = (None, [])  # the value analysed last and its parts (a summary is most often its text)
+        # The value analysed last and its parts: an article's summary is most often its text.
+        self._last: tuple[object, list] = (None, [])
         self.docnum = 0
 
     def add(self, row: IndexRow) -> None:
@@ -278,9 +269,10 @@ class _SegmentBuilder:
         totals = np.cumsum(deltas)
         firsts = np.cumsum(tfs) - tfs
         counts = np.array([t.sum() for t in copied_tfs], dtype=np.int64)
+        copied_positions = (totals - np.repeat(totals[firsts] - deltas[firsts], tfs)).astype(np.int32)
         return (np.concatenate([ids, np.repeat(np.array(copied_ids, dtype=np.uint32), counts)]),
                 np.concatenate([docs, np.repeat(np.concatenate(copied_docs).astype(np.uint32), tfs)]),
-                np.concatenate([positions, (totals - np.repeat(totals[firsts] - deltas[firsts], tfs)).astype(np.int32)]))  # fmt: skip
+                np.concatenate([positions, copied_positions]))  # fmt: skip
 
     def _postings(self, name: str, ranks: np.ndarray, sorted_terms: list[bytes]):
         """(terms, document frequencies, docnums, frequencies, position deltas) of field `name`, by
@@ -337,7 +329,7 @@ _WIDTHS = np.array([1, 2, 4, 0], dtype=np.int64)  # bytes per value, by code (_A
 
 
 def _codes(tops: np.ndarray) -> np.ndarray:
-    """The code (`_CODES`) of the narrowest width holding each of `tops`."""
+    """The code (`_DTYPES`) of the narrowest width holding each of `tops`."""
     return (tops >= 256).astype(np.int64) + (tops >= 65536)
 
 
@@ -452,7 +444,8 @@ class _PostingsWriter:
         out[at + 2 + doc_sizes[ones]] = position_codes[ones]
         # The doc parts and positions of those records, value by value (about _GROUP_VALUES
         # positions at a time: the arrays for a whole segment's text would be large).
-        bounds = np.searchsorted(np.cumsum(counts[ones]), np.arange(_GROUP_VALUES, int(counts[ones].sum()), _GROUP_VALUES))
+        totals = np.cumsum(counts[ones])
+        bounds = np.searchsorted(totals, np.arange(_GROUP_VALUES, int(totals[-1]) if len(totals) else 0, _GROUP_VALUES))
         for group in np.split(ones, bounds):
             owner, within, source = _runs(group, firsts, dfs)
             doc_widths, tf_widths = _WIDTHS[doc_codes[owner]], _WIDTHS[tf_codes[owner]]
