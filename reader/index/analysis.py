@@ -183,17 +183,14 @@ class Numbering:
 
     def lookup(self, words: list[str]) -> tuple[list[int | None], dict[str, int]]:
         """As `_lookup`, in numbers (a CJK run's number is None too)."""
-        found = list(map(self.ordinary.get, words))
-        if None in found:
-            new = set(words).difference(self.ordinary)
-            if new:
-                listed = list(new)
-                terms, acronyms = _lookup(listed)
-                self.ordinary.update(zip(listed, self._numbers(terms)))
-                with_acronyms = list(acronyms.keys() & new)  # (iterates over the smaller)
-                self.acronyms.update(zip(with_acronyms, self._numbers([acronyms[w] for w in with_acronyms])))
-                found = list(map(self.ordinary.get, words))
-        return found, self.acronyms
+        new = set(words).difference(self.ordinary)
+        if new:
+            listed = list(new)
+            terms, acronyms = _lookup(listed)
+            self.ordinary.update(zip(listed, self._numbers(terms)))
+            with_acronyms = list(acronyms.keys() & new)  # (iterates over the smaller)
+            self.acronyms.update(zip(with_acronyms, self._numbers([acronyms[w] for w in with_acronyms])))
+        return list(map(self.ordinary.__getitem__, words)), self.acronyms
 
 
 def _candidates(words: list[str], acronyms: dict[str, bytes]) -> list[int]:
