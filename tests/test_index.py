@@ -11,6 +11,7 @@ from reader.index import (
     ANALYZER, INDEXNAME, IndexBusy, SearchIndex, analyze, highlight, parse_query, required_terms,
 )  # fmt: skip
 from reader.index import segments
+from reader.index.repair import current_segments
 from reader.index.analysis import field_terms
 from reader.store import IndexRow
 
@@ -233,6 +234,37 @@ def test_postings_sorted_on_three_keys_are_written_as_on_one(tmp_path, monkeypat
     one = postings_file(tmp_path / "one")
     monkeypatch.setattr(segments, "_KEY_LIMIT", 0)
     assert postings_file(tmp_path / "three") == one
+
+
+def test_a_merged_segment_holds_the_postings_of_its_articles_added_at_once(tmp_path):
+    """Small segments merged (`_merge_small`) are written from their postings as copied: the
+    result is what one batch of the same articles writes."""
+    rnd = random.Random(11)
+    words = ["the", "US", "export", "controls", "华为发布", "R2", "naïve", "GPUs", "of", "chips", "x"]
+    rows = [row(i, " ".join(rnd.choices(words, k=5)), " ".join(rnd.choices(words, k=rnd.choice([3, 40, 2000]))),
+                tags=tuple(rnd.choices(words, k=2)), link=f"https://example.org/{i}/us-export")
+            for i in range(1, 41)]  # fmt: skip
+
+    def postings(index):
+        storage = FileStorage(str(index.path))
+        (segment,) = [s for s in current_segments(storage) if s.doc_count() == 40]
+        found = segments.SegmentPostings(storage, segment)
+        try:
+            return [(field, term, p.docs.tolist(), p.tfs.tolist(), p.all_deltas().tolist())
+                    for field, term, p in found.everything()]  # fmt: skip
+        finally:
+            found.close()
+
+    merged = SearchIndex(tmp_path / "merged")
+    for first in range(0, 40, 10):
+        merged.add(rows[first : first + 10])
+    merged.add([row(41, "later")])  # four segments of ten: merged before this one is added
+    at_once = SearchIndex(tmp_path / "at-once")
+    at_once.add(rows)
+    assert postings(merged) == postings(at_once)
+    assert ids(merged, '"export controls"') == ids(at_once, '"export controls"')
+    merged.close()
+    at_once.close()
 
 
 def test_adding_a_row_twice_leaves_one_document(index):

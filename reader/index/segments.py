@@ -144,11 +144,12 @@ def _uint32(values: array) -> np.ndarray:
 class _SegmentBuilder:
     """Writes articles straight into one new segment.
 
+    Built of rows (`add`) or of segments being merged (`add_segment`), not both.
     Each term is given an id once per segment; a field's positions are kept as
     term ids (`_FieldTokens`). At the end each field's postings are sorted in one
     go (numpy: by term, document and position) and written in bulk; postings
-    copied from segments being merged join them as positions. The segment is
-    returned uncommitted: the caller adds it to the index.
+    copied from segments are joined term by term. The segment is returned
+    uncommitted: the caller adds it to the index.
     """
 
     def __init__(self, storage: FileStorage):
@@ -257,22 +258,20 @@ class _SegmentBuilder:
         }
         return self.segment
 
-    def _positions(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(term ids, docnums, positions) of every position of field `name`, added or copied."""
-        ids, docs, positions = self.tokens[name].positions()
-        self.tokens[name] = _FieldTokens()
-        copied_ids, copied_docs, copied_tfs, copied_deltas = self.copied[name]
-        if not copied_ids:
-            return ids, docs, positions
-        tfs = np.concatenate(copied_tfs)
-        deltas = np.concatenate(copied_deltas)
-        totals = np.cumsum(deltas)
-        firsts = np.cumsum(tfs) - tfs
-        counts = np.array([t.sum() for t in copied_tfs], dtype=np.int64)
-        copied_positions = (totals - np.repeat(totals[firsts] - deltas[firsts], tfs)).astype(np.int32)
-        return (np.concatenate([ids, np.repeat(np.array(copied_ids, dtype=np.uint32), counts)]),
-                np.concatenate([docs, np.repeat(np.concatenate(copied_docs).astype(np.uint32), tfs)]),
-                np.concatenate([positions, copied_positions]))  # fmt: skip
+    def _copied_postings(self, name: str, ranks: np.ndarray, sorted_terms: list[bytes]):
+        """`_postings` of a field whose every posting was copied (a merge): each term's parts joined
+        in the order copied, which is their docnums' (no positions taken apart, no sort of them)."""
+        ids, docs, tfs, deltas = self.copied[name]
+        self.copied[name] = ([], [], [], [])
+        part_ranks = ranks[np.array(ids, dtype=np.int64)]
+        order = np.argsort(part_ranks, kind="stable")
+        sizes = np.array([len(part) for part in docs], dtype=np.int64)[order]
+        part_ranks = part_ranks[order]
+        term_parts = np.flatnonzero(np.diff(part_ranks, prepend=-1))
+        order = order.tolist()
+        return (list(map(sorted_terms.__getitem__, part_ranks[term_parts].tolist())), np.add.reduceat(sizes, term_parts),
+                np.concatenate([docs[k] for k in order]), np.concatenate([tfs[k] for k in order]),
+                np.concatenate([deltas[k] for k in order]))  # fmt: skip
 
     def _postings(self, name: str, ranks: np.ndarray, sorted_terms: list[bytes]):
         """(terms, document frequencies, docnums, frequencies, position deltas) of field `name`, by
@@ -281,7 +280,13 @@ class _SegmentBuilder:
         Each position gets one int64 key (term, docnum, position), sorted in place, then taken
         apart; the arrays are dropped as soon as used (a segment's text has millions of positions).
         """
-        ids, docs, positions = self._positions(name)
+        tokens = self.tokens[name]
+        self.tokens[name] = _FieldTokens()
+        if self.copied[name][0]:
+            assert not len(tokens.ids) and not len(tokens.extra_ids), "a segment is built of rows or of segments"
+            return self._copied_postings(name, ranks, sorted_terms)
+        ids, docs, positions = tokens.positions()
+        del tokens
         if not len(ids):
             return None
         span = int(docs.max()) + 1
