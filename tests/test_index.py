@@ -214,14 +214,18 @@ def test_rare_words_with_common_ones_across_many_blocks(index):
     assert index.count("the", restrict=[5, 194, 701, 9999]) == 3
 
 
+def mixed_rows(rnd: random.Random, count: int) -> list[IndexRow]:
+    """Articles of short and long texts mixing common words, acronyms, CJK, accents and tags."""
+    words = ["the", "US", "export", "controls", "华为发布", "R2", "naïve", "GPUs", "of", "chips", "x"]
+    return [row(i, " ".join(rnd.choices(words, k=5)), " ".join(rnd.choices(words, k=rnd.choice([3, 60, 3000]))),
+                tags=tuple(rnd.choices(words, k=3)), link=f"https://example.org/{i}/us-export")
+            for i in range(1, count + 1)]  # fmt: skip
+
+
 def test_postings_sorted_on_three_keys_are_written_as_on_one(tmp_path, monkeypatch):
     """A field whose (term, docnum, position) does not fit one int64 sort key is sorted on three
     keys (`_KEY_LIMIT`): the postings file is the same, byte for byte, and so are the results."""
-    rnd = random.Random(3)
-    words = ["the", "US", "export", "controls", "华为发布", "R2", "naïve", "GPUs", "of", "chips", "x"]
-    rows = [row(i, " ".join(rnd.choices(words, k=5)), " ".join(rnd.choices(words, k=rnd.choice([3, 60, 3000]))),
-                tags=tuple(rnd.choices(words, k=3)), link=f"https://example.org/{i}/us-export")
-            for i in range(1, 80)]  # fmt: skip
+    rows = mixed_rows(random.Random(3), 79)
 
     def postings_file(directory):
         built = SearchIndex(directory)
@@ -239,11 +243,7 @@ def test_postings_sorted_on_three_keys_are_written_as_on_one(tmp_path, monkeypat
 def test_a_merged_segment_holds_the_postings_of_its_articles_added_at_once(tmp_path):
     """Small segments merged (`_merge_small`) are written from their postings as copied: the
     result is what one batch of the same articles writes."""
-    rnd = random.Random(11)
-    words = ["the", "US", "export", "controls", "华为发布", "R2", "naïve", "GPUs", "of", "chips", "x"]
-    rows = [row(i, " ".join(rnd.choices(words, k=5)), " ".join(rnd.choices(words, k=rnd.choice([3, 40, 2000]))),
-                tags=tuple(rnd.choices(words, k=2)), link=f"https://example.org/{i}/us-export")
-            for i in range(1, 41)]  # fmt: skip
+    rows = mixed_rows(random.Random(11), 40)
 
     def postings(index):
         storage = FileStorage(str(index.path))

@@ -53,8 +53,9 @@ from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.reading import SegmentReader
 
 from ..store import IndexRow
-from .analysis import ANALYSED_FIELDS, INDEXNAME, SCHEMA, Numbering, _minutes, field_parts
+from .analysis import ANALYSED_FIELDS, SCHEMA, Numbering, _minutes, field_parts
 from .errors import WrongWhoosh
+from .files import INDEXNAME
 
 # The release whose files this module writes and reads; pyproject.toml pins the same.
 WHOOSH_RELEASE = "2.7.5"
