@@ -138,6 +138,18 @@ class _FieldTokens:
                 np.concatenate([positions, _uint32(self.extra_positions).astype(np.int32)]))  # fmt: skip
 
 
+def _joined(parts: list[np.ndarray], order: list[int]) -> np.ndarray:
+    """The parts (int32 arrays) one after another in `order`, each let go once copied."""
+    joined = np.empty(sum(map(len, parts)), dtype=np.int32)
+    at = 0
+    for k in order:
+        part = parts[k]
+        parts[k] = None
+        joined[at : at + len(part)] = part
+        at += len(part)
+    return joined
+
+
 def _uint32(values: array) -> np.ndarray:
     return np.frombuffer(values, np.uint32) if len(values) else np.zeros(0, dtype=np.uint32)
 
@@ -213,7 +225,9 @@ class _SegmentBuilder:
                     docs, tfs = docs[kept], postings.tfs[kept]
                 else:
                     tfs = postings.tfs
-                for part, values in zip(self.copied[field], (self.numbering.number(term), docs, tfs, deltas)):
+                copied = (self.numbering.number(term), docs.astype(np.int32), tfs.astype(np.int32),
+                          deltas.astype(np.int32))  # (4-byte ints: a merge holds whole segments' postings)
+                for part, values in zip(self.copied[field], copied):
                     part.append(values)
         finally:
             source.close()
@@ -270,9 +284,8 @@ class _SegmentBuilder:
         part_ranks = part_ranks[order]
         term_parts = np.flatnonzero(np.diff(part_ranks, prepend=-1))
         order = order.tolist()
-        return (list(map(sorted_terms.__getitem__, part_ranks[term_parts].tolist())), np.add.reduceat(sizes, term_parts),
-                np.concatenate([docs[k] for k in order]), np.concatenate([tfs[k] for k in order]),
-                np.concatenate([deltas[k] for k in order]))  # fmt: skip
+        terms = list(map(sorted_terms.__getitem__, part_ranks[term_parts].tolist()))
+        return terms, np.add.reduceat(sizes, term_parts), _joined(docs, order), _joined(tfs, order), _joined(deltas, order)
 
     def _postings(self, name: str, ranks: np.ndarray, sorted_terms: list[bytes]):
         """(terms, document frequencies, docnums, frequencies, position deltas) of field `name`, by
