@@ -4,6 +4,7 @@
     python -m benchmarks.bench_index --quick    # 2k and 10k
     python -m benchmarks index --docs 50000 --small 5000
     python -m benchmarks index --reuse /tmp/bench-index   # keep the 100k index; later runs only search it
+    python -m benchmarks index --segments       # CPU of building segments of the real feeds' articles
 
 The vocabulary is seeded and Zipf-distributed: real English function words
 at the top (they are indexed: there is no stop list), invented words below,
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import os
 import pickle
 import random
@@ -31,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -342,12 +345,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, help="where to put the index (default: a temp dir)")
     parser.add_argument("--chinese", type=int, default=10_000, help="Chinese articles indexed and searched (0: none)")
     parser.add_argument("--chinese-only", action="store_true", help="only the Chinese part")
+    parser.add_argument("--segments", nargs="?", const="", metavar="FEEDS_DIR",
+                        help="only time building segments of the articles of these feed files (default: the real "
+                        "feeds of `fetch real`), stored as a fetch stores them, in two halves, each in a fresh "
+                        "process as the two workers do; --repeat runs")
     parser.add_argument("--reuse", type=Path, help="keep the rebuilt index in this directory; if it holds one of "
                         "--docs articles (this index format), only search it")
     args = parser.parse_args(argv)
     if args.quick:
         args.docs, args.small, args.repeat = 10_000, 2_000, 5
     print(f"load average before: {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")
+    if args.segments is not None:
+        from benchmarks.feedserver import REAL_FEEDS_DIR
+
+        run_segments(Path(args.segments) if args.segments else REAL_FEEDS_DIR, args.repeat)
+        return 0
     if args.reuse and not args.chinese_only and reused(args):
         args.chinese = 0
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -357,6 +369,57 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_chinese(args, Path(tmp) / "chinese")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     return 0
+
+
+def real_rows(directory: Path) -> list[IndexRow]:
+    """The articles of the feed files in `directory`, stored as a fetch stores them, as the index gets them."""
+    from reader.parse import ParseError, parse_feed
+    from reader.store import Store
+    from reader.urls import canonical_url
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "reader.sqlite")
+        for path in sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")):
+            url = f"http://127.0.0.1/{path.name}"
+            try:
+                parsed = parse_feed(path.read_bytes(), url)
+            except ParseError:
+                continue
+            feed, _new = store.add_feed(url, title=parsed.title)
+            links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
+            store.upsert_articles(feed.id, parsed.articles, fulltext=False, canonical=links)
+        rows = list(store.all_index_rows())
+        store.close()
+    return rows
+
+
+def segment_cpu(rows: list[IndexRow]) -> tuple[float, int]:
+    """(CPU seconds, bytes) of building one segment of `rows` in this process."""
+    from reader.index.segments import _build_segment
+
+    with tempfile.TemporaryDirectory() as tmp:
+        SearchIndex(Path(tmp) / "index").close()
+        start = time.process_time()
+        _build_segment(str(Path(tmp) / "index"), rows)
+        cpu = time.process_time() - start
+        size = sum(f.stat().st_size for f in (Path(tmp) / "index").iterdir())
+    return cpu, size
+
+
+def run_segments(directory: Path, repeat: int) -> None:
+    rows = real_rows(directory)
+    halves = [rows[: len(rows) // 2], rows[len(rows) // 2 :]]
+    runs = []
+    for _ in range(repeat):
+        cpu = size = 0
+        for half in halves:
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                seconds, written = pool.submit(segment_cpu, half).result()
+            cpu, size = cpu + seconds, size + written
+        runs.append(cpu)
+    print(f"segments of {len(rows):,} articles from {directory} (two halves, each in a fresh process): "
+          f"{statistics.median(runs):.2f} CPU-s median of {repeat} ({', '.join(f'{r:.2f}' for r in runs)}); "
+          f"{size / len(rows):,.0f} bytes per article; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 def reused(args: argparse.Namespace) -> bool:

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from reader.index import ANALYZER, SearchIndex, highlight, parse_query, required_terms
-from reader.index.analysis import field_terms, fold, is_acronym, query_terms
+from reader.index.analysis import WORD_RE, Numbering, _words, field_terms, fold, is_acronym, query_terms
 from tests.test_index import NOW, row
 
 
@@ -83,6 +83,22 @@ def test_the_schemas_whoosh_tokenizer_gives_what_the_segment_writer_stores():
         expected = sorted([(p, t.decode()) for p, t in enumerate(terms)] + [(p, t.decode()) for p, t in extra])
         got = sorted((token.pos, token.text) for token in ANALYZER(text, positions=True))
         assert got == expected, text
+
+
+def test_words_are_the_word_pattern_s_on_any_text_and_numbered_terms_are_the_terms():
+    """The fast paths (ASCII text, common punctuation replaced, terms numbered per segment) change nothing."""
+    rnd = random.Random(7)
+    pool = ("a", "Z", "7", "_", " ", "-", "'", ".", "\t", "\x1c", "\x7f", "\u2019", "\u201c", "\u2014",
+            "\u00a0", "\u2026", "é", "ß", "²", "½", "美", "国", "반", "ＡＩ", "\u200b", "\u0301", "US", "GPUs", "H20",
+            "ü")
+    numbering = Numbering()
+    for _ in range(500):
+        text = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 30)))
+        assert _words(text) == WORD_RE.findall(text), repr(text)
+        terms, extras = field_terms(text)
+        numbered, numbered_extras = field_terms(text, numbering=numbering)
+        assert [numbering.terms[n] for n in numbered] == terms, repr(text)
+        assert [(p, numbering.terms[n]) for p, n in numbered_extras] == extras, repr(text)
 
 
 @pytest.fixture

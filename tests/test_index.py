@@ -10,6 +10,8 @@ from whoosh.index import FileIndex
 from reader.index import (
     ANALYZER, INDEXNAME, IndexBusy, SearchIndex, analyze, highlight, parse_query, required_terms,
 )  # fmt: skip
+from reader.index import segments
+from reader.index.repair import current_segments
 from reader.index.analysis import field_terms
 from reader.store import IndexRow
 
@@ -145,7 +147,8 @@ def test_field_prefixes(index):
 
 
 def test_a_summary_that_is_the_text_is_in_both_fields(index):
-    """A field equal to the one before is analysed once (`_positions`): each field still gets its postings."""
+    """A field equal to the one before is analysed once (the segment builder keeps the last): each
+    field still gets its postings."""
     index.add([
         row(1, title="Other", text="TSMC foundry news", summary="TSMC foundry news"),
         row(2, title="TSMC foundry news", text="Intel results", summary="Intel results"),
@@ -209,6 +212,59 @@ def test_rare_words_with_common_ones_across_many_blocks(index):
     assert ids(index, "DeepSeek NOT art") == {701}
     assert index.count('"of the"') == 700
     assert index.count("the", restrict=[5, 194, 701, 9999]) == 3
+
+
+def mixed_rows(rnd: random.Random, count: int) -> list[IndexRow]:
+    """Articles of short and long texts mixing common words, acronyms, CJK, accents and tags."""
+    words = ["the", "US", "export", "controls", "华为发布", "R2", "naïve", "GPUs", "of", "chips", "x"]
+    return [row(i, " ".join(rnd.choices(words, k=5)), " ".join(rnd.choices(words, k=rnd.choice([3, 60, 3000]))),
+                tags=tuple(rnd.choices(words, k=3)), link=f"https://example.org/{i}/us-export")
+            for i in range(1, count + 1)]  # fmt: skip
+
+
+def test_postings_sorted_on_three_keys_are_written_as_on_one(tmp_path, monkeypatch):
+    """A field whose (term, docnum, position) does not fit one int64 sort key is sorted on three
+    keys (`_KEY_LIMIT`): the postings file is the same, byte for byte, and so are the results."""
+    rows = mixed_rows(random.Random(3), 79)
+
+    def postings_file(directory):
+        built = SearchIndex(directory)
+        built.add(rows)
+        found = ids(built, '"export controls"'), ids(built, "US"), ids(built, "tag:华为")
+        built.close()
+        (name,) = [p for p in directory.iterdir() if p.suffix == ".pst"]
+        return name.read_bytes(), found
+
+    one = postings_file(tmp_path / "one")
+    monkeypatch.setattr(segments, "_KEY_LIMIT", 0)
+    assert postings_file(tmp_path / "three") == one
+
+
+def test_a_merged_segment_holds_the_postings_of_its_articles_added_at_once(tmp_path):
+    """Small segments merged (`_merge_small`) are written from their postings as copied: the
+    result is what one batch of the same articles writes."""
+    rows = mixed_rows(random.Random(11), 40)
+
+    def postings(index):
+        storage = FileStorage(str(index.path))
+        (segment,) = [s for s in current_segments(storage) if s.doc_count() == 40]
+        found = segments.SegmentPostings(storage, segment)
+        try:
+            return [(field, term, p.docs.tolist(), p.tfs.tolist(), p.all_deltas().tolist())
+                    for field, term, p in found.everything()]  # fmt: skip
+        finally:
+            found.close()
+
+    merged = SearchIndex(tmp_path / "merged")
+    for first in range(0, 40, 10):
+        merged.add(rows[first : first + 10])
+    merged.add([row(41, "later")])  # four segments of ten: merged before this one is added
+    at_once = SearchIndex(tmp_path / "at-once")
+    at_once.add(rows)
+    assert postings(merged) == postings(at_once)
+    assert ids(merged, '"export controls"') == ids(at_once, '"export controls"')
+    merged.close()
+    at_once.close()
 
 
 def test_adding_a_row_twice_leaves_one_document(index):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from itertools import compress
+from itertools import compress, count
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -58,6 +58,10 @@ _FOLD_SPECIAL = {
     "ŀ": "l", "Ŀ": "L", "ĳ": "ij", "Ĳ": "IJ",
 }  # fmt: skip
 _FOLDED_CHARS: dict[str, str] = {}
+# Punctuation common in English text, none of it a word character: replaced by spaces, most
+# texts are ASCII, which `_words` splits at C speed.
+_COMMON_PUNCTUATION = "\u2019\u201c\u201d\u2014\u2013\u2026\u2018\u00a0\u2022\u00ab\u00bb\u2032"
+_ASCII_SPACES = str.maketrans({c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")})
 
 
 def _fold_char(c: str) -> str:
@@ -74,6 +78,17 @@ def _fold_char(c: str) -> str:
 def fold(word: str) -> str:
     """Accents and ligatures folded to ASCII, case kept (contrôles → controles, Straße → Strasse)."""
     return word if word.isascii() else "".join(map(_fold_char, word))
+
+
+def _words(text: str) -> list[str]:
+    """`WORD_RE.findall(text)`, faster for text that is ASCII but for common punctuation."""
+    if not text.isascii():
+        for c in _COMMON_PUNCTUATION:
+            if c in text:
+                text = text.replace(c, " ")
+        if not text.isascii():
+            return WORD_RE.findall(text)
+    return text.translate(_ASCII_SPACES).split()
 
 
 def is_acronym_word(word: str) -> bool:
@@ -126,7 +141,7 @@ def _lookup(words: list[str]) -> tuple[list[bytes | None], dict[str, bytes]]:
     terms, acronyms = _CACHES
     found = list(map(terms.get, words))
     if None in found:
-        new = {w for w, value in zip(words, found) if value is None and not is_cjk(w)}
+        new = {w for w in set(words).difference(terms) if not is_cjk(w)}
         if new:
             if len(terms) + len(new) > _CACHE_LIMIT:
                 terms, acronyms = _CACHES = ({}, {})
@@ -138,6 +153,44 @@ def _lookup(words: list[str]) -> tuple[list[bytes | None], dict[str, bytes]]:
                     acronyms[word] = acronym
             found = list(map(terms.get, words))
     return found, acronyms
+
+
+class Numbering:
+    """Terms numbered in the order first seen (the segment writer's term ids), and each word's
+    term numbers: analysing a field then costs one dict lookup a word. New words are analysed
+    through the module's cache (`_lookup`), which outlives one segment."""
+
+    def __init__(self):
+        self.terms: list[bytes] = []  # number -> term
+        self.numbers: dict[bytes, int] = {}  # term -> number
+        self.ordinary: dict[str, int] = {}  # word -> number of its ordinary term
+        self.acronyms: dict[str, int] = {}  # word -> number of its acronym term, for words that have one
+
+    def number(self, term: bytes) -> int:
+        found = self.numbers.get(term)
+        if found is None:
+            found = self.numbers[term] = len(self.terms)
+            self.terms.append(term)
+        return found
+
+    def _numbers(self, terms: list[bytes | None]) -> Iterator[int | None]:
+        """The numbers of `terms` (None stays None), new ones numbered without a Python call each."""
+        new = set(terms).difference(self.numbers)
+        new.discard(None)
+        self.numbers.update(zip(new, count(len(self.terms))))
+        self.terms += new  # (in the order just numbered: the same set, unchanged)
+        return map(self.numbers.get, terms)
+
+    def lookup(self, words: list[str]) -> tuple[list[int | None], dict[str, int]]:
+        """As `_lookup`, in numbers (a CJK run's number is None too)."""
+        new = set(words).difference(self.ordinary)
+        if new:
+            listed = list(new)
+            terms, acronyms = _lookup(listed)
+            self.ordinary.update(zip(listed, self._numbers(terms)))
+            with_acronyms = list(acronyms.keys() & new)  # (iterates over the smaller)
+            self.acronyms.update(zip(with_acronyms, self._numbers([acronyms[w] for w in with_acronyms])))
+        return list(map(self.ordinary.__getitem__, words)), self.acronyms
 
 
 def _candidates(words: list[str], acronyms: dict[str, bytes]) -> list[int]:
@@ -196,16 +249,18 @@ def _acronyms_kept(words: list[str], candidates: list[int], whole: bool = True) 
     return kept
 
 
-def field_terms(text: str, *, whole: bool = True) -> tuple[list[bytes], list[tuple[int, bytes]]]:
+def field_terms(text: str, *, whole: bool = True,
+                numbering: Numbering | None = None) -> tuple[list[bytes], list[tuple[int, bytes]]]:  # fmt: skip
     """The terms of one field: one per position, and (position, term) of the extra terms on the
-    same positions (acronyms on their words, a CJK run's last character on its last bigram)."""
-    words = WORD_RE.findall(text[:MAX_FIELD_CHARS])
-    found, acronyms = _lookup(words)
+    same positions (acronyms on their words, a CJK run's last character on its last bigram).
+    Given a `numbering`, the terms are their numbers in it."""
+    words = _words(text[:MAX_FIELD_CHARS])
+    found, acronyms = numbering.lookup(words) if numbering else _lookup(words)
     candidates = _candidates(words, acronyms)
     kept = _acronyms_kept(words, candidates, whole) if candidates else []
     if None not in found:  # no CJK: a word's position is its index
         return found, [(k, acronyms[words[k]]) for k in kept]
-    terms: list[bytes] = []
+    terms: list = []
     extras: list[tuple[int, bytes]] = []
     kept_set = set(kept)
     for k, value in enumerate(found):
@@ -215,9 +270,9 @@ def field_terms(text: str, *, whole: bool = True) -> tuple[list[bytes], list[tup
             terms.append(value)
         else:
             grams, last = _run_terms(words[k])
-            terms += grams
+            terms += map(numbering.number, grams) if numbering else grams
             if last is not None:
-                extras.append((len(terms) - 1, last))
+                extras.append((len(terms) - 1, numbering.number(last) if numbering else last))
     return terms, extras
 
 
@@ -331,33 +386,20 @@ def _minutes(dt: datetime, *, round_up: bool = False) -> int:
     return min(max(0, int(minutes) + (1 if round_up and rest else 0)), 2**32 - 1)
 
 
-_last_positions: tuple[str, dict[bytes, list[int]]] = ("", {})
+Part = tuple[int, list, list[tuple[int, bytes]]]  # (first position, terms, (position, term) of the extra terms)
 
 
-def _positions(value: str | Sequence[str]) -> dict[bytes, list[int]]:
-    """Term -> positions in one field; the parts of a sequence (tags) are TAG_GAP apart.
-
-    Read-only for the caller: a field equal to the one analysed just before gets the same
-    dict back (an article's summary is most often its text too: analysed once).
-    """
-    global _last_positions
+def field_parts(value: str | Sequence[str], numbering: Numbering | None = None) -> list[Part]:
+    """The parts of one field as the index stores them: (first position, the terms one per position
+    from there, (position, term) of the extra terms); the parts of a sequence (tags) are TAG_GAP
+    apart. Given a `numbering`, the terms are their numbers in it."""
     if isinstance(value, str):
-        last_value, last_found = _last_positions
-        if value == last_value:
-            return last_found
-    found: dict[bytes, list[int]] = {}
+        terms, extras = field_terms(value, numbering=numbering)
+        return [(0, terms, extras)]
+    parts = []
     start = 0
-    parts = [value] if isinstance(value, str) else value
-    for part in parts:
-        terms, extras = field_terms(part, whole=len(parts) == 1)
-        setdefault = found.setdefault
-        for offset, term in enumerate(terms, start):
-            setdefault(term, []).append(offset)
-        for offset, term in extras:
-            setdefault(term, []).append(start + offset)
-        for term in {term for _offset, term in extras}:  # a character may also stand alone, earlier or later
-            found[term].sort()
+    for part in value:
+        terms, extras = field_terms(part, whole=len(value) == 1, numbering=numbering)
+        parts.append((start, terms, [(start + offset, term) for offset, term in extras]))
         start += len(terms) + TAG_GAP
-    if isinstance(value, str):
-        _last_positions = (value, found)
-    return found
+    return parts

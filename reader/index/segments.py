@@ -24,7 +24,9 @@ A posting record: a flags byte, the doc part (docnum deltas, then
 frequencies unless all are 1; zlib-compressed when large) with its length,
 then the position blocks: each a code byte and the position deltas of its
 postings (each posting's first from 0), with a table of the blocks' ends when
-there is more than one (their count, ends and first postings).
+there is more than one (their count, ends and first postings). The zlib streams
+are written with ISA-L (`isal`, ~3x faster than the standard library's zlib, as
+small) and read with `zlib`.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from itertools import accumulate
-from operator import sub
 
 import numpy as np
+from isal.isal_zlib import compress as _compress
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
 from whoosh.columns import NumericColumn
 from whoosh.filedb.filestore import FileStorage
@@ -51,8 +53,9 @@ from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.reading import SegmentReader
 
 from ..store import IndexRow
-from .analysis import ANALYSED_FIELDS, INDEXNAME, SCHEMA, _minutes, _positions
+from .analysis import ANALYSED_FIELDS, SCHEMA, Numbering, _minutes, field_parts
 from .errors import WrongWhoosh
+from .files import INDEXNAME
 
 # The release whose files this module writes and reads; pyproject.toml pins the same.
 WHOOSH_RELEASE = "2.7.5"
@@ -77,35 +80,28 @@ MAGIC = b"RDX1"
 BLOCK = 1024  # postings per position block at most
 BLOCK_POSITIONS = 2048  # positions per block, about: a word frequent in each document has fewer postings a block
 TERMS_PER_BLOCK = 64  # terms per dictionary block
+_GROUP_VALUES = 200_000  # positions of small records put together at a time
+_KEY_LIMIT = 2**62  # a field's (term, docnum, position) sort key is one int64 below this; else three keys
 _FOOTER = struct.Struct("<QI4s")  # the directory's offset and length, MAGIC
-_COMPRESS_FROM = 48  # bytes: a smaller part is stored as it is
-_ZLIB_LEVEL = 6
+_COMPRESS_FROM = 128  # bytes: a smaller part is stored as it is (compressing it saves ~1%, costs a call)
+_ZLIB_LEVEL = 1  # ISA-L's levels (0-3): a zlib stream as small as zlib's level 6, made ~3x faster
 _ALL_ONES = 3  # the frequencies' code when every one is 1 (and none are stored)
-_CODES = ("B", "H", "I")  # unsigned 1, 2 and 4 bytes, by code
-_DTYPES = (np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"))
+_DTYPES = (np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"))  # unsigned 1, 2 and 4 bytes, by code
 assert array("I").itemsize == 4
 _BIG_ENDIAN = sys.byteorder == "big"
 
 
-Ints = Sequence[int] | np.ndarray  # a list, an array.array or a numpy array
-
-
-def _pack(values: Ints) -> tuple[int, bytes]:
+def _pack(values: np.ndarray) -> tuple[int, bytes]:
     """(code, bytes) of non-negative ints, in the narrowest of 1, 2 or 4 bytes each (little-endian)."""
-    top = int(values.max()) if isinstance(values, np.ndarray) else max(values)
+    top = int(values.max())
     code = 0 if top < 256 else 1 if top < 65536 else 2
-    if isinstance(values, np.ndarray):
-        return code, values.astype(_DTYPES[code]).tobytes()
-    packed = array(_CODES[code], values)
-    if _BIG_ENDIAN:
-        packed.byteswap()
-    return code, packed.tobytes()
+    return code, values.astype(_DTYPES[code]).tobytes()
 
 
 def _squeeze(raw: bytes) -> tuple[bool, bytes]:
     """(compressed?, bytes): zlib when that saves something."""
     if len(raw) >= _COMPRESS_FROM:
-        packed = zlib.compress(raw, _ZLIB_LEVEL)
+        packed = _compress(raw, _ZLIB_LEVEL)
         if len(packed) < len(raw):
             return True, packed
     return False, raw
@@ -118,14 +114,54 @@ def _row_fields(row: IndexRow) -> dict[str, str | Sequence[str]]:
     }  # fmt: skip
 
 
+class _FieldTokens:
+    """One field's terms as added, in arrays of 4-byte ints (no Python object per position, which
+    the garbage collector would walk again and again): the term id of each position, the parts
+    (a field value, or one tag) one after another, and the extra terms (acronyms, a CJK run's
+    last character) with their documents and positions."""
+
+    __slots__ = ("ids", "part_docs", "part_starts", "part_sizes", "extra_ids", "extra_docs", "extra_positions")
+
+    def __init__(self):
+        self.ids = array("I")
+        self.part_docs, self.part_starts, self.part_sizes = array("I"), array("I"), array("I")
+        self.extra_ids, self.extra_docs, self.extra_positions = array("I"), array("I"), array("I")
+
+    def positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(term ids, docnums, positions) of every term added, in 4-byte ints (a field's positions are many)."""
+        sizes = _uint32(self.part_sizes)
+        offsets = (np.cumsum(sizes, dtype=np.int64) - sizes - _uint32(self.part_starts)).astype(np.int32)
+        positions = np.arange(len(self.ids), dtype=np.int32)
+        positions -= np.repeat(offsets, sizes)  # each part's (index of its first term) - (position of it)
+        return (np.concatenate([_uint32(self.ids), _uint32(self.extra_ids)]),
+                np.concatenate([np.repeat(_uint32(self.part_docs), sizes), _uint32(self.extra_docs)]),
+                np.concatenate([positions, _uint32(self.extra_positions).astype(np.int32)]))  # fmt: skip
+
+
+def _joined(parts: list[np.ndarray], order: list[int]) -> np.ndarray:
+    """The parts (int32 arrays) one after another in `order`, each let go once copied."""
+    joined = np.empty(sum(map(len, parts)), dtype=np.int32)
+    at = 0
+    for k in order:
+        part = parts[k]
+        parts[k] = None
+        joined[at : at + len(part)] = part
+        at += len(part)
+    return joined
+
+
+def _uint32(values: array) -> np.ndarray:
+    return np.frombuffer(values, np.uint32) if len(values) else np.zeros(0, dtype=np.uint32)
+
+
 class _SegmentBuilder:
     """Writes articles straight into one new segment.
 
-    Postings are collected per field and term as three arrays of 4-byte
-    ints (docnums, frequencies, positions: no Python object per posting, which
-    the garbage collector would walk again and again) and written term by term
-    at the end; those copied from segments being merged, as numpy arrays
-    (docnums, frequencies, position deltas). The segment is returned
+    Built of rows (`add`) or of segments being merged (`add_segment`), not both.
+    Each term is given an id once per segment; a field's positions are kept as
+    term ids (`_FieldTokens`). At the end each field's postings are sorted in one
+    go (numpy: by term, document and position) and written in bulk; postings
+    copied from segments are joined term by term. The segment is returned
     uncommitted: the caller adds it to the index.
     """
 
@@ -134,8 +170,14 @@ class _SegmentBuilder:
         self.storage = storage
         self.segment = codec.new_segment(storage, INDEXNAME)
         self.perdoc = codec.per_document_writer(storage, self.segment)
-        self.postings: dict[str, dict[bytes, tuple[array, array, array]]] = {name: {} for name in ANALYSED_FIELDS}
-        self.copied: dict[str, dict[bytes, list[tuple[np.ndarray, ...]]]] = {name: {} for name in ANALYSED_FIELDS}
+        self.numbering = Numbering()  # term ids
+        self.tokens = {name: _FieldTokens() for name in ANALYSED_FIELDS}
+        # Per field: postings copied from other segments, as (term ids, docnums, frequencies, position deltas).
+        self.copied: dict[str, tuple[list[int], list[np.ndarray], list[np.ndarray], list[np.ndarray]]] = {
+            name: ([], [], [], []) for name in ANALYSED_FIELDS
+        }
+        # The value analysed last and its parts: an article's summary is most often its text.
+        self._last: tuple[object, list] = (None, [])
         self.docnum = 0
 
     def add(self, row: IndexRow) -> None:
@@ -148,17 +190,23 @@ class _SegmentBuilder:
         self.docnum += 1
 
     def _add_analysed(self, name: str, value: str | Sequence[str]) -> None:
-        docnum, postings = self.docnum, self.postings[name]
-        positions = _positions(value)
-        for term, where in positions.items():
-            entry = postings.get(term)
-            if entry is None:
-                postings[term] = (array("I", (docnum,)), array("I", (len(where),)), array("I", where))
-            else:
-                entry[0].append(docnum)
-                entry[1].append(len(where))
-                entry[2].extend(where)
-        length = sum(map(len, positions.values()))
+        last_value, parts = self._last
+        if value != last_value:
+            parts = field_parts(value, self.numbering)
+            self._last = (value, parts)
+        docnum, tokens = self.docnum, self.tokens[name]
+        length = 0
+        for start, ids, extras in parts:
+            if ids:
+                tokens.ids.extend(ids)
+                tokens.part_docs.append(docnum)
+                tokens.part_starts.append(start)
+                tokens.part_sizes.append(len(ids))
+            for position, term in extras:
+                tokens.extra_ids.append(term)
+                tokens.extra_docs.append(docnum)
+                tokens.extra_positions.append(position)
+            length += len(ids) + len(extras)
         self.perdoc.add_field(name, SCHEMA[name], None, length)
 
     def add_segment(self, reader: SegmentReader) -> None:
@@ -177,7 +225,10 @@ class _SegmentBuilder:
                     docs, tfs = docs[kept], postings.tfs[kept]
                 else:
                     tfs = postings.tfs
-                self.copied[field].setdefault(term, []).append((docs, tfs, deltas))
+                copied = (self.numbering.number(term), docs.astype(np.int32), tfs.astype(np.int32),
+                          deltas.astype(np.int32))  # (4-byte ints: a merge holds whole segments' postings)
+                for part, values in zip(self.copied[field], copied):
+                    part.append(values)
         finally:
             source.close()
 
@@ -202,18 +253,16 @@ class _SegmentBuilder:
     def finish(self):
         """Write the terms and postings; returns the (uncommitted) segment."""
         self.perdoc.close()
+        terms = self.numbering.terms
+        order = sorted(range(len(terms)), key=terms.__getitem__)
+        ranks = np.empty(len(order), dtype=np.int64)
+        ranks[order] = np.arange(len(order), dtype=np.int64)
+        sorted_terms = [terms[i] for i in order]
         writer = _PostingsWriter(self.storage, self.segment)
         for name in ANALYSED_FIELDS:
-            added, copied = self.postings[name], self.copied[name]
-            for term in sorted(added.keys() | copied.keys()):
-                parts = copied.get(term, [])
-                if term in added:
-                    docs, tfs, positions = added[term]
-                    parts.append((docs, tfs, _deltas(positions, tfs)))
-                if len(parts) == 1:
-                    writer.add(name, term, *parts[0])
-                else:
-                    writer.add(name, term, *(np.concatenate([np.asarray(p[k], np.int64) for p in parts]) for k in range(3)))
+            found = self._postings(name, ranks, sorted_terms)
+            if found:
+                writer.add_field(name, *found)
         writer.close()
         self.segment.set_doc_count(self.docnum)
         # The size of each file, kept in the table of contents with the segment, so that a
@@ -224,22 +273,140 @@ class _SegmentBuilder:
         }
         return self.segment
 
+    def _copied_postings(self, name: str, ranks: np.ndarray, sorted_terms: list[bytes]):
+        """`_postings` of a field whose every posting was copied (a merge): each term's parts joined
+        in the order copied, which is their docnums' (no positions taken apart, no sort of them)."""
+        ids, docs, tfs, deltas = self.copied[name]
+        self.copied[name] = ([], [], [], [])
+        part_ranks = ranks[np.array(ids, dtype=np.int64)]
+        order = np.argsort(part_ranks, kind="stable")
+        sizes = np.array([len(part) for part in docs], dtype=np.int64)[order]
+        part_ranks = part_ranks[order]
+        term_parts = np.flatnonzero(np.diff(part_ranks, prepend=-1))
+        order = order.tolist()
+        terms = list(map(sorted_terms.__getitem__, part_ranks[term_parts].tolist()))
+        return terms, np.add.reduceat(sizes, term_parts), _joined(docs, order), _joined(tfs, order), _joined(deltas, order)
 
-def _deltas(positions: array, tfs: array) -> Ints:
-    """The postings' positions (`tfs[i]` of them for the i-th) as deltas, each posting's first from 0."""
-    if len(positions) < 64:
-        deltas = list(map(sub, positions, [0, *positions[:-1]]))
-        start = 0
-        for tf in tfs:
-            deltas[start] = positions[start]
-            start += tf
-        return deltas
-    absolute = np.frombuffer(positions, np.uint32).astype(np.int64)
-    counts = np.frombuffer(tfs, np.uint32)
-    deltas = np.diff(absolute, prepend=0)
-    firsts = np.cumsum(counts) - counts
-    deltas[firsts] = absolute[firsts]
-    return deltas
+    def _postings(self, name: str, ranks: np.ndarray, sorted_terms: list[bytes]):
+        """(terms, document frequencies, docnums, frequencies, position deltas) of field `name`, by
+        term (None if it has no terms); `ranks` gives each term id's place in `sorted_terms`.
+
+        Each position gets one int64 key (term, docnum, position), sorted in place, then taken
+        apart; the arrays are dropped as soon as used (a segment's text has millions of positions).
+        """
+        tokens = self.tokens[name]
+        self.tokens[name] = _FieldTokens()
+        if self.copied[name][0]:
+            assert not len(tokens.ids) and not len(tokens.extra_ids), "a segment is built of rows or of segments"
+            return self._copied_postings(name, ranks, sorted_terms)
+        ids, docs, positions = tokens.positions()
+        del tokens
+        if not len(ids):
+            return None
+        span = int(docs.max()) + 1
+        reach = int(positions.max()) + 1
+        if len(ranks) * span * reach < _KEY_LIMIT:
+            key = ranks[ids]
+            del ids
+            key *= span
+            key += docs
+            del docs
+            key *= reach
+            key += positions
+            key.sort()
+            np.remainder(key, reach, out=positions, casting="unsafe")
+            key //= reach  # now (rank * span + docnum) of each position
+        else:  # too wide for one key: three
+            order = np.lexsort((positions, docs, ranks[ids]))
+            key = ranks[ids[order]] * span + docs[order]
+            positions = positions[order]
+            del ids, docs, order
+        count = len(positions)
+        change = np.empty(count, dtype=bool)
+        change[0] = True
+        np.not_equal(key[1:], key[:-1], out=change[1:])
+        starts = np.flatnonzero(change)  # each posting's first position
+        del change
+        term_docs = key[starts]
+        del key
+        posting_ranks, docs = np.empty(len(starts), dtype=np.int64), np.empty(len(starts), dtype=np.int32)
+        np.divmod(term_docs, span, out=(posting_ranks, docs), casting="unsafe")
+        del term_docs
+        tfs = np.diff(starts, append=count).astype(np.int32)
+        deltas = np.empty_like(positions)
+        deltas[0] = positions[0]
+        np.subtract(positions[1:], positions[:-1], out=deltas[1:])
+        deltas[starts] = positions[starts]
+        del positions, starts
+        term_starts = np.flatnonzero(np.diff(posting_ranks, prepend=-1))
+        dfs = np.diff(term_starts, append=len(posting_ranks))
+        terms = list(map(sorted_terms.__getitem__, posting_ranks[term_starts].tolist()))
+        return terms, dfs, docs, tfs, deltas
+
+
+_WIDTHS = np.array([1, 2, 4, 0], dtype=np.int64)  # bytes per value, by code (_ALL_ONES: none)
+
+
+def _codes(tops: np.ndarray) -> np.ndarray:
+    """The code (`_DTYPES`) of the narrowest width holding each of `tops`."""
+    return (tops >= 256).astype(np.int64) + (tops >= 65536)
+
+
+def _record(doc_deltas: np.ndarray, tfs: np.ndarray, deltas: np.ndarray, doc_code: int, tf_code: int,
+            position_code: int) -> bytes:  # fmt: skip
+    """One term's posting record (see the module docstring) from its docnum deltas, frequencies and
+    position deltas, with the codes of their widths (the positions' for all of them)."""
+    packed = doc_deltas.astype(_DTYPES[doc_code]).tobytes()
+    if tf_code != _ALL_ONES:
+        packed += tfs.astype(_DTYPES[tf_code]).tobytes()
+    compressed, doc_part = _squeeze(packed)
+    count = len(tfs)
+    if count <= BLOCK and len(deltas) - tfs[-1] < BLOCK_POSITIONS:  # one block
+        squeezed, data = _squeeze(deltas.astype(_DTYPES[position_code]).tobytes())
+        blocks, firsts = [bytes((position_code | squeezed << 2,)) + data], [0]
+    else:
+        blocks, firsts = [], []
+        ends = np.cumsum(tfs).tolist()
+        first = start = 0
+        while first < count:  # BLOCK postings, fewer if they hold more than BLOCK_POSITIONS positions
+            after = min(first + BLOCK, bisect_left(ends, start + BLOCK_POSITIONS, first) + 1, count)
+            end = ends[after - 1]
+            code, packed = _pack(deltas[start:end])
+            squeezed, data = _squeeze(packed)
+            blocks.append(bytes((code | squeezed << 2,)) + data)
+            firsts.append(first)
+            first, start = after, end
+    several = len(blocks) > 1
+    flags = doc_code | tf_code << 2 | compressed << 4 | several << 5
+    size = len(doc_part)
+    head = bytes((flags, size)) if size < 255 else bytes((flags, 255)) + struct.pack("<I", size)
+    table = b""
+    if several:  # how many blocks; where each ends; the first posting of each
+        table = array("I", [len(blocks), *accumulate(map(len, blocks)), *firsts])
+        if _BIG_ENDIAN:
+            table.byteswap()
+        table = table.tobytes()
+    return head + doc_part + table + b"".join(blocks)
+
+
+def _put(out: np.ndarray, at: np.ndarray, values: np.ndarray, widths: np.ndarray) -> None:
+    """Write each of `values` little-endian at `out[at]` in its width (1, 2 or 4 bytes)."""
+    for k in range(4):
+        if k:
+            wide = widths > k
+            if not wide.any():
+                return
+            at, values, widths = at[wide], values[wide], widths[wide]
+        out[at + k] = values >> 8 * k & 255
+
+
+def _runs(terms: np.ndarray, firsts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the values of the given terms (term k's are at `firsts[k]`, `counts[k]` of them): each
+    value's term, its place among its term's values, and its index."""
+    lengths = counts[terms]
+    owner = np.repeat(terms, lengths)
+    within = np.arange(len(owner)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return owner, within, firsts[owner] + within
 
 
 class _PostingsWriter:
@@ -250,84 +417,90 @@ class _PostingsWriter:
         table.extras["fieldmap"] = {}
         table.close()
         self.file = segment.create_file(storage, W3Codec.POSTS_EXT)
-        self.position = 0  # kept here: the file's own tell() is a Python call through Whoosh's wrapper per term
+        self.position = 0
         self._write(MAGIC)
         self.directory: dict[str, tuple[list[bytes], list[int], list[int]]] = {}
-        self.field: str | None = None
-        self.block: tuple[list[bytes], list[int], list[int]] = ([], [], [])
-        self.block_start = 0
 
-    def add(self, field: str, term: bytes, docs: Ints, tfs: Ints, deltas: Ints) -> None:
-        """One term's postings: sorted docnums, their frequencies, and the position deltas."""
-        if field != self.field:
-            self._end_block()
-            self.field = field
-            self.directory[field] = ([], [], [])
-        start = self.position
-        if not self.block[0]:
-            self.block_start = start
-        self._write_record(docs, tfs, deltas)
-        self.block[0].append(term)
-        self.block[1].append(len(docs))
-        self.block[2].append(self.position - start)
-        if len(self.block[0]) >= TERMS_PER_BLOCK:
-            self._end_block()
+    def add_field(self, field: str, terms: list[bytes], dfs: np.ndarray, docs: np.ndarray, tfs: np.ndarray,
+                  deltas: np.ndarray) -> None:  # fmt: skip
+        """Every term of a field, in order, with their postings one term after another: document
+        frequencies, sorted docnums, frequencies and position deltas (each posting's first from 0).
 
-    def _write_record(self, docs: Ints, tfs: Ints, deltas: Ints) -> None:
-        if isinstance(docs, np.ndarray):
-            doc_code, packed_docs = _pack(np.diff(docs, prepend=0))
-            ones = bool((tfs == 1).all())
-        else:
-            doc_code, packed_docs = _pack([docs[0], *map(sub, docs[1:], docs)])
-            ones = tfs.count(1) == len(tfs)
-        if ones:
-            tf_code, packed_tfs = _ALL_ONES, b""
-        else:
-            tf_code, packed_tfs = _pack(tfs)
-        compressed, doc_part = _squeeze(packed_docs + packed_tfs)
-        blocks, firsts = [], []
-        ends = np.cumsum(tfs).tolist() if len(tfs) > BLOCK else list(accumulate(tfs))
-        first = start = 0
-        while first < len(tfs):  # BLOCK postings, fewer if they hold more than BLOCK_POSITIONS positions
-            after = min(first + BLOCK, bisect_left(ends, start + BLOCK_POSITIONS, first) + 1, len(tfs))
-            end = ends[after - 1]
-            code, packed = _pack(deltas[start:end])
-            squeezed, data = _squeeze(packed)
-            blocks.append(bytes((code | squeezed << 2,)) + data)
-            firsts.append(first)
-            first, start = after, end
-        several = len(blocks) > 1
-        flags = doc_code | tf_code << 2 | compressed << 4 | several << 5
-        size = len(doc_part)
-        head = bytes((flags, size)) if size < 255 else bytes((flags, 255)) + struct.pack("<I", size)
-        table = b""
-        if several:  # how many blocks; where each ends; the first posting of each
-            table = array("I", [len(blocks), *accumulate(map(len, blocks)), *firsts])
-            if _BIG_ENDIAN:
-                table.byteswap()
-            table = table.tobytes()
-        self._write(head + doc_part + table + b"".join(blocks))
+        The records of most terms (a few postings, nothing to compress, one position block) are
+        put together in bulk with numpy; the others one by one (`_record`).
+        """
+        firsts = np.cumsum(dfs) - dfs  # each term's first posting
+        counts = np.add.reduceat(tfs, firsts)  # each term's positions
+        position_firsts = np.cumsum(counts) - counts
+        doc_deltas = np.diff(docs, prepend=0)
+        doc_deltas[firsts] = docs[firsts]
+        doc_codes = _codes(np.maximum.reduceat(doc_deltas, firsts))
+        top_tfs = np.maximum.reduceat(tfs, firsts)
+        tf_codes = np.where(top_tfs == 1, _ALL_ONES, _codes(top_tfs))
+        position_codes = _codes(np.maximum.reduceat(deltas, position_firsts))
+        doc_sizes = dfs * (_WIDTHS[doc_codes] + _WIDTHS[tf_codes])
+        position_sizes = counts * _WIDTHS[position_codes]
+        # Under _COMPRESS_FROM bytes each, the parts are stored as they are, in one block: a flags
+        # byte, the doc part's size, the doc part, the block's code byte, the positions.
+        simple = (doc_sizes < _COMPRESS_FROM) & (position_sizes < _COMPRESS_FROM)
+        sizes = 3 + doc_sizes + position_sizes
+        others = np.flatnonzero(~simple).tolist()
+        records = []
+        for k, a, b, c, d, doc_code, tf_code, position_code in zip(
+            others, firsts[others].tolist(), (firsts + dfs)[others].tolist(), position_firsts[others].tolist(),
+            (position_firsts + counts)[others].tolist(), doc_codes[others].tolist(), tf_codes[others].tolist(),
+            position_codes[others].tolist(),
+        ):  # fmt: skip
+            records.append(_record(doc_deltas[a:b], tfs[a:b], deltas[c:d], doc_code, tf_code, position_code))
+            sizes[k] = len(records[-1])
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        out = np.zeros(int(ends[-1]), dtype=np.uint8)
+        ones = np.flatnonzero(simple)
+        at = starts[ones]
+        out[at] = doc_codes[ones] | tf_codes[ones] << 2
+        out[at + 1] = doc_sizes[ones]
+        out[at + 2 + doc_sizes[ones]] = position_codes[ones]
+        # The doc parts and positions of those records, value by value (about _GROUP_VALUES
+        # positions at a time: the arrays for a whole segment's text would be large).
+        totals = np.cumsum(counts[ones])
+        bounds = np.searchsorted(totals, np.arange(_GROUP_VALUES, int(totals[-1]) if len(totals) else 0, _GROUP_VALUES))
+        for group in np.split(ones, bounds):
+            owner, within, source = _runs(group, firsts, dfs)
+            doc_widths, tf_widths = _WIDTHS[doc_codes[owner]], _WIDTHS[tf_codes[owner]]
+            _put(out, starts[owner] + 2 + within * doc_widths, doc_deltas[source], doc_widths)
+            has_tfs = tf_widths > 0
+            at = starts[owner] + 2 + dfs[owner] * doc_widths + within * tf_widths
+            _put(out, at[has_tfs], tfs[source[has_tfs]], tf_widths[has_tfs])
+            owner, within, source = _runs(group, position_firsts, counts)
+            widths = _WIDTHS[position_codes[owner]]
+            _put(out, starts[owner] + 3 + doc_sizes[owner] + within * widths, deltas[source], widths)
+        for k, record in zip(others, records):
+            out[starts[k] : ends[k]] = np.frombuffer(record, dtype=np.uint8)
+        self._write_blocks(field, terms, dfs.tolist(), sizes.tolist(), starts.tolist(), memoryview(out))
 
-    def _write(self, data: bytes) -> None:
+    def _write_blocks(self, field: str, terms: list[bytes], dfs: list[int], sizes: list[int], starts: list[int],
+                      records: memoryview) -> None:  # fmt: skip
+        """The records by TERMS_PER_BLOCK terms, each group followed by its dictionary block."""
+        firsts, offsets, bases = self.directory[field] = ([], [], [])
+        for k in range(0, len(terms), TERMS_PER_BLOCK):
+            block = slice(k, k + TERMS_PER_BLOCK)
+            last = min(k + TERMS_PER_BLOCK, len(terms)) - 1
+            bases.append(self.position)
+            self._write(records[starts[k] : starts[last] + sizes[last]])
+            offsets.append(self.position)
+            self._write(_compress(pickle.dumps((tuple(terms[block]), tuple(dfs[block]), tuple(sizes[block])), 5),
+                                  _ZLIB_LEVEL))  # fmt: skip
+            offsets.append(self.position)
+            firsts.append(terms[k])
+
+    def _write(self, data: bytes | memoryview) -> None:
         self.file.write(data)
         self.position += len(data)
 
-    def _end_block(self) -> None:
-        terms, dfs, lengths = self.block
-        if not terms:
-            return
-        offset = self.position
-        self._write(zlib.compress(pickle.dumps((tuple(terms), tuple(dfs), tuple(lengths)), 5), _ZLIB_LEVEL))
-        firsts, offsets, bases = self.directory[self.field]
-        firsts.append(terms[0])
-        offsets += (offset, self.position)
-        bases.append(self.block_start)
-        self.block = ([], [], [])
-
     def close(self) -> None:
-        self._end_block()
         offset = self.position
-        directory = zlib.compress(pickle.dumps(self.directory, 5), _ZLIB_LEVEL)
+        directory = _compress(pickle.dumps(self.directory, 5), _ZLIB_LEVEL)
         self._write(directory)
         self._write(_FOOTER.pack(offset, len(directory), MAGIC))
         self.file.close()
