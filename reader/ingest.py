@@ -23,7 +23,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -41,7 +41,7 @@ from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
 from .process_pool import WorkerPool
-from .stories import Grouper, Tuning, features_of
+from .stories import FeatureKey, Features, Grouper, Tuning, features_of
 from .store import Store, StoreWriteError, utcnow
 from .urls import canonical_url
 
@@ -166,6 +166,7 @@ class _Run:
         self.pages_total = 0
         self.pages_done = 0
         self.cpu = {"parse": 0.0, "extract": 0.0}
+        self.story_features: dict[FeatureKey, Features] = {}  # made by the parse workers, for the grouper
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
 
     async def run_in_pool(self, stage: str, fn, *args):
@@ -245,13 +246,16 @@ class _Run:
                 last_modified=result.last_modified,
             )  # fmt: skip
             return done(FetchStatus.NOT_MODIFIED)
-        parsed, error = await self.run_in_pool("parse", pool_tasks.parse, result.body, result.final_url,
-                                               result.content_type)  # fmt: skip
-        if parsed is None:
+        found, error = await self.run_in_pool("parse", pool_tasks.parse, result.body, result.final_url,
+                                              result.content_type)  # fmt: skip
+        if found is None:
             await asyncio.to_thread(record, feed.id, status=FetchStatus.ERROR, error=error, keep_validators=True)
             return done(FetchStatus.ERROR, error)
-        parsed, warning = self._cap_items(parsed)
+        parsed, features = found
         want_pages = self.fulltext and feed.fulltext
+        if not want_pages:  # (a page changes the text: the grouper reads it then)
+            self.story_features.update(zip(map(pool_tasks.story_key, parsed.articles), features))
+        parsed, warning = self._cap_items(parsed)
         links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
         upserted = await asyncio.to_thread(
             self.store.upsert_articles, feed.id, parsed.articles, fulltext=want_pages, canonical=links
@@ -368,7 +372,7 @@ class _Run:
 
     def _index_and_match(self, final: bool) -> MatchReport:
         start, cpu = time.perf_counter(), time.thread_time()
-        self.report.grouped += group_stories(self.store, ready=not final)
+        self.report.grouped += group_stories(self.store, ready=not final, known=self.story_features)
         self._time("stories", start)
         self.report.timings["stories_cpu"] = self.report.timings.get("stories_cpu", 0.0) + time.thread_time() - cpu
         start = time.perf_counter()
@@ -503,9 +507,11 @@ async def ingest(
     return report
 
 
-def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *, ready: bool = False) -> int:
+def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *, ready: bool = False,
+                  known: Mapping[FeatureKey, Features] | None = None) -> int:  # fmt: skip
     """Give every article still without a story its story (reader.stories), oldest first;
-    `ready`: only those not waiting for their page (their text is not final yet).
+    `ready`: only those not waiting for their page (their text is not final yet); `known`: articles'
+    features made already (by the workers that parsed their feeds), so the words are read once.
 
     A chunk at a time: its terms' counts and the open stories sharing them
     are loaded, the grouper runs, the stories sharing the keys of those it
@@ -515,7 +521,7 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
     """
     done = 0
     while batch := store.articles_to_group(limit=chunk, ready=ready):
-        found = features_of(batch, tuning)
+        found = features_of(batch, tuning, known)
         corpus = store.story_corpus({term for f in found.values() for term in f.terms})
         loaded = dict(corpus.df)
         grouper = Grouper(corpus, next_id=store.next_story_id(), tuning=tuning)

@@ -152,7 +152,7 @@ def _terms(text: str) -> tuple[dict[str, int], set[str]]:
 def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
     """The weighted terms of an article: each title word counts `title_weight`, each text word once
     (sublinear in repeats), so a headline alone and a headline with its page land near each other."""
-    lead = text[:MAX_TEXT_CHARS]
+    lead = text[:MAX_TEXT_CHARS]  # feature_key's
     heading, names = _terms("\n" + title)  # the first word opens a sentence
     body, body_names = _terms("\n" + lead)
     counts = {term: n * title_weight for term, n in heading.items()}
@@ -315,9 +315,24 @@ def weigh(f: Features, corpus: Corpus, tuning: Tuning) -> Weighed:
     return Weighed(f, {term: w / norm for w, term in weights}, keys[: tuning.key_terms], dropped)
 
 
-def features_of(articles: Iterable[StoryInput], tuning: Tuning) -> dict[int, Features]:
-    """Each article's features, by id: their terms are what to load corpus counts and candidate stories for."""
-    return {a.article_id: features(a.title, a.text, title_weight=tuning.title_weight) for a in articles}
+FeatureKey = tuple[str, str, float]
+
+
+def feature_key(title: str, text: str, title_weight: float = Tuning.title_weight) -> FeatureKey:
+    """What an article's `features` are made of: its title, the lead of its text, the title's weight."""
+    return title, text[:MAX_TEXT_CHARS], title_weight
+
+
+def features_of(articles: Iterable[StoryInput], tuning: Tuning,
+                known: Mapping[FeatureKey, Features] | None = None) -> dict[int, Features]:  # fmt: skip
+    """Each article's features, by id: their terms are what to load corpus counts and candidate stories for.
+    `known`: features made already (by the worker that parsed the feed), by `feature_key`; the rest are made here."""
+    known = known or {}
+    found = {}
+    for a in articles:
+        f = known.get(feature_key(a.title, a.text, tuning.title_weight))
+        found[a.article_id] = f if f is not None else features(a.title, a.text, title_weight=tuning.title_weight)
+    return found
 
 
 class Grouper:
