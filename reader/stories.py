@@ -301,16 +301,18 @@ def weigh(f: Features, corpus: Corpus, tuning: Tuning) -> Weighed:
     """An article's vector: its `vector_terms` heaviest terms, weighted by rarity (names counting more)
     and divided by the length of the whole vector, so a dropped tail lowers similarities, never raises them."""
     names, name_weight = f.names, tuning.name_weight
-    weights = [(w * corpus.idf(term) * (name_weight if term in names else 1.0), term) for term, w in f.terms.items()]
-    squares = sum(w * w for w, _ in weights) or 1.0
+    known, idf = corpus._idf, corpus.idf  # (the hot loop of a batch: the cached rarity first)
+    weights = [(w * (known.get(term) or idf(term)) * (name_weight if term in names else 1.0), term)
+               for term, w in f.terms.items()]  # fmt: skip
+    squares = sum([w * w for w, _ in weights]) or 1.0
+    weights.sort(reverse=True)
     if len(weights) > tuning.vector_terms:
-        weights = heapq.nlargest(tuning.vector_terms, weights)
-        dropped = max(0.0, 1.0 - sum(w * w for w, _ in weights) / squares)
+        del weights[tuning.vector_terms :]
+        dropped = max(0.0, 1.0 - sum([w * w for w, _ in weights]) / squares)
     else:
-        weights.sort(reverse=True)
         dropped = 0.0
     young = corpus.documents < tuning.young_corpus  # too few articles to tell rare from common
-    keys = tuple(term for _w, term in weights if young or corpus.idf(term) >= tuning.min_idf)
+    keys = tuple(term for _w, term in weights if young or known[term] >= tuning.min_idf)
     norm = math.sqrt(squares)
     return Weighed(f, {term: w / norm for w, term in weights}, keys[: tuning.key_terms], dropped)
 
