@@ -527,9 +527,11 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
         grouper = Grouper(corpus, next_id=store.next_story_id(), tuning=tuning)
         keys = grouper.count(batch, found)
         since = min(a.date for a in batch) - tuning.window
-        grouper.open(*store.open_stories(keys, [a.link for a in batch], since, df=corpus.df,
-                                         crowd=tuning.max_key_stories, shared=tuning.min_shared,
-                                         most=tuning.max_candidates))  # fmt: skip
+        opened, crowded = store.open_stories(keys, [a.link for a in batch], since, df=corpus.df,
+                                             crowd=tuning.max_key_stories, shared=tuning.min_shared,
+                                             most=tuning.max_candidates)  # fmt: skip
+        stored_keys = {p.id: set(p.keys) for p in opened}  # (in the index already)
+        grouper.open(opened, crowded)
         decisions = grouper.group(batch)
         since = min(grouper.stories[i].first_seen for i in grouper.changed) - tuning.window
         grouper.open(*store.open_stories(grouper.probes(), [], since, df=corpus.df, crowd=tuning.max_key_stories,
@@ -540,7 +542,8 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
         forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window
         changed = [grouper.stories[i] for i in sorted(grouper.changed)]
         changed += [grouper.gone[i] for i in sorted(grouper.gone)]  # their rows say where they went
-        store.save_stories(decisions, changed, grouper.corpus, loaded, forget_before=forget, merges=grouper.merges)
+        store.save_stories(decisions, changed, grouper.corpus, loaded, forget_before=forget, merges=grouper.merges,
+                           stored_keys=stored_keys)  # fmt: skip
         done += len(batch)
     return done
 

@@ -120,12 +120,13 @@ class StoryStore(Database):
 
     def save_stories(self, decisions: Sequence[Decision], stories: Iterable[StoryProfile], corpus: Corpus,
                      loaded_df: dict[str, int], *, forget_before: datetime,
-                     merges: Sequence[Merge] = ()) -> None:  # fmt: skip
+                     merges: Sequence[Merge] = (), stored_keys: Mapping[int, set[str]] | None = None) -> None:  # fmt: skip
         """Record a grouped batch in one transaction: the stories that changed (their centroids, and their
-        keys in the inverted index), each article's story and why, the merges, the corpus counts. Stories
-        quiet since `forget_before` leave the index and drop their centroids (a story grown by an article
-        older than that never enters them again)."""
+        keys in the inverted index but the `stored_keys` it has already), each article's story and why, the
+        merges, the corpus counts. Stories quiet since `forget_before` leave the index and drop their
+        centroids (a story grown by an article older than that never enters them again)."""
         gone = {m.gone for m in merges}
+        stored_keys = stored_keys or {}
         with self._tx() as tx:
             stories = list(stories)
             tx.executemany(
@@ -141,7 +142,7 @@ class StoryStore(Database):
             )  # fmt: skip
             tx.executemany("INSERT OR IGNORE INTO story_terms (term, story_id, weight) VALUES (?, ?, 0)",
                            [(term, p.id) for p in stories if p.last_seen >= forget_before and p.id not in gone
-                            for term in sorted(p.keys)])  # fmt: skip
+                            for term in sorted(p.keys - stored_keys.get(p.id, set()))])  # fmt: skip
             tx.executemany(
                 "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
                 [(d.story_id, json.dumps(d.explained()), d.article_id) for d in decisions],
@@ -150,8 +151,7 @@ class StoryStore(Database):
                 self._merge(tx, m)
             tx.executemany(
                 "INSERT INTO story_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
-                [(term, n - loaded_df.get(term, 0), n - loaded_df.get(term, 0))
-                 for term, n in corpus.df.items() if n != loaded_df.get(term, 0)],
+                [(term, grown, grown) for term, n in corpus.df.items() if (grown := n - loaded_df.get(term, 0))],
             )  # fmt: skip
             meta = [("story_documents", str(corpus.documents))]
             # Only the stories gone quiet since the last batch: the cost does not grow with the archive.
