@@ -23,7 +23,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -508,10 +508,10 @@ async def ingest(
 
 
 def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *, ready: bool = False,
-                  known: Mapping[FeatureKey, Features] | None = None) -> int:  # fmt: skip
+                  known: dict[FeatureKey, Features] | None = None) -> int:  # fmt: skip
     """Give every article still without a story its story (reader.stories), oldest first;
     `ready`: only those not waiting for their page (their text is not final yet); `known`: articles'
-    features made already (by the workers that parsed their feeds), so the words are read once.
+    features made already (by the workers that parsed their feeds; taken out as used), so the words are read once.
 
     A chunk at a time: its terms' counts and the open stories sharing them
     are loaded, the grouper runs, the stories sharing the keys of those it

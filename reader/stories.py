@@ -326,13 +326,14 @@ def feature_key(title: str, text: str, title_weight: float = Tuning.title_weight
 
 
 def features_of(articles: Iterable[StoryInput], tuning: Tuning,
-                known: Mapping[FeatureKey, Features] | None = None) -> dict[int, Features]:  # fmt: skip
+                known: dict[FeatureKey, Features] | None = None) -> dict[int, Features]:  # fmt: skip
     """Each article's features, by id: their terms are what to load corpus counts and candidate stories for.
-    `known`: features made already (by the worker that parsed the feed), by `feature_key`; the rest are made here."""
-    known = known or {}
+    `known`: features made already (by the worker that parsed the feed), by `feature_key`, taken out of it
+    as they are used; the rest are made here."""
+    known = known if known is not None else {}
     found = {}
     for a in articles:
-        f = known.get(feature_key(a.title, a.text, tuning.title_weight))
+        f = known.pop(feature_key(a.title, a.text, tuning.title_weight), None)
         found[a.article_id] = f if f is not None else features(a.title, a.text, title_weight=tuning.title_weight)
     return found
 
