@@ -41,7 +41,7 @@ from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
 from .process_pool import WorkerPool
-from .stories import FeatureKey, Features, Grouper, Tuning, features_of
+from .stories import Grouper, Tuning, feature_key, features_of
 from .store import Store, StoreWriteError, utcnow
 from .urls import canonical_url
 
@@ -166,7 +166,7 @@ class _Run:
         self.pages_total = 0
         self.pages_done = 0
         self.cpu = {"parse": 0.0, "extract": 0.0}
-        self.story_features: dict[FeatureKey, Features] = {}  # made by the parse workers, for the grouper
+        self.story_features: dict[bytes, bytes] = {}  # made by the parse workers, for the grouper (`features_of`)
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
 
     async def run_in_pool(self, stage: str, fn, *args):
@@ -254,7 +254,8 @@ class _Run:
         parsed, features = found
         want_pages = self.fulltext and feed.fulltext
         if not want_pages:  # (a page changes the text: the grouper reads it then)
-            self.story_features.update(zip(map(pool_tasks.story_key, parsed.articles), features))
+            keys = (feature_key(*pool_tasks.story_text(a)) for a in parsed.articles)
+            self.story_features.update(zip(keys, features))
         parsed, warning = self._cap_items(parsed)
         links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
         upserted = await asyncio.to_thread(
@@ -508,7 +509,7 @@ async def ingest(
 
 
 def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *, ready: bool = False,
-                  known: dict[FeatureKey, Features] | None = None) -> int:  # fmt: skip
+                  known: dict[bytes, bytes] | None = None) -> int:  # fmt: skip
     """Give every article still without a story its story (reader.stories), oldest first;
     `ready`: only those not waiting for their page (their text is not final yet); `known`: articles'
     features made already (by the workers that parsed their feeds; taken out as used), so the words are read once.

@@ -17,7 +17,7 @@ import time
 
 from .models import ParsedArticle, ParsedFeed, TextSource, initial_text
 from .process_pool import CpuLimitExceeded, cpu_limit
-from .stories import FeatureKey, Features, feature_key, features
+from .stories import features, packed
 
 
 def too_costly(what: str, size: int, seconds: float) -> str:
@@ -27,7 +27,7 @@ def too_costly(what: str, size: int, seconds: float) -> str:
 
 
 def parse(body: bytes, url: str, content_type: str,
-          cpu_seconds: float = 5.0) -> tuple[tuple[ParsedFeed, list[Features]] | None, str | None, float]:  # fmt: skip
+          cpu_seconds: float = 5.0) -> tuple[tuple[ParsedFeed, list[bytes]] | None, str | None, float]:  # fmt: skip
     """((parsed feed, its articles' story features), None) or (None, why it is not a feed), plus CPU seconds."""
     from .parse import ParseError, parse_feed
 
@@ -43,17 +43,21 @@ def parse(body: bytes, url: str, content_type: str,
     return (parsed, found), None, time.process_time() - start
 
 
-def story_features(parsed: ParsedFeed) -> list[Features]:
-    """Each article's story features (in the order of `parsed.articles`), made here beside the parse, so
-    the main process only weighs them and looks stories up (`ingest.group_stories`)."""
-    return [features(key[0], key[1], title_weight=key[2]) for key in map(story_key, parsed.articles)]
+def story_features(parsed: ParsedFeed) -> list[bytes]:
+    """Each article's story features, `packed` (in the order of `parsed.articles`), made here beside the
+    parse, so the main process only weighs them and looks stories up (`ingest.group_stories`)."""
+    found = []
+    for a in parsed.articles:
+        title, text = story_text(a)
+        found.append(packed(features(title, text)))
+    return found
 
 
-def story_key(article: ParsedArticle) -> FeatureKey:
+def story_text(article: ParsedArticle) -> tuple[str, str]:
     """What the grouper reads of a new article: its title and the feed's text, as `articles_to_group`
     gives them before any page."""
     text, source = initial_text(article)
-    return feature_key(article.title, "" if source == TextSource.TITLE else text)  # a title is not text
+    return article.title, "" if source == TextSource.TITLE else text  # a title is not text
 
 
 def extract(html: bytes, url: str, cpu_seconds: float = 5.0) -> tuple[tuple[str, str] | None, str | None, float]:

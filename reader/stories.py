@@ -40,8 +40,10 @@ the stories it changed, runs `Grouper.settle`, and saves what changed.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
+import pickle
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -152,7 +154,7 @@ def _terms(text: str) -> tuple[dict[str, int], set[str]]:
 def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
     """The weighted terms of an article: each title word counts `title_weight`, each text word once
     (sublinear in repeats), so a headline alone and a headline with its page land near each other."""
-    lead = text[:MAX_TEXT_CHARS]  # feature_key's
+    lead = text[:MAX_TEXT_CHARS]
     heading, names = _terms("\n" + title)  # the first word opens a sentence
     body, body_names = _terms("\n" + lead)
     counts = {term: n * title_weight for term, n in heading.items()}
@@ -317,24 +319,30 @@ def weigh(f: Features, corpus: Corpus, tuning: Tuning) -> Weighed:
     return Weighed(f, {term: w / norm for w, term in weights}, keys[: tuning.key_terms], dropped)
 
 
-FeatureKey = tuple[str, str, float]
+def feature_key(title: str, text: str, title_weight: float = Tuning.title_weight) -> bytes:
+    """A digest of what an article's `features` are made of: its title, the lead of its text, the title's weight
+    (the key the parse workers' features are kept by until the article is grouped)."""
+    lead = text[:MAX_TEXT_CHARS]
+    made_of = f"{title_weight!r} {len(title)} {title}{lead}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(made_of, digest_size=16).digest()
 
 
-def feature_key(title: str, text: str, title_weight: float = Tuning.title_weight) -> FeatureKey:
-    """What an article's `features` are made of: its title, the lead of its text, the title's weight."""
-    return title, text[:MAX_TEXT_CHARS], title_weight
+def packed(f: Features) -> bytes:
+    """Features as kept between the worker that made them and the grouper: a tenth of their size as objects."""
+    return pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def features_of(articles: Iterable[StoryInput], tuning: Tuning,
-                known: dict[FeatureKey, Features] | None = None) -> dict[int, Features]:  # fmt: skip
+                known: dict[bytes, bytes] | None = None) -> dict[int, Features]:  # fmt: skip
     """Each article's features, by id: their terms are what to load corpus counts and candidate stories for.
-    `known`: features made already (by the worker that parsed the feed), by `feature_key`, taken out of it
-    as they are used; the rest are made here."""
+    `known`: features made already (by the worker that parsed the feed), `packed`, by `feature_key`, taken
+    out as they are used; the rest are made here."""
     known = known if known is not None else {}
     found = {}
     for a in articles:
         f = known.pop(feature_key(a.title, a.text, tuning.title_weight), None)
-        found[a.article_id] = f if f is not None else features(a.title, a.text, title_weight=tuning.title_weight)
+        found[a.article_id] = (pickle.loads(f) if f is not None  # noqa: S301 - made by our own worker
+                               else features(a.title, a.text, title_weight=tuning.title_weight))  # fmt: skip
     return found
 
 
