@@ -337,10 +337,9 @@ def features_of(articles: Iterable[StoryInput], tuning: Tuning,
     """Each article's features, by id: their terms are what to load corpus counts and candidate stories for.
     `known`: features made already (by the worker that parsed the feed), `packed`, by `feature_key`, taken
     out as they are used; the rest are made here."""
-    known = known if known is not None else {}
     found = {}
     for a in articles:
-        f = known.pop(feature_key(a.title, a.text, tuning.title_weight), None)
+        f = known.pop(feature_key(a.title, a.text, tuning.title_weight), None) if known else None
         found[a.article_id] = (pickle.loads(f) if f is not None  # noqa: S301 - made by our own worker
                                else features(a.title, a.text, title_weight=tuning.title_weight))  # fmt: skip
     return found
