@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from . import pool_tasks
@@ -39,7 +39,7 @@ from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .filemodes import tighten
 from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
-from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
+from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow
 from .process_pool import WorkerPool
 from .stories import Grouper, Tuning, feature_key, features_of
 from .store import Store, StoreWriteError, utcnow
@@ -247,16 +247,16 @@ class _Run:
             )  # fmt: skip
             return done(FetchStatus.NOT_MODIFIED)
         found, error = await self.run_in_pool("parse", pool_tasks.parse, result.body, result.final_url,
-                                              result.content_type)  # fmt: skip
+                                              result.content_type, self.settings.fetch.max_items_per_feed)  # fmt: skip
         if found is None:
             await asyncio.to_thread(record, feed.id, status=FetchStatus.ERROR, error=error, keep_validators=True)
             return done(FetchStatus.ERROR, error)
-        parsed, features = found
+        parsed, features = found  # (the newest `max_items_per_feed` entries)
+        warning = parsed.warning or None
         want_pages = self.fulltext and feed.fulltext
         if not want_pages:  # (a page changes the text: the grouper reads it then)
             keys = (feature_key(*pool_tasks.story_text(a)) for a in parsed.articles)
             self.story_features.update(zip(keys, features))
-        parsed, warning = self._cap_items(parsed)
         links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
         upserted = await asyncio.to_thread(
             self.store.upsert_articles, feed.id, parsed.articles, fulltext=want_pages, canonical=links
@@ -275,16 +275,6 @@ class _Run:
             self.landed.set()
         return done(FetchStatus.OK, warning, title=parsed.title,
                     new=len(upserted.new_ids), updated=len(upserted.updated_ids))  # fmt: skip
-
-    def _cap_items(self, parsed: ParsedFeed) -> tuple[ParsedFeed, str | None]:
-        """Keep the newest `max_items_per_feed` entries; say so when some were dropped."""
-        cap = self.settings.fetch.max_items_per_feed
-        if len(parsed.articles) <= cap:
-            return parsed, parsed.warning or None
-        oldest = datetime.min.replace(tzinfo=UTC)
-        newest = sorted(parsed.articles, key=lambda a: a.published or a.updated or oldest, reverse=True)[:cap]
-        note = f"the feed lists {len(parsed.articles):,} entries; kept the newest {cap:,}"
-        return replace(parsed, articles=newest), "; ".join(filter(None, [parsed.warning, note]))
 
     # -- article pages --
 
