@@ -1,6 +1,7 @@
 """Stories: B-cubed precision, recall and F1 of grouping real headlines into stories, and its cost.
 
     python -m benchmarks stories [--data dev.csv] [--latency 0.05] [--fast] [--orders 20] [--cv 5] [--scale]
+    python -m benchmarks stories --landings N [--world dev|real|zipf] [--seed S]
 
 Default: serves the data set as feeds on 127.0.0.1–127.0.0.N (one feed per
 publisher host), runs `reader fetch --no-fulltext --json` through the real
@@ -15,7 +16,9 @@ order and settled, as the pipeline does) and gives min / median / max;
 `--cv K` adds K-fold cross-validation across stories: constants chosen
 on K-1 folds of stories, scored on the held-out fold, so nothing is fitted to
 one story. `--scale` times grouping through the store at 1k and at 100k stored
-articles.
+articles. `--landings N` groups a world through the store in landings of N
+feeds, as the pipeline does but in a fixed order: its CPU seconds and a digest
+of the stories formed, to compare two versions of the grouper exactly.
 """
 
 from __future__ import annotations
@@ -180,6 +183,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="feeds per landing in --orders (default 3: many small landings, the hardest case)")
     p.add_argument("--cv", type=int, default=0, metavar="K", help="also K-fold cross-validation across stories")
     p.add_argument("--scale", action="store_true", help="also time grouping through the store at 1k and 100k articles")
+    p.add_argument("--landings", type=int, default=0, metavar="N",
+                   help="instead of serving: group through the store in landings of N feeds (CPU, stories digest)")
+    p.add_argument("--world", choices=("dev", "real", "zipf"), default="dev",
+                   help="with --landings: the data set, the real feed files, or 300 synthetic feeds × 20 items")
+    p.add_argument("--seed", type=int, default=0, help="with --landings: the order feeds land in")
     return p.parse_args(argv)
 
 
@@ -195,6 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no data set at {args.data}", file=sys.stderr)
         return 2
     rows = load(args.data)
+    if args.landings:
+        from .storyfeeds import landings_run
+
+        landings_run(rows, args.world, args.landings, args.seed)
+        return 0
     baselines(rows)
     score = fast(rows)
     if not args.fast:

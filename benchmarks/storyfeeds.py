@@ -147,3 +147,73 @@ def scale_run(rows: Sequence, total: int = 100_000, sample: int = 1000) -> None:
         store.close()
     print(f"\nGrouping through the store, per article: {small * 1e3:.2f} ms at {sample:,} stored articles, "
           f"{large * 1e3:.2f} ms at {count:,}")  # fmt: skip
+
+
+def world_feeds(world: str, rows: Sequence) -> list[tuple[str, object]]:
+    """(url, parsed feed) of a world: `dev` the data set's hosts as feeds, `real` the real feed files,
+    `zipf` the fetch benchmark's 300 synthetic feeds × 20 items; each parsed as the workers parse them."""
+    from reader.parse import parse_feed
+
+    from .feedserver import REAL_FEEDS_DIR, Layout, TextMaker, feed_content_type, real_feed_names, rss_document
+
+    if world == "dev":
+        by_host: dict[str, list] = defaultdict(list)
+        for r in rows:
+            by_host[r.host].append(r)
+        return [(f"http://{h}/feed.xml", parse_feed(rss(h, by_host[h]), f"http://{h}/feed.xml")) for h in sorted(by_host)]
+    if world == "real":
+        bodies = [(f"http://real/{n}", (REAL_FEEDS_DIR / n).read_bytes()) for n in real_feed_names(REAL_FEEDS_DIR)]
+        return [(url, parse_feed(body, url, feed_content_type(body))) for url, body in bodies]
+    text, layout = TextMaker(1), Layout(port=8000, hosts=100, feeds=300, items=20)
+    return [(layout.feed_url(i), parse_feed(rss_document(layout, i, [text.article(i, j) for j in range(20)]).encode(),
+                                            layout.feed_url(i))) for i in range(300)]  # fmt: skip
+
+
+def landings_run(rows: Sequence, world: str, landing: int, seed: int = 0) -> None:
+    """Group a world through the store as the pipeline does, in landings of `landing` feeds (in a seeded
+    order; the parse workers' story features given, as in `reader fetch`): the grouping's CPU seconds, and
+    the stories formed (a digest of the partition, to tell two versions of the grouper apart exactly)."""
+    import hashlib
+    import random
+
+    from reader import pool_tasks
+    from reader.ingest import group_stories
+    from reader.store import Store
+    from reader.stories import feature_key
+    from reader.urls import canonical_url
+
+    from .bench_stories import _prf, bcubed
+
+    feeds = world_feeds(world, rows)
+    order = list(range(len(feeds)))
+    random.Random(seed).shuffle(order)
+    cpu = 0.0
+    with tempfile.TemporaryDirectory(prefix="bench-stories-landings-") as tmp:
+        store = Store(Path(tmp) / "reader.sqlite")
+        ids = [store.add_feed(url)[0].id for url, _parsed in feeds]
+        for k in range(0, len(order), landing):
+            known = {}
+            for i in order[k : k + landing]:
+                parsed = feeds[i][1]
+                store.upsert_articles(ids[i], parsed.articles, fulltext=False,
+                                      canonical={a.link: canonical_url(a.link) for a in parsed.articles if a.link})
+                keys = (feature_key(*pool_tasks.story_text(a)) for a in parsed.articles)
+                known.update(zip(keys, pool_tasks.story_features(parsed)))
+            start = time.thread_time()
+            group_stories(store, known=known)
+            cpu += time.thread_time() - start
+        found = store._conn().execute("SELECT id, link, story_id FROM articles ORDER BY id").fetchall()
+        store.close()
+    members: dict[int, list[str]] = defaultdict(list)
+    for article_id, link, story_id in found:
+        members[story_id].append(f"{link}#{article_id}")
+    parts = sorted(sorted(m) for m in members.values())
+    digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+    print(f"\n{world}: {len(found)} articles grouped through the store in landings of {landing} feeds (seed {seed}): "
+          f"grouping {cpu:.3f} CPU-s ({cpu / len(found) * 1e6:.0f} µs per article); {len(parts)} stories, "
+          f"{sum(len(m) > 1 for m in parts)} of several articles; stories digest {digest}")  # fmt: skip
+    if world == "dev":
+        label = {r.url: r.story for r in rows}
+        scored = [(story_id, label[link]) for _id, link, story_id in found if link in label]
+        print(f"B-cubed P / R / F1 {_prf(bcubed([s for s, _ in scored], [g for _, g in scored]))} "
+              f"({len(scored)} scored)")  # fmt: skip

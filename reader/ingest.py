@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from . import pool_tasks
@@ -39,9 +39,9 @@ from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .filemodes import tighten
 from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
-from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow, ParsedFeed
+from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow
 from .process_pool import WorkerPool
-from .stories import Grouper, Tuning, features_of
+from .stories import Grouper, Tuning, feature_key, features_of
 from .store import Store, StoreWriteError, utcnow
 from .urls import canonical_url
 
@@ -166,6 +166,7 @@ class _Run:
         self.pages_total = 0
         self.pages_done = 0
         self.cpu = {"parse": 0.0, "extract": 0.0}
+        self.story_features: dict[bytes, bytes] = {}  # made by the parse workers, for the grouper (`features_of`)
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
 
     async def run_in_pool(self, stage: str, fn, *args):
@@ -245,13 +246,17 @@ class _Run:
                 last_modified=result.last_modified,
             )  # fmt: skip
             return done(FetchStatus.NOT_MODIFIED)
-        parsed, error = await self.run_in_pool("parse", pool_tasks.parse, result.body, result.final_url,
-                                               result.content_type)  # fmt: skip
-        if parsed is None:
+        found, error = await self.run_in_pool("parse", pool_tasks.parse, result.body, result.final_url,
+                                              result.content_type, self.settings.fetch.max_items_per_feed)  # fmt: skip
+        if found is None:
             await asyncio.to_thread(record, feed.id, status=FetchStatus.ERROR, error=error, keep_validators=True)
             return done(FetchStatus.ERROR, error)
-        parsed, warning = self._cap_items(parsed)
+        parsed, features = found  # (the newest `max_items_per_feed` entries)
+        warning = parsed.warning or None
         want_pages = self.fulltext and feed.fulltext
+        if not want_pages:  # (a page changes the text: the grouper reads it then)
+            keys = (feature_key(*pool_tasks.story_text(a)) for a in parsed.articles)
+            self.story_features.update(zip(keys, features))
         links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
         upserted = await asyncio.to_thread(
             self.store.upsert_articles, feed.id, parsed.articles, fulltext=want_pages, canonical=links
@@ -270,16 +275,6 @@ class _Run:
             self.landed.set()
         return done(FetchStatus.OK, warning, title=parsed.title,
                     new=len(upserted.new_ids), updated=len(upserted.updated_ids))  # fmt: skip
-
-    def _cap_items(self, parsed: ParsedFeed) -> tuple[ParsedFeed, str | None]:
-        """Keep the newest `max_items_per_feed` entries; say so when some were dropped."""
-        cap = self.settings.fetch.max_items_per_feed
-        if len(parsed.articles) <= cap:
-            return parsed, parsed.warning or None
-        oldest = datetime.min.replace(tzinfo=UTC)
-        newest = sorted(parsed.articles, key=lambda a: a.published or a.updated or oldest, reverse=True)[:cap]
-        note = f"the feed lists {len(parsed.articles):,} entries; kept the newest {cap:,}"
-        return replace(parsed, articles=newest), "; ".join(filter(None, [parsed.warning, note]))
 
     # -- article pages --
 
@@ -368,7 +363,7 @@ class _Run:
 
     def _index_and_match(self, final: bool) -> MatchReport:
         start, cpu = time.perf_counter(), time.thread_time()
-        self.report.grouped += group_stories(self.store, ready=not final)
+        self.report.grouped += group_stories(self.store, ready=not final, known=self.story_features)
         self._time("stories", start)
         self.report.timings["stories_cpu"] = self.report.timings.get("stories_cpu", 0.0) + time.thread_time() - cpu
         start = time.perf_counter()
@@ -503,9 +498,11 @@ async def ingest(
     return report
 
 
-def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *, ready: bool = False) -> int:
+def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *, ready: bool = False,
+                  known: dict[bytes, bytes] | None = None) -> int:  # fmt: skip
     """Give every article still without a story its story (reader.stories), oldest first;
-    `ready`: only those not waiting for their page (their text is not final yet).
+    `ready`: only those not waiting for their page (their text is not final yet); `known`: articles'
+    features made already (by the workers that parsed their feeds; taken out as used), so the words are read once.
 
     A chunk at a time: its terms' counts and the open stories sharing them
     are loaded, the grouper runs, the stories sharing the keys of those it
@@ -515,15 +512,17 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
     """
     done = 0
     while batch := store.articles_to_group(limit=chunk, ready=ready):
-        found = features_of(batch, tuning)
+        found = features_of(batch, tuning, known)
         corpus = store.story_corpus({term for f in found.values() for term in f.terms})
         loaded = dict(corpus.df)
         grouper = Grouper(corpus, next_id=store.next_story_id(), tuning=tuning)
         keys = grouper.count(batch, found)
         since = min(a.date for a in batch) - tuning.window
-        grouper.open(*store.open_stories(keys, [a.link for a in batch], since, df=corpus.df,
-                                         crowd=tuning.max_key_stories, shared=tuning.min_shared,
-                                         most=tuning.max_candidates))  # fmt: skip
+        opened, crowded = store.open_stories(keys, [a.link for a in batch], since, df=corpus.df,
+                                             crowd=tuning.max_key_stories, shared=tuning.min_shared,
+                                             most=tuning.max_candidates)  # fmt: skip
+        stored_keys = {p.id: set(p.keys) for p in opened}  # (in the index already)
+        grouper.open(opened, crowded)
         decisions = grouper.group(batch)
         since = min(grouper.stories[i].first_seen for i in grouper.changed) - tuning.window
         grouper.open(*store.open_stories(grouper.probes(), [], since, df=corpus.df, crowd=tuning.max_key_stories,
@@ -534,7 +533,8 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
         forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window
         changed = [grouper.stories[i] for i in sorted(grouper.changed)]
         changed += [grouper.gone[i] for i in sorted(grouper.gone)]  # their rows say where they went
-        store.save_stories(decisions, changed, grouper.corpus, loaded, forget_before=forget, merges=grouper.merges)
+        store.save_stories(decisions, changed, grouper.corpus, loaded, forget_before=forget, merges=grouper.merges,
+                           stored_keys=stored_keys)  # fmt: skip
         done += len(batch)
     return done
 

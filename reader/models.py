@@ -82,6 +82,15 @@ class ParsedArticle:
     content_hash: str = ""  # hash of the fields a reader sees; excludes dates
 
 
+def initial_text(article: ParsedArticle) -> tuple[str, TextSource]:
+    """The best text the feed itself carries, and where it came from."""
+    if len(article.content) >= len(article.summary) and article.content:
+        return article.content, TextSource.CONTENT
+    if article.summary:
+        return article.summary, TextSource.SUMMARY
+    return article.title, TextSource.TITLE
+
+
 @dataclass(frozen=True)
 class ParsedFeed:
     title: str

@@ -14,9 +14,12 @@ message saying so; the worker goes on with the next task.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 
-from .models import ParsedFeed
+from .models import ParsedArticle, ParsedFeed, TextSource, initial_text
 from .process_pool import CpuLimitExceeded, cpu_limit
+from .stories import features, packed
 
 
 def too_costly(what: str, size: int, seconds: float) -> str:
@@ -25,20 +28,49 @@ def too_costly(what: str, size: int, seconds: float) -> str:
             f"complex to read ([fetch] max_cpu_seconds)")  # fmt: skip
 
 
-def parse(body: bytes, url: str, content_type: str,
-          cpu_seconds: float = 5.0) -> tuple[ParsedFeed | None, str | None, float]:  # fmt: skip
-    """(parsed feed, None) or (None, why it is not a feed), plus CPU seconds."""
+def parse(body: bytes, url: str, content_type: str, max_items: int,
+          cpu_seconds: float = 5.0) -> tuple[tuple[ParsedFeed, list[bytes]] | None, str | None, float]:  # fmt: skip
+    """((parsed feed, its articles' story features), None) or (None, why it is not a feed), plus CPU seconds.
+    The feed keeps its newest `max_items` entries (`newest`)."""
     from .parse import ParseError, parse_feed
 
     start = time.process_time()
     try:
         with cpu_limit(cpu_seconds):
-            parsed = parse_feed(body, url, content_type)
+            parsed = newest(parse_feed(body, url, content_type), max_items)
+            found = story_features(parsed)
     except ParseError as exc:
         return None, str(exc), time.process_time() - start
     except CpuLimitExceeded:
         return None, too_costly("parsing", len(body), cpu_seconds), time.process_time() - start
-    return parsed, None, time.process_time() - start
+    return (parsed, found), None, time.process_time() - start
+
+
+def newest(parsed: ParsedFeed, cap: int) -> ParsedFeed:
+    """The feed with its newest `cap` entries only, its warning saying so when some were dropped."""
+    if len(parsed.articles) <= cap:
+        return parsed
+    oldest = datetime.min.replace(tzinfo=UTC)
+    kept = sorted(parsed.articles, key=lambda a: a.published or a.updated or oldest, reverse=True)[:cap]
+    note = f"the feed lists {len(parsed.articles):,} entries; kept the newest {cap:,}"
+    return replace(parsed, articles=kept, warning="; ".join(filter(None, [parsed.warning, note])))
+
+
+def story_features(parsed: ParsedFeed) -> list[bytes]:
+    """Each article's story features, `packed` (in the order of `parsed.articles`), made here beside the
+    parse, so the main process only weighs them and looks stories up (`ingest.group_stories`)."""
+    found = []
+    for a in parsed.articles:
+        title, text = story_text(a)
+        found.append(packed(features(title, text)))
+    return found
+
+
+def story_text(article: ParsedArticle) -> tuple[str, str]:
+    """What the grouper reads of a new article: its title and the feed's text, as `articles_to_group`
+    gives them before any page."""
+    text, source = initial_text(article)
+    return article.title, "" if source == TextSource.TITLE else text  # a title is not text
 
 
 def extract(html: bytes, url: str, cpu_seconds: float = 5.0) -> tuple[tuple[str, str] | None, str | None, float]:

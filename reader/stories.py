@@ -40,8 +40,10 @@ the stories it changed, runs `Grouper.settle`, and saves what changed.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
+import pickle
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -301,23 +303,46 @@ def weigh(f: Features, corpus: Corpus, tuning: Tuning) -> Weighed:
     """An article's vector: its `vector_terms` heaviest terms, weighted by rarity (names counting more)
     and divided by the length of the whole vector, so a dropped tail lowers similarities, never raises them."""
     names, name_weight = f.names, tuning.name_weight
-    weights = [(w * corpus.idf(term) * (name_weight if term in names else 1.0), term) for term, w in f.terms.items()]
-    squares = sum(w * w for w, _ in weights) or 1.0
+    known, idf = corpus._idf, corpus.idf  # (the hot loop of a batch: the cached rarity first)
+    weights = [(w * (known.get(term) or idf(term)) * (name_weight if term in names else 1.0), term)
+               for term, w in f.terms.items()]  # fmt: skip
+    squares = sum([w * w for w, _ in weights]) or 1.0
+    weights.sort(reverse=True)
     if len(weights) > tuning.vector_terms:
-        weights = heapq.nlargest(tuning.vector_terms, weights)
-        dropped = max(0.0, 1.0 - sum(w * w for w, _ in weights) / squares)
+        del weights[tuning.vector_terms :]
+        dropped = max(0.0, 1.0 - sum([w * w for w, _ in weights]) / squares)
     else:
-        weights.sort(reverse=True)
         dropped = 0.0
     young = corpus.documents < tuning.young_corpus  # too few articles to tell rare from common
-    keys = tuple(term for _w, term in weights if young or corpus.idf(term) >= tuning.min_idf)
+    keys = tuple(term for _w, term in weights if young or known[term] >= tuning.min_idf)
     norm = math.sqrt(squares)
     return Weighed(f, {term: w / norm for w, term in weights}, keys[: tuning.key_terms], dropped)
 
 
-def features_of(articles: Iterable[StoryInput], tuning: Tuning) -> dict[int, Features]:
-    """Each article's features, by id: their terms are what to load corpus counts and candidate stories for."""
-    return {a.article_id: features(a.title, a.text, title_weight=tuning.title_weight) for a in articles}
+def feature_key(title: str, text: str, title_weight: float = Tuning.title_weight) -> bytes:
+    """A digest of what an article's `features` are made of: its title, the lead of its text, the title's weight
+    (the key the parse workers' features are kept by until the article is grouped)."""
+    lead = text[:MAX_TEXT_CHARS]
+    made_of = f"{title_weight!r} {len(title)} {title}{lead}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(made_of, digest_size=16).digest()
+
+
+def packed(f: Features) -> bytes:
+    """Features as kept between the worker that made them and the grouper: a tenth of their size as objects."""
+    return pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def features_of(articles: Iterable[StoryInput], tuning: Tuning,
+                known: dict[bytes, bytes] | None = None) -> dict[int, Features]:  # fmt: skip
+    """Each article's features, by id: their terms are what to load corpus counts and candidate stories for.
+    `known`: features made already (by the worker that parsed the feed), `packed`, by `feature_key`, taken
+    out as they are used; the rest are made here."""
+    found = {}
+    for a in articles:
+        f = known.pop(feature_key(a.title, a.text, tuning.title_weight), None) if known else None
+        found[a.article_id] = (pickle.loads(f) if f is not None  # noqa: S301 - made by our own worker
+                               else features(a.title, a.text, title_weight=tuning.title_weight))  # fmt: skip
+    return found
 
 
 class Grouper:

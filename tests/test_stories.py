@@ -154,3 +154,28 @@ def test_settling_is_deterministic_and_without_it_the_unlucky_order_leaves_two_s
 
     assert stories(True) == stories(True)
     assert len(set(stories(False))) == 2 and len(set(stories(True))) == 1
+
+
+def test_the_parse_workers_features_are_those_the_grouper_reads_from_the_store(tmp_path):
+    """The parse worker reads each article's words once (`pool_tasks.story_features`); the grouper uses
+    them only if they are made of what it reads from the store, or every article would be read twice."""
+    from reader import pool_tasks
+    from reader.models import ParsedArticle, ParsedFeed
+    from reader.store import Store
+    from reader.stories import feature_key, features_of
+
+    long_text = " ".join(f"Sentence {i} of the Entity List story." for i in range(400))
+    parsed = ParsedFeed("Wire", "https://wire.example/", [
+        ParsedArticle(key="title", title="DeepSeek added to the Entity List", link="https://wire.example/1"),
+        ParsedArticle(key="summary", title="Commerce acts", link="https://wire.example/2", summary="A short summary."),
+        ParsedArticle(key="content", title="Chips", link="https://wire.example/3", summary="Short.", content=long_text),
+        ParsedArticle(key="both", title="Rules", link="https://wire.example/4", summary=long_text, content="Less."),
+    ])  # fmt: skip
+    store = Store(tmp_path / "reader.sqlite")
+    feed = store.add_feed("http://127.0.0.1/feed.xml")[0].id
+    store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
+    made = dict(zip((feature_key(*pool_tasks.story_text(a)) for a in parsed.articles),
+                    pool_tasks.story_features(parsed)))  # fmt: skip
+    stored = store.articles_to_group()
+    assert features_of(stored, Tuning(), made) == {a.article_id: features(a.title, a.text) for a in stored}
+    assert made == {}  # every one was used

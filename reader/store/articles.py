@@ -21,6 +21,7 @@ from ..models import (
     ParsedArticle,
     TextSource,
     UpsertResult,
+    initial_text,
 )
 from ..urls import redact_url
 from .db import Database, _dt, _iso, utcnow
@@ -67,15 +68,6 @@ def _article(row: sqlite3.Row) -> Article:
     )  # fmt: skip
 
 
-def _initial_text(article: ParsedArticle) -> tuple[str, TextSource]:
-    """The best text the feed itself carries, and where it came from."""
-    if len(article.content) >= len(article.summary) and article.content:
-        return article.content, TextSource.CONTENT
-    if article.summary:
-        return article.summary, TextSource.SUMMARY
-    return article.title, TextSource.TITLE
-
-
 class ArticleStore(Database):
     """Reads and writes of `articles` and `index_deletions`."""
 
@@ -112,7 +104,7 @@ class ArticleStore(Database):
                     existing[a.key] = existing.pop(old_key)
                     del by_content[(a.link, a.content_hash)]
                     continue
-                text, source = _initial_text(a)
+                text, source = initial_text(a)
                 sort_date = _iso(a.published or a.updated) or now
                 values = (
                     a.title, a.link, canonical.get(a.link, a.link), a.author, _iso(a.published),

@@ -12,10 +12,11 @@ import heapq
 import json
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from itertools import chain
 from datetime import datetime
 
 from ..models import ArticleFilter, FulltextState, StoryMember, StoryMerge, StoryRecord
-from ..stories import Corpus, Decision, Merge, StoryInput, StoryProfile
+from ..stories import MAX_TEXT_CHARS, Corpus, Decision, Merge, StoryInput, StoryProfile
 from .alerts import AlertStore
 from .db import Database, _dt, _iso
 
@@ -41,14 +42,14 @@ class StoryStore(Database):
     """Reads and writes of `stories`, `story_terms`, `story_df` and the articles' story columns."""
 
     def articles_to_group(self, limit: int = 500, *, ready: bool = False) -> list[StoryInput]:
-        """The oldest articles still without a story, in the order they are grouped (date, then id);
-        `ready`: not those waiting for their page."""
+        """The oldest articles still without a story, in the order they are grouped (date, then id), with the
+        lead of their text (all the grouper reads); `ready`: not those waiting for their page."""
         pages = f"AND a.fulltext_state != '{FulltextState.PENDING}'" if ready else ""
         rows = self._conn().execute(
             f"""
             SELECT a.id, a.title,
-                   CASE a.text_source WHEN 'title' THEN a.summary WHEN 'page' THEN a.summary || char(10) || a.text
-                                      ELSE a.text END,
+                   substr(CASE a.text_source WHEN 'title' THEN a.summary WHEN 'page' THEN a.summary || char(10) || a.text
+                                             ELSE a.text END, 1, {MAX_TEXT_CHARS}),
                    min(a.sort_date, a.first_seen), CASE WHEN f.title = '' THEN f.url ELSE f.title END,
                    a.canonical_url
             FROM articles a INDEXED BY articles_to_group JOIN feeds f ON f.id = a.feed_id
@@ -56,7 +57,7 @@ class StoryStore(Database):
             """,
             (limit,),
         ).fetchall()
-        return [StoryInput(r[0], r[1], r[2][:8000], datetime.fromisoformat(r[3]), r[4], r[5]) for r in rows]
+        return [StoryInput(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4], r[5]) for r in rows]
 
     def story_corpus(self, terms: Iterable[str]) -> Corpus:
         """The document count and the frequencies of `terms` (only these: the table holds every term)."""
@@ -91,9 +92,9 @@ class StoryStore(Database):
                 posted[term] = [story_id for _term, story_id in rows]
         ids: set[int] = set()
         for k in keys:
-            hits = Counter(story_id for term in k for story_id in posted.get(term, ()))
-            ids.update(story_id for _n, story_id in heapq.nsmallest(
-                most, ((-n, story_id) for story_id, n in hits.items() if n >= shared)))  # fmt: skip
+            hits = Counter(chain.from_iterable([posted.get(term, ()) for term in k]))
+            top = [(-n, story_id) for story_id, n in hits.items() if n >= shared]
+            ids.update(story_id for _n, story_id in (heapq.nsmallest(most, top) if len(top) > most else top))
         by_link: dict[int, set[str]] = defaultdict(set)
         for story_id, link in self._select_in(
             "SELECT story_id, canonical_url FROM articles WHERE story_id IS NOT NULL", "canonical_url",
@@ -119,12 +120,13 @@ class StoryStore(Database):
 
     def save_stories(self, decisions: Sequence[Decision], stories: Iterable[StoryProfile], corpus: Corpus,
                      loaded_df: dict[str, int], *, forget_before: datetime,
-                     merges: Sequence[Merge] = ()) -> None:  # fmt: skip
+                     merges: Sequence[Merge] = (), stored_keys: Mapping[int, set[str]] | None = None) -> None:  # fmt: skip
         """Record a grouped batch in one transaction: the stories that changed (their centroids, and their
-        keys in the inverted index), each article's story and why, the merges, the corpus counts. Stories
-        quiet since `forget_before` leave the index and drop their centroids (a story grown by an article
-        older than that never enters them again)."""
+        keys in the inverted index but the `stored_keys` it has already), each article's story and why, the
+        merges, the corpus counts. Stories quiet since `forget_before` leave the index and drop their
+        centroids (a story grown by an article older than that never enters them again)."""
         gone = {m.gone for m in merges}
+        stored_keys = stored_keys or {}
         with self._tx() as tx:
             stories = list(stories)
             tx.executemany(
@@ -140,7 +142,7 @@ class StoryStore(Database):
             )  # fmt: skip
             tx.executemany("INSERT OR IGNORE INTO story_terms (term, story_id, weight) VALUES (?, ?, 0)",
                            [(term, p.id) for p in stories if p.last_seen >= forget_before and p.id not in gone
-                            for term in sorted(p.keys)])  # fmt: skip
+                            for term in sorted(p.keys - stored_keys.get(p.id, set()))])  # fmt: skip
             tx.executemany(
                 "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
                 [(d.story_id, json.dumps(d.explained()), d.article_id) for d in decisions],
@@ -149,8 +151,7 @@ class StoryStore(Database):
                 self._merge(tx, m)
             tx.executemany(
                 "INSERT INTO story_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
-                [(term, n - loaded_df.get(term, 0), n - loaded_df.get(term, 0))
-                 for term, n in corpus.df.items() if n != loaded_df.get(term, 0)],
+                [(term, grown, grown) for term, n in corpus.df.items() if (grown := n - loaded_df.get(term, 0))],
             )  # fmt: skip
             meta = [("story_documents", str(corpus.documents))]
             # Only the stories gone quiet since the last batch: the cost does not grow with the archive.
