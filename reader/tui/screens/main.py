@@ -10,6 +10,7 @@ rows or so (a stored view's first rows: a few ms), so a key's answer is drawn in
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -140,6 +141,19 @@ class RefreshFinished(Message):
         self.report, self.error = report, error
 
 
+def _freeze_start_up() -> None:
+    """Once start-up is over, what it built (modules, widgets, caches) lives on: move it out of the
+    collector's reach, once per process, so a full collection no longer walks ~1M objects in the middle
+    of a key press (50-70 ms at 100k articles)."""
+    global _FROZEN
+    if not _FROZEN:
+        _FROZEN = True
+        gc.freeze()
+
+
+_FROZEN = False
+
+
 class MainScreen(Screen):
     BINDING_GROUP_TITLE = "Reader"
     # narrow: the article goes below the list; compact: the sidebar too shows only while it has focus
@@ -215,6 +229,7 @@ class MainScreen(Screen):
         self.rules: tuple = ()
         self.rules_signature: tuple | None = None
         self.counts = Counts()
+        self.started_up = False  # the first counts are in
         self.spare_counts: Counts | None = None  # the other mode's (V) counts, kept current by hand too
         self.recount_after_view: dict | None = None  # V without spare counts: recount once the list is drawn
         self.view_notice = ""  # said once the view's rows are shown (a toast first would delay them a frame)
@@ -442,6 +457,9 @@ class MainScreen(Screen):
             return  # counted for the other mode: V was pressed meanwhile (it counts again)
         self.counts = message.counts
         self._show_counts()
+        if not self.started_up:
+            self.started_up = True
+            _freeze_start_up()
 
     def _show_counts(self) -> None:
         if self.unread_only:
