@@ -179,7 +179,6 @@ def landings_run(rows: Sequence, world: str, landing: int, seed: int = 0) -> Non
     from reader import pool_tasks
     from reader.ingest import group_stories
     from reader.store import Store
-    from reader.stories import feature_key
     from reader.urls import canonical_url
 
     from .bench_stories import _prf, bcubed
@@ -197,8 +196,7 @@ def landings_run(rows: Sequence, world: str, landing: int, seed: int = 0) -> Non
                 parsed = feeds[i][1]
                 store.upsert_articles(ids[i], parsed.articles, fulltext=False,
                                       canonical={a.link: canonical_url(a.link) for a in parsed.articles if a.link})
-                keys = (feature_key(*pool_tasks.story_text(a)) for a in parsed.articles)
-                known.update(zip(keys, pool_tasks.story_features(parsed)))
+                known.update(pool_tasks.story_features(parsed))
             start = time.thread_time()
             group_stories(store, known=known)
             cpu += time.thread_time() - start

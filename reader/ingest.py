@@ -41,7 +41,7 @@ from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow
 from .process_pool import WorkerPool
-from .stories import Grouper, Tuning, feature_key, features_of
+from .stories import Grouper, Tuning, features_of
 from .store import Store, StoreWriteError, utcnow
 from .urls import canonical_url
 
@@ -246,17 +246,16 @@ class _Run:
                 last_modified=result.last_modified,
             )  # fmt: skip
             return done(FetchStatus.NOT_MODIFIED)
-        found, error = await self.run_in_pool("parse", pool_tasks.parse, result.body, result.final_url,
-                                              result.content_type, self.settings.fetch.max_items_per_feed)  # fmt: skip
+        want_pages = self.fulltext and feed.fulltext
+        found, error = await self.run_in_pool("parse", partial(pool_tasks.parse, words=not want_pages), result.body,
+                                              result.final_url, result.content_type,
+                                              self.settings.fetch.max_items_per_feed)  # fmt: skip
         if found is None:
             await asyncio.to_thread(record, feed.id, status=FetchStatus.ERROR, error=error, keep_validators=True)
             return done(FetchStatus.ERROR, error)
         parsed, features = found  # (the newest `max_items_per_feed` entries)
         warning = parsed.warning or None
-        want_pages = self.fulltext and feed.fulltext
-        if not want_pages:  # (a page changes the text: the grouper reads it then)
-            keys = (feature_key(*pool_tasks.story_text(a)) for a in parsed.articles)
-            self.story_features.update(zip(keys, features))
+        self.story_features.update(features)
         links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
         upserted = await asyncio.to_thread(
             self.store.upsert_articles, feed.id, parsed.articles, fulltext=want_pages, canonical=links

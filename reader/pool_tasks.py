@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from .models import ParsedArticle, ParsedFeed, TextSource, initial_text
 from .process_pool import CpuLimitExceeded, cpu_limit
-from .stories import features, packed
+from .stories import feature_key, features, packed
 
 
 def too_costly(what: str, size: int, seconds: float) -> str:
@@ -28,17 +28,18 @@ def too_costly(what: str, size: int, seconds: float) -> str:
             f"complex to read ([fetch] max_cpu_seconds)")  # fmt: skip
 
 
-def parse(body: bytes, url: str, content_type: str, max_items: int,
-          cpu_seconds: float = 5.0) -> tuple[tuple[ParsedFeed, list[bytes]] | None, str | None, float]:  # fmt: skip
-    """((parsed feed, its articles' story features), None) or (None, why it is not a feed), plus CPU seconds.
-    The feed keeps its newest `max_items` entries (`newest`)."""
+def parse(body: bytes, url: str, content_type: str, max_items: int, cpu_seconds: float = 5.0, *,
+          words: bool = True) -> tuple[tuple[ParsedFeed, dict[bytes, bytes]] | None, str | None, float]:  # fmt: skip
+    """((parsed feed, its articles' story features if `words`), None) or (None, why it is not a feed), plus
+    CPU seconds. The feed keeps its newest `max_items` entries (`newest`). No `words` for a feed whose
+    articles wait for their page: the page's text is what the grouper reads then."""
     from .parse import ParseError, parse_feed
 
     start = time.process_time()
     try:
         with cpu_limit(cpu_seconds):
             parsed = newest(parse_feed(body, url, content_type), max_items)
-            found = story_features(parsed)
+            found = story_features(parsed) if words else {}
     except ParseError as exc:
         return None, str(exc), time.process_time() - start
     except CpuLimitExceeded:
@@ -56,13 +57,13 @@ def newest(parsed: ParsedFeed, cap: int) -> ParsedFeed:
     return replace(parsed, articles=kept, warning="; ".join(filter(None, [parsed.warning, note])))
 
 
-def story_features(parsed: ParsedFeed) -> list[bytes]:
-    """Each article's story features, `packed` (in the order of `parsed.articles`), made here beside the
-    parse, so the main process only weighs them and looks stories up (`ingest.group_stories`)."""
-    found = []
+def story_features(parsed: ParsedFeed) -> dict[bytes, bytes]:
+    """Each article's story features, `packed`, by `feature_key`: made here beside the parse, so the main
+    process only weighs them and looks stories up (`ingest.group_stories`)."""
+    found = {}
     for a in parsed.articles:
         title, text = story_text(a)
-        found.append(packed(features(title, text)))
+        found[feature_key(title, text)] = packed(features(title, text))
     return found
 
 

@@ -162,7 +162,7 @@ def test_the_parse_workers_features_are_those_the_grouper_reads_from_the_store(t
     from reader import pool_tasks
     from reader.models import ParsedArticle, ParsedFeed
     from reader.store import Store
-    from reader.stories import feature_key, features_of
+    from reader.stories import features_of
 
     long_text = " ".join(f"Sentence {i} of the Entity List story." for i in range(400))
     parsed = ParsedFeed("Wire", "https://wire.example/", [
@@ -174,8 +174,7 @@ def test_the_parse_workers_features_are_those_the_grouper_reads_from_the_store(t
     store = Store(tmp_path / "reader.sqlite")
     feed = store.add_feed("http://127.0.0.1/feed.xml")[0].id
     store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
-    made = dict(zip((feature_key(*pool_tasks.story_text(a)) for a in parsed.articles),
-                    pool_tasks.story_features(parsed)))  # fmt: skip
+    made = pool_tasks.story_features(parsed)
     stored = store.articles_to_group()
     assert features_of(stored, Tuning(), made) == {a.article_id: features(a.title, a.text) for a in stored}
     assert made == {}  # every one was used
