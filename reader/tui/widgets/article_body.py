@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -46,7 +47,13 @@ class Block:
 
 def parse(markdown: str) -> tuple[list[Block], list[str]]:
     """The blocks of a Markdown text, and the targets of its links in order (a link's index there)."""
-    return _Builder().build(MarkdownIt("gfm-like").parse(markdown))
+    return _Builder().build(_markdown().parse(markdown))
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    """One parser for every article (building one costs more than parsing most articles)."""
+    return MarkdownIt("gfm-like")
 
 
 class _Builder:
@@ -184,6 +191,8 @@ def inline_content(token: Token, hrefs: list[str]) -> Content:
 
 def printable(text: str) -> str:
     """Control and format characters (but line breaks) as spaces: the offsets of the spans stay."""
+    if text.isprintable():  # most runs
+        return text
     return "".join(c if c.isprintable() or c == "\n" else " " for c in text)
 
 
