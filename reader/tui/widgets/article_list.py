@@ -89,6 +89,7 @@ class ArticleList(VirtualList):
         self._head_of: dict[int, int] = {}  # an expanded story's other article ids -> its first id
         self._lines: OrderedDict[int, ArticleLine] = OrderedDict()
         self._strips: LRUCache[tuple, Strip] = LRUCache(STRIP_CACHE)  # drawn rows, by what they show
+        self._styles_before: dict[str, Style] | None = None  # the styles rows were drawn with, before a restyle
         self._styles: dict[str, Style] = {}
         self.match_query: ParsedQuery | None = None
 
@@ -247,13 +248,18 @@ class ArticleList(VirtualList):
         return style
 
     def notify_style_update(self) -> None:
-        """Styles were applied again (a theme, or only a focus move): the drawn rows stay if their styles did."""
-        before, self._styles = self._styles, {}
-        if any(self._style(name) != style for name, style in before.items()):
-            self._strips.clear()
+        """Styles were applied again (a theme, or only a focus move): the drawn rows stay if their styles did.
+        Compared at the next draw: here the component styles are not updated yet."""
+        if self._styles_before is None:
+            self._styles_before = self._styles
+        self._styles = {}
         super().notify_style_update()
 
     def render_row(self, index: int, width: int, selected: bool) -> Strip:
+        if self._styles_before is not None:
+            before, self._styles_before = self._styles_before, None
+            if any(self._style(name) != style for name, style in before.items()):
+                self._strips.clear()
         line = self.line(index)
         member = line is not None and line.id in self._head_of
         more = self._sizes.get(line.id, 1) - 1 if line is not None and not self.is_expanded(index) else 0
