@@ -112,9 +112,9 @@ class RulesLoaded(Message):
 
 
 class UnreadFound(Message):
-    def __init__(self, ids: list[int], article_id: int | None) -> None:
+    def __init__(self, ids: list[int], start: int, article_id: int | None) -> None:
         super().__init__()
-        self.ids, self.article_id = ids, article_id
+        self.ids, self.start, self.article_id = ids, start, article_id  # start: the cursor it looked from
 
 
 class IndexCaughtUp(Message):
@@ -453,8 +453,9 @@ class MainScreen(Screen):
 
     @on(CountsLoaded)
     def counts_loaded(self, message: CountsLoaded) -> None:
-        if message.counts.by_story == self.plain:
-            return  # counted for the other mode: V was pressed meanwhile (it counts again)
+        if message.counts.by_story == self.plain:  # counted for the other mode: V was pressed meanwhile
+            self.spare_counts = message.counts  # fresher than what V kept: its next press shows these
+            return
         self.counts = message.counts
         self._show_counts()
         if not self.started_up:
@@ -860,6 +861,8 @@ class MainScreen(Screen):
         if spare is not None and spare.by_story == by_story:
             self.counts = spare
             self._show_counts()
+        elif any(w.group == "counts" and not w.is_finished for w in self.workers):
+            self.count_unread(self.rules, self.feeds)  # a count under way (a refresh) may find newer matches
         else:
             self.recount_after_view = self.counts.rule_hits
         self.view_notice = "One row per article." if self.plain else "One row per story."
@@ -931,7 +934,7 @@ class MainScreen(Screen):
         if found is None:
             self._find_unread(articles.ids, articles.cursor, step, articles.story_rows(), self.scope)
         else:
-            self.unread_found(UnreadFound(articles.ids, articles.ids[found] if found >= 0 else None))
+            self.unread_found(UnreadFound(articles.ids, articles.cursor, articles.ids[found] if found >= 0 else None))
 
     @work(thread=True, exclusive=True, group="find", exit_on_error=False)
     def _find_unread(self, ids: list[int], start: int, step: int, stories: frozenset[int], scope: Scope | None) -> None:
@@ -943,14 +946,14 @@ class MainScreen(Screen):
             unread = self.library.unread_rows(chunk, stories, scope) if scope else self.library.unread_among(chunk)
             found = next((i for i in chunk if i in unread), None)
             if found is not None:
-                self.post_message(UnreadFound(ids, found))
+                self.post_message(UnreadFound(ids, start, found))
                 return
-        self.post_message(UnreadFound(ids, None))
+        self.post_message(UnreadFound(ids, start, None))
 
     @on(UnreadFound)
     def unread_found(self, message: UnreadFound) -> None:
-        if message.ids is not self.articles.ids:
-            return
+        if message.ids is not self.articles.ids or message.start != self.articles.cursor:
+            return  # the list or the cursor moved since (an older search's late answer)
         if message.article_id is None:
             self.notify("No more unread articles here.")
             return
