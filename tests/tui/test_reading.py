@@ -315,3 +315,12 @@ async def test_clicking_a_key_in_the_footer_presses_it(world, make_app):
         await pilot.click(Footer, offset=(start + 1, 0))
         await settle(pilot)
         assert screen.search_bar.is_open and screen.focused is screen.search_bar.input
+
+
+async def test_an_empty_starred_list_says_how_to_star(world, make_app):
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("tab", "tab", "j")  # the sidebar's Starred, nothing starred yet
+        await wait_until(pilot, lambda: screen.articles.placeholder.startswith("No starred articles"))
+        assert screen.articles.ids == []

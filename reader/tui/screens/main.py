@@ -43,6 +43,7 @@ from ..library import (
     RULE,
     SEARCH,
     SORTS,
+    STARRED,
     PLAIN_KEY,
     UNREAD_ONLY_KEY,
     Counts,
@@ -79,6 +80,14 @@ LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cy
 
 
 # -- messages from workers ---------------------------------------------------------------------
+
+
+# What an empty list says, by the kind of source it shows ("" for every other kind).
+_EMPTY = {
+    STARRED: "No starred articles. s on an article stars it.",
+    RULE: "No articles match this rule yet.",
+    "": "No articles here. Press R to refresh.",
+}
 
 
 def plural(count: int, noun: str) -> str:
@@ -393,7 +402,7 @@ class MainScreen(Screen):
         if message.view.source.kind == SEARCH and message.view.query is None:
             empty = "Nothing searched yet: the query above is not finished (see its error)."
         else:
-            empty = "No matches." if message.view.query is not None else "No articles here. Press R to refresh."
+            empty = "No matches." if message.view.query is not None else _EMPTY.get(message.view.source.kind, _EMPTY[""])
             empty = "No unread articles here (U shows the read ones too)." if message.view.unread_only else empty
         self.scope = message.scope
         self.articles.show(message.ids, sizes=message.sizes, query=message.view.query, keep=keep,
