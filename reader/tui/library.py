@@ -129,12 +129,6 @@ class Scope:
     hits: frozenset[int] | None = None
 
 
-def group_by_story(ids: Sequence[int], story_of: dict[int, int]) -> list[tuple[int, int]]:
-    """(first id, size) of each story among `ids`, in the order of their first ids; an ungrouped article is
-    its own story."""
-    return group_rows((article_id, story_of.get(article_id)) for article_id in ids)
-
-
 def fresh_query(query: ParsedQuery) -> ParsedQuery:
     """The query again, if it holds relative dates (`date:7d`), so they count from now."""
     from ..index import parse_query
@@ -222,7 +216,8 @@ class Library:
     def group_matches(self, view: View, ids: list[int]) -> tuple[list[int], dict[int, int], Scope]:
         """A search's or a rule's matches `ids` (in order) as story rows, as `story_rows` gives them."""
         scope = Scope(ArticleFilter(unread=view.unread_only), frozenset(ids))
-        rows = group_by_story(ids, self.store.story_of(ids))
+        story_of = self.store.story_of(ids)  # an article not yet grouped is its own story
+        rows = group_rows((article_id, story_of.get(article_id)) for article_id in ids)
         return [head for head, _ in rows], {head: size for head, size in rows if size > 1}, scope
 
     def story_articles(self, story_ids: Sequence[int], scope: Scope) -> dict[int, list[tuple[int, int, bool]]]:
