@@ -7,6 +7,7 @@ lxml fast path and feedparser) on the same documents and require equal results.
 from __future__ import annotations
 
 import codecs
+import io
 import pickle
 import re
 import unicodedata
@@ -14,12 +15,13 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from reader.models import Enclosure, ParsedArticle, ParsedFeed
 from reader.parse import ParseError, parse_feed
 from reader.parse.fast_path import FastReader, parse_fast
-from reader.parse.feedparser_path import parse_with_feedparser
+from reader.parse.feedparser_path import _run_feedparser, parse_with_feedparser
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 FEED_URL = "https://feeds.example.com/news/feed.xml"
@@ -838,3 +840,62 @@ def test_an_item_with_a_hundred_thousand_tags_parses_in_linear_time():
     article = only_article(parse_feed(rss(f"<item><title>t</title><guid>1</guid>{categories}</item>"), FEED_URL))
 
     assert article.categories == tuple(f"tag {i}" for i in range(50))
+
+
+# --- broken documents read once ---------------------------------------------------------------------------------
+
+BROKEN = {
+    "bare ampersand": rss("<item><title>AT&T</title><guid>1</guid></item>"),
+    "undefined entity": rss("<item><title>Re&colon; x</title><guid>1</guid><category>a &amp; b</category></item>"),
+    "junk after the root": rss("<item><title>t</title><guid>1</guid></item>") + b"\n<script>x()</script>",
+    "mismatched tag": rss("<item><title>t</title><guid>1</guid></itm>"),
+    "unbound prefix": rss("<item><x:title>t</x:title><guid>1</guid></item>"),
+    "truncated": rss("<item><title>t</title><guid>1</guid></item>")[:-12],
+    "control character": rss("<item><title>bell\x07</title><guid>1</guid></item>"),
+    "no declaration": rss("<item><title>AT&T</title></item>", declaration=""),
+    "latin-1 declared utf-8": rss("<item><title>Café & co</title></item>").decode().encode("latin-1"),
+    "a doctype": b'<!DOCTYPE rss [<!ENTITY e "x">]>' + rss("<item><title>&e; &f;</title></item>", declaration=""),
+    "an external dtd": b'<!DOCTYPE rss SYSTEM "http://my.netscape.com/publish/formats/rss-0.91.dtd">'
+    + rss("<item><title>caf&eacute; &</title></item>", declaration=""),
+    "an external dtd, standalone": b'<?xml version="1.0" standalone="yes"?><!DOCTYPE rss SYSTEM "x.dtd">'
+    + rss("<item><title>caf&eacute;</title></item>", declaration=""),
+    "not xml": b"this is not xml at all \x00\x01",
+    "well-formed": rss("<item><title>t</title><guid>1</guid></item>"),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_feedparser_path_reads_a_document_as_feedparser_parse_does(name):
+    # The strict pass is replaced by expat alone; the result must be feedparser's own.
+    body, content_type = BROKEN[name], "application/rss+xml"
+    expected = feedparser.parse(io.BytesIO(body), response_headers={"content-type": content_type},
+                                sanitize_html=False, resolve_relative_uris=False)  # fmt: skip
+
+    result = _run_feedparser(body, content_type)
+
+    assert (result.feed, result.entries, result.version) == (expected.feed, expected.entries, expected.version)
+    assert result.bozo == expected.bozo
+    if expected.bozo:
+        assert type(result.bozo_exception) is type(expected.bozo_exception)
+        assert str(result.bozo_exception) == str(expected.bozo_exception)  # its message, line and column
+
+
+def test_content_after_the_root_element_is_left_out_and_the_feed_read_as_if_well_formed():
+    # A proxy appending a script after </rss>: the feed must not change (feedparser's loose parser,
+    # which read such a document, leaves "&amp;" in tags: every article would look updated).
+    well_formed = rss("<item><title>t</title><guid>1</guid><category>Cat &amp; dog</category></item>")
+    with_script = well_formed + b'\n<script data-cfasync="false" src="/cdn-cgi/email-decode.min.js"></script>'
+
+    feed = parse_feed(with_script, FEED_URL)
+
+    assert feed.articles == parse_feed(well_formed, FEED_URL).articles
+    assert only_article(feed).categories == ("Cat & dog",)
+    assert feed.warning == "XML syntax error at line 2: junk after document element"
+
+
+@pytest.mark.parametrize("after", ["<item><title>late</title><guid>2</guid></item>", "<title>Other</title>"])
+def test_feed_elements_after_the_root_element_are_read_as_feedparser_reads_them(after):
+    body = rss("<item><title>t</title><guid>1</guid></item>") + after.encode()
+
+    assert parse_fast(body, FEED_URL, "") is None
+    assert parse_feed(body, FEED_URL) == parse_with_feedparser(body, FEED_URL, "")

@@ -27,7 +27,7 @@ from feedparser.urls import _urljoin, make_safe_absolute_uri
 
 from reader.models import ParsedFeed
 
-from .feedparser_path import feedparser_headers, prolog_tokens
+from .feedparser_path import feedparser_headers, junk_after_root, prolog_tokens
 from .normalise import HTML_TYPES, parsed_feed
 
 
@@ -38,13 +38,21 @@ def parse_fast(body: bytes, url: str, content_type: str) -> ParsedFeed | None:
     if data is None:
         return None
     reader = FastReader()
+    warning = ""
     try:
         reader.read(data)
-    except Exception:  # _Unsupported, an XML error, or a document feedparser would fail on too
+    except lxml.etree.XMLSyntaxError as error:
+        # Content after the root element (a script a proxy appended): what came before is the feed.
+        if error.code != _CONTENT_AFTER_ROOT or not reader.ended or not reader.entries:
+            return None
+        warning = junk_after_root(body, content_type, _harmless_after_root)
+        if warning is None:
+            return None
+    except Exception:  # _Unsupported, or a document feedparser would fail on too
         return None
     if not reader.entries:
         return None  # feedparser knows an empty feed from a page that is not one
-    return parsed_feed(reader.feed, reader.entries, url, warning="")
+    return parsed_feed(reader.feed, reader.entries, url, warning=warning)
 
 
 def _utf8_without_dtd(body: bytes, content_type: str) -> bytes | None:
@@ -87,6 +95,7 @@ _STRUCTURAL_KEYS = frozenset({"links", "guidislink", "authors", "contributors", 
 _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
 _ATOM_VERSIONS = {"0.1": "atom01", "0.2": "atom02", "0.3": "atom03"}
 _RELATIVE_URI_KEYS = frozenset(_FeedParserMixin.can_be_relative_uri)
+_CONTENT_AFTER_ROOT = lxml.etree.ErrorTypes.ERR_DOCUMENT_END
 _C1_CONTROL = re.compile("[\x80-\x9f]")
 _CHARACTER_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 # feedparser's, verbatim: how it finds an e-mail address in an RSS <author>.
@@ -151,6 +160,11 @@ class FastReader:
         self._content_type: str | None = None  # the open text construct's type
         self._stored_depth: dict[str, int] = {}  # per key: depth of the element the entry's value came from
         self._source: dict[str, Any] = {}
+
+    @property
+    def ended(self) -> bool:
+        """No element is open: after entries, the root was read to its end."""
+        return self._frames == [_DOCUMENT]
 
     def read(self, data: bytes) -> None:
         events = lxml.etree.iterparse(io.BytesIO(data), events=("start-ns", "start", "end"), **_LXML_OPTIONS)
@@ -798,6 +812,18 @@ _STARTS: dict[str, Callable[[FastReader, dict[str, str]], _Frame]] = {
         _ignored_leaf,
     ),
 }
+
+
+def _harmless_after_root(name: str) -> bool:
+    """Whether feedparser's loose parser, meeting element `name` after the root, would leave every
+    field we read as it is: no handler of its own, no prefix (that could map to one), no key we read."""
+    return not (
+        ":" in name
+        or name in _FEEDPARSER_NAMES
+        or name in _STRUCTURAL_KEYS
+        or name == "ttl"
+        or name.endswith(("_detail", "_parsed"))
+    )
 
 
 def _attributes(items: list[tuple[str, str]]) -> dict[str, str]:
