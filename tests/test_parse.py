@@ -17,10 +17,11 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from feedparser.encodings import convert_to_utf8
 
 from reader.models import Enclosure, ParsedArticle, ParsedFeed
 from reader.parse import ParseError, parse_feed
-from reader.parse.fast_path import FastReader, parse_fast
+from reader.parse.fast_path import FastReader, _as_utf8, parse_fast
 from reader.parse.feedparser_path import _run_feedparser, parse_with_feedparser
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -899,3 +900,34 @@ def test_feed_elements_after_the_root_element_are_read_as_feedparser_reads_them(
 
     assert parse_fast(body, FEED_URL, "") is None
     assert parse_feed(body, FEED_URL) == parse_with_feedparser(body, FEED_URL, "")
+
+
+ITEM_LINES = "<rss version='2.0'>\n<channel><title>Café</title>\n<item><title>naïve</title></item></channel></rss>\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        (XML_DECLARATION + "\n" + ITEM_LINES).encode(),
+        ITEM_LINES.encode(),  # no declaration: feedparser adds one
+        ("<?xml version='1.0'\n  encoding='utf-8'?>\n" + ITEM_LINES).encode(),  # a declaration over two lines
+        ("<?xml version='1.0'?><?xml-stylesheet encoding='iso-8859-1' ?>" + ITEM_LINES.replace("\n", "")).encode(),
+        ('<?xml version="1.0" encoding="iso-8859-1"?>\n' + ITEM_LINES).encode("latin-1"),
+        ('<?xml version="1.0" encoding="utf-8"?>\n' + ITEM_LINES).encode("latin-1"),  # declared UTF-8, is not
+        ('<?xml version="1.0" encoding="us-ascii"?>\n' + ITEM_LINES).encode(),
+        ('<?xml version="1.0" encoding="utf-8"?>\n' + ITEM_LINES).encode() + b"\xff\xfe bad",
+        (XML_DECLARATION + ITEM_LINES).encode("utf-16"),
+        b"<?xml version='1.0' encoding='utf-16'?>\n<rss></rss>\n",  # the head is no UTF-16, the whole is
+        codecs.BOM_UTF8 + (XML_DECLARATION + "\n" + ITEM_LINES).encode(),
+        b"<",
+    ],
+)
+@pytest.mark.parametrize(
+    "content_type", ["", "text/xml", "application/rss+xml; charset=iso-8859-1", "application/xml; charset=UTF-8"]
+)
+def test_fast_path_converts_bytes_to_utf8_as_feedparser_does(body, content_type):
+    headers = {"content-type": content_type or "application/xml"}
+    result: dict[str, str] = {}
+    expected = convert_to_utf8(headers, body, result)
+
+    assert _as_utf8(body, headers) == (expected if result["encoding"] else None)

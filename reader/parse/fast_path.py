@@ -7,6 +7,7 @@ reads a DTD, or touches the network or the disk.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 from collections import Counter
@@ -21,6 +22,7 @@ import lxml.etree
 # names: pinned by feedparser<7, and the parity tests use every one of them.
 from feedparser.datetimes import _parse_date
 from feedparser.encodings import convert_to_utf8
+from feedparser.exceptions import CharacterEncodingOverride
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
@@ -58,14 +60,43 @@ def parse_fast(body: bytes, url: str, content_type: str) -> ParsedFeed | None:
 def _utf8_without_dtd(body: bytes, content_type: str) -> bytes | None:
     """The body decoded the way feedparser decodes it, as UTF-8; None if no encoding
     fits or it has a DTD (so no entity declaration, external or not, reaches lxml)."""
-    result: dict[str, Any] = {}
-    data = convert_to_utf8(feedparser_headers(content_type), body, result)
-    if not result.get("encoding"):
+    data = _as_utf8(body, feedparser_headers(content_type))
+    if data is None:
         return None
     prolog = prolog_tokens(data)
     if any(token.group().startswith(b"<!") and not token.group().startswith(b"<!--") for token in prolog):
         return None
     return data
+
+
+def _as_utf8(body: bytes, headers: dict[str, str]) -> bytes | None:
+    """feedparser's `convert_to_utf8` of the body, or None if no encoding fits.
+
+    It decodes the whole body and encodes it again. For a body that starts with "<" (no byte
+    order mark, no UTF-16 or EBCDIC) what it decides depends only on the first line that holds
+    a ">" (the XML declaration, which it rewrites) and on which encoding decodes the body: when
+    that head alone gives UTF-8 or ASCII, without overriding the declared encoding, and the rest
+    is valid in it, the rest is already what the conversion would give.
+    """
+    if body[:1] == b"<" and body[1:2] != b"\x00" and (end := body.find(b"\n", body.find(b">"))) > 0:
+        result: dict[str, Any] = {}
+        head = convert_to_utf8(headers, body[:end], result)
+        encoding = codecs.lookup(result["encoding"]).name if result["encoding"] else ""
+        if encoding in ("utf-8", "ascii") and not isinstance(result.get("bozo_exception"), CharacterEncodingOverride):
+            rest = body[end:]
+            if rest.isascii() or encoding == "utf-8" and _valid_utf8(rest):
+                return head + rest
+    result = {}
+    data = convert_to_utf8(headers, body, result)
+    return data if result.get("encoding") else None
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 # Even without a DTD: never expand an entity, fetch anything, or build a giant tree.
