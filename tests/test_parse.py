@@ -931,3 +931,45 @@ def test_fast_path_converts_bytes_to_utf8_as_feedparser_does(body, content_type)
     expected = convert_to_utf8(headers, body, result)
 
     assert _as_utf8(body, headers) == (expected if result["encoding"] else None)
+
+
+UNDEFINED_ENTITIES = {
+    "html 4 entities in a title": "<item><title>caf&eacute; &nbsp;x&hellip;</title><guid>1</guid></item>",
+    "other entities in a title": "<item><title>Re&colon; x &rarrw; y</title><guid>1</guid></item>",
+    "in a description": "<item><title>t</title><description>a&nbsp;b &lt;b&gt;c&lt;/b&gt; &mdash;</description></item>",
+    "beside cdata": "<item><title>t&nbsp;</title><description><![CDATA[a&nbsp;b <b>x</b>]]></description></item>",
+    "in attributes": '<item><title>t&nbsp;</title><enclosure url="http://e.example/&eacute;&amp;.mp3" type="a/b"/>'
+    '<link>http://e.example/a?x=1&amp;y=2&copy;</link></item>',
+    "in content": f"<item {CONTENT_NS}><title>t</title><content:encoded>&lt;p&gt;x&nbsp;y</content:encoded></item>",
+    "in an author": "<item><title>t</title><author>a@b.example (Jos&eacute;)</author><guid>1</guid></item>",
+    "beside a comment and a processing instruction": "<item><title>t</title></item><!-- &nbsp; --><?pi &nbsp;?>",
+}
+
+
+@pytest.mark.parametrize("name", UNDEFINED_ENTITIES)
+def test_undefined_entities_are_read_as_feedparser_reads_them(name):
+    body = rss(UNDEFINED_ENTITIES[name], channel="<title>Feed&nbsp;&colon; x</title>")
+
+    fast = parse_fast(body, FEED_URL, "")
+
+    assert fast is not None
+    assert fast == parse_with_feedparser(body, FEED_URL, "")
+    assert fast.warning.startswith("XML syntax error at line 1: undefined entity")
+
+
+def test_a_feed_with_an_undefined_entity_reads_as_it_does_well_formed():
+    # feedparser's loose parser, which read such a document, leaves "&amp;" in tags.
+    item = "<item><title>t{}</title><guid>1</guid><category>Cat &amp; dog</category></item>"
+
+    broken = parse_feed(rss(item.format("&hellip;")), FEED_URL)
+
+    assert broken.articles[0].categories == ("Cat & dog",)
+    assert broken.articles == parse_feed(rss(item.format("…")), FEED_URL).articles
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("unclosed", ["<![CDATA[", "<!--", "<?pi"])
+def test_a_document_with_an_undefined_entity_and_many_unclosed_sections_parses_in_linear_time(unclosed):
+    body = rss("<item><title>a&nbsp;b</title><guid>1</guid></item>") + unclosed.encode() * 200_000
+
+    assert only_article(parse_feed(body, FEED_URL)).title == "a b"

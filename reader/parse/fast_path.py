@@ -8,6 +8,7 @@ reads a DTD, or touches the network or the disk.
 from __future__ import annotations
 
 import codecs
+import html.entities
 import io
 import re
 from collections import Counter
@@ -29,7 +30,7 @@ from feedparser.urls import _urljoin, make_safe_absolute_uri
 
 from reader.models import ParsedFeed
 
-from .feedparser_path import feedparser_headers, junk_after_root, prolog_tokens
+from .feedparser_path import JUNK_AFTER_ROOT, UNDEFINED_ENTITY, feedparser_headers, prolog_tokens, strict_failure
 from .normalise import HTML_TYPES, parsed_feed
 
 
@@ -43,18 +44,69 @@ def parse_fast(body: bytes, url: str, content_type: str) -> ParsedFeed | None:
     warning = ""
     try:
         reader.read(data)
-    except lxml.etree.XMLSyntaxError as error:
-        # Content after the root element (a script a proxy appended): what came before is the feed.
-        if error.code != _CONTENT_AFTER_ROOT or not reader.ended or not reader.entries:
+    except lxml.etree.XMLSyntaxError:
+        read = _read_broken(body, content_type, data, reader)
+        if read is None:
             return None
-        warning = junk_after_root(body, content_type, _harmless_after_root)
-        if warning is None:
-            return None
+        reader, warning = read
     except Exception:  # _Unsupported, or a document feedparser would fail on too
         return None
     if not reader.entries:
         return None  # feedparser knows an empty feed from a page that is not one
     return parsed_feed(reader.feed, reader.entries, url, warning=warning)
+
+
+def _read_broken(body: bytes, content_type: str, data: bytes, reader: FastReader) -> tuple[FastReader, str] | None:
+    """Two XML errors common in real feeds that the fast path reads past, with feedparser's warning;
+    None for any other (feedparser reads the document).
+
+    Content after the root element (a script a proxy appended): what came before is the feed, if
+    feedparser would file nothing from the rest. An entity no DTD defines ("&nbsp;", "&colon;"): read
+    as feedparser reads it, an HTML 4 entity's character in text, else the reference as it is written.
+    Otherwise the document reads as it would well-formed: feedparser's loose parser, which reads such
+    documents, departs from its strict reading elsewhere ("&amp;" left in tags), so a feed broken one day
+    and mended the next would change its articles.
+    """
+    failure = strict_failure(body, content_type)
+    if failure is None:
+        return None
+    if failure.code == JUNK_AFTER_ROOT:
+        names = _TAG_NAME.findall(failure.rest)
+        if reader.ended and all(_harmless_after_root(name.decode("ascii").lower()) for name in names):
+            return reader, failure.warning
+    elif failure.code == UNDEFINED_ENTITY:
+        reader = FastReader()
+        try:
+            reader.read(_UNDEFINED_ENTITY.sub(_as_feedparser_reads, data))
+        except Exception:  # another error: feedparser reads it
+            return None
+        return reader, failure.warning
+    return None
+
+
+# sgmllib's tag names, as feedparser's loose parser reads tags
+_TAG_NAME = re.compile(rb"</?([A-Za-z][-_.:A-Za-z0-9]*)")
+# A reference to an entity XML does not define (without a DTD: undefined); in a start tag (when its
+# attributes hold one), or in text. Sections where "&" is text are matched whole, and left as they are.
+_UNDEFINED_ENTITY = re.compile(
+    rb"<!\[CDATA\[.*?(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z)"  # to the end if unclosed: linear time
+    rb"|(<[^<>!?/](?:[^<>&]|&(?:lt|gt|amp|quot|apos|#\w+);)*&[A-Za-z_:][\w.:-]*;[^<>]*>)"
+    rb"|&(?!(?:lt|gt|amp|quot|apos);)([A-Za-z_:][\w.:-]*);",
+    re.DOTALL,
+)
+_REFERENCE_IN_TAG = re.compile(rb"&(?!(?:lt|gt|amp|quot|apos);)([A-Za-z_:][\w.:-]*);")
+
+
+def _as_feedparser_reads(match: re.Match[bytes]) -> bytes:
+    """feedparser's loose parser keeps an undefined entity reference as written, but in text gives
+    an HTML 4 entity's character."""
+    tag, name = match.group(1, 2)
+    if tag is not None:
+        return _REFERENCE_IN_TAG.sub(rb"&amp;\1;", tag)
+    if name is None:
+        return match.group()
+    codepoint = html.entities.name2codepoint.get(name.decode("ascii"))
+    return b"&#%d;" % codepoint if codepoint else b"&amp;" + name + b";"
 
 
 def _utf8_without_dtd(body: bytes, content_type: str) -> bytes | None:
@@ -126,7 +178,6 @@ _STRUCTURAL_KEYS = frozenset({"links", "guidislink", "authors", "contributors", 
 _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
 _ATOM_VERSIONS = {"0.1": "atom01", "0.2": "atom02", "0.3": "atom03"}
 _RELATIVE_URI_KEYS = frozenset(_FeedParserMixin.can_be_relative_uri)
-_CONTENT_AFTER_ROOT = lxml.etree.ErrorTypes.ERR_DOCUMENT_END
 _C1_CONTROL = re.compile("[\x80-\x9f]")
 _CHARACTER_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 # feedparser's, verbatim: how it finds an e-mail address in an RSS <author>.

@@ -17,7 +17,6 @@ import pyexpat
 import re
 import xml.sax
 import xml.sax.xmlreader
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import feedparser
@@ -153,21 +152,25 @@ def _parse_loose(document: _Document, error: xml.sax.SAXParseException) -> feedp
     return result
 
 
-_JUNK_AFTER_ROOT = pyexpat.errors.codes[pyexpat.errors.XML_ERROR_JUNK_AFTER_DOC_ELEMENT]
-_TAG_NAME = re.compile(rb"</?([A-Za-z][-_.:A-Za-z0-9]*)")  # sgmllib's, as feedparser's loose parser reads tags
+JUNK_AFTER_ROOT = pyexpat.errors.codes[pyexpat.errors.XML_ERROR_JUNK_AFTER_DOC_ELEMENT]
+UNDEFINED_ENTITY = pyexpat.errors.codes[pyexpat.errors.XML_ERROR_UNDEFINED_ENTITY]
 
 
-def junk_after_root(body: bytes, content_type: str, harmless: Callable[[str], bool]) -> str | None:
-    """The warning feedparser gives a document whose one XML error is content after its root element
-    (a script a proxy appended, say), if every element there is `harmless` (by its name, lowercased);
-    else None. Such a document is read up to the end of its root as if well-formed."""
+class StrictFailure(NamedTuple):
+    """Where feedparser's strict pass stops on a document, and what it then says."""
+
+    code: int  # expat's error code (JUNK_AFTER_ROOT...)
+    rest: bytes  # the document from where expat stopped, as feedparser's parsers read it
+    warning: str  # feedparser's warning, as `parse_with_feedparser` gives it
+
+
+def strict_failure(body: bytes, content_type: str) -> StrictFailure | None:
+    """How feedparser's strict pass fails on `body`, or None if it does not (or is not run)."""
     document = _prepare(_defuse_entities(body), content_type)
     error = _strict_error(document.data) if document.result["encoding"] else None
-    if error is None or error.code != _JUNK_AFTER_ROOT:
+    if error is None:
         return None
-    if not all(harmless(name.decode("ascii").lower()) for name in _TAG_NAME.findall(document.data, error.at)):
-        return None
-    return _describe(error.exception, body)
+    return StrictFailure(error.code, document.data[error.at :], _describe(error.exception, body))
 
 
 def _defuse_entities(body: bytes) -> bytes:
