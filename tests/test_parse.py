@@ -7,7 +7,9 @@ lxml fast path and feedparser) on the same documents and require equal results.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
+import json
 import pickle
 import re
 import unicodedata
@@ -23,6 +25,7 @@ from reader.models import Enclosure, ParsedArticle, ParsedFeed
 from reader.parse import ParseError, parse_feed
 from reader.parse.fast_path import FastReader, _as_utf8, parse_fast
 from reader.parse.feedparser_path import _run_feedparser, parse_with_feedparser
+from reader.parse.normalise import _sha256
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 FEED_URL = "https://feeds.example.com/news/feed.xml"
@@ -973,3 +976,19 @@ def test_a_document_with_an_undefined_entity_and_many_unclosed_sections_parses_i
     body = rss("<item><title>a&nbsp;b</title><guid>1</guid></item>") + unclosed.encode() * 200_000
 
     assert only_article(parse_feed(body, FEED_URL)).title == "a b"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ("plain", "", "quote \" and \\ back\\slash", "new\nline\ttab", "café ☕ 𝄞 \u2028 \x7f"),
+        ("cr\r", "nul\x00", "bell\x07 \x1f", "\b\f", "lone \ud800 surrogate"),
+        ("t", ["tag", "ta\"g"], [["https://e.example/a.mp3", "audio/mpeg", 12], ["u", "", None]], [2024, 1, 5]),
+        (),
+    ],
+)
+def test_hashes_are_of_the_fields_as_json(fields):
+    # Stored keys and content hashes depend on these bytes: they must never change.
+    expected = json.dumps(fields, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+    assert _sha256(*fields) == "sha256:" + hashlib.sha256(expected).hexdigest()
