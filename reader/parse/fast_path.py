@@ -246,7 +246,7 @@ class FastReader:
     @property
     def ended(self) -> bool:
         """No element is open: after entries, the root was read to its end."""
-        return self._frames == [_DOCUMENT]
+        return len(self._frames) == 1  # only the document's own frame
 
     def read(self, data: bytes) -> None:
         events = lxml.etree.iterparse(io.BytesIO(data), events=("start-ns", "start", "end"), **_LXML_OPTIONS)
