@@ -71,8 +71,8 @@ def _read_broken(body: bytes, content_type: str, data: bytes, reader: FastReader
     if failure is None:
         return None
     if failure.code == JUNK_AFTER_ROOT:
-        names = _TAG_NAME.findall(failure.rest)
-        if reader.ended and all(_harmless_after_root(name.decode("ascii").lower()) for name in names):
+        names = (match.group(1).decode("ascii").lower() for match in _TAG_NAME.finditer(failure.rest))
+        if reader.ended and all(map(_harmless_after_root, names)):
             return reader, failure.warning
     elif failure.code == UNDEFINED_ENTITY:
         reader = FastReader()
