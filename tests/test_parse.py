@@ -7,6 +7,9 @@ lxml fast path and feedparser) on the same documents and require equal results.
 from __future__ import annotations
 
 import codecs
+import hashlib
+import io
+import json
 import pickle
 import re
 import unicodedata
@@ -14,12 +17,15 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+import feedparser
 import pytest
+from feedparser.encodings import convert_to_utf8
 
 from reader.models import Enclosure, ParsedArticle, ParsedFeed
 from reader.parse import ParseError, parse_feed
-from reader.parse.fast_path import FastReader, parse_fast
-from reader.parse.feedparser_path import parse_with_feedparser
+from reader.parse.fast_path import FastReader, _as_utf8, parse_fast
+from reader.parse.feedparser_path import _run_feedparser, parse_with_feedparser
+from reader.parse.normalise import _sha256
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 FEED_URL = "https://feeds.example.com/news/feed.xml"
@@ -838,3 +844,151 @@ def test_an_item_with_a_hundred_thousand_tags_parses_in_linear_time():
     article = only_article(parse_feed(rss(f"<item><title>t</title><guid>1</guid>{categories}</item>"), FEED_URL))
 
     assert article.categories == tuple(f"tag {i}" for i in range(50))
+
+
+# --- broken documents read once ---------------------------------------------------------------------------------
+
+BROKEN = {
+    "bare ampersand": rss("<item><title>AT&T</title><guid>1</guid></item>"),
+    "undefined entity": rss("<item><title>Re&colon; x</title><guid>1</guid><category>a &amp; b</category></item>"),
+    "junk after the root": rss("<item><title>t</title><guid>1</guid></item>") + b"\n<script>x()</script>",
+    "mismatched tag": rss("<item><title>t</title><guid>1</guid></itm>"),
+    "unbound prefix": rss("<item><x:title>t</x:title><guid>1</guid></item>"),
+    "truncated": rss("<item><title>t</title><guid>1</guid></item>")[:-12],
+    "control character": rss("<item><title>bell\x07</title><guid>1</guid></item>"),
+    "no declaration": rss("<item><title>AT&T</title></item>", declaration=""),
+    "latin-1 declared utf-8": rss("<item><title>Café & co</title></item>").decode().encode("latin-1"),
+    "a doctype": b'<!DOCTYPE rss [<!ENTITY e "x">]>' + rss("<item><title>&e; &f;</title></item>", declaration=""),
+    "an external dtd": b'<!DOCTYPE rss SYSTEM "http://my.netscape.com/publish/formats/rss-0.91.dtd">'
+    + rss("<item><title>caf&eacute; &</title></item>", declaration=""),
+    "an external dtd, standalone": b'<?xml version="1.0" standalone="yes"?><!DOCTYPE rss SYSTEM "x.dtd">'
+    + rss("<item><title>caf&eacute;</title></item>", declaration=""),
+    "not xml": b"this is not xml at all \x00\x01",
+    "well-formed": rss("<item><title>t</title><guid>1</guid></item>"),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_feedparser_path_reads_a_document_as_feedparser_parse_does(name):
+    # The strict pass is replaced by expat alone; the result must be feedparser's own.
+    body, content_type = BROKEN[name], "application/rss+xml"
+    expected = feedparser.parse(io.BytesIO(body), response_headers={"content-type": content_type},
+                                sanitize_html=False, resolve_relative_uris=False)  # fmt: skip
+
+    result = _run_feedparser(body, content_type)
+
+    assert (result.feed, result.entries, result.version) == (expected.feed, expected.entries, expected.version)
+    assert result.bozo == expected.bozo
+    if expected.bozo:
+        assert type(result.bozo_exception) is type(expected.bozo_exception)
+        assert str(result.bozo_exception) == str(expected.bozo_exception)  # its message, line and column
+
+
+def test_content_after_the_root_element_is_left_out_and_the_feed_read_as_if_well_formed():
+    # A proxy appending a script after </rss>: the feed must not change (feedparser's loose parser,
+    # which read such a document, leaves "&amp;" in tags: every article would look updated).
+    well_formed = rss("<item><title>t</title><guid>1</guid><category>Cat &amp; dog</category></item>")
+    with_script = well_formed + b'\n<script data-cfasync="false" src="/cdn-cgi/email-decode.min.js"></script>'
+
+    feed = parse_feed(with_script, FEED_URL)
+
+    assert feed.articles == parse_feed(well_formed, FEED_URL).articles
+    assert only_article(feed).categories == ("Cat & dog",)
+    assert feed.warning == "XML syntax error at line 2: junk after document element"
+
+
+@pytest.mark.parametrize("after", ["<item><title>late</title><guid>2</guid></item>", "<title>Other</title>"])
+def test_feed_elements_after_the_root_element_are_read_as_feedparser_reads_them(after):
+    body = rss("<item><title>t</title><guid>1</guid></item>") + after.encode()
+
+    assert parse_fast(body, FEED_URL, "") is None
+    assert parse_feed(body, FEED_URL) == parse_with_feedparser(body, FEED_URL, "")
+
+
+ITEM_LINES = "<rss version='2.0'>\n<channel><title>Café</title>\n<item><title>naïve</title></item></channel></rss>\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        (XML_DECLARATION + "\n" + ITEM_LINES).encode(),
+        ITEM_LINES.encode(),  # no declaration: feedparser adds one
+        ("<?xml version='1.0'\n  encoding='utf-8'?>\n" + ITEM_LINES).encode(),  # a declaration over two lines
+        ("<?xml version='1.0'?><?xml-stylesheet encoding='iso-8859-1' ?>" + ITEM_LINES.replace("\n", "")).encode(),
+        ('<?xml version="1.0" encoding="iso-8859-1"?>\n' + ITEM_LINES).encode("latin-1"),
+        ('<?xml version="1.0" encoding="utf-8"?>\n' + ITEM_LINES).encode("latin-1"),  # declared UTF-8, is not
+        ('<?xml version="1.0" encoding="us-ascii"?>\n' + ITEM_LINES).encode(),
+        ('<?xml version="1.0" encoding="utf-8"?>\n' + ITEM_LINES).encode() + b"\xff\xfe bad",
+        (XML_DECLARATION + ITEM_LINES).encode("utf-16"),
+        b"<?xml version='1.0' encoding='utf-16'?>\n<rss></rss>\n",  # the head is no UTF-16, the whole is
+        codecs.BOM_UTF8 + (XML_DECLARATION + "\n" + ITEM_LINES).encode(),
+        b"<",
+    ],
+)
+@pytest.mark.parametrize(
+    "content_type", ["", "text/xml", "application/rss+xml; charset=iso-8859-1", "application/xml; charset=UTF-8"]
+)
+def test_fast_path_converts_bytes_to_utf8_as_feedparser_does(body, content_type):
+    headers = {"content-type": content_type or "application/xml"}
+    result: dict[str, str] = {}
+    expected = convert_to_utf8(headers, body, result)
+
+    assert _as_utf8(body, headers) == (expected if result["encoding"] else None)
+
+
+UNDEFINED_ENTITIES = {
+    "html 4 entities in a title": "<item><title>caf&eacute; &nbsp;x&hellip;</title><guid>1</guid></item>",
+    "other entities in a title": "<item><title>Re&colon; x &rarrw; y</title><guid>1</guid></item>",
+    "in a description": "<item><title>t</title><description>a&nbsp;b &lt;b&gt;c&lt;/b&gt; &mdash;</description></item>",
+    "beside cdata": "<item><title>t&nbsp;</title><description><![CDATA[a&nbsp;b <b>x</b>]]></description></item>",
+    "in attributes": '<item><title>t&nbsp;</title><enclosure url="http://e.example/&eacute;&amp;.mp3" type="a/b"/>'
+    '<link>http://e.example/a?x=1&amp;y=2&copy;</link></item>',
+    "in content": f"<item {CONTENT_NS}><title>t</title><content:encoded>&lt;p&gt;x&nbsp;y</content:encoded></item>",
+    "in an author": "<item><title>t</title><author>a@b.example (Jos&eacute;)</author><guid>1</guid></item>",
+    "beside a comment and a processing instruction": "<item><title>t</title></item><!-- &nbsp; --><?pi &nbsp;?>",
+}
+
+
+@pytest.mark.parametrize("name", UNDEFINED_ENTITIES)
+def test_undefined_entities_are_read_as_feedparser_reads_them(name):
+    body = rss(UNDEFINED_ENTITIES[name], channel="<title>Feed&nbsp;&colon; x</title>")
+
+    fast = parse_fast(body, FEED_URL, "")
+
+    assert fast is not None
+    assert fast == parse_with_feedparser(body, FEED_URL, "")
+    assert fast.warning.startswith("XML syntax error at line 1: undefined entity")
+
+
+def test_a_feed_with_an_undefined_entity_reads_as_it_does_well_formed():
+    # feedparser's loose parser, which read such a document, leaves "&amp;" in tags.
+    item = "<item><title>t{}</title><guid>1</guid><category>Cat &amp; dog</category></item>"
+
+    broken = parse_feed(rss(item.format("&hellip;")), FEED_URL)
+
+    assert broken.articles[0].categories == ("Cat & dog",)
+    assert broken.articles == parse_feed(rss(item.format("…")), FEED_URL).articles
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("unclosed", ["<![CDATA[", "<!--", "<?pi"])
+def test_a_document_with_an_undefined_entity_and_many_unclosed_sections_parses_in_linear_time(unclosed):
+    body = rss("<item><title>a&nbsp;b</title><guid>1</guid></item>") + unclosed.encode() * 200_000
+
+    assert only_article(parse_feed(body, FEED_URL)).title == "a b"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ("plain", "", "quote \" and \\ back\\slash", "new\nline\ttab", "café ☕ 𝄞 \u2028 \x7f"),
+        ("cr\r", "nul\x00", "bell\x07 \x1f", "\b\f", "lone \ud800 surrogate"),
+        ("t", ["tag", "ta\"g"], [["https://e.example/a.mp3", "audio/mpeg", 12], ["u", "", None]], [2024, 1, 5]),
+        (),
+    ],
+)
+def test_hashes_are_of_the_fields_as_json(fields):
+    # Stored keys and content hashes depend on these bytes: they must never change.
+    expected = json.dumps(fields, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+    assert _sha256(*fields) == "sha256:" + hashlib.sha256(expected).hexdigest()

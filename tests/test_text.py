@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+import re
 import unicodedata
 
+import lxml.etree
 import pytest
 
 from reader.text import clean_line, clean_text, html_to_text
@@ -197,3 +200,108 @@ def test_html_to_text_removes_escape_sequences_even_when_split_by_tags():
 )
 def test_html_to_text_reads_inline_elements_as_their_text_in_place(fragment, expected):
     assert html_to_text(fragment) == expected
+
+
+# --- the layout walk against the one it replaced ----------------------------------------------------------------
+
+
+class _ReferenceWriter:
+    """The layout as html_to_text wrote it before the walk kept its state in local variables: the oracle."""
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+        self.pending_breaks = 0
+        self.pending_bullet = ""
+        self.after_space = True
+
+    def text(self, s: str, preformatted: bool = False) -> None:
+        if not preformatted:
+            s = re.sub(r"[ \t\n\r\f\xa0]+", " ", s)
+            if self.after_space or self.pending_breaks or self.pending_bullet:
+                s = s.lstrip(" ")
+        if not s:
+            return
+        if self.pending_breaks:
+            if self.chunks:
+                self.chunks.append("\n" * self.pending_breaks)
+            self.pending_breaks = 0
+        s, self.pending_bullet = self.pending_bullet + s, ""
+        self.chunks.append(s)
+        self.after_space = s[-1] in " \n"
+
+    def line_break(self, n: int) -> None:
+        if not self.pending_bullet and n > self.pending_breaks:
+            self.pending_breaks = n
+
+    def result(self) -> str:
+        text = re.sub(r"[ \t]+\n", "\n", "".join(self.chunks))
+        return re.sub(r"\n{3,}", "\n\n", text).strip("\n").rstrip()
+
+
+def _reference_layout(root: lxml.etree._Element) -> str:
+    out, lists, pres = _ReferenceWriter(), 0, 0
+    paragraphs = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol", "dl", "table", "figure",
+                  "hr"}  # fmt: skip
+    lines = {"div", "li", "tr", "dt", "dd", "section", "article", "header", "footer", "aside", "nav", "main", "address",
+             "details", "summary", "figcaption", "caption", "form", "fieldset", "center"}  # fmt: skip
+    skipped = {"script", "style", "template", "noscript", "head", "title", "svg", "math", "select"}
+    walker = lxml.etree.iterwalk(root, events=("start", "end"))
+    for event, element in walker:
+        tag = element.tag if isinstance(element.tag, str) else None
+        if event == "start":
+            if tag in skipped:
+                walker.skip_subtree()
+                continue
+            if tag == "br":
+                if out.chunks:
+                    out.pending_breaks = min(out.pending_breaks + 1, 2)
+            elif tag in ("ul", "ol"):
+                out.line_break(1 if lists else 2)
+                lists += 1
+            elif tag in ("td", "th"):
+                out.text(" ")
+            elif tag == "li":
+                out.line_break(1)
+                out.pending_bullet = "  " * max(lists - 1, 0) + "- "
+            elif tag in paragraphs:
+                out.line_break(2)
+                pres += tag == "pre"
+            elif tag in lines:
+                out.line_break(1)
+            if element.text:
+                out.text(element.text, pres > 0)
+        else:
+            if tag in ("ul", "ol"):
+                lists -= 1
+                out.line_break(1 if lists else 2)
+            elif tag in paragraphs:
+                pres -= tag == "pre"
+                out.line_break(2)
+            elif tag in lines:
+                out.line_break(1)
+            if element.tail:
+                out.text(element.tail, pres > 0)
+    return out.result()
+
+
+def _random_fragment(rng: random.Random) -> str:
+    tags = ["p", "div", "li", "ul", "ol", "pre", "br", "td", "tr", "table", "h2", "hr", "script", "span", "b", "foo",
+            "svg", "blockquote", "figure", "figcaption"]  # fmt: skip
+    texts = [" ", "\n", "  x  ", "\t", "\xa0", "a", "b c", "word ", " lead", "\u2003", "\x1b[31m", "&amp;", "&nbsp;",
+             "\n\n\n", " \n ", "y\u2028z"]  # fmt: skip
+    pieces = ["<div>"]  # a tag: text alone takes another way
+    for _ in range(rng.randint(1, 25)):
+        roll = rng.random()
+        tag = rng.choice(tags)
+        pieces.append(f"<{tag}>" if roll < 0.35 else f"</{tag}>" if roll < 0.6 else rng.choice(texts))
+    return "".join(pieces)
+
+
+def test_html_to_text_lays_out_random_fragments_as_the_reference_walk_does():
+    rng = random.Random(19)
+    parser = lxml.etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    for _ in range(3000):
+        fragment = _random_fragment(rng)
+        root = lxml.etree.fromstring(fragment.encode(), parser)
+        expected = "" if root is None else clean_text(_reference_layout(root))
+        assert html_to_text(fragment) == expected, fragment

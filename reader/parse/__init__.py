@@ -9,7 +9,12 @@ keep: which element is the title, id, link, summary or content, its text type,
 the author, tags, enclosures, and dates and encodings read by feedparser's own
 functions. Whatever it does not reproduce exactly (a DTD, an XML error, base64
 content, markup inside a text field, a rarely used element) makes it decline,
-and feedparser parses the document (`feedparser_path`).
+and feedparser parses the document (`feedparser_path`), once: expat finds the
+error feedparser's strict pass would stop at, and its loose parser reads it.
+Two XML errors common in real feeds the fast path reads past, with
+feedparser's warning: content after the root element (a script a proxy
+appended) and entities no DTD defines ("&nbsp;"); the feed then reads as it
+does well-formed (see `fast_path._read_broken`).
 
 Both paths hand feedparser-shaped entries to one normaliser (`normalise`),
 so a feed yields the same keys, content hashes and fields whichever path read

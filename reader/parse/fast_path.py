@@ -7,6 +7,8 @@ reads a DTD, or touches the network or the disk.
 
 from __future__ import annotations
 
+import codecs
+import html.entities
 import io
 import re
 from collections import Counter
@@ -21,13 +23,14 @@ import lxml.etree
 # names: pinned by feedparser<7, and the parity tests use every one of them.
 from feedparser.datetimes import _parse_date
 from feedparser.encodings import convert_to_utf8
+from feedparser.exceptions import CharacterEncodingOverride
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 
 from reader.models import ParsedFeed
 
-from .feedparser_path import feedparser_headers, prolog_tokens
+from .feedparser_path import JUNK_AFTER_ROOT, UNDEFINED_ENTITY, feedparser_headers, prolog_tokens, strict_failure
 from .normalise import HTML_TYPES, parsed_feed
 
 
@@ -38,26 +41,114 @@ def parse_fast(body: bytes, url: str, content_type: str) -> ParsedFeed | None:
     if data is None:
         return None
     reader = FastReader()
+    warning = ""
     try:
         reader.read(data)
-    except Exception:  # _Unsupported, an XML error, or a document feedparser would fail on too
+    except lxml.etree.XMLSyntaxError:
+        read = _read_broken(body, content_type, data, reader)
+        if read is None:
+            return None
+        reader, warning = read
+    except Exception:  # _Unsupported, or a document feedparser would fail on too
         return None
     if not reader.entries:
         return None  # feedparser knows an empty feed from a page that is not one
-    return parsed_feed(reader.feed, reader.entries, url, warning="")
+    return parsed_feed(reader.feed, reader.entries, url, warning=warning)
+
+
+def _read_broken(body: bytes, content_type: str, data: bytes, reader: FastReader) -> tuple[FastReader, str] | None:
+    """Two XML errors common in real feeds that the fast path reads past, with feedparser's warning;
+    None for any other (feedparser reads the document).
+
+    Content after the root element (a script a proxy appended): what came before is the feed, if
+    feedparser would file nothing from the rest. An entity no DTD defines ("&nbsp;", "&colon;"): read
+    as feedparser reads it, an HTML 4 entity's character in text, else the reference as it is written.
+    Otherwise the document reads as it would well-formed: feedparser's loose parser, which reads such
+    documents, departs from its strict reading elsewhere ("&amp;" left in tags), so a feed broken one day
+    and mended the next would change its articles.
+    """
+    failure = strict_failure(body, content_type)
+    if failure is None:
+        return None
+    if failure.code == JUNK_AFTER_ROOT:
+        names = (match.group(1).decode("ascii").lower() for match in _TAG_NAME.finditer(failure.rest))
+        if reader.ended and all(map(_harmless_after_root, names)):
+            return reader, failure.warning
+    elif failure.code == UNDEFINED_ENTITY:
+        reader = FastReader()
+        try:
+            reader.read(_UNDEFINED_ENTITY.sub(_as_feedparser_reads, data))
+        except Exception:  # another error: feedparser reads it
+            return None
+        return reader, failure.warning
+    return None
+
+
+# sgmllib's tag names, as feedparser's loose parser reads tags
+_TAG_NAME = re.compile(rb"</?([A-Za-z][-_.:A-Za-z0-9]*)")
+# A reference to an entity XML does not define (without a DTD: undefined); in a start tag (when its
+# attributes hold one), or in text. Sections where "&" is text are matched whole, and left as they are.
+_UNDEFINED_ENTITY = re.compile(
+    rb"<!\[CDATA\[.*?(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z)"  # to the end if unclosed: linear time
+    rb"|(<[^<>!?/](?:[^<>&]|&(?:lt|gt|amp|quot|apos|#\w+);)*&[A-Za-z_:][\w.:-]*;[^<>]*>)"
+    rb"|&(?!(?:lt|gt|amp|quot|apos);)([A-Za-z_:][\w.:-]*);",
+    re.DOTALL,
+)
+_REFERENCE_IN_TAG = re.compile(rb"&(?!(?:lt|gt|amp|quot|apos);)([A-Za-z_:][\w.:-]*);")
+
+
+def _as_feedparser_reads(match: re.Match[bytes]) -> bytes:
+    """feedparser's loose parser keeps an undefined entity reference as written, but in text gives
+    an HTML 4 entity's character."""
+    tag, name = match.group(1, 2)
+    if tag is not None:
+        return _REFERENCE_IN_TAG.sub(rb"&amp;\1;", tag)
+    if name is None:
+        return match.group()
+    codepoint = html.entities.name2codepoint.get(name.decode("ascii"))
+    return b"&#%d;" % codepoint if codepoint else b"&amp;" + name + b";"
 
 
 def _utf8_without_dtd(body: bytes, content_type: str) -> bytes | None:
     """The body decoded the way feedparser decodes it, as UTF-8; None if no encoding
     fits or it has a DTD (so no entity declaration, external or not, reaches lxml)."""
-    result: dict[str, Any] = {}
-    data = convert_to_utf8(feedparser_headers(content_type), body, result)
-    if not result.get("encoding"):
+    data = _as_utf8(body, feedparser_headers(content_type))
+    if data is None:
         return None
     prolog = prolog_tokens(data)
     if any(token.group().startswith(b"<!") and not token.group().startswith(b"<!--") for token in prolog):
         return None
     return data
+
+
+def _as_utf8(body: bytes, headers: dict[str, str]) -> bytes | None:
+    """feedparser's `convert_to_utf8` of the body, or None if no encoding fits.
+
+    It decodes the whole body and encodes it again. For a body that starts with "<" (no byte
+    order mark, no UTF-16 or EBCDIC) what it decides depends only on the first line that holds
+    a ">" (the XML declaration, which it rewrites) and on which encoding decodes the body: when
+    that head alone gives UTF-8 or ASCII, without overriding the declared encoding, and the rest
+    is valid in it, the rest is already what the conversion would give.
+    """
+    if body[:1] == b"<" and body[1:2] != b"\x00" and (end := body.find(b"\n", body.find(b">"))) > 0:
+        result: dict[str, Any] = {}
+        head = convert_to_utf8(headers, body[:end], result)
+        encoding = codecs.lookup(result["encoding"]).name if result["encoding"] else ""
+        if encoding in ("utf-8", "ascii") and not isinstance(result.get("bozo_exception"), CharacterEncodingOverride):
+            rest = body[end:]
+            if rest.isascii() or encoding == "utf-8" and _valid_utf8(rest):
+                return head + rest
+    result = {}
+    data = convert_to_utf8(headers, body, result)
+    return data if result.get("encoding") else None
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 # Even without a DTD: never expand an entity, fetch anything, or build a giant tree.
@@ -151,6 +242,11 @@ class FastReader:
         self._content_type: str | None = None  # the open text construct's type
         self._stored_depth: dict[str, int] = {}  # per key: depth of the element the entry's value came from
         self._source: dict[str, Any] = {}
+
+    @property
+    def ended(self) -> bool:
+        """No element is open: after entries, the root was read to its end."""
+        return len(self._frames) == 1  # only the document's own frame
 
     def read(self, data: bytes) -> None:
         events = lxml.etree.iterparse(io.BytesIO(data), events=("start-ns", "start", "end"), **_LXML_OPTIONS)
@@ -798,6 +894,18 @@ _STARTS: dict[str, Callable[[FastReader, dict[str, str]], _Frame]] = {
         _ignored_leaf,
     ),
 }
+
+
+def _harmless_after_root(name: str) -> bool:
+    """Whether feedparser's loose parser, meeting element `name` after the root, would leave every
+    field we read as it is: no handler of its own, no prefix (that could map to one), no key we read."""
+    return not (
+        ":" in name
+        or name in _FEEDPARSER_NAMES
+        or name in _STRUCTURAL_KEYS
+        or name == "ttl"
+        or name.endswith(("_detail", "_parsed"))
+    )
 
 
 def _attributes(items: list[tuple[str, str]]) -> dict[str, str]:

@@ -273,6 +273,19 @@ def _content_hash(
 
 def _sha256(*fields: object) -> str:
     """A hash of the fields as a JSON list, so field boundaries cannot shift."""
-    encoded = json.dumps(fields, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    return "sha256:" + hashlib.sha256(encoded).hexdigest()
+    return "sha256:" + hashlib.sha256(b"[" + b", ".join(map(_json, fields)) + b"]").hexdigest()
+
+
+_CONTROLS_BUT_TAB_AND_NEWLINE = bytes(c for c in range(32) if c not in b"\t\n")
+
+
+def _json(value: object) -> bytes:
+    """`json.dumps(value, ensure_ascii=False)` in UTF-8. A string (what most hashed bytes are) is escaped
+    as json escapes it, but on its UTF-8 bytes, which is twice as fast on text that is not ASCII."""
+    if type(value) is str:
+        data = value.encode("utf-8", "surrogatepass")
+        if len(data.translate(None, _CONTROLS_BUT_TAB_AND_NEWLINE)) == len(data):  # else json's \u00XX
+            escaped = data.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n").replace(b"\t", b"\\t")
+            return b'"' + escaped + b'"'
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
