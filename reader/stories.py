@@ -46,6 +46,7 @@ import math
 import pickle
 import re
 from collections import Counter
+from itertools import chain
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -297,6 +298,7 @@ class Weighed:
     vector: dict[str, float]  # its heaviest terms, weighted by rarity, as parts of a whole vector of length 1
     keys: tuple[str, ...]  # its heaviest informative terms: what stories are looked up by
     dropped: float  # the squared weight of the terms the vector left out
+    informative: frozenset[str]  # the vector's informative terms (rare enough to tie stories)
 
 
 def weigh(f: Features, corpus: Corpus, tuning: Tuning) -> Weighed:
@@ -316,7 +318,7 @@ def weigh(f: Features, corpus: Corpus, tuning: Tuning) -> Weighed:
     young = corpus.documents < tuning.young_corpus  # too few articles to tell rare from common
     keys = tuple(term for _w, term in weights if young or known[term] >= tuning.min_idf)
     norm = math.sqrt(squares)
-    return Weighed(f, {term: w / norm for w, term in weights}, keys[: tuning.key_terms], dropped)
+    return Weighed(f, {term: w / norm for w, term in weights}, keys[: tuning.key_terms], dropped, frozenset(keys))
 
 
 def feature_key(title: str, text: str, title_weight: float = Tuning.title_weight) -> bytes:
@@ -424,36 +426,36 @@ class Grouper:
     def _candidates(self, keys: Sequence[str]) -> list[int]:
         """The stories sharing at least `min_shared` of the article's keys, the most shared first (at most
         `max_candidates`), in id order."""
-        t = self.tuning
-        hits: dict[int, int] = {}
-        for term in keys:
-            posted = self.postings.get(term, ())
-            if len(posted) <= t.max_key_stories and term not in self.crowded:
-                for sid in posted:
-                    hits[sid] = hits.get(sid, 0) + 1
-        shared = [(-n, sid) for sid, n in hits.items() if n >= t.min_shared]
+        t, postings, crowded = self.tuning, self.postings, self.crowded
+        posted = [p for term in keys if (p := postings.get(term)) and len(p) <= t.max_key_stories and term not in crowded]
+        if len(posted) < t.min_shared:
+            return []
+        shared = [(-n, sid) for sid, n in Counter(chain.from_iterable(posted)).items() if n >= t.min_shared]
         if len(shared) > t.max_candidates:
             shared = heapq.nsmallest(t.max_candidates, shared)
         return sorted(sid for _n, sid in shared)
 
     def _best(self, article: StoryInput, w: Weighed) -> Decision:
-        t, f, vector = self.tuning, w.features, w.vector
-        young = self.corpus.documents < t.young_corpus
-        idf = self.corpus.idf
-        informative = {term for term in vector if young or idf(term) >= t.min_idf}
+        t, f, vector, informative = self.tuning, w.features, w.vector, w.informative
+        named = informative & f.names  # the article's informative names
         threshold = self._threshold(min(1.0, f.text_words / t.text_words))
+        floor = t.second_evidence * threshold
+        when, window, outlet = article.date, t.window, article.outlet
         best: tuple[float, int] | None = None
         for sid in self._candidates(w.keys):
             story = self.stories[sid]
-            if not story.active_at(article.date, t.window) or (len(story.outlets) == 1 and article.outlet in story.outlets):
+            if not story.first_seen - window <= when <= story.last_seen + window or (
+                len(story.outlets) == 1 and outlet in story.outlets
+            ):
                 continue  # an outlet's own follow-ups and templates are not other outlets' rewrites
-            centroid, names = story.centroid, story.names
-            parts = [(x * centroid[term], term) for term, x in vector.items() if term in centroid]
-            if not any(term in informative and (term in f.names or term in names) for _p, term in parts):
-                continue  # no name in common
+            centroid = story.centroid
+            shared = [term for term in vector if term in centroid]
+            if named.isdisjoint(shared) and story.names.isdisjoint(informative.intersection(shared)):
+                continue  # no informative name in common
+            parts = [vector[term] * centroid[term] for term in shared]
             norm = math.sqrt(self.squares[sid] + story.dropped) or 1.0
-            score = sum(p for p, _term in parts) / norm
-            if score - max(parts)[0] / norm < t.second_evidence * threshold:  # one word alone never ties a story
+            score = sum(parts) / norm
+            if score - max(parts) / norm < floor:  # one word alone never ties a story
                 continue
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, sid)
@@ -571,9 +573,10 @@ class Grouper:
         if len(a.outlets | b.outlets) <= 1:
             return None
         small, large = (a, b) if len(a.centroid) <= len(b.centroid) else (b, a)
-        parts = [(x * large.centroid[term], term) for term, x in small.centroid.items() if term in large.centroid]
-        if not any(term in a.names and term in b.names and self._informative(term) for _p, term in parts):
+        if not any(term in small.centroid and term in large.centroid and self._informative(term)
+                   for term in a.names & b.names):  # fmt: skip
             return None
+        parts = [(x * large.centroid[term], term) for term, x in small.centroid.items() if term in large.centroid]
         norm = max(a.size * self._length(b.id), b.size * self._length(a.id)) or 1.0
         score = sum(p for p, _term in parts) / norm
         threshold = max(self._threshold(a.text / max(1, a.size)), self._threshold(b.text / max(1, b.size)))
