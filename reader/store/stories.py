@@ -69,27 +69,16 @@ class StoryStore(Database):
 
     def open_stories(self, keys: Iterable[Sequence[str]], links: Iterable[str], since: datetime, *,
                      df: Mapping[str, int], crowd: int, shared: int, most: int,
-                     loaded: Collection[int] = ()) -> tuple[list[StoryProfile], set[str]]:  # fmt: skip
+                     loaded: Collection[int] = (), memo: dict | None = None) -> tuple[list[StoryProfile], set[str]]:  # fmt: skip
         """The stories a batch's articles may join: for each article, the `most` stories seen since `since`
         sharing the most of its `keys` (at least `shared`); those with an article with one of `links`; and
         the keys more than `crowd` open stories share, which look up none (a common word never loads half
         the open stories). `df`: the keys' document counts (no more stories than articles have a term).
-        `loaded`: stories the caller holds already, not read again."""
+        `loaded`: stories the caller holds already, not read again. `memo`: the postings read by an earlier
+        call for the same batch (a dict the caller keeps), so the merges' lookup reads only what is new."""
         keys = [tuple(k) for k in keys]
-        terms = sorted({term for k in keys for term in k})
-        posted: dict[str, list[int]] = defaultdict(list)
-        window = _iso(since)
-        lookup = "SELECT t.term, t.story_id FROM story_terms t JOIN stories s ON s.id = t.story_id WHERE s.last_seen >= ?"
-        for term, story_id in self._select_in(lookup, "t.term", [t for t in terms if df.get(t, 0) <= crowd],
-                                              params=(window,)):  # fmt: skip
-            posted[term].append(story_id)
-        crowded: set[str] = set()
-        for term in (t for t in terms if df.get(t, 0) > crowd):  # common: read no more than it takes to tell
-            rows = self._conn().execute(f"{lookup} AND t.term = ? LIMIT ?", (window, term, crowd + 1)).fetchall()
-            if len(rows) > crowd:
-                crowded.add(term)
-            else:
-                posted[term] = [story_id for _term, story_id in rows]
+        posted, crowded = self._postings(sorted({term for k in keys for term in k}), _iso(since), df, crowd,
+                                         {} if memo is None else memo)  # fmt: skip
         ids: set[int] = set()
         for k in keys:
             hits = Counter(chain.from_iterable([posted.get(term, ()) for term in k]))
@@ -114,6 +103,37 @@ class StoryStore(Database):
                                      "text FROM stories WHERE 1", "id", sorted(ids))
         ]  # fmt: skip
         return sorted(profiles, key=lambda p: p.id), crowded
+
+    def _postings(self, terms: Sequence[str], since: str, df: Mapping[str, int], crowd: int,
+                  memo: dict) -> tuple[dict[str, list[int]], set[str]]:  # fmt: skip
+        """Each term's open stories seen since `since`, and the terms more than `crowd` of them share.
+
+        A term fewer articles have than `crowd` is read whole, whatever the date (the stories still open,
+        with when each was last seen; kept in `memo`); a common one, probed for `crowd` + 1 stories seen
+        since `since` (its answer kept in `memo` too, reused when it holds for a later `since`)."""
+        lookup = "SELECT t.term, t.story_id, s.last_seen FROM story_terms t JOIN stories s ON s.id = t.story_id"
+        rare: dict[str, list[tuple[int, str]]] = memo.setdefault("rare", {})
+        common: dict[str, tuple[str, list[tuple[int, str]] | None]] = memo.setdefault("common", {})
+        unread = [t for t in terms if df.get(t, 0) <= crowd and t not in rare]
+        for term in unread:
+            rare[term] = []
+        for term, story_id, seen in self._select_in(f"{lookup} WHERE 1", "t.term", unread):
+            rare[term].append((story_id, seen))
+        posted = {term: [story_id for story_id, seen in rare[term] if seen >= since]
+                  for term in terms if df.get(term, 0) <= crowd}  # fmt: skip
+        crowded: set[str] = set()
+        for term in (t for t in terms if df.get(t, 0) > crowd):  # read no more than it takes to tell
+            probed, rows = common.get(term, (None, None))
+            if probed is None or (since < probed if rows is not None else since > probed):
+                rows = self._conn().execute(f"{lookup} WHERE s.last_seen >= ? AND t.term = ? LIMIT ?",
+                                            (since, term, crowd + 1)).fetchall()  # fmt: skip
+                rows = [(story_id, seen) for _term, story_id, seen in rows] if len(rows) <= crowd else None
+                common[term] = probed, rows = since, rows
+            if rows is None:  # more than `crowd` since `probed`, so since any earlier date too
+                crowded.add(term)
+            else:  # every story since `probed`, so since any later date too
+                posted[term] = [story_id for story_id, seen in rows if seen >= since]
+        return posted, crowded
 
     def next_story_id(self) -> int:
         return self._conn().execute("SELECT COALESCE(max(id), 0) + 1 FROM stories").fetchone()[0]
