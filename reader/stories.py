@@ -430,7 +430,11 @@ class Grouper:
         posted = [p for term in keys if (p := postings.get(term)) and len(p) <= t.max_key_stories and term not in crowded]
         if len(posted) < t.min_shared:
             return []
-        shared = [(-n, sid) for sid, n in Counter(chain.from_iterable(posted)).items() if n >= t.min_shared]
+        hits: dict[int, int] = {}
+        for p in posted:
+            for sid in p:
+                hits[sid] = hits.get(sid, 0) + 1
+        shared = [(-n, sid) for sid, n in hits.items() if n >= t.min_shared]
         if len(shared) > t.max_candidates:
             shared = heapq.nsmallest(t.max_candidates, shared)
         return sorted(sid for _n, sid in shared)

@@ -69,7 +69,7 @@ class StoryStore(Database):
 
     def open_stories(self, keys: Iterable[Sequence[str]], links: Iterable[str], since: datetime, *,
                      df: Mapping[str, int], crowd: int, shared: int, most: int,
-                     loaded: Collection[int] = (), memo: dict | None = None) -> tuple[list[StoryProfile], set[str]]:  # fmt: skip
+                     loaded: Collection[int] = (), memo: dict[str, dict] | None = None) -> tuple[list[StoryProfile], set[str]]:  # fmt: skip
         """The stories a batch's articles may join: for each article, the `most` stories seen since `since`
         sharing the most of its `keys` (at least `shared`); those with an article with one of `links`; and
         the keys more than `crowd` open stories share, which look up none (a common word never loads half
@@ -105,34 +105,39 @@ class StoryStore(Database):
         return sorted(profiles, key=lambda p: p.id), crowded
 
     def _postings(self, terms: Sequence[str], since: str, df: Mapping[str, int], crowd: int,
-                  memo: dict) -> tuple[dict[str, list[int]], set[str]]:  # fmt: skip
-        """Each term's open stories seen since `since`, and the terms more than `crowd` of them share.
-
-        A term fewer articles have than `crowd` is read whole, whatever the date (the stories still open,
-        with when each was last seen; kept in `memo`); a common one, probed for `crowd` + 1 stories seen
-        since `since` (its answer kept in `memo` too, reused when it holds for a later `since`)."""
+                  memo: dict[str, dict]) -> tuple[dict[str, list[int]], set[str]]:  # fmt: skip
+        """Each term's open stories seen since `since`, and the terms more than `crowd` of them share (a term
+        fewer articles have than that is read in one query with the others; a common one is probed for
+        `crowd` + 1 stories). `memo`: since when each term was read, and what was found: every story since
+        then (reused for any later date), or None for more than `crowd` of them (so since any earlier date)."""
         lookup = "SELECT t.term, t.story_id, s.last_seen FROM story_terms t JOIN stories s ON s.id = t.story_id"
-        rare: dict[str, list[tuple[int, str]]] = memo.setdefault("rare", {})
-        common: dict[str, tuple[str, list[tuple[int, str]] | None]] = memo.setdefault("common", {})
-        unread = [t for t in terms if df.get(t, 0) <= crowd and t not in rare]
-        for term in unread:
-            rare[term] = []
-        for term, story_id, seen in self._select_in(f"{lookup} WHERE 1", "t.term", unread):
-            rare[term].append((story_id, seen))
-        posted = {term: [story_id for story_id, seen in rare[term] if seen >= since]
-                  for term in terms if df.get(term, 0) <= crowd}  # fmt: skip
+        read: dict[str, str] = memo.setdefault("read", {})
+        found: dict[str, list[tuple] | None] = memo.setdefault("found", {})  # (terms in no story: not there)
+
+        def known(term: str) -> bool:
+            probed = read.get(term)
+            return probed is not None and (since >= probed if found.get(term, ()) is not None else since <= probed)
+
+        unknown = [t for t in terms if not known(t)]
+        for term in unknown:
+            read[term] = since
+            found.pop(term, None)
+        rare = [t for t in unknown if df.get(t, 0) <= crowd]
+        for row in self._select_in(f"{lookup} WHERE s.last_seen >= ?", "t.term", rare, params=(since,)):
+            found.setdefault(row[0], []).append(row)
+        for term in (t for t in unknown if df.get(t, 0) > crowd):  # common: read no more than it takes to tell
+            rows = self._conn().execute(f"{lookup} WHERE s.last_seen >= ? AND t.term = ? LIMIT ?",
+                                        (since, term, crowd + 1)).fetchall()  # fmt: skip
+            if rows:
+                found[term] = rows if len(rows) <= crowd else None
+        posted: dict[str, list[int]] = {}
         crowded: set[str] = set()
-        for term in (t for t in terms if df.get(t, 0) > crowd):  # read no more than it takes to tell
-            probed, rows = common.get(term, (None, None))
-            if probed is None or (since < probed if rows is not None else since > probed):
-                rows = self._conn().execute(f"{lookup} WHERE s.last_seen >= ? AND t.term = ? LIMIT ?",
-                                            (since, term, crowd + 1)).fetchall()  # fmt: skip
-                rows = [(story_id, seen) for _term, story_id, seen in rows] if len(rows) <= crowd else None
-                common[term] = probed, rows = since, rows
-            if rows is None:  # more than `crowd` since `probed`, so since any earlier date too
+        for term in terms:
+            rows = found.get(term, ())
+            if rows is None:
                 crowded.add(term)
-            else:  # every story since `probed`, so since any later date too
-                posted[term] = [story_id for story_id, seen in rows if seen >= since]
+            elif rows:
+                posted[term] = [row[1] for row in rows if row[2] >= since]
         return posted, crowded
 
     def next_story_id(self) -> int:
