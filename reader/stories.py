@@ -45,8 +45,7 @@ import heapq
 import math
 import pickle
 import re
-from collections import Counter
-from itertools import chain
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -467,8 +466,8 @@ class Grouper:
             return Decision(article.article_id, self.next_id, True, 0.0, (), ())
         score, sid = best
         centroid = self.stories[sid].centroid
-        weight = {term: x * centroid[term] for term, x in vector.items() if term in informative and term in centroid}
-        shared = sorted(weight, key=lambda term: (-weight[term], term))
+        ranked = sorted([(-x * centroid[term], term) for term, x in vector.items() if term in informative and term in centroid])
+        shared = [term for _w, term in ranked]  # heaviest first, ties by term
         names = tuple(term for term in shared if term in f.names)
         return Decision(article.article_id, sid, False, round(score, 4), tuple(shared[:8]), names[:8])
 
@@ -492,7 +491,8 @@ class Grouper:
         self._post(story, w.keys)
         self.unsettled.setdefault(story.id, set()).update(w.keys)
         self._trim(story, squares)
-        story.names |= w.features.names & story.centroid.keys()
+        centroid = story.centroid
+        story.names.update([name for name in w.features.names if name in centroid])
         story.size += 1
         story.text += min(1.0, w.features.text_words / t.text_words)
         story.outlets.add(article.outlet)
@@ -508,7 +508,8 @@ class Grouper:
         squared length before, of which what is cut still counts in its length (`dropped`)."""
         t = self.tuning
         if len(story.centroid) > t.profile_terms * 3 // 2:
-            story.centroid = dict(sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: t.profile_terms])
+            ranked = sorted([(-x, term) for term, x in story.centroid.items()])  # heaviest first, ties by term
+            story.centroid = {term: -x for x, term in ranked[: t.profile_terms]}
             kept_squares = sum(x * x for x in story.centroid.values())
             story.dropped += squares - kept_squares
             squares = kept_squares
@@ -531,15 +532,17 @@ class Grouper:
         """The story's heaviest terms among the keys its new articles brought."""
         centroid = self.stories[story_id].centroid
         keys = [term for term in self.unsettled.get(story_id, ()) if term in centroid]
-        return tuple(sorted(keys, key=lambda term: (-centroid[term], term))[: self.tuning.key_terms])
+        if len(keys) <= self.tuning.key_terms:  # all of them (the stories they find do not depend on the order)
+            return tuple(keys)
+        return tuple(term for _w, term in sorted([(-centroid[term], term) for term in keys])[: self.tuning.key_terms])
 
     def settle(self) -> list[Merge]:
         """Merge each story grown since the last call with the open story the evidence ties it to, if any
         (see the module's docstring), until none is left to merge; the merges, in order."""
         merges: list[Merge] = []
-        queue = sorted(self.unsettled)
+        queue = deque(sorted(self.unsettled))
         while queue:
-            sid = queue.pop(0)
+            sid = queue.popleft()
             if sid not in self.stories:
                 continue
             best: tuple[float, int, list[tuple[float, str]]] | None = None
@@ -552,7 +555,7 @@ class Grouper:
             score, other, parts = best
             kept, gone = min(sid, other), max(sid, other)
             names = self.stories[kept].names & self.stories[gone].names
-            shared = [term for _p, term in sorted(parts, key=lambda p: (-p[0], p[1])) if self._informative(term)]
+            shared = [term for _p, term in sorted([(-p, term) for p, term in parts]) if self._informative(term)]
             merges.append(Merge(kept, gone, round(score, 4), tuple(shared[:8]),
                                 tuple(term for term in shared if term in names)[:8]))  # fmt: skip
             self._merge(kept, gone)
