@@ -426,7 +426,8 @@ class Grouper:
         """The stories sharing at least `min_shared` of the article's keys, the most shared first (at most
         `max_candidates`), in id order."""
         t, postings, crowded = self.tuning, self.postings, self.crowded
-        posted = [p for term in keys if (p := postings.get(term)) and len(p) <= t.max_key_stories and term not in crowded]
+        posted = [p for term in keys
+                  if (p := postings.get(term)) and len(p) <= t.max_key_stories and term not in crowded]  # fmt: skip
         if len(posted) < t.min_shared:
             return []
         hits: dict[int, int] = {}
@@ -466,7 +467,8 @@ class Grouper:
             return Decision(article.article_id, self.next_id, True, 0.0, (), ())
         score, sid = best
         centroid = self.stories[sid].centroid
-        ranked = sorted([(-x * centroid[term], term) for term, x in vector.items() if term in informative and term in centroid])
+        ranked = sorted([(-x * centroid[term], term) for term, x in vector.items()
+                         if term in informative and term in centroid])  # fmt: skip
         shared = [term for _w, term in ranked]  # heaviest first, ties by term
         names = tuple(term for term in shared if term in f.names)
         return Decision(article.article_id, sid, False, round(score, 4), tuple(shared[:8]), names[:8])
