@@ -22,6 +22,9 @@ from .alerts import AlertStore
 from .db import Database, _dt, _iso
 
 
+_STARTED = json.dumps(Decision(0, 0, True, 0.0, (), ()).explained())  # most articles' reason, written once
+
+
 def packed_centroid(centroid: Mapping[str, float]) -> bytes:
     """A centroid as stored in `stories.centroid`: its size, its weights (little-endian doubles), then its
     terms, one per line (a term never holds a line break): a tenth of the time JSON takes to write, a quarter
@@ -189,7 +192,7 @@ class StoryStore(Database):
                             for term in sorted(p.keys - stored_keys.get(p.id, set()))])  # fmt: skip
             tx.executemany(
                 "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
-                [(d.story_id, json.dumps(d.explained()), d.article_id) for d in decisions],
+                [(d.story_id, _STARTED if d.new else json.dumps(d.explained()), d.article_id) for d in decisions],
             )
             for m in merges:
                 self._merge(tx, m)
