@@ -128,10 +128,11 @@ class StoryStore(Database):
 
     def _postings(self, terms: Sequence[str], since: str, df: Mapping[str, int], crowd: int,
                   memo: dict[str, dict]) -> tuple[dict[str, list[int]], set[str]]:  # fmt: skip
-        """Each term's open stories seen since `since`, and the terms more than `crowd` of them share (a term
-        fewer articles have than that is read in one query with the others; a common one is probed for
-        `crowd` + 1 stories). `memo`: since when each term was read, and what was found: every story since
-        then (reused for any later date), or None for more than `crowd` of them (so since any earlier date)."""
+        """Each term's open stories seen since `since`, and the terms more than `crowd` of them share. A term
+        fewer articles have than that is read whole, whatever the date, in one query with the others (no more
+        stories than articles have it); a common one is probed for `crowd` + 1 stories seen since `since`.
+        `memo`: since when each term was read, and what was found: every story since then (reused for any later
+        date), or None for more than `crowd` of them (so since any earlier date too)."""
         lookup = "SELECT t.term, t.story_id, s.last_seen FROM story_terms t JOIN stories s ON s.id = t.story_id"
         read: dict[str, str] = memo.setdefault("read", {})
         found: dict[str, list[tuple] | None] = memo.setdefault("found", {})  # (terms in no story: not there)
@@ -141,11 +142,13 @@ class StoryStore(Database):
             return probed is not None and (since >= probed if found.get(term, ()) is not None else since <= probed)
 
         unknown = [t for t in terms if not known(t)]
+        rare = [t for t in unknown if df.get(t, 0) <= crowd]
         for term in unknown:
             read[term] = since
             found.pop(term, None)
-        rare = [t for t in unknown if df.get(t, 0) <= crowd]
-        for row in self._select_in(f"{lookup} WHERE s.last_seen >= ?", "t.term", rare, params=(since,)):
+        for term in rare:  # read whole (no more stories than articles have it): good for any later lookup
+            read[term] = ""
+        for row in self._select_in(f"{lookup} WHERE 1", "t.term", rare):
             found.setdefault(row[0], []).append(row)
         for term in (t for t in unknown if df.get(t, 0) > crowd):  # common: read no more than it takes to tell
             rows = self._conn().execute(f"{lookup} WHERE s.last_seen >= ? AND t.term = ? LIMIT ?",
