@@ -1,7 +1,7 @@
 """Stories: B-cubed precision, recall and F1 of grouping real headlines into stories, and its cost.
 
     python -m benchmarks stories [--data dev.csv] [--latency 0.05] [--fast] [--orders 20] [--cv 5] [--scale]
-    python -m benchmarks stories --landings N [--world dev|real|zipf] [--seed S]
+    python -m benchmarks stories --landings N [--world dev|real|zipf] [--seed S] [--repeat K]
 
 Default: serves the data set as feeds on 127.0.0.1–127.0.0.N (one feed per
 publisher host), runs `reader fetch --no-fulltext --json` through the real
@@ -188,6 +188,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--world", choices=("dev", "real", "zipf"), default="dev",
                    help="with --landings: the data set, the real feed files, or 300 synthetic feeds × 20 items")
     p.add_argument("--seed", type=int, default=0, help="with --landings: the order feeds land in")
+    p.add_argument("--repeat", type=int, default=1, metavar="K",
+                   help="with --landings: group the world K times, each into a fresh store (CPU min and median)")
     return p.parse_args(argv)
 
 
@@ -206,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.landings:
         from .storyfeeds import landings_run
 
-        landings_run(rows, args.world, args.landings, args.seed)
+        landings_run(rows, args.world, args.landings, args.seed, args.repeat)
         return 0
     baselines(rows)
     score = fast(rows)

@@ -516,17 +516,17 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
         loaded = dict(corpus.df)
         grouper = Grouper(corpus, next_id=store.next_story_id(), tuning=tuning)
         keys = grouper.count(batch, found)
-        since = min(a.date for a in batch) - tuning.window
+        since, memo = min(a.date for a in batch) - tuning.window, {}
         opened, crowded = store.open_stories(keys, [a.link for a in batch], since, df=corpus.df,
                                              crowd=tuning.max_key_stories, shared=tuning.min_shared,
-                                             most=tuning.max_candidates)  # fmt: skip
+                                             most=tuning.max_candidates, memo=memo)  # fmt: skip
         stored_keys = {p.id: set(p.keys) for p in opened}  # (in the index already)
         grouper.open(opened, crowded)
         decisions = grouper.group(batch)
         since = min(grouper.stories[i].first_seen for i in grouper.changed) - tuning.window
         grouper.open(*store.open_stories(grouper.probes(), [], since, df=corpus.df, crowd=tuning.max_key_stories,
                                          shared=tuning.min_shared, most=tuning.max_candidates,
-                                         loaded=grouper.stories.keys()))  # fmt: skip
+                                         loaded=grouper.stories.keys(), memo=memo))  # fmt: skip
         grouper.settle()
         newest = max(a.date for a in batch)
         forget = min(utcnow(), max(newest, store.newest_story_seen() or newest)) - 2 * tuning.window

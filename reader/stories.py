@@ -45,7 +45,7 @@ import heapq
 import math
 import pickle
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -297,6 +297,7 @@ class Weighed:
     vector: dict[str, float]  # its heaviest terms, weighted by rarity, as parts of a whole vector of length 1
     keys: tuple[str, ...]  # its heaviest informative terms: what stories are looked up by
     dropped: float  # the squared weight of the terms the vector left out
+    informative: frozenset[str]  # the vector's informative terms (rare enough to tie stories)
 
 
 def weigh(f: Features, corpus: Corpus, tuning: Tuning) -> Weighed:
@@ -316,7 +317,7 @@ def weigh(f: Features, corpus: Corpus, tuning: Tuning) -> Weighed:
     young = corpus.documents < tuning.young_corpus  # too few articles to tell rare from common
     keys = tuple(term for _w, term in weights if young or known[term] >= tuning.min_idf)
     norm = math.sqrt(squares)
-    return Weighed(f, {term: w / norm for w, term in weights}, keys[: tuning.key_terms], dropped)
+    return Weighed(f, {term: w / norm for w, term in weights}, keys[: tuning.key_terms], dropped, frozenset(keys))
 
 
 def feature_key(title: str, text: str, title_weight: float = Tuning.title_weight) -> bytes:
@@ -424,36 +425,41 @@ class Grouper:
     def _candidates(self, keys: Sequence[str]) -> list[int]:
         """The stories sharing at least `min_shared` of the article's keys, the most shared first (at most
         `max_candidates`), in id order."""
-        t = self.tuning
+        t, postings, crowded = self.tuning, self.postings, self.crowded
+        posted = [p for term in keys
+                  if (p := postings.get(term)) and len(p) <= t.max_key_stories and term not in crowded]  # fmt: skip
+        if len(posted) < t.min_shared:
+            return []
         hits: dict[int, int] = {}
-        for term in keys:
-            posted = self.postings.get(term, ())
-            if len(posted) <= t.max_key_stories and term not in self.crowded:
-                for sid in posted:
-                    hits[sid] = hits.get(sid, 0) + 1
+        for p in posted:
+            for sid in p:
+                hits[sid] = hits.get(sid, 0) + 1
         shared = [(-n, sid) for sid, n in hits.items() if n >= t.min_shared]
         if len(shared) > t.max_candidates:
             shared = heapq.nsmallest(t.max_candidates, shared)
         return sorted(sid for _n, sid in shared)
 
     def _best(self, article: StoryInput, w: Weighed) -> Decision:
-        t, f, vector = self.tuning, w.features, w.vector
-        young = self.corpus.documents < t.young_corpus
-        idf = self.corpus.idf
-        informative = {term for term in vector if young or idf(term) >= t.min_idf}
+        t, f, vector, informative = self.tuning, w.features, w.vector, w.informative
+        named = informative & f.names  # the article's informative names
         threshold = self._threshold(min(1.0, f.text_words / t.text_words))
+        floor = t.second_evidence * threshold
+        when, window, outlet = article.date, t.window, article.outlet
         best: tuple[float, int] | None = None
         for sid in self._candidates(w.keys):
             story = self.stories[sid]
-            if not story.active_at(article.date, t.window) or (len(story.outlets) == 1 and article.outlet in story.outlets):
+            if not story.first_seen - window <= when <= story.last_seen + window or (
+                len(story.outlets) == 1 and outlet in story.outlets
+            ):
                 continue  # an outlet's own follow-ups and templates are not other outlets' rewrites
-            centroid, names = story.centroid, story.names
-            parts = [(x * centroid[term], term) for term, x in vector.items() if term in centroid]
-            if not any(term in informative and (term in f.names or term in names) for _p, term in parts):
-                continue  # no name in common
+            centroid = story.centroid
+            shared = [term for term in vector if term in centroid]
+            if named.isdisjoint(shared) and story.names.isdisjoint(informative.intersection(shared)):
+                continue  # no informative name in common
+            parts = [vector[term] * centroid[term] for term in shared]
             norm = math.sqrt(self.squares[sid] + story.dropped) or 1.0
-            score = sum(p for p, _term in parts) / norm
-            if score - max(parts)[0] / norm < t.second_evidence * threshold:  # one word alone never ties a story
+            score = sum(parts) / norm
+            if score - max(parts) / norm < floor:  # one word alone never ties a story
                 continue
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, sid)
@@ -461,8 +467,9 @@ class Grouper:
             return Decision(article.article_id, self.next_id, True, 0.0, (), ())
         score, sid = best
         centroid = self.stories[sid].centroid
-        weight = {term: x * centroid[term] for term, x in vector.items() if term in informative and term in centroid}
-        shared = sorted(weight, key=lambda term: (-weight[term], term))
+        ranked = sorted([(-x * centroid[term], term) for term, x in vector.items()
+                         if term in informative and term in centroid])  # fmt: skip
+        shared = [term for _w, term in ranked]  # heaviest first, ties by term
         names = tuple(term for term in shared if term in f.names)
         return Decision(article.article_id, sid, False, round(score, 4), tuple(shared[:8]), names[:8])
 
@@ -486,7 +493,8 @@ class Grouper:
         self._post(story, w.keys)
         self.unsettled.setdefault(story.id, set()).update(w.keys)
         self._trim(story, squares)
-        story.names |= w.features.names & story.centroid.keys()
+        centroid = story.centroid
+        story.names.update([name for name in w.features.names if name in centroid])
         story.size += 1
         story.text += min(1.0, w.features.text_words / t.text_words)
         story.outlets.add(article.outlet)
@@ -502,7 +510,8 @@ class Grouper:
         squared length before, of which what is cut still counts in its length (`dropped`)."""
         t = self.tuning
         if len(story.centroid) > t.profile_terms * 3 // 2:
-            story.centroid = dict(sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: t.profile_terms])
+            ranked = sorted([(-x, term) for term, x in story.centroid.items()])  # heaviest first, ties by term
+            story.centroid = {term: -x for x, term in ranked[: t.profile_terms]}
             kept_squares = sum(x * x for x in story.centroid.values())
             story.dropped += squares - kept_squares
             squares = kept_squares
@@ -525,15 +534,17 @@ class Grouper:
         """The story's heaviest terms among the keys its new articles brought."""
         centroid = self.stories[story_id].centroid
         keys = [term for term in self.unsettled.get(story_id, ()) if term in centroid]
-        return tuple(sorted(keys, key=lambda term: (-centroid[term], term))[: self.tuning.key_terms])
+        if len(keys) <= self.tuning.key_terms:  # all of them (the stories they find do not depend on the order)
+            return tuple(keys)
+        return tuple(term for _w, term in sorted([(-centroid[term], term) for term in keys])[: self.tuning.key_terms])
 
     def settle(self) -> list[Merge]:
         """Merge each story grown since the last call with the open story the evidence ties it to, if any
         (see the module's docstring), until none is left to merge; the merges, in order."""
         merges: list[Merge] = []
-        queue = sorted(self.unsettled)
+        queue = deque(sorted(self.unsettled))
         while queue:
-            sid = queue.pop(0)
+            sid = queue.popleft()
             if sid not in self.stories:
                 continue
             best: tuple[float, int, list[tuple[float, str]]] | None = None
@@ -546,7 +557,7 @@ class Grouper:
             score, other, parts = best
             kept, gone = min(sid, other), max(sid, other)
             names = self.stories[kept].names & self.stories[gone].names
-            shared = [term for _p, term in sorted(parts, key=lambda p: (-p[0], p[1])) if self._informative(term)]
+            shared = [term for _p, term in sorted([(-p, term) for p, term in parts]) if self._informative(term)]
             merges.append(Merge(kept, gone, round(score, 4), tuple(shared[:8]),
                                 tuple(term for term in shared if term in names)[:8]))  # fmt: skip
             self._merge(kept, gone)
@@ -571,9 +582,10 @@ class Grouper:
         if len(a.outlets | b.outlets) <= 1:
             return None
         small, large = (a, b) if len(a.centroid) <= len(b.centroid) else (b, a)
-        parts = [(x * large.centroid[term], term) for term, x in small.centroid.items() if term in large.centroid]
-        if not any(term in a.names and term in b.names and self._informative(term) for _p, term in parts):
+        if not any(term in small.centroid and term in large.centroid and self._informative(term)
+                   for term in a.names & b.names):  # fmt: skip
             return None
+        parts = [(x * large.centroid[term], term) for term, x in small.centroid.items() if term in large.centroid]
         norm = max(a.size * self._length(b.id), b.size * self._length(a.id)) or 1.0
         score = sum(p for p, _term in parts) / norm
         threshold = max(self._threshold(a.text / max(1, a.size)), self._threshold(b.text / max(1, b.size)))

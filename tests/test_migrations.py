@@ -21,13 +21,15 @@ def load(version: int, path: Path) -> Path:
 
 
 def rows(path: Path) -> dict[str, tuple[list[str], list[tuple]]]:
-    """Every table's columns and rows, in rowid order."""
+    """Every table's columns and rows, ordered by their columns in turn (a table rebuilt without rowids keeps
+    its rows, not their rowid order)."""
     conn = sqlite3.connect(path)
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
     found = {}
     for table in tables:
         columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
-        found[table] = (columns, conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall())
+        order = ", ".join(str(i) for i in range(1, len(columns) + 1))
+        found[table] = (columns, conn.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall())
     conn.close()
     return found
 

@@ -118,6 +118,41 @@ def test_a_key_many_open_stories_share_loads_none_of_them(tmp_path):
     assert crowded == set() and [s.keys for s in stories] == [{"zorblatt", "qu0vr"}]
 
 
+def test_a_batch_reads_the_same_stories_through_its_memo_and_both_centroid_forms(tmp_path):
+    """The merges' lookup reuses what the joins' lookup read (`memo`) and answers as a fresh lookup would, at a
+    later date (fewer stories; a common key no longer crowded) and an earlier one; a centroid stored as JSON
+    (before schema 8) reads as the packed one does."""
+    from reader.ingest import group_stories
+    from reader.models import ParsedArticle
+    from reader.store import Store
+
+    store = Store(tmp_path / "reader.sqlite")
+    feeds = [store.add_feed(f"http://127.0.0.1/{k}.xml")[0].id for k in range(6)]
+    for k, feed in enumerate(feeds):  # six outlets, six unrelated events a day apart, all naming Zorblatt
+        store.upsert_articles(feed, [ParsedArticle(key=f"{k}", title=f"Zorblatt {chr(65 + k)}{k}xq Qu{k}vr",
+                                                   link=f"https://x.example/{k}", published=START + timedelta(days=k),
+                                                   content_hash=f"{k}")], fulltext=False, canonical={})  # fmt: skip
+    assert group_stories(store, Tuning(max_key_stories=3)) == 6
+    keys = [("zorblatt", "qu0vr"), ("a0xq", "qu0vr"), ("zorblatt", "qu4vr"), ("qu5vr", "zorblatt")]
+
+    df = {"zorblatt": 6, "a0xq": 1, "qu0vr": 1, "qu4vr": 1, "qu5vr": 1}
+
+    def lookup(since: datetime, memo: dict | None = None) -> tuple[list, set[str]]:
+        stories, crowded = store.open_stories(keys, [], since, df=df, crowd=3, shared=2, most=16, memo=memo)
+
+        return [(s.id, s.keys, s.centroid) for s in stories], crowded
+
+    memo: dict = {}
+    for days in (0, 4, 3, -1, 5):  # each lookup through the memo of those before it
+        since = START + timedelta(days=days)
+        assert lookup(since, memo) == lookup(since)
+    assert lookup(START + timedelta(days=4))[1] == set() and lookup(START)[1] == {"zorblatt"}
+    before = lookup(START + timedelta(days=3))
+    assert [story_id for story_id, _keys, _centroid in before[0]] == [5, 6]  # (the lookup says something)
+    store._conn().execute("UPDATE stories SET centroid = json_object('zorblatt', 0.5, 'qu5vr', 0.25) WHERE id = 6")
+    assert lookup(START + timedelta(days=3))[0][1][2] == {"zorblatt": 0.5, "qu5vr": 0.25}
+
+
 # The recall's rewrites arriving newest first, one landing each, after the DeepSeek world: the maker's bill
 # (Chip Letter) and the regulator's recall (Policy Wire) are too far apart to join each other, so the
 # second starts a story of its own; the third tells both, joins one, and the two stories are then one.

@@ -229,6 +229,27 @@ MIGRATIONS: tuple[Migration, ...] = (
     UPDATE stories SET text = size;
     CREATE INDEX stories_merged ON stories (merged_into) WHERE merged_into IS NOT NULL;
     """),
+    # 8: the grouper writes every term of a batch to `story_df` and each new story's keys to `story_terms`,
+    # and reads them back by term: without a rowid, a term's row lives in one B-tree (its key) instead of
+    # two (the table and the index on its key), which halves the writes. Same columns, same rows. From this
+    # version on `stories.centroid` is written packed (reader/store/stories.py, `packed_centroid`: a tenth of
+    # JSON's time to write); the JSON ones written before are read as they are.
+    Migration(8, "stories: the term tables keyed by their terms, without rowids", """
+    ALTER TABLE story_df RENAME TO story_df_v7;
+    CREATE TABLE story_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO story_df (term, df) SELECT term, df FROM story_df_v7;
+    DROP TABLE story_df_v7;
+    ALTER TABLE story_terms RENAME TO story_terms_v7;
+    CREATE TABLE story_terms (
+        term TEXT NOT NULL,
+        story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        weight REAL NOT NULL,
+        PRIMARY KEY (term, story_id)
+    ) WITHOUT ROWID;
+    INSERT INTO story_terms (term, story_id, weight) SELECT term, story_id, weight FROM story_terms_v7;
+    DROP TABLE story_terms_v7;
+    CREATE INDEX story_terms_by_story ON story_terms (story_id);
+    """),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
