@@ -110,9 +110,19 @@ def bigrams(run: str) -> list[str]:
     return [run] if len(run) < 2 else list(map(str.__add__, run[:-1], run[1:]))
 
 
+# The last letters of every suffix the Porter stemmer takes off or rewrites (its steps 1a to 5,
+# and a final "ll"): a word ending in anything else (a digit, k, h, o, a, p...) is its own stem.
+_STEMMED_ENDINGS = frozenset("sdgyirnmelctu")
+
+
+def _stem(word: str) -> str:
+    """Whoosh's Porter stem of a lowercased word, without the call where it cannot change the word."""
+    return stem(word) if word[-1:] in _STEMMED_ENDINGS else word
+
+
 def word_term(word: str) -> str:
     """The ordinary term of a (non-CJK) word: lowercased, folded, stemmed."""
-    return stem(fold(word.lower()))
+    return _stem(fold(word.lower()))
 
 
 # -- indexing: terms by position ----------------------------------------------------------------
@@ -123,6 +133,7 @@ def word_term(word: str) -> str:
 # (often whole sentences, rarely seen twice) are not cached: their term is None. A full cache
 # is replaced, never cleared in place: a thread analysing meanwhile keeps a consistent pair.
 _CACHES: tuple[dict[str, bytes], dict[str, bytes]] = ({}, {})  # word -> ordinary term, word -> acronym term
+_STEMS: dict[str, bytes] = {}  # lowercased, folded word -> its term: `The` and `THE` are stemmed once
 _CACHE_LIMIT = 500_000  # a long-lived daemon sees unbounded vocabulary
 
 
@@ -137,7 +148,7 @@ def _acronym_term(word: str) -> bytes | None:
 def _lookup(words: list[str]) -> tuple[list[bytes | None], dict[str, bytes]]:
     """Each word's ordinary term (None for a CJK run), and a dict holding the acronym term of
     every word of `words` that has one."""
-    global _CACHES
+    global _CACHES, _STEMS
     terms, acronyms = _CACHES
     found = list(map(terms.get, words))
     if None in found:
@@ -145,9 +156,15 @@ def _lookup(words: list[str]) -> tuple[list[bytes | None], dict[str, bytes]]:
         if new:
             if len(terms) + len(new) > _CACHE_LIMIT:
                 terms, acronyms = _CACHES = ({}, {})
+                _STEMS = {}
                 new = {w for w in words if not is_cjk(w)}
+            stems = _STEMS
             for word in new:
-                terms[word] = word_term(word).encode()
+                base = fold(word.lower())
+                term = stems.get(base)
+                if term is None:
+                    term = stems[base] = _stem(base).encode()
+                terms[word] = term
                 acronym = _acronym_term(word)
                 if acronym is not None:
                     acronyms[word] = acronym
