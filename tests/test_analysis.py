@@ -6,11 +6,11 @@ from __future__ import annotations
 import random
 
 import pytest
-
-from reader.index import ANALYZER, SearchIndex, highlight, parse_query, required_terms
 from whoosh.lang.porter import stem
 
-from reader.index.analysis import WORD_RE, Numbering, _stem, _words, field_terms, fold, is_acronym, query_terms
+from reader.index import ANALYZER, SearchIndex, highlight, parse_query, required_terms
+from reader.index.analysis import WORD_RE, Numbering, _words, field_terms, fold, is_acronym, query_terms
+from reader.index.stemming import _stem
 from tests.test_index import NOW, row
 
 

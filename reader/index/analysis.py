@@ -35,9 +35,9 @@ from datetime import UTC, datetime
 from whoosh.analysis import Token, Tokenizer
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN, TEXT, FieldType, Schema
-from whoosh.lang.porter import stem
 
 from .files import _INDEX_FILE, INDEXNAME  # noqa: F401 - importable from here too
+from .stemming import porter_stem
 
 _CJK = (
     "\u1100-\u11ff\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3131-\u318e"
@@ -110,19 +110,9 @@ def bigrams(run: str) -> list[str]:
     return [run] if len(run) < 2 else list(map(str.__add__, run[:-1], run[1:]))
 
 
-# The last letters of every suffix the Porter stemmer takes off or rewrites (its steps 1a to 5,
-# and a final "ll"): a word ending in anything else (a digit, k, h, o, a, p...) is its own stem.
-_STEMMED_ENDINGS = frozenset("sdgyirnmelctu")
-
-
-def _stem(word: str) -> str:
-    """Whoosh's Porter stem of a lowercased word, without the call where it cannot change the word."""
-    return stem(word) if word[-1:] in _STEMMED_ENDINGS else word
-
-
 def word_term(word: str) -> str:
     """The ordinary term of a (non-CJK) word: lowercased, folded, stemmed."""
-    return _stem(fold(word.lower()))
+    return porter_stem(fold(word.lower()))
 
 
 # -- indexing: terms by position ----------------------------------------------------------------
@@ -163,7 +153,7 @@ def _lookup(words: list[str]) -> tuple[list[bytes | None], dict[str, bytes]]:
                 base = fold(word.lower())
                 term = stems.get(base)
                 if term is None:
-                    term = stems[base] = _stem(base).encode()
+                    term = stems[base] = porter_stem(base).encode()
                 terms[word] = term
                 acronym = _acronym_term(word)
                 if acronym is not None:
