@@ -42,7 +42,7 @@ import sys
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from itertools import accumulate
@@ -705,14 +705,15 @@ class SegmentPostings:
             return dfs[j], starts[j], starts[j + 1], own[j], term
         return dfs[j], starts[j], starts[j + 1]
 
-    def postings(self, entry: tuple) -> Postings | _JoinedPostings:
-        """The postings of a term `lookup` found."""
+    def postings(self, entry: tuple, lent: Callable[[], Postings] | None = None) -> Postings | _JoinedPostings:
+        """The postings of a term `lookup` found (`lent`: the LENDER's postings of a SHARED field's term,
+        if the caller has them decoded already)."""
         if len(entry) == 3:
             df, start, end = entry
             return Postings(self._map, start, end, df)
         _df, start, end, own, term = entry
-        lent = self.postings(self.lookup(LENDER, term))
-        return _JoinedPostings(Postings(self._map, start, end, own) if own else None, lent, self.shared)
+        lender = lent() if lent else self.postings(self.lookup(LENDER, term))
+        return _JoinedPostings(Postings(self._map, start, end, own) if own else None, lender, self.shared)
 
     def terms(self, field: str, prefix: bytes = b"") -> Iterator[bytes]:
         """The terms of `field` (those starting with `prefix`), in order."""
