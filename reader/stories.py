@@ -107,10 +107,11 @@ def _stem(word: str) -> str:
 
 @lru_cache(maxsize=1)
 def _porter():
-    """The Porter stemmer the index uses, loaded on first use (commands that never group never load Whoosh)."""
-    from whoosh.lang.porter import stem
+    """The Porter stemmer the index uses, loaded on first use (commands that never group never load Whoosh);
+    its cache is the index's: a parse worker stems a feed's words once for both."""
+    from .index.stemming import porter_stem
 
-    return stem
+    return porter_stem
 
 
 def _is_name(word: str, first: bool) -> bool:

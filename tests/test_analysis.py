@@ -6,9 +6,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from whoosh.lang.porter import stem
 
 from reader.index import ANALYZER, SearchIndex, highlight, parse_query, required_terms
 from reader.index.analysis import WORD_RE, Numbering, _words, field_terms, fold, is_acronym, query_terms
+from reader.index.stemming import _stem
 from tests.test_index import NOW, row
 
 
@@ -99,6 +101,15 @@ def test_words_are_the_word_pattern_s_on_any_text_and_numbered_terms_are_the_ter
         numbered, numbered_extras = field_terms(text, numbering=numbering)
         assert [numbering.terms[n] for n in numbered] == terms, repr(text)
         assert [(p, numbering.terms[n]) for p, n in numbered_extras] == extras, repr(text)
+
+
+def test_the_stem_is_whooshs_porter_stem_whatever_the_last_letter():
+    """Words ending in a letter no Porter suffix ends with skip the stemmer: the same stems."""
+    rnd = random.Random(9)
+    letters = "abcdefghijklmnopqrstuvwxyz0_é"
+    words = {"".join(rnd.choice(letters) for _ in range(rnd.randint(1, 12))) for _ in range(20_000)}
+    words |= {"generalization", "hopefulness", "controlled", "hopping", "agreed", "sky", "fall", "bio", "2025"}
+    assert [_stem(w) for w in sorted(words)] == [stem(w) for w in sorted(words)]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import os
 import random
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,10 +77,12 @@ def long_text(rng: random.Random, limit: bool) -> str:
 def make_row(rng: random.Random, article_id: int, version: int, long_texts: int) -> IndexRow:
     maybe = lambda p, make: make() if rng.random() < p else ""  # noqa: E731
     text = long_text(rng, limit=long_texts > 1 and rng.random() < 0.2) if rng.random() < 0.02 * long_texts else ""
+    text = text or maybe(0.8, lambda: words(rng, rng.randint(1, 80)))
     return IndexRow(
         id=article_id, version=version, title=maybe(0.9, lambda: words(rng, rng.randint(1, 10))),
-        text=text or maybe(0.8, lambda: words(rng, rng.randint(1, 80))),
-        summary=maybe(0.5, lambda: words(rng, rng.randint(1, 25))), feed_title=rng.choice(FEEDS),
+        text=text,
+        summary=text if text and rng.random() < 0.4 else maybe(0.5, lambda: words(rng, rng.randint(1, 25))),
+        feed_title=rng.choice(FEEDS),
         group=rng.choice(GROUPS), author=maybe(0.3, lambda: words(rng, rng.randint(1, 3))),
         categories=tuple(words(rng, rng.randint(1, 3)) for _ in range(rng.choice((0, 0, 1, 2, 3)))),
         link=maybe(0.7, lambda: "https://example.com/" + words(rng, rng.randint(1, 5)).replace(" ", "-")),
@@ -400,6 +402,39 @@ def test_our_writer_and_search_agree_with_whoosh_on_random_worlds(tmp_path, worl
         check_world(seed, tmp_path, long_texts=2 if world % 10 == 9 else 1)
     except AssertionError as exc:
         raise AssertionError(f"replay with READER_FUZZ_SEED={seed} READER_FUZZ_WORLDS=1: {exc}") from exc
+
+
+def test_a_summary_that_is_the_text_is_found_and_scored_as_a_summary_of_its_own(tmp_path):
+    """A summary equal to its text borrows the text's postings (none of its own are written); an
+    index where each such summary differs (by a trailing space: the same terms) must rank and
+    score every query the same, merged segments and deletions included."""
+    rng = random.Random(FIRST_SEED)
+    shared, apart = (SearchIndex(tmp_path / name, lock_timeout=5, workers=1, segment_docs=40) for name in "ab")
+    rows: list[IndexRow] = []
+    for batch in range(12):
+        made = [make_row(rng, len(rows) + k + 1, 1, 1) for k in range(rng.randint(5, 60))]
+        made = [replace(row, summary=row.text) if rng.random() < 0.6 else row for row in made]
+        rows += made
+        shared.add(made)
+        apart.add([replace(row, summary=row.summary + " ") if row.summary == row.text else row for row in made])
+        if batch % 3 == 2:
+            gone = rng.sample([row.id for row in rows], k=5)
+            shared.delete(gone)
+            apart.delete(gone)
+    try:
+        with shared._views() as views:
+            assert any(view.table.postings.shared.any() for view in views)
+            assert sum(len(view.table.postings.shared) for view in views) > sum(view.size for view in views) // 2
+        queries = [random_query(rng, rows) for _ in range(300)] + [f"summary:{w}" for w in VOCABULARY]
+        for text in queries:
+            pq = parse_query(text, now=NOW)
+            ours = [(hit.article_id, hit.score) for hit in shared.search(pq, limit=None)]
+            theirs = [(hit.article_id, hit.score) for hit in apart.search(pq, limit=None)]
+            assert [i for i, _ in ours] == [i for i, _ in theirs], text
+            assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-9), text
+    finally:
+        shared.close()
+        apart.close()
 
 
 def test_the_pin_is_one_release_everywhere():

@@ -6,6 +6,7 @@ positions, and each article's id and date. Every Whoosh call of the reader
 lives in this package. Its modules:
 
 - `analysis`: how text becomes terms, and the schema;
+- `stemming`: the Porter stemmer, cached per process (shared with the story grouper);
 - `segments`: each segment's terms and postings, in a file format of our own
   beside Whoosh's files (the one module on file formats);
 - `plans`: a query compiled into a plan, explained, its required terms;

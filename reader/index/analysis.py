@@ -35,9 +35,9 @@ from datetime import UTC, datetime
 from whoosh.analysis import Token, Tokenizer
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN, TEXT, FieldType, Schema
-from whoosh.lang.porter import stem
 
 from .files import _INDEX_FILE, INDEXNAME  # noqa: F401 - importable from here too
+from .stemming import porter_stem
 
 _CJK = (
     "\u1100-\u11ff\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3131-\u318e"
@@ -112,7 +112,7 @@ def bigrams(run: str) -> list[str]:
 
 def word_term(word: str) -> str:
     """The ordinary term of a (non-CJK) word: lowercased, folded, stemmed."""
-    return stem(fold(word.lower()))
+    return porter_stem(fold(word.lower()))
 
 
 # -- indexing: terms by position ----------------------------------------------------------------
@@ -123,6 +123,7 @@ def word_term(word: str) -> str:
 # (often whole sentences, rarely seen twice) are not cached: their term is None. A full cache
 # is replaced, never cleared in place: a thread analysing meanwhile keeps a consistent pair.
 _CACHES: tuple[dict[str, bytes], dict[str, bytes]] = ({}, {})  # word -> ordinary term, word -> acronym term
+_STEMS: dict[str, bytes] = {}  # lowercased, folded word -> its term: `The` and `THE` are stemmed once
 _CACHE_LIMIT = 500_000  # a long-lived daemon sees unbounded vocabulary
 
 
@@ -137,7 +138,7 @@ def _acronym_term(word: str) -> bytes | None:
 def _lookup(words: list[str]) -> tuple[list[bytes | None], dict[str, bytes]]:
     """Each word's ordinary term (None for a CJK run), and a dict holding the acronym term of
     every word of `words` that has one."""
-    global _CACHES
+    global _CACHES, _STEMS
     terms, acronyms = _CACHES
     found = list(map(terms.get, words))
     if None in found:
@@ -145,9 +146,15 @@ def _lookup(words: list[str]) -> tuple[list[bytes | None], dict[str, bytes]]:
         if new:
             if len(terms) + len(new) > _CACHE_LIMIT:
                 terms, acronyms = _CACHES = ({}, {})
+                _STEMS = {}
                 new = {w for w in words if not is_cjk(w)}
+            stems = _STEMS
             for word in new:
-                terms[word] = word_term(word).encode()
+                base = fold(word.lower())
+                term = stems.get(base)
+                if term is None:
+                    term = stems[base] = porter_stem(base).encode()
+                terms[word] = term
                 acronym = _acronym_term(word)
                 if acronym is not None:
                     acronyms[word] = acronym

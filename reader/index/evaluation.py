@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 
 import numpy as np
 from whoosh.filedb.filestore import FileStorage
@@ -14,7 +15,7 @@ from whoosh.reading import SegmentReader
 from whoosh.util.numeric import byte_to_length
 
 from .plans import Plan, _All, _Any, _Char, _Terms, _Window, _Without
-from .segments import Postings, SegmentPostings, _length_bytes, _numeric_column
+from .segments import LENDER, SHARED, Postings, SegmentPostings, _length_bytes, _numeric_column
 
 BM25_K1, BM25_B = 1.2, 0.75  # Whoosh's defaults
 NEWEST_WINDOW = 64  # at least this many newest documents are searched first for the newest few matches
@@ -96,10 +97,11 @@ class _View:
         found = self.entry(field, term)
         return found[0] if found else 0
 
-    def postings(self, field: str, term: str) -> Postings | None:
-        """A term's postings in `field`, deleted documents included."""
+    def postings(self, field: str, term: str, lent: Callable[[], Postings] | None = None) -> Postings | None:
+        """A term's postings in `field`, deleted documents included (`lent`: the LENDER field's postings
+        of the term, if already decoded, for a SHARED field's)."""
         found = self.entry(field, term)
-        return None if found is None else self.table.postings.postings(found)
+        return None if found is None else self.table.postings.postings(found, lent)
 
     def terms_with(self, field: str, char: str) -> list[str]:
         """The terms of `field` that show a CJK character: itself (alone, or ending a run) and the
@@ -202,7 +204,8 @@ class _Evaluation:
         """A term's postings, decoded once per evaluation (a search may look at a segment several times)."""
         key = (view.key, field, term)
         if key not in self._postings:
-            self._postings[key] = view.postings(field, term)
+            lent = (lambda: self._postings_of(view, LENDER, term)) if field == SHARED else None
+            self._postings[key] = view.postings(field, term, lent)
         return self._postings[key]
 
     def _terms(self, view: _View, field: str, terms: tuple[str, ...], within: np.ndarray | None) -> Match:

@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-INDEXNAME = "articles_v4"  # bump when the schema or analysis changes: the index is then rebuilt
+INDEXNAME = "articles_v5"  # bump when the schema, analysis or file format changes: the index is then rebuilt
 _INDEX_FILE = re.compile(r"_?articles_v\d+_")  # the files of any version of the index
 CHECKED_NOTE = "CHECKED.json"  # {"indexed": n, "files": {name: [size, mtime_ns]}}, see `note_checked`
 

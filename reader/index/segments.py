@@ -18,8 +18,11 @@ enough that checking one candidate decodes little.
 
 The `.pst` file: `MAGIC`, the posting records, the term dictionary (blocks of
 `TERMS_PER_BLOCK` sorted terms, each a zlib-compressed pickle of the terms,
-their document frequencies and their records' lengths), the directory (per
-field: each block's first term and offsets), and a footer locating it.
+their document frequencies and their records' lengths; for the SHARED field,
+also the records' own document frequencies), the directory (per field: each
+block's first term and offsets; and one bit per document: whether its SHARED
+field is its LENDER field, whose postings then stand for it), and a footer
+locating it.
 A posting record: a flags byte, the doc part (docnum deltas, then
 frequencies unless all are 1; zlib-compressed when large) with its length,
 then the position blocks: each a code byte and the position deltas of its
@@ -39,7 +42,7 @@ import sys
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from itertools import accumulate
@@ -76,7 +79,11 @@ def check_whoosh_release() -> None:
         )
 
 
-MAGIC = b"RDX1"
+MAGIC = b"RDX2"
+# The summary of most articles (81 % of real feeds') is their text: such a document's summary
+# postings are not written, but read from the text's (`_JoinedPostings`); the summary's term
+# dictionary still holds every term with its whole document frequency.
+SHARED, LENDER = "summary", "text"
 BLOCK = 1024  # postings per position block at most
 BLOCK_POSITIONS = 2048  # positions per block, about: a word frequent in each document has fewer postings a block
 TERMS_PER_BLOCK = 64  # terms per dictionary block
@@ -176,20 +183,30 @@ class _SegmentBuilder:
         self.copied: dict[str, tuple[list[int], list[np.ndarray], list[np.ndarray], list[np.ndarray]]] = {
             name: ([], [], [], []) for name in ANALYSED_FIELDS
         }
-        # The value analysed last and its parts: an article's summary is most often its text.
+        # The value analysed last and its parts: two fields of an article are sometimes the same.
         self._last: tuple[object, list] = (None, [])
+        self.shared: list[int] = []  # docnums whose SHARED field is their LENDER field
         self.docnum = 0
 
     def add(self, row: IndexRow) -> None:
         self.perdoc.start_doc(self.docnum)
-        for name, value in _row_fields(row).items():
-            self._add_analysed(name, value)
+        fields = _row_fields(row)
+        lengths = {}
+        for name, value in fields.items():
+            if name == SHARED and value and value == fields[LENDER]:  # its postings are the lender's
+                self.shared.append(self.docnum)
+                length = lengths[LENDER]
+            else:
+                length = self._add_analysed(name, value)
+            lengths[name] = length
+            self.perdoc.add_field(name, SCHEMA[name], None, length)
         self.perdoc.add_column_value("id", SCHEMA["id"].column_type, row.id)
         self.perdoc.add_column_value("date", SCHEMA["date"].column_type, _minutes(row.date))
         self.perdoc.finish_doc()
         self.docnum += 1
 
-    def _add_analysed(self, name: str, value: str | Sequence[str]) -> None:
+    def _add_analysed(self, name: str, value: str | Sequence[str]) -> int:
+        """Add the terms of one field of the current document; returns the field's length."""
         last_value, parts = self._last
         if value != last_value:
             parts = field_parts(value, self.numbering)
@@ -207,14 +224,14 @@ class _SegmentBuilder:
                 tokens.extra_docs.append(docnum)
                 tokens.extra_positions.append(position)
             length += len(ids) + len(extras)
-        self.perdoc.add_field(name, SCHEMA[name], None, length)
+        return length
 
     def add_segment(self, reader: SegmentReader) -> None:
         """Copy the live documents of an existing segment (for merging), postings term by term."""
-        docmap = np.array(self._copy_documents(reader), dtype=np.int64)
         source = SegmentPostings(self.storage, reader.segment())
         try:
-            for field, term, postings in source.everything():
+            docmap = np.array(self._copy_documents(reader, source.shared), dtype=np.int64)
+            for field, term, postings in source.everything(joined=False):
                 docs = docmap[postings.docs]
                 deltas = postings.all_deltas()
                 kept = docs >= 0
@@ -232,8 +249,9 @@ class _SegmentBuilder:
         finally:
             source.close()
 
-    def _copy_documents(self, reader: SegmentReader) -> list[int]:
-        """Per-document data (field lengths, id, date) of the live documents; old -> new docnum, -1 if deleted."""
+    def _copy_documents(self, reader: SegmentReader, shared: np.ndarray) -> list[int]:
+        """Per-document data (field lengths, id, date, whether SHARED is LENDER) of the live documents;
+        old -> new docnum, -1 if deleted."""
         columns = {name: _numeric_column(reader, name) for name in ("id", "date")}
         docmap = []
         for old in range(reader.doc_count_all()):
@@ -246,6 +264,8 @@ class _SegmentBuilder:
             for name, column in columns.items():
                 self.perdoc.add_column_value(name, SCHEMA[name].column_type, column[old])
             self.perdoc.finish_doc()
+            if shared[old]:
+                self.shared.append(self.docnum)
             docmap.append(self.docnum)
             self.docnum += 1
         return docmap
@@ -258,12 +278,19 @@ class _SegmentBuilder:
         ranks = np.empty(len(order), dtype=np.int64)
         ranks[order] = np.arange(len(order), dtype=np.int64)
         sorted_terms = [terms[i] for i in order]
+        shared = np.zeros(self.docnum, dtype=bool)
+        shared[self.shared] = True
+        lent = None  # (ranks, counts): the LENDER's terms in documents sharing it, how many documents each
         writer = _PostingsWriter(self.storage, self.segment)
         for name in ANALYSED_FIELDS:
             found = self._postings(name, ranks, sorted_terms)
-            if found:
-                writer.add_field(name, *found)
-        writer.close()
+            if name == LENDER and found and self.shared:
+                term_ranks, dfs, docs = found[:3]
+                counts = np.add.reduceat(shared[docs].astype(np.int64), np.cumsum(dfs) - dfs)
+                lent = term_ranks[counts > 0], counts[counts > 0]
+            if found or (name == SHARED and lent is not None):
+                writer.add_field(name, sorted_terms, *(found or _NO_POSTINGS), lent=lent if name == SHARED else None)
+        writer.close(shared)
         self.segment.set_doc_count(self.docnum)
         # The size of each file, kept in the table of contents with the segment, so that a
         # file cut short or gone is noticed when the index is opened (`repair.file_problem`).
@@ -284,11 +311,11 @@ class _SegmentBuilder:
         part_ranks = part_ranks[order]
         term_parts = np.flatnonzero(np.diff(part_ranks, prepend=-1))
         order = order.tolist()
-        terms = list(map(sorted_terms.__getitem__, part_ranks[term_parts].tolist()))
-        return terms, np.add.reduceat(sizes, term_parts), _joined(docs, order), _joined(tfs, order), _joined(deltas, order)
+        return (part_ranks[term_parts], np.add.reduceat(sizes, term_parts), _joined(docs, order), _joined(tfs, order),
+                _joined(deltas, order))  # fmt: skip
 
     def _postings(self, name: str, ranks: np.ndarray, sorted_terms: list[bytes]):
-        """(terms, document frequencies, docnums, frequencies, position deltas) of field `name`, by
+        """(term ranks, document frequencies, docnums, frequencies, position deltas) of field `name`, by
         term (None if it has no terms); `ranks` gives each term id's place in `sorted_terms`.
 
         Each position gets one int64 key (term, docnum, position), sorted in place, then taken
@@ -340,11 +367,11 @@ class _SegmentBuilder:
         del positions, starts
         term_starts = np.flatnonzero(np.diff(posting_ranks, prepend=-1))
         dfs = np.diff(term_starts, append=len(posting_ranks))
-        terms = list(map(sorted_terms.__getitem__, posting_ranks[term_starts].tolist()))
-        return terms, dfs, docs, tfs, deltas
+        return posting_ranks[term_starts], dfs, docs, tfs, deltas
 
 
 _WIDTHS = np.array([1, 2, 4, 0], dtype=np.int64)  # bytes per value, by code (_ALL_ONES: none)
+_NO_POSTINGS = (np.zeros(0, dtype=np.int64),) * 2 + (np.zeros(0, dtype=np.int32),) * 3
 
 
 def _codes(tops: np.ndarray) -> np.ndarray:
@@ -421,10 +448,33 @@ class _PostingsWriter:
         self._write(MAGIC)
         self.directory: dict[str, tuple[list[bytes], list[int], list[int]]] = {}
 
-    def add_field(self, field: str, terms: list[bytes], dfs: np.ndarray, docs: np.ndarray, tfs: np.ndarray,
-                  deltas: np.ndarray) -> None:  # fmt: skip
-        """Every term of a field, in order, with their postings one term after another: document
-        frequencies, sorted docnums, frequencies and position deltas (each posting's first from 0).
+    def add_field(self, field: str, sorted_terms: list[bytes], ranks: np.ndarray, dfs: np.ndarray, docs: np.ndarray,
+                  tfs: np.ndarray, deltas: np.ndarray, lent: tuple[np.ndarray, np.ndarray] | None = None) -> None:  # fmt: skip
+        """Every term of a field (its rank in `sorted_terms`), in order, with their postings one term
+        after another: document frequencies, sorted docnums, frequencies and position deltas (each
+        posting's first from 0). For the SHARED field, `lent` is the LENDER's terms (ranks) in the
+        documents that share it, and how many of those documents each is in: they count in the
+        dictionary's document frequencies, which also keeps the postings' own.
+        """
+        sizes, records = self._records(dfs, docs, tfs, deltas) if len(dfs) else (np.zeros(0, np.int64), b"")
+        own = None
+        if lent is not None:
+            lent_ranks, counts = lent
+            every = np.union1d(ranks, lent_ranks)
+            at = np.searchsorted(every, ranks)
+            own = np.zeros(len(every), dtype=np.int64)
+            own[at] = dfs
+            dfs = own.copy()
+            dfs[np.searchsorted(every, lent_ranks)] += counts
+            every_size = np.zeros(len(every), dtype=np.int64)
+            every_size[at] = sizes
+            ranks, sizes, own = every, every_size, own.tolist()
+        terms = list(map(sorted_terms.__getitem__, ranks.tolist()))
+        starts = np.cumsum(sizes) - sizes
+        self._write_blocks(field, terms, dfs.tolist(), sizes.tolist(), starts.tolist(), memoryview(records), own)
+
+    def _records(self, dfs: np.ndarray, docs: np.ndarray, tfs: np.ndarray, deltas: np.ndarray):
+        """(each term's record size, the records one after another) of a field's terms, as `add_field` has them.
 
         The records of most terms (a few postings, nothing to compress, one position block) are
         put together in bulk with numpy; the others one by one (`_record`).
@@ -477,11 +527,12 @@ class _PostingsWriter:
             _put(out, starts[owner] + 3 + doc_sizes[owner] + within * widths, deltas[source], widths)
         for k, record in zip(others, records):
             out[starts[k] : ends[k]] = np.frombuffer(record, dtype=np.uint8)
-        self._write_blocks(field, terms, dfs.tolist(), sizes.tolist(), starts.tolist(), memoryview(out))
+        return sizes, out
 
     def _write_blocks(self, field: str, terms: list[bytes], dfs: list[int], sizes: list[int], starts: list[int],
-                      records: memoryview) -> None:  # fmt: skip
-        """The records by TERMS_PER_BLOCK terms, each group followed by its dictionary block."""
+                      records: memoryview, own: list[int] | None) -> None:  # fmt: skip
+        """The records by TERMS_PER_BLOCK terms, each group followed by its dictionary block (with the
+        postings' own document frequencies where they differ: `own`)."""
         firsts, offsets, bases = self.directory[field] = ([], [], [])
         for k in range(0, len(terms), TERMS_PER_BLOCK):
             block = slice(k, k + TERMS_PER_BLOCK)
@@ -489,8 +540,10 @@ class _PostingsWriter:
             bases.append(self.position)
             self._write(records[starts[k] : starts[last] + sizes[last]])
             offsets.append(self.position)
-            self._write(_compress(pickle.dumps((tuple(terms[block]), tuple(dfs[block]), tuple(sizes[block])), 5),
-                                  _ZLIB_LEVEL))  # fmt: skip
+            entries = (tuple(terms[block]), tuple(dfs[block]), tuple(sizes[block]))
+            if own is not None:
+                entries += (tuple(own[block]),)
+            self._write(_compress(pickle.dumps(entries, 5), _ZLIB_LEVEL))
             offsets.append(self.position)
             firsts.append(terms[k])
 
@@ -498,9 +551,11 @@ class _PostingsWriter:
         self.file.write(data)
         self.position += len(data)
 
-    def close(self) -> None:
+    def close(self, shared: np.ndarray) -> None:
+        """Write the directory, with which documents share the SHARED field (`shared`, one bool each)."""
         offset = self.position
-        directory = _compress(pickle.dumps(self.directory, 5), _ZLIB_LEVEL)
+        directory = _compress(pickle.dumps((self.directory, len(shared), np.packbits(shared).tobytes()), 5),
+                              _ZLIB_LEVEL)  # fmt: skip
         self._write(directory)
         self._write(_FOOTER.pack(offset, len(directory), MAGIC))
         self.file.close()
@@ -569,6 +624,37 @@ class Postings:
 
 
 
+class _JoinedPostings:
+    """A term's postings in the SHARED field: its record's own (documents whose SHARED field is
+    not their LENDER field) and the LENDER's in the documents where it is, as one `Postings`."""
+
+    def __init__(self, own: Postings | None, lent: Postings, shared: np.ndarray):
+        self._own, self._lent = own, lent
+        self._kept = np.flatnonzero(shared[lent.docs])  # the lender's postings of sharing documents
+        docs, tfs = lent.docs[self._kept], lent.tfs[self._kept]
+        self._order = None  # joined -> (own's postings, then the lent ones kept), when there are own ones
+        if own is not None:
+            docs, tfs = np.concatenate([own.docs, docs]), np.concatenate([own.tfs, tfs])
+            self._order = np.argsort(docs, kind="stable")
+            docs, tfs = docs[self._order], tfs[self._order]
+        self.docs, self.tfs = docs, tfs
+
+    def positions(self, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As `Postings.positions`: (docnum, position) of every position of the postings at `which` (sorted)."""
+        if self._order is None:
+            return self._lent.positions(self._kept[which])
+        parts = self._order[which]
+        mine = len(self._own.docs)
+        found = [self._own.positions(parts[parts < mine])] if (parts < mine).any() else []
+        if (parts >= mine).any():
+            found.append(self._lent.positions(self._kept[parts[parts >= mine] - mine]))
+        if len(found) == 1:
+            return found[0]
+        docs, positions = np.concatenate([found[0][0], found[1][0]]), np.concatenate([found[0][1], found[1][1]])
+        order = np.argsort(docs, kind="stable")
+        return docs[order], positions[order]
+
+
 class SegmentPostings:
     """The terms and postings of one segment, read from its `.pst` file (mapped into memory)."""
 
@@ -579,43 +665,55 @@ class SegmentPostings:
         offset, length, magic = _FOOTER.unpack_from(self._map, len(self._map) - _FOOTER.size)
         if magic != MAGIC or self._map[:4] != MAGIC:
             raise ValueError(f"{path} is not a postings file of this index")
-        self._directory: dict[str, tuple[list[bytes], list[int], list[int]]] = pickle.loads(
-            zlib.decompress(self._map[offset : offset + length])
-        )
-        self._blocks: dict[tuple[str, int], tuple[tuple[bytes, ...], tuple[int, ...], list[int]]] = {}
+        directory, documents, shared = pickle.loads(zlib.decompress(self._map[offset : offset + length]))
+        self._directory: dict[str, tuple[list[bytes], list[int], list[int]]] = directory
+        # Per document: whether its SHARED field is its LENDER field (and its postings the lender's)
+        self.shared = np.unpackbits(np.frombuffer(shared, dtype=np.uint8), count=documents).astype(bool)
+        self._blocks: dict[tuple[str, int], tuple[tuple[bytes, ...], tuple[int, ...], list[int], tuple[int, ...]]] = {}
 
     def close(self) -> None:
         self._map.close()
 
-    def _block(self, field: str, k: int) -> tuple[tuple[bytes, ...], tuple[int, ...], list[int]]:
+    def _block(self, field: str, k: int) -> tuple[tuple[bytes, ...], tuple[int, ...], list[int], tuple[int, ...]]:
         """Dictionary block `k` of `field`: its terms, their document frequencies, their records' starts
-        (and the end of the last)."""
+        (and the end of the last), and the records' own document frequencies (less where lent)."""
         found = self._blocks.get((field, k))
         if found is None:
             _firsts, offsets, bases = self._directory[field]
-            terms, dfs, lengths = pickle.loads(zlib.decompress(self._map[offsets[2 * k] : offsets[2 * k + 1]]))
+            terms, dfs, lengths, *own = pickle.loads(zlib.decompress(self._map[offsets[2 * k] : offsets[2 * k + 1]]))
             if len(self._blocks) > 20_000:
                 self._blocks.clear()
-            found = self._blocks[(field, k)] = (terms, dfs, list(accumulate(lengths, initial=bases[k])))
+            starts = list(accumulate(lengths, initial=bases[k]))
+            found = self._blocks[(field, k)] = (terms, dfs, starts, own[0] if own else dfs)
         return found
 
-    def lookup(self, field: str, term: bytes) -> tuple[int, int, int] | None:
-        """(document frequency, record start, record end) of a term, or None."""
+    def lookup(self, field: str, term: bytes) -> tuple | None:
+        """Where a term's postings are, or None: (document frequency, record start, record end), and
+        for a term of the SHARED field partly in the LENDER's postings, (its record's own document
+        frequency, the term) too."""
         where = self._directory.get(field)
         if where is None:
             return None
         k = bisect_right(where[0], term) - 1
         if k < 0:
             return None
-        terms, dfs, starts = self._block(field, k)
+        terms, dfs, starts, own = self._block(field, k)
         j = bisect_left(terms, term)
         if j == len(terms) or terms[j] != term:
             return None
+        if own[j] != dfs[j]:
+            return dfs[j], starts[j], starts[j + 1], own[j], term
         return dfs[j], starts[j], starts[j + 1]
 
-    def postings(self, entry: tuple[int, int, int]) -> Postings:
-        df, start, end = entry
-        return Postings(self._map, start, end, df)
+    def postings(self, entry: tuple, lent: Callable[[], Postings] | None = None) -> Postings | _JoinedPostings:
+        """The postings of a term `lookup` found (`lent`: the LENDER's postings of a SHARED field's term,
+        if the caller has them decoded already)."""
+        if len(entry) == 3:
+            df, start, end = entry
+            return Postings(self._map, start, end, df)
+        _df, start, end, own, term = entry
+        lender = lent() if lent else self.postings(self.lookup(LENDER, term))
+        return _JoinedPostings(Postings(self._map, start, end, own) if own else None, lender, self.shared)
 
     def terms(self, field: str, prefix: bytes = b"") -> Iterator[bytes]:
         """The terms of `field` (those starting with `prefix`), in order."""
@@ -635,13 +733,17 @@ class SegmentPostings:
     def fields(self) -> list[str]:
         return list(self._directory)
 
-    def everything(self) -> Iterator[tuple[str, bytes, Postings]]:
-        """(field, term, postings) of every term, in order."""
+    def everything(self, *, joined: bool = True) -> Iterator[tuple[str, bytes, Postings | _JoinedPostings]]:
+        """(field, term, postings) of every term, in order; without `joined`, the postings as their
+        records hold them (the SHARED field's without the documents sharing the LENDER's)."""
         for field, (firsts, _offsets, _bases) in self._directory.items():
             for k in range(len(firsts)):
-                terms, dfs, starts = self._block(field, k)
+                terms, dfs, starts, own = self._block(field, k)
                 for j, term in enumerate(terms):
-                    yield field, term, Postings(self._map, starts[j], starts[j + 1], dfs[j])
+                    if own[j] != dfs[j] and joined:
+                        yield field, term, self.postings((dfs[j], starts[j], starts[j + 1], own[j], term))
+                    elif own[j]:
+                        yield field, term, Postings(self._map, starts[j], starts[j + 1], own[j])
 
 
 def _build_segment(index_dir: str, rows: Sequence[IndexRow]):
