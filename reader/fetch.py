@@ -17,6 +17,7 @@ import ipaddress
 import logging
 import math
 import re
+import resource
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -48,6 +49,8 @@ PERMANENT_REDIRECTS = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 MAX_ERROR_CHARS = 200
 CHUNK_BYTES = 64 * 1024
+# File descriptors kept for everything but this client's sockets (SQLite, the index, pipes to the workers, logs).
+FD_RESERVE = 256
 _MAX_AGE = re.compile(r"max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 # True while the current task's request must not reach a private address. A
@@ -187,12 +190,13 @@ class Fetcher:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._host_slots = _HostSlots(settings.per_host)
-        self._all_slots = asyncio.Semaphore(settings.concurrency)
+        self._in_flight = sockets_allowed(settings.concurrency)
+        self._all_slots = asyncio.Semaphore(self._in_flight)
 
     async def __aenter__(self) -> Fetcher:
         s = self._settings
         self._session = aiohttp.ClientSession(
-            connector=_GuardedConnector(limit=s.concurrency, limit_per_host=s.per_host),
+            connector=_GuardedConnector(limit=self._in_flight, limit_per_host=s.per_host),
             # sock_read is the gap allowed between bytes; the total is enforced per
             # `get` by _Budget so that time spent queueing for a slot is not counted.
             timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=s.connect_timeout,
@@ -328,6 +332,27 @@ class Fetcher:
             return f"network error ({type(exc).__name__})"
         log.warning("unexpected error fetching", exc_info=exc)
         return f"unexpected error ({type(exc).__name__})"
+
+
+def sockets_allowed(wanted: int) -> int:
+    """Requests that may be in flight at once: `wanted`, or fewer when the file-descriptor limit could not
+    give each two sockets (a connection may try two addresses at once) and keep FD_RESERVE for the rest.
+
+    A soft limit (RLIMIT_NOFILE) below that is first raised toward the hard one, as Go programs do at
+    start-up: the soft limit stays low (often 1024) only for programs that still use select(), and none here does.
+    """
+    need = 2 * wanted + FD_RESERVE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < need and (hard == resource.RLIM_INFINITY or soft < hard):
+        raised = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):  # e.g. macOS refuses more than OPEN_MAX
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, (soft - FD_RESERVE) // 2))
 
 
 def _refusal(url: URL, allow_private: bool) -> str | None:

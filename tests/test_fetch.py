@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import resource
 import socket
+import subprocess
+import sys
 import threading
 import tracemalloc
 import zlib
@@ -349,6 +352,46 @@ async def test_overall_bound_across_hosts(http_server):
         results = await asyncio.gather(*(fetcher.get(url) for url in urls))
     assert all(r.ok for r in results)
     assert gate.peak == 3
+
+
+# In a child process, as the hard limit cannot be raised again once lowered.
+LOW_LIMIT_CHILD = """
+import asyncio, resource, sys
+from reader.config import FetchSettings
+from reader.fetch import FD_RESERVE, Fetcher
+
+resource.setrlimit(resource.RLIMIT_NOFILE, (FD_RESERVE + 6, FD_RESERVE + 6))
+
+async def main():
+    async with Fetcher(FetchSettings(concurrency=10, per_host=10)) as fetcher:
+        results = await asyncio.gather(*(fetcher.get(url) for url in sys.argv[1:]))
+    print(sum(r.ok for r in results))
+
+asyncio.run(main())
+"""
+
+
+def test_overall_bound_fits_the_descriptor_limit(http_server):
+    """A file-descriptor limit that cannot be raised holds two sockets per request and a reserve for the rest:
+    room for 3 requests, not the 10 configured."""
+    gate = InFlightGate(width=3, total=10)
+    http_server.route("/feed", handler=gate)
+    urls = [f"http://{host}:{http_server.port}/feed" for host in ("127.0.0.1", "localhost")] * 5
+    done = subprocess.run([sys.executable, "-c", LOW_LIMIT_CHILD, *urls], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["10"] and gate.peak == 3
+
+
+def test_a_low_soft_descriptor_limit_is_raised_toward_the_hard_one():
+    child = ("import resource; from reader.fetch import sockets_allowed; "
+             "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE); "
+             "resource.setrlimit(resource.RLIMIT_NOFILE, (300, hard)); "
+             "print(sockets_allowed(512), resource.getrlimit(resource.RLIMIT_NOFILE)[0])")  # fmt: skip
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 2 * 512 + 256:
+        pytest.skip(f"the hard descriptor limit ({hard}) is too low to show it")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["512", str(2 * 512 + 256)], done.stderr
 
 
 async def test_time_spent_queueing_is_not_counted_against_the_timeout(http_server):
