@@ -147,6 +147,49 @@ def worker_pool(workers: int = 2):
 # -- the pipeline -------------------------------------------------------------------
 
 
+class _Gathered:
+    """`await gathered(item)` hands `item` to `write(items)`, run in a thread, and returns once it is written.
+    What arrives while one write runs goes in the next: feeds finishing together (a fetch's hundreds of
+    304s) cost one thread hop and one transaction between them, not one each."""
+
+    def __init__(self, write: Callable[[list], None]):
+        self._write = write
+        self._waiting: list[tuple[object, asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+
+    async def __call__(self, item: object) -> None:
+        written = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, written))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        await written
+
+    async def _drain(self) -> None:
+        batch: list[tuple[object, asyncio.Future]] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await asyncio.to_thread(self._write, [item for item, _ in batch])
+                except Exception as exc:  # (StoreWriteError): each waiting caller sees it
+                    _settle(batch, exc)
+                else:
+                    _settle(batch, None)
+        except BaseException:  # cancelled: so are the callers still waiting
+            for _, written in batch + self._waiting:
+                written.cancel()
+            raise
+        finally:
+            self._writer = None
+
+
+def _settle(batch: list[tuple[object, asyncio.Future]], error: Exception | None) -> None:
+    for _, written in batch:
+        if not written.done():
+            written.set_result(None) if error is None else written.set_exception(error)
+
+
+
 class _Run:
     """State of one ingest run, shared by the per-feed tasks."""
 
@@ -168,6 +211,7 @@ class _Run:
         self.cpu = {"parse": 0.0, "extract": 0.0}
         self.story_features: dict[bytes, bytes] = {}  # made by the parse workers, for the grouper (`features_of`)
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
+        self._record = _Gathered(store.record_fetches)  # feeds' outcomes, many to a transaction
 
     async def run_in_pool(self, stage: str, fn, *args):
         """Run a CPU-bound step in the process pool: (result, error), adding its CPU time to the stage.
@@ -191,6 +235,11 @@ class _Run:
                 return result, error
 
     # -- one feed --
+
+    async def record(self, feed_id: int, **outcome) -> None:
+        """Store the outcome of one feed's refresh (`Store.record_fetch`), in a transaction shared with
+        the feeds that finish meanwhile."""
+        await self._record((feed_id, outcome))
 
     async def refresh_feed(self, feed: Feed) -> FeedOutcome:
         """Refresh one feed; whatever goes wrong ends as this feed's error, never the run's."""
@@ -225,33 +274,28 @@ class _Run:
                                error=error, **fields)  # fmt: skip
 
         # Every outcome below stores the feed's Cache-Control max-age too (the daemon's schedule uses it).
-        record = partial(self.store.record_fetch, max_age_seconds=result.max_age)
+        record = partial(self.record, feed.id, max_age_seconds=result.max_age)
         if result.gone:
-            await asyncio.to_thread(record, feed.id, status=FetchStatus.GONE, error=result.error, keep_validators=True)
+            await record(status=FetchStatus.GONE, error=result.error, keep_validators=True)
             return done(FetchStatus.GONE, result.error)
         if result.not_modified:
-            await asyncio.to_thread(record, feed.id, status=FetchStatus.NOT_MODIFIED, keep_validators=True)
+            await record(status=FetchStatus.NOT_MODIFIED, keep_validators=True)
             return done(FetchStatus.NOT_MODIFIED)
         if not result.ok:
             wait = timedelta(seconds=result.retry_after) if result.retry_after else None
-            await asyncio.to_thread(
-                record, feed.id, status=FetchStatus.ERROR, error=result.error or f"HTTP {result.status}",
-                keep_validators=True, next_fetch_after=utcnow() + wait if wait else None,
-            )  # fmt: skip
+            await record(status=FetchStatus.ERROR, error=result.error or f"HTTP {result.status}", keep_validators=True,
+                         next_fetch_after=utcnow() + wait if wait else None)  # fmt: skip
             return done(FetchStatus.ERROR, result.error or f"HTTP {result.status}")
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == feed.body_hash:  # same bytes as last time: nothing to parse
-            await asyncio.to_thread(
-                record, feed.id, status=FetchStatus.NOT_MODIFIED, etag=result.etag,
-                last_modified=result.last_modified,
-            )  # fmt: skip
+            await record(status=FetchStatus.NOT_MODIFIED, etag=result.etag, last_modified=result.last_modified)
             return done(FetchStatus.NOT_MODIFIED)
         want_pages = self.fulltext and feed.fulltext
         found, error = await self.run_in_pool("parse", partial(pool_tasks.parse, words=not want_pages), result.body,
                                               result.final_url, result.content_type,
                                               self.settings.fetch.max_items_per_feed)  # fmt: skip
         if found is None:
-            await asyncio.to_thread(record, feed.id, status=FetchStatus.ERROR, error=error, keep_validators=True)
+            await record(status=FetchStatus.ERROR, error=error, keep_validators=True)
             return done(FetchStatus.ERROR, error)
         parsed, features = found  # (the newest `max_items_per_feed` entries)
         warning = parsed.warning or None
@@ -260,11 +304,9 @@ class _Run:
         upserted = await asyncio.to_thread(
             self.store.upsert_articles, feed.id, parsed.articles, fulltext=want_pages, canonical=links
         )
-        await asyncio.to_thread(
-            record, feed.id, status=FetchStatus.OK, error=warning, etag=result.etag,
-            last_modified=result.last_modified, body_hash=body_hash, title=parsed.title or None,
-            site_url=parsed.site_url or None, ttl_seconds=parsed.ttl_seconds, new_articles=len(upserted.new_ids),
-        )  # fmt: skip
+        await record(status=FetchStatus.OK, error=warning, etag=result.etag, last_modified=result.last_modified,
+                     body_hash=body_hash, title=parsed.title or None, site_url=parsed.site_url or None,
+                     ttl_seconds=parsed.ttl_seconds, new_articles=len(upserted.new_ids))  # fmt: skip
         self.report.new_ids += upserted.new_ids
         self.report.updated_ids += upserted.updated_ids
         if want_pages and upserted.new_ids:
