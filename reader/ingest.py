@@ -390,26 +390,34 @@ class _Run:
                 await asyncio.sleep(0.05)
 
     async def land(self, final: bool = False) -> None:
-        """Index what is stored and match what is ready, then send the alerts that are due.
+        """Group what is stored into stories and index it, side by side, then match what is ready and send
+        the alerts that are due.
 
-        The index and the rules see each batch in a thread (the event loop keeps fetching); its
-        analysis runs in the process pool. `final`: the end of the run, where everything left is
-        indexed (with progress events) and the deliveries that fell due meanwhile go out too.
+        Grouping (this process's CPU) and indexing (mostly the workers') need nothing of each other, so
+        each runs in a thread at once; matching takes only articles both grouped and indexed
+        (`articles_to_match`), after both. The event loop keeps fetching meanwhile. `final`: the end of
+        the run, where everything left is grouped and indexed (with progress events) and the deliveries
+        that fell due meanwhile go out too.
         """
-        matched = await asyncio.to_thread(self._index_and_match, final)
+        await asyncio.gather(asyncio.to_thread(self._group, final), asyncio.to_thread(self._index_timed, final))
+        matched = await asyncio.to_thread(self._match)
         if final or matched.new_alerts or matched.joined:
             start = time.perf_counter()
             _add_delivery(self.report.delivery, await deliver_due(self.settings, self.store))
             self._time("deliver", start)
 
-    def _index_and_match(self, final: bool) -> MatchReport:
+    def _group(self, final: bool) -> None:
         start, cpu = time.perf_counter(), time.thread_time()
         self.report.grouped += group_stories(self.store, ready=not final, known=self.story_features)
         self._time("stories", start)
         self.report.timings["stories_cpu"] = self.report.timings.get("stories_cpu", 0.0) + time.thread_time() - cpu
+
+    def _index_timed(self, final: bool) -> None:
         start = time.perf_counter()
         self.report.indexed += self._index(final)
         self._time("index", start)
+
+    def _match(self) -> MatchReport:
         start = time.perf_counter()
         matched = match_new_articles(self.settings, self.store, self.index, wait_for_pages=self.fulltext,
                                      pool=self.pool)  # fmt: skip
