@@ -600,15 +600,16 @@ def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | 
     def work() -> int:
         if store.count_to_index() > BACKLOG_SLICE:
             _index_rows(store, index, limit=0)  # the deletions
-            return index_backlog(store, index, progress)
+            return index_backlog(store, index, progress, pool=pool)
         return _index_rows(store, index, progress, pool=pool)
 
     return _healing(store, index, work)
 
 
 def index_backlog(store: Store, index: SearchIndex, progress: ProgressCallback | None = None,
-                  *, stop: Callable[[], bool] = lambda: False) -> int:  # fmt: skip
-    """Index every article waiting, BACKLOG_SLICE per commit, until none is left or `stop()`.
+                  *, stop: Callable[[], bool] = lambda: False, pool: Executor | None = None) -> int:  # fmt: skip
+    """Index every article waiting, BACKLOG_SLICE per commit, until none is left or `stop()`; analysed
+    in `pool` if given (the run's workers), else in workers of the index's own.
 
     Writes in between (a daemon cycle indexing its new articles) wait for one
     slice at most. Progress is noted in the index directory, for searches made
@@ -619,7 +620,7 @@ def index_backlog(store: Store, index: SearchIndex, progress: ProgressCallback |
     total, done = store.count_to_index(), 0
     try:
         while done < total and not stop():
-            indexed = _index_rows(store, index, limit=BACKLOG_SLICE)
+            indexed = _index_rows(store, index, limit=BACKLOG_SLICE, pool=pool)
             if not indexed:
                 break
             done = min(done + indexed, total)
