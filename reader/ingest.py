@@ -9,8 +9,10 @@ their pages are fetched; once those are in, the feed's batch *lands*: grouped
 into stories, indexed, matched against the rules and its alerts sent, while
 other feeds are still being fetched. So a slow feed never holds a fast one's
 alerts, and indexing overlaps fetching. Landings happen one at a time; what
-arrives during one lands with the next. At the end everything left is indexed
-(the store is the record, the index derived from it).
+arrives during one lands with the next. Grouping runs beside them (a grouper
+pass on one core, a landing's indexing in the workers), and a landing matches
+only what is both grouped and indexed. At the end everything left is grouped
+and indexed (the store is the record, the index derived from it).
 
 `ingest` reports progress through a callback with the events below and
 returns an `IngestReport`; it never prints. The caller holds the writer lock
@@ -23,7 +25,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -201,6 +203,9 @@ class _Run:
         self.pool = pool
         self.defer_backlog = defer_backlog
         self.landed = asyncio.Event()  # a feed's articles (and their pages) are stored: a batch to land
+        self.to_group = asyncio.Event()  # likewise: articles to give their story
+        # Held while grouping and while matching: a story merged between two of matching's reads would alert twice.
+        self.stories = asyncio.Lock()
         self.closing = False  # every feed and page is done: the lander stops; the final landing follows
         self.fulltext = fulltext and settings.fetch.fulltext
         self.progress = progress or (lambda event: None)
@@ -313,7 +318,7 @@ class _Run:
             jobs = await asyncio.to_thread(self.store.fulltext_jobs, upserted.new_ids)
             self.land_after(self.queue_pages(jobs))
         elif upserted.new_ids or upserted.updated_ids:
-            self.landed.set()
+            self.arrived()
         return done(FetchStatus.OK, warning, title=parsed.title,
                     new=len(upserted.new_ids), updated=len(upserted.updated_ids))  # fmt: skip
 
@@ -331,7 +336,7 @@ class _Run:
 
         async def wait_then_land() -> None:
             await asyncio.gather(*page_tasks)
-            self.landed.set()
+            self.arrived()
 
         self.page_tasks.append(asyncio.create_task(wait_then_land()))
 
@@ -373,34 +378,68 @@ class _Run:
             await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.DONE, text=extracted[0],
                                     markdown=extracted[1], canonical_url=canonical)  # fmt: skip
 
-    # -- landing: each feed's batch indexed, matched and sent as it arrives --
+    # -- landing: each feed's batch grouped, indexed, matched and sent as it arrives --
 
-    async def lander(self) -> None:
-        """Land batches one at a time for as long as the run lasts: whatever arrived while one
-        was landing lands together as the next (so a slow feed never holds a fast one's alerts)."""
+    def arrived(self) -> None:
+        """Articles are stored (with their pages): to group, and a batch to land."""
+        self.to_group.set()
+        self.landed.set()
+
+    async def paced(self, event: asyncio.Event, step: Callable[[], Awaitable[None]]) -> None:
+        """`await step()` each time `event` is set, until the run closes: one at a time, at most one per
+        LANDING_GAP, so that whatever arrives meanwhile goes in together with the next (each has fixed costs)."""
         while not self.closing:
-            await self.landed.wait()
-            self.landed.clear()
+            await event.wait()
+            event.clear()
             if self.closing:
                 return
             started = time.monotonic()
-            await self.land()
-            self.report.landings += 1
+            await step()
             while not self.closing and time.monotonic() - started < LANDING_GAP:  # let the next batch grow
                 await asyncio.sleep(0.05)
 
-    async def land(self, final: bool = False) -> None:
-        """Group what is stored into stories and index it, side by side, then match what is ready and send
-        the alerts that are due.
+    async def lander(self) -> None:
+        """Index and match batches as they arrive (so a slow feed never holds a fast one's alerts)."""
 
-        Grouping (this process's CPU) and indexing (mostly the workers') need nothing of each other, so
-        each runs in a thread at once; matching takes only articles both grouped and indexed
-        (`articles_to_match`), after both. The event loop keeps fetching meanwhile. `final`: the end of
-        the run, where everything left is grouped and indexed (with progress events) and the deliveries
-        that fell due meanwhile go out too.
+        async def land_one() -> None:
+            await self.land()
+            self.report.landings += 1
+
+        await self.paced(self.landed, land_one)
+
+    async def grouper(self) -> None:
+        """Give stored articles their story as they arrive, beside the lander: grouping is this process's
+        CPU, indexing mostly the workers', and neither reads the other. A pass lasts until it has caught up
+        with what is stored; then what it grouped is a batch to land (to match)."""
+
+        async def group_one() -> None:
+            await self.group(final=False)
+            self.landed.set()
+
+        await self.paced(self.to_group, group_one)
+
+    async def group(self, final: bool) -> None:
+        """Group what is stored (`final`: also what waits for its page), never while matching."""
+        async with self.stories:
+            await asyncio.to_thread(self._group, final)
+
+    async def land(self, final: bool = False) -> None:
+        """Index what is stored, match what is ready and send the alerts that are due.
+
+        Matching takes only articles both indexed and grouped (`articles_to_match`); while the grouper is
+        at work it waits, and the grouper's pass, once done, is a batch to land. `final`: the end of the
+        run, where everything left is grouped and indexed side by side (with progress events), then
+        matched, and the deliveries that fell due meanwhile go out too. Each step runs in a thread: the
+        event loop keeps fetching meanwhile.
         """
-        await asyncio.gather(asyncio.to_thread(self._group, final), asyncio.to_thread(self._index_timed, final))
-        matched = await asyncio.to_thread(self._match)
+        if final:
+            await asyncio.gather(self.group(final=True), asyncio.to_thread(self._index_timed, True))
+        else:
+            await asyncio.to_thread(self._index_timed, False)
+            if self.stories.locked():  # grouping: matched after it
+                return
+        async with self.stories:
+            matched = await asyncio.to_thread(self._match)
         if final or matched.new_alerts or matched.joined:
             start = time.perf_counter()
             _add_delivery(self.report.delivery, await deliver_due(self.settings, self.store))
@@ -454,7 +493,7 @@ class _Run:
             self.report.timings[stage] = 0.0
         async with Fetcher(self.settings.fetch) as fetcher:
             self.fetcher = fetcher
-            lander = asyncio.create_task(self.lander())
+            lander, grouper = asyncio.create_task(self.lander()), asyncio.create_task(self.grouper())
             if self.fulltext and (left := await asyncio.to_thread(self.store.fulltext_jobs)):
                 self.land_after(self.queue_pages(left))  # pages left pending by an interrupted run
             feed_tasks = [asyncio.create_task(self.refresh_feed(f)) for f in feeds]
@@ -470,14 +509,19 @@ class _Run:
                     await asyncio.gather(*tasks)
                 pages_done = time.perf_counter()
                 self.closing = True
-                self.landed.set()
+                self.arrived()
                 await lander  # the landing under way, if any, ends; the final one below takes the rest
             except BaseException:  # stopped (a signal, a full disk): end what is in flight; the next run replays it
-                for task in (*feed_tasks, *self.page_tasks, lander):
+                for task in (*feed_tasks, *self.page_tasks, lander, grouper):
                     task.cancel()
-                await asyncio.gather(*feed_tasks, *self.page_tasks, lander, return_exceptions=True)
+                await asyncio.gather(*feed_tasks, *self.page_tasks, lander, grouper, return_exceptions=True)
                 raise
-        await self.land(final=True)
+        try:
+            await self.land(final=True)  # (its indexing starts at once; its grouping after the grouper's pass)
+        finally:
+            if not grouper.done():  # (it ends with that pass; it is still at work only if the landing failed)
+                grouper.cancel()
+            await asyncio.gather(grouper, return_exceptions=True)
         timings = self.report.timings
         timings["feeds"] = feeds_done - started
         timings["pages"] = pages_done - feeds_done
