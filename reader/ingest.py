@@ -191,7 +191,6 @@ def _settle(batch: list[tuple[object, asyncio.Future]], error: Exception | None)
             written.set_result(None) if error is None else written.set_exception(error)
 
 
-
 class _Run:
     """State of one ingest run, shared by the per-feed tasks."""
 
@@ -413,15 +412,15 @@ class _Run:
         with what is stored; then what it grouped is a batch to land (to match)."""
 
         async def group_one() -> None:
-            await self.group(final=False)
-            self.landed.set()
+            if await self.group(final=False):
+                self.landed.set()
 
         await self.paced(self.to_group, group_one)
 
-    async def group(self, final: bool) -> None:
-        """Group what is stored (`final`: also what waits for its page), never while matching."""
+    async def group(self, final: bool) -> int:
+        """Group what is stored (`final`: also what waits for its page), never while matching; how many."""
         async with self.stories:
-            await asyncio.to_thread(self._group, final)
+            return await asyncio.to_thread(self._group, final)
 
     async def land(self, final: bool = False) -> None:
         """Index what is stored, match what is ready and send the alerts that are due.
@@ -445,11 +444,13 @@ class _Run:
             _add_delivery(self.report.delivery, await deliver_due(self.settings, self.store))
             self._time("deliver", start)
 
-    def _group(self, final: bool) -> None:
+    def _group(self, final: bool) -> int:
         start, cpu = time.perf_counter(), time.thread_time()
-        self.report.grouped += group_stories(self.store, ready=not final, known=self.story_features)
+        grouped = group_stories(self.store, ready=not final, known=self.story_features)
+        self.report.grouped += grouped
         self._time("stories", start)
         self.report.timings["stories_cpu"] = self.report.timings.get("stories_cpu", 0.0) + time.thread_time() - cpu
+        return grouped
 
     def _index_timed(self, final: bool) -> None:
         start = time.perf_counter()
