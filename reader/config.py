@@ -178,7 +178,8 @@ class PathSettings(_Section):
 @dataclass(frozen=True)
 class FetchSettings(_Section):
     SECTION = "fetch"
-    concurrency: int = setting(128, "int", min=1, max=1000)  # requests in flight overall (per host: below)
+    # requests in flight overall (per host: below); fewer if the file-descriptor limit is low (fetch.sockets_allowed)
+    concurrency: int = setting(512, "int", min=1, max=1000)
     per_host: int = setting(4, "int", min=1, max=16)  # requests in flight to one host
     connect_timeout: float = setting(10.0, "number", min=0.1, max=300)
     read_timeout: float = setting(30.0, "number", min=0.1, max=600)  # longest silence between bytes

@@ -17,22 +17,64 @@ import ipaddress
 import logging
 import math
 import re
+import resource
+import ssl
+import sys
+import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from functools import cache
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
 from yarl import URL
 
 from .config import FetchSettings
+
+
+@contextmanager
+def _no_ca_certificates_loaded_here() -> Iterator[None]:
+    """In this thread, SSL contexts made meanwhile load no CA certificates (other threads are not affected).
+
+    aiohttp makes two SSL contexts when imported, loading the system's CA bundle into each: ~40 ms, a
+    tenth of a fetch of unchanged feeds, for contexts this module never uses (every https request gets
+    `tls_context()`, made at the first one). Made without certificates, they trust no server: a request
+    that reached one would fail, never go unchecked.
+    """
+    if "aiohttp" in sys.modules:  # imported already: nothing to save
+        yield
+        return
+    importer, default_paths = threading.get_ident(), ssl.SSLContext.set_default_verify_paths
+
+    def set_default_verify_paths(context: ssl.SSLContext) -> None:
+        if threading.get_ident() != importer:
+            default_paths(context)
+
+    ssl.SSLContext.set_default_verify_paths = set_default_verify_paths  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del ssl.SSLContext.set_default_verify_paths  # (inherited from _ssl._SSLContext again)
+
+
+with _no_ca_certificates_loaded_here():
+    import aiohttp
+
+
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The context of every https request: the system's CA certificates, host names checked; as strict as
+    aiohttp's default (`ssl.create_default_context()`, HTTP/1.1 offered by ALPN). Made once per process."""
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +90,8 @@ PERMANENT_REDIRECTS = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 MAX_ERROR_CHARS = 200
 CHUNK_BYTES = 64 * 1024
+# File descriptors kept for everything but this client's sockets (SQLite, the index, pipes to the workers, logs).
+FD_RESERVE = 256
 _MAX_AGE = re.compile(r"max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 # True while the current task's request must not reach a private address. A
@@ -187,12 +231,14 @@ class Fetcher:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._host_slots = _HostSlots(settings.per_host)
-        self._all_slots = asyncio.Semaphore(settings.concurrency)
+        self._in_flight = sockets_allowed(settings.concurrency)
+        self._tls: ssl.SSLContext | None = None
+        self._all_slots = asyncio.Semaphore(self._in_flight)
 
     async def __aenter__(self) -> Fetcher:
         s = self._settings
         self._session = aiohttp.ClientSession(
-            connector=_GuardedConnector(limit=s.concurrency, limit_per_host=s.per_host),
+            connector=_GuardedConnector(limit=self._in_flight, limit_per_host=s.per_host),
             # sock_read is the gap allowed between bytes; the total is enforced per
             # `get` by _Budget so that time spent queueing for a slot is not counted.
             timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=s.connect_timeout,
@@ -265,12 +311,22 @@ class Fetcher:
     async def _hop(self, url: URL, headers: dict[str, str], limit: int, budget: _Budget) -> FetchResult | _Redirect:
         """One request, holding its host's slot and an overall slot until the body is read."""
         assert self._session is not None and url.host is not None
+        tls = await self._tls_for(url)
         async with self._host_slots.hold(url.host.lower()), self._all_slots, budget.spend():
-            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+            async with self._session.get(url, headers=headers, allow_redirects=False, ssl=tls) as resp:
                 location = resp.headers.get("Location")
                 if resp.status in REDIRECTS and location:
                     return _Redirect(resp.status, resp.url.join(URL(location)))
                 return await self._final(resp, limit)
+
+    async def _tls_for(self, url: URL) -> ssl.SSLContext | bool:
+        """`tls_context()` for https, made in a thread at the first (it reads the CA bundle); True for http
+        (aiohttp's default, unused without TLS)."""
+        if url.scheme != "https":
+            return True
+        if self._tls is None:
+            self._tls = await asyncio.to_thread(tls_context)
+        return self._tls
 
     async def _final(self, resp: aiohttp.ClientResponse, limit: int) -> FetchResult:
         """The result for a response that is not a redirect; reads the body of a 2xx."""
@@ -328,6 +384,27 @@ class Fetcher:
             return f"network error ({type(exc).__name__})"
         log.warning("unexpected error fetching", exc_info=exc)
         return f"unexpected error ({type(exc).__name__})"
+
+
+def sockets_allowed(wanted: int) -> int:
+    """Requests that may be in flight at once: `wanted`, or fewer when the file-descriptor limit could not
+    give each two sockets (a connection may try two addresses at once) and keep FD_RESERVE for the rest.
+
+    A soft limit (RLIMIT_NOFILE) below that is first raised toward the hard one, as Go programs do at
+    start-up: the soft limit stays low (often 1024) only for programs that still use select(), and none here does.
+    """
+    need = 2 * wanted + FD_RESERVE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < need and (hard == resource.RLIM_INFINITY or soft < hard):
+        raised = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):  # e.g. macOS refuses more than OPEN_MAX
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, (soft - FD_RESERVE) // 2))
 
 
 def _refusal(url: URL, allow_private: bool) -> str | None:

@@ -9,8 +9,10 @@ their pages are fetched; once those are in, the feed's batch *lands*: grouped
 into stories, indexed, matched against the rules and its alerts sent, while
 other feeds are still being fetched. So a slow feed never holds a fast one's
 alerts, and indexing overlaps fetching. Landings happen one at a time; what
-arrives during one lands with the next. At the end everything left is indexed
-(the store is the record, the index derived from it).
+arrives during one lands with the next. Grouping runs beside them (a grouper
+pass on one core, a landing's indexing in the workers), and a landing matches
+only what is both grouped and indexed. At the end everything left is grouped
+and indexed (the store is the record, the index derived from it).
 
 `ingest` reports progress through a callback with the events below and
 returns an `IngestReport`; it never prints. The caller holds the writer lock
@@ -23,7 +25,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -147,6 +149,48 @@ def worker_pool(workers: int = 2):
 # -- the pipeline -------------------------------------------------------------------
 
 
+class _Gathered:
+    """`await gathered(item)` hands `item` to `write(items)`, run in a thread, and returns once it is written.
+    What arrives while one write runs goes in the next: feeds finishing together (a fetch's hundreds of
+    304s) cost one thread hop and one transaction between them, not one each."""
+
+    def __init__(self, write: Callable[[list], None]):
+        self._write = write
+        self._waiting: list[tuple[object, asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+
+    async def __call__(self, item: object) -> None:
+        written = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, written))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        await written
+
+    async def _drain(self) -> None:
+        batch: list[tuple[object, asyncio.Future]] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await asyncio.to_thread(self._write, [item for item, _ in batch])
+                except Exception as exc:  # (StoreWriteError): each waiting caller sees it
+                    _settle(batch, exc)
+                else:
+                    _settle(batch, None)
+        except BaseException:  # cancelled: so are the callers still waiting
+            for _, written in batch + self._waiting:
+                written.cancel()
+            raise
+        finally:
+            self._writer = None
+
+
+def _settle(batch: list[tuple[object, asyncio.Future]], error: Exception | None) -> None:
+    for _, written in batch:
+        if not written.done():
+            written.set_result(None) if error is None else written.set_exception(error)
+
+
 class _Run:
     """State of one ingest run, shared by the per-feed tasks."""
 
@@ -158,6 +202,9 @@ class _Run:
         self.pool = pool
         self.defer_backlog = defer_backlog
         self.landed = asyncio.Event()  # a feed's articles (and their pages) are stored: a batch to land
+        self.to_group = asyncio.Event()  # likewise: articles to give their story
+        # Held while grouping and while matching: a story merged between two of matching's reads would alert twice.
+        self.stories = asyncio.Lock()
         self.closing = False  # every feed and page is done: the lander stops; the final landing follows
         self.fulltext = fulltext and settings.fetch.fulltext
         self.progress = progress or (lambda event: None)
@@ -168,6 +215,7 @@ class _Run:
         self.cpu = {"parse": 0.0, "extract": 0.0}
         self.story_features: dict[bytes, bytes] = {}  # made by the parse workers, for the grouper (`features_of`)
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
+        self._record = _Gathered(store.record_fetches)  # feeds' outcomes, many to a transaction
 
     async def run_in_pool(self, stage: str, fn, *args):
         """Run a CPU-bound step in the process pool: (result, error), adding its CPU time to the stage.
@@ -191,6 +239,11 @@ class _Run:
                 return result, error
 
     # -- one feed --
+
+    async def record(self, feed_id: int, **outcome) -> None:
+        """Store the outcome of one feed's refresh (`Store.record_fetch`), in a transaction shared with
+        the feeds that finish meanwhile."""
+        await self._record((feed_id, outcome))
 
     async def refresh_feed(self, feed: Feed) -> FeedOutcome:
         """Refresh one feed; whatever goes wrong ends as this feed's error, never the run's."""
@@ -225,33 +278,28 @@ class _Run:
                                error=error, **fields)  # fmt: skip
 
         # Every outcome below stores the feed's Cache-Control max-age too (the daemon's schedule uses it).
-        record = partial(self.store.record_fetch, max_age_seconds=result.max_age)
+        record = partial(self.record, feed.id, max_age_seconds=result.max_age)
         if result.gone:
-            await asyncio.to_thread(record, feed.id, status=FetchStatus.GONE, error=result.error, keep_validators=True)
+            await record(status=FetchStatus.GONE, error=result.error, keep_validators=True)
             return done(FetchStatus.GONE, result.error)
         if result.not_modified:
-            await asyncio.to_thread(record, feed.id, status=FetchStatus.NOT_MODIFIED, keep_validators=True)
+            await record(status=FetchStatus.NOT_MODIFIED, keep_validators=True)
             return done(FetchStatus.NOT_MODIFIED)
         if not result.ok:
             wait = timedelta(seconds=result.retry_after) if result.retry_after else None
-            await asyncio.to_thread(
-                record, feed.id, status=FetchStatus.ERROR, error=result.error or f"HTTP {result.status}",
-                keep_validators=True, next_fetch_after=utcnow() + wait if wait else None,
-            )  # fmt: skip
+            await record(status=FetchStatus.ERROR, error=result.error or f"HTTP {result.status}", keep_validators=True,
+                         next_fetch_after=utcnow() + wait if wait else None)  # fmt: skip
             return done(FetchStatus.ERROR, result.error or f"HTTP {result.status}")
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == feed.body_hash:  # same bytes as last time: nothing to parse
-            await asyncio.to_thread(
-                record, feed.id, status=FetchStatus.NOT_MODIFIED, etag=result.etag,
-                last_modified=result.last_modified,
-            )  # fmt: skip
+            await record(status=FetchStatus.NOT_MODIFIED, etag=result.etag, last_modified=result.last_modified)
             return done(FetchStatus.NOT_MODIFIED)
         want_pages = self.fulltext and feed.fulltext
         found, error = await self.run_in_pool("parse", partial(pool_tasks.parse, words=not want_pages), result.body,
                                               result.final_url, result.content_type,
                                               self.settings.fetch.max_items_per_feed)  # fmt: skip
         if found is None:
-            await asyncio.to_thread(record, feed.id, status=FetchStatus.ERROR, error=error, keep_validators=True)
+            await record(status=FetchStatus.ERROR, error=error, keep_validators=True)
             return done(FetchStatus.ERROR, error)
         parsed, features = found  # (the newest `max_items_per_feed` entries)
         warning = parsed.warning or None
@@ -260,18 +308,16 @@ class _Run:
         upserted = await asyncio.to_thread(
             self.store.upsert_articles, feed.id, parsed.articles, fulltext=want_pages, canonical=links
         )
-        await asyncio.to_thread(
-            record, feed.id, status=FetchStatus.OK, error=warning, etag=result.etag,
-            last_modified=result.last_modified, body_hash=body_hash, title=parsed.title or None,
-            site_url=parsed.site_url or None, ttl_seconds=parsed.ttl_seconds, new_articles=len(upserted.new_ids),
-        )  # fmt: skip
+        await record(status=FetchStatus.OK, error=warning, etag=result.etag, last_modified=result.last_modified,
+                     body_hash=body_hash, title=parsed.title or None, site_url=parsed.site_url or None,
+                     ttl_seconds=parsed.ttl_seconds, new_articles=len(upserted.new_ids))  # fmt: skip
         self.report.new_ids += upserted.new_ids
         self.report.updated_ids += upserted.updated_ids
         if want_pages and upserted.new_ids:
             jobs = await asyncio.to_thread(self.store.fulltext_jobs, upserted.new_ids)
             self.land_after(self.queue_pages(jobs))
         elif upserted.new_ids or upserted.updated_ids:
-            self.landed.set()
+            self.arrived()
         return done(FetchStatus.OK, warning, title=parsed.title,
                     new=len(upserted.new_ids), updated=len(upserted.updated_ids))  # fmt: skip
 
@@ -289,7 +335,7 @@ class _Run:
 
         async def wait_then_land() -> None:
             await asyncio.gather(*page_tasks)
-            self.landed.set()
+            self.arrived()
 
         self.page_tasks.append(asyncio.create_task(wait_then_land()))
 
@@ -331,43 +377,87 @@ class _Run:
             await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.DONE, text=extracted[0],
                                     markdown=extracted[1], canonical_url=canonical)  # fmt: skip
 
-    # -- landing: each feed's batch indexed, matched and sent as it arrives --
+    # -- landing: each feed's batch grouped, indexed, matched and sent as it arrives --
 
-    async def lander(self) -> None:
-        """Land batches one at a time for as long as the run lasts: whatever arrived while one
-        was landing lands together as the next (so a slow feed never holds a fast one's alerts)."""
+    def arrived(self) -> None:
+        """Articles are stored (with their pages): to group, and a batch to land."""
+        self.to_group.set()
+        self.landed.set()
+
+    async def paced(self, event: asyncio.Event, step: Callable[[], Awaitable[None]]) -> None:
+        """`await step()` each time `event` is set, until the run closes: one at a time, at most one per
+        LANDING_GAP, so that whatever arrives meanwhile goes in together with the next (each has fixed costs)."""
         while not self.closing:
-            await self.landed.wait()
-            self.landed.clear()
+            await event.wait()
+            event.clear()
             if self.closing:
                 return
             started = time.monotonic()
-            await self.land()
-            self.report.landings += 1
+            await step()
             while not self.closing and time.monotonic() - started < LANDING_GAP:  # let the next batch grow
                 await asyncio.sleep(0.05)
 
-    async def land(self, final: bool = False) -> None:
-        """Index what is stored and match what is ready, then send the alerts that are due.
+    async def lander(self) -> None:
+        """Index and match batches as they arrive (so a slow feed never holds a fast one's alerts)."""
 
-        The index and the rules see each batch in a thread (the event loop keeps fetching); its
-        analysis runs in the process pool. `final`: the end of the run, where everything left is
-        indexed (with progress events) and the deliveries that fell due meanwhile go out too.
+        async def land_one() -> None:
+            await self.land()
+            self.report.landings += 1
+
+        await self.paced(self.landed, land_one)
+
+    async def grouper(self) -> None:
+        """Give stored articles their story as they arrive, beside the lander: grouping is this process's
+        CPU, indexing mostly the workers', and neither reads the other. A pass lasts until it has caught up
+        with what is stored; then what it grouped is a batch to land (to match)."""
+
+        async def group_one() -> None:
+            if await self.group(final=False):
+                self.landed.set()
+
+        await self.paced(self.to_group, group_one)
+
+    async def group(self, final: bool) -> int:
+        """Group what is stored (`final`: also what waits for its page), never while matching; how many."""
+        async with self.stories:
+            return await asyncio.to_thread(self._group, final)
+
+    async def land(self, final: bool = False) -> None:
+        """Index what is stored, match what is ready and send the alerts that are due.
+
+        Matching takes only articles both indexed and grouped (`articles_to_match`); while the grouper is
+        at work it waits, and the grouper's pass, once done, is a batch to land. `final`: the end of the
+        run, where everything left is grouped and indexed side by side (with progress events), then
+        matched, and the deliveries that fell due meanwhile go out too. Each step runs in a thread: the
+        event loop keeps fetching meanwhile.
         """
-        matched = await asyncio.to_thread(self._index_and_match, final)
+        if final:
+            await asyncio.gather(self.group(final=True), asyncio.to_thread(self._index_timed, True))
+        else:
+            await asyncio.to_thread(self._index_timed, False)
+            if self.stories.locked():  # grouping: matched after it
+                return
+        async with self.stories:
+            matched = await asyncio.to_thread(self._match)
         if final or matched.new_alerts or matched.joined:
             start = time.perf_counter()
             _add_delivery(self.report.delivery, await deliver_due(self.settings, self.store))
             self._time("deliver", start)
 
-    def _index_and_match(self, final: bool) -> MatchReport:
+    def _group(self, final: bool) -> int:
         start, cpu = time.perf_counter(), time.thread_time()
-        self.report.grouped += group_stories(self.store, ready=not final, known=self.story_features)
+        grouped = group_stories(self.store, ready=not final, known=self.story_features)
+        self.report.grouped += grouped
         self._time("stories", start)
         self.report.timings["stories_cpu"] = self.report.timings.get("stories_cpu", 0.0) + time.thread_time() - cpu
+        return grouped
+
+    def _index_timed(self, final: bool) -> None:
         start = time.perf_counter()
         self.report.indexed += self._index(final)
         self._time("index", start)
+
+    def _match(self) -> MatchReport:
         start = time.perf_counter()
         matched = match_new_articles(self.settings, self.store, self.index, wait_for_pages=self.fulltext,
                                      pool=self.pool)  # fmt: skip
@@ -404,7 +494,7 @@ class _Run:
             self.report.timings[stage] = 0.0
         async with Fetcher(self.settings.fetch) as fetcher:
             self.fetcher = fetcher
-            lander = asyncio.create_task(self.lander())
+            lander, grouper = asyncio.create_task(self.lander()), asyncio.create_task(self.grouper())
             if self.fulltext and (left := await asyncio.to_thread(self.store.fulltext_jobs)):
                 self.land_after(self.queue_pages(left))  # pages left pending by an interrupted run
             feed_tasks = [asyncio.create_task(self.refresh_feed(f)) for f in feeds]
@@ -420,14 +510,19 @@ class _Run:
                     await asyncio.gather(*tasks)
                 pages_done = time.perf_counter()
                 self.closing = True
-                self.landed.set()
+                self.arrived()
                 await lander  # the landing under way, if any, ends; the final one below takes the rest
             except BaseException:  # stopped (a signal, a full disk): end what is in flight; the next run replays it
-                for task in (*feed_tasks, *self.page_tasks, lander):
+                for task in (*feed_tasks, *self.page_tasks, lander, grouper):
                     task.cancel()
-                await asyncio.gather(*feed_tasks, *self.page_tasks, lander, return_exceptions=True)
+                await asyncio.gather(*feed_tasks, *self.page_tasks, lander, grouper, return_exceptions=True)
                 raise
-        await self.land(final=True)
+        try:
+            await self.land(final=True)  # (its indexing starts at once; its grouping after the grouper's pass)
+        finally:
+            if not grouper.done():  # (it ends with that pass; it is still at work only if the landing failed)
+                grouper.cancel()
+            await asyncio.gather(grouper, return_exceptions=True)
         timings = self.report.timings
         timings["feeds"] = feeds_done - started
         timings["pages"] = pages_done - feeds_done
@@ -550,15 +645,16 @@ def update_index(store: Store, index: SearchIndex, progress: ProgressCallback | 
     def work() -> int:
         if store.count_to_index() > BACKLOG_SLICE:
             _index_rows(store, index, limit=0)  # the deletions
-            return index_backlog(store, index, progress)
+            return index_backlog(store, index, progress, pool=pool)
         return _index_rows(store, index, progress, pool=pool)
 
     return _healing(store, index, work)
 
 
 def index_backlog(store: Store, index: SearchIndex, progress: ProgressCallback | None = None,
-                  *, stop: Callable[[], bool] = lambda: False) -> int:  # fmt: skip
-    """Index every article waiting, BACKLOG_SLICE per commit, until none is left or `stop()`.
+                  *, stop: Callable[[], bool] = lambda: False, pool: Executor | None = None) -> int:  # fmt: skip
+    """Index every article waiting, BACKLOG_SLICE per commit, until none is left or `stop()`; analysed
+    in `pool` if given (the run's workers), else in workers of the index's own.
 
     Writes in between (a daemon cycle indexing its new articles) wait for one
     slice at most. Progress is noted in the index directory, for searches made
@@ -569,7 +665,7 @@ def index_backlog(store: Store, index: SearchIndex, progress: ProgressCallback |
     total, done = store.count_to_index(), 0
     try:
         while done < total and not stop():
-            indexed = _index_rows(store, index, limit=BACKLOG_SLICE)
+            indexed = _index_rows(store, index, limit=BACKLOG_SLICE, pool=pool)
             if not indexed:
                 break
             done = min(done + indexed, total)

@@ -3,6 +3,7 @@
     server.route("/feed.xml", body=b"<rss>…", headers={"Content-Type": "application/rss+xml"})
     server.route("/slow", handler=lambda req: Response(200, body=b"x", delay=5))
     server.url("/feed.xml")  ->  "http://127.0.0.1:PORT/feed.xml"
+    HTTPServer(tls=context)   ->  the same over https
     server.requests          ->  every request seen, as `Seen(method, path, headers)`
     server.events            ->  "GET /feed.xml answered" as each response is sent in full, in order
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import gzip as gzip_module
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -110,6 +112,14 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: HTTPServer
+    tls: ssl.SSLContext | None = None
+
+    def get_request(self):
+        """With TLS, each connection's handshake happens in its own handler thread."""
+        sock, address = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
     def handle_error(self, request, client_address) -> None:
         """Clients that hang up early (timeouts under test) are expected: stay quiet."""
@@ -123,19 +133,20 @@ class _Server(ThreadingHTTPServer):
 class HTTPServer:
     """Start with `HTTPServer()`, stop with `.close()` (the fixture does both)."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None):
         self.routes: dict[str, Response | Callable[[Seen], Response]] = {}
         self.requests: list[Seen] = []
         self.posted: list[tuple[str, dict, bytes]] = []
         self.events: list[str] = []  # "GET /path answered" (or "hung up") as each response ends, in order
         self._server = _Server((host, 0), _Handler)
         self._server.owner = self
+        self._server.tls = tls
         self.host, self.port = self._server.server_address[:2]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{'https' if self._server.tls else 'http'}://{self.host}:{self.port}{path}"
 
     def route(self, path: str, body: bytes | str = b"", *, status: int = 200,
               headers: dict[str, str] | None = None, handler: Callable[[Seen], Response] | None = None,

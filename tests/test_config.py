@@ -108,7 +108,7 @@ def test_the_documented_settings_load(tmp_path, monkeypatch):
     (tmp_path / "config.toml").write_text(block, encoding="utf-8")
     monkeypatch.delenv("READER_DATA_DIR", raising=False)
     settings = load_settings(config_dir=tmp_path)
-    assert settings.health.failing_cycles == 3 and settings.fetch.concurrency == 128
+    assert settings.health.failing_cycles == 3 and settings.fetch.concurrency == 512
     assert settings.daemon.feed_intervals == {"https://example.com/feed.xml": 120}
 
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import resource
 import socket
+import ssl
+import subprocess
+import sys
 import threading
 import tracemalloc
 import zlib
@@ -14,7 +20,7 @@ import pytest
 
 from reader.config import FetchSettings
 from reader.fetch import Fetcher, is_private_host
-from tests.httpserver import Response, Seen
+from tests.httpserver import HTTPServer, Response, Seen
 
 MiB = 1 << 20
 SETTINGS = FetchSettings(connect_timeout=2, read_timeout=2, total_timeout=5, max_redirects=5)
@@ -351,12 +357,106 @@ async def test_overall_bound_across_hosts(http_server):
     assert gate.peak == 3
 
 
+# In a child process, as the hard limit cannot be raised again once lowered.
+LOW_LIMIT_CHILD = """
+import asyncio, resource, sys
+from reader.config import FetchSettings
+from reader.fetch import FD_RESERVE, Fetcher
+
+resource.setrlimit(resource.RLIMIT_NOFILE, (FD_RESERVE + 6, FD_RESERVE + 6))
+
+async def main():
+    async with Fetcher(FetchSettings(concurrency=10, per_host=10)) as fetcher:
+        results = await asyncio.gather(*(fetcher.get(url) for url in sys.argv[1:]))
+    print(sum(r.ok for r in results))
+
+asyncio.run(main())
+"""
+
+
+def test_overall_bound_fits_the_descriptor_limit(http_server):
+    """A file-descriptor limit that cannot be raised holds two sockets per request and a reserve for the rest:
+    room for 3 requests, not the 10 configured."""
+    gate = InFlightGate(width=3, total=10)
+    http_server.route("/feed", handler=gate)
+    urls = [f"http://{host}:{http_server.port}/feed" for host in ("127.0.0.1", "localhost")] * 5
+    done = subprocess.run([sys.executable, "-c", LOW_LIMIT_CHILD, *urls], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["10"] and gate.peak == 3
+
+
+def test_a_low_soft_descriptor_limit_is_raised_toward_the_hard_one():
+    child = ("import resource; from reader.fetch import sockets_allowed; "
+             "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE); "
+             "resource.setrlimit(resource.RLIMIT_NOFILE, (300, hard)); "
+             "print(sockets_allowed(512), resource.getrlimit(resource.RLIMIT_NOFILE)[0])")  # fmt: skip
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 2 * 512 + 256:
+        pytest.skip(f"the hard descriptor limit ({hard}) is too low to show it")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["512", str(2 * 512 + 256)], done.stderr
+
+
 async def test_time_spent_queueing_is_not_counted_against_the_timeout(http_server):
     """Five requests through one slot take longer than one request may; none of them times out."""
     url = http_server.route("/slow", RSS, delay=0.2)
     async with Fetcher(FetchSettings(per_host=1, total_timeout=0.6)) as fetcher:
         results = await asyncio.gather(*(fetcher.get(url) for _ in range(5)))
     assert [r.error for r in results] == [None] * 5
+
+
+# --- TLS
+
+TLS_DIR = os.path.join(os.path.dirname(__file__), "data", "tls")  # certificates: its README
+
+# A child process, so that the CA certificates it trusts (SSL_CERT_FILE) are read afresh.
+FETCH_CHILD = """
+import asyncio, json, sys
+from reader.config import FetchSettings
+from reader.fetch import Fetcher
+
+async def main():
+    async with Fetcher(FetchSettings(connect_timeout=5, read_timeout=5, total_timeout=10)) as fetcher:
+        results = [await fetcher.get(url) for url in sys.argv[1:]]
+    print(json.dumps([r.body.decode() if r.ok else r.error for r in results]))
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture(scope="module")
+def https_servers():
+    """Two https servers with a certificate for 127.0.0.1 and localhost: one on 127.0.0.1, one on 127.0.0.2."""
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(os.path.join(TLS_DIR, "server.pem"), os.path.join(TLS_DIR, "server.key"))
+    servers = [HTTPServer(host, tls=tls) for host in ("127.0.0.1", "127.0.0.2")]
+    for server in servers:
+        server.route("/feed", RSS)
+    yield servers
+    for server in servers:
+        server.close()
+
+
+def fetched_in_child(urls: list[str], **env: str) -> list[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    done = subprocess.run([sys.executable, "-c", FETCH_CHILD, *urls], capture_output=True, text=True, timeout=60,
+                          env={**environ, **env})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_https_checks_certificates_as_strictly_as_ever(https_servers, http_server):
+    """A certificate from a CA the system trusts (here, by SSL_CERT_FILE) for the host asked for is accepted
+    (not by aiohttp's own default context: `tls_context()`);
+    the same certificate for another host, or from a CA not trusted, is refused; plain http goes on alike."""
+    right, wrong_host = (server.url("/feed") for server in https_servers)
+    plain = http_server.route("/feed", RSS)
+    by_localhost = right.replace("127.0.0.1", "localhost")
+    trusted = fetched_in_child([plain, right, wrong_host, by_localhost], SSL_CERT_FILE=os.path.join(TLS_DIR, "ca.pem"),
+                               SSL_CERT_DIR=TLS_DIR)  # fmt: skip
+    assert trusted == [RSS.decode(), RSS.decode(), "TLS certificate not trusted", RSS.decode()]
+    untrusted = fetched_in_child([right, plain])  # the system's own CAs
+    assert untrusted == ["TLS certificate not trusted", RSS.decode()]
 
 
 # --- private addresses

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ import pytest
 from reader.health import watch
 from reader.index import SearchIndex, parse_query
 from reader.index.repair import rebuild_progress
-from reader.ingest import PARALLEL_INDEX_ROWS, index_backlog, ingest, run_ingest, worker_pool, writer
+from reader import ingest as ingest_module
+from reader.ingest import PARALLEL_INDEX_ROWS, index_backlog, ingest, run_ingest, update_index, worker_pool, writer
 from reader.models import ParsedArticle
 from reader.rules import write_rule
 from reader.store import Store
@@ -239,3 +241,30 @@ def test_a_fetch_that_brings_something_new_finds_a_damaged_index_and_rebuilds_it
     assert endpoint.titles() == EXPECTED
     found = cli(settings, "search", "--json", "--limit", "100", "chips")
     assert found.code == 0 and len(found.json()) == 12 + 2, found.err
+
+
+class CountingPool(ThreadPoolExecutor):
+    """The caller's pool, as a thread pool that counts the tasks it is given."""
+
+    def __init__(self):
+        super().__init__(max_workers=2)
+        self.tasks = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.tasks += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_catch_up_of_many_slices_is_built_by_the_callers_workers(tmp_path, monkeypatch):
+    """More articles waiting than one slice (a fetch of many new feeds): each slice's segment is built in
+    the pool `update_index` is given, not in this process or a pool of the index's own."""
+    monkeypatch.setattr(ingest_module, "BACKLOG_SLICE", 4)
+    store = Store(tmp_path / "db.sqlite")
+    feed, _ = store.add_feed("http://127.0.0.1:9/feed")
+    articles = [ParsedArticle(key=f"k{k}", title=f"Chip story {k}", link=f"http://127.0.0.1:9/{k}",
+                              summary=f"Foundries and chips, story {k}.") for k in range(10)]  # fmt: skip
+    store.upsert_articles(feed.id, articles, fulltext=False, canonical={})
+    index = SearchIndex(tmp_path / "index")
+    with CountingPool() as pool:
+        assert update_index(store, index, pool=pool) == 10
+    assert pool.tasks == 3 and index.count("chips") == 10 and store.count_to_index() == 0

@@ -73,3 +73,22 @@ def test_a_full_database_rolls_back_and_says_so_in_one_error(tmp_path):
     assert not conn.in_transaction and store.count_articles() == 1  # rolled back whole; the store goes on
     conn.execute("PRAGMA max_page_count = 1073741823")
     assert len(store.upsert_articles(feed.id, big, fulltext=False, canonical={}).new_ids) == 200
+
+
+def test_many_feeds_outcomes_in_one_transaction(tmp_path):
+    """`record_fetches` stores each feed's own outcome, as one `record_fetch` each would."""
+    store = Store(tmp_path / "db.sqlite")
+    ok, unchanged, broken = (store.add_feed(f"http://x/{n}")[0] for n in ("ok", "same", "broken"))
+    store.record_fetch(unchanged.id, status="ok", etag='"v1"')
+    store.record_fetch(broken.id, status="error", error="HTTP 500 Internal Server Error")
+    store.record_fetches([
+        (ok.id, {"status": "ok", "etag": '"a"', "title": "Ok feed", "new_articles": 2}),
+        (unchanged.id, {"status": "not-modified", "keep_validators": True}),
+        (broken.id, {"status": "error", "error": "connection refused", "keep_validators": True}),
+    ])  # fmt: skip
+    ok, unchanged, broken = (store.feed(f.id) for f in (ok, unchanged, broken))
+    assert (ok.title, ok.etag, ok.last_status, ok.last_new_at is not None) == ("Ok feed", '"a"', "ok", True)
+    assert (unchanged.etag, unchanged.last_status, unchanged.error_count) == ('"v1"', "not-modified", 0)
+    assert (broken.last_error, broken.error_count) == ("connection refused", 2)
+    with pytest.raises(TypeError):
+        store.record_fetches([(ok.id, {"status": "ok", "etga": '"b"'})])  # a misspelt field is refused
