@@ -17,10 +17,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.content import Content
 from textual.message import Message
 from textual.reactive import Reactive
@@ -745,16 +746,31 @@ class MainScreen(Screen):
         self._focus(panes[(index + step) % len(panes)])
 
     def _focus(self, pane) -> None:
-        """Focus a pane now, so that keys typed right after go to it; a compact screen's sidebar shows over the list."""
-        self.set_class(pane is self.sidebar, "-sidebar-open")
+        """Focus a pane now, so that keys typed right after go to it."""
         self.set_focus(pane)
+
+    def watch_focused(self, widget: Widget | None) -> None:
+        """The looks that follow the focus, each a class restyling one widget alone (no rule below it depends on
+        it): the list pane's border while the list or the search box has focus; a compact screen's sidebar over
+        the list while the sidebar has it. (Textual restyles every widget below a `:focus-within` pane, and the
+        whole screen for a class of its own: 5–30 ms a focus move.)"""
+        try:
+            pane, sidebar = self.query_one("#list-pane"), self.sidebar
+        except NoMatches:  # not composed yet
+            return
+        restyle = []
+        if pane.has_class("-focus") != (within := widget is not None and pane in widget.ancestors_with_self):
+            pane.set_class(within, "-focus", update=False)
+            restyle.append(pane)
+        if self.has_class("-sidebar-open") != (widget is sidebar):
+            self.set_class(widget is sidebar, "-sidebar-open", update=False)
+            restyle.append(sidebar)
+        if restyle:
+            self.app.stylesheet.update_nodes(restyle, animate=True)
 
     def on_resize(self) -> None:
         self.refresh_bindings()  # `b` comes and goes with the compact layout
         self.query_one(Footer).show_command_palette = not self.has_class("-compact")  # room for two more keys
-
-    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        self.set_class(event.widget is self.sidebar, "-sidebar-open")
 
     def action_sources(self) -> None:
         self._focus(self.sidebar)

@@ -52,6 +52,8 @@ def column_widths(width: int) -> tuple[int, int, int]:
 class ArticleList(VirtualList):
     """The middle pane: one line per article, newest first unless sorted otherwise."""
 
+    FOCUS_STYLED = False  # its pane's border shows the focus (MainScreen.watch_focused)
+
     COMPONENT_CLASSES = {
         "article-list--cursor",
         "article-list--cursor-blurred",
