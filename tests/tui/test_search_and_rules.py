@@ -55,6 +55,18 @@ async def test_results_update_as_you_type_and_mark_the_terms(world, make_app):
         assert {"export", "controls", "Export"} <= set(marked_text)
 
 
+async def test_a_search_of_words_lists_its_matches_before_the_key_is_drawn(world, make_app):
+    """Its first matches are the index's top-k of words, a few ms: read on the event loop, they are in the
+    frame that answers Enter (a worker's answer took a frame more). A phrase's come from a worker."""
+    app = make_app(world)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await started(pilot)
+        screen.run_search("export control")  # what Enter in the box (or a pause in typing) runs
+        assert titles(screen) == ["DeepSeek unveils a cheaper reasoning model", "Export controls widen to more Nvidia GPUs"]
+        screen.run_search('"reasoning model"')
+        await wait_until(pilot, lambda: titles(screen) == ["DeepSeek unveils a cheaper reasoning model"])
+
+
 async def test_keys_typed_in_one_burst_after_slash_all_reach_the_search_box(world, make_app):
     """A terminal hands over `/nvidia` typed fast (or pasted) at once: every key after `/` is the query's,
     none is taken as a command of the list (`i` would open the import dialog)."""

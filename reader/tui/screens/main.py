@@ -349,9 +349,10 @@ class MainScreen(Screen):
         # Rows far enough down to hold the current article again (a story row stands for up to a few)
         first = FIRST_ROWS + STORY_ROWS_AHEAD * self.articles.cursor if keep is not None else FIRST_ROWS
         view = self.current_view()
-        if view.query is None and view.source.kind != SEARCH and first <= NOW_ROWS:
-            # A stored list's first rows are a few milliseconds of SQLite: read here, they are drawn in the
-            # key's first frame (a worker's answer would often miss it and wait for the next).
+        stored = view.query is None and view.source.kind != SEARCH
+        if first <= NOW_ROWS and (stored or self.library.quick_search(view)):
+            # A stored list's first rows are a few milliseconds of SQLite, a search of words as many of its
+            # index: read here, they are drawn in the key's first frame (a worker's answer would miss it).
             self.workers.cancel_group(self, "view")
             self.view_loaded(self._rows(view, keep, first))
         else:
