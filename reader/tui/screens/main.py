@@ -77,6 +77,7 @@ NOW_ROWS = 2000  # first rows read on the event loop, not in a worker (a few ms)
 GC_THRESHOLDS = (2000, 10, 50)  # young allocations, young collections, middle ones (Python's: 700, 10, 10)
 KEEP_CURSOR = -1  # as `keep`: the row under the cursor when the rows arrive
 FIND_PLACEHOLDER = "find in the article (Enter: find · then n / N: next / previous · Esc: close)"
+TEXT_BOX_ACTIONS = frozenset({"search", "save_search", "add_feed", "feed_info", "import_opml"})  # priority keys
 LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort", "toggle_unread_only",
                           "toggle_story", "toggle_plain"})  # off on Alerts
 
@@ -182,7 +183,8 @@ class MainScreen(Screen):
 
     BINDINGS = [
         # The footer shows keys in this order, as many as fit: the most used first.
-        # priority: taken as it arrives, so keys typed right after it (a burst, a paste) reach the box
+        # priority (here and for the dialogs with a text box: w, a, e, i): taken as it arrives, so keys typed
+        # right after it (a burst) reach the box, not the list (see `_open_dialog`)
         Binding("slash", "search", "Search", id="main.search", tooltip="Search every article", priority=True),
         Binding("n", "next_unread", "Next unread", id="main.next_unread", tooltip="Open the next unread article"),
         Binding("b", "sources", "Sources", id="main.sources", tooltip="Show the sources (a narrow terminal hides them)"),
@@ -215,19 +217,20 @@ class MainScreen(Screen):
         Binding("U", "toggle_unread_only", "Unread only", show=False, id="main.unread_only",
                 tooltip="Show only unread articles in every list, or all again"),  # fmt: skip
         Binding("S", "cycle_sort", "Sort", show=False, id="main.sort", tooltip="Change the order of the list"),
-        Binding("w", "save_search", "Save search", show=False, id="main.save_search",
+        Binding("w", "save_search", "Save search", show=False, id="main.save_search", priority=True,
                 tooltip="Save the current search as a saved search or an alert rule"),  # fmt: skip
         Binding("L", "links", "Links", show=False, id="main.links", tooltip="The article's links"),
-        Binding("a", "add_feed", "Add feed", show=False, id="main.add_feed", tooltip="Subscribe to a feed URL"),
+        Binding("a", "add_feed", "Add feed", show=False, id="main.add_feed", tooltip="Subscribe to a feed URL",
+                priority=True),
         Binding("d", "remove_feed", "Remove", show=False, id="main.remove_feed",
                 tooltip="Unsubscribe from the selected feed, or delete the selected rule"),  # fmt: skip
-        Binding("e", "feed_info", "Details", show=False, id="main.feed_info",
+        Binding("e", "feed_info", "Details", show=False, id="main.feed_info", priority=True,
                 tooltip="The selected feed's details and last error, or the selected rule's"),  # fmt: skip
         Binding("E", "rules", "Rules", show=False, id="main.rules",
                 tooltip="Every rule: matches, last alert, recent articles; edit, pause, delete"),  # fmt: skip
         Binding("vertical_line", "pipe", "Pipe", show=False, id="main.pipe",
                 tooltip="Pipe the article to a command ([ui] pipe, else $PAGER)"),  # fmt: skip
-        Binding("i", "import_opml", "Import OPML", show=False, id="main.import_opml",
+        Binding("i", "import_opml", "Import OPML", show=False, id="main.import_opml", priority=True,
                 tooltip="Subscribe to the feeds of an OPML file"),  # fmt: skip
         # One help line for the nine: the others have no description, so help and the palette skip them.
         *[
@@ -731,8 +734,8 @@ class MainScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Actions on the article list are off while the Alerts list is shown (and so hidden from the footer);
         `b` is there only on a compact screen."""
-        if action == "search" and isinstance(self.focused, Input):
-            return False  # a `/` typed in a box is text
+        if action in TEXT_BOX_ACTIONS and not parameters and isinstance(self.focused, Input):
+            return False  # a `/` or an `a` typed in a box is text (Ctrl+S there says `save_search(True)`)
         if action in LIST_ACTIONS and self.is_mounted and self.alerts.display:
             return False
         if action == "sources":  # elsewhere the sidebar is always on screen
@@ -1141,7 +1144,7 @@ class MainScreen(Screen):
         if reload:
             self.load_view()
 
-    def action_save_search(self) -> None:
+    async def action_save_search(self, _from_box: bool = False) -> None:
         typed = self.search_bar.input.value
         if self.search_bar.is_open and typed != (self.search.text if self.search is not None else self.unparsed):
             if self._search_timer is not None:
@@ -1158,7 +1161,15 @@ class MainScreen(Screen):
             return
         from .save_rule import SaveRuleScreen
 
-        self.app.push_screen(SaveRuleScreen(self.library, query), self._rule_saved)
+        await self._open_dialog(SaveRuleScreen(self.library, query), self._rule_saved)
+
+    async def _open_dialog(self, dialog: Screen, answered: Callable) -> None:
+        """Show a dialog and return once it is mounted with a box focused. Its key is a priority binding, run as
+        the key arrives, before the keys that follow it are sent to the focused widget: they are the dialog's
+        (a burst typed at once), not commands of the list (or text of the search box)."""
+        await self.app.push_screen(dialog, answered)
+        if dialog.focused is None:
+            dialog.focus_next()
 
     def _rule_saved(self, path) -> None:
         if path is not None:
@@ -1197,15 +1208,15 @@ class MainScreen(Screen):
         screen = RulesScreen(self.library, select=select, then=then, by_story=not self.plain)  # counted as here
         self.app.push_screen(screen, lambda _: self.poll())
 
-    def action_feed_info(self) -> None:
+    async def action_feed_info(self) -> None:
         if (rule := self.selected_rule()) is not None:
             return self.action_rules(rule.name, then="edit")  # the rule's figures, its edit dialog on top
         feed = self.selected_feed()
         if feed is None:
             self.notify("Select a feed or a rule first.", severity="warning")
             return
-        self.app.push_screen(FeedInfoScreen(feed, self.library.feed_article_count(feed.id)),
-                             lambda answer: answer and self._edit_feed(feed, *answer))  # fmt: skip
+        await self._open_dialog(FeedInfoScreen(feed, self.library.feed_article_count(feed.id)),
+                                lambda answer: answer and self._edit_feed(feed, *answer))  # fmt: skip
 
     def _edit_feed(self, feed: Feed, title: str, group: str) -> None:
         """Rename and regroup a feed (a refresh fills an empty title from the feed again)."""
@@ -1216,10 +1227,10 @@ class MainScreen(Screen):
         self.load_view()
         self.notify(f"{clean_line(title or feed.url, 200)} is in {clean_line(group) or 'no group'}.", markup=False)
 
-    def action_add_feed(self) -> None:
+    async def action_add_feed(self) -> None:
         from .feed_add import AddFeedScreen
 
-        self.app.push_screen(AddFeedScreen(self.library), self._feed_added)
+        await self._open_dialog(AddFeedScreen(self.library), self._feed_added)
 
     def _feed_added(self, answer: tuple[str, str] | None) -> None:
         if answer is None:
@@ -1265,9 +1276,9 @@ class MainScreen(Screen):
         self.load_view()
         self.notify(f"Removed {clean_line(feed.display_title)}.", markup=False)
 
-    def action_import_opml(self) -> None:
+    async def action_import_opml(self) -> None:
         screen = PathScreen("Import feeds", "An OPML file, or a newsboat urls file · Enter imports · Esc cancels")
-        self.app.push_screen(screen, self._import)
+        await self._open_dialog(screen, self._import)
 
     def _import(self, path) -> None:
         if path is None:
