@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reader.index import explain, parse_query, required_terms
+from reader.index import explain, parse_query, required_terms, words_only
 from reader.query import And, DateRange, Not, Or, Phrase, QueryError, Word, parse, parse_date_value, render
 
 NOW = datetime(2025, 6, 15, 12, 30, tzinfo=UTC)
@@ -169,3 +169,11 @@ def test_required_terms_say_what_any_match_contains():
     assert required_terms(parse_query("NOT group:Tech")) == ()
     assert required_terms(parse_query("chips OR date:7d", now=NOW)) == ()
     assert len(required_terms(parse_query('"US export controls"'))) == 3
+
+
+def test_words_only_tells_queries_without_phrases_or_lone_cjk_characters():
+    """What the TUI runs on its event loop: words (in fields, with NOT, OR, dates) read no positions."""
+    assert words_only(parse_query("title:Nvidia (export OR sanctions) NOT intel date:7d", now=NOW))
+    assert not words_only(parse_query('nvidia "export controls"'))
+    assert not words_only(parse_query("DeepSeek-R1"))  # one word, two terms: a phrase
+    assert not words_only(parse_query("NOT 芯"))  # a lone CJK character: scanned for

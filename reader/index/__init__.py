@@ -38,21 +38,21 @@ if TYPE_CHECKING:
     from ..query import QueryError
     from .analysis import ANALYZER, INDEXNAME, SCHEMA, WORD_RE, analyze
     from .snippets import Snippet, article_snippet, highlight
-    from .plans import ParsedQuery, explain, parse_query, required_terms
+    from .plans import ParsedQuery, explain, parse_query, required_terms, words_only
     from .searcher import Hit, SearchIndex
 
 _HOMES = {
     "QueryError": "reader.query",
     **dict.fromkeys(("ANALYZER", "INDEXNAME", "SCHEMA", "WORD_RE", "analyze"), f"{__name__}.analysis"),
     **dict.fromkeys(("Snippet", "article_snippet", "highlight"), f"{__name__}.snippets"),
-    **dict.fromkeys(("ParsedQuery", "explain", "parse_query", "required_terms"), f"{__name__}.plans"),
+    **dict.fromkeys(("ParsedQuery", "explain", "parse_query", "required_terms", "words_only"), f"{__name__}.plans"),
     **dict.fromkeys(("Hit", "SearchIndex"), f"{__name__}.searcher"),
 }
 
 __all__ = [
     "ANALYZER", "INDEXNAME", "SCHEMA", "WORD_RE", "Hit", "IndexBusy", "IndexDamaged", "ParsedQuery", "QueryError",
     "SearchIndex", "Snippet", "WrongWhoosh", "analyze", "article_snippet", "explain", "highlight", "parse_query",
-    "required_terms",
+    "required_terms", "words_only",
 ]  # fmt: skip
 
 

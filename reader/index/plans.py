@@ -198,6 +198,25 @@ def _shown_terms(node: Word | Phrase, terms: list[str]) -> str:
     return shown + (f' (from "{node.text}")' if isinstance(node, Word) or any(map(is_cjk, terms)) else "")
 
 
+def words_only(q: ParsedQuery) -> bool:
+    """Whether the plan is words and dates alone (no phrase, no lone CJK character to scan for): its first
+    matches then cost reading each word's docnums, never positions (a few ms at 100,000 articles)."""
+    return _words_only(q.plan)
+
+
+def _words_only(plan: Plan) -> bool:
+    match plan:
+        case _Terms(_fields, terms):
+            return len(terms) == 1
+        case _Window():
+            return True
+        case _All(parts) | _Any(parts):
+            return all(map(_words_only, parts))
+        case _Without(part):
+            return _words_only(part)
+    return False  # a lone CJK character: found by scanning
+
+
 Clause = frozenset[tuple[str, str]]
 
 

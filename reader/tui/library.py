@@ -201,6 +201,18 @@ class Library:
         (not a rule, whose feeds filter its matches) newest or best first, read and unread."""
         return view.source.kind == SEARCH and view.sort in ("newest", "relevance") and not view.unread_only
 
+    def quick_search(self, view: View) -> bool:
+        """Whether a search's first rows take a few milliseconds, so that the event loop reads them and the key's
+        first frame draws them: a query not finished (nothing to read), or words alone (`index.words_only`)
+        that the index answers alone (`search_limits`), the index being open (opening it loads Whoosh, ~0.1 s)."""
+        if view.source.kind != SEARCH:
+            return False
+        if view.query is None:
+            return True
+        from ..index import words_only
+
+        return self._index is not None and self.search_limits(view) and words_only(view.query)
+
     def story_rows(self, view: View, feeds: Sequence[Feed], rules: Sequence = (),
                    limit: int | None = None) -> tuple[list[int], dict[int, int], Scope]:  # fmt: skip
         """The view by story: the id of each story's first article in the view's order, the size of every

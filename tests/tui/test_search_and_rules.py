@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual import events
 from textual.widgets import Button, Input, Static
 
@@ -19,6 +20,11 @@ def titles(screen) -> list[str]:
 def message(screen) -> str:
     shown = screen.query_one("#search-message", Static)
     return str(shown.render()) if shown.has_class("-shown") else ""
+
+
+def box_value(dialog, box: str) -> str:
+    """What the dialog's box holds ("" until it is mounted)."""
+    return next((i.value for i in dialog.query(box).results(Input)), "")
 
 
 async def search(pilot, screen, text: str, *, typed: bool = False) -> None:
@@ -55,6 +61,18 @@ async def test_results_update_as_you_type_and_mark_the_terms(world, make_app):
         assert {"export", "controls", "Export"} <= set(marked_text)
 
 
+async def test_a_search_of_words_lists_its_matches_before_the_key_is_drawn(world, make_app):
+    """Its first matches are the index's top-k of words, a few ms: read on the event loop, they are in the
+    frame that answers Enter (a worker's answer took a frame more). A phrase's come from a worker."""
+    app = make_app(world)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await started(pilot)
+        screen.run_search("export control")  # what Enter in the box (or a pause in typing) runs
+        assert titles(screen) == ["DeepSeek unveils a cheaper reasoning model", "Export controls widen to more Nvidia GPUs"]
+        screen.run_search('"reasoning model"')
+        await wait_until(pilot, lambda: titles(screen) == ["DeepSeek unveils a cheaper reasoning model"])
+
+
 async def test_keys_typed_in_one_burst_after_slash_all_reach_the_search_box(world, make_app):
     """A terminal hands over `/nvidia` typed fast (or pasted) at once: every key after `/` is the query's,
     none is taken as a command of the list (`i` would open the import dialog)."""
@@ -67,6 +85,39 @@ async def test_keys_typed_in_one_burst_after_slash_all_reach_the_search_box(worl
         assert app.screen is screen and screen.focused is screen.search_bar.input
         await pilot.press("slash", "x")  # in the box, `/` is text
         assert screen.search_bar.input.value == "nvidia/x"
+
+
+@pytest.mark.parametrize(("opener", "box"), [("a", "#feed-url"), ("i", "#path"), ("e", "#feed-title")])
+async def test_keys_typed_in_one_burst_after_a_dialog_key_reach_the_dialogs_box(world, make_app, opener, box):
+    """`a` (add a feed), `i` (import), `e` (a feed's details) then text typed at once: the text is the dialog's,
+    none of it a command of the list (`e` would open a feed's details, `d` ask to remove it)."""
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        for key in [opener, *"feed"]:  # queued before any is handled, as the terminal driver does
+            app.post_message(events.Key(key, key))
+        await wait_until(pilot, lambda: app.screen is not screen)
+        dialog = app.screen
+        await wait_until(pilot, lambda: box_value(dialog, box).endswith("feed"))
+        assert dialog.focused is dialog.query_one(box, Input) and screen.articles.cursor == 0
+
+
+@pytest.mark.parametrize("in_box", [True, False])
+async def test_keys_typed_in_one_burst_after_saving_a_search_reach_the_name_box(world, make_app, in_box):
+    """Ctrl+S in the search box, or `w` in the list, then a name typed at once: it goes to the save dialog, not
+    the query nor the list."""
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await search(pilot, screen, "nvidia")
+        if not in_box:
+            await pilot.press("enter")  # to the matches
+        for key in ["ctrl+s" if in_box else "w", *"-gpu"]:
+            app.post_message(events.Key(key, None if key == "ctrl+s" else key))
+        await wait_until(pilot, lambda: isinstance(app.screen, SaveRuleScreen))
+        dialog = app.screen
+        await wait_until(pilot, lambda: box_value(dialog, "#rule-name").endswith("-gpu"))
+        assert screen.search_bar.input.value == "nvidia" and screen.articles.cursor == 0
 
 
 async def test_query_errors_and_warnings_show_inline(world, make_app):

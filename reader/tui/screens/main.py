@@ -17,10 +17,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.content import Content
 from textual.message import Message
 from textual.reactive import Reactive
@@ -73,8 +74,10 @@ UNDO_DEPTH = 50  # mark-reads that u can undo, newest last
 FIRST_ROWS = 120  # rows of a stored list read before it is drawn (a screen's worth; all of them follow)
 STORY_ROWS_AHEAD = 4  # and as many rows more per row above the cursor (V: one story row per article or so)
 NOW_ROWS = 2000  # first rows read on the event loop, not in a worker (a few ms); more go to a worker
+GC_THRESHOLDS = (2000, 10, 50)  # young allocations, young collections, middle ones (Python's: 700, 10, 10)
 KEEP_CURSOR = -1  # as `keep`: the row under the cursor when the rows arrive
 FIND_PLACEHOLDER = "find in the article (Enter: find · then n / N: next / previous · Esc: close)"
+TEXT_BOX_ACTIONS = frozenset({"search", "save_search", "add_feed", "feed_info", "import_opml"})  # priority keys
 LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort", "toggle_unread_only",
                           "toggle_story", "toggle_plain"})  # off on Alerts
 
@@ -151,13 +154,18 @@ class RefreshFinished(Message):
 
 
 def _freeze_start_up() -> None:
-    """Once start-up is over, what it built (modules, widgets, caches) lives on: move it out of the
-    collector's reach, once per process, so a full collection no longer walks ~1M objects in the middle
-    of a key press (50-70 ms at 100k articles)."""
+    """Once start-up is over, what it built (modules, widgets, caches: ~90,000 objects at 100k articles)
+    lives on: move it out of the collector's reach, once per process, so that a full collection does not walk
+    it in the middle of a key press. (A `gc.collect()` first would free ~2% of them for ~50 ms of CPU on the
+    event loop, as the first keys may come: not done.) Then collect less often: a key press allocates tens of
+    thousands of objects (Textual's strips, each with its caches): with Python's default thresholds a full
+    collection came every ~5 keys (~8 ms); with these, collections cost a third less in all and a key press
+    meets a full one about once in a hundred (measured in the TUI benchmark's rounds of keys)."""
     global _FROZEN
     if not _FROZEN:
         _FROZEN = True
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
 
 
 _FROZEN = False
@@ -175,7 +183,8 @@ class MainScreen(Screen):
 
     BINDINGS = [
         # The footer shows keys in this order, as many as fit: the most used first.
-        # priority: taken as it arrives, so keys typed right after it (a burst, a paste) reach the box
+        # priority (here and for the dialogs with a text box: w, a, e, i): taken as it arrives, so keys typed
+        # right after it (a burst) reach the box, not the list (see `_open_dialog`)
         Binding("slash", "search", "Search", id="main.search", tooltip="Search every article", priority=True),
         Binding("n", "next_unread", "Next unread", id="main.next_unread", tooltip="Open the next unread article"),
         Binding("b", "sources", "Sources", id="main.sources", tooltip="Show the sources (a narrow terminal hides them)"),
@@ -208,19 +217,20 @@ class MainScreen(Screen):
         Binding("U", "toggle_unread_only", "Unread only", show=False, id="main.unread_only",
                 tooltip="Show only unread articles in every list, or all again"),  # fmt: skip
         Binding("S", "cycle_sort", "Sort", show=False, id="main.sort", tooltip="Change the order of the list"),
-        Binding("w", "save_search", "Save search", show=False, id="main.save_search",
+        Binding("w", "save_search", "Save search", show=False, id="main.save_search", priority=True,
                 tooltip="Save the current search as a saved search or an alert rule"),  # fmt: skip
         Binding("L", "links", "Links", show=False, id="main.links", tooltip="The article's links"),
-        Binding("a", "add_feed", "Add feed", show=False, id="main.add_feed", tooltip="Subscribe to a feed URL"),
+        Binding("a", "add_feed", "Add feed", show=False, id="main.add_feed", tooltip="Subscribe to a feed URL",
+                priority=True),
         Binding("d", "remove_feed", "Remove", show=False, id="main.remove_feed",
                 tooltip="Unsubscribe from the selected feed, or delete the selected rule"),  # fmt: skip
-        Binding("e", "feed_info", "Details", show=False, id="main.feed_info",
+        Binding("e", "feed_info", "Details", show=False, id="main.feed_info", priority=True,
                 tooltip="The selected feed's details and last error, or the selected rule's"),  # fmt: skip
         Binding("E", "rules", "Rules", show=False, id="main.rules",
                 tooltip="Every rule: matches, last alert, recent articles; edit, pause, delete"),  # fmt: skip
         Binding("vertical_line", "pipe", "Pipe", show=False, id="main.pipe",
                 tooltip="Pipe the article to a command ([ui] pipe, else $PAGER)"),  # fmt: skip
-        Binding("i", "import_opml", "Import OPML", show=False, id="main.import_opml",
+        Binding("i", "import_opml", "Import OPML", show=False, id="main.import_opml", priority=True,
                 tooltip="Subscribe to the feeds of an OPML file"),  # fmt: skip
         # One help line for the nine: the others have no description, so help and the palette skip them.
         *[
@@ -348,9 +358,10 @@ class MainScreen(Screen):
         # Rows far enough down to hold the current article again (a story row stands for up to a few)
         first = FIRST_ROWS + STORY_ROWS_AHEAD * self.articles.cursor if keep is not None else FIRST_ROWS
         view = self.current_view()
-        if view.query is None and view.source.kind != SEARCH and first <= NOW_ROWS:
-            # A stored list's first rows are a few milliseconds of SQLite: read here, they are drawn in the
-            # key's first frame (a worker's answer would often miss it and wait for the next).
+        stored = view.query is None and view.source.kind != SEARCH
+        if first <= NOW_ROWS and (stored or self.library.quick_search(view)):
+            # A stored list's first rows are a few milliseconds of SQLite, a search of words as many of its
+            # index: read here, they are drawn in the key's first frame (a worker's answer would miss it).
             self.workers.cancel_group(self, "view")
             self.view_loaded(self._rows(view, keep, first))
         else:
@@ -723,8 +734,8 @@ class MainScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Actions on the article list are off while the Alerts list is shown (and so hidden from the footer);
         `b` is there only on a compact screen."""
-        if action == "search" and isinstance(self.focused, Input):
-            return False  # a `/` typed in a box is text
+        if action in TEXT_BOX_ACTIONS and not parameters and isinstance(self.focused, Input):
+            return False  # a `/` or an `a` typed in a box is text (Ctrl+S there says `save_search(True)`)
         if action in LIST_ACTIONS and self.is_mounted and self.alerts.display:
             return False
         if action == "sources":  # elsewhere the sidebar is always on screen
@@ -745,16 +756,31 @@ class MainScreen(Screen):
         self._focus(panes[(index + step) % len(panes)])
 
     def _focus(self, pane) -> None:
-        """Focus a pane now, so that keys typed right after go to it; a compact screen's sidebar shows over the list."""
-        self.set_class(pane is self.sidebar, "-sidebar-open")
+        """Focus a pane now, so that keys typed right after go to it."""
         self.set_focus(pane)
+
+    def watch_focused(self, widget: Widget | None) -> None:
+        """The looks that follow the focus, each a class restyling one widget alone (no rule below it depends on
+        it): the list pane's border while the list or the search box has focus; a compact screen's sidebar over
+        the list while the sidebar has it. (Textual restyles every widget below a `:focus-within` pane, and the
+        whole screen for a class of its own: 5–30 ms a focus move.)"""
+        try:
+            pane, sidebar = self.query_one("#list-pane"), self.sidebar
+        except NoMatches:  # not composed yet
+            return
+        restyle = []
+        if pane.has_class("-focus") != (within := widget is not None and pane in widget.ancestors_with_self):
+            pane.set_class(within, "-focus", update=False)
+            restyle.append(pane)
+        if self.has_class("-sidebar-open") != (widget is sidebar):
+            self.set_class(widget is sidebar, "-sidebar-open", update=False)
+            restyle.append(sidebar)
+        if restyle:
+            self.app.stylesheet.update_nodes(restyle, animate=True)
 
     def on_resize(self) -> None:
         self.refresh_bindings()  # `b` comes and goes with the compact layout
         self.query_one(Footer).show_command_palette = not self.has_class("-compact")  # room for two more keys
-
-    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        self.set_class(event.widget is self.sidebar, "-sidebar-open")
 
     def action_sources(self) -> None:
         self._focus(self.sidebar)
@@ -1118,7 +1144,7 @@ class MainScreen(Screen):
         if reload:
             self.load_view()
 
-    def action_save_search(self) -> None:
+    async def action_save_search(self, _from_box: bool = False) -> None:
         typed = self.search_bar.input.value
         if self.search_bar.is_open and typed != (self.search.text if self.search is not None else self.unparsed):
             if self._search_timer is not None:
@@ -1135,7 +1161,15 @@ class MainScreen(Screen):
             return
         from .save_rule import SaveRuleScreen
 
-        self.app.push_screen(SaveRuleScreen(self.library, query), self._rule_saved)
+        await self._open_dialog(SaveRuleScreen(self.library, query), self._rule_saved)
+
+    async def _open_dialog(self, dialog: Screen, answered: Callable) -> None:
+        """Show a dialog and return once it is mounted with a box focused. Its key is a priority binding, run as
+        the key arrives, before the keys that follow it are sent to the focused widget: they are the dialog's
+        (a burst typed at once), not commands of the list (or text of the search box)."""
+        await self.app.push_screen(dialog, answered)
+        if dialog.focused is None:
+            dialog.focus_next()
 
     def _rule_saved(self, path) -> None:
         if path is not None:
@@ -1174,15 +1208,15 @@ class MainScreen(Screen):
         screen = RulesScreen(self.library, select=select, then=then, by_story=not self.plain)  # counted as here
         self.app.push_screen(screen, lambda _: self.poll())
 
-    def action_feed_info(self) -> None:
+    async def action_feed_info(self) -> None:
         if (rule := self.selected_rule()) is not None:
             return self.action_rules(rule.name, then="edit")  # the rule's figures, its edit dialog on top
         feed = self.selected_feed()
         if feed is None:
             self.notify("Select a feed or a rule first.", severity="warning")
             return
-        self.app.push_screen(FeedInfoScreen(feed, self.library.feed_article_count(feed.id)),
-                             lambda answer: answer and self._edit_feed(feed, *answer))  # fmt: skip
+        await self._open_dialog(FeedInfoScreen(feed, self.library.feed_article_count(feed.id)),
+                                lambda answer: answer and self._edit_feed(feed, *answer))  # fmt: skip
 
     def _edit_feed(self, feed: Feed, title: str, group: str) -> None:
         """Rename and regroup a feed (a refresh fills an empty title from the feed again)."""
@@ -1193,10 +1227,10 @@ class MainScreen(Screen):
         self.load_view()
         self.notify(f"{clean_line(title or feed.url, 200)} is in {clean_line(group) or 'no group'}.", markup=False)
 
-    def action_add_feed(self) -> None:
+    async def action_add_feed(self) -> None:
         from .feed_add import AddFeedScreen
 
-        self.app.push_screen(AddFeedScreen(self.library), self._feed_added)
+        await self._open_dialog(AddFeedScreen(self.library), self._feed_added)
 
     def _feed_added(self, answer: tuple[str, str] | None) -> None:
         if answer is None:
@@ -1242,9 +1276,9 @@ class MainScreen(Screen):
         self.load_view()
         self.notify(f"Removed {clean_line(feed.display_title)}.", markup=False)
 
-    def action_import_opml(self) -> None:
+    async def action_import_opml(self) -> None:
         screen = PathScreen("Import feeds", "An OPML file, or a newsboat urls file · Enter imports · Esc cancels")
-        self.app.push_screen(screen, self._import)
+        await self._open_dialog(screen, self._import)
 
     def _import(self, path) -> None:
         if path is None:

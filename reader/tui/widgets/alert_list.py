@@ -31,6 +31,8 @@ class AlertList(VirtualList):
                 tooltip="Send failed and pending alerts again now"),  # fmt: skip
     ]
 
+    FOCUS_STYLED = False  # its pane's border shows the focus (MainScreen.watch_focused)
+
     COMPONENT_CLASSES = {
         "alert-list--cursor",
         "alert-list--cursor-blurred",

@@ -52,6 +52,8 @@ def column_widths(width: int) -> tuple[int, int, int]:
 class ArticleList(VirtualList):
     """The middle pane: one line per article, newest first unless sorted otherwise."""
 
+    FOCUS_STYLED = False  # its pane's border shows the focus (MainScreen.watch_focused)
+
     COMPONENT_CLASSES = {
         "article-list--cursor",
         "article-list--cursor-blurred",
@@ -104,7 +106,8 @@ class ArticleList(VirtualList):
         self.by_story = sizes is not None
         self._head_of = {}
         self._lines.clear()
-        self._strips.clear()
+        if query is not self.match_query:  # rows are drawn by what they show, but a query marks their titles
+            self._strips.clear()
         self.match_query = query
         self.placeholder = placeholder
         cursor = ids.index(keep) if keep is not None and keep in ids else 0

@@ -103,6 +103,10 @@ class ArticleView(VerticalScroll, can_focus=True, inherit_bindings=False):
         self.found: list[tuple[int, int]] = []  # each place the find text is: its block's number, its offset there
         self.found_at = -1  # the place n/N went to last
 
+    def watch_has_focus(self, has_focus: bool) -> None:
+        """Only the pane's border follows its focus: restyle the pane alone, not the article's widgets below it."""
+        self.app.stylesheet.update_nodes([self], animate=True)
+
     def compose(self):
         yield Static(Content(""), id="article-alert")
         yield Static(Content("Select an article to read it."), id="article-head")

@@ -47,7 +47,9 @@ class SearchBar(Vertical):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "screen.save_search", "Save search", id="search.save", tooltip="Save as a saved search or an alert rule"),
+        # priority, as the main screen's `w`: the keys typed right after it are the dialog's, not the query's
+        Binding("ctrl+s", "screen.save_search(True)", "Save search", id="search.save", priority=True,
+                tooltip="Save as a saved search or an alert rule"),  # fmt: skip
         Binding("up", "history(-1)", "Earlier", show=False, id="search.history_back", tooltip="An earlier query"),
         Binding("down", "history(1)", "Later", show=False, id="search.history_forward", tooltip="A later query"),
     ]

@@ -158,6 +158,14 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         if self.row_count:
             self.post_message(self.Chosen(self, self.cursor))
 
+    FOCUS_STYLED = True  # whether a CSS rule depends on the list's own focus (the sidebar's border)
+
+    def watch_has_focus(self, has_focus: bool) -> None:
+        """The cursor row shows the focus, drawn (`cursor_style`), not styled: the stylesheet is applied again
+        only where a rule depends on the focus (the list is a leaf: nothing below it is restyled)."""
+        if self.FOCUS_STYLED:
+            super().watch_has_focus(has_focus)
+
     def on_focus(self) -> None:
         self.refresh_line(self.cursor)
 
