@@ -243,7 +243,7 @@ def test_kill_9_while_grouping_then_a_restart_groups_the_rest_and_alerts_once(se
             grouped, ungrouped = db.execute(
                 "SELECT count(story_id), count(*) - count(story_id) FROM articles").fetchone()
             db.close()
-        except sqlite3.OperationalError:  # the database or its tables are not there yet
+        except sqlite3.DatabaseError:  # the database or its tables are not there yet
             grouped = 0
         if grouped and ungrouped:  # (grouping runs beside the fetch: a moment when some wait for it)
             os.kill(process.pid, signal.SIGKILL)
