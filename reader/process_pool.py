@@ -3,10 +3,14 @@
 Its workers must never be forked, nor outlive the process that made them.
 
 Workers are spawned, not forked: they never inherit a lock held by one of the
-caller's threads (the TUI and the HTTP client run threads), and their parent
-is the caller itself, so each can ask the kernel to end it when the caller
-dies, even by `kill -9`: no worker is ever left behind. Workers start on the
-first task, not with the pool: a run with nothing to parse spawns none.
+caller's threads (the TUI and the HTTP client run threads). Each watches the
+caller's process and ends when it does, even by `kill -9`: no worker is ever
+left behind. (Not by PR_SET_PDEATHSIG: that fires when the *thread* that
+spawned the worker ends, and a pool spawns workers from whichever thread
+submits, e.g. one of asyncio's `to_thread` threads, which end with the event
+loop: a worker killed while it held the task queue's lock left the others
+blocked on it and the pool's shutdown hung.) Workers start on the first task,
+not with the pool: a run with nothing to parse spawns none.
 
 A task on untrusted input runs under `cpu_limit`: past its CPU seconds it is
 interrupted (CpuLimitExceeded); if it is stuck in C code and cannot be, the
@@ -16,37 +20,47 @@ the broken pool so the run goes on.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import multiprocessing
 import os
 import resource
+import select
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
-PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 KILL_GRACE_SECONDS = 3  # CPU seconds past the limit before the kernel ends a worker stuck in C code
 
 
-def _init_worker() -> None:
-    """Leave Ctrl-C to the main process, and never outlive it."""
+def _init_worker(parent: int) -> None:
+    """Leave Ctrl-C to the main process, and never outlive it (`parent`: its pid)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:  # Linux: the kernel sends SIGTERM when the parent dies
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(0)
+    threading.Thread(target=_end_with, args=(parent,), name="end-with-parent", daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """End this worker as soon as the `parent` process ends (the process, whichever of its threads spawned us)."""
+    try:
+        ended = os.pidfd_open(parent)  # readable once the process has ended (Linux 5.3+)
+    except (AttributeError, OSError):
+        ended = None
+    if os.getppid() == parent:  # (checked after opening: the pid is the parent's, not a reused one)
+        if ended is not None:
+            select.select([ended], [], [])
+        else:
+            while os.getppid() == parent:
+                time.sleep(1)
+    os._exit(0)
 
 
 def process_pool(workers: int = 2) -> ProcessPoolExecutor:
     """A pool of `workers` spawned processes, tied to this one's life."""
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker)  # fmt: skip
+                               initializer=_init_worker, initargs=(os.getpid(),))  # fmt: skip
 
 
 class WorkerPool(Executor):
