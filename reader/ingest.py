@@ -57,6 +57,8 @@ PARALLEL_INDEX_ROWS = 2000  # fewer pending rows are indexed here; spawning work
 # Seconds from one landing's start to the next: each has fixed costs (rules, stories, an index commit), so
 # feeds arriving close together land together; a fast feed's alerts still go out within seconds.
 LANDING_GAP = 1.0
+# Seconds from one grouping pass's start to the next: each pass reads the open stories its words find again.
+GROUPING_GAP = 2.0
 BACKLOG_SLICE = 5000  # articles per commit of a large catch-up (a rebuild), so other writes can go between
 
 # -- progress events ----------------------------------------------------------------
@@ -384,9 +386,10 @@ class _Run:
         self.to_group.set()
         self.landed.set()
 
-    async def paced(self, event: asyncio.Event, step: Callable[[], Awaitable[None]]) -> None:
+    async def paced(self, event: asyncio.Event, step: Callable[[], Awaitable[None]],
+                    gap: float = LANDING_GAP) -> None:
         """`await step()` each time `event` is set, until the run closes: one at a time, at most one per
-        LANDING_GAP, so that whatever arrives meanwhile goes in together with the next (each has fixed costs)."""
+        `gap` seconds, so that whatever arrives meanwhile goes in together with the next (each has fixed costs)."""
         while not self.closing:
             await event.wait()
             event.clear()
@@ -394,7 +397,7 @@ class _Run:
                 return
             started = time.monotonic()
             await step()
-            while not self.closing and time.monotonic() - started < LANDING_GAP:  # let the next batch grow
+            while not self.closing and time.monotonic() - started < gap:  # let the next batch grow
                 await asyncio.sleep(0.05)
 
     async def lander(self) -> None:
@@ -415,7 +418,7 @@ class _Run:
             if await self.group(final=False):
                 self.landed.set()
 
-        await self.paced(self.to_group, group_one)
+        await self.paced(self.to_group, group_one, GROUPING_GAP)
 
     async def group(self, final: bool) -> int:
         """Group what is stored (`final`: also what waits for its page), never while matching; how many."""
