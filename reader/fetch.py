@@ -232,7 +232,7 @@ class Fetcher:
         self._session: aiohttp.ClientSession | None = None
         self._host_slots = _HostSlots(settings.per_host)
         self._in_flight = sockets_allowed(settings.concurrency)
-        self._tls: ssl.SSLContext | None = None
+        self._tls: asyncio.Future[ssl.SSLContext] | None = None  # one load of the CA bundle, however many wait
         self._all_slots = asyncio.Semaphore(self._in_flight)
 
     async def __aenter__(self) -> Fetcher:
@@ -324,9 +324,9 @@ class Fetcher:
         (aiohttp's default, unused without TLS)."""
         if url.scheme != "https":
             return True
-        if self._tls is None:
-            self._tls = await asyncio.to_thread(tls_context)
-        return self._tls
+        if self._tls is None:  # (the first wave of requests all get here before the bundle is read)
+            self._tls = asyncio.ensure_future(asyncio.to_thread(tls_context))
+        return await self._tls
 
     async def _final(self, resp: aiohttp.ClientResponse, limit: int) -> FetchResult:
         """The result for a response that is not a redirect; reads the body of a 2xx."""
