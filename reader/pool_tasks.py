@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from .models import ParsedArticle, ParsedFeed, TextSource, initial_text
 from .process_pool import CpuLimitExceeded, cpu_limit
-from .stories import feature_key, features, packed
+from .stories import Tuning, feature_key, features, packed
 
 
 def too_costly(what: str, size: int, seconds: float) -> str:
@@ -60,10 +60,10 @@ def newest(parsed: ParsedFeed, cap: int) -> ParsedFeed:
 def story_features(parsed: ParsedFeed) -> dict[bytes, bytes]:
     """Each article's story features, `packed`, by `feature_key`: made here beside the parse, so the main
     process only weighs them and looks stories up (`ingest.group_stories`)."""
-    found = {}
+    found, weight = {}, Tuning.title_weight  # the weight the key names is the one the features are made with
     for a in parsed.articles:
         title, text = story_text(a)
-        found[feature_key(title, text)] = packed(features(title, text))
+        found[feature_key(title, text, weight)] = packed(features(title, text, title_weight=weight))
     return found
 
 
