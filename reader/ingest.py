@@ -207,6 +207,7 @@ class _Run:
         self.to_group = asyncio.Event()  # likewise: articles to give their story
         # Held while grouping and while matching: a story merged between two of matching's reads would alert twice.
         self.stories = asyncio.Lock()
+        self.match_after_grouping = False  # a landing left its matching to the grouping pass under way
         self.closing = False  # every feed and page is done: the lander stops; the final landing follows
         self.fulltext = fulltext and settings.fetch.fulltext
         self.progress = progress or (lambda event: None)
@@ -415,7 +416,8 @@ class _Run:
         with what is stored; then what it grouped is a batch to land (to match)."""
 
         async def group_one() -> None:
-            if await self.group(final=False):
+            if await self.group(final=False) or self.match_after_grouping:
+                self.match_after_grouping = False
                 self.landed.set()
 
         await self.paced(self.to_group, group_one, GROUPING_GAP)
@@ -438,7 +440,8 @@ class _Run:
             await asyncio.gather(self.group(final=True), asyncio.to_thread(self._index_timed, True))
         else:
             await asyncio.to_thread(self._index_timed, False)
-            if self.stories.locked():  # grouping: matched after it
+            if self.stories.locked():  # grouping: matched after it (by the landing its pass asks for)
+                self.match_after_grouping = True
                 return
         async with self.stories:
             matched = await asyncio.to_thread(self._match)
