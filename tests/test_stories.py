@@ -3,9 +3,14 @@ about the same company stay apart; deterministic, explained, bounded by time, in
 
 from __future__ import annotations
 
+import math
+import random
+import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from reader.stories import Corpus, Grouper, StoryInput, Tuning, describe, features, weigh
+from reader.stories import (MAX_TEXT_CHARS, Corpus, Features, Grouper, StoryInput, Tuning, _token, describe, features,
+                            weigh)
 from tests.storyworld import ENTITY_LIST, OTHERS, RECALL
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -82,6 +87,46 @@ def test_names_are_capitalised_words_inside_a_sentence_acronyms_and_camel_case()
     f = features("The Commerce Department adds DeepSeek and iPhone maker to a list", "EU and U.S. officials said so.")
     assert {"commerc", "depart", "deepseek", "iphon", "eu", "us"} <= f.names
     assert "the" not in f.terms and "list" in f.terms and "list" not in f.names
+
+
+_REFERENCE_GAP_WORD = re.compile(r"(\W*)(\w+(?:['’.&\-]\w+)*)")
+
+
+def _reference_features(title: str, text: str, title_weight: float = 3.0) -> Features:
+    """`features` as first written: every word with what comes between it and the word before (`_token` gives
+    its term and whether it is a name)."""
+
+    def terms(text):
+        counts, names = {}, set()
+        for (gap, word), n in Counter(_REFERENCE_GAP_WORD.findall(text)).items():
+            token = _token(word)
+            if token is not None:
+                term, inside, opening = token
+                counts[term] = counts.get(term, 0) + n
+                if inside and (opening or frozenset(".!?:\n").isdisjoint(gap)):
+                    names.add(term)
+        return counts, names
+
+    lead = text[:MAX_TEXT_CHARS]
+    heading, names = terms("\n" + title)
+    body, body_names = terms("\n" + lead)
+    counts = {term: n * title_weight for term, n in heading.items()}
+    for term, n in body.items():
+        counts[term] = counts.get(term, 0.0) + 1.0 + math.log(n)
+    return Features(counts, frozenset(names | body_names), len(lead.split()))
+
+
+def test_features_of_random_text_are_those_of_the_reference_reading_term_for_term_in_order():
+    """Words, names at a sentence's start or inside one, repeats and the title's weight: the same features,
+    their terms in the same order (the heaviest terms' ties break by it)."""
+    rng = random.Random(15)
+    pieces = ["the", "The", "U.S.", "U.S", "iPhone", "DeepSeek", "EU", "eu", "said", "2024", "12th", "1s", "x", "Ä",
+              "élan", "Élan", "rock-n-roll", "O'Neil", "Trump’s", "trump's", "H20", "_x", "a&b", "AT&T", "3.5", "中文",
+              ".", "!", "?", ":", "\n", " ", "  ", ", ", "(", "'", "’", "-", "&", "—", "…", "\t", "\u2028"]  # fmt: skip
+    for _ in range(1000):
+        title, text = ("".join(rng.choices(pieces, k=rng.randint(0, n))) for n in (12, 700))
+        found, expected = features(title, text), _reference_features(title, text)
+        assert found == expected and list(found.terms.items()) == list(expected.terms.items()), (title, text)
 
 
 def test_an_article_is_weighed_by_its_heaviest_terms_whatever_its_length():
