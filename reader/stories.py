@@ -54,9 +54,8 @@ from datetime import datetime, timedelta
 
 # -- features -----------------------------------------------------------------------------
 
-# A word, captured in the first group when what comes between it and the word before holds a sentence's end
-# (it opens a sentence), else in the second.
-_WORD_AFTER_GAP = re.compile(r"[^\w.!?:\n]*[.!?:\n]\W*(\w+(?:['’.&\-]\w+)*)|\W*(\w+(?:['’.&\-]\w+)*)")
+# A word, after the first sentence's end between it and the word before if there is one (then it opens a sentence).
+_END_AND_WORD = re.compile(r"[^\w.!?:\n]*(?:([.!?:\n])\W*)?(\w+(?:['’.&\-]\w+)*)")
 _ACRONYM_DOTS = re.compile(r"^(?:\w\.)+\w?$")
 # Function words and the words headlines use about every story; rarity does the rest.
 STOPWORDS = frozenset(
@@ -155,14 +154,14 @@ def _terms(text: str) -> tuple[dict[str, int], set[str]]:
     counts: dict[str, int] = {}
     names: set[str] = set()
     known = _TOKENS.get
-    for opening_word, inside_word in _WORD_AFTER_GAP.findall(text):  # (the word, "") or ("", the word)
-        token = known(opening_word or inside_word, 0)
+    for end, word in _END_AND_WORD.findall(text):
+        token = known(word, 0)
         if token == 0:
-            token = _new_token(opening_word or inside_word)
+            token = _new_token(word)
         if token is not None:
             term, inside, opening = token  # a name opening a sentence is a name inside one
             counts[term] = counts.get(term, 0) + 1
-            if inside and (opening or inside_word):
+            if inside and (opening or not end):
                 names.add(term)
     return counts, names
 
