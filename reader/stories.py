@@ -97,8 +97,9 @@ class Features:
     text_words: int = 0  # words of text beside the title
 
 
-def _stem(word: str) -> str:
-    word = word.lower().replace("’", "'")
+def _stem(lower: str) -> str:
+    """The term of a lowercased word: possessive and apostrophes dropped, letters stemmed."""
+    word = lower.replace("’", "'")
     if word.endswith("'s"):
         word = word[:-2]
     word = word.replace("'", "").replace(".", "")
@@ -114,26 +115,31 @@ def _porter():
     return porter_stem
 
 
-def _is_name(word: str, first: bool) -> bool:
-    """A capitalised word not opening a sentence, an acronym (US, H20, U.S.), or CamelCase (iPhone, DeepSeek)."""
+def _names(word: str) -> tuple[bool, bool]:
+    """Whether a word not all lowercase is a name inside a sentence, and opening one: a capitalised word not
+    opening a sentence, an acronym (US, H20, U.S.), or CamelCase (iPhone, DeepSeek)."""
     if not word[:1].isalpha():
-        return any(map(str.isupper, word))
+        name = any(map(str.isupper, word))
+        return name, name
     caps = sum(map(str.isupper, word))
-    if caps >= 2 or _ACRONYM_DOTS.match(word) and word[0].isupper():
-        return True
+    if caps >= 2 or word[0].isupper() and _ACRONYM_DOTS.match(word):
+        return True, True
     if word[0].isupper():
-        return not first
-    return caps >= 1  # iPhone, eBay
+        return True, False
+    return caps >= 1, caps >= 1  # iPhone, eBay
 
 
 def _token(word: str) -> tuple[str, bool, bool] | None:
     """(term, a name inside a sentence, a name opening one) of a word as written; None if it ties nothing."""
-    term = _stem(word)
-    if len(term) < 2 or term in STOPWORDS or word.lower() in STOPWORDS or _CALENDAR_NUMBER.match(term):
+    lower = word.lower()
+    term = _stem(lower)
+    if len(term) < 2 or term in STOPWORDS or lower in STOPWORDS:
+        return None
+    if term[0].isdecimal() and _CALENDAR_NUMBER.match(term):  # (\d is what isdecimal says)
         return None
     if word.islower() or word.isdigit():
         return term, False, False
-    return term, _is_name(word, False), _is_name(word, True)
+    return term, *_names(word)
 
 
 _TOKENS: dict[str, tuple[str, bool, bool] | None] = {}  # `_token` of each word seen, for the process
