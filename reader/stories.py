@@ -43,10 +43,9 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
-import operator
 import pickle
 import re
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
