@@ -45,7 +45,7 @@ import heapq
 import math
 import pickle
 import re
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -53,9 +53,8 @@ from datetime import datetime, timedelta
 
 # -- features -----------------------------------------------------------------------------
 
-# A word, and what comes between it and the word before (whether it opens a sentence).
-_GAP_WORD = re.compile(r"(\W*)(\w+(?:['’.&\-]\w+)*)")
-_SENTENCE_END = frozenset(".!?:\n")
+# A word, after the first sentence's end between it and the word before if there is one (then it opens a sentence).
+_END_AND_WORD = re.compile(r"[^\w.!?:\n]*(?:([.!?:\n])\W*)?(\w+(?:['’.&\-]\w+)*)")
 _ACRONYM_DOTS = re.compile(r"^(?:\w\.)+\w?$")
 # Function words and the words headlines use about every story; rarity does the rest.
 STOPWORDS = frozenset(
@@ -97,8 +96,9 @@ class Features:
     text_words: int = 0  # words of text beside the title
 
 
-def _stem(word: str) -> str:
-    word = word.lower().replace("’", "'")
+def _stem(lower: str) -> str:
+    """The term of a lowercased word: possessive and apostrophes dropped, letters stemmed."""
+    word = lower.replace("’", "'")
     if word.endswith("'s"):
         word = word[:-2]
     word = word.replace("'", "").replace(".", "")
@@ -114,42 +114,65 @@ def _porter():
     return porter_stem
 
 
-def _is_name(word: str, first: bool) -> bool:
-    """A capitalised word not opening a sentence, an acronym (US, H20, U.S.), or CamelCase (iPhone, DeepSeek)."""
+def _names(word: str) -> tuple[bool, bool]:
+    """Whether a word not all lowercase is a name inside a sentence, and opening one: a capitalised word not
+    opening a sentence, an acronym (US, H20, U.S.), or CamelCase (iPhone, DeepSeek)."""
     if not word[:1].isalpha():
-        return any(c.isupper() for c in word)
-    caps = sum(c.isupper() for c in word)
-    if caps >= 2 or _ACRONYM_DOTS.match(word) and word[0].isupper():
-        return True
+        name = any(map(str.isupper, word))
+        return name, name
+    caps = sum(map(str.isupper, word))
+    if caps >= 2 or word[0].isupper() and _ACRONYM_DOTS.match(word):
+        return True, True
     if word[0].isupper():
-        return not first
-    return caps >= 1  # iPhone, eBay
+        return True, False
+    return caps >= 1, caps >= 1  # iPhone, eBay
 
 
-@lru_cache(maxsize=200_000)
 def _token(word: str) -> tuple[str, bool, bool] | None:
     """(term, a name inside a sentence, a name opening one) of a word as written; None if it ties nothing."""
-    term = _stem(word)
-    if len(term) < 2 or term in STOPWORDS or word.lower() in STOPWORDS or _CALENDAR_NUMBER.match(term):
+    lower = word.lower()
+    term = _stem(lower)
+    if len(term) < 2 or term in STOPWORDS or lower in STOPWORDS:
+        return None
+    if term[0].isdecimal() and _CALENDAR_NUMBER.match(term):  # (\d is what isdecimal says)
         return None
     if word.islower() or word.isdigit():
         return term, False, False
-    return term, _is_name(word, False), _is_name(word, True)
+    return term, *_names(word)
+
+
+_TOKENS: dict[str, tuple[str, bool, bool] | None] = {}  # `_token` of each word seen, for the process
+_TOKENS_LIMIT = 200_000  # words kept at most (a long-lived daemon meets unbounded vocabulary)
+
+
+def _new_token(word: str) -> tuple[str, bool, bool] | None:
+    """`_token`, kept in `_TOKENS`."""
+    global _TOKENS
+    if len(_TOKENS) >= _TOKENS_LIMIT:
+        _TOKENS = {}  # replaced, not cleared: a thread reading it meanwhile is unaffected
+    token = _TOKENS[word] = _token(word)
+    return token
 
 
 def _terms(text: str) -> tuple[dict[str, int], set[str]]:
-    """How often each term occurs in `text`, and which are names (stop words dropped). Counted per
-    distinct word and what precedes it, not per word: long texts repeat most of their words."""
+    """How often each term occurs in `text`, and which are names (stop words dropped)."""
     counts: dict[str, int] = {}
     names: set[str] = set()
-    for (gap, word), n in Counter(_GAP_WORD.findall(text)).items():
-        token = _token(word)
+    known = _TOKENS.get
+    for end, word in _END_AND_WORD.findall(text):
+        token = known(word, 0)
+        if token == 0:
+            token = _new_token(word)
         if token is not None:
             term, inside, opening = token  # a name opening a sentence is a name inside one
-            counts[term] = counts.get(term, 0) + n
-            if inside and (opening or _SENTENCE_END.isdisjoint(gap)):
+            counts[term] = counts.get(term, 0) + 1
+            if inside and (opening or not end):
                 names.add(term)
     return counts, names
+
+
+# 1 + ln(n), the weight of a text word found n times, for every n a lead can hold (a word and a gap: 2 characters).
+_TEXT_WEIGHTS = [0.0] + [1.0 + math.log(n) for n in range(1, MAX_TEXT_CHARS // 2 + 2)]
 
 
 def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
@@ -158,9 +181,10 @@ def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
     lead = text[:MAX_TEXT_CHARS]
     heading, names = _terms("\n" + title)  # the first word opens a sentence
     body, body_names = _terms("\n" + lead)
-    counts = {term: n * title_weight for term, n in heading.items()}
-    for term, n in body.items():
-        counts[term] = counts.get(term, 0.0) + 1.0 + math.log(n)
+    titled = {term: n * title_weight for term, n in heading.items()}
+    counts = {**titled, **dict(zip(body, map(_TEXT_WEIGHTS.__getitem__, body.values())))}
+    for term in titled.keys() & body.keys():  # in both: the title's weight, then the text's, as one sum
+        counts[term] = titled[term] + 1.0 + math.log(body[term])
     return Features(counts, frozenset(names | body_names), len(lead.split()))
 
 

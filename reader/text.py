@@ -117,8 +117,9 @@ _KINDS = {
 
 # Inline elements only hold text: lxml takes the common ones out of the tree (their text and
 # children kept in place) in C, so the walk below visits blocks and far fewer, longer text runs.
-# (Collapsing whitespace run by run or over runs joined gives the same text.)
-_INLINE = tuple(sorted({
+# (Collapsing whitespace run by run or over runs joined gives the same text.) As bytes: lxml reads
+# the names on every call, and bytes a third faster than str (~5 µs a fragment).
+_INLINE = tuple(name.encode("ascii") for name in sorted({
     "a", "abbr", "acronym", "audio", "b", "bdi", "bdo", "big", "body", "button", "cite", "code", "data", "del",
     "dfn", "em", "font", "i", "iframe", "img", "input", "ins", "kbd", "label", "mark", "nobr", "picture", "q",
     "s", "samp", "small", "source", "span", "strike", "strong", "sub", "sup", "tbody", "tfoot", "thead", "time",

@@ -3,9 +3,15 @@ about the same company stay apart; deterministic, explained, bounded by time, in
 
 from __future__ import annotations
 
+import math
+import random
+import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from reader.stories import Corpus, Grouper, StoryInput, Tuning, describe, features, weigh
+from reader.index.stemming import porter_stem
+from reader.stories import (_ACRONYM_DOTS, _CALENDAR_NUMBER, MAX_TEXT_CHARS, STOPWORDS, Corpus, Features, Grouper,
+                            StoryInput, Tuning, describe, features, weigh)
 from tests.storyworld import ENTITY_LIST, OTHERS, RECALL
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -82,6 +88,68 @@ def test_names_are_capitalised_words_inside_a_sentence_acronyms_and_camel_case()
     f = features("The Commerce Department adds DeepSeek and iPhone maker to a list", "EU and U.S. officials said so.")
     assert {"commerc", "depart", "deepseek", "iphon", "eu", "us"} <= f.names
     assert "the" not in f.terms and "list" in f.terms and "list" not in f.names
+
+
+_REFERENCE_GAP_WORD = re.compile(r"(\W*)(\w+(?:['’.&\-]\w+)*)")
+
+
+def _reference_features(title: str, text: str, title_weight: float = 3.0) -> Features:
+    """`features` as first written: every word with what comes between it and the word before."""
+
+    def stem(word):
+        word = word.lower().replace("’", "'")
+        word = word[:-2] if word.endswith("'s") else word
+        word = word.replace("'", "").replace(".", "")
+        return word if not word.isalpha() else porter_stem(word)
+
+    def is_name(word, first):
+        if not word[:1].isalpha():
+            return any(c.isupper() for c in word)
+        caps = sum(c.isupper() for c in word)
+        if caps >= 2 or _ACRONYM_DOTS.match(word) and word[0].isupper():
+            return True
+        return not first if word[0].isupper() else caps >= 1
+
+    def token(word):
+        term = stem(word)
+        if len(term) < 2 or term in STOPWORDS or word.lower() in STOPWORDS or _CALENDAR_NUMBER.match(term):
+            return None
+        if word.islower() or word.isdigit():
+            return term, False, False
+        return term, is_name(word, False), is_name(word, True)
+
+    def terms(text):
+        counts, names = {}, set()
+        for (gap, word), n in Counter(_REFERENCE_GAP_WORD.findall(text)).items():
+            token_ = token(word)
+            if token_ is not None:
+                term, inside, opening = token_
+                counts[term] = counts.get(term, 0) + n
+                if inside and (opening or frozenset(".!?:\n").isdisjoint(gap)):
+                    names.add(term)
+        return counts, names
+
+    lead = text[:MAX_TEXT_CHARS]
+    heading, names = terms("\n" + title)
+    body, body_names = terms("\n" + lead)
+    counts = {term: n * title_weight for term, n in heading.items()}
+    for term, n in body.items():
+        counts[term] = counts.get(term, 0.0) + 1.0 + math.log(n)
+    return Features(counts, frozenset(names | body_names), len(lead.split()))
+
+
+def test_features_of_random_text_are_those_of_the_reference_reading_term_for_term_in_order():
+    """Words, names at a sentence's start or inside one, repeats and the title's weight: the same features,
+    their terms in the same order (the heaviest terms' ties break by it)."""
+    rng = random.Random(15)
+    pieces = ["the", "The", "U.S.", "U.S", "iPhone", "DeepSeek", "EU", "eu", "said", "2024", "12th", "1s", "x", "Ä",
+              "élan", "Élan", "rock-n-roll", "O'Neil", "Trump’s", "trump's", "H20", "_x", "a&b", "AT&T", "3.5", "中文",
+              "١٢٣", "3rd", "1999", ".", "!", "?", ":", "\n", " ", "  ", ", ", "(", "'", "’", "-", "&", "—", "…", "\t",
+              "\u2028"]  # fmt: skip
+    for _ in range(1000):
+        title, text = ("".join(rng.choices(pieces, k=rng.randint(0, n))) for n in (12, 700))
+        found, expected = features(title, text), _reference_features(title, text)
+        assert found == expected and list(found.terms.items()) == list(expected.terms.items()), (title, text)
 
 
 def test_an_article_is_weighed_by_its_heaviest_terms_whatever_its_length():
