@@ -41,6 +41,9 @@ ARTICLE_COLUMNS = """
     a.first_seen, t.summary, t.content, a.categories, a.enclosures, {text}, {markdown},
     a.text_source, a.read, a.starred, a.story_id
 """
+# A Markdown stored as '' is the text itself (the feed's plain text, or a page's that had no formatting):
+# stored once, not twice. (Never '' otherwise: an article without text has none in Markdown either.)
+MARKDOWN = "COALESCE(NULLIF(t.markdown, ''), t.text)"
 # An article with its feed and its texts (`article_texts`: the bulk of it, in a table of their own).
 ARTICLE_TABLES = "articles a JOIN feeds f ON f.id = a.feed_id JOIN article_texts t ON t.id = a.id"
 
@@ -55,7 +58,9 @@ NOT_MUTED = "(a.story_id IS NULL OR a.story_id NOT IN (SELECT id FROM stories WH
 
 def _article_columns(with_text: bool) -> str:
     """ARTICLE_COLUMNS, with the text and Markdown read only when asked for (they are most of a row)."""
-    return ARTICLE_COLUMNS.format(text="t.text" if with_text else "''", markdown="t.markdown" if with_text else "''")
+    if not with_text:
+        return ARTICLE_COLUMNS.format(text="''", markdown="''")
+    return ARTICLE_COLUMNS.format(text="t.text", markdown=MARKDOWN)
 
 
 def _article(row: sqlite3.Row) -> Article:
@@ -127,7 +132,7 @@ class ArticleStore(Database):
                     tx.execute(
                         "INSERT INTO article_texts (id, summary, content, content_html, text, markdown) "
                         "VALUES (?, ?, ?, ?, ?, ?)",
-                        (cur.lastrowid, a.summary, a.content, a.content_html, text, text),
+                        (cur.lastrowid, a.summary, a.content, a.content_html, text, ""),  # (MARKDOWN)
                     )
                     new_ids.append(cur.lastrowid)
                 elif existing[a.key][1] != a.content_hash:
@@ -145,7 +150,7 @@ class ArticleStore(Database):
                     tx.execute(
                         "UPDATE article_texts SET summary = ?, content = ?, content_html = ?"
                         + ("" if page else ", text = ?, markdown = ?") + " WHERE id = ?",
-                        (a.summary, a.content, a.content_html, *(() if page else (text, text)), aid),
+                        (a.summary, a.content, a.content_html, *(() if page else (text, "")), aid),
                     )
                     updated_ids.append(aid)
             # Changed text is matched again too: a rule that now matches alerts (once per story).
@@ -174,7 +179,7 @@ class ArticleStore(Database):
                 tx.execute("UPDATE articles SET canonical_url = ? WHERE id = ?", (canonical_url, article_id))
             if text is not None:
                 tx.execute("UPDATE article_texts SET text = ?, markdown = ? WHERE id = ?",
-                           (text, markdown or text, article_id))  # fmt: skip
+                           (text, "" if markdown in (None, text) else markdown, article_id))  # fmt: skip
                 tx.execute(
                     f"UPDATE articles SET text_source = '{TextSource.PAGE}', "
                     "fulltext_state = ?, page_error = NULL, version = version + 1 WHERE id = ?",

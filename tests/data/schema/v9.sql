@@ -1,4 +1,4 @@
--- A reader database at schema version 9, made by the reader at d81107f with tests/schema_fixture.py.
+-- A reader database at schema version 9, made by the reader at 2ac7d57 with tests/schema_fixture.py.
 PRAGMA application_id = 1380209201;
 PRAGMA user_version = 9;
 BEGIN TRANSACTION;
@@ -25,8 +25,8 @@ CREATE TABLE alerts (
         created_at TEXT NOT NULL, story_id INTEGER,
         UNIQUE (rule, canonical_url)
     );
-INSERT INTO "alerts" VALUES(1,'deepseek',1,'https://example.org/a1','DeepSeek and export controls','https://example.org/a1?utm_source=x','2026-11-20T08:30:00+00:00','DeepSeek and export','[[0, 8]]','2026-12-03T17:05:04+00:00',NULL);
-INSERT INTO "alerts" VALUES(2,'digest',3,'https://example.org/a3','Third','https://example.org/a3?utm_source=x','2026-11-20T08:30:00+00:00','Third','[]','2026-12-03T17:05:04+00:00',NULL);
+INSERT INTO "alerts" VALUES(1,'deepseek',1,'https://example.org/a1','DeepSeek and export controls','https://example.org/a1?utm_source=x','2026-11-20T08:30:00+00:00','DeepSeek and export','[[0, 8]]','2026-12-03T17:17:00+00:00',NULL);
+INSERT INTO "alerts" VALUES(2,'digest',3,'https://example.org/a3','Third','https://example.org/a3?utm_source=x','2026-11-20T08:30:00+00:00','Third','[]','2026-12-03T17:17:00+00:00',NULL);
 CREATE TABLE article_texts (
         id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
         summary TEXT NOT NULL DEFAULT '',
@@ -36,9 +36,9 @@ CREATE TABLE article_texts (
         markdown TEXT NOT NULL DEFAULT ''
     );
 INSERT INTO "article_texts" VALUES(1,'Chips ü','Long content about chips','<p>Long <b>content</b></p>','The page''s text','**The page''s** text');
-INSERT INTO "article_texts" VALUES(2,'summary only','','','summary only','summary only');
-INSERT INTO "article_texts" VALUES(3,'','','','Third, corrected','Third, corrected');
-INSERT INTO "article_texts" VALUES(4,'','','','DeepSeek, again','DeepSeek, again');
+INSERT INTO "article_texts" VALUES(2,'summary only','','','summary only','');
+INSERT INTO "article_texts" VALUES(3,'','','','Third, corrected','');
+INSERT INTO "article_texts" VALUES(4,'','','','DeepSeek, again','');
 CREATE TABLE articles (
         id INTEGER PRIMARY KEY,
         feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
@@ -63,10 +63,10 @@ CREATE TABLE articles (
         indexed_version INTEGER NOT NULL DEFAULT 0, story_id INTEGER REFERENCES stories(id) ON DELETE SET NULL, story_reason TEXT NOT NULL DEFAULT '{}',
         UNIQUE (feed_id, key)
     );
-INSERT INTO "articles" VALUES(1,1,'a1','DeepSeek and export controls','https://example.org/a1?utm_source=x','https://example.org/a1','Ann','2026-11-20T08:30:00+00:00',NULL,'2026-12-03T17:05:04+00:00','2026-11-20T08:30:00+00:00','["AI", "Policy"]','[{"url": "https://example.org/a1.mp3", "type": "audio/mpeg", "length": 42}]','h-DeepSeek and export controls','page','done',NULL,1,0,2,0,1,'{"started": true}');
-INSERT INTO "articles" VALUES(2,1,'a2','Second 二','https://example.org/a2?utm_source=x','https://example.org/a2','',NULL,'2026-11-20T08:30:00+00:00','2026-12-03T17:05:04+00:00','2026-11-20T08:30:00+00:00','[]','[]','h-Second 二','summary','failed','HTTP 404 Not Found',0,1,1,1,2,'{"started": true}');
-INSERT INTO "articles" VALUES(3,1,'a3','Third, corrected','https://example.org/a3?utm_source=x','https://example.org/a3','','2026-11-20T08:30:00+00:00',NULL,'2026-12-03T17:05:04+00:00','2026-11-20T08:30:00+00:00','[]','[]','h-Third, corrected','title','pending',NULL,1,0,2,0,3,'{"started": true}');
-INSERT INTO "articles" VALUES(4,2,'b1','DeepSeek, again','https://example.org/b1?utm_source=x','https://example.org/b1?utm_source=x','',NULL,NULL,'2026-12-03T17:05:04+00:00','2026-12-03T17:05:04+00:00','[]','[]','h-DeepSeek, again','title','skipped',NULL,0,0,1,0,4,'{"started": true}');
+INSERT INTO "articles" VALUES(1,1,'a1','DeepSeek and export controls','https://example.org/a1?utm_source=x','https://example.org/a1','Ann','2026-11-20T08:30:00+00:00',NULL,'2026-12-03T17:17:00+00:00','2026-11-20T08:30:00+00:00','["AI", "Policy"]','[{"url": "https://example.org/a1.mp3", "type": "audio/mpeg", "length": 42}]','h-DeepSeek and export controls','page','done',NULL,1,0,2,0,1,'{"started": true}');
+INSERT INTO "articles" VALUES(2,1,'a2','Second 二','https://example.org/a2?utm_source=x','https://example.org/a2','',NULL,'2026-11-20T08:30:00+00:00','2026-12-03T17:17:00+00:00','2026-11-20T08:30:00+00:00','[]','[]','h-Second 二','summary','failed','HTTP 404 Not Found',0,1,1,1,2,'{"started": true}');
+INSERT INTO "articles" VALUES(3,1,'a3','Third, corrected','https://example.org/a3?utm_source=x','https://example.org/a3','','2026-11-20T08:30:00+00:00',NULL,'2026-12-03T17:17:00+00:00','2026-11-20T08:30:00+00:00','[]','[]','h-Third, corrected','title','pending',NULL,1,0,2,0,3,'{"started": true}');
+INSERT INTO "articles" VALUES(4,2,'b1','DeepSeek, again','https://example.org/b1?utm_source=x','https://example.org/b1?utm_source=x','',NULL,NULL,'2026-12-03T17:17:00+00:00','2026-12-03T17:17:00+00:00','[]','[]','h-DeepSeek, again','title','skipped',NULL,0,0,1,0,4,'{"started": true}');
 CREATE TABLE deliveries (
         id INTEGER PRIMARY KEY,
         alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
@@ -104,8 +104,8 @@ CREATE TABLE feeds (
         error_count INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL
     , max_age_seconds INTEGER);
-INSERT INTO "feeds" VALUES(1,'https://example.org/feed.xml','Exämple — tech','Tech','https://example.org/',1,1,'W/"1"','Thu, 19 Nov 2026 08:00:00 GMT','b1',3600,'2026-11-20T08:30:00+00:00','2026-12-03T17:05:04+00:00','ok',NULL,'2026-12-03T17:05:04+00:00',0,'2026-12-03T17:05:04+00:00',NULL);
-INSERT INTO "feeds" VALUES(2,'http://127.0.0.1:8/rss','Broken','','',1,0,NULL,NULL,NULL,NULL,NULL,'2026-12-03T17:05:04+00:00','error','HTTP 500 Internal Server Error',NULL,1,'2026-12-03T17:05:04+00:00',NULL);
+INSERT INTO "feeds" VALUES(1,'https://example.org/feed.xml','Exämple — tech','Tech','https://example.org/',1,1,'W/"1"','Thu, 19 Nov 2026 08:00:00 GMT','b1',3600,'2026-11-20T08:30:00+00:00','2026-12-03T17:17:00+00:00','ok',NULL,'2026-12-03T17:17:00+00:00',0,'2026-12-03T17:17:00+00:00',NULL);
+INSERT INTO "feeds" VALUES(2,'http://127.0.0.1:8/rss','Broken','','',1,0,NULL,NULL,NULL,NULL,NULL,'2026-12-03T17:17:00+00:00','error','HTTP 500 Internal Server Error',NULL,1,'2026-12-03T17:17:00+00:00',NULL);
 CREATE TABLE index_deletions (article_id INTEGER PRIMARY KEY);
 INSERT INTO "index_deletions" VALUES(5);
 CREATE TABLE match_queue (
@@ -113,11 +113,11 @@ CREATE TABLE match_queue (
         first_fetch INTEGER NOT NULL DEFAULT 0,
         queued_at TEXT NOT NULL
     );
-INSERT INTO "match_queue" VALUES(2,0,'2026-12-03T17:05:04.435+00:00');
+INSERT INTO "match_queue" VALUES(2,0,'2026-12-03T17:17:00.152+00:00');
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO "meta" VALUES('index_schema','7');
 INSERT INTO "meta" VALUES('story_documents','4');
-INSERT INTO "meta" VALUES('story_terms_forgotten','2026-11-27T17:05:04+00:00');
+INSERT INTO "meta" VALUES('story_terms_forgotten','2026-11-27T17:17:00+00:00');
 CREATE TABLE rule_state (
         rule TEXT PRIMARY KEY,
         armed_at TEXT NOT NULL
@@ -136,7 +136,7 @@ CREATE TABLE stories (
 INSERT INTO "stories" VALUES(1,'2026-11-20T08:30:00+00:00','2026-11-20T08:30:00+00:00',1,'["Ex\u00e4mple \u2014 tech"]','["deepseek"]',NULL,'{}',0.0,NULL,'{}',0.125);
 INSERT INTO "stories" VALUES(2,'2026-11-20T08:30:00+00:00','2026-11-20T08:30:00+00:00',1,'["Ex\u00e4mple \u2014 tech"]','[]','2026-11-20T08:30:00+00:00','{}',0.0,NULL,'{}',0.05);
 INSERT INTO "stories" VALUES(3,'2026-11-20T08:30:00+00:00','2026-11-20T08:30:00+00:00',1,'["Ex\u00e4mple \u2014 tech"]','[]',NULL,'{}',0.0,NULL,'{}',0.0);
-INSERT INTO "stories" VALUES(4,'2026-12-03T17:05:04+00:00','2026-12-03T17:05:04+00:00',1,'["Broken"]','["deepseek"]',NULL,X'01000000000000000000F03F646565707365656B',0.0,NULL,'{}',0.0);
+INSERT INTO "stories" VALUES(4,'2026-12-03T17:17:00+00:00','2026-12-03T17:17:00+00:00',1,'["Broken"]','["deepseek"]',NULL,X'01000000000000000000F03F646565707365656B',0.0,NULL,'{}',0.0);
 CREATE TABLE story_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO "story_df" VALUES('chip',1);
 INSERT INTO "story_df" VALUES('control',1);
