@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 
 import pytest
 
+from reader.ingest import fewer_collections
 from reader.store import Store
 from tests.clirun import reader
 from tests.feedgen import Item, atom, items, recent, rss
@@ -220,3 +222,16 @@ def test_cache_control_max_age_is_kept_for_the_schedule(http_server, tmp_path):
         run = reader("fetch", "--no-fulltext", "--json", data=data)
         assert run.json()["feeds"][0]["status"] == expected
         assert Store(data / "reader.sqlite").feed_max_ages() == {1: 7200}
+
+
+def test_a_run_collects_garbage_seldom_and_leaves_the_thresholds_as_it_found_them():
+    before = gc.get_threshold()
+    try:
+        with fewer_collections(young=20_000):
+            assert gc.get_threshold() == (20_000, *before[1:])
+        assert gc.get_threshold() == before
+        with fewer_collections(young=20_000):
+            gc.set_threshold(2000, 10, 50)  # the TUI's, set while a refresh runs in its thread: kept
+        assert gc.get_threshold() == (2000, 10, 50)
+    finally:
+        gc.set_threshold(*before)

@@ -38,13 +38,18 @@ LIST_SORTS = {
 
 ARTICLE_COLUMNS = """
     a.id, a.feed_id, f.title, f.grp, a.key, a.title, a.link, a.author, a.published, a.updated,
-    a.first_seen, a.summary, a.content, a.categories, a.enclosures, {text}, {markdown},
+    a.first_seen, t.summary, t.content, a.categories, a.enclosures, {text}, {markdown},
     a.text_source, a.read, a.starred, a.story_id
 """
+# A Markdown stored as '' is the text itself (the feed's plain text, or a page's that had no formatting):
+# stored once, not twice. (Never '' otherwise: an article without text has none in Markdown either.)
+MARKDOWN = "COALESCE(NULLIF(t.markdown, ''), t.text)"
+# An article with its feed and its texts (`article_texts`: the bulk of it, in a table of their own).
+ARTICLE_TABLES = "articles a JOIN feeds f ON f.id = a.feed_id JOIN article_texts t ON t.id = a.id"
 
 # What the indexer reads of an article (see `_index_row`).
 INDEX_COLUMNS = (
-    "a.id, a.version, a.title, a.text, a.summary, f.title, f.grp, a.author, a.categories, a.link, a.sort_date"
+    "a.id, a.version, a.title, t.text, t.summary, f.title, f.grp, a.author, a.categories, a.link, a.sort_date"
 )
 
 # An unread article counts as unread unless its story is muted (`reader stories mute`); one parameter: now.
@@ -53,7 +58,9 @@ NOT_MUTED = "(a.story_id IS NULL OR a.story_id NOT IN (SELECT id FROM stories WH
 
 def _article_columns(with_text: bool) -> str:
     """ARTICLE_COLUMNS, with the text and Markdown read only when asked for (they are most of a row)."""
-    return ARTICLE_COLUMNS.format(text="a.text" if with_text else "''", markdown="a.markdown" if with_text else "''")
+    if not with_text:
+        return ARTICLE_COLUMNS.format(text="''", markdown="''")
+    return ARTICLE_COLUMNS.format(text="t.text", markdown=MARKDOWN)
 
 
 def _article(row: sqlite3.Row) -> Article:
@@ -84,13 +91,16 @@ class ArticleStore(Database):
         updated_ids: list[int] = []
         with self._tx() as tx:
             existing = {
-                key: (aid, chash, link)
-                for key, aid, chash, link in tx.execute(
-                    "SELECT key, id, content_hash, link FROM articles WHERE feed_id = ?", (feed_id,)
+                key: (aid, chash, link, source)
+                for key, aid, chash, link, source in tx.execute(
+                    "SELECT key, id, content_hash, link, text_source FROM articles WHERE feed_id = ?", (feed_id,)
                 )
             }
+            # Every new article is queued for matching in the transaction that stores it (a crash before matching
+            # loses no alert); `first_fetch`: it comes with its feed's first articles (no flood from a new feed).
+            first_fetch = tx.execute("SELECT last_new_at IS NULL FROM feeds WHERE id = ?", (feed_id,)).fetchone()[0]
             # GUID churn: a feed that gives an entry a new id on every fetch, link and text unchanged.
-            by_content = {(link, chash): key for key, (_aid, chash, link) in existing.items() if link}
+            by_content = {(link, chash): key for key, (_aid, chash, link, _source) in existing.items() if link}
             articles = list(articles)
             listed = {a.key for a in articles}
             seen: set[str] = set()
@@ -105,54 +115,56 @@ class ArticleStore(Database):
                     del by_content[(a.link, a.content_hash)]
                     continue
                 text, source = initial_text(a)
-                sort_date = _iso(a.published or a.updated) or now
                 values = (
-                    a.title, a.link, canonical.get(a.link, a.link), a.author, _iso(a.published),
-                    _iso(a.updated), a.summary, a.content, a.content_html,
-                    json.dumps(list(a.categories)),
-                    json.dumps([e.__dict__ for e in a.enclosures]), a.content_hash,
+                    a.title, a.link, canonical.get(a.link, a.link), a.author, _iso(a.published), _iso(a.updated),
+                    json.dumps(list(a.categories)), json.dumps([e.__dict__ for e in a.enclosures]), a.content_hash,
                 )  # fmt: skip
                 if a.key not in existing:
                     cur = tx.execute(
                         """
-                        INSERT INTO articles (title, link, canonical_url, author, published, updated,
-                            summary, content, content_html, categories, enclosures, content_hash,
-                            feed_id, key, first_seen, sort_date, text, markdown, text_source, fulltext_state)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO articles (title, link, canonical_url, author, published, updated, categories,
+                            enclosures, content_hash, feed_id, key, first_seen, sort_date, text_source, fulltext_state)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
-                        (*values, feed_id, a.key, now, sort_date, text, text, source,
+                        (*values, feed_id, a.key, now, _iso(a.published or a.updated) or now, source,
                          FulltextState.PENDING if fulltext and a.link else FulltextState.SKIPPED),
                     )  # fmt: skip
+                    tx.execute(
+                        "INSERT INTO article_texts (id, summary, content, content_html, text, markdown) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (cur.lastrowid, a.summary, a.content, a.content_html, text, ""),  # (MARKDOWN)
+                    )
                     new_ids.append(cur.lastrowid)
                 elif existing[a.key][1] != a.content_hash:
-                    aid = existing[a.key][0]
+                    aid, page = existing[a.key][0], existing[a.key][3] == TextSource.PAGE
                     # The feed's text changed: refresh it unless a page extraction is richer.
                     tx.execute(
-                        f"""
+                        """
                         UPDATE articles SET title = ?, link = ?, canonical_url = ?, author = ?,
-                            published = COALESCE(?, published), updated = ?, summary = ?, content = ?,
-                            content_html = ?, categories = ?, enclosures = ?, content_hash = ?,
-                            text = CASE WHEN text_source = '{TextSource.PAGE}' THEN text ELSE ? END,
-                            markdown = CASE WHEN text_source = '{TextSource.PAGE}' THEN markdown ELSE ? END,
-                            text_source = CASE WHEN text_source = '{TextSource.PAGE}' THEN text_source ELSE ? END,
-                            version = version + 1
+                            published = COALESCE(?, published), updated = ?, categories = ?, enclosures = ?,
+                            content_hash = ?, text_source = ?, version = version + 1
                         WHERE id = ?
                         """,
-                        (*values, text, text, source, aid),
+                        (*values, TextSource.PAGE if page else source, aid),
                     )
-                    # Changed text is matched again: a rule that now matches alerts (once per story).
                     tx.execute(
-                        "INSERT OR IGNORE INTO match_queue (article_id, first_fetch, queued_at) "
-                        "VALUES (?, 0, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))",
-                        (aid,),
+                        "UPDATE article_texts SET summary = ?, content = ?, content_html = ?"
+                        + ("" if page else ", text = ?, markdown = ?") + " WHERE id = ?",
+                        (a.summary, a.content, a.content_html, *(() if page else (text, "")), aid),
                     )
                     updated_ids.append(aid)
+            # Changed text is matched again too: a rule that now matches alerts (once per story).
+            tx.executemany(
+                "INSERT OR IGNORE INTO match_queue (article_id, first_fetch, queued_at) "
+                "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))",
+                [(i, first_fetch) for i in new_ids] + [(i, 0) for i in updated_ids],
+            )
         return UpsertResult(new_ids, updated_ids)
 
     def fulltext_jobs(self, article_ids: Sequence[int] | None = None) -> list[FulltextJob]:
         """Articles whose page is still to be fetched (of `article_ids`, or all)."""
         sql = (
-            "SELECT a.id, a.link, f.url, length(a.text) FROM articles a JOIN feeds f ON f.id = a.feed_id "
+            f"SELECT a.id, a.link, f.url, length(t.text) FROM {ARTICLE_TABLES} "
             f"WHERE a.fulltext_state = '{FulltextState.PENDING}'"  # a literal: the partial index applies
         )
         rows = self._select_in(sql, "a.id", article_ids)
@@ -166,10 +178,12 @@ class ArticleStore(Database):
             if canonical_url:
                 tx.execute("UPDATE articles SET canonical_url = ? WHERE id = ?", (canonical_url, article_id))
             if text is not None:
+                tx.execute("UPDATE article_texts SET text = ?, markdown = ? WHERE id = ?",
+                           (text, "" if markdown in (None, text) else markdown, article_id))  # fmt: skip
                 tx.execute(
-                    f"UPDATE articles SET text = ?, markdown = ?, text_source = '{TextSource.PAGE}', "
+                    f"UPDATE articles SET text_source = '{TextSource.PAGE}', "
                     "fulltext_state = ?, page_error = NULL, version = version + 1 WHERE id = ?",
-                    (text, markdown or text, state, article_id),
+                    (state, article_id),
                 )
             else:
                 tx.execute(
@@ -189,7 +203,7 @@ class ArticleStore(Database):
     def article(self, article_id: int, *, with_text: bool = True) -> Article | None:
         cols = _article_columns(with_text)
         row = self._conn().execute(
-            f"SELECT {cols} FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id = ?", (article_id,)
+            f"SELECT {cols} FROM {ARTICLE_TABLES} WHERE a.id = ?", (article_id,)
         ).fetchone()
         return _article(row) if row else None
 
@@ -201,7 +215,7 @@ class ArticleStore(Database):
 
     def articles_by_ids(self, ids: Sequence[int], *, with_text: bool = False) -> dict[int, Article]:
         cols = _article_columns(with_text)
-        rows = self._select_in(f"SELECT {cols} FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE 1", "a.id", ids)
+        rows = self._select_in(f"SELECT {cols} FROM {ARTICLE_TABLES} WHERE 1", "a.id", ids)
         return {r[0]: _article(r) for r in rows}
 
     def iter_articles(
@@ -218,7 +232,7 @@ class ArticleStore(Database):
             size = chunk_size if remaining is None else min(chunk_size, remaining)
             keyset = "AND (a.sort_date, a.id) < (?, ?)" if after else ""
             rows = conn.execute(
-                f"SELECT {cols}, a.sort_date FROM articles a JOIN feeds f ON f.id = a.feed_id "
+                f"SELECT {cols}, a.sort_date FROM {ARTICLE_TABLES} "
                 f"WHERE {where} {keyset} ORDER BY a.sort_date DESC, a.id DESC LIMIT ?",
                 [*params, *(after or ()), size],
             ).fetchall()
@@ -251,7 +265,7 @@ class ArticleStore(Database):
         pages = f"AND a.fulltext_state != '{FulltextState.PENDING}'" if ready else ""
         rows = self._conn().execute(
             f"""
-            SELECT {INDEX_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id
+            SELECT {INDEX_COLUMNS} FROM {ARTICLE_TABLES}
             WHERE a.indexed_version != a.version AND a.id > ? {pages}
             ORDER BY a.id LIMIT ?
             """,
@@ -265,7 +279,7 @@ class ArticleStore(Database):
         conn = self._conn()
         while True:
             rows = conn.execute(
-                f"SELECT {INDEX_COLUMNS} FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id > ? "
+                f"SELECT {INDEX_COLUMNS} FROM {ARTICLE_TABLES} WHERE a.id > ? "
                 "ORDER BY a.id LIMIT ?",
                 (after, chunk_size),
             ).fetchall()

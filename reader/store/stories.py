@@ -69,11 +69,12 @@ class StoryStore(Database):
         rows = self._conn().execute(
             f"""
             SELECT a.id, a.title,
-                   substr(CASE a.text_source WHEN 'title' THEN a.summary WHEN 'page' THEN a.summary || char(10) || a.text
-                                             ELSE a.text END, 1, {MAX_TEXT_CHARS}),
+                   substr(CASE a.text_source WHEN 'title' THEN t.summary WHEN 'page' THEN t.summary || char(10) || t.text
+                                             ELSE t.text END, 1, {MAX_TEXT_CHARS}),
                    min(a.sort_date, a.first_seen), CASE WHEN f.title = '' THEN f.url ELSE f.title END,
                    a.canonical_url
             FROM articles a INDEXED BY articles_to_group JOIN feeds f ON f.id = a.feed_id
+                 JOIN article_texts t ON t.id = a.id
             WHERE a.story_id IS NULL {pages} ORDER BY a.sort_date, a.id LIMIT ?
             """,
             (limit,),
