@@ -139,3 +139,16 @@ def test_another_programs_database_is_refused(tmp_path):
     with pytest.raises(Exception, match="belongs to another program"):
         Store(path)
     assert APPLICATION_ID != 7
+
+
+def test_an_upgrade_says_so_once_before_it_runs(tmp_path):
+    """A step may rewrite every article (minutes on a large database): the user is told, once, not left waiting."""
+    data = tmp_path / "data"
+    data.mkdir()
+    load(SCHEMA_VERSION - 1, data / "reader.sqlite")
+    first = reader("feeds", "list", data=data)
+    err = " ".join(first.err.split())
+    assert first.code == 0, first.err
+    assert f"upgrading the database {data / 'reader.sqlite'} from version {SCHEMA_VERSION - 1} to {SCHEMA_VERSION}" in err
+    again = reader("feeds", "list", data=data)
+    assert again.code == 0 and "upgrading" not in again.err

@@ -5,6 +5,7 @@ between threads."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -13,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, split_sql
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -146,6 +149,9 @@ class Database:
                 f"{self.path} has schema version {version}, newer than this reader knows ({SCHEMA_VERSION}): "
                 "it was written by a newer reader; upgrade the reader to open it (the file was left unchanged)"
             )
+        if 0 < version < SCHEMA_VERSION:  # a step may rewrite every article: minutes at 100k, so say so first
+            log.warning("upgrading the database %s from version %d to %d, once (a large one may take a minute); "
+                        "older readers cannot open it afterwards", self.path, version, SCHEMA_VERSION)
         for step in MIGRATIONS[version:]:
             with self._tx() as tx:
                 for statement in split_sql(step.sql):
