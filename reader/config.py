@@ -112,6 +112,8 @@ class Spec:
         raise AssertionError(self.kind)
 
     def _in_range(self, value: float, prefix: str = "") -> float:
+        if value != value:  # NaN (TOML's `nan`) compares false with every bound: it would pass them all
+            raise ValueError(f"{prefix}must be a number (got nan)")
         if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
             sign, bound = ("≥", self.min) if self.min is not None and value < self.min else ("≤", self.max)
             raise ValueError(f"{prefix}must be {sign} {_number(bound)} (got {_number(value)})")
@@ -120,7 +122,7 @@ class Spec:
     def _text(self, value: Any, got: str) -> str:
         if not isinstance(value, str):
             raise ValueError(f"must be a string {got}")
-        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):  # C0, DEL and C1 (U+009B is CSI)
             raise ValueError(f"must not hold control characters {got}")
         if self.choices:
             if value.upper() not in self.choices:
