@@ -1,14 +1,17 @@
 """Bad input gets a clear message and loses nothing, through the real CLI: feed URLs, import files,
-items sharing one guid, a full disk, an emptied database, and the modes of the files the reader writes."""
+items sharing one guid, a full disk, a read-only data dir, an emptied database, and the modes of the files the reader writes."""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import sqlite3
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from reader.parse.fast_path import parse_fast
 from reader.parse.feedparser_path import parse_with_feedparser
@@ -195,3 +198,42 @@ def test_what_the_reader_writes_is_owner_only_under_umask_022(http_server, tmp_p
     assert modes(data, data / "reader.sqlite") == {"data": oct(0o700), "reader.sqlite": oct(0o600)}
     again = run_under_umask(0o022, "fetch", data=data, config=config)
     assert "owner-only" not in again.stderr
+
+
+def run_on_read_only(data, *args: str) -> subprocess.CompletedProcess:
+    """The real command with `data` read-only: a read-only bind mount for root (whom modes do not stop),
+    else the modes."""
+    command = [sys.executable, "-m", "reader", *args]
+    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(data / "config"), "COLUMNS": "200"}
+    if os.geteuid() == 0:
+        mount = f"mount --bind {data} {data} && mount -o remount,ro,bind {data} {data} && exec \"$@\""
+        command = ["unshare", "-m", "sh", "-c", mount, "sh", *command]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_a_read_only_data_dir_is_one_line_for_each_command_that_writes(
+        http_server, tmp_path):  # fmt: skip
+    data = tmp_path / "data"
+    url = http_server.route("/feed.xml", rss(items(3)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
+    assert reader("fetch", data=data).code == 0
+    before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
+    if os.geteuid() != 0:
+        for path in [data, *data.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+    elif run_on_read_only(data, "--version").returncode != 0:
+        pytest.skip("root here, and no mount namespace to make a directory read-only in")
+    try:
+        for command in (("fetch",), ("feeds", "add", "--as-is", "http://127.0.0.1:9/other.xml"), ("daemon", "--once"),
+                        ("feeds", "remove", "1")):  # fmt: skip
+            run = run_on_read_only(data, *command)
+            err = folded(run.stderr)
+            assert run.returncode == 1 and "Traceback" not in err and err.count("reader:") == 1, (command, run.stderr)
+            assert "Nothing was lost" in err and ("make them writable" in err or "make it writable" in err), command
+        if os.geteuid() == 0:  # (on a read-only file system; a directory of mode 0500 may lack SQLite's -shm file)
+            listed = run_on_read_only(data, "articles", "--json")
+            assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 3, listed.stderr
+    finally:
+        for path in [data, *data.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    assert {p: p.read_bytes() for p in before} == before

@@ -64,10 +64,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.error(str(exc))
         return 1
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            why, then = f"{exc.strerror}; is the disk full?", "free some space and run the command again"
+        elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):  # a read-only data dir, another user's files
+            why, then = exc.strerror, "make it writable and run the command again"
+        else:
             raise
-        console.error(f"could not write {exc.filename or 'a file'} ({exc.strerror}; is the disk full?). Nothing was "
-                      "lost: the database keeps everything stored; free some space and run the command again")  # fmt: skip
+        console.error(f"could not write {exc.filename or 'a file'} ({why}). Nothing was lost: the database keeps "
+                      f"everything stored; {then}")  # fmt: skip
         return 1
     except KeyboardInterrupt:
         console.err.print("interrupted")
