@@ -91,6 +91,18 @@ def test_missing_query_and_wrong_types_are_errors(tmp_path):
     assert (problem.line, problem.message) == (3, 'enabled should be true or false, not "no"')
 
 
+def test_every_wrong_key_of_a_file_is_its_own_error_with_its_line(tmp_path):
+    """Fixing one key must not reveal the next only on the following run."""
+    path = write(tmp_path, "many", "query = 'a AND (b'\nenabled = 'yes'\ngroups = 3\nmode = 'weekly'\n"
+                                   "quiet_hours = '25:00-07:00'\ntimezone = 'Mars/Olympus'\noutlets = 0\n"
+                                   "story_updates = 5\n")  # fmt: skip
+    rule, problems = load_rule(path)
+    assert rule is None
+    errors = [(p.line, p.message.split(" ")[0]) for p in problems if p.severity == "error"]
+    assert errors == [(1, "the"), (2, "enabled"), (3, "groups"), (4, "mode"), (5, "quiet_hours:"), (6, "unknown"),
+                      (7, "outlets"), (8, "story_updates")]  # fmt: skip
+
+
 def test_bad_query_reports_the_column_and_the_line_it_is_on(tmp_path):
     path = write(tmp_path, "paren", "# a comment\nquery = 'DeepSeek AND (chips'\n")
     _rule, problem = problem_of(path)
