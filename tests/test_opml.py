@@ -177,6 +177,27 @@ def test_opml_with_no_feed_urls_says_what_is_missing():
         read_subscriptions(data, "feeds.xml")
 
 
+def test_an_outline_that_looks_like_a_feed_but_has_no_xmlurl_is_named_and_an_empty_folder_is_not():
+    data = opml('<outline text="Empty folder"/>\n<outline text="Tech">\n'
+                '<outline text="Site only" type="rss" htmlUrl="https://a.example/"/>\n'
+                '<outline text="Link" type="link" url="https://b.example/page"/>\n'
+                '<outline text="Feed" xmlUrl="https://c.example/feed"/>\n</outline>')  # fmt: skip
+    result = read_subscriptions(data, "feeds.opml")
+    assert [s.url for s in result.subscriptions] == ["https://c.example/feed"]
+    assert result.skipped == ["line 4: no xmlUrl (the feed's address), so nothing to subscribe to: 'Site only'",
+                              "line 5: no xmlUrl (the feed's address), so nothing to subscribe to: 'Link'"]
+
+
+@pytest.mark.parametrize("declaration", ['<?xml version="1.0"?>\n', '<?xml version="1.0" encoding="utf-8"?>\n', ""])
+def test_latin1_bytes_in_a_file_declaring_no_other_encoding_are_read_as_windows_1252(declaration):
+    """An old exporter's Latin-1 without a declaration: UTF-8 by the XML rules, so 'Caf\ufffd' unless recovered."""
+    data = (f'{declaration}<opml version="1.0"><body>\n<outline text="Café – société" xmlUrl="http://h.example/f"/>\n'
+            "</body></opml>").encode("cp1252")  # fmt: skip
+    result = read_subscriptions(data, "old.opml")
+    assert [s.title for s in result.subscriptions] == ["Café – société"]
+    assert f"4 non-UTF-8 bytes (read as Windows-1252) at line {2 + bool(declaration)}" in result.recovered
+
+
 def test_opml_without_body_is_refused():
     with pytest.raises(OPMLError, match=r"^feeds\.xml: no <body> element$"):
         read_subscriptions(b'<opml version="2.0"><head><title>t</title></head></opml>', "feeds.xml")
