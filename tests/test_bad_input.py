@@ -237,3 +237,34 @@ def test_a_read_only_data_dir_is_one_line_for_each_command_that_writes(
         for path in [data, *data.rglob("*")]:
             path.chmod(path.stat().st_mode | 0o200)
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_a_data_dir_that_is_a_file_is_one_line_naming_it(tmp_path):
+    """`--data-dir` pointing at the database file, say."""
+    in_the_way = tmp_path / "reader.sqlite"
+    in_the_way.write_bytes(b"precious")
+    for data in (in_the_way, in_the_way / "sub"):
+        run = reader("fetch", data=data)
+        err = folded(run.err)
+        assert run.code == 1 and "Traceback" not in err and err.count("reader:") == 1, run.err
+        assert f"could not write {data} (" in err and "something else is in its place" in err, run.err
+    assert in_the_way.read_bytes() == b"precious"
+
+
+def test_an_unexpected_error_is_one_line_and_its_traceback_under_debug_masks_every_secret(capsys):
+    """A bug's message may quote a feed's URL: masked like every log line, with or without --debug (Python's
+    own traceback printer would show it whole)."""
+    from reader.cli import _unexpected
+
+    try:
+        raise ValueError("refreshing http://u:Feedpasswd@x.example/f?token=Plantedhooktoken went wrong")
+    except ValueError as exc:
+        assert _unexpected(exc, debug=False) == 1
+        quiet = capsys.readouterr().err
+        assert _unexpected(exc, debug=True) == 1
+        loud = capsys.readouterr().err
+    assert "Traceback" not in quiet and "run with --debug" in " ".join(quiet.split())
+    assert "Traceback" in loud and "raise ValueError" in loud
+    for shown in (quiet, loud):
+        assert "unexpected error: ValueError" in shown and "http://****@x.example/f?token=****" in shown
+        assert "Plantedhooktoken" not in shown and "Feedpasswd" not in shown

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from ..config import VERSION, ConfigError
 from ..filemodes import keep_private
 from ..index.errors import IndexDamaged, WrongWhoosh
 from ..lock import WriterBusy
-from ..logs import setup_logging
+from ..logs import redact_secrets, setup_logging
 from ..store import StoreError
 from .. import console
 from .context import Context, UsageError
@@ -51,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(debug=args.debug or None)
+    debug = args.debug or bool(os.environ.get("READER_DEBUG"))
     ctx = Context(args)
     try:
         ctx.settings  # a wrong setting stops every command before it starts
@@ -68,16 +71,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             why, then = f"{exc.strerror}; is the disk full?", "free some space and run the command again"
         elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):  # a read-only data dir, another user's files
             why, then = exc.strerror, "make it writable and run the command again"
+        elif exc.errno in (errno.EEXIST, errno.ENOTDIR, errno.EISDIR):  # --data-dir naming a file, say
+            why, then = f"{exc.strerror}: something else is in its place", "move that away and run the command again"
         else:
-            raise
+            return _unexpected(exc, debug)
         console.error(f"could not write {exc.filename or 'a file'} ({why}). Nothing was lost: the database keeps "
                       f"everything stored; {then}")  # fmt: skip
         return 1
     except KeyboardInterrupt:
         console.err.print("interrupted")
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug
+        return _unexpected(exc, debug)
     finally:
         ctx.close()
+
+
+def _unexpected(exc: Exception, debug: bool) -> int:
+    """A bug: one line, or the traceback too with --debug; secrets (feed credentials, notification URLs) masked
+    either way, as in the logs."""
+    if debug:
+        sys.stderr.write(redact_secrets("".join(traceback.format_exception(exc))))
+    console.error(redact_secrets(f"unexpected error: {type(exc).__name__}: {exc}") +
+                  ("" if debug else " (run with --debug for the traceback, and please report it)"))  # fmt: skip
+    return 1
 
 
 def open_tui(ctx: Context) -> int:
