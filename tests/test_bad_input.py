@@ -268,3 +268,23 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_under_debug_masks_eve
     for shown in (quiet, loud):
         assert "unexpected error: ValueError" in shown and "http://****@x.example/f?token=****" in shown
         assert "Plantedhooktoken" not in shown and "Feedpasswd" not in shown
+
+
+BAD_NUMBERS = [
+    (("articles", "--limit", "-1"), "argument --limit: must be a number from 1 to 1,000,000,000 (got -1)"),
+    (("search", "--limit", "0", "x"), "argument --limit: must be a number from 1 to 1,000,000,000 (got 0)"),
+    (("alerts", "--limit", "99999999999999999999"), "must be a number from 1 to 1,000,000,000"),
+    (("stories", "show", "99999999999999999999"), "argument ID: must be a number from 1 to 9,223,372,036,854,775,807"),
+    (("fetch", "--wait", "nan"), "argument --wait: must be a number from 0 to 86,400 (got nan)"),  # a wait forever
+    (("index", "check", "--sample", "x"), "argument --sample: 'x' is not a whole number"),
+]
+
+
+def test_a_number_out_of_range_on_the_command_line_is_refused_naming_what_is_allowed(tmp_path):
+    """Each was taken: -1 and 0 listed nothing as if nothing matched; an id past SQLite's integers was a traceback."""
+    with ThreadPoolExecutor(3) as pool:
+        runs = list(pool.map(lambda case: reader(*case[0], data=tmp_path / "data"), BAD_NUMBERS))
+    for (args, message), run in zip(BAD_NUMBERS, runs):
+        assert run.code == 2 and message in folded(run.err) and "Traceback" not in run.err, (args, run.err)
+    show = reader("show", "99999999999999999999", data=tmp_path / "data")  # an id, or else a link: neither
+    assert show.code == 2 and "no article '99999999999999999999'" in folded(show.err), show.err
