@@ -354,9 +354,12 @@ def test_rules_list_shows_counts_and_never_a_secret(world):
     path = write(settings.rules_dir, "alert", "query = 'DeepSeek'\nnotify = ['json://me:s3cretpw@127.0.0.1/hook']\n")
     path.chmod(0o600)
     write(settings.rules_dir, "saved", "query = 'weather'\ntitle = 'Weather'\n")
+    write(settings.rules_dir, "odd", 'query = "x"\ntitle = "a\\u009b2Jb\\u202ec\\u0085"\n')  # C1 CSI, bidi, NEL
     run = reader("rules", "list", "--json", data=settings.data_dir, config=settings.config_dir)
     assert run.code == 0, run.err
+    assert not any(c in run.out for c in "\x9b\u202e\x85")  # escaped in the JSON, never raw to a terminal
     entries = {e["name"]: e for e in run.json()}
+    assert entries["odd"]["title"] == "a\x9b2Jb\u202ec\x85"  # the value itself unchanged
     assert entries["alert"]["matches"] == 4 and entries["alert"]["kind"] == "alert"
     assert entries["alert"]["notify"] == ["json://me:****@127.0.0.1/hook"]
     assert entries["saved"]["kind"] == "saved search" and entries["saved"]["title"] == "Weather"

@@ -203,7 +203,7 @@ def write_stream(articles: Iterator[Article], fmt: str, out: TextIO, store: Stor
     while chunk := list(islice(articles, EXPORT_CHUNK)):  # story sizes asked once per chunk, not per article
         sizes = store.story_sizes(sorted({a.story_id for a in chunk if a.story_id}))
         for a in chunk:
-            data = json.dumps(article_full_json(a, sizes), ensure_ascii=False)
+            data = console.json_text(article_full_json(a, sizes))
             out.write((("," if count else "") + "\n" + data) if fmt == "json" else data + "\n")
             count += 1
     if fmt == "json":
