@@ -284,3 +284,18 @@ def test_a_number_out_of_range_on_the_command_line_is_refused_naming_what_is_all
         assert run.code == 2 and message in folded(run.err) and "Traceback" not in run.err, (args, run.err)
     show = reader("show", "99999999999999999999", data=tmp_path / "data")  # an id, or else a link: neither
     assert show.code == 2 and "no article '99999999999999999999'" in folded(show.err), show.err
+
+
+def test_output_closed_early_ends_the_command_quietly(http_server, tmp_path):
+    """`reader export | head`: no error and no traceback for what the pipe's reader chose not to read."""
+    data = tmp_path / "data"
+    url = http_server.route("/feed.xml", rss(items(300)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
+    assert reader("fetch", data=data).code == 0
+    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(data / "config")}
+    proc = subprocess.Popen([sys.executable, "-m", "reader", "export"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)  # fmt: skip
+    assert proc.stdout.read(100)
+    proc.stdout.close()  # as `head -c 100` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and err == "", err

@@ -5,7 +5,7 @@ It never imports Textual before it knows the TUI is wanted.
 Each command lives in its own module under `reader/cli/` and registers its
 parser; commands only parse arguments, call the pipeline/store/index, and
 format results. Exit codes: 0 done, 1 failed (message on stderr),
-2 bad usage or a wrong setting, 130 interrupted.
+2 bad usage or a wrong setting, 130 interrupted, 141 output closed early.
 """
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, WriterBusy, WrongWhoosh, IndexDamaged) as exc:
         console.error(str(exc))
         return 1
+    except BrokenPipeError:  # `reader export | head`: the reader of the output has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141  # as a command killed by SIGPIPE
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
             why, then = f"{exc.strerror}; is the disk full?", "free some space and run the command again"
