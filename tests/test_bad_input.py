@@ -235,8 +235,8 @@ def test_a_read_only_data_dir_is_one_line_for_each_command_that_writes(
     assert {p: p.read_bytes() for p in before} == before
 
 
-def test_a_data_dir_that_is_a_file_is_one_line_naming_it(tmp_path):
-    """`--data-dir` pointing at the database file, say."""
+def test_a_data_dir_that_is_a_file_or_an_output_path_that_is_not_there_is_one_line_naming_it(tmp_path):
+    """`--data-dir` pointing at the database file, say, or `export --out` into a directory not made yet."""
     in_the_way = tmp_path / "reader.sqlite"
     in_the_way.write_bytes(b"precious")
     for data in (in_the_way, in_the_way / "sub"):
@@ -245,6 +245,9 @@ def test_a_data_dir_that_is_a_file_is_one_line_naming_it(tmp_path):
         assert run.code == 1 and "Traceback" not in err and err.count("reader:") == 1, run.err
         assert f"could not write {data} (" in err and "something else is in its place" in err, run.err
     assert in_the_way.read_bytes() == b"precious"
+    missing = tmp_path / "no" / "such" / "dir" / "out.jsonl"
+    run = reader("export", "--out", str(missing), data=tmp_path / "data")
+    assert run.code == 1 and f"could not write {missing} (No such file or directory)" in folded(run.err), run.err
 
 
 def test_an_unexpected_error_is_one_line_and_its_traceback_under_debug_masks_every_secret(capsys):

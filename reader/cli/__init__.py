@@ -76,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             why, then = exc.strerror, "make it writable and run the command again"
         elif exc.errno in (errno.EEXIST, errno.ENOTDIR, errno.EISDIR):  # --data-dir naming a file, say
             why, then = f"{exc.strerror}: something else is in its place", "move that away and run the command again"
+        elif exc.errno == errno.ENOENT:  # `export --out missing/dir/file`
+            why, then = exc.strerror, "check the path and run the command again"
         else:
             return _unexpected(exc, debug)
         console.error(f"could not write {exc.filename or 'a file'} ({why}). Nothing was lost: the database keeps "
