@@ -490,7 +490,9 @@ def _read_newsboat_urls(data: bytes, name: str) -> ImportResult:
         collector.add(_newsboat_subscription(tokens[0], tokens[1:]), where)
         collector.tag(tokens[0], [tag for tag in tokens[1:] if not tag.startswith("~")])
     result = collector.result()
-    if result.skipped and not result.subscriptions and all(_NOT_A_URL in why for why in result.skipped):
+    if (result.skipped and not result.subscriptions and not result.queries
+            and all(_NOT_A_URL in why or _NOT_HTTP in why for why in result.skipped)):  # fmt: skip
+        # (another kind of file, /etc/passwd say: its first line says so, not every line of it)
         raise OPMLError(f"{name}: not a list of feed URLs ({result.skipped[0]})")
     return result
 

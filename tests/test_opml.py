@@ -294,6 +294,13 @@ def test_newsboat_file_with_no_url_at_all_is_an_error():
         read_subscriptions(b"Dear diary\ntoday I\n", "notes.txt")
 
 
+def test_a_file_of_colon_separated_records_is_not_a_list_of_feed_urls_and_is_not_echoed_line_by_line():
+    """`root:x:0:0:…` reads as a URL with the scheme `root`: a file with no http(s) URL at all is refused."""
+    data = b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n_apt:x:42:65534\n"
+    with pytest.raises(OPMLError, match=r"^passwd: not a list of feed URLs \(line 1: not an http\(s\) URL: 'root:"):
+        read_subscriptions(data, "passwd")
+
+
 def test_newsboat_file_of_only_comments_has_no_feeds():
     with pytest.raises(OPMLError, match=r"^urls: no feed URLs found \(expected one feed URL per line\)$"):
         read_subscriptions(b"# nothing yet\n\n# still nothing\n", "urls")
