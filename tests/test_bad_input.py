@@ -4,6 +4,7 @@ items sharing one guid, a full disk, a read-only data dir, an emptied database, 
 from __future__ import annotations
 
 import os
+import random
 import resource
 import sqlite3
 import subprocess
@@ -302,3 +303,23 @@ def test_output_closed_early_ends_the_command_quietly(http_server, tmp_path):
     proc.stdout.close()  # as `head -c 100` does
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141 and err == "", err
+
+
+def test_a_damaged_database_is_one_line_naming_it_and_how_to_save_what_it_holds(http_server, tmp_path):
+    data = tmp_path / "data"
+    url = http_server.route("/feed.xml", rss(items(300)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
+    assert reader("fetch", data=data).code == 0
+    db = data / "reader.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    [root] = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'articles'").fetchone()
+    conn.close()
+    with db.open("r+b") as f:  # a bad sector under the articles (the schema is whole: the database opens)
+        f.seek((root - 1) * page_size)
+        f.write(random.Random(7).randbytes(page_size))
+    run = reader("export", data=data)
+    err = folded(run.err)
+    assert run.code == 1 and "Traceback" not in err and err.count("reader:") == 1, run.err
+    assert f"the database {db} is damaged (database disk image is malformed)" in err and ".recover" in err, run.err

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import sqlite3
 import sys
 import traceback
 from collections.abc import Sequence
@@ -65,6 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (StoreError, WriterBusy, WrongWhoosh, IndexDamaged) as exc:
         console.error(str(exc))
+        return 1
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return _unexpected(exc, debug)
+        db = ctx.settings.db_path
+        console.error(f"the database {db} is damaged ({exc}); nothing was changed. Restore it from a backup, or "
+                      f"save what it still holds with: sqlite3 {db} .recover | sqlite3 recovered.sqlite")  # fmt: skip
         return 1
     except BrokenPipeError:  # `reader export | head`: the reader of the output has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
