@@ -449,7 +449,8 @@ def load_settings(
     env = os.environ
     config = Path(config_dir or env.get("READER_CONFIG_DIR") or platformdirs.user_config_dir(APP_NAME))
     settings_file = config / "config.toml"
-    built = _read_sections(settings_file) if settings_file.is_file() else {}
+    # exists(), not is_file(): a directory or a dangling link there is named, not silently taken for no settings
+    built = _read_sections(settings_file) if settings_file.exists() or settings_file.is_symlink() else {}
     paths = built.pop("paths", PathSettings())
     data = Path(data_dir or env.get("READER_DATA_DIR") or paths.data_dir or platformdirs.user_data_dir(APP_NAME))
     rules = Path(rules_dir or env.get("READER_RULES_DIR") or paths.rules_dir or config / "rules")

@@ -125,7 +125,7 @@ def rule_files(rules_dir: Path) -> list[Path]:
     """The rule files of a directory, by name; dotfiles (editor leftovers) are skipped."""
     if not rules_dir.is_dir():
         return []
-    return sorted(p for p in rules_dir.glob("*.toml") if not p.name.startswith(".") and p.is_file())
+    return sorted(p for p in rules_dir.glob("*.toml") if not p.name.startswith("."))  # a directory is named, not skipped
 
 
 def load_rules(rules_dir: Path, *, apprise_config: str = "") -> RuleSet:

@@ -116,6 +116,12 @@ def test_the_documented_settings_load(tmp_path, monkeypatch):
     assert settings.daemon.feed_intervals == {"https://example.com/feed.xml": 120}
 
 
+def test_a_settings_file_that_is_a_directory_is_named_not_taken_for_no_settings(tmp_path):
+    (tmp_path / "config.toml").mkdir()
+    with pytest.raises(ConfigError, match=r"config\.toml: cannot read it \(Is a directory\)"):
+        load_settings(config_dir=tmp_path, data_dir=tmp_path / "data")
+
+
 def test_health_section_is_known(tmp_path):
     (tmp_path / "config.toml").write_text("[health]\nnotify = ['desktop', 'json://127.0.0.1/hook']\n")
     settings = load_settings(config_dir=tmp_path, data_dir=tmp_path / "data")

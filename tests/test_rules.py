@@ -103,6 +103,16 @@ def test_every_wrong_key_of_a_file_is_its_own_error_with_its_line(tmp_path):
                       (7, "outlets"), (8, "story_updates")]  # fmt: skip
 
 
+def test_a_directory_or_a_dangling_link_named_like_a_rule_is_an_error_not_skipped(tmp_path):
+    (tmp_path / "folder.toml").mkdir()
+    (tmp_path / "gone.toml").symlink_to(tmp_path / "moved-away.toml")
+    write(tmp_path, "good", "query = 'x'\n")
+    ruleset = load_rules(tmp_path)
+    assert [r.name for r in ruleset.rules] == ["good"]
+    assert only(ruleset, "error") == [f"{tmp_path / 'folder.toml'}: error: cannot read the file: Is a directory",
+                                      f"{tmp_path / 'gone.toml'}: error: cannot read the file: No such file or directory"]
+
+
 def test_bad_query_reports_the_column_and_the_line_it_is_on(tmp_path):
     path = write(tmp_path, "paren", "# a comment\nquery = 'DeepSeek AND (chips'\n")
     _rule, problem = problem_of(path)
