@@ -125,7 +125,8 @@ def rule_files(rules_dir: Path) -> list[Path]:
     """The rule files of a directory, by name; dotfiles (editor leftovers) are skipped."""
     if not rules_dir.is_dir():
         return []
-    return sorted(p for p in rules_dir.glob("*.toml") if not p.name.startswith("."))  # a directory is named, not skipped
+    # (a directory or a dangling link named like a rule is listed too: loading it names the problem)
+    return sorted(p for p in rules_dir.glob("*.toml") if not p.name.startswith("."))
 
 
 def load_rules(rules_dir: Path, *, apprise_config: str = "") -> RuleSet:
