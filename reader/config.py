@@ -112,6 +112,8 @@ class Spec:
         raise AssertionError(self.kind)
 
     def _in_range(self, value: float, prefix: str = "") -> float:
+        if value != value:  # NaN (TOML's `nan`) compares false with every bound: it would pass them all
+            raise ValueError(f"{prefix}must be a number (got nan)")
         if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
             sign, bound = ("≥", self.min) if self.min is not None and value < self.min else ("≤", self.max)
             raise ValueError(f"{prefix}must be {sign} {_number(bound)} (got {_number(value)})")
@@ -120,7 +122,7 @@ class Spec:
     def _text(self, value: Any, got: str) -> str:
         if not isinstance(value, str):
             raise ValueError(f"must be a string {got}")
-        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):  # C0, DEL and C1 (U+009B is CSI)
             raise ValueError(f"must not hold control characters {got}")
         if self.choices:
             if value.upper() not in self.choices:
@@ -447,7 +449,8 @@ def load_settings(
     env = os.environ
     config = Path(config_dir or env.get("READER_CONFIG_DIR") or platformdirs.user_config_dir(APP_NAME))
     settings_file = config / "config.toml"
-    built = _read_sections(settings_file) if settings_file.is_file() else {}
+    # exists(), not is_file(): a directory or a dangling link there is named, not silently taken for no settings
+    built = _read_sections(settings_file) if settings_file.exists() or settings_file.is_symlink() else {}
     paths = built.pop("paths", PathSettings())
     data = Path(data_dir or env.get("READER_DATA_DIR") or paths.data_dir or platformdirs.user_data_dir(APP_NAME))
     rules = Path(rules_dir or env.get("READER_RULES_DIR") or paths.rules_dir or config / "rules")

@@ -8,6 +8,7 @@ escape sequences never reach the terminal.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -126,9 +127,20 @@ def table(columns: Iterable[str | Col], rows: Iterable[Iterable[object]], **opti
     return t
 
 
+# What JSON leaves raw with ensure_ascii=False that a terminal may obey (C1 controls: U+009B is CSI) or that
+# reorders a line (bidi controls). Only ever inside strings, so the escape keeps every value as it was.
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(data: object, indent: int | None = None) -> str:
+    """JSON with non-ASCII text readable as itself, but never a character a terminal would act on."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent, default=str)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def print_json(data: object) -> None:
     """JSON on stdout, bypassing Rich (no wrapping, no colour)."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(json_text(data, indent=2) + "\n")
     sys.stdout.flush()
 
 

@@ -53,6 +53,7 @@ _QUOTED_VALUE = re.compile(rb"""("[^"]*+"|'[^']*+')""")
 _BARE_AMP = re.compile(rb"&(?![A-Za-z_][\w.-]*+;|#[0-9]++;|#x[0-9A-Fa-f]++;)")
 _NAMED_REFERENCE = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z_][\w.-]*+);")
 _OUTLINE_START = re.compile(rb"<outline[\s/>]", re.IGNORECASE)
+_DECLARED_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 MAX_LINES_SHOWN = 10
 MAX_REPAIRS = 100_000  # of one kind; more, and the file is left to the recovering parser
 
@@ -194,9 +195,15 @@ def _read_opml(data: bytes, name: str) -> ImportResult:
             ),
             where,
         )
+    lost = recovery.lost_outlines(root) if recovery else []  # (their xmlUrl went with what could not be read)
+    for outline, attrs in _outlines_without_feed(body):
+        if outline.sourceline not in {line for line, _ in lost}:
+            shown = _quote(_label(attrs) or attrs.get("htmlurl") or attrs.get("url", ""))
+            collector.skip(f"line {outline.sourceline}: no xmlUrl (the feed's address), so nothing to subscribe to: "
+                           f"{shown}")  # fmt: skip
     if recovery is None:
         return collector.result()
-    for line, why in recovery.lost_outlines(root):
+    for line, why in lost:
         collector.skip(f"line {line}: outline not readable: {why}")
     result = collector.result()
     if not result.subscriptions and not result.skipped:
@@ -279,6 +286,7 @@ class _Recovery:
         """
         if data.startswith(_WIDE_XML_STARTS):
             return data
+        data = self._as_utf8(data)
         if _VALUE_WITH_LT.search(data):
             escaped = _escaped_lt(data)
             data = self._note("bare '<'", data, escaped, data.count(b"<") - escaped.count(b"<"), _VALUE_WITH_LT)
@@ -290,6 +298,21 @@ class _Recovery:
             escaped = _NAMED_REFERENCE.sub(_html_entity, data) if count <= MAX_REPAIRS else data
             data = self._note("undefined entity", data, escaped, count, _NAMED_REFERENCE)
         return data
+
+    def _as_utf8(self, data: bytes) -> bytes:
+        """Bytes that are not UTF-8 in a file declaring no other encoding, read as Windows-1252 (Latin-1 as
+        browsers read it), as an old exporter wrote them; the strict parser read them as nothing at all."""
+        declared = _DECLARED_ENCODING.match(data)
+        if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+            return data
+        try:
+            data.decode("utf-8")
+            return data
+        except UnicodeDecodeError:
+            pass
+        lines = [number for number, line in enumerate(data.split(b"\n"), start=1) if not line.isascii()]
+        self.fixes["non-UTF-8 byte (read as Windows-1252)"] = (sum(byte >= 0x80 for byte in data), lines)
+        return data.decode("cp1252", errors="replace").encode("utf-8")
 
     def _note(self, what: str, data: bytes, repaired: bytes, count: int, pattern: re.Pattern[bytes]) -> bytes:
         """Record `count` repairs of `what` and the first lines where they are; the data to read on.
@@ -362,7 +385,7 @@ def _html_entity(match: re.Match[bytes]) -> bytes:
 
 
 def _plural(what: str, count: int) -> str:
-    return what.replace("entity", "entities") if count > 1 else what
+    return what.replace("entity", "entities").replace("byte", "bytes") if count > 1 else what
 
 
 def _lines(lines: list[int]) -> str:
@@ -398,6 +421,18 @@ def _feed_outlines(parent: etree._Element, group: str) -> Iterator[tuple[etree._
             yield from _feed_outlines(child, group)
         else:
             yield from _feed_outlines(child, _label(attrs) or group)
+
+
+def _outlines_without_feed(body: etree._Element) -> Iterator[tuple[etree._Element, dict[str, str]]]:
+    """Outlines that look like a subscription (a feed type, a site or a URL, and no outlines inside) but have
+    no xmlUrl: named in the report, where a folder with no feeds in it is not."""
+    for outline in body.iter():
+        if _local_name(outline) != "outline" or any(_local_name(child) == "outline" for child in outline):
+            continue
+        attrs = {key.lower(): value for key, value in outline.attrib.items()}
+        if "xmlurl" not in attrs and (attrs.get("type", "").lower() in ("rss", "atom") or "htmlurl" in attrs
+                                      or "url" in attrs):  # fmt: skip
+            yield outline, attrs
 
 
 def _category_attribute_group(attrs: dict[str, str]) -> str:
@@ -455,7 +490,9 @@ def _read_newsboat_urls(data: bytes, name: str) -> ImportResult:
         collector.add(_newsboat_subscription(tokens[0], tokens[1:]), where)
         collector.tag(tokens[0], [tag for tag in tokens[1:] if not tag.startswith("~")])
     result = collector.result()
-    if result.skipped and not result.subscriptions and all(_NOT_A_URL in why for why in result.skipped):
+    if (result.skipped and not result.subscriptions and not result.queries
+            and all(_NOT_A_URL in why or _NOT_HTTP in why for why in result.skipped)):  # fmt: skip
+        # (another kind of file, /etc/passwd say: its first line says so, not every line of it)
         raise OPMLError(f"{name}: not a list of feed URLs ({result.skipped[0]})")
     return result
 

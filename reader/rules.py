@@ -19,10 +19,10 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
@@ -43,6 +43,7 @@ DEFAULT_DIGEST_AT = (datetime.time(8, 0),)
 MAX_RULE_BYTES = 256 * 1024  # a rule is a few lines; anything bigger is a mistake
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 SEEDED_MARKER = ".seeded"  # left in the rules dir, so deleting every rule does not bring the examples back
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,8 @@ def rule_files(rules_dir: Path) -> list[Path]:
     """The rule files of a directory, by name; dotfiles (editor leftovers) are skipped."""
     if not rules_dir.is_dir():
         return []
-    return sorted(p for p in rules_dir.glob("*.toml") if not p.name.startswith(".") and p.is_file())
+    # (a directory or a dangling link named like a rule is listed too: loading it names the problem)
+    return sorted(p for p in rules_dir.glob("*.toml") if not p.name.startswith("."))
 
 
 def load_rules(rules_dir: Path, *, apprise_config: str = "") -> RuleSet:
@@ -246,17 +248,21 @@ class _RuleFile:
         return _Invalid(f"TOML syntax: {message}{hint}", line)
 
     def _rule(self, table: dict[str, Any]) -> Rule:
+        """The rule; each key that is wrong is an error of its own (the rule is then left out by `load`)."""
         self._check_keys(table)
-        query_text, query = self._query(table)
-        notify = self._strings(table, "notify")
-        feeds, groups = self._strings(table, "feeds"), self._strings(table, "groups")
-        title = self._value(table, "title", str, "a string", "")
-        enabled = self._value(table, "enabled", bool, "true or false", True)
-        mode = self._mode(table)
-        digest_at = self._digest_at(table, mode)
-        quiet_hours = self._quiet_hours(table)
-        timezone = self._timezone(table)
-        story_updates, outlets = self._story_keys(table)
+        checked = self._checked
+        query_text, query = checked(lambda: self._query(table), ("", None))
+        notify = checked(lambda: self._strings(table, "notify"), ())
+        feeds = checked(lambda: self._strings(table, "feeds"), ())
+        groups = checked(lambda: self._strings(table, "groups"), ())
+        title = checked(lambda: self._value(table, "title", str, "a string", ""), "")
+        enabled = checked(lambda: self._value(table, "enabled", bool, "true or false", True), True)
+        mode = checked(lambda: self._mode(table), "instant")
+        digest_at = checked(lambda: self._digest_at(table, mode), ())
+        quiet_hours = checked(lambda: self._quiet_hours(table), None)
+        timezone = checked(lambda: self._timezone(table), "")
+        story_updates = checked(lambda: self._story_updates(table), "none")
+        outlets = checked(lambda: self._outlets(table), 1)
         self._check_notify(notify)
         self._check_scheduling(table, bool(notify))
         if not enabled:
@@ -269,16 +275,27 @@ class _RuleFile:
             timezone=timezone, story_updates=story_updates, outlets=outlets,
         )  # fmt: skip
 
-    def _story_keys(self, table: dict[str, Any]) -> tuple[str, int]:
+    def _checked(self, check: Callable[[], T], default: T) -> T:
+        """`check()`, or `default` after recording its error: one wrong key does not hide the next."""
+        try:
+            return check()
+        except _Invalid as exc:
+            self.error(exc.message, exc.line)
+            return default
+
+    def _story_updates(self, table: dict[str, Any]) -> str:
         updates = self._value(table, "story_updates", str, "a string", "none")
         if updates not in STORY_UPDATES:
             raise _Invalid(f'story_updates should be "none", "digest" or "every", not {_shown(updates)}',
                            self.key_line("story_updates"))  # fmt: skip
+        return updates
+
+    def _outlets(self, table: dict[str, Any]) -> int:
         outlets = table.get("outlets", 1)
         if isinstance(outlets, bool) or not isinstance(outlets, int) or not 1 <= outlets <= MAX_OUTLETS:
             raise _Invalid(f"outlets should be a whole number from 1 to {MAX_OUTLETS}, not {_shown(outlets)}",
                            self.key_line("outlets"))  # fmt: skip
-        return updates, outlets
+        return outlets
 
     def _check_keys(self, table: dict[str, Any]) -> None:
         for key in table:

@@ -1,14 +1,17 @@
 """Bad input gets a clear message and loses nothing, through the real CLI: feed URLs, import files,
-items sharing one guid, a full disk, an emptied database, and the modes of the files the reader writes."""
+items sharing one guid, a full disk, a read-only data dir, an emptied database, and the modes of the files the reader writes."""
 
 from __future__ import annotations
 
 import os
+import random
 import resource
 import sqlite3
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from reader.parse.fast_path import parse_fast
 from reader.parse.feedparser_path import parse_with_feedparser
@@ -197,3 +200,128 @@ def test_what_the_reader_writes_is_owner_only_under_umask_022(http_server, tmp_p
     assert modes(data, data / "reader.sqlite") == {"data": oct(0o700), "reader.sqlite": oct(0o600)}
     again = run_under_umask(0o022, "fetch", data=data, config=config)
     assert "owner-only" not in again.stderr
+
+
+def run_on_read_only(data, *args: str) -> subprocess.CompletedProcess:
+    """The real command with `data` read-only: a read-only bind mount for root (whom modes do not stop),
+    else the modes."""
+    command = [sys.executable, "-m", "reader", *args]
+    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(data / "config"), "COLUMNS": "200"}
+    if os.geteuid() == 0:
+        mount = f"mount --bind {data} {data} && mount -o remount,ro,bind {data} {data} && exec \"$@\""
+        command = ["unshare", "-m", "sh", "-c", mount, "sh", *command]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_a_read_only_data_dir_is_one_line_for_each_command_that_writes(
+        http_server, tmp_path):  # fmt: skip
+    data = tmp_path / "data"
+    url = http_server.route("/feed.xml", rss(items(3)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
+    assert reader("fetch", data=data).code == 0
+    before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
+    if os.geteuid() != 0:
+        for path in [data, *data.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+    elif run_on_read_only(data, "--version").returncode != 0:
+        pytest.skip("root here, and no mount namespace to make a directory read-only in")
+    try:
+        for command in (("fetch",), ("feeds", "add", "--as-is", "http://127.0.0.1:9/other.xml"), ("daemon", "--once"),
+                        ("feeds", "remove", "1")):  # fmt: skip
+            run = run_on_read_only(data, *command)
+            err = folded(run.stderr)
+            assert run.returncode == 1 and "Traceback" not in err and err.count("reader:") == 1, (command, run.stderr)
+            assert "Nothing was lost" in err and ("make them writable" in err or "make it writable" in err), command
+    finally:
+        for path in [data, *data.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_a_data_dir_that_is_a_file_or_an_output_path_that_is_not_there_is_one_line_naming_it(tmp_path):
+    """`--data-dir` pointing at the database file, say, or `export --out` into a directory not made yet."""
+    in_the_way = tmp_path / "reader.sqlite"
+    in_the_way.write_bytes(b"precious")
+    for data in (in_the_way, in_the_way / "sub"):
+        run = reader("fetch", data=data)
+        err = folded(run.err)
+        assert run.code == 1 and "Traceback" not in err and err.count("reader:") == 1, run.err
+        assert f"could not write {data} (" in err and "something else is in its place" in err, run.err
+    assert in_the_way.read_bytes() == b"precious"
+    missing = tmp_path / "no" / "such" / "dir" / "out.jsonl"
+    run = reader("export", "--out", str(missing), data=tmp_path / "data")
+    assert run.code == 1 and f"could not write {missing} (No such file or directory)" in folded(run.err), run.err
+
+
+def test_an_unexpected_error_is_one_line_and_its_traceback_under_debug_masks_every_secret(capsys):
+    """A bug's message may quote a feed's URL: masked like every log line, with or without --debug (Python's
+    own traceback printer would show it whole)."""
+    from reader.cli import _unexpected
+
+    try:
+        raise ValueError("refreshing http://u:Feedpasswd@x.example/f?token=Plantedhooktoken went wrong")
+    except ValueError as exc:
+        assert _unexpected(exc, debug=False) == 1
+        quiet = capsys.readouterr().err
+        assert _unexpected(exc, debug=True) == 1
+        loud = capsys.readouterr().err
+    assert "Traceback" not in quiet and "run with --debug" in " ".join(quiet.split())
+    assert "Traceback" in loud and "raise ValueError" in loud
+    for shown in (quiet, loud):
+        assert "unexpected error: ValueError" in shown and "http://****@x.example/f?token=****" in shown
+        assert "Plantedhooktoken" not in shown and "Feedpasswd" not in shown
+
+
+BAD_NUMBERS = [
+    (("articles", "--limit", "-1"), "argument --limit: must be a number from 1 to 1,000,000,000 (got -1)"),
+    (("search", "--limit", "0", "x"), "argument --limit: must be a number from 1 to 1,000,000,000 (got 0)"),
+    (("alerts", "--limit", "99999999999999999999"), "must be a number from 1 to 1,000,000,000"),
+    (("stories", "show", "99999999999999999999"), "argument ID: must be a number from 1 to 9,223,372,036,854,775,807"),
+    (("fetch", "--wait", "nan"), "argument --wait: must be a number from 0 to 86,400 (got nan)"),  # a wait forever
+    (("index", "check", "--sample", "x"), "argument --sample: 'x' is not a whole number"),
+]
+
+
+def test_a_number_out_of_range_on_the_command_line_is_refused_naming_what_is_allowed(tmp_path):
+    """Each was taken: -1 and 0 listed nothing as if nothing matched; an id past SQLite's integers was a traceback."""
+    with ThreadPoolExecutor(3) as pool:
+        runs = list(pool.map(lambda case: reader(*case[0], data=tmp_path / "data"), BAD_NUMBERS))
+    for (args, message), run in zip(BAD_NUMBERS, runs):
+        assert run.code == 2 and message in folded(run.err) and "Traceback" not in run.err, (args, run.err)
+    show = reader("show", "99999999999999999999", data=tmp_path / "data")  # an id, or else a link: neither
+    assert show.code == 2 and "no article '99999999999999999999'" in folded(show.err), show.err
+
+
+def test_output_closed_early_ends_the_command_quietly(http_server, tmp_path):
+    """`reader export | head`: no error and no traceback for what the pipe's reader chose not to read."""
+    data = tmp_path / "data"
+    url = http_server.route("/feed.xml", rss(items(300)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
+    assert reader("fetch", data=data).code == 0
+    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(data / "config")}
+    proc = subprocess.Popen([sys.executable, "-m", "reader", "export"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)  # fmt: skip
+    assert proc.stdout.read(100)
+    proc.stdout.close()  # as `head -c 100` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and err == "", err
+
+
+def test_a_damaged_database_is_one_line_naming_it_and_how_to_save_what_it_holds(http_server, tmp_path):
+    data = tmp_path / "data"
+    url = http_server.route("/feed.xml", rss(items(300)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
+    assert reader("fetch", data=data).code == 0
+    db = data / "reader.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    [root] = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'articles'").fetchone()
+    conn.close()
+    with db.open("r+b") as f:  # a bad sector under the articles (the schema is whole: the database opens)
+        f.seek((root - 1) * page_size)
+        f.write(random.Random(7).randbytes(page_size))
+    run = reader("export", data=data)
+    err = folded(run.err)
+    assert run.code == 1 and "Traceback" not in err and err.count("reader:") == 1, run.err
+    assert f"the database {db} is damaged (database disk image is malformed)" in err and ".recover" in err, run.err

@@ -37,6 +37,7 @@ CASES = [
     ("[fetch]\nconcurrency = '4'\n", 2, "[fetch] concurrency must be a whole number (got '4')"),
     ("[fetch]\nfulltext = 1\n", 2, "[fetch] fulltext must be true or false (got 1)"),
     ('[fetch]\nuser_agent = "reader\\r\\nX-Evil: 1"\n', 2, "[fetch] user_agent must not hold control characters"),
+    ('[fetch]\nuser_agent = "reader\\u009b2J"\n', 2, "[fetch] user_agent must not hold control characters"),
     ("[fetch]\nuser_agent = ' '\n", 2, "[fetch] user_agent must not be empty"),
     ("[health]\nnotify = 'desktop'\n", 2, "[health] notify must be a list of strings"),
     ("[health]\nnotify = ['desktop']\nfailing_cycles = 0\n", 3, "[health] failing_cycles must be ≥ 1 (got 0)"),
@@ -77,10 +78,13 @@ def wrong_values(spec: Spec):
         yield spec.min - (1 if spec.kind == "int" else 0.05), f"must be ≥ {_number(spec.min)}"
         yield spec.max + 1, f"must be ≤ {_number(spec.max)}"
         yield '"1"', "must be a"
+        if spec.kind == "number":
+            yield "nan", "must be a number (got nan)"  # NaN passes every comparison with a bound
     elif spec.kind == "bool":
         yield '"yes"', "must be true or false"
     elif spec.kind == "minutes":
         yield '{ "https://x.example/" = 0 }', "'https://x.example/' must be ≥ 1"
+        yield '{ "https://x.example/" = nan }', "'https://x.example/' must be a number (got nan)"
     else:
         yield "1", "must be a"
 
@@ -110,6 +114,12 @@ def test_the_documented_settings_load(tmp_path, monkeypatch):
     settings = load_settings(config_dir=tmp_path)
     assert settings.health.failing_cycles == 3 and settings.fetch.concurrency == 512
     assert settings.daemon.feed_intervals == {"https://example.com/feed.xml": 120}
+
+
+def test_a_settings_file_that_is_a_directory_is_named_not_taken_for_no_settings(tmp_path):
+    (tmp_path / "config.toml").mkdir()
+    with pytest.raises(ConfigError, match=r"config\.toml: cannot read it \(Is a directory\)"):
+        load_settings(config_dir=tmp_path, data_dir=tmp_path / "data")
 
 
 def test_health_section_is_known(tmp_path):

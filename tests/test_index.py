@@ -62,6 +62,13 @@ def test_new_index_reports_it_was_created(tmp_path):
     again.close()
 
 
+def test_a_new_empty_index_answers_every_kind_of_query_with_nothing(index):
+    """A new user's first search: a phrase took the empty index for a damaged one (a ValueError)."""
+    for query in ('"export controls"', 'title:"a b" OR x', "DeepSeek", "NOT x", "date:7d"):
+        for options in ({"limit": 20}, {"limit": None}, {"limit": 20, "sort": "newest"}):
+            assert index.search(parse_query(query, now=NOW), **options) == [], (query, options)
+
+
 def test_stemming_and_phrases(index):
     index.add([
         row(1, text="New export control rules were announced."),

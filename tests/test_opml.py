@@ -177,6 +177,27 @@ def test_opml_with_no_feed_urls_says_what_is_missing():
         read_subscriptions(data, "feeds.xml")
 
 
+def test_an_outline_that_looks_like_a_feed_but_has_no_xmlurl_is_named_and_an_empty_folder_is_not():
+    data = opml('<outline text="Empty folder"/>\n<outline text="Tech">\n'
+                '<outline text="Site only" type="rss" htmlUrl="https://a.example/"/>\n'
+                '<outline text="Link" type="link" url="https://b.example/page"/>\n'
+                '<outline text="Feed" xmlUrl="https://c.example/feed"/>\n</outline>')  # fmt: skip
+    result = read_subscriptions(data, "feeds.opml")
+    assert [s.url for s in result.subscriptions] == ["https://c.example/feed"]
+    assert result.skipped == ["line 4: no xmlUrl (the feed's address), so nothing to subscribe to: 'Site only'",
+                              "line 5: no xmlUrl (the feed's address), so nothing to subscribe to: 'Link'"]
+
+
+@pytest.mark.parametrize("declaration", ['<?xml version="1.0"?>\n', '<?xml version="1.0" encoding="utf-8"?>\n', ""])
+def test_latin1_bytes_in_a_file_declaring_no_other_encoding_are_read_as_windows_1252(declaration):
+    """An old exporter's Latin-1 without a declaration: UTF-8 by the XML rules, so 'Caf\ufffd' unless recovered."""
+    data = (f'{declaration}<opml version="1.0"><body>\n<outline text="Café – société" xmlUrl="http://h.example/f"/>\n'
+            "</body></opml>").encode("cp1252")  # fmt: skip
+    result = read_subscriptions(data, "old.opml")
+    assert [s.title for s in result.subscriptions] == ["Café – société"]
+    assert f"4 non-UTF-8 bytes (read as Windows-1252) at line {2 + bool(declaration)}" in result.recovered
+
+
 def test_opml_without_body_is_refused():
     with pytest.raises(OPMLError, match=r"^feeds\.xml: no <body> element$"):
         read_subscriptions(b'<opml version="2.0"><head><title>t</title></head></opml>', "feeds.xml")
@@ -271,6 +292,13 @@ def test_newsboat_unterminated_quote_is_skipped_naming_the_line():
 def test_newsboat_file_with_no_url_at_all_is_an_error():
     with pytest.raises(OPMLError, match=r"^notes.txt: not a list of feed URLs \(line 1: not a URL: 'Dear diary'\)$"):
         read_subscriptions(b"Dear diary\ntoday I\n", "notes.txt")
+
+
+def test_a_file_of_colon_separated_records_is_not_a_list_of_feed_urls_and_is_not_echoed_line_by_line():
+    """`root:x:0:0:…` reads as a URL with the scheme `root`: a file with no http(s) URL at all is refused."""
+    data = b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n_apt:x:42:65534\n"
+    with pytest.raises(OPMLError, match=r"^passwd: not a list of feed URLs \(line 1: not an http\(s\) URL: 'root:"):
+        read_subscriptions(data, "passwd")
 
 
 def test_newsboat_file_of_only_comments_has_no_feeds():

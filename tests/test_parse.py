@@ -179,6 +179,11 @@ def test_xml_that_is_not_a_feed_is_a_parse_error():
         (b'[{"id": 1}]', "the server sent JSON that is not a JSON Feed (it is an array)"),
         (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "JSON syntax error: Expecting value at line 1"),
         (b'{"version": "https://jsonfeed.org/version/1", "items": {}}', "JSON Feed 'items' is an object, not a list"),
+        # Served as JSON, a bare value or a broken body is named as JSON, not as an XML syntax error.
+        (b'"just a string"', "the server sent JSON that is not a JSON Feed (it is a string)"),
+        (b"null", "the server sent JSON that is not a JSON Feed (it is null)"),
+        (b"\xef\xbb\xbf 42", "the server sent JSON that is not a JSON Feed (it is a number)"),
+        (b"Service unavailable", "JSON syntax error: Expecting value at line 1, column 1"),
     ],
 )
 def test_json_that_is_not_a_json_feed_is_a_parse_error(body, reason):

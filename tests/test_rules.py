@@ -91,6 +91,28 @@ def test_missing_query_and_wrong_types_are_errors(tmp_path):
     assert (problem.line, problem.message) == (3, 'enabled should be true or false, not "no"')
 
 
+def test_every_wrong_key_of_a_file_is_its_own_error_with_its_line(tmp_path):
+    """Fixing one key must not reveal the next only on the following run."""
+    path = write(tmp_path, "many", "query = 'a AND (b'\nenabled = 'yes'\ngroups = 3\nmode = 'weekly'\n"
+                                   "quiet_hours = '25:00-07:00'\ntimezone = 'Mars/Olympus'\noutlets = 0\n"
+                                   "story_updates = 5\n")  # fmt: skip
+    rule, problems = load_rule(path)
+    assert rule is None
+    errors = [(p.line, p.message.split(" ")[0]) for p in problems if p.severity == "error"]
+    assert errors == [(1, "the"), (2, "enabled"), (3, "groups"), (4, "mode"), (5, "quiet_hours:"), (6, "unknown"),
+                      (7, "outlets"), (8, "story_updates")]  # fmt: skip
+
+
+def test_a_directory_or_a_dangling_link_named_like_a_rule_is_an_error_not_skipped(tmp_path):
+    (tmp_path / "folder.toml").mkdir()
+    (tmp_path / "gone.toml").symlink_to(tmp_path / "moved-away.toml")
+    write(tmp_path, "good", "query = 'x'\n")
+    ruleset = load_rules(tmp_path)
+    assert [r.name for r in ruleset.rules] == ["good"]
+    assert only(ruleset, "error") == [f"{tmp_path / 'folder.toml'}: error: cannot read the file: Is a directory",
+                                      f"{tmp_path / 'gone.toml'}: error: cannot read the file: No such file or directory"]
+
+
 def test_bad_query_reports_the_column_and_the_line_it_is_on(tmp_path):
     path = write(tmp_path, "paren", "# a comment\nquery = 'DeepSeek AND (chips'\n")
     _rule, problem = problem_of(path)
@@ -342,9 +364,12 @@ def test_rules_list_shows_counts_and_never_a_secret(world):
     path = write(settings.rules_dir, "alert", "query = 'DeepSeek'\nnotify = ['json://me:s3cretpw@127.0.0.1/hook']\n")
     path.chmod(0o600)
     write(settings.rules_dir, "saved", "query = 'weather'\ntitle = 'Weather'\n")
+    write(settings.rules_dir, "odd", 'query = "x"\ntitle = "a\\u009b2Jb\\u202ec\\u0085"\n')  # C1 CSI, bidi, NEL
     run = reader("rules", "list", "--json", data=settings.data_dir, config=settings.config_dir)
     assert run.code == 0, run.err
+    assert not any(c in run.out for c in "\x9b\u202e\x85")  # escaped in the JSON, never raw to a terminal
     entries = {e["name"]: e for e in run.json()}
+    assert entries["odd"]["title"] == "a\x9b2Jb\u202ec\x85"  # the value itself unchanged
     assert entries["alert"]["matches"] == 4 and entries["alert"]["kind"] == "alert"
     assert entries["alert"]["notify"] == ["json://me:****@127.0.0.1/hook"]
     assert entries["saved"]["kind"] == "saved search" and entries["saved"]["title"] == "Weather"

@@ -1,3 +1,5 @@
+import sqlite3
+
 import pytest
 
 from reader.models import ParsedArticle
@@ -119,3 +121,22 @@ def test_many_feeds_outcomes_in_one_transaction(tmp_path):
     assert (broken.last_error, broken.error_count) == ("connection refused", 2)
     with pytest.raises(TypeError):
         store.record_fetches([(ok.id, {"status": "ok", "etga": '"b"'})])  # a misspelt field is refused
+
+
+def test_a_locked_or_read_only_database_refuses_a_write_in_one_error(tmp_path):
+    """Another process's transaction outlasting the wait, or a read-only file, is one StoreWriteError saying
+    which and what to do (the CLI prints it in one line; the daemon logs it and goes on), not sqlite3's own."""
+    path = tmp_path / "db.sqlite"
+    store = Store(path)
+    store._conn().execute("PRAGMA busy_timeout = 50")  # the real wait is 30 s
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process mid-write
+    with pytest.raises(StoreWriteError, match=r"\(database is locked: another process kept it locked for over 30 s\)"
+                                              r"\. Nothing was lost.*once that process is done"):  # fmt: skip
+        store.add_feed("http://x/feed")
+    other.execute("ROLLBACK")
+    store._conn().execute("PRAGMA query_only = 1")  # as a read-only file or directory refuses it
+    with pytest.raises(StoreWriteError, match=r"read-only\)\. Nothing was lost.*make them writable"):
+        store.add_feed("http://x/feed")
+    store._conn().execute("PRAGMA query_only = 0")
+    assert store.add_feed("http://x/feed")[1] and len(store.feeds()) == 1

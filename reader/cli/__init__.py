@@ -5,21 +5,24 @@ It never imports Textual before it knows the TUI is wanted.
 Each command lives in its own module under `reader/cli/` and registers its
 parser; commands only parse arguments, call the pipeline/store/index, and
 format results. Exit codes: 0 done, 1 failed (message on stderr),
-2 bad usage or a wrong setting, 130 interrupted.
+2 bad usage or a wrong setting, 130 interrupted, 141 output closed early.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import os
+import sqlite3
 import sys
+import traceback
 from collections.abc import Sequence
 
 from ..config import VERSION, ConfigError
 from ..filemodes import keep_private
 from ..index.errors import IndexDamaged, WrongWhoosh
 from ..lock import WriterBusy
-from ..logs import setup_logging
+from ..logs import redact_secrets, setup_logging
 from ..store import StoreError
 from .. import console
 from .context import Context, UsageError
@@ -51,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(debug=args.debug or None)
+    debug = args.debug or bool(os.environ.get("READER_DEBUG"))
     ctx = Context(args)
     try:
         ctx.settings  # a wrong setting stops every command before it starts
@@ -63,17 +67,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, WriterBusy, WrongWhoosh, IndexDamaged) as exc:
         console.error(str(exc))
         return 1
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return _unexpected(exc, debug)
+        db = ctx.settings.db_path
+        console.error(f"the database {db} is damaged ({exc}); nothing was changed. Restore it from a backup, or "
+                      f"save what it still holds with: sqlite3 {db} .recover | sqlite3 recovered.sqlite")  # fmt: skip
+        return 1
+    except BrokenPipeError:  # `reader export | head`: the reader of the output has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141  # as a command killed by SIGPIPE
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-            raise
-        console.error(f"could not write {exc.filename or 'a file'} ({exc.strerror}; is the disk full?). Nothing was "
-                      "lost: the database keeps everything stored; free some space and run the command again")  # fmt: skip
+        if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            why, then = f"{exc.strerror}; is the disk full?", "free some space and run the command again"
+        elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):  # a read-only data dir, another user's files
+            why, then = exc.strerror, "make it writable and run the command again"
+        elif exc.errno in (errno.EEXIST, errno.ENOTDIR, errno.EISDIR):  # --data-dir naming a file, say
+            why, then = f"{exc.strerror}: something else is in its place", "move that away and run the command again"
+        elif exc.errno == errno.ENOENT:  # `export --out missing/dir/file`
+            why, then = exc.strerror, "check the path and run the command again"
+        else:
+            return _unexpected(exc, debug)
+        console.error(f"could not write {exc.filename or 'a file'} ({why}). Nothing was lost: the database keeps "
+                      f"everything stored; {then}")  # fmt: skip
         return 1
     except KeyboardInterrupt:
         console.err.print("interrupted")
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug
+        return _unexpected(exc, debug)
     finally:
         ctx.close()
+
+
+def _unexpected(exc: Exception, debug: bool) -> int:
+    """A bug: one line, or the traceback too with --debug; secrets (feed credentials, notification URLs) masked
+    either way, as in the logs."""
+    if debug:
+        sys.stderr.write(redact_secrets("".join(traceback.format_exception(exc))))
+    console.error(redact_secrets(f"unexpected error: {type(exc).__name__}: {exc}") +
+                  ("" if debug else " (run with --debug for the traceback, and please report it)"))  # fmt: skip
+    return 1
 
 
 def open_tui(ctx: Context) -> int:

@@ -11,7 +11,7 @@ from .. import console
 from ..lock import WriterLock
 from ..models import Alert, Delivery, DeliveryState
 from ..store import utcnow
-from .context import Context
+from .context import LIMIT, WAIT, Context
 
 STATE_STYLE = {DeliveryState.SENT: "green", DeliveryState.PENDING: "yellow", DeliveryState.HELD: "cyan",
                DeliveryState.FAILED: "red"}  # fmt: skip
@@ -22,13 +22,13 @@ ALERT_COLUMNS = [Col("time"), Col("rule", max=24), Col("state", max=32), Col("so
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("alerts", help="recent alerts and their delivery state; 'alerts retry' resends")
-    p.add_argument("--limit", type=int, default=30, metavar="N", help="how many alerts, newest first (default 30)")
+    p.add_argument("--limit", type=LIMIT, default=30, metavar="N", help="how many alerts, newest first (default 30)")
     p.add_argument("--rule", metavar="NAME", help="only this rule's alerts")
     p.add_argument("--json", action="store_true", help="one JSON array (notification URLs redacted)")
     p.set_defaults(func=list_alerts)
     actions = p.add_subparsers(dest="alerts_command", metavar="ACTION")
     r = actions.add_parser("retry", help="send every failed or retrying alert now, with fresh attempts")
-    r.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+    r.add_argument("--wait", type=WAIT, default=30.0, metavar="SECONDS",
                    help="how long to wait for a running fetch to finish (default 30)")  # fmt: skip
     r.set_defaults(func=retry)
 

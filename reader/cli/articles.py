@@ -19,7 +19,7 @@ from ..dates import FORMS, DateError, parse_when
 from ..models import Article
 from ..store import ArticleFilter, Store
 from ..text import clean_text
-from .context import Context, UsageError
+from .context import LIMIT, MAX_ID, Context, UsageError
 from .searching import search_ids
 
 
@@ -31,7 +31,7 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", metavar="WHEN", help="a date (2025-01-31) or a span back from now (30m, 24h, 7d, 3mo…)")
     p.add_argument("--until", metavar="WHEN", help="a date (its end) or a span back from now")
     p.add_argument("--query", "-q", metavar="QUERY", help="only articles matching this search (see 'reader search')")
-    p.add_argument("--limit", type=int, metavar="N", help="at most N articles")
+    p.add_argument("--limit", type=LIMIT, metavar="N", help="at most N articles")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -106,7 +106,7 @@ def list_articles(args, ctx: Context) -> int:
 
 
 def find_article(ctx: Context, ref: str) -> Article:
-    article = ctx.store.article(int(ref)) if ref.isdigit() else ctx.store.article_by_link(ref)
+    article = ctx.store.article(int(ref)) if ref.isdigit() and int(ref) <= MAX_ID else ctx.store.article_by_link(ref)
     if article is None:
         raise UsageError(f"no article {ref!r} (give an id from 'reader articles' or the article's link)")
     return article
@@ -203,7 +203,7 @@ def write_stream(articles: Iterator[Article], fmt: str, out: TextIO, store: Stor
     while chunk := list(islice(articles, EXPORT_CHUNK)):  # story sizes asked once per chunk, not per article
         sizes = store.story_sizes(sorted({a.story_id for a in chunk if a.story_id}))
         for a in chunk:
-            data = json.dumps(article_full_json(a, sizes), ensure_ascii=False)
+            data = console.json_text(article_full_json(a, sizes))
             out.write((("," if count else "") + "\n" + data) if fmt == "json" else data + "\n")
             count += 1
     if fmt == "json":

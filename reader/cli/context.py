@@ -16,6 +16,31 @@ class UsageError(Exception):
     """The command line asks for something impossible; exit code 2."""
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger id names nothing (and SQLite would refuse it)
+MAX_WAIT_SECONDS = 24 * 3600
+
+
+def number_from(low: float, high: float, kind: type = int):
+    """An argparse type: a number (`kind`) from `low` to `high`, else a usage error saying what is allowed.
+    (`int` alone takes -1 or 10**20; `float` takes nan and inf, which never compare past a deadline.)"""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+        if not low <= value <= high:  # (false for nan too)
+            raise argparse.ArgumentTypeError(f"must be a number from {low:,} to {high:,} (got {text})")
+        return value
+
+    return parse
+
+
+LIMIT = number_from(1, 1_000_000_000)
+ID = number_from(1, MAX_ID)
+WAIT = number_from(0, MAX_WAIT_SECONDS, float)
+
+
 class Context:
     def __init__(self, args: argparse.Namespace):
         self.args = args

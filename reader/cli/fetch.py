@@ -10,7 +10,7 @@ from .. import console
 from typing import TYPE_CHECKING
 from ..models import FetchStatus
 from ..urls import redact_url, redact_urls_in
-from .context import Context
+from .context import WAIT, Context
 
 if TYPE_CHECKING:  # the pipeline (aiohttp and friends) loads only when fetching
     from ..ingest import FeedOutcome, IngestReport
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("feeds", nargs="*", metavar="FEED", help="id, URL or part of a title (default: all)")
     p.add_argument("--no-fulltext", action="store_true", help="do not fetch article pages; keep the feed's text")
     p.add_argument("--json", action="store_true", help="one JSON object with every feed's outcome")
-    p.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+    p.add_argument("--wait", type=WAIT, default=30.0, metavar="SECONDS",
                    help="how long to wait for another running fetch to finish (default 30)")  # fmt: skip
     p.set_defaults(func=fetch)
 

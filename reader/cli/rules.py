@@ -15,7 +15,7 @@ from .. import console
 from typing import TYPE_CHECKING
 from ..store import ArticleFilter
 from ..text import clean_text
-from .context import Context, UsageError
+from .context import LIMIT, Context, UsageError
 from .searching import catch_up_index, marked, marked_plain
 
 if TYPE_CHECKING:  # Whoosh and Apprise load only when a rules command runs (start-up time)
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     r = rsub.add_parser("test", help="backtest a rule: what it would have matched in the last 7 and 30 days")
     _add_rule_or_query(r)
-    r.add_argument("--limit", type=int, default=10, metavar="N", help="top matches to show (default 10)")
+    r.add_argument("--limit", type=LIMIT, default=10, metavar="N", help="top matches to show (default 10)")
     r.add_argument("--json", action="store_true", help="counts and matches as one JSON object")
     r.set_defaults(func=test_rule)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .. import console
 from ..lock import WriterBusy, WriterLock
-from .context import Context, UsageError
+from .context import LIMIT, WAIT, Context, UsageError
 
 if TYPE_CHECKING:  # Whoosh and the pipeline load only when a command needs them (start-up time)
     from ..index import ParsedQuery, SearchIndex, Snippet
@@ -22,19 +22,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="search every article's full text (see README: query language)")
     p.add_argument("query", nargs="+", help='e.g. DeepSeek AND "export controls" date:30d')
     p.add_argument("--sort", choices=SORTS, default="relevance")
-    p.add_argument("--limit", type=int, default=20, metavar="N")
+    p.add_argument("--limit", type=LIMIT, default=20, metavar="N")
     p.add_argument("--json", action="store_true", help="one JSON array of results")
     p.set_defaults(func=search)
 
     p = sub.add_parser("index", help="look after the search index")
     isub = p.add_subparsers(dest="index_command", metavar="ACTION", required=True)
     r = isub.add_parser("rebuild", help="rebuild the index from the database")
-    r.add_argument("--wait", type=float, default=30.0, metavar="SECONDS")
+    r.add_argument("--wait", type=WAIT, default=30.0, metavar="SECONDS")
     r.set_defaults(func=rebuild)
     r = isub.add_parser("status", help="documents in the index, and articles waiting to be indexed")
     r.set_defaults(func=status)
     r = isub.add_parser("check", help="check the index against the database: files, articles, a sample of words")
-    r.add_argument("--sample", type=int, default=200, metavar="N", help="articles whose words are looked up")
+    r.add_argument("--sample", type=LIMIT, default=200, metavar="N", help="articles whose words are looked up")
     r.set_defaults(func=check)
 
 

@@ -12,7 +12,7 @@ from ..dates import DateError, span
 from ..stories import describe
 from ..models import StoryRecord
 from ..store import utcnow
-from .context import Context, UsageError
+from .context import ID, Context, UsageError
 
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -21,16 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stories", help="a story's articles and outlets; mute or unmute a story")
     commands = p.add_subparsers(dest="stories_command", metavar="SUBCOMMAND", required=True)
     show = commands.add_parser("show", help="a story's articles, outlets, first/last seen, and what tied each in")
-    show.add_argument("story", type=int, metavar="ID", help="a story id (the `story` of `reader articles --json`)")
+    show.add_argument("story", type=ID, metavar="ID", help="a story id (the `story` of `reader articles --json`)")
     show.add_argument("--json", action="store_true", help="one JSON object")
     show.set_defaults(func=show_story)
     mute = commands.add_parser("mute", help="no alerts from this story (every rule stays armed)")
-    mute.add_argument("story", type=int, metavar="ID")
+    mute.add_argument("story", type=ID, metavar="ID")
     mute.add_argument("--for", dest="span", metavar="SPAN",
                       help="for a while only: 30m, 12h, 7d, 2w (default: for good)")  # fmt: skip
     mute.set_defaults(func=mute_story)
     unmute = commands.add_parser("unmute", help="undo `reader stories mute`")
-    unmute.add_argument("story", type=int, metavar="ID")
+    unmute.add_argument("story", type=ID, metavar="ID")
     unmute.set_defaults(func=unmute_story)
 
 

@@ -399,7 +399,7 @@ def best_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
     until the `limit`-th best exact score beats every bound left. Exact, like
     scoring every match; a phrase under NOT is not loosened (that would lose matches).
     """
-    if limit <= 0:
+    if limit <= 0 or not views:  # (an index with no segment yet: a new user's first search)
         return []
     run = _Evaluation(views, scored=True)
     if not _has_phrase(plan) or _negated_phrase(plan):

@@ -48,6 +48,6 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     """
     if not body or body.isspace():
         raise ParseError("empty response")
-    if looks_like_json(body):
+    if looks_like_json(body, content_type):
         return parse_json_feed(body, url, content_type)
     return parse_fast(body, url, content_type) or parse_with_feedparser(body, url, content_type)

@@ -35,14 +35,18 @@ _IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"
                 ".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml"}  # fmt: skip
 
 
-def looks_like_json(body: bytes) -> bool:
-    """Whether the body is JSON rather than markup: its first character opens an object or an array.
+def looks_like_json(body: bytes, content_type: str = "") -> bool:
+    """Whether the body is JSON rather than markup: its first character opens an object or an array,
+    or it is served as JSON and does not start as markup (then a bare value is named as JSON, not XML).
 
     Zero bytes are skipped with the whitespace, so UTF-16 and UTF-32 JSON is recognised too.
     """
     for bom in _BOMS:
         body = body.removeprefix(bom)
-    return body[:1024].lstrip(b" \t\r\n\x00")[:1] in (b"{", b"[")
+    first = body[:1024].lstrip(b" \t\r\n\x00")[:1]
+    media = content_type.split(";", 1)[0].strip().lower()
+    return first in (b"{", b"[") or (first != b"<" and (media in ("application/json", "text/json")
+                                                         or media.endswith("+json")))  # fmt: skip
 
 
 def parse_json_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:

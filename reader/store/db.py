@@ -23,11 +23,15 @@ class StoreError(Exception):
 
 
 class StoreWriteError(StoreError):
-    """The disk refused a write (full, or a file size limit): the transaction was rolled back, nothing lost."""
+    """The disk refused a write (full, a file size limit, read-only) or another process kept the database
+    locked: the transaction was rolled back, nothing lost."""
 
 
 # What SQLite says when the disk refuses a write: full, or an I/O error (e.g. past RLIMIT_FSIZE).
 _DISK_REFUSED = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+_READ_ONLY = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN)  # a read-only file or directory
+_LOCKED = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # another process held the write lock past the timeout
+BUSY_TIMEOUT = 30  # seconds a write waits for another process's transaction to end
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -76,7 +80,7 @@ class Database:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
                 conn.execute("PRAGMA journal_mode=WAL")
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"cannot open the database {self.path}: {exc}") from None
@@ -100,8 +104,8 @@ class Database:
         database holds everything it held before.
         """
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
         try:
+            conn.execute("BEGIN IMMEDIATE")  # inside: a database locked or read-only refuses it here
             yield conn
             conn.execute("COMMIT")
         except BaseException as exc:
@@ -110,14 +114,28 @@ class Database:
                     conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass  # SQLite rolls back by itself when the connection closes; the file stays whole
-            if isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF in _DISK_REFUSED:
-                why = str(exc) if "full" in str(exc) else f"{exc}; is the disk full?"
+            refused = self._refused(exc) if isinstance(exc, sqlite3.OperationalError) else None
+            if refused:
+                why, then = refused
                 raise StoreWriteError(
                     f"could not write to the database {self.path} ({why}). Nothing was lost: "
-                    "that change was rolled back and everything stored before it is intact; free some space "
-                    "and run the command again"
+                    f"that change was rolled back and everything stored before it is intact; {then}"
                 ) from None
             raise
+
+    @staticmethod
+    def _refused(exc: sqlite3.OperationalError) -> tuple[str, str] | None:
+        """(why, what to do) when the write was refused by the disk, the file's mode or another process."""
+        code = exc.sqlite_errorcode & 0xFF
+        if code in _DISK_REFUSED:
+            why = str(exc) if "full" in str(exc) else f"{exc}; is the disk full?"
+            return why, "free some space and run the command again"
+        if code in _READ_ONLY:
+            return f"{exc}: the file or its directory is read-only", "make them writable and run the command again"
+        if code in _LOCKED:
+            return (f"{exc}: another process kept it locked for over {BUSY_TIMEOUT} s",
+                    "run the command again once that process is done")
+        return None
 
     def _select_in(self, sql: str, column: str, ids: Sequence[int] | None, tail: str = "",
                    params: Sequence = ()) -> list[tuple]:  # fmt: skip

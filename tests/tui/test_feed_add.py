@@ -75,3 +75,23 @@ async def test_a_page_with_several_feeds_offers_them(world, make_app, http_serve
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: http_server.url("/b.xml") in subscribed(world))
         assert site not in subscribed(world) and http_server.url("/n.xml") not in subscribed(world)
+
+
+async def test_a_feed_urls_credentials_are_masked_in_what_the_screen_says_of_it(world, make_app, http_server):
+    """The toast on adding it, and its details dialog, name the feed by its masked URL (it has no title yet)."""
+    from reader.tui.screens.dialogs import feed_details
+
+    feed = http_server.route("/locked.xml", rss([]))  # no <title>
+    url = feed.replace("http://", "http://reader:Hunter2pw@") + "?token=Tok3nvalue"
+    app = make_app(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await started(pilot)
+        await open_dialog(pilot, url)
+        await wait_until(pilot, lambda: url in subscribed(world))
+        store = Store(world.db_path)
+        await wait_until(pilot, lambda: any(f.url == url and f.last_status for f in store.feeds()))  # fetched
+        [added] = [f for f in store.feeds() if f.url == url]
+        store.close()
+        shown = " ".join(message for _, message, _ in app.notices) + str(feed_details(added, 0))
+    assert "http://****@127.0.0.1" in shown and "token=****" in shown
+    assert "Hunter2pw" not in shown and "Tok3nvalue" not in shown

@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from ...models import Feed
 from ...text import clean_line
+from ...urls import redact_url
 from ..widgets.article_view import Link, is_web_url
 
 
@@ -118,7 +119,7 @@ def feed_details(feed: Feed, articles: int) -> Content:
 
     rows = [
         ("Title", clean_line(feed.display_title)),
-        ("URL", clean_line(feed.url, 2000)),
+        ("URL", clean_line(redact_url(feed.url), 2000)),  # credentials masked, as everywhere but `feeds export`
         ("Group", clean_line(feed.group) or "—"),
         ("Site", clean_line(feed.site_url, 2000) or "—"),
         ("Enabled", "yes" if feed.enabled else "no (disabled)"),

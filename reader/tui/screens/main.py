@@ -35,6 +35,7 @@ from ...models import Article, Feed
 from ...query import QueryError
 from ...store import ArticleLine
 from ...text import clean_line
+from ...urls import redact_url
 from ..library import (
     ALERTS,
     ALL,
@@ -1225,7 +1226,8 @@ class MainScreen(Screen):
         self.library.edit_feed(feed.id, title=title, group=group)
         self.reload_feeds()
         self.load_view()
-        self.notify(f"{clean_line(title or feed.url, 200)} is in {clean_line(group) or 'no group'}.", markup=False)
+        self.notify(f"{clean_line(title or feed.display_title, 200)} is in {clean_line(group) or 'no group'}.",
+                    markup=False)  # fmt: skip
 
     async def action_add_feed(self) -> None:
         from .feed_add import AddFeedScreen
@@ -1240,7 +1242,7 @@ class MainScreen(Screen):
             self.notify(f"Already subscribed: {clean_line(feed.display_title)}", markup=False)
             return
         self.reload_feeds()
-        self.notify(f"Added {clean_line(feed.url, 200)}; fetching it…", markup=False)
+        self.notify(f"Added {clean_line(redact_url(feed.url), 200)}; fetching it…", markup=False)
         self.start_refresh([feed.id])
 
     def action_remove_feed(self) -> None:
