@@ -95,3 +95,19 @@ async def test_a_feed_urls_credentials_are_masked_in_what_the_screen_says_of_it(
         shown = " ".join(message for _, message, _ in app.notices) + str(feed_details(added, 0))
     assert "http://****@127.0.0.1" in shown and "token=****" in shown
     assert "Hunter2pw" not in shown and "Tok3nvalue" not in shown
+
+
+async def test_a_failing_workers_message_is_shown_with_its_secrets_masked(world, make_app):
+    """An error a worker raises may quote a feed URL with its credentials: the toast masks them."""
+    app = make_app(world)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await started(pilot)
+
+        def fail() -> None:
+            raise OSError("cannot reach https://reader:Hunter2pw@feeds.example/x.xml?token=Tok3nvalue")
+
+        screen.run_worker(fail, thread=True, exit_on_error=False)
+        await wait_until(pilot, lambda: any(title == "Something went wrong" for title, _, _ in app.notices))
+        shown = " ".join(message for _, message, _ in app.notices)
+    assert "OSError: cannot reach https://****@feeds.example" in shown and "token=****" in shown
+    assert "Hunter2pw" not in shown and "Tok3nvalue" not in shown

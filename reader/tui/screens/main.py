@@ -34,6 +34,7 @@ from textual.worker import Worker, WorkerState
 from ...models import Article, Feed
 from ...query import QueryError
 from ...store import ArticleLine
+from ...logs import redact_secrets
 from ...text import clean_line
 from ...urls import redact_url
 from ..library import (
@@ -1378,5 +1379,6 @@ class MainScreen(Screen):
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
-        self.notify(clean_line(f"{type(error).__name__}: {error}", 500), title="Something went wrong",
+        said = redact_secrets(f"{type(error).__name__}: {error}")  # an error may quote a feed's URL with its token
+        self.notify(clean_line(said, 500), title="Something went wrong",
                     severity="error", markup=False)  # fmt: skip
