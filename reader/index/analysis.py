@@ -163,11 +163,20 @@ class _WordNumbers(dict):
         self.numbering = numbering
 
     def __missing__(self, word: str) -> int:
-        term, acronym = _analysed(word)
+        terms, acronyms = _CACHES
+        term = terms.get(word)
         if term is None:
-            return _RUN
+            term, acronym = _analysed(word)
+            if term is None:
+                return _RUN
+        else:
+            acronym = acronyms.get(word)
         numbering = self.numbering
-        number = numbering.number(term)
+        numbers = numbering.numbers
+        number = numbers.get(term)
+        if number is None:
+            number = numbers[term] = len(numbering.terms)
+            numbering.terms.append(term)
         if acronym is not None:
             numbering.acronyms[word] = numbering.number(acronym)
             number |= _ACRONYM
@@ -181,22 +190,24 @@ def _analysed(word: str) -> tuple[bytes | None, bytes | None]:
     global _CACHES, _STEMS
     terms, acronyms = _CACHES
     term = terms.get(word)
+    if term is not None:
+        return term, acronyms.get(word)
+    if not word.isascii() and is_cjk(word):
+        return None, None
+    if len(terms) >= _CACHE_LIMIT:
+        terms, acronyms = _CACHES = ({}, {})
+        _STEMS = {}
+    base = word.lower()
+    if not base.isascii():
+        base = fold(base)
+    term = _STEMS.get(base)
     if term is None:
-        if is_cjk(word):
-            return None, None
-        if len(terms) >= _CACHE_LIMIT:
-            terms, acronyms = _CACHES = ({}, {})
-            _STEMS = {}
-        base = fold(word.lower())
-        term = _STEMS.get(base)
-        if term is None:
-            term = _STEMS[base] = porter_stem(base).encode()
-        acronym = _acronym_term(word)
-        if acronym is not None:
-            acronyms[word] = acronym  # (first: a word in `terms` has its acronym here, for another thread too)
-        terms[word] = term
-        return term, acronym
-    return term, acronyms.get(word)
+        term = _STEMS[base] = porter_stem(base).encode()
+    acronym = None if word.islower() else _acronym_term(word)  # (no capital: no acronym)
+    if acronym is not None:
+        acronyms[word] = acronym  # (first: a word in `terms` has its acronym here, for another thread too)
+    terms[word] = term
+    return term, acronym
 
 
 class Numbering:
