@@ -116,6 +116,11 @@ def _squeeze(raw: bytes) -> tuple[bool, bytes]:
     return False, raw
 
 
+# Fields whose values recur from article to article (a feed's name, its authors, tags): each
+# value is analysed once a segment.
+_RECURRING = frozenset(("feed", "group", "author", "tags"))
+
+
 def _row_fields(row: IndexRow) -> dict[str, str | Sequence[str]]:
     return {
         "title": row.title, "text": row.text, "summary": row.summary, "feed": row.feed_title,
@@ -197,6 +202,7 @@ class _SegmentBuilder:
         }
         # The value analysed last and its parts: two fields of an article are sometimes the same.
         self._last: tuple[object, list] = (None, [])
+        self._recurring: dict[object, list] = {}  # the parts of each value of a _RECURRING field
         self.shared: list[int] = []  # docnums whose SHARED field is their LENDER field
         # Per document: each field's length, the id and the date, written as Whoosh's columns at the end.
         self.lengths = {name: array("I") for name in ANALYSED_FIELDS}
@@ -220,7 +226,12 @@ class _SegmentBuilder:
         """Add the terms of one field of the current document; returns the field's length."""
         last_value, parts = self._last
         if value != last_value:
-            parts = field_parts(value, self.numbering)
+            if name in _RECURRING:
+                parts = self._recurring.get(value)
+                if parts is None:
+                    parts = self._recurring[value] = field_parts(value, self.numbering)
+            else:
+                parts = field_parts(value, self.numbering)
             self._last = (value, parts)
         docnum, tokens = self.docnum, self.tokens[name]
         length = 0
