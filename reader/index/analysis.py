@@ -246,7 +246,7 @@ def _run_terms(run: str) -> tuple[list[bytes], bytes | None]:
 
 def _breaks_run(word: str) -> bool:
     """A word of letters not in capitals ends a run of capitals (numbers neither break nor join one)."""
-    return word.isalpha() and not word.isupper()
+    return not word.isupper() and word.isalpha()
 
 
 def _acronyms_kept(words: list[str], candidates: list[int], whole: bool = True) -> list[int]:
@@ -279,7 +279,8 @@ def _acronyms_kept(words: list[str], candidates: list[int], whole: bool = True) 
             end = k + 1
             while end < n and not _breaks_run(words[end]):
                 end += 1
-            capitals = sum(1 for w in words[start:end] if w.isalpha())  # no breaker: every word of letters
+            # (no breaker: every word of letters is in capitals; most often the candidate alone)
+            capitals = 1 if end - start == 1 else sum(1 for w in words[start:end] if w.isalpha())
             shouted = capitals >= SHOUTING_RUN or (whole and start == 0 and end == n and capitals >= 2)
         if not shouted:
             kept.append(k)
