@@ -394,7 +394,8 @@ def compare_columns(theirs, ours) -> None:
         assert ours.column_reader("date")[docnum] == theirs.column_reader("date")[their_doc]
         for field in fields:
             # (Whoosh reads a length of 0 as None where the field's column exists, as 0 where not)
-            assert (ours.doc_field_length(docnum, field) or 0) == (theirs.doc_field_length(their_doc, field) or 0), field
+            theirs_length = theirs.doc_field_length(their_doc, field) or 0
+            assert (ours.doc_field_length(docnum, field) or 0) == theirs_length, field
 
 
 # -- the tests ---------------------------------------------------------------------

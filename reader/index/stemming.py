@@ -34,7 +34,8 @@ _S_V, _C_V, _STEP1B = _porter._s_v.match, _porter._c_v.match, _porter._step1b.ma
 
 def _lengths(suffixes: tuple[str, ...]) -> tuple[tuple[int, frozenset[str]], ...]:
     """The suffixes by length, longest first."""
-    return tuple((n, frozenset(s for s in suffixes if len(s) == n)) for n in sorted({*map(len, suffixes)}, reverse=True))
+    lengths = sorted({*map(len, suffixes)}, reverse=True)
+    return tuple((n, frozenset(s for s in suffixes if len(s) == n)) for n in lengths)
 
 
 _BY_LENGTH2, _BY_LENGTH3, _BY_LENGTH4 = _lengths(_STEP2), _lengths(_STEP3), _lengths(_STEP4)
