@@ -6,11 +6,12 @@ from __future__ import annotations
 import random
 
 import pytest
+from whoosh.lang import porter as _porter
 from whoosh.lang.porter import stem
 
 from reader.index import ANALYZER, SearchIndex, highlight, parse_query, required_terms
 from reader.index.analysis import WORD_RE, Numbering, _words, field_terms, fold, is_acronym, query_terms
-from reader.index.stemming import _stem
+from reader.index.stemming import _stem, _suffixes, _whoosh_stem
 from tests.test_index import NOW, row
 
 
@@ -110,6 +111,23 @@ def test_the_stem_is_whooshs_porter_stem_whatever_the_last_letter():
     words = {"".join(rnd.choice(letters) for _ in range(rnd.randint(1, 12))) for _ in range(20_000)}
     words |= {"generalization", "hopefulness", "controlled", "hopping", "agreed", "sky", "fall", "bio", "2025"}
     assert [_stem(w) for w in sorted(words)] == [stem(w) for w in sorted(words)]
+
+
+def test_our_porter_stemmer_is_whooshs_on_words_made_of_its_suffixes():
+    """`_whoosh_stem` (suffixes found by `endswith`) is Whoosh's `stem` on words built to reach every
+    step: random letters (vowels, y, doubled consonants) followed by one or two Porter suffixes."""
+    rnd = random.Random(11)
+    suffixes = [*_porter._step2list, *_porter._step3list, *_suffixes(_porter._step4_1)]
+    suffixes += ["s", "ss", "sses", "ies", "ed", "eed", "ing", "y", "e", "ll", "ion", "sion", "tion", "at", "bl", "iz"]
+    suffixes += ["ying", "ated"]
+    letters = "aeiouyybcdfglmnprstvwxzsllte0_é"
+    words = {"ational", "relational", "hopping", "hopped", "filing", "agreed", "feed", "sky", "yelling", "sensibility",
+             "generalizations", "oscillators", "controlling", "fall", "ion", "ation", "yes", "y", ""}  # fmt: skip
+    for _ in range(30_000):
+        word = "".join(rnd.choice(letters) for _ in range(rnd.randint(0, 7)))
+        word += "".join(rnd.choice(suffixes) for _ in range(rnd.choice((0, 1, 1, 1, 2))))
+        words.add(("y" if rnd.random() < 0.1 else "") + word)
+    assert [_whoosh_stem(w) for w in sorted(words)] == [stem(w) for w in sorted(words)]
 
 
 @pytest.fixture

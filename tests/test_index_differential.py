@@ -6,7 +6,7 @@ writer and by Whoosh's own IndexWriter, in batches with updates and deletes;
 random queries (words, phrases, fields, AND/OR/NOT, nesting, date ranges; the
 language has no prefixes) are run by our evaluation on our index and by
 Whoosh's searcher on Whoosh's index, and the result sets compared. Every
-posting (read back by our reader) and every date (read by Whoosh's) is compared too. `make fuzz` runs many more worlds
+posting (read back by our reader) and every date and field length (read by Whoosh's) is compared too. `make fuzz` runs many more worlds
 (READER_FUZZ_WORLDS); a failure names the seed to replay it (READER_FUZZ_SEED).
 """
 
@@ -313,7 +313,7 @@ def check_world(seed: int, tmp: Path, *, long_texts: int = 1, queries: int = QUE
         assert count == expected_count, f"{count} documents in our index, {expected_count} in Whoosh's"
         with world.reference.searcher() as theirs, ours_by_whoosh.searcher() as ours_read:
             compare_postings(theirs.reader(), our_postings(world.ours))
-            compare_dates(theirs.reader(), ours_read.reader())
+            compare_columns(theirs.reader(), ours_read.reader())
             rows = list(world.rows.values()) or [make_row(rng, 1, 1, 0)]
             theirs_ref = Reference(theirs, PHRASE_SAMPLE)
             for n in range(queries):
@@ -384,12 +384,18 @@ def compare_postings(theirs, ours: dict[tuple[str, bytes], Postings]) -> None:
         assert ours[(field, term)] == postings(field, term), (field, term)
 
 
-def compare_dates(theirs, ours) -> None:
-    """Each article's date, in our index's column and in Whoosh's."""
+def compare_columns(theirs, ours) -> None:
+    """Each article's date and field lengths, in our index's columns and in Whoosh's."""
     our_ids = ours.column_reader("id")
+    # (tags are left out: the reference fills the gaps between tags with terms of its own)
+    fields = [name for name in SCHEMA.names() if name not in ("id", "date", "tags")]
     for docnum in ours.all_doc_ids():
         their_doc = next(theirs.postings("key", str(our_ids[docnum])).all_ids())
         assert ours.column_reader("date")[docnum] == theirs.column_reader("date")[their_doc]
+        for field in fields:
+            # (Whoosh reads a length of 0 as None where the field's column exists, as 0 where not)
+            theirs_length = theirs.doc_field_length(their_doc, field) or 0
+            assert (ours.doc_field_length(docnum, field) or 0) == theirs_length, field
 
 
 # -- the tests ---------------------------------------------------------------------

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from itertools import compress, count
-from collections.abc import Iterator, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import compress
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.columns import NumericColumn
@@ -118,8 +119,9 @@ def word_term(word: str) -> str:
 # -- indexing: terms by position ----------------------------------------------------------------
 #
 # Each word seen is analysed once and cached as what the index stores: its ordinary term and,
-# for a word in capitals (or an acronym's plural), its acronym term, in two dicts. A field's
-# terms and candidates are then looked up by `map`, without a Python call per word. CJK runs
+# for a word in capitals (or an acronym's plural), its acronym term, in two dicts. A segment
+# numbers the terms, and looks a field's words up by `map` on its own dict of numbers
+# (`Numbering.words`), without a Python call per word. CJK runs
 # (often whole sentences, rarely seen twice) are not cached: their term is None. A full cache
 # is replaced, never cleared in place: a thread analysing meanwhile keeps a consistent pair.
 _CACHES: tuple[dict[str, bytes], dict[str, bytes]] = ({}, {})  # word -> ordinary term, word -> acronym term
@@ -138,39 +140,86 @@ def _acronym_term(word: str) -> bytes | None:
 def _lookup(words: list[str]) -> tuple[list[bytes | None], dict[str, bytes]]:
     """Each word's ordinary term (None for a CJK run), and a dict holding the acronym term of
     every word of `words` that has one."""
-    global _CACHES, _STEMS
     terms, acronyms = _CACHES
     found = list(map(terms.get, words))
     if None in found:
-        new = {w for w in set(words).difference(terms) if not is_cjk(w)}
-        if new:
-            if len(terms) + len(new) > _CACHE_LIMIT:
-                terms, acronyms = _CACHES = ({}, {})
-                _STEMS = {}
-                new = {w for w in words if not is_cjk(w)}
-            stems = _STEMS
-            for word in new:
-                base = fold(word.lower())
-                term = stems.get(base)
-                if term is None:
-                    term = stems[base] = porter_stem(base).encode()
-                terms[word] = term
-                acronym = _acronym_term(word)
-                if acronym is not None:
-                    acronyms[word] = acronym
-            found = list(map(terms.get, words))
+        analysed = {word: _analysed(word) for word in set(words)}
+        found = [analysed[word][0] for word in words]
+        acronyms = {word: acronym for word, (_term, acronym) in analysed.items() if acronym is not None}
     return found, acronyms
+
+
+_ACRONYM = 1 << 31  # set on a word's number (`Numbering.words`) when the word has an acronym term too
+_RUN = (1 << 32) - 1  # a CJK run's "number" there: its bigrams are numbered where it is read
+
+
+class _WordNumbers(dict):
+    """word -> the number of its ordinary term, with `_ACRONYM` set when the word also has an
+    acronym term, or `_RUN` for a CJK run (not kept). A word not seen yet in the segment is
+    numbered on its first lookup (`__missing__`), so a field costs one C-level lookup a word."""
+
+    def __init__(self, numbering: Numbering):
+        super().__init__()
+        self.numbering = numbering
+
+    def __missing__(self, word: str) -> int:
+        terms, acronyms = _CACHES
+        term = terms.get(word)
+        if term is None:
+            term, acronym = _analysed(word)
+            if term is None:
+                return _RUN
+        else:
+            acronym = acronyms.get(word)
+        numbering = self.numbering
+        numbers = numbering.numbers
+        number = numbers.get(term)
+        if number is None:
+            number = numbers[term] = len(numbering.terms)
+            numbering.terms.append(term)
+        if acronym is not None:
+            numbering.acronyms[word] = numbering.number(acronym)
+            number |= _ACRONYM
+        self[word] = number
+        return number
+
+
+def _analysed(word: str) -> tuple[bytes | None, bytes | None]:
+    """A word's ordinary term (None for a CJK run) and acronym term (or None), through the
+    module's cache (the same words come back segment after segment)."""
+    global _CACHES, _STEMS
+    terms, acronyms = _CACHES
+    term = terms.get(word)
+    if term is not None:
+        return term, acronyms.get(word)
+    if not word.isascii() and is_cjk(word):
+        return None, None
+    if len(terms) >= _CACHE_LIMIT:
+        terms, acronyms = _CACHES = ({}, {})
+        _STEMS = {}
+    base = word.lower()
+    if not base.isascii():
+        base = fold(base)
+    term = _STEMS.get(base)
+    if term is None:
+        term = _STEMS[base] = porter_stem(base).encode()
+    acronym = None if word.islower() else _acronym_term(word)  # (no capital: no acronym)
+    if acronym is not None:
+        acronyms[word] = acronym  # (first: a word in `terms` has its acronym here, for another thread too)
+    terms[word] = term
+    return term, acronym
 
 
 class Numbering:
     """Terms numbered in the order first seen (the segment writer's term ids), and each word's
-    term numbers: analysing a field then costs one dict lookup a word. New words are analysed
-    through the module's cache (`_lookup`), which outlives one segment."""
+    term numbers (`words`, the acronym terms' in `acronyms`): analysing a field then costs one
+    dict lookup a word. New words are analysed through the module's cache, which outlives one
+    segment."""
 
     def __init__(self):
         self.terms: list[bytes] = []  # number -> term
         self.numbers: dict[bytes, int] = {}  # term -> number
-        self.ordinary: dict[str, int] = {}  # word -> number of its ordinary term
+        self.words = _WordNumbers(self)  # word -> number of its ordinary term (see `_WordNumbers`)
         self.acronyms: dict[str, int] = {}  # word -> number of its acronym term, for words that have one
 
     def number(self, term: bytes) -> int:
@@ -179,25 +228,6 @@ class Numbering:
             found = self.numbers[term] = len(self.terms)
             self.terms.append(term)
         return found
-
-    def _numbers(self, terms: list[bytes | None]) -> Iterator[int | None]:
-        """The numbers of `terms` (None stays None), new ones numbered without a Python call each."""
-        new = set(terms).difference(self.numbers)
-        new.discard(None)
-        self.numbers.update(zip(new, count(len(self.terms))))
-        self.terms += new  # (in the order just numbered: the same set, unchanged)
-        return map(self.numbers.get, terms)
-
-    def lookup(self, words: list[str]) -> tuple[list[int | None], dict[str, int]]:
-        """As `_lookup`, in numbers (a CJK run's number is None too)."""
-        new = set(words).difference(self.ordinary)
-        if new:
-            listed = list(new)
-            terms, acronyms = _lookup(listed)
-            self.ordinary.update(zip(listed, self._numbers(terms)))
-            with_acronyms = list(acronyms.keys() & new)  # (iterates over the smaller)
-            self.acronyms.update(zip(with_acronyms, self._numbers([acronyms[w] for w in with_acronyms])))
-        return list(map(self.ordinary.__getitem__, words)), self.acronyms
 
 
 def _candidates(words: list[str], acronyms: dict[str, bytes]) -> list[int]:
@@ -216,7 +246,7 @@ def _run_terms(run: str) -> tuple[list[bytes], bytes | None]:
 
 def _breaks_run(word: str) -> bool:
     """A word of letters not in capitals ends a run of capitals (numbers neither break nor join one)."""
-    return word.isalpha() and not word.isupper()
+    return not word.isupper() and word.isalpha()
 
 
 def _acronyms_kept(words: list[str], candidates: list[int], whole: bool = True) -> list[int]:
@@ -249,7 +279,8 @@ def _acronyms_kept(words: list[str], candidates: list[int], whole: bool = True) 
             end = k + 1
             while end < n and not _breaks_run(words[end]):
                 end += 1
-            capitals = sum(1 for w in words[start:end] if w.isalpha())  # no breaker: every word of letters
+            # (no breaker: every word of letters is in capitals; most often the candidate alone)
+            capitals = 1 if end - start == 1 else sum(1 for w in words[start:end] if w.isalpha())
             shouted = capitals >= SHOUTING_RUN or (whole and start == 0 and end == n and capitals >= 2)
         if not shouted:
             kept.append(k)
@@ -257,18 +288,51 @@ def _acronyms_kept(words: list[str], candidates: list[int], whole: bool = True) 
 
 
 def field_terms(text: str, *, whole: bool = True,
-                numbering: Numbering | None = None) -> tuple[list[bytes], list[tuple[int, bytes]]]:  # fmt: skip
+                numbering: Numbering | None = None) -> tuple[Sequence, list[tuple[int, bytes]]]:  # fmt: skip
     """The terms of one field: one per position, and (position, term) of the extra terms on the
     same positions (acronyms on their words, a CJK run's last character on its last bigram).
-    Given a `numbering`, the terms are their numbers in it."""
+    Given a `numbering`, the terms are their numbers in it (a list, or an array of 4-byte ints)."""
     words = _words(text[:MAX_FIELD_CHARS])
-    found, acronyms = numbering.lookup(words) if numbering else _lookup(words)
+    if numbering is not None:
+        return _numbered_terms(words, whole, numbering)
+    found, acronyms = _lookup(words)
     candidates = _candidates(words, acronyms)
     kept = _acronyms_kept(words, candidates, whole) if candidates else []
     if None not in found:  # no CJK: a word's position is its index
         return found, [(k, acronyms[words[k]]) for k in kept]
+    return _with_runs(words, found, kept, acronyms, None)
+
+
+def _numbered_terms(words: list[str], whole: bool, numbering: Numbering) -> tuple[Sequence[int], list[tuple[int, int]]]:
+    """`field_terms` in numbers: one lookup a word; the words with an acronym term (flagged in
+    their numbers) are found and unflagged with numpy, only in a field that has any."""
+    found = list(map(numbering.words.__getitem__, words))
+    top = max(found, default=0)
+    if top < _ACRONYM:  # no acronym, no CJK (most fields)
+        return found, []
+    acronyms = numbering.acronyms
+    if top == _RUN:  # a CJK run
+        candidates = [k for k, value in enumerate(found) if _ACRONYM <= value < _RUN]
+        kept = _acronyms_kept(words, candidates, whole) if candidates else []
+        unflagged = [None if value == _RUN else value & ~_ACRONYM for value in found]
+        return _with_runs(words, unflagged, kept, acronyms, numbering.number)
+    import numpy as np  # (loaded already by the segment writer; not at import: the rules load this module)
+
+    ids = array("I", found)
+    flagged = np.frombuffer(ids, np.uint32)
+    candidates = np.flatnonzero(flagged >= _ACRONYM)
+    flagged[candidates] -= _ACRONYM
+    del flagged  # (an array viewed by numpy cannot grow)
+    kept = _acronyms_kept(words, candidates.tolist(), whole)
+    return ids, [(k, acronyms[words[k]]) for k in kept]
+
+
+def _with_runs(words: list[str], found: list, kept: list[int], acronyms: dict,
+               number: Callable[[bytes], int] | None) -> tuple[list, list[tuple[int, object]]]:  # fmt: skip
+    """The terms and extra terms of a field holding CJK runs (their term None in `found`): a run
+    takes one position a bigram, and its last character is an extra term (`_run_terms`)."""
     terms: list = []
-    extras: list[tuple[int, bytes]] = []
+    extras: list[tuple[int, object]] = []
     kept_set = set(kept)
     for k, value in enumerate(found):
         if value is not None:
@@ -277,9 +341,9 @@ def field_terms(text: str, *, whole: bool = True,
             terms.append(value)
         else:
             grams, last = _run_terms(words[k])
-            terms += map(numbering.number, grams) if numbering else grams
+            terms += map(number, grams) if number else grams
             if last is not None:
-                extras.append((len(terms) - 1, numbering.number(last) if numbering else last))
+                extras.append((len(terms) - 1, number(last) if number else last))
     return terms, extras
 
 

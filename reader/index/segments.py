@@ -49,11 +49,12 @@ from itertools import accumulate
 
 import numpy as np
 from isal.isal_zlib import compress as _compress
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocWriter
 from whoosh.columns import NumericColumn
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.reading import SegmentReader
+from whoosh.util.numeric import _length_byte_cache
 
 from ..store import IndexRow
 from .analysis import ANALYSED_FIELDS, SCHEMA, Numbering, _minutes, field_parts
@@ -96,6 +97,7 @@ _ALL_ONES = 3  # the frequencies' code when every one is 1 (and none are stored)
 _DTYPES = (np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"))  # unsigned 1, 2 and 4 bytes, by code
 assert array("I").itemsize == 4
 _BIG_ENDIAN = sys.byteorder == "big"
+_BYTE_LENGTHS = np.array(_length_byte_cache, dtype=np.int64)  # a length byte -> its length, as Whoosh reads it
 
 
 def _pack(values: np.ndarray) -> tuple[int, bytes]:
@@ -112,6 +114,11 @@ def _squeeze(raw: bytes) -> tuple[bool, bytes]:
         if len(packed) < len(raw):
             return True, packed
     return False, raw
+
+
+# Fields whose values recur from article to article (a feed's name, its authors, tags): each
+# value is analysed once a segment.
+_RECURRING = frozenset(("feed", "group", "author", "tags"))
 
 
 def _row_fields(row: IndexRow) -> dict[str, str | Sequence[str]]:
@@ -157,6 +164,16 @@ def _joined(parts: list[np.ndarray], order: list[int]) -> np.ndarray:
     return joined
 
 
+def _write_column(perdoc: W3PerDocWriter, name: str, column: NumericColumn, values: np.ndarray) -> None:
+    """A NumericColumn of every document's value, as its writer leaves it: the values big-endian,
+    up to the last that is not the column's default (the writer skips defaults, fills gaps)."""
+    perdoc._create_column(name, column)
+    writer = perdoc._colwriters[name]  # (the per-document writer's own fields)
+    count = int(np.flatnonzero(values != column._default)[-1]) + 1 if (values != column._default).any() else 0
+    writer._dbfile.write(values[:count].astype(np.dtype(column._typecode).newbyteorder(">")).tobytes())
+    writer._count = count
+
+
 def _uint32(values: array) -> np.ndarray:
     return np.frombuffer(values, np.uint32) if len(values) else np.zeros(0, dtype=np.uint32)
 
@@ -185,31 +202,36 @@ class _SegmentBuilder:
         }
         # The value analysed last and its parts: two fields of an article are sometimes the same.
         self._last: tuple[object, list] = (None, [])
+        self._recurring: dict[object, list] = {}  # the parts of each value of a _RECURRING field
         self.shared: list[int] = []  # docnums whose SHARED field is their LENDER field
+        # Per document: each field's length, the id and the date, written as Whoosh's columns at the end.
+        self.lengths = {name: array("I") for name in ANALYSED_FIELDS}
+        self.ids, self.dates = array("Q"), array("I")
         self.docnum = 0
 
     def add(self, row: IndexRow) -> None:
-        self.perdoc.start_doc(self.docnum)
         fields = _row_fields(row)
-        lengths = {}
+        lengths = self.lengths
         for name, value in fields.items():
             if name == SHARED and value and value == fields[LENDER]:  # its postings are the lender's
                 self.shared.append(self.docnum)
-                length = lengths[LENDER]
+                lengths[name].append(lengths[LENDER][-1])
             else:
-                length = self._add_analysed(name, value)
-            lengths[name] = length
-            self.perdoc.add_field(name, SCHEMA[name], None, length)
-        self.perdoc.add_column_value("id", SCHEMA["id"].column_type, row.id)
-        self.perdoc.add_column_value("date", SCHEMA["date"].column_type, _minutes(row.date))
-        self.perdoc.finish_doc()
+                lengths[name].append(self._add_analysed(name, value))
+        self.ids.append(row.id)
+        self.dates.append(_minutes(row.date))
         self.docnum += 1
 
     def _add_analysed(self, name: str, value: str | Sequence[str]) -> int:
         """Add the terms of one field of the current document; returns the field's length."""
         last_value, parts = self._last
         if value != last_value:
-            parts = field_parts(value, self.numbering)
+            if name in _RECURRING:
+                parts = self._recurring.get(value)
+                if parts is None:
+                    parts = self._recurring[value] = field_parts(value, self.numbering)
+            else:
+                parts = field_parts(value, self.numbering)
             self._last = (value, parts)
         docnum, tokens = self.docnum, self.tokens[name]
         length = 0
@@ -252,26 +274,40 @@ class _SegmentBuilder:
     def _copy_documents(self, reader: SegmentReader, shared: np.ndarray) -> list[int]:
         """Per-document data (field lengths, id, date, whether SHARED is LENDER) of the live documents;
         old -> new docnum, -1 if deleted."""
-        columns = {name: _numeric_column(reader, name) for name in ("id", "date")}
-        docmap = []
-        for old in range(reader.doc_count_all()):
-            if reader.is_deleted(old):
-                docmap.append(-1)
-                continue
-            self.perdoc.start_doc(self.docnum)
-            for name in ANALYSED_FIELDS:
-                self.perdoc.add_field(name, SCHEMA[name], None, reader.doc_field_length(old, name))
-            for name, column in columns.items():
-                self.perdoc.add_column_value(name, SCHEMA[name].column_type, column[old])
-            self.perdoc.finish_doc()
+        documents = reader.doc_count_all()
+        live = [old for old in range(documents) if not reader.is_deleted(old)]
+        for name in ANALYSED_FIELDS:  # (each length as Whoosh reads it back: its byte's length)
+            codes = np.frombuffer(_length_bytes(reader, name), dtype=np.uint8)[live]
+            self.lengths[name].extend(_BYTE_LENGTHS[codes].tolist())
+        for name, values in (("id", self.ids), ("date", self.dates)):
+            column = _numeric_column(reader, name)
+            values.extend([column[old] for old in live])
+        docmap = [-1] * documents
+        for old in live:
             if shared[old]:
                 self.shared.append(self.docnum)
-            docmap.append(self.docnum)
+            docmap[old] = self.docnum
             self.docnum += 1
         return docmap
 
+    def _write_columns(self) -> None:
+        """Every document's field lengths, id and date, written in bulk as Whoosh's per-document
+        writer would write them one value a call (the same files, byte for byte)."""
+        perdoc = self.perdoc
+        perdoc._doccount = self.docnum  # (the writer's own fields: its documents, fields' total lengths)
+        for name in ANALYSED_FIELDS:
+            lengths = _uint32(self.lengths[name])
+            if lengths.any():  # Whoosh makes a length column at the first document with a length
+                perdoc._fieldlengths[name] += int(lengths.sum(dtype=np.int64))
+                codes = np.minimum(np.searchsorted(_BYTE_LENGTHS, lengths), 255)  # `length_to_byte`
+                _write_column(perdoc, f"_{name}_len", LENGTHS_COLUMN, codes)
+        if self.docnum:
+            _write_column(perdoc, "id", SCHEMA["id"].column_type, np.frombuffer(self.ids, np.uint64))
+            _write_column(perdoc, "date", SCHEMA["date"].column_type, _uint32(self.dates))
+
     def finish(self):
         """Write the terms and postings; returns the (uncommitted) segment."""
+        self._write_columns()
         self.perdoc.close()
         terms = self.numbering.terms
         order = sorted(range(len(terms)), key=terms.__getitem__)
@@ -460,7 +496,9 @@ class _PostingsWriter:
         own = None
         if lent is not None:
             lent_ranks, counts = lent
-            every = np.union1d(ranks, lent_ranks)
+            present = np.zeros(len(sorted_terms), dtype=bool)  # (not np.union1d: it loads numpy.ma, ~60 ms)
+            present[ranks] = present[lent_ranks] = True
+            every = np.flatnonzero(present)
             at = np.searchsorted(every, ranks)
             own = np.zeros(len(every), dtype=np.int64)
             own[at] = dfs
