@@ -61,6 +61,11 @@ class _SegmentTable:
         order, dates = self._by_date
         return np.sort(order[np.searchsorted(dates, low) : np.searchsorted(dates, high)])
 
+    def count_dated(self, low: int, high: int) -> int:
+        """How many documents are dated in [low, high) (`dated` without sorting them)."""
+        dates = self._by_date[1]
+        return int(np.searchsorted(dates, high)) - int(np.searchsorted(dates, low))
+
     def newest_dates(self, low: int, high: int, count: int) -> np.ndarray:
         """The dates of (at most) the `count` newest documents dated in [low, high)."""
         dates = self._by_date[1]
@@ -192,7 +197,7 @@ class _Evaluation:
             case _Char():
                 return view.reader.doc_count_all()  # rarely narrow, and costly to count: last
             case _Window(low, high):
-                return len(view.table.dated(low, high))
+                return view.table.count_dated(low, high)
             case _All(parts):
                 return min((self._estimate(p, view) for p in parts if not isinstance(p, _Without)),
                            default=view.reader.doc_count_all())  # fmt: skip
@@ -345,7 +350,7 @@ def newest_matches(views: list[_View], plan: Plan, limit: int) -> list[Found]:
     """
     run = _Evaluation(views, scored=False)
     low, high = _dates_of(plan)
-    dated = sum(len(view.table.dated(low, high)) for view in views)
+    dated = sum(view.table.count_dated(low, high) for view in views)
     share = sum(_share(run, plan, view) * view.reader.doc_count_all() for view in views) / max(1, run.doc_count)
     window = max(NEWEST_WINDOW, 2 * limit, int(4 * limit / max(share, 1e-9)))
     while window < dated:

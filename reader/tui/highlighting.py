@@ -25,11 +25,13 @@ def match_spans(query: ParsedQuery, text: str, field: str | None = None) -> list
     if not words:
         return []
     collapsed = " ".join(m.group() for m in words)
+    # A window at least 4x the text always starts at 0 and holds all of it.
+    snippet = highlight(query, collapsed, max_chars=4 * len(collapsed) + 4, field=field)
+    if collapsed == text:  # single spaces already (most titles): the spans are the text's own
+        return [(s, e) for s, e in snippet.spans if 0 <= s < e <= len(text)]
     origin: list[int] = []  # origin[i] = position in `text` of collapsed[i]
     for k, m in enumerate(words):
         origin.extend(range(m.start(), m.end()))
         if k < len(words) - 1:
             origin.append(m.end())
-    # A window at least 4x the text always starts at 0 and holds all of it.
-    snippet = highlight(query, collapsed, max_chars=4 * len(collapsed) + 4, field=field)
     return [(origin[s], origin[e - 1] + 1) for s, e in snippet.spans if 0 <= s < e <= len(origin)]

@@ -73,6 +73,30 @@ async def test_a_search_of_words_lists_its_matches_before_the_key_is_drawn(world
         await wait_until(pilot, lambda: titles(screen) == ["DeepSeek unveils a cheaper reasoning model"])
 
 
+async def test_a_search_asks_for_no_layout_of_the_screen(world, make_app, monkeypatch):
+    """Nothing changes size when a search lists its matches (the message under the box stays hidden): no widget
+    asks Textual to lay the screen out again, which re-arranges and repaints every pane (~10 ms at 100k)."""
+    from textual.widget import Widget
+
+    app = make_app(world)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await started(pilot)
+        await search(pilot, screen, "export")
+        await settle(pilot)
+        asked: list[Widget] = []
+        refresh = Widget.refresh
+
+        def recorded(widget, *regions, layout: bool = False, **kwargs):
+            if layout:
+                asked.append(widget)
+            return refresh(widget, *regions, layout=layout, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", recorded)
+        screen.run_search("export control")  # what Enter in the box runs
+        assert titles(screen) == ["DeepSeek unveils a cheaper reasoning model", "Export controls widen to more Nvidia GPUs"]
+        assert asked == []
+
+
 async def test_keys_typed_in_one_burst_after_slash_all_reach_the_search_box(world, make_app):
     """A terminal hands over `/nvidia` typed fast (or pasted) at once: every key after `/` is the query's,
     none is taken as a command of the list (`i` would open the import dialog)."""

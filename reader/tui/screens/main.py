@@ -74,6 +74,8 @@ POLL_SECONDS = 3.0  # rules directory, daemon, new alerts
 UNREAD_CHUNK = 500  # ids looked at per query when looking for the next unread article
 UNDO_DEPTH = 50  # mark-reads that u can undo, newest last
 FIRST_ROWS = 120  # rows of a stored list read before it is drawn (a screen's worth; all of them follow)
+SEARCH_SCREENS = 3  # a search's first matches listed: three screens of the list (its stories take fewer rows)
+SEARCH_FIRST_ROWS = 40  # and at least this many
 STORY_ROWS_AHEAD = 4  # and as many rows more per row above the cursor (V: one story row per article or so)
 NOW_ROWS = 2000  # first rows read on the event loop, not in a worker (a few ms); more go to a worker
 GC_THRESHOLDS = (2000, 10, 50)  # young allocations, young collections, middle ones (Python's: 700, 10, 10)
@@ -365,6 +367,8 @@ class MainScreen(Screen):
             # A stored list's first rows are a few milliseconds of SQLite, a search of words as many of its
             # index: read here, they are drawn in the key's first frame (a worker's answer would miss it).
             self.workers.cancel_group(self, "view")
+            if not stored and keep is None:  # the index's top-k costs by the matches asked for: a few screens' worth
+                first = min(first, max(SEARCH_FIRST_ROWS, SEARCH_SCREENS * self.articles.size.height))
             self.view_loaded(self._rows(view, keep, first))
         else:
             self._load_ids(view, keep, first)

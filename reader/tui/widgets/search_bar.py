@@ -59,6 +59,7 @@ class SearchBar(Vertical):
         self.history: list[str] = list(history or [])[-HISTORY_SIZE:]  # oldest first
         self._place = len(self.history)  # where ↑/↓ are in it; len(history) is the line being typed
         self._typed = ""  # the line being typed, kept while walking the history
+        self._message = ("", "")  # what the message line shows: (message, severity)
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=PLACEHOLDER, id="search-input", select_on_focus=False)
@@ -105,7 +106,13 @@ class SearchBar(Vertical):
         self.show_message(error_text(message, query, position, width or 78), "error")
 
     def show_message(self, message: str, severity: str = "") -> None:
-        """An error (severity "error") or warnings ("warning") under the box; "" hides it."""
+        """An error (severity "error") or warnings ("warning") under the box; "" hides it.
+
+        The same message again changes nothing: `Static.update` asks for a layout of the screen (~10 ms, in the
+        frame of every search's Enter, which hides a message already hidden)."""
+        if (message, severity) == self._message:
+            return
+        self._message = (message, severity)
         shown = self.query_one("#search-message", Static)
         shown.update(Content(message))
         shown.set_class(bool(message), "-shown")

@@ -102,10 +102,10 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         self.post_message(self.CursorMoved(self, cursor))
 
     def set_virtual_height(self, before: int, rows: int) -> None:
-        """`rows` rows to scroll through (`before` until now); while both overflow the list, the scrollbar
-        stays and only its thumb moves: no layout of the whole screen."""
-        size = Size(0, rows)
-        if min(before, rows) > self.size.height:
+        """`rows` rows to scroll through (`before` until now); while both overflow the list (the scrollbar stays,
+        only its thumb moves) or both fit it (no scrollbar either way), no layout of the whole screen."""
+        size, height = Size(0, rows), self.size.height
+        if min(before, rows) > height or (height and max(before, rows) <= height):
             self.set_reactive(ScrollView.virtual_size, size)
             self._scroll_update(size)  # the thumb, as Textual's own resize does
         else:
