@@ -193,6 +193,7 @@ def test_a_batch_reads_the_same_stories_through_its_memo_and_both_centroid_forms
     from reader.ingest import group_stories
     from reader.models import ParsedArticle
     from reader.store import Store
+    from reader.store.stories import StoryMemo
 
     store = Store(tmp_path / "reader.sqlite")
     feeds = [store.add_feed(f"http://127.0.0.1/{k}.xml")[0].id for k in range(6)]
@@ -205,12 +206,12 @@ def test_a_batch_reads_the_same_stories_through_its_memo_and_both_centroid_forms
 
     df = {"zorblatt": 6, "a0xq": 1, "qu0vr": 1, "qu4vr": 1, "qu5vr": 1}
 
-    def lookup(since: datetime, memo: dict | None = None) -> tuple[list, set[str]]:
+    def lookup(since: datetime, memo: StoryMemo | None = None) -> tuple[list, set[str]]:
         stories, crowded = store.open_stories(keys, [], since, df=df, crowd=3, shared=2, most=16, memo=memo)
 
         return [(s.id, s.keys, s.centroid) for s in stories], crowded
 
-    memo: dict = {}
+    memo = StoryMemo()
     for days in (0, 4, 3, -1, 5):  # each lookup through the memo of those before it
         since = START + timedelta(days=days)
         assert lookup(since, memo) == lookup(since)
