@@ -282,3 +282,71 @@ def test_the_parse_workers_features_are_those_the_grouper_reads_from_the_store(t
     stored = store.articles_to_group()
     assert features_of(stored, Tuning(), made) == {a.article_id: features(a.title, a.text) for a in stored}
     assert made == {}  # every one was used
+
+
+def test_a_run_that_keeps_what_its_passes_read_groups_as_passes_that_read_afresh(tmp_path):
+    """`StoryMemo` (what a run's grouping passes read of the store) stays true through the passes' saves:
+    stories grown later than a lookup's date, merges, keys of quiet stories dropped, common keys crowding.
+    Worlds of made-up events on a small vocabulary, landed a few articles at a time over three weeks: after
+    each pass, every key the memo holds looks up, since any date, what a fresh read finds; and the run groups
+    into the same stories, reasons, keys and counts with one memo as with none."""
+    import random
+
+    from reader.ingest import group_stories
+    from reader.models import ParsedArticle
+    from reader.store import Store
+    from reader.store.stories import StoryMemo
+
+    tuning = Tuning(max_key_stories=4, window=timedelta(days=2))
+    names = [f"Zor{c}{k}" for k, c in enumerate("bcdfghjklmnpqrstvwxz")]
+    words = [f"qu{c}{k}x" for k, c in enumerate("bcdfghjklmnpqrstvwxz" * 3)]
+
+    def world(rng: random.Random) -> list[list[tuple[int, ParsedArticle]]]:
+        events = [(rng.sample(names, 3) + [f"sector{k % 3}"], rng.sample(words, 6),
+                   START + timedelta(days=rng.uniform(0, 21))) for k in range(40)]  # fmt: skip
+        landings = []
+        for n in range(30):
+            landing = []
+            now = START + timedelta(days=0.7 * n)  # (news of the last days and some older)
+            for k in range(rng.randint(2, 6) if n else 24):  # (a first large landing: keys common from the start)
+                who, what, when = rng.choice([e for e in events if abs(e[2] - now) < timedelta(days=3)] or events)
+                title = " ".join(rng.sample(who[:3], 2) + who[3:] + rng.sample(what, 3) + rng.sample(words, 1))
+                landing.append((n % 7, ParsedArticle(key=f"{n}-{k}", title=title, link=f"https://x.example/{n}/{k}",
+                                                     published=when + timedelta(hours=rng.uniform(0, 30)),
+                                                     content_hash=f"{n}-{k}")))  # fmt: skip
+            landings.append(landing)
+        return landings
+
+    def grouped(landings: list, memo: StoryMemo | None, path) -> list:
+        store = Store(path)
+        feeds = [store.add_feed(f"http://127.0.0.1/{k}.xml")[0].id for k in range(7)]
+        for landing in landings:
+            for feed, article in landing:
+                store.upsert_articles(feeds[feed], [article], fulltext=False, canonical={})
+            group_stories(store, tuning, chunk=4 if len(landing) < 9 else 30, memo=memo)
+            if memo is not None:  # each key it holds, looked up since any date, as a fresh read finds it
+                terms = sorted(memo.read)
+                for since in sorted({*memo.read.values(), *memo.last_seen.values()} - {""}):
+                    fresh = store._postings(terms, since, memo.df, tuning.max_key_stories, StoryMemo())
+                    posted, crowded = store._postings(terms, since, memo.df, tuning.max_key_stories, memo)
+                    assert ({t: set(s) for t, s in posted.items() if s}, crowded) == (
+                        {t: set(s) for t, s in fresh[0].items() if s}, fresh[1])
+        conn = store._conn()
+        return [conn.execute(sql).fetchall() for sql in (
+            "SELECT id, story_id, story_reason FROM articles ORDER BY id",
+            "SELECT id, first_seen, last_seen, size, outlets, names, centroid, merged_into FROM stories ORDER BY id",
+            "SELECT term, story_id FROM story_terms ORDER BY term, story_id",
+            "SELECT term, df FROM story_df ORDER BY term")]  # fmt: skip
+
+    class Seen(StoryMemo):  # what the memo held when each pass saved
+        def saved(self, *args) -> None:
+            held.append((sum(bool(since) for since in self.read.values()), sum(v is None for v in self.found.values()),
+                         bool(args[2]), bool(args[3])))  # fmt: skip
+            super().saved(*args)
+
+    held: list[tuple[int, int, bool, bool]] = []
+    for seed in (1, 2, 7):
+        landings = world(random.Random(seed))
+        assert grouped(landings, Seen(), tmp_path / f"{seed}.sqlite") == grouped(landings, None, tmp_path / f"{seed}-0.sqlite")
+    dated, crowded, merged, quieted = (sum(h[i] for h in held) for i in range(4))
+    assert dated and crowded and merged and quieted  # (what the memo must follow happened)

@@ -109,23 +109,35 @@ class StoryMemo:
         self.documents = corpus.documents
         self.df.update(corpus.df)
         found, last_seen = self.found, self.last_seen
-        if merges:  # a dated list may miss where a merged story's keys went, a crowd may have shrunk
-            self._drop_dated(lambda since, stories: True)
+        spans = []  # (before, now]: a dated list read since a date in between may miss a story seen later
+        if merges:
             into = {m.gone: m.kept for m in merges}
+
+            def kept(story_id: int) -> int:
+                while story_id in into:
+                    story_id = into[story_id]
+                return story_id
+
+            after = {p.id: _iso(p.last_seen) for p in stories}
+            merged = [(before, after.get(kept(gone), "~"))
+                      for gone in into if (before := last_seen.get(gone)) is not None]  # fmt: skip
+            spans += merged  # (the kept story holds the keys of the gone one, not seen since the date)
+            if merged:  # a crowd since a date the gone story was seen since has one story less
+                latest = max(before for before, _now in merged)
+                self._drop_dated(lambda since, stories: stories is None and since <= latest)
             for term, listed in found.items():
                 if listed and not into.keys().isdisjoint(listed):
-                    found[term] = sorted({into.get(s, s) for s in listed})
+                    found[term] = sorted({kept(s) for s in listed})
         for story_id, keys in posted.items():
             for term in keys:
                 if term in self.read:
                     listed = found.setdefault(term, [])
                     if listed is not None and story_id not in listed:
                         listed.append(story_id)
-        spans = []  # a stored story seen later: a dated list read since a date in between may miss it
         for p in stories:
             before, now = last_seen.get(p.id), _iso(p.last_seen)
             if before is not None and before < now:  # (a new story's keys are all in `posted`)
-                spans.append((before, now))
+                spans.append((before, now))  # (its keys not read since a date in between)
             last_seen[p.id] = now
         if spans:
             starts, ends = _union(spans)
