@@ -324,7 +324,10 @@ def test_a_run_that_keeps_what_its_passes_read_groups_as_passes_that_read_afresh
             for feed, article in landing:
                 store.upsert_articles(feeds[feed], [article], fulltext=False, canonical={})
             group_stories(store, tuning, chunk=4 if len(landing) < 9 else 30, memo=memo)
-            if memo is not None:  # each key it holds, looked up since any date, as a fresh read finds it
+            if memo is not None:  # each story and key it holds as a fresh read finds it, since any date
+                rows = store._select_in("SELECT id, first_seen, last_seen, size, outlets, names, centroid, dropped, "
+                                        "text FROM stories WHERE 1", "id", sorted(memo.stories))  # fmt: skip
+                assert {r[0]: StoryMemo.row(r) for r in rows} == memo.stories
                 terms = sorted(memo.read)
                 for since in sorted({*memo.read.values(), *memo.last_seen.values()} - {""}):
                     fresh = store._postings(terms, since, memo.df, tuning.max_key_stories, StoryMemo())

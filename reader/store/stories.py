@@ -79,8 +79,8 @@ class StoryMemo:
     before it read. Only the run holding the fetch lock writes those tables; never keep one across runs
     (another process may group between them). Cleared when it outgrows `limit` entries or a save fails."""
 
-    def __init__(self, limit: int = 400_000):
-        self.limit = limit
+    def __init__(self, limit: int = 400_000, rows: int = 3000):
+        self.limit, self.rows = limit, rows
         self.clear()
 
     def clear(self) -> None:
@@ -89,8 +89,19 @@ class StoryMemo:
         self.read: dict[str, str] = {}  # term -> since when its stories were read ('': all of them)
         self.found: dict[str, list[int] | None] = {}  # term -> stories posted under it (None: too many)
         self.last_seen: dict[int, str] = {}  # each story read or saved -> its `last_seen` as stored
+        self.stories: dict[int, tuple] = {}  # recent stories' rows as read (`_story_row`), at most `rows`
+
+    @staticmethod
+    def row(r: Sequence) -> tuple:
+        """A story's row as held: (first seen, last seen, size, outlets, names, centroid, dropped, text)."""
+        return (_dt(r[1]), _dt(r[2]), r[3], tuple(json.loads(r[4])), tuple(json.loads(r[5])), unpacked_centroid(r[6]),
+                r[7], r[8])  # fmt: skip
 
     def trim(self) -> None:
+        """Keep to the bounds: the rows of the `rows` stories read or saved last; the rest whole, or nothing."""
+        if len(self.stories) > self.rows:
+            for story_id in list(self.stories)[: len(self.stories) - self.rows]:
+                del self.stories[story_id]
         if len(self.df) + len(self.read) + len(self.last_seen) > self.limit:
             self.clear()
 
@@ -134,11 +145,15 @@ class StoryMemo:
                     listed = found.setdefault(term, [])
                     if listed is not None and story_id not in listed:
                         listed.append(story_id)
+        rows = self.stories
         for p in stories:
             before, now = last_seen.get(p.id), _iso(p.last_seen)
             if before is not None and before < now:  # (a new story's keys are all in `posted`)
                 spans.append((before, now))  # (its keys not read since a date in between)
             last_seen[p.id] = now
+            rows.pop(p.id, None)
+            rows[p.id] = (_dt(_iso(p.first_seen)), _dt(now), p.size, tuple(sorted(p.outlets)), tuple(sorted(p.names)),
+                          dict(p.centroid) if p.id in posted else {}, p.dropped, p.text)  # fmt: skip
         if spans:
             starts, ends = _union(spans)
             self._drop_dated(lambda since, stories: stories is not None
@@ -146,6 +161,8 @@ class StoryMemo:
         if quieted:
             start, end = quieted
             quiet = {s for s, seen in last_seen.items() if start <= seen < end}
+            for story_id in quiet.intersection(rows):  # (their centroids emptied)
+                rows[story_id] = (*rows[story_id][:5], {}, *rows[story_id][6:])
             self._drop_dated(lambda since, stories: stories is None and since < end)  # a crowd may have shrunk
             if quiet:
                 for term, listed in found.items():
@@ -218,15 +235,17 @@ class StoryStore(Database):
         for term, story_ids in posted.items():
             for story_id in ids.intersection(story_ids):
                 asked[story_id].add(term)
-        rows = self._select_in("SELECT id, first_seen, last_seen, size, outlets, names, centroid, dropped, text "
-                               "FROM stories WHERE 1", "id", sorted(ids))  # fmt: skip
-        memo.last_seen.update((r[0], r[2]) for r in rows)
-        profiles = [
-            StoryProfile(r[0], _dt(r[1]), _dt(r[2]), r[3], set(json.loads(r[4])), unpacked_centroid(r[6]),
-                         set(json.loads(r[5])), by_link[r[0]], r[7], asked[r[0]], r[8])
-            for r in rows
-        ]  # fmt: skip
-        return sorted(profiles, key=lambda p: p.id), crowded
+        held = memo.stories
+        for r in self._select_in("SELECT id, first_seen, last_seen, size, outlets, names, centroid, dropped, text "
+                                 "FROM stories WHERE 1", "id", sorted(ids.difference(held))):  # fmt: skip
+            memo.last_seen[r[0]] = r[2]
+            held[r[0]] = StoryMemo.row(r)
+        profiles = []
+        for i in sorted(ids):  # (each a copy: the grouper changes its own)
+            first, last, size, outlets, names, centroid, dropped, text = held[i]
+            profiles.append(StoryProfile(i, first, last, size, set(outlets), dict(centroid), set(names), by_link[i],
+                                         dropped, asked[i], text))  # fmt: skip
+        return profiles, crowded
 
     def _postings(self, terms: Sequence[str], since: str, df: Mapping[str, int], crowd: int,
                   memo: StoryMemo) -> tuple[dict[str, list[int]], set[str]]:  # fmt: skip
@@ -313,14 +332,15 @@ class StoryStore(Database):
                            [(term, story_id) for story_id, keys in posted.items()
                             for term in sorted(keys - stored_keys.get(story_id, set()))])  # fmt: skip
             tx.executemany(
-                "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
-                [(d.story_id, _STARTED if d.new else json.dumps(d.explained()), d.article_id) for d in decisions],
+                "UPDATE articles SET story_id = ?2, story_reason = ?3 WHERE id = ?1",
+                sorted([(d.article_id, d.story_id, _STARTED if d.new else json.dumps(d.explained()))
+                        for d in decisions]),  # (in the table's order: each page read and written once)
             )
             for m in merges:
                 self._merge(tx, m)
             tx.executemany(
                 "INSERT INTO story_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
-                [(term, grown, grown) for term, n in corpus.df.items() if (grown := n - loaded_df.get(term, 0))],
+                sorted([(term, grown, grown) for term, n in corpus.df.items() if (grown := n - loaded_df.get(term, 0))]),
             )  # fmt: skip
             meta = [("story_documents", str(corpus.documents))]
             # Only the stories gone quiet since the last batch: the cost does not grow with the archive.
