@@ -94,8 +94,8 @@ class StoryMemo:
     @staticmethod
     def row(r: Sequence) -> tuple:
         """A story's row as held: (first seen, last seen, size, outlets, names, centroid, dropped, text)."""
-        return (_dt(r[1]), _dt(r[2]), r[3], tuple(json.loads(r[4])), tuple(json.loads(r[5])), unpacked_centroid(r[6]),
-                r[7], r[8])  # fmt: skip
+        outlets, names = tuple(json.loads(r[4])), tuple(json.loads(r[5]))
+        return _dt(r[1]), _dt(r[2]), r[3], outlets, names, unpacked_centroid(r[6]), r[7], r[8]
 
     def trim(self) -> None:
         """Keep to the bounds: the rows of the `rows` stories read or saved last; the rest whole, or nothing."""
@@ -152,8 +152,8 @@ class StoryMemo:
                 spans.append((before, now))  # (its keys not read since a date in between)
             last_seen[p.id] = now
             rows.pop(p.id, None)
-            rows[p.id] = (_dt(_iso(p.first_seen)), _dt(now), p.size, tuple(sorted(p.outlets)), tuple(sorted(p.names)),
-                          dict(p.centroid) if p.id in posted else {}, p.dropped, p.text)  # fmt: skip
+            rows[p.id] = (p.first_seen, p.last_seen, p.size, tuple(p.outlets), tuple(p.names),
+                          p.centroid if p.id in posted else {}, p.dropped, p.text)  # (the grouper is done with it)
         if spans:
             starts, ends = _union(spans)
             self._drop_dated(lambda since, stories: stories is not None
@@ -332,15 +332,14 @@ class StoryStore(Database):
                            [(term, story_id) for story_id, keys in posted.items()
                             for term in sorted(keys - stored_keys.get(story_id, set()))])  # fmt: skip
             tx.executemany(
-                "UPDATE articles SET story_id = ?2, story_reason = ?3 WHERE id = ?1",
-                sorted([(d.article_id, d.story_id, _STARTED if d.new else json.dumps(d.explained()))
-                        for d in decisions]),  # (in the table's order: each page read and written once)
+                "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
+                [(d.story_id, _STARTED if d.new else json.dumps(d.explained()), d.article_id) for d in decisions],
             )
             for m in merges:
                 self._merge(tx, m)
             tx.executemany(
                 "INSERT INTO story_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
-                sorted([(term, grown, grown) for term, n in corpus.df.items() if (grown := n - loaded_df.get(term, 0))]),
+                [(term, grown, grown) for term, n in corpus.df.items() if (grown := n - loaded_df.get(term, 0))],
             )  # fmt: skip
             meta = [("story_documents", str(corpus.documents))]
             # Only the stories gone quiet since the last batch: the cost does not grow with the archive.
