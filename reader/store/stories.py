@@ -203,7 +203,7 @@ class StoryStore(Database):
         known.update(self._select_in("SELECT term, df FROM story_df WHERE 1", "term", unknown))
         if memo.documents is None:
             memo.documents = int(self.get_meta("story_documents") or 0)
-        return Corpus(memo.documents, {t: n for t in terms if (n := known[t])})
+        return Corpus(memo.documents, Counter({t: n for t in terms if (n := known[t])}))
 
     def open_stories(self, keys: Iterable[Sequence[str]], links: Iterable[str], since: datetime, *,
                      df: Mapping[str, int], crowd: int, shared: int, most: int,
