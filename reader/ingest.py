@@ -59,7 +59,8 @@ PARALLEL_INDEX_ROWS = 2000  # fewer pending rows are indexed here; spawning work
 # Seconds from one landing's start to the next: each has fixed costs (rules, stories, an index commit), so
 # feeds arriving close together land together; a fast feed's alerts still go out within seconds.
 LANDING_GAP = 1.0
-# Seconds from one grouping pass's start to the next: each pass reads the open stories its words find again.
+# Seconds from one grouping pass's start to the next: each pass has fixed costs (its lookups, a transaction;
+# what the run's earlier passes read is kept, `_Run.story_memo`), so articles stored close together group together.
 GROUPING_GAP = 2.0
 BACKLOG_SLICE = 5000  # articles per commit of a large catch-up (a rebuild), so other writes can go between
 

@@ -1,17 +1,18 @@
 """The stories table family: each article's story and why, the open stories' inverted index, term counts, muting.
 
 The grouping itself is reader/stories.py (pure); this module only loads what a
-batch needs (the counts of its terms, the open stories sharing them) and saves
-the outcome, merges included, in one transaction. It never decides which story
-an article joins or which stories merge.
+batch needs (the counts of its terms, the open stories sharing them; what a
+run's earlier passes read is kept in a `StoryMemo`) and saves the outcome,
+merges included, in one transaction. It never decides which story an article
+joins or which stories merge.
 """
 
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left
 import json
 import struct
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import chain
@@ -74,12 +75,13 @@ def _union(spans: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:
 
 
 class StoryMemo:
-    """What grouping has read of `story_df` and `story_terms` during one run, kept true through the run's own
-    saves (`StoryStore.save_stories` updates it in step with the tables), so a pass reads only what no pass
-    before it read. Only the run holding the fetch lock writes those tables; never keep one across runs
-    (another process may group between them). Cleared when it outgrows `limit` entries or a save fails."""
+    """What grouping has read of `story_df`, `story_terms` and `stories` during one run, kept true through the
+    run's own saves (`StoryStore.save_stories` updates it in step with the tables), so a pass reads only what no
+    pass before it read. Only the run holding the fetch lock writes those tables; never keep one across runs
+    (another process may group between them). Bounded: the rows of the `rows` stories read or saved last; the
+    rest is cleared when it outgrows `limit` entries, and all of it when a save fails."""
 
-    def __init__(self, limit: int = 400_000, rows: int = 3000):
+    def __init__(self, limit: int = 200_000, rows: int = 3000):
         self.limit, self.rows = limit, rows
         self.clear()
 
@@ -89,7 +91,7 @@ class StoryMemo:
         self.read: dict[str, str] = {}  # term -> since when its stories were read ('': all of them)
         self.found: dict[str, list[int] | None] = {}  # term -> stories posted under it (None: too many)
         self.last_seen: dict[int, str] = {}  # each story read or saved -> its `last_seen` as stored
-        self.stories: dict[int, tuple] = {}  # recent stories' rows as read (`_story_row`), at most `rows`
+        self.stories: dict[int, tuple] = {}  # the rows of the stories read or saved last (`row`)
 
     @staticmethod
     def row(r: Sequence) -> tuple:
@@ -106,7 +108,7 @@ class StoryMemo:
             self.clear()
 
     def _drop_dated(self, drop) -> None:
-        """Forget the terms read since a date (not whole) for which `drop(since, stories)` holds."""
+        """Forget the terms read since a date (not whole) for which `drop(since, listed)` holds."""
         for term in [t for t, since in self.read.items() if since and drop(since, self.found.get(t, ()))]:
             del self.read[term]
             self.found.pop(term, None)
@@ -135,7 +137,7 @@ class StoryMemo:
             spans += merged  # (the kept story holds the keys of the gone one, not seen since the date)
             if merged:  # a crowd since a date the gone story was seen since has one story less
                 latest = max(before for before, _now in merged)
-                self._drop_dated(lambda since, stories: stories is None and since <= latest)
+                self._drop_dated(lambda since, listed: listed is None and since <= latest)
             for term, listed in found.items():
                 if listed and not into.keys().isdisjoint(listed):
                     found[term] = sorted({kept(s) for s in listed})
@@ -156,14 +158,14 @@ class StoryMemo:
                           p.centroid if p.id in posted else {}, p.dropped, p.text)  # (the grouper is done with it)
         if spans:
             starts, ends = _union(spans)
-            self._drop_dated(lambda since, stories: stories is not None
+            self._drop_dated(lambda since, listed: listed is not None
                              and (i := bisect_left(starts, since) - 1) >= 0 and since <= ends[i])  # fmt: skip
         if quieted:
             start, end = quieted
             quiet = {s for s, seen in last_seen.items() if start <= seen < end}
             for story_id in quiet.intersection(rows):  # (their centroids emptied)
                 rows[story_id] = (*rows[story_id][:5], {}, *rows[story_id][6:])
-            self._drop_dated(lambda since, stories: stories is None and since < end)  # a crowd may have shrunk
+            self._drop_dated(lambda since, listed: listed is None and since < end)  # a crowd may have shrunk
             if quiet:
                 for term, listed in found.items():
                     if listed and not quiet.isdisjoint(listed):
