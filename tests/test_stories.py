@@ -357,3 +357,27 @@ def test_a_run_that_keeps_what_its_passes_read_groups_as_passes_that_read_afresh
         assert kept == grouped(landings, None, tmp_path / f"{seed}.sqlite")
     dated, crowded, merged, quieted = (sum(h[i] for h in held) for i in range(4))
     assert dated and crowded and merged and quieted  # (what the memo must follow happened)
+
+
+def test_a_key_read_since_a_date_is_read_again_once_a_story_seen_before_it_is_seen_after_it():
+    """The key may be one of that story's (not among those the pass asked): the list read since the date
+    lacks it. So too for a story merged into one seen after the date (it holds the merged story's keys)."""
+    from reader.stories import Merge, StoryProfile
+    from reader.store.stories import StoryMemo, _iso
+
+    day = [START + timedelta(days=k) for k in range(6)]
+
+    def memo() -> StoryMemo:
+        m = StoryMemo()
+        m.read = {"zorblatt": _iso(day[2]), "whole": "", "later": _iso(day[5])}
+        m.found = {"zorblatt": [1], "whole": [1, 2], "later": [1]}
+        m.last_seen = {1: _iso(day[3]), 2: _iso(day[1]), 3: _iso(day[0])}
+        return m
+
+    grown = memo()  # story 2, seen before day 2, is now seen on day 4
+    grown.saved([StoryProfile(2, day[0], day[4])], {2: set()}, [], None, Corpus())
+    assert set(grown.read) == {"whole", "later"}
+    merged = memo()  # story 3 (seen on day 0) went into story 1, now seen on day 4
+    merged.saved([StoryProfile(1, day[0], day[4]), StoryProfile(3, day[0], day[0])], {1: set()},
+                 [Merge(1, 3, 0.5, (), ())], None, Corpus())  # fmt: skip
+    assert set(merged.read) == {"whole", "later"} and merged.found["whole"] == [1, 2]
