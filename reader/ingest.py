@@ -46,6 +46,7 @@ from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow
 from .process_pool import WorkerPool
 from .stories import Grouper, Tuning, features_of
 from .store import Store, StoreWriteError, utcnow
+from .store.stories import StoryMemo
 from .urls import canonical_url
 
 from .index.errors import IndexDamaged
@@ -58,7 +59,8 @@ PARALLEL_INDEX_ROWS = 2000  # fewer pending rows are indexed here; spawning work
 # Seconds from one landing's start to the next: each has fixed costs (rules, stories, an index commit), so
 # feeds arriving close together land together; a fast feed's alerts still go out within seconds.
 LANDING_GAP = 1.0
-# Seconds from one grouping pass's start to the next: each pass reads the open stories its words find again.
+# Seconds from one grouping pass's start to the next: each pass has fixed costs (its lookups, a transaction;
+# what the run's earlier passes read is kept, `_Run.story_memo`), so articles stored close together group together.
 GROUPING_GAP = 2.0
 BACKLOG_SLICE = 5000  # articles per commit of a large catch-up (a rebuild), so other writes can go between
 
@@ -218,6 +220,7 @@ class _Run:
         self.pages_done = 0
         self.cpu = {"parse": 0.0, "extract": 0.0}
         self.story_features: dict[bytes, bytes] = {}  # made by the parse workers, for the grouper (`features_of`)
+        self.story_memo = StoryMemo()  # what the grouping passes read of the store's story tables
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
         self._record = _Gathered(store.record_fetches)  # feeds' outcomes, many to a transaction
 
@@ -453,7 +456,7 @@ class _Run:
 
     def _group(self, final: bool) -> int:
         start, cpu = time.perf_counter(), time.thread_time()
-        grouped = group_stories(self.store, ready=not final, known=self.story_features)
+        grouped = group_stories(self.store, ready=not final, known=self.story_features, memo=self.story_memo)
         self.report.grouped += grouped
         self._time("stories", start)
         self.report.timings["stories_cpu"] = self.report.timings.get("stories_cpu", 0.0) + time.thread_time() - cpu
@@ -600,10 +603,11 @@ async def ingest(
 
 
 def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *, ready: bool = False,
-                  known: dict[bytes, bytes] | None = None) -> int:  # fmt: skip
+                  known: dict[bytes, bytes] | None = None, memo: StoryMemo | None = None) -> int:  # fmt: skip
     """Give every article still without a story its story (reader.stories), oldest first;
     `ready`: only those not waiting for their page (their text is not final yet); `known`: articles'
-    features made already (by the workers that parsed their feeds; taken out as used), so the words are read once.
+    features made already (by the workers that parsed their feeds; taken out as used), so the words are read once;
+    `memo`: the term counts and stories' keys read by the run's earlier passes (`StoryMemo`), read only once.
 
     A chunk at a time: its terms' counts and the open stories sharing them
     are loaded, the grouper runs, the stories sharing the keys of those it
@@ -611,14 +615,14 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
     and the outcome is saved in one transaction, so an interrupted run leaves
     the rest for the next one and never half a chunk.
     """
-    done = 0
+    done, memo = 0, memo or StoryMemo()
     while batch := store.articles_to_group(limit=chunk, ready=ready):
         found = features_of(batch, tuning, known)
-        corpus = store.story_corpus({term for f in found.values() for term in f.terms})
+        corpus = store.story_corpus({term for f in found.values() for term in f.terms}, memo)
         loaded = dict(corpus.df)
         grouper = Grouper(corpus, next_id=store.next_story_id(), tuning=tuning)
         keys = grouper.count(batch, found)
-        since, memo = min(a.date for a in batch) - tuning.window, {}
+        since = min(a.date for a in batch) - tuning.window
         opened, crowded = store.open_stories(keys, [a.link for a in batch], since, df=corpus.df,
                                              crowd=tuning.max_key_stories, shared=tuning.min_shared,
                                              most=tuning.max_candidates, memo=memo)  # fmt: skip
@@ -635,7 +639,7 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
         changed = [grouper.stories[i] for i in sorted(grouper.changed)]
         changed += [grouper.gone[i] for i in sorted(grouper.gone)]  # their rows say where they went
         store.save_stories(decisions, changed, grouper.corpus, loaded, forget_before=forget, merges=grouper.merges,
-                           stored_keys=stored_keys)  # fmt: skip
+                           stored_keys=stored_keys, memo=memo)  # fmt: skip
         done += len(batch)
     return done
 

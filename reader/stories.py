@@ -45,7 +45,7 @@ import heapq
 import math
 import pickle
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -196,8 +196,12 @@ class Corpus:
     """Document frequencies over every article grouped so far (kept incrementally, loaded per batch)."""
 
     documents: int = 0
-    df: dict[str, int] = field(default_factory=dict)
+    df: Counter[str] = field(default_factory=Counter)
     _idf: dict[str, float] = field(default_factory=dict, repr=False, compare=False)  # until the next `add`
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.df, Counter):  # (a Counter counts a batch's terms in C: `add`)
+            self.df = Counter(self.df)
 
     def idf(self, term: str) -> float:
         value = self._idf.get(term)
@@ -208,8 +212,7 @@ class Corpus:
     def add(self, terms: Iterable[str]) -> None:
         self.documents += 1
         self._idf.clear()
-        for t in terms:
-            self.df[t] = self.df.get(t, 0) + 1
+        self.df.update(iter(terms))  # (an iterator: each term counted once, never added as a mapping)
 
 
 # -- stories ------------------------------------------------------------------------------

@@ -193,6 +193,7 @@ def test_a_batch_reads_the_same_stories_through_its_memo_and_both_centroid_forms
     from reader.ingest import group_stories
     from reader.models import ParsedArticle
     from reader.store import Store
+    from reader.store.stories import StoryMemo
 
     store = Store(tmp_path / "reader.sqlite")
     feeds = [store.add_feed(f"http://127.0.0.1/{k}.xml")[0].id for k in range(6)]
@@ -205,12 +206,12 @@ def test_a_batch_reads_the_same_stories_through_its_memo_and_both_centroid_forms
 
     df = {"zorblatt": 6, "a0xq": 1, "qu0vr": 1, "qu4vr": 1, "qu5vr": 1}
 
-    def lookup(since: datetime, memo: dict | None = None) -> tuple[list, set[str]]:
+    def lookup(since: datetime, memo: StoryMemo | None = None) -> tuple[list, set[str]]:
         stories, crowded = store.open_stories(keys, [], since, df=df, crowd=3, shared=2, most=16, memo=memo)
 
         return [(s.id, s.keys, s.centroid) for s in stories], crowded
 
-    memo: dict = {}
+    memo = StoryMemo()
     for days in (0, 4, 3, -1, 5):  # each lookup through the memo of those before it
         since = START + timedelta(days=days)
         assert lookup(since, memo) == lookup(since)
@@ -281,3 +282,102 @@ def test_the_parse_workers_features_are_those_the_grouper_reads_from_the_store(t
     stored = store.articles_to_group()
     assert features_of(stored, Tuning(), made) == {a.article_id: features(a.title, a.text) for a in stored}
     assert made == {}  # every one was used
+
+
+def test_a_run_that_keeps_what_its_passes_read_groups_as_passes_that_read_afresh(tmp_path):
+    """`StoryMemo` (what a run's grouping passes read of the store) stays true through the passes' saves:
+    stories grown later than a lookup's date, merges, keys of quiet stories dropped, common keys crowding.
+    Worlds of made-up events on a small vocabulary, landed a few articles at a time over three weeks: after
+    each pass, every key the memo holds looks up, since any date, what a fresh read finds; and the run groups
+    into the same stories, reasons, keys and counts with one memo as with none."""
+    import random
+
+    from reader.ingest import group_stories
+    from reader.models import ParsedArticle
+    from reader.store import Store
+    from reader.store.stories import StoryMemo
+
+    tuning = Tuning(max_key_stories=4, window=timedelta(days=2))
+    names = [f"Zor{c}{k}" for k, c in enumerate("bcdfghjklmnpqrstvwxz")]
+    words = [f"qu{c}{k}x" for k, c in enumerate("bcdfghjklmnpqrstvwxz" * 3)]
+
+    def world(rng: random.Random) -> list[list[tuple[int, ParsedArticle]]]:
+        events = [(rng.sample(names, 3) + [f"sector{k % 3}"], rng.sample(words, 6),
+                   START + timedelta(days=rng.uniform(0, 21))) for k in range(40)]  # fmt: skip
+        landings = []
+        for n in range(30):
+            landing = []
+            now = START + timedelta(days=0.7 * n)  # (news of the last days and some older)
+            for k in range(rng.randint(2, 6) if n else 24):  # (a first large landing: keys common from the start)
+                who, what, when = rng.choice([e for e in events if abs(e[2] - now) < timedelta(days=3)] or events)
+                title = " ".join(rng.sample(who[:3], 2) + who[3:] + rng.sample(what, 3) + rng.sample(words, 1))
+                landing.append((n % 7, ParsedArticle(key=f"{n}-{k}", title=title, link=f"https://x.example/{n}/{k}",
+                                                     published=when + timedelta(hours=rng.uniform(0, 30)),
+                                                     content_hash=f"{n}-{k}")))  # fmt: skip
+            landings.append(landing)
+        return landings
+
+    def grouped(landings: list, memo: StoryMemo | None, path) -> list:
+        store = Store(path)
+        feeds = [store.add_feed(f"http://127.0.0.1/{k}.xml")[0].id for k in range(7)]
+        for landing in landings:
+            for feed, article in landing:
+                store.upsert_articles(feeds[feed], [article], fulltext=False, canonical={})
+            group_stories(store, tuning, chunk=4 if len(landing) < 9 else 30, memo=memo)
+            if memo is not None:  # each story and key it holds as a fresh read finds it, since any date
+                rows = store._select_in("SELECT id, first_seen, last_seen, size, outlets, names, centroid, dropped, "
+                                        "text FROM stories WHERE 1", "id", sorted(memo.stories))  # fmt: skip
+                def same(row: tuple) -> tuple:  # (outlets and names in any order)
+                    return *row[:3], set(row[3]), set(row[4]), *row[5:]
+
+                assert {r[0]: same(StoryMemo.row(r)) for r in rows} == {i: same(r) for i, r in memo.stories.items()}
+                terms = sorted(memo.read)
+                for since in sorted({*memo.read.values(), *memo.last_seen.values()} - {""}):
+                    fresh = store._postings(terms, since, memo.df, tuning.max_key_stories, StoryMemo())
+                    posted, crowded = store._postings(terms, since, memo.df, tuning.max_key_stories, memo)
+                    assert ({t: set(s) for t, s in posted.items() if s}, crowded) == (
+                        {t: set(s) for t, s in fresh[0].items() if s}, fresh[1])
+        conn = store._conn()
+        return [conn.execute(sql).fetchall() for sql in (
+            "SELECT id, story_id, story_reason FROM articles ORDER BY id",
+            "SELECT id, first_seen, last_seen, size, outlets, names, centroid, merged_into FROM stories ORDER BY id",
+            "SELECT term, story_id FROM story_terms ORDER BY term, story_id",
+            "SELECT term, df FROM story_df ORDER BY term")]  # fmt: skip
+
+    class Seen(StoryMemo):  # what the memo held when each pass saved
+        def saved(self, *args) -> None:
+            held.append((sum(bool(since) for since in self.read.values()), sum(v is None for v in self.found.values()),
+                         bool(args[2]), bool(args[3])))  # fmt: skip
+            super().saved(*args)
+
+    held: list[tuple[int, int, bool, bool]] = []
+    for seed in (1, 2, 7):
+        landings = world(random.Random(seed))
+        kept = grouped(landings, Seen(), tmp_path / f"{seed}-memo.sqlite")
+        assert kept == grouped(landings, None, tmp_path / f"{seed}.sqlite")
+    dated, crowded, merged, quieted = (sum(h[i] for h in held) for i in range(4))
+    assert dated and crowded and merged and quieted  # (what the memo must follow happened)
+
+
+def test_a_key_read_since_a_date_is_read_again_once_a_story_seen_before_it_is_seen_after_it():
+    """The key may be one of that story's (not among those the pass asked): the list read since the date
+    lacks it. So too for a story merged into one seen after the date (it holds the merged story's keys)."""
+    from reader.stories import Merge, StoryProfile
+    from reader.store.stories import StoryMemo, _iso
+
+    day = [START + timedelta(days=k) for k in range(6)]
+
+    def memo() -> StoryMemo:
+        m = StoryMemo()
+        m.read = {"zorblatt": _iso(day[2]), "whole": "", "later": _iso(day[5])}
+        m.found = {"zorblatt": [1], "whole": [1, 2], "later": [1]}
+        m.last_seen = {1: _iso(day[3]), 2: _iso(day[1]), 3: _iso(day[0])}
+        return m
+
+    grown = memo()  # story 2, seen before day 2, is now seen on day 4
+    grown.saved([StoryProfile(2, day[0], day[4])], {2: set()}, [], None, Corpus())
+    assert set(grown.read) == {"whole", "later"}
+    merged = memo()  # story 3 (seen on day 0) went into story 1, now seen on day 4
+    merged.saved([StoryProfile(1, day[0], day[4]), StoryProfile(3, day[0], day[0])], {1: set()},
+                 [Merge(1, 3, 0.5, (), ())], None, Corpus())  # fmt: skip
+    assert set(merged.read) == {"whole", "later"} and merged.found["whole"] == [1, 2]

@@ -1,9 +1,10 @@
 """The stories table family: each article's story and why, the open stories' inverted index, term counts, muting.
 
 The grouping itself is reader/stories.py (pure); this module only loads what a
-batch needs (the counts of its terms, the open stories sharing them) and saves
-the outcome, merges included, in one transaction. It never decides which story
-an article joins or which stories merge.
+batch needs (the counts of its terms, the open stories sharing them; what a
+run's earlier passes read is kept in a `StoryMemo`) and saves the outcome,
+merges included, in one transaction. It never decides which story an article
+joins or which stories merge.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import heapq
 import json
 import struct
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import chain
@@ -59,6 +61,118 @@ def group_rows(rows: Iterable[tuple[int, int | None]]) -> list[tuple[int, int]]:
     return [(head, sizes[key]) for key, head in heads.items()]
 
 
+def _union(spans: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """The union of half-open spans (start, end] as disjoint spans, their starts and their ends in order."""
+    starts: list[str] = []
+    ends: list[str] = []
+    for start, end in sorted(spans):
+        if ends and start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
+
+
+class StoryMemo:
+    """What grouping has read of `story_df`, `story_terms` and `stories` during one run, kept true through the
+    run's own saves (`StoryStore.save_stories` updates it in step with the tables), so a pass reads only what no
+    pass before it read. Only the run holding the fetch lock writes those tables; never keep one across runs
+    (another process may group between them). Bounded: the rows of the `rows` stories read or saved last; the
+    rest is cleared when it outgrows `limit` entries, and all of it when a save fails."""
+
+    def __init__(self, limit: int = 200_000, rows: int = 3000):
+        self.limit, self.rows = limit, rows
+        self.clear()
+
+    def clear(self) -> None:
+        self.documents: int | None = None  # `story_documents`
+        self.df: dict[str, int] = {}  # term -> its stored count (0: not stored)
+        self.read: dict[str, str] = {}  # term -> since when its stories were read ('': all of them)
+        self.found: dict[str, list[int] | None] = {}  # term -> stories posted under it (None: too many)
+        self.last_seen: dict[int, str] = {}  # each story read or saved -> its `last_seen` as stored
+        self.stories: dict[int, tuple] = {}  # the rows of the stories read or saved last (`row`)
+
+    @staticmethod
+    def row(r: Sequence) -> tuple:
+        """A story's row as held: (first seen, last seen, size, outlets, names, centroid, dropped, text)."""
+        outlets, names = tuple(json.loads(r[4])), tuple(json.loads(r[5]))
+        return _dt(r[1]), _dt(r[2]), r[3], outlets, names, unpacked_centroid(r[6]), r[7], r[8]
+
+    def trim(self) -> None:
+        """Keep to the bounds: the rows of the `rows` stories read or saved last; the rest whole, or nothing."""
+        if len(self.stories) > self.rows:
+            for story_id in list(self.stories)[: len(self.stories) - self.rows]:
+                del self.stories[story_id]
+        if len(self.df) + len(self.read) + len(self.last_seen) > self.limit:
+            self.clear()
+
+    def _drop_dated(self, drop) -> None:
+        """Forget the terms read since a date (not whole) for which `drop(since, listed)` holds."""
+        for term in [t for t, since in self.read.items() if since and drop(since, self.found.get(t, ()))]:
+            del self.read[term]
+            self.found.pop(term, None)
+
+    def saved(self, stories: Sequence[StoryProfile], posted: Mapping[int, Iterable[str]], merges: Sequence[Merge],
+              quieted: tuple[str, str] | None, corpus: Corpus) -> None:  # fmt: skip
+        """The tables after `save_stories`: the stories saved (`posted`: the keys each holds now), the merges
+        (the gone story's keys went to the kept one), the stories whose keys left the index (`quieted`: last
+        seen in [from, to)), the term counts. A term read since a date lists every story seen since then that
+        holds it (and maybe others: lookups filter by date); one read whole, every story that holds it."""
+        self.documents = corpus.documents
+        self.df.update(corpus.df)
+        found, last_seen = self.found, self.last_seen
+        spans = []  # (before, now]: a dated list read since a date in between may miss a story seen later
+        if merges:
+            into = {m.gone: m.kept for m in merges}
+
+            def kept(story_id: int) -> int:
+                while story_id in into:
+                    story_id = into[story_id]
+                return story_id
+
+            after = {p.id: _iso(p.last_seen) for p in stories}
+            merged = [(before, after.get(kept(gone), "~"))
+                      for gone in into if (before := last_seen.get(gone)) is not None]  # fmt: skip
+            spans += merged  # (the kept story holds the keys of the gone one, not seen since the date)
+            if merged:  # a crowd since a date the gone story was seen since has one story less
+                latest = max(before for before, _now in merged)
+                self._drop_dated(lambda since, listed: listed is None and since <= latest)
+            for term, listed in found.items():
+                if listed and not into.keys().isdisjoint(listed):
+                    found[term] = sorted({kept(s) for s in listed})
+        for story_id, keys in posted.items():
+            for term in keys:
+                if term in self.read:
+                    listed = found.setdefault(term, [])
+                    if listed is not None and story_id not in listed:
+                        listed.append(story_id)
+        rows = self.stories
+        for p in stories:
+            before, now = last_seen.get(p.id), _iso(p.last_seen)
+            if before is not None and before < now:  # (a new story's keys are all in `posted`)
+                spans.append((before, now))  # (its keys not read since a date in between)
+            last_seen[p.id] = now
+            rows.pop(p.id, None)
+            rows[p.id] = (p.first_seen, p.last_seen, p.size, tuple(p.outlets), tuple(p.names),
+                          p.centroid if p.id in posted else {}, p.dropped, p.text)  # (the grouper is done with it)
+        if spans:
+            starts, ends = _union(spans)
+            self._drop_dated(lambda since, listed: listed is not None
+                             and (i := bisect_left(starts, since) - 1) >= 0 and since <= ends[i])  # fmt: skip
+        if quieted:
+            start, end = quieted
+            quiet = {s for s, seen in last_seen.items() if start <= seen < end}
+            for story_id in quiet.intersection(rows):  # (their centroids emptied)
+                rows[story_id] = (*rows[story_id][:5], {}, *rows[story_id][6:])
+            self._drop_dated(lambda since, listed: listed is None and since < end)  # a crowd may have shrunk
+            if quiet:
+                for term, listed in found.items():
+                    if listed and not quiet.isdisjoint(listed):
+                        found[term] = [s for s in listed if s not in quiet]
+        self.trim()
+
+
 class StoryStore(Database):
     """Reads and writes of `stories`, `story_terms`, `story_df` and the articles' story columns."""
 
@@ -81,27 +195,31 @@ class StoryStore(Database):
         ).fetchall()
         return [StoryInput(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4], r[5]) for r in rows]
 
-    def story_corpus(self, terms: Iterable[str]) -> Corpus:
-        """The document count and the frequencies of `terms` (only these: the table holds every term)."""
-        terms = sorted(set(terms))
-        df: dict[str, int] = {}
-        for term, n in self._select_in("SELECT term, df FROM story_df WHERE 1", "term", terms):
-            df[term] = n
-        return Corpus(int(self.get_meta("story_documents") or 0), df)
+    def story_corpus(self, terms: Iterable[str], memo: StoryMemo | None = None) -> Corpus:
+        """The document count and the frequencies of `terms` (only these: the table holds every term);
+        `memo`: those read or saved earlier in the run, not read again."""
+        memo, terms = memo or StoryMemo(), set(terms)
+        known = memo.df
+        unknown = sorted(terms - known.keys())
+        known.update(dict.fromkeys(unknown, 0))
+        known.update(self._select_in("SELECT term, df FROM story_df WHERE 1", "term", unknown))
+        if memo.documents is None:
+            memo.documents = int(self.get_meta("story_documents") or 0)
+        return Corpus(memo.documents, Counter({t: n for t in terms if (n := known[t])}))
 
     def open_stories(self, keys: Iterable[Sequence[str]], links: Iterable[str], since: datetime, *,
                      df: Mapping[str, int], crowd: int, shared: int, most: int,
                      loaded: Collection[int] = (),
-                     memo: dict[str, dict] | None = None) -> tuple[list[StoryProfile], set[str]]:  # fmt: skip
+                     memo: StoryMemo | None = None) -> tuple[list[StoryProfile], set[str]]:  # fmt: skip
         """The stories a batch's articles may join: for each article, the `most` stories seen since `since`
         sharing the most of its `keys` (at least `shared`); those with an article with one of `links`; and
         the keys more than `crowd` open stories share, which look up none (a common word never loads half
         the open stories). `df`: the keys' document counts (no more stories than articles have a term).
-        `loaded`: stories the caller holds already, not read again. `memo`: the postings read by an earlier
-        call for the same batch (a dict the caller keeps), so the merges' lookup reads only what is new."""
+        `loaded`: stories the caller holds already, not read again. `memo`: the postings read by earlier
+        calls of the run (`StoryMemo`), so a lookup reads only what is new."""
+        memo = memo or StoryMemo()
         keys = [tuple(k) for k in keys]
-        posted, crowded = self._postings(sorted({term for k in keys for term in k}), _iso(since), df, crowd,
-                                         {} if memo is None else memo)  # fmt: skip
+        posted, crowded = self._postings(sorted({term for k in keys for term in k}), _iso(since), df, crowd, memo)
         ids: set[int] = set()
         for k in keys:
             hits = Counter(chain.from_iterable([posted.get(term, ()) for term in k]))
@@ -119,24 +237,27 @@ class StoryStore(Database):
         for term, story_ids in posted.items():
             for story_id in ids.intersection(story_ids):
                 asked[story_id].add(term)
-        profiles = [
-            StoryProfile(r[0], _dt(r[1]), _dt(r[2]), r[3], set(json.loads(r[4])), unpacked_centroid(r[6]),
-                         set(json.loads(r[5])), by_link[r[0]], r[7], asked[r[0]], r[8])
-            for r in self._select_in("SELECT id, first_seen, last_seen, size, outlets, names, centroid, dropped, "
-                                     "text FROM stories WHERE 1", "id", sorted(ids))
-        ]  # fmt: skip
-        return sorted(profiles, key=lambda p: p.id), crowded
+        held = memo.stories
+        for r in self._select_in("SELECT id, first_seen, last_seen, size, outlets, names, centroid, dropped, text "
+                                 "FROM stories WHERE 1", "id", sorted(ids.difference(held))):  # fmt: skip
+            memo.last_seen[r[0]] = r[2]
+            held[r[0]] = StoryMemo.row(r)
+        profiles = []
+        for i in sorted(ids):  # (each a copy: the grouper changes its own)
+            first, last, size, outlets, names, centroid, dropped, text = held[i]
+            profiles.append(StoryProfile(i, first, last, size, set(outlets), dict(centroid), set(names), by_link[i],
+                                         dropped, asked[i], text))  # fmt: skip
+        return profiles, crowded
 
     def _postings(self, terms: Sequence[str], since: str, df: Mapping[str, int], crowd: int,
-                  memo: dict[str, dict]) -> tuple[dict[str, list[int]], set[str]]:  # fmt: skip
+                  memo: StoryMemo) -> tuple[dict[str, list[int]], set[str]]:  # fmt: skip
         """Each term's open stories seen since `since`, and the terms more than `crowd` of them share. A term
         fewer articles have than that is read whole, whatever the date, in one query with the others (no more
         stories than articles have it); a common one is probed for `crowd` + 1 stories seen since `since`.
         `memo`: since when each term was read, and what was found: every story since then (reused for any later
         date), or None for more than `crowd` of them (so since any earlier date too)."""
         lookup = "SELECT t.term, t.story_id, s.last_seen FROM story_terms t JOIN stories s ON s.id = t.story_id"
-        read: dict[str, str] = memo.setdefault("read", {})
-        found: dict[str, list[tuple] | None] = memo.setdefault("found", {})  # (terms in no story: not there)
+        read, found, last_seen = memo.read, memo.found, memo.last_seen  # (terms in no story: not in `found`)
 
         def known(term: str) -> bool:
             probed = read.get(term)
@@ -149,21 +270,26 @@ class StoryStore(Database):
             found.pop(term, None)
         for term in rare:  # read whole (no more stories than articles have it): good for any later lookup
             read[term] = ""
-        for row in self._select_in(f"{lookup} WHERE 1", "t.term", rare):
-            found.setdefault(row[0], []).append(row)
+        for term, story_id, seen in self._select_in(f"{lookup} WHERE 1", "t.term", rare):
+            found.setdefault(term, []).append(story_id)
+            last_seen[story_id] = seen
         for term in (t for t in unknown if df.get(t, 0) > crowd):  # common: read no more than it takes to tell
             rows = self._conn().execute(f"{lookup} WHERE s.last_seen >= ? AND t.term = ? LIMIT ?",
                                         (since, term, crowd + 1)).fetchall()  # fmt: skip
             if rows:
-                found[term] = rows if len(rows) <= crowd else None
+                found[term] = [row[1] for row in rows] if len(rows) <= crowd else None
+                last_seen.update((row[1], row[2]) for row in rows)
         posted: dict[str, list[int]] = {}
         crowded: set[str] = set()
         for term in terms:
-            rows = found.get(term, ())
-            if rows is None:
+            stories = found.get(term, ())
+            if stories is None:
                 crowded.add(term)
-            elif rows:
-                posted[term] = [row[1] for row in rows if row[2] >= since]
+            elif stories:
+                posted[term] = [story_id for story_id in stories if last_seen[story_id] >= since]
+                if len(posted[term]) > crowd:  # (grown past `crowd` since it was read, by this run's saves)
+                    del posted[term]
+                    crowded.add(term)
         return posted, crowded
 
     def next_story_id(self) -> int:
@@ -171,15 +297,28 @@ class StoryStore(Database):
 
     def save_stories(self, decisions: Sequence[Decision], stories: Iterable[StoryProfile], corpus: Corpus,
                      loaded_df: dict[str, int], *, forget_before: datetime,
-                     merges: Sequence[Merge] = (), stored_keys: Mapping[int, set[str]] | None = None) -> None:  # fmt: skip
+                     merges: Sequence[Merge] = (), stored_keys: Mapping[int, set[str]] | None = None,
+                     memo: StoryMemo | None = None) -> None:  # fmt: skip
         """Record a grouped batch in one transaction: the stories that changed (their centroids, and their
         keys in the inverted index but the `stored_keys` it has already), each article's story and why, the
         merges, the corpus counts. Stories quiet since `forget_before` leave the index and drop their
-        centroids (a story grown by an article older than that never enters them again)."""
+        centroids (a story grown by an article older than that never enters them again). `memo` is kept
+        true to what is saved (and emptied if the save fails)."""
+        try:
+            self._save_stories(decisions, list(stories), corpus, loaded_df, forget_before, merges, stored_keys or {},
+                               memo)  # fmt: skip
+        except BaseException:
+            if memo is not None:
+                memo.clear()
+            raise
+
+    def _save_stories(self, decisions: Sequence[Decision], stories: list[StoryProfile], corpus: Corpus,
+                      loaded_df: dict[str, int], forget_before: datetime, merges: Sequence[Merge],
+                      stored_keys: Mapping[int, set[str]], memo: StoryMemo | None) -> None:  # fmt: skip
         gone = {m.gone for m in merges}
-        stored_keys = stored_keys or {}
+        posted = {p.id: p.keys for p in stories if p.last_seen >= forget_before and p.id not in gone}
+        quieted = None  # (from, to): the stories last seen then left the index
         with self._tx() as tx:
-            stories = list(stories)
             tx.executemany(
                 "INSERT INTO stories (id, first_seen, last_seen, size, outlets, names, centroid, dropped, text) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET first_seen = excluded.first_seen, "
@@ -192,8 +331,8 @@ class StoryStore(Database):
                   p.dropped, p.text) for p in stories],
             )  # fmt: skip
             tx.executemany("INSERT OR IGNORE INTO story_terms (term, story_id, weight) VALUES (?, ?, 0)",
-                           [(term, p.id) for p in stories if p.last_seen >= forget_before and p.id not in gone
-                            for term in sorted(p.keys - stored_keys.get(p.id, set()))])  # fmt: skip
+                           [(term, story_id) for story_id, keys in posted.items()
+                            for term in sorted(keys - stored_keys.get(story_id, set()))])  # fmt: skip
             tx.executemany(
                 "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
                 [(d.story_id, _STARTED if d.new else json.dumps(d.explained()), d.article_id) for d in decisions],
@@ -212,8 +351,11 @@ class StoryStore(Database):
                 tx.execute(f"DELETE FROM story_terms WHERE story_id IN ({quiet})", (forgotten, forget))
                 tx.execute(f"UPDATE stories SET centroid = '{{}}' WHERE id IN ({quiet})", (forgotten, forget))
                 meta.append(("story_terms_forgotten", forget))
+                quieted = (forgotten, forget)
             tx.executemany("INSERT INTO meta (key, value) VALUES (?, ?) "
                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", meta)  # fmt: skip
+        if memo is not None:
+            memo.saved(stories, posted, merges, quieted, corpus)
 
     @staticmethod
     def _merge(tx, m: Merge) -> None:
