@@ -533,6 +533,9 @@ class _Run:
             if not grouper.done():  # (it ends with that pass; it is still at work only if the landing failed)
                 grouper.cancel()
             await asyncio.gather(grouper, return_exceptions=True)
+        if not grouper.cancelled() and (error := grouper.exception()) is not None:  # the last pass redid its work
+            log.warning("a grouping pass failed (%s: %s); the run's last pass grouped what it left",
+                        type(error).__name__, error)
         timings = self.report.timings
         timings["feeds"] = feeds_done - started
         timings["pages"] = pages_done - feeds_done
@@ -615,7 +618,17 @@ def group_stories(store: Store, tuning: Tuning = Tuning(), chunk: int = 2000, *,
     and the outcome is saved in one transaction, so an interrupted run leaves
     the rest for the next one and never half a chunk.
     """
-    done, memo = 0, memo or StoryMemo()
+    memo = memo or StoryMemo()
+    try:
+        return _group_chunks(store, tuning, chunk, ready, known, memo)
+    except BaseException:  # a read may have failed after the memo noted it as read: the next pass reads afresh
+        memo.clear()
+        raise
+
+
+def _group_chunks(store: Store, tuning: Tuning, chunk: int, ready: bool, known: dict[bytes, bytes] | None,
+                  memo: StoryMemo) -> int:  # fmt: skip
+    done = 0
     while batch := store.articles_to_group(limit=chunk, ready=ready):
         found = features_of(batch, tuning, known)
         corpus = store.story_corpus({term for f in found.values() for term in f.terms}, memo)

@@ -150,6 +150,8 @@ def test_index_check_says_what_is_wrong(world):
     check = cli(settings, "index", "check")
     assert check.code == 0 and "13 in the index, 13 in the database, 0 waiting" in check.out
     assert "13 of 13 sampled articles found" in check.out
+    files_only = cli(settings, "index", "check", "--sample", "0")  # files and articles, no word looked up
+    assert files_only.code == 0 and "13 in the index, 13 in the database" in files_only.out, files_only.err
     truncate_term_table_and_ids(settings.index_dir)
     check = cli(settings, "index", "check")
     assert check.code == 1

@@ -140,3 +140,13 @@ def test_a_locked_or_read_only_database_refuses_a_write_in_one_error(tmp_path):
         store.add_feed("http://x/feed")
     store._conn().execute("PRAGMA query_only = 0")
     assert store.add_feed("http://x/feed")[1] and len(store.feeds()) == 1
+
+
+def test_articles_of_a_feed_removed_while_its_fetch_was_under_way_are_dropped_quietly(tmp_path):
+    """`feeds remove` takes no writer lock: the fetch's storing finds no feed and stores nothing, no error."""
+    store = Store(tmp_path / "reader.sqlite")
+    feed, _ = store.add_feed("https://example.org/feed.xml")
+    store.remove_feed(feed.id)
+    done = store.upsert_articles(feed.id, [ParsedArticle(key="a", title="t", link="https://example.org/a")],
+                                 fulltext=False, canonical={})  # fmt: skip
+    assert (done.new_ids, done.updated_ids) == ([], []) and list(store.iter_articles()) == []

@@ -381,3 +381,46 @@ def test_a_key_read_since_a_date_is_read_again_once_a_story_seen_before_it_is_se
     merged.saved([StoryProfile(1, day[0], day[4]), StoryProfile(3, day[0], day[0])], {1: set()},
                  [Merge(1, 3, 0.5, (), ())], None, Corpus())  # fmt: skip
     assert set(merged.read) == {"whole", "later"} and merged.found["whole"] == [1, 2]
+
+
+def test_a_pass_whose_read_fails_leaves_the_next_pass_reading_afresh(tmp_path):
+    """A grouping pass that fails while reading (SQLite refuses the read: I/O, a lock, memory) must not leave
+    its run's `StoryMemo` saying what it never read: the run's next pass groups as a run without the failure."""
+    import sqlite3
+
+    import pytest
+
+    from reader.ingest import group_stories
+    from reader.models import ParsedArticle
+    from reader.store import Store
+    from reader.store.stories import StoryMemo
+
+    def article(n: int, title: str) -> ParsedArticle:
+        return ParsedArticle(key=f"a{n}", title=title, link=f"https://x.example/{n}", content_hash=f"h{n}",
+                             published=START + timedelta(hours=n))  # fmt: skip
+
+    first = [article(n, t) for n, t in enumerate(["Glimmerwort Snarfblat wins the Quibble award",
+                                                   "Zentrox recalls Plonkers over battery fires"])]  # fmt: skip
+    second = article(5, "Quibble award goes to Glimmerwort Snarfblat")
+
+    def run(path, fail: str | None) -> list:
+        store = Store(path)
+        a, b = (store.add_feed(f"http://127.0.0.1/{k}.xml")[0].id for k in "ab")
+        store.upsert_articles(a, first, fulltext=False, canonical={})
+        group_stories(store, memo=StoryMemo())  # an earlier run
+        store.upsert_articles(b, [second], fulltext=False, canonical={})
+        memo = StoryMemo()  # this run's: it has read nothing yet
+        if fail:
+            conn = store._conn()
+            conn.set_authorizer(lambda action, table, *_: sqlite3.SQLITE_DENY
+                                if action == sqlite3.SQLITE_READ and table == fail else sqlite3.SQLITE_OK)  # fmt: skip
+            with pytest.raises(sqlite3.DatabaseError):
+                group_stories(store, memo=memo)
+            conn.set_authorizer(None)
+        group_stories(store, memo=memo)
+        return store._conn().execute("SELECT key, story_id FROM articles ORDER BY key").fetchall()
+
+    clean = run(tmp_path / "clean.sqlite", None)
+    assert dict(clean)["a0"] == dict(clean)["a5"]  # (the world works: the rewrite joins its story)
+    for table in ("story_df", "story_terms"):
+        assert run(tmp_path / f"{table}.sqlite", table) == clean, table

@@ -68,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.error(str(exc))
         return 1
     except sqlite3.DatabaseError as exc:
-        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        code = getattr(exc, "sqlite_errorcode", None)  # (Python's own sqlite3 errors carry none)
+        if code is None or code & 0xFF not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
             return _unexpected(exc, debug)
         db = ctx.settings.db_path
         console.error(f"the database {db} is damaged ({exc}); nothing was changed. Restore it from a backup, or "

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .. import console
 from ..lock import WriterBusy, WriterLock
-from .context import LIMIT, WAIT, Context, UsageError
+from .context import LIMIT, WAIT, Context, UsageError, number_from
 
 if TYPE_CHECKING:  # Whoosh and the pipeline load only when a command needs them (start-up time)
     from ..index import ParsedQuery, SearchIndex, Snippet
@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = isub.add_parser("status", help="documents in the index, and articles waiting to be indexed")
     r.set_defaults(func=status)
     r = isub.add_parser("check", help="check the index against the database: files, articles, a sample of words")
-    r.add_argument("--sample", type=LIMIT, default=200, metavar="N", help="articles whose words are looked up")
+    r.add_argument("--sample", type=number_from(0, 1_000_000_000), default=200, metavar="N",
+                   help="articles whose words are looked up (0: none, files and articles only)")
     r.set_defaults(func=check)
 
 

@@ -98,7 +98,10 @@ class ArticleStore(Database):
             }
             # Every new article is queued for matching in the transaction that stores it (a crash before matching
             # loses no alert); `first_fetch`: it comes with its feed's first articles (no flood from a new feed).
-            first_fetch = tx.execute("SELECT last_new_at IS NULL FROM feeds WHERE id = ?", (feed_id,)).fetchone()[0]
+            feed = tx.execute("SELECT last_new_at IS NULL FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+            if feed is None:  # removed while its fetch was under way (`feeds remove` takes no writer lock)
+                return UpsertResult([], [])
+            first_fetch = feed[0]
             # GUID churn: a feed that gives an entry a new id on every fetch, link and text unchanged.
             by_content = {(link, chash): key for key, (_aid, chash, link, _source) in existing.items() if link}
             articles = list(articles)
