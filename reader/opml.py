@@ -12,8 +12,10 @@ Never touches the network, the store or the rules directory.
 
 from __future__ import annotations
 
+import codecs
 import html.entities
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -267,6 +269,18 @@ def _entity_problem(message: str) -> bool:
     return "amplification" in message or "Detected an entity reference loop" in message
 
 
+_NOT_UTF8 = threading.local()  # the spans the handler below read as Windows-1252, in this thread's decode
+_CP1252_FALLBACK = "reader-opml-cp1252"
+
+
+def _read_as_cp1252(error: UnicodeDecodeError) -> tuple[str, int]:
+    _NOT_UTF8.spans.append((error.start, error.end))
+    return error.object[error.start : error.end].decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error(_CP1252_FALLBACK, _read_as_cp1252)
+
+
 class _Recovery:
     """How a file that is not well-formed XML was read: what was repaired, what was lost."""
 
@@ -310,9 +324,13 @@ class _Recovery:
             return data
         except UnicodeDecodeError:
             pass
-        lines = [number for number, line in enumerate(data.split(b"\n"), start=1) if not line.isascii()]
-        self.fixes["non-UTF-8 byte (read as Windows-1252)"] = (sum(byte >= 0x80 for byte in data), lines)
-        return data.decode("cp1252", errors="replace").encode("utf-8")
+        # Only the bytes that are not UTF-8 are read as Windows-1252: a file of UTF-8 with one Latin-1 title
+        # (edited by hand, or cut off mid-character) keeps every other character as it was.
+        _NOT_UTF8.spans = spans = []
+        text = data.decode("utf-8", errors=_CP1252_FALLBACK)
+        lines = sorted({data.count(b"\n", 0, start) + 1 for start, _end in spans})
+        self.fixes["non-UTF-8 byte (read as Windows-1252)"] = (sum(end - start for start, end in spans), lines)
+        return text.encode("utf-8")
 
     def _note(self, what: str, data: bytes, repaired: bytes, count: int, pattern: re.Pattern[bytes]) -> bytes:
         """Record `count` repairs of `what` and the first lines where they are; the data to read on.

@@ -459,3 +459,13 @@ def test_hostile_malformed_xml_is_answered_without_hanging(tail):
         assert str(exc).startswith("hostile.opml: not OPML: XML syntax error at line 1")
     else:
         assert result.recovered.startswith("the file is not well-formed XML (")
+
+
+def test_one_latin1_title_in_a_utf8_file_leaves_the_utf8_titles_as_they_are():
+    """Hand-edited files mix them: only the bytes that are not UTF-8 are read as Windows-1252."""
+    data = ('<opml version="1.0"><body>\n<outline text="Café Müller — Straße" xmlUrl="http://a.example/f"/>\n'.encode()
+            + '<outline text="Société" xmlUrl="http://b.example/f"/>\n'.encode("cp1252")
+            + "</body></opml>".encode())  # fmt: skip
+    result = read_subscriptions(data, "mixed.opml")
+    assert [s.title for s in result.subscriptions] == ["Café Müller — Straße", "Société"]
+    assert "2 non-UTF-8 bytes (read as Windows-1252) at line 3" in result.recovered, result.recovered
