@@ -152,3 +152,19 @@ def test_an_upgrade_says_so_once_before_it_runs(tmp_path):
     assert f"upgrading the database {data / 'reader.sqlite'} from version {SCHEMA_VERSION - 1} to {SCHEMA_VERSION}" in err
     again = reader("feeds", "list", data=data)
     assert again.code == 0 and "upgrading" not in again.err
+
+
+def test_an_sqlite_too_old_to_drop_columns_keeps_them_blank_and_works(tmp_path, monkeypatch):
+    """SQLite before 3.35 cannot drop a column (step 9 drops the moved texts'): the step keeps them, blank."""
+    from reader.models import ParsedArticle
+    from reader.store import db
+
+    monkeypatch.setattr(db, "DROPS_COLUMNS", False)
+    store = Store(load(8, tmp_path / "reader.sqlite"))
+    columns = [r[1] for r in store._conn().execute("PRAGMA table_info(articles)")]
+    assert "text" in columns and store.schema_version() == SCHEMA_VERSION
+    feed, _ = store.add_feed("https://new.example/feed")
+    store.upsert_articles(feed.id, [ParsedArticle(key="n", title="New", link="https://new.example/n", content="Body")],
+                          fulltext=False, canonical={})  # fmt: skip
+    assert {a.key: a.text for a in store.iter_articles(with_text=True)}["n"] == "Body"
+    assert {a.key: a.text for a in store.iter_articles(with_text=True)}["a1"]  # moved, not lost

@@ -6,6 +6,7 @@ between threads."""
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,11 @@ from pathlib import Path
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, split_sql
 
 log = logging.getLogger(__name__)
+
+# SQLite drops a column from 3.35 (2021) on; an older library (some LTS systems' Python) keeps the blanked
+# column instead: the step's rows and queries are the same either way (no query names a dropped column).
+DROPS_COLUMNS = sqlite3.sqlite_version_info >= (3, 35, 0)
+_DROP_COLUMN = re.compile(r"ALTER\s+TABLE\s+\w+\s+DROP\s+COLUMN\b", re.IGNORECASE)
 
 
 class StoreError(Exception):
@@ -173,7 +179,8 @@ class Database:
         for step in MIGRATIONS[version:]:
             with self._tx() as tx:
                 for statement in split_sql(step.sql):
-                    tx.execute(statement)
+                    if DROPS_COLUMNS or not _DROP_COLUMN.match(statement.strip()):
+                        tx.execute(statement)
                 tx.execute(f"PRAGMA user_version = {step.version}")
                 tx.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 problems = tx.execute("PRAGMA foreign_key_check").fetchall()
