@@ -65,7 +65,12 @@ def looks_like_html(body: bytes, content_type: str = "") -> bool:
 
 
 def feed_links(html: bytes, base_url: str) -> list[FoundFeed]:
-    """The feeds a page declares with `<link rel="alternate" type="…">`, in page order, deduplicated."""
+    """The feeds a page declares with `<link rel="alternate" type="…">`, in page order, deduplicated. A page on
+    a public host never leads to a private one (localhost, 10/8, 169.254.169.254…): a page anyone can write
+    must not subscribe its reader to their own network; an intranet page may name intranet feeds."""
+    from .fetch import is_private_host
+
+    public_page = not is_private_host(base_url)
     parser = lxml.etree.HTMLParser(recover=True, no_network=True, remove_comments=True)
     try:
         root = lxml.etree.fromstring(html, parser)
@@ -82,7 +87,9 @@ def feed_links(html: bytes, base_url: str) -> list[FoundFeed]:
         href = (link.get("href") or "").strip()
         if "alternate" in rel and kind and href:
             url = urljoin(base_url, href)
-            if urlsplit(url).scheme in ("http", "https") and url not in found:
+            if urlsplit(url).scheme in ("http", "https") and url not in found and not (
+                public_page and is_private_host(url)
+            ):
                 found[url] = FoundFeed(url, clean_line(link.get("title") or "", 200), kind)
     return list(found.values())
 

@@ -24,6 +24,15 @@ def test_feed_links_read_rel_alternate_resolved_against_the_page():
         ("http://site.example/rss.xml", "All posts", "RSS"), ("https://other.example/atom", "", "Atom")]
 
 
+def test_a_public_page_never_leads_to_a_private_address_but_a_private_page_may():
+    html = page('<link rel="alternate" type="application/rss+xml" href="http://169.254.169.254/latest/meta-data">',
+                '<link rel="alternate" type="application/rss+xml" href="http://localhost:8080/admin.rss">',
+                '<link rel="alternate" type="application/rss+xml" href="http://10.0.0.5/feed">',
+                '<link rel="alternate" type="application/atom+xml" href="/atom.xml">')  # fmt: skip
+    assert [f.url for f in feed_links(html.encode(), "https://news.example/post")] == ["https://news.example/atom.xml"]
+    assert len(feed_links(html.encode(), "http://10.0.0.2/intranet")) == 4  # an intranet page: its own network
+
+
 @pytest.mark.parametrize("body, is_feed", [
     (rss([]), True), (atom([]), True), ('<?xml version="1.0"?><!-- c --><rdf:RDF xmlns:rdf="x">', True),
     ('{"version": "https://jsonfeed.org/version/1.1", "items": []}', True),
