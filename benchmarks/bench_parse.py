@@ -8,7 +8,9 @@ the benchmark feed server sends, and prints the CPU seconds of the whole set
 (best and median of --repeat runs, and the first run's: imports and empty
 caches, as in a fresh worker), the share of `html_to_text`, and with
 --profile the functions where the time goes. `--words`: the whole worker task
-(`pool_tasks.parse`: the parse and the articles' story features). `--save FILE` keeps every feed's
+(`pool_tasks.parse`: the parse and the articles' story features); with
+`--new N`, as when each feed is read again with N new entries (the others
+stored with their story: no features made for them). `--save FILE` keeps every feed's
 parsed result; `--compare FILE` parses again and exits 1 if any result
 differs from the saved one (a change meant to be faster must not change
 output: save on `main`, compare on the branch).
@@ -41,16 +43,19 @@ def load_feeds(directory: Path) -> list[Feed]:
     return feeds
 
 
-def parse_all(feeds: Sequence[Feed], words: bool = False) -> dict[str, object]:
+def parse_all(feeds: Sequence[Feed], words: bool = False,
+              grouped: dict[str, frozenset[str]] | None = None) -> dict[str, object]:  # fmt: skip
     """Every feed's parsed result as plain data (or its ParseError's message); with `words`, as the worker
-    task gives it, its articles' story features (unpacked) under "features"."""
+    task gives it, its articles' story features (unpacked) under "features", none for the articles whose
+    key is in `grouped[feed]`."""
     from reader import pool_tasks
     from reader.parse import ParseError, parse_feed
 
     results: dict[str, object] = {}
     for name, body, url, media_type in feeds:
         if words:
-            found, error, _ = pool_tasks.parse(body, url, media_type, 2000, 60.0)
+            found, error, _ = pool_tasks.parse(body, url, media_type, 2000, 60.0,
+                                               grouped=(grouped or {}).get(name, frozenset()))  # fmt: skip
             if found is None:
                 results[name] = f"ParseError: {error}"
             else:
@@ -111,6 +116,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=5, help="timed runs (best and median shown)")
     p.add_argument("--profile", type=int, default=0, metavar="N", help="also print the N costliest functions")
     p.add_argument("--words", action="store_true", help="the whole worker task: the parse and the story features")
+    p.add_argument("--new", type=int, default=None, metavar="N",
+                   help="with --words: features for each feed's first N entries only (the rest already grouped)")
     checks = p.add_mutually_exclusive_group()
     checks.add_argument("--save", type=Path, metavar="FILE", help="keep every feed's parsed result in FILE")
     checks.add_argument("--compare", type=Path, metavar="FILE", help="exit 1 if a result differs from FILE's")
@@ -123,17 +130,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no real feeds in {args.real_dir}", file=sys.stderr)
         return 2 if args.real_dir != REAL_FEEDS_DIR else 0  # `all` on a machine without the shared data: skipped
     feeds = load_feeds(args.real_dir)
+    grouped = None
+    if args.words and args.new is not None:
+        keys = {name: [a["key"] for a in r["articles"]] for name, r in parse_all(feeds).items() if isinstance(r, dict)}
+        grouped = {name: frozenset(k[args.new :]) for name, k in keys.items()}
     start = time.process_time()
-    results = parse_all(feeds, args.words)  # also the warm-up: imports, compiled patterns, caches
+    results = parse_all(feeds, args.words, grouped)  # also the warm-up: imports, compiled patterns, caches
     first = time.process_time() - start
     seconds = []
     for _ in range(max(1, args.repeat)):
         start = time.process_time()
-        parse_all(feeds, args.words)
+        parse_all(feeds, args.words, grouped)
         seconds.append(time.process_time() - start)
     articles = sum(len(r["articles"]) for r in results.values() if isinstance(r, dict))
     size = sum(len(body) for _, body, _, _ in feeds)
     what = "Parsing, with story features," if args.words else "Parsing"
+    if grouped is not None:
+        what = f"Parsing, with the story features of {args.new} new entries a feed,"
     print(f"{what} {len(feeds)} real feeds ({size / 1e6:.1f} MB, {articles:,} articles) in one process\n")
     print(f"CPU: first run {first:.3f} s (imports, empty caches); then best {min(seconds):.3f} s, "
           f"median {statistics.median(seconds):.3f} s ({' '.join(f'{s:.3f}' for s in seconds)})")  # fmt: skip

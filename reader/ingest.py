@@ -302,8 +302,11 @@ class _Run:
             await record(status=FetchStatus.NOT_MODIFIED, etag=result.etag, last_modified=result.last_modified)
             return done(FetchStatus.NOT_MODIFIED)
         want_pages = self.fulltext and feed.fulltext
-        found, error = await self.run_in_pool("parse", partial(pool_tasks.parse, words=not want_pages), result.body,
-                                              result.final_url, result.content_type,
+        # (A feed read before: the worker makes no story features for the articles already grouped.)
+        grouped = await asyncio.to_thread(self.store.grouped_keys, feed.id) if feed.body_hash and not want_pages else None
+        found, error = await self.run_in_pool("parse", partial(pool_tasks.parse, words=not want_pages,
+                                                               grouped=grouped or frozenset()),
+                                              result.body, result.final_url, result.content_type,
                                               self.settings.fetch.max_items_per_feed)  # fmt: skip
         if found is None:
             await record(status=FetchStatus.ERROR, error=error, keep_validators=True)

@@ -164,6 +164,11 @@ class ArticleStore(Database):
             )
         return UpsertResult(new_ids, updated_ids)
 
+    def grouped_keys(self, feed_id: int) -> frozenset[str]:
+        """The keys of the feed's articles that have their story (the grouper never reads them again)."""
+        rows = self._conn().execute("SELECT key FROM articles WHERE feed_id = ? AND story_id IS NOT NULL", (feed_id,))
+        return frozenset(key for (key,) in rows)
+
     def fulltext_jobs(self, article_ids: Sequence[int] | None = None) -> list[FulltextJob]:
         """Articles whose page is still to be fetched (of `article_ids`, or all)."""
         sql = (
