@@ -304,20 +304,21 @@ def test_the_parse_worker_makes_no_features_for_articles_already_grouped(tmp_pat
         assert error is None
         return found
 
-    parsed, made = read(items, store.grouped_keys(feed))
-    assert len(made) == 3 and store.grouped_keys(feed) == frozenset()
+    parsed, made = read(items, store.grouped_keys(feed, 100))
+    assert len(made) == 3 and store.grouped_keys(feed, 100) == frozenset()
     store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
     group_stories(store, known=made)
-    assert store.grouped_keys(feed) == {f"http://127.0.0.1/{k}" for k in range(3)}
+    assert store.grouped_keys(feed, 100) == {f"http://127.0.0.1/{k}" for k in range(3)}
+    assert store.grouped_keys(feed, 2) == {f"http://127.0.0.1/{k}" for k in (1, 2)}  # the newest stored
 
     new = Item("Okafor Freight buys Kestrel Dynamics", "http://127.0.0.1/new", "A deal.", published=recent(0.5))
-    parsed, made = read([new, *items], store.grouped_keys(feed))
+    parsed, made = read([new, *items], store.grouped_keys(feed, 100))
     fresh = parsed.articles[0]
     assert list(made) == [feature_key(*pool_tasks.story_text(fresh))]
     upserted = store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
     group_stories(store, known=made)
     assert made == {} and len(upserted.new_ids) == 1  # the grouper used the worker's features
-    assert store.grouped_keys(feed) == {a.key for a in parsed.articles}
+    assert store.grouped_keys(feed, 100) == {a.key for a in parsed.articles}
 
 
 def test_a_run_that_keeps_what_its_passes_read_groups_as_passes_that_read_afresh(tmp_path):
