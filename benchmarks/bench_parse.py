@@ -117,7 +117,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--profile", type=int, default=0, metavar="N", help="also print the N costliest functions")
     p.add_argument("--words", action="store_true", help="the whole worker task: the parse and the story features")
     p.add_argument("--new", type=int, default=None, metavar="N",
-                   help="with --words: features for each feed's first N entries only (the rest already grouped)")
+                   help="the worker task with features for each feed's first N entries only (the rest grouped)")
     checks = p.add_mutually_exclusive_group()
     checks.add_argument("--save", type=Path, metavar="FILE", help="keep every feed's parsed result in FILE")
     checks.add_argument("--compare", type=Path, metavar="FILE", help="exit 1 if a result differs from FILE's")
@@ -130,8 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no real feeds in {args.real_dir}", file=sys.stderr)
         return 2 if args.real_dir != REAL_FEEDS_DIR else 0  # `all` on a machine without the shared data: skipped
     feeds = load_feeds(args.real_dir)
+    args.words = args.words or args.new is not None
     grouped = None
-    if args.words and args.new is not None:
+    if args.new is not None:
         keys = {name: [a["key"] for a in r["articles"]] for name, r in parse_all(feeds).items() if isinstance(r, dict)}
         grouped = {name: frozenset(k[args.new :]) for name, k in keys.items()}
     start = time.process_time()
