@@ -1,12 +1,16 @@
 """Feed parsing on the real feeds, in one process: CPU seconds, where they go, and a before/after check.
 
-    python -m benchmarks parse [--real-dir DIR] [--repeat 5] [--profile 25] [--save FILE | --compare FILE]
+    python -m benchmarks parse [--real-dir DIR] [--repeat 5] [--profile 25] [--words] [--save FILE | --compare FILE]
 
 Runs `reader.parse.parse_feed` (what `reader fetch` runs in its worker
 processes) over every file of the real-feeds directory, with the media type
 the benchmark feed server sends, and prints the CPU seconds of the whole set
-(best and median of --repeat runs), the share of `html_to_text`, and with
---profile the functions where the time goes. `--save FILE` keeps every feed's
+(best and median of --repeat runs, and the first run's: imports and empty
+caches, as in a fresh worker), the share of `html_to_text`, and with
+--profile the functions where the time goes. `--words`: the whole worker task
+(`pool_tasks.parse`: the parse and the articles' story features); with
+`--new N`, as when each feed is read again with N new entries (the others
+stored with their story: no features made for them). `--save FILE` keeps every feed's
 parsed result; `--compare FILE` parses again and exits 1 if any result
 differs from the saved one (a change meant to be faster must not change
 output: save on `main`, compare on the branch).
@@ -39,12 +43,25 @@ def load_feeds(directory: Path) -> list[Feed]:
     return feeds
 
 
-def parse_all(feeds: Sequence[Feed]) -> dict[str, object]:
-    """Every feed's parsed result as plain data (or its ParseError's message)."""
+def parse_all(feeds: Sequence[Feed], words: bool = False,
+              grouped: dict[str, frozenset[str]] | None = None) -> dict[str, object]:  # fmt: skip
+    """Every feed's parsed result as plain data (or its ParseError's message); with `words`, as the worker
+    task gives it, its articles' story features (unpacked) under "features", none for the articles whose
+    key is in `grouped[feed]`."""
+    from reader import pool_tasks
     from reader.parse import ParseError, parse_feed
 
     results: dict[str, object] = {}
     for name, body, url, media_type in feeds:
+        if words:
+            found, error, _ = pool_tasks.parse(body, url, media_type, 2000, 60.0,
+                                               grouped=(grouped or {}).get(name, frozenset()))  # fmt: skip
+            if found is None:
+                results[name] = f"ParseError: {error}"
+            else:
+                results[name] = dataclasses.asdict(found[0])
+                results[name]["features"] = {key: pickle.loads(f) for key, f in found[1].items()}  # noqa: S301
+            continue
         try:
             results[name] = dataclasses.asdict(parse_feed(body, url, media_type))
         except ParseError as exc:
@@ -52,7 +69,7 @@ def parse_all(feeds: Sequence[Feed]) -> dict[str, object]:
     return results
 
 
-def html_to_text_seconds(feeds: Sequence[Feed]) -> float:
+def html_to_text_seconds(feeds: Sequence[Feed], words: bool) -> float:
     """CPU seconds spent in html_to_text during one parse of every feed."""
     from reader.parse import normalise
 
@@ -69,7 +86,7 @@ def html_to_text_seconds(feeds: Sequence[Feed]) -> float:
 
     normalise.html_to_text = timed
     try:
-        parse_all(feeds)
+        parse_all(feeds, words)
     finally:
         normalise.html_to_text = original
     return spent
@@ -98,6 +115,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--real-dir", type=Path, default=REAL_FEEDS_DIR)
     p.add_argument("--repeat", type=int, default=5, help="timed runs (best and median shown)")
     p.add_argument("--profile", type=int, default=0, metavar="N", help="also print the N costliest functions")
+    p.add_argument("--words", action="store_true", help="the whole worker task: the parse and the story features")
+    p.add_argument("--new", type=int, default=None, metavar="N",
+                   help="the worker task with features for each feed's first N entries only (the rest grouped)")
     checks = p.add_mutually_exclusive_group()
     checks.add_argument("--save", type=Path, metavar="FILE", help="keep every feed's parsed result in FILE")
     checks.add_argument("--compare", type=Path, metavar="FILE", help="exit 1 if a result differs from FILE's")
@@ -110,21 +130,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no real feeds in {args.real_dir}", file=sys.stderr)
         return 2 if args.real_dir != REAL_FEEDS_DIR else 0  # `all` on a machine without the shared data: skipped
     feeds = load_feeds(args.real_dir)
-    results = parse_all(feeds)  # also the warm-up: imports, compiled patterns
+    args.words = args.words or args.new is not None
+    grouped = None
+    if args.new is not None:
+        keys = {name: [a["key"] for a in r["articles"]] for name, r in parse_all(feeds).items() if isinstance(r, dict)}
+        grouped = {name: frozenset(k[args.new :]) for name, k in keys.items()}
+    start = time.process_time()
+    results = parse_all(feeds, args.words, grouped)  # also the warm-up: imports, compiled patterns, caches
+    first = time.process_time() - start
     seconds = []
     for _ in range(max(1, args.repeat)):
         start = time.process_time()
-        parse_all(feeds)
+        parse_all(feeds, args.words, grouped)
         seconds.append(time.process_time() - start)
     articles = sum(len(r["articles"]) for r in results.values() if isinstance(r, dict))
     size = sum(len(body) for _, body, _, _ in feeds)
-    print(f"Parsing {len(feeds)} real feeds ({size / 1e6:.1f} MB, {articles:,} articles) in one process\n")
-    print(f"CPU: best {min(seconds):.3f} s, median {statistics.median(seconds):.3f} s "
-          f"({' '.join(f'{s:.3f}' for s in seconds)})")  # fmt: skip
-    print(f"of which html_to_text: {html_to_text_seconds(feeds):.3f} s (one run)")
+    what = "Parsing, with story features," if args.words else "Parsing"
+    if grouped is not None:
+        what = f"Parsing, with the story features of {args.new} new entries a feed,"
+    print(f"{what} {len(feeds)} real feeds ({size / 1e6:.1f} MB, {articles:,} articles) in one process\n")
+    print(f"CPU: first run {first:.3f} s (imports, empty caches); then best {min(seconds):.3f} s, "
+          f"median {statistics.median(seconds):.3f} s ({' '.join(f'{s:.3f}' for s in seconds)})")  # fmt: skip
+    print(f"of which html_to_text: {html_to_text_seconds(feeds, args.words):.3f} s (one run)")
     if args.profile:
         profile = cProfile.Profile()
-        profile.runcall(parse_all, feeds)
+        profile.runcall(parse_all, feeds, args.words)
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.profile)
         print("\n" + out.getvalue().split("\n\n", 1)[-1].strip())

@@ -302,9 +302,12 @@ class _Run:
             await record(status=FetchStatus.NOT_MODIFIED, etag=result.etag, last_modified=result.last_modified)
             return done(FetchStatus.NOT_MODIFIED)
         want_pages = self.fulltext and feed.fulltext
-        found, error = await self.run_in_pool("parse", partial(pool_tasks.parse, words=not want_pages), result.body,
-                                              result.final_url, result.content_type,
-                                              self.settings.fetch.max_items_per_feed)  # fmt: skip
+        # (A feed read before: the worker makes no story features for the articles already grouped.)
+        most = self.settings.fetch.max_items_per_feed
+        grouped = (await asyncio.to_thread(self.store.grouped_keys, feed.id, most)
+                   if feed.body_hash and not want_pages else frozenset())  # fmt: skip
+        found, error = await self.run_in_pool("parse", partial(pool_tasks.parse, words=not want_pages, grouped=grouped),
+                                              result.body, result.final_url, result.content_type, most)  # fmt: skip
         if found is None:
             await record(status=FetchStatus.ERROR, error=error, keep_validators=True)
             return done(FetchStatus.ERROR, error)

@@ -29,17 +29,19 @@ def too_costly(what: str, size: int, seconds: float) -> str:
 
 
 def parse(body: bytes, url: str, content_type: str, max_items: int, cpu_seconds: float = 5.0, *,
-          words: bool = True) -> tuple[tuple[ParsedFeed, dict[bytes, bytes]] | None, str | None, float]:  # fmt: skip
+          words: bool = True, grouped: frozenset[str] = frozenset(),
+          ) -> tuple[tuple[ParsedFeed, dict[bytes, bytes]] | None, str | None, float]:  # fmt: skip
     """((parsed feed, its articles' story features if `words`), None) or (None, why it is not a feed), plus
     CPU seconds. The feed keeps its newest `max_items` entries (`newest`). No `words` for a feed whose
-    articles wait for their page: the page's text is what the grouper reads then."""
+    articles wait for their page: the page's text is what the grouper reads then; none for the articles
+    whose key is in `grouped` (stored with their story: the grouper never reads them again)."""
     from .parse import ParseError, parse_feed
 
     start = time.process_time()
     try:
         with cpu_limit(cpu_seconds):
             parsed = newest(parse_feed(body, url, content_type), max_items)
-            found = story_features(parsed) if words else {}
+            found = story_features(parsed, grouped) if words else {}
     except ParseError as exc:
         return None, str(exc), time.process_time() - start
     except CpuLimitExceeded:
@@ -57,11 +59,14 @@ def newest(parsed: ParsedFeed, cap: int) -> ParsedFeed:
     return replace(parsed, articles=kept, warning="; ".join(filter(None, [parsed.warning, note])))
 
 
-def story_features(parsed: ParsedFeed) -> dict[bytes, bytes]:
+def story_features(parsed: ParsedFeed, grouped: frozenset[str] = frozenset()) -> dict[bytes, bytes]:
     """Each article's story features, `packed`, by `feature_key`: made here beside the parse, so the main
-    process only weighs them and looks stories up (`ingest.group_stories`)."""
+    process only weighs them and looks stories up (`ingest.group_stories`). None for the articles whose key
+    is in `grouped`: a feed with one new entry costs one entry's words."""
     found, weight = {}, Tuning.title_weight  # the weight the key names is the one the features are made with
     for a in parsed.articles:
+        if a.key in grouped:
+            continue
         title, text = story_text(a)
         found[feature_key(title, text, weight)] = packed(features(title, text, title_weight=weight))
     return found

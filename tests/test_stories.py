@@ -284,6 +284,43 @@ def test_the_parse_workers_features_are_those_the_grouper_reads_from_the_store(t
     assert made == {}  # every one was used
 
 
+def test_the_parse_worker_makes_no_features_for_articles_already_grouped(tmp_path):
+    """A feed read again with one new entry costs one entry's words: the worker skips the articles the store
+    holds with their story (`grouped_keys`), and the grouper still finds the new one's features."""
+    from reader import pool_tasks
+    from reader.ingest import group_stories
+    from reader.store import Store
+    from reader.stories import feature_key
+    from tests.feedgen import Item, recent, rss
+
+    items = [Item(f"Kestrel Dynamics recalls model {k}", f"http://127.0.0.1/{k}", f"Recall number {k} of the drones.",
+                  published=recent(k + 1)) for k in range(3)]  # fmt: skip
+    store = Store(tmp_path / "reader.sqlite")
+    feed = store.add_feed("http://127.0.0.1/feed.xml")[0].id
+
+    def read(feed_items: list[Item], grouped: frozenset[str]):
+        found, error, _cpu = pool_tasks.parse(rss(feed_items).encode(), "http://127.0.0.1/feed.xml",
+                                              "application/rss+xml", 100, grouped=grouped)  # fmt: skip
+        assert error is None
+        return found
+
+    parsed, made = read(items, store.grouped_keys(feed, 100))
+    assert len(made) == 3 and store.grouped_keys(feed, 100) == frozenset()
+    store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
+    group_stories(store, known=made)
+    assert store.grouped_keys(feed, 100) == {f"http://127.0.0.1/{k}" for k in range(3)}
+    assert store.grouped_keys(feed, 2) == {f"http://127.0.0.1/{k}" for k in (1, 2)}  # the newest stored
+
+    new = Item("Okafor Freight buys Kestrel Dynamics", "http://127.0.0.1/new", "A deal.", published=recent(0.5))
+    parsed, made = read([new, *items], store.grouped_keys(feed, 100))
+    fresh = parsed.articles[0]
+    assert list(made) == [feature_key(*pool_tasks.story_text(fresh))]
+    upserted = store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
+    group_stories(store, known=made)
+    assert made == {} and len(upserted.new_ids) == 1  # the grouper used the worker's features
+    assert store.grouped_keys(feed, 100) == {a.key for a in parsed.articles}
+
+
 def test_a_run_that_keeps_what_its_passes_read_groups_as_passes_that_read_afresh(tmp_path):
     """`StoryMemo` (what a run's grouping passes read of the store) stays true through the passes' saves:
     stories grown later than a lookup's date, merges, keys of quiet stories dropped, common keys crowding.

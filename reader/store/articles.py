@@ -164,6 +164,15 @@ class ArticleStore(Database):
             )
         return UpsertResult(new_ids, updated_ids)
 
+    def grouped_keys(self, feed_id: int, limit: int) -> frozenset[str]:
+        """The keys of the feed's `limit` newest articles that have their story (the grouper never reads them
+        again): a feed lists its newest entries, and the set goes to a worker with each of its parses."""
+        rows = self._conn().execute(
+            "SELECT key FROM articles WHERE feed_id = ? AND story_id IS NOT NULL ORDER BY id DESC LIMIT ?",
+            (feed_id, limit),
+        )
+        return frozenset(key for (key,) in rows)
+
     def fulltext_jobs(self, article_ids: Sequence[int] | None = None) -> list[FulltextJob]:
         """Articles whose page is still to be fetched (of `article_ids`, or all)."""
         sql = (
