@@ -150,23 +150,19 @@ def raw_digest(entry: Mapping[str, Any], content_block: Mapping[str, Any] | None
     is read), and of the feed's URL (relative links), under `RAW_RULES`. The dates are left out as the content
     hash leaves them out: the store rewrites an article only when its content hash changes. So an entry whose
     digest is the one stored with its article would make the article stored, and need not be converted."""
-    links = [[link.get("rel"), link.get("href"), link.get("type"), link.get("length")]
+    links = [(link.get("rel"), link.get("href"), link.get("type"), link.get("length"))
              for link in entry.get("links") or ()]  # fmt: skip
-    tags = [[tag.get("term"), tag.get("label")] for tag in entry.get("tags") or ()]
-    block = [content_block.get("value"), content_block.get("type")] if content_block else None
-    fields = (
-        RAW_RULES, feed_url, entry.get("title"), (entry.get("title_detail") or {}).get("type"), entry.get("link"),
-        bool(entry.get("guidislink")), links, block, entry.get("summary"),
-        (entry.get("summary_detail") or {}).get("type"), (entry.get("author_detail") or {}).get("name"),
-        entry.get("author"), tags,
+    tags = [(tag.get("term"), tag.get("label")) for tag in entry.get("tags") or ()]
+    block = content_block or {}
+    small = (
+        RAW_RULES, feed_url, (entry.get("title_detail") or {}).get("type"), entry.get("link"),
+        bool(entry.get("guidislink")), links, block.get("type"), (entry.get("summary_detail") or {}).get("type"),
+        (entry.get("author_detail") or {}).get("name"), entry.get("author"), tags,
     )  # fmt: skip
-    digest = hashlib.blake2b(digest_size=16)
-    for field in fields:  # each told by its kind and length, so no boundary can shift
-        if type(field) is str:
-            data, kind = field.encode("utf-8", "surrogatepass"), b"s"
-        else:
-            data, kind = json.dumps(field, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"), b"j"
-        digest.update(b"%s%d:" % (kind, len(data)))
+    digest = hashlib.blake2b(repr(small).encode("utf-8", "surrogatepass"), digest_size=16)
+    for text in (entry.get("title"), block.get("value"), entry.get("summary")):  # the long ones, as they are
+        data = str(text or "").encode("utf-8", "surrogatepass")
+        digest.update(b"%d:" % len(data))  # (so no boundary can shift)
         digest.update(data)
     return digest.digest()
 
