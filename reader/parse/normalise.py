@@ -1,7 +1,8 @@
 """The one normaliser: feedparser-shaped entries -> `ParsedArticle`s, whichever parser read them.
 
 Identity key, dates, links, enclosures, text: every rule for a field lives here,
-so both XML paths (and any other format) yield the same keys and content hashes.
+so both XML paths (and any other format) yield the same keys and content hashes;
+and the raw digest that spares a feed read again converting its unchanged entries.
 Pure: never parses a document, never does I/O.
 """
 
