@@ -26,3 +26,13 @@ def test_the_fetch_pipeline_imports_apprise_only_to_check_or_send():
                           stdin=subprocess.DEVNULL)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout == "[]\n"
+
+
+def test_an_index_worker_loads_neither_the_store_nor_package_metadata():
+    """A worker building segments imports the segment writer only (~25 ms of CPU less per worker)."""
+    code = ("import sys, reader.pool_tasks, reader.index.segments; "
+            "print(sorted(m for m in sys.modules if m == 'reader.store' or m == 'importlib.metadata'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
