@@ -531,7 +531,7 @@ class _PostingsWriter:
         position_sizes = counts * _WIDTHS[position_codes]
         # Under _COMPRESS_FROM bytes each, the parts are stored as they are, in one block: a flags
         # byte, the doc part's size, the doc part, the block's code byte, the positions.
-        simple = (doc_sizes < _COMPRESS_FROM) & (position_sizes < _COMPRESS_FROM)
+        simple = (doc_sizes < min(_COMPRESS_FROM, 255)) & (position_sizes < _COMPRESS_FROM)  # (a size byte)
         sizes = 3 + doc_sizes + position_sizes
         others = np.flatnonzero(~simple).tolist()
         records = []
