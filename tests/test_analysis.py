@@ -89,11 +89,12 @@ def test_the_schemas_whoosh_tokenizer_gives_what_the_segment_writer_stores():
 
 
 def test_words_are_the_word_pattern_s_on_any_text_and_numbered_terms_are_the_terms():
-    """The fast paths (ASCII text, common punctuation replaced, terms numbered per segment) change nothing."""
+    """The fast paths (ASCII text, common punctuation replaced, Latin-1 text once symbols are
+    spaces, terms numbered per segment) change nothing."""
     rnd = random.Random(7)
     pool = ("a", "Z", "7", "_", " ", "-", "'", ".", "\t", "\x1c", "\x7f", "\u2019", "\u201c", "\u2014",
             "\u00a0", "\u2026", "é", "ß", "²", "½", "美", "国", "반", "ＡＩ", "\u200b", "\u0301", "US", "GPUs", "H20",
-            "ü")
+            "ü", "\xad", "ª", "¼", "ÿ", "×", "═", "″", "😉", "\ufe0f", "\u2004", "π", "Ж", "\ua97d")
     numbering = Numbering()
     for _ in range(500):
         text = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 30)))

@@ -22,7 +22,19 @@ def test_the_fetch_pipeline_imports_apprise_only_to_check_or_send():
     """A warm fetch sends nothing: the CLI and the pipeline load without Apprise (~0.1 s)."""
     code = ("import sys, reader.cli, reader.ingest, reader.health; "
             "print(sorted(m for m in sys.modules if 'apprise' in m))")
+    assert _printed(code) == "[]\n"
+
+
+def test_an_index_worker_loads_neither_the_store_nor_package_metadata():
+    """A worker building segments imports the segment writer only (~25 ms of CPU less per worker)."""
+    code = ("import sys, reader.pool_tasks, reader.index.segments; "
+            "print(sorted(m for m in sys.modules if m == 'reader.store' or m == 'importlib.metadata'))")
+    assert _printed(code) == "[]\n"
+
+
+def _printed(code: str) -> str:
+    """What `code` prints, run in a fresh interpreter."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "[]\n"
+    return done.stdout

@@ -31,7 +31,7 @@ import unicodedata
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from itertools import compress
+from itertools import compress, repeat
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.columns import NumericColumn
@@ -63,6 +63,9 @@ _FOLDED_CHARS: dict[str, str] = {}
 # texts are ASCII, which `_words` splits at C speed.
 _COMMON_PUNCTUATION = "\u2019\u201c\u201d\u2014\u2013\u2026\u2018\u00a0\u2022\u00ab\u00bb\u2032"
 _ASCII_SPACES = str.maketrans({c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")})
+# Latin-1 bytes that are no word characters (`\w`) made spaces; the characters beyond it.
+_LATIN1_SPACES = bytes(c if chr(c).isalnum() or chr(c) == "_" else 32 for c in range(256))
+_BEYOND_LATIN1 = re.compile("[^\x00-\xff]").findall
 
 
 def _fold_char(c: str) -> str:
@@ -82,14 +85,26 @@ def fold(word: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    """`WORD_RE.findall(text)`, faster for text that is ASCII but for common punctuation."""
+    """`WORD_RE.findall(text)`, faster for text that is ASCII but for common punctuation, and for
+    text in Latin-1 but for characters that are not letters (box drawing, symbols, emoji)."""
     if not text.isascii():
         for c in _COMMON_PUNCTUATION:
             if c in text:
                 text = text.replace(c, " ")
         if not text.isascii():
-            return WORD_RE.findall(text)
+            return _latin1_words(text)
     return text.translate(_ASCII_SPACES).split()
+
+
+def _latin1_words(text: str) -> list[str]:
+    """`_words` of a text beyond ASCII: the characters beyond Latin-1 that are no word characters
+    made spaces, it is split as Latin-1 bytes at C speed; with letters or digits beyond Latin-1
+    (Greek, Cyrillic, CJK...), by the word pattern."""
+    for c in set(_BEYOND_LATIN1(text)):
+        if c.isalnum() or is_cjk(c):  # (`\w` is `isalnum` or "_"; a few code points of _CJK are neither)
+            return WORD_RE.findall(text)
+        text = text.replace(c, " ")
+    return list(map(bytes.decode, text.encode("latin-1").translate(_LATIN1_SPACES).split(), repeat("latin-1")))
 
 
 def is_acronym_word(word: str) -> bool:
@@ -151,6 +166,7 @@ def _lookup(words: list[str]) -> tuple[list[bytes | None], dict[str, bytes]]:
 
 _ACRONYM = 1 << 31  # set on a word's number (`Numbering.words`) when the word has an acronym term too
 _RUN = (1 << 32) - 1  # a CJK run's "number" there: its bigrams are numbered where it is read
+_NUMPY_FROM = 64  # words in a field from which numpy finds its largest number faster than `max`
 
 
 class _WordNumbers(dict):
@@ -166,7 +182,7 @@ class _WordNumbers(dict):
         terms, acronyms = _CACHES
         term = terms.get(word)
         if term is None:
-            term, acronym = _analysed(word)
+            term, acronym = _new_word(word)
             if term is None:
                 return _RUN
         else:
@@ -187,11 +203,17 @@ class _WordNumbers(dict):
 def _analysed(word: str) -> tuple[bytes | None, bytes | None]:
     """A word's ordinary term (None for a CJK run) and acronym term (or None), through the
     module's cache (the same words come back segment after segment)."""
-    global _CACHES, _STEMS
     terms, acronyms = _CACHES
     term = terms.get(word)
     if term is not None:
         return term, acronyms.get(word)
+    return _new_word(word)
+
+
+def _new_word(word: str) -> tuple[bytes | None, bytes | None]:
+    """`_analysed` of a word not in the module's cache yet."""
+    global _CACHES, _STEMS
+    terms, acronyms = _CACHES
     if not word.isascii() and is_cjk(word):
         return None, None
     if len(terms) >= _CACHE_LIMIT:
@@ -304,21 +326,27 @@ def field_terms(text: str, *, whole: bool = True,
 
 
 def _numbered_terms(words: list[str], whole: bool, numbering: Numbering) -> tuple[Sequence[int], list[tuple[int, int]]]:
-    """`field_terms` in numbers: one lookup a word; the words with an acronym term (flagged in
-    their numbers) are found and unflagged with numpy, only in a field that has any."""
-    found = list(map(numbering.words.__getitem__, words))
-    top = max(found, default=0)
+    """`field_terms` in numbers, an array of 4-byte ints (the segment writer's own): one lookup a
+    word; the words with an acronym term (flagged in their numbers) are found and unflagged with
+    numpy, only in a field that has any."""
+    ids = array("I", map(numbering.words.__getitem__, words))
+    if len(ids) < _NUMPY_FROM:
+        top = max(ids, default=0)
+    else:
+        import numpy as np  # (loaded already by the segment writer; not at import: the rules load this module)
+
+        top = int(np.frombuffer(ids, np.uint32).max())
     if top < _ACRONYM:  # no acronym, no CJK (most fields)
-        return found, []
+        return ids, []
     acronyms = numbering.acronyms
     if top == _RUN:  # a CJK run
+        found = ids.tolist()
         candidates = [k for k, value in enumerate(found) if _ACRONYM <= value < _RUN]
         kept = _acronyms_kept(words, candidates, whole) if candidates else []
         unflagged = [None if value == _RUN else value & ~_ACRONYM for value in found]
         return _with_runs(words, unflagged, kept, acronyms, numbering.number)
-    import numpy as np  # (loaded already by the segment writer; not at import: the rules load this module)
+    import numpy as np
 
-    ids = array("I", found)
     flagged = np.frombuffer(ids, np.uint32)
     candidates = np.flatnonzero(flagged >= _ACRONYM)
     flagged[candidates] -= _ACRONYM

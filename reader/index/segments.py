@@ -44,7 +44,6 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from itertools import accumulate
 
 import numpy as np
@@ -56,7 +55,7 @@ from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.reading import SegmentReader
 from whoosh.util.numeric import _length_byte_cache
 
-from ..store import IndexRow
+from ..models import IndexRow  # (not `..store`: an index worker need not load the store)
 from .analysis import ANALYSED_FIELDS, SCHEMA, Numbering, _minutes, field_parts
 from .errors import WrongWhoosh
 from .files import INDEXNAME
@@ -69,6 +68,8 @@ WHOOSH_RELEASE = "2.7.5"
 def check_whoosh_release() -> None:
     """Refuse to open the index under any other whoosh-reloaded: a change in its file
     format would make what this module writes unreadable, or wrong, without a word."""
+    from importlib.metadata import PackageNotFoundError, version  # (here: an index worker never asks)
+
     try:
         installed = version("whoosh-reloaded")
     except PackageNotFoundError:
@@ -530,7 +531,7 @@ class _PostingsWriter:
         position_sizes = counts * _WIDTHS[position_codes]
         # Under _COMPRESS_FROM bytes each, the parts are stored as they are, in one block: a flags
         # byte, the doc part's size, the doc part, the block's code byte, the positions.
-        simple = (doc_sizes < _COMPRESS_FROM) & (position_sizes < _COMPRESS_FROM)
+        simple = (doc_sizes < min(_COMPRESS_FROM, 255)) & (position_sizes < _COMPRESS_FROM)  # (a size byte)
         sizes = 3 + doc_sizes + position_sizes
         others = np.flatnonzero(~simple).tolist()
         records = []

@@ -123,5 +123,5 @@ def porter_stem(word: str) -> str:
     if found is None:
         if len(_STEMS) >= _LIMIT:
             _STEMS = {}  # replaced, not cleared: a thread stemming meanwhile is unaffected
-        found = _STEMS[word] = _stem(word)
+        found = _STEMS[word] = _whoosh_stem(word) if word[-1:] in _STEMMED_ENDINGS else word  # (`_stem`)
     return found
