@@ -473,7 +473,7 @@ def test_a_feed_read_again_converts_only_the_entries_whose_raw_fields_changed():
         body = rss_ns("".join(entries), f"<title>Feed</title><lastBuildDate>{build}</lastBuildDate>")
         found, error, _cpu = pool_tasks.parse(body, FEED_URL, "application/rss+xml", 100, known=known)
         assert error is None
-        return found
+        return found[0], found[1]  # the feed and its articles' story features
 
     first, made = read("Mon, 04 Mar 2024 00:00:00 GMT", {})
     assert len(made) == 4 and not any(a.unchanged for a in first.articles)
