@@ -15,7 +15,9 @@ import struct
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from itertools import chain
+from itertools import chain, compress, repeat
+from json.encoder import encode_basestring_ascii
+from operator import sub
 from datetime import datetime
 
 from ..models import ArticleFilter, FulltextState, StoryMember, StoryMerge, StoryRecord
@@ -42,6 +44,11 @@ def unpacked_centroid(value: bytes | str) -> dict[str, float]:
     if not size:
         return {}
     return dict(zip(value[4 + 8 * size :].decode().split("\n"), struct.unpack_from(f"<{size}d", value, 4)))
+
+
+def _json_strings(strings: Iterable[str]) -> str:
+    """`json.dumps(sorted(strings))`, without the encoder's Python per call (a story's outlets and names)."""
+    return "[" + ", ".join(map(encode_basestring_ascii, sorted(strings))) + "]"
 
 
 def _story_key(article_id: int, story_id: int | None) -> int:
@@ -88,6 +95,7 @@ class StoryMemo:
     def clear(self) -> None:
         self.documents: int | None = None  # `story_documents`
         self.df: dict[str, int] = {}  # term -> its stored count (0: not stored)
+        self.every_df = False  # `df` holds every stored count (the run began with none: it saw each one saved)
         self.read: dict[str, str] = {}  # term -> since when its stories were read ('': all of them)
         self.found: dict[str, list[int] | None] = {}  # term -> stories posted under it (None: too many)
         self.last_seen: dict[int, str] = {}  # each story read or saved -> its `last_seen` as stored
@@ -199,13 +207,15 @@ class StoryStore(Database):
         """The document count and the frequencies of `terms` (only these: the table holds every term);
         `memo`: those read or saved earlier in the run, not read again."""
         memo, terms = memo or StoryMemo(), set(terms)
-        known = memo.df
-        unknown = sorted(terms - known.keys())
-        known.update(dict.fromkeys(unknown, 0))
-        known.update(self._select_in("SELECT term, df FROM story_df WHERE 1", "term", unknown))
         if memo.documents is None:
             memo.documents = int(self.get_meta("story_documents") or 0)
-        return Corpus(memo.documents, Counter({t: n for t in terms if (n := known[t])}))
+            memo.every_df = self._conn().execute("SELECT 1 FROM story_df LIMIT 1").fetchone() is None
+        known = memo.df
+        if not memo.every_df:  # (a first run reads nothing here: what it counts it saved itself)
+            unknown = sorted(terms - known.keys())
+            known.update(dict.fromkeys(unknown, 0))
+            known.update(self._select_in("SELECT term, df FROM story_df WHERE 1", "term", unknown))
+        return Corpus(memo.documents, Counter({t: n for t in terms if (n := known.get(t))}))
 
     def open_stories(self, keys: Iterable[Sequence[str]], links: Iterable[str], since: datetime, *,
                      df: Mapping[str, int], crowd: int, shared: int, most: int,
@@ -325,8 +335,7 @@ class StoryStore(Database):
                 "last_seen = excluded.last_seen, size = excluded.size, outlets = excluded.outlets, "
                 "names = excluded.names, centroid = excluded.centroid, dropped = excluded.dropped, "
                 "text = excluded.text",
-                [(p.id, _iso(p.first_seen), _iso(p.last_seen), p.size, json.dumps(sorted(p.outlets)),
-                  json.dumps(sorted(p.names)),
+                [(p.id, _iso(p.first_seen), _iso(p.last_seen), p.size, _json_strings(p.outlets), _json_strings(p.names),
                   packed_centroid(p.centroid if p.last_seen >= forget_before and p.id not in gone else {}),
                   p.dropped, p.text) for p in stories],
             )  # fmt: skip
@@ -339,10 +348,9 @@ class StoryStore(Database):
             )
             for m in merges:
                 self._merge(tx, m)
-            tx.executemany(
-                "INSERT INTO story_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
-                [(term, grown, grown) for term, n in corpus.df.items() if (grown := n - loaded_df.get(term, 0))],
-            )  # fmt: skip
+            grown = list(map(sub, corpus.df.values(), map(loaded_df.get, corpus.df, repeat(0))))  # (in C)
+            tx.executemany("INSERT INTO story_df (term, df) VALUES (?, ?) "
+                           "ON CONFLICT(term) DO UPDATE SET df = df + excluded.df", compress(zip(corpus.df, grown), grown))
             meta = [("story_documents", str(corpus.documents))]
             # Only the stories gone quiet since the last batch: the cost does not grow with the archive.
             forgotten, forget = self.get_meta("story_terms_forgotten") or "", _iso(forget_before)
