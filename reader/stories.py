@@ -45,7 +45,7 @@ import heapq
 import math
 import pickle
 import re
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -330,7 +330,7 @@ def describe(reason: Mapping) -> str:
     return f"similarity {reason['similarity']:.2f}; shared: {', '.join(reason.get('shared', []))}{names}{came}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Weighed:
     """An article as the grouper compares it (`weigh`)."""
 
@@ -395,7 +395,7 @@ class Grouper:
         self.corpus = corpus
         self.tuning = tuning
         self.stories: dict[int, StoryProfile] = {}
-        self.postings: dict[str, set[int]] = {}
+        self.postings: defaultdict[str, set[int]] = defaultdict(set)
         self.by_link: dict[str, int] = {}
         self.next_id = next_id
         self.changed: set[int] = set()  # stories created or grown since the grouper was made
@@ -425,8 +425,9 @@ class Grouper:
             self.next_id = max(self.next_id, story.id + 1)
 
     def _post(self, story: StoryProfile, terms: Iterable[str]) -> None:
+        postings, story_id = self.postings, story.id
         for term in terms:
-            self.postings.setdefault(term, set()).add(story.id)
+            postings[term].add(story_id)
 
     def count(self, articles: Sequence[StoryInput], found: Mapping[int, Features] | None = None) -> list[tuple[str, ...]]:
         """Count a batch in the corpus and weigh its articles: the keys each will look stories up by (what
@@ -494,10 +495,10 @@ class Grouper:
             ):
                 continue  # an outlet's own follow-ups and templates are not other outlets' rewrites
             centroid = story.centroid
-            shared = [term for term in vector if term in centroid]
+            shared = list(filter(centroid.__contains__, vector))  # (in C, in the vector's order)
             if named.isdisjoint(shared) and story.names.isdisjoint(informative.intersection(shared)):
                 continue  # no informative name in common
-            parts = [vector[term] * centroid[term] for term in shared]
+            parts = list(map(mul, map(vector.__getitem__, shared), map(centroid.__getitem__, shared)))
             norm = math.sqrt(self.squares[sid] + story.dropped) or 1.0
             score = sum(parts) / norm
             if score - max(parts) / norm < floor:  # one word alone never ties a story
@@ -578,7 +579,7 @@ class Grouper:
     def _probe(self, story_id: int) -> tuple[str, ...]:
         """The story's heaviest terms among the keys its new articles brought."""
         centroid = self.stories[story_id].centroid
-        keys = [term for term in self.unsettled.get(story_id, ()) if term in centroid]
+        keys = list(filter(centroid.__contains__, self.unsettled.get(story_id, ())))
         if len(keys) <= self.tuning.key_terms:  # all of them (the stories they find do not depend on the order)
             return tuple(keys)
         return tuple(term for _w, term in sorted([(-centroid[term], term) for term in keys])[: self.tuning.key_terms])
@@ -630,13 +631,14 @@ class Grouper:
         if not any(term in small.centroid and term in large.centroid and self._informative(term)
                    for term in a.names & b.names):  # fmt: skip
             return None
-        parts = [(x * large.centroid[term], term) for term, x in small.centroid.items() if term in large.centroid]
+        shared = list(filter(large.centroid.__contains__, small.centroid))  # (in C, in the small one's order)
+        parts = list(map(mul, map(small.centroid.__getitem__, shared), map(large.centroid.__getitem__, shared)))
         norm = max(a.size * self._length(b.id), b.size * self._length(a.id)) or 1.0
-        score = sum(p for p, _term in parts) / norm
+        score = sum(parts) / norm
         threshold = max(self._threshold(a.text / max(1, a.size)), self._threshold(b.text / max(1, b.size)))
-        if score < threshold or score - max(parts)[0] / norm < t.second_evidence * threshold:
+        if score < threshold or score - max(parts) / norm < t.second_evidence * threshold:
             return None
-        return score, parts
+        return score, list(zip(parts, shared))
 
     def _length(self, story_id: int) -> float:
         return math.sqrt(self.squares[story_id] + self.stories[story_id].dropped)
