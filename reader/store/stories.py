@@ -235,7 +235,10 @@ class StoryStore(Database):
         posted, crowded = self._postings(sorted(set().union(*keys)), _iso(since), df, crowd, memo)
         ids: set[int] = set()
         for k in keys:
-            hits = Counter(chain.from_iterable([posted.get(term, ()) for term in k]))
+            lists = [found for term in k if (found := posted.get(term))]
+            if len(lists) < shared:  # (too few of its keys are in any story)
+                continue
+            hits = Counter(chain.from_iterable(lists))
             top = [(-n, story_id) for story_id, n in hits.items() if n >= shared]
             ids.update(story_id for _n, story_id in (heapq.nsmallest(most, top) if len(top) > most else top))
         by_link: dict[int, set[str]] = defaultdict(set)
