@@ -634,7 +634,7 @@ def _group_chunks(store: Store, tuning: Tuning, chunk: int, ready: bool, known: 
     done = 0
     while batch := store.articles_to_group(limit=chunk, ready=ready):
         found = features_of(batch, tuning, known)
-        corpus = store.story_corpus({term for f in found.values() for term in f.terms}, memo)
+        corpus = store.story_corpus(set().union(*[f.terms for f in found.values()]), memo)
         loaded = dict(corpus.df)
         grouper = Grouper(corpus, next_id=store.next_story_id(), tuning=tuning)
         keys = grouper.count(batch, found)
