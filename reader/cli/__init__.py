@@ -82,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
             why, then = f"{exc.strerror}; is the disk full?", "free some space and run the command again"
         elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):  # a read-only data dir, another user's files
-            why, then = exc.strerror, "make it writable and run the command again"
+            folder = os.path.dirname(exc.filename) if isinstance(exc.filename, str) else ""
+            why = f"{exc.strerror}: the directory {folder} is read-only" if folder and not os.access(folder, os.W_OK) \
+                else exc.strerror
+            then = "make it writable and run the command again"
         elif exc.errno in (errno.EEXIST, errno.ENOTDIR, errno.EISDIR):  # --data-dir naming a file, say
             why, then = f"{exc.strerror}: something else is in its place", "move that away and run the command again"
         elif exc.errno == errno.ENOENT:  # `export --out missing/dir/file`
