@@ -237,6 +237,11 @@ class Database:
                 if problems:
                     raise StoreError(f"migration to version {step.version} broke foreign keys: {problems[:3]}")
 
+    def quick_check(self, limit: int) -> list[str]:
+        """SQLite's `quick_check`: ["ok"], or up to `limit` lines saying what is wrong (one pass over the file,
+        without `integrity_check`'s comparison of each index with its table)."""
+        return [row[0] for row in self._conn().execute(f"PRAGMA quick_check({int(limit)})")]
+
     def schema_version(self) -> int:
         return self._conn().execute("PRAGMA user_version").fetchone()[0]
 
