@@ -374,6 +374,30 @@ def test_output_closed_early_ends_the_command_quietly(http_server, tmp_path):
     assert proc.wait(timeout=60) == 141 and err == "", err
 
 
+def test_a_broken_pipe_other_than_standard_output_is_an_error_naming_it(http_server, tmp_path):
+    """`export --out FIFO` whose reader stops early: not the quiet 141 of `export | head` (stdout is fine)."""
+    import threading
+
+    data = tmp_path / "data"
+    url = http_server.route("/feed.xml", rss(items(300)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
+    assert reader("fetch", data=data).code == 0
+    fifo = tmp_path / "out.jsonl"
+    os.mkfifo(fifo)
+
+    def read_a_little() -> None:
+        with fifo.open("rb") as f:
+            f.read(100)
+
+    reading = threading.Thread(target=read_a_little)
+    reading.start()
+    run = reader("export", "--out", str(fifo), data=data)
+    reading.join()
+    err = folded(run.err)
+    assert run.code == 1 and err.count("reader:") == 1 and "Traceback" not in err, run.err
+    assert f"could not write {fifo} (Broken pipe" in err, run.err
+
+
 def test_a_damaged_database_is_one_line_naming_it_and_how_to_save_what_it_holds(http_server, tmp_path):
     data = tmp_path / "data"
     url = http_server.route("/feed.xml", rss(items(300)), headers=RSS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import select
 import sqlite3
 import sys
 import traceback
@@ -75,7 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.error(f"the database {db} is damaged ({exc}); nothing was changed. Restore it from a backup, or "
                       f"save what it still holds with: sqlite3 {db} .recover | sqlite3 recovered.sqlite")  # fmt: skip
         return 1
-    except BrokenPipeError:  # `reader export | head`: the reader of the output has what it wanted
+    except BrokenPipeError as exc:  # `reader export | head`: the reader of the output has what it wanted
+        if not _stdout_closed():  # another pipe or socket: an error like any other
+            console.error(f"could not write {exc.filename or 'its output'} (Broken pipe: the program reading it "
+                          "ended before the end)")  # fmt: skip
+            return 1
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
         return 141  # as a command killed by SIGPIPE
     except OSError as exc:
@@ -102,6 +107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _unexpected(exc, debug)
     finally:
         ctx.close()
+
+
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reading end was closed (poll reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no stdout at all, or no poll on this system
+        return False
 
 
 def _unexpected(exc: Exception, debug: bool) -> int:
