@@ -41,6 +41,10 @@ _LOCKED = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # another process held t
 BUSY_TIMEOUT = 30  # seconds a write waits for another process's transaction to end
 
 
+# A story id as it is now, given twice (`?, ?`): an id merged away (schema 10) names the story holding its articles.
+CURRENT_STORY = "coalesce((SELECT story_id FROM story_aliases WHERE old_id = {0}), {0})"
+
+
 def _iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
@@ -231,6 +235,8 @@ class Database:
                 for statement in split_sql(step.sql):
                     if DROPS_COLUMNS or not _DROP_COLUMN.match(statement.strip()):
                         tx.execute(statement)
+                if step.rewrite is not None:
+                    step.rewrite(tx)
                 tx.execute(f"PRAGMA user_version = {step.version}")
                 tx.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 problems = tx.execute("PRAGMA foreign_key_check").fetchall()
