@@ -77,6 +77,15 @@ def test_feeds_import_takes_every_good_line_and_names_each_skipped_one(tmp_path)
     assert feeds == {"https://a.example/feed.xml", "https://c.example/atom", "https://f.example/feed"}
 
 
+def fetched(http_server, tmp_path, count: int):
+    """A data dir holding a local feed's `count` articles (no pages), fetched."""
+    data = tmp_path / "data"
+    url = http_server.route("/feed.xml", rss(items(count)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
+    assert reader("fetch", data=data).code == 0
+    return data
+
+
 def shared_items(n: int) -> list[Item]:
     """n items, each its own story with its own link, all under one <guid> (a misconfigured CMS)."""
     return [Item(f"Story {k}", f"http://127.0.0.1/a/{k}", f"About {k}.", guid="http://127.0.0.1/",
@@ -213,10 +222,7 @@ def run_on_read_only(data, *args: str) -> subprocess.CompletedProcess:
 
 def test_a_read_only_data_dir_is_one_line_for_each_command_that_writes(
         http_server, tmp_path):  # fmt: skip
-    data = tmp_path / "data"
-    url = http_server.route("/feed.xml", rss(items(3)), headers=RSS)
-    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
-    assert reader("fetch", data=data).code == 0
+    data = fetched(http_server, tmp_path, 3)
     before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
     make_read_only(data)
     try:
@@ -252,10 +258,7 @@ def make_read_only(data) -> None:
 def test_a_read_only_data_dir_after_a_clean_exit_is_read_by_every_reading_command_and_the_tui(http_server, tmp_path):
     """No -wal/-shm left and none can be made: SQLite's WAL mode cannot open it read-only (the file alone holds
     everything then, so it is opened as immutable). A command that must write names the directory."""
-    data = tmp_path / "data"
-    url = http_server.route("/feed.xml", rss(items(3)), headers=RSS)
-    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
-    assert reader("fetch", data=data).code == 0
+    data = fetched(http_server, tmp_path, 3)
     assert reader("feeds", "list", data=data).code == 0  # the last connection to close folds the WAL in
     assert not [p.name for p in data.glob("reader.sqlite-*")]
     make_read_only(data)
@@ -361,10 +364,7 @@ def test_a_number_out_of_range_on_the_command_line_is_refused_naming_what_is_all
 
 def test_output_closed_early_ends_the_command_quietly(http_server, tmp_path):
     """`reader export | head`: no error and no traceback for what the pipe's reader chose not to read."""
-    data = tmp_path / "data"
-    url = http_server.route("/feed.xml", rss(items(300)), headers=RSS)
-    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
-    assert reader("fetch", data=data).code == 0
+    data = fetched(http_server, tmp_path, 300)
     env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(data / "config")}
     proc = subprocess.Popen([sys.executable, "-m", "reader", "export"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)  # fmt: skip
@@ -378,10 +378,7 @@ def test_a_broken_pipe_other_than_standard_output_is_an_error_naming_it(http_ser
     """`export --out FIFO` whose reader stops early: not the quiet 141 of `export | head` (stdout is fine)."""
     import threading
 
-    data = tmp_path / "data"
-    url = http_server.route("/feed.xml", rss(items(300)), headers=RSS)
-    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
-    assert reader("fetch", data=data).code == 0
+    data = fetched(http_server, tmp_path, 300)
     fifo = tmp_path / "out.jsonl"
     os.mkfifo(fifo)
 
@@ -399,10 +396,7 @@ def test_a_broken_pipe_other_than_standard_output_is_an_error_naming_it(http_ser
 
 
 def test_a_damaged_database_is_one_line_naming_it_and_how_to_save_what_it_holds(http_server, tmp_path):
-    data = tmp_path / "data"
-    url = http_server.route("/feed.xml", rss(items(300)), headers=RSS)
-    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
-    assert reader("fetch", data=data).code == 0
+    data = fetched(http_server, tmp_path, 300)
     db = data / "reader.sqlite"
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself
