@@ -343,7 +343,7 @@ def doctor(settings: Settings, store: Store) -> list[Finding]:
     now = utcnow()
     database = _database_finding(store)
     if not database.ok:  # the other checks read the store: they would fail, or mislead
-        return [database, *_mode_findings(settings), *_target_findings(settings)]
+        return damaged_database(settings, database.text)
     return [
         database,
         _daemon_finding(settings, store, now),
@@ -367,14 +367,20 @@ def _database_finding(store: Store) -> Finding:
         problems = [str(exc)]
     if problems == ["ok"]:
         return Finding("database", True, f"{store.path}: SQLite's quick check finds nothing wrong")
-    db = store.path
-    return Finding("database", False, (
-        f"{db} is damaged ({'; '.join(problems)[:300]}). Stop every reader process (the daemon too) and copy the file "
+    return Finding("database", False, f"{store.path} is damaged ({'; '.join(problems)[:300]})")
+
+
+def damaged_database(settings: Settings, problem: str) -> list[Finding]:
+    """What `doctor` says of a damaged database (`problem` names it): what to do, and the checks that do not read
+    it."""
+    db = settings.db_path
+    return [Finding("database", False, (
+        f"{problem}. Stop every reader process (the daemon too) and copy the file "
         f"aside with its -wal. Then restore your backup of it; or save what it still holds with SQLite's own tool: "
         f"sqlite3 {db} .recover | sqlite3 {db.parent}/recovered.sqlite, put recovered.sqlite in its place (removing "
         f"{db.name}-wal and -shm) and run 'reader index rebuild'; or keep your subscriptions and start afresh: "
         f"'reader feeds export -o feeds.opml', move {db.name} and the index away, 'reader feeds import feeds.opml', "
-        "'reader fetch'"))  # fmt: skip
+        "'reader fetch'")), *_mode_findings(settings), *_target_findings(settings)]  # fmt: skip
 
 
 def _target_findings(settings: Settings) -> list[Finding]:

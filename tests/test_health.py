@@ -141,6 +141,15 @@ def test_doctor_names_a_damaged_database_and_how_to_save_what_it_holds(http_serv
     assert not finding["ok"] and f"{settings.db_path} is damaged (" in finding["text"], finding
     assert ".recover" in finding["text"] and "reader feeds export" in finding["text"], finding
 
+    with settings.db_path.open("r+b") as f:  # now the schema's page too: the database does not even open
+        f.seek(100)
+        f.write(b"\xff" * 3000)
+    sick = reader("doctor", "--json", **cli)
+    [finding] = [f for f in sick.json() if f["check"] == "database"]
+    assert sick.code == 1 and "is malformed" in finding["text"] and ".recover" in finding["text"], sick.err
+    listed = reader("articles", **cli)
+    assert listed.code == 1 and "see 'reader doctor' for how to save what it holds" in " ".join(listed.err.split())
+
 
 def test_a_feed_silent_past_ten_of_its_usual_gaps_is_one_message_and_a_new_article_one_more(http_server, settings):
     health = Endpoint(http_server, path="/health")

@@ -24,7 +24,7 @@ from ..filemodes import keep_private
 from ..index.errors import IndexDamaged, WrongWhoosh
 from ..lock import WriterBusy
 from ..logs import redact_secrets, setup_logging
-from ..store import StoreError
+from ..store import StoreDamaged, StoreError
 from .. import console
 from .context import Context, UsageError
 from . import alerts, articles, daemon, doctor, feeds, fetch, rules, searching, stories
@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError) as exc:
         console.error(str(exc))
         return 2
+    except StoreDamaged as exc:
+        console.error(f"{exc}. Restore it from a backup, or see 'reader doctor' for how to save what it holds")
+        return 1
     except (StoreError, WriterBusy, WrongWhoosh, IndexDamaged) as exc:
         console.error(str(exc))
         return 1

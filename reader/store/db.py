@@ -29,6 +29,15 @@ class StoreError(Exception):
     """Something is wrong with the database file itself."""
 
 
+class StoreDamaged(StoreError):
+    """SQLite found the database file damaged while opening it (a page that does not read)."""
+
+
+def _opening_failed(message: str, exc: sqlite3.DatabaseError) -> StoreError:
+    damaged = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_CORRUPT
+    return (StoreDamaged if damaged else StoreError)(f"{message}: {exc}")
+
+
 class StoreWriteError(StoreError):
     """The disk refused a write (full, a file size limit, read-only) or another process kept the database
     locked: the transaction was rolled back, nothing lost."""
@@ -116,7 +125,7 @@ class Database:
                     conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
                     conn.execute("PRAGMA journal_mode=WAL")
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"cannot open the database {self.path}: {exc}") from None
+                raise _opening_failed(f"cannot open the database {self.path}", exc) from None
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
@@ -214,7 +223,7 @@ class Database:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a reader database: {exc}") from None
+            raise _opening_failed(f"{self.path} is not a reader database", exc) from None
         if app_id not in (0, APPLICATION_ID):
             raise StoreError(f"{self.path} belongs to another program (application_id {app_id:#x})")
         if version == 0 and existed and not conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
@@ -231,17 +240,28 @@ class Database:
             log.warning("upgrading the database %s from version %d to %d, once (a large one may take a minute); "
                         "older readers cannot open it afterwards", self.path, version, SCHEMA_VERSION)
         for step in MIGRATIONS[version:]:
-            with self._tx() as tx:
-                for statement in split_sql(step.sql):
-                    if DROPS_COLUMNS or not _DROP_COLUMN.match(statement.strip()):
-                        tx.execute(statement)
-                if step.rewrite is not None:
-                    step.rewrite(tx)
-                tx.execute(f"PRAGMA user_version = {step.version}")
-                tx.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                problems = tx.execute("PRAGMA foreign_key_check").fetchall()
-                if problems:
-                    raise StoreError(f"migration to version {step.version} broke foreign keys: {problems[:3]}")
+            try:
+                self._step(step)
+            except sqlite3.DatabaseError as exc:  # a damaged page the step read: the step was rolled back
+                failed = _opening_failed(f"upgrading {self.path} to schema version {step.version} stopped, nothing "
+                                         "was changed: the file is damaged", exc)  # fmt: skip
+                if isinstance(failed, StoreDamaged):
+                    raise failed from None
+                raise
+
+    def _step(self, step) -> None:
+        """One migration step, in one transaction."""
+        with self._tx() as tx:
+            for statement in split_sql(step.sql):
+                if DROPS_COLUMNS or not _DROP_COLUMN.match(statement.strip()):
+                    tx.execute(statement)
+            if step.rewrite is not None:
+                step.rewrite(tx)
+            tx.execute(f"PRAGMA user_version = {step.version}")
+            tx.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            problems = tx.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise StoreError(f"migration to version {step.version} broke foreign keys: {problems[:3]}")
 
     def quick_check(self, limit: int) -> list[str]:
         """SQLite's `quick_check`: ["ok"], or up to `limit` lines saying what is wrong (one pass over the file,
