@@ -113,11 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _stdout_closed() -> bool:
-    """Whether standard output is a pipe whose reading end was closed (poll reports an error on it)."""
+    """Whether standard output is a pipe whose reading end was closed (poll reports an error or a hang-up on it)."""
     try:
         poller = select.poll()
         poller.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(events & select.POLLERR for _, events in poller.poll(0))
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
     except (OSError, ValueError, AttributeError):  # no stdout at all, or no poll on this system
         return False
 
