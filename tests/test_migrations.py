@@ -3,6 +3,7 @@ refused. The fixtures in tests/data/schema/ were made by the reader of each vers
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -194,6 +195,9 @@ def test_schema_10_names_the_surviving_story_of_every_merged_id_and_masks_old_de
         conn.execute("UPDATE alerts SET story_id = 3 WHERE id = 2")
         conn.execute("UPDATE deliveries SET target_label = ?, last_error = ? WHERE id = 1",
                      (secret, f"could not reach {secret}: HTTP 500"))  # fmt: skip
+        given_up = {"kind": "delivery_failed", "subject": "t-json", "title": f"Alerts not delivered: {secret}",
+                    "detail": f"'DeepSeek' could not be delivered to {secret} after 5 attempts", "since": "2026-11-20"}
+        conn.execute("INSERT INTO meta (key, value) VALUES ('health', ?)", (json.dumps({"x": given_up}),))
     conn.close()
     store = Store(path)
     assert [store.current_story(n) for n in (1, 2, 3, 4)] == [1, 1, 1, 4]
@@ -208,5 +212,7 @@ def test_schema_10_names_the_surviving_story_of_every_merged_id_and_masks_old_de
     listed = reader("alerts", "--json", data=data).out
     assert "hunter2" not in listed and "s3cr3t" not in listed and "T0A1B2C3" not in listed
     assert "json://hooks.example/services/****" in listed
+    doctor = reader("doctor", data=data).out
+    assert "Alerts not delivered: json://hooks.example/services/****" in doctor and "hunter2" not in doctor
     assert reader("stories", "mute", "2", data=data).code == 0
     assert "muted until" in reader("stories", "show", "1", data=data).out

@@ -29,15 +29,30 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 
 
 def _mask_deliveries(tx: sqlite3.Connection) -> None:
-    """Step 10: each delivery's label, and any URL in its last error, masked as the reader masks them today.
+    """Step 10: each delivery's label, and any URL in its last error or in the health alert of a target given up
+    (health.py's "delivery_failed" conditions, kept in meta "health"), masked as the reader masks them today.
     Readers before the webhook rule (every path segment after the first, every query value) stored some with
-    their tokens whole, and the alert list shows them as stored. Apprise is loaded for this, once."""
+    their tokens whole, and the alert list and `doctor` show them as stored. Apprise is loaded for this, once."""
+    import json
+
     from ..targets import redact  # (this step only: opening a current database never loads Apprise)
 
+    def masked(text: str) -> str:
+        return _URL.sub(lambda m: redact(m.group()), text)
+
     rows = tx.execute("SELECT id, target_label, coalesce(last_error, '') FROM deliveries").fetchall()
-    masked = [(redact(label), _URL.sub(lambda m: redact(m.group()), error) or None, id_)
-              for id_, label, error in rows]  # fmt: skip
-    tx.executemany("UPDATE deliveries SET target_label = ?, last_error = ? WHERE id = ?", masked)
+    tx.executemany("UPDATE deliveries SET target_label = ?, last_error = ? WHERE id = ?",
+                   [(redact(label), masked(error) or None, id_) for id_, label, error in rows])  # fmt: skip
+    row = tx.execute("SELECT value FROM meta WHERE key = 'health'").fetchone()
+    try:
+        conditions = json.loads(row[0]) if row else {}
+    except ValueError:
+        return
+    for c in conditions.values() if isinstance(conditions, dict) else ():
+        if isinstance(c, dict) and c.get("kind") == "delivery_failed":
+            c.update({k: masked(v) for k, v in c.items() if k in ("title", "detail") and isinstance(v, str)})
+    if row:
+        tx.execute("UPDATE meta SET value = ? WHERE key = 'health'", (json.dumps(conditions),))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
