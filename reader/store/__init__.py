@@ -58,6 +58,6 @@ __all__ = [
     "FULLTEXT_DONE", "FULLTEXT_FAILED", "FULLTEXT_PENDING", "FULLTEXT_SKIPPED", "HELD", "LIST_SORTS",
     "MIGRATIONS", "PENDING", "SCHEMA_VERSION", "SENT", "Alert", "AlertSource", "AlertStore", "ArticleFilter",
     "ArticleLine", "ArticleStore", "Database", "Delivery", "DeliveryPlan", "DeliveryState", "FeedNotFound",
-    "FeedStore", "FulltextJob", "FulltextState", "IndexRow", "MatchCandidate", "NewAlert", "Store", "StoreDamaged", "StoreError",
-    "StoreWriteError", "StoryStore", "UpsertResult", "group_rows", "utcnow",
+    "FeedStore", "FulltextJob", "FulltextState", "IndexRow", "MatchCandidate", "NewAlert", "Store", "StoreDamaged",
+    "StoreError", "StoreWriteError", "StoryStore", "UpsertResult", "group_rows", "utcnow",
 ]  # fmt: skip
