@@ -398,7 +398,8 @@ class StoryStore(Database):
         if row is None:
             return None
         if row[4] is not None:  # merged into a story that may have been merged in turn: the one holding it now
-            return StoryRecord(row[0], _dt(row[1]), _dt(row[2]), _dt(row[3]), (), merged_into=self.current_story(row[0]))
+            into = self.current_story(row[0])
+            return StoryRecord(row[0], _dt(row[1]), _dt(row[2]), _dt(row[3]), (), merged_into=into)
         merges = conn.execute(
             """
             WITH RECURSIVE parts(id) AS (SELECT ? UNION SELECT s.id FROM stories s JOIN parts p ON s.merged_into = p.id)
