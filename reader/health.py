@@ -341,7 +341,11 @@ class Finding:
 def doctor(settings: Settings, store: Store) -> list[Finding]:
     """Everything `reader doctor` checks, in order; a finding that is not ok names what needs the user."""
     now = utcnow()
+    database = _database_finding(store)
+    if not database.ok:  # the other checks read the store: they would fail, or mislead
+        return damaged_database(settings, database.text)
     return [
+        database,
         _daemon_finding(settings, store, now),
         *_feed_findings(settings, store, now),
         _delivery_finding(store),
@@ -351,6 +355,32 @@ def doctor(settings: Settings, store: Store) -> list[Finding]:
         *_target_findings(settings),
         *[Finding("health", False, f"{c.title}: {c.detail}") for c in active(store) if c.kind not in WATCHED],
     ]
+
+
+def _database_finding(store: Store) -> Finding:
+    """SQLite's quick check of the whole file (a read of every page; no repair)."""
+    import sqlite3
+
+    try:
+        problems = store.quick_check(limit=3)
+    except sqlite3.DatabaseError as exc:  # a page the check itself cannot read
+        problems = [str(exc)]
+    if problems == ["ok"]:
+        return Finding("database", True, f"{store.path}: SQLite's quick check finds nothing wrong")
+    return Finding("database", False, f"{store.path} is damaged ({'; '.join(problems)[:300]})")
+
+
+def damaged_database(settings: Settings, problem: str) -> list[Finding]:
+    """What `doctor` says of a damaged database (`problem` names it): what to do, and the checks that do not read
+    it."""
+    db = settings.db_path
+    return [Finding("database", False, (
+        f"{problem}. Stop every reader process (the daemon too) and copy the file "
+        f"aside with its -wal. Then restore your backup of it; or save what it still holds with SQLite's own tool: "
+        f"sqlite3 {db} .recover | sqlite3 {db.parent}/recovered.sqlite, put recovered.sqlite in its place (removing "
+        f"{db.name}-wal and -shm) and run 'reader index rebuild'; or keep your subscriptions and start afresh: "
+        f"'reader feeds export -o feeds.opml', move {db.name} and the index away, 'reader feeds import feeds.opml', "
+        "'reader fetch'")), *_mode_findings(settings), *_target_findings(settings)]  # fmt: skip
 
 
 def _target_findings(settings: Settings) -> list[Finding]:

@@ -200,9 +200,7 @@ def _read_opml(data: bytes, name: str) -> ImportResult:
     lost = recovery.lost_outlines(root) if recovery else []  # (their xmlUrl went with what could not be read)
     for outline, attrs in _outlines_without_feed(body):
         if outline.sourceline not in {line for line, _ in lost}:
-            shown = _quote(_label(attrs) or attrs.get("htmlurl") or attrs.get("url", ""))
-            collector.skip(f"line {outline.sourceline}: no xmlUrl (the feed's address), so nothing to subscribe to: "
-                           f"{shown}")  # fmt: skip
+            collector.skip(f"line {outline.sourceline}: {_not_a_feed(attrs)}")
     if recovery is None:
         return collector.result()
     for line, why in lost:
@@ -451,6 +449,22 @@ def _outlines_without_feed(body: etree._Element) -> Iterator[tuple[etree._Elemen
         if "xmlurl" not in attrs and (attrs.get("type", "").lower() in ("rss", "atom") or "htmlurl" in attrs
                                       or "url" in attrs):  # fmt: skip
             yield outline, attrs
+
+
+def _not_a_feed(attrs: dict[str, str]) -> str:
+    """Why an outline that names something is not a subscription. OPML 2.0's `type="include"` (and a `"link"` to
+    a .opml file) is another OPML list at `url`: not fetched, since importing a file reads that file only (a list
+    found there could name private addresses, or include itself); the user imports it on purpose."""
+    kind, url = attrs.get("type", "").strip().lower(), attrs.get("url", "").strip()
+    shown = _quote(url or _label(attrs) or attrs.get("htmlurl", ""))
+    if kind == "include" or (kind == "link" and urlsplit(url).path.lower().endswith(".opml")):
+        return (f"an OPML list included from elsewhere (type=\"{kind}\"), not read: {shown}; to subscribe to its "
+                "feeds, download it and import that file")  # fmt: skip
+    if kind == "link":
+        return (f"a link to a web page (type=\"link\"), not a feed: {shown}; 'reader feeds add' with that address "
+                "subscribes to the feeds the page names")  # fmt: skip
+    named = _quote(_label(attrs) or attrs.get("htmlurl") or url)
+    return f"no xmlUrl (the feed's address), so nothing to subscribe to: {named}"
 
 
 def _category_attribute_group(attrs: dict[str, str]) -> str:

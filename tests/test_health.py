@@ -119,6 +119,38 @@ def test_doctor_exits_0_when_all_is_well_and_names_each_thing_that_is_not(http_s
     assert "4 thing(s) need you (daemon, rules, files, health)" in sick.out
 
 
+def test_doctor_names_a_damaged_database_and_how_to_save_what_it_holds(http_server, settings):
+    """A bad sector under the articles' texts, which no other check reads: SQLite's quick check finds it."""
+    feed = FlakyFeed(http_server)
+    feed.fixed = True
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    assert reader("feeds", "add", feed.url, "--no-fulltext", **cli).code == 0
+    assert reader("fetch", **cli).code == 0
+    assert [f for f in reader("doctor", "--json", **cli).json() if f["check"] == "database"][0]["ok"]
+    with sqlite3.connect(settings.db_path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        [root] = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'article_texts'").fetchone()
+    db.close()
+    with settings.db_path.open("r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(bytes(range(256)) * (page_size // 256))
+    sick = reader("doctor", "--json", **cli)
+    assert sick.code == 1, sick.err
+    [finding] = [f for f in sick.json() if f["check"] == "database"]
+    assert not finding["ok"] and f"{settings.db_path} is damaged (" in finding["text"], finding
+    assert ".recover" in finding["text"] and "reader feeds export" in finding["text"], finding
+
+    with settings.db_path.open("r+b") as f:  # now the schema's page too: the database does not even open
+        f.seek(100)
+        f.write(b"\xff" * 3000)
+    sick = reader("doctor", "--json", **cli)
+    [finding] = [f for f in sick.json() if f["check"] == "database"]
+    assert sick.code == 1 and "is malformed" in finding["text"] and ".recover" in finding["text"], sick.err
+    listed = reader("articles", **cli)
+    assert listed.code == 1 and "see 'reader doctor' for how to save what it holds" in " ".join(listed.err.split())
+
+
 def test_a_feed_silent_past_ten_of_its_usual_gaps_is_one_message_and_a_new_article_one_more(http_server, settings):
     health = Endpoint(http_server, path="/health")
     configure(settings, f'[health]\nnotify = ["{health.url}"]\n')

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import replace
 
 from .. import console
 from ..lock import WriterLock
@@ -69,7 +70,9 @@ def _state(a: Alert) -> console.Text:
 def list_alerts(args, ctx: Context) -> int:
     alerts = ctx.store.recent_alerts(limit=args.limit, rule=args.rule)
     if args.json:
-        console.print_json([alert_json(a) for a in alerts])
+        # the story as it is now: an alert made before its story merged into another names the survivor
+        console.print_json([alert_json(replace(a, story_id=a.story_id and ctx.store.current_story(a.story_id)))
+                            for a in alerts])  # fmt: skip
         return 0
     if not alerts:
         console.out.print("No alerts yet." + ("" if args.rule else " Rules with notify targets alert on new articles."))

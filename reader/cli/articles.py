@@ -244,7 +244,11 @@ def export_articles(args, ctx: Context) -> int:
     elif args.out == "-":
         count = write_stream(articles, args.format, sys.stdout, ctx.store)
     else:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            count = write_stream(articles, args.format, fh, ctx.store)
+        try:
+            with open(args.out, "w", encoding="utf-8") as fh:
+                count = write_stream(articles, args.format, fh, ctx.store)
+        except OSError as exc:  # (a write's error does not name its file: a full disk, a FIFO closed early)
+            exc.filename = exc.filename or args.out
+            raise
     console.err.print(f"exported {console.plural(count, 'article')}" + ("" if args.out == "-" else f" to {args.out}"))
     return 0

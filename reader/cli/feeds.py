@@ -182,9 +182,7 @@ def import_feeds(args, ctx: Context) -> int:
 
     try:
         report = import_file(args.file, ctx.store, ctx.settings.rules_dir)
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
-    except OPMLError as exc:
+    except OPMLError as exc:  # (what could not be written is an OSError: the CLI names it as such)
         console.error(str(exc))
         return 1
     console.out.print(console.Text(clean_line(report.summary(), 4000)))

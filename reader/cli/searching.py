@@ -61,6 +61,8 @@ def catch_up_index(ctx: Context) -> SearchIndex:
     from ..ingest import open_index, repair_index
 
     settings, store = ctx.settings, ctx.store
+    if store.read_only:
+        return _index_as_it_is(ctx)
     index = open_index(settings, store)
     try:
         index.check()
@@ -89,6 +91,21 @@ def catch_up_index(ctx: Context) -> SearchIndex:
         console.warn(f"the search index is being rebuilt from the database ({progress[0]:,} of {progress[1]:,} "
                      "articles so far): results may be incomplete")  # fmt: skip
     return index
+
+
+def _index_as_it_is(ctx: Context) -> SearchIndex:
+    """In a read-only data directory the index is searched as it is: what waits to be indexed is named."""
+    from ..index import SearchIndex
+    from ..store import StoreError
+
+    data = ctx.settings.index_dir.parent
+    if not ctx.settings.index_dir.is_dir():
+        raise StoreError(f"the data directory {data} is read-only and holds no search index yet; making one writes "
+                         "there: make it writable and run the command again")  # fmt: skip
+    if waiting := ctx.store.count_to_index():
+        console.warn(f"{waiting:,} article(s) are not in the search index yet and are not searched: the data "
+                     f"directory {data} is read-only")  # fmt: skip
+    return SearchIndex(ctx.settings.index_dir)
 
 
 def _update_with_bar(store, index) -> int:

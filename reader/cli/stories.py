@@ -62,13 +62,14 @@ def story_json(s: StoryRecord) -> dict:
 
 
 def show_story(args, ctx: Context) -> int:
+    """A story merged into another is shown as the story that holds its articles now (its merges name it)."""
     s = _story(ctx, args.story)
+    if s.merged_into is not None:
+        s = _story(ctx, s.merged_into)
+        if not args.json:
+            console.out.print(f"story {args.story} was merged into story {s.id}, which holds its articles:")
     if args.json:
         console.print_json(story_json(s))
-        return 0
-    if s.merged_into is not None:
-        console.out.print(f"story {s.id} was merged into story {s.merged_into}: "
-                          f"`reader stories show {s.merged_into}` lists its articles")  # fmt: skip
         return 0
     muted = f" · muted until {console.local_time(s.muted_until)}" if s.muted_until else ""
     console.out.print(

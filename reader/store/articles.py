@@ -24,7 +24,7 @@ from ..models import (
     initial_text,
 )
 from ..urls import redact_url
-from .db import Database, _dt, _iso, utcnow
+from .db import CURRENT_STORY, Database, _dt, _iso, utcnow
 
 
 # The TUI list's orders; each ends on the id so that equal keys keep a stable order.
@@ -380,7 +380,8 @@ class ArticleStore(Database):
 
     def story_muted_until(self, story_id: int) -> datetime | None:
         """Until when a story is muted (None: not muted, or no such story); a past time means no longer."""
-        row = self._conn().execute("SELECT muted_until FROM stories WHERE id = ?", (story_id,)).fetchone()
+        row = self._conn().execute(f"SELECT muted_until FROM stories WHERE id = {CURRENT_STORY.format('?')}",
+                                   (story_id, story_id)).fetchone()  # fmt: skip
         return _dt(row[0]) if row else None
 
     def _where(self, flt: ArticleFilter) -> tuple[str, list]:

@@ -23,7 +23,7 @@ from datetime import datetime
 from ..models import ArticleFilter, FulltextState, StoryMember, StoryMerge, StoryRecord
 from ..stories import MAX_TEXT_CHARS, Corpus, Decision, Merge, StoryInput, StoryProfile
 from .alerts import AlertStore
-from .db import Database, _dt, _iso
+from .db import CURRENT_STORY, Database, _dt, _iso
 
 
 _STARTED = json.dumps(Decision(0, 0, True, 0.0, (), ()).explained())  # most articles' reason, written once
@@ -388,6 +388,8 @@ class StoryStore(Database):
                    "WHERE id = ?", (m.kept, m.gone, m.kept))  # fmt: skip
         tx.execute("UPDATE stories SET merged_into = ?, merge_reason = ?, centroid = '{}' WHERE id = ?",
                    (m.kept, json.dumps(m.explained()), m.gone))  # fmt: skip
+        tx.execute("UPDATE story_aliases SET story_id = ? WHERE story_id = ?", (m.kept, m.gone))  # (chains collapse)
+        tx.execute("INSERT OR REPLACE INTO story_aliases (old_id, story_id) VALUES (?, ?)", (m.gone, m.kept))
 
     def newest_story_seen(self) -> datetime | None:
         return _dt(self._conn().execute("SELECT max(last_seen) FROM stories").fetchone()[0])
@@ -412,10 +414,8 @@ class StoryStore(Database):
                            (story_id,)).fetchone()  # fmt: skip
         if row is None:
             return None
-        if row[4] is not None:
-            into, up = row[4], row[4]
-            while up is not None:  # merged into a story that was merged in turn
-                into, up = up, conn.execute("SELECT merged_into FROM stories WHERE id = ?", (up,)).fetchone()[0]
+        if row[4] is not None:  # merged into a story that may have been merged in turn: the one holding it now
+            into = self.current_story(row[0])
             return StoryRecord(row[0], _dt(row[1]), _dt(row[2]), _dt(row[3]), (), merged_into=into)
         merges = conn.execute(
             """
@@ -438,10 +438,17 @@ class StoryStore(Database):
             merges=tuple(StoryMerge(r[0], r[1], json.loads(r[2])) for r in merges),
         )  # fmt: skip
 
+    def current_story(self, story_id: int) -> int:
+        """The story holding `story_id`'s articles now: itself, or the one it was merged into (in the end)."""
+        row = self._conn().execute("SELECT story_id FROM story_aliases WHERE old_id = ?", (story_id,)).fetchone()
+        return row[0] if row else story_id
+
     def set_story_muted(self, story_id: int, until: datetime | None) -> bool:
-        """Mute a story until `until` (None: unmute); False if there is no such story."""
+        """Mute a story until `until` (None: unmute), the surviving one if it was merged; False if there is no
+        such story."""
         with self._tx() as tx:
-            return tx.execute("UPDATE stories SET muted_until = ? WHERE id = ?", (_iso(until), story_id)).rowcount == 1
+            return tx.execute(f"UPDATE stories SET muted_until = ? WHERE id = {CURRENT_STORY.format('?')}",
+                              (_iso(until), story_id, story_id)).rowcount == 1  # fmt: skip
 
     def muted_stories(self, story_ids: Sequence[int], now: datetime) -> set[int]:
         """Which of these stories are muted at `now`."""

@@ -84,6 +84,9 @@ FIND_PLACEHOLDER = "find in the article (Enter: find · then n / N: next / previ
 TEXT_BOX_ACTIONS = frozenset({"search", "save_search", "add_feed", "feed_info", "import_opml"})  # priority keys
 LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort", "toggle_unread_only",
                           "toggle_story", "toggle_plain"})  # off on Alerts
+WRITE_ACTIONS = frozenset({"toggle_read", "toggle_story_muted", "toggle_star", "mark_all_read", "undo_read", "add_feed",
+                           "remove_feed", "feed_info", "import_opml", "refresh_all", "refresh_selected",
+                           "retry_alerts"})  # off (shown dimmed) in a read-only data directory
 
 
 # -- messages from workers ---------------------------------------------------------------------
@@ -721,6 +724,8 @@ class MainScreen(Screen):
     def mark_read(self, articles: list[tuple[int, int]], read: bool, story_id: int | None, muted: bool = False) -> None:
         """Mark articles (id, feed id) of one story read or unread (remembered for u); the sidebar's counts
         follow by hand: a story's count moves only when none of its articles stays unread there."""
+        if self.library.store.read_only:
+            return  # opening an article marks nothing there (the keys that mark are off)
         ids = [i for i, _ in articles]
         self.library.set_read(ids, read)
         if read:
@@ -744,6 +749,8 @@ class MainScreen(Screen):
             return False  # a `/` or an `a` typed in a box is text (Ctrl+S there says `save_search(True)`)
         if action in LIST_ACTIONS and self.is_mounted and self.alerts.display:
             return False
+        if action in WRITE_ACTIONS and self.library.store.read_only:
+            return None
         if action == "sources":  # elsewhere the sidebar is always on screen
             return self.has_class("-compact") and self.maximized is None
         return True
@@ -892,7 +899,7 @@ class MainScreen(Screen):
 
     def action_toggle_plain(self) -> None:
         self.plain = not self.plain
-        self.library.store.set_meta(PLAIN_KEY, "1" if self.plain else "0")
+        self.library.remember(PLAIN_KEY, "1" if self.plain else "0")
         # The sidebar counts what the rows are, stories or articles: the other mode's counts if kept, else
         # counted once the list is drawn (the rules' matches are the same: no search).
         by_story = not self.plain
@@ -1036,7 +1043,7 @@ class MainScreen(Screen):
 
     def action_toggle_unread_only(self) -> None:
         self.unread_only = not self.unread_only
-        self.library.store.set_meta(UNREAD_ONLY_KEY, "1" if self.unread_only else "0")
+        self.library.remember(UNREAD_ONLY_KEY, "1" if self.unread_only else "0")
         self.rebuild_sidebar()
         self.load_view()
         self.notify("Unread articles only." if self.unread_only else "All articles, read ones too.", timeout=2)
