@@ -253,3 +253,24 @@ async def test_the_status_bar_shows_what_needs_the_user_until_it_recovers(world,
         screen.update_status()
         await settle(pilot)
         assert "Search index damaged" not in text()
+
+
+async def test_an_alert_waiting_for_its_rules_outlets_says_so_rather_than_no_targets(world, make_app):
+    from reader.models import NewAlert
+    from reader.rules import write_rule
+
+    write_rule(world.rules_dir, "three", query="DeepSeek", notify=["json://127.0.0.1:9/hook"], outlets=3)
+    store = Store(world.db_path)
+    a = next(a for a in store.iter_articles() if a.title.startswith("DeepSeek"))
+    store.record_matches([NewAlert(rule="three", article_id=a.id, canonical_url=a.link, title=a.title, link=a.link,
+                                   published=a.published, feed_title=a.feed_title, snippet=a.title, spans=(),
+                                   deliveries=(), story_id=7, outlets=3)], [a.id])  # fmt: skip
+    store.close()
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        screen.sidebar.select(Source(ALERTS).id)
+        await wait_until(pilot, lambda: screen.alerts.display and screen.alerts.row_count == 1)
+        await wait_until(pilot, lambda: screen.alerts.render_row(0, 110, selected=False).text.startswith("waiting "))
+        await wait_until(pilot, lambda: "Waiting for 3 outlets to carry the story (1 so far)" in alert_text(screen))
+        assert "No notify targets" not in alert_text(screen)

@@ -509,6 +509,7 @@ class MainScreen(Screen):
         self.rules = message.rules
         self.rules_signature = message.signature
         self.alerts.rule_titles = {r.name: r.display_title for r in self.rules}
+        self.alerts.rule_outlets = {r.name: r.outlets for r in self.rules}
         self.alerts.refresh()
         self.reload_feeds()
         if self.source.kind == RULE and not self.searching:
@@ -667,7 +668,7 @@ class MainScreen(Screen):
         if alert is None:
             return None
         rule = self._rule(alert.rule)
-        details = alert_details(alert, self.alerts.rule_title(alert.rule))
+        details = alert_details(alert, self.alerts.rule_title(alert.rule), self.alerts.outlets_wanted(alert))
         article = self.library.article(alert.article_id) if alert.article_id else None
         query = rule.query if rule and article else None
         if not self.reader.is_showing(article.id if article else None, query, details):
