@@ -11,7 +11,11 @@ from pathlib import Path
 
 
 class WriterBusy(Exception):
-    """Another reader process holds the writer lock."""
+    """Another reader process holds the writer lock (`pid`, when it wrote it)."""
+
+    def __init__(self, message: str, pid: int | None = None):
+        super().__init__(message)
+        self.pid = pid
 
 
 class WriterLock:
@@ -39,7 +43,7 @@ class WriterLock:
                     os.close(fd)
                     who = f" (pid {holder})" if holder else ""
                     raise WriterBusy(
-                        f"another reader process{who} is fetching or indexing; try again when it finishes"
+                        f"another reader process{who} is fetching or indexing; try again when it finishes", holder
                     ) from None
                 time.sleep(0.2)
         os.ftruncate(fd, 0)

@@ -99,6 +99,29 @@ async def test_a_refresh_while_a_daemon_holds_the_lock_is_a_notice_not_a_crash(w
         lock.release()
 
 
+async def test_R_while_the_daemon_runs_says_the_daemon_refreshes_rather_than_try_again_later(world, make_app):
+    import os
+
+    from reader.health import record_cycle
+
+    store = Store(world.db_path)
+    record_cycle(store)  # the daemon finished a cycle: it is the process holding the lock
+    store.close()
+    lock = WriterLock(world.lock_path)
+    lock.acquire()
+    try:
+        app = make_app(world)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await started(pilot)
+            await pilot.press("R")
+            await wait_until(pilot, lambda: any(title == "Not refreshed" for title, _, _ in app.notices), timeout=30)
+            [(_, said, severity)] = [n for n in app.notices if n[0] == "Not refreshed"]
+            assert f"The daemon (pid {os.getpid()}) refreshes the feeds" in said and "try again" not in said
+            assert severity == "information" and not screen.refreshing
+    finally:
+        lock.release()
+
+
 async def test_alerts_from_a_daemon_make_a_toast_and_open_with_the_match_marked(world, make_app):
     from reader.rules import write_rule
 
