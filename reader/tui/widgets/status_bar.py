@@ -3,6 +3,8 @@ refreshing."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -12,16 +14,21 @@ from ..library import Status
 
 
 def status_text(status: Status, view: str) -> Content:
-    when = status.last_refresh.astimezone().strftime("%Y-%m-%d %H:%M") if status.last_refresh else "never"
+    """One line, the short parts first: a long warning (a feed's URL) is what a narrow terminal cuts, never
+    whether a daemon runs; a refresh of today is its time alone (80 columns hold the line then)."""
+    when = "never"
+    if status.last_refresh:
+        local = status.last_refresh.astimezone()
+        when = local.strftime("%H:%M" if local.date() == datetime.now().astimezone().date() else "%Y-%m-%d %H:%M")
     parts = [Content(f" {view} · last refresh {when}")]
     if status.feeds_in_error:
         errors = status.feeds_in_error
         parts.append(Content.styled(f" · {errors} feed{'s' * (errors != 1)} in error", "$text-error"))
+    daemon = "daemon running" if status.daemon_running else "no daemon"
+    parts.append(Content.styled(f" · {daemon}", "$text-success" if status.daemon_running else "$text-muted"))
     if status.warnings:
         more = f" (+{len(status.warnings) - 1} more: reader doctor)" if len(status.warnings) > 1 else ""
         parts.append(Content.styled(f" · {status.warnings[0]}{more}", "$text-warning"))
-    daemon = "daemon running" if status.daemon_running else "no daemon"
-    parts.append(Content.styled(f" · {daemon}", "$text-success" if status.daemon_running else "$text-muted"))
     return Content.assemble(*parts)
 
 
