@@ -157,6 +157,11 @@ class RefreshFinished(Message):
         self.report, self.error, self.busy_pid = report, error, busy_pid
 
 
+def _story_shown(line: ArticleLine, unread: list[tuple[int, int]]) -> int:
+    """The article a story row opens: its own if it is unread (or none is), else the first unread one."""
+    return line.id if not unread or (line.id, line.feed_id) in unread else unread[0][0]
+
+
 def _freeze_start_up() -> None:
     """Once start-up is over, what it built (modules, widgets, caches: ~90,000 objects at 100k articles)
     lives on: move it out of the collector's reach, once per process, so that a full collection does not walk
@@ -640,7 +645,7 @@ class MainScreen(Screen):
             self._focus(self.reader)  # first: a second Enter typed while the article loads goes to it (full screen)
         story = self.library.row_articles(line, self.scope) if self.articles.is_story_row(self.articles.cursor) else []
         unread = [(i, feed_id) for i, feed_id, is_unread in story if is_unread]
-        shown = line.id if not unread or (line.id, line.feed_id) in unread else unread[0][0]
+        shown = _story_shown(line, unread)
         self.opened_row = line.id if story else None
         if not self.reader.is_showing(shown, query):
             await self._show_article(shown, query)
@@ -835,13 +840,16 @@ class MainScreen(Screen):
             return self.articles.current_line()
         return self.library.lines([article_id]).get(article_id) if article_id is not None else None
 
+    def _on_story_row(self) -> bool:
+        """An action goes to the list's story row (not to the article in the reader, nor to an alert)."""
+        return self.focused is not self.reader and not self.alerts.display \
+            and self.articles.is_story_row(self.articles.cursor)
+
     def action_toggle_read(self) -> None:
         line = self.target_line()
         if line is None:
             return
-        on_story_row = self.focused is not self.reader and not self.alerts.display \
-            and self.articles.is_story_row(self.articles.cursor)
-        if on_story_row:  # every article the row stands for read, or unread again if all were
+        if self._on_story_row():  # every article the row stands for read, or unread again if all were
             story = self.library.row_articles(line, self.scope)
             unread = [(i, feed_id) for i, feed_id, is_unread in story if is_unread]
             self.mark_read(unread or [(i, feed_id) for i, feed_id, _ in story], bool(unread), line.story_id, line.muted)
@@ -1003,12 +1011,23 @@ class MainScreen(Screen):
         self.call_after_refresh(self.open_current)  # the cursor is drawn there first, then the article loads
 
     def action_open_in_browser(self) -> None:
+        """The article in the browser, marked read; on a story row, the article Enter would show, and the story
+        read as Enter marks it (`u` undoes it)."""
         line = self.target_line()
-        article = self.library.article(line.id) if line else None
+        if line is None:
+            return
+        unread: list[tuple[int, int]] = []
+        if self._on_story_row():
+            unread = [(i, feed_id) for i, feed_id, is_unread in self.library.row_articles(line, self.scope) if is_unread]
+        article = self.library.article(_story_shown(line, unread))
         if article is None:
             return
         self._open_url(article.link)
-        if not line.read and is_web_url(article.link):
+        if not is_web_url(article.link):
+            return
+        if unread:
+            self.mark_read(unread, True, line.story_id, line.muted)
+        elif not line.read:
             self.set_read(line, True)
 
     def _open_url(self, url: str) -> None:
