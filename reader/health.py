@@ -194,14 +194,14 @@ def detect(settings: Settings, store: Store, now: datetime) -> list[Condition]:
         if f.id in failing:
             found.append(Condition(
                 FEED_FAILING, str(f.id), f"Feed failing: {_name(f)}",
-                f"{_name(f)} ({redact_url(f.url)}) has failed {f.error_count} refreshes in a row; "
+                f"{_named(f)} has failed {f.error_count} refreshes in a row; "
                 f"last error: {f.last_error or 'unknown'}", now.isoformat(),
             ))  # fmt: skip
         elif (quiet := _silence(store, f)) is not None:
             days, usual = quiet
             found.append(Condition(
                 FEED_SILENT, str(f.id), f"Feed silent: {_name(f)}",
-                f"{_name(f)} ({redact_url(f.url)}) has had no new article for {days} days{usual}; "
+                f"{_named(f)} has had no new article for {days} days{usual}; "
                 "it may have moved or stopped", now.isoformat(),
             ))  # fmt: skip
     return found
@@ -209,6 +209,11 @@ def detect(settings: Settings, store: Store, now: datetime) -> list[Condition]:
 
 def _name(feed: Feed) -> str:
     return clean_line(feed.display_title, 100)
+
+
+def _named(feed: Feed) -> str:
+    """The feed by its title and (masked) URL; by its URL once, when it has no title of its own."""
+    return f"{_name(feed)} ({redact_url(feed.url)})" if feed.title else redact_url(feed.url)
 
 
 def _silence(store: Store, feed: Feed) -> tuple[int, str] | None:

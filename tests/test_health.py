@@ -55,6 +55,7 @@ def test_a_feed_failing_four_cycles_is_one_message_and_its_recovery_one_more(htt
     (failing,) = health.received()
     assert failing["title"] == f"Feed failing: {feed.url}"
     assert "failed 3 refreshes in a row" in failing["message"] and "500" in failing["message"]
+    assert failing["message"].count(feed.url) == 1, "a feed without a title of its own is named by its URL once"
 
     doctor = reader("doctor", "--json", **cli)
     assert doctor.code == 1
