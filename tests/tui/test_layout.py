@@ -41,3 +41,20 @@ async def test_the_save_dialog_fits_80x24_with_every_label(world, make_app):
         for label in ("Name", "Title", "Notify", "Save search", "Save alert rule", "Cancel", "Saved as a TOML file", "any time.",
                       "Apprise URLs or tags, comma-separated", "export-controls-chips-hbm "):  # fmt: skip
             assert label in text, label
+
+
+async def test_at_80x24_the_dialogs_hints_wrap_rather_than_lose_their_end(world, make_app):
+    from reader.tui.screens.dialogs import Dialog
+
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await started(pilot)
+        for key, hint_end in (("i", "Enter imports · Esc cancels"), ("a", "(a site's page: its feed) · Esc cancels")):
+            await pilot.press(key)
+            await wait_until(pilot, lambda: isinstance(app.screen, Dialog))
+            await pilot.pause()
+            hint = app.screen.query_one(".dialog-hint").region  # what the screen shows there, as one text
+            shown = " ".join(line[hint.x : hint.right].strip() for line in screen_text(app).splitlines()[hint.y : hint.bottom])
+            assert shown.endswith(hint_end), (key, shown)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is screen)
