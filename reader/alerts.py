@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .config import Settings
-from .health import DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, record_event, record_recovery, rule_errors
+from .health import (DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, note_rule_files, record_event, record_recovery,
+                     rule_errors)
 from .messages import Message
 from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert, SourceJoin
 from .store import Store, utcnow
@@ -203,6 +204,7 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
 
     ruleset = rules if rules is not None else load_alert_rules(settings)
     report.problems = [str(p) for p in ruleset.errors]
+    note_rule_files(store, {p.path.name: str(p) for p in reversed(ruleset.errors)})  # (a file's first error)
     alerting = [r for r in ruleset.rules if r.enabled and not r.is_saved_search]
     report.rules, report.articles = len(alerting), len(batch)
     armed = store.arm_rules({r.name: _written(r) for r in alerting})

@@ -183,3 +183,41 @@ def test_what_needs_the_user_is_one_line_each_for_the_status_bar(settings):
         assert status_warnings(store) == []
     finally:
         store.close()
+
+
+def test_a_rule_file_that_stops_loading_is_one_health_message_and_its_fix_one_more(http_server, settings, caplog):
+    """A typo in a rule's TOML stops its alerts: the user hears it once from their own targets, not a log line."""
+    from dataclasses import replace
+
+    from tests.test_alerts import run, subscribe
+
+    health, hook = Endpoint(http_server, path="/health"), Endpoint(http_server, path="/hook")
+    settings = replace(settings, health=replace(settings.health, notify=(health.url,)))
+    items: list[Item] = []
+
+    def publish(title: str) -> None:  # each run brings a new DeepSeek article: a batch to match
+        items.append(Item(title, http_server.url(f"/s{len(items)}"), "DeepSeek news.", guid=f"s{len(items)}",
+                          published=recent(1)))  # fmt: skip
+        http_server.route("/feed.xml", rss(items, title="Wire"), headers=RSS)
+
+    publish("DeepSeek one")
+    subscribe(settings, http_server.url("/feed.xml"))
+    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[hook.url], title="DeepSeek")
+    rule = settings.rules_dir / "deepseek.toml"
+    good = rule.read_text()
+    rule.write_text(good.replace('query = "DeepSeek"', 'query = "DeepSeek AND "export controls""'))
+    for title in ("DeepSeek two", "DeepSeek three"):
+        publish(title)
+        run(settings, fulltext=False)
+    assert len([r for r in caplog.records if "deepseek.toml" in r.getMessage()]) == 1, "logged once"
+    (broken,) = health.received()
+    assert broken["title"] == "Rule not loaded: deepseek.toml"
+    assert "deepseek.toml:" in broken["message"] and "error: TOML syntax" in broken["message"]
+    assert "reader rules check" in broken["message"]
+    assert "Rule not loaded: deepseek.toml" in status_warnings(Store(settings.db_path))
+
+    rule.write_text(good)
+    publish("DeepSeek four")
+    run(settings, fulltext=False)
+    assert titles(health) == ["Rule not loaded: deepseek.toml", "Recovered: deepseek.toml"]
+    assert titles(hook) == ["DeepSeek: DeepSeek four"]
