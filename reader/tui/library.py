@@ -174,13 +174,6 @@ class Library:
 
         return Status(max(fetched, default=None), errors, daemon, tuple(status_warnings(self.store)))
 
-    def daemon_pid(self) -> int | None:
-        """The pid of the daemon that last finished a cycle (it may have stopped since)."""
-        from ..health import last_cycle
-
-        cycle = last_cycle(self.store)
-        return cycle[0] if cycle else None
-
     # -- which articles a view holds -------------------------------------------------------
 
     def order(self, view: View, feeds: Sequence[Feed], rules: Sequence = (), limit: int | None = None) -> list[int]:

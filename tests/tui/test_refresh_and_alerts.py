@@ -104,13 +104,8 @@ async def test_a_refresh_while_a_daemon_holds_the_lock_is_a_notice_not_a_crash(w
 async def test_R_while_the_daemon_runs_says_the_daemon_refreshes_rather_than_try_again_later(world, make_app):
     import os
 
-    from reader.health import record_cycle
-
-    store = Store(world.db_path)
-    record_cycle(store)  # the daemon finished a cycle: it is the process holding the lock
-    store.close()
     lock = WriterLock(world.lock_path)
-    lock.acquire()
+    lock.acquire(daemon=True)  # as `reader daemon` holds it
     try:
         app = make_app(world)
         async with app.run_test(size=(120, 40)) as pilot:

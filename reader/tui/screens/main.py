@@ -152,9 +152,9 @@ class AlertsRetried(Message):
 
 
 class RefreshFinished(Message):
-    def __init__(self, report=None, error: str | None = None, busy_pid: int | None = None) -> None:
+    def __init__(self, report=None, error: str | None = None, daemon: int | None = None) -> None:
         super().__init__()
-        self.report, self.error, self.busy_pid = report, error, busy_pid
+        self.report, self.error, self.daemon = report, error, daemon  # daemon: the pid of the one holding the lock
 
 
 def _story_shown(line: ArticleLine, unread: list[tuple[int, int]]) -> int:
@@ -1361,7 +1361,7 @@ class MainScreen(Screen):
             report = run_ingest(self.library.settings, feed_ids=feed_ids,
                                 progress=lambda event: self.post_message(RefreshProgress(event)))  # fmt: skip
         except WriterBusy as exc:
-            return RefreshFinished(error=str(exc), busy_pid=exc.pid)
+            return RefreshFinished(error=str(exc), daemon=exc.pid if exc.daemon else None)
         return RefreshFinished(report)
 
     @on(RefreshProgress)
@@ -1383,8 +1383,8 @@ class MainScreen(Screen):
     def refresh_finished(self, message: RefreshFinished) -> None:
         self.refreshing = False
         self.query_one(StatusBar).hide_progress()
-        if message.error and message.busy_pid is not None and message.busy_pid == self.library.daemon_pid():
-            self.notify(f"The daemon (pid {message.busy_pid}) refreshes the feeds on its schedule; what it brings "
+        if message.error and message.daemon is not None:
+            self.notify(f"The daemon (pid {message.daemon}) refreshes the feeds on its schedule; what it brings "
                         "shows up here as it lands.", title="Not refreshed", markup=False)  # fmt: skip
             self.update_status()
             return
