@@ -3,6 +3,7 @@ refreshing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from textual.app import ComposeResult
@@ -20,7 +21,7 @@ def status_text(status: Status, view: str) -> Content:
     if status.last_refresh:
         local = status.last_refresh.astimezone()
         when = local.strftime("%H:%M" if local.date() == datetime.now().astimezone().date() else "%Y-%m-%d %H:%M")
-    parts = [Content(f" {view} · last refresh {when}")]
+    parts = [Content(f" {view} · last refresh {when}" if view else f" last refresh {when}")]
     if status.feeds_in_error:
         errors = status.feeds_in_error
         parts.append(Content.styled(f" · {errors} feed{'s' * (errors != 1)} in error", "$text-error"))
@@ -51,6 +52,9 @@ class StatusBar(Horizontal):
 
     def show_status(self, status: Status, view: str) -> None:
         text = self.query_one("#status-text", Static)
+        width = text.size.width  # (the warnings come last: they are what is cut)
+        if width and status_text(replace(status, warnings=()), view).cell_length > width:
+            view = ""  # the list's border counts the view too
         shown = status_text(status, view)
         if shown != text.content:
             text.update(shown, layout=False)  # one line of fixed size: no layout of the screen
