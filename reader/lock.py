@@ -74,6 +74,19 @@ class WriterLock:
         finally:
             os.close(fd)
 
+    def held_by_daemon(self) -> bool:
+        """True when a running daemon holds the lock (it picks up a feed added meanwhile by itself)."""
+        if not self.is_held_elsewhere():
+            return False
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            return _read_holder(fd)[1]
+        finally:
+            os.close(fd)
+
     def __enter__(self) -> WriterLock:
         self.acquire()
         return self
