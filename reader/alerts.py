@@ -514,7 +514,7 @@ def _record_failure(settings: Settings, store: Store, out: _Outgoing, error: str
                   attempts, error)  # fmt: skip
         record_event(store, DELIVERY_FAILED, out.target.key, title=f"Alerts not delivered: {out.target.label}",
                      detail=f"{out.message.title!r} could not be delivered to {out.target.label} after {attempts} "
-                            f"attempts: {error}. 'reader alerts retry' sends it again.")  # fmt: skip
+                            f"attempts: {error.rstrip('.')}. 'reader alerts retry' sends it again.")  # fmt: skip
         return None
     retry_at = now + _backoff(settings, attempts)
     if target_retry_at and target_retry_at > retry_at:

@@ -83,6 +83,7 @@ def test_an_alert_given_up_is_one_health_message_and_its_delivery_later_one_more
     (given_up,) = health.received()
     assert given_up["title"] == f"Alerts not delivered: {broken.url}"
     assert "after 1 attempts" in given_up["message"] and "reader alerts retry" in given_up["message"]
+    assert ".." not in given_up["message"], "Apprise's reason ends with its own full stop"
 
     broken.status = 200
     assert reader("alerts", "retry", **cli).code == 0
