@@ -195,6 +195,20 @@ def test_second_writer_is_told_another_is_running(http_server, tmp_path):
     assert "another reader process" in run.err and "Traceback" not in run.err
 
 
+def test_a_feed_added_while_the_daemon_runs_says_the_daemon_fetches_it(http_server, tmp_path):
+    from reader.lock import WriterLock
+
+    data = tmp_path / "data"
+    lock = WriterLock(data / "writer.lock")
+    lock.acquire(daemon=True)  # as `reader daemon` holds it
+    try:
+        run = reader("feeds", "add", http_server.route("/f.xml", rss(items(1)), headers=RSS), "--as-is", data=data)
+    finally:
+        lock.release()
+    assert run.code == 0 and "The running daemon fetches it within seconds." in run.out
+    assert "reader fetch" not in run.out
+
+
 def test_a_100k_item_feed_is_capped_not_a_crash(http_server, tmp_path):
     flood = [Item(f"F{k}", f"http://127.0.0.1/f/{k}") for k in range(100_000)]
     body = rss(flood).encode()

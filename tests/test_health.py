@@ -55,6 +55,7 @@ def test_a_feed_failing_four_cycles_is_one_message_and_its_recovery_one_more(htt
     (failing,) = health.received()
     assert failing["title"] == f"Feed failing: {feed.url}"
     assert "failed 3 refreshes in a row" in failing["message"] and "500" in failing["message"]
+    assert failing["message"].count(feed.url) == 1, "a feed without a title of its own is named by its URL once"
 
     doctor = reader("doctor", "--json", **cli)
     assert doctor.code == 1
@@ -82,6 +83,7 @@ def test_an_alert_given_up_is_one_health_message_and_its_delivery_later_one_more
     (given_up,) = health.received()
     assert given_up["title"] == f"Alerts not delivered: {broken.url}"
     assert "after 1 attempts" in given_up["message"] and "reader alerts retry" in given_up["message"]
+    assert ".." not in given_up["message"], "Apprise's reason ends with its own full stop"
 
     broken.status = 200
     assert reader("alerts", "retry", **cli).code == 0
@@ -214,3 +216,41 @@ def test_what_needs_the_user_is_one_line_each_for_the_status_bar(settings):
         assert status_warnings(store) == []
     finally:
         store.close()
+
+
+def test_a_rule_file_that_stops_loading_is_one_health_message_and_its_fix_one_more(http_server, settings, caplog):
+    """A typo in a rule's TOML stops its alerts: the user hears it once from their own targets, not a log line."""
+    from dataclasses import replace
+
+    from tests.test_alerts import run, subscribe
+
+    health, hook = Endpoint(http_server, path="/health"), Endpoint(http_server, path="/hook")
+    settings = replace(settings, health=replace(settings.health, notify=(health.url,)))
+    items: list[Item] = []
+
+    def publish(title: str) -> None:  # each run brings a new DeepSeek article: a batch to match
+        items.append(Item(title, http_server.url(f"/s{len(items)}"), "DeepSeek news.", guid=f"s{len(items)}",
+                          published=recent(1)))  # fmt: skip
+        http_server.route("/feed.xml", rss(items, title="Wire"), headers=RSS)
+
+    publish("DeepSeek one")
+    subscribe(settings, http_server.url("/feed.xml"))
+    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[hook.url], title="DeepSeek")
+    rule = settings.rules_dir / "deepseek.toml"
+    good = rule.read_text()
+    rule.write_text(good.replace('query = "DeepSeek"', 'query = "DeepSeek AND "export controls""'))
+    for title in ("DeepSeek two", "DeepSeek three"):
+        publish(title)
+        run(settings, fulltext=False)
+    assert len([r for r in caplog.records if "deepseek.toml" in r.getMessage()]) == 1, "logged once"
+    (broken,) = health.received()
+    assert broken["title"] == "Rule not loaded: deepseek.toml"
+    assert "deepseek.toml:" in broken["message"] and "error: TOML syntax" in broken["message"]
+    assert "reader rules check" in broken["message"]
+    assert "Rule not loaded: deepseek.toml" in status_warnings(Store(settings.db_path))
+
+    rule.write_text(good)
+    publish("DeepSeek four")
+    run(settings, fulltext=False)
+    assert titles(health) == ["Rule not loaded: deepseek.toml", "Recovered: deepseek.toml"]
+    assert titles(hook) == ["DeepSeek: DeepSeek four"]

@@ -332,8 +332,18 @@ def test_newsboat_titles_lose_escape_sequences():
 
 
 def test_binary_data_is_refused_as_not_text():
-    with pytest.raises(OPMLError, match=r"^f: not OPML and not UTF-8 text \(invalid byte at offset 0\)$"):
+    with pytest.raises(OPMLError, match=r"^f: not OPML and not a text file \(a NUL byte at offset 8\)$"):
         read_subscriptions(b"\x89PNG\r\n\x1a\n\x00\x00", "f")
+
+
+def test_a_latin1_title_in_a_newsboat_urls_file_loses_no_line():
+    """One title saved in Latin-1 (an old editor) made the whole file "not UTF-8 text": nothing imported."""
+    data = ('https://a.example/f "~Café Müller"\n'.encode() + 'https://b.example/f "~Société" "Économie"\n'.encode("cp1252")
+            + "https://c.example/f tech\n".encode())  # fmt: skip
+    result = read_subscriptions(data, "urls")
+    assert [(s.title, s.group) for s in result.subscriptions] == [("Café Müller", ""), ("Société", "Économie"),
+                                                                  ("", "tech")]  # fmt: skip
+    assert result.recovered == "3 bytes not UTF-8 at line 2, read as Windows-1252"
 
 
 # --- OPML export --------------------------------------------------------------

@@ -149,6 +149,9 @@ def test_later_outlets_join_the_alert_and_notify_only_as_the_rule_asks(settings,
     outlets[0].publish(ENTITY_LIST[0])
     run(settings)
     assert sent_by_rule(endpoint) == {"quiet": 1, "every": 1, "daily": 1}  # "three" waits for a third outlet
+    waiting = cli(settings, "alerts", "--rule", "three")  # it says what it waits for, not a bare "none"
+    assert waiting.code == 0 and "waiting for 3 outlets (1 so far)" in waiting.out
+    assert cli(settings, "alerts", "--rule", "thre").code == 2  # no such rule: said, not "No alerts yet"
 
     # the other three outlets, in one run: each feed lands as it arrives, in whatever order
     for outlet, event in zip(outlets[1:], ENTITY_LIST[1:]):

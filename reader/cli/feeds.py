@@ -147,7 +147,11 @@ def add_feed(args, ctx: Context) -> int:
         ctx.store.set_feed_options(feed.id, fulltext=False)
     if created:
         console.out.print(console.safe(f"added feed {feed.id}: {redact_url(feed.url)}"))
-        console.out.print("Run 'reader fetch' to load its articles.")
+        from ..lock import WriterLock
+
+        daemon = WriterLock(ctx.settings.lock_path).held_by_daemon()
+        console.out.print("The running daemon fetches it within seconds." if daemon
+                          else "Run 'reader fetch' to load its articles.")  # fmt: skip
     else:
         console.out.print(console.safe(f"already subscribed: feed {feed.id} ({feed.display_title})"))
     return 0

@@ -155,9 +155,14 @@ class AlertsRetried(Message):
 
 
 class RefreshFinished(Message):
-    def __init__(self, report=None, error: str | None = None) -> None:
+    def __init__(self, report=None, error: str | None = None, daemon: int | None = None) -> None:
         super().__init__()
-        self.report, self.error = report, error
+        self.report, self.error, self.daemon = report, error, daemon  # daemon: the pid of the one holding the lock
+
+
+def _story_shown(line: ArticleLine, unread: list[tuple[int, int]]) -> int:
+    """The article a story row opens: its own if it is unread (or none is), else the first unread one."""
+    return line.id if not unread or (line.id, line.feed_id) in unread else unread[0][0]
 
 
 def _freeze_start_up() -> None:
@@ -512,6 +517,7 @@ class MainScreen(Screen):
         self.rules = message.rules
         self.rules_signature = message.signature
         self.alerts.rule_titles = {r.name: r.display_title for r in self.rules}
+        self.alerts.rule_outlets = {r.name: r.outlets for r in self.rules}
         self.alerts.refresh()
         self.reload_feeds()
         if self.source.kind == RULE and not self.searching:
@@ -642,7 +648,7 @@ class MainScreen(Screen):
             self._focus(self.reader)  # first: a second Enter typed while the article loads goes to it (full screen)
         story = self.library.row_articles(line, self.scope) if self.articles.is_story_row(self.articles.cursor) else []
         unread = [(i, feed_id) for i, feed_id, is_unread in story if is_unread]
-        shown = line.id if not unread or (line.id, line.feed_id) in unread else unread[0][0]
+        shown = _story_shown(line, unread)
         self.opened_row = line.id if story else None
         if not self.reader.is_showing(shown, query):
             await self._show_article(shown, query)
@@ -670,7 +676,7 @@ class MainScreen(Screen):
         if alert is None:
             return None
         rule = self._rule(alert.rule)
-        details = alert_details(alert, self.alerts.rule_title(alert.rule))
+        details = alert_details(alert, self.alerts.rule_title(alert.rule), self.alerts.outlets_wanted(alert))
         article = self.library.article(alert.article_id) if alert.article_id else None
         query = rule.query if rule and article else None
         if not self.reader.is_showing(article.id if article else None, query, details):
@@ -841,13 +847,16 @@ class MainScreen(Screen):
             return self.articles.current_line()
         return self.library.lines([article_id]).get(article_id) if article_id is not None else None
 
+    def _on_story_row(self) -> bool:
+        """An action goes to the list's story row (not to the article in the reader, nor to an alert)."""
+        return self.focused is not self.reader and not self.alerts.display \
+            and self.articles.is_story_row(self.articles.cursor)
+
     def action_toggle_read(self) -> None:
         line = self.target_line()
         if line is None:
             return
-        on_story_row = self.focused is not self.reader and not self.alerts.display \
-            and self.articles.is_story_row(self.articles.cursor)
-        if on_story_row:  # every article the row stands for read, or unread again if all were
+        if self._on_story_row():  # every article the row stands for read, or unread again if all were
             story = self.library.row_articles(line, self.scope)
             unread = [(i, feed_id) for i, feed_id, is_unread in story if is_unread]
             self.mark_read(unread or [(i, feed_id) for i, feed_id, _ in story], bool(unread), line.story_id, line.muted)
@@ -1009,12 +1018,23 @@ class MainScreen(Screen):
         self.call_after_refresh(self.open_current)  # the cursor is drawn there first, then the article loads
 
     def action_open_in_browser(self) -> None:
+        """The article in the browser, marked read; on a story row, the article Enter would show, and the story
+        read as Enter marks it (`u` undoes it)."""
         line = self.target_line()
-        article = self.library.article(line.id) if line else None
+        if line is None:
+            return
+        unread: list[tuple[int, int]] = []
+        if self._on_story_row():
+            unread = [(i, feed_id) for i, feed_id, is_unread in self.library.row_articles(line, self.scope) if is_unread]
+        article = self.library.article(_story_shown(line, unread))
         if article is None:
             return
         self._open_url(article.link)
-        if not line.read and is_web_url(article.link):
+        if not is_web_url(article.link):
+            return
+        if unread:
+            self.mark_read(unread, True, line.story_id, line.muted)
+        elif not line.read:
             self.set_read(line, True)
 
     def _open_url(self, url: str) -> None:
@@ -1348,7 +1368,7 @@ class MainScreen(Screen):
             report = run_ingest(self.library.settings, feed_ids=feed_ids,
                                 progress=lambda event: self.post_message(RefreshProgress(event)))  # fmt: skip
         except WriterBusy as exc:
-            return RefreshFinished(error=str(exc))
+            return RefreshFinished(error=str(exc), daemon=exc.pid if exc.daemon else None)
         return RefreshFinished(report)
 
     @on(RefreshProgress)
@@ -1370,6 +1390,11 @@ class MainScreen(Screen):
     def refresh_finished(self, message: RefreshFinished) -> None:
         self.refreshing = False
         self.query_one(StatusBar).hide_progress()
+        if message.error and message.daemon is not None:
+            self.notify(f"The daemon (pid {message.daemon}) refreshes the feeds on its schedule; what it brings "
+                        "shows up here as it lands.", title="Not refreshed", markup=False)  # fmt: skip
+            self.update_status()
+            return
         if message.error:
             self.notify(clean_line(message.error, 500), title="Not refreshed", severity="warning", markup=False)
             self.update_status()
