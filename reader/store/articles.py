@@ -133,9 +133,8 @@ class ArticleStore(Database):
                          FulltextState.PENDING if fulltext and a.link else FulltextState.SKIPPED),
                     )  # fmt: skip
                     tx.execute(
-                        "INSERT INTO article_texts (id, summary, content, content_html, text, markdown) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (cur.lastrowid, a.summary, a.content, a.content_html, text, ""),  # (MARKDOWN)
+                        "INSERT INTO article_texts (id, summary, content, text, markdown) VALUES (?, ?, ?, ?, ?)",
+                        (cur.lastrowid, a.summary, a.content, text, ""),  # (MARKDOWN)
                     )
                     new_ids.append(cur.lastrowid)
                 elif existing[a.key][1] != a.content_hash:
@@ -151,9 +150,9 @@ class ArticleStore(Database):
                         (*values, TextSource.PAGE if page else source, aid),
                     )
                     tx.execute(
-                        "UPDATE article_texts SET summary = ?, content = ?, content_html = ?"
+                        "UPDATE article_texts SET summary = ?, content = ?"
                         + ("" if page else ", text = ?, markdown = ?") + " WHERE id = ?",
-                        (a.summary, a.content, a.content_html, *(() if page else (text, "")), aid),
+                        (a.summary, a.content, *(() if page else (text, "")), aid),
                     )
                     updated_ids.append(aid)
             # Changed text is matched again too: a rule that now matches alerts (once per story).
