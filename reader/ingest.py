@@ -27,8 +27,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from concurrent.futures import Executor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -235,7 +234,7 @@ class _Run:
             try:
                 limit = self.settings.fetch.max_cpu_seconds
                 result, error, cpu = await loop.run_in_executor(self.pool, fn, *args, limit)
-            except BrokenProcessPool:
+            except BrokenExecutor:  # (BrokenProcessPool: multiprocessing loads only with the workers)
                 if isinstance(self.pool, WorkerPool):
                     self.pool.replace_if_broken()
                 if attempt == 2:
