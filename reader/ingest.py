@@ -312,10 +312,9 @@ class _Run:
         if found is None:
             await record(status=FetchStatus.ERROR, error=error, keep_validators=True)
             return done(FetchStatus.ERROR, error)
-        parsed, features = found  # (the newest `max_items_per_feed` entries)
+        parsed, features, links = found  # (the newest `max_items_per_feed` entries; `links`: canonical URLs)
         warning = parsed.warning or None
         self.story_features.update(features)
-        links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
         upserted = await asyncio.to_thread(
             self.store.upsert_articles, feed.id, parsed.articles, fulltext=want_pages, canonical=links
         )

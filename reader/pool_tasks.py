@@ -21,6 +21,7 @@ from .bodies import BodyError, decoded
 from .models import ParsedArticle, ParsedFeed, TextSource, initial_text
 from .process_pool import CpuLimitExceeded, cpu_limit
 from .stories import Tuning, feature_key, features, packed
+from .urls import canonical_url
 
 
 def too_costly(what: str, size: int, seconds: float) -> str:
@@ -31,9 +32,10 @@ def too_costly(what: str, size: int, seconds: float) -> str:
 
 def parse(body: bytes, url: str, content_type: str, max_items: int, cpu_seconds: float = 5.0, *, words: bool = True,
           grouped: frozenset[str] = frozenset(), encoding: str = "", max_bytes: int = 1 << 62,
-          ) -> tuple[tuple[ParsedFeed, dict[bytes, bytes]] | None, str | None, float]:  # fmt: skip
-    """((parsed feed, its articles' story features if `words`), None) or (None, why it is not a feed), plus
-    CPU seconds. The body's Content-Encoding (`encoding`) is undone here first, to at most `max_bytes`
+          ) -> tuple[tuple[ParsedFeed, dict[bytes, bytes], dict[str, str]] | None, str | None, float]:  # fmt: skip
+    """((parsed feed, its articles' story features if `words`, their links' canonical URLs), None) or (None,
+    why it is not a feed), plus CPU seconds. The body's Content-Encoding (`encoding`) is undone here first,
+    to at most `max_bytes`
     (`bodies.decoded`). The feed keeps its newest `max_items` entries (`newest`). No `words` for a feed whose
     articles wait for their page: the page's text is what the grouper reads then; none for the articles
     whose key is in `grouped` (stored with their story: the grouper never reads them again)."""
@@ -44,11 +46,12 @@ def parse(body: bytes, url: str, content_type: str, max_items: int, cpu_seconds:
         with cpu_limit(cpu_seconds):
             parsed = newest(parse_feed(decoded(body, encoding, max_bytes), url, content_type), max_items)
             found = story_features(parsed, grouped) if words else {}
+            links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
     except (BodyError, ParseError) as exc:
         return None, str(exc), time.process_time() - start
     except CpuLimitExceeded:
         return None, too_costly("parsing", len(body), cpu_seconds), time.process_time() - start
-    return (parsed, found), None, time.process_time() - start
+    return (parsed, found, links), None, time.process_time() - start
 
 
 def newest(parsed: ParsedFeed, cap: int) -> ParsedFeed:
