@@ -145,7 +145,6 @@ class Article:
     updated: datetime | None
     first_seen: datetime
     summary: str
-    content: str
     categories: tuple[str, ...]
     enclosures: tuple[Enclosure, ...]
     text: str
