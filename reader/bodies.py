@@ -8,12 +8,15 @@ were the main process's work. The rules are aiohttp's, which decodes the other
 bodies: only a Content-Encoding of exactly `gzip` or `deflate` (any case) is
 undone, gzip members may follow one another, a deflate body may lack its zlib
 header, and any other value leaves the body as it is, except `br` and `zstd`,
-which the reader never asks for and cannot read.
+which the reader never asks for and cannot read. Inflated with ISA-L (`isal`),
+~3x faster than the standard library's zlib.
 """
 
 from __future__ import annotations
 
 import zlib
+
+from isal import isal_zlib  # zlib's interface, inflating ~3x faster (ISA-L)
 
 UNREADABLE = frozenset({"br", "zstd"})
 STEP = 1 << 20  # compressed bytes fed to the inflater at a time: a bomb never inflates far past the cap
@@ -47,14 +50,14 @@ def _inflate(data: bytes, wbits: int, limit: int, *, members: bool) -> bytes:
     several members, one after another (bytes after the last are ignored); a deflate body must end (a cut
     gzip body gives what it holds, as aiohttp does)."""
     out, view, at = bytearray(), memoryview(data), 0  # `at`: where the bytes fed so far end
-    inflater = zlib.decompressobj(wbits)
+    inflater = isal_zlib.decompressobj(wbits)
     try:
         while True:
             if inflater.eof:  # a member ended: another may follow
                 at -= len(inflater.unused_data)
                 if not members or view[at:at + 2] != b"\x1f\x8b":  # (what follows the last member is ignored)
                     break
-                inflater = zlib.decompressobj(wbits)
+                inflater = isal_zlib.decompressobj(wbits)
             room = limit + 1 - len(out)
             if inflater.unconsumed_tail:  # (the output was capped: the rest of the last step)
                 chunk = inflater.decompress(inflater.unconsumed_tail, room)
@@ -65,7 +68,7 @@ def _inflate(data: bytes, wbits: int, limit: int, *, members: bool) -> bytes:
             out += chunk
             if len(out) > limit:
                 raise too_large(limit)
-    except zlib.error:
+    except (isal_zlib.error, zlib.error):
         raise BodyError("body cut short or badly encoded") from None
     if not members and data and not inflater.eof:
         raise BodyError("body cut short or badly encoded")
