@@ -35,10 +35,10 @@ def parse(body: bytes, url: str, content_type: str, max_items: int, cpu_seconds:
           ) -> tuple[tuple[ParsedFeed, dict[bytes, bytes], dict[str, str]] | None, str | None, float]:  # fmt: skip
     """((parsed feed, its articles' story features if `words`, their links' canonical URLs), None) or (None,
     why it is not a feed), plus CPU seconds. The body's Content-Encoding (`encoding`) is undone here first,
-    to at most `max_bytes`
-    (`bodies.decoded`). The feed keeps its newest `max_items` entries (`newest`). No `words` for a feed whose
-    articles wait for their page: the page's text is what the grouper reads then; none for the articles
-    whose key is in `grouped` (stored with their story: the grouper never reads them again)."""
+    to at most `max_bytes` (`bodies.decoded`). The feed keeps its newest `max_items` entries (`newest`). No
+    `words` for a feed whose articles wait for their page: the page's text is what the grouper reads then;
+    none for the articles whose key is in `grouped` (stored with their story: the grouper never reads them
+    again)."""
     from .parse import ParseError, parse_feed
 
     start = time.process_time()
