@@ -31,24 +31,24 @@ from .text import clean_line, clean_text
 def __getattr__(name: str):
     """`out` and `err`, the Rich consoles, made at first use; `Text`, Rich's, imported at first use."""
     if name == "Text":
-        from rich.text import Text
+        from rich.text import Text as made
+    elif name == "out":  # piped output is for grep and scripts: never squeeze rows to 80 columns
+        from rich.console import Console
 
-        return Text
-    if name not in ("out", "err"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from rich.console import Console
-
-    if name == "out":  # piped output is for grep and scripts: never squeeze rows to 80 columns
         made = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 100_000)
-    else:
+    elif name == "err":
+        from rich.console import Console
+
         made = Console(stderr=True, highlight=False)
-    globals()[name] = made
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = made  # (later uses find it here)
     return made
 
 
 def _get(name: str):
     """`out`, `err` or `Text` from inside this module (where `__getattr__` is not consulted)."""
-    return globals().get(name) or __getattr__(name)
+    return globals()[name] if name in globals() else __getattr__(name)
 
 
 def safe(value: object, style: str = "") -> Text:
