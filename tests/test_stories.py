@@ -304,7 +304,7 @@ def test_the_parse_worker_makes_no_features_for_articles_already_grouped(tmp_pat
         assert error is None
         return found
 
-    parsed, made = read(items, store.grouped_keys(feed, 100))
+    parsed, made, _links = read(items, store.grouped_keys(feed, 100))
     assert len(made) == 3 and store.grouped_keys(feed, 100) == frozenset()
     store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
     group_stories(store, known=made)
@@ -312,7 +312,7 @@ def test_the_parse_worker_makes_no_features_for_articles_already_grouped(tmp_pat
     assert store.grouped_keys(feed, 2) == {f"http://127.0.0.1/{k}" for k in (1, 2)}  # the newest stored
 
     new = Item("Okafor Freight buys Kestrel Dynamics", "http://127.0.0.1/new", "A deal.", published=recent(0.5))
-    parsed, made = read([new, *items], store.grouped_keys(feed, 100))
+    parsed, made, _links = read([new, *items], store.grouped_keys(feed, 100))
     fresh = parsed.articles[0]
     assert list(made) == [feature_key(*pool_tasks.story_text(fresh))]
     upserted = store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})

@@ -32,7 +32,14 @@ from . import alerts, articles, daemon, doctor, feeds, fetch, rules, searching, 
 COMMAND_MODULES = [feeds, fetch, searching, articles, stories, rules, alerts, daemon, doctor]
 
 
-def build_parser() -> argparse.ArgumentParser:
+# The global options that take a value: the word after them is not the command.
+VALUED_OPTIONS = frozenset({"--data-dir", "--config-dir", "--rules"})
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; for an `argv` naming a command, the parser of that command alone (the others' options
+    cost ~4 ms to declare, a tenth of a fetch of unchanged feeds)."""
+    command = command_named(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(
         prog="reader",
         description="A terminal RSS reader whose reason to exist is topic alerts.",
@@ -46,13 +53,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reader {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
-        module.register(sub)
+        if command is None or command in module.COMMANDS:
+            module.register(sub)
     return parser
+
+
+def command_named(argv: Sequence[str]) -> str | None:
+    """The command `argv` names, when it is plainly one (after global options spelt out in full); else None."""
+    words = iter(argv)
+    for word in words:
+        if word in VALUED_OPTIONS:
+            next(words, None)
+        elif word.startswith("-"):
+            if word != "--debug" and word.split("=", 1)[0] not in VALUED_OPTIONS:
+                return None  # --help, --version, an abbreviation, a mistake: the whole parser answers
+        else:
+            return word if any(word in module.COMMANDS for module in COMMAND_MODULES) else None
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     keep_private()  # files the reader creates are owner-only, whatever the umask
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     setup_logging(debug=args.debug or None)
     debug = args.debug or bool(os.environ.get("READER_DEBUG"))

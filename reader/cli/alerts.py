@@ -21,6 +21,9 @@ ALERT_COLUMNS = [Col("time"), Col("rule", max=24), Col("state", max=32), Col("so
                  Col("title", flex=3), Col("to", max=24, drop=3), Col("last error", flex=2, drop=1)]  # fmt: skip
 
 
+COMMANDS = ("alerts",)  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("alerts", help="recent alerts and their delivery state; 'alerts retry' resends")
     p.add_argument("--limit", type=LIMIT, default=30, metavar="N", help="how many alerts, newest first (default 30)")

@@ -34,6 +34,9 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=LIMIT, metavar="N", help="at most N articles")
 
 
+COMMANDS = ("articles", "show", "export")  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("articles", help="list stored articles, newest first")
     add_filters(p)

@@ -11,6 +11,9 @@ from .. import console
 from .context import Context
 
 
+COMMANDS = ("doctor",)  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="check the daemon, feeds, deliveries, index, rules and file modes; "
                                       "exit 1 if something needs you")  # fmt: skip

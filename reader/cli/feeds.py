@@ -10,10 +10,12 @@ from pathlib import Path
 
 from .. import console
 from ..models import Feed, FetchStatus
-from ..opml import OPMLError, write_newsboat_urls, write_opml
 from ..text import clean_line
 from ..urls import feed_url_problem, redact_url, redact_urls_in
 from .context import Context, UsageError
+
+
+COMMANDS = ("feeds",)  # the commands `register` adds (the CLI builds only the one asked for)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -183,6 +185,7 @@ def remove_feeds(args, ctx: Context) -> int:
 
 def import_feeds(args, ctx: Context) -> int:
     from ..importing import import_file
+    from ..opml import OPMLError
 
     try:
         report = import_file(args.file, ctx.store, ctx.settings.rules_dir)
@@ -196,6 +199,8 @@ def import_feeds(args, ctx: Context) -> int:
 
 
 def export_feeds(args, ctx: Context) -> int:
+    from ..opml import write_newsboat_urls, write_opml  # (lxml and the OPML writer load only here)
+
     feeds = [(f.url, f.display_title, f.group, f.site_url) for f in ctx.store.feeds()]
     text = write_newsboat_urls(feeds) if args.format == "urls" else write_opml(feeds)
     if args.out:

@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # Whoosh and the pipeline load only when a command needs them
 SORTS = ("relevance", "newest")
 
 
+COMMANDS = ("search", "index")  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="search every article's full text (see README: query language)")
     p.add_argument("query", nargs="+", help='e.g. DeepSeek AND "export controls" date:30d')

@@ -17,6 +17,9 @@ from .context import ID, Context, UsageError
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 
 
+COMMANDS = ("stories",)  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stories", help="a story's articles and outlets; mute or unmute a story")
     commands = p.add_subparsers(dest="stories_command", metavar="SUBCOMMAND", required=True)
