@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"of which html_to_text: {html_to_text_seconds(feeds, args.words):.3f} s (one run)")
     if args.profile:
         profile = cProfile.Profile()
-        profile.runcall(parse_all, feeds, args.words)
+        profile.runcall(parse_all, feeds, args.words, grouped)
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.profile)
         print("\n" + out.getvalue().split("\n\n", 1)[-1].strip())

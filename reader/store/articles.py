@@ -166,7 +166,8 @@ class ArticleStore(Database):
         """The keys of the feed's `limit` newest articles that have their story (the grouper never reads them
         again): a feed lists its newest entries, and the set goes to a worker with each of its parses."""
         rows = self._conn().execute(
-            "SELECT key FROM articles WHERE feed_id = ? AND story_id IS NOT NULL ORDER BY id DESC LIMIT ?",
+            "SELECT key FROM articles WHERE feed_id = ? AND story_id IS NOT NULL"
+            " ORDER BY sort_date DESC, id DESC LIMIT ?",  # newest by date, as a feed keeps its entries
             (feed_id, limit),
         )
         return frozenset(key for (key,) in rows)
