@@ -309,7 +309,7 @@ def test_the_parse_worker_makes_no_features_for_articles_already_grouped(tmp_pat
     store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
     group_stories(store, known=made)
     assert store.grouped_keys(feed, 100) == {f"http://127.0.0.1/{k}" for k in range(3)}
-    assert store.grouped_keys(feed, 2) == {f"http://127.0.0.1/{k}" for k in (1, 2)}  # the newest stored
+    assert store.grouped_keys(feed, 2) == {f"http://127.0.0.1/{k}" for k in (0, 1)}  # the newest by date
 
     new = Item("Okafor Freight buys Kestrel Dynamics", "http://127.0.0.1/new", "A deal.", published=recent(0.5))
     parsed, made, _links = read([new, *items], store.grouped_keys(feed, 100))
