@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .config import Settings
-from .health import DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, record_event, record_recovery, rule_errors
+from .health import (DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, note_rule_files, record_event, record_recovery,
+                     rule_errors)
 from .messages import Message
 from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert, SourceJoin
 from .store import Store, utcnow
@@ -203,6 +204,7 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
 
     ruleset = rules if rules is not None else load_alert_rules(settings)
     report.problems = [str(p) for p in ruleset.errors]
+    note_rule_files(store, {p.path.name: str(p) for p in reversed(ruleset.errors)})  # (a file's first error)
     alerting = [r for r in ruleset.rules if r.enabled and not r.is_saved_search]
     report.rules, report.articles = len(alerting), len(batch)
     armed = store.arm_rules({r.name: _written(r) for r in alerting})
@@ -512,7 +514,7 @@ def _record_failure(settings: Settings, store: Store, out: _Outgoing, error: str
                   attempts, error)  # fmt: skip
         record_event(store, DELIVERY_FAILED, out.target.key, title=f"Alerts not delivered: {out.target.label}",
                      detail=f"{out.message.title!r} could not be delivered to {out.target.label} after {attempts} "
-                            f"attempts: {error}. 'reader alerts retry' sends it again.")  # fmt: skip
+                            f"attempts: {error.rstrip('.')}. 'reader alerts retry' sends it again.")  # fmt: skip
         return None
     retry_at = now + _backoff(settings, attempts)
     if target_retry_at and target_retry_at > retry_at:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import platformdirs
+
+if TYPE_CHECKING:  # read only where there is a settings file (start-up time)
+    import tomllib
 
 from . import __version__
 
@@ -398,6 +400,8 @@ def setting_line(path: Path, *place: str) -> str:
 
 def _read_sections(path: Path) -> dict[str, _Section]:
     """Every section of the settings file, checked; ConfigError names the file and line of the first wrong value."""
+    import tomllib
+
     try:
         text = path.read_text(encoding="utf-8")
         raw = tomllib.loads(text)

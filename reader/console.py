@@ -2,7 +2,9 @@
 
 Every string that came from a feed goes into Rich as a `Text` object (never as
 markup) after `clean_line`/`clean_text`, so `[bold]` prints as `[bold]` and
-escape sequences never reach the terminal.
+escape sequences never reach the terminal. Rich loads at the first use of
+`out`, `err` or `Text`: a command that prints only JSON (`fetch --json`, the
+daemon's) never pays for it.
 """
 
 from __future__ import annotations
@@ -15,25 +17,43 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.text import Text
-
-if TYPE_CHECKING:  # loaded by the commands that draw one (not by `reader fetch --json`)
+if TYPE_CHECKING:  # Rich loads when first used (`__getattr__`), not by `reader fetch --json`
+    from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
+    from rich.text import Text
 
 __all__ = ["Col", "Text"]  # re-exported for commands that build styled lines
 
 from .text import clean_line, clean_text
 
-# Piped output is for grep and scripts: never squeeze rows to 80 columns.
-out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 100_000)
-err = Console(stderr=True, highlight=False)
+
+def __getattr__(name: str):
+    """`out` and `err`, the Rich consoles, made at first use; `Text`, Rich's, imported at first use."""
+    if name == "Text":
+        from rich.text import Text as made
+    elif name == "out":  # piped output is for grep and scripts: never squeeze rows to 80 columns
+        from rich.console import Console
+
+        made = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 100_000)
+    elif name == "err":
+        from rich.console import Console
+
+        made = Console(stderr=True, highlight=False)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = made  # (later uses find it here)
+    return made
+
+
+def _get(name: str):
+    """`out`, `err` or `Text` from inside this module (where `__getattr__` is not consulted)."""
+    return globals()[name] if name in globals() else __getattr__(name)
 
 
 def safe(value: object, style: str = "") -> Text:
     """Untrusted text as a Rich Text: one line, no control characters, never markup."""
-    return Text(clean_line("" if value is None else str(value)), style=style)
+    return _get("Text")(clean_line("" if value is None else str(value)), style=style)
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:
@@ -112,9 +132,11 @@ def table(columns: Iterable[str | Col], rows: Iterable[Iterable[object]], **opti
     their width and long text gets the rest. Piped, every record is one full line.
     """
     from rich.table import Table
+    from rich.text import Text
 
     cols = [c if isinstance(c, Col) else Col(c) for c in columns]
     cells = [[cell if isinstance(cell, Text) else safe(cell) for cell in row] for row in rows]
+    out = _get("out")
     if out.is_terminal:
         widths = column_widths(cols, cells, out.width)
     else:
@@ -145,15 +167,17 @@ def print_json(data: object) -> None:
 
 
 def error(message: str) -> None:
-    err.print(Text("reader: ", style="bold red") + Text(clean_text(message, max_chars=4000)))
+    Text = _get("Text")
+    _get("err").print(Text("reader: ", style="bold red") + Text(clean_text(message, max_chars=4000)))
 
 
 def warn(message: str) -> None:
-    err.print(Text("warning: ", style="yellow") + Text(clean_text(message, max_chars=4000)))
+    Text = _get("Text")
+    _get("err").print(Text("warning: ", style="yellow") + Text(clean_text(message, max_chars=4000)))
 
 
 def is_tty() -> bool:
-    return sys.stdout.isatty() and out.is_terminal
+    return sys.stdout.isatty() and _get("out").is_terminal
 
 
 def stdin_is_tty() -> bool:
@@ -162,7 +186,7 @@ def stdin_is_tty() -> bool:
 
 def ask(question: str) -> str:
     """Ask on the terminal; the answer stripped ("" at end of input or on Ctrl+C)."""
-    err.print(Text(question + " ", style="bold"), end="")
+    _get("err").print(_get("Text")(question + " ", style="bold"), end="")
     try:
         return sys.stdin.readline().strip()
     except KeyboardInterrupt:
@@ -179,5 +203,5 @@ def progress_bar() -> Progress:
 
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
+        console=_get("err"), transient=True,
     )  # fmt: skip

@@ -106,7 +106,7 @@ class Daemon:
     def run(self) -> int:
         """Raises WriterBusy if another process ingests; 0 after a clean stop, 1 if the last cycle failed."""
         lock = WriterLock(self.settings.lock_path)
-        lock.acquire(wait=0)
+        lock.acquire(wait=0, daemon=not self.once)  # a writer told so knows it need not wait for the end
         try:
             tighten(self.settings)
             self._install_signal_handlers()

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from yarl import URL
 
+from .bodies import size_words
 from .config import FetchSettings
 
 
@@ -105,7 +106,7 @@ class FetchResult:
     url: str  # the URL asked for
     final_url: str  # after redirects
     status: int | None  # final HTTP status, None if no response
-    body: bytes | None  # decompressed body (None on error / 304)
+    body: bytes | None  # the body, decompressed unless asked otherwise (None on error / 304)
     content_type: str = ""
     etag: str | None = None  # on a 304 without one, the validator that was sent
     last_modified: str | None = None  # likewise
@@ -115,6 +116,7 @@ class FetchResult:
     retry_after: float | None = None  # seconds, from Retry-After on 429/503, capped
     max_age: float | None = None  # Cache-Control max-age, if any
     error: str | None = None  # a short human reason
+    content_encoding: str = ""  # the Content-Encoding a body fetched with `decoded=False` still has (`bodies.decoded`)
 
     @property
     def ok(self) -> bool:
@@ -264,8 +266,13 @@ class Fetcher:
         max_bytes: int | None = None,
         allow_private: bool = True,
         accept: str = FEED_ACCEPT,
+        decoded: bool = True,
     ) -> FetchResult:
-        """Fetch `url` (following redirects); never raises for network, HTTP or size problems."""
+        """Fetch `url` (following redirects); never raises for network, HTTP or size problems.
+
+        `decoded=False`: the body as the server sent it, its Content-Encoding (`content_encoding`) left for the
+        process that reads it to undo with `bodies.decoded` (the cap then bounds the bytes sent, and the
+        decoding bounds what they inflate to)."""
         if self._session is None:
             raise RuntimeError("use the Fetcher inside `async with`")
         headers = {"Accept": accept}
@@ -276,14 +283,15 @@ class Fetcher:
         limit = max_bytes if max_bytes is not None else self._settings.max_feed_bytes
         token = _refuse_private.set(not allow_private)
         try:
-            result = await self._follow(url, headers, limit, allow_private)
+            result = await self._follow(url, headers, limit, allow_private, decoded)
         finally:
             _refuse_private.reset(token)
         if result.not_modified:
             result = replace(result, etag=result.etag or etag, last_modified=result.last_modified or last_modified)
         return result
 
-    async def _follow(self, url: str, headers: dict[str, str], limit: int, allow_private: bool) -> FetchResult:
+    async def _follow(self, url: str, headers: dict[str, str], limit: int, allow_private: bool,
+                      decoded: bool) -> FetchResult:  # fmt: skip
         """Request `url` one hop at a time, following up to `max_redirects` redirects."""
         budget = _Budget(self._settings.total_timeout)
         current, seen, redirects, permanent = url, set[str](), 0, True
@@ -294,7 +302,7 @@ class Fetcher:
                 refusal = _refusal(target, allow_private)
                 if refusal:
                     return _failure(url, current, refusal)
-                outcome = await self._hop(target, headers, limit, budget)
+                outcome = await self._hop(target, headers, limit, budget, decoded)
             except Exception as exc:  # noqa: BLE001 (a stranger's server must never crash the run)
                 return _failure(url, current, self._describe(exc))
             if isinstance(outcome, FetchResult):
@@ -308,16 +316,18 @@ class Fetcher:
             if redirects > self._settings.max_redirects:
                 return _failure(url, current, f"too many redirects (more than {self._settings.max_redirects})")
 
-    async def _hop(self, url: URL, headers: dict[str, str], limit: int, budget: _Budget) -> FetchResult | _Redirect:
+    async def _hop(self, url: URL, headers: dict[str, str], limit: int, budget: _Budget,
+                   decoded: bool) -> FetchResult | _Redirect:  # fmt: skip
         """One request, holding its host's slot and an overall slot until the body is read."""
         assert self._session is not None and url.host is not None
         tls = await self._tls_for(url)
         async with self._host_slots.hold(url.host.lower()), self._all_slots, budget.spend():
-            async with self._session.get(url, headers=headers, allow_redirects=False, ssl=tls) as resp:
+            async with self._session.get(url, headers=headers, allow_redirects=False, ssl=tls,
+                                         auto_decompress=decoded) as resp:  # fmt: skip
                 location = resp.headers.get("Location")
                 if resp.status in REDIRECTS and location:
                     return _Redirect(resp.status, resp.url.join(URL(location)))
-                return await self._final(resp, limit)
+                return await self._final(resp, limit, decoded)
 
     async def _tls_for(self, url: URL) -> ssl.SSLContext | bool:
         """`tls_context()` for https, made in a thread at the first (it reads the CA bundle); True for http
@@ -328,7 +338,7 @@ class Fetcher:
             self._tls = asyncio.ensure_future(asyncio.to_thread(tls_context))
         return await self._tls
 
-    async def _final(self, resp: aiohttp.ClientResponse, limit: int) -> FetchResult:
+    async def _final(self, resp: aiohttp.ClientResponse, limit: int, decoded: bool) -> FetchResult:
         """The result for a response that is not a redirect; reads the body of a 2xx."""
         result = FetchResult(
             url=str(resp.url),
@@ -344,9 +354,11 @@ class Fetcher:
             return replace(result, not_modified=True)
         if 200 <= resp.status < 300:
             try:
-                return replace(result, body=await _read_capped(resp, limit))
+                body = await _read_capped(resp, limit, decoded)
             except _BodyTooLarge:
-                return replace(result, error=f"body larger than {_size(limit)}")
+                return replace(result, error=f"body larger than {size_words(limit)}")
+            encoding = "" if decoded else resp.headers.get("Content-Encoding", "")[:MAX_ERROR_CHARS]
+            return replace(result, body=body, content_encoding=encoding)
         retry_after = None
         if resp.status in RETRY_AFTER_STATUSES:
             retry_after = _retry_after(resp.headers.get("Retry-After", ""), self._settings.max_retry_after)
@@ -418,13 +430,14 @@ def _refusal(url: URL, allow_private: bool) -> str | None:
     return None
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The decompressed body, given up as soon as it grows past `limit` bytes.
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int, decoded: bool) -> bytes:
+    """The body (decompressed if `decoded`), given up as soon as it grows past `limit` bytes.
 
     aiohttp decompresses in bounded steps as we read, so a gzip bomb never
     inflates more than about a chunk beyond the limit.
     """
-    if resp.content_length is not None and resp.content_length > limit and not resp.headers.get("Content-Encoding"):
+    sent_as_is = not decoded or not resp.headers.get("Content-Encoding")
+    if resp.content_length is not None and resp.content_length > limit and sent_as_is:
         raise _BodyTooLarge
     body = bytearray()
     async for chunk in resp.content.iter_chunked(CHUNK_BYTES):
@@ -476,10 +489,3 @@ def _max_age(cache_control: str) -> float | None:
     match = _MAX_AGE.search(cache_control)
     return float(match.group(1)) if match else None
 
-
-def _size(n: int) -> str:
-    """16777216 -> "16 MiB"."""
-    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale and n % scale == 0:
-            return f"{n // scale} {unit}"
-    return f"{n} bytes"

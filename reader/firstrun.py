@@ -23,7 +23,7 @@ def ensure_setup(settings: Settings, store: Store) -> None:
         from .rules import seed_rules  # rules' parser and Apprise on every start of the TUI
 
         seed_rules(rules_dir)
-    if store.get_meta(SEEDED_KEY):
+    if store.read_only or store.get_meta(SEEDED_KEY):  # a read-only data dir is shown as it is
         return
     from .opml import read_subscriptions
 

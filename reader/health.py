@@ -36,12 +36,14 @@ FEED_FAILING = "feed_failing"
 FEED_SILENT = "feed_silent"
 DELIVERY_FAILED = "delivery_failed"  # reported by reader.alerts when a delivery is given up
 INDEX_DAMAGED = "index_damaged"  # reported by the index's repair: raised when found, recovered when rebuilt
+RULE_BROKEN = "rule_broken"  # reported by the matcher: a rule file that does not load alerts on nothing
 WATCHED = (FEED_FAILING, FEED_SILENT)  # the kinds the watcher works out itself; the others are events
 RECOVERED = {
     FEED_FAILING: "it was refreshed successfully again",
     FEED_SILENT: "it has new articles again",
     DELIVERY_FAILED: "it accepted a notification again",
     INDEX_DAMAGED: "the search index was repaired from the database",
+    RULE_BROKEN: "it loads again (or was removed)",
 }
 STATE_KEY = "health"  # in the store's meta table
 MIN_SILENCE = timedelta(days=7)
@@ -132,6 +134,27 @@ def record_recovery(store: Store, kind: str, subject: str) -> None:
         _save(store, state)
 
 
+def note_rule_files(store: Store, broken: dict[str, str]) -> None:
+    """The rule files that do not load now (file name -> its first error), as the matcher found them: each is
+    raised once (its alerts have stopped, which nothing else would tell), and recovered once it loads again or
+    is gone. Writes only when that changes."""
+    state, changed = _load(store), False
+    for name, error in broken.items():
+        found = state.get(f"{RULE_BROKEN}:{name}")
+        if found is None or found.recovered:  # (not logged again: the rules' loader logged the error)
+            state[f"{RULE_BROKEN}:{name}"] = Condition(
+                RULE_BROKEN, name, f"Rule not loaded: {clean_line(name, 100)}",
+                clean_line(f"{error}. The rule alerts on nothing until it is fixed ('reader rules check').", 600),
+                utcnow().isoformat())  # fmt: skip
+            changed = True
+    for condition in state.values():
+        if condition.kind == RULE_BROKEN and not condition.recovered and condition.subject not in broken:
+            condition.recovered, changed = True, True
+            log.info("recovered: %s", condition.title)
+    if changed:
+        _save(store, state)
+
+
 def active(store: Store) -> list[Condition]:
     """The conditions raised and not recovered, oldest first: for `reader doctor` and the TUI's status bar.
     Cheap (one read): the watcher keeps it current after every refresh."""
@@ -194,14 +217,14 @@ def detect(settings: Settings, store: Store, now: datetime) -> list[Condition]:
         if f.id in failing:
             found.append(Condition(
                 FEED_FAILING, str(f.id), f"Feed failing: {_name(f)}",
-                f"{_name(f)} ({redact_url(f.url)}) has failed {f.error_count} refreshes in a row; "
+                f"{_named(f)} has failed {f.error_count} refreshes in a row; "
                 f"last error: {f.last_error or 'unknown'}", now.isoformat(),
             ))  # fmt: skip
         elif (quiet := _silence(store, f)) is not None:
             days, usual = quiet
             found.append(Condition(
                 FEED_SILENT, str(f.id), f"Feed silent: {_name(f)}",
-                f"{_name(f)} ({redact_url(f.url)}) has had no new article for {days} days{usual}; "
+                f"{_named(f)} has had no new article for {days} days{usual}; "
                 "it may have moved or stopped", now.isoformat(),
             ))  # fmt: skip
     return found
@@ -209,6 +232,11 @@ def detect(settings: Settings, store: Store, now: datetime) -> list[Condition]:
 
 def _name(feed: Feed) -> str:
     return clean_line(feed.display_title, 100)
+
+
+def _named(feed: Feed) -> str:
+    """The feed by its title and (masked) URL; by its URL once, when it has no title of its own."""
+    return f"{_name(feed)} ({redact_url(feed.url)})" if feed.title else redact_url(feed.url)
 
 
 def _silence(store: Store, feed: Feed) -> tuple[int, str] | None:
@@ -341,7 +369,11 @@ class Finding:
 def doctor(settings: Settings, store: Store) -> list[Finding]:
     """Everything `reader doctor` checks, in order; a finding that is not ok names what needs the user."""
     now = utcnow()
+    database = _database_finding(store)
+    if not database.ok:  # the other checks read the store: they would fail, or mislead
+        return damaged_database(settings, database.text)
     return [
+        database,
         _daemon_finding(settings, store, now),
         *_feed_findings(settings, store, now),
         _delivery_finding(store),
@@ -351,6 +383,32 @@ def doctor(settings: Settings, store: Store) -> list[Finding]:
         *_target_findings(settings),
         *[Finding("health", False, f"{c.title}: {c.detail}") for c in active(store) if c.kind not in WATCHED],
     ]
+
+
+def _database_finding(store: Store) -> Finding:
+    """SQLite's quick check of the whole file (a read of every page; no repair)."""
+    import sqlite3
+
+    try:
+        problems = store.quick_check(limit=3)
+    except sqlite3.DatabaseError as exc:  # a page the check itself cannot read
+        problems = [str(exc)]
+    if problems == ["ok"]:
+        return Finding("database", True, f"{store.path}: SQLite's quick check finds nothing wrong")
+    return Finding("database", False, f"{store.path} is damaged ({'; '.join(problems)[:300]})")
+
+
+def damaged_database(settings: Settings, problem: str) -> list[Finding]:
+    """What `doctor` says of a damaged database (`problem` names it): what to do, and the checks that do not read
+    it."""
+    db = settings.db_path
+    return [Finding("database", False, (
+        f"{problem}. Stop every reader process (the daemon too) and copy the file "
+        f"aside with its -wal. Then restore your backup of it; or save what it still holds with SQLite's own tool: "
+        f"sqlite3 {db} .recover | sqlite3 {db.parent}/recovered.sqlite, put recovered.sqlite in its place (removing "
+        f"{db.name}-wal and -shm) and run 'reader index rebuild'; or keep your subscriptions and start afresh: "
+        f"'reader feeds export -o feeds.opml', move {db.name} and the index away, 'reader feeds import feeds.opml', "
+        "'reader fetch'")), *_mode_findings(settings), *_target_findings(settings)]  # fmt: skip
 
 
 def _target_findings(settings: Settings) -> list[Finding]:

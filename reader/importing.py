@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .models import Feed
-from .opml import MAX_INPUT_BYTES, ImportResult, QueryFeed, read_subscriptions, skipped_line
+from .opml import MAX_INPUT_BYTES, ImportResult, OPMLError, QueryFeed, read_subscriptions, skipped_line
 from .urls import redact_urls_in
 
 if TYPE_CHECKING:
@@ -48,9 +48,13 @@ class ImportReport:
 
 
 def import_file(path: Path, store: Store, rules_dir: Path) -> ImportReport:
-    """Import an OPML or newsboat `urls` file. Raises OPMLError (unreadable file) or OSError."""
-    with Path(path).open("rb") as fh:
-        data = fh.read(MAX_INPUT_BYTES + 1)  # read_subscriptions names an oversize file
+    """Import an OPML or newsboat `urls` file. Raises OPMLError (a file that cannot be read, or is not a list
+    of subscriptions) or OSError (a saved search that could not be written, naming its file)."""
+    try:
+        with Path(path).open("rb") as fh:
+            data = fh.read(MAX_INPUT_BYTES + 1)  # read_subscriptions names an oversize file
+    except OSError as exc:
+        raise OPMLError(f"cannot read {path}: {exc.strerror or exc}") from None
     return import_subscriptions(data, Path(path).name, store, rules_dir)
 
 

@@ -27,8 +27,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from concurrent.futures import Executor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -236,7 +235,7 @@ class _Run:
             try:
                 limit = self.settings.fetch.max_cpu_seconds
                 result, error, cpu = await loop.run_in_executor(self.pool, fn, *args, limit)
-            except BrokenProcessPool:
+            except BrokenExecutor:  # (BrokenProcessPool: multiprocessing loads only with the workers)
                 if isinstance(self.pool, WorkerPool):
                     self.pool.replace_if_broken()
                 if attempt == 2:
@@ -272,7 +271,8 @@ class _Run:
             wait_until = feed.next_fetch_after.strftime("%H:%M UTC")
             return FeedOutcome(feed.id, feed.display_title, feed.url, FetchStatus.DEFERRED,
                                error=f"the server asked us to wait until {wait_until}")  # fmt: skip
-        result = await self.fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        # Not decoded here: a body's gzip is undone by the worker that parses it (`pool_tasks.parse`).
+        result = await self.fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified, decoded=False)
         moved_to = None
         if result.permanent_url and result.permanent_url != feed.url:
             if await asyncio.to_thread(self.store.set_feed_url, feed.id, result.permanent_url):
@@ -298,7 +298,7 @@ class _Run:
             await record(status=FetchStatus.ERROR, error=result.error or f"HTTP {result.status}", keep_validators=True,
                          next_fetch_after=utcnow() + wait if wait else None)  # fmt: skip
             return done(FetchStatus.ERROR, result.error or f"HTTP {result.status}")
-        body_hash = hashlib.sha256(result.body).hexdigest()
+        body_hash = hashlib.sha256(result.body).hexdigest()  # (of the bytes as sent: still gzipped, if they were)
         if body_hash == feed.body_hash:  # same bytes as last time: nothing to parse
             await record(status=FetchStatus.NOT_MODIFIED, etag=result.etag, last_modified=result.last_modified)
             return done(FetchStatus.NOT_MODIFIED)
@@ -308,16 +308,15 @@ class _Run:
         most = self.settings.fetch.max_items_per_feed
         grouped, known = (await asyncio.to_thread(self.store.known_entries, feed.id, most)
                           if feed.body_hash else (frozenset(), {}))  # fmt: skip
-        task = partial(pool_tasks.parse, words=not want_pages, grouped=grouped, known=known)
-        found, error = await self.run_in_pool("parse", task, result.body, result.final_url, result.content_type,
-                                              most)  # fmt: skip
+        parse = partial(pool_tasks.parse, words=not want_pages, grouped=grouped, known=known,
+                        encoding=result.content_encoding, max_bytes=self.settings.fetch.max_feed_bytes)  # fmt: skip
+        found, error = await self.run_in_pool("parse", parse, result.body, result.final_url, result.content_type, most)
         if found is None:
             await record(status=FetchStatus.ERROR, error=error, keep_validators=True)
             return done(FetchStatus.ERROR, error)
-        parsed, features = found  # (the newest `max_items_per_feed` entries)
+        parsed, features, links = found  # (the newest `max_items_per_feed` entries; `links`: canonical URLs)
         warning = parsed.warning or None
         self.story_features.update(features)
-        links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
         upserted = await asyncio.to_thread(
             self.store.upsert_articles, feed.id, parsed.articles, fulltext=want_pages, canonical=links
         )
@@ -369,7 +368,7 @@ class _Run:
         stats, store = self.report.pages, self.store
         result = await self.fetcher.get(
             job.link, max_bytes=self.settings.fetch.max_page_bytes, accept=PAGE_ACCEPT,
-            allow_private=is_private_host(job.feed_url),
+            allow_private=is_private_host(job.feed_url), decoded=False,
         )  # fmt: skip
         if not result.ok:
             stats.failed += 1
@@ -377,7 +376,9 @@ class _Run:
             return
         stats.fetched += 1
         canonical = canonical_url(result.final_url)
-        extracted, error = await self.run_in_pool("extract", pool_tasks.extract, result.body, result.final_url)
+        extract = partial(pool_tasks.extract, encoding=result.content_encoding,
+                          max_bytes=self.settings.fetch.max_page_bytes)  # fmt: skip
+        extracted, error = await self.run_in_pool("extract", extract, result.body, result.final_url)
         if extracted is None:
             stats.failed += 1
             await asyncio.to_thread(store.set_fulltext, job.article_id, state=FulltextState.FAILED, error=error,
@@ -638,7 +639,7 @@ def _group_chunks(store: Store, tuning: Tuning, chunk: int, ready: bool, known: 
     done = 0
     while batch := store.articles_to_group(limit=chunk, ready=ready):
         found = features_of(batch, tuning, known)
-        corpus = store.story_corpus({term for f in found.values() for term in f.terms}, memo)
+        corpus = store.story_corpus(set().union(*[f.terms for f in found.values()]), memo)
         loaded = dict(corpus.df)
         grouper = Grouper(corpus, next_id=store.next_story_id(), tuning=tuning)
         keys = grouper.count(batch, found)

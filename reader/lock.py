@@ -11,21 +11,27 @@ from pathlib import Path
 
 
 class WriterBusy(Exception):
-    """Another reader process holds the writer lock."""
+    """Another reader process holds the writer lock (`pid`, when it wrote it; `daemon`: a running daemon)."""
+
+    def __init__(self, message: str, pid: int | None = None, daemon: bool = False):
+        super().__init__(message)
+        self.pid, self.daemon = pid, daemon
 
 
 class WriterLock:
     """An exclusive `flock` on a file in the data dir; released by the OS if the process dies.
 
-    The holder's pid is written into the file so the message can name it.
+    The holder's pid is written into the file so the message can name it, and whether it is a daemon
+    (which never "finishes": the message says it refreshes the feeds itself).
     """
 
     def __init__(self, path: Path):
         self.path = path
         self._fd: int | None = None
 
-    def acquire(self, wait: float = 0.0) -> None:
-        """Take the lock, waiting up to `wait` seconds; raises WriterBusy after that."""
+    def acquire(self, wait: float = 0.0, *, daemon: bool = False) -> None:
+        """Take the lock, waiting up to `wait` seconds; raises WriterBusy after that. `daemon`: the holder is a
+        long-running daemon."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + wait
@@ -35,15 +41,18 @@ class WriterLock:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = _read_pid(fd)
+                    holder, is_daemon = _read_holder(fd)
                     os.close(fd)
                     who = f" (pid {holder})" if holder else ""
+                    if is_daemon:
+                        raise WriterBusy(f"the reader daemon{who} is running and refreshes the feeds itself; stop it "
+                                         "first to do this by hand", holder, daemon=True) from None  # fmt: skip
                     raise WriterBusy(
-                        f"another reader process{who} is fetching or indexing; try again when it finishes"
+                        f"another reader process{who} is fetching or indexing; try again when it finishes", holder
                     ) from None
                 time.sleep(0.2)
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        os.write(fd, f"{os.getpid()}{' daemon' if daemon else ''}".encode())
         self._fd = fd
 
     def release(self) -> None:
@@ -65,6 +74,19 @@ class WriterLock:
         finally:
             os.close(fd)
 
+    def held_by_daemon(self) -> bool:
+        """True when a running daemon holds the lock (it picks up a feed added meanwhile by itself)."""
+        if not self.is_held_elsewhere():
+            return False
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            return _read_holder(fd)[1]
+        finally:
+            os.close(fd)
+
     def __enter__(self) -> WriterLock:
         self.acquire()
         return self
@@ -73,9 +95,10 @@ class WriterLock:
         self.release()
 
 
-def _read_pid(fd: int) -> int | None:
+def _read_holder(fd: int) -> tuple[int | None, bool]:
+    """(pid, is a daemon) as the holder wrote them: "1234" or "1234 daemon"."""
     try:
-        raw = os.pread(fd, 32, 0).strip()
-        return int(raw) if raw else None
+        words = os.pread(fd, 64, 0).split()
+        return (int(words[0]) if words else None), words[1:2] == [b"daemon"]
     except (OSError, ValueError):
-        return None
+        return None, False

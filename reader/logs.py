@@ -10,25 +10,42 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 from .urls import MASK, redact_urls_in
 
 MIN_SECRET_CHARS = 4  # shorter parts would mask ordinary words; URL-level redaction still covers them
-_secrets: set[str] = set()
+MIN_TOKEN_CHARS = 16  # a secret this long is masked wherever it appears, even one of letters only
+_secrets: set[str] = set()  # masked wherever they appear
+_words: set[str] = set()  # secrets that read as words: masked only where a URL would hold them
+_word_pattern: tuple[frozenset[str], re.Pattern[str] | None] = (frozenset(), None)
+_IN_A_URL = r"(?:(?<=[/:=@])|(?<=%2[Ff])|(?<=%3[AaDd]))"  # after a path's '/', a password's ':', a value's '='
 
 
 def register_secret(text: str) -> None:
     """Mask `text` in every log line from now on (a notification URL's token, a password)."""
     if len(text) >= MIN_SECRET_CHARS:
-        _secrets.add(text)
+        (_words if _reads_as_word(text) else _secrets).add(text)
+
+
+def _reads_as_word(text: str) -> bool:
+    """A short secret of letters only, such as the "reader" of json://host/notify/reader: masked everywhere,
+    it would garble every line that says the word ("****: INFO", "rule ****nym")."""
+    return len(text) < MIN_TOKEN_CHARS and all(c.isalpha() or c in "-_." for c in text)
 
 
 def redact_secrets(text: str) -> str:
     """`text` with registered secrets and URL credentials masked."""
+    global _word_pattern
     for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
+    if _words:
+        if _word_pattern[0] != _words:
+            words = sorted(_words, key=len, reverse=True)
+            _word_pattern = (frozenset(_words), re.compile(_IN_A_URL + f"(?:{'|'.join(map(re.escape, words))})"))
+        text = _word_pattern[1].sub(MASK, text)
     return redact_urls_in(text)
 
 

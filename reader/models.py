@@ -76,7 +76,6 @@ class ParsedArticle:
     updated: datetime | None = None  # aware, UTC
     summary: str = ""  # plain text
     content: str = ""  # plain text of the richest content block
-    content_html: str = ""  # that block's HTML (untrusted; for Markdown rendering)
     categories: tuple[str, ...] = ()
     enclosures: tuple[Enclosure, ...] = ()
     content_hash: str = ""  # hash of the fields a reader sees; excludes dates
@@ -150,7 +149,6 @@ class Article:
     updated: datetime | None
     first_seen: datetime
     summary: str
-    content: str
     categories: tuple[str, ...]
     enclosures: tuple[Enclosure, ...]
     text: str

@@ -17,7 +17,7 @@ import html.entities
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlsplit
@@ -200,9 +200,7 @@ def _read_opml(data: bytes, name: str) -> ImportResult:
     lost = recovery.lost_outlines(root) if recovery else []  # (their xmlUrl went with what could not be read)
     for outline, attrs in _outlines_without_feed(body):
         if outline.sourceline not in {line for line, _ in lost}:
-            shown = _quote(_label(attrs) or attrs.get("htmlurl") or attrs.get("url", ""))
-            collector.skip(f"line {outline.sourceline}: no xmlUrl (the feed's address), so nothing to subscribe to: "
-                           f"{shown}")  # fmt: skip
+            collector.skip(f"line {outline.sourceline}: {_not_a_feed(attrs)}")
     if recovery is None:
         return collector.result()
     for line, why in lost:
@@ -281,6 +279,18 @@ def _read_as_cp1252(error: UnicodeDecodeError) -> tuple[str, int]:
 codecs.register_error(_CP1252_FALLBACK, _read_as_cp1252)
 
 
+def _utf8_else_cp1252(data: bytes) -> tuple[str, int, list[int]]:
+    """`data` as text: UTF-8, but the bytes that are not UTF-8 read as Windows-1252 (Latin-1 as browsers read
+    it, as an old exporter or a hand edit wrote them); how many such bytes, and their lines.
+
+    Only those bytes: a file of UTF-8 with one Latin-1 title (edited by hand, or cut off mid-character) keeps
+    every other character as it was."""
+    _NOT_UTF8.spans = spans = []
+    text = data.decode("utf-8", errors=_CP1252_FALLBACK)
+    lines = sorted({data.count(b"\n", 0, start) + 1 for start, _end in spans})
+    return text, sum(end - start for start, end in spans), lines
+
+
 class _Recovery:
     """How a file that is not well-formed XML was read: what was repaired, what was lost."""
 
@@ -324,12 +334,8 @@ class _Recovery:
             return data
         except UnicodeDecodeError:
             pass
-        # Only the bytes that are not UTF-8 are read as Windows-1252: a file of UTF-8 with one Latin-1 title
-        # (edited by hand, or cut off mid-character) keeps every other character as it was.
-        _NOT_UTF8.spans = spans = []
-        text = data.decode("utf-8", errors=_CP1252_FALLBACK)
-        lines = sorted({data.count(b"\n", 0, start) + 1 for start, _end in spans})
-        self.fixes["non-UTF-8 byte (read as Windows-1252)"] = (sum(end - start for start, end in spans), lines)
+        text, count, lines = _utf8_else_cp1252(data)
+        self.fixes["non-UTF-8 byte (read as Windows-1252)"] = (count, lines)
         return text.encode("utf-8")
 
     def _note(self, what: str, data: bytes, repaired: bytes, count: int, pattern: re.Pattern[bytes]) -> bytes:
@@ -453,6 +459,22 @@ def _outlines_without_feed(body: etree._Element) -> Iterator[tuple[etree._Elemen
             yield outline, attrs
 
 
+def _not_a_feed(attrs: dict[str, str]) -> str:
+    """Why an outline that names something is not a subscription. OPML 2.0's `type="include"` (and a `"link"` to
+    a .opml file) is another OPML list at `url`: not fetched, since importing a file reads that file only (a list
+    found there could name private addresses, or include itself); the user imports it on purpose."""
+    kind, url = attrs.get("type", "").strip().lower(), attrs.get("url", "").strip()
+    shown = _quote(url or _label(attrs) or attrs.get("htmlurl", ""))
+    if kind == "include" or (kind == "link" and urlsplit(url).path.lower().endswith(".opml")):
+        return (f"an OPML list included from elsewhere (type=\"{kind}\"), not read: {shown}; to subscribe to its "
+                "feeds, download it and import that file")  # fmt: skip
+    if kind == "link":
+        return (f"a link to a web page (type=\"link\"), not a feed: {shown}; 'reader feeds add' with that address "
+                "subscribes to the feeds the page names")  # fmt: skip
+    named = _quote(_label(attrs) or attrs.get("htmlurl") or url)
+    return f"no xmlUrl (the feed's address), so nothing to subscribe to: {named}"
+
+
 def _category_attribute_group(attrs: dict[str, str]) -> str:
     """The innermost part of the first OPML `category` path, e.g. "/Tech/AI,/News" -> "AI"."""
     first_path = attrs.get("category", "").split(",")[0]
@@ -481,10 +503,10 @@ def _optional_url(url: str) -> str:
 
 
 def _read_newsboat_urls(data: bytes, name: str) -> ImportResult:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise OPMLError(f"{name}: not OPML and not UTF-8 text (invalid byte at offset {exc.start})") from None
+    data = data.removeprefix(codecs.BOM_UTF8)
+    if b"\0" in data:  # no text file holds one: an image, an archive
+        raise OPMLError(f"{name}: not OPML and not a text file (a NUL byte at offset {data.index(0)})")
+    text, not_utf8, lines = _utf8_else_cp1252(data)  # a Latin-1 title loses no line of the file
     collector = _Collector()
     for number, line in enumerate(text.split("\n"), start=1):
         where = f"line {number}"
@@ -512,6 +534,9 @@ def _read_newsboat_urls(data: bytes, name: str) -> ImportResult:
             and all(_NOT_A_URL in why or _NOT_HTTP in why for why in result.skipped)):  # fmt: skip
         # (another kind of file, /etc/passwd say: its first line says so, not every line of it)
         raise OPMLError(f"{name}: not a list of feed URLs ({result.skipped[0]})")
+    if not_utf8:
+        result = replace(result, recovered=f"{not_utf8:,} {_plural('byte', not_utf8)} not UTF-8{_lines(lines)}, "
+                                           "read as Windows-1252")  # fmt: skip
     return result
 
 

@@ -18,9 +18,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from .bodies import BodyError, decoded
 from .models import ParsedArticle, ParsedFeed, TextSource, initial_text
 from .process_pool import CpuLimitExceeded, cpu_limit
 from .stories import Tuning, feature_key, features, packed
+from .urls import canonical_url
 
 
 def too_costly(what: str, size: int, seconds: float) -> str:
@@ -29,27 +31,30 @@ def too_costly(what: str, size: int, seconds: float) -> str:
             f"complex to read ([fetch] max_cpu_seconds)")  # fmt: skip
 
 
-def parse(body: bytes, url: str, content_type: str, max_items: int, cpu_seconds: float = 5.0, *,
-          words: bool = True, grouped: frozenset[str] = frozenset(), known: Mapping[str, bytes] | None = None,
-          ) -> tuple[tuple[ParsedFeed, dict[bytes, bytes]] | None, str | None, float]:  # fmt: skip
-    """((parsed feed, its articles' story features if `words`), None) or (None, why it is not a feed), plus
-    CPU seconds. The feed keeps its newest `max_items` entries (`newest`). No `words` for a feed whose
-    articles wait for their page: the page's text is what the grouper reads then; none for the articles
-    whose key is in `grouped` (stored with their story: the grouper never reads them again). `known`: the
-    raw digests of the feed's stored articles by key; an entry whose raw fields are unchanged is not
-    converted, it comes back `unchanged` (the store leaves its article as it is)."""
+def parse(body: bytes, url: str, content_type: str, max_items: int, cpu_seconds: float = 5.0, *, words: bool = True,
+          grouped: frozenset[str] = frozenset(), known: Mapping[str, bytes] | None = None, encoding: str = "",
+          max_bytes: int = 1 << 62,
+          ) -> tuple[tuple[ParsedFeed, dict[bytes, bytes], dict[str, str]] | None, str | None, float]:  # fmt: skip
+    """((parsed feed, its articles' story features if `words`, their links' canonical URLs), None) or (None,
+    why it is not a feed), plus CPU seconds. The body's Content-Encoding (`encoding`) is undone here first,
+    to at most `max_bytes` (`bodies.decoded`). The feed keeps its newest `max_items` entries (`newest`). No
+    `words` for a feed whose articles wait for their page: the page's text is what the grouper reads then;
+    none for the articles whose key is in `grouped` (stored with their story: the grouper never reads them
+    again). `known`: the raw digests of the feed's stored articles by key; an entry whose raw fields are
+    unchanged is not converted, it comes back `unchanged` (the store leaves its article as it is)."""
     from .parse import ParseError, parse_feed
 
     start = time.process_time()
     try:
         with cpu_limit(cpu_seconds):
-            parsed = newest(parse_feed(body, url, content_type, known), max_items)
+            parsed = newest(parse_feed(decoded(body, encoding, max_bytes), url, content_type, known), max_items)
             found = story_features(parsed, grouped) if words else {}
-    except ParseError as exc:
+            links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
+    except (BodyError, ParseError) as exc:
         return None, str(exc), time.process_time() - start
     except CpuLimitExceeded:
         return None, too_costly("parsing", len(body), cpu_seconds), time.process_time() - start
-    return (parsed, found), None, time.process_time() - start
+    return (parsed, found, links), None, time.process_time() - start
 
 
 def newest(parsed: ParsedFeed, cap: int) -> ParsedFeed:
@@ -83,14 +88,18 @@ def story_text(article: ParsedArticle) -> tuple[str, str]:
     return article.title, "" if source == TextSource.TITLE else text  # a title is not text
 
 
-def extract(html: bytes, url: str, cpu_seconds: float = 5.0) -> tuple[tuple[str, str] | None, str | None, float]:
-    """((text, markdown), None) or (None, why nothing was extracted), plus CPU seconds."""
+def extract(html: bytes, url: str, cpu_seconds: float = 5.0, *, encoding: str = "", max_bytes: int = 1 << 62
+            ) -> tuple[tuple[str, str] | None, str | None, float]:  # fmt: skip
+    """((text, markdown), None) or (None, why nothing was extracted), plus CPU seconds; the page's
+    Content-Encoding (`encoding`) undone here first, to at most `max_bytes`."""
     from .fulltext import extract_article
 
     start = time.process_time()
     try:
         with cpu_limit(cpu_seconds):
-            found = extract_article(html, url)
+            found = extract_article(decoded(html, encoding, max_bytes), url)
+    except BodyError as exc:
+        return None, str(exc), time.process_time() - start
     except CpuLimitExceeded:
         return None, too_costly("extraction", len(html), cpu_seconds), time.process_time() - start
     except Exception as exc:  # noqa: BLE001 - a page that breaks the extractor must not break the run

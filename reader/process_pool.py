@@ -21,7 +21,6 @@ the broken pool so the run goes on.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import resource
 import select
@@ -29,9 +28,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # loaded with the first workers: a run with no CPU work starts none (start-up time)
+    from concurrent.futures import ProcessPoolExecutor
 
 KILL_GRACE_SECONDS = 3  # CPU seconds past the limit before the kernel ends a worker stuck in C code
 
@@ -59,6 +61,9 @@ def _end_with(parent: int) -> None:
 
 def process_pool(workers: int = 2) -> ProcessPoolExecutor:
     """A pool of `workers` spawned processes, tied to this one's life."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker, initargs=(os.getpid(),))  # fmt: skip
 
@@ -82,6 +87,8 @@ class WorkerPool(Executor):
             return self._pool
 
     def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
+        from concurrent.futures.process import BrokenProcessPool
+
         pool = self._current()
         try:
             return pool.submit(fn, *args, **kwargs)

@@ -243,8 +243,9 @@ class _RuleFile:
             line = self.text.count("\n") + 1 if "end of document" in message else None
         hint = ""
         written = _line_text(self.text, line) if line else ""
-        if re.match(r'\s*query\s*=\s*"', written) and written.count('"') > 2:
-            hint = "; the query holds double quotes, so put it in single quotes: query = 'DeepSeek AND \"export controls\"'"
+        if (quoted := re.match(r'\s*query\s*=\s*"(.*)"\s*$', written)) and '"' in quoted.group(1):
+            query = quoted.group(1)  # the user's own query, in the quotes that keep it as written
+            hint = f"; the query holds double quotes, so put it in single quotes: query = {_literal(query)}"
         return _Invalid(f"TOML syntax: {message}{hint}", line)
 
     def _rule(self, table: dict[str, Any]) -> Rule:
@@ -405,6 +406,11 @@ class _RuleFile:
         if self.mode & 0o077:
             self.warn(f"this file holds notification credentials but others can read it (mode {self.mode:04o}); "
                       f"run: chmod 600 {self.path}", None)  # fmt: skip
+
+
+def _literal(text: str) -> str:
+    """`text` as a TOML literal string (nothing escaped): '…', or '''…''' when it holds a single quote."""
+    return f"'{text}'" if "'" not in text else f"'''{text}'''"
 
 
 def _read_quietly(path: Path) -> str:

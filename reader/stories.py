@@ -45,10 +45,12 @@ import heapq
 import math
 import pickle
 import re
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
+from operator import mul
 from datetime import datetime, timedelta
 
 # -- features -----------------------------------------------------------------------------
@@ -210,9 +212,20 @@ class Corpus:
         return value
 
     def add(self, terms: Iterable[str]) -> None:
-        self.documents += 1
+        self.add_all([terms])
+
+    def add_all(self, documents: Sequence[Iterable[str]]) -> None:
+        """Count each of `documents` (its distinct terms), in one pass."""
+        self.documents += len(documents)
         self._idf.clear()
-        self.df.update(iter(terms))  # (an iterator: each term counted once, never added as a mapping)
+        self.df.update(chain.from_iterable(documents))  # (an iterator: each term counted once, never as a mapping)
+
+    def rarities(self, terms: Iterable[str]) -> Mapping[str, float]:
+        """The `idf` of each of `terms` (and of others asked since the last `add`), for lookups in bulk."""
+        known, df, documents, log = self._idf, self.df, self.documents + 1, math.log
+        for term in set(terms).difference(known):
+            known[term] = log(documents / (df.get(term, 0) + 1)) + 1.0
+        return known
 
 
 # -- stories ------------------------------------------------------------------------------
@@ -317,7 +330,7 @@ def describe(reason: Mapping) -> str:
     return f"similarity {reason['similarity']:.2f}; shared: {', '.join(reason.get('shared', []))}{names}{came}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Weighed:
     """An article as the grouper compares it (`weigh`)."""
 
@@ -328,13 +341,13 @@ class Weighed:
     informative: frozenset[str]  # the vector's informative terms (rare enough to tie stories)
 
 
-def weigh(f: Features, corpus: Corpus, tuning: Tuning) -> Weighed:
+def weigh(f: Features, corpus: Corpus, tuning: Tuning, idf: Mapping[str, float] | None = None) -> Weighed:
     """An article's vector: its `vector_terms` heaviest terms, weighted by rarity (names counting more)
-    and divided by the length of the whole vector, so a dropped tail lowers similarities, never raises them."""
+    and divided by the length of the whole vector, so a dropped tail lowers similarities, never raises them.
+    `idf`: the corpus's `rarities` of (at least) the article's terms, made once for a batch."""
     names, name_weight = f.names, tuning.name_weight
-    known, idf = corpus._idf, corpus.idf  # (the hot loop of a batch: the cached rarity first)
-    weights = [(w * (known.get(term) or idf(term)) * (name_weight if term in names else 1.0), term)
-               for term, w in f.terms.items()]  # fmt: skip
+    idf = corpus.rarities(f.terms) if idf is None else idf
+    weights = [(w * idf[term] * (name_weight if term in names else 1.0), term) for term, w in f.terms.items()]
     squares = sum([w * w for w, _ in weights]) or 1.0
     weights.sort(reverse=True)
     if len(weights) > tuning.vector_terms:
@@ -343,7 +356,7 @@ def weigh(f: Features, corpus: Corpus, tuning: Tuning) -> Weighed:
     else:
         dropped = 0.0
     young = corpus.documents < tuning.young_corpus  # too few articles to tell rare from common
-    keys = tuple(term for _w, term in weights if young or known[term] >= tuning.min_idf)
+    keys = tuple(term for _w, term in weights if young or idf[term] >= tuning.min_idf)
     norm = math.sqrt(squares)
     return Weighed(f, {term: w / norm for w, term in weights}, keys[: tuning.key_terms], dropped, frozenset(keys))
 
@@ -382,7 +395,7 @@ class Grouper:
         self.corpus = corpus
         self.tuning = tuning
         self.stories: dict[int, StoryProfile] = {}
-        self.postings: dict[str, set[int]] = {}
+        self.postings: defaultdict[str, set[int]] = defaultdict(set)
         self.by_link: dict[str, int] = {}
         self.next_id = next_id
         self.changed: set[int] = set()  # stories created or grown since the grouper was made
@@ -407,22 +420,26 @@ class Grouper:
             self.stories[story.id] = story
             self._post(story, story.keys)
             self.by_link.update(dict.fromkeys(story.links, story.id))
-            self.squares[story.id] = sum(w * w for w in story.centroid.values())
+            weights = story.centroid.values()
+            self.squares[story.id] = sum(map(mul, weights, weights))
             self.next_id = max(self.next_id, story.id + 1)
 
     def _post(self, story: StoryProfile, terms: Iterable[str]) -> None:
+        postings, story_id = self.postings, story.id
         for term in terms:
-            self.postings.setdefault(term, set()).add(story.id)
+            postings[term].add(story_id)
 
     def count(self, articles: Sequence[StoryInput], found: Mapping[int, Features] | None = None) -> list[tuple[str, ...]]:
         """Count a batch in the corpus and weigh its articles: the keys each will look stories up by (what
         the stored stories to `open` before `group` share). The whole batch counts first, so the first
         articles of a young corpus are weighed against their batch, not against nothing."""
         found = found or features_of(articles, self.tuning)
-        for a in articles:
-            self.corpus.add(found[a.article_id].terms)
-        for a in articles:
-            self.weighed[a.article_id] = weigh(found[a.article_id], self.corpus, self.tuning)
+        batch = [found[a.article_id] for a in articles]
+        terms = [f.terms for f in batch]
+        self.corpus.add_all(terms)
+        idf = self.corpus.rarities(chain.from_iterable(terms))  # (each term's once: the hot loop of a batch)
+        for a, f in zip(articles, batch):
+            self.weighed[a.article_id] = weigh(f, self.corpus, self.tuning, idf)
         return [self.weighed[a.article_id].keys for a in articles]
 
     def group(self, articles: Sequence[StoryInput], found: Mapping[int, Features] | None = None) -> list[Decision]:
@@ -458,10 +475,7 @@ class Grouper:
                   if (p := postings.get(term)) and len(p) <= t.max_key_stories and term not in crowded]  # fmt: skip
         if len(posted) < t.min_shared:
             return []
-        hits: dict[int, int] = {}
-        for p in posted:
-            for sid in p:
-                hits[sid] = hits.get(sid, 0) + 1
+        hits = Counter(chain.from_iterable(posted))  # (counted in C)
         shared = [(-n, sid) for sid, n in hits.items() if n >= t.min_shared]
         if len(shared) > t.max_candidates:
             shared = heapq.nsmallest(t.max_candidates, shared)
@@ -481,10 +495,10 @@ class Grouper:
             ):
                 continue  # an outlet's own follow-ups and templates are not other outlets' rewrites
             centroid = story.centroid
-            shared = [term for term in vector if term in centroid]
+            shared = list(filter(centroid.__contains__, vector))  # (in C, in the vector's order)
             if named.isdisjoint(shared) and story.names.isdisjoint(informative.intersection(shared)):
                 continue  # no informative name in common
-            parts = [vector[term] * centroid[term] for term in shared]
+            parts = list(map(mul, map(vector.__getitem__, shared), map(centroid.__getitem__, shared)))
             norm = math.sqrt(self.squares[sid] + story.dropped) or 1.0
             score = sum(parts) / norm
             if score - max(parts) / norm < floor:  # one word alone never ties a story
@@ -513,10 +527,14 @@ class Grouper:
         t = self.tuning
         squares = self.squares.get(story.id, 0.0)
         story.dropped += w.dropped
-        for term, x in w.vector.items():
-            old = story.centroid.get(term, 0.0)
-            story.centroid[term] = old + x
-            squares += x * (2 * old + x)
+        if story.centroid:
+            for term, x in w.vector.items():
+                old = story.centroid.get(term, 0.0)
+                story.centroid[term] = old + x
+                squares += x * (2 * old + x)
+        else:  # (a new story: the same sums, in C)
+            story.centroid = dict(w.vector)
+            squares = sum(map(mul, story.centroid.values(), story.centroid.values()), squares)
         story.keys.update(w.keys)
         self._post(story, w.keys)
         self.unsettled.setdefault(story.id, set()).update(w.keys)
@@ -561,7 +579,7 @@ class Grouper:
     def _probe(self, story_id: int) -> tuple[str, ...]:
         """The story's heaviest terms among the keys its new articles brought."""
         centroid = self.stories[story_id].centroid
-        keys = [term for term in self.unsettled.get(story_id, ()) if term in centroid]
+        keys = list(filter(centroid.__contains__, self.unsettled.get(story_id, ())))
         if len(keys) <= self.tuning.key_terms:  # all of them (the stories they find do not depend on the order)
             return tuple(keys)
         return tuple(term for _w, term in sorted([(-centroid[term], term) for term in keys])[: self.tuning.key_terms])
@@ -613,13 +631,14 @@ class Grouper:
         if not any(term in small.centroid and term in large.centroid and self._informative(term)
                    for term in a.names & b.names):  # fmt: skip
             return None
-        parts = [(x * large.centroid[term], term) for term, x in small.centroid.items() if term in large.centroid]
+        shared = list(filter(large.centroid.__contains__, small.centroid))  # (in C, in the small one's order)
+        parts = list(map(mul, map(small.centroid.__getitem__, shared), map(large.centroid.__getitem__, shared)))
         norm = max(a.size * self._length(b.id), b.size * self._length(a.id)) or 1.0
-        score = sum(p for p, _term in parts) / norm
+        score = sum(parts) / norm
         threshold = max(self._threshold(a.text / max(1, a.size)), self._threshold(b.text / max(1, b.size)))
-        if score < threshold or score - max(parts)[0] / norm < t.second_evidence * threshold:
+        if score < threshold or score - max(parts) / norm < t.second_evidence * threshold:
             return None
-        return score, parts
+        return score, list(zip(parts, shared))
 
     def _length(self, story_id: int) -> float:
         return math.sqrt(self.squares[story_id] + self.stories[story_id].dropped)

@@ -47,7 +47,7 @@ def fill(store_module, store) -> None:
 
     first = [
         article("a1", "DeepSeek and export controls", author="Ann", published=WHEN, summary="Chips ü",
-                content="Long content about chips", content_html="<p>Long <b>content</b></p>",
+                content="Long content about chips",
                 categories=("AI", "Policy"), enclosures=(Enclosure("https://example.org/a1.mp3", "audio/mpeg", 42),)),
         article("a2", "Second 二", updated=WHEN, summary="summary only"),
         article("a3", "Third", published=WHEN),

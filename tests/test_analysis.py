@@ -182,3 +182,13 @@ def test_highlights_mark_acronyms_words_and_characters():
     assert marked("title:H20", "the H20", field="text") == []
     assert marked("title:H20", "the H20", field="title") == ["H20"]
     assert marked("title:H20", "the H20") == ["H20"]  # no field given: any text field
+
+
+def test_a_text_of_many_symbols_beyond_latin1_splits_as_the_word_pattern_does():
+    """Past a few distinct symbols the fast split clears them in one pass (a page listing every emoji
+    stays linear); the words must be the pattern's either way."""
+    rng = random.Random(7)
+    symbols = [chr(0x1F300 + i) for i in range(400)] + [chr(0xE000 + i) for i in range(400)]
+    for count in (1, 8, 9, 800):
+        text = "café " + " ".join(rng.choice(symbols[:count]) + rng.choice(["mot", "ÿ", "ª1"]) for _ in range(3000))
+        assert _words(text) == WORD_RE.findall(text)

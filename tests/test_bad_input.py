@@ -3,6 +3,7 @@ items sharing one guid, a full disk, a read-only data dir, an emptied database, 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import resource
@@ -74,6 +75,15 @@ def test_feeds_import_takes_every_good_line_and_names_each_skipped_one(tmp_path)
         assert expected in err, run.err
     feeds = {f["url"] for f in reader("feeds", "list", "--json", data=data).json()}
     assert feeds == {"https://a.example/feed.xml", "https://c.example/atom", "https://f.example/feed"}
+
+
+def fetched(http_server, tmp_path, count: int):
+    """A data dir holding a local feed's `count` articles (no pages), fetched."""
+    data = tmp_path / "data"
+    url = http_server.route("/feed.xml", rss(items(count)), headers=RSS)
+    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
+    assert reader("fetch", data=data).code == 0
+    return data
 
 
 def shared_items(n: int) -> list[Item]:
@@ -205,26 +215,16 @@ def test_what_the_reader_writes_is_owner_only_under_umask_022(http_server, tmp_p
 def run_on_read_only(data, *args: str) -> subprocess.CompletedProcess:
     """The real command with `data` read-only: a read-only bind mount for root (whom modes do not stop),
     else the modes."""
-    command = [sys.executable, "-m", "reader", *args]
+    command = [*read_only_prefix(data), sys.executable, "-m", "reader", *args]
     env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(data / "config"), "COLUMNS": "200"}
-    if os.geteuid() == 0:
-        mount = f"mount --bind {data} {data} && mount -o remount,ro,bind {data} {data} && exec \"$@\""
-        command = ["unshare", "-m", "sh", "-c", mount, "sh", *command]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
 
 
 def test_a_read_only_data_dir_is_one_line_for_each_command_that_writes(
         http_server, tmp_path):  # fmt: skip
-    data = tmp_path / "data"
-    url = http_server.route("/feed.xml", rss(items(3)), headers=RSS)
-    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
-    assert reader("fetch", data=data).code == 0
+    data = fetched(http_server, tmp_path, 3)
     before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
-    if os.geteuid() != 0:
-        for path in [data, *data.rglob("*")]:
-            path.chmod(path.stat().st_mode & ~0o222)
-    elif run_on_read_only(data, "--version").returncode != 0:
-        pytest.skip("root here, and no mount namespace to make a directory read-only in")
+    make_read_only(data)
     try:
         for command in (("fetch",), ("feeds", "add", "--as-is", "http://127.0.0.1:9/other.xml"), ("daemon", "--once"),
                         ("feeds", "remove", "1")):  # fmt: skip
@@ -236,6 +236,76 @@ def test_a_read_only_data_dir_is_one_line_for_each_command_that_writes(
         for path in [data, *data.rglob("*")]:
             path.chmod(path.stat().st_mode | 0o200)
     assert {p: p.read_bytes() for p in before} == before
+
+
+def read_only_prefix(data) -> list[str]:
+    """What runs a command with `data` read-only: a read-only bind mount for root (whom modes do not stop); for
+    anyone else the modes do it (`make_read_only`)."""
+    if os.geteuid() != 0:
+        return []
+    return ["unshare", "-m", "sh", "-c", f"mount --bind {data} {data} && mount -o remount,ro,bind {data} {data} && "
+            'exec "$@"', "sh"]  # fmt: skip
+
+
+def make_read_only(data) -> None:
+    if os.geteuid() != 0:
+        for path in [data, *data.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+    elif run_on_read_only(data, "--version").returncode != 0:
+        pytest.skip("root here, and no mount namespace to make a directory read-only in")
+
+
+def test_a_read_only_data_dir_after_a_clean_exit_is_read_by_every_reading_command_and_the_tui(http_server, tmp_path):
+    """No -wal/-shm left and none can be made: SQLite's WAL mode cannot open it read-only (the file alone holds
+    everything then, so it is opened as immutable). A command that must write names the directory."""
+    data = fetched(http_server, tmp_path, 3)
+    assert reader("feeds", "list", data=data).code == 0  # the last connection to close folds the WAL in
+    assert not [p.name for p in data.glob("reader.sqlite-*")]
+    make_read_only(data)
+    try:
+        listed = run_on_read_only(data, "articles", "--json")
+        assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 3, listed.stderr
+        title = json.loads(listed.stdout)[0]["title"]
+        for command in (("search", title), ("show", "1"), ("stories", "show", "1"), ("export",), ("doctor",)):
+            run = run_on_read_only(data, *command)
+            assert run.returncode in (0, 1) and "reader:" not in run.stderr and run.stdout, (command, run.stderr)
+        assert title in run_on_read_only(data, "search", title).stdout
+        run = run_on_read_only(data, "stories", "mute", "1")
+        err = folded(run.stderr)
+        assert run.returncode == 1 and err.count("reader:") == 1, run.stderr
+        assert f"the data directory {data} is read-only" in err and "make it writable" in err, run.stderr
+        screen = tui_on_read_only(data, title.encode())
+        assert b"Read-only" in screen and b"Traceback" not in screen
+    finally:
+        for path in [data, *data.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+
+
+def tui_on_read_only(data, title: bytes) -> bytes:
+    """`reader` on a terminal, `data` read-only: the first screen, then m (mark read: off there) and Q."""
+    import fcntl
+    import struct
+    import termios
+
+    from tests.tui.test_entry import exit_code, read_until
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+    env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(data.parent / "config"),
+           "TERM": "xterm-256color"}  # fmt: skip
+    proc = subprocess.Popen([*read_only_prefix(data), sys.executable, "-m", "reader"], stdin=slave, stdout=slave,
+                            stderr=slave, env=env)  # fmt: skip
+    os.close(slave)
+    try:
+        seen = read_until(master, title)
+        seen += read_until(master, b"Read-only")
+        os.write(master, b"\tm")
+        os.write(master, b"Q")
+        assert exit_code(proc, master, timeout=30) == 0, seen[-2000:]
+        return seen
+    finally:
+        proc.kill()
+        os.close(master)
 
 
 def test_a_data_dir_that_is_a_file_or_an_output_path_that_is_not_there_is_one_line_naming_it(tmp_path):
@@ -294,10 +364,7 @@ def test_a_number_out_of_range_on_the_command_line_is_refused_naming_what_is_all
 
 def test_output_closed_early_ends_the_command_quietly(http_server, tmp_path):
     """`reader export | head`: no error and no traceback for what the pipe's reader chose not to read."""
-    data = tmp_path / "data"
-    url = http_server.route("/feed.xml", rss(items(300)), headers=RSS)
-    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
-    assert reader("fetch", data=data).code == 0
+    data = fetched(http_server, tmp_path, 300)
     env = {**os.environ, "READER_DATA_DIR": str(data), "READER_CONFIG_DIR": str(data / "config")}
     proc = subprocess.Popen([sys.executable, "-m", "reader", "export"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)  # fmt: skip
@@ -307,11 +374,29 @@ def test_output_closed_early_ends_the_command_quietly(http_server, tmp_path):
     assert proc.wait(timeout=60) == 141 and err == "", err
 
 
+def test_a_broken_pipe_other_than_standard_output_is_an_error_naming_it(http_server, tmp_path):
+    """`export --out FIFO` whose reader stops early: not the quiet 141 of `export | head` (stdout is fine)."""
+    import threading
+
+    data = fetched(http_server, tmp_path, 300)
+    fifo = tmp_path / "out.jsonl"
+    os.mkfifo(fifo)
+
+    def read_a_little() -> None:
+        with fifo.open("rb") as f:
+            f.read(100)
+
+    reading = threading.Thread(target=read_a_little)
+    reading.start()
+    run = reader("export", "--out", str(fifo), data=data)
+    reading.join()
+    err = folded(run.err)
+    assert run.code == 1 and err.count("reader:") == 1 and "Traceback" not in err, run.err
+    assert f"could not write {fifo} (Broken pipe" in err, run.err
+
+
 def test_a_damaged_database_is_one_line_naming_it_and_how_to_save_what_it_holds(http_server, tmp_path):
-    data = tmp_path / "data"
-    url = http_server.route("/feed.xml", rss(items(300)), headers=RSS)
-    assert reader("feeds", "add", "--as-is", "--no-fulltext", url, data=data).code == 0
-    assert reader("fetch", data=data).code == 0
+    data = fetched(http_server, tmp_path, 300)
     db = data / "reader.sqlite"
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself

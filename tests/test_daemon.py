@@ -79,7 +79,7 @@ def test_daemon_runs_a_cycle_refuses_a_second_daemon_and_stops_on_sigterm(world)
     wait_for(lambda: "next cycle at" in first.text(), "the daemon to go to sleep")
     second = once(settings)
     assert second.code == 1
-    assert f"pid {first.proc.pid}" in second.err and "another reader process" in second.err
+    assert f"the reader daemon (pid {first.proc.pid}) is running and refreshes the feeds itself" in second.err
     retry = reader("alerts", "retry", data=settings.data_dir, config=settings.config_dir)
     assert retry.code == 0 and "the running reader process" in retry.out  # it leaves the sending to the daemon
     assert first.stop() == 0

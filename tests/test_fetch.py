@@ -18,6 +18,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from reader.bodies import BodyError, decoded
 from reader.config import FetchSettings
 from reader.fetch import Fetcher, is_private_host
 from tests.httpserver import HTTPServer, Response, Seen
@@ -78,6 +79,45 @@ async def test_compressed_body_is_decoded(http_server, fetcher, encoding):
     result = await fetcher.get(url)
     assert result.ok and result.body == RSS * 100
     assert "gzip" in http_server.requests[-1].headers["accept-encoding"]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_body_left_encoded_is_decoded_by_its_reader(http_server, fetcher, encoding):
+    """`decoded=False`: the bytes as sent, for the parse worker to inflate (`bodies.decoded`), as aiohttp would."""
+    packed = zlib.compress(RSS * 100, wbits=31 if encoding == "gzip" else 15)
+    url = http_server.route("/feed", packed, headers={"Content-Encoding": encoding.upper()})
+    result = await fetcher.get(url, decoded=False)
+    assert result.ok and result.body == packed and result.content_encoding == encoding.upper()
+    assert decoded(result.body, result.content_encoding, len(RSS) * 100) == RSS * 100
+    with pytest.raises(BodyError, match="^body larger than 5999 bytes$"):
+        decoded(result.body, result.content_encoding, len(RSS) * 100 - 1)
+    plain = await fetcher.get(http_server.route("/plain", RSS), decoded=False)
+    assert (plain.body, plain.content_encoding) == (RSS, "")
+
+
+def test_decoding_follows_aiohttp():
+    """Several gzip members, raw deflate (no zlib header), and unknown encodings left alone read as aiohttp
+    reads them; a cut deflate body and encodings the reader never asks for are refused in words."""
+    gzip_members = zlib.compress(RSS, wbits=31) + zlib.compress(RSS, wbits=31)
+    assert decoded(gzip_members, "gzip", 10**6) == RSS * 2
+    assert decoded(zlib.compress(RSS, wbits=-15), "deflate", 10**6) == RSS
+    assert decoded(RSS, "x-custom", 10**6) == RSS and decoded(b"", "gzip", 10) == b""
+    with pytest.raises(BodyError, match="cut short"):
+        decoded(zlib.compress(RSS * 50)[:-20], "deflate", 10**6)
+    with pytest.raises(BodyError, match=r"cannot read \(br\)"):
+        decoded(b"x", "br", 10**6)
+
+
+def test_decoding_a_gzip_bomb_stops_at_the_cap():
+    bomb = gzipped_zeros(50 * MiB)
+    tracemalloc.start()
+    try:
+        with pytest.raises(BodyError, match="^body larger than 1 MiB$"):
+            decoded(bomb, "gzip", MiB)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * MiB
 
 
 async def test_user_agent_and_accept_are_sent(http_server, fetcher):

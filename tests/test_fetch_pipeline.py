@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import socket
 import threading
+import zlib
 
 import pytest
 
@@ -70,12 +71,15 @@ def world(http_server, silent_server, tmp_path):
     latin = rss([Item("Café société", "http://127.0.0.1/l1")]).encode("utf-8")
     wrong_charset = s.route("/wrong-charset.xml", latin, headers={"Content-Type": "application/rss+xml; charset=iso-8859-1"})
     no_charset = s.route("/no-charset.xml", latin.replace(b' encoding="utf-8"', b""), headers={"Content-Type": "text/xml"})
+    gzipped = s.route("/gzipped.xml", rss(items(2, "Zipped")), headers=RSS, gzip=True)
     bad = {
         "malformed": s.route("/malformed.xml", "<rss><channel><title>x</titl", headers=RSS),
         "html": s.route("/page.html", "<!doctype html><html><head><title>Hi</title></head><body><p>Welcome</p></body></html>",
                         headers={"Content-Type": "text/html"}),
         "empty": s.route("/empty.xml", b"", headers=RSS),
         "huge": s.route("/huge.xml", rss(items(50)) + " " * 300_000, headers=RSS),
+        "bomb": s.route("/bomb.xml", zlib.compress(rss(items(1)).encode() + b" " * 5_000_000, wbits=31),
+                        headers={**RSS, "Content-Encoding": "gzip"}),  # 5 kB inflating past max_feed_bytes
         "silent": silent_server,
         "loop": s.route("/loop-a", status=302, headers={"Location": "/loop-b"}),
         "404": s.route("/missing.xml", status=404),
@@ -90,11 +94,11 @@ def world(http_server, silent_server, tmp_path):
     (config / "config.toml").write_text(
         "[fetch]\nconnect_timeout = 2\nread_timeout = 2\ntotal_timeout = 3\nmax_feed_bytes = 200000\n"
     )
-    urls = [good, good_atom, hostile, wrong_charset, no_charset, *bad.values()]
+    urls = [good, good_atom, hostile, wrong_charset, no_charset, gzipped, *bad.values()]
     (tmp_path / "world.txt").write_text("\n".join(urls))  # a newsboat urls file: one import, not 17 runs
     assert reader("feeds", "import", str(tmp_path / "world.txt"), data=data, config=config).code == 0
     return {"data": data, "config": config, "good": good, "atom": good_atom, "hostile": hostile, "bad": bad,
-            "server": s}  # fmt: skip
+            "gzipped": gzipped, "server": s}  # fmt: skip
 
 
 def feeds_by_url(world) -> dict[str, dict]:
@@ -110,6 +114,7 @@ def test_one_run_survives_every_bad_feed(world):
     feeds = feeds_by_url(world)
     assert feeds[world["good"]]["articles"] == 3 and feeds[world["good"]]["last_status"] == "ok"
     assert feeds[world["atom"]]["articles"] == 2
+    assert feeds[world["gzipped"]]["articles"] == 2  # inflated by the worker that parsed it
     laughs = feeds[world["bad"].pop("laughs")]  # defused: an error, or articles with the entities unexpanded
     assert laughs["last_status"] == "error" or ("lol" not in laughs["title"].replace("&lol9;", ""))
     for name, url in world["bad"].items():
@@ -120,6 +125,7 @@ def test_one_run_survives_every_bad_feed(world):
     assert "410" in feeds[world["bad"]["410"]]["last_error"] and not feeds[world["bad"]["410"]]["enabled"]
     assert "redirect" in feeds[world["bad"]["loop"]]["last_error"]
     assert "MiB" in feeds[world["bad"]["huge"]]["last_error"] or "larger" in feeds[world["bad"]["huge"]]["last_error"]
+    assert feeds[world["bad"]["bomb"]]["last_error"] == "body larger than 200000 bytes"
 
 
 def test_hostile_titles_are_stored_clean(world):
@@ -193,6 +199,20 @@ def test_second_writer_is_told_another_is_running(http_server, tmp_path):
         lock.release()
     assert run.code == 1
     assert "another reader process" in run.err and "Traceback" not in run.err
+
+
+def test_a_feed_added_while_the_daemon_runs_says_the_daemon_fetches_it(http_server, tmp_path):
+    from reader.lock import WriterLock
+
+    data = tmp_path / "data"
+    lock = WriterLock(data / "writer.lock")
+    lock.acquire(daemon=True)  # as `reader daemon` holds it
+    try:
+        run = reader("feeds", "add", http_server.route("/f.xml", rss(items(1)), headers=RSS), "--as-is", data=data)
+    finally:
+        lock.release()
+    assert run.code == 0 and "The running daemon fetches it within seconds." in run.out
+    assert "reader fetch" not in run.out
 
 
 def test_a_100k_item_feed_is_capped_not_a_crash(http_server, tmp_path):

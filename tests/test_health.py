@@ -55,6 +55,7 @@ def test_a_feed_failing_four_cycles_is_one_message_and_its_recovery_one_more(htt
     (failing,) = health.received()
     assert failing["title"] == f"Feed failing: {feed.url}"
     assert "failed 3 refreshes in a row" in failing["message"] and "500" in failing["message"]
+    assert failing["message"].count(feed.url) == 1, "a feed without a title of its own is named by its URL once"
 
     doctor = reader("doctor", "--json", **cli)
     assert doctor.code == 1
@@ -82,6 +83,7 @@ def test_an_alert_given_up_is_one_health_message_and_its_delivery_later_one_more
     (given_up,) = health.received()
     assert given_up["title"] == f"Alerts not delivered: {broken.url}"
     assert "after 1 attempts" in given_up["message"] and "reader alerts retry" in given_up["message"]
+    assert ".." not in given_up["message"], "Apprise's reason ends with its own full stop"
 
     broken.status = 200
     assert reader("alerts", "retry", **cli).code == 0
@@ -117,6 +119,38 @@ def test_doctor_exits_0_when_all_is_well_and_names_each_thing_that_is_not(http_s
     assert "NEEDS files: others can read" in sick.out and "reader.sqlite (0644)" in sick.out
     assert "NEEDS health: [health] notify: slak://" in sick.out and "did you mean 'slack://'?" in sick.out
     assert "4 thing(s) need you (daemon, rules, files, health)" in sick.out
+
+
+def test_doctor_names_a_damaged_database_and_how_to_save_what_it_holds(http_server, settings):
+    """A bad sector under the articles' texts, which no other check reads: SQLite's quick check finds it."""
+    feed = FlakyFeed(http_server)
+    feed.fixed = True
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    assert reader("feeds", "add", feed.url, "--no-fulltext", **cli).code == 0
+    assert reader("fetch", **cli).code == 0
+    assert [f for f in reader("doctor", "--json", **cli).json() if f["check"] == "database"][0]["ok"]
+    with sqlite3.connect(settings.db_path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        [root] = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'article_texts'").fetchone()
+    db.close()
+    with settings.db_path.open("r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(bytes(range(256)) * (page_size // 256))
+    sick = reader("doctor", "--json", **cli)
+    assert sick.code == 1, sick.err
+    [finding] = [f for f in sick.json() if f["check"] == "database"]
+    assert not finding["ok"] and f"{settings.db_path} is damaged (" in finding["text"], finding
+    assert ".recover" in finding["text"] and "reader feeds export" in finding["text"], finding
+
+    with settings.db_path.open("r+b") as f:  # now the schema's page too: the database does not even open
+        f.seek(100)
+        f.write(b"\xff" * 3000)
+    sick = reader("doctor", "--json", **cli)
+    [finding] = [f for f in sick.json() if f["check"] == "database"]
+    assert sick.code == 1 and "is malformed" in finding["text"] and ".recover" in finding["text"], sick.err
+    listed = reader("articles", **cli)
+    assert listed.code == 1 and "see 'reader doctor' for how to save what it holds" in " ".join(listed.err.split())
 
 
 def test_a_feed_silent_past_ten_of_its_usual_gaps_is_one_message_and_a_new_article_one_more(http_server, settings):
@@ -182,3 +216,41 @@ def test_what_needs_the_user_is_one_line_each_for_the_status_bar(settings):
         assert status_warnings(store) == []
     finally:
         store.close()
+
+
+def test_a_rule_file_that_stops_loading_is_one_health_message_and_its_fix_one_more(http_server, settings, caplog):
+    """A typo in a rule's TOML stops its alerts: the user hears it once from their own targets, not a log line."""
+    from dataclasses import replace
+
+    from tests.test_alerts import run, subscribe
+
+    health, hook = Endpoint(http_server, path="/health"), Endpoint(http_server, path="/hook")
+    settings = replace(settings, health=replace(settings.health, notify=(health.url,)))
+    items: list[Item] = []
+
+    def publish(title: str) -> None:  # each run brings a new DeepSeek article: a batch to match
+        items.append(Item(title, http_server.url(f"/s{len(items)}"), "DeepSeek news.", guid=f"s{len(items)}",
+                          published=recent(1)))  # fmt: skip
+        http_server.route("/feed.xml", rss(items, title="Wire"), headers=RSS)
+
+    publish("DeepSeek one")
+    subscribe(settings, http_server.url("/feed.xml"))
+    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[hook.url], title="DeepSeek")
+    rule = settings.rules_dir / "deepseek.toml"
+    good = rule.read_text()
+    rule.write_text(good.replace('query = "DeepSeek"', 'query = "DeepSeek AND "export controls""'))
+    for title in ("DeepSeek two", "DeepSeek three"):
+        publish(title)
+        run(settings, fulltext=False)
+    assert len([r for r in caplog.records if "deepseek.toml" in r.getMessage()]) == 1, "logged once"
+    (broken,) = health.received()
+    assert broken["title"] == "Rule not loaded: deepseek.toml"
+    assert "deepseek.toml:" in broken["message"] and "error: TOML syntax" in broken["message"]
+    assert "reader rules check" in broken["message"]
+    assert "Rule not loaded: deepseek.toml" in status_warnings(Store(settings.db_path))
+
+    rule.write_text(good)
+    publish("DeepSeek four")
+    run(settings, fulltext=False)
+    assert titles(health) == ["Rule not loaded: deepseek.toml", "Recovered: deepseek.toml"]
+    assert titles(hook) == ["DeepSeek: DeepSeek four"]

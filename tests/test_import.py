@@ -115,3 +115,18 @@ def test_skipped_lines_never_show_a_feed_url_s_credentials(tmp_path):
 
     assert run.code == 0 and "imported 1 new feed(s)" in run.out
     assert "duplicate of line 1" in run.err and "s3cret" not in run.err
+
+
+def test_a_file_that_cannot_be_read_is_a_read_error_and_a_search_that_cannot_be_saved_a_write_error(tmp_path):
+    """Each worded as what it is, naming its own file: the list given (a directory here, or missing), and the
+    saved search's rule file (its rules directory is a file here). It was "cannot read urls-queries" for both."""
+    data, rules = tmp_path / "data", tmp_path / "rules"
+    for unreadable in (tmp_path, tmp_path / "missing.opml"):
+        run = reader("feeds", "import", str(unreadable), data=data)
+        assert run.code == 1 and run.err.count("reader:") == 1 and "Traceback" not in run.err, run.err
+        assert f"cannot read {unreadable}: " in " ".join(run.err.split()), run.err
+    rules.write_text("not a directory")
+    run = reader("--rules", str(rules), "feeds", "import", str(DATA / "urls-queries"), data=data)
+    err = " ".join(run.err.split())
+    assert run.code == 1 and err.count("reader:") == 1 and "Traceback" not in err, run.err
+    assert f"could not write {rules}" in err and "cannot read" not in err, run.err

@@ -270,3 +270,28 @@ def test_a_catch_up_of_many_slices_is_built_by_the_callers_workers(tmp_path, mon
     with CountingPool() as pool:
         assert update_index(store, index, pool=pool) == 10
     assert pool.tasks == 3 and index.count("chips") == 10 and store.count_to_index() == 0
+
+
+def test_only_what_reading_the_index_files_raises_counts_as_damage(tmp_path):
+    """A ValueError or IndexError out of the evaluation's own code (here a caller's negative limit) is a bug to
+    report, not damage to "repair" by emptying the index; garbage in a file, at its size, still is damage."""
+    from reader.index import IndexDamaged
+    from tests.test_index import row
+
+    path = tmp_path / "index"
+    index = SearchIndex(path)
+    index.add([row(n, f"Chip story {n}", f"Foundries and chips, story number {n}.") for n in range(1, 40)])
+    with pytest.raises((ValueError, IndexError)) as raised:
+        index.search(parse_query("chips"), sort="newest", limit=-5)
+    assert not isinstance(raised.value, IndexDamaged), raised.value
+    assert index.doc_count() == 39
+    index.close()
+
+    [terms] = path.glob("*.trm")
+    size = terms.stat().st_size
+    terms.write_bytes(terms.read_bytes()[: size // 4] + bytes(range(7, 256, 3)) * (size // 83 + 1))
+    os.truncate(terms, size)
+    damaged = SearchIndex(path)
+    with pytest.raises(IndexDamaged):
+        damaged.search(parse_query("chips"), limit=None)
+    damaged.close()

@@ -3,6 +3,7 @@ refused. The fixtures in tests/data/schema/ were made by the reader of each vers
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -70,6 +71,16 @@ def with_moved(path: Path, found: dict[str, tuple[list[str], list[tuple]]]) -> d
     return found
 
 
+def rewritten(version: int, table: str, columns: list[str], old_rows: list[tuple]) -> list[tuple]:
+    """The rows as a step rewrites them: schema 10 masks delivery labels as the reader does today."""
+    if table != "deliveries" or version >= 10:
+        return old_rows
+    from reader.targets import redact
+
+    label = columns.index("target_label")
+    return sorted(tuple(redact(v) if i == label else v for i, v in enumerate(r)) for r in old_rows)
+
+
 @pytest.mark.parametrize("version", range(1, SCHEMA_VERSION + 1))
 def test_upgrade_from_each_version_loses_nothing(tmp_path, version):
     path = load(version, tmp_path / "reader.sqlite")
@@ -81,6 +92,7 @@ def test_upgrade_from_each_version_loses_nothing(tmp_path, version):
     after = with_moved(path, rows(path))
     for table, (columns, old_rows) in before.items():
         new_columns, new_rows = after[table]
+        old_rows = rewritten(version, table, columns, old_rows)
         kept = [new_columns.index(c) for c in columns]  # columns are only ever added, or moved (MOVED)
         assert [tuple(r[i] for i in kept) for r in new_rows] == old_rows, table
     # The upgraded schema is exactly the one a new database gets: no step forgotten, none edited after shipping.
@@ -170,3 +182,39 @@ def test_an_sqlite_too_old_to_drop_columns_keeps_them_blank_and_works(tmp_path, 
                           fulltext=False, canonical={})  # fmt: skip
     assert {a.key: a.text for a in store.iter_articles(with_text=True)}["n"] == "Body"
     assert {a.key: a.text for a in store.iter_articles(with_text=True)}["a1"]  # moved, not lost
+
+
+def test_schema_10_names_the_surviving_story_of_every_merged_id_and_masks_old_delivery_labels(tmp_path):
+    """A version-9 database as its reader left it: story 3 merged into 2, then 2 into 1 (`StoryStore._merge`), an
+    alert recording story 3, and a delivery label stored with its webhook token whole (before masking)."""
+    (tmp_path / "data").mkdir()
+    path = load(9, tmp_path / "data" / "reader.sqlite")
+    secret = "json://hooks.example/services/T0A1B2C3/hunter2hunter2?token=s3cr3tvalue"
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE articles SET story_id = 1 WHERE story_id IN (2, 3)")
+        conn.execute("UPDATE stories SET merged_into = 2 WHERE id = 3")
+        conn.execute("UPDATE stories SET merged_into = 1 WHERE id = 2")
+        conn.execute("UPDATE alerts SET story_id = 3 WHERE id = 2")
+        conn.execute("UPDATE deliveries SET target_label = ?, last_error = ? WHERE id = 1",
+                     (secret, f"could not reach {secret}: HTTP 500"))  # fmt: skip
+        given_up = {"kind": "delivery_failed", "subject": "t-json", "title": f"Alerts not delivered: {secret}",
+                    "detail": f"'DeepSeek' could not be delivered to {secret} after 5 attempts", "since": "2026-11-20"}
+        conn.execute("INSERT INTO meta (key, value) VALUES ('health', ?)", (json.dumps({"x": given_up}),))
+    conn.close()
+    store = Store(path)
+    assert [store.current_story(n) for n in (1, 2, 3, 4)] == [1, 1, 1, 4]
+    store.close()
+    data = path.parent
+    shown = reader("stories", "show", "3", data=data)
+    assert shown.code == 0 and "story 3 was merged into story 1, which holds its articles" in shown.out, shown.err
+    assert "DeepSeek and export controls" in shown.out and "Third, corrected" in shown.out
+    assert reader("stories", "show", "3", "--json", data=data).json()["id"] == 1
+    alerts = {a["id"]: a for a in reader("alerts", "--json", data=data).json()}
+    assert alerts[2]["story"] == 1
+    listed = reader("alerts", "--json", data=data).out
+    assert "hunter2" not in listed and "s3cr3t" not in listed and "T0A1B2C3" not in listed
+    assert "json://hooks.example/services/****" in listed
+    doctor = reader("doctor", data=data).out
+    assert "Alerts not delivered: json://hooks.example/services/****" in doctor and "hunter2" not in doctor
+    assert reader("stories", "mute", "2", data=data).code == 0
+    assert "muted until" in reader("stories", "show", "1", data=data).out

@@ -184,8 +184,27 @@ def test_an_outline_that_looks_like_a_feed_but_has_no_xmlurl_is_named_and_an_emp
                 '<outline text="Feed" xmlUrl="https://c.example/feed"/>\n</outline>')  # fmt: skip
     result = read_subscriptions(data, "feeds.opml")
     assert [s.url for s in result.subscriptions] == ["https://c.example/feed"]
-    assert result.skipped == ["line 4: no xmlUrl (the feed's address), so nothing to subscribe to: 'Site only'",
-                              "line 5: no xmlUrl (the feed's address), so nothing to subscribe to: 'Link'"]
+    assert result.skipped == [
+        "line 4: no xmlUrl (the feed's address), so nothing to subscribe to: 'Site only'",
+        "line 5: a link to a web page (type=\"link\"), not a feed: 'https://b.example/page'; 'reader feeds add' with "
+        "that address subscribes to the feeds the page names"]  # fmt: skip
+
+
+def test_opml_2_includes_are_named_as_lists_to_import_and_never_fetched(http_server):
+    """OPML 2.0: `type="include"` (or a "link" to a .opml) is another list at `url`. The import reads the file it
+    was given only: the included list is named, and nothing is asked of its server."""
+    included = http_server.route("/more.opml", opml('<outline text="Hidden" xmlUrl="https://h.example/feed"/>'))
+    data = opml(f'<outline text="Feed" xmlUrl="https://c.example/feed"/>\n'
+                f'<outline text="More feeds" type="include" url="{included}"/>\n'
+                f'<outline text="Blogroll" type="link" url="{included}?v=2"/>')  # fmt: skip
+    result = read_subscriptions(data, "feeds.opml")
+    assert [s.url for s in result.subscriptions] == ["https://c.example/feed"]
+    assert result.skipped == [
+        f"line 3: an OPML list included from elsewhere (type=\"include\"), not read: '{included}'; to subscribe to "
+        "its feeds, download it and import that file",
+        f"line 4: an OPML list included from elsewhere (type=\"link\"), not read: '{included}?v=2'; to subscribe to "
+        "its feeds, download it and import that file"]  # fmt: skip
+    assert http_server.requests == []
 
 
 @pytest.mark.parametrize("declaration", ['<?xml version="1.0"?>\n', '<?xml version="1.0" encoding="utf-8"?>\n', ""])
@@ -313,8 +332,18 @@ def test_newsboat_titles_lose_escape_sequences():
 
 
 def test_binary_data_is_refused_as_not_text():
-    with pytest.raises(OPMLError, match=r"^f: not OPML and not UTF-8 text \(invalid byte at offset 0\)$"):
+    with pytest.raises(OPMLError, match=r"^f: not OPML and not a text file \(a NUL byte at offset 8\)$"):
         read_subscriptions(b"\x89PNG\r\n\x1a\n\x00\x00", "f")
+
+
+def test_a_latin1_title_in_a_newsboat_urls_file_loses_no_line():
+    """One title saved in Latin-1 (an old editor) made the whole file "not UTF-8 text": nothing imported."""
+    data = ('https://a.example/f "~Café Müller"\n'.encode() + 'https://b.example/f "~Société" "Économie"\n'.encode("cp1252")
+            + "https://c.example/f tech\n".encode())  # fmt: skip
+    result = read_subscriptions(data, "urls")
+    assert [(s.title, s.group) for s in result.subscriptions] == [("Café Müller", ""), ("Société", "Économie"),
+                                                                  ("", "tech")]  # fmt: skip
+    assert result.recovered == "3 bytes not UTF-8 at line 2, read as Windows-1252"
 
 
 # --- OPML export --------------------------------------------------------------

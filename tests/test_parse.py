@@ -79,7 +79,6 @@ def test_rss20_fields():
     assert first.updated is None
     assert first.summary == "Short summary."
     assert first.content == "First paragraph.\n\n- one\n- two\n\nLast paragraph."
-    assert first.content_html.startswith("<p>First paragraph.</p><ul>")
     assert first.categories == ("AI", "Policy")  # "ai" is a duplicate of "AI"
     assert first.enclosures == (
         Enclosure("https://feeds.example.com/media/episode1.mp3", "audio/mpeg", 12345),
@@ -103,7 +102,6 @@ def test_atom10_fields():
     assert article.updated == datetime(2024, 3, 6, 18, 30, 2, tzinfo=timezone.utc)
     assert article.summary == "A short summary & more."
     assert article.content == "XHTML content here."
-    assert article.content_html == "<p>XHTML <strong>content</strong> here.</p>"
 
 
 def test_rss10_rdf():
@@ -585,7 +583,6 @@ def test_long_fields_are_capped():
     assert len(article.title) == 500
     assert len(article.summary) == 20_000
     assert len(article.content) == 500_000
-    assert len(article.content_html) == 1_000_000
 
 
 # --- scale and process boundaries ---------------------------------------------

@@ -34,8 +34,12 @@ import os, threading
 from reader.process_pool import process_pool
 pool = process_pool(2)
 busy = pool.submit(os.getpid)
-threading.Thread(target=lambda: print(pool.submit(os.getpid).result(), flush=True)).start()
-print(busy.result(), flush=True)
+got = []
+thread = threading.Thread(target=lambda: got.append(pool.submit(os.getpid).result()))  # the thread that spawns ends
+thread.start()
+thread.join()
+print(busy.result(), flush=True)  # both from this thread: two threads' prints could interleave
+print(got[0], flush=True)
 threading.Event().wait()
 """
 

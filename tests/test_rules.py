@@ -75,6 +75,8 @@ def test_double_quotes_inside_a_double_quoted_query_get_a_hint(tmp_path):
     _rule, problem = problem_of(path)
     assert problem.line == 1
     assert "put it in single quotes" in problem.message
+    path = write(tmp_path, "entity", 'query = "BIS AND "Entity List" AND O\'Brien"\n')  # the hint shows the user's own
+    assert problem_of(path)[1].message.endswith("""put it in single quotes: query = '''BIS AND "Entity List" AND O'Brien'''""")
 
 
 def test_unknown_key_is_an_error_with_its_line_and_a_suggestion(tmp_path):

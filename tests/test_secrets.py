@@ -119,3 +119,24 @@ def test_a_feeds_stored_error_is_read_back_masked_so_no_reader_of_it_shows_a_cre
     for shown in (failing.detail, store.feed(feed.id).last_error, listed.out):
         assert "example.com/feed.xml?token=****" in shown
         assert FEED_PASSWORD not in shown and FEED_TOKEN not in shown
+
+
+def test_a_webhook_path_that_is_a_plain_word_is_masked_in_urls_but_not_in_the_words_of_the_log(http_server, settings):
+    """json://host/hook/alerts: "alerts" is masked where a URL holds it (urllib3's request line), while the log's
+    other lines keep the word: masked everywhere it made "reader.****: sent 'Desk ****: …'" of every line."""
+    endpoint = Endpoint(http_server, path="/hook/alerts")
+    item = Item("DeepSeek story", http_server.url("/story"), "DeepSeek faces new export controls.",
+                guid="s1", published=recent(1))  # fmt: skip
+    feed = http_server.route("/feed.xml", rss([item]), headers=RSS)
+    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[endpoint.url], title="Desk alerts")
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    assert reader("feeds", "add", feed, "--no-fulltext", **cli).code == 0
+
+    log = settings.data_dir / "daemon.log"
+    run = reader("daemon", "--once", "--log-level", "debug", "--log-file", str(log), **cli)
+    assert run.code == 0, run.err
+    assert [n["title"] for n in endpoint.received()] == ["Desk alerts: DeepSeek story"]
+    text = log.read_text()
+    assert "POST /hook/**** " in text and "/hook/alerts" not in text
+    assert f"sent 'Desk alerts: DeepSeek story' to json://{http_server.host}:{http_server.port}/hook/****" in text
+    assert " reader.alerts: " in text

@@ -64,18 +64,19 @@ def test_an_entry_read_unchanged_leaves_its_article_as_it_is(tmp_path):
 
 
 def test_texts_are_stored_once_and_read_back_whole(tmp_path):
-    """An article's texts live in `article_texts`; a Markdown that is the text itself is not stored again.
+    """An article's texts live in `article_texts`; the feed's content (the text) and a Markdown that is the text itself
+    are not stored again.
     The feed's text, a changed feed text, a page with formatting and one without all read back as given;
     a feed's change leaves a page's text alone; removing the feed removes the texts."""
     store = Store(tmp_path / "db.sqlite")
     feed, _ = store.add_feed("http://x/feed")
-    ids = store.upsert_articles(feed.id, [_article("a", summary="S", content="Long C", content_html="<p>Long C</p>"),
+    ids = store.upsert_articles(feed.id, [_article("a", summary="S", content="Long C"),
                                           _article("b", summary="Bee")], fulltext=True, canonical={}).new_ids  # fmt: skip
     a, b = (store.article(i) for i in ids)
-    assert (a.summary, a.content, a.text, a.markdown, a.text_source) == ("S", "Long C", "Long C", "Long C", "content")
+    assert (a.summary, a.text, a.markdown, a.text_source) == ("S", "Long C", "Long C", "content")
     assert (b.text, b.markdown, b.text_source) == ("Bee", "Bee", "summary")
-    stored = "SELECT markdown FROM article_texts WHERE id = ?"
-    assert store._conn().execute(stored, (ids[0],)).fetchone()[0] == ""  # once, not twice
+    stored = "SELECT markdown, content, content_html FROM article_texts WHERE id = ?"
+    assert store._conn().execute(stored, (ids[0],)).fetchone() == ("", "", "")  # the text once, not three times
     store.upsert_articles(feed.id, [_article("a", title="t2", content="Longer C2"), _article("b", summary="Bee")],
                           fulltext=True, canonical={})  # fmt: skip
     assert (store.article(ids[0]).text, store.article(ids[0]).markdown) == ("Longer C2", "Longer C2")
@@ -83,8 +84,8 @@ def test_texts_are_stored_once_and_read_back_whole(tmp_path):
     store.set_fulltext(ids[1], state="done", text="Plain page", markdown="Plain page")
     assert (store.article(ids[0]).text, store.article(ids[0]).markdown) == ("Page text", "**Page** text")
     assert (store.article(ids[1]).text, store.article(ids[1]).markdown) == ("Plain page", "Plain page")
-    store.upsert_articles(feed.id, [_article("a", title="t3", content="C3")], fulltext=True, canonical={})
-    assert (store.article(ids[0]).text, store.article(ids[0]).content) == ("Page text", "C3")  # the page stays
+    store.upsert_articles(feed.id, [_article("a", title="t3", summary="S3", content="C3")], fulltext=True, canonical={})
+    assert (store.article(ids[0]).text, store.article(ids[0]).summary) == ("Page text", "S3")  # the page stays
     assert [r.text for r in store.articles_to_index()] == ["Page text", "Plain page"]
     store.remove_feed(feed.id)
     assert store._conn().execute("SELECT count(*) FROM article_texts").fetchone()[0] == 0

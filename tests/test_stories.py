@@ -307,15 +307,15 @@ def test_the_parse_worker_makes_no_features_for_articles_already_grouped(tmp_pat
         assert error is None
         return found
 
-    parsed, made = read(items, grouped_keys())
+    parsed, made, _links = read(items, grouped_keys())
     assert len(made) == 3 and grouped_keys() == frozenset()
     store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
     group_stories(store, known=made)
     assert grouped_keys() == {f"http://127.0.0.1/{k}" for k in range(3)}
-    assert grouped_keys(2) == {f"http://127.0.0.1/{k}" for k in (1, 2)}  # the newest stored
+    assert grouped_keys(2) == {f"http://127.0.0.1/{k}" for k in (0, 1)}  # the newest by date
 
     new = Item("Okafor Freight buys Kestrel Dynamics", "http://127.0.0.1/new", "A deal.", published=recent(0.5))
-    parsed, made = read([new, *items], grouped_keys())
+    parsed, made, _links = read([new, *items], grouped_keys())
     fresh = parsed.articles[0]
     assert list(made) == [feature_key(*pool_tasks.story_text(fresh))]
     upserted = store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
@@ -371,6 +371,9 @@ def test_a_run_that_keeps_what_its_passes_read_groups_as_passes_that_read_afresh
                     return *row[:3], set(row[3]), set(row[4]), *row[5:]
 
                 assert {r[0]: same(StoryMemo.row(r)) for r in rows} == {i: same(r) for i, r in memo.stories.items()}
+                if memo.every_df:  # (a first run: it reads no term counts back, so it holds every one it saved)
+                    stored_df = dict(store._conn().execute("SELECT term, df FROM story_df"))
+                    assert stored_df == {term: n for term, n in memo.df.items() if n}
                 terms = sorted(memo.read)
                 for since in sorted({*memo.read.values(), *memo.last_seen.values()} - {""}):
                     fresh = store._postings(terms, since, memo.df, tuning.max_key_stories, StoryMemo())
@@ -386,17 +389,20 @@ def test_a_run_that_keeps_what_its_passes_read_groups_as_passes_that_read_afresh
 
     class Seen(StoryMemo):  # what the memo held when each pass saved
         def saved(self, *args) -> None:
+            first_runs.append(self.every_df)
             held.append((sum(bool(since) for since in self.read.values()), sum(v is None for v in self.found.values()),
                          bool(args[2]), bool(args[3])))  # fmt: skip
             super().saved(*args)
 
     held: list[tuple[int, int, bool, bool]] = []
+    first_runs: list[bool] = []
     for seed in (1, 2, 7):
         landings = world(random.Random(seed))
         kept = grouped(landings, Seen(), tmp_path / f"{seed}-memo.sqlite")
         assert kept == grouped(landings, None, tmp_path / f"{seed}.sqlite")
     dated, crowded, merged, quieted = (sum(h[i] for h in held) for i in range(4))
     assert dated and crowded and merged and quieted  # (what the memo must follow happened)
+    assert any(first_runs)  # (each world's run began with no term counts: the memo held them all)
 
 
 def test_a_key_read_since_a_date_is_read_again_once_a_story_seen_before_it_is_seen_after_it():

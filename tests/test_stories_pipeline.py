@@ -149,6 +149,9 @@ def test_later_outlets_join_the_alert_and_notify_only_as_the_rule_asks(settings,
     outlets[0].publish(ENTITY_LIST[0])
     run(settings)
     assert sent_by_rule(endpoint) == {"quiet": 1, "every": 1, "daily": 1}  # "three" waits for a third outlet
+    waiting = cli(settings, "alerts", "--rule", "three")  # it says what it waits for, not a bare "none"
+    assert waiting.code == 0 and "waiting for 3 outlets (1 so far)" in waiting.out
+    assert cli(settings, "alerts", "--rule", "thre").code == 2  # no such rule: said, not "No alerts yet"
 
     # the other three outlets, in one run: each feed lands as it arrives, in whatever order
     for outlet, event in zip(outlets[1:], ENTITY_LIST[1:]):
@@ -311,10 +314,18 @@ def test_feeds_in_an_unlucky_order_still_form_one_story_and_the_merge_keeps_each
     assert why[both.title].startswith("similarity") and why[both.title].endswith(f"came with story {gone}")
     text = cli(settings, "stories", "show", str(story))
     assert f"story {gone} merged into story {story}: similarity" in text.out
-    old = cli(settings, "stories", "show", str(gone))
-    assert old.code == 0 and f"story {gone} was merged into story {story}" in old.out
+    old = cli(settings, "stories", "show", str(gone))  # the old id finds the story that holds its articles
+    assert old.code == 0 and f"story {gone} was merged into story {story}, which holds its articles" in old.out
+    assert recall.title in old.out and bill.title in old.out
+    assert cli(settings, "stories", "show", str(gone), "--json").json()["id"] == story
+    assert {a["story"] for a in cli(settings, "alerts", "--json").json()} == {story}  # those made before the merge too
+    store = Store(settings.db_path)
+    store.set_story_muted(gone, None)  # what the TUI's M does on a row read before the merge
     assert cli(settings, "stories", "mute", str(gone)).code == 0  # mutes the story that holds its articles
     assert "muted until" in cli(settings, "stories", "show", str(story)).out
+    store.set_story_muted(gone, None)
+    assert "muted until" not in cli(settings, "stories", "show", str(story)).out
+    store.close()
 
 
 def test_rules_check_names_a_bad_story_key_with_its_line_and_allowed_values(settings):

@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import replace
 
 from .. import console
 from ..lock import WriterLock
 from ..models import Alert, Delivery, DeliveryState
 from ..store import utcnow
-from .context import LIMIT, WAIT, Context
+from .context import LIMIT, WAIT, Context, UsageError
 
 STATE_STYLE = {DeliveryState.SENT: "green", DeliveryState.PENDING: "yellow", DeliveryState.HELD: "cyan",
                DeliveryState.FAILED: "red"}  # fmt: skip
 Col = console.Col
 ALERT_COLUMNS = [Col("time"), Col("rule", max=24), Col("state", max=32), Col("sources", max=24, drop=2),
                  Col("title", flex=3), Col("to", max=24, drop=3), Col("last error", flex=2, drop=1)]  # fmt: skip
+
+
+COMMANDS = ("alerts",)  # the commands `register` adds (the CLI builds only the one asked for)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,7 +63,12 @@ def _last_error(a: Alert) -> str:
     return next((f"{d.label}: {d.last_error}" for d in a.deliveries if d.last_error and d.state != DeliveryState.SENT), "")
 
 
-def _state(a: Alert) -> console.Text:
+def _state(a: Alert, outlets_wanted: dict[str, int]) -> console.Text:
+    if not a.deliveries:  # nothing to send (yet): say why rather than the bare "none"
+        wanted = outlets_wanted.get(a.rule, 1)
+        if wanted > len(a.outlets):
+            return console.Text(f"waiting for {wanted} outlets ({len(a.outlets)} so far)", "cyan")
+        return console.Text("not sent: no target (reader rules check)", "dim")
     tries = max((d.attempts for d in a.deliveries), default=0)
     held = [d.next_attempt_at for d in a.deliveries if d.state == DeliveryState.HELD]
     text = a.state + (f" until {console.local_time(min(held))}" if held else "")
@@ -69,18 +78,35 @@ def _state(a: Alert) -> console.Text:
 def list_alerts(args, ctx: Context) -> int:
     alerts = ctx.store.recent_alerts(limit=args.limit, rule=args.rule)
     if args.json:
-        console.print_json([alert_json(a) for a in alerts])
+        # the story as it is now: an alert made before its story merged into another names the survivor
+        console.print_json([alert_json(replace(a, story_id=a.story_id and ctx.store.current_story(a.story_id)))
+                            for a in alerts])  # fmt: skip
         return 0
     if not alerts:
+        from ..rules import rule_files  # the query parser: not for every command's start
+
+        names = [p.stem for p in rule_files(ctx.settings.rules_dir)]
+        if args.rule and args.rule not in names:
+            raise UsageError(f"no rule named {args.rule!r} in {ctx.settings.rules_dir}"
+                             f" (rules: {', '.join(names) or 'none'})")  # fmt: skip
         console.out.print("No alerts yet." + ("" if args.rule else " Rules with notify targets alert on new articles."))
         return 0
+    outlets_wanted = _outlets_wanted(ctx) if any(not a.deliveries for a in alerts) else {}
     rows = [
-        (console.local_time(a.created_at), a.rule, _state(a), _sources(a), a.title,
+        (console.local_time(a.created_at), a.rule, _state(a, outlets_wanted), _sources(a), a.title,
          ", ".join(dict.fromkeys(d.label for d in a.deliveries)), _last_error(a))
         for a in alerts
     ]  # fmt: skip
     console.out.print(console.table(ALERT_COLUMNS, rows))
     return 0
+
+
+def _outlets_wanted(ctx: Context) -> dict[str, int]:
+    """Each rule's `outlets`: an alert without deliveries may be waiting for its story to reach that many."""
+    from ..rules import load_rules
+
+    rules = load_rules(ctx.settings.rules_dir, apprise_config=ctx.settings.alerts.apprise_config).rules
+    return {rule.name: rule.outlets for rule in rules}
 
 
 def retry(args, ctx: Context) -> int:

@@ -34,6 +34,9 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=LIMIT, metavar="N", help="at most N articles")
 
 
+COMMANDS = ("articles", "show", "export")  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("articles", help="list stored articles, newest first")
     add_filters(p)
@@ -244,7 +247,11 @@ def export_articles(args, ctx: Context) -> int:
     elif args.out == "-":
         count = write_stream(articles, args.format, sys.stdout, ctx.store)
     else:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            count = write_stream(articles, args.format, fh, ctx.store)
+        try:
+            with open(args.out, "w", encoding="utf-8") as fh:
+                count = write_stream(articles, args.format, fh, ctx.store)
+        except OSError as exc:  # (a write's error does not name its file: a full disk, a FIFO closed early)
+            exc.filename = exc.filename or args.out
+            raise
     console.err.print(f"exported {console.plural(count, 'article')}" + ("" if args.out == "-" else f" to {args.out}"))
     return 0

@@ -13,6 +13,9 @@ from .context import Context, UsageError
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
+COMMANDS = ("daemon",)  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("daemon", help="refresh feeds on a schedule and send alerts (foreground; for systemd or cron)")
     p.add_argument("--once", action="store_true", help="run exactly one cycle, then exit (for cron and tests)")

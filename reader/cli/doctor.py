@@ -11,6 +11,9 @@ from .. import console
 from .context import Context
 
 
+COMMANDS = ("doctor",)  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="check the daemon, feeds, deliveries, index, rules and file modes; "
                                       "exit 1 if something needs you")  # fmt: skip
@@ -19,9 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def doctor(args, ctx: Context) -> int:
-    from ..health import doctor as checks
+    from ..health import damaged_database, doctor as checks
+    from ..store import StoreDamaged
 
-    findings = checks(ctx.settings, ctx.store)
+    try:
+        findings = checks(ctx.settings, ctx.store)
+    except StoreDamaged as exc:  # so damaged it does not open
+        findings = damaged_database(ctx.settings, str(exc))
     problems = [f for f in findings if not f.ok]
     if args.json:
         console.print_json([{"check": f.check, "ok": f.ok, "text": f.text} for f in findings])

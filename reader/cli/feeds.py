@@ -10,10 +10,12 @@ from pathlib import Path
 
 from .. import console
 from ..models import Feed, FetchStatus
-from ..opml import OPMLError, write_newsboat_urls, write_opml
 from ..text import clean_line
 from ..urls import feed_url_problem, redact_url, redact_urls_in
 from .context import Context, UsageError
+
+
+COMMANDS = ("feeds",)  # the commands `register` adds (the CLI builds only the one asked for)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -147,7 +149,11 @@ def add_feed(args, ctx: Context) -> int:
         ctx.store.set_feed_options(feed.id, fulltext=False)
     if created:
         console.out.print(console.safe(f"added feed {feed.id}: {redact_url(feed.url)}"))
-        console.out.print("Run 'reader fetch' to load its articles.")
+        from ..lock import WriterLock
+
+        daemon = WriterLock(ctx.settings.lock_path).held_by_daemon()
+        console.out.print("The running daemon fetches it within seconds." if daemon
+                          else "Run 'reader fetch' to load its articles.")  # fmt: skip
     else:
         console.out.print(console.safe(f"already subscribed: feed {feed.id} ({feed.display_title})"))
     return 0
@@ -179,12 +185,11 @@ def remove_feeds(args, ctx: Context) -> int:
 
 def import_feeds(args, ctx: Context) -> int:
     from ..importing import import_file
+    from ..opml import OPMLError
 
     try:
         report = import_file(args.file, ctx.store, ctx.settings.rules_dir)
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
-    except OPMLError as exc:
+    except OPMLError as exc:  # (what could not be written is an OSError: the CLI names it as such)
         console.error(str(exc))
         return 1
     console.out.print(console.Text(clean_line(report.summary(), 4000)))
@@ -194,6 +199,8 @@ def import_feeds(args, ctx: Context) -> int:
 
 
 def export_feeds(args, ctx: Context) -> int:
+    from ..opml import write_newsboat_urls, write_opml  # (lxml and the OPML writer load only here)
+
     feeds = [(f.url, f.display_title, f.group, f.site_url) for f in ctx.store.feeds()]
     text = write_newsboat_urls(feeds) if args.format == "urls" else write_opml(feeds)
     if args.out:

@@ -21,6 +21,9 @@ STATUS_STYLE = {
 }  # fmt: skip
 
 
+COMMANDS = ("fetch",)  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fetch", help="refresh feeds: new articles, their pages, the index")
     p.add_argument("feeds", nargs="*", metavar="FEED", help="id, URL or part of a title (default: all)")

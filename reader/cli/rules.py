@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # Whoosh and Apprise load only when a rules command runs (sta
 BACKTEST_DAYS = (7, 30)
 
 
+COMMANDS = ("rules",)  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rules", help="check, list, explain and test alert rules and saved searches")
     rsub = p.add_subparsers(dest="rules_command", metavar="ACTION", required=True)

@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # Whoosh and the pipeline load only when a command needs them
 SORTS = ("relevance", "newest")
 
 
+COMMANDS = ("search", "index")  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="search every article's full text (see README: query language)")
     p.add_argument("query", nargs="+", help='e.g. DeepSeek AND "export controls" date:30d')
@@ -61,6 +64,8 @@ def catch_up_index(ctx: Context) -> SearchIndex:
     from ..ingest import open_index, repair_index
 
     settings, store = ctx.settings, ctx.store
+    if store.read_only:
+        return _index_as_it_is(ctx)
     index = open_index(settings, store)
     try:
         index.check()
@@ -89,6 +94,21 @@ def catch_up_index(ctx: Context) -> SearchIndex:
         console.warn(f"the search index is being rebuilt from the database ({progress[0]:,} of {progress[1]:,} "
                      "articles so far): results may be incomplete")  # fmt: skip
     return index
+
+
+def _index_as_it_is(ctx: Context) -> SearchIndex:
+    """In a read-only data directory the index is searched as it is: what waits to be indexed is named."""
+    from ..index import SearchIndex
+    from ..store import StoreError
+
+    data = ctx.settings.index_dir.parent
+    if not ctx.settings.index_dir.is_dir():
+        raise StoreError(f"the data directory {data} is read-only and holds no search index yet; making one writes "
+                         "there: make it writable and run the command again")  # fmt: skip
+    if waiting := ctx.store.count_to_index():
+        console.warn(f"{waiting:,} article(s) are not in the search index yet and are not searched: the data "
+                     f"directory {data} is read-only")  # fmt: skip
+    return SearchIndex(ctx.settings.index_dir)
 
 
 def _update_with_bar(store, index) -> int:

@@ -17,6 +17,9 @@ from .context import ID, Context, UsageError
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 
 
+COMMANDS = ("stories",)  # the commands `register` adds (the CLI builds only the one asked for)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stories", help="a story's articles and outlets; mute or unmute a story")
     commands = p.add_subparsers(dest="stories_command", metavar="SUBCOMMAND", required=True)
@@ -62,13 +65,14 @@ def story_json(s: StoryRecord) -> dict:
 
 
 def show_story(args, ctx: Context) -> int:
+    """A story merged into another is shown as the story that holds its articles now (its merges name it)."""
     s = _story(ctx, args.story)
+    if s.merged_into is not None:
+        s = _story(ctx, s.merged_into)
+        if not args.json:
+            console.out.print(f"story {args.story} was merged into story {s.id}, which holds its articles:")
     if args.json:
         console.print_json(story_json(s))
-        return 0
-    if s.merged_into is not None:
-        console.out.print(f"story {s.id} was merged into story {s.merged_into}: "
-                          f"`reader stories show {s.merged_into}` lists its articles")  # fmt: skip
         return 0
     muted = f" · muted until {console.local_time(s.muted_until)}" if s.muted_until else ""
     console.out.print(

@@ -65,7 +65,9 @@ _COMMON_PUNCTUATION = "\u2019\u201c\u201d\u2014\u2013\u2026\u2018\u00a0\u2022\u0
 _ASCII_SPACES = str.maketrans({c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")})
 # Latin-1 bytes that are no word characters (`\w`) made spaces; the characters beyond it.
 _LATIN1_SPACES = bytes(c if chr(c).isalnum() or chr(c) == "_" else 32 for c in range(256))
-_BEYOND_LATIN1 = re.compile("[^\x00-\xff]").findall
+_BEYOND_LATIN1_RE = re.compile("[^\x00-\xff]")
+_BEYOND_LATIN1 = _BEYOND_LATIN1_RE.findall
+_REPLACE_AT_MOST = 8  # distinct symbols beyond Latin-1 cleared one `str.replace` each; more in one regex pass
 
 
 def _fold_char(c: str) -> str:
@@ -100,10 +102,15 @@ def _latin1_words(text: str) -> list[str]:
     """`_words` of a text beyond ASCII: the characters beyond Latin-1 that are no word characters
     made spaces, it is split as Latin-1 bytes at C speed; with letters or digits beyond Latin-1
     (Greek, Cyrillic, CJK...), by the word pattern."""
-    for c in set(_BEYOND_LATIN1(text)):
+    beyond = set(_BEYOND_LATIN1(text))
+    for c in beyond:
         if c.isalnum() or is_cjk(c):  # (`\w` is `isalnum` or "_"; a few code points of _CJK are neither)
             return WORD_RE.findall(text)
-        text = text.replace(c, " ")
+    if len(beyond) > _REPLACE_AT_MOST:  # one pass, not one a symbol: a page of emoji stays linear
+        text = _BEYOND_LATIN1_RE.sub(" ", text)
+    else:
+        for c in beyond:
+            text = text.replace(c, " ")
     return list(map(bytes.decode, text.encode("latin-1").translate(_LATIN1_SPACES).split(), repeat("latin-1")))
 
 

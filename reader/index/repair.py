@@ -96,9 +96,29 @@ def damage(exc: BaseException) -> IndexDamaged | None:
         return None
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM):
         return None
-    kinds = (OSError, EOFError, ValueError, IndexError, KeyError, struct.error, pickle.UnpicklingError,
-             zlib.error, FileFormatError)  # fmt: skip
-    return IndexDamaged(_describe(exc)) if isinstance(exc, kinds) else None
+    if isinstance(exc, (OSError, EOFError, struct.error, pickle.UnpicklingError, zlib.error, FileFormatError)):
+        return IndexDamaged(_describe(exc))
+    if isinstance(exc, (ValueError, IndexError, KeyError)) and _raised_reading_files(exc):
+        return IndexDamaged(_describe(exc))
+    return None
+
+
+# Where the bytes of the index's files are decoded (besides Whoosh's own modules): a ValueError, IndexError or
+# KeyError raised there may be a file's garbage; raised anywhere else (evaluation, plans, the searcher) it is a
+# bug or a bad argument, which a rebuild would not mend.
+FILE_READERS = ("reader.index.segments",)
+
+
+def _raised_reading_files(exc: BaseException) -> bool:
+    """Whether the innermost of the reader's and Whoosh's frames `exc` passed through decodes files (numpy's
+    and the standard library's frames in between are skipped: they raise for whoever called them)."""
+    innermost, tb = "", exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(("reader.", "whoosh.")):
+            innermost = module
+        tb = tb.tb_next
+    return innermost.startswith("whoosh.") or innermost in FILE_READERS
 
 
 def _describe(exc: BaseException) -> str:

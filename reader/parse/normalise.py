@@ -111,7 +111,7 @@ def _article(entry: Mapping[str, Any], content_block: Mapping[str, Any] | None, 
              feed_url: str, now: datetime) -> ParsedArticle:  # fmt: skip
     title = clean_line(_text_of(entry, "title", MAX_TITLE_CHARS), MAX_TITLE_CHARS)
     link = _entry_link(entry, feed_url)
-    content, content_html = _content_text_and_html(content_block)
+    content = _content_text(content_block)
     summary = _summary_text(entry, content_block, content)
     author = clean_line(_author(entry), MAX_AUTHOR_CHARS)
     categories = _categories(entry.get("tags") or ())
@@ -125,7 +125,6 @@ def _article(entry: Mapping[str, Any], content_block: Mapping[str, Any] | None, 
         updated=_utc_datetime(entry.get("updated_parsed"), now),
         summary=summary,
         content=content,
-        content_html=content_html,
         categories=categories,
         enclosures=enclosures,
         content_hash=_content_hash(title, link, author, summary, content, categories, enclosures),
@@ -191,14 +190,13 @@ def _richest_content(entry: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return max(blocks, key=lambda block: len(block["value"]), default=None)
 
 
-def _content_text_and_html(block: Mapping[str, Any] | None) -> tuple[str, str]:
-    """Plain text of the block and its HTML (empty when the block is plain text), capped."""
+def _content_text(block: Mapping[str, Any] | None) -> str:
+    """Plain text of the block, capped (its HTML is read, never kept: nothing shows it)."""
     if block is None:
-        return "", ""
+        return ""
     if not _is_html(block):
-        return clean_text(block["value"], MAX_CONTENT_CHARS).strip(), ""
-    content_html = block["value"][:MAX_CONTENT_HTML_CHARS]
-    return html_to_text(content_html, MAX_CONTENT_CHARS), content_html
+        return clean_text(block["value"], MAX_CONTENT_CHARS).strip()
+    return html_to_text(block["value"][:MAX_CONTENT_HTML_CHARS], MAX_CONTENT_CHARS)
 
 
 def _summary_text(entry: Mapping[str, Any], content_block: Mapping[str, Any] | None, content: str) -> str:

@@ -37,7 +37,7 @@ from ..models import (  # the record types, declared in models.py; importable fr
 )
 from .alerts import ALERT_COLUMNS, DELIVERY_COLUMNS, AlertStore
 from .articles import ARTICLE_COLUMNS, LIST_SORTS, ArticleStore
-from .db import Database, StoreError, StoreWriteError, utcnow
+from .db import Database, StoreDamaged, StoreError, StoreWriteError, utcnow
 from .feeds import FEED_COLUMNS, FeedNotFound, FeedStore
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from .stories import StoryStore, group_rows
@@ -58,6 +58,6 @@ __all__ = [
     "FULLTEXT_DONE", "FULLTEXT_FAILED", "FULLTEXT_PENDING", "FULLTEXT_SKIPPED", "HELD", "LIST_SORTS",
     "MIGRATIONS", "PENDING", "SCHEMA_VERSION", "SENT", "Alert", "AlertSource", "AlertStore", "ArticleFilter",
     "ArticleLine", "ArticleStore", "Database", "Delivery", "DeliveryPlan", "DeliveryState", "FeedNotFound",
-    "FeedStore", "FulltextJob", "FulltextState", "IndexRow", "MatchCandidate", "NewAlert", "Store", "StoreError",
-    "StoreWriteError", "StoryStore", "UpsertResult", "group_rows", "utcnow",
+    "FeedStore", "FulltextJob", "FulltextState", "IndexRow", "MatchCandidate", "NewAlert", "Store", "StoreDamaged",
+    "StoreError", "StoreWriteError", "StoryStore", "UpsertResult", "group_rows", "utcnow",
 ]  # fmt: skip

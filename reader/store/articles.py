@@ -24,7 +24,7 @@ from ..models import (
     initial_text,
 )
 from ..urls import redact_url
-from .db import Database, _dt, _iso, utcnow
+from .db import CURRENT_STORY, Database, _dt, _iso, utcnow
 
 
 # The TUI list's orders; each ends on the id so that equal keys keep a stable order.
@@ -38,7 +38,7 @@ LIST_SORTS = {
 
 ARTICLE_COLUMNS = """
     a.id, a.feed_id, f.title, f.grp, a.key, a.title, a.link, a.author, a.published, a.updated,
-    a.first_seen, t.summary, t.content, a.categories, a.enclosures, {text}, {markdown},
+    a.first_seen, t.summary, a.categories, a.enclosures, {text}, {markdown},
     a.text_source, a.read, a.starred, a.story_id
 """
 # A Markdown stored as '' is the text itself (the feed's plain text, or a page's that had no formatting):
@@ -67,11 +67,11 @@ def _article(row: sqlite3.Row) -> Article:
     return Article(
         id=row[0], feed_id=row[1], feed_title=row[2] or "", group=row[3] or "", key=row[4],
         title=row[5], link=row[6], author=row[7], published=_dt(row[8]), updated=_dt(row[9]),
-        first_seen=_dt(row[10]), summary=row[11], content=row[12],
-        categories=tuple(json.loads(row[13])),
-        enclosures=tuple(Enclosure(**e) for e in json.loads(row[14])),
-        text=row[15], markdown=row[16], text_source=TextSource(row[17]), read=bool(row[18]), starred=bool(row[19]),
-        story_id=row[20],
+        first_seen=_dt(row[10]), summary=row[11],
+        categories=tuple(json.loads(row[12])),
+        enclosures=tuple(Enclosure(**e) for e in json.loads(row[13])),
+        text=row[14], markdown=row[15], text_source=TextSource(row[16]), read=bool(row[17]), starred=bool(row[18]),
+        story_id=row[19],
     )  # fmt: skip
 
 
@@ -140,11 +140,9 @@ class ArticleStore(Database):
                         (*values, feed_id, a.key, now, _iso(a.published or a.updated) or now, source,
                          FulltextState.PENDING if fulltext and a.link else FulltextState.SKIPPED),
                     )  # fmt: skip
-                    tx.execute(
-                        "INSERT INTO article_texts (id, summary, content, content_html, text, markdown) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (cur.lastrowid, a.summary, a.content, a.content_html, text, ""),  # (MARKDOWN)
-                    )
+                    # The feed's content is stored as the text when it is the text (else nothing reads it): once.
+                    tx.execute("INSERT INTO article_texts (id, summary, text, markdown) VALUES (?, ?, ?, ?)",
+                               (cur.lastrowid, a.summary, text, ""))  # (MARKDOWN)
                     new_ids.append(cur.lastrowid)
                 elif existing[a.key][1] != a.content_hash:
                     aid, page = existing[a.key][0], existing[a.key][3] == TextSource.PAGE
@@ -159,9 +157,9 @@ class ArticleStore(Database):
                         (*values, TextSource.PAGE if page else source, aid),
                     )
                     tx.execute(
-                        "UPDATE article_texts SET summary = ?, content = ?, content_html = ?"
-                        + ("" if page else ", text = ?, markdown = ?") + " WHERE id = ?",
-                        (a.summary, a.content, a.content_html, *(() if page else (text, "")), aid),
+                        "UPDATE article_texts SET summary = ?" + ("" if page else ", text = ?, markdown = ?")
+                        + " WHERE id = ?",
+                        (a.summary, *(() if page else (text, "")), aid),
                     )
                     updated_ids.append(aid)
                 elif existing[a.key][4] != digest:
@@ -181,7 +179,8 @@ class ArticleStore(Database):
         one's digest of the raw fields it was made from, by key (an entry with the same is not converted again).
         One set of key strings for both: a pickle writes each once."""
         rows = self._conn().execute(
-            "SELECT key, raw_digest, story_id IS NOT NULL FROM articles WHERE feed_id = ? ORDER BY id DESC LIMIT ?",
+            "SELECT key, raw_digest, story_id IS NOT NULL FROM articles WHERE feed_id = ?"
+            " ORDER BY sort_date DESC, id DESC LIMIT ?",  # newest by date, as a feed keeps its entries
             (feed_id, limit),
         ).fetchall()
         return frozenset(key for key, _, grouped in rows if grouped), {key: d for key, d, _ in rows if d is not None}
@@ -393,7 +392,8 @@ class ArticleStore(Database):
 
     def story_muted_until(self, story_id: int) -> datetime | None:
         """Until when a story is muted (None: not muted, or no such story); a past time means no longer."""
-        row = self._conn().execute("SELECT muted_until FROM stories WHERE id = ?", (story_id,)).fetchone()
+        row = self._conn().execute(f"SELECT muted_until FROM stories WHERE id = {CURRENT_STORY.format('?')}",
+                                   (story_id, story_id)).fetchone()  # fmt: skip
         return _dt(row[0]) if row else None
 
     def _where(self, flt: ArticleFilter) -> tuple[str, list]:

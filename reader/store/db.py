@@ -6,6 +6,7 @@ between threads."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -28,6 +29,15 @@ class StoreError(Exception):
     """Something is wrong with the database file itself."""
 
 
+class StoreDamaged(StoreError):
+    """SQLite found the database file damaged while opening it (a page that does not read)."""
+
+
+def _opening_failed(message: str, exc: sqlite3.DatabaseError) -> StoreError:
+    damaged = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_CORRUPT
+    return (StoreDamaged if damaged else StoreError)(f"{message}: {exc}")
+
+
 class StoreWriteError(StoreError):
     """The disk refused a write (full, a file size limit, read-only) or another process kept the database
     locked: the transaction was rolled back, nothing lost."""
@@ -38,6 +48,10 @@ _DISK_REFUSED = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
 _READ_ONLY = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN)  # a read-only file or directory
 _LOCKED = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # another process held the write lock past the timeout
 BUSY_TIMEOUT = 30  # seconds a write waits for another process's transaction to end
+
+
+# A story id as it is now, given twice (`?, ?`): an id merged away (schema 10) names the story holding its articles.
+CURRENT_STORY = "coalesce((SELECT story_id FROM story_aliases WHERE old_id = {0}), {0})"
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -52,12 +66,21 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _writable(path: Path) -> bool:
+    """Whether this process may write `path` (false on a read-only file system, even for root)."""
+    return os.access(path, os.W_OK)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
 class Database:
-    """One SQLite file: a connection per thread, short write transactions, the schema kept current."""
+    """One SQLite file: a connection per thread, short write transactions, the schema kept current.
+
+    In a data directory the reader may not write to (or a database file it may not write), it opens the
+    database for reading only: listing, search and showing work, and a write says in one line that the
+    directory is read-only."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -65,8 +88,18 @@ class Database:
         existed = self.path.exists()
         if existed and self.path.stat().st_size == 0:
             self._refuse_if_history("is empty (0 bytes)")
+        self.read_only = not _writable(self.path.parent) or (existed and not _writable(self.path))
+        if self.read_only and not existed:
+            raise StoreWriteError(f"the data directory {self.path.parent} is read-only and holds no database yet "
+                                  f"({self.path.name}): make it writable and run the command again")
         self._local = threading.local()
         self._migrate(self._conn(), existed)
+
+    def _read_only_refusal(self, doing: str) -> StoreWriteError:
+        return StoreWriteError(
+            f"the data directory {self.path.parent} is read-only, and {doing} writes to the database in it. "
+            "Nothing was lost; make it writable and run the command again"
+        )
 
     def _refuse_if_history(self, state: str) -> None:
         """Refuse to start a new database in place of one that was emptied while what derives from it remains:
@@ -86,14 +119,39 @@ class Database:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
+                if self.read_only:
+                    conn = self._open_read_only()
+                else:
+                    conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+                    conn.execute("PRAGMA journal_mode=WAL")
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"cannot open the database {self.path}: {exc}") from None
+                raise _opening_failed(f"cannot open the database {self.path}", exc) from None
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
         return conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A read-only connection. WAL mode reads through the `-shm` file: where it is missing and cannot be
+        made (a read-only directory after a clean exit), the file alone holds everything when no `-wal` is
+        left, and is opened as immutable; a `-wal` still holding changes without its `-shm` cannot be read."""
+        uri = self.path.resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT, isolation_level=None)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()  # opens the -wal and -shm files, if it can
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_CANTOPEN:
+                raise
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists() and wal.stat().st_size:
+            raise StoreError(
+                f"the data directory {self.path.parent} is read-only, and the last changes to the database are "
+                f"still in {wal.name} without its {self.path.name}-shm: make the directory writable once (any "
+                "reader command then folds them into the database) and run the command again"
+            )
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -109,6 +167,8 @@ class Database:
         transaction is rolled back (SQLite may already have done it), so the
         database holds everything it held before.
         """
+        if self.read_only:
+            raise self._read_only_refusal("this command")
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")  # inside: a database locked or read-only refuses it here
@@ -163,7 +223,7 @@ class Database:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a reader database: {exc}") from None
+            raise _opening_failed(f"{self.path} is not a reader database", exc) from None
         if app_id not in (0, APPLICATION_ID):
             raise StoreError(f"{self.path} belongs to another program (application_id {app_id:#x})")
         if version == 0 and existed and not conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
@@ -173,19 +233,40 @@ class Database:
                 f"{self.path} has schema version {version}, newer than this reader knows ({SCHEMA_VERSION}): "
                 "it was written by a newer reader; upgrade the reader to open it (the file was left unchanged)"
             )
+        if self.read_only and version < SCHEMA_VERSION:
+            raise self._read_only_refusal(f"upgrading it from schema version {version} to {SCHEMA_VERSION} "
+                                          "(needed before this reader can read it)")
         if 0 < version < SCHEMA_VERSION:  # a step may rewrite every article: minutes at 100k, so say so first
             log.warning("upgrading the database %s from version %d to %d, once (a large one may take a minute); "
                         "older readers cannot open it afterwards", self.path, version, SCHEMA_VERSION)
         for step in MIGRATIONS[version:]:
-            with self._tx() as tx:
-                for statement in split_sql(step.sql):
-                    if DROPS_COLUMNS or not _DROP_COLUMN.match(statement.strip()):
-                        tx.execute(statement)
-                tx.execute(f"PRAGMA user_version = {step.version}")
-                tx.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                problems = tx.execute("PRAGMA foreign_key_check").fetchall()
-                if problems:
-                    raise StoreError(f"migration to version {step.version} broke foreign keys: {problems[:3]}")
+            try:
+                self._step(step)
+            except sqlite3.DatabaseError as exc:  # a damaged page the step read: the step was rolled back
+                failed = _opening_failed(f"upgrading {self.path} to schema version {step.version} stopped, nothing "
+                                         "was changed: the file is damaged", exc)  # fmt: skip
+                if isinstance(failed, StoreDamaged):
+                    raise failed from None
+                raise
+
+    def _step(self, step) -> None:
+        """One migration step, in one transaction."""
+        with self._tx() as tx:
+            for statement in split_sql(step.sql):
+                if DROPS_COLUMNS or not _DROP_COLUMN.match(statement.strip()):
+                    tx.execute(statement)
+            if step.rewrite is not None:
+                step.rewrite(tx)
+            tx.execute(f"PRAGMA user_version = {step.version}")
+            tx.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            problems = tx.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise StoreError(f"migration to version {step.version} broke foreign keys: {problems[:3]}")
+
+    def quick_check(self, limit: int) -> list[str]:
+        """SQLite's `quick_check`: ["ok"], or up to `limit` lines saying what is wrong (one pass over the file,
+        without `integrity_check`'s comparison of each index with its table)."""
+        return [row[0] for row in self._conn().execute(f"PRAGMA quick_check({int(limit)})")]
 
     def schema_version(self) -> int:
         return self._conn().execute("PRAGMA user_version").fetchone()[0]

@@ -1,4 +1,5 @@
-"""The schema: numbered migration steps and the identity of a reader database. DDL only, no queries.
+"""The schema: numbered migration steps and the identity of a reader database. DDL only, no queries (but a
+step's `rewrite`: what SQL cannot say, run in the step's transaction).
 
 To change the schema, append a `Migration` numbered one past the last; never
 edit a step that has shipped (databases out there already ran it). Each step
@@ -10,7 +11,9 @@ upgrades one made at every earlier version and checks that no row is lost.
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -19,6 +22,37 @@ class Migration:
     version: int  # the schema version this step leaves the database at
     why: str
     sql: str  # statements separated by ';' (trigger bodies may hold their own)
+    rewrite: Callable[[sqlite3.Connection], None] | None = None  # after the statements, in their transaction
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def _mask_deliveries(tx: sqlite3.Connection) -> None:
+    """Step 10: each delivery's label, and any URL in its last error or in the health alert of a target given up
+    (health.py's "delivery_failed" conditions, kept in meta "health"), masked as the reader masks them today.
+    Readers before the webhook rule (every path segment after the first, every query value) stored some with
+    their tokens whole, and the alert list and `doctor` show them as stored. Apprise is loaded for this, once."""
+    import json
+
+    from ..targets import redact  # (this step only: opening a current database never loads Apprise)
+
+    def masked(text: str) -> str:
+        return _URL.sub(lambda m: redact(m.group()), text)
+
+    rows = tx.execute("SELECT id, target_label, coalesce(last_error, '') FROM deliveries").fetchall()
+    tx.executemany("UPDATE deliveries SET target_label = ?, last_error = ? WHERE id = ?",
+                   [(redact(label), masked(error) or None, id_) for id_, label, error in rows])  # fmt: skip
+    row = tx.execute("SELECT value FROM meta WHERE key = 'health'").fetchone()
+    try:
+        conditions = json.loads(row[0]) if row else {}
+    except ValueError:
+        return
+    for c in conditions.values() if isinstance(conditions, dict) else ():
+        if isinstance(c, dict) and c.get("kind") == "delivery_failed":
+            c.update({k: masked(v) for k, v in c.items() if k in ("title", "detail") and isinstance(v, str)})
+    if row:
+        tx.execute("UPDATE meta SET value = ? WHERE key = 'health'", (json.dumps(conditions),))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -277,6 +311,26 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE articles DROP COLUMN markdown;
     DROP TRIGGER articles_queue_match;
     """),
+    # 10: a story merged into another (`Grouper.settle`, `StoryStore._merge`) leaves its id in `story_aliases`, which
+    # names the story holding its articles now (chains collapsed as they form): `reader stories show|mute OLD_ID` and
+    # an alert that recorded the old id find the surviving story in one lookup. Filled from the merges made before
+    # (`stories.merged_into`, followed to its end). Deliveries' labels stored unmasked by old readers are masked.
+    Migration(10, "stories: each merged-away id names the story that holds its articles; delivery labels masked", """
+    CREATE TABLE story_aliases (
+        old_id INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL
+    );
+    CREATE INDEX story_aliases_by_story ON story_aliases (story_id);
+    INSERT INTO story_aliases (old_id, story_id)
+        WITH RECURSIVE chain(old_id, story_id, depth) AS (
+            SELECT id, merged_into, 0 FROM stories WHERE merged_into IS NOT NULL
+            UNION ALL
+            SELECT c.old_id, s.merged_into, c.depth + 1 FROM chain c JOIN stories s ON s.id = c.story_id
+            WHERE s.merged_into IS NOT NULL AND c.depth < 10000
+        )
+        SELECT old_id, story_id FROM chain c
+        WHERE NOT EXISTS (SELECT 1 FROM stories s WHERE s.id = c.story_id AND s.merged_into IS NOT NULL);
+    """, rewrite=_mask_deliveries),
     # 11: each article's digest of the raw fields of the entry it was made from (reader/parse/normalise.py,
     # `raw_digest`), so a feed read again converts only the entries that changed: their HTML's text is most of
     # a parse, and many feeds change their body on every fetch (a build date) with no entry changed. NULL for

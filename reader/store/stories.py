@@ -15,13 +15,15 @@ import struct
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from itertools import chain
+from itertools import chain, compress, repeat
+from json.encoder import encode_basestring_ascii
+from operator import sub
 from datetime import datetime
 
 from ..models import ArticleFilter, FulltextState, StoryMember, StoryMerge, StoryRecord
 from ..stories import MAX_TEXT_CHARS, Corpus, Decision, Merge, StoryInput, StoryProfile
 from .alerts import AlertStore
-from .db import Database, _dt, _iso
+from .db import CURRENT_STORY, Database, _dt, _iso
 
 
 _STARTED = json.dumps(Decision(0, 0, True, 0.0, (), ()).explained())  # most articles' reason, written once
@@ -42,6 +44,11 @@ def unpacked_centroid(value: bytes | str) -> dict[str, float]:
     if not size:
         return {}
     return dict(zip(value[4 + 8 * size :].decode().split("\n"), struct.unpack_from(f"<{size}d", value, 4)))
+
+
+def _json_strings(strings: Iterable[str]) -> str:
+    """`json.dumps(sorted(strings))`, without the encoder's Python per call (a story's outlets and names)."""
+    return "[" + ", ".join(map(encode_basestring_ascii, sorted(strings))) + "]"
 
 
 def _story_key(article_id: int, story_id: int | None) -> int:
@@ -88,6 +95,7 @@ class StoryMemo:
     def clear(self) -> None:
         self.documents: int | None = None  # `story_documents`
         self.df: dict[str, int] = {}  # term -> its stored count (0: not stored)
+        self.every_df = False  # `df` holds every stored count (the run began with none: it saw each one saved)
         self.read: dict[str, str] = {}  # term -> since when its stories were read ('': all of them)
         self.found: dict[str, list[int] | None] = {}  # term -> stories posted under it (None: too many)
         self.last_seen: dict[int, str] = {}  # each story read or saved -> its `last_seen` as stored
@@ -114,11 +122,14 @@ class StoryMemo:
             self.found.pop(term, None)
 
     def saved(self, stories: Sequence[StoryProfile], posted: Mapping[int, Iterable[str]], merges: Sequence[Merge],
-              quieted: tuple[str, str] | None, corpus: Corpus) -> None:  # fmt: skip
+              quieted: tuple[str, str] | None, corpus: Corpus,
+              dates: Mapping[datetime, str] | None = None) -> None:  # fmt: skip
         """The tables after `save_stories`: the stories saved (`posted`: the keys each holds now), the merges
         (the gone story's keys went to the kept one), the stories whose keys left the index (`quieted`: last
         seen in [from, to)), the term counts. A term read since a date lists every story seen since then that
-        holds it (and maybe others: lookups filter by date); one read whole, every story that holds it."""
+        holds it (and maybe others: lookups filter by date); one read whole, every story that holds it. `dates`:
+        the stories' dates as stored (ISO), made by the save."""
+        iso = dates.__getitem__ if dates is not None else _iso
         self.documents = corpus.documents
         self.df.update(corpus.df)
         found, last_seen = self.found, self.last_seen
@@ -131,7 +142,7 @@ class StoryMemo:
                     story_id = into[story_id]
                 return story_id
 
-            after = {p.id: _iso(p.last_seen) for p in stories}
+            after = {p.id: iso(p.last_seen) for p in stories}
             merged = [(before, after.get(kept(gone), "~"))
                       for gone in into if (before := last_seen.get(gone)) is not None]  # fmt: skip
             spans += merged  # (the kept story holds the keys of the gone one, not seen since the date)
@@ -149,7 +160,7 @@ class StoryMemo:
                         listed.append(story_id)
         rows = self.stories
         for p in stories:
-            before, now = last_seen.get(p.id), _iso(p.last_seen)
+            before, now = last_seen.get(p.id), iso(p.last_seen)
             if before is not None and before < now:  # (a new story's keys are all in `posted`)
                 spans.append((before, now))  # (its keys not read since a date in between)
             last_seen[p.id] = now
@@ -199,13 +210,15 @@ class StoryStore(Database):
         """The document count and the frequencies of `terms` (only these: the table holds every term);
         `memo`: those read or saved earlier in the run, not read again."""
         memo, terms = memo or StoryMemo(), set(terms)
-        known = memo.df
-        unknown = sorted(terms - known.keys())
-        known.update(dict.fromkeys(unknown, 0))
-        known.update(self._select_in("SELECT term, df FROM story_df WHERE 1", "term", unknown))
         if memo.documents is None:
             memo.documents = int(self.get_meta("story_documents") or 0)
-        return Corpus(memo.documents, Counter({t: n for t in terms if (n := known[t])}))
+            memo.every_df = self._conn().execute("SELECT 1 FROM story_df LIMIT 1").fetchone() is None
+        known = memo.df
+        if not memo.every_df:  # (a first run reads nothing here: what it counts it saved itself)
+            unknown = sorted(terms - known.keys())
+            known.update(dict.fromkeys(unknown, 0))
+            known.update(self._select_in("SELECT term, df FROM story_df WHERE 1", "term", unknown))
+        return Corpus(memo.documents, Counter({t: n for t in terms if (n := known.get(t))}))
 
     def open_stories(self, keys: Iterable[Sequence[str]], links: Iterable[str], since: datetime, *,
                      df: Mapping[str, int], crowd: int, shared: int, most: int,
@@ -219,10 +232,13 @@ class StoryStore(Database):
         calls of the run (`StoryMemo`), so a lookup reads only what is new."""
         memo = memo or StoryMemo()
         keys = [tuple(k) for k in keys]
-        posted, crowded = self._postings(sorted({term for k in keys for term in k}), _iso(since), df, crowd, memo)
+        posted, crowded = self._postings(sorted(set().union(*keys)), _iso(since), df, crowd, memo)
         ids: set[int] = set()
         for k in keys:
-            hits = Counter(chain.from_iterable([posted.get(term, ()) for term in k]))
+            lists = [found for term in k if (found := posted.get(term))]
+            if len(lists) < shared:  # (too few of its keys are in any story)
+                continue
+            hits = Counter(chain.from_iterable(lists))
             top = [(-n, story_id) for story_id, n in hits.items() if n >= shared]
             ids.update(story_id for _n, story_id in (heapq.nsmallest(most, top) if len(top) > most else top))
         by_link: dict[int, set[str]] = defaultdict(set)
@@ -286,7 +302,7 @@ class StoryStore(Database):
             if stories is None:
                 crowded.add(term)
             elif stories:
-                posted[term] = [story_id for story_id in stories if last_seen[story_id] >= since]
+                posted[term] = list(compress(stories, map(since.__le__, map(last_seen.__getitem__, stories))))
                 if len(posted[term]) > crowd:  # (grown past `crowd` since it was read, by this run's saves)
                     del posted[term]
                     crowded.add(term)
@@ -318,6 +334,8 @@ class StoryStore(Database):
         gone = {m.gone for m in merges}
         posted = {p.id: p.keys for p in stories if p.last_seen >= forget_before and p.id not in gone}
         quieted = None  # (from, to): the stories last seen then left the index
+        # Each date's ISO form made once (a new story's first and last seen are one date; the memo needs them too).
+        dates = {dt: _iso(dt) for dt in {dt for p in stories for dt in (p.first_seen, p.last_seen)}}
         with self._tx() as tx:
             tx.executemany(
                 "INSERT INTO stories (id, first_seen, last_seen, size, outlets, names, centroid, dropped, text) "
@@ -325,8 +343,8 @@ class StoryStore(Database):
                 "last_seen = excluded.last_seen, size = excluded.size, outlets = excluded.outlets, "
                 "names = excluded.names, centroid = excluded.centroid, dropped = excluded.dropped, "
                 "text = excluded.text",
-                [(p.id, _iso(p.first_seen), _iso(p.last_seen), p.size, json.dumps(sorted(p.outlets)),
-                  json.dumps(sorted(p.names)),
+                [(p.id, dates[p.first_seen], dates[p.last_seen], p.size, _json_strings(p.outlets),
+                  _json_strings(p.names),
                   packed_centroid(p.centroid if p.last_seen >= forget_before and p.id not in gone else {}),
                   p.dropped, p.text) for p in stories],
             )  # fmt: skip
@@ -339,10 +357,9 @@ class StoryStore(Database):
             )
             for m in merges:
                 self._merge(tx, m)
-            tx.executemany(
-                "INSERT INTO story_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
-                [(term, grown, grown) for term, n in corpus.df.items() if (grown := n - loaded_df.get(term, 0))],
-            )  # fmt: skip
+            grown = list(map(sub, corpus.df.values(), map(loaded_df.get, corpus.df, repeat(0))))  # (in C)
+            tx.executemany("INSERT INTO story_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + "
+                           "excluded.df", compress(zip(corpus.df, grown), grown))  # (the rows of terms it counted)
             meta = [("story_documents", str(corpus.documents))]
             # Only the stories gone quiet since the last batch: the cost does not grow with the archive.
             forgotten, forget = self.get_meta("story_terms_forgotten") or "", _iso(forget_before)
@@ -355,7 +372,7 @@ class StoryStore(Database):
             tx.executemany("INSERT INTO meta (key, value) VALUES (?, ?) "
                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", meta)  # fmt: skip
         if memo is not None:
-            memo.saved(stories, posted, merges, quieted, corpus)
+            memo.saved(stories, posted, merges, quieted, corpus, dates)
 
     @staticmethod
     def _merge(tx, m: Merge) -> None:
@@ -371,6 +388,8 @@ class StoryStore(Database):
                    "WHERE id = ?", (m.kept, m.gone, m.kept))  # fmt: skip
         tx.execute("UPDATE stories SET merged_into = ?, merge_reason = ?, centroid = '{}' WHERE id = ?",
                    (m.kept, json.dumps(m.explained()), m.gone))  # fmt: skip
+        tx.execute("UPDATE story_aliases SET story_id = ? WHERE story_id = ?", (m.kept, m.gone))  # (chains collapse)
+        tx.execute("INSERT OR REPLACE INTO story_aliases (old_id, story_id) VALUES (?, ?)", (m.gone, m.kept))
 
     def newest_story_seen(self) -> datetime | None:
         return _dt(self._conn().execute("SELECT max(last_seen) FROM stories").fetchone()[0])
@@ -395,10 +414,8 @@ class StoryStore(Database):
                            (story_id,)).fetchone()  # fmt: skip
         if row is None:
             return None
-        if row[4] is not None:
-            into, up = row[4], row[4]
-            while up is not None:  # merged into a story that was merged in turn
-                into, up = up, conn.execute("SELECT merged_into FROM stories WHERE id = ?", (up,)).fetchone()[0]
+        if row[4] is not None:  # merged into a story that may have been merged in turn: the one holding it now
+            into = self.current_story(row[0])
             return StoryRecord(row[0], _dt(row[1]), _dt(row[2]), _dt(row[3]), (), merged_into=into)
         merges = conn.execute(
             """
@@ -421,10 +438,17 @@ class StoryStore(Database):
             merges=tuple(StoryMerge(r[0], r[1], json.loads(r[2])) for r in merges),
         )  # fmt: skip
 
+    def current_story(self, story_id: int) -> int:
+        """The story holding `story_id`'s articles now: itself, or the one it was merged into (in the end)."""
+        row = self._conn().execute("SELECT story_id FROM story_aliases WHERE old_id = ?", (story_id,)).fetchone()
+        return row[0] if row else story_id
+
     def set_story_muted(self, story_id: int, until: datetime | None) -> bool:
-        """Mute a story until `until` (None: unmute); False if there is no such story."""
+        """Mute a story until `until` (None: unmute), the surviving one if it was merged; False if there is no
+        such story."""
         with self._tx() as tx:
-            return tx.execute("UPDATE stories SET muted_until = ? WHERE id = ?", (_iso(until), story_id)).rowcount == 1
+            return tx.execute(f"UPDATE stories SET muted_until = ? WHERE id = {CURRENT_STORY.format('?')}",
+                              (_iso(until), story_id, story_id)).rowcount == 1  # fmt: skip
 
     def muted_stories(self, story_ids: Sequence[int], now: datetime) -> set[int]:
         """Which of these stories are muted at `now`."""

@@ -101,6 +101,10 @@ class ReaderApp(App):
         self.theme = self.initial_theme or (remembered if remembered in self.available_themes else DARK)
         main = MainScreen(self.library, poll_seconds=self.poll_seconds)
         self.push_screen(main)
+        if self.library.store.read_only:
+            self.notify(f"The data directory {self.library.store.path.parent} is read-only: everything stored is "
+                        "shown; marking, starring, muting and refreshing are off.", title="Read-only",
+                        severity="warning", markup=False, timeout=10)  # fmt: skip
         if self.refresh_on_start:
             self.call_after_refresh(main.start_refresh, None)
 
@@ -139,8 +143,7 @@ class ReaderApp(App):
 
     def watch_theme(self, theme: str) -> None:
         """Remember the theme (chosen with T or the command palette) for next time."""
-        if self.library.store.get_meta(THEME_KEY) != theme:
-            self.library.store.set_meta(THEME_KEY, theme)
+        self.library.remember(THEME_KEY, theme)
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.current_theme.dark else DARK

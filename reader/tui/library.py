@@ -385,14 +385,21 @@ class Library:
         return self.store.count_articles(ArticleFilter(feed_ids=[feed_id]))
 
     def set_read(self, ids: Sequence[int], read: bool) -> None:
-        self.store.set_read(ids, read)
+        """(Opening an article in a read-only data directory marks nothing: the screen says so once.)"""
+        if not self.store.read_only:
+            self.store.set_read(ids, read)
+
+    def remember(self, key: str, value: str) -> None:
+        """Keep a choice of the screen's for next time (in a read-only data directory: for this session)."""
+        if not self.store.read_only and self.store.get_meta(key) != value:
+            self.store.set_meta(key, value)
 
     def set_starred(self, article_id: int, starred: bool) -> None:
         self.store.set_starred(article_id, starred)
 
     def catch_up_index(self) -> int | None:
         """Index what an interrupted run left unindexed; None if another process writes (it will do it)."""
-        if not self.store.count_to_index() and not self.store.pending_index_deletions():
+        if self.store.read_only or not (self.store.count_to_index() or self.store.pending_index_deletions()):
             return 0
         from ..ingest import update_index, writer  # the pipeline's imports are slow: only when needed
         from ..lock import WriterBusy
@@ -441,7 +448,7 @@ class Library:
         return int(self.store.get_meta(SEEN_ALERT_KEY) or 0)
 
     def set_seen_alert_id(self, alert_id: int) -> None:
-        self.store.set_meta(SEEN_ALERT_KEY, str(alert_id))
+        self.remember(SEEN_ALERT_KEY, str(alert_id))
 
     # -- search history ------------------------------------------------------------------------
 
@@ -454,7 +461,7 @@ class Library:
         return [q for q in history if isinstance(q, str)] if isinstance(history, list) else []
 
     def set_search_history(self, history: Sequence[str]) -> None:
-        self.store.set_meta(SEARCH_HISTORY_KEY, json.dumps(list(history)))
+        self.remember(SEARCH_HISTORY_KEY, json.dumps(list(history)))
 
     # -- subscriptions ---------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from textual.widgets import Input
 
 from reader.lock import WriterLock
@@ -39,7 +41,7 @@ async def test_R_refreshes_in_the_background_while_the_list_stays_usable(world, 
         assert any(title == "Refreshed" and "3 new articles" in message for title, message, _ in app.notices)
         local = next(f for f in screen.feeds if f.url == url)
         assert screen.counts.unread_by_feed[local.id] == 3
-        assert "last refresh 20" in str(status.query_one("#status-text").render())
+        assert re.search(r"last refresh \d\d:\d\d · ", str(status.query_one("#status-text").render())), "today's: a time"
 
 
 async def test_adding_a_feed_fetches_it(world, make_app, http_server):
@@ -95,6 +97,24 @@ async def test_a_refresh_while_a_daemon_holds_the_lock_is_a_notice_not_a_crash(w
             await pilot.press("R")
             await wait_until(pilot, lambda: any(title == "Not refreshed" for title, _, _ in app.notices), timeout=30)
             assert app.is_running and not screen.refreshing
+    finally:
+        lock.release()
+
+
+async def test_R_while_the_daemon_runs_says_the_daemon_refreshes_rather_than_try_again_later(world, make_app):
+    import os
+
+    lock = WriterLock(world.lock_path)
+    lock.acquire(daemon=True)  # as `reader daemon` holds it
+    try:
+        app = make_app(world)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await started(pilot)
+            await pilot.press("R")
+            await wait_until(pilot, lambda: any(title == "Not refreshed" for title, _, _ in app.notices), timeout=30)
+            [(_, said, severity)] = [n for n in app.notices if n[0] == "Not refreshed"]
+            assert f"The daemon (pid {os.getpid()}) refreshes the feeds" in said and "try again" not in said
+            assert severity == "information" and not screen.refreshing
     finally:
         lock.release()
 
@@ -164,10 +184,21 @@ async def test_the_alerts_view_says_which_rule_why_and_where_and_r_retries(world
         assert http_server.hits("/hook") >= 2 and "500" not in alert_text(screen)
 
 
+def new_alert(a, rule: str, story: int, **changes):
+    """An alert for article `a` as the matcher records it, without deliveries (a rule without targets)."""
+    from reader.models import NewAlert
+
+    return NewAlert(rule=rule, article_id=a.id, canonical_url=a.link, title=a.title, link=a.link, published=a.published,
+                    feed_title=a.feed_title, snippet=a.title, spans=(), deliveries=(), story_id=story, **changes)  # fmt: skip
+
+
+async def open_alerts(pilot, screen, count: int) -> None:
+    screen.sidebar.select(Source(ALERTS).id)
+    await wait_until(pilot, lambda: screen.alerts.display and screen.alerts.row_count == count)
+
+
 async def test_an_alert_for_a_story_run_by_several_outlets_says_how_many_and_which(world, make_app):
     from dataclasses import replace
-
-    from reader.models import NewAlert
 
     store = Store(world.db_path)
     by_feed = {}
@@ -175,18 +206,13 @@ async def test_an_alert_for_a_story_run_by_several_outlets_says_how_many_and_whi
         by_feed.setdefault(a.feed_title, a)
     first, second = list(by_feed.values())[:2]
 
-    def alert(a, story: int) -> NewAlert:
-        return NewAlert(rule="chips", article_id=a.id, canonical_url=a.link, title=a.title, link=a.link,
-                        published=a.published, feed_title=a.feed_title, snippet=a.title, spans=(), deliveries=(), story_id=story)  # fmt: skip
-
-    store.record_matches([alert(first, 7), alert(second, 7), replace(alert(second, 8), canonical_url="x")],
-                         [first.id, second.id])  # fmt: skip
+    store.record_matches([new_alert(first, "chips", 7), new_alert(second, "chips", 7),
+                          replace(new_alert(second, "chips", 8), canonical_url="x")], [first.id, second.id])  # fmt: skip
     store.close()
     app = make_app(world)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await started(pilot)
-        screen.sidebar.select(Source(ALERTS).id)
-        await wait_until(pilot, lambda: screen.alerts.display and screen.alerts.row_count == 2)
+        await open_alerts(pilot, screen, 2)
         rows = {screen.alerts.alert(i).story_id: screen.alerts.render_row(i, 110, selected=False).text
                 for i in range(2)}  # fmt: skip
         assert "+1" in rows[7] and "+1" not in rows[8] and len(rows[7]) == len(rows[8]) == 110
@@ -249,7 +275,25 @@ async def test_the_status_bar_shows_what_needs_the_user_until_it_recovers(world,
         screen = await started(pilot)
         text = lambda: str(screen.query_one("#status-text").render())  # noqa: E731
         assert "Search index damaged" in text()
+        assert text().index("no daemon") < text().index("Search index damaged"), "a long warning is what is cut"
         record_recovery(store, INDEX_DAMAGED, "index")
         screen.update_status()
         await settle(pilot)
         assert "Search index damaged" not in text()
+
+
+async def test_an_alert_waiting_for_its_rules_outlets_says_so_rather_than_no_targets(world, make_app):
+    from reader.rules import write_rule
+
+    write_rule(world.rules_dir, "three", query="DeepSeek", notify=["json://127.0.0.1:9/hook"], outlets=3)
+    store = Store(world.db_path)
+    a = next(a for a in store.iter_articles() if a.title.startswith("DeepSeek"))
+    store.record_matches([new_alert(a, "three", 7, outlets=3)], [a.id])
+    store.close()
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await open_alerts(pilot, screen, 1)
+        await wait_until(pilot, lambda: screen.alerts.render_row(0, 110, selected=False).text.startswith("waiting "))
+        await wait_until(pilot, lambda: "Waiting for 3 outlets to carry the story (1 so far)" in alert_text(screen))
+        assert "No notify targets" not in alert_text(screen)

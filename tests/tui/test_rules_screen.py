@@ -158,3 +158,24 @@ async def test_the_save_dialog_sets_feeds_groups_mode_and_quiet_hours(world, mak
         await wait_until(pilot, lambda: pilot.app.screen is main)
         rule = load_rules(world.rules_dir).rule("export-controls")
         assert rule.groups == ("Tech", "Policy") and rule.mode == "digest" and str(rule.quiet_hours) == "22:00-07:00"
+
+
+async def test_at_80x24_the_rules_list_shows_the_last_alerts_time_whole_and_the_files_left_out_on_a_line(world, make_app):
+    from tests.tui.test_terminals import screen_text
+
+    write_rule(world.rules_dir, "tsmc", query="TSMC", title="TSMC quarterly revenue and guidance watch")
+    (world.rules_dir / "broken.toml").write_text('query = "export AND ("\n', encoding="utf-8")
+    store = Store(world.db_path)
+    tsmc = next(a for a in store.iter_articles() if a.title.startswith("TSMC"))
+    when = store.alerts_by_ids([add_alert(store, "tsmc", tsmc.id)]).popitem()[1].created_at.astimezone()
+    store.close()
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        screen = await rules_screen(pilot)
+        await settle(pilot)
+        text = screen_text(app)
+        assert f"{when:%Y-%m-%d %H:%M}" in text, text  # the title column gives way, not the time
+        assert "TSMC quarterly revenu…" in text
+        summary = str(screen.query_one("#rule-summary", Static).render())
+        assert summary.splitlines()[0].endswith("broken.toml") and summary.splitlines()[1].startswith("TSMC → ")

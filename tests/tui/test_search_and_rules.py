@@ -184,6 +184,21 @@ async def test_a_search_saved_shows_its_backtest_and_becomes_a_saved_search(worl
         await wait_until(pilot, lambda: screen.counts.rule_unread.get("deepseek-ai-act") == 2)
 
 
+async def test_the_name_proposed_for_a_search_is_one_no_rule_has_yet(world, make_app):
+    from reader.rules import write_rule
+
+    write_rule(world.rules_dir, "deepseek", query="DeepSeek AND chips")
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        dialog = await save_dialog(pilot, screen, "DeepSeek")
+        assert dialog.query_one("#rule-name", Input).value == "deepseek-2", "deepseek.toml exists: saving it is refused"
+        dialog.query_one("#rule-name", Input).value = "deepseek"
+        dialog.query_one("#save-search", Button).press()
+        await wait_until(pilot, lambda: "exists already" in str(dialog.query_one("#save-error", Static).render()))
+        assert load_rules(world.rules_dir).rule("deepseek").query_text == "DeepSeek AND chips", "left as it was"
+
+
 async def test_a_search_saved_as_an_alert_rule_names_its_targets(world, make_app):
     app = make_app(world)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -112,6 +112,29 @@ async def test_a_story_is_one_row_that_expands_and_is_marked_read_whole(story_wo
         assert set(ids) <= unread(story_world)
 
 
+async def test_o_on_a_story_row_opens_what_enter_would_and_reads_the_story_as_enter_does(story_world, make_app):
+    ids = eruption_ids(story_world)
+    store = Store(story_world.db_path)
+    store.set_read([ids[0]], True)  # the row's own article read elsewhere: o opens the first unread one
+    links = {i: store.article(i).link for i in ids}
+    store.close()
+    app = make_app(story_world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        assert screen.articles.current_id == ids[0] and row_text(screen, 0).startswith("●")
+        await pilot.press("o")
+        await settle(pilot)
+        assert len(app.opened) == 1 and app.opened[0] in {links[ids[1]], links[ids[2]]}, "an unread one"
+        assert not set(ids) & unread(story_world), "the story was read in the browser, as Enter reads it"
+        assert not row_text(screen, 0).startswith("●")
+        await pilot.press("u")
+        await settle(pilot)
+        assert set(ids[1:]) <= unread(story_world) and row_text(screen, 0).startswith("●")
+        await pilot.press("enter")  # Enter shows the article o opened
+        await wait_until(pilot, lambda: screen.reader.article is not None)
+        assert screen.reader.article.link == app.opened[0]
+
+
 async def test_a_story_is_unread_while_any_of_its_articles_is_and_counts_once(story_world, make_app):
     ids = eruption_ids(story_world)
     store = Store(story_world.db_path)

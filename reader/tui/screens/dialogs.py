@@ -44,7 +44,7 @@ class Dialog(ModalScreen):
             padding: 1 2;
         }
         .dialog-title { text-style: bold; margin-bottom: 1; }
-        .dialog-hint { color: $text-muted; margin-top: 1; }
+        .dialog-hint { color: $text-muted; margin-top: 1; width: 100%; }  /* wraps: a narrow terminal keeps its end */
         .dialog-error { color: $text-error; height: auto; }
         .field { height: 1; margin-top: 0; }  /* a label and a one-line input */
         .field Label { width: 8; text-style: bold; }

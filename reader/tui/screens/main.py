@@ -84,6 +84,9 @@ FIND_PLACEHOLDER = "find in the article (Enter: find · then n / N: next / previ
 TEXT_BOX_ACTIONS = frozenset({"search", "save_search", "add_feed", "feed_info", "import_opml"})  # priority keys
 LIST_ACTIONS = frozenset({"mark_all_read", "next_unread", "previous_unread", "cycle_sort", "toggle_unread_only",
                           "toggle_story", "toggle_plain"})  # off on Alerts
+WRITE_ACTIONS = frozenset({"toggle_read", "toggle_story_muted", "toggle_star", "mark_all_read", "undo_read", "add_feed",
+                           "remove_feed", "feed_info", "import_opml", "refresh_all", "refresh_selected",
+                           "retry_alerts"})  # off (shown dimmed) in a read-only data directory
 
 
 # -- messages from workers ---------------------------------------------------------------------
@@ -152,9 +155,14 @@ class AlertsRetried(Message):
 
 
 class RefreshFinished(Message):
-    def __init__(self, report=None, error: str | None = None) -> None:
+    def __init__(self, report=None, error: str | None = None, daemon: int | None = None) -> None:
         super().__init__()
-        self.report, self.error = report, error
+        self.report, self.error, self.daemon = report, error, daemon  # daemon: the pid of the one holding the lock
+
+
+def _story_shown(line: ArticleLine, unread: list[tuple[int, int]]) -> int:
+    """The article a story row opens: its own if it is unread (or none is), else the first unread one."""
+    return line.id if not unread or (line.id, line.feed_id) in unread else unread[0][0]
 
 
 def _freeze_start_up() -> None:
@@ -509,6 +517,7 @@ class MainScreen(Screen):
         self.rules = message.rules
         self.rules_signature = message.signature
         self.alerts.rule_titles = {r.name: r.display_title for r in self.rules}
+        self.alerts.rule_outlets = {r.name: r.outlets for r in self.rules}
         self.alerts.refresh()
         self.reload_feeds()
         if self.source.kind == RULE and not self.searching:
@@ -639,7 +648,7 @@ class MainScreen(Screen):
             self._focus(self.reader)  # first: a second Enter typed while the article loads goes to it (full screen)
         story = self.library.row_articles(line, self.scope) if self.articles.is_story_row(self.articles.cursor) else []
         unread = [(i, feed_id) for i, feed_id, is_unread in story if is_unread]
-        shown = line.id if not unread or (line.id, line.feed_id) in unread else unread[0][0]
+        shown = _story_shown(line, unread)
         self.opened_row = line.id if story else None
         if not self.reader.is_showing(shown, query):
             await self._show_article(shown, query)
@@ -667,7 +676,7 @@ class MainScreen(Screen):
         if alert is None:
             return None
         rule = self._rule(alert.rule)
-        details = alert_details(alert, self.alerts.rule_title(alert.rule))
+        details = alert_details(alert, self.alerts.rule_title(alert.rule), self.alerts.outlets_wanted(alert))
         article = self.library.article(alert.article_id) if alert.article_id else None
         query = rule.query if rule and article else None
         if not self.reader.is_showing(article.id if article else None, query, details):
@@ -721,6 +730,8 @@ class MainScreen(Screen):
     def mark_read(self, articles: list[tuple[int, int]], read: bool, story_id: int | None, muted: bool = False) -> None:
         """Mark articles (id, feed id) of one story read or unread (remembered for u); the sidebar's counts
         follow by hand: a story's count moves only when none of its articles stays unread there."""
+        if self.library.store.read_only:
+            return  # opening an article marks nothing there (the keys that mark are off)
         ids = [i for i, _ in articles]
         self.library.set_read(ids, read)
         if read:
@@ -744,6 +755,8 @@ class MainScreen(Screen):
             return False  # a `/` or an `a` typed in a box is text (Ctrl+S there says `save_search(True)`)
         if action in LIST_ACTIONS and self.is_mounted and self.alerts.display:
             return False
+        if action in WRITE_ACTIONS and self.library.store.read_only:
+            return None
         if action == "sources":  # elsewhere the sidebar is always on screen
             return self.has_class("-compact") and self.maximized is None
         return True
@@ -834,13 +847,16 @@ class MainScreen(Screen):
             return self.articles.current_line()
         return self.library.lines([article_id]).get(article_id) if article_id is not None else None
 
+    def _on_story_row(self) -> bool:
+        """An action goes to the list's story row (not to the article in the reader, nor to an alert)."""
+        return self.focused is not self.reader and not self.alerts.display \
+            and self.articles.is_story_row(self.articles.cursor)
+
     def action_toggle_read(self) -> None:
         line = self.target_line()
         if line is None:
             return
-        on_story_row = self.focused is not self.reader and not self.alerts.display \
-            and self.articles.is_story_row(self.articles.cursor)
-        if on_story_row:  # every article the row stands for read, or unread again if all were
+        if self._on_story_row():  # every article the row stands for read, or unread again if all were
             story = self.library.row_articles(line, self.scope)
             unread = [(i, feed_id) for i, feed_id, is_unread in story if is_unread]
             self.mark_read(unread or [(i, feed_id) for i, feed_id, _ in story], bool(unread), line.story_id, line.muted)
@@ -892,7 +908,7 @@ class MainScreen(Screen):
 
     def action_toggle_plain(self) -> None:
         self.plain = not self.plain
-        self.library.store.set_meta(PLAIN_KEY, "1" if self.plain else "0")
+        self.library.remember(PLAIN_KEY, "1" if self.plain else "0")
         # The sidebar counts what the rows are, stories or articles: the other mode's counts if kept, else
         # counted once the list is drawn (the rules' matches are the same: no search).
         by_story = not self.plain
@@ -1002,12 +1018,23 @@ class MainScreen(Screen):
         self.call_after_refresh(self.open_current)  # the cursor is drawn there first, then the article loads
 
     def action_open_in_browser(self) -> None:
+        """The article in the browser, marked read; on a story row, the article Enter would show, and the story
+        read as Enter marks it (`u` undoes it)."""
         line = self.target_line()
-        article = self.library.article(line.id) if line else None
+        if line is None:
+            return
+        unread: list[tuple[int, int]] = []
+        if self._on_story_row():
+            unread = [(i, feed_id) for i, feed_id, is_unread in self.library.row_articles(line, self.scope) if is_unread]
+        article = self.library.article(_story_shown(line, unread))
         if article is None:
             return
         self._open_url(article.link)
-        if not line.read and is_web_url(article.link):
+        if not is_web_url(article.link):
+            return
+        if unread:
+            self.mark_read(unread, True, line.story_id, line.muted)
+        elif not line.read:
             self.set_read(line, True)
 
     def _open_url(self, url: str) -> None:
@@ -1036,7 +1063,7 @@ class MainScreen(Screen):
 
     def action_toggle_unread_only(self) -> None:
         self.unread_only = not self.unread_only
-        self.library.store.set_meta(UNREAD_ONLY_KEY, "1" if self.unread_only else "0")
+        self.library.remember(UNREAD_ONLY_KEY, "1" if self.unread_only else "0")
         self.rebuild_sidebar()
         self.load_view()
         self.notify("Unread articles only." if self.unread_only else "All articles, read ones too.", timeout=2)
@@ -1341,7 +1368,7 @@ class MainScreen(Screen):
             report = run_ingest(self.library.settings, feed_ids=feed_ids,
                                 progress=lambda event: self.post_message(RefreshProgress(event)))  # fmt: skip
         except WriterBusy as exc:
-            return RefreshFinished(error=str(exc))
+            return RefreshFinished(error=str(exc), daemon=exc.pid if exc.daemon else None)
         return RefreshFinished(report)
 
     @on(RefreshProgress)
@@ -1363,6 +1390,11 @@ class MainScreen(Screen):
     def refresh_finished(self, message: RefreshFinished) -> None:
         self.refreshing = False
         self.query_one(StatusBar).hide_progress()
+        if message.error and message.daemon is not None:
+            self.notify(f"The daemon (pid {message.daemon}) refreshes the feeds on its schedule; what it brings "
+                        "shows up here as it lands.", title="Not refreshed", markup=False)  # fmt: skip
+            self.update_status()
+            return
         if message.error:
             self.notify(clean_line(message.error, 500), title="Not refreshed", severity="warning", markup=False)
             self.update_status()

@@ -99,6 +99,9 @@ class RuleScope(Vertical):
         }
 
 
+TABLE_BESIDE_TITLE = 58  # the rules table's other columns up to the last alert's time, padding and scroll bar
+
+
 class RulesScreen(Screen):
     """Rules above, the highlighted rule's recent matches below."""
 
@@ -171,10 +174,13 @@ class RulesScreen(Screen):
         self.rows, self.problems = rows, problems
         table = self.table
         table.clear()
+        title_width = max(12, self.size.width - TABLE_BESIDE_TITLE)  # a long title gives way, never the alert's time
         for row in rows:
             rule = row.rule
+            title = Text(clean_line(rule.display_title, 200), no_wrap=True)
+            title.truncate(title_width, overflow="ellipsis")
             table.add_row(
-                Text(clean_line(rule.display_title, 80)),
+                title,
                 "search" if rule.is_saved_search else rule.mode,
                 "on" if rule.enabled else Text("paused", style="italic"),
                 str(len(row.matches)), str(row.unread),
@@ -195,17 +201,17 @@ class RulesScreen(Screen):
         row = self.current()
         summary = self.query_one("#rule-summary", Static)
         broken = sorted({p.path.name for p in self.problems if p.severity == "error"})
-        left_out = f"Not listed, with errors ('reader rules check' says which): {', '.join(broken)}. " if broken else ""
+        left_out = Content.styled(f"Not listed, with errors ('reader rules check' says which): {', '.join(broken)}\n",
+                                  "$text-warning") if broken else Content("")  # a line of its own  # fmt: skip
         if row is None:
-            summary.update(Content(clean_line(left_out + "No rules yet: save a search with w (Ctrl+S in the search box).",
-                                              2000)))  # fmt: skip
+            summary.update(left_out + "No rules yet: save a search with w (Ctrl+S in the search box).")
             self.query_one("#matches-table", DataTable).clear()
             return
         rule = row.rule
         targets = ", ".join(rule.redacted_notify) or "no targets (a saved search)"
         quiet = f" · quiet {rule.quiet_hours}" if rule.quiet_hours else ""
         sources = ", ".join([*rule.feeds, *(f"group {g}" for g in rule.groups)]) or "every feed"
-        summary.update(Content(clean_line(f"{left_out}{rule.query_text}  →  {targets} · {sources}{quiet}", 2000)))
+        summary.update(left_out + clean_line(f"{rule.query_text}  →  {targets} · {sources}{quiet}", 2000))
         self.fill_matches(row.matches[:RECENT_MATCHES])
 
     def fill_matches(self, ids: list[int]) -> None:

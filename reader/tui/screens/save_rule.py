@@ -33,6 +33,16 @@ def suggested_name(query_text: str) -> str:
     return "-".join(words).lower()[:60].strip("-") or "search"
 
 
+def free_name(rules_dir: Path, name: str) -> str:
+    """`name`, or `name-2`, `name-3`… when a rule of that name exists already (saving would be refused)."""
+    taken = {p.stem for p in rules_dir.glob("*.toml")} if rules_dir.is_dir() else set()
+    free, n = name, 1
+    while free in taken:
+        n += 1
+        free = f"{name}-{n}"
+    return free
+
+
 def split_targets(text: str) -> list[str]:
     """Apprise URLs and tags, separated by commas or spaces."""
     return [t for t in re.split(r"[,\s]+", text.strip()) if t]
@@ -71,7 +81,8 @@ class SaveRuleScreen(Dialog):
             yield Static(Content.styled(clean_line(self.parsed.text, 2000), "bold"), id="rule-query")
             yield Static(Content("Counting what it would have matched…"), id="backtest")
             for label, field_id, value, placeholder in (
-                ("Name", "rule-name", suggested_name(self.parsed.text), "letters, digits, - _ ."),
+                ("Name", "rule-name", free_name(self.library.settings.rules_dir, suggested_name(self.parsed.text)),
+                 "letters, digits, - _ ."),
                 ("Title", "rule-title", "", "shown in the sidebar (optional)"),
                 ("Notify", "rule-notify", "", "Apprise URLs or tags, comma-separated"),
             ):
@@ -120,7 +131,12 @@ class SaveRuleScreen(Dialog):
             return
         try:
             path = self.write(targets if alerting else [])
-        except (ValueError, FileExistsError, OSError) as exc:  # QueryError is a ValueError
+        except FileExistsError:
+            self.show_error(f"A rule named {self.query_one('#rule-name', Input).value.strip()!r} exists already; "
+                            "choose another name (its file is not replaced).")  # fmt: skip
+            self.query_one("#rule-name", Input).focus()
+            return
+        except (ValueError, OSError) as exc:  # QueryError is a ValueError
             self.show_error(str(exc))
             return
         if path is not None:

@@ -19,7 +19,8 @@ from .virtual_list import VirtualList, text_strip
 
 WINDOW = 50
 CACHE_ROWS = 1000
-STATE_LABELS = {"sent": "sent", "pending": "pending", "held": "held", "failed": "FAILED", "none": "none"}
+STATE_LABELS = {"sent": "sent", "pending": "pending", "held": "held", "failed": "FAILED", "none": "none",
+                "waiting": "waiting"}  # fmt: skip
 STATE_W = 8
 
 
@@ -60,6 +61,7 @@ class AlertList(VirtualList):
                          **kwargs)  # fmt: skip
         self._fetch = fetch
         self.rule_titles: dict[str, str] = {}  # rule name → the title the sidebar shows
+        self.rule_outlets: dict[str, int] = {}  # rule name → its `outlets`: an alert waits for that many
         self._ids: list[int] = []
         self._alerts: OrderedDict[int, Alert] = OrderedDict()
 
@@ -91,6 +93,10 @@ class AlertList(VirtualList):
     def rule_title(self, name: str) -> str:
         return self.rule_titles.get(name) or name
 
+    def outlets_wanted(self, alert: Alert) -> int:
+        """How many outlets the alert's story must reach before it is sent (more than it has: waiting)."""
+        return self.rule_outlets.get(alert.rule, 1)
+
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"alert-list--{name}", partial=True)
 
@@ -102,6 +108,8 @@ class AlertList(VirtualList):
         if alert is None:
             return Strip.blank(width, base)
         state = alert.state
+        if not alert.deliveries and self.outlets_wanted(alert) > len(alert.outlets):
+            state = "waiting"
         state_style = {"failed": "failed", "sent": "sent"}.get(state, "waiting")
         rule_w = min(28, max(8, width // 4))
         time_w = 16 if width >= 70 else 5

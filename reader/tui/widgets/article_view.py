@@ -236,15 +236,19 @@ def links_list(article: Article, links: list[Link]) -> Content:
     return Content("\n").join(lines)
 
 
-def alert_details(alert: Alert, rule_title: str) -> Content:
-    """Which rule matched, the words it matched in context, and each target's state and last error."""
+def alert_details(alert: Alert, rule_title: str, outlets_wanted: int = 1) -> Content:
+    """Which rule matched, the words it matched in context, and each target's state and last error (or how
+    many outlets the story must reach first)."""
     when = alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
     lines = [Content.assemble(("Alert", "bold reverse"), " ", (clean_line(rule_title), "bold"), f" · {when}")]
     if alert.snippet:
         lines.append(Content.assemble("Matched: ", matched_context(alert.snippet, alert.spans)))
     if len(outlets := alert.outlets) > 1:  # later outlets of the story joined the alert
         lines.append(Content.assemble((f"{len(outlets)} outlets: ", "bold"), clean_line(", ".join(outlets), 1000)))
-    if not alert.deliveries:
+    if not alert.deliveries and outlets_wanted > len(outlets):
+        lines.append(Content.styled(f"Waiting for {outlets_wanted} outlets to carry the story ({len(outlets)} so "
+                                    "far); then it is sent.", "$text-warning"))  # fmt: skip
+    elif not alert.deliveries:
         lines.append(Content.styled("No notify targets: listed here only.", "$text-muted"))
     for d in alert.deliveries:
         state = {"failed": "FAILED", "sent": "sent"}.get(d.state, d.state)

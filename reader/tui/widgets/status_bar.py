@@ -3,6 +3,9 @@ refreshing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -12,16 +15,21 @@ from ..library import Status
 
 
 def status_text(status: Status, view: str) -> Content:
-    when = status.last_refresh.astimezone().strftime("%Y-%m-%d %H:%M") if status.last_refresh else "never"
-    parts = [Content(f" {view} · last refresh {when}")]
+    """One line, the short parts first: a long warning (a feed's URL) is what a narrow terminal cuts, never
+    whether a daemon runs; a refresh of today is its time alone (80 columns hold the line then)."""
+    when = "never"
+    if status.last_refresh:
+        local = status.last_refresh.astimezone()
+        when = local.strftime("%H:%M" if local.date() == datetime.now().astimezone().date() else "%Y-%m-%d %H:%M")
+    parts = [Content(f" {view} · last refresh {when}" if view else f" last refresh {when}")]
     if status.feeds_in_error:
         errors = status.feeds_in_error
         parts.append(Content.styled(f" · {errors} feed{'s' * (errors != 1)} in error", "$text-error"))
+    daemon = "daemon running" if status.daemon_running else "no daemon"
+    parts.append(Content.styled(f" · {daemon}", "$text-success" if status.daemon_running else "$text-muted"))
     if status.warnings:
         more = f" (+{len(status.warnings) - 1} more: reader doctor)" if len(status.warnings) > 1 else ""
         parts.append(Content.styled(f" · {status.warnings[0]}{more}", "$text-warning"))
-    daemon = "daemon running" if status.daemon_running else "no daemon"
-    parts.append(Content.styled(f" · {daemon}", "$text-success" if status.daemon_running else "$text-muted"))
     return Content.assemble(*parts)
 
 
@@ -44,6 +52,9 @@ class StatusBar(Horizontal):
 
     def show_status(self, status: Status, view: str) -> None:
         text = self.query_one("#status-text", Static)
+        width = text.size.width  # (the warnings come last: they are what is cut)
+        if width and status_text(replace(status, warnings=()), view).cell_length > width:
+            view = ""  # the list's border counts the view too
         shown = status_text(status, view)
         if shown != text.content:
             text.update(shown, layout=False)  # one line of fixed size: no layout of the screen
