@@ -10,7 +10,8 @@ caches, as in a fresh worker), the share of `html_to_text`, and with
 --profile the functions where the time goes. `--words`: the whole worker task
 (`pool_tasks.parse`: the parse and the articles' story features); with
 `--new N`, as when each feed is read again with N new entries (the others
-stored with their story: no features made for them). `--save FILE` keeps every feed's
+stored with their story and their raw digests: no features made for them, and
+not converted). `--save FILE` keeps every feed's
 parsed result; `--compare FILE` parses again and exits 1 if any result
 differs from the saved one (a change meant to be faster must not change
 output: save on `main`, compare on the branch).
@@ -43,11 +44,11 @@ def load_feeds(directory: Path) -> list[Feed]:
     return feeds
 
 
-def parse_all(feeds: Sequence[Feed], words: bool = False,
-              grouped: dict[str, frozenset[str]] | None = None) -> dict[str, object]:  # fmt: skip
+def parse_all(feeds: Sequence[Feed], words: bool = False, grouped: dict[str, frozenset[str]] | None = None,
+              known: dict[str, dict[str, bytes]] | None = None) -> dict[str, object]:  # fmt: skip
     """Every feed's parsed result as plain data (or its ParseError's message); with `words`, as the worker
     task gives it, its articles' story features (unpacked) under "features", none for the articles whose
-    key is in `grouped[feed]`."""
+    key is in `grouped[feed]`; the entries whose raw digest is `known[feed][key]` not converted."""
     from reader import pool_tasks
     from reader.parse import ParseError, parse_feed
 
@@ -55,7 +56,8 @@ def parse_all(feeds: Sequence[Feed], words: bool = False,
     for name, body, url, media_type in feeds:
         if words:
             found, error, _ = pool_tasks.parse(body, url, media_type, 2000, 60.0,
-                                               grouped=(grouped or {}).get(name, frozenset()))  # fmt: skip
+                                               grouped=(grouped or {}).get(name, frozenset()),
+                                               known=(known or {}).get(name))  # fmt: skip
             if found is None:
                 results[name] = f"ParseError: {error}"
             else:
@@ -69,7 +71,7 @@ def parse_all(feeds: Sequence[Feed], words: bool = False,
     return results
 
 
-def html_to_text_seconds(feeds: Sequence[Feed], words: bool) -> float:
+def html_to_text_seconds(feeds: Sequence[Feed], words: bool, *read_again: dict | None) -> float:
     """CPU seconds spent in html_to_text during one parse of every feed."""
     from reader.parse import normalise
 
@@ -86,7 +88,7 @@ def html_to_text_seconds(feeds: Sequence[Feed], words: bool) -> float:
 
     normalise.html_to_text = timed
     try:
-        parse_all(feeds, words)
+        parse_all(feeds, words, *read_again)
     finally:
         normalise.html_to_text = original
     return spent
@@ -97,6 +99,9 @@ def differences(saved: dict[str, object], now: dict[str, object]) -> list[str]:
     found += [f"{name}: not in the saved results" for name in now.keys() - saved.keys()]
     for name in sorted(saved.keys() & now.keys()):
         before, after = saved[name], now[name]
+        if isinstance(before, dict) and isinstance(after, dict) and before.get("articles") and after["articles"]:
+            fields = before["articles"][0].keys()  # fields added since the save are not differences
+            after = {**after, "articles": [{k: a[k] for k in fields if k in a} for a in after["articles"]]}
         if before == after:
             continue
         if isinstance(before, dict) and isinstance(after, dict):
@@ -131,17 +136,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2 if args.real_dir != REAL_FEEDS_DIR else 0  # `all` on a machine without the shared data: skipped
     feeds = load_feeds(args.real_dir)
     args.words = args.words or args.new is not None
-    grouped = None
-    if args.new is not None:
-        keys = {name: [a["key"] for a in r["articles"]] for name, r in parse_all(feeds).items() if isinstance(r, dict)}
-        grouped = {name: frozenset(k[args.new :]) for name, k in keys.items()}
+    grouped = known = None
+    if args.new is not None:  # the entries after the first N: stored, grouped, unchanged
+        stored = {name: r["articles"][args.new :] for name, r in parse_all(feeds).items() if isinstance(r, dict)}
+        grouped = {name: frozenset(a["key"] for a in articles) for name, articles in stored.items()}
+        known = {name: {a["key"]: a["raw_digest"] for a in articles} for name, articles in stored.items()}
     start = time.process_time()
-    results = parse_all(feeds, args.words, grouped)  # also the warm-up: imports, compiled patterns, caches
+    results = parse_all(feeds, args.words, grouped, known)  # also the warm-up: imports, compiled patterns, caches
     first = time.process_time() - start
     seconds = []
     for _ in range(max(1, args.repeat)):
         start = time.process_time()
-        parse_all(feeds, args.words, grouped)
+        parse_all(feeds, args.words, grouped, known)
         seconds.append(time.process_time() - start)
     articles = sum(len(r["articles"]) for r in results.values() if isinstance(r, dict))
     size = sum(len(body) for _, body, _, _ in feeds)
@@ -151,10 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{what} {len(feeds)} real feeds ({size / 1e6:.1f} MB, {articles:,} articles) in one process\n")
     print(f"CPU: first run {first:.3f} s (imports, empty caches); then best {min(seconds):.3f} s, "
           f"median {statistics.median(seconds):.3f} s ({' '.join(f'{s:.3f}' for s in seconds)})")  # fmt: skip
-    print(f"of which html_to_text: {html_to_text_seconds(feeds, args.words):.3f} s (one run)")
+    print(f"of which html_to_text: {html_to_text_seconds(feeds, args.words, grouped, known):.3f} s (one run)")
     if args.profile:
         profile = cProfile.Profile()
-        profile.runcall(parse_all, feeds, args.words, grouped)
+        profile.runcall(parse_all, feeds, args.words, grouped, known)
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.profile)
         print("\n" + out.getvalue().split("\n\n", 1)[-1].strip())

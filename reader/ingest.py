@@ -122,6 +122,7 @@ class IngestReport:
     pages: PageStats = field(default_factory=PageStats)
     indexed: int = 0
     grouped: int = 0  # articles given their story
+    unchanged: int = 0  # entries of feeds read again whose raw fields were their articles' (not converted)
     timings: dict[str, float] = field(default_factory=dict)  # seconds by stage
     alerts: MatchReport = field(default_factory=MatchReport)  # the new batch matched against the rules
     delivery: DeliveryReport = field(default_factory=DeliveryReport)  # notifications sent after it
@@ -302,12 +303,13 @@ class _Run:
             await record(status=FetchStatus.NOT_MODIFIED, etag=result.etag, last_modified=result.last_modified)
             return done(FetchStatus.NOT_MODIFIED)
         want_pages = self.fulltext and feed.fulltext
-        # (A feed read before: the worker makes no story features for the articles already grouped.)
+        # (A feed read before: the worker converts only the entries whose raw fields changed, and makes story
+        # features only for articles not grouped yet.)
         most = self.settings.fetch.max_items_per_feed
-        grouped = (await asyncio.to_thread(self.store.grouped_keys, feed.id, most)
-                   if feed.body_hash and not want_pages else frozenset())  # fmt: skip
-        parse = partial(pool_tasks.parse, words=not want_pages, grouped=grouped, encoding=result.content_encoding,
-                        max_bytes=self.settings.fetch.max_feed_bytes)  # fmt: skip
+        grouped, known = (await asyncio.to_thread(self.store.known_entries, feed.id, most)
+                          if feed.body_hash else (frozenset(), {}))  # fmt: skip
+        parse = partial(pool_tasks.parse, words=not want_pages, grouped=grouped, known=known,
+                        encoding=result.content_encoding, max_bytes=self.settings.fetch.max_feed_bytes)  # fmt: skip
         found, error = await self.run_in_pool("parse", parse, result.body, result.final_url, result.content_type, most)
         if found is None:
             await record(status=FetchStatus.ERROR, error=error, keep_validators=True)
@@ -323,6 +325,7 @@ class _Run:
                      ttl_seconds=parsed.ttl_seconds, new_articles=len(upserted.new_ids))  # fmt: skip
         self.report.new_ids += upserted.new_ids
         self.report.updated_ids += upserted.updated_ids
+        self.report.unchanged += sum(a.unchanged for a in parsed.articles)
         if want_pages and upserted.new_ids:
             jobs = await asyncio.to_thread(self.store.fulltext_jobs, upserted.new_ids)
             self.land_after(self.queue_pages(jobs))

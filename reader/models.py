@@ -79,6 +79,10 @@ class ParsedArticle:
     categories: tuple[str, ...] = ()
     enclosures: tuple[Enclosure, ...] = ()
     content_hash: str = ""  # hash of the fields a reader sees; excludes dates
+    # Of the entry's raw fields as the feed gave them (`normalise.raw_digest`): bookkeeping, not what the article
+    # is (a JSON item and an Atom entry saying the same are equal articles).
+    raw_digest: bytes = field(default=b"", compare=False)
+    unchanged: bool = False  # its digest is its stored article's: not converted, only key, digest and dates set
 
 
 def initial_text(article: ParsedArticle) -> tuple[str, TextSource]:

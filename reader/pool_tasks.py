@@ -14,6 +14,7 @@ message saying so; the worker goes on with the next task.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -31,20 +32,22 @@ def too_costly(what: str, size: int, seconds: float) -> str:
 
 
 def parse(body: bytes, url: str, content_type: str, max_items: int, cpu_seconds: float = 5.0, *, words: bool = True,
-          grouped: frozenset[str] = frozenset(), encoding: str = "", max_bytes: int = 1 << 62,
+          grouped: frozenset[str] = frozenset(), known: Mapping[str, bytes] | None = None, encoding: str = "",
+          max_bytes: int = 1 << 62,
           ) -> tuple[tuple[ParsedFeed, dict[bytes, bytes], dict[str, str]] | None, str | None, float]:  # fmt: skip
     """((parsed feed, its articles' story features if `words`, their links' canonical URLs), None) or (None,
     why it is not a feed), plus CPU seconds. The body's Content-Encoding (`encoding`) is undone here first,
     to at most `max_bytes` (`bodies.decoded`). The feed keeps its newest `max_items` entries (`newest`). No
     `words` for a feed whose articles wait for their page: the page's text is what the grouper reads then;
     none for the articles whose key is in `grouped` (stored with their story: the grouper never reads them
-    again)."""
+    again). `known`: the raw digests of the feed's stored articles by key; an entry whose raw fields are
+    unchanged is not converted, it comes back `unchanged` (the store leaves its article as it is)."""
     from .parse import ParseError, parse_feed
 
     start = time.process_time()
     try:
         with cpu_limit(cpu_seconds):
-            parsed = newest(parse_feed(decoded(body, encoding, max_bytes), url, content_type), max_items)
+            parsed = newest(parse_feed(decoded(body, encoding, max_bytes), url, content_type, known), max_items)
             found = story_features(parsed, grouped) if words else {}
             links = {a.link: canonical_url(a.link) for a in parsed.articles if a.link}
     except (BodyError, ParseError) as exc:
@@ -67,10 +70,11 @@ def newest(parsed: ParsedFeed, cap: int) -> ParsedFeed:
 def story_features(parsed: ParsedFeed, grouped: frozenset[str] = frozenset()) -> dict[bytes, bytes]:
     """Each article's story features, `packed`, by `feature_key`: made here beside the parse, so the main
     process only weighs them and looks stories up (`ingest.group_stories`). None for the articles whose key
-    is in `grouped`: a feed with one new entry costs one entry's words."""
+    is in `grouped`, nor for those `unchanged` (not converted; should one wait for its story, the grouper reads
+    its words from the store): a feed with one new entry costs one entry's words."""
     found, weight = {}, Tuning.title_weight  # the weight the key names is the one the features are made with
     for a in parsed.articles:
-        if a.key in grouped:
+        if a.unchanged or a.key in grouped:
             continue
         title, text = story_text(a)
         found[feature_key(title, text, weight)] = packed(features(title, text, title_weight=weight))

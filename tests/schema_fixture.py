@@ -27,7 +27,7 @@ WHEN = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 def fill(store_module, store) -> None:
     """One of everything a user's database holds: feeds in each state, articles read, starred, with pages,
     updated and deleted, the index's bookkeeping and, from version 2, alerts with sources and deliveries,
-    from version 4, stories."""
+    from version 4, stories, from version 11, each article's raw digest."""
     from reader.models import Enclosure, ParsedArticle
 
     tech, _ = store.add_feed("https://example.org/feed.xml", title="Exämple — tech", group="Tech",
@@ -40,6 +40,8 @@ def fill(store_module, store) -> None:
     store.set_feed_options(broken.id, fulltext=False, title="Broken")
 
     def article(key: str, title: str, **kw) -> ParsedArticle:
+        if "raw_digest" in ParsedArticle.__dataclass_fields__:  # version 11
+            kw["raw_digest"] = f"raw {key}".encode()
         return ParsedArticle(key=key, title=title, link=f"https://example.org/{key}?utm_source=x",
                              content_hash=f"h-{title}", **kw)  # fmt: skip
 

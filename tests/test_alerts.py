@@ -176,6 +176,26 @@ def test_an_update_alerts_only_when_a_rule_now_matches_it(deepseek):
     assert len(deepseek.endpoint.received()) == 4
 
 
+def test_a_feed_read_again_converts_only_the_entry_that_changed(deepseek):
+    """Many feeds change their body on every fetch (a build date) with no entry changed: the entries whose raw
+    fields are their articles' are not converted again (`unchanged`: nothing updated, matched or indexed), and
+    the one that changed is updated and matched again as ever."""
+    def serve(build: str, more: str = "") -> None:
+        items = [Item(sc.title, deepseek.server.url(f"/{sc.name}.html"),
+                      sc.summary + (more if sc is DEEPSEEK_SIDEBAR_ONLY else ""), published=recent(2))
+                 for sc in DEEPSEEK_SCENARIOS]  # fmt: skip
+        extra = f"<lastBuildDate>{build}</lastBuildDate>"
+        deepseek.server.route("/feed.xml", rss(items, title="Chip Wire", extra=extra), headers=RSS)
+
+    serve("Mon, 30 Nov 2026 08:00:00 GMT")
+    first = run(deepseek.settings)
+    assert (len(first.new_ids), first.unchanged, len(alerts_of(deepseek.settings))) == (4, 0, 3)
+    serve("Tue, 01 Dec 2026 08:00:00 GMT", " Now with DeepSeek and export controls.")
+    again = run(deepseek.settings)
+    assert (again.new_ids, len(again.updated_ids), again.unchanged, again.indexed) == ([], 1, 3, 1)
+    assert len(alerts_of(deepseek.settings)) == 4  # the sidebar-only article matches now
+
+
 def test_a_second_feeds_copy_of_a_story_joins_its_alert_as_a_source(world):
     sc, s = DEEPSEEK_BODY_MATCH, world.server
     page = s.route("/story.html", sc.page.html, headers=HTML)

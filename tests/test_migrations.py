@@ -112,6 +112,8 @@ def test_upgraded_database_reads_and_writes_through_the_store(tmp_path, version)
     assert articles["a1"].text_source == "page" and articles["a1"].read and articles["a1"].categories == ("AI", "Policy")
     assert articles["a2"].starred and not articles["a2"].read
     assert store.count_to_index() == 3 and len(store.pending_index_deletions()) == 1
+    digests = {key: f"raw {key}".encode() for key in ("a1", "a2", "a3")} if version >= 11 else {}
+    assert store.known_entries(tech.id, 10)[1] == digests  # before schema 11, none: each entry is converted once
     alerts = store.recent_alerts()
     if version >= 2:
         by_rule = {a.rule: a for a in alerts}

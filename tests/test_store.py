@@ -35,6 +35,34 @@ def test_upsert_new_then_updated_then_unchanged(tmp_path):
     assert store.article(first.new_ids[0]).title == "t2"
 
 
+def test_an_entry_read_unchanged_leaves_its_article_as_it_is(tmp_path):
+    """An entry the worker read `unchanged` (its raw digest is its article's) writes nothing: no update, no new
+    version for the index, nothing to match. One whose raw fields changed but not the article they make records
+    its digest only, as does an article stored before digests were (NULL); `known_entries` gives them back."""
+    from dataclasses import replace
+
+    store = Store(tmp_path / "db.sqlite")
+    feed, _ = store.add_feed("http://x/feed")
+    a, b = _article("a"), _article("b", raw_digest=b"b1")
+    ids = store.upsert_articles(feed.id, [a, b], fulltext=False, canonical={}).new_ids
+    assert store.known_entries(feed.id, 10) == (frozenset(), {"b": b"b1"})
+    store.record_matches([], ids)
+    store.mark_indexed([(i, 1) for i in ids])
+
+    def versions() -> list[int]:
+        return [r[0] for r in store._conn().execute("SELECT version FROM articles ORDER BY id")]
+
+    unchanged = replace(b, title="", link="", content_hash="", unchanged=True)
+    again = store.upsert_articles(feed.id, [replace(a, raw_digest=b"a1"), unchanged], fulltext=False, canonical={})
+    assert (again.new_ids, again.updated_ids, versions(), store.queued_for_matching()) == ([], [], [1, 1], 0)
+    assert store.article(ids[1]).title == "t" and store.count_to_index() == 0
+    assert store.known_entries(feed.id, 10) == (frozenset(), {"a": b"a1", "b": b"b1"})
+    changed = store.upsert_articles(feed.id, [replace(b, title="t2", content_hash="t2", raw_digest=b"b2")],
+                                    fulltext=False, canonical={})  # fmt: skip
+    assert changed.updated_ids == [ids[1]] and versions() == [1, 2] and store.queued_for_matching() == 1
+    assert store.known_entries(feed.id, 1) == (frozenset(), {"b": b"b2"})  # the newest only
+
+
 def test_texts_are_stored_once_and_read_back_whole(tmp_path):
     """An article's texts live in `article_texts`; the feed's content (the text) and a Markdown that is the text itself
     are not stored again.

@@ -286,7 +286,7 @@ def test_the_parse_workers_features_are_those_the_grouper_reads_from_the_store(t
 
 def test_the_parse_worker_makes_no_features_for_articles_already_grouped(tmp_path):
     """A feed read again with one new entry costs one entry's words: the worker skips the articles the store
-    holds with their story (`grouped_keys`), and the grouper still finds the new one's features."""
+    holds with their story (`known_entries`), and the grouper still finds the new one's features."""
     from reader import pool_tasks
     from reader.ingest import group_stories
     from reader.store import Store
@@ -298,27 +298,30 @@ def test_the_parse_worker_makes_no_features_for_articles_already_grouped(tmp_pat
     store = Store(tmp_path / "reader.sqlite")
     feed = store.add_feed("http://127.0.0.1/feed.xml")[0].id
 
+    def grouped_keys(limit: int = 100) -> frozenset[str]:
+        return store.known_entries(feed, limit)[0]
+
     def read(feed_items: list[Item], grouped: frozenset[str]):
         found, error, _cpu = pool_tasks.parse(rss(feed_items).encode(), "http://127.0.0.1/feed.xml",
                                               "application/rss+xml", 100, grouped=grouped)  # fmt: skip
         assert error is None
         return found
 
-    parsed, made, _links = read(items, store.grouped_keys(feed, 100))
-    assert len(made) == 3 and store.grouped_keys(feed, 100) == frozenset()
+    parsed, made, _links = read(items, grouped_keys())
+    assert len(made) == 3 and grouped_keys() == frozenset()
     store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
     group_stories(store, known=made)
-    assert store.grouped_keys(feed, 100) == {f"http://127.0.0.1/{k}" for k in range(3)}
-    assert store.grouped_keys(feed, 2) == {f"http://127.0.0.1/{k}" for k in (0, 1)}  # the newest by date
+    assert grouped_keys() == {f"http://127.0.0.1/{k}" for k in range(3)}
+    assert grouped_keys(2) == {f"http://127.0.0.1/{k}" for k in (0, 1)}  # the newest by date
 
     new = Item("Okafor Freight buys Kestrel Dynamics", "http://127.0.0.1/new", "A deal.", published=recent(0.5))
-    parsed, made, _links = read([new, *items], store.grouped_keys(feed, 100))
+    parsed, made, _links = read([new, *items], grouped_keys())
     fresh = parsed.articles[0]
     assert list(made) == [feature_key(*pool_tasks.story_text(fresh))]
     upserted = store.upsert_articles(feed, parsed.articles, fulltext=False, canonical={})
     group_stories(store, known=made)
     assert made == {} and len(upserted.new_ids) == 1  # the grouper used the worker's features
-    assert store.grouped_keys(feed, 100) == {a.key for a in parsed.articles}
+    assert grouped_keys() == {a.key for a in parsed.articles}
 
 
 def test_a_run_that_keeps_what_its_passes_read_groups_as_passes_that_read_afresh(tmp_path):

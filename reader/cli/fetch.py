@@ -113,7 +113,7 @@ def report_json(report: IngestReport) -> dict:
         "feeds": [outcome_json(o) for o in report.outcomes],
         "new": len(report.new_ids), "updated": len(report.updated_ids),
         "errors": len(report.errors), "pages": report.pages.__dict__, "indexed": report.indexed,
-        "grouped": report.grouped,
+        "grouped": report.grouped, "unchanged": report.unchanged,
         "alerts": len(report.alerts.new_alerts),
         "timings": {k: round(v, 3) for k, v in report.timings.items()},
     }  # fmt: skip

@@ -29,6 +29,8 @@ fetcher downloaded and never touches the network or the disk.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from reader.models import ParsedFeed
 
 from .errors import ParseError
@@ -39,15 +41,17 @@ from .jsonfeed import looks_like_json, parse_json_feed
 __all__ = ["ParseError", "parse_feed"]
 
 
-def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
+def parse_feed(body: bytes, url: str, content_type: str = "", known: Mapping[str, bytes] | None = None) -> ParsedFeed:
     """Parse a downloaded feed body; `url` is where it came from (the base for relative links).
 
     Raises ParseError when the body is empty, an HTML page, or too broken to yield
     any entry. A broken document that still yields entries parses, with `warning` set.
-    JSON (whatever the content type says) is read as a JSON Feed.
+    JSON (whatever the content type says) is read as a JSON Feed. `known`: the raw
+    digests of the feed's stored articles, by key; an entry whose raw fields are
+    unchanged comes back `unchanged`, not converted (`normalise.raw_digest`).
     """
     if not body or body.isspace():
         raise ParseError("empty response")
     if looks_like_json(body, content_type):
-        return parse_json_feed(body, url, content_type)
-    return parse_fast(body, url, content_type) or parse_with_feedparser(body, url, content_type)
+        return parse_json_feed(body, url, content_type, known)
+    return parse_fast(body, url, content_type, known) or parse_with_feedparser(body, url, content_type, known)

@@ -34,9 +34,9 @@ from .feedparser_path import JUNK_AFTER_ROOT, UNDEFINED_ENTITY, feedparser_heade
 from .normalise import HTML_TYPES, parsed_feed
 
 
-def parse_fast(body: bytes, url: str, content_type: str) -> ParsedFeed | None:
+def parse_fast(body: bytes, url: str, content_type: str, known: Mapping[str, bytes] | None = None) -> ParsedFeed | None:
     """The well-formed feed in `body` read as feedparser would read it, or None to
-    leave the document to feedparser."""
+    leave the document to feedparser (`known`: see `parse_feed`)."""
     data = _utf8_without_dtd(body, content_type)
     if data is None:
         return None
@@ -53,7 +53,7 @@ def parse_fast(body: bytes, url: str, content_type: str) -> ParsedFeed | None:
         return None
     if not reader.entries:
         return None  # feedparser knows an empty feed from a page that is not one
-    return parsed_feed(reader.feed, reader.entries, url, warning=warning)
+    return parsed_feed(reader.feed, reader.entries, url, warning, known)
 
 
 def _read_broken(body: bytes, content_type: str, data: bytes, reader: FastReader) -> tuple[FastReader, str] | None:

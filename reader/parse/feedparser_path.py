@@ -17,6 +17,7 @@ import pyexpat
 import re
 import xml.sax
 import xml.sax.xmlreader
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import feedparser
@@ -59,13 +60,14 @@ def feedparser_headers(content_type: str) -> dict[str, str]:
 # --- the reference path: feedparser ---------------------------------------------
 
 
-def parse_with_feedparser(body: bytes, url: str, content_type: str) -> ParsedFeed:
-    """feedparser's reading of any body, broken ones included."""
+def parse_with_feedparser(body: bytes, url: str, content_type: str,
+                          known: Mapping[str, bytes] | None = None) -> ParsedFeed:  # fmt: skip
+    """feedparser's reading of any body, broken ones included (`known`: see `parse_feed`)."""
     result = _run_feedparser(body, content_type)
     if not result.entries:
         _raise_unless_empty_feed(result, body, content_type)
     warning = _warning(result, body) if result.entries else ""
-    return parsed_feed(result.feed, result.entries, url, warning)
+    return parsed_feed(result.feed, result.entries, url, warning, known)
 
 
 def _run_feedparser(body: bytes, content_type: str) -> feedparser.FeedParserDict:

@@ -49,7 +49,8 @@ def looks_like_json(body: bytes, content_type: str = "") -> bool:
                                                          or media.endswith("+json")))  # fmt: skip
 
 
-def parse_json_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
+def parse_json_feed(body: bytes, url: str, content_type: str = "",
+                    known: Mapping[str, bytes] | None = None) -> ParsedFeed:  # fmt: skip
     """Read a JSON Feed; ParseError if the body is not one, with the reason.
 
     Declared as application/feed+json it may leave out its `version`; served as
@@ -80,7 +81,7 @@ def parse_json_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed
             entries.append(_entry(item, f"item {number}", feed_authors, problems))
         else:
             problems.add(f"item {number} is {_kind(item)}, not an object (left out)")
-    return parsed_feed(feed, entries, url, problems.warning())
+    return parsed_feed(feed, entries, url, problems.warning(), known)
 
 
 def _load(body: bytes) -> Any:

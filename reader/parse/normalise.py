@@ -1,7 +1,8 @@
 """The one normaliser: feedparser-shaped entries -> `ParsedArticle`s, whichever parser read them.
 
 Identity key, dates, links, enclosures, text: every rule for a field lives here,
-so both XML paths (and any other format) yield the same keys and content hashes.
+so both XML paths (and any other format) yield the same keys and content hashes;
+and the raw digest that spares a feed read again converting its unchanged entries.
 Pure: never parses a document, never does I/O.
 """
 
@@ -37,8 +38,11 @@ MAX_DATE_AHEAD = timedelta(days=2)
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
-def parsed_feed(feed: Mapping[str, Any], entries: Iterable[Mapping[str, Any]], url: str, warning: str) -> ParsedFeed:
-    articles, shared = _articles(entries, url)
+def parsed_feed(feed: Mapping[str, Any], entries: Iterable[Mapping[str, Any]], url: str, warning: str,
+                known: Mapping[str, bytes] | None = None) -> ParsedFeed:  # fmt: skip
+    """The feed and its entries; `known`: the raw digests stored for the feed's articles, by key (an entry
+    whose digest is its article's is not converted again, see `unchanged_article`)."""
+    articles, shared = _articles(entries, url, known or {})
     return ParsedFeed(
         title=clean_line(_text_of(feed, "title", MAX_TITLE_CHARS), MAX_TITLE_CHARS),
         site_url=_http_url(feed.get("link", ""), url),
@@ -48,32 +52,39 @@ def parsed_feed(feed: Mapping[str, Any], entries: Iterable[Mapping[str, Any]], u
     )
 
 
-def _articles(entries: Iterable[Mapping[str, Any]], feed_url: str) -> tuple[list[ParsedArticle], str]:
+def _articles(entries: Iterable[Mapping[str, Any]], feed_url: str,
+              known: Mapping[str, bytes]) -> tuple[list[ParsedArticle], str]:  # fmt: skip
     """One ParsedArticle per entry, and a note when entries shared a key.
 
     Entries sharing one id are told apart (see `_told_apart`); an entry listed
-    twice, alike in link, title and date, is kept once.
+    twice, alike in link, title and date, is kept once. The keys come first: an
+    entry whose raw digest is `known[key]` is not converted (its text is most of the work).
     """
     now = datetime.now(timezone.utc)
     # Plain dicts: FeedParserDict's aliasing makes every lookup slow, and would
     # answer `updated_parsed` with the published date.
-    parsed = [(raw, _article(raw, feed_url, now)) for raw in map(dict, entries)]
-    keys = [article.key for _, article in parsed]
+    raws = list(map(dict, entries))
+    blocks = [_richest_content(raw) for raw in raws]
+    keys = [_key(raw, block) for raw, block in zip(raws, blocks)]
     sharing: dict[str, list[int]] = {}
     for position, key in enumerate(keys):
         sharing.setdefault(key, []).append(position)
     shared_items = shared_keys = 0
     for key, positions in sharing.items():
-        if len(positions) > 1 and len(set(told := _told_apart(key, [parsed[p][0] for p in positions]))) > 1:
+        if len(positions) > 1 and len(set(told := _told_apart(key, [raws[p] for p in positions]))) > 1:
             for position, new_key in zip(positions, told):
                 keys[position] = new_key
             shared_items, shared_keys = shared_items + len(positions), shared_keys + 1
     articles: list[ParsedArticle] = []
     seen: set[str] = set()
-    for (_, article), key in zip(parsed, keys):
+    for raw, block, key in zip(raws, blocks, keys):
         if key not in seen:
             seen.add(key)
-            articles.append(article if key == article.key else replace(article, key=key))
+            digest = raw_digest(raw, block, feed_url)
+            if known.get(key) == digest:
+                articles.append(unchanged_article(raw, key, digest, now))
+            else:
+                articles.append(_article(raw, block, key, digest, feed_url, now))
     note = ""
     if shared_keys:
         ids = "one guid" if shared_keys == 1 else f"{shared_keys} guids"
@@ -96,17 +107,17 @@ def _told_apart(key: str, entries: list[Mapping[str, Any]]) -> list[str]:
     return told
 
 
-def _article(entry: Mapping[str, Any], feed_url: str, now: datetime) -> ParsedArticle:
+def _article(entry: Mapping[str, Any], content_block: Mapping[str, Any] | None, key: str, digest: bytes,
+             feed_url: str, now: datetime) -> ParsedArticle:  # fmt: skip
     title = clean_line(_text_of(entry, "title", MAX_TITLE_CHARS), MAX_TITLE_CHARS)
     link = _entry_link(entry, feed_url)
-    content_block = _richest_content(entry)
     content = _content_text(content_block)
     summary = _summary_text(entry, content_block, content)
     author = clean_line(_author(entry), MAX_AUTHOR_CHARS)
     categories = _categories(entry.get("tags") or ())
     enclosures = _enclosures(entry.get("links") or (), feed_url)
     return ParsedArticle(
-        key=_key(entry, content_block),
+        key=key,
         title=title,
         link=link,
         author=author,
@@ -117,7 +128,43 @@ def _article(entry: Mapping[str, Any], feed_url: str, now: datetime) -> ParsedAr
         categories=categories,
         enclosures=enclosures,
         content_hash=_content_hash(title, link, author, summary, content, categories, enclosures),
+        raw_digest=digest,
     )
+
+
+def unchanged_article(entry: Mapping[str, Any], key: str, digest: bytes, now: datetime) -> ParsedArticle:
+    """An entry as its article is stored already: its key, digest and dates only (`newest` orders by them),
+    `unchanged`; the store leaves its article as it is."""
+    return ParsedArticle(key=key, title="", link="", published=_utc_datetime(entry.get("published_parsed"), now),
+                         updated=_utc_datetime(entry.get("updated_parsed"), now), raw_digest=digest,
+                         unchanged=True)  # fmt: skip
+
+
+# Bump it when a change to the rules of this module should reach the articles stored already: every
+# entry's digest then differs from its article's, so each is converted again (and updated if its text changed).
+RAW_RULES = "raw fields 1"
+
+
+def raw_digest(entry: Mapping[str, Any], content_block: Mapping[str, Any] | None, feed_url: str) -> bytes:
+    """A digest of the raw fields `_article` makes the article from, as the feed gave them (before any HTML
+    is read), and of the feed's URL (relative links), under `RAW_RULES`. The dates are left out as the content
+    hash leaves them out: the store rewrites an article only when its content hash changes. So an entry whose
+    digest is the one stored with its article would make the article stored, and need not be converted."""
+    links = [(link.get("rel"), link.get("href"), link.get("type"), link.get("length"))
+             for link in entry.get("links") or ()]  # fmt: skip
+    tags = [(tag.get("term"), tag.get("label")) for tag in entry.get("tags") or ()]
+    block = content_block or {}
+    small = (
+        RAW_RULES, feed_url, (entry.get("title_detail") or {}).get("type"), entry.get("link"),
+        bool(entry.get("guidislink")), links, block.get("type"), (entry.get("summary_detail") or {}).get("type"),
+        (entry.get("author_detail") or {}).get("name"), entry.get("author"), tags,
+    )  # fmt: skip
+    digest = hashlib.blake2b(repr(small).encode("utf-8", "surrogatepass"), digest_size=16)
+    for text in (entry.get("title"), block.get("value"), entry.get("summary")):  # the long ones, as they are
+        data = str(text or "").encode("utf-8", "surrogatepass")
+        digest.update(b"%d:" % len(data))  # (so no boundary can shift)
+        digest.update(data)
+    return digest.digest()
 
 
 def _is_html(detail: Mapping[str, Any] | None) -> bool:

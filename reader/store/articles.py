@@ -91,9 +91,10 @@ class ArticleStore(Database):
         updated_ids: list[int] = []
         with self._tx() as tx:
             existing = {
-                key: (aid, chash, link, source)
-                for key, aid, chash, link, source in tx.execute(
-                    "SELECT key, id, content_hash, link, text_source FROM articles WHERE feed_id = ?", (feed_id,)
+                key: (aid, chash, link, source, digest)
+                for key, aid, chash, link, source, digest in tx.execute(
+                    "SELECT key, id, content_hash, link, text_source, raw_digest FROM articles WHERE feed_id = ?",
+                    (feed_id,),
                 )
             }
             # Every new article is queued for matching in the transaction that stores it (a crash before matching
@@ -103,17 +104,22 @@ class ArticleStore(Database):
                 return UpsertResult([], [])
             first_fetch = feed[0]
             # GUID churn: a feed that gives an entry a new id on every fetch, link and text unchanged.
-            by_content = {(link, chash): key for key, (_aid, chash, link, _source) in existing.items() if link}
+            by_content = {(link, chash): key for key, (_aid, chash, link, _source, _d) in existing.items() if link}
             articles = list(articles)
             listed = {a.key for a in articles}
             seen: set[str] = set()
+            digests: list[tuple[bytes | None, int]] = []  # raw fields changed, not what they make: the digest only
             for a in articles:
                 if a.key in seen:  # a feed listing one entry twice
                     continue
                 seen.add(a.key)
+                if a.unchanged:  # its raw fields are the ones its article was made from: nothing to write
+                    continue
+                digest = a.raw_digest or None
                 old_key = by_content.get((a.link, a.content_hash)) if a.key not in existing and a.link else None
                 if old_key is not None and old_key not in listed:
-                    tx.execute("UPDATE articles SET key = ? WHERE feed_id = ? AND key = ?", (a.key, feed_id, old_key))
+                    tx.execute("UPDATE articles SET key = ?, raw_digest = ? WHERE feed_id = ? AND key = ?",
+                               (a.key, digest, feed_id, old_key))  # fmt: skip
                     existing[a.key] = existing.pop(old_key)
                     del by_content[(a.link, a.content_hash)]
                     continue
@@ -121,13 +127,15 @@ class ArticleStore(Database):
                 values = (
                     a.title, a.link, canonical.get(a.link, a.link), a.author, _iso(a.published), _iso(a.updated),
                     json.dumps(list(a.categories)), json.dumps([e.__dict__ for e in a.enclosures]), a.content_hash,
+                    digest,
                 )  # fmt: skip
                 if a.key not in existing:
                     cur = tx.execute(
                         """
                         INSERT INTO articles (title, link, canonical_url, author, published, updated, categories,
-                            enclosures, content_hash, feed_id, key, first_seen, sort_date, text_source, fulltext_state)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            enclosures, content_hash, raw_digest, feed_id, key, first_seen, sort_date, text_source,
+                            fulltext_state)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                         (*values, feed_id, a.key, now, _iso(a.published or a.updated) or now, source,
                          FulltextState.PENDING if fulltext and a.link else FulltextState.SKIPPED),
@@ -143,7 +151,7 @@ class ArticleStore(Database):
                         """
                         UPDATE articles SET title = ?, link = ?, canonical_url = ?, author = ?,
                             published = COALESCE(?, published), updated = ?, categories = ?, enclosures = ?,
-                            content_hash = ?, text_source = ?, version = version + 1
+                            content_hash = ?, raw_digest = ?, text_source = ?, version = version + 1
                         WHERE id = ?
                         """,
                         (*values, TextSource.PAGE if page else source, aid),
@@ -154,6 +162,9 @@ class ArticleStore(Database):
                         (a.summary, *(() if page else (text, "")), aid),
                     )
                     updated_ids.append(aid)
+                elif existing[a.key][4] != digest:
+                    digests.append((digest, existing[a.key][0]))
+            tx.executemany("UPDATE articles SET raw_digest = ? WHERE id = ?", digests)
             # Changed text is matched again too: a rule that now matches alerts (once per story).
             tx.executemany(
                 "INSERT OR IGNORE INTO match_queue (article_id, first_fetch, queued_at) "
@@ -162,15 +173,17 @@ class ArticleStore(Database):
             )
         return UpsertResult(new_ids, updated_ids)
 
-    def grouped_keys(self, feed_id: int, limit: int) -> frozenset[str]:
-        """The keys of the feed's `limit` newest articles that have their story (the grouper never reads them
-        again): a feed lists its newest entries, and the set goes to a worker with each of its parses."""
+    def known_entries(self, feed_id: int, limit: int) -> tuple[frozenset[str], dict[str, bytes]]:
+        """Of the feed's `limit` newest articles (a feed lists its newest entries; both go to a worker with each
+        of its parses): the keys of those that have their story (the grouper never reads them again), and each
+        one's digest of the raw fields it was made from, by key (an entry with the same is not converted again).
+        One set of key strings for both: a pickle writes each once."""
         rows = self._conn().execute(
-            "SELECT key FROM articles WHERE feed_id = ? AND story_id IS NOT NULL"
+            "SELECT key, raw_digest, story_id IS NOT NULL FROM articles WHERE feed_id = ?"
             " ORDER BY sort_date DESC, id DESC LIMIT ?",  # newest by date, as a feed keeps its entries
             (feed_id, limit),
-        )
-        return frozenset(key for (key,) in rows)
+        ).fetchall()
+        return frozenset(key for key, _, grouped in rows if grouped), {key: d for key, d, _ in rows if d is not None}
 
     def fulltext_jobs(self, article_ids: Sequence[int] | None = None) -> list[FulltextJob]:
         """Articles whose page is still to be fetched (of `article_ids`, or all)."""

@@ -331,6 +331,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         SELECT old_id, story_id FROM chain c
         WHERE NOT EXISTS (SELECT 1 FROM stories s WHERE s.id = c.story_id AND s.merged_into IS NOT NULL);
     """, rewrite=_mask_deliveries),
+    # 11: each article's digest of the raw fields of the entry it was made from (reader/parse/normalise.py,
+    # `raw_digest`), so a feed read again converts only the entries that changed: their HTML's text is most of
+    # a parse, and many feeds change their body on every fetch (a build date) with no entry changed. NULL for
+    # the articles stored before: each is converted once more, and its digest written.
+    Migration(11, "articles: the digest of each one's raw entry", """
+    ALTER TABLE articles ADD COLUMN raw_digest BLOB;
+    """),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
