@@ -275,18 +275,18 @@ class WatchReport:
 async def watch(settings: Settings, store: Store) -> WatchReport:
     """Bring the conditions up to date with the store, and announce what is new: once per condition
     and target, and once per recovery. Called after each refresh (see reader.ingest)."""
-    from .targets import TargetBook, target_secret
-
     state = await asyncio.to_thread(_update, settings, store)
-    entries, targets = settings.health.notify, []
-    if entries:
-        book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
-        targets = await asyncio.to_thread(book.targets, entries)
-    if entries and not targets and not _warned:
-        _warned.append(True)
-        log.warning("[health] notify names no target Apprise knows (check its URLs and tags); "
-                    "health alerts are only logged")  # fmt: skip
+    report, finished = await _announce(settings, state)
+    await asyncio.to_thread(_merge_and_save, store, state, finished)
+    return report
+
+
+async def _announce(settings: Settings, state: dict[str, Condition]) -> tuple[WatchReport, dict[str, str]]:
+    """Tell [health] notify what is new in `state`: each condition once, and once its recovery (told
+    recoveries leave `state`). Returns the report and the told recoveries (key -> since)."""
+    targets = await asyncio.to_thread(_health_targets, settings)
     report, finished = WatchReport(), {}
+    await _tell_together(settings, state, targets, report, finished)
     for condition in [c for c in state.values() if c.recovered or not c.announced]:
         # A condition raised and over between two watches (an index repaired at once) is still told, then its end.
         if not condition.announced and await _tell(settings, condition.notice(), targets, condition.sent_to, report):
@@ -297,8 +297,60 @@ async def watch(settings: Settings, store: Store) -> WatchReport:
             if await _tell(settings, condition.recovery(), told, condition.recovery_sent_to, report):
                 finished[condition.key] = state.pop(condition.key).since
                 report.recovered.append(condition.title)
-    await asyncio.to_thread(_merge_and_save, store, state, finished)
-    return report
+    return report, finished
+
+
+LISTED = 10  # feeds named in a message about many
+
+
+async def _tell_together(settings: Settings, state: dict[str, Condition], targets: list, report: WatchReport,
+                         finished: dict[str, str]) -> None:  # fmt: skip
+    """Feeds raised (or recovered) together in one watch, as when the network was down: one message for
+    them all, not one each. What a target refused is told one by one at the next watch."""
+    for kind, what in ((FEED_FAILING, "failing"), (FEED_SILENT, "silent")):
+        new = [c for c in state.values() if c.kind == kind and not c.announced and not c.sent_to]
+        if len(new) > 1:
+            sent_to: list[str] = []
+            lines = [c.detail for c in new[:LISTED]] + [f"… and {len(new) - LISTED} more"] * (len(new) > LISTED)
+            told = await _tell(settings, _notice(f"{len(new)} feeds {what}", lines), targets, sent_to, report)
+            for c in new:
+                c.sent_to, c.announced = list(sent_to), told
+            report.raised += [c.title for c in new] if told else []
+        over = [c for c in state.values() if c.kind == kind and c.recovered and c.announced and not c.recovery_sent_to]
+        if len(over) > 1:
+            sent_to = []
+            names = [c.title.split(": ", 1)[-1] for c in over]
+            lines = [f"{', '.join(names[:LISTED])}{f' and {len(names) - LISTED} more' * (len(names) > LISTED)}: "
+                     f"{RECOVERED[kind]}."]  # fmt: skip
+            told_to = [t for t in targets if any(t.key in c.sent_to for c in over)]
+            if await _tell(settings, _notice(f"Recovered: {len(over)} feeds", lines), told_to, sent_to, report):
+                for c in over:
+                    finished[c.key] = state.pop(c.key).since
+                    report.recovered.append(c.title)
+            else:
+                for c in over:
+                    c.recovery_sent_to = [k for k in sent_to if k in c.sent_to]
+
+
+def _notice(title: str, lines: list[str]) -> Notice:
+    from .messages import Notice
+
+    return Notice(title, tuple(lines))
+
+
+def _health_targets(settings: Settings) -> list:
+    """The targets [health] notify names (said once if it names none Apprise knows)."""
+    from .targets import TargetBook, target_secret
+
+    entries = settings.health.notify
+    if not entries:
+        return []
+    targets = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir)).targets(entries)
+    if not targets and not _warned:
+        _warned.append(True)
+        log.warning("[health] notify names no target Apprise knows (check its URLs and tags); "
+                    "health alerts are only logged")  # fmt: skip
+    return targets
 
 
 async def _tell(settings: Settings, notice: Notice, targets: list, sent_to: list[str], report: WatchReport) -> bool:
@@ -354,6 +406,49 @@ def _merge_and_save(store: Store, state: dict[str, Condition], finished: dict[st
         elif condition.recovered:
             state[key].recovered = True
     _save(store, state)
+
+
+# -- the daemon's own faults ------------------------------------------------------------------------
+
+DAEMON_FAILING = "daemon_failing"  # its cycles raise: the disk full, the database unreadable, a bug
+CONFIG_BROKEN = "config_broken"  # config.toml was edited into an error while it ran
+DATABASE_SWAPPED = "database_swapped"  # the database file was deleted or replaced under it (an event: no recovery)
+
+
+class Troubles:
+    """The daemon's own faults, which the store cannot hold (the store may be what fails): kept in memory,
+    each told once through [health] notify, and once more when it is over. A restart forgets them: a fault
+    that lasts is found, and told, again."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, Condition] = {}
+        self.events: list[Condition] = []  # each told once, with no recovery to follow
+
+    def raise_(self, kind: str, title: str, detail: str) -> None:
+        """Raise the fault (logged once); raised already, only its detail is brought up to date."""
+        _raise(self.state, self._condition(kind, title, detail))
+
+    def event(self, kind: str, title: str, detail: str) -> None:
+        """Something that happened and is over (logged, and told once)."""
+        self.events.append(self._condition(kind, title, detail))
+        log.warning("%s: %s", self.events[-1].title, self.events[-1].detail)
+
+    @staticmethod
+    def _condition(kind: str, title: str, detail: str) -> Condition:
+        return Condition(kind, "daemon", clean_line(title, 200), clean_line(detail, 600), utcnow().isoformat())
+
+    def clear(self, kind: str) -> None:
+        found = self.state.get(f"{kind}:daemon")
+        if found is not None and not found.recovered:
+            found.recovered = True
+            log.info("recovered: %s", found.title)
+
+    async def tell(self, settings: Settings) -> WatchReport:
+        """Announce what is new; a target that refuses is tried again at the next call."""
+        report, _told = await _announce(settings, self.state)
+        targets = await asyncio.to_thread(_health_targets, settings) if self.events else []
+        self.events = [e for e in self.events if not await _tell(settings, e.notice(), targets, e.sent_to, report)]
+        return report
 
 
 # -- reader doctor ------------------------------------------------------------------------------
