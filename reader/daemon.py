@@ -177,7 +177,8 @@ class Daemon:
                 pause = FAILED_CYCLE_PAUSE
                 self.troubles.raise_(DAEMON_FAILING, "Reader daemon failing", (
                     f"its refresh failed: {_reason(exc)}. It tries again every "
-                    f"{FAILED_CYCLE_PAUSE.total_seconds() / 60:g} minute(s); what was left undone is done then"))  # fmt: skip
+                    f"{FAILED_CYCLE_PAUSE.total_seconds() / 60:g} minute(s); what was left undone is done then"),
+                    recovery_title="Reader daemon working again")  # fmt: skip
             else:
                 self.failed, pause = False, timedelta(0)
                 self.troubles.clear(DAEMON_FAILING)
@@ -210,7 +211,7 @@ class Daemon:
         except ConfigError as exc:
             self.troubles.raise_(CONFIG_BROKEN, "Reader daemon: config.toml has an error", (
                 f"{exc}. The daemon keeps the settings it had until it is fixed; "
-                "a restart would refuse to start"))  # fmt: skip
+                "a restart would refuse to start"), recovery_title="Reader daemon: config.toml fixed")  # fmt: skip
             return
         self.troubles.clear(CONFIG_BROKEN)
         if fresh != s:

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +44,8 @@ RECOVERED = {
     DELIVERY_FAILED: "it accepted a notification again",
     INDEX_DAMAGED: "the search index was repaired from the database",
     RULE_BROKEN: "it loads again (or was removed)",
+    "daemon_failing": "its refreshes work again",
+    "config_broken": "it loads again, and its settings apply",
 }
 STATE_KEY = "health"  # in the store's meta table
 MIN_SILENCE = timedelta(days=7)
@@ -424,9 +426,9 @@ class Troubles:
         self.state: dict[str, Condition] = {}
         self.events: list[Condition] = []  # each told once, with no recovery to follow
 
-    def raise_(self, kind: str, title: str, detail: str) -> None:
+    def raise_(self, kind: str, title: str, detail: str, recovery_title: str = "") -> None:
         """Raise the fault (logged once); raised already, only its detail is brought up to date."""
-        _raise(self.state, self._condition(kind, title, detail))
+        _raise(self.state, replace(self._condition(kind, title, detail), recovery_title=recovery_title))
 
     def event(self, kind: str, title: str, detail: str) -> None:
         """Something that happened and is over (logged, and told once)."""

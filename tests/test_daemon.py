@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from reader.config import DaemonSettings
 from reader.daemon import Schedule
+from reader.logs import LOG_FILE_BYTES, LogFile
 from reader.models import Feed
 from reader.rules import write_rule
 from tests.clirun import reader
 from tests.httpserver import Response
 from tests.sites import DEEPSEEK_BODY_MATCH
-from tests.feedgen import Item, recent, rss
+from tests.feedgen import Item, items, recent, rss
 from tests.test_alerts import HTML, QUERY, RSS, Endpoint, expected_titles, serve_scenarios, subscribe
 
 
@@ -35,12 +40,13 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0):
 class DaemonProcess:
     """`reader daemon ARGS` in the background, its log in a file."""
 
-    def __init__(self, settings, *args: str):
+    def __init__(self, settings, *args: str, setup: Callable[[], None] | None = None):
         self.log = settings.data_dir.parent / f"daemon-{time.monotonic_ns()}.log"
         env = {**os.environ, "READER_DATA_DIR": str(settings.data_dir), "READER_CONFIG_DIR": str(settings.config_dir)}
         with self.log.open("w") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "reader", "daemon", *args], env=env,
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                         preexec_fn=setup)  # fmt: skip
 
     def text(self) -> str:
         return self.log.read_text()
@@ -218,3 +224,130 @@ def test_ttl_max_age_overrides_errors_and_retry_after_shape_the_interval():
     assert schedule(interval_minutes=30).interval(feed(error_count=2)) == timedelta(hours=2)  # backs off
     later = NOW + timedelta(hours=5)
     assert schedule(interval_minutes=30).due_at(feed(next_fetch_after=later)) == later
+
+
+def test_a_clock_set_back_does_not_hold_a_feed_back_by_the_jump():
+    s = schedule(interval_minutes=30)
+    ahead = feed(-600)  # fetched "ten hours from now", as the clock read before it was set back
+    assert not s.due_feeds([ahead], NOW) and s.due_feeds([ahead], NOW + timedelta(minutes=30))  # one interval
+
+
+def test_while_every_feed_fails_none_backs_off_so_all_are_back_within_an_interval_of_the_network():
+    failing = feed(error_count=4)
+    assert schedule(interval_minutes=30).interval(failing) == timedelta(hours=8)  # one feed down: it backs off
+    assert replace(schedule(interval_minutes=30), offline=True).interval(failing) == timedelta(minutes=30)
+
+
+# -- a week of faults, each told once through [health] notify ------------------------------------
+
+
+def health_world(http_server, settings, feed_body: str, extra: str = ""):
+    """One feed (`feed_body`), no pages, [health] notify to a local endpoint; returns (health endpoint, cli)."""
+    health = Endpoint(http_server, path="/health")
+    url = http_server.route("/feed.xml", feed_body, headers=RSS)
+    settings.config_dir.mkdir(parents=True, exist_ok=True)
+    (settings.config_dir / "config.toml").write_text(f'[fetch]\nfulltext = false\n[health]\nnotify = ["{health.url}"]\n'
+                                                     + extra)  # fmt: skip
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    assert reader("feeds", "add", "--as-is", url, **cli).code == 0
+    return health, cli
+
+
+def titles(endpoint: Endpoint) -> list[str]:
+    return [n["title"] for n in endpoint.received()]
+
+
+def test_a_full_disk_is_told_once_however_many_cycles_it_lasts_and_its_end_once(http_server, settings):
+    health, cli = health_world(http_server, settings, rss(items(300)))
+    limit = settings.db_path.stat().st_size + 64 * 1024
+    d = DaemonProcess(settings, "--log-level", "info",
+                      setup=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY)))
+    try:
+        wait_for(lambda: titles(health) == ["Reader daemon failing"], "the full disk to be told")
+        assert "could not write to the database" in health.received()[0]["message"]
+        d.proc.send_signal(signal.SIGHUP)  # look again now: the disk is still full
+        wait_for(lambda: d.text().count("could not write to the database") >= 2, "a second failed cycle")
+        resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        d.proc.send_signal(signal.SIGHUP)  # room again
+        wait_for(lambda: len(titles(health)) == 2, "the recovery to be told")
+        assert titles(health) == ["Reader daemon failing", "Reader daemon working again"]
+        assert len(reader("articles", "--json", "--limit", "1000", **cli).json()) == 300  # nothing was lost
+        assert d.stop() == 0
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+    assert "Traceback" not in d.text()
+
+
+def test_config_edited_while_running_applies_and_an_error_is_told_once_while_the_old_settings_go_on(
+        http_server, settings):  # fmt: skip
+    """SIGHUP (or an edit, seen within seconds) reads config.toml again: a valid one applies (here: health alerts
+    go to a new target), one with an error is told once with its line, the daemon going on as it was; fixed,
+    once more. SIGHUP never stops the daemon."""
+    first, cli = health_world(http_server, settings, rss(items(3)))
+    second = Endpoint(http_server, path="/second")
+    config = settings.config_dir / "config.toml"
+    d = DaemonProcess(settings, "--log-level", "info")
+    try:
+        wait_for(lambda: "next cycle at" in d.text(), "the first cycle")
+        config.write_text(f'[fetch]\nfulltext = false\n[health]\nnotify = ["{second.url}"]\n')
+        d.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "config.toml changed" in d.text(), "the new settings")
+        config.write_text(f'[fetch]\nfulltext = false\n[health]\nnotify = ["{second.url}"]\nfailing_cycles = 0\n')
+        d.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: titles(second), "the broken config.toml to be told")
+        d.proc.send_signal(signal.SIGHUP)  # read again, still broken: not told again
+        wait_for(lambda: d.text().count("SIGHUP") == 3 and d.text().count("next cycle at") >= 4, "another look")
+        config.write_text(f'[fetch]\nfulltext = false\n[health]\nnotify = ["{second.url}"]\nfailing_cycles = 2\n')
+        d.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: len(titles(second)) == 2, "the fix to be told")
+        assert d.proc.poll() is None  # SIGHUP read the settings; it did not stop the daemon
+        assert d.stop() == 0
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+    assert titles(first) == []
+    assert titles(second) == ["Reader daemon: config.toml has an error", "Reader daemon: config.toml fixed"]
+    told = second.received()[0]["message"]
+    assert "config.toml:5: " in told and "must be ≥ 1 (got 0)" in told and "keeps the settings it had" in told
+
+
+def test_the_database_deleted_under_the_daemon_is_put_back_whole_and_told_once(world):
+    settings, _server, endpoint, daemon = world
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    health = Endpoint(_server, path="/health")
+    (settings.config_dir / "config.toml").write_text(f'[health]\nnotify = ["{health.url}"]\n')
+    d = daemon("--log-level", "info")
+    wait_for(lambda: "next cycle at" in d.text(), "the first cycle")
+    stored = reader("articles", "--json", **cli).json()
+    for path in settings.data_dir.glob("reader.sqlite*"):
+        path.unlink()  # a cleanup script, a sync tool, a slip of rm
+    d.proc.send_signal(signal.SIGHUP)  # (else it is seen within seconds)
+    wait_for(lambda: titles(health), "the deletion to be told")
+    wait_for(lambda: d.text().count("daemon started") == 2, "the restart on the file put back")
+    assert titles(health) == ["Reader database deleted, and put back"]
+    assert reader("articles", "--json", **cli).json() == stored  # nothing was lost
+    assert reader("daemon", "--once", **cli).code == 1  # the restarted daemon holds the lock
+    assert d.stop() == 0
+    assert endpoint.titles() == expected_titles()  # no alert sent twice
+    assert "Traceback" not in d.text()
+
+
+def test_the_log_file_is_opened_again_when_moved_and_never_grows_past_its_cap(tmp_path):
+    path = tmp_path / "daemon.log"
+    handler = LogFile(path)
+    log = logging.Logger("week")
+    log.addHandler(handler)
+    try:
+        log.warning("before logrotate")
+        path.rename(tmp_path / "daemon.log.old")  # logrotate, or a user tidying up
+        log.warning("after logrotate")
+        assert path.read_text() == "after logrotate\n"
+        line = "x" * (1024 * 1024)
+        for _ in range(LOG_FILE_BYTES // len(line)):  # a week of lines, to just past the cap
+            log.warning(line)
+        log.warning("the newest")
+    finally:
+        handler.close()
+    assert path.read_text() == "the newest\n"
+    assert Path(f"{path}.1").stat().st_size >= LOG_FILE_BYTES  # the previous file: the one kept

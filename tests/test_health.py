@@ -254,3 +254,21 @@ def test_a_rule_file_that_stops_loading_is_one_health_message_and_its_fix_one_mo
     run(settings, fulltext=False)
     assert titles(health) == ["Rule not loaded: deepseek.toml", "Recovered: deepseek.toml"]
     assert titles(hook) == ["DeepSeek: DeepSeek four"]
+
+
+def test_feeds_failing_together_are_one_message_and_their_recovery_one_more(http_server, settings):
+    """The network down: every feed fails at once, and the user hears of it once, not once per feed."""
+    health = Endpoint(http_server, path="/health")
+    configure(settings, f'[health]\nnotify = ["{health.url}"]\nfailing_cycles = 1\n')
+    feeds = [FlakyFeed(http_server, path=f"/flaky{k}.xml") for k in range(3)]
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    for feed in feeds:
+        assert reader("feeds", "add", feed.url, "--no-fulltext", **cli).code == 0
+    assert reader("fetch", **cli).code == 0
+    (told,) = health.received()
+    assert told["title"] == "3 feeds failing" and all(feed.url in told["message"] for feed in feeds)
+    for feed in feeds:
+        feed.fixed = True
+    assert reader("fetch", **cli).code == 0
+    assert titles(health) == ["3 feeds failing", "Recovered: 3 feeds"]
+    assert "refreshed successfully again" in health.received()[1]["message"]
