@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,9 +21,11 @@ import pytest
 
 from reader.config import DaemonSettings
 from reader.daemon import Schedule
+from reader.ingest import ingest, open_index
 from reader.logs import LOG_FILE_BYTES, LogFile
 from reader.models import Feed
 from reader.rules import write_rule
+from reader.store import ArticleFilter, Store
 from tests.clirun import reader
 from tests.httpserver import Response
 from tests.sites import DEEPSEEK_BODY_MATCH
@@ -351,3 +356,20 @@ def test_the_log_file_is_opened_again_when_moved_and_never_grows_past_its_cap(tm
         handler.close()
     assert path.read_text() == "the newest\n"
     assert Path(f"{path}.1").stat().st_size >= LOG_FILE_BYTES  # the previous file: the one kept
+
+
+def test_the_index_deleted_under_a_running_daemon_is_rebuilt_from_the_database(http_server, settings):
+    """The daemon keeps its index open for days: its directory deleted meanwhile is made again and refilled."""
+    url = http_server.route("/feed.xml", rss(items(3)), headers=RSS)
+    store = Store(settings.db_path)
+    store.add_feed(url)
+    index = open_index(settings, store)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            asyncio.run(ingest(settings, store, index, pool))
+            shutil.rmtree(settings.index_dir)
+            asyncio.run(ingest(settings, store, index, pool))
+        assert sorted(h.article_id for h in index.search("Story", limit=10)) == sorted(
+            a.id for a in store.iter_articles(ArticleFilter()))  # fmt: skip
+    finally:
+        store.close()
