@@ -28,6 +28,7 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -169,24 +170,33 @@ class Daemon:
                     return True
                 await self._cycle(store, index, pool)
             except Exception as exc:  # noqa: BLE001 - a surprise in one cycle must not end the daemon; nothing is lost
-                if isinstance(exc, StoreWriteError):  # a full disk: one line, no traceback
-                    log.error("%s; the next cycle replays what this one left undone", exc)
-                else:
-                    log.exception("the cycle failed; the next one replays what it left undone")
-                self.failed = True
+                self._cycle_failed(exc)
                 pause = FAILED_CYCLE_PAUSE
-                self.troubles.raise_(DAEMON_FAILING, "Reader daemon failing", (
-                    f"its refresh failed: {_reason(exc)}. It tries again every "
-                    f"{FAILED_CYCLE_PAUSE.total_seconds() / 60:g} minute(s); what was left undone is done then"),
-                    recovery_title="Reader daemon working again")  # fmt: skip
             else:
                 self.failed, pause = False, timedelta(0)
                 self.troubles.clear(DAEMON_FAILING)
             await self._tell()
             if self.once:
                 return False
-            await self._sleep(store, utcnow() + pause)
+            try:
+                await self._sleep(store, utcnow() + pause)
+            except Exception as exc:  # noqa: BLE001 - the store unreadable between cycles (a damaged file)
+                self._cycle_failed(exc)
+                await self._tell()
+                await self._sleep(None, utcnow() + FAILED_CYCLE_PAUSE)
         return False
+
+    def _cycle_failed(self, exc: Exception) -> None:
+        """Log the failure (one line for a full disk), and raise it to be told once."""
+        if isinstance(exc, StoreWriteError):  # a full disk: one line, no traceback
+            log.error("%s; the next cycle replays what this one left undone", exc)
+        else:
+            log.exception("the cycle failed; the next one replays what it left undone")
+        self.failed = True
+        self.troubles.raise_(DAEMON_FAILING, "Reader daemon failing", (
+            f"its refresh failed: {_reason(exc)}. It tries again every "
+            f"{FAILED_CYCLE_PAUSE.total_seconds() / 60:g} minute(s); what was left undone is done then"),
+            recovery_title="Reader daemon working again")  # fmt: skip
 
     async def _tell(self) -> None:
         try:
@@ -293,10 +303,10 @@ class Daemon:
         due = min((t for t in times if t is not None), default=None)
         return None if due is None else max(due, not_before)
 
-    async def _sleep(self, store: Store, not_before: datetime) -> None:
+    async def _sleep(self, store: Store | None, not_before: datetime) -> None:
         """Sleep until something is due (not before `not_before`), noticing signals within SLEEP_STEP
-        and new work (a feed added, a retry asked for) within RECHECK_EVERY."""
-        wake = await asyncio.to_thread(self.next_wake, store, not_before)
+        and new work (a feed added, a retry asked for) within RECHECK_EVERY. With no store: until `not_before`."""
+        wake = await asyncio.to_thread(self.next_wake, store, not_before) if store else not_before
         if wake:
             log.info("next cycle at %s", wake.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
         checked = time.monotonic()
@@ -308,7 +318,9 @@ class Daemon:
                 if _file_state(self.settings.settings_file) != self._config or (
                         _file_id(self.settings.db_path) != self._database):  # fmt: skip
                     return  # the next cycle reads the new config.toml, or finds the database file swapped
-                wake, checked = await asyncio.to_thread(self.next_wake, store, not_before), time.monotonic()
+                if store is not None:
+                    wake = await asyncio.to_thread(self.next_wake, store, not_before)
+                checked = time.monotonic()
 
 
 def _file_state(path: Path) -> tuple[int, int, int] | None:
@@ -330,7 +342,12 @@ def _file_id(path: Path) -> tuple[int, int] | None:
 
 
 def _reason(exc: Exception) -> str:
-    return clean_line(str(exc) if isinstance(exc, StoreWriteError) else f"{type(exc).__name__}: {exc}", 400)
+    if isinstance(exc, StoreWriteError):
+        return clean_line(str(exc), 400)
+    damaged = isinstance(exc, sqlite3.DatabaseError) and getattr(exc, "sqlite_errorcode", 0) & 0xFF in (
+        sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)  # fmt: skip
+    hint = "; the database file is damaged: 'reader doctor' says how to save what it holds" if damaged else ""
+    return clean_line(f"{type(exc).__name__}: {exc}{hint}", 400)
 
 
 def _log_progress(event) -> None:
