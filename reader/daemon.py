@@ -57,6 +57,7 @@ SLEEP_STEP = 0.2  # seconds: how quickly a signal is noticed while idle
 RECHECK_EVERY = 10.0  # seconds: while idle, look again for new feeds, retries asked for, edited rules
 MAX_ERROR_DOUBLINGS = 5  # a failing feed waits at most 2**5 intervals (within max_interval)
 FAILED_CYCLE_PAUSE = timedelta(minutes=1)  # after a cycle that raised, before trying again
+FAULT_FILE = "daemon-fault.txt"  # in the data dir: why the daemon could not start, as told to [health] notify
 BACKLOG_STOP_WAIT = 3.0  # seconds a stop waits for a rebuild's slice; an uncommitted one is redone next start
 
 
@@ -125,10 +126,9 @@ class Daemon:
             self._install_signal_handlers()
             log.info("daemon started (pid %d)%s", os.getpid(), ", one cycle" if self.once else "")
             with worker_pool() as pool:
-                store = Store(self.settings.db_path)
-                self._database = _file_id(self.settings.db_path)
+                store, index = self._open()
                 try:
-                    restart = asyncio.run(self._loop(store, open_index(self.settings, store), pool))
+                    restart = asyncio.run(self._loop(store, index, pool))
                 finally:
                     if self._backlog is not None:  # it stops after its current slice once `stopping` is set
                         self._backlog.join(BACKLOG_STOP_WAIT)
@@ -141,6 +141,29 @@ class Daemon:
             os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
         log.info("daemon stopped")
         return 1 if self.failed else 0
+
+    def _open(self) -> tuple[Store, SearchIndex]:
+        """The store and the index. What keeps them from opening (a damaged database) ends the daemon, told
+        once through [health] notify: under systemd each restart fails alike, and only the first one says so
+        (FAULT_FILE keeps what was told; the first cycle after it says the daemon works again)."""
+        fault = self.settings.data_dir / FAULT_FILE
+        try:
+            store = Store(self.settings.db_path)
+            try:
+                self._database = _file_id(self.settings.db_path)
+                return store, open_index(self.settings, store)
+            except BaseException:
+                store.close()
+                raise
+        except Exception as exc:
+            reason = _reason(exc)
+            if _read(fault) != reason:
+                self.troubles.event(DAEMON_FAILING, "Reader daemon cannot start", (
+                    f"{reason}. It is not running; it says so again only if it fails otherwise"))  # fmt: skip
+                asyncio.run(self.troubles.tell(self.settings))
+                if not self.troubles.events:  # every target has it
+                    _write(fault, reason)
+            raise
 
     def _install_signal_handlers(self) -> None:
         def stop(signum, _frame) -> None:
@@ -175,6 +198,10 @@ class Daemon:
             else:
                 self.failed, pause = False, timedelta(0)
                 self.troubles.clear(DAEMON_FAILING)
+                if told := await asyncio.to_thread(_read, fault := self.settings.data_dir / FAULT_FILE):
+                    self.troubles.event(DAEMON_FAILING, "Reader daemon working again",
+                                        f"It starts and refreshes again (it could not start: {told})")
+                    await asyncio.to_thread(fault.unlink, missing_ok=True)
             await self._tell()
             if self.once:
                 return False
@@ -321,6 +348,20 @@ class Daemon:
                 if store is not None:
                     wake = await asyncio.to_thread(self.next_wake, store, not_before)
                 checked = time.monotonic()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (OSError, ValueError):
+        return ""
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text)
+    except OSError:  # (a full disk: said again at the next start, no worse)
+        pass
 
 
 def _file_state(path: Path) -> tuple[int, int, int] | None:

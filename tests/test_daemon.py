@@ -373,3 +373,23 @@ def test_the_index_deleted_under_a_running_daemon_is_rebuilt_from_the_database(h
             a.id for a in store.iter_articles(ArticleFilter()))  # fmt: skip
     finally:
         store.close()
+
+
+def test_a_daemon_that_cannot_start_says_so_once_however_often_it_is_restarted(http_server, settings):
+    """A database damaged while the daemon ran shows at its next start: under systemd every restart fails
+    alike, and the health target hears of it once; once it runs again, once more."""
+    health, cli = health_world(http_server, settings, rss(items(3)))
+    assert reader("fetch", **cli).code == 0
+    db = settings.db_path
+    saved = db.read_bytes()
+    db.write_bytes(os.urandom(len(saved)))  # a disk's bad block, a bad copy
+    for _restart in range(2):
+        failed = reader("daemon", **cli)
+        assert failed.code == 1 and "Traceback" not in failed.err and str(db) in failed.err
+    assert titles(health) == ["Reader daemon cannot start"]
+    assert "not a database" in health.received()[0]["message"] or "malformed" in health.received()[0]["message"]
+    db.write_bytes(saved)  # the backup put back
+    assert reader("daemon", "--once", **cli).code == 0
+    assert titles(health) == ["Reader daemon cannot start", "Reader daemon working again"]
+    assert reader("daemon", "--once", **cli).code == 0
+    assert len(titles(health)) == 2
