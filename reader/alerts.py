@@ -481,7 +481,14 @@ def _message(rule: Rule, alerts: list[Alert]) -> Message:
 
 async def _send_in_turn(settings: Settings, store: Store, messages: list[_Outgoing], now: datetime,
                         report: DeliveryReport) -> None:  # fmt: skip
-    """Send one target's messages in turn; once it fails, the rest wait for its next attempt."""
+    """Send one target's messages in turn; once it fails, the rest wait for its next attempt. A target that
+    refused a message earlier has these wait for that one too: after an outage they go out in order, and only
+    the oldest spends attempts."""
+    if waiting := await asyncio.to_thread(store.target_retry_at, messages[0].target.key, now):
+        await asyncio.to_thread(store.postpone_deliveries, [d.id for out in messages for d in out.deliveries],
+                                until=waiting,
+                                note=f"waiting: an earlier message to {messages[0].target.label} failed")  # fmt: skip
+        return
     for i, out in enumerate(messages):
         result = await send(out.target, out.message, timeout=settings.alerts.send_timeout)
         ids = [d.id for d in out.deliveries]

@@ -80,11 +80,11 @@ class Schedule:
         return timedelta(seconds=min(max(seconds, d.min_interval_minutes * 60), d.max_interval_minutes * 60))
 
     def due_at(self, feed: Feed, now: datetime | None = None) -> datetime | None:
-        """When the feed should be refreshed next; None: now (never fetched). A last fetch later than `now`
-        (the clock was set back) counts as now: the feed waits one interval, not the clock's jump as well."""
-        if feed.last_fetched_at is None:
+        """When the feed should be refreshed next; None: now (never fetched, or "fetched" later than `now`: the
+        clock was set back, and the feed would wait out the jump as well)."""
+        if feed.last_fetched_at is None or feed.last_fetched_at > (now or utcnow()) + DUE_SLACK:
             return None
-        due = min(feed.last_fetched_at, now or utcnow()) + self.interval(feed)
+        due = feed.last_fetched_at + self.interval(feed)
         if feed.next_fetch_after and feed.next_fetch_after > due:  # the server's Retry-After
             due = feed.next_fetch_after
         return due

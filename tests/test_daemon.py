@@ -30,7 +30,7 @@ from tests.clirun import reader
 from tests.httpserver import Response
 from tests.sites import DEEPSEEK_BODY_MATCH
 from tests.feedgen import Item, items, recent, rss
-from tests.test_alerts import HTML, QUERY, RSS, Endpoint, expected_titles, serve_scenarios, subscribe
+from tests.test_alerts import HTML, QUERY, RSS, Endpoint, expected_titles, run, serve_scenarios, subscribe
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0):
@@ -234,7 +234,8 @@ def test_ttl_max_age_overrides_errors_and_retry_after_shape_the_interval():
 def test_a_clock_set_back_does_not_hold_a_feed_back_by_the_jump():
     s = schedule(interval_minutes=30)
     ahead = feed(-600)  # fetched "ten hours from now", as the clock read before it was set back
-    assert not s.due_feeds([ahead], NOW) and s.due_feeds([ahead], NOW + timedelta(minutes=30))  # one interval
+    assert s.due_feeds([ahead], NOW)  # refreshed now, which sets its time right
+    assert s.due_feeds([feed(0)], NOW + timedelta(minutes=30)) and not s.due_feeds([feed(0)], NOW)
 
 
 def test_while_every_feed_fails_none_backs_off_so_all_are_back_within_an_interval_of_the_network():
@@ -393,3 +394,30 @@ def test_a_daemon_that_cannot_start_says_so_once_however_often_it_is_restarted(h
     assert titles(health) == ["Reader daemon cannot start", "Reader daemon working again"]
     assert reader("daemon", "--once", **cli).code == 0
     assert len(titles(health)) == 2
+
+
+def test_alerts_made_while_their_target_is_down_wait_behind_the_first_and_arrive_in_order(http_server, settings):
+    """The user's endpoint down: the first alert retries with growing waits; an alert made meanwhile is not
+    tried on its own (it would arrive first, at its own shorter wait) but waits behind it."""
+    hook = Endpoint(http_server)
+    hook.status = 503
+    settings = replace(settings, fetch=replace(settings.fetch, fulltext=False),
+                       alerts=replace(settings.alerts, retry_base_seconds=1.0))  # fmt: skip
+    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[hook.url], title="DeepSeek")
+    news = [Item("DeepSeek first", http_server.url("/1"), "DeepSeek news.", published=recent(1))]
+    url = http_server.route("/feed.xml", rss(news), headers=RSS)
+    subscribe(settings, url)
+    run(settings)  # the first alert fails: tried again in a second
+    time.sleep(1.1)  # ok: the retry's time comes
+    run(settings)  # fails again: tried again in two seconds
+    news.append(Item("DeepSeek second", http_server.url("/2"), "DeepSeek more news.", published=recent(1)))
+    http_server.route("/feed.xml", rss(news), headers=RSS)
+    run(settings)  # the second alert: queued behind the first, not tried alone
+    assert len(hook.answers) == 2
+    hook.status = 200
+    for _look in range(20):  # the daemon's looks at what is due, one every quarter of a second
+        if len(hook.received()) == 2:
+            break
+        time.sleep(0.25)  # ok: the retry's time comes
+        run(settings)
+    assert [n["title"] for n in hook.received()] == ["DeepSeek: DeepSeek first", "DeepSeek: DeepSeek second"]

@@ -274,6 +274,14 @@ class AlertStore(Database):
                 [(state, error, _iso(retry_at), i) for i in ids],
             )
 
+    def target_retry_at(self, target: str, now: datetime) -> datetime | None:
+        """When a message `target` refused is tried again, if after `now` (its later messages wait for it)."""
+        row = self._conn().execute(
+            f"SELECT min(next_attempt_at) FROM deliveries WHERE state IN {WAITING} AND next_attempt_at > ? "
+            f"AND state = '{DeliveryState.PENDING}' AND attempts > 0 AND target = ?", (_iso(now), target),
+        ).fetchone()  # fmt: skip
+        return _dt(row[0])
+
     def postpone_deliveries(self, ids: Sequence[int], *, until: datetime, note: str) -> None:
         """Try again later without counting an attempt (nothing was sent)."""
         with self._tx() as tx:
