@@ -37,11 +37,13 @@ FEED_SILENT = "feed_silent"
 DELIVERY_FAILED = "delivery_failed"  # reported by reader.alerts when a delivery is given up
 INDEX_DAMAGED = "index_damaged"  # reported by the index's repair: raised when found, recovered when rebuilt
 RULE_BROKEN = "rule_broken"  # reported by the matcher: a rule file that does not load alerts on nothing
-WATCHED = (FEED_FAILING, FEED_SILENT)  # the kinds the watcher works out itself; the others are events
+FEEDS_DOWN = "feeds_down"  # every feed failing at once (the network down): one condition, subject "all"
+WATCHED = (FEED_FAILING, FEED_SILENT, FEEDS_DOWN)  # the kinds the watcher works out itself; the others are events
 RECOVERED = {
     FEED_FAILING: "it was refreshed successfully again",
     FEED_SILENT: "it has new articles again",
     DELIVERY_FAILED: "it accepted a notification again",
+    FEEDS_DOWN: "feeds are refreshed successfully again",
     INDEX_DAMAGED: "the search index was repaired from the database",
     RULE_BROKEN: "it loads again (or was removed)",
     "daemon_failing": "its refreshes work again",
@@ -377,8 +379,11 @@ _warned: list[bool] = []  # a long-running daemon says once that [health] notify
 def _update(settings: Settings, store: Store) -> dict[str, Condition]:
     """Raise the watched conditions true now, recover those no longer true; events stay as recorded."""
     state = _load(store)
-    current = {c.key: c for c in detect(settings, store, utcnow())}
-    feeds = {str(f.id) for f in store.feeds()}
+    now, known = utcnow(), store.feeds()
+    current = {c.key: c for c in detect(settings, store, now)}
+    feeds = {str(f.id) for f in known} | {"all"}
+    if down := _all_failing(known, current, now):  # one message for the network, none for each feed it takes down
+        current = {k: c for k, c in current.items() if c.kind != FEED_FAILING or k in state} | {down.key: down}
     for condition in current.values():
         _raise(state, condition)
     index = state.get(f"{INDEX_DAMAGED}:index")
@@ -393,6 +398,21 @@ def _update(settings: Settings, store: Store) -> dict[str, Condition]:
             condition.recovered = True
             log.info("recovered: %s", condition.title)
     return state
+
+
+def _all_failing(feeds: list[Feed], current: dict[str, Condition], now: datetime) -> Condition | None:
+    """Every enabled feed's last refresh failed, some `failing_cycles` in a row: the network (or a proxy, DNS)
+    more likely than the feeds. Raised as one condition, and the feeds it takes down are not raised each."""
+    enabled = [f for f in feeds if f.enabled]
+    if len(enabled) < 2 or any(f.last_status != FetchStatus.ERROR for f in enabled):
+        return None
+    if not any(c.kind == FEED_FAILING for c in current.values()):
+        return None
+    errors = sorted({clean_line(f.last_error or "unknown", 200) for f in enabled})
+    said = f"'{errors[0]}'" if len(errors) == 1 else f"{len(errors)} different errors, such as '{errors[0]}'"
+    return Condition(FEEDS_DOWN, "all", "Every feed failing", (
+        f"all {len(enabled)} feeds failed their last refresh ({said}): is the network down? Each is tried again "
+        "every interval"), now.isoformat(), recovery_title="Feeds refreshing again")  # fmt: skip
 
 
 def _merge_and_save(store: Store, state: dict[str, Condition], finished: dict[str, str]) -> None:

@@ -257,18 +257,36 @@ def test_a_rule_file_that_stops_loading_is_one_health_message_and_its_fix_one_mo
 
 
 def test_feeds_failing_together_are_one_message_and_their_recovery_one_more(http_server, settings):
-    """The network down: every feed fails at once, and the user hears of it once, not once per feed."""
+    """A host that serves several feeds goes down: they fail at once, and the user hears of it once."""
     health = Endpoint(http_server, path="/health")
     configure(settings, f'[health]\nnotify = ["{health.url}"]\nfailing_cycles = 1\n')
-    feeds = [FlakyFeed(http_server, path=f"/flaky{k}.xml") for k in range(3)]
+    feeds = [FlakyFeed(http_server, path=f"/flaky{k}.xml") for k in range(4)]
+    feeds[3].fixed = True
     cli = dict(data=settings.data_dir, config=settings.config_dir)
     for feed in feeds:
         assert reader("feeds", "add", feed.url, "--no-fulltext", **cli).code == 0
     assert reader("fetch", **cli).code == 0
     (told,) = health.received()
-    assert told["title"] == "3 feeds failing" and all(feed.url in told["message"] for feed in feeds)
+    assert told["title"] == "3 feeds failing" and all(feed.url in told["message"] for feed in feeds[:3])
     for feed in feeds:
         feed.fixed = True
     assert reader("fetch", **cli).code == 0
     assert titles(health) == ["3 feeds failing", "Recovered: 3 feeds"]
     assert "refreshed successfully again" in health.received()[1]["message"]
+
+
+def test_every_feed_failing_is_the_network_told_once_and_its_return_once(http_server, settings):
+    health = Endpoint(http_server, path="/health")
+    configure(settings, f'[health]\nnotify = ["{health.url}"]\nfailing_cycles = 2\n')
+    feeds = [FlakyFeed(http_server, path=f"/flaky{k}.xml") for k in range(3)]
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    for feed in feeds:
+        assert reader("feeds", "add", feed.url, "--no-fulltext", **cli).code == 0
+    for _cycle in range(3):
+        assert reader("fetch", **cli).code == 0
+    assert titles(health) == ["Every feed failing"]
+    assert "all 3 feeds failed their last refresh ('HTTP 500" in health.received()[0]["message"]
+    for feed in feeds:
+        feed.fixed = True
+    assert reader("fetch", **cli).code == 0
+    assert titles(health) == ["Every feed failing", "Feeds refreshing again"]
