@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import sqlite3
 import sys
@@ -257,7 +258,7 @@ class Daemon:
 
     def _database_swapped(self, store: Store, index: SearchIndex) -> bool:
         """Whether the database file was deleted or replaced since it was opened. Deleted, it is written back
-        from the open copy (nothing lost); replaced (a backup put back), the index is emptied to be rebuilt from
+        from the open copy (nothing lost); replaced (a backup put back), the index is deleted, to be rebuilt from
         it. Either way the daemon restarts on the file; what was done is told once."""
         path, found = self.settings.db_path, _file_id(self.settings.db_path)
         if found == self._database:
@@ -270,8 +271,9 @@ class Daemon:
             self.troubles.event(DATABASE_SWAPPED, "Reader database deleted, and put back", (
                 f"{path} was deleted while the daemon ran; it wrote the database back from its open copy, "
                 "so nothing was lost, and restarted on it"))  # fmt: skip
-        else:
-            index.reset()
+        else:  # the index is of the file that was there: the restart makes it anew, and refills it quietly
+            index.close()
+            shutil.rmtree(self.settings.index_dir, ignore_errors=True)
             self.troubles.event(DATABASE_SWAPPED, "Reader database replaced", (
                 f"{path} was replaced while the daemon ran; it restarted on the new file and rebuilds the search "
                 "index from it"))  # fmt: skip

@@ -8,6 +8,7 @@ import os
 import resource
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -326,6 +327,7 @@ def test_the_database_deleted_under_the_daemon_is_put_back_whole_and_told_once(w
     d = daemon("--log-level", "info")
     wait_for(lambda: "next cycle at" in d.text(), "the first cycle")
     stored = reader("articles", "--json", **cli).json()
+    found = sorted(a["title"] for a in reader("search", "--json", "DeepSeek", **cli).json())
     for path in settings.data_dir.glob("reader.sqlite*"):
         path.unlink()  # a cleanup script, a sync tool, a slip of rm
     d.proc.send_signal(signal.SIGHUP)  # (else it is seen within seconds)
@@ -334,6 +336,18 @@ def test_the_database_deleted_under_the_daemon_is_put_back_whole_and_told_once(w
     assert titles(health) == ["Reader database deleted, and put back"]
     assert reader("articles", "--json", **cli).json() == stored  # nothing was lost
     assert reader("daemon", "--once", **cli).code == 1  # the restarted daemon holds the lock
+    wait_for(lambda: d.text().count("next cycle at") >= 2, "the restarted daemon's first cycle")
+
+    backup = settings.data_dir / "backup.sqlite"  # a backup put back: taken up, and the index made from it
+    copy = sqlite3.connect(backup)
+    sqlite3.connect(settings.db_path).backup(copy)
+    copy.close()
+    backup.replace(settings.db_path)
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: d.text().count("next cycle at") >= 3, "the restart on the backup")
+    assert titles(health) == ["Reader database deleted, and put back", "Reader database replaced"]
+    wait_for(lambda: sorted(a["title"] for a in reader("search", "--json", "DeepSeek", **cli).json()) == found,
+             "the index made again from the backup")  # fmt: skip
     assert d.stop() == 0
     assert endpoint.titles() == expected_titles()  # no alert sent twice
     assert "Traceback" not in d.text()
