@@ -25,6 +25,7 @@ ends it at once.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import shutil
@@ -139,6 +140,7 @@ class Daemon:
         if restart:  # a start afresh: the new database file, checked and opened as at any start
             log.info("daemon restarting (pid %d) on the database file now at %s", os.getpid(), self.settings.db_path)
             logging.shutdown()
+            gc.collect()  # the worker pool's semaphores released, not reported leaked when the new image ends
             os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
         log.info("daemon stopped")
         return 1 if self.failed else 0
