@@ -14,6 +14,13 @@ global one (or the feed's own, [daemon.feed_intervals]), lengthened to the
 feed's RSS <ttl> or Cache-Control max-age, doubled per consecutive error,
 kept within [min_interval, max_interval], and never before a Retry-After.
 
+Its own faults are told once through [health] notify, and once more when
+over: a cycle that fails (a full disk, a damaged database), config.toml edited
+into an error (SIGHUP, or an edit, reads it again; a valid one applies), a
+start that fails. A database file deleted under it is written back from the
+copy it holds open, and one replaced is taken up: either way it restarts on
+the file (exec), told once.
+
 SIGTERM or SIGINT stops the daemon within a few seconds, whatever is in
 flight: the cycle's fetches are cancelled and its workers ended, and it exits
 0. Nothing is lost: the store is the record, so feeds not fetched are still
@@ -163,7 +170,10 @@ class Daemon:
             if _read(fault) != reason:
                 self.troubles.event(DAEMON_FAILING, "Reader daemon cannot start", (
                     f"{reason}. It is not running; it says so again only if it fails otherwise"))  # fmt: skip
-                asyncio.run(self.troubles.tell(self.settings))
+                try:
+                    asyncio.run(self.troubles.tell(self.settings))
+                except Exception:  # noqa: BLE001 - what keeps it from starting is the error to show
+                    log.exception("telling [health] notify failed")
                 if not self.troubles.events:  # every target has it
                     _write(fault, reason)
             raise
@@ -187,8 +197,8 @@ class Daemon:
     async def _loop(self, store: Store, index: SearchIndex, pool: Executor) -> bool:
         """Cycles until stopped; True when the database file was swapped under it (a restart is due)."""
         while not self.stopping.is_set():
-            self._read_settings()
             try:
+                self._read_settings()
                 if not self.once and await asyncio.to_thread(self._database_swapped, store, index):
                     await self._tell()
                     if isinstance(pool, WorkerPool):
@@ -346,8 +356,8 @@ class Daemon:
                 return
             await asyncio.sleep(SLEEP_STEP)
             if time.monotonic() - checked >= RECHECK_EVERY:
-                if _file_state(self.settings.settings_file) != self._config or (
-                        _file_id(self.settings.db_path) != self._database):  # fmt: skip
+                if utcnow() >= not_before and (_file_state(self.settings.settings_file) != self._config
+                                               or _file_id(self.settings.db_path) != self._database):  # fmt: skip
                     return  # the next cycle reads the new config.toml, or finds the database file swapped
                 if store is not None:
                     wake = await asyncio.to_thread(self.next_wake, store, not_before)

@@ -6,7 +6,8 @@ store (its meta table), so a condition that lasts a hundred cycles is one messag
 resends nothing. Conditions come from two places: the watcher looks at the store after each refresh
 (feeds failing `failing_cycles` refreshes in a row; feeds silent for max(7 days, 10× their median
 gap)), and other parts report events as they happen (`record_event` / `record_recovery`: a delivery
-given up, the index damaged and repaired).
+given up, the index damaged and repaired). The daemon's own faults, which the store may be what fails
+for, are kept in its memory instead (`Troubles`), and told the same way.
 """
 
 from __future__ import annotations
