@@ -431,3 +431,28 @@ def test_alerts_made_while_their_target_is_down_wait_behind_the_first_and_arrive
         time.sleep(0.25)  # ok: the retry's time comes
         run(settings)
     assert [n["title"] for n in hook.received()] == ["DeepSeek: DeepSeek first", "DeepSeek: DeepSeek second"]
+
+
+def test_alerts_given_up_while_their_target_was_down_go_out_once_it_is_back(http_server, settings):
+    """An outage longer than the attempts: the alert given up is told once, and sent once the target
+    accepts a message again, with no `reader alerts retry`; nothing twice."""
+    hook, health = Endpoint(http_server), Endpoint(http_server, path="/health")
+    hook.status = 503
+    settings = replace(settings, fetch=replace(settings.fetch, fulltext=False),
+                       alerts=replace(settings.alerts, retry_base_seconds=1.0, max_attempts=2),
+                       health=replace(settings.health, notify=(health.url,)))  # fmt: skip
+    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[hook.url], title="DeepSeek")
+    news = [Item("DeepSeek first", http_server.url("/1"), "DeepSeek news.", published=recent(1))]
+    url = http_server.route("/feed.xml", rss(news), headers=RSS)
+    subscribe(settings, url)
+    run(settings)
+    time.sleep(1.1)  # ok: the retry's time comes
+    run(settings)  # the second attempt: given up, and told
+    assert titles(health) == [f"Alerts not delivered: {hook.url}"]
+    hook.status = 200
+    news.append(Item("DeepSeek second", http_server.url("/2"), "DeepSeek more news.", published=recent(1)))
+    http_server.route("/feed.xml", rss(news), headers=RSS)
+    run(settings)  # the second alert finds the target back; the first goes out after it
+    run(settings)
+    assert sorted(n["title"] for n in hook.received()) == ["DeepSeek: DeepSeek first", "DeepSeek: DeepSeek second"]
+    assert titles(health) == [f"Alerts not delivered: {hook.url}", f"Recovered: {hook.url}"]
