@@ -7,7 +7,8 @@ index kept for those stories only, so the cost does not grow with the archive):
 
 - its words (its title, weighted above the first `MAX_TEXT_CHARS` of its text)
   are weighted by rarity, IDF over the running corpus of articles seen so far
-  (`Corpus`), names (capitalised words, acronyms, CamelCase) counting
+  (`Corpus`), names (capitalised words, acronyms, CamelCase; in a title in Title
+  Case, where every word is capitalised, only acronyms and CamelCase) counting
   `name_weight` times; its vector keeps the `vector_terms` heaviest, its keys
   (what stories are looked up by) are the `key_terms` heaviest informative
   ones, so an article costs the same however long its text (`weigh`);
@@ -156,10 +157,13 @@ def _new_token(word: str) -> tuple[str, bool, bool] | None:
     return token
 
 
-def _terms(text: str) -> tuple[dict[str, int], set[str]]:
-    """How often each term occurs in `text`, and which are names (stop words dropped)."""
+def _terms(text: str) -> tuple[dict[str, int], set[str], set[str], int]:
+    """How often each term occurs in `text` (stop words dropped), which are names by their letters (acronyms,
+    CamelCase), which by a capital inside a sentence, and how many of its words are lowercase."""
     counts: dict[str, int] = {}
     names: set[str] = set()
+    capitalised: set[str] = set()
+    lower = 0
     known = _TOKENS.get
     for end, word in _END_AND_WORD.findall(text):
         token = known(word, 0)
@@ -168,9 +172,13 @@ def _terms(text: str) -> tuple[dict[str, int], set[str]]:
         if token is not None:
             term, inside, opening = token  # a name opening a sentence is a name inside one
             counts[term] = counts.get(term, 0) + 1
-            if inside and (opening or not end):
+            if not inside:
+                lower += 1
+            elif opening:
                 names.add(term)
-    return counts, names
+            elif not end:
+                capitalised.add(term)
+    return counts, names, capitalised, lower
 
 
 # 1 + ln(n), the weight of a text word found n times, for every n a lead can hold (a word and a gap: 2 characters).
@@ -181,8 +189,11 @@ def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
     """The weighted terms of an article: each title word counts `title_weight`, each text word once
     (sublinear in repeats), so a headline alone and a headline with its page land near each other."""
     lead = text[:MAX_TEXT_CHARS]
-    heading, names = _terms("\n" + title)  # the first word opens a sentence
-    body, body_names = _terms("\n" + lead)
+    heading, names, capitalised, lower = _terms("\n" + title)  # the first word opens a sentence
+    if lower or len(capitalised) < 3:  # (in Title Case capitals are style, not names; its text may name them)
+        names |= capitalised
+    body, body_names, capitalised, _lower = _terms("\n" + lead)
+    body_names |= capitalised
     titled = {term: n * title_weight for term, n in heading.items()}
     counts = {**titled, **dict(zip(body, map(_TEXT_WEIGHTS.__getitem__, body.values())))}
     for term in titled.keys() & body.keys():  # in both: the title's weight, then the text's, as one sum
