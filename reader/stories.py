@@ -75,6 +75,8 @@ STOPWORDS = frozenset(
     """.split()
 )
 _CALENDAR_NUMBER = re.compile(r"^(?:\d{1,2}|(?:19|20)\d\d)(?:st|nd|rd|th)?$")  # days and years tie nothing
+INITIALS = 0
+_RUN = re.compile(r"\b([A-Z][a-z]+(?:\s+(?:of\s+|and\s+|the\s+|&\s+)?[A-Z][a-z]+){1,4})\b")
 MAX_TEXT_CHARS = 1500  # the lead of the full text carries the event; the rest adds noise and cost
 
 
@@ -159,7 +161,7 @@ def _new_token(word: str) -> tuple[str, bool, bool] | None:
 
 def _terms(text: str) -> tuple[dict[str, int], set[str], set[str], int]:
     """How often each term occurs in `text` (stop words dropped), which are names by their letters (acronyms,
-    CamelCase), which by a capital inside a sentence, and how many of its words are lowercase."""
+    CamelCase), which by a capital inside a sentence, and how many of its words are lowercase (numbers aside)."""
     counts: dict[str, int] = {}
     names: set[str] = set()
     capitalised: set[str] = set()
@@ -173,7 +175,7 @@ def _terms(text: str) -> tuple[dict[str, int], set[str], set[str], int]:
             term, inside, opening = token  # a name opening a sentence is a name inside one
             counts[term] = counts.get(term, 0) + 1
             if not inside:
-                lower += 1
+                lower += word[0].isalpha()  # (numbers aside)
             elif opening:
                 names.add(term)
             elif not end:
@@ -192,6 +194,13 @@ def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
     heading, names, capitalised, lower = _terms("\n" + title)  # the first word opens a sentence
     if lower or len(capitalised) < 3:  # (in Title Case capitals are style, not names; its text may name them)
         names |= capitalised
+    if INITIALS and (lower or len(capitalised) < 3):
+        for run in _RUN.findall(title):
+            ini = "".join(w[0] for w in run.split() if w not in ("and", "the", "&")).lower()
+            if len(ini) >= 2:
+                term = _stem(ini)
+                heading[term] = heading.get(term, 0) + 1
+                names.add(term)
     body, body_names, capitalised, _lower = _terms("\n" + lead)
     body_names |= capitalised
     titled = {term: n * title_weight for term, n in heading.items()}

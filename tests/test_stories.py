@@ -134,7 +134,7 @@ def _reference_features(title: str, text: str, title_weight: float = 3.0) -> Fea
             if token_ is not None:
                 term, inside, opening = token_
                 counts[term] = counts.get(term, 0) + n
-                lower += n * (not inside)
+                lower += n * (not inside and word[0].isalpha())
                 if inside and (opening or frozenset(".!?:\n").isdisjoint(gap)):
                     (names if opening else capitalised).add(term)
         title_case = title and not lower and len(capitalised) >= 3  # its capitals are its style
