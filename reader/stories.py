@@ -256,7 +256,7 @@ class Tuning:
     """The grouper's constants, chosen by cross-validation across stories (`python -m benchmarks stories`)."""
 
     window: timedelta = timedelta(days=3)  # a story quiet this long is over
-    threshold: float = 0.14  # cosine similarity to a story's centroid needed to join it, for a headline alone
+    threshold: float = 0.13  # cosine similarity to a story's centroid needed to join it, for a headline alone
     text_threshold: float = 0.35  # the same for an article with `text_words` words of text or more (in between:
     text_words: int = 40  # by length), since longer texts share more words by chance
     min_shared: int = 2  # informative terms in common, at least
