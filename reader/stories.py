@@ -57,7 +57,8 @@ from datetime import datetime, timedelta
 # -- features -----------------------------------------------------------------------------
 
 # A word, after the first sentence's end between it and the word before if there is one (then it opens a sentence).
-_END_AND_WORD = re.compile(r"[^\w.!?:\n]*(?:([.!?:\n])\W*)?(\w+(?:['’.&\-]\w+)*)")
+# A hyphen parts words: "Chiquita-Fyffes" names both companies, as other headlines do one at a time.
+_END_AND_WORD = re.compile(r"[^\w.!?:\n]*(?:([.!?:\n])\W*)?(\w+(?:['’.&]\w+)*)")
 _ACRONYM_DOTS = re.compile(r"^(?:\w\.)+\w?$")
 # Function words and the words headlines use about every story; rarity does the rest.
 STOPWORDS = frozenset(

@@ -90,6 +90,10 @@ def test_names_are_capitalised_words_inside_a_sentence_acronyms_and_camel_case()
     assert "the" not in f.terms and "list" in f.terms and "list" not in f.names
 
 
+def test_a_hyphen_parts_names_so_a_merger_ties_to_each_company_named_alone():
+    assert {"chiquita", "fyffe"} <= features("Regulators eye the Chiquita-Fyffes merger", "").names
+
+
 def test_in_a_title_in_title_case_only_acronyms_and_camel_case_are_names_unless_its_text_names_them():
     """Every word of "Everything You Need To Know" is capitalised: that is the headline's style, not five names
     (two such headlines about different things would share a "name")."""
@@ -99,7 +103,7 @@ def test_in_a_title_in_title_case_only_acronyms_and_camel_case_are_names_unless_
     assert {"commerc", "depart"} <= features("The Commerce Department adds DeepSeek", "").names  # (a lowercase word)
 
 
-_REFERENCE_GAP_WORD = re.compile(r"(\W*)(\w+(?:['’.&\-]\w+)*)")
+_REFERENCE_GAP_WORD = re.compile(r"(\W*)(\w+(?:['’.&]\w+)*)")
 
 
 def _reference_features(title: str, text: str, title_weight: float = 3.0) -> Features:
