@@ -123,9 +123,6 @@ def _porter():
 def _names(word: str) -> tuple[bool, bool]:
     """Whether a word not all lowercase is a name inside a sentence, and opening one: a capitalised word not
     opening a sentence, an acronym (US, H20, U.S.), or CamelCase (iPhone, DeepSeek)."""
-    if not word[:1].isalpha():
-        name = any(map(str.isupper, word))
-        return name, name
     caps = sum(map(str.isupper, word))
     if caps >= 2 or word[0].isupper() and _ACRONYM_DOTS.match(word):
         return True, True
@@ -134,24 +131,28 @@ def _names(word: str) -> tuple[bool, bool]:
     return caps >= 1, caps >= 1  # iPhone, eBay
 
 
-def _token(word: str) -> tuple[str, bool, bool] | None:
-    """(term, a name inside a sentence, a name opening one) of a word as written; None if it ties nothing."""
+def _token(word: str) -> tuple[str, bool | None, bool | None] | None:
+    """(term, a name inside a sentence, a name opening one) of a word as written; None if it ties nothing. A number
+    (a word opening with a digit) is a name if it has capitals (3M), and else neither name nor lowercase (None)."""
     lower = word.lower()
     term = _stem(lower)
     if len(term) < 2 or term in STOPWORDS or lower in STOPWORDS:
         return None
     if term[0].isdecimal() and _CALENDAR_NUMBER.match(term):  # (\d is what isdecimal says)
         return None
-    if word.islower() or word.isdigit():
+    if not word[0].isalpha():
+        name = any(map(str.isupper, word)) or None
+        return term, name, name
+    if word.islower():
         return term, False, False
     return term, *_names(word)
 
 
-_TOKENS: dict[str, tuple[str, bool, bool] | None] = {}  # `_token` of each word seen, for the process
+_TOKENS: dict[str, tuple[str, bool | None, bool | None] | None] = {}  # `_token` of each word seen, for the process
 _TOKENS_LIMIT = 200_000  # words kept at most (a long-lived daemon meets unbounded vocabulary)
 
 
-def _new_token(word: str) -> tuple[str, bool, bool] | None:
+def _new_token(word: str) -> tuple[str, bool | None, bool | None] | None:
     """`_token`, kept in `_TOKENS`."""
     global _TOKENS
     if len(_TOKENS) >= _TOKENS_LIMIT:
@@ -175,12 +176,13 @@ def _terms(text: str) -> tuple[dict[str, int], set[str], set[str], int]:
         if token is not None:
             term, inside, opening = token  # a name opening a sentence is a name inside one
             counts[term] = counts.get(term, 0) + 1
-            if not inside:
-                lower += word[0].isalpha()  # (numbers aside)
-            elif opening:
-                names.add(term)
-            elif not end:
-                capitalised.add(term)
+            if inside:
+                if opening:
+                    names.add(term)
+                elif not end:
+                    capitalised.add(term)
+            elif inside is False:  # (a number is None)
+                lower += 1
     return counts, names, capitalised, lower
 
 
