@@ -76,8 +76,6 @@ STOPWORDS = frozenset(
     """.split()
 )
 _CALENDAR_NUMBER = re.compile(r"^(?:\d{1,2}|(?:19|20)\d\d)(?:st|nd|rd|th)?$")  # days and years tie nothing
-INITIALS = 0
-_RUN = re.compile(r"\b([A-Z][a-z]+(?:\s+(?:of\s+|and\s+|the\s+|&\s+)?[A-Z][a-z]+){1,4})\b")
 MAX_TEXT_CHARS = 1500  # the lead of the full text carries the event; the rest adds noise and cost
 
 
@@ -197,13 +195,6 @@ def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
     heading, names, capitalised, lower = _terms("\n" + title)  # the first word opens a sentence
     if lower or len(capitalised) < 3:  # (in Title Case capitals are style, not names; its text may name them)
         names |= capitalised
-    if INITIALS and (lower or len(capitalised) < 3):
-        for run in _RUN.findall(title):
-            ini = "".join(w[0] for w in run.split() if w not in ("and", "the", "&")).lower()
-            if len(ini) >= 2:
-                term = _stem(ini)
-                heading[term] = heading.get(term, 0) + 1
-                names.add(term)
     body, body_names, capitalised, _lower = _terms("\n" + lead)
     body_names |= capitalised
     titled = {term: n * title_weight for term, n in heading.items()}
