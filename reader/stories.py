@@ -7,7 +7,8 @@ index kept for those stories only, so the cost does not grow with the archive):
 
 - its words (its title, weighted above the first `MAX_TEXT_CHARS` of its text)
   are weighted by rarity, IDF over the running corpus of articles seen so far
-  (`Corpus`), names (capitalised words, acronyms, CamelCase) counting
+  (`Corpus`), names (capitalised words, acronyms, CamelCase; in a title in Title
+  Case, where every word is capitalised, only acronyms and CamelCase) counting
   `name_weight` times; its vector keeps the `vector_terms` heaviest, its keys
   (what stories are looked up by) are the `key_terms` heaviest informative
   ones, so an article costs the same however long its text (`weigh`);
@@ -56,7 +57,8 @@ from datetime import datetime, timedelta
 # -- features -----------------------------------------------------------------------------
 
 # A word, after the first sentence's end between it and the word before if there is one (then it opens a sentence).
-_END_AND_WORD = re.compile(r"[^\w.!?:\n]*(?:([.!?:\n])\W*)?(\w+(?:['’.&\-]\w+)*)")
+# A hyphen parts words: "Chiquita-Fyffes" names both companies, as other headlines do one at a time.
+_END_AND_WORD = re.compile(r"[^\w.!?:\n]*(?:([.!?:\n])\W*)?(\w+(?:['’.&]\w+)*)")
 _ACRONYM_DOTS = re.compile(r"^(?:\w\.)+\w?$")
 # Function words and the words headlines use about every story; rarity does the rest.
 STOPWORDS = frozenset(
@@ -119,9 +121,6 @@ def _porter():
 def _names(word: str) -> tuple[bool, bool]:
     """Whether a word not all lowercase is a name inside a sentence, and opening one: a capitalised word not
     opening a sentence, an acronym (US, H20, U.S.), or CamelCase (iPhone, DeepSeek)."""
-    if not word[:1].isalpha():
-        name = any(map(str.isupper, word))
-        return name, name
     caps = sum(map(str.isupper, word))
     if caps >= 2 or word[0].isupper() and _ACRONYM_DOTS.match(word):
         return True, True
@@ -130,24 +129,28 @@ def _names(word: str) -> tuple[bool, bool]:
     return caps >= 1, caps >= 1  # iPhone, eBay
 
 
-def _token(word: str) -> tuple[str, bool, bool] | None:
-    """(term, a name inside a sentence, a name opening one) of a word as written; None if it ties nothing."""
+def _token(word: str) -> tuple[str, bool | None, bool | None] | None:
+    """(term, a name inside a sentence, a name opening one) of a word as written; None if it ties nothing. A number
+    (a word opening with a digit) is a name if it has capitals (3M), and else neither name nor lowercase (None)."""
     lower = word.lower()
     term = _stem(lower)
     if len(term) < 2 or term in STOPWORDS or lower in STOPWORDS:
         return None
     if term[0].isdecimal() and _CALENDAR_NUMBER.match(term):  # (\d is what isdecimal says)
         return None
-    if word.islower() or word.isdigit():
+    if not word[0].isalpha():
+        name = any(map(str.isupper, word)) or None
+        return term, name, name
+    if word.islower():
         return term, False, False
     return term, *_names(word)
 
 
-_TOKENS: dict[str, tuple[str, bool, bool] | None] = {}  # `_token` of each word seen, for the process
+_TOKENS: dict[str, tuple[str, bool | None, bool | None] | None] = {}  # `_token` of each word seen, for the process
 _TOKENS_LIMIT = 200_000  # words kept at most (a long-lived daemon meets unbounded vocabulary)
 
 
-def _new_token(word: str) -> tuple[str, bool, bool] | None:
+def _new_token(word: str) -> tuple[str, bool | None, bool | None] | None:
     """`_token`, kept in `_TOKENS`."""
     global _TOKENS
     if len(_TOKENS) >= _TOKENS_LIMIT:
@@ -156,10 +159,13 @@ def _new_token(word: str) -> tuple[str, bool, bool] | None:
     return token
 
 
-def _terms(text: str) -> tuple[dict[str, int], set[str]]:
-    """How often each term occurs in `text`, and which are names (stop words dropped)."""
+def _terms(text: str) -> tuple[dict[str, int], set[str], set[str], int]:
+    """How often each term occurs in `text` (stop words dropped), which are names by their letters (acronyms,
+    CamelCase), which by a capital inside a sentence, and how many of its words are lowercase (numbers aside)."""
     counts: dict[str, int] = {}
     names: set[str] = set()
+    capitalised: set[str] = set()
+    lower = 0
     known = _TOKENS.get
     for end, word in _END_AND_WORD.findall(text):
         token = known(word, 0)
@@ -168,9 +174,14 @@ def _terms(text: str) -> tuple[dict[str, int], set[str]]:
         if token is not None:
             term, inside, opening = token  # a name opening a sentence is a name inside one
             counts[term] = counts.get(term, 0) + 1
-            if inside and (opening or not end):
-                names.add(term)
-    return counts, names
+            if inside:
+                if opening:
+                    names.add(term)
+                elif not end:
+                    capitalised.add(term)
+            elif inside is False:  # (a number is None)
+                lower += 1
+    return counts, names, capitalised, lower
 
 
 # 1 + ln(n), the weight of a text word found n times, for every n a lead can hold (a word and a gap: 2 characters).
@@ -181,8 +192,11 @@ def features(title: str, text: str, *, title_weight: float = 3.0) -> Features:
     """The weighted terms of an article: each title word counts `title_weight`, each text word once
     (sublinear in repeats), so a headline alone and a headline with its page land near each other."""
     lead = text[:MAX_TEXT_CHARS]
-    heading, names = _terms("\n" + title)  # the first word opens a sentence
-    body, body_names = _terms("\n" + lead)
+    heading, names, capitalised, lower = _terms("\n" + title)  # the first word opens a sentence
+    if lower or len(capitalised) < 3:  # (in Title Case capitals are style, not names; its text may name them)
+        names |= capitalised
+    body, body_names, capitalised, _lower = _terms("\n" + lead)
+    body_names |= capitalised
     titled = {term: n * title_weight for term, n in heading.items()}
     counts = {**titled, **dict(zip(body, map(_TEXT_WEIGHTS.__getitem__, body.values())))}
     for term in titled.keys() & body.keys():  # in both: the title's weight, then the text's, as one sum
@@ -236,7 +250,7 @@ class Tuning:
     """The grouper's constants, chosen by cross-validation across stories (`python -m benchmarks stories`)."""
 
     window: timedelta = timedelta(days=3)  # a story quiet this long is over
-    threshold: float = 0.14  # cosine similarity to a story's centroid needed to join it, for a headline alone
+    threshold: float = 0.13  # cosine similarity to a story's centroid needed to join it, for a headline alone
     text_threshold: float = 0.35  # the same for an article with `text_words` words of text or more (in between:
     text_words: int = 40  # by length), since longer texts share more words by chance
     min_shared: int = 2  # informative terms in common, at least

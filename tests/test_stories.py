@@ -90,7 +90,20 @@ def test_names_are_capitalised_words_inside_a_sentence_acronyms_and_camel_case()
     assert "the" not in f.terms and "list" in f.terms and "list" not in f.names
 
 
-_REFERENCE_GAP_WORD = re.compile(r"(\W*)(\w+(?:['’.&\-]\w+)*)")
+def test_a_hyphen_parts_names_so_a_merger_ties_to_each_company_named_alone():
+    assert {"chiquita", "fyffe"} <= features("Regulators eye the Chiquita-Fyffes merger", "").names
+
+
+def test_in_a_title_in_title_case_only_acronyms_and_camel_case_are_names_unless_its_text_names_them():
+    """Every word of "Everything You Need To Know" is capitalised: that is the headline's style, not five names
+    (two such headlines about different things would share a "name")."""
+    f = features("Everything You Need To Know About DeepSeek's New AI Chip", "")
+    assert f.names == {"deepseek", "ai"} and {"everyth", "need", "know", "chip"} <= f.terms.keys()
+    assert "chip" in features("Everything You Need To Know About DeepSeek's New AI Chip", "Its Chip ships.").names
+    assert {"commerc", "depart"} <= features("The Commerce Department adds DeepSeek", "").names  # (a lowercase word)
+
+
+_REFERENCE_GAP_WORD = re.compile(r"(\W*)(\w+(?:['’.&]\w+)*)")
 
 
 def _reference_features(title: str, text: str, title_weight: float = 3.0) -> Features:
@@ -118,19 +131,21 @@ def _reference_features(title: str, text: str, title_weight: float = 3.0) -> Fea
             return term, False, False
         return term, is_name(word, False), is_name(word, True)
 
-    def terms(text):
-        counts, names = {}, set()
+    def terms(text, title=False):
+        counts, names, capitalised, lower = {}, set(), set(), 0
         for (gap, word), n in Counter(_REFERENCE_GAP_WORD.findall(text)).items():
             token_ = token(word)
             if token_ is not None:
                 term, inside, opening = token_
                 counts[term] = counts.get(term, 0) + n
+                lower += n * (not inside and word[0].isalpha())
                 if inside and (opening or frozenset(".!?:\n").isdisjoint(gap)):
-                    names.add(term)
-        return counts, names
+                    (names if opening else capitalised).add(term)
+        title_case = title and not lower and len(capitalised) >= 3  # its capitals are its style
+        return counts, names if title_case else names | capitalised
 
     lead = text[:MAX_TEXT_CHARS]
-    heading, names = terms("\n" + title)
+    heading, names = terms("\n" + title, title=True)
     body, body_names = terms("\n" + lead)
     counts = {term: n * title_weight for term, n in heading.items()}
     for term, n in body.items():
