@@ -45,7 +45,7 @@ import heapq
 import math
 import pickle
 import re
-from collections import Counter, defaultdict, deque
+from collections import Counter, _count_elements, defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -355,10 +355,13 @@ def weigh(f: Features, corpus: Corpus, tuning: Tuning, idf: Mapping[str, float] 
         dropped = max(0.0, 1.0 - sum([w * w for w, _ in weights]) / squares)
     else:
         dropped = 0.0
-    young = corpus.documents < tuning.young_corpus  # too few articles to tell rare from common
-    keys = tuple(term for _w, term in weights if young or idf[term] >= tuning.min_idf)
+    if corpus.documents < tuning.young_corpus:  # too few articles to tell rare from common
+        keys = [term for _w, term in weights]
+    else:
+        least = tuning.min_idf
+        keys = [term for _w, term in weights if idf[term] >= least]
     norm = math.sqrt(squares)
-    return Weighed(f, {term: w / norm for w, term in weights}, keys[: tuning.key_terms], dropped, frozenset(keys))
+    return Weighed(f, {term: w / norm for w, term in weights}, tuple(keys[: tuning.key_terms]), dropped, frozenset(keys))
 
 
 def feature_key(title: str, text: str, title_weight: float = Tuning.title_weight) -> bytes:
@@ -411,7 +414,8 @@ class Grouper:
     def open(self, stories: Iterable[StoryProfile], crowded: Iterable[str] = ()) -> None:
         """Take these (stored) stories into account: articles may join them. `crowded`: terms too many
         stored stories share to look any of them up by (those stories need not be loaded for them). A story
-        already open keeps what it is here; only its keys asked this time are added."""
+        already open keeps what it is here; only its keys asked this time are added. Their centroids are
+        never changed in place (the loader may hold them too): a story's is copied when it first grows."""
         self.crowded.update(crowded)
         for story in stories:
             if story.id in self.stories or story.id in self.gone:
@@ -475,7 +479,10 @@ class Grouper:
                   if (p := postings.get(term)) and len(p) <= t.max_key_stories and term not in crowded]  # fmt: skip
         if len(posted) < t.min_shared:
             return []
-        hits = Counter(chain.from_iterable(posted))  # (counted in C)
+        hits: dict[int, int] = {}
+        _count_elements(hits, chain.from_iterable(posted))  # (counted in C, without a Counter's own Python)
+        if max(hits.values()) < t.min_shared:  # (most articles: no story shares two of its keys)
+            return []
         shared = [(-n, sid) for sid, n in hits.items() if n >= t.min_shared]
         if len(shared) > t.max_candidates:
             shared = heapq.nsmallest(t.max_candidates, shared)
@@ -527,6 +534,8 @@ class Grouper:
         t = self.tuning
         squares = self.squares.get(story.id, 0.0)
         story.dropped += w.dropped
+        if story.id not in self.changed:  # (an opened story's centroid may be its loader's: changed in a copy)
+            story.centroid = dict(story.centroid)
         if story.centroid:
             for term, x in w.vector.items():
                 old = story.centroid.get(term, 0.0)
@@ -646,6 +655,8 @@ class Grouper:
     def _merge(self, kept: int, gone: int) -> None:
         """`gone`'s articles join `kept`: its centroid, names, keys, outlets, links and times."""
         story, old = self.stories[kept], self.stories.pop(gone)
+        if kept not in self.changed:  # (as in `_grow`)
+            story.centroid = dict(story.centroid)
         for term, x in old.centroid.items():
             story.centroid[term] = story.centroid.get(term, 0.0) + x
         story.dropped += old.dropped

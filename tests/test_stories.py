@@ -84,6 +84,21 @@ def test_grouping_resumes_from_saved_profiles_as_if_it_never_stopped():
     assert len({d.story_id for d in part + rest}) == 5
 
 
+def test_an_opened_story_grows_and_merges_in_a_copy_of_its_centroid():
+    """The store hands the grouper the centroids its run's memo holds (no copy per story opened): the grouper
+    changes a story's centroid only in a copy of its own, so what the memo holds stays what is stored."""
+    articles = inputs()
+    first = Grouper(Corpus())
+    first.group(articles[:4])
+    first.settle()
+    held = {sid: (dict(p.centroid), p.centroid) for sid, p in first.stories.items()}
+    resumed = Grouper(first.corpus, first.stories.values(), next_id=first.next_id)
+    resumed.group(articles[4:])
+    resumed.settle()
+    assert resumed.changed & held.keys()  # (an opened story grew)
+    assert all(centroid == before for before, centroid in held.values())
+
+
 def test_names_are_capitalised_words_inside_a_sentence_acronyms_and_camel_case():
     f = features("The Commerce Department adds DeepSeek and iPhone maker to a list", "EU and U.S. officials said so.")
     assert {"commerc", "depart", "deepseek", "iphon", "eu", "us"} <= f.names

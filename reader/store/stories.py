@@ -259,9 +259,9 @@ class StoryStore(Database):
             memo.last_seen[r[0]] = r[2]
             held[r[0]] = StoryMemo.row(r)
         profiles = []
-        for i in sorted(ids):  # (each a copy: the grouper changes its own)
+        for i in sorted(ids):  # (its sets copies, its centroid the memo's: the grouper copies it before a change)
             first, last, size, outlets, names, centroid, dropped, text = held[i]
-            profiles.append(StoryProfile(i, first, last, size, set(outlets), dict(centroid), set(names), by_link[i],
+            profiles.append(StoryProfile(i, first, last, size, set(outlets), centroid, set(names), by_link[i],
                                          dropped, asked[i], text))  # fmt: skip
         return profiles, crowded
 
