@@ -42,8 +42,8 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import marshal
 import math
-import pickle
 import re
 from collections import Counter, _count_elements, defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -373,8 +373,9 @@ def feature_key(title: str, text: str, title_weight: float = Tuning.title_weight
 
 
 def packed(f: Features) -> bytes:
-    """Features as kept between the worker that made them and the grouper: a tenth of their size as objects."""
-    return pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL)
+    """Features as kept between the worker that made them and the grouper: a tenth of their size as objects,
+    in `marshal`'s format (the worker runs this interpreter): a fifth faster to read than a pickle of them."""
+    return marshal.dumps((dict(f.terms), frozenset(f.names), int(f.text_words)))  # (its exact types)
 
 
 def features_of(articles: Iterable[StoryInput], tuning: Tuning,
@@ -385,7 +386,7 @@ def features_of(articles: Iterable[StoryInput], tuning: Tuning,
     found = {}
     for a in articles:
         f = known.pop(feature_key(a.title, a.text, tuning.title_weight), None) if known else None
-        found[a.article_id] = (pickle.loads(f) if f is not None  # noqa: S301 - made by our own worker
+        found[a.article_id] = (Features(*marshal.loads(f)) if f is not None  # made by our own worker
                                else features(a.title, a.text, title_weight=tuning.title_weight))  # fmt: skip
     return found
 
