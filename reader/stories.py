@@ -542,9 +542,9 @@ class Grouper:
                 old = story.centroid.get(term, 0.0)
                 story.centroid[term] = old + x
                 squares += x * (2 * old + x)
-        else:  # (a new story: the same sums, in C)
-            story.centroid = dict(w.vector)
-            squares = sum(map(mul, story.centroid.values(), story.centroid.values()), squares)
+        else:  # (a new story: the same sums, in C; the vector, weighed for this article alone, becomes its centroid)
+            story.centroid = w.vector
+            squares = sum(map(mul, w.vector.values(), w.vector.values()), squares)
         story.keys.update(w.keys)
         self._post(story, w.keys)
         self.unsettled.setdefault(story.id, set()).update(w.keys)
