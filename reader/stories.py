@@ -391,6 +391,19 @@ def features_of(articles: Iterable[StoryInput], tuning: Tuning,
     return found
 
 
+def most_shared(posted: Sequence[Iterable[int]], least: int, most: int) -> list[int]:
+    """The stories found under at least `least` of an article's keys (`posted`: each key's stories), at most
+    `most` of them, those under the most keys first (then the lower id), in id order."""
+    hits: dict[int, int] = {}
+    _count_elements(hits, chain.from_iterable(posted))  # (counted in C, without a Counter's own Python)
+    if not hits or max(hits.values()) < least:  # (most articles: no story shares two of their keys)
+        return []
+    shared = [(-n, sid) for sid, n in hits.items() if n >= least]
+    if len(shared) > most:
+        shared = heapq.nsmallest(most, shared)
+    return sorted(sid for _n, sid in shared)
+
+
 class Grouper:
     """Assigns articles to stories, one at a time, over the given corpus counts and active stories."""
 
@@ -478,16 +491,7 @@ class Grouper:
         t, postings, crowded = self.tuning, self.postings, self.crowded
         posted = [p for term in keys
                   if (p := postings.get(term)) and len(p) <= t.max_key_stories and term not in crowded]  # fmt: skip
-        if len(posted) < t.min_shared:
-            return []
-        hits: dict[int, int] = {}
-        _count_elements(hits, chain.from_iterable(posted))  # (counted in C, without a Counter's own Python)
-        if max(hits.values()) < t.min_shared:  # (most articles: no story shares two of its keys)
-            return []
-        shared = [(-n, sid) for sid, n in hits.items() if n >= t.min_shared]
-        if len(shared) > t.max_candidates:
-            shared = heapq.nsmallest(t.max_candidates, shared)
-        return sorted(sid for _n, sid in shared)
+        return most_shared(posted, t.min_shared, t.max_candidates) if len(posted) >= t.min_shared else []
 
     def _best(self, article: StoryInput, w: Weighed) -> Decision:
         t, f, vector, informative = self.tuning, w.features, w.vector, w.informative

@@ -9,7 +9,6 @@ joins or which stories merge.
 
 from __future__ import annotations
 
-import heapq
 import json
 import struct
 from bisect import bisect_left
@@ -21,7 +20,7 @@ from operator import sub
 from datetime import datetime
 
 from ..models import ArticleFilter, FulltextState, StoryMember, StoryMerge, StoryRecord
-from ..stories import MAX_TEXT_CHARS, Corpus, Decision, Merge, StoryInput, StoryProfile
+from ..stories import MAX_TEXT_CHARS, Corpus, Decision, Merge, StoryInput, StoryProfile, most_shared
 from .alerts import AlertStore
 from .db import CURRENT_STORY, Database, _dt, _iso
 
@@ -236,11 +235,8 @@ class StoryStore(Database):
         ids: set[int] = set()
         for k in keys:
             lists = [found for term in k if (found := posted.get(term))]
-            if len(lists) < shared:  # (too few of its keys are in any story)
-                continue
-            hits = Counter(chain.from_iterable(lists))
-            top = [(-n, story_id) for story_id, n in hits.items() if n >= shared]
-            ids.update(story_id for _n, story_id in (heapq.nsmallest(most, top) if len(top) > most else top))
+            if len(lists) >= shared:  # (else too few of its keys are in any story)
+                ids.update(most_shared(lists, shared, most))
         by_link: dict[int, set[str]] = defaultdict(set)
         for story_id, link in self._select_in(
             "SELECT story_id, canonical_url FROM articles WHERE story_id IS NOT NULL", "canonical_url",
