@@ -396,7 +396,7 @@ def most_shared(posted: Sequence[Iterable[int]], least: int, most: int) -> list[
     `most` of them, those under the most keys first (then the lower id), in id order."""
     hits: dict[int, int] = {}
     _count_elements(hits, chain.from_iterable(posted))  # (counted in C, without a Counter's own Python)
-    if not hits or max(hits.values()) < least:  # (most articles: no story shares two of their keys)
+    if least > 1 and len(hits) == sum(map(len, posted)):  # (most articles: no story is under two of their keys)
         return []
     shared = [(-n, sid) for sid, n in hits.items() if n >= least]
     if len(shared) > most:
