@@ -361,7 +361,8 @@ def weigh(f: Features, corpus: Corpus, tuning: Tuning, idf: Mapping[str, float] 
         least = tuning.min_idf
         keys = [term for _w, term in weights if idf[term] >= least]
     norm = math.sqrt(squares)
-    return Weighed(f, {term: w / norm for w, term in weights}, tuple(keys[: tuning.key_terms]), dropped, frozenset(keys))
+    vector = {term: w / norm for w, term in weights}
+    return Weighed(f, vector, tuple(keys[: tuning.key_terms]), dropped, frozenset(keys))
 
 
 def feature_key(title: str, text: str, title_weight: float = Tuning.title_weight) -> bytes:

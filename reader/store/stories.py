@@ -10,6 +10,7 @@ joins or which stories merge.
 from __future__ import annotations
 
 import json
+import math
 import struct
 from bisect import bisect_left
 from collections import Counter, defaultdict
@@ -47,7 +48,27 @@ def unpacked_centroid(value: bytes | str) -> dict[str, float]:
 
 def _json_strings(strings: Iterable[str]) -> str:
     """`json.dumps(sorted(strings))`, without the encoder's Python per call (a story's outlets and names)."""
-    return "[" + ", ".join(map(encode_basestring_ascii, sorted(strings))) + "]"
+    return _json_list(sorted(strings))
+
+
+def _json_list(strings: Iterable[str]) -> str:
+    return "[" + ", ".join(map(encode_basestring_ascii, strings)) + "]"
+
+
+_JOINED = ["similarity", "shared", "names"]  # what a decision to join by similarity says (`Decision.explained`)
+
+
+def _reason(d: Decision) -> str:
+    """`json.dumps(d.explained())`, what is stored beside the article; the common shapes without the encoder's
+    Python per call (the same text: a float's JSON is its repr)."""
+    if d.new:
+        return _STARTED
+    reason = d.explained()
+    similarity = reason.get("similarity")
+    if list(reason) != _JOINED or type(similarity) is not float or not math.isfinite(similarity):
+        return json.dumps(reason)
+    shared, names = _json_list(reason["shared"]), _json_list(reason["names"])
+    return f'{{"similarity": {similarity!r}, "shared": {shared}, "names": {names}}}'
 
 
 def _story_key(article_id: int, story_id: int | None) -> int:
@@ -349,7 +370,7 @@ class StoryStore(Database):
                             for term in sorted(keys - stored_keys.get(story_id, set()))])  # fmt: skip
             tx.executemany(
                 "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
-                [(d.story_id, _STARTED if d.new else json.dumps(d.explained()), d.article_id) for d in decisions],
+                [(d.story_id, _reason(d), d.article_id) for d in decisions],
             )
             for m in merges:
                 self._merge(tx, m)
