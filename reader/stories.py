@@ -540,9 +540,9 @@ class Grouper:
         t = self.tuning
         squares = self.squares.get(story.id, 0.0)
         story.dropped += w.dropped
-        if story.id not in self.changed:  # (an opened story's centroid may be its loader's: changed in a copy)
-            story.centroid = dict(story.centroid)
         if story.centroid:
+            if story.id not in self.changed:  # (an opened story's centroid may be its loader's: changed in a copy)
+                story.centroid = dict(story.centroid)
             for term, x in w.vector.items():
                 old = story.centroid.get(term, 0.0)
                 story.centroid[term] = old + x
