@@ -3,6 +3,7 @@ about the same company stay apart; deterministic, explained, bounded by time, in
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -10,8 +11,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from reader.index.stemming import porter_stem
-from reader.stories import (_ACRONYM_DOTS, _CALENDAR_NUMBER, MAX_TEXT_CHARS, STOPWORDS, Corpus, Features, Grouper,
-                            StoryInput, Tuning, describe, features, weigh)
+from reader.stories import (_ACRONYM_DOTS, _CALENDAR_NUMBER, MAX_TEXT_CHARS, STOPWORDS, Corpus, Decision, Features,
+                            Grouper, StoryInput, Tuning, describe, features, weigh)
 from tests.storyworld import ENTITY_LIST, OTHERS, RECALL
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -82,6 +83,35 @@ def test_grouping_resumes_from_saved_profiles_as_if_it_never_stopped():
     event = [d.story_id for d, p in zip(part + rest, ORDER) if p in ENTITY_LIST]
     assert len(set(event)) == 1
     assert len({d.story_id for d in part + rest}) == 5
+
+
+def test_an_opened_story_grows_and_merges_in_a_copy_of_its_centroid():
+    """The store hands the grouper the centroids its run's memo holds (no copy per story opened): the grouper
+    changes a story's centroid only in a copy of its own, so what the memo holds stays what is stored."""
+    articles = inputs()
+    first = Grouper(Corpus())
+    first.group(articles[:4])
+    first.settle()
+    held = {sid: (dict(p.centroid), p.centroid) for sid, p in first.stories.items()}
+    resumed = Grouper(first.corpus, first.stories.values(), next_id=first.next_id)
+    resumed.group(articles[4:])
+    resumed.settle()
+    assert resumed.changed & held.keys()  # (an opened story grew)
+    assert all(centroid == before for before, centroid in held.values())
+
+
+def test_the_reason_stored_beside_an_article_is_its_decision_as_json():
+    """The store writes the common reasons without the JSON encoder's per-call Python: the same text, whatever
+    the terms hold (quotes, backslashes, non-ASCII, line separators) and whatever the similarity."""
+    from reader.store.stories import _reason
+
+    rng = random.Random(15)
+    words = ["deepseek", "é", "中文", 'q"uote', "back\\slash", "tab\t", "\u2028", ""]
+    for _ in range(2000):
+        similarity = rng.choice([round(rng.random(), 4), 0.0, 1e-05, 123.0, 0.1 + 0.2])
+        d = Decision(1, 2, rng.random() < 0.1, similarity, tuple(rng.choices(words, k=rng.randint(0, 8))),
+                     tuple(rng.choices(words, k=rng.randint(0, 3))), same_link=rng.random() < 0.1)  # fmt: skip
+        assert _reason(d) == json.dumps(d.explained())
 
 
 def test_names_are_capitalised_words_inside_a_sentence_acronyms_and_camel_case():
