@@ -9,6 +9,7 @@ from reader.store import Store
 from tests.clirun import reader
 
 DATA = Path(__file__).resolve().parent / "data" / "opml"
+EXAMPLES = ("china-ai-policy.toml", "chip-export-controls.toml", "deepseek-export-controls.toml")  # rules/
 
 
 def feeds(data: Path) -> list[tuple[str, str, str]]:
@@ -44,9 +45,10 @@ def test_newsboat_query_feeds_become_saved_searches(tmp_path):
     assert run.code == 0, run.err
     assert run.out.strip() == (
         "imported 4 new feed(s) from urls-queries; 0 already subscribed; 4 newsboat query feed(s) saved as "
-        "searches: deepseek-news, export-controls-this-week, tech-or-recent-chips, not-ars-by-ada"
+        "searches: deepseek-news, export-controls-this-week, tech-or-recent-chips, not-ars-by-ada; "
+        "the new rules directory got the 3 example rules first (as on a first start)"
     )
-    saved = {p.stem: tomllib.loads(p.read_text()) for p in rules.glob("*.toml")}
+    saved = {p.stem: tomllib.loads(p.read_text()) for p in rules.glob("*.toml") if p.name not in EXAMPLES}
     assert {name: (rule["title"], rule["query"]) for name, rule in saved.items()} == {
         "deepseek-news": ("DeepSeek news", "title:deepseek"),
         "export-controls-this-week": (
@@ -77,7 +79,29 @@ def test_newsboat_query_feeds_become_saved_searches(tmp_path):
     assert again.out.strip() == (
         "imported 0 new feed(s) from urls-queries; 4 already subscribed; 4 query feed(s) already saved as searches"
     )
-    assert sorted(p.stem for p in rules.glob("*.toml")) == sorted(saved)  # nothing written twice
+    assert sorted(p.stem for p in rules.glob("*.toml")) == sorted([*saved, *(Path(e).stem for e in EXAMPLES)])
+
+
+def test_an_import_before_the_first_start_still_seeds_the_example_rules_and_never_overwrites_a_users_rule(tmp_path):
+    """Whichever command writes to a new rules dir first (here an import saving a newsboat query feed), it starts
+    with the examples, as the first start gives them; a rules dir of the user's own is left as it is."""
+    data, rules = tmp_path / "data", tmp_path / "rules"
+    urls = tmp_path / "urls"
+    urls.write_text('http://127.0.0.1:9/a.xml tech\n"query:China AI policy:tags # \\"tech\\""\n')
+    run = reader("--rules", str(rules), "feeds", "import", str(urls), data=data)
+    assert run.code == 0, run.err
+    assert sorted(p.name for p in rules.glob("*.toml")) == sorted([*EXAMPLES, "china-ai-policy-2.toml"])
+    listed = reader("--rules", str(rules), "rules", "list", "--json", data=data)
+    assert sorted(r["name"] for r in listed.json()) == sorted([*(Path(e).stem for e in EXAMPLES), "china-ai-policy-2"])
+
+    own = tmp_path / "own-rules"  # the user's own rules dir, one rule named as an example
+    own.mkdir()
+    mine = own / "chip-export-controls.toml"
+    mine.write_text('query = "mine"\n')
+    run = reader("--rules", str(own), "feeds", "import", str(urls), data=tmp_path / "data2")
+    assert run.code == 0 and "example" not in run.out, run.out + run.err
+    assert mine.read_text() == 'query = "mine"\n'
+    assert sorted(p.name for p in own.glob("*.toml")) == ["china-ai-policy.toml", "chip-export-controls.toml"]
 
 
 def test_export_then_import_gives_the_same_feeds_groups_and_titles(tmp_path):
