@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .models import Feed
 from .opml import MAX_INPUT_BYTES, ImportResult, OPMLError, QueryFeed, read_subscriptions, skipped_line
-from .urls import redact_urls_in
+from .urls import normal_feed_url, redact_urls_in
 
 if TYPE_CHECKING:
     from .store import Store
@@ -92,7 +92,8 @@ def _save_query_feeds(
             parse_query(text)
         except (Untranslatable, QueryError) as exc:
             reason = exc.message if isinstance(exc, QueryError) else str(exc)
-            skipped.append(f"line {query.line}: query feed {query.title!r} not imported: {query.expression!r}: {reason}")
+            where = f"line {query.line}: query feed {query.title!r}"
+            skipped.append(f"{where} not imported: {query.expression!r}: {reason}")
             continue
         texts.append((query, text))
     examples = len(seed_rules(rules_dir)) if texts else 0
@@ -116,7 +117,7 @@ def _tag_problem(tag: str, result: ImportResult, feeds: Sequence[Feed]) -> str |
     tagged = {url for url, tags in result.tags.items() if tag in tags}
     if not tagged:
         return "is on no feed of the file"
-    groups = {feed.url: feed.group for feed in feeds}
+    groups = {normal_feed_url(feed.url): feed.group for feed in feeds}  # (the file's URLs are in that form)
     if any(groups.get(url, "").casefold() != tag.casefold() for url in tagged):
         return "is not the group of every feed that carries it (only a feed's first tag becomes its group)"
     words = set(tag.casefold().split())

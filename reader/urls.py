@@ -40,6 +40,25 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
 
 
+def normal_feed_url(url: str) -> str:
+    """`url` as one feed is stored and known: scheme and host in lowercase, a default port dropped, an empty
+    path made `/` (`HTTP://Host:80` is `http://host/`). Credentials, path, query and fragment stay exactly as
+    given: servers may tell their case apart. Returns the input unchanged when it is not an http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return url
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    host = (hostport.removesuffix(":") if port is None else hostport[: hostport.rindex(":")]).lower()
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return urlunsplit((scheme, f"{userinfo}{at}{host}", parts.path or "/", parts.query, parts.fragment))
+
+
 # -- credentials ------------------------------------------------------------------------------
 
 MASK = "****"

@@ -7,9 +7,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from ..models import Feed, FetchStatus
-from ..urls import redact_urls_in
+from ..urls import normal_feed_url, redact_urls_in
 from .db import Database, _dt, _iso, utcnow
 
 
@@ -85,7 +86,13 @@ class FeedStore(Database):
     """Reads and writes of `feeds`."""
 
     def add_feed(self, url: str, title: str = "", group: str = "", site_url: str = "") -> tuple[Feed, bool]:
-        """Subscribe to `url`; returns the feed and whether it was new."""
+        """Subscribe to `url` (stored as `normal_feed_url` writes it); returns the feed and whether it was new.
+        A URL differing from a subscribed one only in the case of its scheme or host, or by a default port, is
+        that feed."""
+        url = normal_feed_url(url)
+        known = self.feed_by_url(url)
+        if known is not None:
+            return known, False
         with self._tx() as tx:
             cur = tx.execute(
                 "INSERT INTO feeds (url, title, grp, site_url, created_at) VALUES (?, ?, ?, ?, ?) "
@@ -109,8 +116,18 @@ class FeedStore(Database):
         return _feed(row)
 
     def feed_by_url(self, url: str) -> Feed | None:
-        row = self._conn().execute(f"SELECT {FEED_COLUMNS} FROM feeds f WHERE f.url = ?", (url,)).fetchone()
-        return _feed(row) if row else None
+        """The feed of `url` in any spelling `normal_feed_url` makes the same: a database from before it may
+        hold `HTTP://Host/feed` as given, or even it and `http://host/feed` as two feeds (the first is found)."""
+        key = normal_feed_url(url)
+        conn = self._conn()
+        row = conn.execute(f"SELECT {FEED_COLUMNS} FROM feeds f WHERE f.url IN (?, ?) ORDER BY f.url != ?, f.id",
+                           (key, url, key)).fetchone()  # fmt: skip
+        host = urlsplit(key).hostname
+        if row is not None or not host:
+            return _feed(row) if row else None
+        like = "%" + host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"  # (ASCII case apart)
+        rows = conn.execute(f"SELECT {FEED_COLUMNS} FROM feeds f WHERE f.url LIKE ? ESCAPE '\\' ORDER BY f.id", (like,))
+        return next((_feed(r) for r in rows if normal_feed_url(r[1]) == key), None)
 
     def feeds(self, with_counts: bool = False) -> list[Feed]:
         """Every feed, ordered by group then title; with article and unread counts if asked."""
@@ -138,6 +155,7 @@ class FeedStore(Database):
 
     def set_feed_url(self, feed_id: int, url: str) -> bool:
         """Move a feed to a new URL (after a permanent redirect); False if another feed has it."""
+        url = normal_feed_url(url)
         with self._tx() as tx:
             try:
                 tx.execute("UPDATE feeds SET url = ? WHERE id = ?", (url, feed_id))
