@@ -131,9 +131,12 @@ class RulesLoaded(Message):
 
 
 class UnreadFound(Message):
-    def __init__(self, ids: list[int], start: int, article_id: int | None) -> None:
+    def __init__(self, ids: list[int], cursor: int, article_id: int | None, step: int = 1,
+                 elsewhere: bool = True) -> None:  # fmt: skip
         super().__init__()
-        self.ids, self.start, self.article_id = ids, start, article_id  # start: the cursor it looked from
+        self.ids, self.cursor, self.article_id = ids, cursor, article_id  # cursor: where it was when asked
+        self.step = step
+        self.elsewhere = elsewhere  # none found: look in the next source with unread articles (goto-next-feed)
 
 
 class IndexCaughtUp(Message):
@@ -270,6 +273,7 @@ class MainScreen(Screen):
         self.plain = library.store.get_meta(PLAIN_KEY) == "1"  # one row per article, not per story
         self.scope: Scope | None = None  # what the list's story rows stand for (None: one row per article)
         self.opened_row: int | None = None  # the story row opened last (the reader shows an article of its story)
+        self.unread_next: tuple[Source, int] | None = None  # n/N moved to this source: open its first/last unread
         self.search: ParsedQuery | None = None
         self.unparsed: str | None = None  # a query being typed that does not parse yet: the list shows nothing
         self.known_alert_id = 0  # the newest alert this screen has heard of (newer ones make a toast)
@@ -440,6 +444,10 @@ class MainScreen(Screen):
         if self.view_notice:
             self.call_after_refresh(self.notify, self.view_notice, timeout=2)
             self.view_notice = ""
+        if self.unread_next is not None and not message.first:  # every row is in: its first (last) unread
+            (source, step), self.unread_next = self.unread_next, None
+            if source == message.view.source and not self.searching:
+                self._next_unread(step, start=-1 if step > 0 else len(message.ids), elsewhere=False)
         if not self.rules_asked:  # the first view is up (its first rows): now the slower reads, once
             self.rules_asked = True
             self.call_after_refresh(self.load_rules)
@@ -983,39 +991,64 @@ class MainScreen(Screen):
         if not self._find_step(-1):
             self._next_unread(-1)
 
-    def _next_unread(self, step: int) -> None:
-        """The next unread row: among the rows read for drawing (most often a few rows on) at once, else
-        looked for in the store by a worker."""
+    def _next_unread(self, step: int, start: int | None = None, elsewhere: bool = True) -> None:
+        """The next unread row after `start` (the cursor), then from the list's other end up to it, as newsboat
+        wraps: among the rows read for drawing (most often a few rows on) at once, else looked for in the store
+        by a worker. None in the list: the next source with unread articles (`elsewhere`)."""
         articles = self.articles
-        found = articles.next_unread_drawn(articles.cursor, step)
-        if found is None:
-            self._find_unread(articles.ids, articles.cursor, step, articles.story_rows(), self.scope)
+        start = articles.cursor if start is None else start
+        found = articles.next_unread_drawn(start, step)
+        if found is not None and found >= 0:
+            self.unread_found(UnreadFound(articles.ids, articles.cursor, articles.ids[found], step, elsewhere))
         else:
-            self.unread_found(UnreadFound(articles.ids, articles.cursor, articles.ids[found] if found >= 0 else None))
+            self._find_unread(articles.ids, articles.cursor, start, step, articles.story_rows(), self.scope, elsewhere)
 
     @work(thread=True, exclusive=True, group="find", exit_on_error=False)
-    def _find_unread(self, ids: list[int], start: int, step: int, stories: frozenset[int], scope: Scope | None) -> None:
-        """Look through the view's ids from the cursor on, a chunk at a time, for an unread row (a story row
-        while any article it stands for is unread)."""
-        ahead = ids[start + 1 :] if step > 0 else ids[:start][::-1]
+    def _find_unread(self, ids: list[int], cursor: int, start: int, step: int, stories: frozenset[int],
+                     scope: Scope | None, elsewhere: bool) -> None:  # fmt: skip
+        """Look through the view's ids from `start` on, then round from the other end, a chunk at a time, for an
+        unread row (a story row while any article it stands for is unread)."""
+        after, before = ids[start + 1 :], ids[: max(0, start)]
+        ahead = after + before if step > 0 else before[::-1] + after[::-1]
         for begin in range(0, len(ahead), UNREAD_CHUNK):
             chunk = ahead[begin : begin + UNREAD_CHUNK]
             unread = self.library.unread_rows(chunk, stories, scope) if scope else self.library.unread_among(chunk)
             found = next((i for i in chunk if i in unread), None)
             if found is not None:
-                self.post_message(UnreadFound(ids, start, found))
+                self.post_message(UnreadFound(ids, cursor, found, step, elsewhere))
                 return
-        self.post_message(UnreadFound(ids, start, None))
+        self.post_message(UnreadFound(ids, cursor, None, step, elsewhere))
 
     @on(UnreadFound)
     def unread_found(self, message: UnreadFound) -> None:
-        if message.ids is not self.articles.ids or message.start != self.articles.cursor:
+        if message.ids is not self.articles.ids or message.cursor != self.articles.cursor:
             return  # the list or the cursor moved since (an older search's late answer)
         if message.article_id is None:
-            self.notify("No more unread articles here.")
+            if not (message.elsewhere and self._unread_elsewhere(message.step)):
+                self.notify("No more unread articles here." if message.elsewhere else "No more unread articles.")
             return
         self.articles.move_to(self.articles.ids.index(message.article_id))
         self.call_after_refresh(self.open_current)  # the cursor is drawn there first, then the article loads
+
+    def _unread_elsewhere(self, step: int) -> bool:
+        """newsboat's goto-next-feed: the list has nothing unread left, so n (N) shows the next (previous)
+        sidebar entry of its kind (a feed, a group, a saved search or rule) with unread articles, round past the
+        end, and opens its first (last) unread row once its rows are in. False if there is none."""
+        if self.searching or self.source.kind not in (FEED, GROUP, RULE):
+            return False
+        sources = [row.source for row in self.sidebar.rows if row.source and row.source.kind == self.source.kind]
+        here = sources.index(self.source) if self.source in sources else len(sources)
+        after, before = sources[here + 1 :], sources[:here]
+        order = after + before if step > 0 else before[::-1] + after[::-1]
+        target = next((s for s in order if self.sidebar.count(s)), None)
+        if target is None:
+            return False
+        self.unread_next = (target, step)
+        self.sidebar.select(target.id)  # its CursorMoved finds the source shown already
+        self.source = target
+        self.load_view(keep_current=False)
+        self.notify(f"On to {clean_line(self.sidebar.title(target), 200)}.", timeout=2, markup=False)
+        return True
 
     def action_open_in_browser(self) -> None:
         """The article in the browser, marked read; on a story row, the article Enter would show, and the story
