@@ -274,6 +274,7 @@ class MainScreen(Screen):
         self.scope: Scope | None = None  # what the list's story rows stand for (None: one row per article)
         self.opened_row: int | None = None  # the story row opened last (the reader shows an article of its story)
         self.unread_next: tuple[Source, int] | None = None  # n/N moved to this source: open its first/last unread
+        self.shown_view: View | None = None  # the view whose rows the list shows
         self.search: ParsedQuery | None = None
         self.unparsed: str | None = None  # a query being typed that does not parse yet: the list shows nothing
         self.known_alert_id = 0  # the newest alert this screen has heard of (newer ones make a toast)
@@ -434,8 +435,12 @@ class MainScreen(Screen):
             empty = "No matches." if message.view.query is not None else _EMPTY.get(message.view.source.kind, _EMPTY[""])
             empty = "No unread articles here (U shows the read ones too)." if message.view.unread_only else empty
         self.scope = message.scope
+        again = message.view == self.shown_view  # the same list read again (a refresh): the cursor stays put
+        self.shown_view = message.view
         self.articles.show(message.ids, sizes=message.sizes, query=message.view.query, keep=keep,
                            placeholder=empty)
+        if again:
+            self._keep_reading()
         self._set_list_title()
         self.update_status()
         if self.recount_after_view is not None:
@@ -451,6 +456,16 @@ class MainScreen(Screen):
         if not self.rules_asked:  # the first view is up (its first rows): now the slower reads, once
             self.rules_asked = True
             self.call_after_refresh(self.load_rules)
+
+    def _keep_reading(self) -> None:
+        """The list was read again with the cursor kept on its row: if the reader shows an article that row
+        stands for (a story whose newest article, the row's own, is new; an expanded story's article, folded
+        again), the reader keeps it, as for a story row opened, rather than the preview replacing it."""
+        article, line = self.reader.article, self.articles.current_line()
+        if article is None or line is None or line.id == article.id or not self.articles.by_story:
+            return
+        if any(i == article.id for i, _feed, _unread in self.library.row_articles(line, self.scope)):
+            self.opened_row = line.id
 
     def _set_list_title(self) -> None:
         view = self.current_view()
