@@ -1021,10 +1021,11 @@ class MainScreen(Screen):
     @work(thread=True, exclusive=True, group="find", exit_on_error=False)
     def _find_unread(self, ids: list[int], cursor: int, start: int, step: int, stories: frozenset[int],
                      scope: Scope | None, elsewhere: bool) -> None:  # fmt: skip
-        """Look through the view's ids from `start` on, then round from the other end, a chunk at a time, for an
-        unread row (a story row while any article it stands for is unread)."""
-        after, before = ids[start + 1 :], ids[: max(0, start)]
-        ahead = after + before if step > 0 else before[::-1] + after[::-1]
+        """Look through the view's ids from `start` on, then round from the other end, then `start`'s own row
+        (an unread row previewed, not opened), a chunk at a time, for an unread row (a story row while any article
+        it stands for is unread)."""
+        after, before, own = ids[start + 1 :], ids[: max(0, start)], ids[start : start + 1] if start >= 0 else []
+        ahead = (after + before if step > 0 else before[::-1] + after[::-1]) + own
         for begin in range(0, len(ahead), UNREAD_CHUNK):
             chunk = ahead[begin : begin + UNREAD_CHUNK]
             unread = self.library.unread_rows(chunk, stories, scope) if scope else self.library.unread_among(chunk)
