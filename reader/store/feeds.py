@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from ..models import Feed, FetchStatus
 from ..urls import normal_feed_url, redact_urls_in
@@ -122,12 +121,22 @@ class FeedStore(Database):
         conn = self._conn()
         row = conn.execute(f"SELECT {FEED_COLUMNS} FROM feeds f WHERE f.url IN (?, ?) ORDER BY f.url != ?, f.id",
                            (key, url, key)).fetchone()  # fmt: skip
-        host = urlsplit(key).hostname
-        if row is not None or not host:
-            return _feed(row) if row else None
-        like = "%" + host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"  # (ASCII case apart)
-        rows = conn.execute(f"SELECT {FEED_COLUMNS} FROM feeds f WHERE f.url LIKE ? ESCAPE '\\' ORDER BY f.id", (like,))
-        return next((_feed(r) for r in rows if normal_feed_url(r[1]) == key), None)
+        if row is None and (feed_id := self._other_spellings().get(key)) is not None:
+            row = conn.execute(f"SELECT {FEED_COLUMNS} FROM feeds f WHERE f.id = ?", (feed_id,)).fetchone()
+            row = row if row is not None and normal_feed_url(row[1]) == key else None  # (moved or removed since)
+        return _feed(row) if row else None
+
+    def _other_spellings(self) -> dict[str, int]:
+        """The feeds stored in a spelling other than `normal_feed_url`'s (by a reader from before it), by that
+        form: read once per store, as every URL stored since is stored in that form."""
+        spellings = getattr(self, "_spellings", None)
+        if spellings is None:
+            spellings = {}
+            for feed_id, stored in self._conn().execute("SELECT id, url FROM feeds ORDER BY id"):
+                if (key := normal_feed_url(stored)) != stored:
+                    spellings.setdefault(key, feed_id)
+            self._spellings = spellings
+        return spellings
 
     def feeds(self, with_counts: bool = False) -> list[Feed]:
         """Every feed, ordered by group then title; with article and unread counts if asked."""
