@@ -341,3 +341,32 @@ async def test_a_refresh_keeps_the_cursor_and_the_article_shown_on_the_story_the
         await pilot.pause(0.3)
         assert screen.articles.cursor == 3 and screen.articles.current_line().story_id == story
         assert screen.reader.article.id == member
+
+
+async def test_a_refresh_of_a_list_of_unread_articles_keeps_the_article_read_and_the_place(world, make_app,
+                                                                                           http_server):  # fmt: skip
+    """With U, the article just opened (now read) leaves the list when a refresh reads it again: the reader keeps
+    it until the cursor moves, and the cursor stays in its place, on the row that followed it (not the top)."""
+    from datetime import timedelta
+
+    from tests.tui.world import NOW
+
+    news = [Item(f"Newer story {k}", f"{http_server.url}/n{k}", "News.", published=NOW - timedelta(minutes=k + 1))
+            for k in range(3)]  # fmt: skip
+    Store(world.db_path).add_feed(http_server.route("/wire.xml", rss(news, title="Wire"), headers=RSS), "", "Wire")
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("U")
+        await settle(pilot)
+        await pilot.press("j", "j", "enter")
+        opened, following = screen.articles.ids[2], screen.articles.ids[3]
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == opened)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: not screen.refreshing, timeout=30)
+        await settle(pilot)
+        await pilot.pause(0.3)  # longer than the preview's delay
+        assert opened not in screen.articles.ids and screen.articles.current_id == following
+        assert screen.reader.article.id == opened
+        await pilot.press("q", "j")  # back to the list, and on: the preview follows the cursor again
+        await wait_until(pilot, lambda: screen.reader.article.id == screen.articles.current_id != opened)

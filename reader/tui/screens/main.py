@@ -437,10 +437,13 @@ class MainScreen(Screen):
         self.scope = message.scope
         again = message.view == self.shown_view  # the same list read again (a refresh): the cursor stays put
         self.shown_view = message.view
+        gone = again and keep is not None and keep not in message.ids  # (read, in a list of unread articles)
+        if gone:
+            keep = self._row_after(keep, message.ids)
         self.articles.show(message.ids, sizes=message.sizes, query=message.view.query, keep=keep,
                            placeholder=empty)
         if again:
-            self._keep_reading()
+            self._keep_reading(gone)
         self._set_list_title()
         self.update_status()
         if self.recount_after_view is not None:
@@ -457,14 +460,28 @@ class MainScreen(Screen):
             self.rules_asked = True
             self.call_after_refresh(self.load_rules)
 
-    def _keep_reading(self) -> None:
-        """The list was read again with the cursor kept on its row: if the reader shows an article that row
-        stands for (a story whose newest article, the row's own, is new; an expanded story's article, folded
-        again), the reader keeps it, as for a story row opened, rather than the preview replacing it."""
+    def _row_after(self, gone: int, ids: list[int]) -> int | None:
+        """Where the cursor goes when its row left the list read again: the first row after it that is still
+        there, else the last before it."""
+        old = self.articles.ids
+        if gone not in old:
+            return None
+        at, present = old.index(gone), set(ids)
+        return next((i for i in old[at + 1 :] if i in present), next((i for i in old[:at][::-1] if i in present), None))
+
+    def _keep_reading(self, gone: bool) -> None:
+        """The list was read again: the reader keeps the article it shows, rather than the preview replacing it
+        (as for a story row opened), if the cursor's row stands for it (a story whose newest article, the row's
+        own, is new; an expanded story's article, folded again), or if it left the list (`gone`: read, in a
+        list of unread articles) while still stored, until the cursor moves."""
         article, line = self.reader.article, self.articles.current_line()
-        if article is None or line is None or line.id == article.id or not self.articles.by_story:
+        if article is None or line is None or line.id == article.id:
             return
-        if any(i == article.id for i, _feed, _unread in self.library.row_articles(line, self.scope)):
+        if gone:
+            kept = bool(self.library.lines([article.id]))
+        else:
+            kept = self.articles.by_story and any(i == article.id for i, *_ in self.library.row_articles(line, self.scope))
+        if kept:
             self.opened_row = line.id
 
     def _set_list_title(self) -> None:
