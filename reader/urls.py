@@ -1,6 +1,6 @@
-"""URL helpers: canonical forms for recognising one story carried by several feeds, feed URLs with
-their credentials masked for people, and whether a URL can be a feed's. Pure: never touches the network,
-never changes a stored URL."""
+"""URL helpers: canonical forms for recognising one story carried by several feeds, the one form a feed's URL
+is stored and known by, feed URLs with their credentials masked for people, and whether a URL can be a feed's.
+Pure: never touches the network, never changes a stored URL."""
 
 from __future__ import annotations
 
