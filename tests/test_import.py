@@ -180,7 +180,7 @@ def test_a_url_differing_only_in_the_case_of_scheme_or_host_or_by_a_default_port
     assert again.out.startswith("imported 0 new feed(s) from feeds.opml; 2 already subscribed"), again.out + again.err
     added = reader("feeds", "add", "--as-is", "HTTP://EXAMPLE.COM/Path?Q=1", data=data)
     assert added.code == 0 and "already subscribed: feed 2" in added.out, added.out + added.err
-    fetched = reader("fetch", "--no-fulltext", data=data)  # the stored spelling fetches as the given one did
+    fetched = reader("fetch", "1", "--no-fulltext", data=data)  # the stored spelling fetches as given (only it)
     assert fetched.code == 0 and len(reader("articles", "--json", data=data).json()) == 2, fetched.out + fetched.err
 
 
