@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -125,8 +126,13 @@ def test_one_event_from_four_outlets_is_one_story_and_one_alert_naming_four_outl
         came = a["tied_by"].get("merged_from")
         assert came is None or came in merged, (a, shown["merges"])
         assert a["why"].startswith("similarity") and a["tied_by"]["names"] or came and a["tied_by"].get("started")
+    # What tied them is said in the articles' own words ("DeepSeek", "Commerce"), never the grouper's stems
+    written = set(re.findall(r"\w+", " ".join(f"{p.title} {p.summary} {p.text}" for p in ENTITY_LIST)))
+    tied = [w for a in shown["articles"] + shown["merges"] for k in ("shared", "names") for w in a["tied_by"].get(k, [])]
+    assert tied and set(tied) <= written, set(tied) - written
     text = cli(settings, "stories", "show", str(story))
     assert text.code == 0 and "4 article(s) from 4 outlet(s)" in text.out and "similarity" in text.out
+    assert "DeepSeek" in text.out and "deepseek" not in text.out, text.out
     article = cli(settings, "show", str(found[ENTITY_LIST[1].slug]["id"]), "--json").json()
     assert article["story"] == story and article["story_size"] == 4
     exported = [json.loads(line) for line in cli(settings, "export").out.splitlines()]
@@ -308,7 +314,7 @@ def test_feeds_in_an_unlucky_order_still_form_one_story_and_the_merge_keeps_each
     shown = cli(settings, "stories", "show", str(story), "--json").json()
     [merge] = shown["merges"]
     gone = merge["story"]
-    assert merge["into"] == story and merge["why"].startswith("similarity") and "kestrel" in merge["tied_by"]["names"]
+    assert merge["into"] == story and merge["why"].startswith("similarity") and "Kestrel" in merge["tied_by"]["names"]
     why = {a["title"]: a["why"] for a in shown["articles"]}
     assert why[recall.title] == f"started the story; came with story {gone}"
     assert why[both.title].startswith("similarity") and why[both.title].endswith(f"came with story {gone}")
