@@ -226,10 +226,13 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     )  # fmt: skip
     before = store.story_alerts(sorted({c.story_id for c in eligible.values() if c.story_id}))
     book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
-    new_alerts = _new_alerts(settings, store, book, [(r, i) for r, i in matches
-                                                     if (r.name, eligible[i].story_id) not in before], now)  # fmt: skip
+    fresh, copies = _copies(store, [(r, i) for r, i in matches if (r.name, eligible[i].story_id) not in before],
+                            eligible)  # fmt: skip
+    new_alerts = _new_alerts(settings, store, book, fresh, now)
     stories = before | {(a.rule, a.story_id) for a in new_alerts}
-    joins = _joins(store, book, alerting, eligible, stories, before, armed, allowed, now)
+    joins = _coverage(store, alerting, new_alerts, allowed)
+    joins += _joins(store, book, alerting, eligible, stories, before, armed, allowed, now)
+    joins += _copy_joins(store, book, copies, now)
     report.new_alerts, report.joined = store.record_matches(new_alerts, [c.article_id for c in batch], joins)
     if report.new_alerts:
         log.info("%d new alert(s) from %d new article(s)", len(report.new_alerts), len(batch))
@@ -299,6 +302,65 @@ def _joins(store: Store, book: TargetBook, rules: Sequence[Rule], eligible: dict
             joins.append(SourceJoin(rule.name, sid, article_id, a.feed_title, a.link, updates,
                                     tuple(_plan(rule, t, now) for t in targets), rule.outlets))  # fmt: skip
     return joins
+
+
+def _coverage(store: Store, rules: Sequence[Rule], new_alerts: Sequence[NewAlert],
+              allowed: dict[str, frozenset[int] | None]) -> list[SourceJoin]:  # fmt: skip
+    """A new alert's story may have run before: before the rule was written, or in articles the rule's words do
+    not match. Those articles (from the rule's feeds) join the alert as sources, sending nothing of their own,
+    so that `outlets = N` counts the story's whole coverage: a story that four outlets ran before the rule was
+    written goes out when a fifth brings a match. A story with no new match alerts nothing, as for any rule."""
+    stories = sorted({a.story_id for a in new_alerts if a.story_id})
+    if not stories:
+        return []
+    coverage: dict[int, list[tuple]] = defaultdict(list)
+    for row in store.story_coverage(stories):
+        coverage[row[0]].append(row)
+    by_name = {rule.name: rule for rule in rules}
+    joins = []
+    for alert in new_alerts:
+        feeds = allowed[alert.rule]
+        joins += [SourceJoin(alert.rule, sid, article_id, title or "", link, (), alert.deliveries,
+                             by_name[alert.rule].outlets)
+                  for sid, article_id, feed_id, title, link in coverage.get(alert.story_id or 0, ())
+                  if article_id != alert.article_id and (feeds is None or feed_id in feeds)]  # fmt: skip
+    return joins
+
+
+def _copies(store: Store, matches: list[tuple[Rule, int]], eligible: dict[int, MatchCandidate],
+            ) -> tuple[list[tuple[Rule, int]], list[tuple[Rule, int, int | None, int]]]:  # fmt: skip
+    """Split `matches` (in date order) into those that alert and copies: an article another subscription of
+    its feed (the feed subscribed twice, or under two URLs) brought too. A copy alerts nothing: it joins the
+    alert its twin is a source of, one made earlier (alert id) or in this batch (story id), as (rule, article,
+    alert id or None, story id). The grouper may have put a copy in a story of its own (its link differs)."""
+    twins = store.copies(sorted({i for _rule, i in matches}))
+    if not twins:
+        return matches, []
+    made = store.source_alerts(sorted({t for found in twins.values() for t in found}))
+    fresh: list[tuple[Rule, int]] = []
+    copies: list[tuple[Rule, int, int | None, int]] = []
+    alerting: dict[tuple[str, int], int] = {}  # (rule, article) -> its story, for the alerts made now
+    for rule, i in matches:
+        twin = [t for t in twins.get(i, ()) if (rule.name, t) in made or (rule.name, t) in alerting]
+        if not twin:
+            fresh.append((rule, i))
+            alerting[(rule.name, i)] = eligible[i].story_id or 0
+        elif (rule.name, twin[0]) in made:
+            copies.append((rule, i, made[(rule.name, twin[0])], 0))
+        else:
+            copies.append((rule, i, None, alerting[(rule.name, twin[0])]))
+    return fresh, copies
+
+
+def _copy_joins(store: Store, book: TargetBook, copies: list[tuple[Rule, int, int | None, int]],
+                now: datetime) -> list[SourceJoin]:  # fmt: skip
+    """The copies joining their twins' alerts: the same outlet, so they send nothing."""
+    if not copies:
+        return []
+    articles = store.articles_by_ids(sorted({i for _rule, i, _alert, _story in copies}))
+    return [SourceJoin(rule.name, story, i, articles[i].feed_title, articles[i].link, (),
+                       tuple(_plan(rule, t, now) for t in book.targets(rule.notify)), rule.outlets, alert_id=alert)
+            for rule, i, alert, story in copies if i in articles]  # fmt: skip
 
 
 def _update_plans(rule: Rule, targets: Sequence[Target], article_id: int, now: datetime) -> tuple[DeliveryPlan, ...]:

@@ -228,6 +228,27 @@ def test_a_story_seen_later_in_another_feed_is_not_sent_again(world):
     assert len(world.endpoint.received()) == 1
 
 
+@pytest.mark.parametrize("links", ["same", "different"])
+@pytest.mark.parametrize("together", [False, True], ids=["second-later", "both-at-once"])
+def test_a_feed_subscribed_twice_alerts_once_per_story(world, links, together):
+    """The same feed under two URLs (its entries' links the same, or not: a mobile or AMP edition): its copy of
+    an alerted article is the same outlet's, so it joins the alert and sends nothing, even to a rule that hears
+    of every later outlet; whether it comes later or in the same refresh."""
+    sc, s = DEEPSEEK_SUMMARY_MATCH, world.server
+    item = Item(sc.title, s.url("/story.html"), sc.summary, guid="urn:chip-wire:1", published=recent(1))
+    copy = replace(item, link=s.url("/amp/story.html")) if links == "different" else item
+    one = s.route("/feed.xml", rss([item], title="Chip Wire"), headers=RSS)
+    two = s.route("/feed", rss([copy], title="Chip Wire"), headers=RSS)
+    world.rule(story_updates="every")
+    subscribe(world.settings, one, *([two] if together else []))
+    run(world.settings, fulltext=False)
+    if not together:
+        subscribe(world.settings, two)
+        run(world.settings, fulltext=False)
+    [alert] = alerts_of(world.settings)
+    assert len(alert.sources) == 2 and len(world.endpoint.received()) == 1
+
+
 # -- no flood ----------------------------------------------------------------------------------
 
 
