@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .config import Settings
-from .health import (DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, note_rule_files, record_event, record_recovery,
-                     rule_errors)
+from .health import (DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, note_rule_failures, note_rule_files, record_event,
+                     record_recovery, rule_errors)
 from .messages import Message
 from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert, SourceJoin
 from .store import Store, utcnow
@@ -204,7 +204,7 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
 
     ruleset = rules if rules is not None else load_alert_rules(settings)
     report.problems = [str(p) for p in ruleset.errors]
-    note_rule_files(store, {p.path.name: str(p) for p in reversed(ruleset.errors)})  # (a file's first error)
+    note_rule_files(store, {p.path.name: str(p).splitlines()[0] for p in reversed(ruleset.errors)})  # (its first)
     alerting = [r for r in ruleset.rules if r.enabled and not r.is_saved_search]
     report.rules, report.articles = len(alerting), len(batch)
     armed = store.arm_rules({r.name: _written(r) for r in alerting})
@@ -240,7 +240,8 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
 
 
 def _record_rule_errors(store: Store, failed: dict[str, str], *, ran: set[str], known: set[str]) -> None:
-    """Keep each failing rule's error (logged once), forget those of rules that ran cleanly or are gone."""
+    """Keep each failing rule's error (logged once, and told once through [health] notify), forget those of
+    rules that ran cleanly or are gone (and tell that it is over)."""
     errors = {name: e for name, e in rule_errors(store).items() if name in known and name not in ran}
     for name, error in failed.items():
         if name not in errors or errors[name].error != error:
@@ -249,6 +250,7 @@ def _record_rule_errors(store: Store, failed: dict[str, str], *, ran: set[str], 
     saved = {name: {"error": e.error, "at": e.at.isoformat()} for name, e in sorted(errors.items())}
     if saved != json.loads(store.get_meta(RULE_ERRORS_KEY) or "{}"):
         store.set_meta(RULE_ERRORS_KEY, json.dumps(saved))
+    note_rule_failures(store, {name: e.error for name, e in errors.items()})
 
 
 def _written(rule: Rule) -> datetime:

@@ -135,7 +135,8 @@ class AlertStore(Database):
                         self._first_deliveries(tx, alert_id, a.deliveries, a.outlets)
             for j in joins:
                 row = (j.alert_id,) if j.alert_id else tx.execute(
-                    "SELECT id FROM alerts WHERE rule = ? AND story_id = ?", (j.rule, j.story_id)).fetchone()  # fmt: skip
+                    "SELECT id FROM alerts WHERE rule = ? AND story_id = ?", (j.rule, j.story_id)
+                ).fetchone()  # fmt: skip
                 if row is None:
                     continue
                 new_outlet = not self._has_outlet(tx, row[0], j.feed_title)
