@@ -11,9 +11,11 @@ the batch's segment are skipped, the rest are searched within the batch only.
 A rule alerts once per story (reader/stories.py): the first matching article
 of a story becomes the alert, recorded with a delivery per target in the same
 transaction that takes the articles off the queue (the outbox); the story's
-later articles, from any feed, join it as sources and send nothing more
-unless the rule asks (`story_updates`, or `outlets = N`: the alert goes out
-once N outlets carry the story). A muted story alerts nothing. An article
+other articles, earlier or later, from any feed, join it as sources and send
+nothing more unless the rule asks (`story_updates`, for outlets not yet among
+its sources, or `outlets = N`: the alert goes out once N outlets carry the
+story). A copy of an entry through another subscription of its feed joins its
+twin's alert. A muted story alerts nothing. An article
 whose text changes is matched again: a rule that now matches alerts, within
 the same one-per-story rule. Delivery comes after, from the outbox: held until a digest time
 or the end of quiet hours when the rule says so, retried with exponential
