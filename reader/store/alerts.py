@@ -89,12 +89,14 @@ class AlertStore(Database):
 
     def copies(self, article_ids: Sequence[int]) -> dict[int, list[int]]:
         """Each article's copies brought by another subscription of its feed (the feed subscribed twice, or
-        under two URLs): the articles of feeds with the same title that have its key (its guid, else its link)."""
+        under two URLs): the articles of feeds with the same title that have its key (its guid, else its link)
+        and its title (so that two feeds both called "News" with guids "1", "2"… are not taken for one)."""
         found: dict[int, list[int]] = {}
         for article_id, copy in self._select_in(
             "SELECT c.id, o.id FROM articles c JOIN feeds cf ON cf.id = c.feed_id "
             "JOIN feeds tf ON tf.title = cf.title AND tf.id != cf.id "
-            "JOIN articles o ON o.feed_id = tf.id AND o.key = c.key WHERE cf.title != ''", "c.id", article_ids,
+            "JOIN articles o ON o.feed_id = tf.id AND o.key = c.key AND o.title = c.title WHERE cf.title != ''",
+            "c.id", article_ids,
             " ORDER BY o.id",
         ):  # fmt: skip
             found.setdefault(article_id, []).append(copy)
