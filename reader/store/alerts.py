@@ -93,14 +93,13 @@ class AlertStore(Database):
         and its title (so that two feeds both called "News" with guids "1", "2"… are not taken for one)."""
         found: dict[int, list[int]] = {}
         for article_id, copy in self._select_in(
-            "SELECT c.id, o.id FROM articles c JOIN feeds cf ON cf.id = c.feed_id "
-            "JOIN feeds tf ON tf.title = cf.title AND tf.id != cf.id "
-            "JOIN articles o ON o.feed_id = tf.id AND o.key = c.key AND o.title = c.title WHERE cf.title != ''",
+            "SELECT c.id, o.id FROM articles c CROSS JOIN feeds cf ON cf.id = c.feed_id "  # (in this order: by
+            "CROSS JOIN feeds tf ON tf.title = cf.title AND tf.id != cf.id "  # the ids, never a scan of articles)
+            "CROSS JOIN articles o ON o.feed_id = tf.id AND o.key = c.key AND o.title = c.title WHERE cf.title != ''",
             "c.id", article_ids,
-            " ORDER BY o.id",
         ):  # fmt: skip
             found.setdefault(article_id, []).append(copy)
-        return found
+        return {article_id: sorted(copies) for article_id, copies in found.items()}
 
     def source_alerts(self, article_ids: Sequence[int]) -> dict[tuple[str, int], int]:
         """(rule, article) -> the id of the rule's alert that article is a source of."""
