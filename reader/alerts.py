@@ -230,6 +230,8 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
     fresh, copies = _copies(store, [(r, i) for r, i in matches if (r.name, eligible[i].story_id) not in before],
                             eligible)  # fmt: skip
+    taken = before | {(r.name, eligible[i].story_id) for r, i in matches}
+    fresh += _crossings(store, index, alerting, eligible, taken, armed, allowed)
     new_alerts = _new_alerts(settings, store, book, fresh, now)
     stories = before | {(a.rule, a.story_id) for a in new_alerts}
     joins = _coverage(store, alerting, new_alerts, allowed)
@@ -329,6 +331,35 @@ def _coverage(store: Store, rules: Sequence[Rule], new_alerts: Sequence[NewAlert
                   for sid, article_id, feed_id, title, link in coverage.get(alert.story_id or 0, ())
                   if article_id != alert.article_id and (feeds is None or feed_id in feeds)]  # fmt: skip
     return joins
+
+
+def _crossings(store: Store, index: SearchIndex, rules: Sequence[Rule], eligible: dict[int, MatchCandidate],
+               taken: set[tuple[str, int]], armed: dict[str, datetime],
+               allowed: dict[str, frozenset[int] | None]) -> list[tuple[Rule, int]]:  # fmt: skip
+    """Stories this batch brings to a rule's `outlets` whose new articles the rule's words do not match, but an
+    earlier article does (one that came before the rule was written, or that it matched while the story was
+    short of its outlets and had no alert yet): the rule alerts on them as on a match, the earliest matching
+    article being the alert's. Returns (rule, that article). `taken`: (rule, story) that have or get an alert."""
+    found: list[tuple[Rule, int]] = []
+    for rule in (r for r in rules if r.outlets > 1):
+        new: dict[int, set[int]] = defaultdict(set)
+        for i in _admitted(rule, eligible, eligible, armed[rule.name], allowed[rule.name]):
+            if eligible[i].story_id and (rule.name, eligible[i].story_id) not in taken:
+                new[eligible[i].story_id].add(i)
+        feeds = allowed[rule.name]
+        coverage = [row for row in store.story_coverage(sorted(new)) if feeds is None or row[2] in feeds] if new else []
+        earlier = [row for row in coverage if row[1] not in new[row[0]]]
+        hits = search_batch(index, [rule.query], {row[1] for row in earlier})[0] if earlier else []
+        if isinstance(hits, str):  # (the rule failed: it is reported when the batch is matched)
+            continue
+        hits = set(hits)
+        for sid, ids in new.items():
+            before = [row for row in earlier if row[0] == sid]
+            matched = [row[1] for row in before if row[1] in hits]
+            outlets = {row[3] for row in before}
+            if matched and len(outlets) < rule.outlets <= len(outlets | {r[3] for r in coverage if r[1] in ids}):
+                found.append((rule, matched[0]))
+    return found
 
 
 def _copies(store: Store, matches: list[tuple[Rule, int]], eligible: dict[int, MatchCandidate],
