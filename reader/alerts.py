@@ -336,10 +336,10 @@ def _coverage(store: Store, rules: Sequence[Rule], new_alerts: Sequence[NewAlert
 def _crossings(store: Store, index: SearchIndex, rules: Sequence[Rule], eligible: dict[int, MatchCandidate],
                taken: set[tuple[str, int]], armed: dict[str, datetime],
                allowed: dict[str, frozenset[int] | None]) -> list[tuple[Rule, int]]:  # fmt: skip
-    """Stories this batch brings to a rule's `outlets` whose new articles the rule's words do not match, but an
-    earlier article does (one that came before the rule was written, or that it matched while the story was
-    short of its outlets and had no alert yet): the rule alerts on them as on a match, the earliest matching
-    article being the alert's. Returns (rule, that article). `taken`: (rule, story) that have or get an alert."""
+    """Stories this batch brings to a rule's `outlets` (from fewer) whose new articles the rule's words do not
+    match, but an earlier article does (it came before the rule was written): "tell me when five outlets run
+    it" is told when the fifth runs it, in whatever words. Returns (rule, the earliest matching article), to
+    alert on as on a match. `taken`: (rule, story) that have or get an alert."""
     found: list[tuple[Rule, int]] = []
     for rule in (r for r in rules if r.outlets > 1):
         new: dict[int, set[int]] = defaultdict(set)
