@@ -90,13 +90,20 @@ class AlertStore(Database):
     def copies(self, article_ids: Sequence[int]) -> dict[int, list[int]]:
         """Each article's copies brought by another subscription of its feed (the feed subscribed twice, or
         under two URLs): the articles of feeds with the same title that have its key (its guid, else its link)
-        and its title (so that two feeds both called "News" with guids "1", "2"… are not taken for one)."""
+        and its title (so that two feeds both called "News" with guids "1", "2"… are not taken for one).
+        Costs one read of the feeds when no two share a title (the usual case)."""
+        titles: dict[str, list[int]] = {}
+        for feed_id, title in self._conn().execute("SELECT id, title FROM feeds WHERE title != ''"):
+            titles.setdefault(title, []).append(feed_id)
+        twinned = sorted(feed_id for ids in titles.values() if len(ids) > 1 for feed_id in ids)
+        if not twinned:
+            return {}
         found: dict[int, list[int]] = {}
         for article_id, copy in self._select_in(
             "SELECT c.id, o.id FROM articles c CROSS JOIN feeds cf ON cf.id = c.feed_id "  # (in this order: by
             "CROSS JOIN feeds tf ON tf.title = cf.title AND tf.id != cf.id "  # the ids, never a scan of articles)
-            "CROSS JOIN articles o ON o.feed_id = tf.id AND o.key = c.key AND o.title = c.title WHERE cf.title != ''",
-            "c.id", article_ids,
+            "CROSS JOIN articles o ON o.feed_id = tf.id AND o.key = c.key AND o.title = c.title "
+            f"WHERE c.feed_id IN ({','.join(map(str, twinned))})", "c.id", article_ids,
         ):  # fmt: skip
             found.setdefault(article_id, []).append(copy)
         return {article_id: sorted(copies) for article_id, copies in found.items()}
