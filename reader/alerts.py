@@ -347,18 +347,20 @@ def _crossings(store: Store, index: SearchIndex, rules: Sequence[Rule], eligible
             if eligible[i].story_id and (rule.name, eligible[i].story_id) not in taken:
                 new[eligible[i].story_id].add(i)
         feeds = allowed[rule.name]
-        coverage = [row for row in store.story_coverage(sorted(new)) if feeds is None or row[2] in feeds] if new else []
-        earlier = [row for row in coverage if row[1] not in new[row[0]]]
-        hits = search_batch(index, [rule.query], {row[1] for row in earlier})[0] if earlier else []
+        coverage: dict[int, list[tuple]] = defaultdict(list)
+        for row in store.story_coverage(sorted(new)) if new else ():
+            if feeds is None or row[2] in feeds:
+                coverage[row[0]].append(row)
+        earlier: dict[int, list[int]] = {}  # story -> its articles before this batch, if the batch crosses
+        for sid, rows in coverage.items():
+            before = {row[3] for row in rows if row[1] not in new[sid]}
+            if len(before) < rule.outlets <= len({row[3] for row in rows}):
+                earlier[sid] = [row[1] for row in rows if row[1] not in new[sid]]
+        hits = search_batch(index, [rule.query], {i for ids in earlier.values() for i in ids})[0] if earlier else []
         if isinstance(hits, str):  # (the rule failed: it is reported when the batch is matched)
             continue
-        hits = set(hits)
-        for sid, ids in new.items():
-            before = [row for row in earlier if row[0] == sid]
-            matched = [row[1] for row in before if row[1] in hits]
-            outlets = {row[3] for row in before}
-            if matched and len(outlets) < rule.outlets <= len(outlets | {r[3] for r in coverage if r[1] in ids}):
-                found.append((rule, matched[0]))
+        hit = set(hits)
+        found += [(rule, matched[0]) for ids in earlier.values() if (matched := [i for i in ids if i in hit])]
     return found
 
 
