@@ -178,6 +178,30 @@ def test_later_outlets_join_the_alert_and_notify_only_as_the_rule_asks(settings,
     assert sent_by_rule(endpoint)["daily"] == 2
 
 
+def test_outlets_counts_what_a_story_had_before_the_rule_was_written(settings, outlets, endpoint):
+    """Three outlets ran the event before a rule `outlets = 4` was written: the fourth sends it, naming all four,
+    also to a rule whose words only the first outlet's article has. Stories that get no new article after the
+    rule alert nothing, for it or for a new rule `outlets = 1`; nor does a story that had its outlets already."""
+    for outlet, event, other in zip(outlets[:3], ENTITY_LIST, OTHERS):
+        outlet.publish(event, other)
+    run(settings)
+    written = clock.time()
+    rule(settings, endpoint, "four", outlets=4)
+    rule(settings, endpoint, "first", query='title:"adds DeepSeek"', outlets=4)  # only ENTITY_LIST[0]'s title
+    rule(settings, endpoint, "three", query='title:"adds DeepSeek"', outlets=3)  # three outlets ran it already
+    rule(settings, endpoint, "deepseek", query="DeepSeek")
+    for name in ("four", "first", "three", "deepseek"):  # written after those arrived (file times are coarser)
+        os.utime(settings.rules_dir / f"{name}.toml", (written, written))
+    outlets[3].publish(ENTITY_LIST[3], hours_ago=1)
+    run(settings)
+    event_story(settings)
+    assert sent_by_rule(endpoint) == {"four": 1, "first": 1, "deepseek": 1}
+    alerts = {a.rule: a for a in alerts_of(settings)}
+    assert sorted(s.feed_title for s in alerts["four"].sources) == sorted(o.name for o in outlets)
+    [sent] = [n for n in endpoint.received() if n["title"].startswith("four:")]
+    assert all(o.name in sent["message"] for o in outlets)
+
+
 def test_a_muted_story_alerts_no_rule_and_unmute_undoes_it(settings, outlets, endpoint):
     rule(settings, endpoint, "entity")
     outlets[0].publish(ENTITY_LIST[0])
