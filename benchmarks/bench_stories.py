@@ -1,6 +1,6 @@
 """Stories: B-cubed precision, recall and F1 of grouping real headlines into stories, and its cost.
 
-    python -m benchmarks stories [--data dev.csv] [--latency 0.05] [--fast] [--orders 20] [--cv 5] [--scale]
+    python -m benchmarks stories [--data dev.csv] [--latency 0.05] [--fast] [--orders 20] [--cv 5] [--halves 6] [--scale]
     python -m benchmarks stories --landings N [--world dev|real|zipf] [--seed S] [--repeat K]
 
 Default: serves the data set as feeds on 127.0.0.1–127.0.0.N (one feed per
@@ -15,7 +15,8 @@ shuffled, landing `--landing-feeds` at a time, each landing grouped in date
 order and settled, as the pipeline does) and gives min / median / max;
 `--cv K` adds K-fold cross-validation across stories: constants chosen
 on K-1 folds of stories, scored on the held-out fold, so nothing is fitted to
-one story. `--scale` times grouping through the store at 1k and at 100k stored
+one story; `--halves N` scores each half of N random splits of the stories alone, with the default
+constants and with a threshold chosen on the other half (precision in every arrival order first). `--scale` times grouping through the store at 1k and at 100k stored
 articles. `--landings N` groups a world through the store in landings of N
 feeds, as the pipeline does but in a fixed order: its CPU seconds and a digest
 of the stories formed, to compare two versions of the grouper exactly.
@@ -152,6 +153,49 @@ def cross_validate(rows: Sequence[Row], k: int) -> int:
     return 0
 
 
+def halves(rows: Sequence[Row], n: int, feeds_per_landing: int, norders: int = 4) -> int:
+    """Stories split `n` times at random into two halves (seeded; by label, never by what a story says). Each
+    half is grouped alone with the default constants, in date order and in `norders` random arrival orders (its
+    least precision, mean recall and F1); then the join threshold is chosen on each half (best mean F1 with
+    precision ≥ the target in every order) and scored on the other half, untouched."""
+    labels = sorted({r.story for r in rows})
+    thresholds = sorted({Tuning().threshold, *GRID["threshold"]})
+    print(f"\n{n} random halves of the {len(labels)} stories, each scored alone: date order and {norders} orders of "
+          f"{feeds_per_landing}-feed landings (least P / mean R / mean F1)\n")
+    print("| split | half | stories | default constants | threshold chosen on the other half | scored here |")
+    print("| ---: | ---: | ---: | --- | ---: | --- |")
+    held, default = [], []
+    for split in range(n):
+        shuffled = labels[:]
+        random.Random(1000 + split).shuffle(shuffled)
+        parts = [set(shuffled[: len(labels) // 2]), set(shuffled[len(labels) // 2 :])]
+        subs = [[r for r in rows if r.story in part] for part in parts]
+        scores = [{t: _orders_score(sub, replace(Tuning(), threshold=t), norders, feeds_per_landing)
+                   for t in thresholds} for sub in subs]  # fmt: skip
+        for k in (0, 1):
+            other = scores[1 - k]
+            ok = [t for t in thresholds if other[t][0] >= TARGET_PRECISION] or [max(thresholds, key=lambda t: other[t][0])]
+            chosen = max(ok, key=lambda t: other[t][2])
+            here = scores[k]
+            default.append(here[Tuning().threshold])
+            held.append(here[chosen])
+            print(f"| {split + 1} | {k + 1} | {len(parts[k])} | {_prf(here[Tuning().threshold])} | {chosen} "
+                  f"| {_prf(here[chosen])} |")  # fmt: skip
+    for name, got in (("default constants", default), ("chosen on the other half", held)):
+        print(f"{name}: least P {min(s[0] for s in got):.3f}, mean P / R / F1 "
+              f"{_prf([statistics.mean(s[j] for s in got) for j in range(3)])}")
+    return 0
+
+
+def _orders_score(rows: Sequence[Row], tuning: Tuning, norders: int, feeds_per_landing: int) -> tuple[float, ...]:
+    """The least precision, mean recall and mean F1 over date order and `norders` random arrival orders."""
+    gold = [r.story for r in rows]
+    scores = [bcubed(group_in_process(rows, tuning), gold)]
+    scores += [bcubed(group_in_process(rows, tuning, arrival_order(rows, seed, feeds_per_landing)), gold)
+               for seed in range(norders)]  # fmt: skip
+    return min(s[0] for s in scores), statistics.mean(s[1] for s in scores), statistics.mean(s[2] for s in scores)
+
+
 def _prf(score: Sequence[float]) -> str:
     return " / ".join(f"{x:.3f}" for x in score)
 
@@ -182,6 +226,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--landing-feeds", type=int, default=3, metavar="K",
                    help="feeds per landing in --orders (default 3: many small landings, the hardest case)")
     p.add_argument("--cv", type=int, default=0, metavar="K", help="also K-fold cross-validation across stories")
+    p.add_argument("--halves", type=int, default=0, metavar="N",
+                   help="also N random halves of the stories, each scored alone and with a threshold chosen on the other")
     p.add_argument("--scale", action="store_true", help="also time grouping through the store at 1k and 100k articles")
     p.add_argument("--landings", type=int, default=0, metavar="N",
                    help="instead of serving: group through the store in landings of N feeds (CPU, stories digest)")
@@ -221,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         orders(rows, args.orders, args.landing_feeds)
     if args.cv:
         cross_validate(rows, args.cv)
+    if args.halves:
+        halves(rows, args.halves, args.landing_feeds)
     if args.scale:
         from .storyfeeds import scale_run
 

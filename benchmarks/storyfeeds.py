@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import tempfile
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
@@ -181,16 +182,17 @@ def landings_run(rows: Sequence, world: str, landing: int, seed: int = 0, repeat
     order = list(range(len(feeds)))
     random.Random(seed).shuffle(order)
     runs = [_landings_once(feeds, order, landing) for _ in range(repeat)]
-    cpus, found = sorted(cpu for cpu, _found in runs), runs[0][1]
+    cpus, found, rows_digest = sorted(cpu for cpu, _found, _rows in runs), runs[0][1], runs[0][2]
     parts = _partition(found)
     digest = _digest(parts)
-    if any(_digest(_partition(again)) != digest for _cpu, again in runs[1:]):
+    if any(_digest(_partition(again)) != digest or rows != rows_digest for _cpu, again, rows in runs[1:]):
         raise SystemExit("the same world in the same order formed different stories")
     cpu = cpus[0]
     spread = f" (least of {repeat}; median {statistics.median(cpus):.3f})" if repeat > 1 else ""
     print(f"\n{world}: {len(found)} articles grouped through the store in landings of {landing} feeds (seed {seed}): "
           f"grouping {cpu:.3f} CPU-s{spread} ({cpu / len(found) * 1e6:.0f} µs per article); {len(parts)} stories, "
-          f"{sum(len(m) > 1 for m in parts)} of several articles; stories digest {digest}")  # fmt: skip
+          f"{sum(len(m) > 1 for m in parts)} of several articles; stories digest {digest}, rows digest "
+          f"{rows_digest}")  # fmt: skip
     if world == "dev":
         from .bench_stories import _prf, bcubed
 
@@ -200,8 +202,9 @@ def landings_run(rows: Sequence, world: str, landing: int, seed: int = 0, repeat
               f"({len(scored)} scored)")  # fmt: skip
 
 
-def _landings_once(feeds: Sequence, order: Sequence[int], landing: int) -> tuple[float, list[tuple]]:
-    """One grouping of the world into a fresh store: its CPU seconds, and (article id, link, story id) rows."""
+def _landings_once(feeds: Sequence, order: Sequence[int], landing: int) -> tuple[float, list[tuple], str]:
+    """One grouping of the world into a fresh store: its CPU seconds, (article id, link, story id) rows, and
+    the digest of every row grouping wrote (`_rows_digest`)."""
     from reader import pool_tasks
     from reader.ingest import group_stories
     from reader.store import Store
@@ -223,8 +226,42 @@ def _landings_once(feeds: Sequence, order: Sequence[int], landing: int) -> tuple
             group_stories(store, known=known, memo=memo)
             cpu += time.thread_time() - start
         found = store._conn().execute("SELECT id, link, story_id FROM articles ORDER BY id").fetchall()
+        rows = _rows_digest(store._conn())
         store.close()
-    return cpu, found
+    return cpu, found, rows
+
+
+# What grouping writes: two versions of the grouper that write the same rows made the same decisions.
+_GROUPING_ROWS = ["SELECT id, story_id, story_reason FROM articles ORDER BY id", "SELECT * FROM stories ORDER BY id",
+                  "SELECT * FROM story_terms ORDER BY term, story_id", "SELECT * FROM story_df ORDER BY term",
+                  "SELECT * FROM story_aliases ORDER BY old_id",
+                  "SELECT key, value FROM meta WHERE key LIKE 'story%' ORDER BY key"]  # fmt: skip
+_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d)?")
+
+
+def _rows_digest(conn) -> str:
+    """A digest of every row grouping wrote (articles' stories and reasons, stories with their centroids,
+    keys, term counts, aliases, the meta counts), floats exactly; dates within a week of now masked (an
+    undated article is dated when it is stored)."""
+    import hashlib
+
+    now = datetime.now(UTC)
+
+    def recent(match: re.Match) -> str:
+        when = datetime.fromisoformat(match.group(0))
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        return "recent" if abs(when - now) < timedelta(days=7) else match.group(0)
+
+    def exact(value: object) -> object:
+        if isinstance(value, float):
+            return value.hex()
+        return _DATE.sub(recent, value) if isinstance(value, str) else value
+
+    digest = hashlib.sha256()
+    for query in _GROUPING_ROWS:
+        for row in conn.execute(query):
+            digest.update(repr(tuple(map(exact, row))).encode())
+    return digest.hexdigest()[:16]
 
 
 def _partition(found: Sequence[tuple]) -> list[list[str]]:

@@ -11,9 +11,11 @@ the batch's segment are skipped, the rest are searched within the batch only.
 A rule alerts once per story (reader/stories.py): the first matching article
 of a story becomes the alert, recorded with a delivery per target in the same
 transaction that takes the articles off the queue (the outbox); the story's
-later articles, from any feed, join it as sources and send nothing more
-unless the rule asks (`story_updates`, or `outlets = N`: the alert goes out
-once N outlets carry the story). A muted story alerts nothing. An article
+other articles, earlier or later, from any feed, join it as sources and send
+nothing more unless the rule asks (`story_updates`, for outlets not yet among
+its sources, or `outlets = N`: the alert goes out once N outlets carry the
+story). A copy of an entry through another subscription of its feed joins its
+twin's alert. A muted story alerts nothing. An article
 whose text changes is matched again: a rule that now matches alerts, within
 the same one-per-story rule. Delivery comes after, from the outbox: held until a digest time
 or the end of quiet hours when the rule says so, retried with exponential
@@ -39,8 +41,8 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .config import Settings
-from .health import (DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, active, note_rule_files, record_event,
-                     record_recovery, rule_errors)
+from .health import (DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, active, note_rule_failures, note_rule_files,
+                     record_event, record_recovery, rule_errors)
 from .messages import Message
 from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert, SourceJoin
 from .store import Store, utcnow
@@ -204,7 +206,7 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
 
     ruleset = rules if rules is not None else load_alert_rules(settings)
     report.problems = [str(p) for p in ruleset.errors]
-    note_rule_files(store, {p.path.name: str(p) for p in reversed(ruleset.errors)})  # (a file's first error)
+    note_rule_files(store, {p.path.name: str(p).splitlines()[0] for p in reversed(ruleset.errors)})  # (its first)
     alerting = [r for r in ruleset.rules if r.enabled and not r.is_saved_search]
     report.rules, report.articles = len(alerting), len(batch)
     armed = store.arm_rules({r.name: _written(r) for r in alerting})
@@ -226,10 +228,15 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     )  # fmt: skip
     before = store.story_alerts(sorted({c.story_id for c in eligible.values() if c.story_id}))
     book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
-    new_alerts = _new_alerts(settings, store, book, [(r, i) for r, i in matches
-                                                     if (r.name, eligible[i].story_id) not in before], now)  # fmt: skip
+    fresh, copies = _copies(store, [(r, i) for r, i in matches if (r.name, eligible[i].story_id) not in before],
+                            eligible)  # fmt: skip
+    taken = before | {(r.name, eligible[i].story_id) for r, i in matches}
+    fresh += _crossings(store, index, alerting, eligible, taken, armed, allowed)
+    new_alerts = _new_alerts(settings, store, book, fresh, now)
     stories = before | {(a.rule, a.story_id) for a in new_alerts}
-    joins = _joins(store, book, alerting, eligible, stories, before, armed, allowed, now)
+    joins = _coverage(store, alerting, new_alerts, allowed)
+    joins += _joins(store, book, alerting, eligible, stories, before, armed, allowed, now)
+    joins += _copy_joins(store, book, copies, now)
     report.new_alerts, report.joined = store.record_matches(new_alerts, [c.article_id for c in batch], joins)
     if report.new_alerts:
         log.info("%d new alert(s) from %d new article(s)", len(report.new_alerts), len(batch))
@@ -237,7 +244,8 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
 
 
 def _record_rule_errors(store: Store, failed: dict[str, str], *, ran: set[str], known: set[str]) -> None:
-    """Keep each failing rule's error (logged once), forget those of rules that ran cleanly or are gone."""
+    """Keep each failing rule's error (logged once, and told once through [health] notify), forget those of
+    rules that ran cleanly or are gone (and tell that it is over)."""
     errors = {name: e for name, e in rule_errors(store).items() if name in known and name not in ran}
     for name, error in failed.items():
         if name not in errors or errors[name].error != error:
@@ -246,6 +254,7 @@ def _record_rule_errors(store: Store, failed: dict[str, str], *, ran: set[str], 
     saved = {name: {"error": e.error, "at": e.at.isoformat()} for name, e in sorted(errors.items())}
     if saved != json.loads(store.get_meta(RULE_ERRORS_KEY) or "{}"):
         store.set_meta(RULE_ERRORS_KEY, json.dumps(saved))
+    note_rule_failures(store, {name: e.error for name, e in errors.items()})
 
 
 def _written(rule: Rule) -> datetime:
@@ -299,6 +308,96 @@ def _joins(store: Store, book: TargetBook, rules: Sequence[Rule], eligible: dict
             joins.append(SourceJoin(rule.name, sid, article_id, a.feed_title, a.link, updates,
                                     tuple(_plan(rule, t, now) for t in targets), rule.outlets))  # fmt: skip
     return joins
+
+
+def _coverage(store: Store, rules: Sequence[Rule], new_alerts: Sequence[NewAlert],
+              allowed: dict[str, frozenset[int] | None]) -> list[SourceJoin]:  # fmt: skip
+    """A new alert's story may have run before: before the rule was written, or in articles the rule's words do
+    not match. Those articles (from the rule's feeds) join the alert as sources, sending nothing of their own,
+    so that `outlets = N` counts the story's whole coverage: a story that four outlets ran before the rule was
+    written goes out when a fifth brings a match. A story with no new match alerts nothing, as for any rule."""
+    stories = sorted({a.story_id for a in new_alerts if a.story_id})
+    if not stories:
+        return []
+    coverage: dict[int, list[tuple]] = defaultdict(list)
+    for row in store.story_coverage(stories):
+        coverage[row[0]].append(row)
+    by_name = {rule.name: rule for rule in rules}
+    joins = []
+    for alert in new_alerts:
+        feeds = allowed[alert.rule]
+        joins += [SourceJoin(alert.rule, sid, article_id, title or "", link, (), alert.deliveries,
+                             by_name[alert.rule].outlets)
+                  for sid, article_id, feed_id, title, link in coverage.get(alert.story_id or 0, ())
+                  if article_id != alert.article_id and (feeds is None or feed_id in feeds)]  # fmt: skip
+    return joins
+
+
+def _crossings(store: Store, index: SearchIndex, rules: Sequence[Rule], eligible: dict[int, MatchCandidate],
+               taken: set[tuple[str, int]], armed: dict[str, datetime],
+               allowed: dict[str, frozenset[int] | None]) -> list[tuple[Rule, int]]:  # fmt: skip
+    """Stories this batch brings to a rule's `outlets` (from fewer) whose new articles the rule's words do not
+    match, but an earlier article does (it came before the rule was written): "tell me when five outlets run
+    it" is told when the fifth runs it, in whatever words. Returns (rule, the earliest matching article), to
+    alert on as on a match. `taken`: (rule, story) that have or get an alert."""
+    found: list[tuple[Rule, int]] = []
+    for rule in (r for r in rules if r.outlets > 1):
+        new: dict[int, set[int]] = defaultdict(set)
+        for i in _admitted(rule, eligible, eligible, armed[rule.name], allowed[rule.name]):
+            if eligible[i].story_id and (rule.name, eligible[i].story_id) not in taken:
+                new[eligible[i].story_id].add(i)
+        feeds = allowed[rule.name]
+        coverage: dict[int, list[tuple]] = defaultdict(list)
+        for row in store.story_coverage(sorted(new)) if new else ():
+            if feeds is None or row[2] in feeds:
+                coverage[row[0]].append(row)
+        earlier: dict[int, list[int]] = {}  # story -> its articles before this batch, if the batch crosses
+        for sid, rows in coverage.items():
+            before = {row[3] for row in rows if row[1] not in new[sid]}
+            if len(before) < rule.outlets <= len({row[3] for row in rows}):
+                earlier[sid] = [row[1] for row in rows if row[1] not in new[sid]]
+        hits = search_batch(index, [rule.query], {i for ids in earlier.values() for i in ids})[0] if earlier else []
+        if isinstance(hits, str):  # (the rule failed: it is reported when the batch is matched)
+            continue
+        hit = set(hits)
+        found += [(rule, matched[0]) for ids in earlier.values() if (matched := [i for i in ids if i in hit])]
+    return found
+
+
+def _copies(store: Store, matches: list[tuple[Rule, int]], eligible: dict[int, MatchCandidate],
+            ) -> tuple[list[tuple[Rule, int]], list[tuple[Rule, int, int | None, int]]]:  # fmt: skip
+    """Split `matches` (in date order) into those that alert and copies: an article another subscription of
+    its feed (the feed subscribed twice, or under two URLs) brought too. A copy alerts nothing: it joins the
+    alert its twin is a source of, one made earlier (alert id) or in this batch (story id), as (rule, article,
+    alert id or None, story id). The grouper may have put a copy in a story of its own (its link differs)."""
+    twins = store.copies(sorted({i for _rule, i in matches}))
+    if not twins:
+        return matches, []
+    made = store.source_alerts(sorted({t for found in twins.values() for t in found}))
+    fresh: list[tuple[Rule, int]] = []
+    copies: list[tuple[Rule, int, int | None, int]] = []
+    alerting: dict[tuple[str, int], int] = {}  # (rule, article) -> its story, for the alerts made now
+    for rule, i in matches:
+        twin = [t for t in twins.get(i, ()) if (rule.name, t) in made or (rule.name, t) in alerting]
+        if not twin:
+            fresh.append((rule, i))
+            alerting[(rule.name, i)] = eligible[i].story_id or 0
+        elif (rule.name, twin[0]) in made:
+            copies.append((rule, i, made[(rule.name, twin[0])], 0))
+        else:
+            copies.append((rule, i, None, alerting[(rule.name, twin[0])]))
+    return fresh, copies
+
+
+def _copy_joins(store: Store, book: TargetBook, copies: list[tuple[Rule, int, int | None, int]],
+                now: datetime) -> list[SourceJoin]:  # fmt: skip
+    """The copies joining their twins' alerts: the same outlet, so they send nothing."""
+    if not copies:
+        return []
+    articles = store.articles_by_ids(sorted({i for _rule, i, _alert, _story in copies}))
+    return [SourceJoin(rule.name, story, i, articles[i].feed_title, articles[i].link, (),
+                       tuple(_plan(rule, t, now) for t in book.targets(rule.notify)), rule.outlets, alert_id=alert)
+            for rule, i, alert, story in copies if i in articles]  # fmt: skip
 
 
 def _update_plans(rule: Rule, targets: Sequence[Target], article_id: int, now: datetime) -> tuple[DeliveryPlan, ...]:

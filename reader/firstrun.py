@@ -1,6 +1,7 @@
 """First-run setup: the bundled feeds into a brand-new database, the bundled rules into an empty rules dir.
 
-It never subscribes or seeds again what the user removed afterwards, and never overwrites a file."""
+It never subscribes or seeds again what the user removed afterwards, and never overwrites a file. (Any other
+command that writes to the rules dir seeds it first too: `reader rules`, an import's saved searches.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The watcher: feeds failing or silent, alerts that could not be delivered and index repairs become one
-health alert each through the user's own targets ([health] notify), and one more when each recovers.
+"""The watcher: feeds failing or silent, alerts that could not be delivered, index repairs and rules that stop
+alerting become one health alert each through the user's own targets ([health] notify), and one more when each
+recovers.
 
 It never announces one condition twice: what was raised, and to which target it went, is kept in the
 store (its meta table), so a condition that lasts a hundred cycles is one message, and a restart
@@ -39,6 +40,7 @@ DELIVERY_FAILED = "delivery_failed"  # reported by reader.alerts when a delivery
 INDEX_DAMAGED = "index_damaged"  # reported by the index's repair: raised when found, recovered when rebuilt
 RULE_BROKEN = "rule_broken"  # reported by the matcher: a rule file that does not load alerts on nothing
 FEEDS_DOWN = "feeds_down"  # every feed failing at once (the network down): one condition, subject "all"
+RULE_FAILING = "rule_failing"  # reported by the matcher: a rule that raises while matching is left out
 WATCHED = (FEED_FAILING, FEED_SILENT, FEEDS_DOWN)  # the kinds the watcher works out itself; the others are events
 RECOVERED = {
     FEED_FAILING: "it was refreshed successfully again",
@@ -49,6 +51,7 @@ RECOVERED = {
     RULE_BROKEN: "it loads again (or was removed)",
     "daemon_failing": "its refreshes work again",
     "config_broken": "it loads again, and its settings apply",
+    RULE_FAILING: "it matches again (or was removed)",
 }
 STATE_KEY = "health"  # in the store's meta table
 MIN_SILENCE = timedelta(days=7)
@@ -142,18 +145,32 @@ def record_recovery(store: Store, kind: str, subject: str) -> None:
 def note_rule_files(store: Store, broken: dict[str, str]) -> None:
     """The rule files that do not load now (file name -> its first error), as the matcher found them: each is
     raised once (its alerts have stopped, which nothing else would tell), and recovered once it loads again or
-    is gone. Writes only when that changes."""
+    is gone."""
+    _note_rules(store, RULE_BROKEN, broken, "Rule not loaded",
+                "The rule alerts on nothing until it is fixed ('reader rules check').")
+
+
+def note_rule_failures(store: Store, failing: dict[str, str]) -> None:
+    """The rules that raised while matching and have not matched cleanly since (name -> what it raised): each
+    raised once, recovered once it matches again or is gone."""
+    _note_rules(store, RULE_FAILING, failing, "Rule failing",
+                "The rule is left out of matching, so it alerts on nothing, until it matches again; the other "
+                "rules run ('reader rules list').")
+
+
+def _note_rules(store: Store, kind: str, now_wrong: dict[str, str], title: str, consequence: str) -> None:
+    """Raise a condition of `kind` for each rule of `now_wrong` not raised yet, recover those no longer in it.
+    Not logged again (whoever found the error logged it). Writes only when that changes."""
     state, changed = _load(store), False
-    for name, error in broken.items():
-        found = state.get(f"{RULE_BROKEN}:{name}")
-        if found is None or found.recovered:  # (not logged again: the rules' loader logged the error)
-            state[f"{RULE_BROKEN}:{name}"] = Condition(
-                RULE_BROKEN, name, f"Rule not loaded: {clean_line(name, 100)}",
-                clean_line(f"{error}. The rule alerts on nothing until it is fixed ('reader rules check').", 600),
-                utcnow().isoformat())  # fmt: skip
+    for name, error in now_wrong.items():
+        found = state.get(f"{kind}:{name}")
+        if found is None or found.recovered:
+            state[f"{kind}:{name}"] = Condition(kind, name, f"{title}: {clean_line(name, 100)}",
+                                                clean_line(f"{error.rstrip('.')}. {consequence}", 600),
+                                                utcnow().isoformat())  # fmt: skip
             changed = True
     for condition in state.values():
-        if condition.kind == RULE_BROKEN and not condition.recovered and condition.subject not in broken:
+        if condition.kind == kind and not condition.recovered and condition.subject not in now_wrong:
             condition.recovered, changed = True, True
             log.info("recovered: %s", condition.title)
     if changed:
@@ -186,7 +203,8 @@ def last_cycle(store: Store) -> tuple[int, datetime] | None:
 def status_warnings(store: Store) -> list[str]:
     """One short line per thing that needs the user, for the TUI's status bar: the health conditions
     raised and not recovered, and the rules left out of matching. Cheap: two reads of the meta table."""
-    return [c.title for c in active(store)] + [f"Rule failing: {name}" for name in rule_errors(store)]
+    failing = [f"Rule failing: {name}" for name in rule_errors(store)]  # (also a condition once told: said once)
+    return list(dict.fromkeys([c.title for c in active(store)] + failing))
 
 
 @dataclass(frozen=True)
@@ -499,7 +517,8 @@ def doctor(settings: Settings, store: Store) -> list[Finding]:
         *_rule_findings(settings, store),
         *_mode_findings(settings),
         *_target_findings(settings),
-        *[Finding("health", False, f"{c.title}: {c.detail}") for c in active(store) if c.kind not in WATCHED],
+        *[Finding("health", False, f"{c.title}: {c.detail}") for c in active(store)
+          if c.kind not in (*WATCHED, RULE_BROKEN, RULE_FAILING)],  # (those the checks above name)
     ]
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .models import Feed
 from .opml import MAX_INPUT_BYTES, ImportResult, OPMLError, QueryFeed, read_subscriptions, skipped_line
-from .urls import redact_urls_in
+from .urls import normal_feed_url, redact_urls_in
 
 if TYPE_CHECKING:
     from .store import Store
@@ -34,6 +34,7 @@ class ImportReport:
     known_searches: int = 0  # query feeds already saved by an earlier import
     skipped: list[str] = field(default_factory=list)  # "line N: why", for each entry left out
     recovered: str = ""  # how a malformed OPML file was read ("" if well-formed)
+    examples: int = 0  # example rules copied into a rules dir the import was the first to write to
 
     def summary(self) -> str:
         """One line: what was imported, and how the file was read if it was not well-formed."""
@@ -42,6 +43,8 @@ class ImportReport:
             parts.append(f"{len(self.searches)} newsboat query feed(s) saved as searches: {', '.join(self.searches)}")
         if self.known_searches:
             parts.append(f"{self.known_searches} query feed(s) already saved as searches")
+        if self.examples:
+            parts.append(f"the new rules directory got the {self.examples} example rules first (as on a first start)")
         if self.recovered:
             parts.append(self.recovered)
         return "; ".join(parts)
@@ -62,41 +65,47 @@ def import_subscriptions(data: bytes, name: str, store: Store, rules_dir: Path) 
     result = read_subscriptions(data, name)
     added = sum(store.add_feed(s.url, s.title, s.group, s.site_url)[1] for s in result.subscriptions)
     searches: list[str] = []
-    known_searches = 0
+    known_searches = examples = 0
     skipped = list(result.skipped)
     if result.queries:
-        searches, known_searches, not_saved = _save_query_feeds(result, store.feeds(), Path(rules_dir))
+        searches, known_searches, examples, not_saved = _save_query_feeds(result, store.feeds(), Path(rules_dir))
         skipped = sorted(skipped + not_saved, key=skipped_line)
     skipped = [redact_urls_in(line) for line in skipped]  # a feed URL's credentials are never shown
     known = len(result.subscriptions) - added
-    return ImportReport(name, added, known, searches, known_searches, skipped, result.recovered)
+    return ImportReport(name, added, known, searches, known_searches, skipped, result.recovered, examples)
 
 
 def _save_query_feeds(
     result: ImportResult, feeds: Sequence[Feed], rules_dir: Path
-) -> tuple[list[str], int, list[str]]:
-    """Each query feed as a saved search: (names written, how many were there already, "line N: why" for the rest)."""
+) -> tuple[list[str], int, int, list[str]]:
+    """Each query feed as a saved search: (names written, how many were there already, example rules seeded,
+    "line N: why" for the rest). A rules dir this import is the first to write to gets the example rules first,
+    as the first start would have given it (which seeds only an empty dir): never in place of a file."""
     from .index import QueryError, parse_query  # the search engine and Apprise: only for files that need them
     from .newsboat_filters import Untranslatable, translate
-    from .rules import write_rule
+    from .rules import seed_rules, write_rule
 
-    saved, known, skipped = [], 0, []
+    texts, skipped = [], []
     for query in result.queries:
-        where = f"line {query.line}: query feed {query.title!r}"
         try:
             text = translate(query.expression, lambda tag: _tag_problem(tag, result, feeds))
             parse_query(text)
         except (Untranslatable, QueryError) as exc:
             reason = exc.message if isinstance(exc, QueryError) else str(exc)
+            where = f"line {query.line}: query feed {query.title!r}"
             skipped.append(f"{where} not imported: {query.expression!r}: {reason}")
             continue
+        texts.append((query, text))
+    examples = len(seed_rules(rules_dir)) if texts else 0
+    saved, known = [], 0
+    for query, text in texts:
         name, exists = _rule_name(rules_dir, query, text)
         if exists:
             known += 1
             continue
         write_rule(rules_dir, name, query=text, title=query.title)
         saved.append(name)
-    return saved, known, skipped
+    return saved, known, examples, skipped
 
 
 def _tag_problem(tag: str, result: ImportResult, feeds: Sequence[Feed]) -> str | None:
@@ -108,7 +117,7 @@ def _tag_problem(tag: str, result: ImportResult, feeds: Sequence[Feed]) -> str |
     tagged = {url for url, tags in result.tags.items() if tag in tags}
     if not tagged:
         return "is on no feed of the file"
-    groups = {feed.url: feed.group for feed in feeds}
+    groups = {normal_feed_url(feed.url): feed.group for feed in feeds}  # (the file's URLs are in that form)
     if any(groups.get(url, "").casefold() != tag.casefold() for url in tagged):
         return "is not the group of every feed that carries it (only a feed's first tag becomes its group)"
     words = set(tag.casefold().split())

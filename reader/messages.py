@@ -91,7 +91,8 @@ def _snippet_parts(alert: Alert) -> list[tuple[str, bool]]:
 
 
 _WHITESPACE = re.compile(r"\s+")
-_MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|~"})
+_MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|~&"})
+_LINK_UNSAFE = str.maketrans({" ": "%20", "<": "%3C", ">": "%3E", '"': "%22"})
 
 
 def _md(text: str) -> str:
@@ -99,15 +100,28 @@ def _md(text: str) -> str:
     return text.translate(_MARKDOWN_SPECIAL)
 
 
+def _web(link: str) -> str | None:
+    """A feed's link as a URL safe to make a link of: http(s) only (never `javascript:`), with nothing in it that
+    could end the link early."""
+    link = clean_line(link)
+    return link.translate(_LINK_UNSAFE) if link.lower().startswith(("http://", "https://")) else None
+
+
+def _md_link(link: str) -> str:
+    """A link as a Markdown autolink (`<…>`: nothing inside is read as Markdown); any other text, escaped."""
+    web = _web(link)
+    return f"<{web}>" if web else _md(clean_line(link))
+
+
 def _markdown_item(alert: Alert, zone: tzinfo | None, number: int | None) -> str:
     lines = [f"**{number}. {_md(clean_line(alert.title))}**"] if number else []
     lines.append(f"**{_md(_feeds(alert))}** · {_when(alert, zone)}")
     if alert.link:
-        lines.append(clean_line(alert.link))
+        lines.append(_md_link(alert.link))
     snippet = "".join(f"**{_md(t)}**" if marked else _md(t) for t, marked in _snippet_parts(alert))
     if snippet:
         lines.append(f"> {snippet}")
-    lines += [f"Also in {_md(feed)}: {link}" for feed, link in _other_links(alert)]
+    lines += [f"Also in {_md(feed)}: {_md_link(link)}" for feed, link in _other_links(alert)]
     return "\n".join(lines)
 
 
@@ -127,15 +141,20 @@ def _html_item(alert: Alert, zone: tzinfo | None, number: int | None) -> str:
     e = html.escape
     out = [f"<p><b>{number}. {e(clean_line(alert.title))}</b></p>"] if number else []
     out.append(f"<p><b>{e(_feeds(alert))}</b> · {e(_when(alert, zone))}")
-    link = clean_line(alert.link)
-    if link:
-        out.append(f'<br><a href="{e(link)}">{e(link)}</a>')
+    if alert.link:
+        out.append(f"<br>{_html_link(alert.link)}")
     out.append("</p>")
     snippet = "".join(f"<b>{e(t)}</b>" if marked else e(t) for t, marked in _snippet_parts(alert))
     if snippet:
         out.append(f"<blockquote>{snippet}</blockquote>")
-    out += [f'<p>Also in {e(feed)}: <a href="{e(link)}">{e(link)}</a></p>' for feed, link in _other_links(alert)]
+    out += [f"<p>Also in {e(feed)}: {_html_link(link)}</p>" for feed, link in _other_links(alert)]
     return "".join(out)
+
+
+def _html_link(link: str) -> str:
+    """A link as an anchor when it is a web address; any other text (a `javascript:` link), escaped text."""
+    web = _web(link)
+    return f'<a href="{html.escape(web)}">{html.escape(web)}</a>' if web else html.escape(clean_line(link))
 
 
 @dataclass(frozen=True)

@@ -281,6 +281,7 @@ class SourceJoin:
     updates: tuple[DeliveryPlan, ...]  # what it sends when it is a new source (the rule's story_updates)
     first: tuple[DeliveryPlan, ...]  # the alert's own deliveries, made if this source brings it to `outlets`
     outlets: int = 1
+    alert_id: int | None = None  # the alert it joins, when not its story's (a copy from a twin subscription)
 
 
 @dataclass(frozen=True)

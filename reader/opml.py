@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from .text import clean_line
-from .urls import MAX_FEED_URL_CHARS, feed_url_problem
+from .urls import MAX_FEED_URL_CHARS, feed_url_problem, normal_feed_url
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 MAX_URL_CHARS = MAX_FEED_URL_CHARS  # what `feeds add` takes
@@ -607,11 +607,13 @@ class _Collector:
         self._tags: dict[str, tuple[str, ...]] = {}
 
     def add(self, subscription: Subscription, where: str) -> None:
-        if first := self._first_seen.get(subscription.url):
+        """One subscription, its URL as the store keeps it (`HTTP://Host/feed` is `http://host/feed`)."""
+        url = normal_feed_url(subscription.url)
+        if first := self._first_seen.get(url):
             self.skip(f"{where}: duplicate of {first}: {_quote(subscription.url)}")
             return
-        self._first_seen[subscription.url] = where
-        self._subscriptions.append(subscription)
+        self._first_seen[url] = where
+        self._subscriptions.append(replace(subscription, url=url))
 
     def skip(self, reason: str) -> None:
         self._skipped.append(reason)
@@ -620,7 +622,7 @@ class _Collector:
         self._queries.append(query)
 
     def tag(self, url: str, tags: list[str]) -> None:
-        self._tags.setdefault(url, tuple(tags))  # the first line of a URL is the one imported
+        self._tags.setdefault(normal_feed_url(url), tuple(tags))  # the first line of a URL is the one imported
 
     def result(self) -> ImportResult:
         return ImportResult(self._subscriptions, self._skipped, queries=self._queries, tags=self._tags)

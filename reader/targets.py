@@ -7,10 +7,13 @@ and a redacted label for people. The key is an HMAC under a random secret kept i
 owner-only file beside the database, so the database alone cannot be used to guess a weak
 password in a URL. This module never knows about rules, alerts or the store.
 
-A message is sent in the format its target takes (`resolve_format`): Markdown where
-accepted, HTML for e-mail-like targets, plain text for SMS-like ones; Apprise is told the
-format it receives, so it converts nothing, and cuts what is too long for the target
-(overflow "truncate" unless the URL asks for another mode). Sending checks Apprise's
+A message is sent in the format its target renders (`message_format`): Markdown where
+accepted (ntfy too, whose apps render the Markdown Apprise marks as such only when told),
+HTML for e-mail-like targets, plain text for SMS-like ones and for generic webhooks (json://,
+form://, xml://: a program reads them, and Markdown escapes would be noise in its text),
+unless the URL or the Apprise config sets `format`. Apprise is told the format it receives,
+so it converts nothing, and cuts what is too long for the target (overflow "truncate" unless
+the URL or the config sets `overflow`). Sending checks Apprise's
 result object, not its truthiness alone: a call that reached no service is a failure too.
 """
 
@@ -64,11 +67,16 @@ _apprise_log.propagate = False
 # -- targets ------------------------------------------------------------------------------
 
 
+# The message options a URL (or its entry in the Apprise config) may set; where it does not, ours apply.
+USER_OPTIONS = ("format", "overflow")
+
+
 @dataclass(frozen=True)
 class Target:
     key: str  # a keyed hash of the URL: what the store keeps
     label: str  # the URL redacted: what people see
     url: str  # the secret URL itself: only ever handed to Apprise
+    chosen: frozenset[str] = frozenset()  # the USER_OPTIONS the user set for it
 
     def __repr__(self) -> str:  # keep the URL out of tracebacks and debug logs
         return f"Target({self.label!r})"
@@ -98,10 +106,11 @@ class TargetBook:
         self.secret = secret
         self._tagged: list[tuple[frozenset[str], Target]] | None = None
 
-    def target(self, url: str) -> Target:
+    def target(self, url: str, chosen: frozenset[str] | None = None) -> Target:
+        """The target of `url`; `chosen`: the options set for it (default: those in its query)."""
         key = hmac.new(self.secret, url.encode(), hashlib.sha256).hexdigest()[:32]
         _hide_from_logs(url)
-        return Target(key, redact(url), url)
+        return Target(key, redact(url), url, _chosen_in_url(url) if chosen is None else chosen)
 
     def targets(self, entries: Iterable[str]) -> list[Target]:
         """The targets `entries` (URLs and tags) name, each once."""
@@ -122,18 +131,32 @@ class TargetBook:
             self._tagged = []
             path = Path(self.config_path).expanduser() if self.config_path else None
             if path and path.is_file():
-                self._tagged = [(tags, self.target(url)) for tags, url in _config_services(path)]
+                self._tagged = [(tags, self.target(url, chosen)) for tags, url, chosen in _config_services(path)]
         return self._tagged
 
 
-def _config_services(path: Path) -> list[tuple[frozenset[str], str]]:
-    """The services of an Apprise config file: (their tags, lowercased; their URL, a secret)."""
+def _config_services(path: Path) -> list[tuple[frozenset[str], str, frozenset[str]]]:
+    """The services of an Apprise config file: (their tags, lowercased; their URL, a secret; the USER_OPTIONS
+    their entry sets: Apprise's URL for a service spells out every option, set or not)."""
     import apprise
 
     config = apprise.AppriseConfig(asset=asset())
     with _apprise_quiet():
         config.add(str(path))
-        return [(frozenset(str(t).lower() for t in service.tags), service.url()) for service in config.services()]
+        return [(frozenset(str(t).lower() for t in service.tags), service.url(), _chosen_in_service(service))
+                for service in config.services()]  # fmt: skip
+
+
+def _chosen_in_url(url: str) -> frozenset[str]:
+    keys = {key.lower() for key in parse_qs(urlsplit(url).query, keep_blank_values=True)}
+    return frozenset(option for option in USER_OPTIONS if option in keys)
+
+
+def _chosen_in_service(service: Any) -> frozenset[str]:
+    """The USER_OPTIONS set on an Apprise service object (Apprise keeps them as its own attributes)."""
+    own = vars(service)
+    chosen = {"format"} if "notify_format" in own or own.get("_format_override") is not None else set()
+    return frozenset(chosen | ({"overflow"} if "overflow_mode" in own else set()))
 
 
 # -- checking notify entries ---------------------------------------------------------------------
@@ -192,7 +215,7 @@ class TargetChecker:
 
     def tags(self, path: Path) -> frozenset[str]:
         if self._tags is None:
-            self._tags = frozenset().union(*(tags for tags, _url in _config_services(path)))
+            self._tags = frozenset().union(*(tags for tags, _url, _chosen in _config_services(path)))
         return self._tags
 
 
@@ -371,24 +394,46 @@ class SendResult:
     retry_at: datetime | None = None  # the target's own "not before" (its Retry-After), when Apprise read one
 
 
-def service_for(url: str):
-    """Apprise's object for a URL (None if Apprise refuses it), cutting long bodies to fit."""
+def service_for(url: str, chosen: frozenset[str] | None = None):
+    """Apprise's object for a URL (None if Apprise refuses it), cutting long bodies to fit unless `chosen`
+    (default: the options in the URL's query) holds "overflow"."""
     import apprise
 
     service = apprise.Apprise.instantiate(url, asset=asset(), suppress_exceptions=True)
-    if service and "overflow" not in parse_qs(urlsplit(url).query):
+    if service and "overflow" not in (_chosen_in_url(url) if chosen is None else chosen):
         service.overflow_mode = apprise.OverflowMode.TRUNCATE
     return service or None
+
+
+# ntfy's apps render Markdown when the message says it is Markdown, which Apprise says only when told to.
+MARKDOWN_RENDERERS = frozenset({"ntfy", "ntfys"})
+# Generic webhooks and queues: a program reads the text, so it gets plain text, with no markup to undo.
+PROGRAM_SCHEMES = frozenset({"json", "jsons", "form", "forms", "xml", "xmls", "amqp", "amqps"})
+
+
+def message_format(service: Any, target: Target) -> str:
+    """The format (Apprise's NotifyFormat) a message to `target` is rendered in, unless the user chose one:
+    Markdown where the service renders it, plain text for programs, else what Apprise says the service takes
+    (Markdown if among them)."""
+    import apprise
+
+    if "format" not in target.chosen:
+        scheme = target.url.split("://", 1)[0].lower()
+        if scheme in MARKDOWN_RENDERERS:
+            service.notify_format = apprise.NotifyFormat.MARKDOWN  # (Apprise then sends ntfy its Markdown header)
+        elif scheme in PROGRAM_SCHEMES:
+            return service.resolve_format(apprise.NotifyFormat.TEXT)
+    return service.resolve_format(apprise.NotifyFormat.MARKDOWN)
 
 
 async def send(target: Target, message: Sendable, *, timeout: float) -> SendResult:
     """Send one message to one target, in the format the target takes, within `timeout` seconds."""
     import apprise
 
-    service = service_for(target.url)
+    service = service_for(target.url, target.chosen)
     if service is None:
         return SendResult(False, f"Apprise does not accept the URL {target.label}")
-    fmt = service.resolve_format(apprise.NotifyFormat.MARKDOWN)
+    fmt = message_format(service, target)
     body = message.body(fmt)
     notifier = apprise.Apprise(asset=asset())
     notifier.add(service)

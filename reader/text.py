@@ -97,6 +97,7 @@ _LISTS = frozenset({"ul", "ol"})
 _TAG_START = re.compile(r"<[A-Za-z!/?]")
 # HTML's whitespace is " \t\n\r\f" and the no-break space; in text (not <pre>) each run of it is one space.
 _SPACE_RUNS = re.compile("  +")
+_HTML_SPACES = " \t\n\r\f\xa0"
 
 # lxml.etree's parser, not lxml.html's: its element class lookup costs ~10% here. Without a
 # table of id attributes (nothing here looks an element up by id) it parses a quarter faster.
@@ -142,7 +143,7 @@ def _layout(root: lxml.etree._Element) -> str:
     after_space = True  # at the start, or the last text ended with a space
     list_depth = pre_depth = 0
     preformatted = False  # any text from <pre> (only it can hold spaces before a newline or 3 newlines)
-    kinds, space_runs = _KINDS, _SPACE_RUNS
+    kinds, space_runs, html_spaces = _KINDS, _SPACE_RUNS, _HTML_SPACES
     walker = lxml.etree.iterwalk(root, events=("start", "end"))
     for event, element in walker:
         kind = kinds.get(element.tag)  # a comment's or entity's tag is a function: no kind
@@ -202,12 +203,17 @@ def _layout(root: lxml.etree._Element) -> str:
             # Printable text without two spaces in a row has no HTML whitespace run to collapse
             # (tab, newline, CR, FF and no-break space are not printable): most runs skip this.
             if not text.isprintable() or "  " in text:
-                # Each HTML space as " ", then each run of them as one: str.replace's scans and a literal
-                # pattern cost a third less than a regex scanning for a class of characters.
-                text = (text.replace("\n", " ").replace("\t", " ").replace("\r", " ").replace("\f", " ")
-                        .replace("\xa0", " "))  # fmt: skip
-                if "  " in text:
-                    text = space_runs.sub(" ", text)
+                if not text.strip(html_spaces):  # HTML whitespace alone (half the runs: what lies between blocks)
+                    if after_space or pending or bullet:
+                        continue
+                    text = " "
+                else:
+                    # Each HTML space as " ", then each run of them as one: str.replace's scans and a literal
+                    # pattern cost a third less than a regex scanning for a class of characters.
+                    text = (text.replace("\n", " ").replace("\t", " ").replace("\r", " ").replace("\f", " ")
+                            .replace("\xa0", " "))  # fmt: skip
+                    if "  " in text:
+                        text = space_runs.sub(" ", text)
             if after_space or pending or bullet:
                 text = text.lstrip(" ")
                 if not text:

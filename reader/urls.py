@@ -1,11 +1,11 @@
-"""URL helpers: canonical forms for recognising one story carried by several feeds, feed URLs with
-their credentials masked for people, and whether a URL can be a feed's. Pure: never touches the network,
-never changes a stored URL."""
+"""URL helpers: canonical forms for recognising one story carried by several feeds, the one form a feed's URL
+is stored and known by, feed URLs with their credentials masked for people, and whether a URL can be a feed's.
+Pure: never touches the network, never changes a stored URL."""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track where a click came from; they never change the page.
 TRACKING_PARAMS = frozenset(
@@ -16,28 +16,48 @@ TRACKING_PREFIXES = ("utm_", "pk_", "at_", "itm_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def _http_parts(url: str) -> tuple[SplitResult, str, str] | None:
+    """An http(s) URL's parts, its scheme in lowercase, and its port as it follows the host (`:8080`; '' for
+    none or the scheme's default); None for any other URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts, scheme, f":{port}" if port and port != DEFAULT_PORTS[scheme] else ""
+
+
 def canonical_url(url: str) -> str:
     """`url` without tracking parameters, fragment, default port or letter-case noise in scheme and host.
 
     Returns the input unchanged when it is not an http(s) URL.
     """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
+    http = _http_parts(url.strip())
+    if http is None:
         return url
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS or not parts.hostname:
-        return url
-    host = parts.hostname.lower()
-    if port and port != DEFAULT_PORTS[scheme]:
-        host = f"{host}:{port}"
+    parts, scheme, port = http
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
     ]
-    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+    return urlunsplit((scheme, parts.hostname.lower() + port, parts.path or "/", urlencode(query), ""))
+
+
+def normal_feed_url(url: str) -> str:
+    """`url` as one feed is stored and known: scheme and host in lowercase, a default port dropped, an empty
+    path made `/` (`HTTP://Host:80` is `http://host/`). Credentials, path, query and fragment stay exactly as
+    given: servers may tell their case apart. Returns the input unchanged when it is not an http(s) URL."""
+    http = _http_parts(url)
+    if http is None:
+        return url
+    parts, scheme, port = http
+    userinfo, at, host = parts.netloc.rpartition("@")
+    host = host if host.endswith("]") or ":" not in host else host.rpartition(":")[0]  # ([IPv6] keeps its colons)
+    return urlunsplit((scheme, f"{userinfo}{at}{host.lower()}{port}", parts.path or "/", parts.query, parts.fragment))
 
 
 # -- credentials ------------------------------------------------------------------------------

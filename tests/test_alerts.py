@@ -142,7 +142,8 @@ def test_body_summary_and_stemmed_matches_alert_sidebar_mention_does_not(deepsee
     assert deepseek.endpoint.titles() == expected_titles()
     body = next(n["message"] for n in deepseek.endpoint.received() if DEEPSEEK_SUMMARY_MATCH.title in n["title"])
     assert "Chip Wire" in body and "/summary_match.html" in body  # feed and link
-    assert "**DeepSeek**" in body and "**export controls**" in body  # the snippet, matched terms marked
+    assert "*DeepSeek*" in body and "*export controls*" in body  # the snippet, matched terms marked
+    assert "**" not in body  # a JSON webhook's reader is a program: plain text (see below)
     assert str(datetime.now(UTC).year) in body  # the date
 
 
@@ -226,6 +227,27 @@ def test_a_story_seen_later_in_another_feed_is_not_sent_again(world):
     [alert] = alerts_of(world.settings)
     assert [s.feed_title for s in alert.sources] == ["One", "Two"]
     assert len(world.endpoint.received()) == 1
+
+
+@pytest.mark.parametrize("links", ["same", "different"])
+@pytest.mark.parametrize("together", [False, True], ids=["second-later", "both-at-once"])
+def test_a_feed_subscribed_twice_alerts_once_per_story(world, links, together):
+    """The same feed under two URLs (its entries' links the same, or not: a mobile or AMP edition): its copy of
+    an alerted article is the same outlet's, so it joins the alert and sends nothing, even to a rule that hears
+    of every later outlet; whether it comes later or in the same refresh."""
+    sc, s = DEEPSEEK_SUMMARY_MATCH, world.server
+    item = Item(sc.title, s.url("/story.html"), sc.summary, guid="urn:chip-wire:1", published=recent(1))
+    copy = replace(item, link=s.url("/amp/story.html")) if links == "different" else item
+    one = s.route("/feed.xml", rss([item], title="Chip Wire"), headers=RSS)
+    two = s.route("/feed", rss([copy], title="Chip Wire"), headers=RSS)
+    world.rule(story_updates="every")
+    subscribe(world.settings, one, *([two] if together else []))
+    run(world.settings, fulltext=False)
+    if not together:
+        subscribe(world.settings, two)
+        run(world.settings, fulltext=False)
+    [alert] = alerts_of(world.settings)
+    assert len(alert.sources) == 2 and len(world.endpoint.received()) == 1
 
 
 # -- no flood ----------------------------------------------------------------------------------
@@ -405,7 +427,7 @@ def test_messages_are_rendered_for_markdown_html_and_text_targets():
     markdown, html, text = (message.body(f) for f in (NotifyFormat.MARKDOWN, NotifyFormat.HTML, NotifyFormat.TEXT))
     assert "**DeepSeek**" in markdown and "**export controls**" in markdown
     assert "Wire One, Wire Two" in markdown and "2025-03-01 12:00 UTC" in markdown
-    assert "Also in Wire Two: https://example.org/b" in markdown
+    assert "Also in Wire Two: <https://example.org/b>" in markdown  # an autolink: nothing in it read as Markdown
     assert "<b>DeepSeek</b>" in html and '<a href="https://example.com/a">' in html
     assert "*DeepSeek*" in text and "**" not in text and "<b>" not in text
     assert not any("\x1b" in body for body in (markdown, html, text))
@@ -435,9 +457,55 @@ def test_a_text_only_target_gets_plain_text(deepseek):
     assert any("*export controls*" in b for b in bodies)
 
 
+def test_ntfy_gets_markdown_and_a_json_webhook_plain_text_feed_text_neutralised_for_each(world, caplog):
+    """ntfy's apps render Markdown when told it is (Apprise's X-Markdown header); a JSON webhook is read by a
+    program, which gets the text as it is. Feed text is escaped for Markdown, links are autolinks (a
+    `javascript:` one is no link), and the ntfy URL's password appears nowhere, DEBUG included."""
+    s, secret = world.server, "s3cretT0ken"
+    s.route("/", handler=lambda _seen: Response(200, b'{"id": "x"}'))  # ntfy: the topic is in the JSON posted
+    summary = "DeepSeek and export controls: see [this](javascript:alert(1)) &lt;b&gt;now&lt;/b&gt; &amp; later"
+    subscribe(world.settings, s.route("/feed.xml", rss([Item("DeepSeek_R2 [beta]", "javascript:alert(1)", summary,
+                                                              published=recent(1))], title="Chip_Wire"), headers=RSS))
+    world.rule(notify=[f"ntfy://reader:{secret}@{s.host}:{s.port}/alerts", world.endpoint.url,
+                       f"ntfy://{s.host}:{s.port}/plain?format=text"])  # fmt: skip
+    with caplog.at_level("DEBUG"):
+        run(world.settings, fulltext=False)
+    ntfy = {json.loads(body)["topic"]: ({k.lower(): v for k, v in headers.items()}, json.loads(body)["message"])
+            for path, headers, body in s.posted if path == "/"}  # fmt: skip
+    headers, markdown = ntfy["alerts"]
+    assert headers.get("x-markdown") == "yes" and "**Chip\\_Wire** · " in markdown
+    assert "> **DeepSeek** and **export controls**: see \\[this\\](javascript:alert(1)) \\<b\\>now" in markdown
+    assert "\\& later" in markdown and "<javascript" not in markdown
+    headers, text = ntfy["plain"]
+    assert "x-markdown" not in headers and "*DeepSeek*" in text and "**" not in text
+    [sent] = world.endpoint.received()
+    assert sent["title"] == "deepseek: DeepSeek_R2 [beta]"
+    assert "Chip_Wire · " in sent["message"] and "see [this](javascript:alert(1)) <b>now</b> & later" in sent["message"]
+    assert "\\" not in sent["message"]
+    assert secret not in caplog.text and "reader:****@" in caplog.text
+
+
+def test_targets_named_by_a_tag_get_the_same_formats_unless_their_entry_sets_one(deepseek, tmp_path):
+    """Apprise's URL for a service in its config spells out every option (`format=text` for ntfy): only what
+    the entry itself sets counts as chosen."""
+    s = deepseek.server
+    s.route("/", handler=lambda _seen: Response(200, b'{"id": "x"}'))
+    config = tmp_path / "apprise.yml"
+    config.write_text(f"urls:\n  - ntfy://{s.host}:{s.port}/alerts:\n      tag: reader\n"
+                      f"  - {deepseek.endpoint.url}:\n      tag: reader\n      format: markdown\n")  # fmt: skip
+    deepseek.rule(notify=["reader"])
+    run(with_alerts(deepseek.settings, apprise_config=str(config)))
+    ntfy = [({k.lower(): v for k, v in headers.items()}, json.loads(body)) for path, headers, body in s.posted
+            if path == "/"]  # fmt: skip
+    assert len(ntfy) == 3 and all(h.get("x-markdown") == "yes" and "**DeepSeek**" in b["message"] for h, b in ntfy)
+    assert all("**DeepSeek**" in n["message"] for n in deepseek.endpoint.received())  # its entry asks Markdown
+
+
 def test_long_messages_are_cut_to_fit_unless_the_url_says_otherwise():
     assert service_for("json://127.0.0.1:1/x").overflow_mode == OverflowMode.TRUNCATE
     assert service_for("json://127.0.0.1:1/x?overflow=split").overflow_mode == OverflowMode.SPLIT
+    spelt_out = "json://127.0.0.1:1/x?method=POST&overflow=upstream"  # as Apprise spells a config's entry
+    assert service_for(spelt_out, frozenset()).overflow_mode == OverflowMode.TRUNCATE
 
 
 def test_a_worker_process_finds_what_this_process_finds(deepseek):

@@ -3,11 +3,12 @@ file and line, and a rule that raises while matching is left out of that batch o
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 
 from reader.alerts import match_batch, match_new_articles, rule_errors
-from reader.health import status_warnings
+from reader.health import status_warnings, watch
 from reader.index import parse_query
 from reader.ingest import group_stories, open_index, update_index
 from reader.models import ParsedArticle
@@ -91,21 +92,33 @@ def too_deep_to_evaluate(text: str):
     return replace(query, plan=plan)
 
 
-def test_a_rule_that_raises_while_matching_is_left_out_of_that_batch_and_recorded(settings):
-    write_rule(settings.rules_dir, "good", query=GOOD, notify=["json://127.0.0.1:9/hook"], title="Good")
-    write_rule(settings.rules_dir, "broken", query="DeepSeek", notify=["json://127.0.0.1:9/hook"], title="Broken")
+def with_a_failing_rule(settings, notify: str = "json://127.0.0.1:9/hook"):
+    """Rules "good" and "broken" as written, and the same rules with "broken" raising while it matches."""
+    write_rule(settings.rules_dir, "good", query=GOOD, notify=[notify], title="Good")
+    write_rule(settings.rules_dir, "broken", query="DeepSeek", notify=[notify], title="Broken")
     loaded = load_rules(settings.rules_dir)
     broken = replace(loaded.rule("broken"), query=too_deep_to_evaluate("DeepSeek"))
-    rules = replace(loaded, rules=tuple(broken if r.name == "broken" else r for r in loaded.rules))
+    return loaded, replace(loaded, rules=tuple(broken if r.name == "broken" else r for r in loaded.rules))
+
+
+def store_new_article(settings, store: Store, n: int):
+    """A new article both rules match, stored, indexed and grouped (an event of its own each time)."""
+    feed, _new = store.add_feed("http://127.0.0.1:9/feed.xml")
+    title, summary = EVENTS[n]
+    article = ParsedArticle(key=f"a{n}", title=title, link=f"http://127.0.0.1:9/a{n}", summary=summary,
+                            published=utcnow())  # fmt: skip
+    store.upsert_articles(feed.id, [article], fulltext=False, canonical={})
+    index = open_index(settings, store)
+    update_index(store, index)
+    group_stories(store)
+    return index
+
+
+def test_a_rule_that_raises_while_matching_is_left_out_of_that_batch_and_recorded(settings):
+    _loaded, rules = with_a_failing_rule(settings)
     store = Store(settings.db_path)
     try:
-        feed, _new = store.add_feed("http://127.0.0.1:9/feed.xml")
-        article = ParsedArticle(key="a", title="DeepSeek story", link="http://127.0.0.1:9/a",
-                                summary="DeepSeek faces new export controls.", published=utcnow())  # fmt: skip
-        store.upsert_articles(feed.id, [article], fulltext=False, canonical={})
-        index = open_index(settings, store)
-        update_index(store, index)
-        group_stories(store)
+        index = store_new_article(settings, store, 1)
         ids = {c.article_id for c in store.articles_to_match()}
         direct = match_batch(index, [r.query for r in rules.rules], ids)
         assert list(direct.failed) == [0] and direct.hits[1] == sorted(ids)  # broken first, good second
@@ -120,3 +133,26 @@ def test_a_rule_that_raises_while_matching_is_left_out_of_that_batch_and_recorde
     listed = reader("rules", "list", "--json", data=settings.data_dir, config=settings.config_dir)
     by_name = {e["name"]: e for e in json.loads(listed.out)}
     assert "nested too deeply" in by_name["broken"]["error"] and by_name["good"]["error"] is None
+
+
+def test_a_rule_failing_while_matching_is_one_health_message_and_its_recovery_one_more(http_server, settings):
+    """Its alerts stop as surely as a rule file's that no longer loads: the user hears of it once from their own
+    [health] targets, however many batches it fails, and once more when it matches again."""
+    health, hook = Endpoint(http_server, path="/health"), Endpoint(http_server, path="/hook")
+    settings = replace(settings, health=replace(settings.health, notify=(health.url,)))
+    loaded, failing = with_a_failing_rule(settings, hook.url)
+    store = Store(settings.db_path)
+    try:
+        for n, rules in ((1, failing), (2, failing), (3, loaded)):
+            index = store_new_article(settings, store, n)
+            assert list(match_new_articles(settings, store, index, rules=rules, wait_for_pages=False).failed) == (
+                ["broken"] if rules is failing else [])  # fmt: skip
+            asyncio.run(watch(settings, store))
+            if n == 2:
+                assert [m["title"] for m in health.received()] == ["Rule failing: broken"]
+                assert status_warnings(store) == ["Rule failing: broken"]  # said once on the status bar too
+    finally:
+        store.close()
+    told, recovered = health.received()
+    assert "nested too deeply" in told["message"] and "left out of matching" in told["message"]
+    assert recovered["title"] == "Recovered: broken" and "it matches again" in recovered["message"]

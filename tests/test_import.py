@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import tomllib
 from pathlib import Path
 
-from reader.store import Store
+from reader.store import ArticleFilter, Store
 from tests.clirun import reader
+from tests.feedgen import items, rss
 
 DATA = Path(__file__).resolve().parent / "data" / "opml"
+EXAMPLES = ("china-ai-policy.toml", "chip-export-controls.toml", "deepseek-export-controls.toml")  # rules/
 
 
 def feeds(data: Path) -> list[tuple[str, str, str]]:
@@ -44,9 +47,10 @@ def test_newsboat_query_feeds_become_saved_searches(tmp_path):
     assert run.code == 0, run.err
     assert run.out.strip() == (
         "imported 4 new feed(s) from urls-queries; 0 already subscribed; 4 newsboat query feed(s) saved as "
-        "searches: deepseek-news, export-controls-this-week, tech-or-recent-chips, not-ars-by-ada"
+        "searches: deepseek-news, export-controls-this-week, tech-or-recent-chips, not-ars-by-ada; "
+        "the new rules directory got the 3 example rules first (as on a first start)"
     )
-    saved = {p.stem: tomllib.loads(p.read_text()) for p in rules.glob("*.toml")}
+    saved = {p.stem: tomllib.loads(p.read_text()) for p in rules.glob("*.toml") if p.name not in EXAMPLES}
     assert {name: (rule["title"], rule["query"]) for name, rule in saved.items()} == {
         "deepseek-news": ("DeepSeek news", "title:deepseek"),
         "export-controls-this-week": (
@@ -77,7 +81,29 @@ def test_newsboat_query_feeds_become_saved_searches(tmp_path):
     assert again.out.strip() == (
         "imported 0 new feed(s) from urls-queries; 4 already subscribed; 4 query feed(s) already saved as searches"
     )
-    assert sorted(p.stem for p in rules.glob("*.toml")) == sorted(saved)  # nothing written twice
+    assert sorted(p.stem for p in rules.glob("*.toml")) == sorted([*saved, *(Path(e).stem for e in EXAMPLES)])
+
+
+def test_an_import_before_the_first_start_still_seeds_the_example_rules_and_never_overwrites_a_users_rule(tmp_path):
+    """Whichever command writes to a new rules dir first (here an import saving a newsboat query feed), it starts
+    with the examples, as the first start gives them; a rules dir of the user's own is left as it is."""
+    data, rules = tmp_path / "data", tmp_path / "rules"
+    urls = tmp_path / "urls"
+    urls.write_text('http://127.0.0.1:9/a.xml tech\n"query:China AI policy:tags # \\"tech\\""\n')
+    run = reader("--rules", str(rules), "feeds", "import", str(urls), data=data)
+    assert run.code == 0, run.err
+    assert sorted(p.name for p in rules.glob("*.toml")) == sorted([*EXAMPLES, "china-ai-policy-2.toml"])
+    listed = reader("--rules", str(rules), "rules", "list", "--json", data=data)
+    assert sorted(r["name"] for r in listed.json()) == sorted([*(Path(e).stem for e in EXAMPLES), "china-ai-policy-2"])
+
+    own = tmp_path / "own-rules"  # the user's own rules dir, one rule named as an example
+    own.mkdir()
+    mine = own / "chip-export-controls.toml"
+    mine.write_text('query = "mine"\n')
+    run = reader("--rules", str(own), "feeds", "import", str(urls), data=tmp_path / "data2")
+    assert run.code == 0 and "example" not in run.out, run.out + run.err
+    assert mine.read_text() == 'query = "mine"\n'
+    assert sorted(p.name for p in own.glob("*.toml")) == ["china-ai-policy.toml", "chip-export-controls.toml"]
 
 
 def test_export_then_import_gives_the_same_feeds_groups_and_titles(tmp_path):
@@ -130,3 +156,61 @@ def test_a_file_that_cannot_be_read_is_a_read_error_and_a_search_that_cannot_be_
     err = " ".join(run.err.split())
     assert run.code == 1 and err.count("reader:") == 1 and "Traceback" not in err, run.err
     assert f"could not write {rules}" in err and "cannot read" not in err, run.err
+
+
+def test_a_url_differing_only_in_the_case_of_scheme_or_host_or_by_a_default_port_is_one_subscription(
+    tmp_path, http_server
+):
+    url = http_server.route("/Feed.xml", rss(items(2), title="Local"), headers={"Content-Type": "application/rss+xml"})
+    data = tmp_path / "data"
+    urls = tmp_path / "urls"
+    urls.write_text(f"{url.replace('http://', 'HTTP://')}\n{url}\nhttp://Example.COM:80/Path?Q=1\n"
+                    "http://example.com/Path?Q=1\nhttp://example.com/path?Q=1\n")  # fmt: skip
+    run = reader("feeds", "import", str(urls), data=data)
+    assert run.code == 0 and run.out.startswith("imported 3 new feed(s) from urls"), run.out + run.err
+    assert run.err.splitlines() == [
+        f"warning: skipped: line 2: duplicate of line 1: {url!r}",
+        "warning: skipped: line 4: duplicate of line 3: 'http://example.com/Path?Q=1'",
+    ]
+    assert [u for u, _, _ in feeds(data)] == [url, "http://example.com/Path?Q=1", "http://example.com/path?Q=1"]
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(f'<opml version="2.0"><body><outline xmlUrl="HTTP://EXAMPLE.com:80/Path?Q=1"/>'
+                    f'<outline xmlUrl="{url.upper().replace("/FEED.XML", "/Feed.xml")}"/></body></opml>')  # fmt: skip
+    again = reader("feeds", "import", str(opml), data=data)
+    assert again.out.startswith("imported 0 new feed(s) from feeds.opml; 2 already subscribed"), again.out + again.err
+    added = reader("feeds", "add", "--as-is", "HTTP://EXAMPLE.COM/Path?Q=1", data=data)
+    assert added.code == 0 and "already subscribed: feed 2" in added.out, added.out + added.err
+    fetched = reader("fetch", "1", "--no-fulltext", data=data)  # the stored spelling fetches as given (only it)
+    assert fetched.code == 0 and len(reader("articles", "--json", data=data).json()) == 2, fetched.out + fetched.err
+
+
+def test_a_feed_subscribed_in_two_spellings_before_is_named_and_never_merged(tmp_path, http_server):
+    """A database from before URLs were compared so: both subscriptions stay, with their articles and read
+    states; `feeds list` names them and says how to drop one; adding either spelling finds one of them."""
+    url = http_server.route("/feed.xml", rss(items(3), title="Local"), headers={"Content-Type": "application/rss+xml"})
+    data = tmp_path / "data"
+    Store(data / "reader.sqlite").add_feed(url)
+    with sqlite3.connect(data / "reader.sqlite") as db:  # as an older reader stored the second spelling
+        db.execute("INSERT INTO feeds (url, title, grp, site_url, created_at) SELECT ?, title, grp, site_url, "
+                   "created_at FROM feeds", (url.replace("http://", "HTTP://"),))  # fmt: skip
+    assert reader("fetch", "--no-fulltext", data=data).code == 0
+    store = Store(data / "reader.sqlite")
+    first = sorted(store.article_ids_in(ArticleFilter(feed_ids=[1])))
+    store.set_read(first, True)
+    store.close()
+
+    listed = reader("feeds", "list", data=data)
+    assert listed.code == 0 and "feeds 1, 2 are one feed" in listed.err and "'reader feeds remove 2'" in listed.err
+    assert "already subscribed" in reader("feeds", "add", "--as-is", url.upper().replace("/FEED.XML", "/feed.xml"),
+                                          data=data).out  # fmt: skip
+    assert reader("feeds", "import", str(_urls(tmp_path, url)), data=data).code == 0
+    store = Store(data / "reader.sqlite")
+    assert [f.id for f in store.feeds()] == [1, 2]
+    assert store.count_articles(ArticleFilter(feed_ids=[1], unread=True)) == 0
+    assert store.count_articles(ArticleFilter(feed_ids=[2], unread=True)) == 3
+
+
+def _urls(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "again-urls"
+    path.write_text(f"{url}\n{url.replace('http://', 'HTTP://')}\n")
+    return path

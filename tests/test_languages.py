@@ -174,7 +174,7 @@ def test_searching_finds_what_the_rules_matched(world):
 def test_a_chinese_rule_alerts_through_the_endpoint_with_the_word_marked(world):
     sent = [n for n in world.received() if n["title"].startswith("huawei-export-controls:")]
     assert [n["title"] for n in sent] == ["huawei-export-controls: 美国商务部宣布对华为实施新的出口管制"]
-    assert "> **华为**表示将继续为客户提供服务。" in sent[0]["message"]
+    assert "*华为*表示将继续为客户提供服务。" in sent[0]["message"]  # (json://: plain text, words marked)
 
 
 def search(world: World, query: str) -> list[dict]:

@@ -843,6 +843,23 @@ def test_both_paths_decode_bytes_alike(body, content_type):
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Red &#155;2J bell",  # a C1 control alone beyond ASCII
+        "Caf\u00e9 &#128; cr\u00e8me &#159;",  # among Latin-1 letters (a text whose Latin-1 reading is no UTF-8)
+        "\u2019quoted\u2019 &#x85; \u6771\u4eac &#x9D;",  # beyond Latin-1; NEL and an unmapped one
+        "Caf\u00e9 \u00a0 no control, \u00c2\u00a0 but C2 A0 bytes",  # no C1: nothing mapped
+    ],
+)
+def test_c1_controls_map_to_cp1252_on_both_paths(text):
+    body = rss_ns(f"<item><title>{text}</title><guid>1</guid><description>&lt;p&gt;{text}&lt;/p&gt;</description>"
+                  f"<content:encoded><![CDATA[<p>{text}</p>]]></content:encoded><category>{text}</category></item>")
+    feed = assert_same_on_both_paths(body)
+
+    assert ("Red \u203a2J bell" in only_article(feed).title) == text.startswith("Red")  # feedparser's cp1252 "\u203a"
+
+
+@pytest.mark.parametrize(
     "body",
     [
         rss("<item><title>one</title><guid>1</guid></item><item><title>two & three</title></item>"),  # not well-formed

@@ -3,6 +3,7 @@ about the same company stay apart; deterministic, explained, bounded by time, in
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -10,8 +11,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from reader.index.stemming import porter_stem
-from reader.stories import (_ACRONYM_DOTS, _CALENDAR_NUMBER, MAX_TEXT_CHARS, STOPWORDS, Corpus, Features, Grouper,
-                            StoryInput, Tuning, describe, features, weigh)
+from reader.stories import (_ACRONYM_DOTS, _CALENDAR_NUMBER, MAX_TEXT_CHARS, STOPWORDS, Corpus, Decision, Features,
+                            Grouper, StoryInput, Tuning, describe, features, weigh)
 from tests.storyworld import ENTITY_LIST, OTHERS, RECALL
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -84,13 +85,55 @@ def test_grouping_resumes_from_saved_profiles_as_if_it_never_stopped():
     assert len({d.story_id for d in part + rest}) == 5
 
 
+def test_an_opened_story_grows_and_merges_in_a_copy_of_its_centroid():
+    """The store hands the grouper the centroids its run's memo holds (no copy per story opened): the grouper
+    changes a story's centroid only in a copy of its own, so what the memo holds stays what is stored."""
+    articles = inputs()
+    first = Grouper(Corpus())
+    first.group(articles[:4])
+    first.settle()
+    held = {sid: (dict(p.centroid), p.centroid) for sid, p in first.stories.items()}
+    resumed = Grouper(first.corpus, first.stories.values(), next_id=first.next_id)
+    resumed.group(articles[4:])
+    resumed.settle()
+    assert resumed.changed & held.keys()  # (an opened story grew)
+    assert all(centroid == before for before, centroid in held.values())
+
+
+def test_the_reason_stored_beside_an_article_is_its_decision_as_json():
+    """The store writes the common reasons without the JSON encoder's per-call Python: the same text, whatever
+    the terms hold (quotes, backslashes, non-ASCII, line separators) and whatever the similarity."""
+    from reader.store.stories import _reason
+
+    rng = random.Random(15)
+    words = ["deepseek", "é", "中文", 'q"uote', "back\\slash", "tab\t", "\u2028", ""]
+    for _ in range(2000):
+        similarity = rng.choice([round(rng.random(), 4), 0.0, 1e-05, 123.0, 0.1 + 0.2])
+        d = Decision(1, 2, rng.random() < 0.1, similarity, tuple(rng.choices(words, k=rng.randint(0, 8))),
+                     tuple(rng.choices(words, k=rng.randint(0, 3))), same_link=rng.random() < 0.1)  # fmt: skip
+        assert _reason(d) == json.dumps(d.explained())
+
+
 def test_names_are_capitalised_words_inside_a_sentence_acronyms_and_camel_case():
     f = features("The Commerce Department adds DeepSeek and iPhone maker to a list", "EU and U.S. officials said so.")
     assert {"commerc", "depart", "deepseek", "iphon", "eu", "us"} <= f.names
     assert "the" not in f.terms and "list" in f.terms and "list" not in f.names
 
 
-_REFERENCE_GAP_WORD = re.compile(r"(\W*)(\w+(?:['’.&\-]\w+)*)")
+def test_a_hyphen_parts_names_so_a_merger_ties_to_each_company_named_alone():
+    assert {"chiquita", "fyffe"} <= features("Regulators eye the Chiquita-Fyffes merger", "").names
+
+
+def test_in_a_title_in_title_case_only_acronyms_and_camel_case_are_names_unless_its_text_names_them():
+    """Every word of "Everything You Need To Know" is capitalised: that is the headline's style, not five names
+    (two such headlines about different things would share a "name")."""
+    f = features("Everything You Need To Know About DeepSeek's New AI Chip", "")
+    assert f.names == {"deepseek", "ai"} and {"everyth", "need", "know", "chip"} <= f.terms.keys()
+    assert "chip" in features("Everything You Need To Know About DeepSeek's New AI Chip", "Its Chip ships.").names
+    assert {"commerc", "depart"} <= features("The Commerce Department adds DeepSeek", "").names  # (a lowercase word)
+
+
+_REFERENCE_GAP_WORD = re.compile(r"(\W*)(\w+(?:['’.&]\w+)*)")
 
 
 def _reference_features(title: str, text: str, title_weight: float = 3.0) -> Features:
@@ -118,19 +161,21 @@ def _reference_features(title: str, text: str, title_weight: float = 3.0) -> Fea
             return term, False, False
         return term, is_name(word, False), is_name(word, True)
 
-    def terms(text):
-        counts, names = {}, set()
+    def terms(text, title=False):
+        counts, names, capitalised, lower = {}, set(), set(), 0
         for (gap, word), n in Counter(_REFERENCE_GAP_WORD.findall(text)).items():
             token_ = token(word)
             if token_ is not None:
                 term, inside, opening = token_
                 counts[term] = counts.get(term, 0) + n
+                lower += n * (not inside and word[0].isalpha())
                 if inside and (opening or frozenset(".!?:\n").isdisjoint(gap)):
-                    names.add(term)
-        return counts, names
+                    (names if opening else capitalised).add(term)
+        title_case = title and not lower and len(capitalised) >= 3  # its capitals are its style
+        return counts, names if title_case else names | capitalised
 
     lead = text[:MAX_TEXT_CHARS]
-    heading, names = terms("\n" + title)
+    heading, names = terms("\n" + title, title=True)
     body, body_names = terms("\n" + lead)
     counts = {term: n * title_weight for term, n in heading.items()}
     for term, n in body.items():

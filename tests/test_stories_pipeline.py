@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -125,8 +126,13 @@ def test_one_event_from_four_outlets_is_one_story_and_one_alert_naming_four_outl
         came = a["tied_by"].get("merged_from")
         assert came is None or came in merged, (a, shown["merges"])
         assert a["why"].startswith("similarity") and a["tied_by"]["names"] or came and a["tied_by"].get("started")
+    # What tied them is said in the articles' own words ("DeepSeek", "Commerce"), never the grouper's stems
+    written = set(re.findall(r"\w+", " ".join(f"{p.title} {p.summary} {p.text}" for p in ENTITY_LIST)))
+    tied = [w for a in shown["articles"] + shown["merges"] for k in ("shared", "names") for w in a["tied_by"].get(k, [])]
+    assert tied and set(tied) <= written, set(tied) - written
     text = cli(settings, "stories", "show", str(story))
     assert text.code == 0 and "4 article(s) from 4 outlet(s)" in text.out and "similarity" in text.out
+    assert "DeepSeek" in text.out and "deepseek" not in text.out, text.out
     article = cli(settings, "show", str(found[ENTITY_LIST[1].slug]["id"]), "--json").json()
     assert article["story"] == story and article["story_size"] == 4
     exported = [json.loads(line) for line in cli(settings, "export").out.splitlines()]
@@ -170,6 +176,30 @@ def test_later_outlets_join_the_alert_and_notify_only_as_the_rule_asks(settings,
     assert asyncio.run(deliver_due(settings, store, now=held[0].next_attempt_at)).sent == 1
     store.close()
     assert sent_by_rule(endpoint)["daily"] == 2
+
+
+def test_outlets_counts_what_a_story_had_before_the_rule_was_written(settings, outlets, endpoint):
+    """Three outlets ran the event before a rule `outlets = 4` was written: the fourth sends it, naming all four,
+    also to a rule whose words only the first outlet's article has. Stories that get no new article after the
+    rule alert nothing, for it or for a new rule `outlets = 1`; nor does a story that had its outlets already."""
+    for outlet, event, other in zip(outlets[:3], ENTITY_LIST, OTHERS):
+        outlet.publish(event, other)
+    run(settings)
+    written = clock.time()
+    rule(settings, endpoint, "four", outlets=4)
+    rule(settings, endpoint, "first", query='title:"adds DeepSeek"', outlets=4)  # only ENTITY_LIST[0]'s title
+    rule(settings, endpoint, "three", query='title:"adds DeepSeek"', outlets=3)  # three outlets ran it already
+    rule(settings, endpoint, "deepseek", query="DeepSeek")
+    for name in ("four", "first", "three", "deepseek"):  # written after those arrived (file times are coarser)
+        os.utime(settings.rules_dir / f"{name}.toml", (written, written))
+    outlets[3].publish(ENTITY_LIST[3], hours_ago=1)
+    run(settings)
+    event_story(settings)
+    assert sent_by_rule(endpoint) == {"four": 1, "first": 1, "deepseek": 1}
+    alerts = {a.rule: a for a in alerts_of(settings)}
+    assert sorted(s.feed_title for s in alerts["four"].sources) == sorted(o.name for o in outlets)
+    [sent] = [n for n in endpoint.received() if n["title"].startswith("four:")]
+    assert all(o.name in sent["message"] for o in outlets)
 
 
 def test_a_muted_story_alerts_no_rule_and_unmute_undoes_it(settings, outlets, endpoint):
@@ -308,7 +338,7 @@ def test_feeds_in_an_unlucky_order_still_form_one_story_and_the_merge_keeps_each
     shown = cli(settings, "stories", "show", str(story), "--json").json()
     [merge] = shown["merges"]
     gone = merge["story"]
-    assert merge["into"] == story and merge["why"].startswith("similarity") and "kestrel" in merge["tied_by"]["names"]
+    assert merge["into"] == story and merge["why"].startswith("similarity") and "Kestrel" in merge["tied_by"]["names"]
     why = {a["title"]: a["why"] for a in shown["articles"]}
     assert why[recall.title] == f"started the story; came with story {gone}"
     assert why[both.title].startswith("similarity") and why[both.title].endswith(f"came with story {gone}")

@@ -10,6 +10,7 @@ from functools import cached_property
 from ..config import Settings, load_settings
 from ..models import Feed
 from ..store import Store
+from ..urls import normal_feed_url
 
 
 class UsageError(Exception):
@@ -63,7 +64,7 @@ class Context:
         feeds = self.store.feeds()
         chosen: list[Feed] = []
         for sel in selectors:
-            matches = [f for f in feeds if str(f.id) == sel or f.url == sel]
+            matches = [f for f in feeds if str(f.id) == sel or normal_feed_url(f.url) == normal_feed_url(sel)]
             if not matches:
                 matches = [f for f in feeds if sel.casefold() in f.display_title.casefold()]
             if not matches:

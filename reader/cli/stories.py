@@ -5,13 +5,15 @@ It never regroups or deletes articles: muting only keeps a story from alerting a
 from __future__ import annotations
 
 import argparse
+from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from .. import console
 from ..dates import DateError, span
-from ..stories import describe
+from ..stories import MAX_TEXT_CHARS, describe
 from ..models import StoryRecord
-from ..store import utcnow
+from ..store import Store, utcnow
 from .context import ID, Context, UsageError
 
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
@@ -49,16 +51,39 @@ def _current(ctx: Context, story_id: int) -> int:
     return _story(ctx, story_id).merged_into or story_id
 
 
-def story_json(s: StoryRecord) -> dict:
+def story_words(store: Store, s: StoryRecord) -> Callable[[Mapping], Mapping]:
+    """A stored reason with its terms (stems: "chines", "commerc") as the story's articles write them
+    ("Chinese", "Commerce"): the form most used in their titles and the leads the grouper read, a term none
+    of them holds any more left as it is. The stems stay the grouper's own."""
+    from ..stories import _END_AND_WORD, _token  # the grouper's own words and terms, so the two never disagree
+
+    forms: dict[str, Counter[str]] = {}
+    for member in s.articles:
+        article = store.article(member.article_id)
+        text = f"{article.summary}\n{article.text[:MAX_TEXT_CHARS]}" if article else ""
+        for _end, word in _END_AND_WORD.findall(f"{member.title}\n{text}"):
+            token = _token(word)
+            if token is not None:
+                forms.setdefault(token[0], Counter())[word] += 1
+    words = {term: seen.most_common(1)[0][0] for term, seen in forms.items()}
+
+    def worded(reason: Mapping) -> Mapping:
+        lists = {key: [words.get(t, t) for t in reason[key]] for key in ("shared", "names") if key in reason}
+        return {**reason, **lists}
+
+    return worded
+
+
+def story_json(s: StoryRecord, worded: Callable[[Mapping], Mapping]) -> dict:
     return {
         "id": s.id, "first_seen": console.iso(s.first_seen), "last_seen": console.iso(s.last_seen),
         "muted_until": console.iso(s.muted_until), "size": len(s.articles), "outlets": s.outlets,
         "merged_into": s.merged_into,
-        "merges": [{"story": m.story_id, "into": m.into, "tied_by": m.reason, "why": describe(m.reason)}
+        "merges": [{"story": m.story_id, "into": m.into, "tied_by": worded(m.reason), "why": describe(worded(m.reason))}
                    for m in s.merges],
         "articles": [
             {"id": m.article_id, "title": m.title, "link": m.link, "outlet": m.outlet, "date": console.iso(m.date),
-             "tied_by": m.reason, "why": describe(m.reason)}
+             "tied_by": worded(m.reason), "why": describe(worded(m.reason))}
             for m in s.articles
         ],
     }  # fmt: skip
@@ -71,8 +96,9 @@ def show_story(args, ctx: Context) -> int:
         s = _story(ctx, s.merged_into)
         if not args.json:
             console.out.print(f"story {args.story} was merged into story {s.id}, which holds its articles:")
+    worded = story_words(ctx.store, s)
     if args.json:
-        console.print_json(story_json(s))
+        console.print_json(story_json(s, worded))
         return 0
     muted = f" · muted until {console.local_time(s.muted_until)}" if s.muted_until else ""
     console.out.print(
@@ -80,10 +106,11 @@ def show_story(args, ctx: Context) -> int:
         f"first seen {console.local_time(s.first_seen)}, last seen {console.local_time(s.last_seen)}{muted}"
     )
     console.out.print(console.safe("outlets: " + ", ".join(s.outlets)))
-    rows = [(str(m.article_id), console.local_time(m.date), m.outlet, m.title, describe(m.reason)) for m in s.articles]
+    rows = [(str(m.article_id), console.local_time(m.date), m.outlet, m.title, describe(worded(m.reason)))
+            for m in s.articles]  # fmt: skip
     console.out.print(console.table(["id", "date", "outlet", "title", "tied in by"], rows))
     for m in s.merges:
-        console.out.print(f"story {m.story_id} merged into story {m.into}: {describe(m.reason)}")
+        console.out.print(console.safe(f"story {m.story_id} merged into story {m.into}: {describe(worded(m.reason))}"))
     return 0
 
 

@@ -31,7 +31,7 @@ import unicodedata
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from itertools import compress, repeat
+from itertools import compress
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.columns import NumericColumn
@@ -62,8 +62,7 @@ _FOLDED_CHARS: dict[str, str] = {}
 # Punctuation common in English text, none of it a word character: replaced by spaces, most
 # texts are ASCII, which `_words` splits at C speed.
 _COMMON_PUNCTUATION = "\u2019\u201c\u201d\u2014\u2013\u2026\u2018\u00a0\u2022\u00ab\u00bb\u2032"
-_ASCII_SPACES = str.maketrans({c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")})
-# Latin-1 bytes that are no word characters (`\w`) made spaces; the characters beyond it.
+# Latin-1 bytes (ASCII's among them) that are no word characters (`\w`) made spaces; the characters beyond it.
 _LATIN1_SPACES = bytes(c if chr(c).isalnum() or chr(c) == "_" else 32 for c in range(256))
 _BEYOND_LATIN1_RE = re.compile("[^\x00-\xff]")
 _BEYOND_LATIN1 = _BEYOND_LATIN1_RE.findall
@@ -95,7 +94,8 @@ def _words(text: str) -> list[str]:
                 text = text.replace(c, " ")
         if not text.isascii():
             return _latin1_words(text)
-    return text.translate(_ASCII_SPACES).split()
+    # (As bytes: `bytes.translate` is ~5x faster than `str.translate`; encoding and decoding ASCII are copies.)
+    return text.encode("ascii").translate(_LATIN1_SPACES).decode("ascii").split()
 
 
 def _latin1_words(text: str) -> list[str]:
@@ -111,7 +111,9 @@ def _latin1_words(text: str) -> list[str]:
     else:
         for c in beyond:
             text = text.replace(c, " ")
-    return list(map(bytes.decode, text.encode("latin-1").translate(_LATIN1_SPACES).split(), repeat("latin-1")))
+    # Decoded whole, then split: `str.split` makes each word at C speed, where decoding word by word cost a
+    # call each. (Every byte the table keeps is a word character, none of which `str.split` splits on.)
+    return text.encode("latin-1").translate(_LATIN1_SPACES).decode("latin-1").split()
 
 
 def is_acronym_word(word: str) -> bool:

@@ -178,7 +178,9 @@ _STRUCTURAL_KEYS = frozenset({"links", "guidislink", "authors", "contributors", 
 _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
 _ATOM_VERSIONS = {"0.1": "atom01", "0.2": "atom02", "0.3": "atom03"}
 _RELATIVE_URI_KEYS = frozenset(_FeedParserMixin.can_be_relative_uri)
-_C1_CONTROL = re.compile("[\x80-\x9f]")
+# A C1 control (U+0080-U+009F) is these two bytes in UTF-8, never part of another character: sre
+# finds them in the encoded text (a literal first byte) ~3x faster than a class in a str beyond ASCII.
+_C1_CONTROL_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
 _CHARACTER_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 # feedparser's, verbatim: how it finds an e-mail address in an RSS <author>.
 _EMAIL = re.compile(
@@ -379,7 +381,7 @@ class FastReader:
             self._content_type = "text/html"
         if not output.isascii():
             output = _undo_latin1_mojibake(output)
-            if _C1_CONTROL.search(output):
+            if _C1_CONTROL_UTF8.search(output.encode("utf-8", "surrogatepass")):
                 output = output.translate(_cp1252)
         self._store(key, output)
         return output

@@ -80,6 +80,40 @@ class AlertStore(Database):
         """(rule, story) of the alerts these stories already have."""
         return set(self._select_in("SELECT rule, story_id FROM alerts WHERE 1", "story_id", sorted(story_ids)))
 
+    def story_coverage(self, story_ids: Sequence[int]) -> list[tuple[int, int, int, str, str]]:
+        """(story, article, feed, feed title, link) of every article of these stories, oldest first: a story's
+        coverage so far, whenever it arrived."""
+        return self._select_in("SELECT a.story_id, a.id, a.feed_id, f.title, a.link FROM articles a "
+                               "JOIN feeds f ON f.id = a.feed_id WHERE 1", "a.story_id", sorted(story_ids),
+                               " ORDER BY a.sort_date, a.id")  # fmt: skip
+
+    def copies(self, article_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Each article's copies brought by another subscription of its feed (the feed subscribed twice, or
+        under two URLs): the articles of feeds with the same title that have its key (its guid, else its link)
+        and its title (so that two feeds both called "News" with guids "1", "2"… are not taken for one).
+        Costs one read of the feeds when no two share a title (the usual case)."""
+        titles: dict[str, list[int]] = {}
+        for feed_id, title in self._conn().execute("SELECT id, title FROM feeds WHERE title != ''"):
+            titles.setdefault(title, []).append(feed_id)
+        twinned = sorted(feed_id for ids in titles.values() if len(ids) > 1 for feed_id in ids)
+        if not twinned:
+            return {}
+        found: dict[int, list[int]] = {}
+        for article_id, copy in self._select_in(
+            "SELECT c.id, o.id FROM articles c CROSS JOIN feeds cf ON cf.id = c.feed_id "  # (in this order: by
+            "CROSS JOIN feeds tf ON tf.title = cf.title AND tf.id != cf.id "  # the ids, never a scan of articles)
+            "CROSS JOIN articles o ON o.feed_id = tf.id AND o.key = c.key AND o.title = c.title "
+            f"WHERE c.feed_id IN ({','.join(map(str, twinned))})", "c.id", article_ids,
+        ):  # fmt: skip
+            found.setdefault(article_id, []).append(copy)
+        return {article_id: sorted(copies) for article_id, copies in found.items()}
+
+    def source_alerts(self, article_ids: Sequence[int]) -> dict[tuple[str, int], int]:
+        """(rule, article) -> the id of the rule's alert that article is a source of."""
+        rows = self._select_in("SELECT al.rule, s.article_id, al.id FROM alert_sources s "
+                               "JOIN alerts al ON al.id = s.alert_id WHERE 1", "s.article_id", article_ids)  # fmt: skip
+        return {(rule, article_id): alert_id for rule, article_id, alert_id in rows}
+
     def record_matches(self, alerts: Sequence[NewAlert], matched_ids: Sequence[int],
                        joins: Sequence[SourceJoin] = ()) -> tuple[list[int], int]:  # fmt: skip
         """Record new alerts and the sources joining alerts, with their deliveries, and take `matched_ids`
@@ -108,13 +142,17 @@ class AlertStore(Database):
                         joined += 1
                         self._first_deliveries(tx, alert_id, a.deliveries, a.outlets)
             for j in joins:
-                row = tx.execute("SELECT id FROM alerts WHERE rule = ? AND story_id = ?",
-                                 (j.rule, j.story_id)).fetchone()  # fmt: skip
-                if row is None or not self._add_source(tx, row[0], j.article_id, j.feed_title, j.link):
+                row = (j.alert_id,) if j.alert_id else tx.execute(
+                    "SELECT id FROM alerts WHERE rule = ? AND story_id = ?", (j.rule, j.story_id)
+                ).fetchone()  # fmt: skip
+                if row is None:
+                    continue
+                new_outlet = not self._has_outlet(tx, row[0], j.feed_title)
+                if not self._add_source(tx, row[0], j.article_id, j.feed_title, j.link):
                     continue
                 joined += 1
-                if not self._first_deliveries(tx, row[0], j.first, j.outlets):
-                    self._insert_deliveries(tx, row[0], j.updates)
+                if not self._first_deliveries(tx, row[0], j.first, j.outlets) and new_outlet:
+                    self._insert_deliveries(tx, row[0], j.updates)  # (a later outlet; not one already a source)
             tx.executemany("DELETE FROM match_queue WHERE article_id = ?", [(i,) for i in matched_ids])
         return created, joined
 
@@ -142,6 +180,11 @@ class AlertStore(Database):
                            "article_id, feed_title, link FROM alert_sources WHERE alert_id = ? ORDER BY rowid",
                            (story_alert, other))  # fmt: skip
         tx.execute("UPDATE OR IGNORE alerts SET story_id = ? WHERE story_id = ?", (kept, gone))
+
+    @staticmethod
+    def _has_outlet(tx: sqlite3.Connection, alert_id: int, feed_title: str) -> bool:
+        return tx.execute("SELECT 1 FROM alert_sources WHERE alert_id = ? AND feed_title = ?",
+                          (alert_id, feed_title)).fetchone() is not None  # fmt: skip
 
     @staticmethod
     def _add_source(tx: sqlite3.Connection, alert_id: int, article_id: int, feed_title: str, link: str) -> bool:

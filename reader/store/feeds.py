@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..models import Feed, FetchStatus
-from ..urls import redact_urls_in
+from ..urls import normal_feed_url, redact_urls_in
 from .db import Database, _dt, _iso, utcnow
 
 
@@ -85,7 +85,13 @@ class FeedStore(Database):
     """Reads and writes of `feeds`."""
 
     def add_feed(self, url: str, title: str = "", group: str = "", site_url: str = "") -> tuple[Feed, bool]:
-        """Subscribe to `url`; returns the feed and whether it was new."""
+        """Subscribe to `url` (stored as `normal_feed_url` writes it); returns the feed and whether it was new.
+        A URL differing from a subscribed one only in the case of its scheme or host, or by a default port, is
+        that feed."""
+        url = normal_feed_url(url)
+        known = self.feed_by_url(url)
+        if known is not None:
+            return known, False
         with self._tx() as tx:
             cur = tx.execute(
                 "INSERT INTO feeds (url, title, grp, site_url, created_at) VALUES (?, ?, ?, ?, ?) "
@@ -109,8 +115,28 @@ class FeedStore(Database):
         return _feed(row)
 
     def feed_by_url(self, url: str) -> Feed | None:
-        row = self._conn().execute(f"SELECT {FEED_COLUMNS} FROM feeds f WHERE f.url = ?", (url,)).fetchone()
+        """The feed of `url` in any spelling `normal_feed_url` makes the same: a database from before it may
+        hold `HTTP://Host/feed` as given, or even it and `http://host/feed` as two feeds (the first is found)."""
+        key = normal_feed_url(url)
+        conn = self._conn()
+        row = conn.execute(f"SELECT {FEED_COLUMNS} FROM feeds f WHERE f.url IN (?, ?) ORDER BY f.url != ?, f.id",
+                           (key, url, key)).fetchone()  # fmt: skip
+        if row is None and (feed_id := self._other_spellings().get(key)) is not None:
+            row = conn.execute(f"SELECT {FEED_COLUMNS} FROM feeds f WHERE f.id = ?", (feed_id,)).fetchone()
+            row = row if row is not None and normal_feed_url(row[1]) == key else None  # (moved or removed since)
         return _feed(row) if row else None
+
+    def _other_spellings(self) -> dict[str, int]:
+        """The feeds stored in a spelling other than `normal_feed_url`'s (by a reader from before it), by that
+        form: read once per store, as every URL stored since is stored in that form."""
+        spellings = getattr(self, "_spellings", None)
+        if spellings is None:
+            spellings = {}
+            for feed_id, stored in self._conn().execute("SELECT id, url FROM feeds ORDER BY id"):
+                if (key := normal_feed_url(stored)) != stored:
+                    spellings.setdefault(key, feed_id)
+            self._spellings = spellings
+        return spellings
 
     def feeds(self, with_counts: bool = False) -> list[Feed]:
         """Every feed, ordered by group then title; with article and unread counts if asked."""
@@ -138,6 +164,7 @@ class FeedStore(Database):
 
     def set_feed_url(self, feed_id: int, url: str) -> bool:
         """Move a feed to a new URL (after a permanent redirect); False if another feed has it."""
+        url = normal_feed_url(url)
         with self._tx() as tx:
             try:
                 tx.execute("UPDATE feeds SET url = ? WHERE id = ?", (url, feed_id))

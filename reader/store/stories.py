@@ -9,8 +9,8 @@ joins or which stories merge.
 
 from __future__ import annotations
 
-import heapq
 import json
+import math
 import struct
 from bisect import bisect_left
 from collections import Counter, defaultdict
@@ -21,7 +21,7 @@ from operator import sub
 from datetime import datetime
 
 from ..models import ArticleFilter, FulltextState, StoryMember, StoryMerge, StoryRecord
-from ..stories import MAX_TEXT_CHARS, Corpus, Decision, Merge, StoryInput, StoryProfile
+from ..stories import MAX_TEXT_CHARS, Corpus, Decision, Merge, StoryInput, StoryProfile, most_shared
 from .alerts import AlertStore
 from .db import CURRENT_STORY, Database, _dt, _iso
 
@@ -48,7 +48,27 @@ def unpacked_centroid(value: bytes | str) -> dict[str, float]:
 
 def _json_strings(strings: Iterable[str]) -> str:
     """`json.dumps(sorted(strings))`, without the encoder's Python per call (a story's outlets and names)."""
-    return "[" + ", ".join(map(encode_basestring_ascii, sorted(strings))) + "]"
+    return _json_list(sorted(strings))
+
+
+def _json_list(strings: Iterable[str]) -> str:
+    return "[" + ", ".join(map(encode_basestring_ascii, strings)) + "]"
+
+
+_JOINED = ["similarity", "shared", "names"]  # what a decision to join by similarity says (`Decision.explained`)
+
+
+def _reason(d: Decision) -> str:
+    """`json.dumps(d.explained())`, what is stored beside the article; the common shapes without the encoder's
+    Python per call (the same text: a float's JSON is its repr)."""
+    if d.new:
+        return _STARTED
+    reason = d.explained()
+    similarity = reason.get("similarity")
+    if list(reason) != _JOINED or type(similarity) is not float or not math.isfinite(similarity):
+        return json.dumps(reason)
+    shared, names = _json_list(reason["shared"]), _json_list(reason["names"])
+    return f'{{"similarity": {similarity!r}, "shared": {shared}, "names": {names}}}'
 
 
 def _story_key(article_id: int, story_id: int | None) -> int:
@@ -236,11 +256,8 @@ class StoryStore(Database):
         ids: set[int] = set()
         for k in keys:
             lists = [found for term in k if (found := posted.get(term))]
-            if len(lists) < shared:  # (too few of its keys are in any story)
-                continue
-            hits = Counter(chain.from_iterable(lists))
-            top = [(-n, story_id) for story_id, n in hits.items() if n >= shared]
-            ids.update(story_id for _n, story_id in (heapq.nsmallest(most, top) if len(top) > most else top))
+            if len(lists) >= shared:  # (else too few of its keys are in any story)
+                ids.update(most_shared(lists, shared, most))
         by_link: dict[int, set[str]] = defaultdict(set)
         for story_id, link in self._select_in(
             "SELECT story_id, canonical_url FROM articles WHERE story_id IS NOT NULL", "canonical_url",
@@ -259,9 +276,9 @@ class StoryStore(Database):
             memo.last_seen[r[0]] = r[2]
             held[r[0]] = StoryMemo.row(r)
         profiles = []
-        for i in sorted(ids):  # (each a copy: the grouper changes its own)
+        for i in sorted(ids):  # (its sets copies, its centroid the memo's: the grouper copies it before a change)
             first, last, size, outlets, names, centroid, dropped, text = held[i]
-            profiles.append(StoryProfile(i, first, last, size, set(outlets), dict(centroid), set(names), by_link[i],
+            profiles.append(StoryProfile(i, first, last, size, set(outlets), centroid, set(names), by_link[i],
                                          dropped, asked[i], text))  # fmt: skip
         return profiles, crowded
 
@@ -353,7 +370,7 @@ class StoryStore(Database):
                             for term in sorted(keys - stored_keys.get(story_id, set()))])  # fmt: skip
             tx.executemany(
                 "UPDATE articles SET story_id = ?, story_reason = ? WHERE id = ?",
-                [(d.story_id, _STARTED if d.new else json.dumps(d.explained()), d.article_id) for d in decisions],
+                [(d.story_id, _reason(d), d.article_id) for d in decisions],
             )
             for m in merges:
                 self._merge(tx, m)

@@ -111,3 +111,15 @@ async def test_a_failing_workers_message_is_shown_with_its_secrets_masked(world,
         shown = " ".join(message for _, message, _ in app.notices)
     assert "OSError: cannot reach https://****@feeds.example" in shown and "token=****" in shown
     assert "Hunter2pw" not in shown and "Tok3nvalue" not in shown
+
+
+async def test_a_feed_in_another_case_of_scheme_or_host_is_the_feed_already_subscribed(world, make_app):
+    """`a` with the world's `http://127.0.0.1:9/tech.xml` written `HTTP://127.0.0.1:9/tech.xml`: Tech Daily,
+    already subscribed (nothing fetched, nothing added); `/TECH.xml` would be another feed (paths keep case)."""
+    before = subscribed(world)
+    app = make_app(world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await open_dialog(pilot, "HTTP://127.0.0.1:9/tech.xml")
+        await wait_until(pilot, lambda: any(message == "Already subscribed: Tech Daily" for _, message, _ in app.notices))
+        assert subscribed(world) == before

@@ -11,6 +11,7 @@ from reader.store import ArticleFilter, Store
 from reader.tui.library import ALERTS, Source
 from tests.feedgen import Item, recent, rss
 from tests.tui.helpers import settle, started, wait_until
+from tests.tui.test_stories import story_world  # noqa: F401 - a fixture
 from tests.tui.world import add_alert
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -297,3 +298,75 @@ async def test_an_alert_waiting_for_its_rules_outlets_says_so_rather_than_no_tar
         await wait_until(pilot, lambda: screen.alerts.render_row(0, 110, selected=False).text.startswith("waiting "))
         await wait_until(pilot, lambda: "Waiting for 3 outlets to carry the story (1 so far)" in alert_text(screen))
         assert "No notify targets" not in alert_text(screen)
+
+
+async def test_a_refresh_keeps_the_cursor_and_the_article_shown_on_the_story_they_were_on(story_world, make_app,
+                                                                                          http_server):  # fmt: skip
+    """Rows arrive above the cursor and a newer article joins the story under it: the cursor stays on that
+    story's row and the reader keeps the article it showed (a newer head of the row does not replace it)."""
+    from datetime import timedelta
+
+    from tests.tui.test_stories import ERUPTION, ERUPTION_TEXT, eruption_ids
+    from tests.tui.world import NOW
+
+    page = http_server.route("/page.html", "<html><body><p>gone</p></body></html>", headers={"Content-Type": "text/html"})
+    news = [Item(f"Unrelated newer story {k}", f"{page}?{k}", f"About something else entirely {k}.",
+                 published=NOW - timedelta(minutes=5 + k)) for k in range(2)]  # fmt: skip
+    news.append(Item(ERUPTION, f"{page}?eruption", ERUPTION_TEXT, published=NOW - timedelta(minutes=20)))
+    url = http_server.route("/wire.xml", rss(news, title="Wire service"), headers=RSS)
+    Store(story_world.db_path).add_feed(url, "", "Wire")
+    head = eruption_ids(story_world)[0]  # the story's newest article: its row's
+    app = make_app(story_world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        assert screen.articles.current_id == head and screen.articles.is_story_row(0)
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == head)
+        story = screen.articles.current_line().story_id
+        await pilot.press("R")
+        await wait_until(pilot, lambda: not screen.refreshing, timeout=30)
+        await settle(pilot)
+        await pilot.pause(0.3)  # longer than the preview's delay: a preview would have shown by now
+        assert len(eruption_ids(story_world)) == 4, "the wire's rewrite joined the story"
+        assert screen.articles.cursor == 2 and screen.articles.current_line().story_id == story
+        assert screen.reader.article.id == head
+
+        await pilot.press("z", "j", "j")  # one of the story's other articles, shown
+        member = screen.articles.current_id
+        await wait_until(pilot, lambda: screen.reader.article.id == member != head)
+        news.insert(0, Item("Another newer story", f"{page}?more", "More.", published=NOW - timedelta(minutes=1)))
+        http_server.route("/wire.xml", rss(news, title="Wire service"), headers=RSS)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: not screen.refreshing, timeout=30)
+        await settle(pilot)
+        await pilot.pause(0.3)
+        assert screen.articles.cursor == 3 and screen.articles.current_line().story_id == story
+        assert screen.reader.article.id == member
+
+
+async def test_a_refresh_of_a_list_of_unread_articles_keeps_the_article_read_and_the_place(world, make_app,
+                                                                                           http_server):  # fmt: skip
+    """With U, the article just opened (now read) leaves the list when a refresh reads it again: the reader keeps
+    it until the cursor moves, and the cursor stays in its place, on the row that followed it (not the top)."""
+    from datetime import timedelta
+
+    from tests.tui.world import NOW
+
+    news = [Item(f"Newer story {k}", f"{http_server.url}/n{k}", "News.", published=NOW - timedelta(minutes=k + 1))
+            for k in range(3)]  # fmt: skip
+    Store(world.db_path).add_feed(http_server.route("/wire.xml", rss(news, title="Wire"), headers=RSS), "", "Wire")
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        await pilot.press("U")
+        await settle(pilot)
+        await pilot.press("j", "j", "enter")
+        opened, following = screen.articles.ids[2], screen.articles.ids[3]
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.id == opened)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: not screen.refreshing, timeout=30)
+        await settle(pilot)
+        await pilot.pause(0.3)  # longer than the preview's delay
+        assert opened not in screen.articles.ids and screen.articles.current_id == following
+        assert screen.reader.article.id == opened
+        await pilot.press("q", "j")  # back to the list, and on: the preview follows the cursor again
+        await wait_until(pilot, lambda: screen.reader.article.id == screen.articles.current_id != opened)

@@ -346,3 +346,48 @@ async def test_V_shows_the_other_modes_counts_kept_current_without_counting_agai
         await settle(pilot)
         assert screen.counts is kept, "swapped in, not counted again"
         assert counted(screen.counts) == recount(False)
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["by story", "by article"])
+async def test_n_at_a_feeds_end_goes_on_to_the_next_feed_with_unread_articles_and_N_back(story_world, make_app,
+                                                                                          plain):  # fmt: skip
+    """newsboat's goto-next-feed: n past a feed's last unread row opens the next feed's first unread row (the
+    sidebar's order, round past its end); N before its first, the previous one's last; a group goes on to a group."""
+    app = make_app(story_world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await started(pilot)
+        if plain:
+            await pilot.press("V")
+            await settle(pilot)
+        by_title = {f.title: str(f.id) for f in screen.feeds}
+        policy, chips, tech = by_title["Policy Wire"], by_title["Chip Letter"], by_title["Tech Daily"]
+        assert screen.sidebar.source_ids.index(f"feed:{policy}") < screen.sidebar.source_ids.index(f"feed:{chips}")
+        screen.sidebar.select(f"feed:{policy}")
+        await wait_until(pilot, lambda: screen.source.key == policy and screen.articles.row_count)
+        await settle(pilot)
+        rows = screen.articles.row_count
+        for _ in range(rows):  # each unread row of the feed, the one under the cursor last (round from the top)
+            await pilot.press("n")
+            await settle(pilot)
+            assert screen.source.key == policy and screen.reader.article.feed_id == int(policy)
+        assert screen.counts.unread_by_feed[int(policy)] == 0
+        await pilot.press("n")  # the feed's end: on to the next feed with unread articles, its first unread row
+        await wait_until(pilot, lambda: screen.source.key == chips)
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.feed_id == int(chips))
+        assert screen.sidebar.source.key == chips and screen.articles.cursor == 0
+        assert screen.reader.article.id == screen.articles.ids[0] or screen.articles.is_story_row(0)
+
+        await pilot.press("A", "y")  # Chip Letter read to its end: N goes back past Policy Wire (read) round to
+        await settle(pilot)  # Tech Daily, the sidebar's last feed, at its last unread row
+        await pilot.press("N")
+        await wait_until(pilot, lambda: screen.source.key == tech)
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.feed_id == int(tech))
+        assert screen.articles.cursor == screen.articles.row_count - 1
+
+        screen.sidebar.select("group:Policy")  # a group read to its end goes on to the next group
+        await wait_until(pilot, lambda: screen.source.id == "group:Policy")
+        await settle(pilot)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: screen.source.id == "group:Tech")
+        await wait_until(pilot, lambda: screen.reader.article is not None and screen.reader.article.group == "Tech")
+        assert screen.reader.article.feed_id == int(tech)  # Chip Letter's are read: the row's unread one

@@ -131,9 +131,12 @@ class RulesLoaded(Message):
 
 
 class UnreadFound(Message):
-    def __init__(self, ids: list[int], start: int, article_id: int | None) -> None:
+    def __init__(self, ids: list[int], cursor: int, article_id: int | None, step: int = 1,
+                 elsewhere: bool = True) -> None:  # fmt: skip
         super().__init__()
-        self.ids, self.start, self.article_id = ids, start, article_id  # start: the cursor it looked from
+        self.ids, self.cursor, self.article_id = ids, cursor, article_id  # cursor: where it was when asked
+        self.step = step
+        self.elsewhere = elsewhere  # none found: look in the next source with unread articles (goto-next-feed)
 
 
 class IndexCaughtUp(Message):
@@ -270,6 +273,8 @@ class MainScreen(Screen):
         self.plain = library.store.get_meta(PLAIN_KEY) == "1"  # one row per article, not per story
         self.scope: Scope | None = None  # what the list's story rows stand for (None: one row per article)
         self.opened_row: int | None = None  # the story row opened last (the reader shows an article of its story)
+        self.unread_next: tuple[Source, int] | None = None  # n/N moved to this source: open its first/last unread
+        self.shown_view: View | None = None  # the view whose rows the list shows
         self.search: ParsedQuery | None = None
         self.unparsed: str | None = None  # a query being typed that does not parse yet: the list shows nothing
         self.known_alert_id = 0  # the newest alert this screen has heard of (newer ones make a toast)
@@ -430,8 +435,15 @@ class MainScreen(Screen):
             empty = "No matches." if message.view.query is not None else _EMPTY.get(message.view.source.kind, _EMPTY[""])
             empty = "No unread articles here (U shows the read ones too)." if message.view.unread_only else empty
         self.scope = message.scope
+        again = message.view == self.shown_view  # the same list read again (a refresh): the cursor stays put
+        self.shown_view = message.view
+        gone = again and keep is not None and keep not in message.ids  # (read, in a list of unread articles)
+        if gone:
+            keep = self._row_after(keep, message.ids)
         self.articles.show(message.ids, sizes=message.sizes, query=message.view.query, keep=keep,
                            placeholder=empty)
+        if again:
+            self._keep_reading(gone)
         self._set_list_title()
         self.update_status()
         if self.recount_after_view is not None:
@@ -440,9 +452,37 @@ class MainScreen(Screen):
         if self.view_notice:
             self.call_after_refresh(self.notify, self.view_notice, timeout=2)
             self.view_notice = ""
+        if self.unread_next is not None and not message.first:  # every row is in: its first (last) unread
+            (source, step), self.unread_next = self.unread_next, None
+            if source == message.view.source and not self.searching:
+                self._next_unread(step, start=-1 if step > 0 else len(message.ids), elsewhere=False)
         if not self.rules_asked:  # the first view is up (its first rows): now the slower reads, once
             self.rules_asked = True
             self.call_after_refresh(self.load_rules)
+
+    def _row_after(self, gone: int, ids: list[int]) -> int | None:
+        """Where the cursor goes when its row left the list read again: the first row after it that is still
+        there, else the last before it."""
+        old = self.articles.ids
+        if gone not in old:
+            return None
+        at, present = old.index(gone), set(ids)
+        return next((i for i in old[at + 1 :] if i in present), next((i for i in old[:at][::-1] if i in present), None))
+
+    def _keep_reading(self, gone: bool) -> None:
+        """The list was read again: the reader keeps the article it shows, rather than the preview replacing it
+        (as for a story row opened), if the cursor's row stands for it (a story whose newest article, the row's
+        own, is new; an expanded story's article, folded again), or if it left the list (`gone`: read, in a
+        list of unread articles) while still stored, until the cursor moves."""
+        article, line = self.reader.article, self.articles.current_line()
+        if article is None or line is None or line.id == article.id:
+            return
+        if gone:
+            kept = bool(self.library.lines([article.id]))
+        else:
+            kept = self.articles.by_story and any(i == article.id for i, *_ in self.library.row_articles(line, self.scope))
+        if kept:
+            self.opened_row = line.id
 
     def _set_list_title(self) -> None:
         view = self.current_view()
@@ -983,39 +1023,65 @@ class MainScreen(Screen):
         if not self._find_step(-1):
             self._next_unread(-1)
 
-    def _next_unread(self, step: int) -> None:
-        """The next unread row: among the rows read for drawing (most often a few rows on) at once, else
-        looked for in the store by a worker."""
+    def _next_unread(self, step: int, start: int | None = None, elsewhere: bool = True) -> None:
+        """The next unread row after `start` (the cursor), then from the list's other end up to it, as newsboat
+        wraps: among the rows read for drawing (most often a few rows on) at once, else looked for in the store
+        by a worker. None in the list: the next source with unread articles (`elsewhere`)."""
         articles = self.articles
-        found = articles.next_unread_drawn(articles.cursor, step)
-        if found is None:
-            self._find_unread(articles.ids, articles.cursor, step, articles.story_rows(), self.scope)
+        start = articles.cursor if start is None else start
+        found = articles.next_unread_drawn(start, step)
+        if found is not None and found >= 0:
+            self.unread_found(UnreadFound(articles.ids, articles.cursor, articles.ids[found], step, elsewhere))
         else:
-            self.unread_found(UnreadFound(articles.ids, articles.cursor, articles.ids[found] if found >= 0 else None))
+            self._find_unread(articles.ids, articles.cursor, start, step, articles.story_rows(), self.scope, elsewhere)
 
     @work(thread=True, exclusive=True, group="find", exit_on_error=False)
-    def _find_unread(self, ids: list[int], start: int, step: int, stories: frozenset[int], scope: Scope | None) -> None:
-        """Look through the view's ids from the cursor on, a chunk at a time, for an unread row (a story row
-        while any article it stands for is unread)."""
-        ahead = ids[start + 1 :] if step > 0 else ids[:start][::-1]
+    def _find_unread(self, ids: list[int], cursor: int, start: int, step: int, stories: frozenset[int],
+                     scope: Scope | None, elsewhere: bool) -> None:  # fmt: skip
+        """Look through the view's ids from `start` on, then round from the other end, then `start`'s own row
+        (an unread row previewed, not opened), a chunk at a time, for an unread row (a story row while any article
+        it stands for is unread)."""
+        after, before, own = ids[start + 1 :], ids[: max(0, start)], ids[start : start + 1] if start >= 0 else []
+        ahead = (after + before if step > 0 else before[::-1] + after[::-1]) + own
         for begin in range(0, len(ahead), UNREAD_CHUNK):
             chunk = ahead[begin : begin + UNREAD_CHUNK]
             unread = self.library.unread_rows(chunk, stories, scope) if scope else self.library.unread_among(chunk)
             found = next((i for i in chunk if i in unread), None)
             if found is not None:
-                self.post_message(UnreadFound(ids, start, found))
+                self.post_message(UnreadFound(ids, cursor, found, step, elsewhere))
                 return
-        self.post_message(UnreadFound(ids, start, None))
+        self.post_message(UnreadFound(ids, cursor, None, step, elsewhere))
 
     @on(UnreadFound)
     def unread_found(self, message: UnreadFound) -> None:
-        if message.ids is not self.articles.ids or message.start != self.articles.cursor:
+        if message.ids is not self.articles.ids or message.cursor != self.articles.cursor:
             return  # the list or the cursor moved since (an older search's late answer)
         if message.article_id is None:
-            self.notify("No more unread articles here.")
+            if not (message.elsewhere and self._unread_elsewhere(message.step)):
+                self.notify("No more unread articles here." if message.elsewhere else "No more unread articles.")
             return
         self.articles.move_to(self.articles.ids.index(message.article_id))
         self.call_after_refresh(self.open_current)  # the cursor is drawn there first, then the article loads
+
+    def _unread_elsewhere(self, step: int) -> bool:
+        """newsboat's goto-next-feed: the list has nothing unread left, so n (N) shows the next (previous)
+        sidebar entry of its kind (a feed, a group, a saved search or rule) with unread articles, round past the
+        end, and opens its first (last) unread row once its rows are in. False if there is none."""
+        if self.searching or self.source.kind not in (FEED, GROUP, RULE):
+            return False
+        sources = [row.source for row in self.sidebar.rows if row.source and row.source.kind == self.source.kind]
+        here = sources.index(self.source) if self.source in sources else len(sources)
+        after, before = sources[here + 1 :], sources[:here]
+        order = after + before if step > 0 else before[::-1] + after[::-1]
+        target = next((s for s in order if self.sidebar.count(s)), None)
+        if target is None:
+            return False
+        self.unread_next = (target, step)
+        self.sidebar.select(target.id)  # its CursorMoved finds the source shown already
+        self.source = target
+        self.load_view(keep_current=False)
+        self.notify(f"On to {clean_line(self.sidebar.title(target), 200)}.", timeout=2, markup=False)
+        return True
 
     def action_open_in_browser(self) -> None:
         """The article in the browser, marked read; on a story row, the article Enter would show, and the story
