@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .config import Settings
-from .health import (DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, note_rule_failures, note_rule_files, record_event,
-                     record_recovery, rule_errors)
+from .health import (DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, active, note_rule_failures, note_rule_files,
+                     record_event, record_recovery, rule_errors)
 from .messages import Message
 from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert, SourceJoin
 from .store import Store, utcnow
@@ -503,6 +503,7 @@ class DeliveryReport:
     held: int = 0  # deliveries held back by quiet hours
     given_up: int = 0  # deliveries that reached max_attempts
     errors: list[str] = field(default_factory=list)  # one line per failed message, secrets masked
+    requeued: int = 0  # deliveries given up while their target was down, due again now it is back
 
 
 @dataclass
@@ -535,6 +536,11 @@ async def deliver_due(settings: Settings, store: Store, *, now: datetime | None 
             await _send_in_turn(settings, store, messages, now, report)
 
     await asyncio.gather(*(to_target(messages) for messages in by_target.values()))
+    if report.requeued:  # a target back from an outage: what it had given up on goes out now, oldest first
+        again = await deliver_due(settings, store, now=now, rules=ruleset)
+        report.sent, report.failed, report.held = report.sent + again.sent, report.failed + again.failed, \
+            report.held + again.held  # fmt: skip
+        report.given_up, report.errors = report.given_up + again.given_up, report.errors + again.errors
     return report
 
 
@@ -580,15 +586,29 @@ def _message(rule: Rule, alerts: list[Alert]) -> Message:
 
 async def _send_in_turn(settings: Settings, store: Store, messages: list[_Outgoing], now: datetime,
                         report: DeliveryReport) -> None:  # fmt: skip
-    """Send one target's messages in turn; once it fails, the rest wait for its next attempt."""
+    """Send one target's messages in turn; once it fails, the rest wait for its next attempt. A target that
+    refused a message earlier has these wait for that one too: after an outage they go out in order, and only
+    the oldest spends attempts."""
+    if waiting := await asyncio.to_thread(store.target_retry_at, messages[0].target.key, now):
+        await asyncio.to_thread(store.postpone_deliveries, [d.id for out in messages for d in out.deliveries],
+                                until=waiting,
+                                note=f"waiting: an earlier message to {messages[0].target.label} failed")  # fmt: skip
+        return
     for i, out in enumerate(messages):
         result = await send(out.target, out.message, timeout=settings.alerts.send_timeout)
         ids = [d.id for d in out.deliveries]
         if result.ok:
             await asyncio.to_thread(store.delivery_sent, ids, utcnow())
+            requeued = await asyncio.to_thread(_requeue_given_up, settings, store, out.target, now)
             await asyncio.to_thread(record_recovery, store, DELIVERY_FAILED, out.target.key)
             report.sent += 1
             log.info("sent %r to %s (%d alert(s))", out.message.title, out.target.label, len(ids))
+            if requeued:  # the rest go after those, in the order they were made
+                report.requeued += requeued
+                later = [d.id for rest in messages[i + 1 :] for d in rest.deliveries]
+                await asyncio.to_thread(store.postpone_deliveries, later, until=now,
+                                        note="waiting: alerts given up earlier go first")  # fmt: skip
+                return
             continue
         report.failed += 1
         report.errors.append(f"{out.target.label}: {result.error}")
@@ -602,6 +622,19 @@ async def _send_in_turn(settings: Settings, store: Store, messages: list[_Outgoi
         return
 
 
+def _requeue_given_up(settings: Settings, store: Store, target: Target, now: datetime) -> int:
+    """The target accepted a message after giving up on others (its DELIVERY_FAILED raised): those given up
+    since then are due `now` again, with fresh attempts. Returns how many."""
+    down = [c for c in active(store) if c.kind == DELIVERY_FAILED and c.subject == target.key]
+    if not down:
+        return 0
+    since = datetime.fromisoformat(down[0].since) - timedelta(seconds=settings.alerts.retry_max_seconds)
+    count = store.requeue_given_up(target.key, attempts=settings.alerts.max_attempts, since=since, at=now)
+    if count:
+        log.info("%d alert(s) given up while %s was down are sent again", count, target.label)
+    return count
+
+
 def _record_failure(settings: Settings, store: Store, out: _Outgoing, error: str, target_retry_at: datetime | None,
                     now: datetime) -> datetime | None:  # fmt: skip
     """Count the attempt; schedule the next one, or give up after max_attempts. Returns when to retry."""
@@ -613,7 +646,8 @@ def _record_failure(settings: Settings, store: Store, out: _Outgoing, error: str
                   attempts, error)  # fmt: skip
         record_event(store, DELIVERY_FAILED, out.target.key, title=f"Alerts not delivered: {out.target.label}",
                      detail=f"{out.message.title!r} could not be delivered to {out.target.label} after {attempts} "
-                            f"attempts: {error.rstrip('.')}. 'reader alerts retry' sends it again.")  # fmt: skip
+                            f"attempts: {error.rstrip('.')}. It is sent again once the target accepts a message; "
+                            "'reader alerts retry' sends it now.")  # fmt: skip
         return None
     retry_at = now + _backoff(settings, attempts)
     if target_retry_at and target_retry_at > retry_at:

@@ -7,7 +7,8 @@ store (its meta table), so a condition that lasts a hundred cycles is one messag
 resends nothing. Conditions come from two places: the watcher looks at the store after each refresh
 (feeds failing `failing_cycles` refreshes in a row; feeds silent for max(7 days, 10× their median
 gap)), and other parts report events as they happen (`record_event` / `record_recovery`: a delivery
-given up, the index damaged and repaired).
+given up, the index damaged and repaired). The daemon's own faults, which the store may be what fails
+for, are kept in its memory instead (`Troubles`), and told the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import logging
 import os
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,14 +39,18 @@ FEED_SILENT = "feed_silent"
 DELIVERY_FAILED = "delivery_failed"  # reported by reader.alerts when a delivery is given up
 INDEX_DAMAGED = "index_damaged"  # reported by the index's repair: raised when found, recovered when rebuilt
 RULE_BROKEN = "rule_broken"  # reported by the matcher: a rule file that does not load alerts on nothing
+FEEDS_DOWN = "feeds_down"  # every feed failing at once (the network down): one condition, subject "all"
 RULE_FAILING = "rule_failing"  # reported by the matcher: a rule that raises while matching is left out
-WATCHED = (FEED_FAILING, FEED_SILENT)  # the kinds the watcher works out itself; the others are events
+WATCHED = (FEED_FAILING, FEED_SILENT, FEEDS_DOWN)  # the kinds the watcher works out itself; the others are events
 RECOVERED = {
     FEED_FAILING: "it was refreshed successfully again",
     FEED_SILENT: "it has new articles again",
     DELIVERY_FAILED: "it accepted a notification again",
+    FEEDS_DOWN: "feeds are refreshed successfully again",
     INDEX_DAMAGED: "the search index was repaired from the database",
     RULE_BROKEN: "it loads again (or was removed)",
+    "daemon_failing": "its refreshes work again",
+    "config_broken": "it loads again, and its settings apply",
     RULE_FAILING: "it matches again (or was removed)",
 }
 STATE_KEY = "health"  # in the store's meta table
@@ -293,18 +298,18 @@ class WatchReport:
 async def watch(settings: Settings, store: Store) -> WatchReport:
     """Bring the conditions up to date with the store, and announce what is new: once per condition
     and target, and once per recovery. Called after each refresh (see reader.ingest)."""
-    from .targets import TargetBook, target_secret
-
     state = await asyncio.to_thread(_update, settings, store)
-    entries, targets = settings.health.notify, []
-    if entries:
-        book = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir))
-        targets = await asyncio.to_thread(book.targets, entries)
-    if entries and not targets and not _warned:
-        _warned.append(True)
-        log.warning("[health] notify names no target Apprise knows (check its URLs and tags); "
-                    "health alerts are only logged")  # fmt: skip
+    report, finished = await _announce(settings, state)
+    await asyncio.to_thread(_merge_and_save, store, state, finished)
+    return report
+
+
+async def _announce(settings: Settings, state: dict[str, Condition]) -> tuple[WatchReport, dict[str, str]]:
+    """Tell [health] notify what is new in `state`: each condition once, and once its recovery (told
+    recoveries leave `state`). Returns the report and the told recoveries (key -> since)."""
+    targets = await asyncio.to_thread(_health_targets, settings)
     report, finished = WatchReport(), {}
+    await _tell_together(settings, state, targets, report, finished)
     for condition in [c for c in state.values() if c.recovered or not c.announced]:
         # A condition raised and over between two watches (an index repaired at once) is still told, then its end.
         if not condition.announced and await _tell(settings, condition.notice(), targets, condition.sent_to, report):
@@ -315,8 +320,60 @@ async def watch(settings: Settings, store: Store) -> WatchReport:
             if await _tell(settings, condition.recovery(), told, condition.recovery_sent_to, report):
                 finished[condition.key] = state.pop(condition.key).since
                 report.recovered.append(condition.title)
-    await asyncio.to_thread(_merge_and_save, store, state, finished)
-    return report
+    return report, finished
+
+
+LISTED = 10  # feeds named in a message about many
+
+
+async def _tell_together(settings: Settings, state: dict[str, Condition], targets: list, report: WatchReport,
+                         finished: dict[str, str]) -> None:  # fmt: skip
+    """Feeds raised (or recovered) together in one watch, as when the network was down: one message for
+    them all, not one each. What a target refused is told one by one at the next watch."""
+    for kind, what in ((FEED_FAILING, "failing"), (FEED_SILENT, "silent")):
+        new = [c for c in state.values() if c.kind == kind and not c.announced and not c.sent_to]
+        if len(new) > 1:
+            sent_to: list[str] = []
+            lines = [c.detail for c in new[:LISTED]] + [f"… and {len(new) - LISTED} more"] * (len(new) > LISTED)
+            told = await _tell(settings, _notice(f"{len(new)} feeds {what}", lines), targets, sent_to, report)
+            for c in new:
+                c.sent_to, c.announced = list(sent_to), told
+            report.raised += [c.title for c in new] if told else []
+        over = [c for c in state.values() if c.kind == kind and c.recovered and c.announced and not c.recovery_sent_to]
+        if len(over) > 1:
+            sent_to = []
+            names = [c.title.split(": ", 1)[-1] for c in over]
+            lines = [f"{', '.join(names[:LISTED])}{f' and {len(names) - LISTED} more' * (len(names) > LISTED)}: "
+                     f"{RECOVERED[kind]}."]  # fmt: skip
+            told_to = [t for t in targets if any(t.key in c.sent_to for c in over)]
+            if await _tell(settings, _notice(f"Recovered: {len(over)} feeds", lines), told_to, sent_to, report):
+                for c in over:
+                    finished[c.key] = state.pop(c.key).since
+                    report.recovered.append(c.title)
+            else:
+                for c in over:
+                    c.recovery_sent_to = [k for k in sent_to if k in c.sent_to]
+
+
+def _notice(title: str, lines: list[str]) -> Notice:
+    from .messages import Notice
+
+    return Notice(title, tuple(lines))
+
+
+def _health_targets(settings: Settings) -> list:
+    """The targets [health] notify names (said once if it names none Apprise knows)."""
+    from .targets import TargetBook, target_secret
+
+    entries = settings.health.notify
+    if not entries:
+        return []
+    targets = TargetBook(settings.alerts.apprise_config, target_secret(settings.data_dir)).targets(entries)
+    if not targets and not _warned:
+        _warned.append(True)
+        log.warning("[health] notify names no target Apprise knows (check its URLs and tags); "
+                    "health alerts are only logged")  # fmt: skip
+    return targets
 
 
 async def _tell(settings: Settings, notice: Notice, targets: list, sent_to: list[str], report: WatchReport) -> bool:
@@ -341,8 +398,11 @@ _warned: list[bool] = []  # a long-running daemon says once that [health] notify
 def _update(settings: Settings, store: Store) -> dict[str, Condition]:
     """Raise the watched conditions true now, recover those no longer true; events stay as recorded."""
     state = _load(store)
-    current = {c.key: c for c in detect(settings, store, utcnow())}
-    feeds = {str(f.id) for f in store.feeds()}
+    now, known = utcnow(), store.feeds()
+    current = {c.key: c for c in detect(settings, store, now)}
+    feeds = {str(f.id) for f in known} | {"all"}
+    if down := _all_failing(known, current, now):  # one message for the network, none for each feed it takes down
+        current = {k: c for k, c in current.items() if c.kind != FEED_FAILING or k in state} | {down.key: down}
     for condition in current.values():
         _raise(state, condition)
     index = state.get(f"{INDEX_DAMAGED}:index")
@@ -359,6 +419,21 @@ def _update(settings: Settings, store: Store) -> dict[str, Condition]:
     return state
 
 
+def _all_failing(feeds: list[Feed], current: dict[str, Condition], now: datetime) -> Condition | None:
+    """Every enabled feed's last refresh failed, some `failing_cycles` in a row: the network (or a proxy, DNS)
+    more likely than the feeds. Raised as one condition, and the feeds it takes down are not raised each."""
+    enabled = [f for f in feeds if f.enabled]
+    if len(enabled) < 2 or any(f.last_status != FetchStatus.ERROR for f in enabled):
+        return None
+    if not any(c.kind == FEED_FAILING for c in current.values()):
+        return None
+    errors = sorted({clean_line(f.last_error or "unknown", 200) for f in enabled})
+    said = f"'{errors[0]}'" if len(errors) == 1 else f"{len(errors)} different errors, such as '{errors[0]}'"
+    return Condition(FEEDS_DOWN, "all", "Every feed failing", (
+        f"all {len(enabled)} feeds failed their last refresh ({said}): is the network down? Each is tried again "
+        "every interval"), now.isoformat(), recovery_title="Feeds refreshing again")  # fmt: skip
+
+
 def _merge_and_save(store: Store, state: dict[str, Condition], finished: dict[str, str]) -> None:
     """Save the watch's outcome, keeping what another thread recorded meanwhile (an event, a recovery).
 
@@ -372,6 +447,49 @@ def _merge_and_save(store: Store, state: dict[str, Condition], finished: dict[st
         elif condition.recovered:
             state[key].recovered = True
     _save(store, state)
+
+
+# -- the daemon's own faults ------------------------------------------------------------------------
+
+DAEMON_FAILING = "daemon_failing"  # its cycles raise: the disk full, the database unreadable, a bug
+CONFIG_BROKEN = "config_broken"  # config.toml was edited into an error while it ran
+DATABASE_SWAPPED = "database_swapped"  # the database file was deleted or replaced under it (an event: no recovery)
+
+
+class Troubles:
+    """The daemon's own faults, which the store cannot hold (the store may be what fails): kept in memory,
+    each told once through [health] notify, and once more when it is over. A restart forgets them: a fault
+    that lasts is found, and told, again."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, Condition] = {}
+        self.events: list[Condition] = []  # each told once, with no recovery to follow
+
+    def raise_(self, kind: str, title: str, detail: str, recovery_title: str = "") -> None:
+        """Raise the fault (logged once); raised already, only its detail is brought up to date."""
+        _raise(self.state, replace(self._condition(kind, title, detail), recovery_title=recovery_title))
+
+    def event(self, kind: str, title: str, detail: str) -> None:
+        """Something that happened and is over (logged, and told once)."""
+        self.events.append(self._condition(kind, title, detail))
+        log.warning("%s: %s", self.events[-1].title, self.events[-1].detail)
+
+    @staticmethod
+    def _condition(kind: str, title: str, detail: str) -> Condition:
+        return Condition(kind, "daemon", clean_line(title, 200), clean_line(detail, 600), utcnow().isoformat())
+
+    def clear(self, kind: str) -> None:
+        found = self.state.get(f"{kind}:daemon")
+        if found is not None and not found.recovered:
+            found.recovered = True
+            log.info("recovered: %s", found.title)
+
+    async def tell(self, settings: Settings) -> WatchReport:
+        """Announce what is new; a target that refuses is tried again at the next call."""
+        report, _told = await _announce(settings, self.state)
+        targets = await asyncio.to_thread(_health_targets, settings) if self.events else []
+        self.events = [e for e in self.events if not await _tell(settings, e.notice(), targets, e.sent_to, report)]
+        return report
 
 
 # -- reader doctor ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ one readable line, and the traceback only with `--debug` / READER_DEBUG=1.
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import os
 import re
 from pathlib import Path
@@ -62,10 +63,29 @@ class _NoTraceback(_Redacting):
         return super().format(record)
 
 
+LOG_FILE_BYTES = 10 * 1024 * 1024  # a log file past this moves to FILE.1 (the one before is dropped)
+
+
+class LogFile(logging.handlers.WatchedFileHandler):
+    """A log file that a week of running cannot grow past 2 × LOG_FILE_BYTES: past LOG_FILE_BYTES it moves
+    to FILE.1 and starts again. Moved or deleted by someone else (logrotate), it is opened again by name."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is not None and self.stream.tell() >= LOG_FILE_BYTES:
+            self.stream.close()
+            try:
+                os.replace(self.baseFilename, self.baseFilename + ".1")
+            except OSError:
+                pass  # kept where it is: the line is written all the same
+            self.stream = self._open()
+            self._statstream()
+        super().emit(record)
+
+
 def setup_logging(level: str = "WARNING", *, file: Path | None = None, debug: bool | None = None) -> None:
     """Route every logger of ours (and our libraries') through one handler."""
     debug = debug if debug is not None else bool(os.environ.get("READER_DEBUG"))
-    handler: logging.Handler = logging.FileHandler(file) if file else logging.StreamHandler()
+    handler: logging.Handler = LogFile(file) if file else logging.StreamHandler()
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if file else "reader: %(levelname)s: %(message)s"
     handler.setFormatter(_Redacting(fmt) if debug else _NoTraceback(fmt))
     root = logging.getLogger()

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import resource
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from reader.config import DaemonSettings
 from reader.daemon import Schedule
+from reader.ingest import ingest, open_index
+from reader.logs import LOG_FILE_BYTES, LogFile
 from reader.models import Feed
 from reader.rules import write_rule
+from reader.store import ArticleFilter, Store
 from tests.clirun import reader
 from tests.httpserver import Response
 from tests.sites import DEEPSEEK_BODY_MATCH
-from tests.feedgen import Item, recent, rss
-from tests.test_alerts import HTML, QUERY, RSS, Endpoint, expected_titles, serve_scenarios, subscribe
+from tests.feedgen import Item, items, recent, rss
+from tests.test_alerts import HTML, QUERY, RSS, Endpoint, expected_titles, run, serve_scenarios, subscribe
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0):
@@ -35,12 +46,13 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0):
 class DaemonProcess:
     """`reader daemon ARGS` in the background, its log in a file."""
 
-    def __init__(self, settings, *args: str):
+    def __init__(self, settings, *args: str, setup: Callable[[], None] | None = None):
         self.log = settings.data_dir.parent / f"daemon-{time.monotonic_ns()}.log"
         env = {**os.environ, "READER_DATA_DIR": str(settings.data_dir), "READER_CONFIG_DIR": str(settings.config_dir)}
         with self.log.open("w") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "reader", "daemon", *args], env=env,
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                         preexec_fn=setup)  # fmt: skip
 
     def text(self) -> str:
         return self.log.read_text()
@@ -218,3 +230,231 @@ def test_ttl_max_age_overrides_errors_and_retry_after_shape_the_interval():
     assert schedule(interval_minutes=30).interval(feed(error_count=2)) == timedelta(hours=2)  # backs off
     later = NOW + timedelta(hours=5)
     assert schedule(interval_minutes=30).due_at(feed(next_fetch_after=later)) == later
+
+
+def test_a_clock_set_back_does_not_hold_a_feed_back_by_the_jump():
+    s = schedule(interval_minutes=30)
+    ahead = feed(-600)  # fetched "ten hours from now", as the clock read before it was set back
+    assert s.due_feeds([ahead], NOW)  # refreshed now, which sets its time right
+    assert s.due_feeds([feed(0)], NOW + timedelta(minutes=30)) and not s.due_feeds([feed(0)], NOW)
+
+
+def test_while_every_feed_fails_none_backs_off_so_all_are_back_within_an_interval_of_the_network():
+    failing = feed(error_count=4)
+    assert schedule(interval_minutes=30).interval(failing) == timedelta(hours=8)  # one feed down: it backs off
+    assert replace(schedule(interval_minutes=30), offline=True).interval(failing) == timedelta(minutes=30)
+
+
+# -- a week of faults, each told once through [health] notify ------------------------------------
+
+
+def health_world(http_server, settings, feed_body: str, extra: str = ""):
+    """One feed (`feed_body`), no pages, [health] notify to a local endpoint; returns (health endpoint, cli)."""
+    health = Endpoint(http_server, path="/health")
+    url = http_server.route("/feed.xml", feed_body, headers=RSS)
+    settings.config_dir.mkdir(parents=True, exist_ok=True)
+    (settings.config_dir / "config.toml").write_text(f'[fetch]\nfulltext = false\n[health]\nnotify = ["{health.url}"]\n'
+                                                     + extra)  # fmt: skip
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    assert reader("feeds", "add", "--as-is", url, **cli).code == 0
+    return health, cli
+
+
+def titles(endpoint: Endpoint) -> list[str]:
+    return [n["title"] for n in endpoint.received()]
+
+
+def test_a_full_disk_is_told_once_however_many_cycles_it_lasts_and_its_end_once(http_server, settings):
+    health, cli = health_world(http_server, settings, rss(items(300)))
+    limit = settings.db_path.stat().st_size + 64 * 1024
+    d = DaemonProcess(settings, "--log-level", "info",
+                      setup=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY)))
+    try:
+        wait_for(lambda: titles(health) == ["Reader daemon failing"], "the full disk to be told")
+        assert "could not write to the database" in health.received()[0]["message"]
+        d.proc.send_signal(signal.SIGHUP)  # look again now: the disk is still full
+        # (the first failure is logged twice: the error, and the fault raised; the second once more)
+        wait_for(lambda: d.text().count("could not write to the database") >= 3, "a second failed cycle")
+        assert titles(health) == ["Reader daemon failing"]
+        resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        d.proc.send_signal(signal.SIGHUP)  # room again
+        wait_for(lambda: len(titles(health)) == 2, "the recovery to be told")
+        assert titles(health) == ["Reader daemon failing", "Reader daemon working again"]
+        assert len(reader("articles", "--json", "--limit", "1000", **cli).json()) == 300  # nothing was lost
+        assert d.stop() == 0
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+    assert "Traceback" not in d.text()
+
+
+def test_config_edited_while_running_applies_and_an_error_is_told_once_while_the_old_settings_go_on(
+        http_server, settings):  # fmt: skip
+    """SIGHUP (or an edit, seen within seconds) reads config.toml again: a valid one applies (here: health alerts
+    go to a new target), one with an error is told once with its line, the daemon going on as it was; fixed,
+    once more. SIGHUP never stops the daemon."""
+    first, cli = health_world(http_server, settings, rss(items(3)))
+    second = Endpoint(http_server, path="/second")
+    config = settings.config_dir / "config.toml"
+    d = DaemonProcess(settings, "--log-level", "info")
+    try:
+        wait_for(lambda: "next cycle at" in d.text(), "the first cycle")
+        config.write_text(f'[fetch]\nfulltext = false\n[health]\nnotify = ["{second.url}"]\n')
+        d.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "config.toml changed" in d.text(), "the new settings")
+        config.write_text(f'[fetch]\nfulltext = false\n[health]\nnotify = ["{second.url}"]\nfailing_cycles = 0\n')
+        d.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: titles(second), "the broken config.toml to be told")
+        d.proc.send_signal(signal.SIGHUP)  # read again, still broken: not told again
+        wait_for(lambda: d.text().count("SIGHUP") == 3 and d.text().count("next cycle at") >= 4, "another look")
+        config.write_text(f'[fetch]\nfulltext = false\n[health]\nnotify = ["{second.url}"]\nfailing_cycles = 2\n')
+        d.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: len(titles(second)) == 2, "the fix to be told")
+        assert d.proc.poll() is None  # SIGHUP read the settings; it did not stop the daemon
+        assert d.stop() == 0
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+    assert titles(first) == []
+    assert titles(second) == ["Reader daemon: config.toml has an error", "Reader daemon: config.toml fixed"]
+    told = second.received()[0]["message"]
+    assert "config.toml:5: " in told and "must be ≥ 1 (got 0)" in told and "keeps the settings it had" in told
+
+
+def test_the_database_deleted_under_the_daemon_is_put_back_whole_and_told_once(world):
+    settings, _server, endpoint, daemon = world
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    health = Endpoint(_server, path="/health")
+    (settings.config_dir / "config.toml").write_text(f'[health]\nnotify = ["{health.url}"]\n')
+    d = daemon("--log-level", "info")
+    wait_for(lambda: "next cycle at" in d.text(), "the first cycle")
+    stored = reader("articles", "--json", **cli).json()
+    found = sorted(a["title"] for a in reader("search", "--json", "DeepSeek", **cli).json())
+    for path in settings.data_dir.glob("reader.sqlite*"):
+        path.unlink()  # a cleanup script, a sync tool, a slip of rm
+    d.proc.send_signal(signal.SIGHUP)  # (else it is seen within seconds)
+    wait_for(lambda: titles(health), "the deletion to be told")
+    wait_for(lambda: d.text().count("daemon started") == 2, "the restart on the file put back")
+    assert titles(health) == ["Reader database deleted, and put back"]
+    assert reader("articles", "--json", **cli).json() == stored  # nothing was lost
+    wait_for(lambda: d.text().count("next cycle at") >= 2, "the restarted daemon's first cycle")
+
+    backup = settings.data_dir / "backup.sqlite"  # a backup put back: taken up, and the index made from it
+    copy = sqlite3.connect(backup)
+    sqlite3.connect(settings.db_path).backup(copy)
+    copy.close()
+    backup.replace(settings.db_path)
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: d.text().count("next cycle at") >= 3, "the restart on the backup, and its index made anew")
+    assert titles(health) == ["Reader database deleted, and put back", "Reader database replaced"]
+    assert sorted(a["title"] for a in reader("search", "--json", "DeepSeek", **cli).json()) == found
+    assert d.stop() == 0
+    assert endpoint.titles() == expected_titles()  # no alert sent twice
+    assert "Traceback" not in d.text()
+
+
+def test_the_log_file_is_opened_again_when_moved_and_never_grows_past_its_cap(tmp_path):
+    path = tmp_path / "daemon.log"
+    handler = LogFile(path)
+    log = logging.Logger("week")
+    log.addHandler(handler)
+    try:
+        log.warning("before logrotate")
+        path.rename(tmp_path / "daemon.log.old")  # logrotate, or a user tidying up
+        log.warning("after logrotate")
+        assert path.read_text() == "after logrotate\n"
+        line = "x" * (1024 * 1024)
+        for _ in range(LOG_FILE_BYTES // len(line)):  # a week of lines, to just past the cap
+            log.warning(line)
+        log.warning("the newest")
+    finally:
+        handler.close()
+    assert path.read_text() == "the newest\n"
+    assert Path(f"{path}.1").stat().st_size >= LOG_FILE_BYTES  # the previous file: the one kept
+
+
+def test_the_index_deleted_under_a_running_daemon_is_rebuilt_from_the_database(http_server, settings):
+    """The daemon keeps its index open for days: its directory deleted meanwhile is made again and refilled."""
+    url = http_server.route("/feed.xml", rss(items(3)), headers=RSS)
+    store = Store(settings.db_path)
+    store.add_feed(url)
+    index = open_index(settings, store)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            asyncio.run(ingest(settings, store, index, pool))
+            shutil.rmtree(settings.index_dir)
+            asyncio.run(ingest(settings, store, index, pool))
+        assert sorted(h.article_id for h in index.search("Story", limit=10)) == sorted(
+            a.id for a in store.iter_articles(ArticleFilter()))  # fmt: skip
+    finally:
+        store.close()
+
+
+def test_a_daemon_that_cannot_start_says_so_once_however_often_it_is_restarted(http_server, settings):
+    """A database damaged while the daemon ran shows at its next start: under systemd every restart fails
+    alike, and the health target hears of it once; once it runs again, once more."""
+    health, cli = health_world(http_server, settings, rss(items(3)))
+    assert reader("daemon", "--once", **cli).code == 0
+    db = settings.db_path
+    saved = db.read_bytes()
+    db.write_bytes(os.urandom(len(saved)))  # a disk's bad block, a bad copy
+    for _restart in range(2):
+        failed = reader("daemon", **cli)
+        assert failed.code == 1 and "Traceback" not in failed.err and str(db) in failed.err
+    assert titles(health) == ["Reader daemon cannot start"]
+    assert "not a database" in health.received()[0]["message"] or "malformed" in health.received()[0]["message"]
+    db.write_bytes(saved)  # the backup put back
+    assert reader("daemon", "--once", **cli).code == 0
+    assert titles(health) == ["Reader daemon cannot start", "Reader daemon working again"]
+
+
+def test_alerts_made_while_their_target_is_down_wait_behind_the_first_and_arrive_in_order(http_server, settings):
+    """The user's endpoint down: the first alert retries with growing waits; an alert made meanwhile is not
+    tried on its own (it would arrive first, at its own shorter wait) but waits behind it."""
+    hook = Endpoint(http_server)
+    hook.status = 503
+    settings = replace(settings, fetch=replace(settings.fetch, fulltext=False),
+                       alerts=replace(settings.alerts, retry_base_seconds=1.0))  # fmt: skip
+    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[hook.url], title="DeepSeek")
+    news = [Item("DeepSeek first", http_server.url("/1"), "DeepSeek news.", published=recent(1))]
+    url = http_server.route("/feed.xml", rss(news), headers=RSS)
+    subscribe(settings, url)
+    run(settings)  # the first alert fails: tried again in a second
+    time.sleep(1.1)  # ok: the retry's time comes
+    run(settings)  # fails again: tried again in two seconds
+    news.append(Item("DeepSeek second", http_server.url("/2"), "DeepSeek more news.", published=recent(1)))
+    http_server.route("/feed.xml", rss(news), headers=RSS)
+    run(settings)  # the second alert: queued behind the first, not tried alone
+    assert len(hook.answers) == 2
+    hook.status = 200
+    for _look in range(20):  # the daemon's looks at what is due, one every quarter of a second
+        if len(hook.received()) == 2:
+            break
+        time.sleep(0.25)  # ok: the retry's time comes
+        run(settings)
+    assert [n["title"] for n in hook.received()] == ["DeepSeek: DeepSeek first", "DeepSeek: DeepSeek second"]
+
+
+def test_alerts_given_up_while_their_target_was_down_go_out_once_it_is_back(http_server, settings):
+    """An outage longer than the attempts: the alert given up is told once, and sent once the target
+    accepts a message again, with no `reader alerts retry`; nothing twice."""
+    hook, health = Endpoint(http_server), Endpoint(http_server, path="/health")
+    hook.status = 503
+    settings = replace(settings, fetch=replace(settings.fetch, fulltext=False),
+                       alerts=replace(settings.alerts, retry_base_seconds=1.0, max_attempts=2),
+                       health=replace(settings.health, notify=(health.url,)))  # fmt: skip
+    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[hook.url], title="DeepSeek")
+    news = [Item("DeepSeek first", http_server.url("/1"), "DeepSeek news.", published=recent(1))]
+    url = http_server.route("/feed.xml", rss(news), headers=RSS)
+    subscribe(settings, url)
+    run(settings)
+    time.sleep(1.1)  # ok: the retry's time comes
+    run(settings)  # the second attempt: given up, and told
+    assert titles(health) == [f"Alerts not delivered: {hook.url}"]
+    hook.status = 200
+    news.append(Item("DeepSeek second", http_server.url("/2"), "DeepSeek more news.", published=recent(1)))
+    http_server.route("/feed.xml", rss(news), headers=RSS)
+    run(settings)  # the second alert finds the target back; the first goes out after it
+    run(settings)
+    assert sorted(n["title"] for n in hook.received()) == ["DeepSeek: DeepSeek first", "DeepSeek: DeepSeek second"]
+    assert titles(health) == [f"Alerts not delivered: {hook.url}", f"Recovered: {hook.url}"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from reader.health import INDEX_DAMAGED, record_event, record_recovery, status_warnings
@@ -14,7 +15,7 @@ from reader.store import Store
 from tests.clirun import reader
 from tests.feedgen import Item, recent, rss
 from tests.httpserver import Response
-from tests.test_alerts import RSS, Endpoint
+from tests.test_alerts import RSS, Endpoint, run, subscribe
 
 
 def configure(settings, text: str) -> None:
@@ -254,3 +255,41 @@ def test_a_rule_file_that_stops_loading_is_one_health_message_and_its_fix_one_mo
     run(settings, fulltext=False)
     assert titles(health) == ["Rule not loaded: deepseek.toml", "Recovered: deepseek.toml"]
     assert titles(hook) == ["DeepSeek: DeepSeek four"]
+
+
+def in_process(settings, endpoint: Endpoint, failing_cycles: int):
+    """`settings` with [health] notify to `endpoint`, no pages: for refreshes run in this process (`run`)."""
+    return replace(settings, fetch=replace(settings.fetch, fulltext=False),
+                   health=replace(settings.health, notify=(endpoint.url,), failing_cycles=failing_cycles))  # fmt: skip
+
+
+def test_feeds_failing_together_are_one_message_and_their_recovery_one_more(http_server, settings):
+    """A host that serves several feeds goes down: they fail at once, and the user hears of it once."""
+    health = Endpoint(http_server, path="/health")
+    settings = in_process(settings, health, failing_cycles=1)
+    feeds = [FlakyFeed(http_server, path=f"/flaky{k}.xml") for k in range(4)]
+    feeds[3].fixed = True
+    subscribe(settings, *(feed.url for feed in feeds))
+    run(settings)
+    (told,) = health.received()
+    assert told["title"] == "3 feeds failing" and all(feed.url in told["message"] for feed in feeds[:3])
+    for feed in feeds:
+        feed.fixed = True
+    run(settings)
+    assert titles(health) == ["3 feeds failing", "Recovered: 3 feeds"]
+    assert "refreshed successfully again" in health.received()[1]["message"]
+
+
+def test_every_feed_failing_is_the_network_told_once_and_its_return_once(http_server, settings):
+    health = Endpoint(http_server, path="/health")
+    settings = in_process(settings, health, failing_cycles=2)
+    feeds = [FlakyFeed(http_server, path=f"/flaky{k}.xml") for k in range(3)]
+    subscribe(settings, *(feed.url for feed in feeds))
+    for _cycle in range(3):
+        run(settings)
+    assert titles(health) == ["Every feed failing"]
+    assert "all 3 feeds failed their last refresh ('HTTP 500" in health.received()[0]["message"]
+    for feed in feeds:
+        feed.fixed = True
+    run(settings)
+    assert titles(health) == ["Every feed failing", "Feeds refreshing again"]

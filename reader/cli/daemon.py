@@ -41,7 +41,7 @@ def daemon(args, ctx: Context) -> int:
     from ..daemon import run_daemon  # the pipeline loads only when the daemon runs
 
     return run_daemon(settings, once=args.once, level=args.log_level or settings.daemon.log_level,
-                      log_file=log_file)  # fmt: skip
+                      log_file=log_file, interval=args.interval)  # fmt: skip
 
 
 def _prepare_log_file(path: Path, source: str) -> None:

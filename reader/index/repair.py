@@ -52,7 +52,8 @@ def open_or_create(storage: FileStorage, path: Path, lock_timeout: float) -> tup
 
 
 def reset(storage: FileStorage, path: Path, lock_timeout: float) -> FileIndex:
-    """Delete every file of the index and create a new, empty one."""
+    """Delete every file of the index and create a new, empty one (its directory too, if it was deleted)."""
+    path.mkdir(parents=True, exist_ok=True)
     with _write_locked(storage, path, lock_timeout):
         _delete_files(storage)
         FileIndex.create(storage, SCHEMA, INDEXNAME)

@@ -317,6 +317,24 @@ class AlertStore(Database):
                 [(state, error, _iso(retry_at), i) for i in ids],
             )
 
+    def target_retry_at(self, target: str, now: datetime) -> datetime | None:
+        """When a message `target` refused is tried again, if after `now` (its later messages wait for it)."""
+        row = self._conn().execute(
+            f"SELECT min(next_attempt_at) FROM deliveries WHERE state IN {WAITING} AND next_attempt_at > ? "
+            f"AND state = '{DeliveryState.PENDING}' AND attempts > 0 AND target = ?", (_iso(now), target),
+        ).fetchone()  # fmt: skip
+        return _dt(row[0])
+
+    def requeue_given_up(self, target: str, *, attempts: int, since: datetime, at: datetime) -> int:
+        """Make the deliveries to `target` given up after `attempts` attempts whose last one was due from `since`
+        on due `at` again, with a fresh count (the target accepts messages again)."""
+        with self._tx() as tx:
+            return tx.execute(
+                f"UPDATE deliveries SET state = '{DeliveryState.PENDING}', attempts = 0, next_attempt_at = ? "
+                f"WHERE target = ? AND state = '{DeliveryState.FAILED}' AND attempts >= ? AND next_attempt_at >= ?",
+                (_iso(at), target, attempts, _iso(since)),
+            ).rowcount
+
     def postpone_deliveries(self, ids: Sequence[int], *, until: datetime, note: str) -> None:
         """Try again later without counting an attempt (nothing was sent)."""
         with self._tx() as tx:

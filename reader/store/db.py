@@ -268,6 +268,19 @@ class Database:
         without `integrity_check`'s comparison of each index with its table)."""
         return [row[0] for row in self._conn().execute(f"PRAGMA quick_check({int(limit)})")]
 
+    def checkpoint(self) -> None:
+        """Fold the -wal file into the database and empty it."""
+        self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def copy_to(self, path: Path) -> None:
+        """Write this connection's database, whole and consistent, to `path` (SQLite's backup): a daemon
+        whose file was deleted under it puts back what it still holds open."""
+        target = sqlite3.connect(path)
+        try:
+            self._conn().backup(target)
+        finally:
+            target.close()
+
     def schema_version(self) -> int:
         return self._conn().execute("PRAGMA user_version").fetchone()[0]
 
