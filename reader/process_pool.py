@@ -135,13 +135,16 @@ def _exit_code(broken: ProcessPoolExecutor) -> int | None:
     """The exit code of a worker that ended on its own (not by the SIGTERM the broken pool sends the others)."""
     from multiprocessing.connection import wait
 
-    processes = list((getattr(broken, "_processes", None) or {}).values())
-    ended = set(wait([p.sentinel for p in processes], timeout=0)) if processes else set()
-    deadline = time.monotonic() + 1
-    for process in processes:  # (reaped a moment after its end shows, by this thread or the pool's)
-        while process.sentinel in ended and process.exitcode is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-    codes = [p.exitcode for p in processes if p.exitcode is not None]
+    try:
+        processes = list((getattr(broken, "_processes", None) or {}).values())
+        ended = set(wait([p.sentinel for p in processes], timeout=0)) if processes else set()
+        deadline = time.monotonic() + 1
+        for process in processes:  # (reaped a moment after its end shows, by this thread or the pool's)
+            while process.sentinel in ended and process.exitcode is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+        codes = [p.exitcode for p in processes if p.exitcode is not None]
+    except (OSError, ValueError):  # (a process closed meanwhile) unknown: the error says less, never fails
+        return None
     return next((c for c in codes if c != -signal.SIGTERM), codes[0] if codes else None)
 
 
