@@ -62,6 +62,12 @@ LANDING_GAP = 1.0
 # what the run's earlier passes read is kept, `_Run.story_memo`), so articles stored close together group together.
 GROUPING_GAP = 2.0
 BACKLOG_SLICE = 5000  # articles per commit of a large catch-up (a rebuild), so other writes can go between
+# A run with worker processes groups in a process of its own when it reads this many feeds for the first time
+# (an import, a first run) or finds this many articles waiting for their story: grouping is then no longer the
+# main process's CPU (which fetches and stores) and runs beside it. Smaller runs group here (a process costs
+# its start, ~0.2 CPU-s).
+GROUPING_PROCESS_FEEDS = 10
+GROUPING_PROCESS_ARTICLES = 1000
 
 # -- progress events ----------------------------------------------------------------
 
@@ -221,6 +227,8 @@ class _Run:
         self.cpu = {"parse": 0.0, "extract": 0.0}
         self.story_features: dict[bytes, bytes] = {}  # made by the parse workers, for the grouper (`features_of`)
         self.story_memo = StoryMemo()  # what the grouping passes read of the store's story tables
+        self.grouping: WorkerPool | None = None  # the process making a large run's grouping passes
+        self.grouping_broke = False  # it died: the passes left are made here
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
         self._record = _Gathered(store.record_fetches)  # feeds' outcomes, many to a transaction
 
@@ -435,9 +443,51 @@ class _Run:
         await self.paced(self.to_group, group_one, GROUPING_GAP)
 
     async def group(self, final: bool) -> int:
-        """Group what is stored (`final`: also what waits for its page), never while matching; how many."""
+        """Group what is stored (`final`: also what waits for its page), never while matching; how many.
+        In a large run, in a process of its own (`group_there`), else in a thread here."""
         async with self.stories:
+            if self.grouping_process() is not None and (grouped := await self.group_there(final)) is not None:
+                return grouped
             return await asyncio.to_thread(self._group, final)
+
+    def grouping_process(self, new_feeds: int = 0) -> WorkerPool | None:
+        """The run's grouping process, started for a run reading `new_feeds` feeds for the first time or
+        once enough articles wait for their story (and only with worker processes: a pool of threads standing
+        in for them groups here). (A pass lasts until it has caught up: the first pass's choice holds.)"""
+        waiting = len(self.report.new_ids) - self.report.grouped
+        if (self.grouping is None and not self.grouping_broke and isinstance(self.pool, WorkerPool)
+                and (new_feeds >= GROUPING_PROCESS_FEEDS or waiting >= GROUPING_PROCESS_ARTICLES)):  # fmt: skip
+            self.grouping = WorkerPool(1)
+            self.grouping.submit(pool_tasks.warm_up, "grouping")  # its imports now, beside the first fetches
+            self.story_memo.clear()  # the process writes the stories from now on: a pass here would read afresh
+        return self.grouping
+
+    def end_grouping(self) -> None:
+        """End the grouping process, if the run started one (idle at the end of a run; stopped, it may be
+        in a pass: each chunk of a pass is saved in a transaction of its own, so none is left half done)."""
+        if self.grouping is not None:
+            self.grouping.terminate()
+            self.grouping = None
+
+    async def group_there(self, final: bool) -> int | None:
+        """A pass in the grouping process (`pool_tasks.group_pass`), with the parse workers' features made
+        since the last one; None if the process died (its passes' chunks are saved: one here groups the rest)."""
+        features, self.story_features = self.story_features, {}
+        start = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        try:
+            grouped, cpu = await loop.run_in_executor(self.grouping, pool_tasks.group_pass, str(self.store.path),
+                                                      final, features)  # fmt: skip
+        except BrokenExecutor:  # (the OOM killer): the features sent are gone with it; the words are in the store
+            log.warning("the grouping process died; the run groups its articles in the main process")
+            self.grouping_broke = True
+            self.grouping.shutdown(wait=False, cancel_futures=True)
+            self.grouping = None
+            return None
+        self.report.grouped += grouped
+        self._time("stories", start)
+        self.report.timings["stories_cpu"] = self.report.timings.get("stories_cpu", 0.0) + cpu
+        return grouped
 
     async def land(self, final: bool = False) -> None:
         """Index what is stored, match what is ready and send the alerts that are due.
@@ -510,6 +560,11 @@ class _Run:
         started = time.perf_counter()
         for stage in ("stories", "stories_cpu", "index", "match", "deliver"):
             self.report.timings[stage] = 0.0
+        new_feeds = sum(f.last_fetched_at is None for f in feeds)
+        if new_feeds and isinstance(self.pool, WorkerPool):  # sure to parse: start the workers with the run
+            for _ in range(self.pool.workers):
+                self.pool.submit(pool_tasks.warm_up, "parse")
+        self.grouping_process(new_feeds)
         async with Fetcher(self.settings.fetch) as fetcher:
             self.fetcher = fetcher
             lander, grouper = asyncio.create_task(self.lander()), asyncio.create_task(self.grouper())
@@ -534,6 +589,7 @@ class _Run:
                 for task in (*feed_tasks, *self.page_tasks, lander, grouper):
                     task.cancel()
                 await asyncio.gather(*feed_tasks, *self.page_tasks, lander, grouper, return_exceptions=True)
+                self.end_grouping()
                 raise
         try:
             await self.land(final=True)  # (its indexing starts at once; its grouping after the grouper's pass)
@@ -541,6 +597,7 @@ class _Run:
             if not grouper.done():  # (it ends with that pass; it is still at work only if the landing failed)
                 grouper.cancel()
             await asyncio.gather(grouper, return_exceptions=True)
+            self.end_grouping()
         if not grouper.cancelled() and (error := grouper.exception()) is not None:  # the last pass redid its work
             log.warning("a grouping pass failed (%s: %s); the run's last pass grouped what it left",
                         type(error).__name__, error)

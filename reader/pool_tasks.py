@@ -1,4 +1,5 @@
-"""The tasks that run inside the process pool: feed parsing and page extraction, each under a CPU limit.
+"""The tasks that run inside the process pool (feed parsing and page extraction, each under a CPU limit), and a
+large run's grouping passes in a process of their own.
 
 Never import feedparser or trafilatura at module level here: the main process imports this module.
 
@@ -13,6 +14,7 @@ message saying so; the worker goes on with the next task.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -107,3 +109,39 @@ def extract(html: bytes, url: str, cpu_seconds: float = 5.0, *, encoding: str = 
     if found is None:
         return None, "no article text found on the page", time.process_time() - start
     return (found.text, found.markdown), None, time.process_time() - start
+
+
+_WARM = {"grouping": ("reader.ingest", "reader.store", "reader.stories"),
+         "parse": ("reader.parse", "reader.index.segments")}
+
+
+def warm_up(role: str) -> None:
+    """Import what a worker's tasks will need (`role`), while the run is still starting (cores idle)."""
+    from importlib import import_module
+
+    for name in _WARM[role]:
+        import_module(name)
+
+
+# -- a large run's grouping passes, in a process of their own (`ingest._Run.group`) --------------------
+
+_grouping: dict = {}  # in that process: the run's store, what its passes read of it, the features sent
+
+
+def group_pass(db_path: str, final: bool, features: dict[bytes, bytes]) -> tuple[int, float]:
+    """One of a run's grouping passes (`ingest.group_stories`, as the main process would run it), in the
+    process that makes every pass of that run: its store connection and `StoryMemo` last from pass to pass,
+    as the stories' only writer. `features`: the parse workers' story features made since the last pass,
+    kept until their articles are grouped. (Articles grouped, CPU seconds.)"""
+    from .ingest import group_stories
+    from .store import Store
+    from .store.stories import StoryMemo
+
+    start = time.process_time()
+    if not _grouping:
+        gc.set_threshold(20_000, *gc.get_threshold()[1:])  # few collections, as the main's run (`fewer_collections`)
+        _grouping.update(store=Store(db_path), memo=StoryMemo(), known={})
+    known = _grouping["known"]
+    known.update(features)
+    grouped = group_stories(_grouping["store"], ready=not final, known=known, memo=_grouping["memo"])
+    return grouped, time.process_time() - start
