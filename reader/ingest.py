@@ -148,9 +148,10 @@ _STAGE_WORDS = {"parse": "parsing", "extract": "extraction"}
 
 
 @contextmanager
-def worker_pool(workers: int = 2):
-    """A process pool for parsing and extraction (see reader.process_pool); workers start on the first task."""
-    pool = WorkerPool(workers)
+def worker_pool(workers: int = 2, pool: WorkerPool | None = None):
+    """A process pool for parsing and extraction (see reader.process_pool); workers start on the first task.
+    `pool`: one the caller made (and maybe started, `pool_tasks.start_for`), shut down here likewise."""
+    pool = pool or WorkerPool(workers)
     try:
         yield pool
     finally:
@@ -229,6 +230,7 @@ class _Run:
         self.story_memo = StoryMemo()  # what the grouping passes read of the store's story tables
         self.grouping: WorkerPool | None = None  # the process making a large run's grouping passes
         self.grouping_broke = False  # it died: the passes left are made here
+        self.new_feeds = 0  # feeds the run reads for the first time
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
         self._record = _Gathered(store.record_fetches)  # feeds' outcomes, many to a transaction
 
@@ -450,15 +452,14 @@ class _Run:
                 return grouped
             return await asyncio.to_thread(self._group, final)
 
-    def grouping_process(self, new_feeds: int = 0) -> WorkerPool | None:
-        """The run's grouping process, started for a run reading `new_feeds` feeds for the first time or
-        once enough articles wait for their story (and only with worker processes: a pool of threads standing
-        in for them groups here). (A pass lasts until it has caught up: the first pass's choice holds.)"""
+    def grouping_process(self) -> WorkerPool | None:
+        """The run's grouping process, started for a run reading many feeds for the first time or once
+        enough articles wait for their story (and only with worker processes: a pool of threads standing in
+        for them groups here). (A pass lasts until it has caught up: the first pass's choice holds.)"""
         waiting = len(self.report.new_ids) - self.report.grouped
         if (self.grouping is None and not self.grouping_broke and isinstance(self.pool, WorkerPool)
-                and (new_feeds >= GROUPING_PROCESS_FEEDS or waiting >= GROUPING_PROCESS_ARTICLES)):  # fmt: skip
+                and (self.new_feeds >= GROUPING_PROCESS_FEEDS or waiting >= GROUPING_PROCESS_ARTICLES)):  # fmt: skip
             self.grouping = WorkerPool(1)
-            self.grouping.submit(pool_tasks.warm_up, "grouping")  # its imports now, beside the first fetches
             self.story_memo.clear()  # the process writes the stories from now on: a pass here would read afresh
         return self.grouping
 
@@ -560,11 +561,7 @@ class _Run:
         started = time.perf_counter()
         for stage in ("stories", "stories_cpu", "index", "match", "deliver"):
             self.report.timings[stage] = 0.0
-        new_feeds = sum(f.last_fetched_at is None for f in feeds)
-        if new_feeds and isinstance(self.pool, WorkerPool):  # sure to parse: start the workers with the run
-            for _ in range(self.pool.workers):
-                self.pool.submit(pool_tasks.warm_up, "parse")
-        self.grouping_process(new_feeds)
+        self.new_feeds = pool_tasks.start_for(self.pool, feeds)  # (if the caller has not started them already)
         async with Fetcher(self.settings.fetch) as fetcher:
             self.fetcher = fetcher
             lander, grouper = asyncio.create_task(self.lander()), asyncio.create_task(self.grouper())
@@ -913,9 +910,11 @@ def fewer_collections(young: int = 20_000):
 
 
 def run_ingest(settings: Settings, *, feed_ids: Sequence[int] | None = None, fulltext: bool = True,
-               progress: ProgressCallback | None = None, wait: float = 0.0) -> IngestReport:  # fmt: skip
-    """The whole pipeline, synchronously: lock, pool, event loop, ingest."""
-    with fewer_collections(), worker_pool() as pool, writer(settings, wait=wait, on_demand=True) as (store, index):
+               progress: ProgressCallback | None = None, wait: float = 0.0,
+               pool: WorkerPool | None = None) -> IngestReport:  # fmt: skip
+    """The whole pipeline, synchronously: lock, pool (`pool`: see `worker_pool`), event loop, ingest."""
+    with (fewer_collections(), worker_pool(pool=pool) as pool,
+          writer(settings, wait=wait, on_demand=True) as (store, index)):  # fmt: skip
         report = asyncio.run(
             ingest(settings, store, index, pool, feed_ids=feed_ids, fulltext=fulltext, progress=progress)
         )
