@@ -42,6 +42,7 @@ from .filemodes import tighten
 from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow
+from .grouping_process import GroupingProcess
 from .process_pool import WorkerPool
 from .stories import Grouper, Tuning, features_of
 from .store import Store, StoreWriteError, utcnow
@@ -228,7 +229,7 @@ class _Run:
         self.cpu = {"parse": 0.0, "extract": 0.0}
         self.story_features: dict[bytes, bytes] = {}  # made by the parse workers, for the grouper (`features_of`)
         self.story_memo = StoryMemo()  # what the grouping passes read of the store's story tables
-        self.grouping: WorkerPool | None = None  # the process making a large run's grouping passes
+        self.grouping: GroupingProcess | None = None  # the process making a large run's grouping passes
         self.grouping_broke = False  # it died: the passes left are made here
         self.new_feeds = 0  # feeds the run reads for the first time
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
@@ -326,7 +327,7 @@ class _Run:
             return done(FetchStatus.ERROR, error)
         parsed, features, links = found  # (the newest `max_items_per_feed` entries; `links`: canonical URLs)
         warning = parsed.warning or None
-        self.story_features.update(features)
+        self.take_features(features)
         upserted = await asyncio.to_thread(
             self.store.upsert_articles, feed.id, parsed.articles, fulltext=want_pages, canonical=links
         )
@@ -452,38 +453,43 @@ class _Run:
                 return grouped
             return await asyncio.to_thread(self._group, final)
 
-    def grouping_process(self) -> WorkerPool | None:
+    def grouping_process(self) -> GroupingProcess | None:
         """The run's grouping process, started for a run reading many feeds for the first time or once
         enough articles wait for their story (and only with worker processes: a pool of threads standing in
         for them groups here). (A pass lasts until it has caught up: the first pass's choice holds.)"""
         waiting = len(self.report.new_ids) - self.report.grouped
         if (self.grouping is None and not self.grouping_broke and isinstance(self.pool, WorkerPool)
                 and (self.new_feeds >= GROUPING_PROCESS_FEEDS or waiting >= GROUPING_PROCESS_ARTICLES)):  # fmt: skip
-            self.grouping = WorkerPool(1)
+            self.grouping = GroupingProcess(self.store.path)
             self.story_memo.clear()  # the process writes the stories from now on: a pass here would read afresh
+            self.take_features({})  # (those made so far go to it)
         return self.grouping
+
+    def take_features(self, features: dict[bytes, bytes]) -> None:
+        """Story features from a parse worker, for the grouper: to the grouping process if there is one."""
+        self.story_features.update(features)
+        if self.grouping is not None:
+            self.grouping.forward(self.story_features)
+            self.story_features = {}
 
     def end_grouping(self) -> None:
         """End the grouping process, if the run started one (idle at the end of a run; stopped, it may be
         in a pass: each chunk of a pass is saved in a transaction of its own, so none is left half done)."""
         if self.grouping is not None:
-            self.grouping.terminate()
+            self.report.timings["stories_start_cpu"] = self.grouping.start_cpu()
+            self.grouping.close()
             self.grouping = None
 
     async def group_there(self, final: bool) -> int | None:
-        """A pass in the grouping process (`pool_tasks.group_pass`), with the parse workers' features made
-        since the last one; None if the process died (its passes' chunks are saved: one here groups the rest)."""
-        features, self.story_features = self.story_features, {}
+        """A pass in the grouping process; None if the process died (its passes' chunks are saved, and the
+        features forwarded to it gone with it: the words are in the store, and a pass here groups the rest)."""
         start = time.perf_counter()
-        loop = asyncio.get_running_loop()
         try:
-            grouped, cpu = await loop.run_in_executor(self.grouping, pool_tasks.group_pass, str(self.store.path),
-                                                      final, features)  # fmt: skip
-        except BrokenExecutor:  # (the OOM killer): the features sent are gone with it; the words are in the store
+            grouped, cpu = await asyncio.wrap_future(self.grouping.submit(final))
+        except BrokenExecutor:  # (the OOM killer)
             log.warning("the grouping process died; the run groups its articles in the main process")
             self.grouping_broke = True
-            self.grouping.shutdown(wait=False, cancel_futures=True)
-            self.grouping = None
+            self.end_grouping()
             return None
         self.report.grouped += grouped
         self._time("stories", start)
@@ -562,6 +568,7 @@ class _Run:
         for stage in ("stories", "stories_cpu", "index", "match", "deliver"):
             self.report.timings[stage] = 0.0
         self.new_feeds = pool_tasks.start_for(self.pool, feeds)  # (if the caller has not started them already)
+        self.grouping_process()  # (a large first read: it starts now, beside the first fetches)
         async with Fetcher(self.settings.fetch) as fetcher:
             self.fetcher = fetcher
             lander, grouper = asyncio.create_task(self.lander()), asyncio.create_task(self.grouper())

@@ -1,5 +1,4 @@
-"""The tasks that run inside the process pool (feed parsing and page extraction, each under a CPU limit), and a
-large run's grouping passes in a process of their own.
+"""The tasks that run inside the process pool: feed parsing and page extraction, each under a CPU limit.
 
 Never import feedparser or trafilatura at module level here: the main process imports this module.
 
@@ -14,7 +13,6 @@ message saying so; the worker goes on with the next task.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor
@@ -127,27 +125,3 @@ def start_for(pool: Executor, feeds: Iterable[Feed]) -> int:
     if never and isinstance(pool, WorkerPool):
         pool.warm(warm_up)
     return never
-
-
-# -- a large run's grouping passes, in a process of their own (`ingest._Run.group`) --------------------
-
-_grouping: dict = {}  # in that process: the run's store, what its passes read of it, the features sent
-
-
-def group_pass(db_path: str, final: bool, features: dict[bytes, bytes]) -> tuple[int, float]:
-    """One of a run's grouping passes (`ingest.group_stories`, as the main process would run it), in the
-    process that makes every pass of that run: its store connection and `StoryMemo` last from pass to pass,
-    as the stories' only writer. `features`: the parse workers' story features made since the last pass,
-    kept until their articles are grouped. (Articles grouped, CPU seconds.)"""
-    from .ingest import group_stories
-    from .store import Store
-    from .store.stories import StoryMemo
-
-    start = time.process_time()
-    if not _grouping:
-        gc.set_threshold(20_000, *gc.get_threshold()[1:])  # few collections, as the main's run (`fewer_collections`)
-        _grouping.update(store=Store(db_path), memo=StoryMemo(), known={})
-    known = _grouping["known"]
-    known.update(features)
-    grouped = group_stories(_grouping["store"], ready=not final, known=known, memo=_grouping["memo"])
-    return grouped, time.process_time() - start
