@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING
 from . import pool_tasks
 from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
-from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .filemodes import tighten
 from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
@@ -52,7 +51,9 @@ from .urls import canonical_url
 
 from .index.errors import IndexDamaged
 
-if TYPE_CHECKING:  # Whoosh loads only when the index is opened
+if TYPE_CHECKING:  # Whoosh loads only when the index is opened; aiohttp when a run starts (`run`, not in a
+    # grouping process, which imports this module for `group_stories`)
+    from .fetch import FetchResult, Fetcher
     from .index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -378,6 +379,8 @@ class _Run:
             self.progress(PagesProgress(self.pages_done, self.pages_total))
 
     async def _fetch_page(self, job: FulltextJob) -> None:
+        from .fetch import PAGE_ACCEPT, is_private_host
+
         stats, store = self.report.pages, self.store
         result = await self.fetcher.get(
             job.link, max_bytes=self.settings.fetch.max_page_bytes, accept=PAGE_ACCEPT,
@@ -571,6 +574,8 @@ class _Run:
             self.report.timings[stage] = 0.0
         self.new_feeds = pool_tasks.start_for(self.pool, feeds)  # (if the caller has not started them already)
         self.grouping_process()  # (a large first read: it starts now, beside the first fetches)
+        from .fetch import Fetcher
+
         async with Fetcher(self.settings.fetch) as fetcher:
             self.fetcher = fetcher
             lander, grouper = asyncio.create_task(self.lander()), asyncio.create_task(self.grouper())
