@@ -10,9 +10,8 @@ into stories, indexed, matched against the rules and its alerts sent, while
 other feeds are still being fetched. So a slow feed never holds a fast one's
 alerts, and indexing overlaps fetching. Landings happen one at a time; what
 arrives during one lands with the next. Grouping runs beside them (a grouper
-pass in a thread, or for a large run in a process of its own,
-`reader.grouping_process`; a landing's indexing in the workers), and a landing
-matches only what is both grouped and indexed. At the end everything left is grouped
+pass on one core, a landing's indexing in the workers), and a landing matches
+only what is both grouped and indexed. At the end everything left is grouped
 and indexed (the store is the record, the index derived from it).
 
 `ingest` reports progress through a callback with the events below and
@@ -64,7 +63,6 @@ LANDING_GAP = 1.0
 # Seconds from one grouping pass's start to the next: each pass has fixed costs (its lookups, a transaction;
 # what the run's earlier passes read is kept, `_Run.story_memo`), so articles stored close together group together.
 GROUPING_GAP = 2.0
-GROUPING_GAP_APART = 0.25  # the same in a grouping process of its own: its fixed costs are not the main's
 BACKLOG_SLICE = 5000  # articles per commit of a large catch-up (a rebuild), so other writes can go between
 # A run with worker processes groups in a process of its own when it reads this many feeds for the first time
 # (an import, a first run) or finds this many articles waiting for their story: grouping is then no longer the
@@ -416,9 +414,9 @@ class _Run:
         self.landed.set()
 
     async def paced(self, event: asyncio.Event, step: Callable[[], Awaitable[None]],
-                    gap: Callable[[], float] = lambda: LANDING_GAP) -> None:
+                    gap: float = LANDING_GAP) -> None:
         """`await step()` each time `event` is set, until the run closes: one at a time, at most one per
-        `gap()` seconds, so that whatever arrives meanwhile goes in together with the next (each has fixed costs)."""
+        `gap` seconds, so that whatever arrives meanwhile goes in together with the next (each has fixed costs)."""
         while not self.closing:
             await event.wait()
             event.clear()
@@ -426,7 +424,7 @@ class _Run:
                 return
             started = time.monotonic()
             await step()
-            while not self.closing and time.monotonic() - started < gap():  # let the next batch grow
+            while not self.closing and time.monotonic() - started < gap:  # let the next batch grow
                 await asyncio.sleep(0.05)
 
     async def lander(self) -> None:
@@ -440,7 +438,7 @@ class _Run:
 
     async def grouper(self) -> None:
         """Give stored articles their story as they arrive, beside the lander: grouping is this process's
-        CPU (or its own process's), indexing mostly the workers', and neither reads the other. A pass lasts until it has caught up
+        CPU, indexing mostly the workers', and neither reads the other. A pass lasts until it has caught up
         with what is stored; then what it grouped is a batch to land (to match)."""
 
         async def group_one() -> None:
@@ -448,7 +446,7 @@ class _Run:
                 self.match_after_grouping = False
                 self.landed.set()
 
-        await self.paced(self.to_group, group_one, lambda: GROUPING_GAP_APART if self.grouping else GROUPING_GAP)
+        await self.paced(self.to_group, group_one, GROUPING_GAP)
 
     async def group(self, final: bool) -> int:
         """Group what is stored (`final`: also what waits for its page), never while matching; how many.
