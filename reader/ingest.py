@@ -10,8 +10,9 @@ into stories, indexed, matched against the rules and its alerts sent, while
 other feeds are still being fetched. So a slow feed never holds a fast one's
 alerts, and indexing overlaps fetching. Landings happen one at a time; what
 arrives during one lands with the next. Grouping runs beside them (a grouper
-pass on one core, a landing's indexing in the workers), and a landing matches
-only what is both grouped and indexed. At the end everything left is grouped
+pass in a thread, or for a large run in a process of its own,
+`reader.grouping_process`; a landing's indexing in the workers), and a landing
+matches only what is both grouped and indexed. At the end everything left is grouped
 and indexed (the store is the record, the index derived from it).
 
 `ingest` reports progress through a callback with the events below and
@@ -438,7 +439,7 @@ class _Run:
 
     async def grouper(self) -> None:
         """Give stored articles their story as they arrive, beside the lander: grouping is this process's
-        CPU, indexing mostly the workers', and neither reads the other. A pass lasts until it has caught up
+        CPU (or its own process's), indexing mostly the workers', and neither reads the other. A pass lasts until it has caught up
         with what is stored; then what it grouped is a batch to land (to match)."""
 
         async def group_one() -> None:
