@@ -439,8 +439,8 @@ class _Run:
 
     async def grouper(self) -> None:
         """Give stored articles their story as they arrive, beside the lander: grouping is this process's
-        CPU (or its own process's), indexing mostly the workers', and neither reads the other. A pass lasts until it has caught up
-        with what is stored; then what it grouped is a batch to land (to match)."""
+        CPU (or its own process's), indexing mostly the workers', and neither reads the other. A pass lasts
+        until it has caught up with what is stored; then what it grouped is a batch to land (to match)."""
 
         async def group_one() -> None:
             if await self.group(final=False) or self.match_after_grouping:
@@ -500,17 +500,17 @@ class _Run:
         self.report.timings["stories_cpu"] = self.report.timings.get("stories_cpu", 0.0) + cpu
         return grouped
 
-    async def land(self, final: bool = False) -> None:
+    async def land(self, final: bool = False, last_pass: Awaitable[int] | None = None) -> None:
         """Index what is stored, match what is ready and send the alerts that are due.
 
         Matching takes only articles both indexed and grouped (`articles_to_match`); while the grouper is
         at work it waits, and the grouper's pass, once done, is a batch to land. `final`: the end of the
-        run, where everything left is grouped and indexed side by side (with progress events), then
-        matched, and the deliveries that fell due meanwhile go out too. Each step runs in a thread: the
-        event loop keeps fetching meanwhile.
+        run, where everything left is grouped (`last_pass`, under way already, or a pass made here) and
+        indexed side by side (with progress events), then matched, and the deliveries that fell due
+        meanwhile go out too. Each step runs in a thread: the event loop keeps fetching meanwhile.
         """
         if final:
-            await asyncio.gather(self.group(final=True), asyncio.to_thread(self._index_timed, True))
+            await asyncio.gather(last_pass or self.group(final=True), asyncio.to_thread(self._index_timed, True))
         else:
             await asyncio.to_thread(self._index_timed, False)
             if self.stories.locked():  # grouping: matched after it (by the landing its pass asks for)
@@ -578,6 +578,7 @@ class _Run:
         async with Fetcher(self.settings.fetch) as fetcher:
             self.fetcher = fetcher
             lander, grouper = asyncio.create_task(self.lander()), asyncio.create_task(self.grouper())
+            last_pass: asyncio.Task | None = None
             if self.fulltext and (left := await asyncio.to_thread(self.store.fulltext_jobs)):
                 self.land_after(self.queue_pages(left))  # pages left pending by an interrupted run
             feed_tasks = [asyncio.create_task(self.refresh_feed(f)) for f in feeds]
@@ -594,19 +595,24 @@ class _Run:
                 pages_done = time.perf_counter()
                 self.closing = True
                 self.arrived()
+                # Everything is stored: the last grouping pass starts now (after the grouper's pass under way, if
+                # any), beside the landing under way, not after it. It reads what the final landing's would have.
+                last_pass = asyncio.create_task(self.group(final=True))
                 await lander  # the landing under way, if any, ends; the final one below takes the rest
             except BaseException:  # stopped (a signal, a full disk): end what is in flight; the next run replays it
-                for task in (*feed_tasks, *self.page_tasks, lander, grouper):
+                tasks = (*feed_tasks, *self.page_tasks, lander, grouper, *([last_pass] if last_pass else []))
+                for task in tasks:
                     task.cancel()
-                await asyncio.gather(*feed_tasks, *self.page_tasks, lander, grouper, return_exceptions=True)
+                await asyncio.gather(*tasks, return_exceptions=True)
                 self.end_grouping()
                 raise
         try:
-            await self.land(final=True)  # (its indexing starts at once; its grouping after the grouper's pass)
+            await self.land(final=True, last_pass=last_pass)  # (its indexing starts at once)
         finally:
-            if not grouper.done():  # (it ends with that pass; it is still at work only if the landing failed)
-                grouper.cancel()
-            await asyncio.gather(grouper, return_exceptions=True)
+            for task in (grouper, last_pass):  # (they end with their pass; still at work only if the landing failed)
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(grouper, last_pass, return_exceptions=True)
             self.end_grouping()
         if not grouper.cancelled() and (error := grouper.exception()) is not None:  # the last pass redid its work
             log.warning("a grouping pass failed (%s: %s); the run's last pass grouped what it left",
