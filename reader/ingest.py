@@ -12,8 +12,8 @@ alerts, and indexing overlaps fetching. Landings happen one at a time; what
 arrives during one lands with the next. Grouping runs beside them (a grouper
 pass in a thread, or for a large run in a process of its own,
 `reader.grouping_process`; a landing's indexing in the workers), and a landing
-matches only what is both grouped and indexed. At the end everything left is grouped
-and indexed (the store is the record, the index derived from it).
+matches only what is both grouped and indexed. At the end everything left is
+grouped and indexed (the store is the record, the index derived from it).
 
 `ingest` reports progress through a callback with the events below and
 returns an `IngestReport`; it never prints. The caller holds the writer lock
@@ -39,10 +39,10 @@ from . import pool_tasks
 from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
 from .filemodes import tighten
+from .grouping_process import GroupingProcess
 from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow
-from .grouping_process import GroupingProcess
 from .process_pool import WorkerPool
 from .stories import Grouper, Tuning, features_of
 from .store import Store, StoreWriteError, utcnow
