@@ -203,7 +203,7 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     report = MatchReport()
     batch = store.articles_to_match(wait_for_pages=wait_for_pages)
     missed = Missed.load(store)
-    if not batch and not missed.rules:
+    if not batch and not missed.edited(settings.rules_dir):  # (a fetch that brings nothing loads no rule)
         return report
     ruleset = rules if rules is not None else load_alert_rules(settings)
     report.problems = [str(p) for p in ruleset.errors]
@@ -228,7 +228,7 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     _record_rule_errors(store, report.failed, ran={r.name for r in alerting} - report.failed.keys(),
                         known={r.name for r in ruleset.rules})  # fmt: skip
     for name in set(report.failed) | {p.path.stem for p in ruleset.errors}:
-        missed.add(name, eligible, now)
+        missed.add(name, eligible, now, _file_time(settings.rules_dir, name))
     missed.prune(now - timedelta(hours=settings.alerts.first_fetch_hours))
     created, report.joined = store.record_matches(found.new_alerts, [c.article_id for c in batch], found.joins,
                                                   meta=missed.saved() if missed.changed else None)  # fmt: skip
@@ -305,13 +305,20 @@ class Missed:
     def saved(self) -> dict[str, str]:
         return {MISSED_KEY: json.dumps(self.rules, sort_keys=True)}
 
-    def add(self, rule: str, eligible: Collection[int], now: datetime) -> None:
+    def add(self, rule: str, eligible: Collection[int], now: datetime, written: int | None) -> None:
+        """The rule was left out of matching `eligible` at `now`; its file was `written` then (ns)."""
         if not eligible:
             return
         entry = self.rules.setdefault(rule, {"since": now.isoformat(), "hours": {}, "dropped": 0})
         hour = now.astimezone(UTC).strftime("%Y-%m-%dT%H")
         entry["hours"][hour] = _runs(set(eligible) | _ids(entry["hours"].get(hour, [])))
+        entry["written"] = written
         self.changed = True
+
+    def edited(self, rules_dir: Path) -> bool:
+        """Whether a rule that owes articles had its file written (or removed) since it was left out: only then
+        may it match again without a new batch (one that raised is tried again with the next batch)."""
+        return any(entry.get("written") != _file_time(rules_dir, name) for name, entry in self.rules.items())
 
     def prune(self, cutoff: datetime) -> None:
         """Forget the hours wholly before `cutoff`, counting their articles as dropped."""
@@ -328,6 +335,13 @@ class Missed:
 
     def owed(self, rule: str) -> set[int]:
         return {i for runs in self.rules.get(rule, {}).get("hours", {}).values() for i in _ids(runs)}
+
+
+def _file_time(rules_dir: Path, rule: str) -> int | None:
+    try:
+        return (rules_dir / f"{rule}.toml").stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _runs(ids: Iterable[int]) -> list[list[int]]:
