@@ -17,7 +17,9 @@ its sources, or `outlets = N`: the alert goes out once N outlets carry the
 story). A copy of an entry through another subscription of its feed joins its
 twin's alert. A muted story alerts nothing. An article
 whose text changes is matched again: a rule that now matches alerts, within
-the same one-per-story rule. Delivery comes after, from the outbox: held until a digest time
+the same one-per-story rule. A rule left out of a batch (its file broken, or
+it raised) is matched against that batch once it loads and matches again
+(`Missed`). Delivery comes after, from the outbox: held until a digest time
 or the end of quiet hours when the rule says so, retried with exponential
 backoff (or the target's Retry-After) and given up visibly after
 `max_attempts`. A delivery is marked sent the moment its target accepts it, so
