@@ -208,7 +208,7 @@ class FetchSettings(_Section):
 @dataclass(frozen=True)
 class AlertSettings(_Section):
     SECTION = "alerts"
-    first_fetch_hours: int = setting(48, "int", min=0, max=1_000_000)  # a new feed alerts only on articles this recent; a fixed rule catches up this far
+    first_fetch_hours: int = setting(48, "int", min=0, max=1_000_000)  # a new feed alerts only on articles this recent
     apprise_config: str = setting("", "str")  # path of an Apprise config file with tagged URLs
     # seconds one notification may take (Apprise has no timeout of its own)
     send_timeout: float = setting(30.0, "number", min=1, max=600)
