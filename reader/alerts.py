@@ -212,7 +212,7 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     note_rule_files(store, {p.path.name: str(p).splitlines()[0] for p in reversed(ruleset.errors)})  # (its first)
     alerting = [r for r in ruleset.rules if r.enabled and not r.is_saved_search]
     report.rules, report.articles = len(alerting), len(batch)
-    armed = store.arm_rules({r.name: _written(r) for r in alerting})
+    armed = store.arm_rules({r.name: missed.since(r.name) or _written(r) for r in alerting})
     missed.forget(set(missed.rules) - {r.name for r in alerting} - {p.path.stem for p in ruleset.errors})
     for rule in (r for r in alerting if r.name in missed.rules):
         found = _catch_up(settings, store, index, rule, missed, now, pool)
@@ -229,8 +229,10 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     report.searched, report.failed = found.searched, found.failed
     _record_rule_errors(store, report.failed, ran={r.name for r in alerting} - report.failed.keys(),
                         known={r.name for r in ruleset.rules})  # fmt: skip
-    for name in set(report.failed) | {p.path.stem for p in ruleset.errors}:
-        missed.add(name, eligible, now, _file_time(settings.rules_dir, name))
+    left_out = sorted(set(report.failed) | {p.path.stem for p in ruleset.errors})
+    armed_before = store.armed(left_out)
+    for name in left_out:
+        missed.add(name, eligible, now, _file_time(settings.rules_dir, name), armed_before.get(name))
     missed.prune(now - timedelta(hours=settings.alerts.first_fetch_hours))
     created, report.joined = store.record_matches(found.new_alerts, [c.article_id for c in batch], found.joins,
                                                   meta=missed.saved() if missed.changed else None)  # fmt: skip
@@ -287,9 +289,11 @@ MISSED_KEY = "rules_missed"  # in the store's meta table: what rules left out of
 @dataclass
 class Missed:
     """The articles each rule was left out of (its file did not load, or it raised while matching), by
-    the hour they were matched without it, as runs of ids: {rule: {"since": ISO time, "hours": {hour: [[first,
-    last], ...]}, "dropped": count}}. Only what arrived within `first_fetch_hours` is kept (like a new feed's
-    first fetch: late news is no news); "dropped" counts the rest, so that the catch-up can say so."""
+    the hour they were matched without it, as runs of ids: {rule: {"since": ISO time, "from": ISO time,
+    "hours": {hour: [[first, last], ...]}, "dropped": count, "written": its file's time}}. Only what arrived
+    within `first_fetch_hours` is kept (like a new feed's first fetch: late news is no news); "dropped" counts
+    the rest, so that the catch-up can say so. Only what arrived after the rule was armed, or for a rule that
+    never loaded, after its file was written ("from"), is owed: the rule it becomes is armed from then."""
 
     rules: dict[str, dict] = field(default_factory=dict)
     changed: bool = False
@@ -307,15 +311,27 @@ class Missed:
     def saved(self) -> dict[str, str]:
         return {MISSED_KEY: json.dumps(self.rules, sort_keys=True)}
 
-    def add(self, rule: str, eligible: Collection[int], now: datetime, written: int | None) -> None:
-        """The rule was left out of matching `eligible` at `now`; its file was `written` then (ns)."""
-        if not eligible:
-            return
-        entry = self.rules.setdefault(rule, {"since": now.isoformat(), "hours": {}, "dropped": 0})
-        hour = now.astimezone(UTC).strftime("%Y-%m-%dT%H")
-        entry["hours"][hour] = _runs(set(eligible) | _ids(entry["hours"].get(hour, [])))
-        entry["written"] = written
-        self.changed = True
+    def add(self, rule: str, eligible: dict[int, MatchCandidate], now: datetime, written: int | None,
+            armed: datetime | None) -> None:  # fmt: skip
+        """The rule (armed at `armed`, if ever) was left out of matching `eligible` at `now`; its file was
+        `written` then (ns)."""
+        if rule not in self.rules:
+            clock = datetime.now(UTC)  # (not `now`: whole seconds, and a test's may be any time)
+            start = armed or min(clock, datetime.fromtimestamp(written / 1e9, UTC) if written else clock)
+            self.rules[rule] = {"since": now.isoformat(), "from": start.isoformat(), "hours": {}, "dropped": 0}
+        entry = self.rules[rule]
+        ids = {i for i, c in eligible.items() if c.arrived > datetime.fromisoformat(entry["from"])}
+        if ids:
+            hour = now.astimezone(UTC).strftime("%Y-%m-%dT%H")
+            entry["hours"][hour] = _runs(ids | _ids(entry["hours"].get(hour, [])))
+        if ids or entry.get("written") != written:
+            entry["written"] = written
+            self.changed = True
+
+    def since(self, rule: str) -> datetime | None:
+        """From when the rule owes articles: a rule that never loaded is armed from then, once it does."""
+        entry = self.rules.get(rule)
+        return datetime.fromisoformat(entry["from"]) if entry else None
 
     def edited(self, rules_dir: Path) -> bool:
         """Whether a rule that owes articles had its file written (or removed) since it was left out: only then
@@ -380,6 +396,8 @@ def _catch_up(settings: Settings, store: Store, index: SearchIndex, rule: Rule, 
     report.new_alerts, report.joined = store.record_matches(found.new_alerts, [], found.joins, meta=missed.saved())
     dropped = f"; {entry['dropped']} that arrived more than [alerts] first_fetch_hours " \
               f"({settings.alerts.first_fetch_hours}) ago were not" if entry["dropped"] else ""  # fmt: skip
+    if not owed and not dropped:
+        return report
     (log.warning if dropped else log.info)(
         "rule %s: the %d article(s) that arrived while it was left out of matching (since %s UTC) were matched "
         "against it: %d new alert(s)%s", rule.name, len(owed), entry["since"][:16].replace("T", " "),

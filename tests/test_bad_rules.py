@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from datetime import timedelta
 from dataclasses import replace
 
@@ -249,5 +251,30 @@ def test_the_catch_up_is_bounded_by_first_fetch_hours_and_skips_muted_stories(se
         back = match_new_articles(settings, store, index, wait_for_pages=False)
         assert [a.title for a in store.alerts_by_ids(back.new_alerts).values()] == [EVENTS[2][0]]
         assert "1 that arrived more than [alerts] first_fetch_hours (48) ago were not" in caplog.text
+    finally:
+        store.close()
+
+
+def test_a_new_rule_broken_from_the_start_catches_up_only_on_what_arrived_after_it_was_written(settings):
+    """No flood from a new rule: fixed, a rule that never loaded alerts on what arrived after its file was first
+    written, never on what was stored before, even an article still waiting to be matched then."""
+    store = Store(settings.db_path)
+    try:
+        index = store_new_article(settings, store, 1)  # stored, not matched yet
+        written = time.time() + 0.05  # (file times come from a clock coarser than the queue's milliseconds)
+        write_rule(settings.rules_dir, "fresh", query=GOOD, notify=["json://127.0.0.1:9/hook"])
+        path = settings.rules_dir / "fresh.toml"
+        fixed = path.read_text()
+        path.write_text(fixed.replace("query = ", "query = = "))
+        os.utime(path, (written, written))
+        assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        time.sleep(0.1)
+        index = store_new_article(settings, store, 2)
+        assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        path.write_text(fixed)
+        back = match_new_articles(settings, store, index, wait_for_pages=False)
+        assert [a.title for a in store.alerts_by_ids(back.new_alerts).values()] == [EVENTS[2][0]]
+        index = store_new_article(settings, store, 3)
+        assert len(match_new_articles(settings, store, index, wait_for_pages=False).new_alerts) == 1
     finally:
         store.close()

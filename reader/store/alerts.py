@@ -73,7 +73,11 @@ class AlertStore(Database):
                 "INSERT OR IGNORE INTO rule_state (rule, armed_at) VALUES (?, ?)",
                 [(name, at.astimezone(UTC).isoformat(timespec="milliseconds")) for name, at in first_seen.items()],
             )
-        rows = self._select_in("SELECT rule, armed_at FROM rule_state WHERE 1", "rule", list(first_seen))
+        return self.armed(list(first_seen))
+
+    def armed(self, rules: Sequence[str]) -> dict[str, datetime]:
+        """When each of these rules was armed, for those armed ever (a rule whose file never loaded never was)."""
+        rows = self._select_in("SELECT rule, armed_at FROM rule_state WHERE 1", "rule", list(rules))
         return {rule: _dt(armed) for rule, armed in rows}
 
     def match_candidates(self, article_ids: Sequence[int]) -> list[MatchCandidate]:
