@@ -215,9 +215,9 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     armed = store.arm_rules({r.name: missed.since(r.name) or _written(r) for r in alerting})
     missed.forget(set(missed.rules) - {r.name for r in alerting} - {p.path.stem for p in ruleset.errors})
     for rule in (r for r in alerting if r.name in missed.rules):
-        found = _catch_up(settings, store, index, rule, missed, now, pool)
-        report.new_alerts += found.new_alerts
-        report.joined += found.joined
+        caught = _catch_up(settings, store, index, rule, missed, now, pool)
+        report.new_alerts += caught.new_alerts
+        report.joined += caught.joined
     if not batch:
         if missed.changed:
             store.record_matches([], [], meta=missed.saved())
