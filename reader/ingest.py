@@ -10,9 +10,10 @@ into stories, indexed, matched against the rules and its alerts sent, while
 other feeds are still being fetched. So a slow feed never holds a fast one's
 alerts, and indexing overlaps fetching. Landings happen one at a time; what
 arrives during one lands with the next. Grouping runs beside them (a grouper
-pass on one core, a landing's indexing in the workers), and a landing matches
-only what is both grouped and indexed. At the end everything left is grouped
-and indexed (the store is the record, the index derived from it).
+pass in a thread, or for a large run in a process of its own,
+`reader.grouping_process`; a landing's indexing in the workers), and a landing
+matches only what is both grouped and indexed. At the end everything left is
+grouped and indexed (the store is the record, the index derived from it).
 
 `ingest` reports progress through a callback with the events below and
 returns an `IngestReport`; it never prints. The caller holds the writer lock
@@ -37,8 +38,8 @@ from typing import TYPE_CHECKING
 from . import pool_tasks
 from .alerts import DeliveryReport, MatchReport, deliver_due, match_new_articles
 from .config import Settings
-from .fetch import PAGE_ACCEPT, FetchResult, Fetcher, is_private_host
 from .filemodes import tighten
+from .grouping_process import GroupingProcess
 from .health import INDEX_DAMAGED, WatchReport, record_event, watch
 from .lock import WriterLock
 from .models import Feed, FetchStatus, FulltextJob, FulltextState, IndexRow
@@ -50,7 +51,9 @@ from .urls import canonical_url
 
 from .index.errors import IndexDamaged
 
-if TYPE_CHECKING:  # Whoosh loads only when the index is opened
+if TYPE_CHECKING:  # Whoosh loads only when the index is opened; aiohttp when a run starts (`run`, not in a
+    # grouping process, which imports this module for `group_stories`)
+    from .fetch import FetchResult, Fetcher
     from .index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,12 @@ LANDING_GAP = 1.0
 # what the run's earlier passes read is kept, `_Run.story_memo`), so articles stored close together group together.
 GROUPING_GAP = 2.0
 BACKLOG_SLICE = 5000  # articles per commit of a large catch-up (a rebuild), so other writes can go between
+# A run with worker processes groups in a process of its own when it reads this many feeds for the first time
+# (an import, a first run) or finds this many articles waiting for their story: grouping is then no longer the
+# main process's CPU (which fetches and stores) and runs beside it. Smaller runs group here (a process costs
+# its start, ~0.2 CPU-s).
+GROUPING_PROCESS_FEEDS = 10
+GROUPING_PROCESS_ARTICLES = 1000
 
 # -- progress events ----------------------------------------------------------------
 
@@ -142,9 +151,10 @@ _STAGE_WORDS = {"parse": "parsing", "extract": "extraction"}
 
 
 @contextmanager
-def worker_pool(workers: int = 2):
-    """A process pool for parsing and extraction (see reader.process_pool); workers start on the first task."""
-    pool = WorkerPool(workers)
+def worker_pool(workers: int = 2, pool: WorkerPool | None = None):
+    """A process pool for parsing and extraction (see reader.process_pool); workers start on the first task.
+    `pool`: one the caller made (and maybe started, `pool_tasks.start_for`), shut down here likewise."""
+    pool = pool or WorkerPool(workers)
     try:
         yield pool
     finally:
@@ -221,6 +231,9 @@ class _Run:
         self.cpu = {"parse": 0.0, "extract": 0.0}
         self.story_features: dict[bytes, bytes] = {}  # made by the parse workers, for the grouper (`features_of`)
         self.story_memo = StoryMemo()  # what the grouping passes read of the store's story tables
+        self.grouping: GroupingProcess | None = None  # the process making a large run's grouping passes
+        self.grouping_broke = False  # it died: the passes left are made here
+        self.new_feeds = 0  # feeds the run reads for the first time
         self.fetcher: Fetcher | None = None  # set while the run's HTTP client is open
         self._record = _Gathered(store.record_fetches)  # feeds' outcomes, many to a transaction
 
@@ -316,7 +329,7 @@ class _Run:
             return done(FetchStatus.ERROR, error)
         parsed, features, links = found  # (the newest `max_items_per_feed` entries; `links`: canonical URLs)
         warning = parsed.warning or None
-        self.story_features.update(features)
+        self.take_features(features)
         upserted = await asyncio.to_thread(
             self.store.upsert_articles, feed.id, parsed.articles, fulltext=want_pages, canonical=links
         )
@@ -365,6 +378,8 @@ class _Run:
             self.progress(PagesProgress(self.pages_done, self.pages_total))
 
     async def _fetch_page(self, job: FulltextJob) -> None:
+        from .fetch import PAGE_ACCEPT, is_private_host
+
         stats, store = self.report.pages, self.store
         result = await self.fetcher.get(
             job.link, max_bytes=self.settings.fetch.max_page_bytes, accept=PAGE_ACCEPT,
@@ -424,8 +439,8 @@ class _Run:
 
     async def grouper(self) -> None:
         """Give stored articles their story as they arrive, beside the lander: grouping is this process's
-        CPU, indexing mostly the workers', and neither reads the other. A pass lasts until it has caught up
-        with what is stored; then what it grouped is a batch to land (to match)."""
+        CPU (or its own process's), indexing mostly the workers', and neither reads the other. A pass lasts
+        until it has caught up with what is stored; then what it grouped is a batch to land (to match)."""
 
         async def group_one() -> None:
             if await self.group(final=False) or self.match_after_grouping:
@@ -435,21 +450,67 @@ class _Run:
         await self.paced(self.to_group, group_one, GROUPING_GAP)
 
     async def group(self, final: bool) -> int:
-        """Group what is stored (`final`: also what waits for its page), never while matching; how many."""
+        """Group what is stored (`final`: also what waits for its page), never while matching; how many.
+        In a large run, in a process of its own (`group_there`), else in a thread here."""
         async with self.stories:
+            if self.grouping_process() is not None and (grouped := await self.group_there(final)) is not None:
+                return grouped
             return await asyncio.to_thread(self._group, final)
 
-    async def land(self, final: bool = False) -> None:
+    def grouping_process(self) -> GroupingProcess | None:
+        """The run's grouping process, started for a run reading many feeds for the first time or once
+        enough articles wait for their story (and only with worker processes: a pool of threads standing in
+        for them groups here). (A pass lasts until it has caught up: the first pass's choice holds.)"""
+        waiting = len(self.report.new_ids) - self.report.grouped
+        if (self.grouping is None and not self.grouping_broke and isinstance(self.pool, WorkerPool)
+                and (self.new_feeds >= GROUPING_PROCESS_FEEDS or waiting >= GROUPING_PROCESS_ARTICLES)):  # fmt: skip
+            self.grouping = GroupingProcess(self.store.path)
+            self.story_memo.clear()  # the process writes the stories from now on: a pass here would read afresh
+            self.take_features({})  # (those made so far go to it)
+        return self.grouping
+
+    def take_features(self, features: dict[bytes, bytes]) -> None:
+        """Story features from a parse worker, for the grouper: to the grouping process if there is one."""
+        self.story_features.update(features)
+        if self.grouping is not None:
+            self.grouping.forward(self.story_features)
+            self.story_features = {}
+
+    def end_grouping(self) -> None:
+        """End the grouping process, if the run started one (idle at the end of a run; stopped, it may be
+        in a pass: each chunk of a pass is saved in a transaction of its own, so none is left half done)."""
+        if self.grouping is not None:
+            self.report.timings["stories_start_cpu"] = self.grouping.start_cpu()
+            self.grouping.close()
+            self.grouping = None
+
+    async def group_there(self, final: bool) -> int | None:
+        """A pass in the grouping process; None if the process died (its passes' chunks are saved, and the
+        features forwarded to it gone with it: the words are in the store, and a pass here groups the rest)."""
+        start = time.perf_counter()
+        try:
+            grouped, cpu = await asyncio.wrap_future(self.grouping.submit(final))
+        except BrokenExecutor:  # (the OOM killer)
+            log.warning("the grouping process died; the run groups its articles in the main process")
+            self.grouping_broke = True
+            self.end_grouping()
+            return None
+        self.report.grouped += grouped
+        self._time("stories", start)
+        self.report.timings["stories_cpu"] = self.report.timings.get("stories_cpu", 0.0) + cpu
+        return grouped
+
+    async def land(self, final: bool = False, last_pass: Awaitable[int] | None = None) -> None:
         """Index what is stored, match what is ready and send the alerts that are due.
 
         Matching takes only articles both indexed and grouped (`articles_to_match`); while the grouper is
         at work it waits, and the grouper's pass, once done, is a batch to land. `final`: the end of the
-        run, where everything left is grouped and indexed side by side (with progress events), then
-        matched, and the deliveries that fell due meanwhile go out too. Each step runs in a thread: the
-        event loop keeps fetching meanwhile.
+        run, where everything left is grouped (`last_pass`, under way already, or a pass made here) and
+        indexed side by side (with progress events), then matched, and the deliveries that fell due
+        meanwhile go out too. Each step runs in a thread: the event loop keeps fetching meanwhile.
         """
         if final:
-            await asyncio.gather(self.group(final=True), asyncio.to_thread(self._index_timed, True))
+            await asyncio.gather(last_pass or self.group(final=True), asyncio.to_thread(self._index_timed, True))
         else:
             await asyncio.to_thread(self._index_timed, False)
             if self.stories.locked():  # grouping: matched after it (by the landing its pass asks for)
@@ -510,9 +571,14 @@ class _Run:
         started = time.perf_counter()
         for stage in ("stories", "stories_cpu", "index", "match", "deliver"):
             self.report.timings[stage] = 0.0
+        self.new_feeds = pool_tasks.start_for(self.pool, feeds)  # (if the caller has not started them already)
+        self.grouping_process()  # (a large first read: it starts now, beside the first fetches)
+        from .fetch import Fetcher
+
         async with Fetcher(self.settings.fetch) as fetcher:
             self.fetcher = fetcher
             lander, grouper = asyncio.create_task(self.lander()), asyncio.create_task(self.grouper())
+            last_pass: asyncio.Task | None = None
             if self.fulltext and (left := await asyncio.to_thread(self.store.fulltext_jobs)):
                 self.land_after(self.queue_pages(left))  # pages left pending by an interrupted run
             feed_tasks = [asyncio.create_task(self.refresh_feed(f)) for f in feeds]
@@ -529,18 +595,25 @@ class _Run:
                 pages_done = time.perf_counter()
                 self.closing = True
                 self.arrived()
+                # Everything is stored: the last grouping pass starts now (after the grouper's pass under way, if
+                # any), beside the landing under way, not after it. It reads what the final landing's would have.
+                last_pass = asyncio.create_task(self.group(final=True))
                 await lander  # the landing under way, if any, ends; the final one below takes the rest
             except BaseException:  # stopped (a signal, a full disk): end what is in flight; the next run replays it
-                for task in (*feed_tasks, *self.page_tasks, lander, grouper):
+                tasks = (*feed_tasks, *self.page_tasks, lander, grouper, *([last_pass] if last_pass else []))
+                for task in tasks:
                     task.cancel()
-                await asyncio.gather(*feed_tasks, *self.page_tasks, lander, grouper, return_exceptions=True)
+                await asyncio.gather(*tasks, return_exceptions=True)
+                self.end_grouping()
                 raise
         try:
-            await self.land(final=True)  # (its indexing starts at once; its grouping after the grouper's pass)
+            await self.land(final=True, last_pass=last_pass)  # (its indexing starts at once)
         finally:
-            if not grouper.done():  # (it ends with that pass; it is still at work only if the landing failed)
-                grouper.cancel()
-            await asyncio.gather(grouper, return_exceptions=True)
+            for task in (grouper, last_pass):  # (they end with their pass; still at work only if the landing failed)
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(grouper, last_pass, return_exceptions=True)
+            self.end_grouping()
         if not grouper.cancelled() and (error := grouper.exception()) is not None:  # the last pass redid its work
             log.warning("a grouping pass failed (%s: %s); the run's last pass grouped what it left",
                         type(error).__name__, error)
@@ -856,9 +929,11 @@ def fewer_collections(young: int = 20_000):
 
 
 def run_ingest(settings: Settings, *, feed_ids: Sequence[int] | None = None, fulltext: bool = True,
-               progress: ProgressCallback | None = None, wait: float = 0.0) -> IngestReport:  # fmt: skip
-    """The whole pipeline, synchronously: lock, pool, event loop, ingest."""
-    with fewer_collections(), worker_pool() as pool, writer(settings, wait=wait, on_demand=True) as (store, index):
+               progress: ProgressCallback | None = None, wait: float = 0.0,
+               pool: WorkerPool | None = None) -> IngestReport:  # fmt: skip
+    """The whole pipeline, synchronously: lock, pool (`pool`: see `worker_pool`), event loop, ingest."""
+    with (fewer_collections(), worker_pool(pool=pool) as pool,
+          writer(settings, wait=wait, on_demand=True) as (store, index)):  # fmt: skip
         report = asyncio.run(
             ingest(settings, store, index, pool, feed_ids=feed_ids, fulltext=fulltext, progress=progress)
         )

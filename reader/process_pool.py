@@ -10,7 +10,8 @@ spawned the worker ends, and a pool spawns workers from whichever thread
 submits, e.g. one of asyncio's `to_thread` threads, which end with the event
 loop: a worker killed while it held the task queue's lock left the others
 blocked on it and the pool's shutdown hung.) Workers start on the first task,
-not with the pool: a run with nothing to parse spawns none.
+not with the pool: a run with nothing to parse spawns none; a caller sure to
+have tasks starts them early (`WorkerPool.warm`).
 
 A task on untrusted input runs under `cpu_limit`: past its CPU seconds it is
 interrupted (CpuLimitExceeded); if it is stuck in C code and cannot be, the
@@ -77,6 +78,7 @@ class WorkerPool(Executor):
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
+        self._warmed = False
 
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -95,6 +97,14 @@ class WorkerPool(Executor):
         except BrokenProcessPool:
             self._replace(pool)
             return self._current().submit(fn, *args, **kwargs)
+
+    def warm(self, fn: Callable[[], object]) -> None:
+        """Start every worker now, each running `fn` first (its imports), for a caller sure to give them work:
+        they start beside what the caller does meanwhile, not when its first task comes. Once a pool."""
+        if not self._warmed:
+            self._warmed = True
+            for _ in range(self.workers):
+                self.submit(fn)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:

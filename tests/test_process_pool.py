@@ -61,3 +61,26 @@ def test_workers_end_when_their_caller_is_killed_9():
         caller.send_signal(signal.SIGKILL)
         caller.wait()
     wait_for(lambda: all(ended(pid) for pid in workers), "the workers to end with their caller")
+
+
+def test_a_run_reading_a_feed_for_the_first_time_starts_its_workers_before_any_task():
+    from reader import pool_tasks
+    from reader.models import Feed
+    from reader.process_pool import WorkerPool
+    from reader.store import utcnow
+
+    read = Feed(1, "http://127.0.0.1/a.xml", "a", "", last_fetched_at=utcnow())
+    new = Feed(2, "http://127.0.0.1/b.xml", "b", "")
+
+    def processes(pool: WorkerPool) -> int:
+        return len(getattr(pool._pool, "_processes", None) or {})
+
+    pool = WorkerPool(2)
+    try:
+        assert pool_tasks.start_for(pool, [read]) == 0 and processes(pool) == 0  # (a warm fetch spawns none)
+        assert pool_tasks.start_for(pool, [read, new]) == 1 and processes(pool) == 2  # both, with no task yet
+        pool_tasks.start_for(pool, [new])
+        assert processes(pool) == 2  # once
+        assert pool.submit(os.getpid).result() != os.getpid()
+    finally:
+        pool.shutdown()

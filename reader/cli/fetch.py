@@ -5,6 +5,7 @@ It holds no pipeline logic of its own (that is `reader.ingest`), and never shows
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from .. import console
 from typing import TYPE_CHECKING
@@ -120,19 +121,29 @@ def report_json(report: IngestReport) -> dict:
 
 
 def run_fetch(ctx: Context, selectors: list[str], *, fulltext: bool, as_json: bool, wait: float) -> IngestReport:
+    from .. import pool_tasks
+    from ..process_pool import WorkerPool
+
+    if selectors:
+        feeds = ctx.resolve_feeds(selectors)
+    else:  # (no database yet: the pipeline makes it, under the writer lock)
+        feeds = [f for f in ctx.store.feeds() if f.enabled] if ctx.settings.db_path.exists() else []
+    feed_ids = [f.id for f in feeds] if selectors else None
+    pool = WorkerPool()
+    pool_tasks.start_for(pool, feeds)  # (feeds never read: the workers start beside the pipeline's imports)
+    ctx.close()  # the pipeline opens its own connections under the writer lock
     from .. import ingest as pipeline
 
-    feed_ids = [f.id for f in ctx.resolve_feeds(selectors)] if selectors else None
-    ctx.close()  # the pipeline opens its own connections under the writer lock
+    run = partial(pipeline.run_ingest, ctx.settings, feed_ids=feed_ids, fulltext=fulltext, wait=wait, pool=pool)
     if as_json:
-        report = pipeline.run_ingest(ctx.settings, feed_ids=feed_ids, fulltext=fulltext, wait=wait)
+        report = run()
         console.print_json(report_json(report))
         return report
     if console.is_tty():
         with TerminalProgress() as progress:
-            report = pipeline.run_ingest(ctx.settings, feed_ids=feed_ids, fulltext=fulltext, progress=progress, wait=wait)
+            report = run(progress=progress)
     else:
-        report = pipeline.run_ingest(ctx.settings, feed_ids=feed_ids, fulltext=fulltext, progress=plain_progress, wait=wait)
+        report = run(progress=plain_progress)
     console.out.print(summary(report))
     return report
 
