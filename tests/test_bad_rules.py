@@ -278,3 +278,41 @@ def test_a_new_rule_broken_from_the_start_catches_up_only_on_what_arrived_after_
         assert len(match_new_articles(settings, store, index, wait_for_pages=False).new_alerts) == 1
     finally:
         store.close()
+
+
+def test_a_second_outlet_arriving_while_the_rule_file_is_broken_sends_the_alert_that_waited_for_it(settings):
+    """`outlets = 2`: the story's second outlet came while the rule's file did not load; fixed, the rule counts
+    it, and the alert that waited for it goes out, once, with no update besides."""
+    write_rule(settings.rules_dir, "wide", query="DeepSeek", notify=["json://127.0.0.1:9/hook"], outlets=2,
+               story_updates="every")  # fmt: skip
+    path = settings.rules_dir / "wide.toml"
+    fixed = path.read_text()
+    store = Store(settings.db_path)
+    try:
+
+        def outlet(host: str, n: int):
+            feed, _new = store.add_feed(f"http://{host}:9/feed.xml", title=f"Wire at {host}")
+            title, summary = EVENTS[n]
+            store.upsert_articles(feed.id, [ParsedArticle(key=f"{host}-{n}", title=title, link=f"http://{host}:9/{n}",
+                                                          summary=summary, published=utcnow())],
+                                  fulltext=False, canonical={})  # fmt: skip
+            index = open_index(settings, store)
+            update_index(store, index)
+            group_stories(store)
+            return index
+
+        index = outlet("127.0.0.1", 1)
+        (made,) = match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        assert not store.alerts_by_ids([made])[made].deliveries  # one outlet so far: it waits
+        path.write_text(fixed.replace("query = ", "query = = "))
+        index = outlet("127.0.0.2", 1)
+        assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        assert not store.alerts_by_ids([made])[made].deliveries
+        path.write_text(fixed)
+        assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        alert = store.alerts_by_ids([made])[made]
+        assert len(alert.outlets) == 2 and len(alert.deliveries) == 1  # it goes out now, and no update besides
+        assert not match_new_articles(settings, store, outlet("127.0.0.3", 3), wait_for_pages=False).joined
+        assert len(store.alerts_by_ids([made])[made].deliveries) == 1
+    finally:
+        store.close()
