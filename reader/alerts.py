@@ -33,6 +33,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import Executor
@@ -229,7 +230,8 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     report.searched, report.failed = found.searched, found.failed
     _record_rule_errors(store, report.failed, ran={r.name for r in alerting} - report.failed.keys(),
                         known={r.name for r in ruleset.rules})  # fmt: skip
-    left_out = sorted(set(report.failed) | {p.path.stem for p in ruleset.errors})
+    paused = {p.path.stem for p in ruleset.errors if _paused(p.path)}  # (a paused rule owes nothing)
+    left_out = sorted(set(report.failed) | ({p.path.stem for p in ruleset.errors} - paused))
     armed_before = store.armed(left_out)
     for name in left_out:
         missed.add(name, eligible, now, _file_time(settings.rules_dir, name), armed_before.get(name))
@@ -360,6 +362,17 @@ def _file_time(rules_dir: Path, rule: str) -> int | None:
         return (rules_dir / f"{rule}.toml").stat().st_mtime_ns
     except OSError:
         return None
+
+
+def _paused(path: Path) -> bool:
+    """Whether a rule file that does not load says `enabled = false` (at its top, before any table): a typo
+    made while editing a paused rule must not make it owe, and then alert on, what arrived while it was paused."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    top = re.split(r"^\s*\[", text, maxsplit=1, flags=re.MULTILINE)[0]
+    return re.search(r"^\s*enabled\s*=\s*false\s*(#.*)?$", top, re.MULTILINE) is not None
 
 
 def _runs(ids: Iterable[int]) -> list[list[int]]:

@@ -316,3 +316,24 @@ def test_a_second_outlet_arriving_while_the_rule_file_is_broken_sends_the_alert_
         assert len(store.alerts_by_ids([made])[made].deliveries) == 1
     finally:
         store.close()
+
+
+def test_a_paused_rule_broken_while_paused_owes_nothing_once_fixed_and_resumed(settings):
+    """A typo while editing a paused rule: fixed and resumed in one edit, it alerts on what arrives from then
+    on, not on everything that arrived while it was paused."""
+    write_rule(settings.rules_dir, "good", query=GOOD, notify=["json://127.0.0.1:9/hook"])
+    path = settings.rules_dir / "good.toml"
+    store = Store(settings.db_path)
+    try:
+        index = store_new_article(settings, store, 1)
+        assert len(match_new_articles(settings, store, index, wait_for_pages=False).new_alerts) == 1  # armed
+        write_rule(settings.rules_dir, "good", query=GOOD, notify=["json://127.0.0.1:9/hook"], enabled=False,
+                   overwrite=True)  # fmt: skip
+        path.write_text(path.read_text().replace("query = ", "query = = "))
+        for n in (2, 3):
+            index = store_new_article(settings, store, n)
+            assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        write_rule(settings.rules_dir, "good", query=GOOD, notify=["json://127.0.0.1:9/hook"], overwrite=True)
+        assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+    finally:
+        store.close()
