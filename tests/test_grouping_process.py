@@ -3,7 +3,9 @@ story features the parse workers made, forwarded to it; a first fetch of many fe
 
 from __future__ import annotations
 
+import asyncio
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -194,3 +196,30 @@ def test_a_grouping_process_killed_while_idle_leaves_the_run_to_group_in_the_mai
             run[0].kill()
         for server in servers:
             server.close()
+
+
+def test_a_run_cancelled_before_its_fetches_began_leaves_no_grouping_process(settings):
+    """A refresh stopped as it starts (the reader's refresh, cancelled) ends the grouping process it started."""
+    from reader.ingest import ingest, open_index
+    from reader.process_pool import WorkerPool
+
+    store = Store(settings.db_path)
+    for k in range(12):  # (GROUPING_PROCESS_FEEDS: 10 first reads start it)
+        store.add_feed(f"http://127.0.0.1:9/{k}.xml")
+    index = open_index(settings, store)
+    pool = WorkerPool(1)
+    before = set(multiprocessing.active_children())
+
+    async def cancelled() -> None:
+        run = asyncio.create_task(ingest(settings, store, index, pool, fulltext=True))
+        await asyncio.sleep(0)  # (it runs to its first wait, its grouping process started)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    try:
+        asyncio.run(cancelled())
+    finally:
+        pool.terminate()
+        store.close()
+    assert not set(multiprocessing.active_children()) - before
