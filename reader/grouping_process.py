@@ -60,10 +60,11 @@ class GroupingProcess:
         return self._pool.submit(_pass, final, self._sent)
 
     def close(self) -> None:
-        """End the process now (idle at the end of a run; a stopped run's pass loses only its open chunk)."""
-        self._sender.shutdown(wait=False, cancel_futures=True)
-        self._send.close()
+        """End the process now (idle at the end of a run; a stopped run's pass loses only its open chunk).
+        The process first: a send under way then fails at once, and the pipe is closed with no send under way."""
         self._pool.terminate()
+        self._sender.shutdown(wait=True, cancel_futures=True)
+        self._send.close()
 
 
 def _send(conn: Connection, data: bytes) -> None:

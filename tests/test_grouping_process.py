@@ -223,3 +223,4 @@ def test_a_run_cancelled_before_its_fetches_began_leaves_no_grouping_process(set
         pool.terminate()
         store.close()
     assert not set(multiprocessing.active_children()) - before
+
