@@ -236,8 +236,8 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     report.searched, report.failed = found.searched, found.failed
     _record_rule_errors(store, report.failed, ran={r.name for r in alerting} - report.failed.keys(),
                         known={r.name for r in ruleset.rules})  # fmt: skip
-    paused = {p.path.stem for p in ruleset.errors if _paused(p.path)}  # (a paused rule owes nothing)
-    left_out = sorted(set(report.failed) | ({p.path.stem for p in ruleset.errors} - paused))
+    quiet = {p.path.stem for p in ruleset.errors if _quiet(p.path)}  # (a paused rule owes nothing)
+    left_out = sorted(set(report.failed) | ({p.path.stem for p in ruleset.errors} - quiet))
     armed_before = store.armed(left_out)
     for name in left_out:
         missed.add(name, eligible, now, _file_time(settings.rules_dir, name), armed_before.get(name))
@@ -391,15 +391,17 @@ def _file_time(rules_dir: Path, rule: str) -> int | None:
         return None
 
 
-def _paused(path: Path) -> bool:
-    """Whether a rule file that does not load says `enabled = false` (at its top, before any table): a typo
-    made while editing a paused rule must not make it owe, and then alert on, what arrived while it was paused."""
+def _quiet(path: Path) -> bool:
+    """Whether a rule file that does not load says `enabled = false`, or has no `notify` (a saved search), at
+    its top (before any table): a typo made while editing a paused rule or a saved search must not make it owe,
+    and then alert on, what arrived while it alerted on nothing."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
     top = re.split(r"^\s*\[", text, maxsplit=1, flags=re.MULTILINE)[0]
-    return re.search(r"^\s*enabled\s*=\s*false\s*(#.*)?$", top, re.MULTILINE) is not None
+    paused = re.search(r"^\s*enabled\s*=\s*false\s*(#.*)?$", top, re.MULTILINE) is not None
+    return paused or re.search(r"^\s*notify\s*=", top, re.MULTILINE) is None
 
 
 def _runs(ids: Iterable[int]) -> list[list[int]]:

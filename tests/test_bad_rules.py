@@ -10,6 +10,8 @@ import time
 from datetime import timedelta
 from dataclasses import replace
 
+import pytest
+
 from reader.alerts import MISSED_KEY, Missed, match_batch, match_new_articles, rule_errors
 from reader.health import status_warnings, watch
 from reader.index import parse_query
@@ -318,16 +320,17 @@ def test_a_second_outlet_arriving_while_the_rule_file_is_broken_sends_the_alert_
         store.close()
 
 
-def test_a_paused_rule_broken_while_paused_owes_nothing_once_fixed_and_resumed(settings):
-    """A typo while editing a paused rule: fixed and resumed in one edit, it alerts on what arrives from then
-    on, not on everything that arrived while it was paused."""
+@pytest.mark.parametrize("quiet", [dict(enabled=False), dict(notify=[])], ids=["paused", "saved search"])
+def test_a_paused_rule_broken_while_paused_owes_nothing_once_fixed_and_resumed(settings, quiet):
+    """A typo while editing a paused rule (or one made a saved search): fixed and resumed in one edit, it alerts
+    on what arrives from then on, not on everything that arrived while it alerted on nothing."""
     write_rule(settings.rules_dir, "good", query=GOOD, notify=["json://127.0.0.1:9/hook"])
     path = settings.rules_dir / "good.toml"
     store = Store(settings.db_path)
     try:
         index = store_new_article(settings, store, 1)
         assert len(match_new_articles(settings, store, index, wait_for_pages=False).new_alerts) == 1  # armed
-        write_rule(settings.rules_dir, "good", query=GOOD, notify=["json://127.0.0.1:9/hook"], enabled=False,
+        write_rule(settings.rules_dir, "good", query=GOOD, **{"notify": ["json://127.0.0.1:9/hook"], **quiet},
                    overwrite=True)  # fmt: skip
         path.write_text(path.read_text().replace("query = ", "query = = "))
         for n in (2, 3):
