@@ -127,7 +127,8 @@ def grouping_cpu_rows(report: dict, sample) -> list[str]:
     rows = [f"| grouping CPU ({where}) | {cpu:.2f} s ({cpu / sample.wall:.1%} of the refresh's wall time, "
             f"{cpu / sample.cpu:.1%} of its CPU; {per_article:.0f} µs per article) |"]  # fmt: skip
     if start is not None:
-        rows.append(f"| grouping process start-up (CPU) | {start:.2f} s ({start / sample.cpu:.1%} of the refresh's CPU) |")
+        rows.append(f"| grouping process start-up (CPU) | {start:.2f} s "
+                    f"({start / sample.cpu:.1%} of the refresh's CPU) |")  # fmt: skip
     rows.append(f"| refresh's CPU (the command, its workers and grouping process) | {sample.cpu:.2f} s "
                 f"({timings.get('parse_cpu', 0.0):.2f} s of it parsing in the workers) |")  # fmt: skip
     return rows
