@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from reader.config import DaemonSettings
-from reader.daemon import Schedule
+from reader.daemon import Daemon, Schedule
 from reader.ingest import ingest, open_index
 from reader.logs import LOG_FILE_BYTES, LogFile
 from reader.models import Feed
@@ -348,9 +349,53 @@ def test_the_database_deleted_under_the_daemon_is_put_back_whole_and_told_once(w
     wait_for(lambda: d.text().count("next cycle at") >= 3, "the restart on the backup, and its index made anew")
     assert titles(health) == ["Reader database deleted, and put back", "Reader database replaced"]
     assert sorted(a["title"] for a in reader("search", "--json", "DeepSeek", **cli).json()) == found
+    saved = list(settings.data_dir.glob("reader.sqlite.before-swap-*"))  # the one it had, kept aside
+    assert len(saved) == 1 and str(saved[0]) in health.received()[1]["message"]
     assert d.stop() == 0
     assert endpoint.titles() == expected_titles()  # no alert sent twice
     assert "Traceback" not in d.text()
+
+
+def test_a_database_deleted_then_made_anew_by_a_command_is_put_back_not_taken_for_a_backup(world):
+    """Deleted, then `reader articles` run before the daemon looks: the empty file that command made is no
+    backup put back; it is moved aside and the daemon's copy written back, the index kept."""
+    settings, _server, _endpoint, daemon = world
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    health = Endpoint(_server, path="/health")
+    (settings.config_dir / "config.toml").write_text(f'[health]\nnotify = ["{health.url}"]\n')
+    d = daemon("--log-level", "info")
+    wait_for(lambda: "next cycle at" in d.text(), "the first cycle")
+    stored = reader("articles", "--json", **cli).json()
+    for path in settings.data_dir.glob("reader.sqlite*"):
+        path.unlink()
+    assert reader("articles", "--json", **cli).json() == []  # the user looks: a new empty database
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: titles(health), "the swap to be told")
+    wait_for(lambda: d.text().count("next cycle at") >= 2, "the restart on the file put back")
+    assert titles(health) == ["Reader database replaced by a smaller one, and put back"]
+    assert reader("articles", "--json", **cli).json() == stored
+    aside = list(settings.data_dir.glob("reader.sqlite.set-aside-*"))
+    assert aside and str(aside[0]) in health.received()[0]["message"]
+    assert len(reader("search", "--json", "DeepSeek", **cli).json()) > 0  # the index was kept
+    assert d.stop() == 0
+
+
+def test_a_look_for_a_swapped_database_from_a_thread_with_no_connection_opens_nothing_by_path(settings):
+    """asyncio.to_thread may run the look on a thread with no connection yet: it must not open (and so make)
+    a new file at the path, then take that for the database."""
+    store = Store(settings.db_path)
+    store.set_meta("precious", "data")
+    dm = Daemon(settings)
+    store.close()
+    store, index = dm._open()
+    for path in settings.data_dir.glob("reader.sqlite*"):
+        path.unlink()
+    out: list[bool] = []
+    look = threading.Thread(target=lambda: out.append(dm._database_swapped(store, index)))
+    look.start()
+    look.join()
+    store.close()
+    assert out == [True] and Store(settings.db_path).get_meta("precious") == "data"
 
 
 def test_the_log_file_is_opened_again_when_moved_and_never_grows_past_its_cap(tmp_path):
