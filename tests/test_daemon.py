@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import resource
@@ -503,3 +504,36 @@ def test_alerts_given_up_while_their_target_was_down_go_out_once_it_is_back(http
     run(settings)
     assert sorted(n["title"] for n in hook.received()) == ["DeepSeek: DeepSeek first", "DeepSeek: DeepSeek second"]
     assert titles(health) == [f"Alerts not delivered: {hook.url}", f"Recovered: {hook.url}"]
+
+
+class Picky(Endpoint):
+    """Refuses a message for what it says (Telegram's 400 "can't parse entities"), accepts the rest."""
+
+    def _answer(self, seen) -> Response:
+        self.status = 400 if "Poison" in json.loads(self.server.posted[-1][2])["title"] else 200
+        return super()._answer(seen)
+
+
+def test_a_message_the_target_refuses_for_what_it_says_holds_no_other_back_and_is_requeued_once(
+        http_server, settings):  # fmt: skip
+    """A 4xx about one message (not the target down) retries that one alone: later alerts go out at once. Given
+    up, it is sent once more when the target next accepts a message, then given up for good: told once, and
+    its end once, never cycling."""
+    hook, health = Picky(http_server), Endpoint(http_server, path="/health")
+    settings = replace(settings, fetch=replace(settings.fetch, fulltext=False),
+                       alerts=replace(settings.alerts, retry_base_seconds=1.0, max_attempts=2),
+                       health=replace(settings.health, notify=(health.url,)))  # fmt: skip
+    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[hook.url], title="DeepSeek")
+    news = [Item("DeepSeek Poison", http_server.url("/1"), "DeepSeek news.", published=recent(1))]
+    url = http_server.route("/feed.xml", rss(news), headers=RSS)
+    subscribe(settings, url)
+    run(settings)  # refused: tried again in a second, alone
+    for n, word in enumerate(["Alpha", "Bravo", "Charlie", "Delta"], 2):
+        news.append(Item(f"DeepSeek {word}", http_server.url(f"/{n}"), f"DeepSeek {word} story.", published=recent(1)))
+        http_server.route("/feed.xml", rss(news), headers=RSS)
+        run(settings)  # each goes out at once, whatever waits for the refused one
+        assert hook.received()[-1]["title"] == f"DeepSeek: DeepSeek {word}"
+        if n == 2:
+            time.sleep(1.1)  # ok: the refused one's retry comes (its second attempt: given up)
+    assert titles(health) == [f"Alerts not delivered: {hook.url}", f"Recovered: {hook.url}"]
+    assert hook.answers.count(400) == 3  # two attempts, and one more after a message went through
