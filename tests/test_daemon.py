@@ -537,3 +537,4 @@ def test_a_message_the_target_refuses_for_what_it_says_holds_no_other_back_and_i
             time.sleep(1.1)  # ok: the refused one's retry comes (its second attempt: given up)
     assert titles(health) == [f"Alerts not delivered: {hook.url}", f"Recovered: {hook.url}"]
     assert hook.answers.count(400) == 3  # two attempts, and one more after a message went through
+    assert "not sent again by itself" in health.received()[1]["message"]  # the end says what became of it
