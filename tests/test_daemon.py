@@ -538,3 +538,29 @@ def test_a_message_the_target_refuses_for_what_it_says_holds_no_other_back_and_i
     assert titles(health) == [f"Alerts not delivered: {hook.url}", f"Recovered: {hook.url}"]
     assert hook.answers.count(400) == 3  # two attempts, and one more after a message went through
     assert "not sent again by itself" in health.received()[1]["message"]  # the end says what became of it
+
+
+def test_a_backup_put_back_while_the_index_backlog_runs_gets_none_of_its_writes(http_server, settings):
+    """The backlog's indexing thread is stopped before the checkpoint: no commit of it lands in the -wal
+    after, where the restarted daemon would replay it onto the backup."""
+    subscribe(settings, http_server.route("/feed.xml", rss(items(150)), headers=RSS))
+    run(settings)
+    backup = settings.data_dir / "backup.sqlite"
+    Store(settings.db_path).close()
+    shutil.copy(settings.db_path, backup)  # (closed: the whole database is in the file)
+    dm = Daemon(settings)
+    store, index = dm._open()
+    try:
+        store.mark_all_unindexed()  # a rebuild's backlog, indexed in a thread beside the cycles
+        dm._index_backlog(store, index)
+        backup.replace(settings.db_path)
+        while not dm._database_swapped(store, index):  # (the backlog's slice still running: the next cycle)
+            pass
+        dm._backlog.join()
+        wal = Path(f"{settings.db_path}-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+    finally:
+        dm.stopping.set()
+        store.close()
+    check = sqlite3.connect(settings.db_path)
+    assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
