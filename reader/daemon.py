@@ -53,7 +53,7 @@ from .health import CONFIG_BROKEN, DAEMON_FAILING, DATABASE_SWAPPED, Troubles, r
 from .ingest import IndexProgress, IngestReport, index_backlog, ingest, open_index, worker_pool
 from .filemodes import tighten
 from .lock import WriterLock
-from .logs import setup_logging
+from .logs import redact_secrets, setup_logging
 from .models import Feed, FetchStatus
 from .process_pool import WorkerPool
 from .store import Store, StoreWriteError, utcnow
@@ -440,12 +440,13 @@ def _file_id(path: Path) -> tuple[int, int] | None:
 
 
 def _reason(exc: Exception) -> str:
+    """What went wrong, in one line with no secret in it (it is told, and kept in FAULT_FILE)."""
     if isinstance(exc, StoreWriteError):
-        return clean_line(str(exc), 400)
+        return clean_line(redact_secrets(str(exc)), 400)
     damaged = isinstance(exc, sqlite3.DatabaseError) and getattr(exc, "sqlite_errorcode", 0) & 0xFF in (
         sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)  # fmt: skip
     hint = "; the database file is damaged: 'reader doctor' says how to save what it holds" if damaged else ""
-    return clean_line(f"{type(exc).__name__}: {exc}{hint}", 400)
+    return clean_line(redact_secrets(f"{type(exc).__name__}: {exc}{hint}"), 400)
 
 
 def _log_progress(event) -> None:

@@ -564,3 +564,17 @@ def test_a_backup_put_back_while_the_index_backlog_runs_gets_none_of_its_writes(
         store.close()
     check = sqlite3.connect(settings.db_path)
     assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_config_error_quoting_a_feed_url_with_credentials_is_told_masked(http_server, settings):
+    """[daemon.feed_intervals] keys are feed URLs: the error quoting one reaches [health] notify masked."""
+    health = Endpoint(http_server, path="/health")
+    dm = Daemon(replace(settings, health=replace(settings.health, notify=(health.url,))))
+    settings.config_dir.mkdir(parents=True, exist_ok=True)
+    (settings.config_dir / "config.toml").write_text(
+        '[daemon.feed_intervals]\n"https://alice:hunter2pw@example.com/feed" = 0\n')
+    dm._read_settings()
+    asyncio.run(dm._tell())
+    told = health.received()
+    assert titles(health) == ["Reader daemon: config.toml has an error"] and "feed_intervals" in told[0]["message"]
+    assert "hunter2pw" not in json.dumps(told)
