@@ -130,12 +130,12 @@ class Daemon:
 
     def run(self) -> int:
         """Raises WriterBusy if another process ingests; 0 after a clean stop, 1 if the last cycle failed."""
+        self._install_signal_handlers()  # first: SIGHUP's default would end the daemon
         lock = WriterLock(self.settings.lock_path)
         lock.acquire(wait=0, daemon=not self.once)  # a writer told so knows it need not wait for the end
         restart = False
         try:
             tighten(self.settings)
-            self._install_signal_handlers()
             log.info("daemon started (pid %d)%s", os.getpid(), ", one cycle" if self.once else "")
             with worker_pool() as pool:
                 store, index = self._open()
@@ -148,9 +148,12 @@ class Daemon:
                     if self._held is not None:
                         self._held.close()
         finally:
-            lock.release()
+            if not restart:
+                lock.release()
         if restart:  # a start afresh: the new database file, checked and opened as at any start
             log.info("daemon restarting (pid %d) on the database file now at %s", os.getpid(), self.settings.db_path)
+            lock.hand_over()  # held through the exec: a `reader fetch` meanwhile would make the new image exit
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # ignored until the new image's handler (exec keeps it)
             logging.shutdown()
             gc.collect()  # the worker pool's semaphores released, not reported leaked when the new image ends
             os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])

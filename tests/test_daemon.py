@@ -25,6 +25,7 @@ import pytest
 from reader.config import DaemonSettings
 from reader.daemon import Daemon, Schedule
 from reader.ingest import ingest, open_index
+from reader.lock import WriterLock
 from reader.logs import LOG_FILE_BYTES, LogFile
 from reader.models import Feed
 from reader.rules import write_rule
@@ -381,6 +382,25 @@ def test_a_database_deleted_then_made_anew_by_a_command_is_put_back_not_taken_fo
     assert d.stop() == 0
 
 
+def test_a_restart_keeps_the_writer_lock_throughout_and_a_sighup_meanwhile_is_harmless(world):
+    """Between the restart's exec and the new image's start no other writer can take the lock (the new image
+    would exit, busy), and a SIGHUP (logrotate's postrotate) never ends the daemon."""
+    settings, _server, _endpoint, daemon = world
+    d = daemon("--log-level", "info")
+    wait_for(lambda: "next cycle at" in d.text(), "the first cycle")
+    for path in settings.data_dir.glob("reader.sqlite*"):
+        path.unlink()
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "daemon restarting" in d.text(), "the restart")
+    lock, free = WriterLock(settings.lock_path), 0
+    while d.text().count("next cycle at") < 2 and d.proc.poll() is None:
+        free += not lock.is_held_elsewhere()
+        d.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.02)  # ok: the poll interval of a wait on a condition
+    assert d.proc.poll() is None and free == 0
+    assert d.stop() == 0
+
+
 def test_a_look_for_a_swapped_database_from_a_thread_with_no_connection_opens_nothing_by_path(settings):
     """asyncio.to_thread may run the look on a thread with no connection yet: it must not open (and so make)
     a new file at the path, then take that for the database."""
@@ -417,6 +437,31 @@ def test_the_log_file_is_opened_again_when_moved_and_never_grows_past_its_cap(tm
         handler.close()
     assert path.read_text() == "the newest\n"
     assert Path(f"{path}.1").stat().st_size >= LOG_FILE_BYTES  # the previous file: the one kept
+
+
+def test_the_log_file_emptied_in_place_goes_on_and_one_that_cannot_move_is_emptied_in_place(tmp_path):
+    """logrotate's copytruncate leaves the stream's offset where it was: the emptied file is not taken for a full
+    one (the copy logrotate made as FILE.1 is kept). A file that cannot be moved aside is emptied, not grown."""
+    path = tmp_path / "daemon.log"
+    handler = LogFile(path)
+    log = logging.Logger("week")
+    log.addHandler(handler)
+    line = "x" * (1024 * 1024)
+    try:
+        for _ in range(LOG_FILE_BYTES // len(line)):
+            log.warning(line)
+        shutil.copy(path, f"{path}.1")  # copytruncate
+        os.truncate(path, 0)
+        log.warning("after copytruncate")
+        assert path.read_text() == "after copytruncate\n"
+        assert Path(f"{path}.1").stat().st_size >= LOG_FILE_BYTES
+        Path(f"{path}.1").unlink()
+        (tmp_path / "daemon.log.1" / "in the way").mkdir(parents=True)  # the move aside refused
+        for _ in range(LOG_FILE_BYTES // len(line) + 3):
+            log.warning(line)
+    finally:
+        handler.close()
+    assert path.stat().st_size < LOG_FILE_BYTES
 
 
 def test_the_index_deleted_under_a_running_daemon_is_rebuilt_from_the_database(http_server, settings):
