@@ -324,17 +324,25 @@ def test_config_edited_while_running_applies_and_an_error_is_told_once_while_the
     assert "config.toml:5: " in told and "must be ≥ 1 (got 0)" in told and "keeps the settings it had" in told
 
 
-def test_the_database_deleted_under_the_daemon_is_put_back_whole_and_told_once(world):
-    settings, _server, endpoint, daemon = world
+def daemon_deleting_its_database(world):
+    """A daemon with [health] notify, after its first cycle; its database files then deleted (a cleanup script,
+    a sync tool, a slip of rm). Returns (daemon, health endpoint, cli, the articles stored, the search's titles)."""
+    settings, server, _endpoint, daemon = world
     cli = dict(data=settings.data_dir, config=settings.config_dir)
-    health = Endpoint(_server, path="/health")
+    health = Endpoint(server, path="/health")
     (settings.config_dir / "config.toml").write_text(f'[health]\nnotify = ["{health.url}"]\n')
     d = daemon("--log-level", "info")
     wait_for(lambda: "next cycle at" in d.text(), "the first cycle")
     stored = reader("articles", "--json", **cli).json()
     found = sorted(a["title"] for a in reader("search", "--json", "DeepSeek", **cli).json())
     for path in settings.data_dir.glob("reader.sqlite*"):
-        path.unlink()  # a cleanup script, a sync tool, a slip of rm
+        path.unlink()
+    return d, health, cli, stored, found
+
+
+def test_the_database_deleted_under_the_daemon_is_put_back_whole_and_told_once(world):
+    settings, _server, endpoint, _daemon = world
+    d, health, cli, stored, found = daemon_deleting_its_database(world)
     d.proc.send_signal(signal.SIGHUP)  # (else it is seen within seconds)
     wait_for(lambda: titles(health), "the deletion to be told")
     wait_for(lambda: d.text().count("daemon started") == 2, "the restart on the file put back")
@@ -358,38 +366,14 @@ def test_the_database_deleted_under_the_daemon_is_put_back_whole_and_told_once(w
     assert "Traceback" not in d.text()
 
 
-def test_a_database_deleted_then_made_anew_by_a_command_is_put_back_not_taken_for_a_backup(world):
+def test_a_database_deleted_then_made_anew_by_a_command_is_put_back_and_the_restart_keeps_the_lock(world):
     """Deleted, then `reader articles` run before the daemon looks: the empty file that command made is no
-    backup put back; it is moved aside and the daemon's copy written back, the index kept."""
-    settings, _server, _endpoint, daemon = world
-    cli = dict(data=settings.data_dir, config=settings.config_dir)
-    health = Endpoint(_server, path="/health")
-    (settings.config_dir / "config.toml").write_text(f'[health]\nnotify = ["{health.url}"]\n')
-    d = daemon("--log-level", "info")
-    wait_for(lambda: "next cycle at" in d.text(), "the first cycle")
-    stored = reader("articles", "--json", **cli).json()
-    for path in settings.data_dir.glob("reader.sqlite*"):
-        path.unlink()
+    backup put back; it is moved aside and the daemon's copy written back, the index kept. Between the
+    restart's exec and the new image's start no other writer can take the lock (the new image would exit,
+    busy), and a SIGHUP (logrotate's postrotate) never ends the daemon."""
+    settings = world[0]
+    d, health, cli, stored, found = daemon_deleting_its_database(world)
     assert reader("articles", "--json", **cli).json() == []  # the user looks: a new empty database
-    d.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: titles(health), "the swap to be told")
-    wait_for(lambda: d.text().count("next cycle at") >= 2, "the restart on the file put back")
-    assert titles(health) == ["Reader database replaced by a smaller one, and put back"]
-    assert reader("articles", "--json", **cli).json() == stored
-    aside = list(settings.data_dir.glob("reader.sqlite.set-aside-*"))
-    assert aside and str(aside[0]) in health.received()[0]["message"]
-    assert len(reader("search", "--json", "DeepSeek", **cli).json()) > 0  # the index was kept
-    assert d.stop() == 0
-
-
-def test_a_restart_keeps_the_writer_lock_throughout_and_a_sighup_meanwhile_is_harmless(world):
-    """Between the restart's exec and the new image's start no other writer can take the lock (the new image
-    would exit, busy), and a SIGHUP (logrotate's postrotate) never ends the daemon."""
-    settings, _server, _endpoint, daemon = world
-    d = daemon("--log-level", "info")
-    wait_for(lambda: "next cycle at" in d.text(), "the first cycle")
-    for path in settings.data_dir.glob("reader.sqlite*"):
-        path.unlink()
     d.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: "daemon restarting" in d.text(), "the restart")
     lock, free = WriterLock(settings.lock_path), 0
@@ -398,6 +382,11 @@ def test_a_restart_keeps_the_writer_lock_throughout_and_a_sighup_meanwhile_is_ha
         d.proc.send_signal(signal.SIGHUP)
         time.sleep(0.02)  # ok: the poll interval of a wait on a condition
     assert d.proc.poll() is None and free == 0
+    assert titles(health) == ["Reader database replaced by a smaller one, and put back"]
+    assert reader("articles", "--json", **cli).json() == stored
+    aside = list(settings.data_dir.glob("reader.sqlite.set-aside-*"))
+    assert aside and str(aside[0]) in health.received()[0]["message"]
+    assert sorted(a["title"] for a in reader("search", "--json", "DeepSeek", **cli).json()) == found  # index kept
     assert d.stop() == 0
 
 
@@ -526,18 +515,25 @@ def test_alerts_made_while_their_target_is_down_wait_behind_the_first_and_arrive
     assert [n["title"] for n in hook.received()] == ["DeepSeek: DeepSeek first", "DeepSeek: DeepSeek second"]
 
 
-def test_alerts_given_up_while_their_target_was_down_go_out_once_it_is_back(http_server, settings):
-    """An outage longer than the attempts: the alert given up is told once, and sent once the target
-    accepts a message again, with no `reader alerts retry`; nothing twice."""
-    hook, health = Endpoint(http_server), Endpoint(http_server, path="/health")
-    hook.status = 503
+def two_attempts_world(http_server, settings, hook: Endpoint, first: str):
+    """A rule alerting `hook` on one feed holding the article `first`; retries after 1 s, given up after 2
+    attempts, told to a health endpoint. Returns (settings, health endpoint, the feed's items)."""
+    health = Endpoint(http_server, path="/health")
     settings = replace(settings, fetch=replace(settings.fetch, fulltext=False),
                        alerts=replace(settings.alerts, retry_base_seconds=1.0, max_attempts=2),
                        health=replace(settings.health, notify=(health.url,)))  # fmt: skip
     write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[hook.url], title="DeepSeek")
-    news = [Item("DeepSeek first", http_server.url("/1"), "DeepSeek news.", published=recent(1))]
-    url = http_server.route("/feed.xml", rss(news), headers=RSS)
-    subscribe(settings, url)
+    news = [Item(first, http_server.url("/1"), "DeepSeek news.", published=recent(1))]
+    subscribe(settings, http_server.route("/feed.xml", rss(news), headers=RSS))
+    return settings, health, news
+
+
+def test_alerts_given_up_while_their_target_was_down_go_out_once_it_is_back(http_server, settings):
+    """An outage longer than the attempts: the alert given up is told once, and sent once the target
+    accepts a message again, with no `reader alerts retry`; nothing twice."""
+    hook = Endpoint(http_server)
+    hook.status = 503
+    settings, health, news = two_attempts_world(http_server, settings, hook, "DeepSeek first")
     run(settings)
     time.sleep(1.1)  # ok: the retry's time comes
     run(settings)  # the second attempt: given up, and told
@@ -564,14 +560,8 @@ def test_a_message_the_target_refuses_for_what_it_says_holds_no_other_back_and_i
     """A 4xx about one message (not the target down) retries that one alone: later alerts go out at once. Given
     up, it is sent once more when the target next accepts a message, then given up for good: told once, and
     its end once, never cycling."""
-    hook, health = Picky(http_server), Endpoint(http_server, path="/health")
-    settings = replace(settings, fetch=replace(settings.fetch, fulltext=False),
-                       alerts=replace(settings.alerts, retry_base_seconds=1.0, max_attempts=2),
-                       health=replace(settings.health, notify=(health.url,)))  # fmt: skip
-    write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[hook.url], title="DeepSeek")
-    news = [Item("DeepSeek Poison", http_server.url("/1"), "DeepSeek news.", published=recent(1))]
-    url = http_server.route("/feed.xml", rss(news), headers=RSS)
-    subscribe(settings, url)
+    hook = Picky(http_server)
+    settings, health, news = two_attempts_world(http_server, settings, hook, "DeepSeek Poison")
     run(settings)  # refused: tried again in a second, alone
     for n, word in enumerate(["Alpha", "Bravo", "Charlie", "Delta"], 2):
         news.append(Item(f"DeepSeek {word}", http_server.url(f"/{n}"), f"DeepSeek {word} story.", published=recent(1)))
