@@ -18,8 +18,9 @@ Its own faults are told once through [health] notify, and once more when
 over: a cycle that fails (a full disk, a damaged database), config.toml edited
 into an error (SIGHUP, or an edit, reads it again; a valid one applies), a
 start that fails. A database file deleted under it is written back from the
-copy it holds open, and one replaced is taken up: either way it restarts on
-the file (exec), told once.
+copy it holds open, as is one replaced by a file holding fewer articles (set
+aside); one replaced otherwise is taken up (the copy it held saved aside):
+either way it restarts on the file (exec), keeping the writer lock, told once.
 
 SIGTERM or SIGINT stops the daemon within a few seconds, whatever is in
 flight: the cycle's fetches are cancelled and its workers ended, and it exits
