@@ -23,8 +23,11 @@ Timed, each the median of `--repeat` runs:
   end-to-end `match_new_articles` with the pool: arm, match, snippets, record
             the alerts (one transaction); run once, since it empties the queue
 
-Checked: the alerts recorded equal the matches, and every match is what
-`SearchIndex.search` finds for that rule over the whole index, within the batch.
+Checked (exit 1 if not, with what failed): every generated rule loads, every
+new article is queued for matching (stored, grouped into its story, indexed),
+something matches, the pool's matches equal the one-process ones and what
+`SearchIndex.search` finds for that rule over the whole index within the
+batch (a sample of rules), and one alert is recorded per match.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from benchmarks.bench_index import FUNCTION_WORDS, Corpus
 from reader.alerts import PARALLEL_MIN_PAIRS, match_batch, match_new_articles
 from reader.config import load_settings
 from reader.index import SearchIndex
-from reader.ingest import update_index, worker_pool
+from reader.ingest import group_stories, update_index, worker_pool
 from reader.models import ParsedArticle
 from reader.rules import load_rules
 from reader.store import IndexRow, Store
@@ -57,11 +60,13 @@ def parsed(row: IndexRow) -> ParsedArticle:
 
 
 def store_and_index(store: Store, index: SearchIndex, feed_id: int, rows: Sequence[IndexRow]) -> None:
-    """Store articles as an ingest does (the trigger queues them for matching), then index them."""
+    """Store articles as an ingest does (the trigger queues them for matching), then group and index them:
+    matching takes only articles both grouped into their story and indexed (`articles_to_match`)."""
     for first in range(0, len(rows), 1000):
         chunk = rows[first : first + 1000]
         store.upsert_articles(feed_id, [parsed(r) for r in chunk], fulltext=False,
                               canonical={r.link: r.link for r in chunk})  # fmt: skip
+    group_stories(store)
     update_index(store, index)
 
 
@@ -122,42 +127,65 @@ def run_case(rules: int, batch: int, archive: int, repeat: int, seed: int) -> bo
         load, ruleset = median_time(lambda: load_rules(settings.rules_dir), repeat)
         queries = [r.query for r in ruleset.rules]
         one_core, matched = median_time(lambda: match_batch(index, queries, ids), repeat)
-        hits, searched = matched.hits, matched.searched
+        searched = matched.searched
         with worker_pool() as pool:
             cold, _ = median_time(lambda: match_batch(index, queries, ids, pool), 1)  # the worker opens the index
             match, shared = median_time(lambda: match_batch(index, queries, ids, pool), repeat)
-            shared_hits = shared.hits
             start = time.perf_counter()
             report = match_new_articles(settings, store, index, rules=ruleset, pool=pool)
             end_to_end = time.perf_counter() - start
 
-        matches = sum(len(h) for h in hits)
-        ok = shared_hits == hits and _check(index, ruleset.rules, hits, ids, report.new_alerts, matches)
+        matches = sum(len(h) for h in matched.hits)
+        failures = _failures(index, rules, batch, ruleset, matched, shared.hits, report, ids)
         label = f"{rules:,} rules × {batch:,} new articles (archive {archive:,})"
         verdict = "met" if match < TARGET_SECONDS else "MISSED"
         target = f"   target < {TARGET_SECONDS:g} s: {verdict}" if (rules, batch) == (1000, 1000) else ""
+        warnings = len(ruleset.problems) - len(ruleset.errors)
         print(f"\n{label}   [setup {setup:.0f} s, not timed]")
-        print(f"  load rules   {load:7.3f} s   ({len(ruleset.rules)} rules, {len(ruleset.problems)} problems)")
+        print(f"  load rules   {load:7.3f} s   ({len(ruleset.rules)} of {rules} loaded; {len(ruleset.errors)} errors, "
+              f"{warnings} warnings)")  # fmt: skip
         print(f"  match        {one_core:7.3f} s   one process ({searched} rules searched, {rules - searched} "
-              f"skipped; {matches} matches)")  # fmt: skip
-        shared = "shared with" if searched * batch >= PARALLEL_MIN_PAIRS else "too few to share with"
-        print(f"  match        {match:7.3f} s   {shared} the ingest's worker pool (first run {cold:.3f} s)"
+              f"skipped; {matches} matches in {len(ids)} queued articles)")  # fmt: skip
+        sharing = "shared with" if searched * batch >= PARALLEL_MIN_PAIRS else "too few to share with"
+        print(f"  match        {match:7.3f} s   {sharing} the ingest's worker pool (first run {cold:.3f} s)"
               f"{target}")  # fmt: skip
         print(f"  end-to-end   {end_to_end:7.3f} s   ({len(report.new_alerts)} alerts recorded)")
-        print(f"  checks       {'ok' if ok else 'FAILED'}")
+        print(f"  checks       {'ok' if not failures else 'FAILED'}")
+        for failure in failures:
+            print(f"    - {failure}")
         store.close()
         index.close()
-        return ok
+        return not failures
 
 
-def _check(index: SearchIndex, rules, hits, ids: set[int], alerts: list[int], matches: int) -> bool:
-    """Matches equal full-index searches within the batch (a sample of rules); one alert per match."""
+def _failures(index: SearchIndex, rules: int, batch: int, ruleset, matched, shared_hits, report,
+              ids: set[int]) -> list[str]:  # fmt: skip
+    """What went wrong, if anything: a benchmark that loads no rule or matches nothing measures nothing."""
+    failures = [f"rule {p.path.name} failed to load: {p.message.splitlines()[0]}" for p in ruleset.errors[:5]]
+    if len(ruleset.rules) != rules:
+        failures.append(f"{len(ruleset.rules)} of the {rules} generated rules loaded")
+    if len(ids) != batch:
+        failures.append(f"{len(ids)} of the {batch} new articles were queued for matching (stored, grouped, indexed)")
+    failures += [f"rule {ruleset.rules[i].name} failed: {why}" for i, why in list(matched.failed.items())[:5]]
+    matches = sum(len(h) for h in matched.hits)
+    if not matches:
+        failures.append(f"no rule matched any of the {len(ids)} new articles: nothing was measured")
+    if shared_hits != matched.hits:
+        failures.append("the matches shared with the worker pool differ from those made in one process")
+    if not _same_as_search(index, ruleset.rules, matched.hits, ids):
+        failures.append("matches differ from what a full-index search finds within the batch")
+    if len(report.new_alerts) != matches:
+        failures.append(f"{len(report.new_alerts)} alerts recorded for {matches} matches")
+    return failures
+
+
+def _same_as_search(index: SearchIndex, rules, hits, ids: set[int]) -> bool:
+    """Matches equal full-index searches within the batch (a sample of rules)."""
     sample = random.Random(1).sample(range(len(rules)), min(50, len(rules)))
-    same = all(
+    return all(
         sorted(hits[i]) == sorted(h.article_id for h in index.search(rules[i].query, limit=None) if h.article_id in ids)
         for i in sample
     )  # fmt: skip
-    return same and len(alerts) == matches
 
 
 def main(argv: Sequence[str] | None = None) -> int:

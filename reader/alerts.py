@@ -17,7 +17,9 @@ its sources, or `outlets = N`: the alert goes out once N outlets carry the
 story). A copy of an entry through another subscription of its feed joins its
 twin's alert. A muted story alerts nothing. An article
 whose text changes is matched again: a rule that now matches alerts, within
-the same one-per-story rule. Delivery comes after, from the outbox: held until a digest time
+the same one-per-story rule. A rule left out of a batch (its file broken, or
+it raised) is matched against that batch once it loads and matches again
+(`Missed`). Delivery comes after, from the outbox: held until a digest time
 or the end of quiet hours when the rule says so, retried with exponential
 backoff (or the target's Retry-After) and given up visibly after
 `max_attempts`. A delivery is marked sent the moment its target accepts it, so
@@ -196,29 +198,70 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     match meets the rule. Articles from a feed's first fetch alert only when
     published within `first_fetch_hours`. With `wait_for_pages`, articles
     whose page is still to be fetched wait for the next run. With many
-    rules, `pool`'s processes share the searching.
+    rules, `pool`'s processes share the searching. A rule left out of a batch
+    (its file does not load, or it raised) is owed that batch: once it loads
+    and matches again, what it missed is matched first (`Missed`).
     """
     now = now or utcnow()
     report = MatchReport()
     batch = store.articles_to_match(wait_for_pages=wait_for_pages)
-    if not batch:
+    missed = Missed.load(store)
+    if not batch and not missed.edited(settings.rules_dir):  # (a fetch that brings nothing loads no rule)
         return report
-    from .rules import allowed_feed_ids
-
     ruleset = rules if rules is not None else load_alert_rules(settings)
     report.problems = [str(p) for p in ruleset.errors]
     note_rule_files(store, {p.path.name: str(p).splitlines()[0] for p in reversed(ruleset.errors)})  # (its first)
     alerting = [r for r in ruleset.rules if r.enabled and not r.is_saved_search]
     report.rules, report.articles = len(alerting), len(batch)
-    armed = store.arm_rules({r.name: _written(r) for r in alerting})
+    armed = store.arm_rules({r.name: missed.since(r.name) or _written(r) for r in alerting})
+    missed.forget(set(missed.rules) - {r.name for r in alerting} - {p.path.stem for p in ruleset.errors})
+    for rule in (r for r in alerting if r.name in missed.rules):
+        caught = _catch_up(settings, store, index, rule, missed, now, pool)
+        report.new_alerts += caught.new_alerts
+        report.joined += caught.joined
+    if not batch:
+        if missed.changed:
+            store.record_matches([], [], meta=missed.saved())
+        return report
     muted = store.muted_stories(sorted({c.story_id for c in batch if c.story_id}), now)
     eligible = {c.article_id: c for c in batch
                 if _may_alert(c, now, settings.alerts.first_fetch_hours) and c.story_id not in muted}  # fmt: skip
-    batch_match = match_batch(index, [r.query for r in alerting], set(eligible), pool)
-    hits, report.searched = batch_match.hits, batch_match.searched
-    report.failed = {alerting[i].name: error for i, error in batch_match.failed.items()}
+    found = _match(settings, store, index, alerting, eligible, armed, now, pool)
+    report.searched, report.failed = found.searched, found.failed
     _record_rule_errors(store, report.failed, ran={r.name for r in alerting} - report.failed.keys(),
                         known={r.name for r in ruleset.rules})  # fmt: skip
+    left_out = sorted(set(report.failed) | {p.path.stem for p in ruleset.errors})
+    armed_before = store.armed(left_out)
+    for name in left_out:
+        missed.add(name, eligible, now, _file_time(settings.rules_dir, name), armed_before.get(name))
+    missed.prune(now - timedelta(hours=settings.alerts.first_fetch_hours))
+    created, report.joined = store.record_matches(found.new_alerts, [c.article_id for c in batch], found.joins,
+                                                  meta=missed.saved() if missed.changed else None)  # fmt: skip
+    report.new_alerts += created
+    if created:
+        log.info("%d new alert(s) from %d new article(s)", len(created), len(batch))
+    return report
+
+
+@dataclass
+class _Found:
+    """What matching a set of articles against some rules makes, before it is recorded."""
+
+    new_alerts: list[NewAlert]
+    joins: list[SourceJoin]
+    searched: int
+    failed: dict[str, str]  # rule -> what it raised
+
+
+def _match(settings: Settings, store: Store, index: SearchIndex, alerting: Sequence[Rule],
+           eligible: dict[int, MatchCandidate], armed: dict[str, datetime], now: datetime,
+           pool: Executor | None) -> _Found:  # fmt: skip
+    """The alerts and source joins `eligible` brings from `alerting` (one alert per rule and story)."""
+    from .rules import allowed_feed_ids
+
+    batch_match = match_batch(index, [r.query for r in alerting], set(eligible), pool)
+    hits = batch_match.hits
+    failed = {alerting[i].name: error for i, error in batch_match.failed.items()}
     feeds = store.feeds()
     allowed = {rule.name: allowed_feed_ids(rule, feeds) for rule in alerting}
     matches = sorted(
@@ -238,9 +281,128 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     joins = _coverage(store, alerting, new_alerts, allowed)
     joins += _joins(store, book, alerting, eligible, stories, before, armed, allowed, now)
     joins += _copy_joins(store, book, copies, now)
-    report.new_alerts, report.joined = store.record_matches(new_alerts, [c.article_id for c in batch], joins)
-    if report.new_alerts:
-        log.info("%d new alert(s) from %d new article(s)", len(report.new_alerts), len(batch))
+    return _Found(new_alerts, joins, batch_match.searched, failed)
+
+
+MISSED_KEY = "rules_missed"  # in the store's meta table: what rules left out of batches still owe
+
+
+@dataclass
+class Missed:
+    """The articles each rule was left out of (its file did not load, or it raised while matching), by
+    the hour they were matched without it, as runs of ids: {rule: {"since": ISO time, "from": ISO time,
+    "hours": {hour: [[first, last], ...]}, "dropped": count, "written": its file's time}}. Only what arrived
+    within `first_fetch_hours` is kept (like a new feed's first fetch: late news is no news); "dropped" counts
+    the rest, so that the catch-up can say so. Only what arrived after the rule was armed, or for a rule that
+    never loaded, after its file was written ("from"), is owed: the rule it becomes is armed from then."""
+
+    rules: dict[str, dict] = field(default_factory=dict)
+    changed: bool = False
+
+    @classmethod
+    def load(cls, store: Store) -> Missed:
+        try:
+            saved = json.loads(store.get_meta(MISSED_KEY) or "{}")
+            return cls({name: entry for name, entry in saved.items() if isinstance(entry.get("hours"), dict)})
+        except (ValueError, TypeError, AttributeError):  # unreadable: what it owed is lost, and said so
+            log.warning("the record of the articles rules missed while they had errors is unreadable; "
+                        "those articles will not be matched against them")
+            return cls(changed=True)
+
+    def saved(self) -> dict[str, str]:
+        return {MISSED_KEY: json.dumps(self.rules, sort_keys=True)}
+
+    def add(self, rule: str, eligible: dict[int, MatchCandidate], now: datetime, written: int | None,
+            armed: datetime | None) -> None:  # fmt: skip
+        """The rule (armed at `armed`, if ever) was left out of matching `eligible` at `now`; its file was
+        `written` then (ns)."""
+        if rule not in self.rules:
+            clock = datetime.now(UTC)  # (not `now`: whole seconds, and a test's may be any time)
+            start = armed or min(clock, datetime.fromtimestamp(written / 1e9, UTC) if written else clock)
+            self.rules[rule] = {"since": now.isoformat(), "from": start.isoformat(), "hours": {}, "dropped": 0}
+        entry = self.rules[rule]
+        ids = {i for i, c in eligible.items() if c.arrived > datetime.fromisoformat(entry["from"])}
+        if ids:
+            hour = now.astimezone(UTC).strftime("%Y-%m-%dT%H")
+            entry["hours"][hour] = _runs(ids | _ids(entry["hours"].get(hour, [])))
+        if ids or entry.get("written") != written:
+            entry["written"] = written
+            self.changed = True
+
+    def since(self, rule: str) -> datetime | None:
+        """From when the rule owes articles: a rule that never loaded is armed from then, once it does."""
+        entry = self.rules.get(rule)
+        return datetime.fromisoformat(entry["from"]) if entry else None
+
+    def edited(self, rules_dir: Path) -> bool:
+        """Whether a rule that owes articles had its file written (or removed) since it was left out: only then
+        may it match again without a new batch (one that raised is tried again with the next batch)."""
+        return any(entry.get("written") != _file_time(rules_dir, name) for name, entry in self.rules.items())
+
+    def prune(self, cutoff: datetime) -> None:
+        """Forget the hours wholly before `cutoff`, counting their articles as dropped."""
+        oldest = (cutoff - timedelta(hours=1)).astimezone(UTC).strftime("%Y-%m-%dT%H")
+        for entry in self.rules.values():
+            for hour in [h for h in entry["hours"] if h <= oldest]:
+                entry["dropped"] += len(_ids(entry["hours"].pop(hour)))
+                self.changed = True
+
+    def forget(self, rules: Iterable[str]) -> None:
+        for name in rules:
+            if self.rules.pop(name, None) is not None:
+                self.changed = True
+
+    def owed(self, rule: str) -> set[int]:
+        return {i for runs in self.rules.get(rule, {}).get("hours", {}).values() for i in _ids(runs)}
+
+
+def _file_time(rules_dir: Path, rule: str) -> int | None:
+    try:
+        return (rules_dir / f"{rule}.toml").stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _runs(ids: Iterable[int]) -> list[list[int]]:
+    """Sorted ids as runs [first, last] of consecutive ids (a batch of new articles is one run, or a few)."""
+    runs: list[list[int]] = []
+    for i in sorted(ids):
+        if runs and runs[-1][1] == i - 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return runs
+
+
+def _ids(runs: Iterable[Sequence[int]]) -> set[int]:
+    return {i for first, last in runs for i in range(first, last + 1)}
+
+
+def _catch_up(settings: Settings, store: Store, index: SearchIndex, rule: Rule, missed: Missed, now: datetime,
+              pool: Executor | None) -> MatchReport:  # fmt: skip
+    """Match `rule`, loaded again, against the articles it was left out of, as if it had been there: its alerts
+    (one per story; `story_updates` and `outlets` as usual) are recorded, and what it owed forgotten, in one
+    transaction. A rule that still raises keeps what it owes for the next batch."""
+    report = MatchReport()
+    missed.prune(now - timedelta(hours=settings.alerts.first_fetch_hours))
+    owed, entry = missed.owed(rule.name), missed.rules[rule.name]
+    candidates = store.match_candidates(sorted(owed))
+    muted = store.muted_stories(sorted({c.story_id for c in candidates if c.story_id}), now)
+    eligible = {c.article_id: c for c in candidates if c.story_id not in muted}
+    found = _match(settings, store, index, [rule], eligible, {rule.name: datetime.min.replace(tzinfo=UTC)}, now,
+                   pool)  # fmt: skip
+    if found.failed:
+        return report
+    missed.forget([rule.name])
+    report.new_alerts, report.joined = store.record_matches(found.new_alerts, [], found.joins, meta=missed.saved())
+    dropped = f"; {entry['dropped']} that arrived more than [alerts] first_fetch_hours " \
+              f"({settings.alerts.first_fetch_hours}) ago were not" if entry["dropped"] else ""  # fmt: skip
+    if not owed and not dropped:
+        return report
+    (log.warning if dropped else log.info)(
+        "rule %s: the %d article(s) that arrived while it was left out of matching (since %s UTC) were matched "
+        "against it: %d new alert(s)%s", rule.name, len(owed), entry["since"][:16].replace("T", " "),
+        len(report.new_alerts), dropped)  # fmt: skip
     return report
 
 

@@ -49,10 +49,10 @@ RECOVERED = {
     DELIVERY_FAILED: "it accepted a notification again",
     FEEDS_DOWN: "feeds are refreshed successfully again",
     INDEX_DAMAGED: "the search index was repaired from the database",
-    RULE_BROKEN: "it loads again (or was removed)",
+    RULE_BROKEN: "it loads again, and the articles that arrived meanwhile are matched against it (or it was removed)",
     "daemon_failing": "its refreshes work again",
     "config_broken": "it loads again, and its settings apply",
-    RULE_FAILING: "it matches again (or was removed)",
+    RULE_FAILING: "it matches again, the articles it was left out of too (or it was removed)",
 }
 STATE_KEY = "health"  # in the store's meta table
 MIN_SILENCE = timedelta(days=7)
@@ -148,15 +148,17 @@ def note_rule_files(store: Store, broken: dict[str, str]) -> None:
     raised once (its alerts have stopped, which nothing else would tell), and recovered once it loads again or
     is gone."""
     _note_rules(store, RULE_BROKEN, broken, "Rule not loaded",
-                "The rule alerts on nothing until it is fixed ('reader rules check').")
+                "The rule alerts on nothing until it is fixed ('reader rules check'); then the articles that "
+                "arrived meanwhile (within [alerts] first_fetch_hours) are matched against it.")
 
 
 def note_rule_failures(store: Store, failing: dict[str, str]) -> None:
     """The rules that raised while matching and have not matched cleanly since (name -> what it raised): each
     raised once, recovered once it matches again or is gone."""
     _note_rules(store, RULE_FAILING, failing, "Rule failing",
-                "The rule is left out of matching, so it alerts on nothing, until it matches again; the other "
-                "rules run ('reader rules list').")
+                "The rule is left out of matching, so it alerts on nothing, until it matches again (then on the "
+                "articles it was left out of too, within [alerts] first_fetch_hours); the other rules run "
+                "('reader rules list').")
 
 
 def _note_rules(store: Store, kind: str, now_wrong: dict[str, str], title: str, consequence: str) -> None:

@@ -249,11 +249,9 @@ class _Run:
                 limit = self.settings.fetch.max_cpu_seconds
                 result, error, cpu = await loop.run_in_executor(self.pool, fn, *args, limit)
             except BrokenExecutor:  # (BrokenProcessPool: multiprocessing loads only with the workers)
-                if isinstance(self.pool, WorkerPool):
-                    self.pool.replace_if_broken()
+                ended = self.pool.replace_if_broken() if isinstance(self.pool, WorkerPool) else None
                 if attempt == 2:
-                    return None, pool_tasks.too_costly(_STAGE_WORDS[stage], len(args[0]),
-                                                       self.settings.fetch.max_cpu_seconds)  # fmt: skip
+                    return None, pool_tasks.worker_lost(_STAGE_WORDS[stage], len(args[0]), limit, ended)
             else:
                 self.cpu[stage] += cpu
                 return result, error

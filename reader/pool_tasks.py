@@ -13,6 +13,7 @@ message saying so; the worker goes on with the next task.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 
 from .bodies import BodyError, decoded
 from .models import Feed, ParsedArticle, ParsedFeed, TextSource, initial_text
-from .process_pool import CpuLimitExceeded, cpu_limit
+from .process_pool import CpuLimitExceeded, cpu_limit, how_ended
 from .stories import Tuning, feature_key, features, packed
 from .urls import canonical_url
 
@@ -30,6 +31,15 @@ def too_costly(what: str, size: int, seconds: float) -> str:
     """The error of a document that hit its CPU limit."""
     return (f"{what} stopped after {seconds:g} s of CPU: the document ({size / 1e6:.1f} MB) is too large or too "
             f"complex to read ([fetch] max_cpu_seconds)")  # fmt: skip
+
+
+def worker_lost(what: str, size: int, seconds: float, exit_code: int | None) -> str:
+    """The error of a document whose worker process ended under it: its CPU limit (SIGXCPU, in C code), else
+    what ended it (a worker that could not start, the OOM killer), never the CPU limit's message."""
+    if exit_code == -signal.SIGXCPU:
+        return too_costly(what, size, seconds)
+    how = f" ({how_ended(exit_code)})" if exit_code is not None else ""
+    return f"{what} failed: its worker process died or could not start{how}"
 
 
 def parse(body: bytes, url: str, content_type: str, max_items: int, cpu_seconds: float = 5.0, *, words: bool = True,

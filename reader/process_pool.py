@@ -79,6 +79,7 @@ class WorkerPool(Executor):
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
         self._warmed = False
+        self.ended: int | None = None  # the exit code of the worker whose end broke the last pool (-N: signal N)
 
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -107,17 +108,20 @@ class WorkerPool(Executor):
                 self.submit(fn)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
+        ended = _exit_code(broken)
         with self._lock:
             if self._pool is broken:
-                self._pool = None
+                self._pool, self.ended = None, ended
         broken.shutdown(wait=False, cancel_futures=True)
 
-    def replace_if_broken(self) -> None:
-        """After a task failed with BrokenProcessPool: new workers for what comes next."""
+    def replace_if_broken(self) -> int | None:
+        """After a task failed with BrokenProcessPool: new workers for what comes next. Returns how the worker
+        that broke the pool ended (`ended`), for the error: its CPU limit (SIGXCPU), or something else."""
         with self._lock:
             pool = self._pool
         if pool is not None and getattr(pool, "_broken", False):
             self._replace(pool)
+        return self.ended
 
     def terminate(self) -> None:
         """End the workers now, whatever they are doing (a stop): their tasks fail with BrokenProcessPool,
@@ -135,6 +139,33 @@ class WorkerPool(Executor):
             self._closed, pool, self._pool = True, self._pool, None
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def _exit_code(broken: ProcessPoolExecutor) -> int | None:
+    """The exit code of a worker that ended on its own (not by the SIGTERM the broken pool sends the others)."""
+    from multiprocessing.connection import wait
+
+    try:
+        processes = list((getattr(broken, "_processes", None) or {}).values())
+        ended = set(wait([p.sentinel for p in processes], timeout=0)) if processes else set()
+        deadline = time.monotonic() + 1
+        for process in processes:  # (reaped a moment after its end shows, by this thread or the pool's)
+            while process.sentinel in ended and process.exitcode is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+        codes = [p.exitcode for p in processes if p.exitcode is not None]
+    except (OSError, ValueError):  # (a process closed meanwhile) unknown: the error says less, never fails
+        return None
+    return next((c for c in codes if c != -signal.SIGTERM), codes[0] if codes else None)
+
+
+def how_ended(exit_code: int) -> str:
+    """'exit code 3', 'killed by SIGKILL'."""
+    if exit_code >= 0:
+        return f"exit code {exit_code}"
+    try:
+        return f"killed by {signal.Signals(-exit_code).name}"
+    except ValueError:
+        return f"killed by signal {-exit_code}"
 
 
 # -- CPU limits, inside a worker -------------------------------------------------------

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
+from datetime import timedelta
 from dataclasses import replace
 
 from reader.alerts import match_batch, match_new_articles, rule_errors
@@ -156,3 +159,160 @@ def test_a_rule_failing_while_matching_is_one_health_message_and_its_recovery_on
     told, recovered = health.received()
     assert "nested too deeply" in told["message"] and "left out of matching" in told["message"]
     assert recovered["title"] == "Recovered: broken" and "it matches again" in recovered["message"]
+
+
+# -- a rule that comes back: what arrived while it could not be matched alerts then ----------------------------
+
+
+def test_articles_arriving_while_a_rule_file_is_broken_alert_once_it_is_fixed(http_server, settings):
+    """Edited into a TOML typo, the rule misses what arrives meanwhile; fixed, it alerts on that, once, even when
+    nothing new arrives with the fix, and goes on as before."""
+    endpoint = Endpoint(http_server)
+    write_rule(settings.rules_dir, "good", query=GOOD, notify=[endpoint.url], title="Good")
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    items: list[Item] = []
+
+    def publish(n: int) -> str:  # one feed; each article an event of its own (an outlet's own follow-up alerts)
+        items.append(Item(*EVENTS[n][:1], http_server.url(f"/story-{n}"), EVENTS[n][1], guid=f"story-{n}",
+                          published=recent(1)))  # fmt: skip
+        return http_server.route("/feed.xml", rss(list(items), title="Wire"), headers=RSS)
+
+    def cycle(*command: str) -> list[str]:
+        done = reader(*command, **cli)
+        assert done.code == 0 and "Traceback" not in done.err, done.err
+        return [n["title"] for n in endpoint.received()]
+
+    assert reader("feeds", "add", publish(1), "--no-fulltext", **cli).code == 0
+    assert cycle("fetch") == [f"Good: {EVENTS[1][0]}"]
+    path = settings.rules_dir / "good.toml"
+    fixed = path.read_text()
+    path.write_text(fixed.replace("query = ", "query = = "))  # a typo
+    publish(2)
+    assert cycle("fetch") == [f"Good: {EVENTS[1][0]}"]  # left out: the rule does not load
+    path.write_text(fixed)
+    # the feed is not due: nothing new arrives in this cycle, and what the rule missed alerts now
+    assert cycle("daemon", "--once") == [f"Good: {EVENTS[n][0]}" for n in (1, 2)]
+    publish(3)
+    assert cycle("fetch") == [f"Good: {EVENTS[n][0]}" for n in (1, 2, 3)]  # and each once
+
+
+def test_a_rule_that_matches_again_alerts_on_what_it_was_left_out_of_once_per_story(settings):
+    """The catch-up keeps the story rule: an article of a story the rule alerted before it failed joins that
+    alert; one of a new story alerts; nothing alerts twice, and the other rule is untouched."""
+    loaded, failing = with_a_failing_rule(settings)
+    store = Store(settings.db_path)
+    try:
+        index = store_new_article(settings, store, 1)
+        assert len(match_new_articles(settings, store, index, rules=loaded, wait_for_pages=False).new_alerts) == 2
+        for n in (2, 3):
+            index = store_new_article(settings, store, n)
+            assert list(match_new_articles(settings, store, index, rules=failing, wait_for_pages=False).failed) == [
+                "broken"]  # fmt: skip
+        # article 2 again from a second outlet: the same story, arriving while the rule fails
+        feed, _new = store.add_feed("http://127.0.0.2:9/feed.xml")
+        title, summary = EVENTS[2]
+        store.upsert_articles(feed.id, [ParsedArticle(key="b2", title=title, link="http://127.0.0.2:9/b2",
+                                                      summary=summary, published=utcnow())],
+                              fulltext=False, canonical={})  # fmt: skip
+        update_index(store, index)
+        group_stories(store)
+        match_new_articles(settings, store, index, rules=failing, wait_for_pages=False)
+        write_rule(settings.rules_dir, "broken", query="DeepSeek", notify=["json://127.0.0.1:9/hook"], title="Broken",
+                   overwrite=True)  # rewritten (flatter), it matches again, though nothing new is queued
+        back = match_new_articles(settings, store, index, rules=loaded, wait_for_pages=False)
+        assert not back.failed and len(back.new_alerts) == 2
+        broken = {a.title: a for a in store.recent_alerts(limit=100) if a.rule == "broken"}
+        assert sorted(broken) == sorted(EVENTS[n][0] for n in (1, 2, 3))
+        assert len(broken[EVENTS[2][0]].sources) == 2  # one story, two outlets, one alert
+        assert sorted(a.title for a in store.recent_alerts(limit=100) if a.rule == "good") == sorted(
+            EVENTS[n][0] for n in (1, 2, 3))  # fmt: skip
+        assert not match_new_articles(settings, store, index, rules=loaded, wait_for_pages=False).new_alerts
+        assert store.get_meta("rules_missed") == "{}"
+    finally:
+        store.close()
+
+
+def test_the_catch_up_is_bounded_by_first_fetch_hours_and_skips_muted_stories(settings, caplog):
+    """A rule broken for days does not flood: only what arrived within `first_fetch_hours` alerts (the rest is
+    said in the log), and a story muted meanwhile stays muted. A rule broken from the start catches up too: it
+    was written before those articles arrived."""
+    write_rule(settings.rules_dir, "good", query=GOOD, notify=["json://127.0.0.1:9/hook"])
+    path = settings.rules_dir / "good.toml"
+    fixed = path.read_text()
+    path.write_text(fixed.replace("query = ", "query = = "))
+    store = Store(settings.db_path)
+    try:
+        for n, ago in ((1, timedelta(days=3)), (2, timedelta(hours=2)), (3, timedelta(hours=1))):
+            index = store_new_article(settings, store, n)
+            assert not match_new_articles(settings, store, index, now=utcnow() - ago, wait_for_pages=False).new_alerts
+        muted = next(a.story_id for a in store.articles_by_ids(list(range(1, 4))).values() if a.title == EVENTS[3][0])
+        store.set_story_muted(muted, utcnow() + timedelta(days=7))
+        path.write_text(fixed)
+        back = match_new_articles(settings, store, index, wait_for_pages=False)
+        assert [a.title for a in store.alerts_by_ids(back.new_alerts).values()] == [EVENTS[2][0]]
+        assert "1 that arrived more than [alerts] first_fetch_hours (48) ago were not" in caplog.text
+    finally:
+        store.close()
+
+
+def test_a_new_rule_broken_from_the_start_catches_up_only_on_what_arrived_after_it_was_written(settings):
+    """No flood from a new rule: fixed, a rule that never loaded alerts on what arrived after its file was first
+    written, never on what was stored before, even an article still waiting to be matched then."""
+    store = Store(settings.db_path)
+    try:
+        index = store_new_article(settings, store, 1)  # stored, not matched yet
+        written = time.time() + 0.05  # (file times come from a clock coarser than the queue's milliseconds)
+        write_rule(settings.rules_dir, "fresh", query=GOOD, notify=["json://127.0.0.1:9/hook"])
+        path = settings.rules_dir / "fresh.toml"
+        fixed = path.read_text()
+        path.write_text(fixed.replace("query = ", "query = = "))
+        os.utime(path, (written, written))
+        assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        time.sleep(0.1)
+        index = store_new_article(settings, store, 2)
+        assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        path.write_text(fixed)
+        back = match_new_articles(settings, store, index, wait_for_pages=False)
+        assert [a.title for a in store.alerts_by_ids(back.new_alerts).values()] == [EVENTS[2][0]]
+        index = store_new_article(settings, store, 3)
+        assert len(match_new_articles(settings, store, index, wait_for_pages=False).new_alerts) == 1
+    finally:
+        store.close()
+
+
+def test_a_second_outlet_arriving_while_the_rule_file_is_broken_sends_the_alert_that_waited_for_it(settings):
+    """`outlets = 2`: the story's second outlet came while the rule's file did not load; fixed, the rule counts
+    it, and the alert that waited for it goes out, once, with no update besides."""
+    write_rule(settings.rules_dir, "wide", query="DeepSeek", notify=["json://127.0.0.1:9/hook"], outlets=2,
+               story_updates="every")  # fmt: skip
+    path = settings.rules_dir / "wide.toml"
+    fixed = path.read_text()
+    store = Store(settings.db_path)
+    try:
+
+        def outlet(host: str, n: int):
+            feed, _new = store.add_feed(f"http://{host}:9/feed.xml", title=f"Wire at {host}")
+            title, summary = EVENTS[n]
+            store.upsert_articles(feed.id, [ParsedArticle(key=f"{host}-{n}", title=title, link=f"http://{host}:9/{n}",
+                                                          summary=summary, published=utcnow())],
+                                  fulltext=False, canonical={})  # fmt: skip
+            index = open_index(settings, store)
+            update_index(store, index)
+            group_stories(store)
+            return index
+
+        index = outlet("127.0.0.1", 1)
+        (made,) = match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        assert not store.alerts_by_ids([made])[made].deliveries  # one outlet so far: it waits
+        path.write_text(fixed.replace("query = ", "query = = "))
+        index = outlet("127.0.0.2", 1)
+        assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        assert not store.alerts_by_ids([made])[made].deliveries
+        path.write_text(fixed)
+        assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        alert = store.alerts_by_ids([made])[made]
+        assert len(alert.outlets) == 2 and len(alert.deliveries) == 1  # it goes out now, and no update besides
+        assert not match_new_articles(settings, store, outlet("127.0.0.3", 3), wait_for_pages=False).joined
+        assert len(store.alerts_by_ids([made])[made].deliveries) == 1
+    finally:
+        store.close()

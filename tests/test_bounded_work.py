@@ -7,6 +7,10 @@ pathological one cannot finish in it while the ordinary ones easily do.
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from reader.process_pool import CpuLimitExceeded, cpu_limit
 from tests.clirun import reader
 from tests.feedgen import items, rss
@@ -64,3 +68,37 @@ def test_cpu_limit_interrupts_python_code_and_is_lifted_after():
     with cpu_limit(5):  # a block within its limit runs to its end
         total = sum(range(100_000))
     assert total == 4_999_950_000
+
+
+# Loaded by every Python started with the test's PYTHONPATH: the CLI's spawned pool workers (and only they) end
+# at start-up, as a worker that cannot import or is killed before its first task does.
+WORKER_DIES = """
+import os, signal, sys
+if "--multiprocessing-fork" in sys.argv:
+    how = os.environ["TEST_WORKER_ENDS"]
+    os.kill(os.getpid(), getattr(signal, how)) if how.startswith("SIG") else os._exit(int(how))
+"""
+
+
+@pytest.mark.parametrize("how, said", [("3", "exit code 3"), ("SIGKILL", "killed by SIGKILL"),
+                                       ("SIGXCPU", "1 s of CPU")])  # fmt: skip
+def test_a_worker_that_dies_at_start_up_is_named_as_such(http_server, tmp_path, how, said):
+    feed = http_server.route("/feed.xml", rss(items(2, "Story")), headers=RSS)
+    data, config, site = tmp_path / "data", tmp_path / "config", tmp_path / "site"
+    config.mkdir()
+    site.mkdir()
+    (config / "config.toml").write_text("[fetch]\nmax_cpu_seconds = 1\n")
+    (site / "sitecustomize.py").write_text(WORKER_DIES)
+    (tmp_path / "urls").write_text(feed)
+    assert reader("feeds", "import", str(tmp_path / "urls"), data=data, config=config).code == 0
+
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    run = reader("fetch", "--no-fulltext", "--json", data=data, config=config, PYTHONPATH=path, TEST_WORKER_ENDS=how)
+
+    assert run.code == 0 and "Traceback" not in run.err  # the run goes on: the feed is tried again next time
+    error = run.json()["feeds"][0]["error"]
+    assert said in error
+    if how != "SIGXCPU":  # (the signal RLIMIT_CPU ends a worker stuck in C code with: the CPU limit's message)
+        assert "worker process" in error and "too large" not in error
+    listed = reader("feeds", "list", "--json", data=data, config=config).json()
+    assert said in listed[0]["last_error"]

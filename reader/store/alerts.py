@@ -74,8 +74,20 @@ class AlertStore(Database):
                 "INSERT OR IGNORE INTO rule_state (rule, armed_at) VALUES (?, ?)",
                 [(name, at.astimezone(UTC).isoformat(timespec="milliseconds")) for name, at in first_seen.items()],
             )
-        rows = self._select_in("SELECT rule, armed_at FROM rule_state WHERE 1", "rule", list(first_seen))
+        return self.armed(list(first_seen))
+
+    def armed(self, rules: Sequence[str]) -> dict[str, datetime]:
+        """When each of these rules was armed, for those armed ever (a rule whose file never loaded never was)."""
+        rows = self._select_in("SELECT rule, armed_at FROM rule_state WHERE 1", "rule", list(rules))
         return {rule: _dt(armed) for rule, armed in rows}
+
+    def match_candidates(self, article_ids: Sequence[int]) -> list[MatchCandidate]:
+        """These articles (those still stored and grouped) as candidates for matching, arrived when first seen:
+        the articles a rule missed while it could not be matched, met again when it can."""
+        rows = self._select_in("SELECT id, feed_id, 0, first_seen, COALESCE(published, updated), story_id "
+                               "FROM articles WHERE story_id IS NOT NULL", "id", sorted(article_ids),
+                               " ORDER BY id")  # fmt: skip
+        return [MatchCandidate(r[0], r[1], bool(r[2]), _dt(r[3]), _dt(r[4]), r[5]) for r in rows]
 
     def story_alerts(self, story_ids: Sequence[int]) -> set[tuple[str, int]]:
         """(rule, story) of the alerts these stories already have."""
@@ -116,9 +128,11 @@ class AlertStore(Database):
         return {(rule, article_id): alert_id for rule, article_id, alert_id in rows}
 
     def record_matches(self, alerts: Sequence[NewAlert], matched_ids: Sequence[int],
-                       joins: Sequence[SourceJoin] = ()) -> tuple[list[int], int]:  # fmt: skip
+                       joins: Sequence[SourceJoin] = (), meta: dict[str, str] | None = None,
+                       ) -> tuple[list[int], int]:  # fmt: skip
         """Record new alerts and the sources joining alerts, with their deliveries, and take `matched_ids`
-        off the queue, in one transaction (the outbox).
+        off the queue, in one transaction (the outbox); `meta` values are written in it too (what the
+        rules left out of the batch still owe).
 
         An alert that exists for the same rule and story (or article, or
         canonical URL) is not created again: the article becomes one more
@@ -155,6 +169,8 @@ class AlertStore(Database):
                 if not self._first_deliveries(tx, row[0], j.first, j.outlets) and new_outlet:
                     self._insert_deliveries(tx, row[0], j.updates)  # (a later outlet; not one already a source)
             tx.executemany("DELETE FROM match_queue WHERE article_id = ?", [(i,) for i in matched_ids])
+            tx.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
+                           [(key, value, value) for key, value in (meta or {}).items()])  # fmt: skip
         return created, joined
 
     @staticmethod
