@@ -613,3 +613,28 @@ def test_a_config_error_quoting_a_feed_url_with_credentials_is_told_masked(http_
     told = health.received()
     assert titles(health) == ["Reader daemon: config.toml has an error"] and "feed_intervals" in told[0]["message"]
     assert "hunter2pw" not in json.dumps(told)
+
+
+def test_a_swap_seen_while_another_connection_reads_the_old_file_waits_for_the_next_look(settings):
+    """The checkpoint cannot empty a -wal another connection still reads: nothing is replaced or deleted this
+    round (the index stays), and the next look, once that reader is done, takes the new file up."""
+    dm = Daemon(settings)
+    store, index = dm._open()
+    try:
+        backup = settings.data_dir / "backup.sqlite"
+        store.set_meta("left", "before")
+        copy = sqlite3.connect(backup)
+        store._conn().backup(copy)
+        copy.close()
+        store.set_meta("right", "after")  # in the -wal
+        reading = sqlite3.connect(settings.db_path, isolation_level=None)
+        reading.execute("BEGIN")
+        reading.execute("SELECT count(*) FROM meta").fetchone()  # a TUI's read, under way
+        backup.replace(settings.db_path)
+        assert not dm._database_swapped(store, index)
+        assert settings.index_dir.is_dir() and not list(settings.data_dir.glob("reader.sqlite.before-swap-*"))
+        reading.execute("COMMIT")
+        assert dm._database_swapped(store, index)
+        assert list(settings.data_dir.glob("reader.sqlite.before-swap-*"))
+    finally:
+        store.close()

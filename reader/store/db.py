@@ -48,6 +48,7 @@ _DISK_REFUSED = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
 _READ_ONLY = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN)  # a read-only file or directory
 _LOCKED = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # another process held the write lock past the timeout
 BUSY_TIMEOUT = 30  # seconds a write waits for another process's transaction to end
+HELD_TIMEOUT = 2  # seconds a held file's checkpoint waits for readers (the daemon looks again next cycle)
 
 
 # A story id as it is now, given twice (`?, ?`): an id merged away (schema 10) names the story holding its articles.
@@ -148,6 +149,7 @@ class Database:
         """A second connection, kept for the process's life and used by one thread at a time (the daemon's
         look for a swapped file): through it the file first opened stays readable whatever becomes of its path."""
         conn = self._open_existing(check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {HELD_TIMEOUT * 1000}")  # (a stop is never held up for long)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the -wal and -shm now, while named
         return conn
 
