@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Settings
+from .logs import redact_secrets
 from .models import Feed, FetchStatus
 from .store import ArticleFilter, Store, utcnow
 from .text import clean_line
@@ -478,6 +479,8 @@ class Troubles:
 
     @staticmethod
     def _condition(kind: str, title: str, detail: str) -> Condition:
+        """(Masked as log lines are: a config error quotes [daemon.feed_intervals] keys, feed URLs.)"""
+        title, detail = redact_secrets(title), redact_secrets(detail)
         return Condition(kind, "daemon", clean_line(title, 200), clean_line(detail, 600), utcnow().isoformat())
 
     def clear(self, kind: str) -> None:
