@@ -18,6 +18,12 @@ of this process and of the workers, search latency p50/p95 (limit 20, by
 relevance and newest first) at both sizes, the time to match 1,000
 alert rules against a new batch, and the cost of the damage check (file
 sizes against the table of contents) and of opening the index.
+
+Checked (exit 1 if not, with what failed): the index holds as many documents
+as were added (after the incremental adds, the rebuild and the Chinese
+rebuild), `the` (in every article) finds every one, every kind of benchmark
+query finds something, a sample of articles is found by its title as a phrase
+and by its date, and the alert rules match something.
 """
 
 from __future__ import annotations
@@ -322,6 +328,45 @@ def print_latencies(label: str, index: SearchIndex, latencies: dict) -> None:
         print(f"  {kind:<15} {sort:<10} {p50:8.1f} {p95:8.1f} {shown}")
 
 
+def check_index(label: str, index: SearchIndex, added: int, sample: Sequence[IndexRow],
+                 queries: dict[str, list[str]] = QUERIES) -> list[str]:  # fmt: skip
+    """What is wrong with an index of `added` articles, if anything: a search benchmark over an index that
+    lost its articles, or with queries that find nothing, measures nothing."""
+    failures = []
+    documents = index.doc_count()
+    if documents != added:
+        failures.append(f"{label}: the index holds {documents:,} documents, {added:,} articles were added")
+    if queries is QUERIES and (found := index.count("the")) != added:
+        failures.append(f"{label}: `the`, in every article, finds {found:,} of {added:,}")
+    now = datetime(2025, 12, 31, tzinfo=UTC)
+    for kind, texts in queries.items():
+        if not any(index.count(parse_query(t, now=now)) for t in texts):
+            failures.append(f"{label}: no {kind} query finds anything ({', '.join(texts)})")
+    for row in sample:
+        for query in (f'title:"{row.title}"', f"date:{row.date:%Y-%m-%d}"):
+            if row.id not in {hit.article_id for hit in index.search(query, limit=None)}:
+                failures.append(f"{label}: {query} does not find article {row.id}")
+    return failures
+
+
+def sampled(rows: Iterable[IndexRow], ids: set[int], into: list[IndexRow]) -> Iterator[IndexRow]:
+    """`rows`, passed on, keeping those with these ids in `into` (rows streamed from disk, checked later)."""
+    for row in rows:
+        if row.id in ids:
+            into.append(row)
+        yield row
+
+
+def sample_ids(count: int, size: int = 10) -> set[int]:
+    return set(random.Random(5).sample(range(1, count + 1), min(size, count)))
+
+
+def print_checks(failures: list[str]) -> None:
+    print(f"\nchecks: {'ok' if not failures else 'FAILED'}")
+    for failure in failures:
+        print(f"  - {failure}")
+
+
 def time_alert_matching(index: SearchIndex, batch_ids: list[int], rules: int) -> tuple[float, int, int]:
     """(seconds, rules run, matches) to match `rules` two-word rules (topic words and rarer
     vocabulary) against a new batch, as the alerts will: skip rules whose required terms are
@@ -365,17 +410,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.segments is not None:
         from benchmarks.feedserver import REAL_FEEDS_DIR
 
-        run_segments(Path(args.segments) if args.segments else REAL_FEEDS_DIR, args.repeat)
-        return 0
-    if args.reuse and not args.chinese_only and reused(args):
+        failures = run_segments(Path(args.segments) if args.segments else REAL_FEEDS_DIR, args.repeat)
+        print_checks(failures)
+        return 1 if failures else 0
+    failures = []
+    if args.reuse and not args.chinese_only:
+        failures += reused(args)
         args.chinese = 0
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         if not args.chinese_only and not args.reuse:
-            run(args, Path(tmp))
+            failures += run(args, Path(tmp))
         if args.chinese:
-            run_chinese(args, Path(tmp) / "chinese")
+            failures += run_chinese(args, Path(tmp) / "chinese")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
-    return 0
+    print_checks(failures)
+    return 1 if failures else 0
 
 
 def real_rows(directory: Path) -> list[IndexRow]:
@@ -413,8 +462,10 @@ def segment_cpu(rows: list[IndexRow]) -> tuple[float, int]:
     return cpu, size
 
 
-def run_segments(directory: Path, repeat: int) -> None:
+def run_segments(directory: Path, repeat: int) -> list[str]:
     rows = real_rows(directory)
+    if not rows:
+        return [f"no article in the feed files of {directory}: nothing to measure"]
     halves = [rows[: len(rows) // 2], rows[len(rows) // 2 :]]
     runs = []
     for _ in range(repeat):
@@ -427,9 +478,10 @@ def run_segments(directory: Path, repeat: int) -> None:
     print(f"segments of {len(rows):,} articles from {directory} (two halves, each in a fresh process): "
           f"{statistics.median(runs):.2f} CPU-s median of {repeat} ({', '.join(f'{r:.2f}' for r in runs)}); "
           f"{size / len(rows):,.0f} bytes per article; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    return [] if size else ["the segments built are empty"]
 
 
-def reused(args: argparse.Namespace) -> bool:
+def reused(args: argparse.Namespace) -> list[str]:
     """Search the index kept in `args.reuse`, building it first if it is missing or another size."""
     index = SearchIndex(args.reuse / "index", workers=args.workers)
     if index.doc_count() == args.docs:
@@ -437,13 +489,13 @@ def reused(args: argparse.Namespace) -> bool:
         print_latencies("reused", index, search_latencies(index, args.repeat))
         print_damage_check(index)
         print_size(args.reuse / "index", args.docs)
+        failures = check_index("reused", index, args.docs, [])
         index.close()
-        return True
+        return failures
     index.close()
     for path in args.reuse.glob("index/*"):
         path.unlink()
-    run(args, args.reuse)
-    return True
+    return run(args, args.reuse)
 
 
 def print_size(directory: Path, docs: int) -> None:
@@ -451,7 +503,7 @@ def print_size(directory: Path, docs: int) -> None:
     print(f"index size: {size:,.0f} MB ({size * 1e6 / docs / 1e3:,.2f} KB per article; target ≤ 3 KB)")
 
 
-def run(args: argparse.Namespace, tmp: Path) -> None:
+def run(args: argparse.Namespace, tmp: Path) -> list[str]:
     corpus = Corpus(summary_is_text=args.summary_is_text)
     index = SearchIndex(tmp / "index", workers=args.workers)
     start = time.perf_counter()
@@ -470,26 +522,32 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
           f"{cpu_rate:,.0f} per CPU-second)")  # fmt: skip
     print_latencies("incremental", index, search_latencies(index, args.repeat))
     print_damage_check(index)
+    failures = check_index("incremental", index, args.small, [small_rows[i - 1] for i in sample_ids(args.small)])
     last_batch = [row.id for row in small_rows[-args.batch :]]
     seconds, ran, matched = time_alert_matching(index, last_batch, 1000)
     print(f"\nalerts: 1,000 rules against the last batch of {len(last_batch):,}: {seconds:.2f} s "
           f"({ran} rules searched after the term check, {matched} matches)")
+    if not matched:
+        failures.append(f"alerts: none of the 1,000 rules matched the last batch of {len(last_batch):,}")
     del small_rows
 
+    sample: list[IndexRow] = []
     with PeakMemory() as memory:
-        elapsed, rate = time_rebuild(index, read_rows(stream), args.docs)
+        elapsed, rate = time_rebuild(index, sampled(read_rows(stream), sample_ids(args.docs), sample), args.docs)
     print(f"\nrebuild of {args.docs:,}: {elapsed:.1f} s, {rate:,.0f} articles/s "
           f"(clear + one streaming add, {args.workers} workers)")
     print_latencies("rebuilt", index, search_latencies(index, args.repeat))
     print_damage_check(index)
+    failures += check_index("rebuilt", index, args.docs, sample)
     print(f"\npeak RSS: {PeakMemory.own_mb():,.0f} MB this process, {memory.workers_kb / 1024:,.0f} MB largest worker")
     print_size(tmp / "index", args.docs)
     index.close()
     stream.unlink()
+    return failures
 
 
 
-def run_chinese(args: argparse.Namespace, tmp: Path) -> None:
+def run_chinese(args: argparse.Namespace, tmp: Path) -> list[str]:
     """Chinese text: a rebuild of `args.chinese` articles, searches of every kind, the index's size."""
     tmp.mkdir(parents=True)
     corpus = ChineseCorpus()
@@ -499,14 +557,17 @@ def run_chinese(args: argparse.Namespace, tmp: Path) -> None:
     print(f"\ngenerated {args.chinese:,} Chinese articles in {time.perf_counter() - start:.1f} s "
           f"(~1,200 characters of text each)")  # fmt: skip
     index = SearchIndex(tmp / "index", workers=args.workers)
+    sample: list[IndexRow] = []
     with PeakMemory() as memory:
-        elapsed, rate = time_rebuild(index, read_rows(stream), args.chinese)
+        elapsed, rate = time_rebuild(index, sampled(read_rows(stream), sample_ids(args.chinese), sample), args.chinese)
     print(f"Chinese rebuild of {args.chinese:,}: {elapsed:.1f} s, {rate:,.0f} articles/s "
           f"(clear + one streaming add, {args.workers} workers; largest worker {memory.workers_kb / 1024:,.0f} MB)")
     print_latencies("Chinese", index, search_latencies(index, args.repeat, CHINESE_QUERIES))
     size = sum(f.stat().st_size for f in (tmp / "index").iterdir() if f.is_file()) / 1e6
     print(f"Chinese index size: {size:,.0f} MB ({size * 1e6 / args.chinese / 1e3:,.1f} KB per article)")
+    failures = check_index("Chinese", index, args.chinese, sample, CHINESE_QUERIES)
     index.close()
+    return failures
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ Default: serves the data set as feeds on 127.0.0.1–127.0.0.N (one feed per
 publisher host), runs `reader fetch --no-fulltext --json` through the real
 pipeline, reads each article's story back with `reader articles --json`, and
 scores against the STORY column. Reports the grouping stage's time against the
-whole feeds-only refresh.
+whole feeds-only refresh, and its CPU (that of the grouping process a cold
+fetch of many feeds starts, or of its thread in the main process) against the
+refresh's wall time and its whole CPU (the command and every child it reaped).
 
 `--fast` calls the pure grouper (reader/stories.py) in-process instead, for
 tuning; `--orders N` scores it in-process over N random arrival orders (feeds

@@ -49,6 +49,7 @@ from .health import (DELIVERY_FAILED, RULE_ERRORS_KEY, RuleError, active, note_r
 from .messages import Message
 from .models import Alert, Delivery, DeliveryPlan, DeliveryState, MatchCandidate, NewAlert, SourceJoin
 from .store import Store, utcnow
+from .store.alerts import REFUSED
 from .targets import Target, TargetBook, send, target_secret
 from .text import clean_line
 
@@ -791,9 +792,10 @@ def _message(rule: Rule, alerts: list[Alert]) -> Message:
 
 async def _send_in_turn(settings: Settings, store: Store, messages: list[_Outgoing], now: datetime,
                         report: DeliveryReport) -> None:  # fmt: skip
-    """Send one target's messages in turn; once it fails, the rest wait for its next attempt. A target that
-    refused a message earlier has these wait for that one too: after an outage they go out in order, and only
-    the oldest spends attempts."""
+    """Send one target's messages in turn; once it is unreachable (no answer, 5xx, 429), the rest wait for the
+    failed one's next attempt, as they do for one failed so earlier: after an outage they go out in order, and
+    only the oldest spends attempts. A message the target refused for what it says (another 4xx), or one given
+    up and requeued, is retried alone and holds no other back."""
     if waiting := await asyncio.to_thread(store.target_retry_at, messages[0].target.key, now):
         await asyncio.to_thread(store.postpone_deliveries, [d.id for out in messages for d in out.deliveries],
                                 until=waiting,
@@ -805,7 +807,8 @@ async def _send_in_turn(settings: Settings, store: Store, messages: list[_Outgoi
         if result.ok:
             await asyncio.to_thread(store.delivery_sent, ids, utcnow())
             requeued = await asyncio.to_thread(_requeue_given_up, settings, store, out.target, now)
-            await asyncio.to_thread(record_recovery, store, DELIVERY_FAILED, out.target.key)
+            if not requeued:  # (else once those went out, or were given up for good, saying why)
+                await asyncio.to_thread(record_recovery, store, DELIVERY_FAILED, out.target.key)
             report.sent += 1
             log.info("sent %r to %s (%d alert(s))", out.message.title, out.target.label, len(ids))
             if requeued:  # the rest go after those, in the order they were made
@@ -817,9 +820,13 @@ async def _send_in_turn(settings: Settings, store: Store, messages: list[_Outgoi
             continue
         report.failed += 1
         report.errors.append(f"{out.target.label}: {result.error}")
-        retry_at = await asyncio.to_thread(_record_failure, settings, store, out, result.error, result.retry_at, now)
+        requeued = min(d.attempts for d in out.deliveries) >= settings.alerts.max_attempts
+        error = f"{result.error} {REFUSED}" if result.refused else result.error
+        retry_at = await asyncio.to_thread(_record_failure, settings, store, out, error, result.retry_at, now)
         if retry_at is None:
             report.given_up += len(ids)
+        if result.refused or requeued:
+            continue
         later = [d.id for rest in messages[i + 1 :] for d in rest.deliveries]
         if later:
             await asyncio.to_thread(store.postpone_deliveries, later, until=retry_at or now + _backoff(settings, 1),
@@ -845,6 +852,13 @@ def _record_failure(settings: Settings, store: Store, out: _Outgoing, error: str
     """Count the attempt; schedule the next one, or give up after max_attempts. Returns when to retry."""
     attempts = max(d.attempts for d in out.deliveries) + 1
     ids = [d.id for d in out.deliveries]
+    if attempts > settings.alerts.max_attempts:  # requeued once the target was back, and failed again
+        store.delivery_failed(ids, error=error, retry_at=None)
+        log.error("gave up for good sending %r to %s: %s", out.message.title, out.target.label, error)
+        record_event(store, DELIVERY_FAILED, out.target.key, title=f"Alerts not delivered: {out.target.label}",
+                     detail=f"{out.message.title!r} failed again once {out.target.label} was back: "
+                            f"{error.rstrip('.')}. It is not sent again by itself; 'reader alerts retry' sends it.")
+        return None
     if attempts >= settings.alerts.max_attempts:
         store.delivery_failed(ids, error=error, retry_at=None)
         log.error("gave up sending %r to %s after %d attempts: %s", out.message.title, out.target.label,

@@ -18,8 +18,9 @@ Its own faults are told once through [health] notify, and once more when
 over: a cycle that fails (a full disk, a damaged database), config.toml edited
 into an error (SIGHUP, or an edit, reads it again; a valid one applies), a
 start that fails. A database file deleted under it is written back from the
-copy it holds open, and one replaced is taken up: either way it restarts on
-the file (exec), told once.
+copy it holds open, as is one replaced by a file holding fewer articles (set
+aside); one replaced otherwise is taken up (the copy it held saved aside):
+either way it restarts on the file (exec), keeping the writer lock, told once.
 
 SIGTERM or SIGINT stops the daemon within a few seconds, whatever is in
 flight: the cycle's fetches are cancelled and its workers ended, and it exits
@@ -53,10 +54,11 @@ from .health import CONFIG_BROKEN, DAEMON_FAILING, DATABASE_SWAPPED, Troubles, r
 from .ingest import IndexProgress, IngestReport, index_backlog, ingest, open_index, worker_pool
 from .filemodes import tighten
 from .lock import WriterLock
-from .logs import setup_logging
+from .logs import redact_secrets, setup_logging
 from .models import Feed, FetchStatus
 from .process_pool import WorkerPool
 from .store import Store, StoreWriteError, utcnow
+from .store.db import article_count, checkpoint, copy
 from .text import clean_line
 
 log = logging.getLogger(__name__)
@@ -124,15 +126,17 @@ class Daemon:
         self._config = _file_state(settings.settings_file)
         self._database: tuple[int, int] | None = None  # the database file it opened (device, inode)
         self._backlog: threading.Thread | None = None  # indexing what a rebuild left, beside the cycles
+        self._backlog_stop = threading.Event()  # asked to stop after its slice (the database file swapped)
+        self._held: sqlite3.Connection | None = None  # the database file opened at start, whatever its path holds
 
     def run(self) -> int:
         """Raises WriterBusy if another process ingests; 0 after a clean stop, 1 if the last cycle failed."""
+        self._install_signal_handlers()  # first: SIGHUP's default would end the daemon
         lock = WriterLock(self.settings.lock_path)
         lock.acquire(wait=0, daemon=not self.once)  # a writer told so knows it need not wait for the end
         restart = False
         try:
             tighten(self.settings)
-            self._install_signal_handlers()
             log.info("daemon started (pid %d)%s", os.getpid(), ", one cycle" if self.once else "")
             with worker_pool() as pool:
                 store, index = self._open()
@@ -142,10 +146,15 @@ class Daemon:
                     if self._backlog is not None:  # it stops after its current slice once `stopping` is set
                         self._backlog.join(BACKLOG_STOP_WAIT)
                     store.close()
+                    if self._held is not None:
+                        self._held.close()
         finally:
-            lock.release()
+            if not restart:
+                lock.release()
         if restart:  # a start afresh: the new database file, checked and opened as at any start
             log.info("daemon restarting (pid %d) on the database file now at %s", os.getpid(), self.settings.db_path)
+            lock.hand_over()  # held through the exec: a `reader fetch` meanwhile would make the new image exit
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # ignored until the new image's handler (exec keeps it)
             logging.shutdown()
             gc.collect()  # the worker pool's semaphores released, not reported leaked when the new image ends
             os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
@@ -161,6 +170,7 @@ class Daemon:
             store = Store(self.settings.db_path)
             try:
                 self._database = _file_id(self.settings.db_path)
+                self._held = store.hold()
                 return store, open_index(self.settings, store)
             except BaseException:
                 store.close()
@@ -269,27 +279,62 @@ class Daemon:
             self.settings = fresh
 
     def _database_swapped(self, store: Store, index: SearchIndex) -> bool:
-        """Whether the database file was deleted or replaced since it was opened. Deleted, it is written back
-        from the open copy (nothing lost); replaced (a backup put back), the index is deleted, to be rebuilt from
-        it. Either way the daemon restarts on the file; what was done is told once."""
+        """Whether the database file was deleted or replaced since it was opened, and a restart on the file now
+        there is due. Through the connection held since the start (never one opened by path now):
+        - deleted, the held copy is written back (nothing lost);
+        - replaced by a file holding fewer articles, or none (deleted, then made anew empty by a `reader`
+          command before this look), that file is moved aside and the held copy written back;
+        - replaced otherwise (a backup put back), the held copy is saved aside first, and the index deleted, to
+          be rebuilt from the new file.
+        What was done is told once. Not while the held -wal is still in use: then the next cycle looks again."""
         path, found = self.settings.db_path, _file_id(self.settings.db_path)
-        if found == self._database:
+        if found == self._database or self._held is None:
             return False
-        store.checkpoint()  # the open copy's -wal emptied into it: no frame of it can meet the file now there
+        if not self._stop_backlog() or not checkpoint(self._held):  # else its frames would meet the file there now
+            log.warning("the database file %s was swapped, but the open one is still in use: looking again "
+                        "next cycle", path)  # fmt: skip
+            return False
+        held, stamp = article_count(self._held), datetime.now().strftime("%Y%m%d-%H%M%S")
         if found is None:
-            restoring = path.with_name(path.name + ".restoring")
-            store.copy_to(restoring)
-            os.replace(restoring, path)
+            self._put_back(path)
             self.troubles.event(DATABASE_SWAPPED, "Reader database deleted, and put back", (
                 f"{path} was deleted while the daemon ran; it wrote the database back from its open copy, "
                 "so nothing was lost, and restarted on it"))  # fmt: skip
-        else:  # the index is of the file that was there: the restart makes it anew, and refills it quietly
-            index.close()
-            shutil.rmtree(self.settings.index_dir, ignore_errors=True)
-            self.troubles.event(DATABASE_SWAPPED, "Reader database replaced", (
-                f"{path} was replaced while the daemon ran; it restarted on the new file and rebuilds the search "
-                "index from it"))  # fmt: skip
+            return True
+        count = article_count(path)
+        if count is None or count < (held or 0):
+            aside = path.with_name(f"{path.name}.set-aside-{stamp}")
+            for suffix in ("", "-wal", "-shm"):
+                if (old := Path(f"{path}{suffix}")).exists():
+                    os.replace(old, f"{aside}{suffix}")
+            self._put_back(path)
+            what = "no reader database" if count is None else f"{count} article(s), fewer than its {held}"
+            self.troubles.event(DATABASE_SWAPPED, "Reader database replaced by a smaller one, and put back", (
+                f"{path} was replaced while the daemon ran by a file holding {what} (deleted, then made anew by "
+                f"a reader command?). It moved that file to {aside}, wrote its own copy back, so nothing was "
+                "lost, and restarted on it. To restore a backup, stop the daemon first"))  # fmt: skip
+            return True
+        saved = path.with_name(f"{path.name}.before-swap-{stamp}")
+        copy(self._held, saved)
+        index.close()  # the index is of the file that was there: the restart makes it anew, and refills it quietly
+        shutil.rmtree(self.settings.index_dir, ignore_errors=True)
+        self.troubles.event(DATABASE_SWAPPED, "Reader database replaced", (
+            f"{path} was replaced while the daemon ran; it saved the database it had to {saved}, restarted on "
+            "the new file and rebuilds the search index from it"))  # fmt: skip
         return True
+
+    def _put_back(self, path: Path) -> None:
+        restoring = path.with_name(path.name + ".restoring")
+        copy(self._held, restoring)
+        os.replace(restoring, path)
+
+    def _stop_backlog(self) -> bool:
+        """Stop the backlog's indexing after its slice: no write of it may land after the checkpoint."""
+        if self._backlog is None or not self._backlog.is_alive():
+            return True
+        self._backlog_stop.set()
+        self._backlog.join(BACKLOG_STOP_WAIT)
+        return not self._backlog.is_alive()
 
     async def _cycle(self, store: Store, index: SearchIndex, pool: Executor) -> None:
         known = await asyncio.to_thread(store.feeds)
@@ -319,10 +364,12 @@ class Daemon:
         indexes and matches its own new articles first. With --once, before returning."""
         if self._backlog is not None and self._backlog.is_alive():
             return
+        self._backlog_stop.clear()
 
         def run() -> None:
             try:
-                done = index_backlog(store, index, _log_progress, stop=self.stopping.is_set)
+                stop = lambda: self.stopping.is_set() or self._backlog_stop.is_set()  # noqa: E731
+                done = index_backlog(store, index, _log_progress, stop=stop)
                 log.info("the search index is up to date again (%d article(s) indexed)", done)
             except Exception:  # noqa: BLE001 - the next cycle finds what is left and starts again
                 log.exception("indexing the backlog failed; the next cycle goes on with it")
@@ -397,12 +444,13 @@ def _file_id(path: Path) -> tuple[int, int] | None:
 
 
 def _reason(exc: Exception) -> str:
+    """What went wrong, in one line with no secret in it (it is told, and kept in FAULT_FILE)."""
     if isinstance(exc, StoreWriteError):
-        return clean_line(str(exc), 400)
+        return clean_line(redact_secrets(str(exc)), 400)
     damaged = isinstance(exc, sqlite3.DatabaseError) and getattr(exc, "sqlite_errorcode", 0) & 0xFF in (
         sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)  # fmt: skip
     hint = "; the database file is damaged: 'reader doctor' says how to save what it holds" if damaged else ""
-    return clean_line(f"{type(exc).__name__}: {exc}{hint}", 400)
+    return clean_line(redact_secrets(f"{type(exc).__name__}: {exc}{hint}"), 400)
 
 
 def _log_progress(event) -> None:

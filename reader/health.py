@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Settings
+from .logs import redact_secrets
 from .models import Feed, FetchStatus
 from .store import ArticleFilter, Store, utcnow
 from .text import clean_line
-from .urls import redact_url
+from .urls import redact_url, same_feed_notes
 
 if TYPE_CHECKING:  # messages load Apprise's formats: not for the TUI's status bar, which reads conditions
     from .messages import Notice
@@ -478,6 +479,8 @@ class Troubles:
 
     @staticmethod
     def _condition(kind: str, title: str, detail: str) -> Condition:
+        """(Masked as log lines are: a config error quotes [daemon.feed_intervals] keys, feed URLs.)"""
+        title, detail = redact_secrets(title), redact_secrets(detail)
         return Condition(kind, "daemon", clean_line(title, 200), clean_line(detail, 600), utcnow().isoformat())
 
     def clear(self, kind: str) -> None:
@@ -579,10 +582,11 @@ def _daemon_finding(settings: Settings, store: Store, now: datetime) -> Finding:
 
 def _feed_findings(settings: Settings, store: Store, now: datetime) -> list[Finding]:
     found = [Finding("feeds", False, f"{c.title}: {c.detail}") for c in detect(settings, store, now)]
+    feeds = store.feeds()
     if not found:
-        count = sum(f.enabled for f in store.feeds())
+        count = sum(f.enabled for f in feeds)
         found.append(Finding("feeds", True, f"{count} feed(s) enabled; none failing or silent"))
-    return found
+    return found + [Finding("feeds", False, note) for note in same_feed_notes((f.id, f.url) for f in feeds)]
 
 
 def _delivery_finding(store: Store) -> Finding:

@@ -9,6 +9,8 @@ import os
 import time
 from pathlib import Path
 
+HANDED_OVER = "READER_WRITER_LOCK_FD"  # the environment's note of a lock held across an exec of this process
+
 
 class WriterBusy(Exception):
     """Another reader process holds the writer lock (`pid`, when it wrote it; `daemon`: a running daemon)."""
@@ -33,7 +35,9 @@ class WriterLock:
         """Take the lock, waiting up to `wait` seconds; raises WriterBusy after that. `daemon`: the holder is a
         long-running daemon."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = _handed_over(self.path)
+        if fd is None:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -60,6 +64,13 @@ class WriterLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+    def hand_over(self) -> None:
+        """Keep the lock through an exec of this process (a daemon's restart): the new image's `acquire` takes
+        it up, so no other writer can slip in between."""
+        if self._fd is not None:
+            os.set_inheritable(self._fd, True)
+            os.environ[HANDED_OVER] = str(self._fd)
 
     def is_held_elsewhere(self) -> bool:
         """True when some other process holds the lock (e.g. a running daemon)."""
@@ -93,6 +104,19 @@ class WriterLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _handed_over(path: Path) -> int | None:
+    """The descriptor of the lock file this image was handed over by the one before the exec, if any."""
+    try:
+        fd = int(os.environ.pop(HANDED_OVER, ""))
+        held, named = os.fstat(fd), os.stat(path)
+    except (ValueError, OSError):
+        return None
+    if (held.st_dev, held.st_ino) != (named.st_dev, named.st_ino):
+        return None
+    os.set_inheritable(fd, False)
+    return fd
 
 
 def _read_holder(fd: int) -> tuple[int | None, bool]:

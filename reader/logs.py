@@ -68,15 +68,19 @@ LOG_FILE_BYTES = 10 * 1024 * 1024  # a log file past this moves to FILE.1 (the o
 
 class LogFile(logging.handlers.WatchedFileHandler):
     """A log file that a week of running cannot grow past 2 × LOG_FILE_BYTES: past LOG_FILE_BYTES it moves
-    to FILE.1 and starts again. Moved or deleted by someone else (logrotate), it is opened again by name."""
+    to FILE.1 and starts again. Moved or deleted by someone else (logrotate), it is opened again by name; emptied
+    in place (logrotate's copytruncate), it goes on from its new size (fstat's, not the stream's stale offset)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.stream is not None and self.stream.tell() >= LOG_FILE_BYTES:
+        if self.stream is not None and os.fstat(self.stream.fileno()).st_size >= LOG_FILE_BYTES:
             self.stream.close()
             try:
                 os.replace(self.baseFilename, self.baseFilename + ".1")
-            except OSError:
-                pass  # kept where it is: the line is written all the same
+            except OSError:  # the move refused (FILE.1 a directory, the directory read-only): emptied in place
+                try:
+                    os.truncate(self.baseFilename, 0)
+                except OSError:
+                    pass  # the line is written all the same
             self.stream = self._open()
             self._statstream()
         super().emit(record)

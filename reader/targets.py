@@ -392,6 +392,7 @@ class SendResult:
     ok: bool
     error: str = ""  # why not, with no secret in it
     retry_at: datetime | None = None  # the target's own "not before" (its Retry-After), when Apprise read one
+    refused: bool = False  # the target answered, and refused this message for what it is (a 4xx, not 408/429)
 
 
 def service_for(url: str, chosen: frozenset[str] | None = None):
@@ -448,7 +449,19 @@ async def send(target: Target, message: Sendable, *, timeout: float) -> SendResu
     with result:
         if result.status == apprise.AppriseResultStatus.SUCCESS and result.success_count >= 1:
             return SendResult(True)
-        return SendResult(False, _failure(result, target), _retry_at(service))
+        return SendResult(False, _failure(result, target), _retry_at(service), _refused(result))
+
+
+# HTTP answers that say "not now" (the target is there but cannot take it yet), unlike a 4xx about the message.
+_NOT_NOW = frozenset({408, 425, 429})
+_STATUS = re.compile(r"\berror=(\d{3})\b")  # how Apprise's HTTP plugins log the status a service answered
+
+
+def _refused(result) -> bool:
+    """Whether the service answered with a 4xx about this message (bad markup, too large): another message may
+    well go through. No status logged (a connection error, a timeout) or a 5xx, 408, 429: it is unreachable."""
+    statuses = [int(m[1]) for e in result.logs() if (m := _STATUS.search(str(e.message)))]
+    return bool(statuses) and 400 <= statuses[-1] < 500 and statuses[-1] not in _NOT_NOW
 
 
 def _failure(result, target: Target) -> str:

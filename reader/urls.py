@@ -5,6 +5,7 @@ Pure: never touches the network, never changes a stored URL."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track where a click came from; they never change the page.
@@ -74,6 +75,22 @@ def is_secret_param(name: str) -> bool:
     """A query parameter named like a credential: token, api_key, X-Auth, accessToken, password…"""
     name = unquote(name).lower()
     return name.endswith(_SECRET_ENDINGS) or any(w in _SECRET_WORDS for w in re.split(r"[^a-z0-9]+", name))
+
+
+def same_feed_notes(feeds: Iterable[tuple[int, str]]) -> list[str]:
+    """For (id, url) subscriptions: one line for each feed subscribed in several spellings before URLs were
+    compared as `normal_feed_url` writes them (`HTTP://Host/feed` and `http://host/feed`), naming them and how
+    to drop one. They are never merged: each keeps its articles and their read states."""
+    by_url: dict[str, list[int]] = {}
+    for feed_id, url in feeds:
+        by_url.setdefault(normal_feed_url(url), []).append(feed_id)
+    return [
+        f"feeds {', '.join(map(str, sorted(ids)))} are one feed, {redact_url(url)}, subscribed in {len(ids)} "
+        f"spellings: each keeps its articles and read states; 'reader feeds remove {max(ids)}' drops the newer "
+        f"one and its articles"
+        for url, ids in by_url.items()
+        if len(ids) > 1
+    ]
 
 
 def redact_url(url: str) -> str:

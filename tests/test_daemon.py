@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import resource
@@ -11,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,8 +23,9 @@ from pathlib import Path
 import pytest
 
 from reader.config import DaemonSettings
-from reader.daemon import Schedule
+from reader.daemon import Daemon, Schedule
 from reader.ingest import ingest, open_index
+from reader.lock import WriterLock
 from reader.logs import LOG_FILE_BYTES, LogFile
 from reader.models import Feed
 from reader.rules import write_rule
@@ -321,17 +324,25 @@ def test_config_edited_while_running_applies_and_an_error_is_told_once_while_the
     assert "config.toml:5: " in told and "must be ≥ 1 (got 0)" in told and "keeps the settings it had" in told
 
 
-def test_the_database_deleted_under_the_daemon_is_put_back_whole_and_told_once(world):
-    settings, _server, endpoint, daemon = world
+def daemon_deleting_its_database(world):
+    """A daemon with [health] notify, after its first cycle; its database files then deleted (a cleanup script,
+    a sync tool, a slip of rm). Returns (daemon, health endpoint, cli, the articles stored, the search's titles)."""
+    settings, server, _endpoint, daemon = world
     cli = dict(data=settings.data_dir, config=settings.config_dir)
-    health = Endpoint(_server, path="/health")
+    health = Endpoint(server, path="/health")
     (settings.config_dir / "config.toml").write_text(f'[health]\nnotify = ["{health.url}"]\n')
     d = daemon("--log-level", "info")
     wait_for(lambda: "next cycle at" in d.text(), "the first cycle")
     stored = reader("articles", "--json", **cli).json()
     found = sorted(a["title"] for a in reader("search", "--json", "DeepSeek", **cli).json())
     for path in settings.data_dir.glob("reader.sqlite*"):
-        path.unlink()  # a cleanup script, a sync tool, a slip of rm
+        path.unlink()
+    return d, health, cli, stored, found
+
+
+def test_the_database_deleted_under_the_daemon_is_put_back_whole_and_told_once(world):
+    settings, _server, endpoint, _daemon = world
+    d, health, cli, stored, found = daemon_deleting_its_database(world)
     d.proc.send_signal(signal.SIGHUP)  # (else it is seen within seconds)
     wait_for(lambda: titles(health), "the deletion to be told")
     wait_for(lambda: d.text().count("daemon started") == 2, "the restart on the file put back")
@@ -348,9 +359,53 @@ def test_the_database_deleted_under_the_daemon_is_put_back_whole_and_told_once(w
     wait_for(lambda: d.text().count("next cycle at") >= 3, "the restart on the backup, and its index made anew")
     assert titles(health) == ["Reader database deleted, and put back", "Reader database replaced"]
     assert sorted(a["title"] for a in reader("search", "--json", "DeepSeek", **cli).json()) == found
+    saved = list(settings.data_dir.glob("reader.sqlite.before-swap-*"))  # the one it had, kept aside
+    assert len(saved) == 1 and str(saved[0]) in health.received()[1]["message"]
     assert d.stop() == 0
     assert endpoint.titles() == expected_titles()  # no alert sent twice
     assert "Traceback" not in d.text()
+
+
+def test_a_database_deleted_then_made_anew_by_a_command_is_put_back_and_the_restart_keeps_the_lock(world):
+    """Deleted, then `reader articles` run before the daemon looks: the empty file that command made is no
+    backup put back; it is moved aside and the daemon's copy written back, the index kept. Between the
+    restart's exec and the new image's start no other writer can take the lock (the new image would exit,
+    busy), and a SIGHUP (logrotate's postrotate) never ends the daemon."""
+    settings = world[0]
+    d, health, cli, stored, found = daemon_deleting_its_database(world)
+    assert reader("articles", "--json", **cli).json() == []  # the user looks: a new empty database
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "daemon restarting" in d.text(), "the restart")
+    lock, free = WriterLock(settings.lock_path), 0
+    while d.text().count("next cycle at") < 2 and d.proc.poll() is None:
+        free += not lock.is_held_elsewhere()
+        d.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.02)  # ok: the poll interval of a wait on a condition
+    assert d.proc.poll() is None and free == 0
+    assert titles(health) == ["Reader database replaced by a smaller one, and put back"]
+    assert reader("articles", "--json", **cli).json() == stored
+    aside = list(settings.data_dir.glob("reader.sqlite.set-aside-*"))
+    assert aside and str(aside[0]) in health.received()[0]["message"]
+    assert sorted(a["title"] for a in reader("search", "--json", "DeepSeek", **cli).json()) == found  # index kept
+    assert d.stop() == 0
+
+
+def test_a_look_for_a_swapped_database_from_a_thread_with_no_connection_opens_nothing_by_path(settings):
+    """asyncio.to_thread may run the look on a thread with no connection yet: it must not open (and so make)
+    a new file at the path, then take that for the database."""
+    store = Store(settings.db_path)
+    store.set_meta("precious", "data")
+    dm = Daemon(settings)
+    store.close()
+    store, index = dm._open()
+    for path in settings.data_dir.glob("reader.sqlite*"):
+        path.unlink()
+    out: list[bool] = []
+    look = threading.Thread(target=lambda: out.append(dm._database_swapped(store, index)))
+    look.start()
+    look.join()
+    store.close()
+    assert out == [True] and Store(settings.db_path).get_meta("precious") == "data"
 
 
 def test_the_log_file_is_opened_again_when_moved_and_never_grows_past_its_cap(tmp_path):
@@ -371,6 +426,31 @@ def test_the_log_file_is_opened_again_when_moved_and_never_grows_past_its_cap(tm
         handler.close()
     assert path.read_text() == "the newest\n"
     assert Path(f"{path}.1").stat().st_size >= LOG_FILE_BYTES  # the previous file: the one kept
+
+
+def test_the_log_file_emptied_in_place_goes_on_and_one_that_cannot_move_is_emptied_in_place(tmp_path):
+    """logrotate's copytruncate leaves the stream's offset where it was: the emptied file is not taken for a full
+    one (the copy logrotate made as FILE.1 is kept). A file that cannot be moved aside is emptied, not grown."""
+    path = tmp_path / "daemon.log"
+    handler = LogFile(path)
+    log = logging.Logger("week")
+    log.addHandler(handler)
+    line = "x" * (1024 * 1024)
+    try:
+        for _ in range(LOG_FILE_BYTES // len(line)):
+            log.warning(line)
+        shutil.copy(path, f"{path}.1")  # copytruncate
+        os.truncate(path, 0)
+        log.warning("after copytruncate")
+        assert path.read_text() == "after copytruncate\n"
+        assert Path(f"{path}.1").stat().st_size >= LOG_FILE_BYTES
+        Path(f"{path}.1").unlink()
+        (tmp_path / "daemon.log.1" / "in the way").mkdir(parents=True)  # the move aside refused
+        for _ in range(LOG_FILE_BYTES // len(line) + 3):
+            log.warning(line)
+    finally:
+        handler.close()
+    assert path.stat().st_size < LOG_FILE_BYTES
 
 
 def test_the_index_deleted_under_a_running_daemon_is_rebuilt_from_the_database(http_server, settings):
@@ -435,18 +515,25 @@ def test_alerts_made_while_their_target_is_down_wait_behind_the_first_and_arrive
     assert [n["title"] for n in hook.received()] == ["DeepSeek: DeepSeek first", "DeepSeek: DeepSeek second"]
 
 
-def test_alerts_given_up_while_their_target_was_down_go_out_once_it_is_back(http_server, settings):
-    """An outage longer than the attempts: the alert given up is told once, and sent once the target
-    accepts a message again, with no `reader alerts retry`; nothing twice."""
-    hook, health = Endpoint(http_server), Endpoint(http_server, path="/health")
-    hook.status = 503
+def two_attempts_world(http_server, settings, hook: Endpoint, first: str):
+    """A rule alerting `hook` on one feed holding the article `first`; retries after 1 s, given up after 2
+    attempts, told to a health endpoint. Returns (settings, health endpoint, the feed's items)."""
+    health = Endpoint(http_server, path="/health")
     settings = replace(settings, fetch=replace(settings.fetch, fulltext=False),
                        alerts=replace(settings.alerts, retry_base_seconds=1.0, max_attempts=2),
                        health=replace(settings.health, notify=(health.url,)))  # fmt: skip
     write_rule(settings.rules_dir, "deepseek", query="DeepSeek", notify=[hook.url], title="DeepSeek")
-    news = [Item("DeepSeek first", http_server.url("/1"), "DeepSeek news.", published=recent(1))]
-    url = http_server.route("/feed.xml", rss(news), headers=RSS)
-    subscribe(settings, url)
+    news = [Item(first, http_server.url("/1"), "DeepSeek news.", published=recent(1))]
+    subscribe(settings, http_server.route("/feed.xml", rss(news), headers=RSS))
+    return settings, health, news
+
+
+def test_alerts_given_up_while_their_target_was_down_go_out_once_it_is_back(http_server, settings):
+    """An outage longer than the attempts: the alert given up is told once, and sent once the target
+    accepts a message again, with no `reader alerts retry`; nothing twice."""
+    hook = Endpoint(http_server)
+    hook.status = 503
+    settings, health, news = two_attempts_world(http_server, settings, hook, "DeepSeek first")
     run(settings)
     time.sleep(1.1)  # ok: the retry's time comes
     run(settings)  # the second attempt: given up, and told
@@ -458,3 +545,96 @@ def test_alerts_given_up_while_their_target_was_down_go_out_once_it_is_back(http
     run(settings)
     assert sorted(n["title"] for n in hook.received()) == ["DeepSeek: DeepSeek first", "DeepSeek: DeepSeek second"]
     assert titles(health) == [f"Alerts not delivered: {hook.url}", f"Recovered: {hook.url}"]
+
+
+class Picky(Endpoint):
+    """Refuses a message for what it says (Telegram's 400 "can't parse entities"), accepts the rest."""
+
+    def _answer(self, seen) -> Response:
+        self.status = 400 if "Poison" in json.loads(self.server.posted[-1][2])["title"] else 200
+        return super()._answer(seen)
+
+
+def test_a_message_the_target_refuses_for_what_it_says_holds_no_other_back_and_is_requeued_once(
+        http_server, settings):  # fmt: skip
+    """A 4xx about one message (not the target down) retries that one alone: later alerts go out at once. Given
+    up, it is sent once more when the target next accepts a message, then given up for good: told once, and
+    its end once, never cycling."""
+    hook = Picky(http_server)
+    settings, health, news = two_attempts_world(http_server, settings, hook, "DeepSeek Poison")
+    run(settings)  # refused: tried again in a second, alone
+    for n, word in enumerate(["Alpha", "Bravo", "Charlie", "Delta"], 2):
+        news.append(Item(f"DeepSeek {word}", http_server.url(f"/{n}"), f"DeepSeek {word} story.", published=recent(1)))
+        http_server.route("/feed.xml", rss(news), headers=RSS)
+        run(settings)  # each goes out at once, whatever waits for the refused one
+        assert hook.received()[-1]["title"] == f"DeepSeek: DeepSeek {word}"
+        if n == 2:
+            time.sleep(1.1)  # ok: the refused one's retry comes (its second attempt: given up)
+    assert titles(health) == [f"Alerts not delivered: {hook.url}", f"Recovered: {hook.url}"]
+    assert hook.answers.count(400) == 3  # two attempts, and one more after a message went through
+    assert "not sent again by itself" in health.received()[1]["message"]  # the end says what became of it
+
+
+def test_a_backup_put_back_while_the_index_backlog_runs_gets_none_of_its_writes(http_server, settings):
+    """The backlog's indexing thread is stopped before the checkpoint: no commit of it lands in the -wal
+    after, where the restarted daemon would replay it onto the backup."""
+    subscribe(settings, http_server.route("/feed.xml", rss(items(150)), headers=RSS))
+    run(settings)
+    backup = settings.data_dir / "backup.sqlite"
+    Store(settings.db_path).close()
+    shutil.copy(settings.db_path, backup)  # (closed: the whole database is in the file)
+    dm = Daemon(settings)
+    store, index = dm._open()
+    try:
+        store.mark_all_unindexed()  # a rebuild's backlog, indexed in a thread beside the cycles
+        dm._index_backlog(store, index)
+        backup.replace(settings.db_path)
+        while not dm._database_swapped(store, index):  # (the backlog's slice still running: the next cycle)
+            pass
+        dm._backlog.join()
+        wal = Path(f"{settings.db_path}-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+    finally:
+        dm.stopping.set()
+        store.close()
+    check = sqlite3.connect(settings.db_path)
+    assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_config_error_quoting_a_feed_url_with_credentials_is_told_masked(http_server, settings):
+    """[daemon.feed_intervals] keys are feed URLs: the error quoting one reaches [health] notify masked."""
+    health = Endpoint(http_server, path="/health")
+    dm = Daemon(replace(settings, health=replace(settings.health, notify=(health.url,))))
+    settings.config_dir.mkdir(parents=True, exist_ok=True)
+    (settings.config_dir / "config.toml").write_text(
+        '[daemon.feed_intervals]\n"https://alice:hunter2pw@example.com/feed" = 0\n')
+    dm._read_settings()
+    asyncio.run(dm._tell())
+    told = health.received()
+    assert titles(health) == ["Reader daemon: config.toml has an error"] and "feed_intervals" in told[0]["message"]
+    assert "hunter2pw" not in json.dumps(told)
+
+
+def test_a_swap_seen_while_another_connection_reads_the_old_file_waits_for_the_next_look(settings):
+    """The checkpoint cannot empty a -wal another connection still reads: nothing is replaced or deleted this
+    round (the index stays), and the next look, once that reader is done, takes the new file up."""
+    dm = Daemon(settings)
+    store, index = dm._open()
+    try:
+        backup = settings.data_dir / "backup.sqlite"
+        store.set_meta("left", "before")
+        copy = sqlite3.connect(backup)
+        store._conn().backup(copy)
+        copy.close()
+        store.set_meta("right", "after")  # in the -wal
+        reading = sqlite3.connect(settings.db_path, isolation_level=None)
+        reading.execute("BEGIN")
+        reading.execute("SELECT count(*) FROM meta").fetchone()  # a TUI's read, under way
+        backup.replace(settings.db_path)
+        assert not dm._database_swapped(store, index)
+        assert settings.index_dir.is_dir() and not list(settings.data_dir.glob("reader.sqlite.before-swap-*"))
+        reading.execute("COMMIT")
+        assert dm._database_swapped(store, index)
+        assert list(settings.data_dir.glob("reader.sqlite.before-swap-*"))
+    finally:
+        store.close()

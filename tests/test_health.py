@@ -294,3 +294,22 @@ def test_every_feed_failing_is_the_network_told_once_and_its_return_once(http_se
         feed.fixed = True
     run(settings)
     assert titles(health) == ["Every feed failing", "Feeds refreshing again"]
+
+
+def test_doctor_names_one_feed_subscribed_in_two_spellings_as_feeds_list_does(settings):
+    """A database from before feed URLs were compared in one form (`HTTP://Host/feed` and `http://host/feed`):
+    doctor names the two subscriptions on one line under feeds, with the `feeds remove` advice of `feeds list`."""
+    url = "http://reader:s3cret@127.0.0.1:9/feed.xml"
+    Store(settings.db_path).add_feed(url)
+    with sqlite3.connect(settings.db_path) as db:  # as an older reader stored the second spelling
+        db.execute("INSERT INTO feeds (url, title, grp, site_url, created_at) SELECT ?, title, grp, site_url, "
+                   "created_at FROM feeds", (url.replace("http://", "HTTP://"),))  # fmt: skip
+    cli = dict(data=settings.data_dir, config=settings.config_dir)
+    listed = reader("feeds", "list", **cli)
+    (advice,) = [line.removeprefix("warning: ") for line in listed.err.splitlines() if "are one feed" in line]
+
+    doctor = reader("doctor", **cli)
+    feeds = [line for line in doctor.out.splitlines() if line.split()[1:2] == ["feeds:"]]
+    assert doctor.code == 1 and feeds[-1] == f"NEEDS feeds: {advice}", doctor.out
+    assert "feeds 1, 2 are one feed" in advice and "'reader feeds remove 2'" in advice and "s3cret" not in doctor.out
+    assert [f["text"] for f in reader("doctor", "--json", **cli).json() if "one feed" in f["text"]] == [advice]

@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import console
 from ..models import Feed, FetchStatus
 from ..text import clean_line
-from ..urls import feed_url_problem, normal_feed_url, redact_url, redact_urls_in
+from ..urls import feed_url_problem, normal_feed_url, redact_url, redact_urls_in, same_feed_notes
 from .context import Context, UsageError
 
 
@@ -94,22 +94,9 @@ def list_feeds(args, ctx: Context) -> int:
         for f in feeds
     ]  # fmt: skip
     console.out.print(console.table(FEED_COLUMNS, rows))
-    _say_same_urls(feeds)
+    for note in same_feed_notes((f.id, f.url) for f in feeds):
+        console.warn(note)
     return 0
-
-
-def _say_same_urls(feeds: list[Feed]) -> None:
-    """Feeds subscribed twice before URLs were compared as `normal_feed_url` writes them (`HTTP://Host/feed`
-    and `http://host/feed`): named, never merged (each keeps its articles and their read states)."""
-    by_url: dict[str, list[Feed]] = {}
-    for f in feeds:
-        by_url.setdefault(normal_feed_url(f.url), []).append(f)
-    for url, same in by_url.items():
-        if len(same) > 1:
-            ids = sorted(f.id for f in same)
-            console.warn(f"feeds {', '.join(map(str, ids))} are one feed, {redact_url(url)}, subscribed in "
-                         f"{len(ids)} spellings: each keeps its articles and read states; 'reader feeds remove "
-                         f"{ids[-1]}' drops the newer one and its articles")  # fmt: skip
 
 
 def _check_url(url: str) -> str:

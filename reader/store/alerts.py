@@ -20,6 +20,7 @@ DELIVERY_COLUMNS = """
     d.last_error, d.sent_at
 """
 # Held or pending, written as literals so that the planner uses the partial index `deliveries_due`.
+REFUSED = "(the target refused this message: it is retried alone)"  # ends last_error: it holds no other back
 WAITING = f"('{DeliveryState.HELD}', '{DeliveryState.PENDING}')"
 ALERT_COLUMNS = (
     "al.id, al.rule, al.article_id, al.title, al.link, al.published, al.snippet, al.spans, al.created_at, al.story_id"
@@ -334,20 +335,23 @@ class AlertStore(Database):
             )
 
     def target_retry_at(self, target: str, now: datetime) -> datetime | None:
-        """When a message `target` refused is tried again, if after `now` (its later messages wait for it)."""
+        """When a message `target` failed (unreachable: not one it refused for what it says) is tried again, if
+        after `now`: its later messages wait for it."""
         row = self._conn().execute(
             f"SELECT min(next_attempt_at) FROM deliveries WHERE state IN {WAITING} AND next_attempt_at > ? "
-            f"AND state = '{DeliveryState.PENDING}' AND attempts > 0 AND target = ?", (_iso(now), target),
+            f"AND state = '{DeliveryState.PENDING}' AND attempts > 0 AND target = ? AND coalesce(last_error, '') "
+            "NOT LIKE ?", (_iso(now), target, f"%{REFUSED}"),
         ).fetchone()  # fmt: skip
         return _dt(row[0])
 
     def requeue_given_up(self, target: str, *, attempts: int, since: datetime, at: datetime) -> int:
         """Make the deliveries to `target` given up after `attempts` attempts whose last one was due from `since`
-        on due `at` again, with a fresh count (the target accepts messages again)."""
+        on due `at` again (the target accepts messages again), once: they keep their count, so one more failure
+        gives them up for good (`attempts` + 1, never requeued again; `reader alerts retry` still sends them)."""
         with self._tx() as tx:
             return tx.execute(
-                f"UPDATE deliveries SET state = '{DeliveryState.PENDING}', attempts = 0, next_attempt_at = ? "
-                f"WHERE target = ? AND state = '{DeliveryState.FAILED}' AND attempts >= ? AND next_attempt_at >= ?",
+                f"UPDATE deliveries SET state = '{DeliveryState.PENDING}', next_attempt_at = ? "
+                f"WHERE target = ? AND state = '{DeliveryState.FAILED}' AND attempts = ? AND next_attempt_at >= ?",
                 (_iso(at), target, attempts, _iso(since)),
             ).rowcount
 

@@ -48,6 +48,7 @@ _DISK_REFUSED = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
 _READ_ONLY = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN)  # a read-only file or directory
 _LOCKED = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # another process held the write lock past the timeout
 BUSY_TIMEOUT = 30  # seconds a write waits for another process's transaction to end
+HELD_TIMEOUT = 2  # seconds a held file's checkpoint waits for readers (the daemon looks again next cycle)
 
 
 # A story id as it is now, given twice (`?, ?`): an id merged away (schema 10) names the story holding its articles.
@@ -93,6 +94,7 @@ class Database:
             raise StoreWriteError(f"the data directory {self.path.parent} is read-only and holds no database yet "
                                   f"({self.path.name}): make it writable and run the command again")
         self._local = threading.local()
+        self._made = False  # the file exists: later connections open it only (a missing file is an error, not a new one)
         self._migrate(self._conn(), existed)
 
     def _read_only_refusal(self, doing: str) -> StoreWriteError:
@@ -121,14 +123,34 @@ class Database:
             try:
                 if self.read_only:
                     conn = self._open_read_only()
-                else:
+                elif not self._made:
                     conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
                     conn.execute("PRAGMA journal_mode=WAL")
+                else:
+                    conn = self._open_existing()
             except sqlite3.DatabaseError as exc:
                 raise _opening_failed(f"cannot open the database {self.path}", exc) from None
+            self._made = True
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
+        return conn
+
+    def _open_existing(self, **kwargs) -> sqlite3.Connection:
+        """A connection to the file at the path, which must exist: deleted meanwhile, this raises rather than
+        make a new empty database that a running daemon would take for a backup put back."""
+        if not self.path.exists():
+            raise StoreError(f"the database {self.path} is gone: it was deleted while the reader ran. Nothing "
+                             "was made in its place; a running daemon writes it back from the copy it holds open")
+        uri = self.path.resolve().as_uri()
+        return sqlite3.connect(f"{uri}?mode=rw", uri=True, timeout=BUSY_TIMEOUT, isolation_level=None, **kwargs)
+
+    def hold(self) -> sqlite3.Connection:
+        """A second connection, kept for the process's life and used by one thread at a time (the daemon's
+        look for a swapped file): through it the file first opened stays readable whatever becomes of its path."""
+        conn = self._open_existing(check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {HELD_TIMEOUT * 1000}")  # (a stop is never held up for long)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the -wal and -shm now, while named
         return conn
 
     def _open_read_only(self) -> sqlite3.Connection:
@@ -268,18 +290,6 @@ class Database:
         without `integrity_check`'s comparison of each index with its table)."""
         return [row[0] for row in self._conn().execute(f"PRAGMA quick_check({int(limit)})")]
 
-    def checkpoint(self) -> None:
-        """Fold the -wal file into the database and empty it."""
-        self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-
-    def copy_to(self, path: Path) -> None:
-        """Write this connection's database, whole and consistent, to `path` (SQLite's backup): a daemon
-        whose file was deleted under it puts back what it still holds open."""
-        target = sqlite3.connect(path)
-        try:
-            self._conn().backup(target)
-        finally:
-            target.close()
 
     def schema_version(self) -> int:
         return self._conn().execute("PRAGMA user_version").fetchone()[0]
@@ -292,3 +302,43 @@ class Database:
         with self._tx() as tx:
             tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
                        (key, value, value))
+
+
+# -- a file held open (the daemon's copy of a database swapped under it) -------------------
+
+
+def checkpoint(conn: sqlite3.Connection) -> bool:
+    """Fold the connection's -wal into its database file and empty it; False when another connection kept
+    some of it (busy, or frames not yet copied): then the -wal still holds changes and nothing may replace it."""
+    busy, logged, done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return busy == 0 and logged == done
+
+
+def copy(conn: sqlite3.Connection, path: Path) -> None:
+    """Write the connection's database, whole and consistent, to `path` (SQLite's backup)."""
+    target = sqlite3.connect(path)
+    try:
+        conn.backup(target)
+    finally:
+        target.close()
+
+
+def article_count(conn_or_path: sqlite3.Connection | Path) -> int | None:
+    """How many articles a reader database holds; None when it is not one (empty, another file, no schema).
+    A path is read as it lies on disk (immutable: no -wal or -shm by its name is opened or made, and those may
+    be another file's)."""
+    conn = conn_or_path
+    if isinstance(conn_or_path, Path):
+        try:
+            conn = sqlite3.connect(f"{conn_or_path.resolve().as_uri()}?immutable=1", uri=True)
+        except sqlite3.Error:
+            return None
+    try:
+        if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            return None
+        return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    except sqlite3.Error:
+        return None
+    finally:
+        if conn is not conn_or_path:
+            conn.close()
