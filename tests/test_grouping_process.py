@@ -148,7 +148,6 @@ def test_a_grouping_process_killed_while_idle_leaves_the_run_to_group_in_the_mai
     """The OOM killer ends the grouping process between two passes: the run's later passes are made in the
     main process (not in a new process that never opened the store), and every article is grouped and matched."""
     from reader.rules import write_rule
-    from tests.clirun import reader
 
     servers = [HTTPServer(f"127.0.0.{k + 1}") for k in range(12)]  # (GROUPING_PROCESS_FEEDS: 10)
     run: list[subprocess.Popen] = []
@@ -159,9 +158,7 @@ def test_a_grouping_process_killed_while_idle_leaves_the_run_to_group_in_the_mai
                          published=recent(1 + j)) for j in range(20)], title=f"outlet {k}").encode()  # fmt: skip
 
     def held(_seen) -> Response:
-        """The last feed, answered in the run once the others are grouped and the idle grouping process killed."""
-        if not run:  # (`feeds add` reads it too)
-            return Response(200, feeds(11), {"Content-Type": "application/rss+xml"})
+        """The last feed, answered once the others are grouped and the idle grouping process is killed."""
         while _grouped(settings.db_path) < 11 * 20 and run[0].poll() is None:
             time.sleep(0.05)
         while (pid := _grouping_process_of(run[0].pid, settings.db_path)) is None and run[0].poll() is None:
@@ -175,9 +172,10 @@ def test_a_grouping_process_killed_while_idle_leaves_the_run_to_group_in_the_mai
     try:
         hook = servers[0].route("/hook", "ok")
         write_rule(settings.rules_dir, "figures", query='"quarterly figure"', notify=[hook.replace("http", "json", 1)])
+        store = Store(settings.db_path)
         for k, server in enumerate(servers):
-            url = server.route("/feed.xml", handler=held) if k == 11 else server.route("/feed.xml", feeds(k))
-            assert reader("feeds", "add", url, data=settings.data_dir, config=settings.config_dir).code == 0
+            store.add_feed(server.route("/feed.xml", handler=held) if k == 11 else server.route("/feed.xml", feeds(k)))
+        store.close()
         env = {**os.environ, "READER_DATA_DIR": str(settings.data_dir), "READER_CONFIG_DIR": str(settings.config_dir)}
         run.append(subprocess.Popen([sys.executable, "-m", "reader", "fetch", "--no-fulltext", "--json"], env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))  # fmt: skip
