@@ -237,7 +237,7 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     report.searched, report.failed = found.searched, found.failed
     _record_rule_errors(store, report.failed, ran={r.name for r in alerting} - report.failed.keys(),
                         known={r.name for r in ruleset.rules})  # fmt: skip
-    quiet = {p.path.stem for p in ruleset.errors if _quiet(p.path)}  # (a paused rule owes nothing)
+    quiet = {p.path.stem for p in ruleset.errors if _quiet(p.path)}  # (paused, or a saved search: owes nothing)
     left_out = sorted(set(report.failed) | ({p.path.stem for p in ruleset.errors} - quiet))
     armed_before = store.armed(left_out)
     for name in left_out:
