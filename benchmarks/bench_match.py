@@ -136,7 +136,7 @@ def run_case(rules: int, batch: int, archive: int, repeat: int, seed: int) -> bo
             end_to_end = time.perf_counter() - start
 
         matches = sum(len(h) for h in matched.hits)
-        failures = _failures(index, rules, batch, ruleset, matched, shared.hits, report, ids)
+        failures = _failures(store, index, rules, batch, ruleset, matched, shared.hits, report, ids)
         label = f"{rules:,} rules × {batch:,} new articles (archive {archive:,})"
         verdict = "met" if match < TARGET_SECONDS else "MISSED"
         target = f"   target < {TARGET_SECONDS:g} s: {verdict}" if (rules, batch) == (1000, 1000) else ""
@@ -158,7 +158,7 @@ def run_case(rules: int, batch: int, archive: int, repeat: int, seed: int) -> bo
         return not failures
 
 
-def _failures(index: SearchIndex, rules: int, batch: int, ruleset, matched, shared_hits, report,
+def _failures(store: Store, index: SearchIndex, rules: int, batch: int, ruleset, matched, shared_hits, report,
               ids: set[int]) -> list[str]:  # fmt: skip
     """What went wrong, if anything: a benchmark that loads no rule or matches nothing measures nothing."""
     failures = [f"rule {p.path.name} failed to load: {p.message.splitlines()[0]}" for p in ruleset.errors[:5]]
@@ -174,8 +174,10 @@ def _failures(index: SearchIndex, rules: int, batch: int, ruleset, matched, shar
         failures.append("the matches shared with the worker pool differ from those made in one process")
     if not _same_as_search(index, ruleset.rules, matched.hits, ids):
         failures.append("matches differ from what a full-index search finds within the batch")
-    if len(report.new_alerts) != matches:
-        failures.append(f"{len(report.new_alerts)} alerts recorded for {matches} matches")
+    story = {c.article_id: c.story_id for c in store.match_candidates(sorted(ids))}
+    alerts = {(ruleset.rules[i].name, story.get(a, -a)) for i, hits in enumerate(matched.hits) for a in hits}
+    if len(report.new_alerts) != len(alerts):  # one alert per rule and story (two matched rewrites: one alert)
+        failures.append(f"{len(report.new_alerts)} alerts recorded for {len(alerts)} (rule, story) matches")
     return failures
 
 

@@ -33,6 +33,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import Executor
@@ -215,11 +216,17 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     report.rules, report.articles = len(alerting), len(batch)
     armed = store.arm_rules({r.name: missed.since(r.name) or _written(r) for r in alerting})
     missed.forget(set(missed.rules) - {r.name for r in alerting} - {p.path.stem for p in ruleset.errors})
+    caught_up: set[str] = set()
     for rule in (r for r in alerting if r.name in missed.rules):
         caught = _catch_up(settings, store, index, rule, missed, now, pool)
         report.new_alerts += caught.new_alerts
         report.joined += caught.joined
+        report.failed.update(caught.failed)
+        caught_up |= {rule.name} - caught.failed.keys()
+    for name in missed.rules:  # (seen as they are: an edit that did not fix one is not tried again until the next)
+        missed.seen(name, _file_time(settings.rules_dir, name))
     if not batch:
+        _record_rule_errors(store, report.failed, ran=caught_up, known={r.name for r in ruleset.rules})
         if missed.changed:
             store.record_matches([], [], meta=missed.saved())
         return report
@@ -230,7 +237,8 @@ def match_new_articles(settings: Settings, store: Store, index: SearchIndex, *, 
     report.searched, report.failed = found.searched, found.failed
     _record_rule_errors(store, report.failed, ran={r.name for r in alerting} - report.failed.keys(),
                         known={r.name for r in ruleset.rules})  # fmt: skip
-    left_out = sorted(set(report.failed) | {p.path.stem for p in ruleset.errors})
+    quiet = {p.path.stem for p in ruleset.errors if _quiet(p.path)}  # (paused, or a saved search: owes nothing)
+    left_out = sorted(set(report.failed) | ({p.path.stem for p in ruleset.errors} - quiet))
     armed_before = store.armed(left_out)
     for name in left_out:
         missed.add(name, eligible, now, _file_time(settings.rules_dir, name), armed_before.get(name))
@@ -303,11 +311,14 @@ class Missed:
     def load(cls, store: Store) -> Missed:
         try:
             saved = json.loads(store.get_meta(MISSED_KEY) or "{}")
-            return cls({name: entry for name, entry in saved.items() if isinstance(entry.get("hours"), dict)})
+            kept = {name: entry for name, entry in saved.items() if _readable(entry)}
         except (ValueError, TypeError, AttributeError):  # unreadable: what it owed is lost, and said so
-            log.warning("the record of the articles rules missed while they had errors is unreadable; "
-                        "those articles will not be matched against them")
-            return cls(changed=True)
+            saved, kept = None, {}
+        if saved is None or len(kept) < len(saved):
+            log.warning("the record of the articles rules missed while they had errors is unreadable%s; "
+                        "those articles will not be matched against them",
+                        f" for rule(s) {', '.join(sorted(set(saved) - set(kept)))}" if saved else "")  # fmt: skip
+        return cls(kept, changed=saved is None or len(kept) < len(saved))
 
     def saved(self) -> dict[str, str]:
         return {MISSED_KEY: json.dumps(self.rules, sort_keys=True)}
@@ -326,6 +337,13 @@ class Missed:
             hour = now.astimezone(UTC).strftime("%Y-%m-%dT%H")
             entry["hours"][hour] = _runs(ids | _ids(entry["hours"].get(hour, [])))
         if ids or entry.get("written") != written:
+            entry["written"] = written
+            self.changed = True
+
+    def seen(self, rule: str, written: int | None) -> None:
+        """The rule's file as it is now (`written`, ns), looked at: `edited` is false until it is written again."""
+        entry = self.rules.get(rule)
+        if entry is not None and entry.get("written") != written:
             entry["written"] = written
             self.changed = True
 
@@ -356,11 +374,35 @@ class Missed:
         return {i for runs in self.rules.get(rule, {}).get("hours", {}).values() for i in _ids(runs)}
 
 
+def _readable(entry: object) -> bool:
+    """Whether a saved `Missed` entry has what its methods read (a damaged one would fail every run)."""
+    try:
+        datetime.fromisoformat(entry["since"]), datetime.fromisoformat(entry["from"])  # type: ignore[index]
+        runs = [run for runs in entry["hours"].values() for run in runs]  # type: ignore[index]
+        pairs = all(len(run) == 2 and all(isinstance(i, int) for i in run) for run in runs)
+        return pairs and isinstance(entry["dropped"], int)  # type: ignore[index]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
+
+
 def _file_time(rules_dir: Path, rule: str) -> int | None:
     try:
         return (rules_dir / f"{rule}.toml").stat().st_mtime_ns
     except OSError:
         return None
+
+
+def _quiet(path: Path) -> bool:
+    """Whether a rule file that does not load says `enabled = false`, or has no `notify` (a saved search), at
+    its top (before any table): a typo made while editing a paused rule or a saved search must not make it owe,
+    and then alert on, what arrived while it alerted on nothing."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    top = re.split(r"^\s*\[", text, maxsplit=1, flags=re.MULTILINE)[0]
+    paused = re.search(r"^\s*enabled\s*=\s*false\s*(#.*)?$", top, re.MULTILINE) is not None
+    return paused or re.search(r"^\s*notify\s*=", top, re.MULTILINE) is None
 
 
 def _runs(ids: Iterable[int]) -> list[list[int]]:
@@ -391,7 +433,8 @@ def _catch_up(settings: Settings, store: Store, index: SearchIndex, rule: Rule, 
     eligible = {c.article_id: c for c in candidates if c.story_id not in muted}
     found = _match(settings, store, index, [rule], eligible, {rule.name: datetime.min.replace(tzinfo=UTC)}, now,
                    pool)  # fmt: skip
-    if found.failed:
+    if found.failed:  # (recorded and logged once as the rule's error, as in matching)
+        report.failed = found.failed
         return report
     missed.forget([rule.name])
     report.new_alerts, report.joined = store.record_matches(found.new_alerts, [], found.joins, meta=missed.saved())

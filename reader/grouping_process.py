@@ -9,7 +9,9 @@ at a time, never while matching), and it is the stories' only writer meanwhile, 
 (`StoryMemo`) lasts from one pass to the next. The features the parse workers made are forwarded through a
 pipe as each feed is stored, and a thread of the process takes them in while a pass runs: an article stored
 during a pass is grouped with its features too, as in a thread of the main process. Each chunk of a pass is
-saved in a transaction of its own (`group_stories`), so ending the process at any moment loses nothing.
+saved in a transaction of its own (`group_stories`), so ending the process at any moment loses nothing. It is
+never replaced: once it dies (or fails to start), its passes fail with BrokenProcessPool and the run makes the
+rest in the main process.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class GroupingProcess:
     def __init__(self, db_path: Path):
         import multiprocessing
 
-        self._pool = WorkerPool(1)
+        self._pool = WorkerPool(1, replace=False)  # a new process would lack `_start`'s state: a death is final
         receive, self._send = multiprocessing.Pipe(duplex=False)
         self._started = self._pool.submit(_start, str(db_path), receive)
         self._started.add_done_callback(lambda _: receive.close())  # (the process holds its own copy now)
@@ -58,10 +60,11 @@ class GroupingProcess:
         return self._pool.submit(_pass, final, self._sent)
 
     def close(self) -> None:
-        """End the process now (idle at the end of a run; a stopped run's pass loses only its open chunk)."""
-        self._sender.shutdown(wait=False, cancel_futures=True)
-        self._send.close()
+        """End the process now (idle at the end of a run; a stopped run's pass loses only its open chunk).
+        The process first: a send under way then fails at once, and the pipe is closed with no send under way."""
         self._pool.terminate()
+        self._sender.shutdown(wait=True, cancel_futures=True)
+        self._send.close()
 
 
 def _send(conn: Connection, data: bytes) -> None:
@@ -107,6 +110,10 @@ def _start(db_path: str, features: Connection) -> float:
 def _pass(final: bool, sent: int) -> tuple[int, float]:
     from .ingest import group_stories
 
+    if "taken" not in _state:  # `_start` failed: a pass cannot run here (the run makes its passes itself)
+        from concurrent.futures.process import BrokenProcessPool
+
+        raise BrokenProcessPool("the grouping process did not start")
     start = time.process_time()
     with _taken:  # (those forwarded while it runs are taken in meanwhile: the articles stored meanwhile use them)
         _taken.wait_for(lambda: _state["taken"] >= sent, timeout=TAKE_IN_SECONDS)

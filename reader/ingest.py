@@ -676,7 +676,10 @@ async def ingest(
     if feed_ids is not None:
         chosen = [f for f in chosen if f.id in set(feed_ids)]
     run = _Run(settings, store, index, pool, fulltext, progress, defer_backlog)
-    report = await run.run(chosen)
+    try:
+        report = await run.run(chosen)
+    finally:
+        run.end_grouping()  # (however it ended: cancelled before its fetches began, say)
     try:
         report.health = await watch(settings, store)
     except Exception:  # noqa: BLE001 - the alerts are out already; the watcher tries again after the next refresh

@@ -71,10 +71,12 @@ def process_pool(workers: int = 2) -> ProcessPoolExecutor:
 
 class WorkerPool(Executor):
     """A process pool that replaces itself when a worker dies (a CPU limit reached in C code, the OOM
-    killer): the tasks in flight then fail with BrokenProcessPool, and later ones run on new workers."""
+    killer): the tasks in flight then fail with BrokenProcessPool, and later ones run on new workers.
+    `replace=False`: later ones fail with BrokenProcessPool too (workers holding state that a new one lacks)."""
 
-    def __init__(self, workers: int = 2):
+    def __init__(self, workers: int = 2, *, replace: bool = True):
         self.workers = workers
+        self.replace = replace
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
@@ -96,6 +98,8 @@ class WorkerPool(Executor):
         try:
             return pool.submit(fn, *args, **kwargs)
         except BrokenProcessPool:
+            if not self.replace:
+                raise
             self._replace(pool)
             return self._current().submit(fn, *args, **kwargs)
 

@@ -10,7 +10,9 @@ import time
 from datetime import timedelta
 from dataclasses import replace
 
-from reader.alerts import match_batch, match_new_articles, rule_errors
+import pytest
+
+from reader.alerts import MISSED_KEY, Missed, match_batch, match_new_articles, rule_errors
 from reader.health import status_warnings, watch
 from reader.index import parse_query
 from reader.ingest import group_stories, open_index, update_index
@@ -314,5 +316,86 @@ def test_a_second_outlet_arriving_while_the_rule_file_is_broken_sends_the_alert_
         assert len(alert.outlets) == 2 and len(alert.deliveries) == 1  # it goes out now, and no update besides
         assert not match_new_articles(settings, store, outlet("127.0.0.3", 3), wait_for_pages=False).joined
         assert len(store.alerts_by_ids([made])[made].deliveries) == 1
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("quiet", [dict(enabled=False), dict(notify=[])], ids=["paused", "saved search"])
+def test_a_paused_rule_broken_while_paused_owes_nothing_once_fixed_and_resumed(settings, quiet):
+    """A typo while editing a paused rule (or one made a saved search): fixed and resumed in one edit, it alerts
+    on what arrives from then on, not on everything that arrived while it alerted on nothing."""
+    write_rule(settings.rules_dir, "good", query=GOOD, notify=["json://127.0.0.1:9/hook"])
+    path = settings.rules_dir / "good.toml"
+    store = Store(settings.db_path)
+    try:
+        index = store_new_article(settings, store, 1)
+        assert len(match_new_articles(settings, store, index, wait_for_pages=False).new_alerts) == 1  # armed
+        write_rule(settings.rules_dir, "good", query=GOOD, **{"notify": ["json://127.0.0.1:9/hook"], **quiet},
+                   overwrite=True)  # fmt: skip
+        path.write_text(path.read_text().replace("query = ", "query = = "))
+        for n in (2, 3):
+            index = store_new_article(settings, store, n)
+            assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+        write_rule(settings.rules_dir, "good", query=GOOD, notify=["json://127.0.0.1:9/hook"], overwrite=True)
+        assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
+    finally:
+        store.close()
+
+
+def shift(path, seconds: int) -> None:
+    """Move a file's time (the file clock is coarser than the store's: an edit, or an arrival, made within a tick
+    of another must still come after it)."""
+    seen = path.stat()
+    os.utime(path, ns=(seen.st_atime_ns, seen.st_mtime_ns + seconds * 1_000_000_000))
+
+
+def test_a_rule_still_failing_after_an_edit_says_so_once_and_waits_for_the_next_edit_or_batch(settings, caplog):
+    """Fixed into a rule that raises, with nothing new arriving: its catch-up fails, which is logged and recorded
+    like any failure; the next empty fetch neither reloads the rules nor runs it again."""
+    _loaded, failing = with_a_failing_rule(settings)
+    path = settings.rules_dir / "broken.toml"
+    fixed = path.read_text()
+    store = Store(settings.db_path)
+    try:
+        path.write_text(fixed.replace("query = ", "query = = "))  # a typo: left out while it does not load
+        shift(path, -1)
+        index = store_new_article(settings, store, 1)
+        match_new_articles(settings, store, index, wait_for_pages=False)
+        path.write_text(fixed)  # loads again, but raises while it matches
+        shift(path, 2)
+        caplog.clear()
+        assert list(match_new_articles(settings, store, index, rules=failing, wait_for_pages=False).failed) == [
+            "broken"]  # fmt: skip
+        assert "rule broken failed while matching" in caplog.text
+        assert "nested too deeply" in rule_errors(store)["broken"].error
+        assert not Missed.load(store).edited(settings.rules_dir)  # (the next empty fetch loads no rule)
+        assert Missed.load(store).owed("broken")  # (and it still owes the article, for the next batch)
+    finally:
+        store.close()
+
+
+def test_a_catch_up_with_nothing_new_clears_the_rules_failure(settings):
+    loaded, failing = with_a_failing_rule(settings)
+    store = Store(settings.db_path)
+    try:
+        index = store_new_article(settings, store, 1)
+        match_new_articles(settings, store, index, rules=failing, wait_for_pages=False)
+        assert "broken" in rule_errors(store)
+        shift(settings.rules_dir / "broken.toml", 1)  # its file edited, and it matches again: a catch-up
+        assert len(match_new_articles(settings, store, index, rules=loaded, wait_for_pages=False).new_alerts) == 1
+        assert "broken" not in rule_errors(store)
+    finally:
+        store.close()
+
+
+def test_a_damaged_record_of_what_rules_owe_is_dropped_with_a_message_not_a_failure_each_run(settings, caplog):
+    write_rule(settings.rules_dir, "good", query=GOOD, notify=["json://127.0.0.1:9/hook"])
+    store = Store(settings.db_path)
+    try:
+        store.set_meta(MISSED_KEY, json.dumps({"good": {"hours": {}, "since": "2026-01-01T00:00:00+00:00"}}))
+        index = store_new_article(settings, store, 1)
+        assert len(match_new_articles(settings, store, index, wait_for_pages=False).new_alerts) == 1
+        assert "unreadable for rule(s) good" in caplog.text
+        assert json.loads(store.get_meta(MISSED_KEY)) == {}
     finally:
         store.close()

@@ -3,9 +3,20 @@ story features the parse workers made, forwarded to it; a first fetch of many fe
 
 from __future__ import annotations
 
+import asyncio
 import json
+import multiprocessing
+import os
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
+
+import pytest
 
 from reader import pool_tasks
 from reader.grouping_process import GroupingProcess
@@ -13,7 +24,7 @@ from reader.ingest import group_stories
 from reader.models import ParsedArticle, ParsedFeed
 from reader.store import Store
 from tests.feedgen import Item, recent, rss
-from tests.httpserver import HTTPServer
+from tests.httpserver import HTTPServer, Response
 from tests.storyworld import ENTITY_LIST, OTHERS, RECALL
 from tests.test_stories import START
 
@@ -99,3 +110,115 @@ def test_a_first_fetch_of_many_feeds_groups_in_its_own_process_and_groups_every_
     finally:
         for server in servers:
             server.close()
+
+
+def test_a_grouping_process_that_failed_to_start_fails_its_passes_as_a_broken_process(tmp_path):
+    """Its store did not open: a pass says the process is broken (the run then groups here), not a KeyError."""
+    process = GroupingProcess(tmp_path)  # (a directory: no store opens there)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            process.submit(False).result(timeout=120)
+    finally:
+        process.close()
+
+
+def _grouping_process_of(run_pid: int, db_path) -> int | None:
+    """The pid of the child of `run_pid` holding the store open: the grouping process (parse workers never do)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) != run_pid:
+                    continue
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == str(db_path) for fd in os.listdir(f"/proc/{pid}/fd")):
+                return int(pid)
+        except OSError:  # (ended meanwhile)
+            continue
+    return None
+
+
+def _grouped(db_path) -> int:
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)  # (a connection each time: a fresh snapshot)
+    try:
+        return db.execute("SELECT count(*) FROM articles WHERE story_id IS NOT NULL").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_a_grouping_process_killed_while_idle_leaves_the_run_to_group_in_the_main_process(settings):
+    """The OOM killer ends the grouping process between two passes: the run's later passes are made in the
+    main process (not in a new process that never opened the store), and every article is grouped and matched."""
+    from reader.rules import write_rule
+
+    servers = [HTTPServer(f"127.0.0.{k + 1}") for k in range(12)]  # (GROUPING_PROCESS_FEEDS: 10)
+    run: list[subprocess.Popen] = []
+    killed: list[int] = []
+
+    def feeds(k: int) -> bytes:
+        return rss([Item(f"Quarterly figure {j} for region {k}", servers[k].url(f"/f/{j}"), f"Region {k} grew {j} %.",
+                         published=recent(1 + j)) for j in range(20)], title=f"outlet {k}").encode()  # fmt: skip
+
+    def held(_seen) -> Response:
+        """The last feed, answered once the others are grouped and the idle grouping process is killed."""
+        while _grouped(settings.db_path) < 11 * 20 and run[0].poll() is None:
+            time.sleep(0.05)
+        while (pid := _grouping_process_of(run[0].pid, settings.db_path)) is None and run[0].poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.3)  # (its pass's last steps after the commit)
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        return Response(200, feeds(11), {"Content-Type": "application/rss+xml"})
+
+    try:
+        hook = servers[0].route("/hook", "ok")
+        write_rule(settings.rules_dir, "figures", query='"quarterly figure"', notify=[hook.replace("http", "json", 1)])
+        store = Store(settings.db_path)
+        for k, server in enumerate(servers):
+            store.add_feed(server.route("/feed.xml", handler=held) if k == 11 else server.route("/feed.xml", feeds(k)))
+        store.close()
+        env = {**os.environ, "READER_DATA_DIR": str(settings.data_dir), "READER_CONFIG_DIR": str(settings.config_dir)}
+        run.append(subprocess.Popen([sys.executable, "-m", "reader", "fetch", "--no-fulltext", "--json"], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))  # fmt: skip
+        out, err = run[0].communicate(timeout=180)
+        assert killed and run[0].returncode == 0, err
+        assert "the grouping process died; the run groups its articles in the main process" in err
+        report = json.loads(out)
+        assert report["new"] == 12 * 20 and report["grouped"] == 12 * 20
+        store = Store(settings.db_path)
+        assert store.ungrouped_count() == 0 and store.queued_for_matching() == 0
+        matched = store._conn().execute("SELECT count(DISTINCT story_id) FROM articles").fetchone()[0]
+        store.close()
+        assert report["alerts"] == matched  # every story matched, once
+    finally:
+        if run and run[0].poll() is None:
+            run[0].kill()
+        for server in servers:
+            server.close()
+
+
+def test_a_run_cancelled_before_its_fetches_began_leaves_no_grouping_process(settings):
+    """A refresh stopped as it starts (the reader's refresh, cancelled) ends the grouping process it started."""
+    from reader.ingest import ingest, open_index
+    from reader.process_pool import WorkerPool
+
+    store = Store(settings.db_path)
+    for k in range(12):  # (GROUPING_PROCESS_FEEDS: 10 first reads start it)
+        store.add_feed(f"http://127.0.0.1:9/{k}.xml")
+    index = open_index(settings, store)
+    pool = WorkerPool(1)
+    before = set(multiprocessing.active_children())
+
+    async def cancelled() -> None:
+        run = asyncio.create_task(ingest(settings, store, index, pool, fulltext=True))
+        await asyncio.sleep(0)  # (it runs to its first wait, its grouping process started)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    try:
+        asyncio.run(cancelled())
+    finally:
+        pool.terminate()
+        store.close()
+    assert not set(multiprocessing.active_children()) - before
+
