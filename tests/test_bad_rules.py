@@ -270,7 +270,8 @@ def test_a_new_rule_broken_from_the_start_catches_up_only_on_what_arrived_after_
         path.write_text(fixed.replace("query = ", "query = = "))
         os.utime(path, (written, written))
         assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
-        time.sleep(0.1)
+        while time.time() <= written:  # the next article stored after the file's time
+            time.sleep(0.01)  # ok: the poll interval of a wait on a condition
         index = store_new_article(settings, store, 2)
         assert not match_new_articles(settings, store, index, wait_for_pages=False).new_alerts
         path.write_text(fixed)

@@ -46,6 +46,15 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def wait_until_a_retry_is_due(settings) -> None:
+    """Wait until a delivery waiting to be tried again is due (its backoff has run out)."""
+    store = Store(settings.db_path)
+    try:
+        wait_for(lambda: store.due_deliveries(datetime.now(UTC), limit=1), "a delivery's retry to come due")
+    finally:
+        store.close()
+
+
 class DaemonProcess:
     """`reader daemon ARGS` in the background, its log in a file."""
 
@@ -500,17 +509,17 @@ def test_alerts_made_while_their_target_is_down_wait_behind_the_first_and_arrive
     url = http_server.route("/feed.xml", rss(news), headers=RSS)
     subscribe(settings, url)
     run(settings)  # the first alert fails: tried again in a second
-    time.sleep(1.1)  # ok: the retry's time comes
+    wait_until_a_retry_is_due(settings)
     run(settings)  # fails again: tried again in two seconds
     news.append(Item("DeepSeek second", http_server.url("/2"), "DeepSeek more news.", published=recent(1)))
     http_server.route("/feed.xml", rss(news), headers=RSS)
     run(settings)  # the second alert: queued behind the first, not tried alone
     assert len(hook.answers) == 2
     hook.status = 200
-    for _look in range(20):  # the daemon's looks at what is due, one every quarter of a second
+    for _look in range(20):  # the daemon's looks at what is due, each once something is
         if len(hook.received()) == 2:
             break
-        time.sleep(0.25)  # ok: the retry's time comes
+        wait_until_a_retry_is_due(settings)
         run(settings)
     assert [n["title"] for n in hook.received()] == ["DeepSeek: DeepSeek first", "DeepSeek: DeepSeek second"]
 
@@ -535,7 +544,7 @@ def test_alerts_given_up_while_their_target_was_down_go_out_once_it_is_back(http
     hook.status = 503
     settings, health, news = two_attempts_world(http_server, settings, hook, "DeepSeek first")
     run(settings)
-    time.sleep(1.1)  # ok: the retry's time comes
+    wait_until_a_retry_is_due(settings)
     run(settings)  # the second attempt: given up, and told
     assert titles(health) == [f"Alerts not delivered: {hook.url}"]
     hook.status = 200
@@ -569,7 +578,7 @@ def test_a_message_the_target_refuses_for_what_it_says_holds_no_other_back_and_i
         run(settings)  # each goes out at once, whatever waits for the refused one
         assert hook.received()[-1]["title"] == f"DeepSeek: DeepSeek {word}"
         if n == 2:
-            time.sleep(1.1)  # ok: the refused one's retry comes (its second attempt: given up)
+            wait_until_a_retry_is_due(settings)  # the refused one's second attempt: given up
     assert titles(health) == [f"Alerts not delivered: {hook.url}", f"Recovered: {hook.url}"]
     assert hook.answers.count(400) == 3  # two attempts, and one more after a message went through
     assert "not sent again by itself" in health.received()[1]["message"]  # the end says what became of it
